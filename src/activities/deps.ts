@@ -1,0 +1,41 @@
+import { Context } from '@temporalio/activity';
+import type { TenantRegistry } from '../config/tenants';
+import { OAuthTokenProvider, ScimClient, toActivityFailure } from '../http';
+
+/** What activities need from the worker process. Secrets stay here, never in workflow history. */
+export interface ActivityDeps {
+  tenants: TenantRegistry;
+  tokens: OAuthTokenProvider;
+  /** Per-request timeout for provider calls. */
+  requestTimeoutMs?: number;
+}
+
+export function createActivityDeps(tenants: TenantRegistry, requestTimeoutMs?: number): ActivityDeps {
+  return { tenants, tokens: new OAuthTokenProvider(), requestTimeoutMs };
+}
+
+export function scimClientFor(deps: ActivityDeps, tenantId: string): ScimClient {
+  const tenant = deps.tenants.get(tenantId);
+  return new ScimClient({ tenant, tokens: deps.tokens, timeoutMs: tenant.requestTimeoutMs ?? deps.requestTimeoutMs });
+}
+
+/**
+ * Runs an activity body and turns any failure into the one HTTP-outcome → Temporal-failure
+ * mapping (non-retryable 4xx, Retry-After-driven 429/503, backoff for 5xx and network errors).
+ */
+export async function asActivity<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    throw toActivityFailure(err);
+  }
+}
+
+/** Logs through the activity logger when running inside an activity (tests may call directly). */
+export function activityLog(message: string, attrs: Record<string, unknown>): void {
+  try {
+    Context.current().log.info(message, attrs);
+  } catch {
+    // not inside an activity
+  }
+}

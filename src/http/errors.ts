@@ -1,0 +1,339 @@
+import { ApplicationFailure } from '@temporalio/common';
+
+/**
+ * Typed outcomes of HTTP calls to a SCIM provider or its token endpoint, and the single mapping
+ * from those outcomes to Temporal activity failures. No error here ever holds a secret: messages
+ * and properties carry method, path (never the query), status and what the server said, with any
+ * known secret scrubbed from the server's words.
+ */
+
+export const SCIM_ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
+
+/** RFC 7644 §3.12 error response (only the standard members are kept). */
+export interface ScimErrorBody {
+  schemas?: string[];
+  status?: string | number;
+  scimType?: string;
+  detail?: string;
+}
+
+/** `ApplicationFailure.type` values produced by {@link toActivityFailure}. */
+export const ScimFailureType = {
+  BadRequest: 'ScimBadRequest',
+  Unauthorized: 'ScimUnauthorized',
+  Forbidden: 'ScimForbidden',
+  NotFound: 'ScimNotFound',
+  ReadOnly: 'ScimReadOnly',
+  Conflict: 'ScimConflict',
+  PreconditionFailed: 'ScimPreconditionFailed',
+  PayloadTooLarge: 'ScimPayloadTooLarge',
+  UnexpectedStatus: 'ScimUnexpectedStatus',
+  Throttled: 'ScimThrottled',
+  Unavailable: 'ScimUnavailable',
+  ServerError: 'ScimServerError',
+  NetworkError: 'ScimNetworkError',
+  ForeignUrl: 'ScimForeignUrl',
+  OAuthFailed: 'OAuthFailed',
+  OAuthUnavailable: 'OAuthUnavailable',
+} as const;
+export type ScimFailureType = (typeof ScimFailureType)[keyof typeof ScimFailureType];
+
+/** Plain JSON summary of a failed SCIM call; becomes the activity failure's `details[0]`. */
+export interface ScimErrorSummary {
+  status: number;
+  scimType?: string;
+  detail?: string;
+  method: string;
+  path: string;
+  missingPermission?: string;
+  retryAfterMs?: number;
+}
+
+/** A SCIM endpoint answered with a status the caller did not expect (by default: any non-2xx). */
+export class ScimHttpError extends Error {
+  override readonly name = 'ScimHttpError';
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly scimType?: string;
+  readonly detail?: string;
+  readonly retryAfterMs?: number;
+  /** The scope/permission a 403 says is missing, when it says so. */
+  readonly missingPermission?: string;
+  /** The response body, when it is an RFC 7644 §3.12 error. */
+  readonly scimError?: ScimErrorBody;
+
+  constructor(init: Omit<ScimErrorSummary, 'missingPermission'> & { missingPermission?: string; scimError?: ScimErrorBody }) {
+    super(
+      `SCIM ${init.method} ${init.path} failed: HTTP ${init.status}` +
+        (init.scimType ? ` (${init.scimType})` : '') +
+        (init.detail ? `: ${init.detail}` : '') +
+        (init.missingPermission ? ` [missing permission: ${init.missingPermission}]` : ''),
+    );
+    this.method = init.method;
+    this.path = init.path;
+    this.status = init.status;
+    this.scimType = init.scimType;
+    this.detail = init.detail;
+    this.retryAfterMs = init.retryAfterMs;
+    this.missingPermission = init.missingPermission;
+    this.scimError = init.scimError;
+  }
+
+  /** Builds the error from a response whose body is already parsed (and scrubbed of secrets). */
+  static fromResponse(
+    method: string,
+    path: string,
+    status: number,
+    headers: Headers,
+    body: unknown,
+    now = Date.now(),
+  ): ScimHttpError {
+    const scimError = asScimError(body);
+    const detail = scimError?.detail ?? stringMember(body, 'detail', 'message', 'error_description');
+    return new ScimHttpError({
+      method,
+      path,
+      status,
+      scimType: scimError?.scimType,
+      detail,
+      retryAfterMs: parseRetryAfter(headers.get('retry-after'), now),
+      missingPermission: status === 403 ? findMissingPermission(body, headers.get('www-authenticate'), detail) : undefined,
+      scimError,
+    });
+  }
+
+  summary(): ScimErrorSummary {
+    return compact({
+      status: this.status,
+      scimType: this.scimType,
+      detail: this.detail,
+      method: this.method,
+      path: this.path,
+      missingPermission: this.missingPermission,
+      retryAfterMs: this.retryAfterMs,
+    });
+  }
+}
+
+/** The request never got an HTTP answer: timeout, connection refused/reset, DNS failure. */
+export class ScimNetworkError extends Error {
+  override readonly name = 'ScimNetworkError';
+  readonly timedOut: boolean;
+  /** System error code when there is one, e.g. `ECONNREFUSED`. */
+  readonly code?: string;
+  readonly causeMessage: string;
+
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    failure: FetchFailure,
+  ) {
+    super(`SCIM ${method} ${path} failed: ${failure.message}`);
+    this.timedOut = failure.timedOut;
+    this.code = failure.code;
+    this.causeMessage = failure.message;
+  }
+}
+
+/** The token endpoint refused or could not be reached. `status` is undefined when there was no HTTP answer. */
+export class OAuthError extends Error {
+  override readonly name = 'OAuthError';
+  readonly status?: number;
+  /** OAuth 2.0 `error` code (RFC 6749 §5.2), e.g. `invalid_client`. */
+  readonly error?: string;
+  readonly errorDescription?: string;
+  readonly retryAfterMs?: number;
+
+  constructor(
+    readonly tenantId: string,
+    /** Token URL without its query. */
+    readonly tokenUrl: string,
+    init: { status?: number; error?: string; errorDescription?: string; retryAfterMs?: number; reason: string },
+  ) {
+    super(`OAuth token request for tenant ${tenantId} to ${tokenUrl} failed: ${init.reason}`);
+    this.status = init.status;
+    this.error = init.error;
+    this.errorDescription = init.errorDescription;
+    this.retryAfterMs = init.retryAfterMs;
+  }
+
+  /** 429, 5xx and network failures may pass; anything else needs a configuration change. */
+  get transient(): boolean {
+    return this.status === undefined || this.status === 429 || this.status >= 500;
+  }
+}
+
+/** A server-given URL points outside the tenant's origin; the client refuses to send the token there. */
+export class ScimForeignUrlError extends Error {
+  override readonly name = 'ScimForeignUrlError';
+  constructor(
+    readonly origin: string,
+    readonly tenantOrigin: string,
+  ) {
+    super(`refusing to call ${origin}: not the tenant's origin ${tenantOrigin}`);
+  }
+}
+
+/**
+ * `Retry-After` (RFC 9110 §10.2.3) in milliseconds from `now`: delta-seconds or HTTP-date.
+ * Invalid → undefined; negative or past → 0.
+ */
+export function parseRetryAfter(header: string | null | undefined, now = Date.now()): number | undefined {
+  const value = header?.trim();
+  if (!value) return undefined;
+  if (/^-?\d+$/.test(value)) return Math.max(0, Number(value) * 1000);
+  // Date.parse accepts almost anything; an HTTP-date always starts with a day name.
+  if (!/^[A-Za-z]{3,9},?\s/.test(value)) return undefined;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+const STATUS_TYPE: Record<number, ScimFailureType> = {
+  400: ScimFailureType.BadRequest,
+  401: ScimFailureType.Unauthorized, // the client already refreshed the token once
+  403: ScimFailureType.Forbidden,
+  404: ScimFailureType.NotFound,
+  405: ScimFailureType.ReadOnly,
+  409: ScimFailureType.Conflict,
+  412: ScimFailureType.PreconditionFailed,
+  413: ScimFailureType.PayloadTooLarge, // the caller splits the payload
+  429: ScimFailureType.Throttled,
+  501: ScimFailureType.ReadOnly,
+  503: ScimFailureType.Unavailable,
+};
+
+const RETRYABLE_TYPES = new Set<ScimFailureType>([
+  ScimFailureType.Throttled,
+  ScimFailureType.Unavailable,
+  ScimFailureType.ServerError,
+]);
+
+/** The one mapping from an HTTP outcome to the failure an activity throws. */
+export function toActivityFailure(err: unknown): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof ScimHttpError) {
+    const type = STATUS_TYPE[err.status] ?? (err.status >= 500 ? ScimFailureType.ServerError : ScimFailureType.UnexpectedStatus);
+    return failure(err.message, type, RETRYABLE_TYPES.has(type), err.summary(), err.retryAfterMs);
+  }
+  if (err instanceof ScimNetworkError) {
+    return failure(err.message, ScimFailureType.NetworkError, true, {
+      method: err.method,
+      path: err.path,
+      timedOut: err.timedOut,
+      ...compact({ code: err.code }),
+    });
+  }
+  if (err instanceof OAuthError) {
+    const details = compact({
+      tenantId: err.tenantId,
+      tokenUrl: err.tokenUrl,
+      status: err.status,
+      error: err.error,
+      errorDescription: err.errorDescription,
+    });
+    return err.transient
+      ? failure(err.message, ScimFailureType.OAuthUnavailable, true, details, err.retryAfterMs)
+      : failure(err.message, ScimFailureType.OAuthFailed, false, details);
+  }
+  if (err instanceof ScimForeignUrlError) {
+    return failure(err.message, ScimFailureType.ForeignUrl, false, { origin: err.origin });
+  }
+  return ApplicationFailure.fromError(err);
+}
+
+function failure(
+  message: string,
+  type: ScimFailureType,
+  retryable: boolean,
+  details: object,
+  retryAfterMs?: number,
+): ApplicationFailure {
+  return ApplicationFailure.create({
+    message,
+    type,
+    nonRetryable: !retryable,
+    details: [details],
+    // The server's Retry-After, when it gave one, beats the retry policy's backoff.
+    ...(retryable && retryAfterMs !== undefined ? { nextRetryDelay: retryAfterMs } : {}),
+  });
+}
+
+/** What went wrong with a `fetch` that threw, in words safe to log. */
+export interface FetchFailure {
+  timedOut: boolean;
+  code?: string;
+  message: string;
+}
+
+export function describeFetchFailure(err: unknown, timeoutMs: number): FetchFailure {
+  if (err instanceof Error && err.name === 'TimeoutError') {
+    return { timedOut: true, message: `timed out after ${timeoutMs} ms` };
+  }
+  // undici reports "fetch failed" and puts the system error in `cause`.
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return {
+    timedOut: false,
+    code: typeof code === 'string' ? code : undefined,
+    message: cause instanceof Error ? cause.message : String(cause),
+  };
+}
+
+/** Replaces every occurrence of a secret in text the server sent back (some servers echo credentials). */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((out, secret) => (secret ? out.split(secret).join('[REDACTED]') : out), text);
+}
+
+function asScimError(body: unknown): ScimErrorBody | undefined {
+  if (!isRecord(body)) return undefined;
+  const tagged = Array.isArray(body.schemas) && body.schemas.includes(SCIM_ERROR_SCHEMA);
+  // Some providers drop `schemas` but keep the §3.12 shape.
+  const shaped = 'status' in body && (typeof body.scimType === 'string' || typeof body.detail === 'string');
+  if (!tagged && !shaped) return undefined;
+  return compact({
+    schemas: Array.isArray(body.schemas) ? body.schemas.filter((s): s is string => typeof s === 'string') : undefined,
+    status: typeof body.status === 'string' || typeof body.status === 'number' ? body.status : undefined,
+    scimType: stringMember(body, 'scimType'),
+    detail: stringMember(body, 'detail'),
+  });
+}
+
+/** Ways a 403 names what is missing, most explicit first. */
+const PERMISSION_MEMBERS = ['missingPermission', 'requiredPermission', 'missingScope', 'requiredScope'];
+const PERMISSION_IN_TEXT = [
+  /\b(?:scope|permission)s?\s*[:=]\s*['"`]?([\w.:/-]*\w)/i, // "required scope: scim:write"
+  /\b(?:scope|permission)s?\s+['"`]([^'"`\s]+)['"`]/i, // "permission 'scim:write'"
+  /['"`]([^'"`\s]+)['"`]\s+(?:scope|permission)/i, // "'scim:write' scope is required"
+];
+
+function findMissingPermission(body: unknown, wwwAuthenticate: string | null, detail: string | undefined): string | undefined {
+  const member = stringMember(body, ...PERMISSION_MEMBERS);
+  if (member) return member;
+  // RFC 6750 §3: Bearer error="insufficient_scope", scope="…"
+  const challenge = wwwAuthenticate?.match(/\bscope="([^"]+)"/i)?.[1];
+  if (challenge) return challenge;
+  for (const pattern of PERMISSION_IN_TEXT) {
+    const found = detail?.match(pattern)?.[1];
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function stringMember(value: unknown, ...keys: string[]): string | undefined {
+  if (!isRecord(value)) return undefined;
+  for (const key of keys) {
+    const member = value[key];
+    if (typeof member === 'string' && member) return member;
+  }
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Drops undefined members so details stay minimal plain JSON. */
+function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,3 @@
+// Every workflow the worker registers. Workflow code is deterministic: no I/O here, only
+// orchestration of activities, timers, signals and queries.
+export { discoverServiceProvider } from './discover-service-provider';

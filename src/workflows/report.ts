@@ -1,0 +1,179 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  defineQuery,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { SCIM_OPERATION, SCIM_OUTCOME, SCIM_TENANT } from '../temporal/search-attributes';
+
+/** One step of a workflow as the compliance report shows it. */
+export interface ReportStep {
+  step: string;
+  startedAt: string;
+  durationMs: number;
+  outcome: 'succeeded' | 'failed' | 'skipped';
+  httpStatus?: number;
+  etagBefore?: string;
+  etagAfter?: string;
+  payloadSha256?: string;
+  detail?: string;
+}
+
+export interface ReportTotals {
+  attempted: number;
+  succeeded: number;
+  failed: number;
+  /** succeeded / attempted, 0..1 (1 when nothing was attempted). */
+  successRate: number;
+  latencyMs: { total: number; p50: number; p95: number; max: number };
+}
+
+/** What every workflow answers to the `report` query. */
+export interface WorkflowReport<Request = unknown, Result = unknown> {
+  workflowType: string;
+  workflowId: string;
+  runId: string;
+  tenant: string;
+  request: Request;
+  status: 'running' | 'succeeded' | 'failed';
+  startedAt: string;
+  completedAt?: string;
+  steps: ReportStep[];
+  totals: ReportTotals;
+  result?: Result;
+  error?: string;
+}
+
+export const reportQuery = defineQuery<WorkflowReport>('report');
+
+export function percentile(sortedAscending: number[], p: number): number {
+  if (sortedAscending.length === 0) return 0;
+  const rank = Math.ceil((p / 100) * sortedAscending.length) - 1;
+  return sortedAscending[Math.min(sortedAscending.length - 1, Math.max(0, rank))];
+}
+
+export function totalsOf(outcomes: { ok: boolean; durationMs: number }[]): ReportTotals {
+  const durations = outcomes.map((o) => o.durationMs).sort((a, b) => a - b);
+  const succeeded = outcomes.filter((o) => o.ok).length;
+  return {
+    attempted: outcomes.length,
+    succeeded,
+    failed: outcomes.length - succeeded,
+    successRate: outcomes.length === 0 ? 1 : succeeded / outcomes.length,
+    latencyMs: {
+      total: durations.reduce((sum, d) => sum + d, 0),
+      p50: percentile(durations, 50),
+      p95: percentile(durations, 95),
+      max: durations[durations.length - 1] ?? 0,
+    },
+  };
+}
+
+/** The HTTP status an activity failure carries (set by the HTTP outcome mapping), if any. */
+export function httpStatusOf(err: unknown): number | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    const details = cause.details?.[0] as { status?: unknown } | undefined;
+    const status = Number(details?.status);
+    return Number.isFinite(status) && status > 0 ? status : undefined;
+  }
+  return undefined;
+}
+
+/** The innermost human-readable message of a (possibly wrapped) failure. */
+export function messageOf(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return messageOf(err.cause);
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Records workflow steps for the `report` query, answers that query, and keeps the search
+ * attributes (ScimTenant, ScimOperation, ScimOutcome) in step. Times come from the workflow
+ * clock (deterministic), so a step's duration includes activity retries.
+ */
+export class ReportRecorder<Request, Result = unknown> {
+  readonly steps: ReportStep[] = [];
+  private readonly report: WorkflowReport<Request, Result>;
+  private totalsProvider?: () => ReportTotals;
+
+  constructor(tenant: string, request: Request) {
+    const info = workflowInfo();
+    upsertSearchAttributes([
+      { key: SCIM_TENANT, value: tenant },
+      { key: SCIM_OPERATION, value: info.workflowType },
+      { key: SCIM_OUTCOME, value: 'running' },
+    ]);
+    setHandler(reportQuery, () => this.snapshot(this.totalsProvider?.()));
+    this.report = {
+      workflowType: info.workflowType,
+      workflowId: info.workflowId,
+      runId: info.runId,
+      tenant,
+      request,
+      status: 'running',
+      startedAt: new Date(info.startTime.getTime()).toISOString(),
+      steps: this.steps,
+      totals: totalsOf([]),
+    };
+  }
+
+  /** Workflows whose totals are not step totals (e.g. users provisioned) supply their own. */
+  useTotals(provider: () => ReportTotals): void {
+    this.totalsProvider = provider;
+  }
+
+  /** The report as it stands; `totals` defaults to the step totals. */
+  snapshot(totals?: ReportTotals): WorkflowReport<Request, Result> {
+    const attempted = this.steps.filter((s) => s.outcome !== 'skipped');
+    return {
+      ...this.report,
+      totals: totals ?? totalsOf(attempted.map((s) => ({ ok: s.outcome === 'succeeded', durationMs: s.durationMs }))),
+    };
+  }
+
+  /** Runs one step, recording its timing and outcome; `describe` adds HTTP facts from its result. */
+  async step<T>(name: string, run: () => Promise<T>, describe?: (result: T) => Partial<ReportStep>): Promise<T> {
+    const started = Date.now();
+    try {
+      const result = await run();
+      this.steps.push({
+        step: name,
+        startedAt: new Date(started).toISOString(),
+        durationMs: Date.now() - started,
+        outcome: 'succeeded',
+        ...describe?.(result),
+      });
+      return result;
+    } catch (err) {
+      this.steps.push({
+        step: name,
+        startedAt: new Date(started).toISOString(),
+        durationMs: Date.now() - started,
+        outcome: 'failed',
+        httpStatus: httpStatusOf(err),
+        detail: messageOf(err),
+      });
+      throw err;
+    }
+  }
+
+  skip(name: string, detail: string): void {
+    this.steps.push({ step: name, startedAt: new Date(Date.now()).toISOString(), durationMs: 0, outcome: 'skipped', detail });
+  }
+
+  succeed(result: Result): void {
+    upsertSearchAttributes([{ key: SCIM_OUTCOME, value: 'succeeded' }]);
+    this.report.status = 'succeeded';
+    this.report.result = result;
+    this.report.completedAt = new Date(Date.now()).toISOString();
+  }
+
+  fail(err: unknown): void {
+    upsertSearchAttributes([{ key: SCIM_OUTCOME, value: 'failed' }]);
+    this.report.status = 'failed';
+    this.report.error = messageOf(err);
+    this.report.completedAt = new Date(Date.now()).toISOString();
+  }
+}
