@@ -1,5 +1,6 @@
 import type { ActivityDeps } from './deps';
 import { createDiscoveryActivities } from './discovery';
+import { createServiceProviderConfigActivities } from './service-provider-config';
 
 export { createActivityDeps, type ActivityDeps } from './deps';
 
@@ -7,6 +8,7 @@ export { createActivityDeps, type ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createDiscoveryActivities(deps),
+    ...createServiceProviderConfigActivities(deps),
   };
 }
 

@@ -185,7 +185,8 @@ export function parseRetryAfter(header: string | null | undefined, now = Date.no
   if (/^-?\d+$/.test(value)) return Math.max(0, Number(value) * 1000);
   // Date.parse accepts almost anything; an HTTP-date always starts with a day name.
   if (!/^[A-Za-z]{3,9},?\s/.test(value)) return undefined;
-  const at = Date.parse(value);
+  // asctime carries no zone, but every HTTP-date is GMT.
+  const at = Date.parse(/\bGMT$/i.test(value) ? value : `${value} GMT`);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 

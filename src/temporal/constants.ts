@@ -8,3 +8,11 @@ export const WORKFLOW_TYPES = {
   registerWebhooks: 'registerWebhooks',
   userLifecycle: 'userLifecycle',
 } as const;
+
+/**
+ * configureServiceProvider runs under one workflow id per tenant, so that Temporal itself
+ * refuses a second concurrent run (never two PUTs at once to one tenant's endpoint).
+ */
+export function configureWorkflowId(tenant: string): string {
+  return `configure-service-provider-${tenant}`;
+}

@@ -1,11 +1,10 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   defineQuery,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { httpStatusOf, messageOf } from './failures';
 import { SCIM_OPERATION, SCIM_OUTCOME, SCIM_TENANT } from '../temporal/search-attributes';
 
 /** One step of a workflow as the compliance report shows it. */
@@ -69,23 +68,6 @@ export function totalsOf(outcomes: { ok: boolean; durationMs: number }[]): Repor
       max: durations[durations.length - 1] ?? 0,
     },
   };
-}
-
-/** The HTTP status an activity failure carries (set by the HTTP outcome mapping), if any. */
-export function httpStatusOf(err: unknown): number | undefined {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    const details = cause.details?.[0] as { status?: unknown } | undefined;
-    const status = Number(details?.status);
-    return Number.isFinite(status) && status > 0 ? status : undefined;
-  }
-  return undefined;
-}
-
-/** The innermost human-readable message of a (possibly wrapped) failure. */
-export function messageOf(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return messageOf(err.cause);
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**
@@ -163,8 +145,9 @@ export class ReportRecorder<Request, Result = unknown> {
     this.steps.push({ step: name, startedAt: new Date(Date.now()).toISOString(), durationMs: 0, outcome: 'skipped', detail });
   }
 
-  succeed(result: Result): void {
-    upsertSearchAttributes([{ key: SCIM_OUTCOME, value: 'succeeded' }]);
+  /** `outcome` is the ScimOutcome search attribute: 'succeeded', or e.g. 'drift' for verify runs. */
+  succeed(result: Result, outcome = 'succeeded'): void {
+    upsertSearchAttributes([{ key: SCIM_OUTCOME, value: outcome }]);
     this.report.status = 'succeeded';
     this.report.result = result;
     this.report.completedAt = new Date(Date.now()).toISOString();

@@ -1,0 +1,177 @@
+import { parseBody } from './body';
+import { describeFetchFailure, parseRetryAfter, redactSecrets, ScimForeignUrlError, ScimHttpError, ScimNetworkError } from './errors';
+import type { OAuthTokenProvider } from './oauth';
+import { scimBaseUrl, type TenantConnection } from './tenant';
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const SCIM_JSON = 'application/scim+json';
+/** Response headers never copied into a ScimResponse. */
+const HIDDEN_HEADERS = new Set(['authorization', 'proxy-authorization', 'set-cookie']);
+
+export type ScimMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface ScimRequestOptions {
+  /** Sent as JSON with content type application/scim+json. */
+  body?: unknown;
+  /** Appended to the URL; undefined values are skipped. */
+  query?: Record<string, string | number | undefined>;
+  ifMatch?: string;
+  headers?: Record<string, string>;
+  /** Statuses that count as success; default any 2xx. Anything else throws ScimHttpError. */
+  expect?: number[];
+}
+
+export type ScimBodylessOptions = Omit<ScimRequestOptions, 'body'>;
+
+export interface ScimResponse<T = unknown> {
+  status: number;
+  etag?: string;
+  location?: string;
+  retryAfterMs?: number;
+  /** Lower-case names; credentials and cookies left out. */
+  headers: Record<string, string>;
+  /** Parsed JSON; undefined when empty (e.g. 204). */
+  body: T;
+  durationMs: number;
+  bodyBytes: number;
+}
+
+export interface ScimClientOptions {
+  tenant: TenantConnection;
+  tokens: OAuthTokenProvider;
+  /** Only for tests that count calls; defaults to the global fetch. */
+  fetch?: typeof fetch;
+  /** Per-request timeout; defaults to the tenant's `requestTimeoutMs`, then 30 s. */
+  timeoutMs?: number;
+}
+
+interface Exchange {
+  response: Response;
+  text: string;
+  bodyBytes: number;
+  durationMs: number;
+}
+
+/**
+ * SCIM 2.0 over HTTP for one tenant: bearer token from the provider, SCIM content types, one
+ * token refresh on 401, typed errors. Holds the tenant in private fields so the client never
+ * serializes a secret.
+ */
+export class ScimClient {
+  readonly #tenant: TenantConnection;
+  readonly #tokens: OAuthTokenProvider;
+  readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+  readonly #scimBase: string;
+
+  constructor(options: ScimClientOptions) {
+    this.#tenant = options.tenant;
+    this.#tokens = options.tokens;
+    this.#fetch = options.fetch ?? fetch;
+    this.#timeoutMs = options.timeoutMs ?? options.tenant.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#scimBase = scimBaseUrl(options.tenant);
+  }
+
+  /** `path` is relative to the tenant's SCIM base, e.g. `/Users/2819c223`. */
+  request<T = unknown>(method: ScimMethod, path: string, opts: ScimRequestOptions = {}): Promise<ScimResponse<T>> {
+    return this.#send(method, withQuery(new URL(`${this.#scimBase}/${path.replace(/^\/+/, '')}`), opts.query), opts);
+  }
+
+  /**
+   * For URLs the server handed out (e.g. an async bulk `Location`), absolute or relative to the
+   * SCIM base. Refuses any other origin than the tenant's, so the token never goes elsewhere.
+   */
+  async requestUrl<T = unknown>(method: ScimMethod, url: string, opts: ScimRequestOptions = {}): Promise<ScimResponse<T>> {
+    const target = new URL(url, `${this.#scimBase}/`);
+    const tenantOrigin = new URL(this.#scimBase).origin;
+    if (target.origin !== tenantOrigin) throw new ScimForeignUrlError(target.origin, tenantOrigin);
+    return this.#send(method, withQuery(target, opts.query), opts);
+  }
+
+  get<T = unknown>(path: string, opts?: ScimBodylessOptions): Promise<ScimResponse<T>> {
+    return this.request<T>('GET', path, opts);
+  }
+
+  post<T = unknown>(path: string, body: unknown, opts?: ScimBodylessOptions): Promise<ScimResponse<T>> {
+    return this.request<T>('POST', path, { ...opts, body });
+  }
+
+  put<T = unknown>(path: string, body: unknown, opts?: ScimBodylessOptions): Promise<ScimResponse<T>> {
+    return this.request<T>('PUT', path, { ...opts, body });
+  }
+
+  patch<T = unknown>(path: string, body: unknown, opts?: ScimBodylessOptions): Promise<ScimResponse<T>> {
+    return this.request<T>('PATCH', path, { ...opts, body });
+  }
+
+  delete<T = unknown>(path: string, opts?: ScimBodylessOptions): Promise<ScimResponse<T>> {
+    return this.request<T>('DELETE', path, opts);
+  }
+
+  async #send<T>(method: ScimMethod, url: URL, opts: ScimRequestOptions): Promise<ScimResponse<T>> {
+    let token = await this.#tokens.getToken(this.#tenant);
+    let exchange = await this.#exchange(method, url, opts, token);
+    if (exchange.response.status === 401 && !opts.expect?.includes(401)) {
+      // Revoked or rotated early: one fresh token, one more try; a second 401 is final.
+      this.#tokens.invalidate(this.#tenant, token);
+      token = await this.#tokens.getToken(this.#tenant);
+      exchange = await this.#exchange(method, url, opts, token);
+    }
+
+    const { response } = exchange;
+    const { status, headers } = response;
+    const expected = opts.expect ? opts.expect.includes(status) : status >= 200 && status < 300;
+    if (!expected) {
+      const body = parseBody(redactSecrets(exchange.text, [token, this.#tenant.clientSecret]), headers.get('content-type'));
+      throw ScimHttpError.fromResponse(method, url.pathname, status, headers, body);
+    }
+    return {
+      status,
+      etag: headers.get('etag') ?? undefined,
+      location: headers.get('location') ?? undefined,
+      retryAfterMs: parseRetryAfter(headers.get('retry-after')),
+      headers: Object.fromEntries([...headers].filter(([name]) => !HIDDEN_HEADERS.has(name))),
+      body: parseBody(exchange.text, headers.get('content-type')) as T,
+      durationMs: exchange.durationMs,
+      bodyBytes: exchange.bodyBytes,
+    };
+  }
+
+  /** One HTTP round trip, body included (the timeout covers both). */
+  async #exchange(method: ScimMethod, url: URL, opts: ScimRequestOptions, token: string): Promise<Exchange> {
+    const headers = new Headers({ accept: `${SCIM_JSON}, application/json` });
+    if (opts.body !== undefined) headers.set('content-type', SCIM_JSON);
+    for (const [name, value] of Object.entries(opts.headers ?? {})) headers.set(name, value);
+    if (opts.ifMatch !== undefined) headers.set('if-match', opts.ifMatch);
+    headers.set('authorization', `Bearer ${token}`);
+
+    const started = performance.now();
+    try {
+      const response = await this.#fetch(url, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        redirect: 'manual', // the token never follows a redirect
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      const bytes = Buffer.from(await response.arrayBuffer());
+      return {
+        response,
+        text: bytes.toString('utf8'),
+        bodyBytes: bytes.byteLength,
+        durationMs: Math.round(performance.now() - started),
+      };
+    } catch (err) {
+      throw new ScimNetworkError(method, url.pathname, describeFetchFailure(err, this.#timeoutMs));
+    }
+  }
+}
+
+/** Adds query parameters, percent-encoded (`%20`, not `+`, so SCIM filters survive any server). */
+function withQuery(url: URL, query: ScimRequestOptions['query']): URL {
+  const pairs = Object.entries(query ?? {})
+    .filter((entry): entry is [string, string | number] => entry[1] !== undefined)
+    .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(String(value))}`);
+  if (pairs.length > 0) url.search = [url.search.slice(1), ...pairs].filter(Boolean).join('&');
+  return url;
+}

@@ -1,0 +1,160 @@
+import { canonicalJson } from './canonical';
+import { ServiceProviderConfig } from './codecs';
+import { decode, type DecodeIssue } from './decode';
+import { isScimUrn, URN } from './urns';
+
+/**
+ * Validation of a desired ServiceProviderConfig (RFC 7643 §5) before anything is sent to a
+ * provider. Pure and deterministic: it runs inside the configureServiceProvider workflow.
+ */
+
+export interface GatewayLimits {
+  /** Largest bulk.maxOperations the gateway accepts (CXone: 5000). */
+  maxBulkOperations: number;
+  /** Largest filter.maxResults the gateway accepts (CXone: 1000). */
+  maxFilterResults: number;
+}
+
+export const CXONE_GATEWAY_LIMITS: GatewayLimits = { maxBulkOperations: 5000, maxFilterResults: 1000 };
+
+/**
+ * Tutorial-style names seen in the wild, mapped explicitly to their RFC 7643 attribute. Anything
+ * else that is not RFC 7643 is rejected rather than guessed at.
+ */
+const TUTORIAL_NAMES: Record<string, string> = {
+  bulkConfig: 'bulk',
+  filterConfig: 'filter',
+  patchConfig: 'patch',
+  sortConfig: 'sort',
+  etagConfig: 'etag',
+  changePasswordConfig: 'changePassword',
+};
+
+/** Read-only or server-assigned members: never part of the desired value. */
+const SERVER_MANAGED = ['meta', 'id'];
+
+export interface SpcValidation {
+  ok: boolean;
+  issues: DecodeIssue[];
+  /** The desired config in RFC 7643 names, server-managed members removed. */
+  normalized: Record<string, unknown>;
+  /** Which input names were mapped to RFC names, e.g. "bulkConfig → bulk". */
+  mapped: string[];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+export function validateServiceProviderConfig(input: unknown, limits: GatewayLimits = CXONE_GATEWAY_LIMITS): SpcValidation {
+  const issues: DecodeIssue[] = [];
+  const mapped: string[] = [];
+  if (!isRecord(input)) {
+    return { ok: false, issues: [{ path: '$', message: 'expected a ServiceProviderConfig JSON object' }], normalized: {}, mapped };
+  }
+
+  const normalized: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(input)) {
+    if (SERVER_MANAGED.includes(name)) continue;
+    const rfcName = TUTORIAL_NAMES[name];
+    if (rfcName === undefined) {
+      normalized[name] = value;
+    } else if (rfcName in input) {
+      issues.push({ path: `$.${name}`, message: `duplicates "${rfcName}": give only the RFC 7643 name "${rfcName}"` });
+    } else {
+      normalized[rfcName] = value;
+      mapped.push(`${name} → ${rfcName}`);
+    }
+  }
+  if ('schemasSupported' in normalized) {
+    issues.push({
+      path: '$.schemasSupported',
+      message: 'not an RFC 7643 attribute: a provider lists its schemas at /Schemas; list extension schema URNs in "schemas"',
+    });
+  }
+
+  const decoded = decode(ServiceProviderConfig, normalized);
+  if (!decoded.ok) issues.push(...decoded.errors);
+
+  const schemas = normalized.schemas;
+  if (Array.isArray(schemas)) {
+    if (!schemas.includes(URN.ServiceProviderConfig)) {
+      issues.push({ path: '$.schemas', message: `must contain exactly "${URN.ServiceProviderConfig}"` });
+    }
+    schemas.forEach((urn, i) => {
+      if (typeof urn === 'string' && !isScimUrn(urn)) {
+        issues.push({ path: `$.schemas[${i}]`, message: `"${urn}" is not a well-formed SCIM schema URN` });
+      }
+    });
+  }
+
+  const schemes = normalized.authenticationSchemes;
+  if (Array.isArray(schemes)) {
+    if (schemes.length === 0) {
+      issues.push({ path: '$.authenticationSchemes', message: 'at least one authentication scheme is required' });
+    }
+    schemes.forEach((scheme, i) => {
+      for (const member of ['type', 'name']) {
+        const value = isRecord(scheme) ? scheme[member] : undefined;
+        if (typeof value === 'string' && value.trim() === '') {
+          issues.push({ path: `$.authenticationSchemes[${i}].${member}`, message: 'must not be empty' });
+        }
+      }
+    });
+  }
+
+  checkLimit(issues, normalized.bulk, '$.bulk.maxOperations', 'maxOperations', limits.maxBulkOperations);
+  checkLimit(issues, normalized.bulk, '$.bulk.maxPayloadSize', 'maxPayloadSize', Number.MAX_SAFE_INTEGER);
+  checkLimit(issues, normalized.filter, '$.filter.maxResults', 'maxResults', limits.maxFilterResults);
+
+  const unique = dedupe(issues);
+  return { ok: unique.length === 0, issues: unique, normalized, mapped };
+}
+
+function checkLimit(issues: DecodeIssue[], parent: unknown, path: string, member: string, max: number): void {
+  if (!isRecord(parent) || typeof parent[member] !== 'number') return;
+  const value = parent[member] as number;
+  if (!Number.isInteger(value) || value < 1) {
+    issues.push({ path, message: `must be a positive integer, got ${value}` });
+  } else if (value > max) {
+    issues.push({ path, message: `${value} exceeds the gateway limit of ${max}` });
+  }
+}
+
+function dedupe(issues: DecodeIssue[]): DecodeIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    const key = `${issue.path}\u0000${issue.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** One attribute whose desired value differs from what the provider reports. */
+export interface ConfigDifference {
+  path: string;
+  desired: unknown;
+  actual: unknown;
+}
+
+/**
+ * The canonical diff of desired against actual: every leaf the desired config sets that the
+ * provider reports differently. Arrays (schemas, authenticationSchemes) compare as wholes;
+ * attributes the desired config leaves out, and server-managed ones, are not compared.
+ */
+export function diffServiceProviderConfig(desired: Record<string, unknown>, actual: unknown): ConfigDifference[] {
+  const differences: ConfigDifference[] = [];
+  const walk = (want: unknown, have: unknown, path: string) => {
+    if (isRecord(want)) {
+      for (const [key, value] of Object.entries(want)) {
+        if (path === '$' && SERVER_MANAGED.includes(key)) continue;
+        walk(value, isRecord(have) ? have[key] : undefined, `${path}.${key}`);
+      }
+      return;
+    }
+    if (canonicalJson(want) !== canonicalJson(have)) differences.push({ path, desired: want, actual: have ?? null });
+  };
+  walk(desired, actual, '$');
+  return differences;
+}

@@ -1,0 +1,188 @@
+import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { canonicalJson } from '../scim/canonical';
+import { formatIssues } from '../scim/decode';
+import {
+  CXONE_GATEWAY_LIMITS,
+  diffServiceProviderConfig,
+  validateServiceProviderConfig,
+  type ConfigDifference,
+  type GatewayLimits,
+} from '../scim/spc-validation';
+import { configureWorkflowId } from '../temporal/constants';
+import { PROVIDER_CALL } from './activity-options';
+import { failureTypeOf } from './failures';
+import { ReportRecorder } from './report';
+
+const { discoverServiceProviderConfig, replaceServiceProviderConfig, notifyConfigUpdated } =
+  proxyActivities<Activities>(PROVIDER_CALL);
+
+export interface ConfigureServiceProviderInput {
+  tenant: string;
+  /** The desired ServiceProviderConfig (RFC 7643 §5 names; a few tutorial names are mapped). */
+  desired: unknown;
+  /** `apply` (default) writes when something differs; `verify` only reports the drift. */
+  mode?: 'apply' | 'verify';
+  /** POST a signed `scim.config.updated` event here after a change. */
+  notifyUrl?: string;
+  /** Gateway limits; defaults are CXone's (bulk 5000 operations, filter 1000 results). */
+  limits?: Partial<GatewayLimits>;
+  /** How often a 412 (changed by someone else meanwhile) re-reads and retries; default 3. */
+  maxPreconditionRetries?: number;
+}
+
+export interface ConfigureServiceProviderResult {
+  mode: 'apply' | 'verify';
+  /** True when the provider reports the desired value (after the change, in apply mode). */
+  inSync: boolean;
+  /** apply: whether a PUT was made. */
+  changed: boolean;
+  /** What differed before the run (the drift, in verify mode). */
+  differences: ConfigDifference[];
+  etagBefore?: string;
+  etagAfter?: string;
+  payloadSha256: string;
+  mappedNames: string[];
+  notified: boolean;
+}
+
+/**
+ * Job 1: keep a tenant's ServiceProviderConfig at the desired value.
+ *
+ *   validate (in workflow, no I/O) ─▶ GET /ServiceProviderConfig (value + ETag) ─▶ diff
+ *     ├─ no difference ─────────────────────────────────────────────────▶ done (no PUT)
+ *     ├─ verify mode ───────────────────────────────────────────────────▶ report drift
+ *     └─ PUT If-Match ─▶ GET (verify the provider reports the desired value) ─▶ notify
+ *          └─ 412: someone changed it meanwhile ─▶ re-read, diff, retry (bounded)
+ */
+export async function configureServiceProvider(input: ConfigureServiceProviderInput): Promise<ConfigureServiceProviderResult> {
+  const mode = input.mode ?? 'apply';
+  const report = new ReportRecorder<ConfigureServiceProviderInput, ConfigureServiceProviderResult>(input.tenant, input);
+  try {
+    const result = await run(input, mode, report);
+    report.succeed(result, result.inSync ? 'succeeded' : 'drift');
+    return result;
+  } catch (err) {
+    report.fail(err);
+    throw err;
+  }
+}
+
+async function run(
+  input: ConfigureServiceProviderInput,
+  mode: 'apply' | 'verify',
+  report: ReportRecorder<ConfigureServiceProviderInput, ConfigureServiceProviderResult>,
+): Promise<ConfigureServiceProviderResult> {
+  const expectedId = configureWorkflowId(input.tenant);
+  if (workflowInfo().workflowId !== expectedId) {
+    // One workflow id per tenant is what makes "never two PUTs at once" hold: Temporal refuses
+    // a second running execution with the same id.
+    throw ApplicationFailure.nonRetryable(
+      `configureServiceProvider must run with workflow id "${expectedId}" so that two runs for tenant ` +
+        `${input.tenant} can never overlap (got "${workflowInfo().workflowId}")`,
+      'WrongWorkflowId',
+    );
+  }
+
+  const validation = validateServiceProviderConfig(input.desired, { ...CXONE_GATEWAY_LIMITS, ...input.limits });
+  if (!validation.ok) {
+    report.skip('validate desired ServiceProviderConfig', formatIssues(validation.issues));
+    throw ApplicationFailure.nonRetryable(
+      `desired ServiceProviderConfig is invalid (${validation.issues.length} problem(s)); nothing was sent:\n` +
+        formatIssues(validation.issues),
+      'InvalidServiceProviderConfig',
+      { issues: validation.issues },
+    );
+  }
+  const desired = validation.normalized;
+  const base = { mode, mappedNames: validation.mapped, notified: false } as const;
+
+  const maxRetries = input.maxPreconditionRetries ?? 3;
+  let firstDifferences: ConfigDifference[] | undefined;
+  let firstEtag: string | undefined;
+  for (let attempt = 0; ; attempt++) {
+    const current = await report.step(
+      'discovery GET ServiceProviderConfig',
+      () => discoverServiceProviderConfig(input.tenant),
+      (d) => ({ httpStatus: d.httpStatus, etagBefore: d.etag, etagAfter: d.etag, payloadSha256: d.payloadSha256 }),
+    );
+    const differences = diffServiceProviderConfig(desired, current.body);
+    firstDifferences ??= differences;
+    firstEtag ??= current.etag;
+    const payloadSha256 = current.payloadSha256 ?? '';
+
+    if (differences.length === 0) {
+      report.skip('PUT ServiceProviderConfig', 'provider already reports the desired value');
+      return { ...base, inSync: true, changed: attempt > 0, differences: firstDifferences, etagBefore: firstEtag, etagAfter: current.etag, payloadSha256 };
+    }
+    if (mode === 'verify') {
+      report.skip('PUT ServiceProviderConfig', `verify mode: ${differences.length} difference(s) reported, nothing written`);
+      return { ...base, inSync: false, changed: false, differences, etagBefore: current.etag, etagAfter: current.etag, payloadSha256 };
+    }
+
+    try {
+      const put = await report.step(
+        'PUT ServiceProviderConfig (If-Match)',
+        () => replaceServiceProviderConfig(input.tenant, desired, current.etag),
+        (r) => ({ httpStatus: r.httpStatus, etagBefore: current.etag, etagAfter: r.etag, payloadSha256: r.payloadSha256 }),
+      );
+      const verified = await report.step(
+        'discovery GET ServiceProviderConfig (verify)',
+        () => discoverServiceProviderConfig(input.tenant),
+        (d) => ({ httpStatus: d.httpStatus, etagBefore: put.etag, etagAfter: d.etag, payloadSha256: d.payloadSha256 }),
+      );
+      const remaining = diffServiceProviderConfig(desired, verified.body);
+      if (remaining.length > 0) {
+        throw ApplicationFailure.nonRetryable(
+          `provider accepted the PUT but does not report the desired value: ${canonicalJson(remaining)}`,
+          'ServiceProviderConfigMismatch',
+          { differences: remaining },
+        );
+      }
+      const notified = input.notifyUrl
+        ? await notify(input, report, put.payloadSha256 ?? '', firstDifferences.map((d) => d.path))
+        : (report.skip('notify scim.config.updated', 'no notifyUrl given'), false);
+      return {
+        ...base,
+        inSync: true,
+        changed: true,
+        notified,
+        differences: firstDifferences,
+        etagBefore: firstEtag,
+        etagAfter: verified.etag,
+        payloadSha256: put.payloadSha256 ?? '',
+      };
+    } catch (err) {
+      if (failureTypeOf(err) !== 'ScimPreconditionFailed') throw err;
+      if (attempt >= maxRetries) {
+        throw ApplicationFailure.nonRetryable(
+          `ServiceProviderConfig kept changing under us: ${attempt + 1} PUTs were refused with 412 Precondition Failed ` +
+            `(someone else is writing it); giving up after ${maxRetries} re-reads`,
+          'ConcurrentModification',
+        );
+      }
+      // Someone else changed it since our GET: re-read and decide again.
+    }
+  }
+}
+
+async function notify(
+  input: ConfigureServiceProviderInput,
+  report: ReportRecorder<ConfigureServiceProviderInput, ConfigureServiceProviderResult>,
+  payloadSha256: string,
+  changedPaths: string[],
+): Promise<boolean> {
+  await report.step(
+    'notify scim.config.updated',
+    () =>
+      notifyConfigUpdated(input.tenant, input.notifyUrl as string, {
+        event: 'scim.config.updated',
+        tenant: input.tenant,
+        workflowId: workflowInfo().workflowId,
+        payloadSha256,
+        changedPaths,
+      }),
+    (r) => ({ httpStatus: r.httpStatus, payloadSha256 }),
+  );
+  return true;
+}
