@@ -63,7 +63,7 @@ export class ScimHttpError extends Error {
   /** The response body, when it is an RFC 7644 §3.12 error. */
   readonly scimError?: ScimErrorBody;
 
-  constructor(init: Omit<ScimErrorSummary, 'missingPermission'> & { missingPermission?: string; scimError?: ScimErrorBody }) {
+  constructor(init: ScimErrorSummary & { scimError?: ScimErrorBody }) {
     super(
       `SCIM ${init.method} ${init.path} failed: HTTP ${init.status}` +
         (init.scimType ? ` (${init.scimType})` : '') +

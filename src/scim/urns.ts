@@ -1,5 +1,5 @@
 /** Schema and message URNs defined by RFC 7643 (resources) and RFC 7644 (protocol messages). */
-export const ScimUrn = {
+export const URN = {
   User: 'urn:ietf:params:scim:schemas:core:2.0:User',
   Group: 'urn:ietf:params:scim:schemas:core:2.0:Group',
   EnterpriseUser: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
@@ -13,7 +13,7 @@ export const ScimUrn = {
   Error: 'urn:ietf:params:scim:api:messages:2.0:Error',
 } as const;
 
-export type ScimUrn = (typeof ScimUrn)[keyof typeof ScimUrn];
+export type URN = (typeof URN)[keyof typeof URN];
 
 // RFC 8141 syntax: "urn:" NID ":" NSS. The NID is 2 to 32 letters, digits or hyphens, starting and
 // ending with a letter or digit. The NSS is one or more pchars (RFC 3986: unreserved, sub-delims,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { bundleWorkflowCode, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { TenantRegistry, type TenantConfig } from '../../src/config/tenants';
 import type { TemporalSettings } from '../../src/temporal/connection';
 import { startTemporal, type TemporalEnvironment } from '../../src/temporal/server';
@@ -16,8 +16,15 @@ export function workflowBundle(): Promise<WorkflowBundle> {
 const noop = () => undefined;
 const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };
 
+let runtimeInstalled = false;
+
 /** A real Temporal dev server (or TEMPORAL_ADDRESS), one per test file: stop it in `after`. */
 export function startTestTemporal(): Promise<TemporalEnvironment> {
+  if (!runtimeInstalled) {
+    // Worker state changes are logged at INFO; tests only want warnings and errors.
+    Runtime.install({ logger: new DefaultLogger(process.env.TEST_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'WARN') });
+    runtimeInstalled = true;
+  }
   return startTemporal({});
 }
 

@@ -1,0 +1,158 @@
+// Signed delivery of user lifecycle events to webhook subscribers, with bounded retries and
+// exponential backoff. Every attempt of one event carries the same eventId (receivers dedupe on
+// it) and a fresh timestamp + signature (so a late retry is not rejected as stale).
+import { randomUUID } from 'node:crypto';
+import { EVENT_ID_HEADER, SIGNATURE_HEADER, signPayload, TIMESTAMP_HEADER } from '../webhooks/signature';
+import type { UserEventType } from './resources';
+import type { Store, Subscription } from './store';
+import type { Attrs } from './validate';
+
+export interface DeliveryRetry {
+  /** Total attempts per event and subscriber, the first included. */
+  attempts: number;
+  /** Delay before the second attempt; doubles for each further one. */
+  initialDelayMs: number;
+  /** Per-attempt timeout. */
+  timeoutMs?: number;
+}
+
+export interface WebhookEvent {
+  eventId: string;
+  eventType: UserEventType;
+  userId: string;
+  timestamp: string;
+  tenantId: string;
+  user: Attrs;
+}
+
+export interface DeliveryRecord {
+  eventId: string;
+  eventType: UserEventType;
+  subscriptionId: string;
+  url: string;
+  attempt: number;
+  /** HTTP status of the subscriber's answer; absent on a network error or timeout. */
+  status?: number;
+  ok: boolean;
+  error?: string;
+  at: string;
+}
+
+interface DeliveryJob {
+  event: WebhookEvent;
+  rawBody: string;
+  subscription: Subscription;
+}
+
+const LOG_LIMIT = 10_000;
+
+export class Deliveries {
+  readonly log: DeliveryRecord[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly inFlight = new Set<AbortController>();
+  private pending = 0;
+  private idleWaiters: Array<() => void> = [];
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: { secret: string; tenantId: string; retry: Required<DeliveryRetry> },
+  ) {}
+
+  /** Sends the event to every subscriber of its type; returns the event. */
+  publish(eventType: UserEventType, user: Attrs): WebhookEvent {
+    const event: WebhookEvent = {
+      eventId: randomUUID(),
+      eventType,
+      userId: String(user.id),
+      timestamp: new Date().toISOString(),
+      tenantId: this.options.tenantId,
+      user,
+    };
+    if (this.closed) return event;
+    const rawBody = JSON.stringify(event);
+    for (const subscription of this.store.subscriptions.values()) {
+      if (!subscription.events.includes(eventType)) continue;
+      this.pending += 1;
+      void this.attempt({ event, rawBody, subscription }, 1);
+    }
+    return event;
+  }
+
+  /** Resolves once no delivery is in flight or waiting for a retry. */
+  whenIdle(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    for (const controller of this.inFlight) controller.abort();
+    this.pending = 0;
+    this.settle();
+  }
+
+  private async attempt(job: DeliveryJob, attempt: number): Promise<void> {
+    const { event, rawBody, subscription } = job;
+    const timestamp = Math.floor(Date.now() / 1000);
+    const controller = new AbortController();
+    const timeout = setTimeout(() => controller.abort(), this.options.retry.timeoutMs).unref();
+    this.inFlight.add(controller);
+    const record: DeliveryRecord = {
+      eventId: event.eventId,
+      eventType: event.eventType,
+      subscriptionId: subscription.id,
+      url: subscription.url,
+      attempt,
+      ok: false,
+      at: new Date().toISOString(),
+    };
+    try {
+      const response = await fetch(subscription.url, {
+        method: 'POST',
+        body: rawBody,
+        redirect: 'manual',
+        signal: controller.signal,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'cxone-scim-sandbox',
+          [TIMESTAMP_HEADER]: String(timestamp),
+          [SIGNATURE_HEADER]: signPayload({ secret: this.options.secret, timestamp, rawBody }),
+          [EVENT_ID_HEADER]: event.eventId,
+        },
+      });
+      await response.arrayBuffer(); // drain, so that the connection can be reused
+      record.status = response.status;
+      record.ok = response.status >= 200 && response.status < 300;
+    } catch (err) {
+      record.error = controller.signal.aborted ? 'timeout or shutdown' : String((err as Error).cause ?? err);
+    } finally {
+      clearTimeout(timeout);
+      this.inFlight.delete(controller);
+    }
+    if (this.closed) return;
+    this.log.push(record);
+    if (this.log.length > LOG_LIMIT) this.log.shift();
+    if (!record.ok && attempt < this.options.retry.attempts) {
+      const delay = this.options.retry.initialDelayMs * 2 ** (attempt - 1);
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        void this.attempt(job, attempt + 1);
+      }, delay);
+      timer.unref();
+      this.timers.add(timer);
+      return;
+    }
+    this.pending -= 1;
+    this.settle();
+  }
+
+  private settle(): void {
+    if (this.pending > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    waiters.forEach((resolve) => resolve());
+  }
+}
