@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerSandboxCommand } from '../sandbox/command';
+import { registerConfigureCommand } from './configure';
 import { temporalSettingsFromEnv } from '../temporal/connection';
 import { runWorker } from '../worker';
 import { runDev } from './dev';
@@ -28,6 +29,7 @@ program
   });
 
 registerSandboxCommand(program);
+registerConfigureCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`cxone-scim: ${err instanceof Error ? err.message : String(err)}`);

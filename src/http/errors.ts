@@ -1,4 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { ScimFailureType } from './failure-types';
+
+export { ScimFailureType };
 
 /**
  * Typed outcomes of HTTP calls to a SCIM provider or its token endpoint, and the single mapping
@@ -17,26 +20,6 @@ export interface ScimErrorBody {
   detail?: string;
 }
 
-/** `ApplicationFailure.type` values produced by {@link toActivityFailure}. */
-export const ScimFailureType = {
-  BadRequest: 'ScimBadRequest',
-  Unauthorized: 'ScimUnauthorized',
-  Forbidden: 'ScimForbidden',
-  NotFound: 'ScimNotFound',
-  ReadOnly: 'ScimReadOnly',
-  Conflict: 'ScimConflict',
-  PreconditionFailed: 'ScimPreconditionFailed',
-  PayloadTooLarge: 'ScimPayloadTooLarge',
-  UnexpectedStatus: 'ScimUnexpectedStatus',
-  Throttled: 'ScimThrottled',
-  Unavailable: 'ScimUnavailable',
-  ServerError: 'ScimServerError',
-  NetworkError: 'ScimNetworkError',
-  ForeignUrl: 'ScimForeignUrl',
-  OAuthFailed: 'OAuthFailed',
-  OAuthUnavailable: 'OAuthUnavailable',
-} as const;
-export type ScimFailureType = (typeof ScimFailureType)[keyof typeof ScimFailureType];
 
 /** Plain JSON summary of a failed SCIM call; becomes the activity failure's `details[0]`. */
 export interface ScimErrorSummary {

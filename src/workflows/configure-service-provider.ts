@@ -1,5 +1,6 @@
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { ScimFailureType } from '../http/failure-types';
 import { canonicalJson } from '../scim/canonical';
 import { formatIssues } from '../scim/decode';
 import {
@@ -11,7 +12,7 @@ import {
 } from '../scim/spc-validation';
 import { configureWorkflowId } from '../temporal/constants';
 import { PROVIDER_CALL } from './activity-options';
-import { failureTypeOf } from './failures';
+import { failureTypeOf, httpStatusOf } from './failures';
 import { ReportRecorder } from './report';
 
 const { discoverServiceProviderConfig, replaceServiceProviderConfig, notifyConfigUpdated } =
@@ -153,7 +154,14 @@ async function run(
         payloadSha256: put.payloadSha256 ?? '',
       };
     } catch (err) {
-      if (failureTypeOf(err) !== 'ScimPreconditionFailed') throw err;
+      if (failureTypeOf(err) === ScimFailureType.ReadOnly) {
+        throw ApplicationFailure.nonRetryable(
+          `read-only provider: it refused the PUT to /ServiceProviderConfig (HTTP ${httpStatusOf(err)}), as RFC 7644 §4 allows; ` +
+            'use verify mode to compare desired and actual without writing',
+          'ReadOnlyProvider',
+        );
+      }
+      if (failureTypeOf(err) !== ScimFailureType.PreconditionFailed) throw err;
       if (attempt >= maxRetries) {
         throw ApplicationFailure.nonRetryable(
           `ServiceProviderConfig kept changing under us: ${attempt + 1} PUTs were refused with 412 Precondition Failed ` +

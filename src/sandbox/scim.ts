@@ -1,0 +1,208 @@
+// The SCIM 2.0 endpoints under /scim/v2 (RFC 7644 §3–4).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { bulkResponse, BulkJob, BulkJobs, parseBulkRequest, processBulk } from './bulk';
+import { badRequest, notFound, ScimHttpError } from './errors';
+import { etagOf, notModified } from './etag';
+import { project, splitAttributeList } from './query';
+import type { ListQuery, Resources } from './resources';
+import {
+  allSchemas, BULK_RESPONSE_SCHEMA, LIST_RESPONSE_SCHEMA, RESOURCE_TYPE_SCHEMA, ResourceKind, resourceTypes, SCHEMA_SCHEMA,
+} from './schemas';
+import type { ServiceProviderConfig } from './spc';
+import type { Switches } from './switches';
+import type { Attrs } from './validate';
+
+export interface ScimDeps {
+  resources: Resources;
+  spc: ServiceProviderConfig;
+  jobs: BulkJobs;
+  switches: Switches;
+  scimBaseUrl: () => string;
+}
+
+type Query = Record<string, unknown>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Size of the raw request body, for bulk.maxPayloadSize. */
+    rawBodyBytes: number;
+  }
+}
+
+function integerParam(query: Query, name: string, fallback: number): number {
+  const raw = query[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value)) throw badRequest('invalidValue', `"${name}" must be an integer`);
+  return value;
+}
+
+function listResponse(resources: Attrs[], totalResults: number, startIndex: number): Attrs {
+  return { schemas: [LIST_RESPONSE_SCHEMA], totalResults, startIndex, itemsPerPage: resources.length, Resources: resources };
+}
+
+export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
+  const { resources, spc, jobs } = deps;
+
+  // ---- discovery ----
+
+  const spcDocument = () => {
+    const current = spc.current;
+    const meta = {
+      resourceType: 'ServiceProviderConfig',
+      created: current.created,
+      lastModified: current.lastModified,
+      location: `${deps.scimBaseUrl()}/ServiceProviderConfig`,
+      version: etagOf(current.version),
+    };
+    return { ...current.attrs, meta };
+  };
+
+  app.get('/ServiceProviderConfig', async (request, reply) => {
+    const doc = spcDocument();
+    reply.header('etag', doc.meta.version);
+    if (notModified(request.headers['if-none-match'], doc.meta.version)) return reply.code(304).send();
+    return doc;
+  });
+
+  app.put('/ServiceProviderConfig', async (request, reply) => {
+    if (deps.switches.readOnlySpc) {
+      reply.header('allow', 'GET');
+      throw new ScimHttpError(405, 'ServiceProviderConfig is read-only (RFC 7644 §4)');
+    }
+    spc.replace(request.body, request.headers['if-match']);
+    const doc = spcDocument();
+    return reply.header('etag', doc.meta.version).send(doc);
+  });
+
+  const schemaDocument = (schema: (typeof allSchemas)[number]) => ({
+    schemas: [SCHEMA_SCHEMA],
+    ...schema,
+    meta: { resourceType: 'Schema', location: `${deps.scimBaseUrl()}/Schemas/${schema.id}` },
+  });
+
+  app.get('/Schemas', async () => {
+    const docs = allSchemas.map(schemaDocument);
+    return listResponse(docs, docs.length, 1);
+  });
+
+  app.get<{ Params: { id: string } }>('/Schemas/:id', async (request) => {
+    const schema = allSchemas.find((s) => s.id === request.params.id);
+    if (!schema) throw notFound(`Schema ${request.params.id} not found`);
+    return schemaDocument(schema);
+  });
+
+  const resourceTypeDocument = (kind: ResourceKind) => {
+    const type = resourceTypes[kind];
+    return {
+      schemas: [RESOURCE_TYPE_SCHEMA],
+      id: kind,
+      name: kind,
+      endpoint: type.endpoint,
+      description: type.description,
+      schema: type.schema.id,
+      schemaExtensions: type.extensions.map((e) => ({ schema: e.id, required: false })),
+      meta: { resourceType: 'ResourceType', location: `${deps.scimBaseUrl()}/ResourceTypes/${kind}` },
+    };
+  };
+
+  app.get('/ResourceTypes', async () => {
+    const docs = (Object.keys(resourceTypes) as ResourceKind[]).map(resourceTypeDocument);
+    return listResponse(docs, docs.length, 1);
+  });
+
+  app.get<{ Params: { id: string } }>('/ResourceTypes/:id', async (request) => {
+    const kind = request.params.id as ResourceKind;
+    if (!(kind in resourceTypes)) throw notFound(`ResourceType ${kind} not found`);
+    return resourceTypeDocument(kind);
+  });
+
+  // ---- Users and Groups ----
+
+  /** attributes / excludedAttributes from the query string (or a /.search body). */
+  const shape = (kind: ResourceKind, resource: Attrs, query: Query) =>
+    project(resourceTypes[kind], resource, splitAttributeList(query.attributes), splitAttributeList(query.excludedAttributes));
+
+  const sendResource = (reply: FastifyReply, kind: ResourceKind, resource: Attrs, query: Query, status = 200) => {
+    const meta = resource.meta as { version: string; location: string };
+    reply.code(status).header('etag', meta.version);
+    if (status === 201) reply.header('location', meta.location);
+    return reply.send(shape(kind, resource, query));
+  };
+
+  const list = (kind: ResourceKind, query: Query) => {
+    const maxResults = spc.limits().filterMaxResults;
+    const listQuery: ListQuery = {
+      filter: typeof query.filter === 'string' && query.filter.trim() !== '' ? query.filter : undefined,
+      startIndex: Math.max(1, integerParam(query, 'startIndex', 1)),
+      count: Math.min(maxResults, Math.max(0, integerParam(query, 'count', maxResults))),
+    };
+    const result = resources.list(kind, listQuery);
+    return listResponse(result.resources.map((r) => shape(kind, r, query)), result.totalResults, listQuery.startIndex);
+  };
+
+  for (const kind of Object.keys(resourceTypes) as ResourceKind[]) {
+    const endpoint = resourceTypes[kind].endpoint;
+    type ById = FastifyRequest<{ Params: { id: string }; Querystring: Query }>;
+    const ifMatch = (request: FastifyRequest) => request.headers['if-match'];
+
+    app.get<{ Querystring: Query }>(endpoint, async (request) => list(kind, request.query));
+
+    // RFC 7644 §3.4.3: the same query, in a POST body.
+    app.post(`${endpoint}/.search`, async (request) => list(kind, (request.body ?? {}) as Query));
+
+    app.post<{ Querystring: Query }>(endpoint, async (request, reply) =>
+      sendResource(reply, kind, resources.create(kind, request.body), request.query, 201),
+    );
+
+    app.get(`${endpoint}/:id`, async (request: ById, reply) => {
+      const resource = resources.get(kind, request.params.id);
+      if (notModified(request.headers['if-none-match'], (resource.meta as Attrs).version as string)) {
+        return reply.code(304).header('etag', (resource.meta as Attrs).version as string).send();
+      }
+      return sendResource(reply, kind, resource, request.query);
+    });
+
+    app.put(`${endpoint}/:id`, async (request: ById, reply) =>
+      sendResource(reply, kind, resources.replace(kind, request.params.id, request.body, ifMatch(request)), request.query),
+    );
+
+    app.patch(`${endpoint}/:id`, async (request: ById, reply) =>
+      sendResource(reply, kind, resources.patch(kind, request.params.id, request.body, ifMatch(request)), request.query),
+    );
+
+    app.delete(`${endpoint}/:id`, async (request: ById, reply) => {
+      resources.remove(kind, request.params.id, ifMatch(request));
+      return reply.code(204).send();
+    });
+  }
+
+  // ---- Bulk ----
+
+  app.post('/Bulk', async (request, reply) => {
+    const bulk = parseBulkRequest(request.body, request.rawBodyBytes, spc.limits());
+    const prefersAsync = /\brespond-async\b/i.test(String(request.headers.prefer ?? ''));
+    if (!deps.switches.asyncBulk && !prefersAsync) return bulkResponse(processBulk(resources, bulk).results);
+    const job = jobs.submit(bulk);
+    if (prefersAsync) reply.header('preference-applied', 'respond-async');
+    return reply.code(202).header('location', `${deps.scimBaseUrl()}/Bulk/${job.id}`).send({ id: job.id, status: job.status });
+  });
+
+  app.get<{ Params: { id: string } }>('/Bulk/:id', async (request, reply) => {
+    const job = jobs.get(request.params.id);
+    if (!job) throw notFound(`Bulk job ${request.params.id} not found`);
+    if (job.status === 'queued' || job.status === 'running') reply.header('retry-after', '1');
+    return jobDocument(job);
+  });
+}
+
+function jobDocument(job: BulkJob): Attrs {
+  return {
+    schemas: [BULK_RESPONSE_SCHEMA],
+    id: job.id,
+    status: job.status,
+    createdAt: job.createdAt,
+    ...(job.completedAt ? { completedAt: job.completedAt } : {}),
+    ...(job.results ? { Operations: job.results } : {}),
+  };
+}
