@@ -12,17 +12,17 @@ export interface DevOptions {
   keepRunning?: boolean;
 }
 
-/** The tenant that points at a local sandbox, with the sandbox's default credentials. */
+/** The tenant that points at a local sandbox, with the sandbox's credentials. */
 export function sandboxTenant(sandbox: Sandbox, tenantId = 'sandbox'): TenantConfig {
   return {
     tenantId,
     baseUrl: sandbox.url,
     scimPath: '/scim/v2',
     tokenUrl: sandbox.tokenUrl,
-    clientId: 'sandbox-client',
-    clientSecret: 'sandbox-secret',
-    scopes: ['scim:write', 'cxone.webhook.manage'],
-    webhookSecret: 'sandbox-webhook-secret',
+    clientId: sandbox.clientId,
+    clientSecret: sandbox.clientSecret,
+    scopes: sandbox.scopes,
+    webhookSecret: sandbox.webhookSecret,
   };
 }
 

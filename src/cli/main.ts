@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerSandboxCommand } from '../sandbox/command';
+import { registerAuditCommand } from './audit';
 import { registerConfigureCommand } from './configure';
+import { registerReportCommand } from './report';
 import { temporalSettingsFromEnv } from '../temporal/connection';
 import { runWorker } from '../worker';
 import { runDev } from './dev';
@@ -30,6 +32,8 @@ program
 
 registerSandboxCommand(program);
 registerConfigureCommand(program);
+registerReportCommand(program);
+registerAuditCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`cxone-scim: ${err instanceof Error ? err.message : String(err)}`);

@@ -88,19 +88,9 @@ export function validateServiceProviderConfig(input: unknown, limits: GatewayLim
     });
   }
 
-  const schemes = normalized.authenticationSchemes;
-  if (Array.isArray(schemes)) {
-    if (schemes.length === 0) {
-      issues.push({ path: '$.authenticationSchemes', message: 'at least one authentication scheme is required' });
-    }
-    schemes.forEach((scheme, i) => {
-      for (const member of ['type', 'name']) {
-        const value = isRecord(scheme) ? scheme[member] : undefined;
-        if (typeof value === 'string' && value.trim() === '') {
-          issues.push({ path: `$.authenticationSchemes[${i}].${member}`, message: 'must not be empty' });
-        }
-      }
-    });
+  // Each scheme's type, name and description are checked by the codec (non-empty strings).
+  if (Array.isArray(normalized.authenticationSchemes) && normalized.authenticationSchemes.length === 0) {
+    issues.push({ path: '$.authenticationSchemes', message: 'at least one authentication scheme is required' });
   }
 
   checkLimit(issues, normalized.bulk, '$.bulk.maxOperations', 'maxOperations', limits.maxBulkOperations);

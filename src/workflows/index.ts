@@ -6,3 +6,13 @@ export {
   type ConfigureServiceProviderInput,
   type ConfigureServiceProviderResult,
 } from './configure-service-provider';
+export { registerWebhooks, registerWebhooksWorkflowId, type RegisterWebhooksInput, type RegisterWebhooksResult } from './register-webhooks';
+export {
+  userLifecycle,
+  userLifecycleWorkflowId,
+  lifecycleEventSignal,
+  stateQuery,
+  type IdpTarget,
+  type UserLifecycleInput,
+  type UserLifecycleState,
+} from './user-lifecycle';

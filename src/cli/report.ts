@@ -1,0 +1,151 @@
+import fs from 'node:fs';
+import type { Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import { connectClient, temporalSettingsFromEnv } from '../temporal/connection';
+import { percentile, reportQuery, type WorkflowReport } from '../workflows/report';
+
+export interface ReportFilter {
+  tenant?: string;
+  /** Workflow type, e.g. provisionUsers. */
+  type?: string;
+  /** ISO date-time or date: only runs started at or after it. */
+  since?: string;
+}
+
+/** One workflow type's runs, aggregated. */
+export interface TypeSummary {
+  workflowType: string;
+  runs: number;
+  runsSucceeded: number;
+  runsFailed: number;
+  /** Units of work the runs attempted (users for provisionUsers, steps otherwise). */
+  attempted: number;
+  succeeded: number;
+  failed: number;
+  successRate: number;
+  /** Run duration (start to completion) over completed runs. */
+  durationMs: { p50: number; p95: number };
+  failures: Array<{ workflowId: string; error: string }>;
+}
+
+export interface ComplianceReport {
+  generatedAt: string;
+  filter: ReportFilter;
+  summaries: TypeSummary[];
+  runs: WorkflowReport[];
+}
+
+/** A Temporal visibility query over the project's search attributes. */
+export function visibilityQuery(filter: ReportFilter): string {
+  const quote = (value: string) => `'${value.replace(/'/g, "\\'")}'`;
+  const clauses = ['ScimOperation IS NOT NULL'];
+  if (filter.tenant) clauses.push(`ScimTenant = ${quote(filter.tenant)}`);
+  if (filter.type) clauses.push(`WorkflowType = ${quote(filter.type)}`);
+  if (filter.since) clauses.push(`StartTime >= ${quote(new Date(filter.since).toISOString())}`);
+  return clauses.join(' AND ');
+}
+
+/** Finds runs through visibility, queries `report` on each (a worker must be running), aggregates per type. */
+export async function gatherReport(client: Client, filter: ReportFilter): Promise<ComplianceReport> {
+  const runs: WorkflowReport[] = [];
+  for await (const execution of client.workflow.list({ query: visibilityQuery(filter) })) {
+    runs.push(await client.workflow.getHandle(execution.workflowId, execution.runId).query(reportQuery));
+  }
+  runs.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  const byType = new Map<string, WorkflowReport[]>();
+  for (const run of runs) byType.set(run.workflowType, [...(byType.get(run.workflowType) ?? []), run]);
+  const summaries = [...byType].map(([workflowType, list]) => summarize(workflowType, list));
+  return { generatedAt: new Date().toISOString(), filter, summaries, runs };
+}
+
+function summarize(workflowType: string, runs: WorkflowReport[]): TypeSummary {
+  const sum = (pick: (r: WorkflowReport) => number) => runs.reduce((total, r) => total + pick(r), 0);
+  const attempted = sum((r) => r.totals.attempted);
+  const succeeded = sum((r) => r.totals.succeeded);
+  const durations = runs
+    .filter((r) => r.completedAt)
+    .map((r) => Date.parse(r.completedAt as string) - Date.parse(r.startedAt))
+    .sort((a, b) => a - b);
+  return {
+    workflowType,
+    runs: runs.length,
+    runsSucceeded: runs.filter((r) => r.status === 'succeeded').length,
+    runsFailed: runs.filter((r) => r.status === 'failed').length,
+    attempted,
+    succeeded,
+    failed: sum((r) => r.totals.failed),
+    successRate: attempted === 0 ? 1 : succeeded / attempted,
+    durationMs: { p50: percentile(durations, 50), p95: percentile(durations, 95) },
+    failures: runs.filter((r) => r.error).map((r) => ({ workflowId: r.workflowId, error: r.error as string })),
+  };
+}
+
+const COLUMNS: Array<[string, (s: TypeSummary) => string | number]> = [
+  ['workflow type', (s) => s.workflowType],
+  ['runs', (s) => s.runs],
+  ['runs succeeded', (s) => s.runsSucceeded],
+  ['runs failed', (s) => s.runsFailed],
+  ['attempted', (s) => s.attempted],
+  ['succeeded', (s) => s.succeeded],
+  ['failed', (s) => s.failed],
+  ['success rate %', (s) => (s.successRate * 100).toFixed(1)],
+  ['duration p50 ms', (s) => s.durationMs.p50],
+  ['duration p95 ms', (s) => s.durationMs.p95],
+];
+
+function csvCell(value: string | number): string {
+  const text = String(value);
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function formatReport(report: ComplianceReport, format: string): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(report, null, 2)}\n`;
+    case 'csv':
+      return [COLUMNS.map(([name]) => name), ...report.summaries.map((s) => COLUMNS.map(([, pick]) => pick(s)))]
+        .map((row) => row.map(csvCell).join(','))
+        .join('\n') + '\n';
+    case 'md': {
+      const filter = Object.entries(report.filter).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ') || 'all runs';
+      const lines = [
+        `# SCIM compliance report`,
+        '',
+        `Generated ${report.generatedAt} — ${filter} — ${report.runs.length} run(s).`,
+        '',
+        `| ${COLUMNS.map(([name]) => name).join(' | ')} |`,
+        `| ${COLUMNS.map(() => '---').join(' | ')} |`,
+        ...report.summaries.map((s) => `| ${COLUMNS.map(([, pick]) => String(pick(s)).replace(/\|/g, '\\|')).join(' | ')} |`),
+      ];
+      const failures = report.summaries.flatMap((s) => s.failures);
+      if (failures.length > 0) {
+        lines.push('', '## Failed runs', '', ...failures.map((f) => `- \`${f.workflowId}\`: ${f.error.split('\n')[0]}`));
+      }
+      return `${lines.join('\n')}\n`;
+    }
+    default:
+      throw new Error(`--format must be json, csv or md (got "${format}")`);
+  }
+}
+
+export function registerReportCommand(program: Command): void {
+  program
+    .command('report')
+    .description('Gather the `report` of every matching workflow (via the ScimTenant/ScimOperation search attributes) and aggregate per type.')
+    .option('--tenant <id>', 'only this tenant')
+    .option('--type <workflowType>', 'only this workflow type')
+    .option('--since <time>', 'only runs started at or after this ISO time')
+    .option('--format <format>', 'json, csv or md', 'md')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .action(async (options: ReportFilter & { format: string; out?: string }) => {
+      if (options.since && Number.isNaN(Date.parse(options.since))) throw new Error(`--since: "${options.since}" is not a date`);
+      const client = await connectClient(temporalSettingsFromEnv());
+      try {
+        const text = formatReport(await gatherReport(client, options), options.format);
+        if (options.out) fs.writeFileSync(options.out, text);
+        else process.stdout.write(text);
+      } finally {
+        await client.connection.close();
+      }
+    });
+}

@@ -1,0 +1,232 @@
+// Attribute mapping: turns a source record (a CSV row, a JSON object) into a SCIM User.
+// Pure and deterministic, so the planning activity and the chunk activities map a record the
+// same way, and a workflow can check a mapping before any activity runs.
+//
+// A mapping file:
+//   {
+//     "attributes": {
+//       "userName":                  { "source": "email", "transform": ["trim", "lowercase"] },
+//       "name.givenName":            "first_name",
+//       "name.familyName":           "last_name",
+//       "displayName":               { "source": ["first_name", "last_name"], "join": " " },
+//       "emails[type eq \"work\"].value":   "email",
+//       "emails[type eq \"work\"].primary": { "constant": true },
+//       "active":                    { "source": "enabled", "transform": "boolean", "default": true },
+//       "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "dept"
+//     }
+//   }
+// Keys are SCIM attribute paths (the target); a string value names the source column or JSON
+// field (dotted paths reach into JSON objects). `attributes` may also be an array of rules with
+// a `target` member. `schemas` is computed: the core User URN plus every extension used.
+import * as t from 'io-ts';
+import { decode, formatIssues } from './decode';
+import { URN } from './urns';
+
+export const TRANSFORMS = ['trim', 'lowercase', 'uppercase', 'boolean', 'integer', 'number'] as const;
+export type Transform = (typeof TRANSFORMS)[number];
+
+const Scalar = t.union([t.string, t.number, t.boolean]);
+const TransformCodec = t.keyof(Object.fromEntries(TRANSFORMS.map((name) => [name, null])) as Record<Transform, null>);
+
+const RuleBody = t.partial({
+  /** Source column(s) or JSON field path(s); several are joined with `join`. */
+  source: t.union([t.string, t.array(t.string)]),
+  /** A fixed value instead of a source. */
+  constant: Scalar,
+  /** Separator when `source` lists several columns (default one space). Empty parts are skipped. */
+  join: t.string,
+  transform: t.union([TransformCodec, t.array(TransformCodec)]),
+  /** Used when the source is empty. */
+  default: Scalar,
+});
+type RuleBody = t.TypeOf<typeof RuleBody>;
+
+export const MappingRule = t.intersection([t.type({ target: t.string }), RuleBody], 'MappingRule');
+export type MappingRule = t.TypeOf<typeof MappingRule>;
+
+export const AttributeMapping = t.intersection(
+  [
+    t.type({ attributes: t.union([t.array(MappingRule), t.record(t.string, t.union([t.string, RuleBody]))]) }),
+    t.partial({ schemas: t.array(t.string) }),
+  ],
+  'AttributeMapping',
+);
+export type AttributeMapping = t.TypeOf<typeof AttributeMapping>;
+
+/** A mapping in its one normalized form. */
+export interface CompiledMapping {
+  rules: Array<MappingRule & { path: TargetPath }>;
+  schemas?: string[];
+}
+
+/** `urn:…:User:manager.value`, `emails[type eq "work"].value`, `name.givenName`, `active`. */
+export interface TargetPath {
+  extension?: string;
+  attribute: string;
+  filter?: { attribute: string; value: string };
+  sub?: string;
+}
+
+/** RFC 7643 §4.1 multi-valued User attributes: `emails.value` means the first element. */
+const MULTI_VALUED = new Set(['emails', 'phonenumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles', 'x509certificates']);
+
+const PATH = /^([A-Za-z$][\w$-]*)(?:\[\s*([A-Za-z$][\w$-]*)\s+eq\s+"([^"]*)"\s*\])?(?:\.([A-Za-z$][\w$-]*))?$/;
+
+export function parseTargetPath(target: string): TargetPath | undefined {
+  let rest = target.trim();
+  let extension: string | undefined;
+  if (rest.toLowerCase().startsWith('urn:')) {
+    // The attribute part follows the last ':' outside a filter (URNs contain '.' as in "2.0").
+    const bracket = rest.indexOf('[');
+    const colon = rest.lastIndexOf(':', bracket === -1 ? rest.length : bracket);
+    extension = rest.slice(0, colon);
+    rest = rest.slice(colon + 1);
+    if (extension.toLowerCase() === URN.User.toLowerCase()) extension = undefined; // fully qualified core attribute
+  }
+  const match = PATH.exec(rest);
+  if (!match) return undefined;
+  const [, attribute, filterAttribute, filterValue, sub] = match;
+  return {
+    ...(extension ? { extension } : {}),
+    attribute,
+    ...(filterAttribute ? { filter: { attribute: filterAttribute, value: filterValue } } : {}),
+    ...(sub ? { sub } : {}),
+  };
+}
+
+export type CompileResult = { ok: true; mapping: CompiledMapping } | { ok: false, problems: string[] };
+
+/** Checks a mapping document (from a file or a workflow input) and normalizes it. */
+export function compileMapping(document: unknown): CompileResult {
+  const decoded = decode(AttributeMapping, document);
+  if (!decoded.ok) return { ok: false, problems: [formatIssues(decoded.errors)] };
+  const { attributes, schemas } = decoded.value;
+  const rules: MappingRule[] = Array.isArray(attributes)
+    ? attributes
+    : Object.entries(attributes).map(([target, body]) => (typeof body === 'string' ? { target, source: body } : { target, ...body }));
+  const problems: string[] = [];
+  const compiled: CompiledMapping['rules'] = [];
+  for (const rule of rules) {
+    const path = parseTargetPath(rule.target);
+    if (!path) problems.push(`${rule.target}: not a SCIM attribute path this mapping understands (e.g. name.givenName, emails[type eq "work"].value, urn:…:User:department)`);
+    else if (rule.source === undefined && rule.constant === undefined) problems.push(`${rule.target}: needs a "source" or a "constant"`);
+    else if (rule.source !== undefined && rule.constant !== undefined) problems.push(`${rule.target}: has both "source" and "constant"`);
+    else compiled.push({ ...rule, path });
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, mapping: { rules: compiled, ...(schemas ? { schemas } : {}) } };
+}
+
+/**
+ * The mapping used for a CSV file given without one: every column header is a SCIM path
+ * (`userName`, `name.givenName`, `emails[type eq "work"].value`, …); `active` and `…primary`
+ * columns are read as booleans.
+ */
+export function identityMapping(columns: readonly string[]): CompileResult {
+  const attributes = columns
+    .filter((column) => column.trim() !== '' && column.trim().toLowerCase() !== 'schemas')
+    .map((column) => {
+      const last = column.trim().split(/[.:]/).pop()?.toLowerCase();
+      return { target: column.trim(), source: column, ...(last === 'active' || last === 'primary' ? { transform: 'boolean' as const } : {}) };
+    });
+  return compileMapping({ attributes });
+}
+
+export type MapResult = { ok: true; user: Record<string, unknown> } | { ok: false; problems: string[] };
+
+/** Applies a compiled mapping to one source record. Problems name the target and the source. */
+export function applyMapping(mapping: CompiledMapping, record: Record<string, unknown>): MapResult {
+  const user: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const rule of mapping.rules) {
+    const raw = rule.constant !== undefined ? rule.constant : readSource(record, rule.source as string | string[], rule.join ?? ' ');
+    const value = isBlank(raw) ? rule.default : raw;
+    if (isBlank(value)) continue;
+    const transformed = applyTransforms(value as string | number | boolean, rule.transform);
+    if (!transformed.ok) {
+      const from = rule.source === undefined ? 'constant' : `source ${JSON.stringify(rule.source)}`;
+      problems.push(`${rule.target}: ${transformed.problem} (${from})`);
+      continue;
+    }
+    setPath(user, rule.path, transformed.value);
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  const extensions = Object.keys(user).filter((k) => k.toLowerCase().startsWith('urn:'));
+  return { ok: true, user: { schemas: mapping.schemas ?? [URN.User, ...extensions], ...user } };
+}
+
+function isBlank(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
+
+function readField(record: Record<string, unknown>, field: string): unknown {
+  if (field in record) return record[field];
+  let current: unknown = record;
+  for (const part of field.split('.')) {
+    if (typeof current !== 'object' || current === null || Array.isArray(current)) return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
+
+function readSource(record: Record<string, unknown>, source: string | string[], separator: string): unknown {
+  if (!Array.isArray(source)) return readField(record, source);
+  const parts = source.map((field) => readField(record, field)).filter((v) => !isBlank(v));
+  return parts.length === 0 ? undefined : parts.map(String).join(separator);
+}
+
+const TRUE = new Set(['true', 'yes', 'y', '1']);
+const FALSE = new Set(['false', 'no', 'n', '0']);
+
+function applyTransforms(
+  value: string | number | boolean,
+  transform: MappingRule['transform'],
+): { ok: true; value: string | number | boolean } | { ok: false; problem: string } {
+  let current = value;
+  for (const step of transform === undefined ? [] : Array.isArray(transform) ? transform : [transform]) {
+    const text = String(current).trim();
+    switch (step) {
+      case 'trim':
+        current = typeof current === 'string' ? current.trim() : current;
+        break;
+      case 'lowercase':
+        current = String(current).toLowerCase();
+        break;
+      case 'uppercase':
+        current = String(current).toUpperCase();
+        break;
+      case 'boolean':
+        if (typeof current === 'boolean') break;
+        if (TRUE.has(text.toLowerCase())) current = true;
+        else if (FALSE.has(text.toLowerCase())) current = false;
+        else return { ok: false, problem: `cannot read ${JSON.stringify(text)} as a boolean` };
+        break;
+      case 'integer':
+      case 'number': {
+        const n = typeof current === 'number' ? current : text === '' ? NaN : Number(text);
+        if (!Number.isFinite(n) || (step === 'integer' && !Number.isInteger(n))) {
+          return { ok: false, problem: `cannot read ${JSON.stringify(text)} as ${step === 'integer' ? 'an integer' : 'a number'}` };
+        }
+        current = n;
+        break;
+      }
+    }
+  }
+  return { ok: true, value: current };
+}
+
+function setPath(user: Record<string, unknown>, path: TargetPath, value: unknown): void {
+  const container = path.extension ? ((user[path.extension] ??= {}) as Record<string, unknown>) : user;
+  const multi = path.filter !== undefined || (path.extension === undefined && MULTI_VALUED.has(path.attribute.toLowerCase()));
+  if (!multi) {
+    if (path.sub === undefined) container[path.attribute] = value;
+    else ((container[path.attribute] ??= {}) as Record<string, unknown>)[path.sub] = value;
+    return;
+  }
+  const list = (container[path.attribute] ??= []) as Array<Record<string, unknown>>;
+  let element = path.filter ? list.find((e) => e[path.filter!.attribute] === path.filter!.value) : list[0];
+  if (!element) {
+    element = path.filter ? { [path.filter.attribute]: path.filter.value } : {};
+    list.push(element);
+  }
+  element[path.sub ?? 'value'] = value;
+}

@@ -1,0 +1,251 @@
+// Validation of User records against the schemas a provider publishes (RFC 7643 §7), before
+// anything is sent. Pure and deterministic: used by the planning activity and safe in workflows.
+import * as t from 'io-ts';
+import { AttributeDefinition, ResourceType, Schema } from './codecs';
+import { decode, formatIssues } from './decode';
+import { URN } from './urns';
+
+/** What the provider says a User is: the core schema and its extensions, from /ResourceTypes and /Schemas. */
+export interface UserSchemaModel {
+  /** The core schema URN of the User resource type (normally urn:ietf:params:scim:schemas:core:2.0:User). */
+  schema: string;
+  /** The User resource type's endpoint, e.g. `/Users`. */
+  endpoint: string;
+  attributes: AttributeDefinition[];
+  extensions: Array<{ schema: string; required: boolean; attributes: AttributeDefinition[] }>;
+}
+
+export type ModelResult = { ok: true; model: UserSchemaModel } | { ok: false; problem: string };
+
+/** Common attributes (RFC 7643 §3.1): not in any schema document, but valid on every resource. */
+const COMMON_ATTRIBUTES: AttributeDefinition[] = [
+  { name: 'id', type: 'string', multiValued: false, mutability: 'readOnly', caseExact: true },
+  { name: 'externalId', type: 'string', multiValued: false, mutability: 'readWrite', caseExact: true },
+  { name: 'meta', type: 'complex', multiValued: false, mutability: 'readOnly' },
+];
+
+/** Attributes whose values never appear in a reason (reasons end up in reports and history). */
+const SECRET_ATTRIBUTES = new Set(['password']);
+
+/** The Resources of a ListResponse, or a bare array (some providers answer /Schemas that way). */
+function resourcesOf(body: unknown): unknown[] {
+  if (Array.isArray(body)) return body;
+  const resources = (body as { Resources?: unknown } | undefined)?.Resources;
+  return Array.isArray(resources) ? resources : [];
+}
+
+/**
+ * Builds the User model from the bodies of GET /ResourceTypes and GET /Schemas. A provider
+ * without a User resource type, or whose User schemas are not published, is a problem.
+ */
+export function userSchemaModel(resourceTypesBody: unknown, schemasBody: unknown): ModelResult {
+  const types = resourcesOf(resourceTypesBody)
+    .map((r) => decode(ResourceType, r))
+    .flatMap((r) => (r.ok ? [r.value] : []));
+  const userType =
+    types.find((r) => r.schema.toLowerCase() === URN.User.toLowerCase()) ??
+    types.find((r) => r.name.toLowerCase() === 'user' || r.endpoint.toLowerCase() === '/users');
+  if (!userType) return { ok: false, problem: 'the provider lists no User resource type in /ResourceTypes' };
+
+  const schemas = new Map<string, Schema>();
+  for (const item of resourcesOf(schemasBody)) {
+    const decoded = decode(Schema, item);
+    if (decoded.ok) schemas.set(decoded.value.id.toLowerCase(), decoded.value);
+  }
+  const find = (urn: string) => schemas.get(urn.toLowerCase());
+  const core = find(userType.schema);
+  if (!core) return { ok: false, problem: `the provider's /Schemas does not describe the User schema ${userType.schema}` };
+  const extensions: UserSchemaModel['extensions'] = [];
+  for (const ext of userType.schemaExtensions ?? []) {
+    const schema = find(ext.schema);
+    if (!schema) return { ok: false, problem: `the provider's /Schemas does not describe the User extension ${ext.schema}` };
+    extensions.push({ schema: schema.id, required: ext.required, attributes: schema.attributes });
+  }
+  return { ok: true, model: { schema: core.id, endpoint: userType.endpoint, attributes: core.attributes, extensions } };
+}
+
+/** Bulk limits from a ServiceProviderConfig body (RFC 7643 §5); 0 or absent means "not stated". */
+export interface BulkLimits {
+  supported: boolean;
+  maxOperations: number;
+  maxPayloadSize: number;
+}
+
+const BulkSection = t.partial({ supported: t.boolean, maxOperations: t.number, maxPayloadSize: t.number });
+
+export function bulkLimitsOf(spcBody: unknown): { ok: true; limits: BulkLimits } | { ok: false; problem: string } {
+  const bulk = (spcBody as { bulk?: unknown } | undefined)?.bulk;
+  const decoded = decode(BulkSection, bulk ?? {});
+  if (!decoded.ok) return { ok: false, problem: `ServiceProviderConfig.bulk is malformed: ${formatIssues(decoded.errors)}` };
+  const { supported = false, maxOperations = 0, maxPayloadSize = 0 } = decoded.value;
+  return { ok: true, limits: { supported, maxOperations, maxPayloadSize } };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** RFC 7643 §2.3.5: xsd:dateTime, e.g. 2008-01-23T04:56:22Z. */
+const DATE_TIME = /^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+const TYPE_CHECKS: Record<AttributeDefinition['type'], (v: unknown) => boolean> = {
+  string: (v) => typeof v === 'string',
+  reference: (v) => typeof v === 'string',
+  binary: (v) => typeof v === 'string',
+  boolean: (v) => typeof v === 'boolean',
+  integer: (v) => typeof v === 'number' && Number.isInteger(v),
+  decimal: (v) => typeof v === 'number' && Number.isFinite(v),
+  dateTime: (v) => typeof v === 'string' && DATE_TIME.test(v),
+  complex: isObject,
+};
+
+function describe(value: unknown, secret: boolean): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (secret) return `a ${typeof value} (value hidden)`;
+  if (typeof value === 'string') return `"${value.length > 40 ? `${value.slice(0, 39)}…` : value}"`;
+  return `${typeof value} ${String(value)}`;
+}
+
+function findAttribute(defs: readonly AttributeDefinition[], name: string): AttributeDefinition | undefined {
+  const wanted = name.toLowerCase();
+  return defs.find((d) => d.name.toLowerCase() === wanted);
+}
+
+function isEmpty(value: unknown): boolean {
+  return value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0);
+}
+
+class Reasons {
+  readonly list: string[] = [];
+  add(path: string, message: string): void {
+    this.list.push(`${path}: ${message}`);
+  }
+}
+
+function checkValue(def: AttributeDefinition, value: unknown, path: string, secret: boolean, reasons: Reasons): void {
+  if (!TYPE_CHECKS[def.type](value)) {
+    const expected = def.type === 'complex' ? 'an object' : def.type === 'dateTime' ? 'an xsd:dateTime string' : `of type ${def.type}`;
+    reasons.add(path, `must be ${expected}, got ${describe(value, secret)}`);
+    return;
+  }
+  if (def.type === 'complex') {
+    checkAttributes(def.subAttributes ?? [], value as Record<string, unknown>, path, reasons, secret);
+    return;
+  }
+  const canonical = def.canonicalValues ?? [];
+  if (def.type === 'string' && canonical.length > 0) {
+    const matches = def.caseExact
+      ? canonical.includes(value as string)
+      : canonical.some((c) => c.toLowerCase() === (value as string).toLowerCase());
+    if (!matches) reasons.add(path, `${describe(value, secret)} is not one of the canonical values ${canonical.map((c) => `"${c}"`).join(', ')}`);
+  }
+}
+
+function checkAttribute(def: AttributeDefinition, value: unknown, path: string, secret: boolean, reasons: Reasons): void {
+  if (def.mutability === 'readOnly') {
+    reasons.add(path, 'is read-only (the provider sets it; it cannot be provisioned)');
+    return;
+  }
+  if (!def.multiValued) {
+    if (Array.isArray(value)) reasons.add(path, 'is single-valued, got an array');
+    else checkValue(def, value, path, secret, reasons);
+    return;
+  }
+  if (!Array.isArray(value)) {
+    reasons.add(path, `is multi-valued and must be an array, got ${describe(value, secret)}`);
+    return;
+  }
+  value.forEach((item, i) => checkValue(def, item, `${path}[${i}]`, secret, reasons));
+  if (def.type === 'complex' && value.filter((v) => isObject(v) && v.primary === true).length > 1) {
+    reasons.add(path, 'more than one value has "primary": true');
+  }
+}
+
+function checkAttributes(
+  defs: readonly AttributeDefinition[],
+  input: Record<string, unknown>,
+  prefix: string,
+  reasons: Reasons,
+  secret = false,
+  separator = '.',
+): void {
+  const pathOf = (name: string) => (prefix ? `${prefix}${separator}${name}` : name);
+  for (const [key, value] of Object.entries(input)) {
+    const path = pathOf(key);
+    const def = findAttribute(defs, key);
+    if (!def) {
+      reasons.add(path, 'is not an attribute of the schema');
+      continue;
+    }
+    if (value === null || value === undefined) continue; // RFC 7643 §2.5: unassigned
+    checkAttribute(def, value, path, secret || SECRET_ATTRIBUTES.has(def.name.toLowerCase()), reasons);
+  }
+  for (const def of defs) {
+    if (!def.required) continue;
+    const key = Object.keys(input).find((k) => k.toLowerCase() === def.name.toLowerCase());
+    if (key === undefined || isEmpty(input[key])) reasons.add(pathOf(def.name), 'is required');
+  }
+}
+
+/**
+ * Every reason why `record` is not a valid User for creation at this provider (empty when it is):
+ * required attributes, types, single/multi-valued, canonical values, mutability (no read-only
+ * attributes), and extension URNs (known to the resource type, listed in `schemas`, required
+ * extensions present). Each reason starts with the attribute path.
+ */
+export function validateUser(model: UserSchemaModel, record: unknown): string[] {
+  const reasons = new Reasons();
+  if (!isObject(record)) {
+    reasons.add('$', `a User must be a JSON object, got ${describe(record, false)}`);
+    return reasons.list;
+  }
+  const extensionOf = (urn: string) => model.extensions.find((e) => e.schema.toLowerCase() === urn.toLowerCase());
+  const isCore = (urn: string) => urn.toLowerCase() === model.schema.toLowerCase();
+
+  const schemas = record.schemas;
+  const listed = new Set<string>();
+  if (!Array.isArray(schemas) || schemas.length === 0 || !schemas.every((s) => typeof s === 'string')) {
+    reasons.add('schemas', 'must be a non-empty array of schema URNs');
+  } else {
+    for (const urn of schemas as string[]) {
+      listed.add(urn.toLowerCase());
+      if (!isCore(urn) && !extensionOf(urn)) reasons.add('schemas', `"${urn}" is not a schema of the provider's User resource type`);
+    }
+    if (!(schemas as string[]).some(isCore)) reasons.add('schemas', `must contain ${model.schema}`);
+  }
+
+  const core: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) {
+    if (key === 'schemas') continue;
+    if (!key.toLowerCase().startsWith('urn:')) {
+      core[key] = value;
+      continue;
+    }
+    const extension = extensionOf(key);
+    if (!extension) {
+      reasons.add(key, "is not an extension of the provider's User resource type");
+      continue;
+    }
+    if (value === null || value === undefined) continue;
+    if (!listed.has(key.toLowerCase())) reasons.add(key, 'extension attributes are present but the URN is not listed in "schemas"');
+    if (!isObject(value)) reasons.add(key, `must be an object, got ${describe(value, false)}`);
+    else checkAttributes(extension.attributes, value, key, reasons, false, ':');
+  }
+  for (const extension of model.extensions) {
+    if (!extension.required) continue;
+    const present = Object.keys(record).some((k) => k.toLowerCase() === extension.schema.toLowerCase());
+    if (!present) reasons.add(extension.schema, 'this extension is required by the provider');
+  }
+  checkAttributes([...model.attributes, ...COMMON_ATTRIBUTES], core, '', reasons);
+  return reasons.list;
+}
+
+/** The userName of a record, when it has a usable one. */
+export function userNameOf(record: unknown): string | undefined {
+  if (!isObject(record)) return undefined;
+  const key = Object.keys(record).find((k) => k.toLowerCase() === 'username');
+  const value = key === undefined ? undefined : record[key];
+  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+}
