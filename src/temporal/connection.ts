@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './constants';
 import { AesGcmPayloadCodec } from './encryption-codec';
 
@@ -34,15 +34,14 @@ export async function connectClient(settings: TemporalSettings): Promise<Client>
   return new Client({ connection, namespace: settings.namespace, dataConverter: dataConverter(settings) });
 }
 
-export type ProjectWorkerOptions = Omit<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'dataConverter'> & {
-  connection?: NativeConnection;
+export type WorkerCreateOptions = Omit<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'dataConverter'> & {
+  /** Owned by the caller, who closes it after the worker stops. */
+  connection: NativeConnection;
 };
 
-export async function createWorker(settings: TemporalSettings, options: ProjectWorkerOptions): Promise<Worker> {
-  const connection = options.connection ?? (await NativeConnection.connect({ address: settings.address }));
+export async function createWorker(settings: TemporalSettings, options: WorkerCreateOptions): Promise<Worker> {
   return Worker.create({
     ...options,
-    connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     dataConverter: dataConverter(settings),
