@@ -6,8 +6,10 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
+import { auditTrail, formatAudit } from '../src/cli/audit';
 import { runConfigure, startConfigure } from '../src/cli/configure';
 import { sandboxTenant } from '../src/cli/dev';
+import { formatReport, gatherReport } from '../src/cli/report';
 import type { TenantConfig } from '../src/config/tenants';
 import { startSandbox, type Sandbox } from '../src/sandbox';
 import { configureWorkflowId } from '../src/temporal/constants';
@@ -283,6 +285,29 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
     });
     assert.match(stdout, /configureServiceProvider configure-service-provider-sandbox \(tenant sandbox\): succeeded/);
     assert.match(stdout, /verify mode: 1 difference/);
+  });
+
+  it('`report` aggregates the runs found through the search attributes; `audit` reads the history', async () => {
+    const gathered = await gatherReport(client(), { tenant: 'sandbox', type: 'configureServiceProvider' });
+    const summary = gathered.summaries.find((s) => s.workflowType === 'configureServiceProvider');
+    assert.ok(summary, 'configureServiceProvider runs are found by ScimTenant/WorkflowType');
+    assert.equal(summary.runs, gathered.runs.length);
+    assert.ok(summary.runs >= 8, `found ${summary.runs} runs`);
+    assert.ok(summary.runsFailed >= 2, 'the invalid and read-only runs count as failed');
+    assert.ok(summary.failures.some((f) => /read-only provider/.test(f.error)));
+    assert.ok(gathered.runs.every((r) => r.tenant === 'sandbox'), 'only the asked tenant');
+    const csv = formatReport(gathered, 'csv').trim().split('\n');
+    assert.equal(csv[0].split(',')[0], 'workflow type');
+    assert.equal(csv[1].split(',')[0], 'configureServiceProvider');
+    assert.match(formatReport(gathered, 'md'), /^# SCIM compliance report/);
+
+    const lines = await auditTrail(client(), configureWorkflowId('sandbox'));
+    assert.equal(lines[0].outcome, 'started');
+    assert.ok(lines.some((l) => l.step === 'discoverServiceProviderConfig' && l.outcome === 'completed' && /HTTP 200/.test(l.detail ?? '')));
+    assert.equal(lines[lines.length - 1].outcome, 'completed');
+    assert.ok(lines.every((l) => !l.payloadSha256 || /^[0-9a-f]{64}$/.test(l.payloadSha256)));
+    const jsonl = formatAudit(lines, 'jsonl').trim().split('\n');
+    assert.deepEqual(JSON.parse(jsonl[0]), lines[0]);
   });
 });
 
