@@ -39,7 +39,7 @@ function toScimError(err: FastifyError | ScimHttpError): ScimHttpError {
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   // Bodies over bulk.maxPayloadSize must reach the bulk handler so that it can answer its own 413.
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, ignoreTrailingSlash: true });
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, routerOptions: { ignoreTrailingSlash: true } });
 
   app.decorateRequest('rawBodyBytes', 0);
   app.removeContentTypeParser('application/json');

@@ -94,7 +94,7 @@ const ENDPOINTS: Record<string, ResourceKind> = { Users: 'User', Groups: 'Group'
 
 function runOperation(resources: Resources, op: BulkOperation, ids: Map<string, string>): BulkOperationResult {
   const method = typeof op?.method === 'string' ? op.method.toUpperCase() : String(op?.method);
-  const result: BulkOperationResult = { method, ...(op?.bulkId !== undefined ? { bulkId: op.bulkId } : {}) };
+  const result: BulkOperationResult = { method, ...(op?.bulkId !== undefined ? { bulkId: op.bulkId } : {}), status: '' };
   try {
     const segments = (typeof op?.path === 'string' ? op.path : '').split('/').filter(Boolean);
     const kind = ENDPOINTS[segments[0]];
@@ -136,51 +136,50 @@ function runOperation(resources: Resources, op: BulkOperation, ids: Map<string, 
 }
 
 /**
- * Runs the operations. An operation that references the bulkId of a POST later in the request
- * waits for it (RFC 7644 §3.7.2); references that can never resolve (cycles) fail with 409.
+ * Runs the operations in request order. An operation that references the bulkId of a POST later
+ * in the request runs that POST first (RFC 7644 §3.7.2); a cycle of references fails with 409.
  * After `failOnErrors` errors the rest is skipped. Results are in request order.
  */
 export function processBulk(resources: Resources, request: BulkRequest): { results: BulkOperationResult[]; stoppedEarly: boolean } {
+  const ops = request.operations;
   const ids = new Map<string, string>();
   const results = new Map<number, BulkOperationResult>();
-  const refs = request.operations.map(references);
   const declaredBy = new Map<string, number>();
-  request.operations.forEach((op, i) => {
-    if (op?.method?.toUpperCase?.() === 'POST' && typeof op.bulkId === 'string') declaredBy.set(op.bulkId, i);
+  ops.forEach((op, i) => {
+    if (String(op?.method).toUpperCase() === 'POST' && typeof op.bulkId === 'string') declaredBy.set(op.bulkId, i);
   });
-  let remaining = request.operations.map((_, i) => i);
+  const visiting = new Set<number>();
   let errors = 0;
   const stop = () => request.failOnErrors !== undefined && errors >= request.failOnErrors;
 
-  while (remaining.length > 0 && !stop()) {
-    const waiting: number[] = [];
-    for (const i of remaining) {
-      const blocked = [...refs[i]].some((r) => !ids.has(r) && declaredBy.has(r) && !results.has(declaredBy.get(r) as number));
-      if (blocked || stop()) {
-        waiting.push(i);
-        continue;
-      }
-      const result = runOperation(resources, request.operations[i], ids);
-      results.set(i, result);
-      if (Number(result.status) >= 400) errors += 1;
+  const run = (i: number): void => {
+    if (results.has(i) || stop()) return;
+    if (visiting.has(i)) {
+      const op = ops[i];
+      results.set(i, {
+        method: String(op.method).toUpperCase(),
+        ...(op.bulkId !== undefined ? { bulkId: op.bulkId } : {}),
+        status: '409',
+        response: errorBody(409, 'Circular bulkId references could not be resolved'),
+      });
+      errors += 1;
+      return;
     }
-    if (waiting.length === remaining.length && !stop()) {
-      for (const i of waiting) {
-        const op = request.operations[i];
-        results.set(i, {
-          method: String(op.method).toUpperCase(),
-          ...(op.bulkId !== undefined ? { bulkId: op.bulkId } : {}),
-          status: '409',
-          response: errorBody(409, 'Circular bulkId references could not be resolved'),
-        });
-        errors += 1;
-      }
-      break;
+    visiting.add(i);
+    for (const ref of references(ops[i])) {
+      const declaring = declaredBy.get(ref);
+      if (declaring !== undefined && !ids.has(ref)) run(declaring);
     }
-    remaining = waiting;
-  }
+    visiting.delete(i);
+    if (results.has(i) || stop()) return; // failed as part of a cycle, or stopped meanwhile
+    const result = runOperation(resources, ops[i], ids);
+    results.set(i, result);
+    if (Number(result.status) >= 400) errors += 1;
+  };
+  ops.forEach((_, i) => run(i));
+
   const ordered = [...results.entries()].sort(([a], [b]) => a - b).map(([, r]) => r);
-  return { results: ordered, stoppedEarly: ordered.length < request.operations.length };
+  return { results: ordered, stoppedEarly: ordered.length < ops.length };
 }
 
 export function bulkResponse(results: BulkOperationResult[]): Attrs {

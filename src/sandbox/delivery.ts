@@ -1,5 +1,5 @@
-// Signed delivery of user lifecycle events to webhook subscribers, with bounded retries and
-// exponential backoff. Every attempt of one event carries the same eventId (receivers dedupe on
+// Signed delivery of user lifecycle events to webhook subscribers, in order per subscriber, with
+// bounded retries and exponential backoff. Every attempt of one event carries the same eventId (receivers dedupe on
 // it) and a fresh timestamp + signature (so a late retry is not rejected as stale).
 import { randomUUID } from 'node:crypto';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signPayload, TIMESTAMP_HEADER } from '../webhooks/signature';
@@ -46,10 +46,16 @@ interface DeliveryJob {
 
 const LOG_LIMIT = 10_000;
 
+/**
+ * Each subscriber gets its events in order: one event at a time, the next one only after the
+ * previous one was delivered or given up on (so a retry delays what follows, as on CXone).
+ */
 export class Deliveries {
   readonly log: DeliveryRecord[] = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** subscription id → the end of its delivery queue */
+  private readonly queues = new Map<string, Promise<void>>();
   private readonly inFlight = new Set<AbortController>();
+  private readonly sleepers = new Map<NodeJS.Timeout, () => void>();
   private pending = 0;
   private idleWaiters: Array<() => void> = [];
   private closed = false;
@@ -59,7 +65,7 @@ export class Deliveries {
     private readonly options: { secret: string; tenantId: string; retry: Required<DeliveryRetry> },
   ) {}
 
-  /** Sends the event to every subscriber of its type; returns the event. */
+  /** Queues the event for every subscriber of its type; returns the event. */
   publish(eventType: UserEventType, user: Attrs): WebhookEvent {
     const event: WebhookEvent = {
       eventId: randomUUID(),
@@ -74,7 +80,14 @@ export class Deliveries {
     for (const subscription of this.store.subscriptions.values()) {
       if (!subscription.events.includes(eventType)) continue;
       this.pending += 1;
-      void this.attempt({ event, rawBody, subscription }, 1);
+      const previous = this.queues.get(subscription.id) ?? Promise.resolve();
+      const next = previous.then(() => this.deliver({ event, rawBody, subscription }));
+      this.queues.set(subscription.id, next);
+      void next.then(() => {
+        if (this.queues.get(subscription.id) === next) this.queues.delete(subscription.id);
+        this.pending -= 1;
+        this.settle();
+      });
     }
     return event;
   }
@@ -87,14 +100,27 @@ export class Deliveries {
 
   close(): void {
     this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
     for (const controller of this.inFlight) controller.abort();
-    this.pending = 0;
-    this.settle();
+    for (const [timer, wake] of this.sleepers) {
+      clearTimeout(timer);
+      wake();
+    }
+    this.sleepers.clear();
   }
 
-  private async attempt(job: DeliveryJob, attempt: number): Promise<void> {
+  /** Attempts until a 2xx, up to retry.attempts, waiting initialDelayMs × 2^(n-1) in between. */
+  private async deliver(job: DeliveryJob): Promise<void> {
+    for (let attempt = 1; !this.closed; attempt++) {
+      const record = await this.attempt(job, attempt);
+      if (this.closed) return;
+      this.log.push(record);
+      if (this.log.length > LOG_LIMIT) this.log.shift();
+      if (record.ok || attempt >= this.options.retry.attempts) return;
+      await this.sleep(this.options.retry.initialDelayMs * 2 ** (attempt - 1));
+    }
+  }
+
+  private async attempt(job: DeliveryJob, attempt: number): Promise<DeliveryRecord> {
     const { event, rawBody, subscription } = job;
     const timestamp = Math.floor(Date.now() / 1000);
     const controller = new AbortController();
@@ -132,21 +158,18 @@ export class Deliveries {
       clearTimeout(timeout);
       this.inFlight.delete(controller);
     }
-    if (this.closed) return;
-    this.log.push(record);
-    if (this.log.length > LOG_LIMIT) this.log.shift();
-    if (!record.ok && attempt < this.options.retry.attempts) {
-      const delay = this.options.retry.initialDelayMs * 2 ** (attempt - 1);
+    return record;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        void this.attempt(job, attempt + 1);
-      }, delay);
+        this.sleepers.delete(timer);
+        resolve();
+      }, ms);
       timer.unref();
-      this.timers.add(timer);
-      return;
-    }
-    this.pending -= 1;
-    this.settle();
+      this.sleepers.set(timer, resolve);
+    });
   }
 
   private settle(): void {

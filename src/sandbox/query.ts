@@ -70,10 +70,11 @@ export function compileFilter(type: ResourceTypeDefinition, ast: Filter): (resou
   return (resource) => tester.test(resource, ast);
 }
 
-/** `a,b , c` → ['a','b','c'] */
+/** `a,b , c` (query string) or ['a', 'b'] (SearchRequest body) → ['a', 'b', 'c'] */
 export function splitAttributeList(value: unknown): string[] | undefined {
-  if (typeof value !== 'string' || value.trim() === '') return undefined;
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.split(',') : [];
+  const names = items.map((s) => s.trim()).filter(Boolean);
+  return names.length > 0 ? names : undefined;
 }
 
 type Selection = Map<string, 'all' | Set<string>>;

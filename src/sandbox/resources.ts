@@ -112,9 +112,10 @@ export class Resources {
     }
     request.Operations.forEach((op) => checkPatchPath(type, op));
     let patched: Attrs;
+    // treatMissingAsAdd off: a value filter that matches nothing is noTarget (RFC 7644 §3.5.2.3).
     try {
       const doc = { ...clone(current.attrs), meta: {} } as unknown as ScimResource;
-      patched = scimPatch(doc, request.Operations, { mutateDocument: true, treatMissingAsAdd: true }) as unknown as Attrs;
+      patched = scimPatch(doc, request.Operations, { mutateDocument: true, treatMissingAsAdd: false }) as unknown as Attrs;
     } catch (err) {
       throw patchError(err);
     }
@@ -216,7 +217,7 @@ export class Resources {
       const members = group.attrs.members as Attrs[] | undefined;
       if (!members?.some((m) => m.value === id)) continue;
       const rest = members.filter((m) => m.value !== id);
-      const attrs = { ...group.attrs, members: rest };
+      const attrs: Attrs = { ...group.attrs, members: rest };
       if (rest.length === 0) delete attrs.members;
       this.save('Group', { ...group, attrs, lastModified: new Date().toISOString(), version: group.version + 1 });
     }

@@ -1,0 +1,184 @@
+// The CXone sandbox: a local SCIM 2.0 service provider that behaves like NICE CXone (see SPEC.md).
+//   const sandbox = await startSandbox({ port: 0 });
+//   … sandbox.scimBaseUrl, sandbox.tokenUrl, sandbox.setSwitches({ failNext: 2 }) …
+//   await sandbox.close();
+import type { AddressInfo } from 'node:net';
+import { ConsoleActions } from './admin';
+import { buildApp, SCIM_PATH, WEBHOOKS_PATH } from './app';
+import { Tokens } from './auth';
+import { BulkJobs } from './bulk';
+import { Deliveries, DeliveryRecord, DeliveryRetry } from './delivery';
+import type { RequestLogEntry } from './requestLog';
+import { Resources } from './resources';
+import { ServiceProviderConfig } from './spc';
+import { Store } from './store';
+import { SwitchBoard, Switches } from './switches';
+import type { Attrs } from './validate';
+
+export type { RateLimit, Switches } from './switches';
+export type { RequestLogEntry } from './requestLog';
+export type { DeliveryRecord, DeliveryRetry, WebhookEvent } from './delivery';
+export type { UserEventType } from './resources';
+export { DEFAULT_SWITCHES } from './switches';
+
+export interface SandboxOptions extends Partial<Switches> {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** Scopes the client may be granted. Default ['scim:write', 'cxone.webhook.manage']. */
+  scopes?: string[];
+  /** Scope the SCIM endpoints require. Default 'scim:write'. */
+  scimScope?: string;
+  /** Scope /api/v2/webhooks requires. Default 'cxone.webhook.manage'. */
+  webhookScope?: string;
+  tokenTtlSeconds?: number;
+  webhookSecret?: string;
+  /** tenantId carried by webhook events. Default 'sandbox-tenant'. */
+  tenantId?: string;
+  /** Persist users, groups, ServiceProviderConfig and subscriptions to this JSON file. */
+  dataFile?: string;
+  /** Initial ServiceProviderConfig limits (a persisted or PUT config wins). */
+  bulkMaxOperations?: number;
+  bulkMaxPayloadSize?: number;
+  filterMaxResults?: number;
+  deliveryRetry?: Partial<DeliveryRetry>;
+  /** Allow webhook subscriptions to non-loopback URLs. Default false. */
+  allowRemoteWebhooks?: boolean;
+  /** Seed of the generator behind failRate. Default 1. */
+  seed?: number;
+  /** Oldest request log entries are dropped beyond this. Default 10 000. */
+  requestLogLimit?: number;
+}
+
+export interface Sandbox {
+  /** e.g. http://127.0.0.1:8787 */
+  readonly url: string;
+  readonly scimBaseUrl: string;
+  readonly tokenUrl: string;
+  readonly webhooksUrl: string;
+  readonly adminUrl: string;
+  readonly port: number;
+  readonly host: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly scopes: string[];
+  readonly webhookSecret: string;
+  readonly tenantId: string;
+  /** Live switches: mutate directly or through setSwitches (which validates). */
+  readonly switches: Switches;
+  setSwitches(partial: Partial<Switches>): Switches;
+  readonly requestLog: RequestLogEntry[];
+  clearRequestLog(): void;
+  readonly deliveryLog: DeliveryRecord[];
+  /** Resolves when no webhook delivery is in flight or waiting to be retried. */
+  deliveriesIdle(): Promise<void>;
+  countUsers(): number;
+  listUsers(): Attrs[];
+  getUser(id: string): Attrs | undefined;
+  countGroups(): number;
+  /** Console-simulated changes: they raise webhook events like SCIM changes do. */
+  adminCreateUser(user: Attrs): Attrs;
+  adminUpdateUser(id: string, patch: Attrs): Attrs;
+  adminDeactivateUser(id: string): Attrs;
+  /** Expires every issued access token (the next call with one gets 401). */
+  expireTokens(): void;
+  close(): Promise<void>;
+}
+
+const SWITCH_KEYS: (keyof Switches)[] = [
+  'rateLimit', 'retryAfterSeconds', 'failRate', 'failNext', 'failStatus', 'latencyMs', 'asyncBulk', 'asyncJobDurationMs', 'readOnlySpc',
+];
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const host = options.host ?? '127.0.0.1';
+  const clientId = options.clientId ?? 'sandbox-client';
+  const clientSecret = options.clientSecret ?? 'sandbox-secret';
+  const scopes = options.scopes ?? ['scim:write', 'cxone.webhook.manage'];
+  const webhookSecret = options.webhookSecret ?? 'sandbox-webhook-secret';
+  const tenantId = options.tenantId ?? 'sandbox-tenant';
+  const initialSwitches = Object.fromEntries(SWITCH_KEYS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
+
+  let scimBaseUrl = '';
+  const store = new Store(options.dataFile);
+  const switchBoard = new SwitchBoard(initialSwitches, options.seed ?? 1);
+  const tokens = new Tokens({ clientId, clientSecret, scopes, tokenTtlSeconds: options.tokenTtlSeconds ?? 3600 });
+  const deliveries = new Deliveries(store, {
+    secret: webhookSecret,
+    tenantId,
+    retry: { attempts: 5, initialDelayMs: 500, timeoutMs: 5000, ...options.deliveryRetry },
+  });
+  const resources = new Resources({
+    store,
+    scimBaseUrl: () => scimBaseUrl,
+    onUserEvent: (type, user) => deliveries.publish(type, user),
+  });
+  const spc = new ServiceProviderConfig(store, {
+    bulkMaxOperations: options.bulkMaxOperations ?? 1000,
+    bulkMaxPayloadSize: options.bulkMaxPayloadSize ?? 1_048_576,
+    filterMaxResults: options.filterMaxResults ?? 1000,
+  });
+  const jobs = new BulkJobs(resources, () => switchBoard.switches.asyncJobDurationMs);
+  const actions = new ConsoleActions(resources);
+  const requestLog: RequestLogEntry[] = [];
+
+  const app = buildApp({
+    scim: { resources, spc, jobs, scimBaseUrl: () => scimBaseUrl },
+    admin: { actions, deliveries },
+    store,
+    tokens,
+    switchBoard,
+    requestLog,
+    requestLogLimit: options.requestLogLimit ?? 10_000,
+    scimScope: options.scimScope ?? 'scim:write',
+    webhookScope: options.webhookScope ?? 'cxone.webhook.manage',
+    allowRemoteWebhooks: options.allowRemoteWebhooks ?? false,
+  });
+  await app.listen({ port: options.port ?? 0, host });
+  const port = (app.server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  scimBaseUrl = `${url}${SCIM_PATH}`;
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    scimBaseUrl,
+    tokenUrl: `${url}/oauth/token`,
+    webhooksUrl: `${url}${WEBHOOKS_PATH}/webhooks`,
+    adminUrl: `${url}/admin`,
+    port,
+    host,
+    clientId,
+    clientSecret,
+    scopes,
+    webhookSecret,
+    tenantId,
+    switches: switchBoard.switches,
+    setSwitches: (partial) => switchBoard.set(partial),
+    requestLog,
+    clearRequestLog: () => {
+      requestLog.length = 0;
+    },
+    deliveryLog: deliveries.log,
+    deliveriesIdle: () => deliveries.whenIdle(),
+    countUsers: () => resources.count('User'),
+    listUsers: () => resources.list('User', { startIndex: 1, count: Number.MAX_SAFE_INTEGER }).resources,
+    getUser: (id) => (store.users.has(id) ? resources.get('User', id) : undefined),
+    countGroups: () => resources.count('Group'),
+    adminCreateUser: (user) => actions.createUser(user),
+    adminUpdateUser: (id, patch) => actions.updateUser(id, patch),
+    adminDeactivateUser: (id) => actions.deactivateUser(id),
+    expireTokens: () => tokens.expireAll(),
+    close: () => {
+      closed ??= (async () => {
+        jobs.close();
+        deliveries.close();
+        await app.close();
+        store.flush();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,79 @@
+// A small HTTP client for driving the sandbox from tests and benchmarks (black-box, over fetch).
+import type { Sandbox } from './index';
+
+export interface ClientResponse {
+  status: number;
+  headers: Headers;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+  text: string;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Sent as is instead of JSON.stringify(body). */
+  rawBody?: string;
+  headers?: Record<string, string>;
+  /** An explicit token, or null for none; default: a token with every scope. */
+  token?: string | null;
+}
+
+export class SandboxClient {
+  private cachedToken: string | undefined;
+
+  constructor(readonly sandbox: Pick<Sandbox, 'url' | 'tokenUrl' | 'scimBaseUrl' | 'clientId' | 'clientSecret'>) {}
+
+  /** A fresh token (client credentials in the form), optionally restricted to `scope`. */
+  async newToken(scope?: string): Promise<string> {
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: this.sandbox.clientId, client_secret: this.sandbox.clientSecret });
+    if (scope !== undefined) form.set('scope', scope);
+    const res = await this.request('POST', this.sandbox.tokenUrl, {
+      rawBody: form.toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      token: null,
+    });
+    if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${res.text}`);
+    return res.body.access_token as string;
+  }
+
+  async token(): Promise<string> {
+    this.cachedToken ??= await this.newToken();
+    return this.cachedToken;
+  }
+
+  forgetToken(): void {
+    this.cachedToken = undefined;
+  }
+
+  async request(method: string, url: string, options: RequestOptions = {}): Promise<ClientResponse> {
+    const token = options.token === undefined ? await this.token() : options.token;
+    const hasBody = options.rawBody !== undefined || options.body !== undefined;
+    const response = await fetch(url, {
+      method,
+      headers: {
+        ...(hasBody ? { 'content-type': 'application/scim+json' } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...options.headers,
+      },
+      body: options.rawBody ?? (options.body !== undefined ? JSON.stringify(options.body) : undefined),
+    });
+    const text = await response.text();
+    let body: unknown = undefined;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
+    }
+    return { status: response.status, headers: response.headers, body, text };
+  }
+
+  /** `path` is relative to the SCIM base URL, e.g. `/Users?count=5`. */
+  scim(method: string, path: string, options?: RequestOptions): Promise<ClientResponse> {
+    return this.request(method, `${this.sandbox.scimBaseUrl}${path}`, options);
+  }
+
+  /** `path` is relative to the sandbox root, e.g. `/api/v2/webhooks`. */
+  root(method: string, path: string, options?: RequestOptions): Promise<ClientResponse> {
+    return this.request(method, `${this.sandbox.url}${path}`, options);
+  }
+}
