@@ -1,15 +1,44 @@
-import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
 import { TenantRegistry, type TenantConfig } from '../config/tenants';
 import { startSandbox, type Sandbox } from '../sandbox';
 import { temporalSettingsFromEnv } from '../temporal/connection';
+import { installRuntime } from '../temporal/runtime';
 import { startTemporal } from '../temporal/server';
+import { startWebhookReceiver } from '../webhooks/receiver';
+import { fixedClient } from '../webhooks/temporal-client';
 import { createProjectWorker } from '../worker';
-import { discoverServiceProvider } from '../workflows';
+import { registerWebhooks, registerWebhooksWorkflowId } from '../workflows/register-webhooks';
+import { stateQuery, userLifecycleWorkflowId } from '../workflows/user-lifecycle';
+import { runConfigure } from './configure';
+import { printReport } from './print-report';
+import { printProvisionReport, progressPrinter, runProvision } from './provision';
+import { formatReport, gatherReport } from './report';
+
+const EXAMPLES = path.resolve(__dirname, '..', '..', '..', 'examples');
+const CXONE_TENANT = 'cxone-demo';
+const IDP_TENANT = 'idp-demo';
 
 export interface DevOptions {
+  /** Users to generate and provision (default 1000). */
+  users?: number;
   dbFile?: string;
+  /** Temporal UI port of the embedded server (default 8233; 0 turns the UI off). */
   uiPort?: number;
   keepRunning?: boolean;
+  /** Where the demo writes (default stdout). */
+  out?: NodeJS.WritableStream;
+  /** Live progress bar (default on when stderr is a terminal). */
+  progress?: boolean;
+}
+
+export interface DemoSummary {
+  provisioned: number;
+  invalid: number;
+  syncedToIdp: number;
+  workflowIds: { configure: string; register: string; provision: string; lifecycle: string };
 }
 
 /** The tenant that points at a local sandbox, with the sandbox's credentials. */
@@ -26,38 +55,139 @@ export function sandboxTenant(sandbox: Sandbox, tenantId = 'sandbox'): TenantCon
   };
 }
 
-/** `cxone-scim dev` / `npm start`: everything on one laptop, then a clean exit. */
-export async function runDev(options: DevOptions): Promise<void> {
-  const log = (line: string) => console.log(`[dev] ${line}`);
-  const temporal = await startTemporal({ dbFilename: options.dbFile, uiPort: options.uiPort });
-  log(`Temporal server at ${temporal.address} (${temporal.source.kind === 'executable' ? temporal.source.path : temporal.source.kind})`);
-  const sandbox = await startSandbox({ port: 0 });
-  log(`CXone sandbox at ${sandbox.url}`);
+/**
+ * An HR export as identity teams get them: CSV, one row per person. Every 200th row has no
+ * email, so the demo shows validation reporting a record and provisioning the rest.
+ */
+export function writeHrExport(file: string, count: number): void {
+  const departments = ['Support', 'Sales', 'Billing', 'Quality', 'Workforce'];
+  const rows = ['employee_id,email,first_name,last_name,department,enabled'];
+  for (let i = 1; i <= count; i++) {
+    const id = `E${String(i).padStart(6, '0')}`;
+    const email = i % 200 === 0 ? '' : `Agent.${i}@Example.com`;
+    rows.push(`${id},${email},Agent,Number${i},${departments[i % departments.length]},${i % 50 === 0 ? 'false' : 'true'}`);
+  }
+  fs.writeFileSync(file, `${rows.join('\n')}\n`);
+}
+
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/**
+ * `npm start` / `cxone-scim dev`: the four jobs end to end on one laptop.
+ *
+ *   embedded Temporal (or TEMPORAL_ADDRESS) · CXone sandbox · IdP sandbox · worker · webhook receiver
+ *   1. configureServiceProvider   examples/service-provider-config.json → sandbox (If-Match PUT)
+ *   2. registerWebhooks           USER_CREATED / USER_UPDATED / USER_DEACTIVATED → the receiver
+ *   3. provisionUsers             a generated HR CSV + examples/hr-mapping.json → /Bulk
+ *   4. userLifecycle              every webhook → signal-with-start → IdP sandbox; then console edits
+ *   5. compliance report over all runs, and where to look in the Temporal UI
+ */
+export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
+  const out = options.out ?? process.stdout;
+  const log = (line = '') => out.write(`${line}\n`);
+  const userCount = options.users ?? 1000;
+  const ownServer = Boolean(process.env.TEMPORAL_ADDRESS);
+  const uiPort = ownServer || options.uiPort === 0 ? undefined : options.uiPort ?? 8233;
+
+  // The demo prints its own story; the SDK's logs only when something is wrong.
+  installRuntime(process.env, 'WARN');
+  log('== cxone-scim demo ==');
+  const temporal = await startTemporal({ dbFilename: options.dbFile, uiPort });
+  const source = temporal.source.kind === 'executable' ? temporal.source.path : temporal.source.kind;
+  log(`Temporal server   ${temporal.address} (${source})`);
+  const cxone = await startSandbox({ port: 0, tenantId: CXONE_TENANT });
+  const idp = await startSandbox({ port: 0, tenantId: IDP_TENANT });
+  log(`CXone sandbox     ${cxone.url}`);
+  log(`IdP sandbox       ${idp.url}`);
+  const tenants = new TenantRegistry([sandboxTenant(cxone, CXONE_TENANT), sandboxTenant(idp, IDP_TENANT)]);
   const settings = temporalSettingsFromEnv(process.env, temporal.address);
-  const tenant = sandboxTenant(sandbox);
-  const worker = await createProjectWorker({
-    settings,
-    tenants: new TenantRegistry([tenant]),
-    connection: temporal.testEnv.nativeConnection,
+  const client: Client = temporal.testEnv.client;
+  const worker = await createProjectWorker({ settings, tenants, connection: temporal.testEnv.nativeConnection });
+  const receiver = await startWebhookReceiver({
+    tenants,
+    temporal: fixedClient(client),
+    taskQueue: settings.taskQueue,
+    idp: { type: 'scim', tenant: IDP_TENANT },
   });
+  log(`Webhook receiver  ${receiver.callbackUrl(CXONE_TENANT)}`);
+  log(`Worker            task queue ${settings.taskQueue}, namespace ${settings.namespace}`);
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cxone-scim-demo-'));
+
   try {
-    await worker.runUntil(async () => {
-      log(`worker polling task queue ${settings.taskQueue}`);
-      const client = temporal.testEnv.client;
-      const result = await client.workflow.execute(discoverServiceProvider, {
+    return await worker.runUntil(async () => {
+      log('\n-- 1. configureServiceProvider');
+      const desired: unknown = JSON.parse(fs.readFileSync(path.join(EXAMPLES, 'service-provider-config.json'), 'utf8'));
+      const configured = await runConfigure(client, settings.taskQueue, { tenant: CXONE_TENANT, desired });
+      printReport(configured.report, 'text', out);
+      if (!configured.ok) throw new Error('configureServiceProvider failed; see the report above');
+
+      log('\n-- 2. registerWebhooks');
+      const registerId = registerWebhooksWorkflowId(CXONE_TENANT);
+      const registered = await client.workflow.execute(registerWebhooks, {
         taskQueue: settings.taskQueue,
-        workflowId: `discover-${tenant.tenantId}-${randomUUID()}`,
-        args: [{ tenant: tenant.tenantId }],
+        workflowId: registerId,
+        args: [{ tenant: CXONE_TENANT, url: receiver.callbackUrl(CXONE_TENANT) }],
       });
-      log(`discovered ServiceProviderConfig: HTTP ${result.httpStatus}, ETag ${result.etag}, sha256 ${result.payloadSha256}`);
+      log(`subscription ${registered.created?.id ?? registered.existing.map((s) => s.id).join(', ')} for ${registered.events.join(', ')}`);
+
+      log(`\n-- 3. provisionUsers (${userCount} users from an HR CSV export)`);
+      const csv = path.join(workDir, 'hr-export.csv');
+      writeHrExport(csv, userCount);
+      const mapping: unknown = JSON.parse(fs.readFileSync(path.join(EXAMPLES, 'hr-mapping.json'), 'utf8'));
+      const showProgress = options.progress ?? Boolean(process.stderr.isTTY);
+      const bar = showProgress ? progressPrinter() : undefined;
+      const provisioned = await runProvision(
+        client,
+        settings.taskQueue,
+        { tenant: CXONE_TENANT, source: { path: csv, format: 'csv', mapping } },
+        { onProgress: bar?.update },
+      );
+      bar?.end();
+      printProvisionReport(provisioned.report, 'text', out);
+      const result = provisioned.report.result;
+      if (!provisioned.ok || !result) throw new Error('provisionUsers failed; see the report above');
+      const valid = result.totals.succeeded;
+
+      log('\n-- 4. userLifecycle: CXone webhooks → receiver → workflows → IdP');
+      await waitFor(`${valid} users in the IdP`, () => idp.countUsers() >= valid, 300_000);
+      log(`${idp.countUsers()} users created in the IdP from USER_CREATED webhooks`);
+      const [promoted, leaver] = cxone.listUsers().slice(0, 2) as Array<{ id: string; userName: string }>;
+      cxone.adminUpdateUser(promoted.id, { title: 'Team Lead' });
+      cxone.adminDeactivateUser(leaver.id);
+      log(`console edits: ${promoted.userName} promoted to Team Lead, ${leaver.userName} deactivated`);
+      const idpUser = (userName: string) => idp.listUsers().find((u) => u.userName === userName) as Record<string, unknown> | undefined;
+      await waitFor('the edits to reach the IdP', () => idpUser(promoted.userName)?.title === 'Team Lead' && idpUser(leaver.userName)?.active === false, 60_000);
+      const lifecycleId = userLifecycleWorkflowId(CXONE_TENANT, leaver.id);
+      const state = await client.workflow.getHandle(lifecycleId).query(stateQuery);
+      log(`${lifecycleId}: status ${state.status}, IdP ${state.idpSync}, events ${state.recent.map((e) => `${e.eventType}:${e.outcome}`).join(' → ')}`);
+
+      log('\n-- 5. compliance report (cxone-scim report --format md)');
+      out.write(formatReport(await gatherReport(client, { tenant: CXONE_TENANT }), 'md'));
+      log();
+      if (temporal.uiUrl) log(`Temporal UI: ${temporal.uiUrl}/namespaces/${settings.namespace}/workflows`);
+      log(`Audit trail: cxone-scim audit ${provisioned.handle.workflowId}   (with TEMPORAL_ADDRESS=${temporal.address})`);
       if (options.keepRunning) {
-        log('running until Ctrl-C');
-        await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+        log('Running until Ctrl-C (the sandbox keeps delivering webhooks; try `cxone-scim report`).');
+        await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
       }
+      return {
+        provisioned: valid,
+        invalid: result.totals.invalid,
+        syncedToIdp: idp.countUsers(),
+        workflowIds: { configure: configured.report.workflowId, register: registerId, provision: provisioned.handle.workflowId, lifecycle: lifecycleId },
+      };
     });
   } finally {
-    await sandbox.close();
+    await receiver.close();
+    await cxone.close();
+    await idp.close();
     await temporal.stop();
+    fs.rmSync(workDir, { recursive: true, force: true });
   }
-  log('done');
 }

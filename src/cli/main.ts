@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerSandboxCommand } from '../sandbox/command';
+import { registerWebhookServerCommand } from '../webhooks/command';
 import { registerAuditCommand } from './audit';
 import { registerConfigureCommand } from './configure';
+import { registerProvisionCommand } from './provision';
 import { registerReportCommand } from './report';
 import { temporalSettingsFromEnv } from '../temporal/connection';
 import { runWorker } from '../worker';
@@ -20,18 +22,32 @@ program
     await runWorker(temporalSettingsFromEnv());
   });
 
+function positiveInteger(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got "${value}"`);
+    return n;
+  };
+}
+
 program
   .command('dev')
-  .description('The end-to-end demo: embedded Temporal dev server (or TEMPORAL_ADDRESS), the CXone sandbox and the worker.')
+  .description(
+    'The end-to-end demo: embedded Temporal dev server (or TEMPORAL_ADDRESS), CXone and IdP sandboxes, the worker and the ' +
+      'webhook receiver; configures the provider, registers webhooks, provisions users, lets lifecycle events flow, prints the report.',
+  )
+  .option('--users <n>', 'users to generate and provision', positiveInteger('--users'), 1000)
   .option('--db-file <path>', 'persist the embedded Temporal server to this SQLite file')
-  .option('--ui-port <port>', 'serve the Temporal UI on this port', (v) => Number(v))
+  .option('--ui-port <port>', 'Temporal UI port of the embedded server (0: no UI)', positiveInteger('--ui-port'), 8233)
   .option('--keep-running', 'stay up after the demo until Ctrl-C')
-  .action(async (options) => {
+  .action(async (options: { users: number; dbFile?: string; uiPort: number; keepRunning?: boolean }) => {
     await runDev(options);
   });
 
 registerSandboxCommand(program);
+registerWebhookServerCommand(program);
 registerConfigureCommand(program);
+registerProvisionCommand(program);
 registerReportCommand(program);
 registerAuditCommand(program);
 

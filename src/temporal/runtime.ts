@@ -6,8 +6,8 @@ import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporali
  * a Prometheus /metrics endpoint from the runtime at `CXONE_SCIM_METRICS_ADDRESS` (host:port).
  * Must run before the first connection is made.
  */
-export function installRuntime(env: NodeJS.ProcessEnv = process.env): void {
-  const level = (env.CXONE_SCIM_LOG_LEVEL?.toUpperCase() ?? 'INFO') as LogLevel;
+export function installRuntime(env: NodeJS.ProcessEnv = process.env, defaultLevel: LogLevel = 'INFO'): void {
+  const level = (env.CXONE_SCIM_LOG_LEVEL?.toUpperCase() ?? defaultLevel) as LogLevel;
   const logger = env.CXONE_SCIM_LOG_FORMAT === 'json' ? new DefaultLogger(level, writeJsonLine) : new DefaultLogger(level);
   Runtime.install({
     logger,
