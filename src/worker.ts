@@ -1,7 +1,7 @@
-import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
+import type { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import { createActivities, createActivityDeps } from './activities';
 import { TenantRegistry } from './config/tenants';
-import { createWorker, type TemporalSettings } from './temporal/connection';
+import { connectWorker, createWorker, type TemporalSettings } from './temporal/connection';
 import { installRuntime } from './temporal/runtime';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
@@ -34,7 +34,7 @@ export async function runWorker(settings: TemporalSettings, env: NodeJS.ProcessE
   if (tenants.ids().length === 0) {
     throw new Error('No tenant configured: set CXONE_BASE_URL and CXONE_CLIENT_ID/CXONE_CLIENT_SECRET, or CXONE_TENANTS_FILE.');
   }
-  const connection = await NativeConnection.connect({ address: settings.address });
+  const connection = await connectWorker(settings);
   try {
     const worker = await createProjectWorker({ settings, tenants, connection });
     // The SDK shuts the worker down gracefully on SIGINT/SIGTERM: it stops polling and lets

@@ -1,6 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import fs from 'node:fs';
+import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './constants';
 import { AesGcmPayloadCodec } from './encryption-codec';
 
@@ -14,6 +16,11 @@ export interface TemporalSettings {
   taskQueue: string;
   /** Base64 AES-256 key: when set, every payload is encrypted at rest in Temporal. */
   payloadKey?: string;
+  /** Temporal Cloud API key (TEMPORAL_API_KEY); implies TLS. */
+  apiKey?: string;
+  /** mTLS client certificate and key, PEM file paths (TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY). */
+  tlsCertPath?: string;
+  tlsKeyPath?: string;
 }
 
 export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, address?: string): TemporalSettings {
@@ -22,7 +29,25 @@ export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, ad
     namespace: env.TEMPORAL_NAMESPACE ?? DEFAULT_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
     payloadKey: env.CXONE_SCIM_PAYLOAD_KEY || undefined,
+    apiKey: env.TEMPORAL_API_KEY || undefined,
+    tlsCertPath: env.TEMPORAL_TLS_CERT || undefined,
+    tlsKeyPath: env.TEMPORAL_TLS_KEY || undefined,
   };
+}
+
+/** Address, TLS and API key for both kinds of connection (client and worker). */
+export function connectionOptions(settings: TemporalSettings): { address: string; tls?: TLSConfig | boolean; apiKey?: string } {
+  const options: { address: string; tls?: TLSConfig | boolean; apiKey?: string } = { address: settings.address };
+  if (settings.tlsCertPath && settings.tlsKeyPath) {
+    options.tls = { clientCertPair: { crt: fs.readFileSync(settings.tlsCertPath), key: fs.readFileSync(settings.tlsKeyPath) } };
+  } else if (settings.tlsCertPath || settings.tlsKeyPath) {
+    throw new Error('mTLS needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY');
+  }
+  if (settings.apiKey) {
+    options.apiKey = settings.apiKey;
+    options.tls ??= true;
+  }
+  return options;
 }
 
 export function dataConverter(settings: Pick<TemporalSettings, 'payloadKey'>): DataConverter {
@@ -30,8 +55,12 @@ export function dataConverter(settings: Pick<TemporalSettings, 'payloadKey'>): D
 }
 
 export async function connectClient(settings: TemporalSettings): Promise<Client> {
-  const connection = await Connection.connect({ address: settings.address });
+  const connection = await Connection.connect(connectionOptions(settings));
   return new Client({ connection, namespace: settings.namespace, dataConverter: dataConverter(settings) });
+}
+
+export function connectWorker(settings: TemporalSettings): Promise<NativeConnection> {
+  return NativeConnection.connect(connectionOptions(settings));
 }
 
 export type WorkerCreateOptions = Omit<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'dataConverter'> & {
