@@ -109,6 +109,8 @@ describe('toActivityFailure', () => {
 
   const retryable: Array<[number, string, string | undefined, number | undefined]> = [
     [429, 'ScimThrottled', '2', 2000],
+    // A zero delay is left to the retry policy: Temporal would read nextRetryDelay 0 as "no retry".
+    [429, 'ScimThrottled', '0', undefined],
     [503, 'ScimUnavailable', 'Wed, 01 Jan 2025 00:00:07 GMT', 7000],
     [503, 'ScimUnavailable', undefined, undefined],
     [500, 'ScimServerError', undefined, undefined],

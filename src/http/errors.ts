@@ -238,8 +238,9 @@ function failure(
     type,
     nonRetryable: !retryable,
     details: [details],
-    // The server's Retry-After, when it gave one, beats the retry policy's backoff.
-    ...(retryable && retryAfterMs !== undefined ? { nextRetryDelay: retryAfterMs } : {}),
+    // The server's Retry-After, when it gave one, beats the retry policy's backoff. A zero delay
+    // is left to the policy: Temporal treats a nextRetryDelay of 0 as "no retry".
+    ...(retryable && retryAfterMs !== undefined && retryAfterMs > 0 ? { nextRetryDelay: retryAfterMs } : {}),
   });
 }
 

@@ -1,0 +1,90 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { ActivityDeps } from './deps';
+import { asActivity, scimClientFor } from './deps';
+import { payloadSha256 } from './hash';
+
+/** A CXone webhook subscription as `/api/v2/webhooks` returns it. */
+export interface WebhookSubscription {
+  id: string;
+  url: string;
+  events: string[];
+  description?: string;
+  createdAt?: string;
+}
+
+export interface WebhookListOutcome {
+  httpStatus: number;
+  durationMs: number;
+  subscriptions: WebhookSubscription[];
+}
+
+export interface WebhookCreateOutcome {
+  httpStatus: number;
+  durationMs: number;
+  payloadSha256: string;
+  subscription: WebhookSubscription;
+}
+
+export interface NewWebhookSubscription {
+  url: string;
+  events: string[];
+  description?: string;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
+
+/** `/api/v2/webhooks` under the tenant's API base (not its SCIM base). */
+function webhooksUrl(deps: ActivityDeps, tenantId: string): string {
+  return `${deps.tenants.get(tenantId).baseUrl.replace(/\/+$/, '')}/api/v2/webhooks`;
+}
+
+function toSubscription(raw: unknown): WebhookSubscription | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as Record<string, unknown>;
+  if (typeof r.id !== 'string' || typeof r.url !== 'string' || !Array.isArray(r.events)) return undefined;
+  return {
+    id: r.id,
+    url: r.url,
+    events: r.events.filter((e): e is string => typeof e === 'string'),
+    ...(typeof r.description === 'string' ? { description: r.description } : {}),
+    ...(typeof r.createdAt === 'string' ? { createdAt: r.createdAt } : {}),
+  };
+}
+
+export function createWebhookActivities(deps: ActivityDeps) {
+  return {
+    /** GET /api/v2/webhooks: the tenant's webhook subscriptions (scope cxone.webhook.manage). */
+    async listWebhookSubscriptions(tenantId: string): Promise<WebhookListOutcome> {
+      return asActivity(async () => {
+        const response = await scimClientFor(deps, tenantId).requestUrl<unknown>('GET', webhooksUrl(deps, tenantId), { headers: JSON_HEADERS });
+        const body = response.body as { webhooks?: unknown } | unknown[] | undefined;
+        const list = Array.isArray(body) ? body : Array.isArray(body?.webhooks) ? body.webhooks : [];
+        return {
+          httpStatus: response.status,
+          durationMs: response.durationMs,
+          subscriptions: list.map(toSubscription).filter((s): s is WebhookSubscription => s !== undefined),
+        };
+      });
+    },
+
+    /** POST /api/v2/webhooks; anything but 201 Created is a failure. */
+    async createWebhookSubscription(tenantId: string, subscription: NewWebhookSubscription): Promise<WebhookCreateOutcome> {
+      return asActivity(async () => {
+        const response = await scimClientFor(deps, tenantId).requestUrl<unknown>('POST', webhooksUrl(deps, tenantId), {
+          headers: JSON_HEADERS,
+          body: subscription,
+          expect: [201],
+        });
+        const created = toSubscription(response.body);
+        if (!created) {
+          // Not retried: the subscription may well exist now, and a retry would create a second one.
+          throw ApplicationFailure.nonRetryable(
+            'POST /api/v2/webhooks answered 201 without a subscription (id, url, events) in its body',
+            'WebhookUnexpectedResponse',
+          );
+        }
+        return { httpStatus: response.status, durationMs: response.durationMs, payloadSha256: payloadSha256(subscription), subscription: created };
+      });
+    },
+  };
+}
