@@ -1,5 +1,8 @@
 import type { ActivityDeps } from './deps';
 import { createDiscoveryActivities } from './discovery';
+import { createProvisioningActivities } from './provisioning';
+import { createIdpActivities } from './idp';
+import { createWebhookActivities } from './webhooks';
 import { createServiceProviderConfigActivities } from './service-provider-config';
 
 export { createActivityDeps, type ActivityDeps } from './deps';
@@ -8,7 +11,10 @@ export { createActivityDeps, type ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createDiscoveryActivities(deps),
+    ...createProvisioningActivities(deps),
     ...createServiceProviderConfigActivities(deps),
+    ...createWebhookActivities(deps),
+    ...createIdpActivities(deps),
   };
 }
 

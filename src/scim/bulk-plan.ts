@@ -115,10 +115,6 @@ export function indicesOf(ranges: readonly Range[]): number[] {
   return out;
 }
 
-export function countOf(ranges: readonly Range[]): number {
-  return ranges.reduce((n, [from, to]) => n + (to - from), 0);
-}
-
 /** Halves a chunk (after a 413). A single-operation chunk cannot be split: returns undefined. */
 export function splitChunk(chunk: ChunkDescriptor): [ChunkDescriptor, ChunkDescriptor] | undefined {
   const indices = indicesOf(chunk.ranges);

@@ -104,7 +104,7 @@ function describe(value: unknown, secret: boolean): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   if (secret) return `a ${typeof value} (value hidden)`;
-  if (typeof value === 'string') return `"${value.length > 40 ? `${value.slice(0, 39)}…` : value}"`;
+  if (typeof value === 'string') return `string "${value.length > 40 ? `${value.slice(0, 39)}…` : value}"`;
   return `${typeof value} ${String(value)}`;
 }
 
@@ -139,7 +139,7 @@ function checkValue(def: AttributeDefinition, value: unknown, path: string, secr
     const matches = def.caseExact
       ? canonical.includes(value as string)
       : canonical.some((c) => c.toLowerCase() === (value as string).toLowerCase());
-    if (!matches) reasons.add(path, `${describe(value, secret)} is not one of the canonical values ${canonical.map((c) => `"${c}"`).join(', ')}`);
+    if (!matches) reasons.add(path, `"${value as string}" is not one of the canonical values ${canonical.map((c) => `"${c}"`).join(', ')}`);
   }
 }
 

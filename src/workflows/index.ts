@@ -1,18 +1,20 @@
-// Every workflow the worker registers. Workflow code is deterministic: no I/O here, only
-// orchestration of activities, timers, signals and queries.
+// Every workflow the worker registers: each exported function here becomes a workflow type, so
+// only workflows, signal/query definitions and types are exported (helpers such as workflow-id
+// builders are imported from their own module). Workflow code is deterministic: no I/O.
 export { discoverServiceProvider } from './discover-service-provider';
 export {
   configureServiceProvider,
   type ConfigureServiceProviderInput,
   type ConfigureServiceProviderResult,
 } from './configure-service-provider';
-export { registerWebhooks, registerWebhooksWorkflowId, type RegisterWebhooksInput, type RegisterWebhooksResult } from './register-webhooks';
+export { registerWebhooks, type RegisterWebhooksInput, type RegisterWebhooksResult } from './register-webhooks';
 export {
   userLifecycle,
-  userLifecycleWorkflowId,
   lifecycleEventSignal,
   stateQuery,
   type IdpTarget,
   type UserLifecycleInput,
   type UserLifecycleState,
 } from './user-lifecycle';
+export { provisionUsers, progressQuery, type ProvisionUsersInput, type ProvisionUsersResult } from './provision-users';
+export { provisionUsersBatch } from './provision-users-batch';

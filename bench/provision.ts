@@ -1,0 +1,270 @@
+// Benchmark: provision N users into the CXone sandbox three ways, in one run:
+//   1. the provisionUsers workflow (embedded Temporal dev server, worker in its own process,
+//      users from a CSV file with an attribute mapping);
+//   2. a direct-HTTP bulk baseline: the same discovery, plan and Bulk requests (the same
+//      activity code, called as plain functions), same requests in flight, no Temporal;
+//   3. a client that POSTs one user per request to /Users, same concurrency.
+// Prints users/s for each, the worker's peak RSS, and the largest history length of any run of
+// the workflow or its batches (counted from the histories themselves).
+//
+// Usage: npm run bench:provision -- --users 10000 [--in-flight 4] [--max-operations 1000] [--async]
+// Each way gets a fresh in-memory sandbox in this process (no latency, no faults).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { Command } from 'commander';
+import { createProvisioningActivities, type ChunkSubmission, type ProvisionPlan } from '../src/activities/provisioning';
+import { createActivityDeps } from '../src/activities';
+import { sandboxTenant } from '../src/cli/dev';
+import { TenantRegistry } from '../src/config/tenants';
+import { OAuthTokenProvider, ScimClient } from '../src/http';
+import { startSandbox } from '../src/sandbox';
+import { bulkLimitsOf, userSchemaModel } from '../src/scim/user-validation';
+import { startTemporal } from '../src/temporal/server';
+import { discoverServiceProvider, provisionUsers, type ProvisionUsersResult } from '../src/workflows';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
+
+const MAPPING = {
+  attributes: {
+    userName: { source: 'email', transform: ['trim', 'lowercase'] },
+    externalId: 'employee_id',
+    'name.givenName': 'first_name',
+    'name.familyName': 'last_name',
+    displayName: { source: ['first_name', 'last_name'], join: ' ' },
+    'emails[type eq "work"].value': { source: 'email', transform: 'lowercase' },
+    'emails[type eq "work"].primary': { constant: true },
+    active: { source: 'enabled', transform: 'boolean', default: true },
+    'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department': 'department',
+  },
+};
+
+interface Figures {
+  way: string;
+  users: number;
+  seconds: number;
+  requests: number;
+}
+
+function writeCsv(file: string, users: number): void {
+  const lines = ['employee_id,email,first_name,last_name,department,enabled'];
+  for (let i = 0; i < users; i++) lines.push(`E${i},Bench.User${i}@Example.com,Bench,User ${i},Dept ${i % 20},${i % 50 === 0 ? 'false' : 'true'}`);
+  fs.writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
+/** Peak and current resident set size of a process, from /proc (Linux). */
+function memoryOf(pid: number): { peakMb?: number; rssMb?: number } {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+    return { peakMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
+  } catch {
+    return {};
+  }
+}
+
+/** Event counts of every run of a workflow id, newest run backwards along continue-as-new. */
+async function runLengths(client: Client, workflowId: string): Promise<number[]> {
+  const lengths: number[] = [];
+  let runId: string | undefined;
+  for (;;) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events = history.events ?? [];
+    lengths.push(events.length);
+    const previous = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+    if (!previous) return lengths;
+    runId = previous;
+  }
+}
+
+async function viaWorkflow(options: Options, file: string): Promise<Figures & { peakRssMb: number; history: { largest: number; where: string; runs: number; batchRuns: number } }> {
+  const temporal = await startTemporal({});
+  const sandbox = await startSandbox({ port: 0, bulkMaxOperations: options.maxOperations, requestLogLimit: 1000 });
+  const taskQueue = `provision-bench-${process.pid}`;
+  const worker = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'worker'], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: temporal.namespace,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      CXONE_BASE_URL: sandbox.url,
+      CXONE_CLIENT_ID: sandbox.clientId,
+      CXONE_CLIENT_SECRET: sandbox.clientSecret,
+      CXONE_SCOPES: 'scim:write',
+      CXONE_TENANT_ID: 'bench',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  // The worker's log is shown only if the run fails.
+  const log: string[] = [];
+  worker.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()) > 200 && log.shift());
+  let peakRss = 0;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, memoryOf(worker.pid as number).rssMb ?? 0)), 200);
+  try {
+    const client = temporal.testEnv.client;
+    // Warm-up: the worker bundles its workflows first; timing starts once it answers.
+    await client.workflow.execute(discoverServiceProvider, { taskQueue, workflowId: `bench-warmup-${Date.now()}`, args: [{ tenant: 'bench' }] });
+    const workflowId = `provision-bench-${Date.now()}`;
+    const started = performance.now();
+    const result: ProvisionUsersResult = await client.workflow.execute(provisionUsers, {
+      taskQueue,
+      workflowId,
+      args: [{ tenant: 'bench', source: { path: file, mapping: MAPPING }, maxChunksInFlight: options.inFlight, preferAsync: options.async }],
+    });
+    const seconds = (performance.now() - started) / 1000;
+    if (result.totals.succeeded !== options.users || sandbox.countUsers() !== options.users) {
+      throw new Error(`workflow: ${result.totals.succeeded} succeeded, sandbox has ${sandbox.countUsers()} of ${options.users}`);
+    }
+    peakRss = Math.max(peakRss, memoryOf(worker.pid as number).peakMb ?? 0);
+    let largest = { largest: 0, where: '' };
+    for (const id of [workflowId, ...Array.from({ length: result.batches }, (_, i) => `${workflowId}-batch-${i}`)]) {
+      const lengths = await runLengths(client, id);
+      const max = Math.max(...lengths);
+      if (max > largest.largest) largest = { largest: max, where: `${id} (${lengths.length} run(s))` };
+    }
+    return {
+      way: 'provisionUsers workflow (Temporal)',
+      users: result.totals.succeeded,
+      seconds,
+      requests: result.chunks.requests,
+      peakRssMb: peakRss,
+      history: { ...largest, runs: result.runs, batchRuns: result.batchRuns },
+    };
+  } catch (err) {
+    process.stderr.write(`worker log (last lines):\n${log.join('')}\n`);
+    throw err;
+  } finally {
+    clearInterval(sampler);
+    worker.kill('SIGTERM');
+    await new Promise((resolve) => worker.once('exit', resolve));
+    await sandbox.close();
+    await temporal.stop();
+  }
+}
+
+/** The same calls as the workflow's activities, as plain async functions, `inFlight` at once. */
+async function viaDirectHttp(options: Options, file: string): Promise<Figures> {
+  const sandbox = await startSandbox({ port: 0, bulkMaxOperations: options.maxOperations, requestLogLimit: 1000 });
+  try {
+    const tenant = sandboxTenant(sandbox, 'bench');
+    const deps = createActivityDeps(new TenantRegistry([tenant]));
+    const activities = createProvisioningActivities(deps);
+    const client = new ScimClient({ tenant, tokens: deps.tokens });
+    const started = performance.now();
+    const [spc, resourceTypes, schemas] = await Promise.all(['/ServiceProviderConfig', '/ResourceTypes', '/Schemas'].map((p) => client.get(p)));
+    const limits = bulkLimitsOf(spc.body);
+    const model = userSchemaModel(resourceTypes.body, schemas.body);
+    if (!limits.ok || !model.ok) throw new Error('discovery failed');
+    const plan: ProvisionPlan = await activities.planProvisioning({
+      tenant: 'bench',
+      source: { kind: 'file', path: file, mapping: MAPPING },
+      model: model.model,
+      limits: { maxOperations: limits.limits.maxOperations, maxPayloadSize: limits.limits.maxPayloadSize },
+      maxReported: 100,
+    });
+    let succeeded = 0;
+    let next = 0;
+    const base = { tenant: 'bench', source: plan.file!, endpoint: model.model.endpoint, patchSupported: true, maxReported: 100, preferAsync: options.async };
+    await Promise.all(
+      Array.from({ length: options.inFlight }, async () => {
+        while (next < plan.chunks.length) {
+          const chunk = plan.chunks[next++];
+          let submission: ChunkSubmission = await activities.submitBulkChunk({ ...base, chunk });
+          while (submission.state === 'pending') {
+            await new Promise((resolve) => setTimeout(resolve, submission.state === 'pending' ? (submission.retryAfterMs ?? 500) : 0));
+            submission = await activities.pollBulkChunk({ ...base, chunk, jobUrl: submission.jobUrl });
+          }
+          if (submission.state !== 'completed' || submission.retry.length > 0 || submission.failed > 0) throw new Error(`chunk ${chunk.id} did not fully succeed`);
+          succeeded += submission.created + submission.updated + submission.unchanged;
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    if (succeeded !== options.users || sandbox.countUsers() !== options.users) throw new Error(`direct: ${succeeded} succeeded, sandbox has ${sandbox.countUsers()}`);
+    return { way: 'direct HTTP bulk (same calls, no Temporal)', users: succeeded, seconds, requests: plan.chunks.length };
+  } finally {
+    await sandbox.close();
+  }
+}
+
+async function viaSingleUserPosts(options: Options): Promise<Figures> {
+  const sandbox = await startSandbox({ port: 0, requestLogLimit: 1000 });
+  try {
+    const client = new ScimClient({ tenant: sandboxTenant(sandbox, 'bench'), tokens: new OAuthTokenProvider() });
+    const started = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: options.inFlight }, async () => {
+        while (next < options.users) {
+          const i = next++;
+          await client.post('/Users', {
+            schemas: [CORE, 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'],
+            userName: `bench.user${i}@example.com`,
+            externalId: `E${i}`,
+            name: { givenName: 'Bench', familyName: `User ${i}` },
+            displayName: `Bench User ${i}`,
+            emails: [{ value: `bench.user${i}@example.com`, type: 'work', primary: true }],
+            active: i % 50 !== 0,
+            'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: `Dept ${i % 20}` },
+          });
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    if (sandbox.countUsers() !== options.users) throw new Error(`single: sandbox has ${sandbox.countUsers()}`);
+    return { way: 'one POST /Users per user', users: options.users, seconds, requests: options.users };
+  } finally {
+    await sandbox.close();
+  }
+}
+
+interface Options {
+  users: number;
+  inFlight: number;
+  maxOperations: number;
+  async: boolean;
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .option('--users <n>', 'users to provision', (v) => Number(v), 10_000)
+    .option('--in-flight <n>', 'requests in flight (all three ways)', (v) => Number(v), 4)
+    .option('--max-operations <n>', "the sandbox's bulk.maxOperations", (v) => Number(v), 1000)
+    .option('--async', 'ask for asynchronous bulk (202 + job)', false)
+    .parse(process.argv);
+  const options = program.opts<Options>();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-provision-'));
+  const file = path.join(dir, 'users.csv');
+  writeCsv(file, options.users);
+  console.log(
+    `provision benchmark: ${options.users} users (CSV ${(fs.statSync(file).size / 1e6).toFixed(1)} MB + mapping), ` +
+      `bulk ≤ ${options.maxOperations} operations, ${options.inFlight} requests in flight, ${options.async ? 'async' : 'sync'} bulk; ` +
+      `${os.cpus().length} CPUs, Node ${process.version}`,
+  );
+  try {
+    const workflow = await viaWorkflow(options, file);
+    const direct = await viaDirectHttp(options, file);
+    const single = await viaSingleUserPosts(options);
+    const rows = [workflow, direct, single];
+    const pad = Math.max(...rows.map((r) => r.way.length));
+    console.log(`${'way'.padEnd(pad)}  users/s   seconds  requests`);
+    for (const r of rows) {
+      console.log(`${r.way.padEnd(pad)}  ${(r.users / r.seconds).toFixed(0).padStart(7)}  ${r.seconds.toFixed(2).padStart(8)}  ${String(r.requests).padStart(8)}`);
+    }
+    console.log(`peak worker RSS: ${workflow.peakRssMb.toFixed(0)} MB`);
+    console.log(
+      `largest history: ${workflow.history.largest} events (${workflow.history.where}); ` +
+        `parent runs ${workflow.history.runs}, batch runs ${workflow.history.batchRuns}`,
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,148 @@
+// Types and small pure helpers shared by provisionUsers (the parent) and provisionUsersBatch
+// (its child workflows). Workflow-safe: no I/O.
+import type { ChunkSource, InvalidRecord, RecordFailure } from '../activities/provisioning';
+import type { ChunkDescriptor } from '../scim/bulk-plan';
+import { percentile } from './report';
+
+/** Counts of a run; `inFlight` is what running batches hold. */
+export interface ProvisionTotals {
+  /** Records in the source. */
+  total: number;
+  /** Records that passed validation (and will be or were sent). */
+  validated: number;
+  /** Records that failed validation: reported, never sent. */
+  invalid: number;
+  /** Valid records handed to batches so far. */
+  submitted: number;
+  /** created + updated + unchanged. */
+  succeeded: number;
+  created: number;
+  /** Existed (409 uniqueness) and were updated to the source's values. */
+  updated: number;
+  /** Existed (409 uniqueness) and already carried the source's values. */
+  unchanged: number;
+  /** Operations that finally failed (400s, retries exhausted): reported with reasons. */
+  failed: number;
+  /** Operations sent again (per-operation 429/5xx, a lost async job). */
+  retried: number;
+  inFlight: number;
+}
+
+/** The answer to the `progress` query. */
+export interface ProvisionProgress extends ProvisionTotals {
+  phase: 'discovering' | 'planning' | 'provisioning' | 'completed' | 'failed';
+  /** Bulk requests: planned, settled (in finished batches), held by running batches. */
+  chunks: { planned: number; done: number; inFlight: number };
+  batches: { planned: number; done: number; inFlight: number };
+  /** Runs of the parent so far (continue-as-new starts a new one). */
+  run: number;
+}
+
+/** How one Bulk request ended (a split or a retry has an id of its own, see bulk-plan.ts). */
+export interface ChunkOutcome {
+  chunk: string;
+  batch: number;
+  /** When it was first sent (workflow time). */
+  startedAt: string;
+  operations: number;
+  /** Planned request body size (exact as planned; estimated for a split or a resend). */
+  bytes: number;
+  mode: 'sync' | 'async' | 'none';
+  httpStatus?: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  /** Operations of this request sent again in a later one. */
+  retried: number;
+  /** From the first POST to the settled result, async wait included. */
+  latencyMs: number;
+  /** Set when the request as a whole failed or was split. */
+  detail?: string;
+}
+
+/** What a batch reports back to the parent: totals and bounded samples, never per-user results. */
+export interface BatchTally {
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  retried: number;
+  failures: RecordFailure[];
+  /** Bulk requests that ended (each has an outcome; only the first ones are kept). */
+  requests: number;
+  chunkOutcomes: ChunkOutcome[];
+  /** Latencies of settled Bulk requests (bounded sample). */
+  latencies: number[];
+  largestHistoryLength: number;
+  runs: number;
+}
+
+export interface BatchOptions {
+  tenant: string;
+  endpoint: string;
+  patchSupported: boolean;
+  preferAsync: boolean;
+  maxOperationAttempts: number;
+  historyEventLimit: number;
+  maxReported: number;
+  /** First async poll delay; doubles up to 30 s unless Retry-After says otherwise. */
+  pollInitialMs: number;
+}
+
+/** A Bulk request still to settle: maybe waiting for its async job, maybe not before a retry delay. */
+export interface WorkItem {
+  chunk: ChunkDescriptor;
+  /** 1 for the first POST of these records; +1 per resend. */
+  attempt: number;
+  /** Workflow time of the first POST, for the latency. */
+  firstSentAt?: number;
+  /** Workflow time before which it must not be sent (retry backoff). */
+  notBefore?: number;
+  job?: { url: string; backoffMs: number; nextPollAt: number };
+}
+
+export interface ProvisionUsersBatchInput {
+  batch: number;
+  options: BatchOptions;
+  source: ChunkSource;
+  work: WorkItem[];
+  /** Set by continue-as-new: what earlier runs of this batch did. */
+  carried?: BatchTally;
+}
+
+export const MAX_LATENCY_SAMPLES = 2000;
+export const MAX_CHUNK_OUTCOMES = 200;
+export const POLL_MAX_MS = 30_000;
+export const RETRY_BASE_MS = 1000;
+
+export function emptyTally(): BatchTally {
+  return { created: 0, updated: 0, unchanged: 0, failed: 0, retried: 0, failures: [], requests: 0, chunkOutcomes: [], latencies: [], largestHistoryLength: 0, runs: 0 };
+}
+
+/** Adds `more` into `into`, keeping samples bounded. */
+export function mergeTally(into: BatchTally, more: BatchTally, maxReported: number): void {
+  into.created += more.created;
+  into.updated += more.updated;
+  into.unchanged += more.unchanged;
+  into.failed += more.failed;
+  into.retried += more.retried;
+  into.requests += more.requests;
+  into.failures.push(...more.failures.slice(0, Math.max(0, maxReported - into.failures.length)));
+  into.chunkOutcomes.push(...more.chunkOutcomes.slice(0, Math.max(0, MAX_CHUNK_OUTCOMES - into.chunkOutcomes.length)));
+  into.latencies.push(...more.latencies.slice(0, Math.max(0, MAX_LATENCY_SAMPLES - into.latencies.length)));
+  into.largestHistoryLength = Math.max(into.largestHistoryLength, more.largestHistoryLength);
+  into.runs += more.runs;
+}
+
+export function latencyStats(latencies: number[]): { total: number; p50: number; p95: number; max: number } {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    total: sorted.reduce((sum, d) => sum + d, 0),
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    max: sorted[sorted.length - 1] ?? 0,
+  };
+}
+
+export type { InvalidRecord, RecordFailure };
