@@ -12,6 +12,7 @@ import { sandboxTenant } from '../src/cli/dev';
 import type { TenantConfig } from '../src/config/tenants';
 import { startSandbox, type Sandbox } from '../src/sandbox';
 import type { TemporalEnvironment } from '../src/temporal/server';
+import { gatherReport } from '../src/cli/report';
 import { progressQuery, provisionUsers, type ProvisionUsersInput, type ProvisionUsersResult } from '../src/workflows';
 import { reportQuery } from '../src/workflows/report';
 import { startScriptedServer } from './helpers/http';
@@ -348,6 +349,12 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
     const report = await handle.query(reportQuery);
     assert.equal(report.steps[0].step, 'discover ServiceProviderConfig', 'steps of earlier runs are carried');
     assert.equal(report.steps.filter((s) => s.step.startsWith('provision: batches')).length, result.runs);
+
+    // `cxone-scim report` counts the run once, not once per continued run.
+    const gathered = await gatherReport(client(), { tenant: 'sandbox', type: 'provisionUsers' });
+    const runs = gathered.runs.filter((r) => r.workflowId === handle.workflowId);
+    assert.equal(runs.length, 1, 'continued runs are not counted again');
+    assert.equal(runs[0].totals.succeeded, 120);
   });
 
   it('a worker killed mid-run and restarted finishes with the exact user count and no duplicates', async (t) => {
