@@ -67,6 +67,7 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
       res.end(await upstream.text());
     });
     notifyReceiver = await startScriptedServer((req, body, res) => {
+      if (req.url === '/hooks/refuse') return sendJson(res, 405, { detail: 'no POST here' });
       notifications.push({ headers: req.headers, body });
       sendJson(res, 204, {});
     });
@@ -133,6 +134,28 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
     assert.equal((again.report.result as { changed: boolean }).changed, false);
     assert.deepEqual(spcRequests().map((r) => r.method), ['GET'], 'a re-run with the same config makes no PUT');
     assert.equal(again.report.steps.find((s) => s.step.startsWith('PUT'))?.outcome, 'skipped');
+  });
+
+  it('a refused notification fails the run as a notification failure, after the change was verified', async () => {
+    const { ok, report } = await runConfigure(client(), taskQueue(), {
+      tenant: 'sandbox',
+      desired: desired(501),
+      notifyUrl: `${notifyReceiver.url}/hooks/refuse`,
+    });
+    assert.equal(ok, false);
+    assert.doesNotMatch(report.error ?? '', /read-only provider/);
+    assert.match(report.error ?? '', /405/);
+    assert.deepEqual(
+      report.steps.map((s) => `${s.step}: ${s.outcome}`),
+      [
+        'discovery GET ServiceProviderConfig: succeeded',
+        'PUT ServiceProviderConfig (If-Match): succeeded',
+        'discovery GET ServiceProviderConfig (verify): succeeded',
+        'notify scim.config.updated: failed',
+      ],
+    );
+    // Put the expected state back for the tests that follow.
+    assert.equal((await runConfigure(client(), taskQueue(), { tenant: 'sandbox', desired: desired(500) })).ok, true);
   });
 
   it('verify mode reports the drift and writes nothing', async () => {

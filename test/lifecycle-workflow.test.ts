@@ -200,7 +200,7 @@ describe('userLifecycle workflow', () => {
     assert.equal(state.counts.received, 9);
   });
 
-  it('refuses to run under another workflow id than user-lifecycle-{tenant}-{userId}', async () => {
+  it('refuses to run under another workflow id than user-lifecycle:{tenant}:{userId}', async () => {
     const handle = await client.workflow.start(userLifecycle, {
       workflowId: `not-the-right-id-${randomUUID()}`,
       taskQueue: worker.settings.taskQueue,

@@ -2,6 +2,7 @@
 // Bulk request, poll an asynchronous bulk job, and settle per-operation outcomes (a 409
 // uniqueness is resolved by lookup and update-if-different). User data never leaves these
 // activities for a file source: workflows see index ranges, counts and reasons.
+import { filterString } from '../scim/filter';
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ScimHttpError, ScimNetworkError } from '../http';
@@ -243,15 +244,11 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 
 type Resolution = { kind: 'unchanged' } | { kind: 'updated' } | { kind: 'retry'; reason: string } | { kind: 'failed'; failure: RecordFailure };
 
-function escapeFilterValue(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
-}
-
 /** POST said 409 uniqueness: find the user by userName and update it only if it differs. */
 async function resolveExisting(client: ScimClient, endpoint: string, entry: Entry, patchSupported: boolean): Promise<Resolution> {
   try {
     const found = await client.get<{ Resources?: Array<Record<string, unknown>> }>(endpoint, {
-      query: { filter: `userName eq "${escapeFilterValue(entry.userName)}"` },
+      query: { filter: `userName eq ${filterString(entry.userName)}` },
     });
     const current = found.body?.Resources?.find((r) => String(r.userName).toLowerCase() === entry.userName.toLowerCase());
     if (!current || typeof current.id !== 'string') {

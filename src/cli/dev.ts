@@ -98,28 +98,35 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
   // The demo prints its own story; the SDK's logs only when something is wrong.
   installRuntime(process.env, 'WARN');
   log('== cxone-scim demo ==');
-  const temporal = await startTemporal({ dbFilename: options.dbFile, uiPort });
-  const source = temporal.source.kind === 'executable' ? temporal.source.path : temporal.source.kind;
-  log(`Temporal server   ${temporal.address} (${source})`);
-  const cxone = await startSandbox({ port: 0, tenantId: CXONE_TENANT });
-  const idp = await startSandbox({ port: 0, tenantId: IDP_TENANT });
-  log(`CXone sandbox     ${cxone.url}`);
-  log(`IdP sandbox       ${idp.url}`);
-  const tenants = new TenantRegistry([sandboxTenant(cxone, CXONE_TENANT), sandboxTenant(idp, IDP_TENANT)]);
-  const settings = temporalSettingsFromEnv(process.env, temporal.address);
-  const client: Client = temporal.testEnv.client;
-  const worker = await createProjectWorker({ settings, tenants, connection: temporal.testEnv.nativeConnection });
-  const receiver = await startWebhookReceiver({
-    tenants,
-    temporal: fixedClient(client),
-    taskQueue: settings.taskQueue,
-    idp: { type: 'scim', tenant: IDP_TENANT },
-  });
-  log(`Webhook receiver  ${receiver.callbackUrl(CXONE_TENANT)}`);
-  log(`Worker            task queue ${settings.taskQueue}, namespace ${settings.namespace}`);
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cxone-scim-demo-'));
-
+  // Everything started is stopped again, in reverse order, however far the demo got.
+  const cleanups: Array<() => Promise<unknown> | void> = [];
   try {
+    const temporal = await startTemporal({ dbFilename: options.dbFile, uiPort });
+    cleanups.unshift(() => temporal.stop());
+    const source = temporal.source.kind === 'executable' ? temporal.source.path : temporal.source.kind;
+    log(`Temporal server   ${temporal.address} (${source})`);
+    const cxone = await startSandbox({ port: 0, tenantId: CXONE_TENANT });
+    cleanups.unshift(() => cxone.close());
+    const idp = await startSandbox({ port: 0, tenantId: IDP_TENANT });
+    cleanups.unshift(() => idp.close());
+    log(`CXone sandbox     ${cxone.url}`);
+    log(`IdP sandbox       ${idp.url}`);
+    const tenants = new TenantRegistry([sandboxTenant(cxone, CXONE_TENANT), sandboxTenant(idp, IDP_TENANT)]);
+    const settings = temporalSettingsFromEnv(process.env, temporal.address);
+    const client: Client = temporal.testEnv.client;
+    const worker = await createProjectWorker({ settings, tenants, connection: temporal.testEnv.nativeConnection });
+    const receiver = await startWebhookReceiver({
+      tenants,
+      temporal: fixedClient(client),
+      taskQueue: settings.taskQueue,
+      idp: { type: 'scim', tenant: IDP_TENANT },
+    });
+    cleanups.unshift(() => receiver.close());
+    log(`Webhook receiver  ${receiver.callbackUrl(CXONE_TENANT)}`);
+    log(`Worker            task queue ${settings.taskQueue}, namespace ${settings.namespace}`);
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cxone-scim-demo-'));
+    cleanups.unshift(() => fs.rmSync(workDir, { recursive: true, force: true }));
+
     return await worker.runUntil(async () => {
       log('\n-- 1. configureServiceProvider');
       const desired: unknown = JSON.parse(fs.readFileSync(path.join(EXAMPLES, 'service-provider-config.json'), 'utf8'));
@@ -184,10 +191,6 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
       };
     });
   } finally {
-    await receiver.close();
-    await cxone.close();
-    await idp.close();
-    await temporal.stop();
-    fs.rmSync(workDir, { recursive: true, force: true });
+    for (const cleanup of cleanups) await cleanup();
   }
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { DEFAULT_TENANT_ID, TenantRegistry } from '../config/tenants';
 import { connectClient, temporalSettingsFromEnv } from '../temporal/connection';
@@ -73,7 +72,9 @@ export function registerWebhookServerCommand(program: Command): void {
         };
         const result = await client.workflow.execute(registerWebhooks, {
           taskQueue: settings.taskQueue,
-          workflowId: `${registerWebhooksWorkflowId(options.tenant)}-${randomUUID().slice(0, 8)}`,
+          // One id per tenant: Temporal refuses a second concurrent registration, so two runs
+          // can't both find an event uncovered and both create a subscription.
+          workflowId: registerWebhooksWorkflowId(options.tenant),
           args: [input],
         });
         console.log(JSON.stringify(result, null, 2));
@@ -120,6 +121,9 @@ export async function runWebhookServer(options: ServerOptions, env: NodeJS.Proce
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  await receiver.close();
-  await temporal.close();
+  try {
+    await receiver.close();
+  } finally {
+    await temporal.close();
+  }
 }

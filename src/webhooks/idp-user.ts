@@ -56,7 +56,4 @@ export function userPatchOperations(cxoneUserId: string, previous: ScimUser | un
   return ops;
 }
 
-/** A SCIM filter string literal (RFC 7644 §3.4.2.2): quotes and backslashes escaped. */
-export function filterString(value: string): string {
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
+export { filterString } from '../scim/filter';

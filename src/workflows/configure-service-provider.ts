@@ -121,47 +121,8 @@ async function run(
       return { ...base, inSync: false, changed: false, differences, etagBefore: current.etag, etagAfter: current.etag, payloadSha256 };
     }
 
-    try {
-      const put = await report.step(
-        'PUT ServiceProviderConfig (If-Match)',
-        () => replaceServiceProviderConfig(input.tenant, desired, current.etag),
-        (r) => ({ httpStatus: r.httpStatus, etagBefore: current.etag, etagAfter: r.etag, payloadSha256: r.payloadSha256 }),
-      );
-      const verified = await report.step(
-        'discovery GET ServiceProviderConfig (verify)',
-        () => discoverServiceProviderConfig(input.tenant),
-        (d) => ({ httpStatus: d.httpStatus, etagBefore: put.etag, etagAfter: d.etag, payloadSha256: d.payloadSha256 }),
-      );
-      const remaining = diffServiceProviderConfig(desired, verified.body);
-      if (remaining.length > 0) {
-        throw ApplicationFailure.nonRetryable(
-          `provider accepted the PUT but does not report the desired value: ${canonicalJson(remaining)}`,
-          'ServiceProviderConfigMismatch',
-          { differences: remaining },
-        );
-      }
-      const notified = input.notifyUrl
-        ? await notify(input, report, put.payloadSha256 ?? '', firstDifferences.map((d) => d.path))
-        : (report.skip('notify scim.config.updated', 'no notifyUrl given'), false);
-      return {
-        ...base,
-        inSync: true,
-        changed: true,
-        notified,
-        differences: firstDifferences,
-        etagBefore: firstEtag,
-        etagAfter: verified.etag,
-        payloadSha256: put.payloadSha256 ?? '',
-      };
-    } catch (err) {
-      if (failureTypeOf(err) === ScimFailureType.ReadOnly) {
-        throw ApplicationFailure.nonRetryable(
-          `read-only provider: it refused the PUT to /ServiceProviderConfig (HTTP ${httpStatusOf(err)}), as RFC 7644 §4 allows; ` +
-            'use verify mode to compare desired and actual without writing',
-          'ReadOnlyProvider',
-        );
-      }
-      if (failureTypeOf(err) !== ScimFailureType.PreconditionFailed) throw err;
+    const put = await putIfUnchanged(input.tenant, desired, current.etag, report);
+    if (put === 'precondition-failed') {
       if (attempt >= maxRetries) {
         throw ApplicationFailure.nonRetryable(
           `ServiceProviderConfig kept changing under us: ${attempt + 1} PUTs were refused with 412 Precondition Failed ` +
@@ -169,8 +130,60 @@ async function run(
           'ConcurrentModification',
         );
       }
-      // Someone else changed it since our GET: re-read and decide again.
+      continue; // someone else changed it since our GET: re-read and decide again
     }
+    const verified = await report.step(
+      'discovery GET ServiceProviderConfig (verify)',
+      () => discoverServiceProviderConfig(input.tenant),
+      (d) => ({ httpStatus: d.httpStatus, etagBefore: put.etag, etagAfter: d.etag, payloadSha256: d.payloadSha256 }),
+    );
+    const remaining = diffServiceProviderConfig(desired, verified.body);
+    if (remaining.length > 0) {
+      throw ApplicationFailure.nonRetryable(
+        `provider accepted the PUT but does not report the desired value: ${canonicalJson(remaining)}`,
+        'ServiceProviderConfigMismatch',
+        { differences: remaining },
+      );
+    }
+    const notified = input.notifyUrl
+      ? await notify(input, report, put.payloadSha256 ?? '', firstDifferences.map((d) => d.path))
+      : (report.skip('notify scim.config.updated', 'no notifyUrl given'), false);
+    return {
+      ...base,
+      inSync: true,
+      changed: true,
+      notified,
+      differences: firstDifferences,
+      etagBefore: firstEtag,
+      etagAfter: verified.etag,
+      payloadSha256: put.payloadSha256 ?? '',
+    };
+  }
+}
+
+/** The If-Match PUT; a 412 is an answer ("changed meanwhile"), a 405/501 a read-only provider. */
+async function putIfUnchanged(
+  tenant: string,
+  desired: Record<string, unknown>,
+  etag: string | undefined,
+  report: ReportRecorder<ConfigureServiceProviderInput, ConfigureServiceProviderResult>,
+) {
+  try {
+    return await report.step(
+      'PUT ServiceProviderConfig (If-Match)',
+      () => replaceServiceProviderConfig(tenant, desired, etag),
+      (r) => ({ httpStatus: r.httpStatus, etagBefore: etag, etagAfter: r.etag, payloadSha256: r.payloadSha256 }),
+    );
+  } catch (err) {
+    if (failureTypeOf(err) === ScimFailureType.PreconditionFailed) return 'precondition-failed' as const;
+    if (failureTypeOf(err) === ScimFailureType.ReadOnly) {
+      throw ApplicationFailure.nonRetryable(
+        `read-only provider: it refused the PUT to /ServiceProviderConfig (HTTP ${httpStatusOf(err)}), as RFC 7644 §4 allows; ` +
+          'use verify mode to compare desired and actual without writing',
+        'ReadOnlyProvider',
+      );
+    }
+    throw err;
   }
 }
 

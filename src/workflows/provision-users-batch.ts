@@ -159,6 +159,13 @@ async function run(input: ProvisionUsersBatchInput, tally: BatchTally, queue: Wo
         outcome(item, { mode: 'none', httpStatus: 413, created: 0, updated: 0, unchanged: 0, failed: 0, retried: 0, detail: `413: split into ${halves[0].id} (${halves[0].operations}) and ${halves[1].id} (${halves[1].operations})` });
         return;
       }
+      if (item.job) {
+        // The job's status could not be fetched; it may still have run. Resending is safe: a 409
+        // for what it created is settled by lookup.
+        const resent = resend(item, indicesOf(chunk.ranges), `async bulk job status unavailable: ${messageOf(err)}`);
+        outcome(item, { mode: 'async', created: 0, updated: 0, unchanged: 0, failed: chunk.operations - resent, retried: resent, detail: messageOf(err) });
+        return;
+      }
       // Retries exhausted or a non-retryable answer for the request as a whole: report every operation.
       const status = httpStatusOf(err);
       fail(indicesOf(chunk.ranges), `bulk request failed: ${messageOf(err)}`, status);

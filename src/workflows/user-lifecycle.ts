@@ -36,7 +36,9 @@ export const stateQuery = defineQuery<UserLifecycleState>('state');
 
 /** One workflow per tenant and CXone user: the receiver and the Temporal CLI must both use this id. */
 export function userLifecycleWorkflowId(tenant: string, userId: string): string {
-  return `user-lifecycle-${tenant}-${userId}`;
+  // ':' cannot occur in an encoded part, so tenant "acme" + user "eu-1" and tenant "acme-eu" +
+  // user "1" never share a workflow.
+  return `user-lifecycle:${encodeURIComponent(tenant)}:${encodeURIComponent(userId)}`;
 }
 
 export const DEFAULT_MAX_EVENTS_PER_RUN = 500;
