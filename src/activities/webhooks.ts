@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
 import { payloadSha256 } from './hash';
@@ -52,24 +52,32 @@ function toSubscription(raw: unknown): WebhookSubscription | undefined {
 }
 
 export function createWebhookActivities(deps: ActivityDeps) {
+  const list = async (tenantId: string): Promise<WebhookListOutcome> => {
+    const response = await scimClientFor(deps, tenantId).requestUrl<unknown>('GET', webhooksUrl(deps, tenantId), { headers: JSON_HEADERS });
+    const body = response.body as { webhooks?: unknown } | unknown[] | undefined;
+    const raw = Array.isArray(body) ? body : Array.isArray(body?.webhooks) ? body.webhooks : [];
+    return {
+      httpStatus: response.status,
+      durationMs: response.durationMs,
+      subscriptions: raw.map(toSubscription).filter((s): s is WebhookSubscription => s !== undefined),
+    };
+  };
   return {
     /** GET /api/v2/webhooks: the tenant's webhook subscriptions (scope cxone.webhook.manage). */
     async listWebhookSubscriptions(tenantId: string): Promise<WebhookListOutcome> {
-      return asActivity(async () => {
-        const response = await scimClientFor(deps, tenantId).requestUrl<unknown>('GET', webhooksUrl(deps, tenantId), { headers: JSON_HEADERS });
-        const body = response.body as { webhooks?: unknown } | unknown[] | undefined;
-        const list = Array.isArray(body) ? body : Array.isArray(body?.webhooks) ? body.webhooks : [];
-        return {
-          httpStatus: response.status,
-          durationMs: response.durationMs,
-          subscriptions: list.map(toSubscription).filter((s): s is WebhookSubscription => s !== undefined),
-        };
-      });
+      return asActivity(() => list(tenantId));
     },
 
     /** POST /api/v2/webhooks; anything but 201 Created is a failure. */
     async createWebhookSubscription(tenantId: string, subscription: NewWebhookSubscription): Promise<WebhookCreateOutcome> {
       return asActivity(async () => {
+        if (Context.current().info.attempt > 1) {
+          // An earlier attempt may have created it before its answer was lost: keep that one.
+          const listed = await list(tenantId);
+          const wanted = [...subscription.events].sort().join(',');
+          const existing = listed.subscriptions.find((s) => s.url === subscription.url && [...s.events].sort().join(',') === wanted);
+          if (existing) return { httpStatus: listed.httpStatus, durationMs: listed.durationMs, payloadSha256: payloadSha256(subscription), subscription: existing };
+        }
         const response = await scimClientFor(deps, tenantId).requestUrl<unknown>('POST', webhooksUrl(deps, tenantId), {
           headers: JSON_HEADERS,
           body: subscription,

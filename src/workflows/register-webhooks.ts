@@ -5,8 +5,8 @@ import { LIFECYCLE_EVENT_TYPES, isLifecycleEventType } from '../webhooks/events'
 import { PROVIDER_CALL } from './activity-options';
 import { ReportRecorder } from './report';
 
-// A POST that failed after the server created the subscription would, retried, create a second
-// one; the next run finds and keeps both, and duplicate deliveries are harmless (eventId dedupe).
+// A POST whose answer was lost may have created the subscription: the retried activity lists
+// first and keeps the one it finds (src/activities/webhooks.ts), so a retry never creates two.
 const { listWebhookSubscriptions, createWebhookSubscription } = proxyActivities<Activities>(PROVIDER_CALL);
 
 export interface RegisterWebhooksInput {
