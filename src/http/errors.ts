@@ -267,8 +267,11 @@ export function describeFetchFailure(err: unknown, timeoutMs: number): FetchFail
 
 /** Replaces every occurrence of a secret in text the server sent back (some servers echo credentials). */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
-  return secrets.reduce((out, secret) => (secret ? out.split(secret).join('[REDACTED]') : out), text);
+  // A very short "secret" would match all over ordinary text (and break the JSON it is in).
+  return secrets.reduce((out, secret) => (secret.length >= MIN_REDACTED_LENGTH ? out.split(secret).join('[REDACTED]') : out), text);
 }
+
+const MIN_REDACTED_LENGTH = 6;
 
 function asScimError(body: unknown): ScimErrorBody | undefined {
   if (!isRecord(body)) return undefined;
