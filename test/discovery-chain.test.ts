@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TenantConfig } from '../src/config/tenants';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { discoverServiceProvider } from '../src/workflows';
 import { reportQuery } from '../src/workflows/report';
-import { sendJson, startScriptedServer } from './helpers/http';
+import { scriptedTenant, sendJson, startScriptedServer } from './helpers/http';
 import { historyText, startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 
 // Proof of the chain: client → real Temporal dev server → worker → activity → OAuth + SCIM HTTP
@@ -51,15 +50,7 @@ describe('discovery chain on a real Temporal server', () => {
       }
       sendJson(res, 404, { status: '404', detail: `no route ${req.url}` });
     });
-    const tenant: TenantConfig = {
-      tenantId: 'chain',
-      baseUrl: provider.url,
-      scimPath: '/scim/v2',
-      tokenUrl: `${provider.url}/oauth/token`,
-      clientId: 'chain-client',
-      clientSecret: SECRET,
-      scopes: ['scim:write'],
-    };
+    const tenant = scriptedTenant(provider.url, 'chain', SECRET);
     temporal = await startTestTemporal();
     worker = await startTestWorker(temporal, [tenant]);
   });

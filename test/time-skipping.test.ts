@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
-import { TenantRegistry, type TenantConfig } from '../src/config/tenants';
+import { TenantRegistry } from '../src/config/tenants';
 import { SCIM_SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
 import { startTimeSkippingTemporal } from '../src/temporal/server';
 import { createProjectWorker } from '../src/worker';
 import { discoverServiceProvider } from '../src/workflows';
-import { sendJson, startScriptedServer } from './helpers/http';
+import { scriptedTenant, sendJson, startScriptedServer } from './helpers/http';
 import { workflowBundle } from './helpers/temporal';
 
 // Waits that would make a test slow run on the time-skipping test server: here a provider that
@@ -39,15 +39,7 @@ describe('long Retry-After on the time-skipping server', () => {
   });
 
   it('honours an hour of Retry-After in virtual time', async () => {
-    const tenant: TenantConfig = {
-      tenantId: 'slow',
-      baseUrl: provider.url,
-      scimPath: '/scim/v2',
-      tokenUrl: `${provider.url}/oauth/token`,
-      clientId: 'time-skipping-client',
-      clientSecret: 'time-skipping-secret',
-      scopes: [],
-    };
+    const tenant = scriptedTenant(provider.url, 'slow', 'time-skipping-secret');
     const taskQueue = `ts-${randomUUID()}`;
     const worker = await createProjectWorker({
       settings: { address: env.address, namespace: env.namespace ?? 'default', taskQueue },

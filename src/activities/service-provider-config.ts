@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { describeFetchFailure, ScimHttpError, ScimNetworkError } from '../http';
-import { signPayload, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../webhooks/signature';
+import { sendSignedDelivery, type DeliveryAnswer } from '../webhooks/sender';
 import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
 import type { HttpOutcome } from './discovery';
@@ -39,28 +39,17 @@ export function createServiceProviderConfigActivities(deps: ActivityDeps) {
         throw ApplicationFailure.nonRetryable(`tenant ${tenantId} has no webhook secret to sign the notification with`, 'NoWebhookSecret');
       }
       return asActivity(async () => {
-        const rawBody = JSON.stringify({ ...event, occurredAt: new Date().toISOString() });
-        const timestamp = Math.floor(Date.now() / 1000);
-        const started = Date.now();
         const path = new URL(url).pathname;
-        let response: Response;
+        let answer: DeliveryAnswer;
         try {
-          response = await fetch(url, {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/json',
-              [TIMESTAMP_HEADER]: String(timestamp),
-              [SIGNATURE_HEADER]: signPayload({ secret, timestamp, rawBody }),
-            },
-            body: rawBody,
-            signal: AbortSignal.timeout(NOTIFY_TIMEOUT_MS),
-          });
+          answer = await sendSignedDelivery({ url, secret, body: { ...event, occurredAt: new Date().toISOString() }, timeoutMs: NOTIFY_TIMEOUT_MS });
         } catch (err) {
           throw new ScimNetworkError('POST', path, describeFetchFailure(err, NOTIFY_TIMEOUT_MS));
         }
-        const text = await response.text();
-        if (!response.ok) throw ScimHttpError.fromResponse('POST', path, response.status, response.headers, { detail: text.slice(0, 200) });
-        return { httpStatus: response.status, payloadSha256: payloadSha256(event), durationMs: Date.now() - started };
+        if (answer.status < 200 || answer.status >= 300) {
+          throw ScimHttpError.fromResponse('POST', path, answer.status, answer.headers, answer.body);
+        }
+        return { httpStatus: answer.status, payloadSha256: payloadSha256(event), durationMs: Math.round(answer.latencyMs) };
       });
     },
   };

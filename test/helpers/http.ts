@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TenantConfig } from '../../src/config/tenants';
 
 export type Handler = (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void;
 
@@ -25,4 +26,17 @@ export async function startScriptedServer(handler: Handler): Promise<{ url: stri
 export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/scim+json', ...headers });
   res.end(JSON.stringify(body));
+}
+
+/** A tenant whose token endpoint and SCIM base (`/oauth/token`, `/scim/v2`) are a scripted server's. */
+export function scriptedTenant(url: string, tenantId: string, clientSecret: string): TenantConfig {
+  return {
+    tenantId,
+    baseUrl: url,
+    scimPath: '/scim/v2',
+    tokenUrl: `${url}/oauth/token`,
+    clientId: `${tenantId}-client`,
+    clientSecret,
+    scopes: ['scim:write'],
+  };
 }
