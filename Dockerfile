@@ -2,12 +2,15 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/cxone-sandbox/package.json ./packages/cxone-sandbox/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
+COPY packages ./packages
 COPY src ./src
 COPY test ./test
 COPY bench ./bench
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+# The sandbox (a dev dependency) is pruned: the image holds the product only.
+RUN npx tsc -b && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app

@@ -20,7 +20,7 @@ import { createActivityDeps } from '../src/activities';
 import { sandboxTenant } from '../src/cli/dev';
 import { TenantRegistry } from '../src/config/tenants';
 import { OAuthTokenProvider, ScimClient } from '../src/http';
-import { startSandbox } from '../src/sandbox';
+import { startSandbox } from 'cxone-sandbox';
 import { bulkLimitsOf, userSchemaModel } from '../src/scim/user-validation';
 import { startTemporal } from '../src/temporal/server';
 import { discoverServiceProvider, provisionUsers, type ProvisionUsersResult } from '../src/workflows';

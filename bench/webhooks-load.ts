@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { sandboxTenant } from '../src/cli/dev';
 import { TenantRegistry, type TenantConfig } from '../src/config/tenants';
-import { startSandbox, type Sandbox } from '../src/sandbox';
+import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { temporalSettingsFromEnv } from '../src/temporal/connection';
 import { startTemporal } from '../src/temporal/server';
 import { silentLogger, startWebhookReceiver } from '../src/webhooks/receiver';

@@ -9,7 +9,12 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const testDir = path.join(root, 'dist', 'test');
+// The product's tests, then each workspace package's own (packages/*/dist/test).
+const packagesDir = path.join(root, 'packages');
+const testDirs = [
+  path.join(root, 'dist', 'test'),
+  ...(fs.existsSync(packagesDir) ? fs.readdirSync(packagesDir).map((name) => path.join(packagesDir, name, 'dist', 'test')) : []),
+];
 const filters = process.argv.slice(2);
 
 function listTests(dir) {
@@ -21,11 +26,11 @@ function listTests(dir) {
   });
 }
 
-const files = listTests(testDir)
+const files = testDirs.flatMap(listTests)
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
   .sort();
 if (files.length === 0) {
-  console.error(`run-tests: no test files found under ${path.relative(root, testDir)} (did the build run?)`);
+  console.error('run-tests: no test files found under dist/test or packages/*/dist/test (did the build run?)');
   process.exit(1);
 }
 const started = Date.now();

@@ -11,7 +11,7 @@ import { runConfigure, startConfigure } from '../src/cli/configure';
 import { sandboxTenant } from '../src/cli/dev';
 import { formatReport, gatherReport } from '../src/cli/report';
 import type { TenantConfig } from '../src/config/tenants';
-import { startSandbox, type Sandbox } from '../src/sandbox';
+import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { configureWorkflowId } from '../src/temporal/constants';
 import { resolveTemporalServer, type TemporalEnvironment } from '../src/temporal/server';
 import { verifySignature } from '../src/webhooks/signature';

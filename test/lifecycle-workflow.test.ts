@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { sandboxTenant } from '../src/cli/dev';
-import { startSandbox, type Sandbox } from '../src/sandbox';
+import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import type { LifecycleEvent } from '../src/webhooks/events';
 import { reportQuery } from '../src/workflows/report';

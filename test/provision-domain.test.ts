@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { bulkIdFor, planProvisioning } from '../src/activities/provisioning';
 import { loadFileSource } from '../src/activities/user-source';
-import { enterpriseUserSchema, userSchema } from '../src/sandbox/schemas';
+import { enterpriseUserSchema, userSchema } from 'cxone-sandbox';
 import {
   BULK_ENVELOPE_BYTES,
   bulkPostOperation,

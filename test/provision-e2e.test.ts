@@ -10,7 +10,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { bulkIdFor } from '../src/activities/provisioning';
 import { sandboxTenant } from '../src/cli/dev';
 import type { TenantConfig } from '../src/config/tenants';
-import { startSandbox, type Sandbox } from '../src/sandbox';
+import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { gatherReport } from '../src/cli/report';
 import { progressQuery, provisionUsers, type ProvisionUsersInput, type ProvisionUsersResult } from '../src/workflows';

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { sandboxTenant } from '../src/cli/dev';
 import { TenantRegistry, type TenantConfig } from '../src/config/tenants';
-import { startSandbox, type Sandbox } from '../src/sandbox';
+import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { silentLogger, startWebhookReceiver, type RunningReceiver } from '../src/webhooks/receiver';
 import { sendRaw, sendSignedDelivery } from '../src/webhooks/sender';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { TenantRegistry, type TenantConfig } from '../config/tenants';
-import { startSandbox, type Sandbox } from '../sandbox';
+import type { Sandbox } from 'cxone-sandbox';
 import { temporalSettingsFromEnv } from '../temporal/connection';
 import { installRuntime } from '../temporal/runtime';
 import { startTemporal } from '../temporal/server';
@@ -13,6 +13,7 @@ import { createProjectWorker } from '../worker';
 import { registerWebhooks, registerWebhooksWorkflowId } from '../workflows/register-webhooks';
 import { stateQuery, userLifecycleWorkflowId } from '../workflows/user-lifecycle';
 import { runConfigure } from './configure';
+import { loadSandbox } from './sandbox';
 import { printReport } from './print-report';
 import { printProvisionReport, progressPrinter, runProvision } from './provision';
 import { formatReport, gatherReport } from './report';
@@ -100,6 +101,7 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
   log('== cxone-scim demo ==');
   // Everything started is stopped again, in reverse order, however far the demo got.
   const cleanups: Array<() => Promise<unknown> | void> = [];
+  const { startSandbox } = loadSandbox();
   try {
     const temporal = await startTemporal({ dbFilename: options.dbFile, uiPort });
     cleanups.unshift(() => temporal.stop());

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { registerSandboxCommand } from '../sandbox/command';
+import { registerSandboxCommand } from './sandbox';
 import { registerWebhookServerCommand } from '../webhooks/command';
 import { registerAuditCommand } from './audit';
 import { registerConfigureCommand } from './configure';

@@ -1,5 +1,5 @@
 // A small HTTP client for driving the sandbox from tests and benchmarks (black-box, over fetch).
-import type { Sandbox } from './index';
+import type { Sandbox } from './sandbox';
 
 export interface ClientResponse {
   status: number;

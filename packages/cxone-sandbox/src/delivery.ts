@@ -2,7 +2,7 @@
 // bounded retries and exponential backoff. Every attempt of one event carries the same eventId (receivers dedupe on
 // it) and a fresh timestamp + signature (so a late retry is not rejected as stale).
 import { randomUUID } from 'node:crypto';
-import { EVENT_ID_HEADER, SIGNATURE_HEADER, signPayload, TIMESTAMP_HEADER } from '../webhooks/signature';
+import { EVENT_ID_HEADER, SIGNATURE_HEADER, signPayload, TIMESTAMP_HEADER } from './signing';
 import type { UserEventType } from './resources';
 import type { Store, Subscription } from './store';
 import type { Attrs } from './validate';

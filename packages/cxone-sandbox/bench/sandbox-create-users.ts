@@ -2,8 +2,8 @@
 // Usage: node dist/bench/sandbox-create-users.js [users=10000] [operationsPerRequest=1000]
 // Each mode gets a fresh in-process sandbox (in memory, no switches, async jobs take 0 ms), so the
 // figures measure the sandbox's own bulk path over loopback HTTP, not configured delays.
-import { startSandbox } from '../src/sandbox';
-import { SandboxClient } from '../src/sandbox/test-client';
+import { startSandbox } from '../src';
+import { SandboxClient } from '../src/test-client';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';

@@ -1,8 +1,8 @@
 // Black-box tests of /Bulk: RFC 7644 §3.7 synchronous processing and CXone's asynchronous jobs.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from '../src/sandbox';
-import { SandboxClient } from '../src/sandbox/test-client';
+import { startSandbox, type Sandbox } from '../src';
+import { SandboxClient } from '../src/test-client';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';

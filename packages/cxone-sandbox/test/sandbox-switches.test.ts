@@ -6,9 +6,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from '../src/sandbox';
-import { parseRateLimit } from '../src/sandbox/command';
-import { SandboxClient } from '../src/sandbox/test-client';
+import { startSandbox, type Sandbox } from '../src';
+import { parseRateLimit } from '../src/command';
+import { SandboxClient } from '../src/test-client';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -221,7 +221,7 @@ describe('sandbox: CLI command', () => {
   });
 
   it('starts from the command line, prints URLs and credentials, applies flags and stops on SIGTERM', async () => {
-    const command = path.resolve(__dirname, '../src/sandbox/command.js');
+    const command = path.resolve(__dirname, '../src/command.js');
     const script = `
       const { Command } = require('commander');
       const program = new Command();

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from '../src/sandbox';
-import { SandboxClient } from '../src/sandbox/test-client';
-import { signPayload, verifySignature } from '../src/webhooks/signature';
+import { startSandbox, type Sandbox } from '../src';
+import { SandboxClient } from '../src/test-client';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -49,6 +49,14 @@ async function startReceiver() {
 }
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
+
+
+/** Checks a delivery's signature independently of the sandbox's signer: HMAC-SHA256 over "timestamp.rawBody". */
+function signatureValid(secret: string, timestamp: string, signature: string, rawBody: string | Buffer): boolean {
+  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex')}`);
+  const given = Buffer.from(signature ?? '');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
 
 describe('sandbox: webhooks', () => {
   let sandbox: Sandbox;
@@ -134,15 +142,7 @@ describe('sandbox: webhooks', () => {
       for (const delivery of [...all.received, ...deactivations.received]) {
         const { headers, rawBody, body } = delivery;
         assert.equal(headers['content-type'], 'application/json');
-        assert.deepEqual(
-          verifySignature({
-            secret: sandbox.webhookSecret,
-            timestamp: headers['x-cxone-timestamp'] as string,
-            signature: headers['x-cxone-signature'] as string,
-            rawBody,
-          }),
-          { ok: true },
-        );
+        assert.ok(signatureValid(sandbox.webhookSecret, headers['x-cxone-timestamp'] as string, headers['x-cxone-signature'] as string, rawBody));
         assert.equal(headers['x-cxone-event-id'], body.eventId);
         assert.match(body.eventId, UUID);
         assert.equal(body.userId, id);
@@ -154,13 +154,7 @@ describe('sandbox: webhooks', () => {
       }
       assert.equal(all.received[2].body.user.active, false);
       assert.equal(all.received[1].body.user.title, 'Agent');
-      const wrongSecret = verifySignature({
-        secret: 'not-the-secret',
-        timestamp: all.received[0].headers['x-cxone-timestamp'] as string,
-        signature: all.received[0].headers['x-cxone-signature'] as string,
-        rawBody: all.received[0].rawBody,
-      });
-      assert.deepEqual(wrongSecret, { ok: false, reason: 'mismatch' });
+      assert.equal(signatureValid('not-the-secret', all.received[0].headers['x-cxone-timestamp'] as string, all.received[0].headers['x-cxone-signature'] as string, all.received[0].rawBody), false);
       const eventIds = new Set(all.received.map((d) => d.body.eventId));
       assert.equal(eventIds.size, 3, 'every event has its own id');
 
@@ -225,7 +219,7 @@ describe('sandbox: webhooks', () => {
       assert.ok(third.at - second.at >= 75, `second retry after ${third.at - second.at} ms (doubled)`);
       for (const d of all.received) {
         const ts = d.headers['x-cxone-timestamp'] as string;
-        assert.deepEqual(verifySignature({ secret: sandbox.webhookSecret, timestamp: ts, signature: d.headers['x-cxone-signature'] as string, rawBody: d.rawBody }), { ok: true });
+        assert.ok(signatureValid(sandbox.webhookSecret, String(ts), d.headers['x-cxone-signature'] as string, d.rawBody));
       }
       const log = sandbox.deliveryLog.filter((r) => r.eventId === first.body.eventId);
       assert.deepEqual(log.map((r) => [r.attempt, r.status, r.ok]), [[1, 500, false], [2, 503, false], [3, 200, true]]);
@@ -247,37 +241,5 @@ describe('sandbox: webhooks', () => {
       await client.root('DELETE', `/api/v2/webhooks/${sub.body.id}`);
       all.statuses.length = 0;
     });
-  });
-});
-
-describe('webhook signatures', () => {
-  const secret = 's3cret';
-  const rawBody = '{"eventId":"e1"}';
-  const now = 1_700_000_000_000;
-  const timestamp = now / 1000;
-  const signature = signPayload({ secret, timestamp, rawBody });
-
-  it('signs HMAC-SHA256 over "timestamp.rawBody" as sha256=<hex>', async () => {
-    const { createHmac } = await import('node:crypto');
-    assert.equal(signature, `sha256=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`);
-    assert.equal(signPayload({ secret, timestamp: String(timestamp), rawBody: Buffer.from(rawBody) }), signature);
-  });
-
-  it('accepts a good signature and names why a bad one is refused', () => {
-    const check = (over: Partial<Parameters<typeof verifySignature>[0]>) => verifySignature({ secret, timestamp, rawBody, signature, now, ...over });
-    assert.deepEqual(check({}), { ok: true });
-    assert.deepEqual(check({ now: new Date(now + 299_000) }), { ok: true });
-    assert.deepEqual(check({ signature: signature.toUpperCase().replace('SHA256', 'sha256') }), { ok: true });
-    assert.deepEqual(check({ signature: undefined }), { ok: false, reason: 'missing' });
-    assert.deepEqual(check({ timestamp: '' }), { ok: false, reason: 'missing' });
-    assert.deepEqual(check({ signature: 'md5=abc' }), { ok: false, reason: 'malformed' });
-    assert.deepEqual(check({ signature: signature.slice(0, -2) }), { ok: false, reason: 'malformed' });
-    assert.deepEqual(check({ timestamp: '17e8' }), { ok: false, reason: 'malformed' });
-    assert.deepEqual(check({ now: now + 301_000 }), { ok: false, reason: 'stale' });
-    assert.deepEqual(check({ now: now - 301_000 }), { ok: false, reason: 'stale' });
-    assert.deepEqual(check({ now: now + 3_000, toleranceSeconds: 2 }), { ok: false, reason: 'stale' });
-    assert.deepEqual(check({ rawBody: '{"eventId":"e2"}' }), { ok: false, reason: 'mismatch' });
-    assert.deepEqual(check({ secret: 'other' }), { ok: false, reason: 'mismatch' });
-    assert.deepEqual(check({ timestamp: timestamp + 1 }), { ok: false, reason: 'mismatch' });
   });
 });

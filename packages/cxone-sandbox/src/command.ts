@@ -1,6 +1,6 @@
 // `cxone-scim sandbox`: runs the CXone sandbox until SIGINT/SIGTERM.
 import { Command, InvalidArgumentError } from 'commander';
-import { RateLimit, SandboxOptions, startSandbox } from './index';
+import { RateLimit, SandboxOptions, startSandbox } from './sandbox';
 
 function integer(min: number) {
   return (value: string): number => {
