@@ -4,6 +4,7 @@ import { createProvisioningActivities } from './provisioning';
 import { createIdpActivities } from './idp';
 import { createWebhookActivities } from './webhooks';
 import { createServiceProviderConfigActivities } from './service-provider-config';
+import { createSyncActivities } from './sync';
 
 export { createActivityDeps, type ActivityDeps } from './deps';
 
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createServiceProviderConfigActivities(deps),
     ...createWebhookActivities(deps),
     ...createIdpActivities(deps),
+    ...createSyncActivities(deps),
   };
 }
 

@@ -18,3 +18,11 @@ export {
 } from './user-lifecycle';
 export { provisionUsers, progressQuery, type ProvisionUsersInput, type ProvisionUsersResult } from './provision-users';
 export { provisionUsersBatch } from './provision-users-batch';
+export {
+  syncUsers,
+  syncProgressQuery,
+  approveDeletionsUpdate,
+  rejectDeletionsUpdate,
+  type SyncUsersInput,
+  type SyncUsersResult,
+} from './sync-users';

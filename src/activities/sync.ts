@@ -1,0 +1,368 @@
+// Activities of syncUsers (job 3): plan a reconciliation (read the source, list the provider's
+// users page by page, classify) and apply one slice of a plan. Plans stay worker-side in a file
+// named by their hash: workflow history carries counts, samples, the hash and positions only.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ScimHttpError, type ScimClient } from '../http';
+import { canonicalJson } from '../scim/canonical';
+import { filterString } from '../scim/filter';
+import {
+  classify,
+  countActions,
+  keyOf,
+  type ActionCounts,
+  type ClassifyProblem,
+  type PlannedChange,
+  type ProviderUser,
+  type SourceUser,
+  type SyncAction,
+  type SyncRules,
+} from '../scim/reconcile';
+import { mergedForPut } from '../scim/user-diff';
+import { URN } from '../scim/urns';
+import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
+import type { ActivityDeps } from './deps';
+import { asActivity, scimClientFor } from './deps';
+import type { PlanSource } from './provisioning';
+import { loadFileSource, mapRecords } from './user-source';
+
+export interface SyncPlanInput {
+  tenant: string;
+  source: PlanSource;
+  model: UserSchemaModel;
+  rules: SyncRules;
+  /** Users per page when listing the provider (at most its filter.maxResults). */
+  pageSize: number;
+  /** Changes per action shown as a sample, and problems described (all are counted). */
+  maxReported: number;
+  /** Only this source user (provision on demand): matched by userName, case-insensitively. */
+  onlyUserName?: string;
+}
+
+export interface SyncPlanSample {
+  action: SyncAction;
+  userName?: string;
+  id?: string;
+  record?: number;
+  changedAttributes?: string[];
+}
+
+export interface SyncPlanSummary {
+  /** SHA-256 of the plan (source digest and every change): what an approval names. */
+  planHash: string;
+  /** Where the worker keeps the full plan. */
+  planFile: string;
+  sourceSha256?: string;
+  records: number;
+  invalid: number;
+  invalidRecords: ClassifyProblem[];
+  /** Records that could not be planned (missing or duplicate match key, ambiguous match). */
+  problems: ClassifyProblem[];
+  problemCount: number;
+  providerUsers: number;
+  managed: number;
+  counts: ActionCounts;
+  sample: SyncPlanSample[];
+  /** GET requests made to list the provider's users. */
+  pages: number;
+}
+
+/** One planned write, as stored in the plan file (creates and updates carry the source's user). */
+interface StoredChange extends PlannedChange {
+  user?: Record<string, unknown>;
+}
+
+interface StoredPlan {
+  planHash: string;
+  changes: StoredChange[];
+}
+
+export interface ApplySliceInput {
+  tenant: string;
+  planFile: string;
+  planHash: string;
+  /** The phase: only changes with these actions, in plan order. */
+  actions: SyncAction[];
+  /** Positions within the phase's changes: [from, to). */
+  from: number;
+  to: number;
+  endpoint: string;
+  patchSupported: boolean;
+  maxReported: number;
+}
+
+export interface SyncFailure {
+  action: SyncAction;
+  userName?: string;
+  id?: string;
+  status?: number;
+  detail: string;
+}
+
+export interface SliceTally {
+  done: ActionCounts;
+  failed: number;
+  failures: SyncFailure[];
+  /** Writes already made by an earlier attempt of this slice (found on resume, not repeated). */
+  alreadyApplied: number;
+  /** HTTP requests this slice made. */
+  requests: number;
+}
+
+/** Where plans live: CXONE_SCIM_DATA_DIR, else the system temp folder. */
+function plansDir(): string {
+  const dir = path.join(process.env.CXONE_SCIM_DATA_DIR || path.join(os.tmpdir(), 'cxone-scim'), 'plans');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+async function sourceUsers(source: PlanSource, model: UserSchemaModel, maxReported: number) {
+  const loaded = source.kind === 'file' ? await loadFileSource(source) : undefined;
+  const records = loaded ? loaded.records : mapRecords(source.kind === 'inline' ? source.users : [], undefined);
+  const valid: SourceUser[] = [];
+  const invalidRecords: ClassifyProblem[] = [];
+  let invalid = 0;
+  records.forEach((record, index) => {
+    const reasons = 'problems' in record ? record.problems : validateUser(model, record.user);
+    if (reasons.length === 0 && 'user' in record) {
+      valid.push({ index, user: record.user });
+      return;
+    }
+    invalid++;
+    const userName = 'user' in record ? userNameOf(record.user) : undefined;
+    if (invalidRecords.length < maxReported) invalidRecords.push({ record: index + 1, userName, reason: reasons.join('; ') });
+  });
+  return { valid, invalid, invalidRecords, records: records.length, sha256: loaded?.sha256 };
+}
+
+/** The attributes worth listing: what the source's users carry, and what matching and scope need. */
+function listedAttributes(users: readonly SourceUser[]): string {
+  const names = new Set(['id', 'userName', 'externalId', 'active']);
+  for (const { user } of users.slice(0, 1000)) for (const key of Object.keys(user)) if (key !== 'schemas' && key !== 'password') names.add(key);
+  return [...names].join(',');
+}
+
+/** Every provider user, page by page (1-based startIndex), until an empty or last page; deduplicated by id. */
+async function listProviderUsers(client: ScimClient, endpoint: string, pageSize: number, attributes: string, filter?: string) {
+  const users = new Map<string, ProviderUser>();
+  let startIndex = 1;
+  let pages = 0;
+  for (;;) {
+    const page = await client.get<{ Resources?: unknown[]; totalResults?: number; itemsPerPage?: number }>(endpoint, {
+      query: { startIndex, count: pageSize, attributes, ...(filter ? { filter } : {}) },
+    });
+    pages++;
+    Context.current().heartbeat({ listed: users.size });
+    const resources = Array.isArray(page.body?.Resources) ? page.body.Resources : [];
+    for (const resource of resources) {
+      const r = resource as Record<string, unknown>;
+      if (typeof r.id !== 'string' || users.has(r.id)) continue;
+      users.set(r.id, {
+        id: r.id,
+        ...(typeof r.userName === 'string' ? { userName: r.userName } : {}),
+        ...(typeof r.externalId === 'string' ? { externalId: r.externalId } : {}),
+        ...(typeof r.active === 'boolean' ? { active: r.active } : {}),
+        resource: r,
+      });
+    }
+    const total = Number(page.body?.totalResults);
+    startIndex += resources.length;
+    // Servers that ignore `count` return everything at once; an empty page ends the listing too.
+    if (resources.length === 0 || (Number.isFinite(total) && startIndex > total)) break;
+  }
+  return { users: [...users.values()], pages };
+}
+
+function sampleOf(changes: readonly PlannedChange[], perAction: number): SyncPlanSample[] {
+  const taken = new Map<SyncAction, number>();
+  const sample: SyncPlanSample[] = [];
+  for (const change of changes) {
+    const n = taken.get(change.action) ?? 0;
+    if (n >= perAction) continue;
+    taken.set(change.action, n + 1);
+    sample.push({
+      action: change.action,
+      ...(change.userName ? { userName: change.userName } : {}),
+      ...(change.id ? { id: change.id } : {}),
+      ...(change.record !== undefined ? { record: change.record + 1 } : {}),
+      ...(change.changes ? { changedAttributes: change.changes.map((c) => c.path) } : {}),
+    });
+  }
+  return sample;
+}
+
+/** Reads the source and the provider, classifies, and stores the plan; returns its summary. */
+export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promise<SyncPlanSummary> {
+  const source = await sourceUsers(input.source, input.model, input.maxReported);
+  let valid = source.valid;
+  let filter: string | undefined;
+  if (input.onlyUserName !== undefined) {
+    const wanted = input.onlyUserName.toLowerCase();
+    valid = valid.filter((u) => String(u.user.userName ?? '').toLowerCase() === wanted);
+    if (valid.length === 0) throw ApplicationFailure.nonRetryable(`no valid source record has userName "${input.onlyUserName}"`, 'InvalidSyncInput');
+    filter = `userName eq ${filterString(input.onlyUserName)}`;
+  }
+  const client = scimClientFor(deps, input.tenant);
+  const listed = await listProviderUsers(client, input.model.endpoint, input.pageSize, listedAttributes(valid), filter);
+  let providerUsers = listed.users;
+  if (input.onlyUserName !== undefined) {
+    // A filtered listing is verified, never trusted: some servers ignore `filter` or compare it case-sensitively.
+    const key = keyOf({ userName: input.onlyUserName }, 'userName');
+    providerUsers = providerUsers.filter((u) => keyOf(u, 'userName') === key);
+  }
+  const rules: SyncRules = input.onlyUserName !== undefined ? { ...input.rules, matchKey: 'userName' } : input.rules;
+  const { changes, problems, managed } = classify(valid, providerUsers, rules);
+  const userAt = new Map(valid.map((u) => [u.index, u.user]));
+  const stored: StoredChange[] = changes.map((c) => (c.action === 'create' && c.record !== undefined ? { ...c, user: userAt.get(c.record) } : c));
+  const planHash = sha256(canonicalJson({ tenant: input.tenant, source: source.sha256 ?? null, rules, changes }));
+  const planFile = path.join(plansDir(), `${input.tenant.replace(/[^\w.-]/g, '_')}-${planHash}.json`);
+  const plan: StoredPlan = { planHash, changes: stored };
+  fs.writeFileSync(`${planFile}.partial`, JSON.stringify(plan));
+  fs.renameSync(`${planFile}.partial`, planFile);
+  planCache.delete(planFile);
+  return {
+    planHash,
+    planFile,
+    ...(source.sha256 ? { sourceSha256: source.sha256 } : {}),
+    records: input.onlyUserName !== undefined ? valid.length : source.records,
+    invalid: input.onlyUserName !== undefined ? 0 : source.invalid,
+    invalidRecords: input.onlyUserName !== undefined ? [] : source.invalidRecords,
+    problems: problems.slice(0, input.maxReported),
+    problemCount: problems.length,
+    providerUsers: providerUsers.length,
+    managed,
+    counts: countActions(changes),
+    sample: sampleOf(changes, input.onlyUserName !== undefined ? 1 : Math.max(1, Math.min(10, input.maxReported))),
+    pages: listed.pages,
+  };
+}
+
+const planCache = new Map<string, StoredPlan>();
+
+function loadPlan(file: string, planHash: string): StoredPlan {
+  let plan = planCache.get(file);
+  if (!plan) {
+    try {
+      plan = JSON.parse(fs.readFileSync(file, 'utf8')) as StoredPlan;
+    } catch (err) {
+      throw ApplicationFailure.nonRetryable(`cannot read the sync plan ${file}: ${(err as Error).message} (plans stay on the worker that made them)`, 'PlanUnavailable');
+    }
+    if (planCache.size >= 4) planCache.delete(planCache.keys().next().value as string);
+    planCache.set(file, plan);
+  }
+  if (plan.planHash !== planHash) throw ApplicationFailure.nonRetryable(`the sync plan ${file} is not plan ${planHash}`, 'PlanUnavailable');
+  return plan;
+}
+
+const isTransient = (err: unknown) => !(err instanceof ScimHttpError) || err.status === 429 || err.status >= 500;
+
+/** One planned write, made so that doing it again after a crash changes nothing twice. */
+async function applyChange(client: ScimClient, input: ApplySliceInput, change: StoredChange, resumed: boolean, tally: SliceTally): Promise<void> {
+  const path = `${input.endpoint}/${encodeURIComponent(change.id ?? '')}`;
+  const patchOrPut = async (ops: Array<{ op: 'replace'; path: string; value: unknown }>) => {
+    if (input.patchSupported) {
+      tally.requests++;
+      await client.patch(path, { schemas: [URN.PatchOp], Operations: ops });
+      return;
+    }
+    tally.requests += 2;
+    const current = await client.get<Record<string, unknown>>(path);
+    const desired = Object.fromEntries(ops.map((op) => [op.path, op.value]));
+    await client.put(path, mergedForPut(desired, current.body), current.etag ? { ifMatch: current.etag } : {});
+  };
+  switch (change.action) {
+    case 'create': {
+      tally.requests++;
+      try {
+        await client.post(input.endpoint, change.user);
+      } catch (err) {
+        // A create that an earlier attempt made (answer lost before the heartbeat): verified, not repeated.
+        if (!(err instanceof ScimHttpError && err.status === 409 && resumed && (await exists(client, input.endpoint, change.userName, tally)))) throw err;
+        tally.alreadyApplied++;
+      }
+      return;
+    }
+    case 'update':
+    case 'reactivate':
+      await patchOrPut(change.changes ?? []);
+      return;
+    case 'deactivate': {
+      if (resumed) {
+        tally.requests++;
+        const current = await client.get<{ active?: unknown }>(path, { query: { attributes: 'active' } });
+        if (current.body?.active === false) {
+          tally.alreadyApplied++;
+          return;
+        }
+      }
+      await patchOrPut([{ op: 'replace', path: 'active', value: false }]);
+      return;
+    }
+    case 'delete':
+      tally.requests++;
+      try {
+        await client.delete(path);
+      } catch (err) {
+        if (!(err instanceof ScimHttpError && err.status === 404)) throw err;
+        tally.alreadyApplied++; // gone already
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+async function exists(client: ScimClient, endpoint: string, userName: string | undefined, tally: SliceTally): Promise<boolean> {
+  if (!userName) return false;
+  tally.requests++;
+  const found = await client.get<{ Resources?: Array<{ userName?: unknown }> }>(endpoint, { query: { filter: `userName eq ${filterString(userName)}`, attributes: 'userName' } });
+  return (found.body?.Resources ?? []).filter((r) => String(r.userName ?? '').toLowerCase() === userName.toLowerCase()).length === 1;
+}
+
+/**
+ * Applies changes [from, to) of one phase. Heartbeats its position: a retry after a crash resumes
+ * there, and checks what may already have been done instead of repeating it.
+ */
+export async function applySyncSlice(deps: ActivityDeps, input: ApplySliceInput): Promise<SliceTally> {
+  const context = Context.current();
+  const plan = loadPlan(input.planFile, input.planHash);
+  const phase = plan.changes.filter((c) => input.actions.includes(c.action)).slice(input.from, input.to);
+  const resumedFrom = context.info.heartbeatDetails as { next: number; tally: SliceTally } | undefined;
+  const tally: SliceTally = resumedFrom?.tally ?? { done: countActions([]), failed: 0, failures: [], alreadyApplied: 0, requests: 0 };
+  // Heartbeats are throttled, so a retry may find writes past the recorded position already made:
+  // every change of a retried attempt is checked (or idempotent) rather than blindly repeated.
+  const resumed = context.info.attempt > 1;
+  const client = scimClientFor(deps, input.tenant);
+  for (let i = resumedFrom?.next ?? 0; i < phase.length; i++) {
+    const change = phase[i];
+    try {
+      await applyChange(client, input, change, resumed, tally);
+      tally.done[change.action]++;
+    } catch (err) {
+      // 429, 5xx and network errors fail the activity: it is retried (until the run's deadline) from here.
+      if (isTransient(err)) throw err;
+      const status = err instanceof ScimHttpError ? err.status : undefined;
+      tally.failed++;
+      if (tally.failures.length < input.maxReported) {
+        tally.failures.push({ action: change.action, userName: change.userName, id: change.id, ...(status ? { status } : {}), detail: (err as Error).message });
+      }
+    }
+    // A copy: the SDK sends the latest details later, and the tally must match `next` exactly.
+    context.heartbeat({ next: i + 1, tally: structuredClone(tally) });
+  }
+  return tally;
+}
+
+export function createSyncActivities(deps: ActivityDeps) {
+  return {
+    /** Reads the source and every provider user, classifies them, stores the plan worker-side. */
+    planSync: (input: SyncPlanInput) => asActivity(() => planSync(deps, input)),
+    /** Applies one slice of one phase of a stored plan. */
+    applySyncSlice: (input: ApplySliceInput) => asActivity(() => applySyncSlice(deps, input)),
+  };
+}

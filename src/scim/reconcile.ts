@@ -1,0 +1,216 @@
+// Reconciliation (job 3, syncUsers): the source's users against the provider's, classified into
+// one action each. Pure and deterministic — the planning activity runs it over 100 000 users and
+// the workflow uses the threshold and quarantine rules — so a plan computed twice is the same plan.
+import { userChanges, type ReplaceOperation } from './user-diff';
+
+export type SyncAction = 'create' | 'update' | 'reactivate' | 'deactivate' | 'delete' | 'unchanged' | 'protected' | 'out-of-scope';
+
+/** Which attribute identifies a user in both places. userName compares case-insensitively (RFC 7643 §4.1.1). */
+export type MatchKey = 'userName' | 'externalId';
+
+/**
+ * Which provider users this sync manages, i.e. may deactivate or delete when they are not in the
+ * source. Every given condition must hold; an empty scope manages every provider user.
+ */
+export interface SyncScope {
+  /** Only users that carry an externalId (typical for users a provisioning engine created). */
+  hasExternalId?: boolean;
+  /** Only users whose userName ends with one of these suffixes (case-insensitive), e.g. `@corp.example`. */
+  userNameSuffixes?: string[];
+  /** Only users whose externalId starts with this prefix. */
+  externalIdPrefix?: string;
+}
+
+/** A provider user as listed (only the attributes the sync compares). */
+export interface ProviderUser {
+  id: string;
+  userName?: string;
+  externalId?: string;
+  active?: boolean;
+  /** The listed representation, compared with the source's. */
+  resource: Record<string, unknown>;
+}
+
+/** A valid source record, already mapped to a SCIM User. */
+export interface SourceUser {
+  /** 0-based position in the source. */
+  index: number;
+  user: Record<string, unknown>;
+}
+
+export interface PlannedChange {
+  action: SyncAction;
+  /** The source record (absent for provider-only users). */
+  record?: number;
+  /** The provider user (absent for creates). */
+  id?: string;
+  userName?: string;
+  /** The PATCH operations of an update or reactivation. */
+  changes?: ReplaceOperation[];
+}
+
+export interface SyncRules {
+  matchKey: MatchKey;
+  scope: SyncScope;
+  /** userNames or ids never touched (break-glass admins); compared case-insensitively. */
+  protectedAccounts: string[];
+  /** `deactivate` (soft, `active: false`, default) or `delete` (hard DELETE) for users gone from the source. */
+  deprovision: 'deactivate' | 'delete';
+}
+
+export interface ClassifyProblem {
+  record: number;
+  userName?: string;
+  reason: string;
+}
+
+export interface Classification {
+  changes: PlannedChange[];
+  /** Source records that could not be planned (duplicate key, missing key): reported, never written. */
+  problems: ClassifyProblem[];
+  /** Provider users the sync manages (in scope and not protected). */
+  managed: number;
+}
+
+export type ActionCounts = Record<SyncAction, number>;
+
+export function emptyCounts(): ActionCounts {
+  return { create: 0, update: 0, reactivate: 0, deactivate: 0, delete: 0, unchanged: 0, protected: 0, 'out-of-scope': 0 };
+}
+
+export function countActions(changes: readonly PlannedChange[]): ActionCounts {
+  const counts = emptyCounts();
+  for (const change of changes) counts[change.action]++;
+  return counts;
+}
+
+/** The order a plan is executed in: writes that add before those that take away. */
+export const WRITE_ACTIONS: readonly SyncAction[] = ['create', 'update', 'reactivate'];
+export const REMOVAL_ACTIONS: readonly SyncAction[] = ['deactivate', 'delete'];
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+
+/** The normalized key of a user under the rule, or undefined when it has none. */
+export function keyOf(user: { userName?: unknown; externalId?: unknown }, matchKey: MatchKey): string | undefined {
+  const value = str(user[matchKey]);
+  if (value === undefined) return undefined;
+  return matchKey === 'userName' ? value.toLowerCase() : value;
+}
+
+export function inScope(user: ProviderUser, scope: SyncScope): boolean {
+  if (scope.hasExternalId && !user.externalId) return false;
+  if (scope.externalIdPrefix !== undefined && !(user.externalId ?? '').startsWith(scope.externalIdPrefix)) return false;
+  if (scope.userNameSuffixes && scope.userNameSuffixes.length > 0) {
+    const name = (user.userName ?? '').toLowerCase();
+    if (!scope.userNameSuffixes.some((suffix) => name.endsWith(suffix.toLowerCase()))) return false;
+  }
+  return true;
+}
+
+function isProtected(user: { id?: string; userName?: string }, protectedAccounts: ReadonlySet<string>): boolean {
+  return (user.id !== undefined && protectedAccounts.has(user.id.toLowerCase())) || (user.userName !== undefined && protectedAccounts.has(user.userName.toLowerCase()));
+}
+
+/** What `active` the source asks for: absent means active. */
+const wantsActive = (user: Record<string, unknown>) => user.active !== false;
+
+/**
+ * Classifies every source record and every provider user. Deterministic: the changes come in
+ * source order, then provider-only users in id order.
+ */
+export function classify(source: readonly SourceUser[], provider: readonly ProviderUser[], rules: SyncRules): Classification {
+  const protectedAccounts = new Set(rules.protectedAccounts.map((a) => a.toLowerCase()));
+  const problems: ClassifyProblem[] = [];
+  const byKey = new Map<string, ProviderUser[]>();
+  for (const user of provider) {
+    const key = keyOf(user, rules.matchKey);
+    if (key === undefined) continue;
+    const list = byKey.get(key);
+    if (list) list.push(user);
+    else byKey.set(key, [user]);
+  }
+
+  const changes: PlannedChange[] = [];
+  const matched = new Set<string>();
+  const seen = new Map<string, number>();
+  for (const { index, user } of source) {
+    const userName = str(user.userName);
+    const key = keyOf(user, rules.matchKey);
+    if (key === undefined) {
+      problems.push({ record: index + 1, userName, reason: `${rules.matchKey}: required to match the user (the sync's match key)` });
+      continue;
+    }
+    const first = seen.get(key);
+    if (first !== undefined) {
+      problems.push({ record: index + 1, userName, reason: `${rules.matchKey}: duplicates record ${first + 1} of the source` });
+      continue;
+    }
+    seen.set(key, index);
+    const candidates = byKey.get(key) ?? [];
+    if (candidates.length > 1) {
+      for (const c of candidates) matched.add(c.id); // ambiguous: never deprovisioned either
+      problems.push({ record: index + 1, userName, reason: `${candidates.length} provider users match ${rules.matchKey} "${str(user[rules.matchKey])}" (ids ${candidates.map((c) => c.id).join(', ')}): resolve the duplicate at the provider` });
+      continue;
+    }
+    const current = candidates[0];
+    if (!current) {
+      changes.push({ action: 'create', record: index, userName });
+      continue;
+    }
+    matched.add(current.id);
+    if (isProtected(current, protectedAccounts)) {
+      changes.push({ action: 'protected', record: index, id: current.id, userName: current.userName });
+      continue;
+    }
+    // userName is caseExact false (RFC 7643 §4.1.1): a case-only difference is no change.
+    const ops = userChanges(user, current.resource).filter(
+      (op) => !(op.path.toLowerCase() === 'username' && String(op.value).toLowerCase() === String(current.userName ?? '').toLowerCase()),
+    );
+    const reactivating = current.active === false && wantsActive(user);
+    if (reactivating && !ops.some((op) => op.path.toLowerCase() === 'active')) ops.push({ op: 'replace', path: 'active', value: true });
+    if (ops.length === 0) changes.push({ action: 'unchanged', record: index, id: current.id, userName: current.userName });
+    else changes.push({ action: reactivating ? 'reactivate' : 'update', record: index, id: current.id, userName: current.userName, changes: ops });
+  }
+
+  let managed = 0;
+  const rest = provider.filter((user) => !matched.has(user.id)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const user of provider) if (inScope(user, rules.scope) && !isProtected(user, protectedAccounts)) managed++;
+  for (const user of rest) {
+    const base = { id: user.id, userName: user.userName };
+    if (isProtected(user, protectedAccounts)) changes.push({ action: 'protected', ...base });
+    else if (!inScope(user, rules.scope)) changes.push({ action: 'out-of-scope', ...base });
+    else if (rules.deprovision === 'delete') changes.push({ action: 'delete', ...base });
+    else if (user.active === false) changes.push({ action: 'unchanged', ...base });
+    else changes.push({ action: 'deactivate', ...base });
+  }
+  return { changes, problems, managed };
+}
+
+/** When removals need a person's approval: more than `maxCount`, or more than `maxShare` of the managed users. */
+export interface DeletionThreshold {
+  maxCount: number;
+  /** 0..1 */
+  maxShare: number;
+}
+
+export const DEFAULT_DELETION_THRESHOLD: DeletionThreshold = { maxCount: 500, maxShare: 0.2 };
+
+export function exceedsThreshold(removals: number, managed: number, threshold: DeletionThreshold): { exceeded: boolean; reason?: string } {
+  if (removals > threshold.maxCount) return { exceeded: true, reason: `${removals} removals exceed the threshold of ${threshold.maxCount}` };
+  if (managed > 0 && removals / managed > threshold.maxShare) {
+    return { exceeded: true, reason: `${removals} removals are ${((100 * removals) / managed).toFixed(1)} % of ${managed} managed users, above ${(100 * threshold.maxShare).toFixed(1)} %` };
+  }
+  return { exceeded: false };
+}
+
+/** When a run stops writing: a failure rate above `maxFailureRate` once at least `minWrites` writes were made. */
+export interface QuarantineRule {
+  maxFailureRate: number;
+  minWrites: number;
+}
+
+export const DEFAULT_QUARANTINE: QuarantineRule = { maxFailureRate: 0.4, minWrites: 100 };
+
+export function shouldQuarantine(writes: number, failed: number, rule: QuarantineRule): boolean {
+  return writes >= rule.minWrites && failed / writes > rule.maxFailureRate;
+}

@@ -1,0 +1,354 @@
+import {
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
+import type { Activities } from '../activities';
+import type { PlanSource } from '../activities/provisioning';
+import type { SourceFormat } from '../activities/user-source';
+import type { SliceTally, SyncFailure, SyncPlanSummary } from '../activities/sync';
+import { compileMapping } from '../scim/mapping';
+import {
+  countActions,
+  DEFAULT_DELETION_THRESHOLD,
+  DEFAULT_QUARANTINE,
+  exceedsThreshold,
+  REMOVAL_ACTIONS,
+  shouldQuarantine,
+  WRITE_ACTIONS,
+  type ActionCounts,
+  type DeletionThreshold,
+  type MatchKey,
+  type QuarantineRule,
+  type SyncAction,
+  type SyncScope,
+} from '../scim/reconcile';
+import type { User } from '../scim/codecs';
+import { userSchemaModel } from '../scim/user-validation';
+import { SCIM_OUTCOME } from '../temporal/search-attributes';
+import { PROVIDER_CALL } from './activity-options';
+import { ReportRecorder } from './report';
+
+const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } = proxyActivities<Activities>(PROVIDER_CALL);
+const { planSync } = proxyActivities<Activities>({ ...PROVIDER_CALL, startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes' });
+
+export interface SyncUsersInput {
+  tenant: string;
+  /** Inline SCIM Users (small runs), or `source`: a file the worker can read, as for provisionUsers. */
+  users?: Array<User | Record<string, unknown>>;
+  source?: { path: string; format?: SourceFormat; mapping?: unknown };
+  /** How source and provider users are matched. Default `userName` (case-insensitive). */
+  matchKey?: MatchKey;
+  /** Which provider users this sync manages (may deactivate). Default: all. */
+  scope?: SyncScope;
+  /** userNames or ids never touched. */
+  protectedAccounts?: string[];
+  /** Users gone from the source: `deactivate` (default, `active: false`) or `delete`. */
+  deprovision?: 'deactivate' | 'delete';
+  /** Compute and report the plan; write nothing. */
+  dryRun?: boolean;
+  /** Removals above this wait for `approveDeletions`. Default 500 users or 20 % of the managed ones. */
+  deletionThreshold?: Partial<DeletionThreshold>;
+  /** How long to wait for an approval before ending without removals, e.g. `24 hours`. Default 24 hours. */
+  approvalTimeout?: string;
+  /** Stop writing when more than `maxFailureRate` of at least `minWrites` writes failed. Default 40 % of 100. */
+  quarantine?: Partial<QuarantineRule>;
+  /** Provision on demand: sync only the source user with this userName. */
+  user?: string;
+  /** Changes per activity. Default 200. */
+  sliceSize?: number;
+  /** Slices applied at once. Default 4. */
+  maxSlicesInFlight?: number;
+  /** Users per page when listing the provider (capped by its filter.maxResults). Default 500. */
+  pageSize?: number;
+  /** How long transient provider failures (429, 5xx, outages) are retried before a slice fails. Default 6 hours. */
+  runDeadline?: string;
+  /** Failures and invalid records described in the report (all are counted). Default 100. */
+  maxReported?: number;
+}
+
+export type SyncOutcome = 'succeeded' | 'partial' | 'dry-run' | 'quarantined' | 'rejected' | 'approval-timeout';
+
+export interface DeletionDecision {
+  decision: 'approved' | 'rejected' | 'timed-out';
+  planHash: string;
+  by?: string;
+  reason?: string;
+  at: string;
+}
+
+export interface SyncUsersResult {
+  tenant: string;
+  outcome: SyncOutcome;
+  plan: Omit<SyncPlanSummary, 'planFile'>;
+  /** Changes made, per action. */
+  applied: ActionCounts;
+  failed: number;
+  failures: SyncFailure[];
+  /** Writes an interrupted attempt had made already (found on resume, not repeated). */
+  alreadyApplied: number;
+  requests: number;
+  threshold?: { exceeded: boolean; reason?: string; removals: number; managed: number };
+  deletionDecision?: DeletionDecision;
+  /** Why removals were held back or the run stopped, when they were. */
+  note?: string;
+}
+
+export interface SyncProgress {
+  phase: 'planning' | 'writing' | 'awaitingApproval' | 'removing' | 'completed' | 'failed';
+  planHash?: string;
+  planned?: ActionCounts;
+  applied: ActionCounts;
+  failed: number;
+  awaitingApproval?: { removals: number; reason?: string; planHash: string };
+}
+
+export const syncProgressQuery = defineQuery<SyncProgress>('progress');
+export const approveDeletionsUpdate = defineUpdate<DeletionDecision, [{ planHash: string; approvedBy?: string }]>('approveDeletions');
+export const rejectDeletionsUpdate = defineUpdate<DeletionDecision, [{ rejectedBy?: string; reason?: string }]>('rejectDeletions');
+
+const invalid = (message: string) => ApplicationFailure.nonRetryable(message, 'InvalidSyncInput');
+
+function positive(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw invalid(`${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+function checkInput(input: SyncUsersInput): void {
+  if (!input.tenant) throw invalid('tenant is required');
+  if ((input.users === undefined) === (input.source === undefined)) throw invalid('give either users (inline) or source (a file), not both and not neither');
+  if (input.source !== undefined && !input.source.path) throw invalid('source.path is required');
+  if (input.source?.mapping !== undefined) {
+    const mapping = compileMapping(input.source.mapping);
+    if (!mapping.ok) throw invalid(`source.mapping is invalid: ${mapping.problems.join('; ')}`);
+  }
+  if (input.matchKey !== undefined && input.matchKey !== 'userName' && input.matchKey !== 'externalId') throw invalid(`matchKey must be userName or externalId, got ${String(input.matchKey)}`);
+  if (input.deprovision !== undefined && input.deprovision !== 'deactivate' && input.deprovision !== 'delete') throw invalid(`deprovision must be deactivate or delete, got ${String(input.deprovision)}`);
+  const share = input.deletionThreshold?.maxShare;
+  if (share !== undefined && !(share >= 0 && share <= 1)) throw invalid(`deletionThreshold.maxShare must be between 0 and 1, got ${String(share)}`);
+  for (const name of ['approvalTimeout', 'runDeadline'] as const) {
+    const value = input[name];
+    if (value === undefined) continue;
+    let ms = NaN;
+    try {
+      ms = msToNumber(value as Duration);
+    } catch {
+      // reported below
+    }
+    if (!(ms > 0)) throw invalid(`${name} must be a duration such as "24 hours" or "90 minutes", got ${JSON.stringify(value)}`);
+  }
+  const rate = input.quarantine?.maxFailureRate;
+  if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw invalid(`quarantine.maxFailureRate must be between 0 and 1, got ${String(rate)}`);
+}
+
+/**
+ * Job 3: reconciliation. The source is the truth for the users this sync manages.
+ *
+ *   discovery GET /ServiceProviderConfig, /ResourceTypes, /Schemas
+ *     ─▶ planSync (activity: read + validate the source, list provider users page by page,
+ *        classify create / update / reactivate / deactivate / delete / unchanged; plan kept
+ *        worker-side, its SHA-256 hash in history)
+ *     ├─ dryRun ─▶ report the plan, write nothing
+ *     ─▶ creates, updates, reactivations in slices (applySyncSlice, heartbeating its position)
+ *          └─ failure rate over the quarantine rule ─▶ stop writing: `quarantined`
+ *     ─▶ removals above the deletion threshold ─▶ `awaitingApproval` until the update
+ *          approveDeletions({planHash}) (hash must match), rejectDeletions, or the approval timeout
+ *     ─▶ deactivations / deletes in slices ─▶ report
+ */
+export async function syncUsers(input: SyncUsersInput): Promise<SyncUsersResult> {
+  const { users, ...request } = input;
+  const report = new ReportRecorder<Record<string, unknown>, SyncUsersResult>(input.tenant, { ...request, ...(users ? { users: `${users.length} inline users` } : {}) });
+  const progress: SyncProgress = { phase: 'planning', applied: countActions([]), failed: 0 };
+  let decision: DeletionDecision | undefined;
+  setHandler(syncProgressQuery, () => progress);
+  setHandler(
+    approveDeletionsUpdate,
+    ({ planHash, approvedBy }) => {
+      decision = { decision: 'approved', planHash, ...(approvedBy ? { by: approvedBy } : {}), at: new Date(Date.now()).toISOString() };
+      return decision;
+    },
+    {
+      // A rejected update leaves no trace in history; only a matching, awaited approval is recorded.
+      validator: (args) => {
+        if (progress.phase !== 'awaitingApproval' || !progress.awaitingApproval) throw new Error(`nothing awaits approval (phase ${progress.phase})`);
+        if (args?.planHash !== progress.awaitingApproval.planHash) throw new Error(`planHash ${String(args?.planHash)} is not the plan shown (${progress.awaitingApproval.planHash}): review the current plan`);
+      },
+    },
+  );
+  setHandler(
+    rejectDeletionsUpdate,
+    (args) => {
+      decision = { decision: 'rejected', planHash: progress.planHash ?? '', ...(args?.rejectedBy ? { by: args.rejectedBy } : {}), ...(args?.reason ? { reason: args.reason } : {}), at: new Date(Date.now()).toISOString() };
+      return decision;
+    },
+    { validator: (_args) => { if (progress.phase !== 'awaitingApproval') throw new Error(`nothing awaits approval (phase ${progress.phase})`); } },
+  );
+  report.useTotals(() => {
+    const succeeded = Object.values(progress.applied).reduce((n, c) => n + c, 0);
+    const attempted = succeeded + progress.failed;
+    return { attempted, succeeded, failed: progress.failed, successRate: attempted === 0 ? 1 : succeeded / attempted, latencyMs: { total: 0, p50: 0, p95: 0, max: 0 } };
+  });
+
+  try {
+    checkInput(input);
+    const result = await run(input, report, progress, () => decision);
+    progress.phase = 'completed';
+    report.succeed(result, result.outcome);
+    return result;
+  } catch (err) {
+    progress.phase = 'failed';
+    report.fail(err);
+    throw err;
+  }
+}
+
+async function run(
+  input: SyncUsersInput,
+  report: ReportRecorder<Record<string, unknown>, SyncUsersResult>,
+  progress: SyncProgress,
+  decided: () => DeletionDecision | undefined,
+): Promise<SyncUsersResult> {
+  const maxReported = positive(input.maxReported, 'maxReported', 100);
+  const sliceSize = positive(input.sliceSize, 'sliceSize', 200);
+  const inFlight = positive(input.maxSlicesInFlight, 'maxSlicesInFlight', 4);
+  const spc = await report.step('discover ServiceProviderConfig', () => discoverServiceProviderConfig(input.tenant), (d) => ({ httpStatus: d.httpStatus, payloadSha256: d.payloadSha256 }));
+  const types = await report.step('discover ResourceTypes', () => discoverResourceTypes(input.tenant), (d) => ({ httpStatus: d.httpStatus }));
+  const schemas = await report.step('discover Schemas', () => discoverSchemas(input.tenant), (d) => ({ httpStatus: d.httpStatus }));
+  const built = userSchemaModel(types.body, schemas.body);
+  if (!built.ok) throw ApplicationFailure.nonRetryable(built.problem, 'UnsupportedProvider');
+  const capabilities = spc.body as { patch?: { supported?: unknown }; filter?: { maxResults?: unknown } };
+  const maxResults = Number(capabilities.filter?.maxResults);
+  const pageSize = Math.min(positive(input.pageSize, 'pageSize', 500), Number.isInteger(maxResults) && maxResults > 0 ? maxResults : Infinity);
+
+  const source: PlanSource = input.users ? { kind: 'inline', users: input.users } : { kind: 'file', ...(input.source as NonNullable<SyncUsersInput['source']>) };
+  const rules = { matchKey: input.matchKey ?? 'userName', scope: input.scope ?? {}, protectedAccounts: input.protectedAccounts ?? [], deprovision: input.deprovision ?? 'deactivate' } as const;
+  const plan = await report.step(
+    'plan: read source, list provider users, classify',
+    () => planSync({ tenant: input.tenant, source, model: built.model, rules, pageSize, maxReported, ...(input.user ? { onlyUserName: input.user } : {}) }),
+    (p) => ({ payloadSha256: p.planHash, detail: `${p.records} records (${p.invalid} invalid), ${p.providerUsers} provider users in ${p.pages} pages, ${p.managed} managed: ${describeCounts(p.counts)}` }),
+  );
+  const { planFile, ...shown } = plan;
+  progress.planHash = plan.planHash;
+  progress.planned = plan.counts;
+  const result: SyncUsersResult = { tenant: input.tenant, outcome: 'succeeded', plan: shown, applied: progress.applied, failed: 0, failures: [], alreadyApplied: 0, requests: plan.pages };
+  const removals = plan.counts.deactivate + plan.counts.delete;
+  const validRecords = plan.records - plan.invalid;
+  if (!input.user && validRecords === 0 && removals > 0) {
+    throw ApplicationFailure.nonRetryable(`the source has no valid user (${plan.records} records, ${plan.invalid} invalid): refusing to deprovision ${removals} users`, 'EmptySource');
+  }
+  if (!input.user && input.scope && Object.keys(input.scope).length > 0 && plan.managed === 0 && plan.providerUsers > 0) {
+    throw invalid(`the scope ${JSON.stringify(input.scope)} matches none of the provider's ${plan.providerUsers} users: check the scope rule`);
+  }
+  if (input.dryRun) {
+    report.skip('apply plan', `dry run: plan ${plan.planHash}`);
+    return { ...result, outcome: 'dry-run' };
+  }
+
+  const quarantine = { ...DEFAULT_QUARANTINE, ...input.quarantine };
+  const apply = applier(input, plan, built.model.endpoint, capabilities.patch?.supported === true, { sliceSize, inFlight, maxReported }, result, progress);
+  progress.phase = 'writing';
+  const writes = WRITE_ACTIONS.reduce((n, a) => n + plan.counts[a], 0);
+  if (writes > 0) {
+    const stopped = await report.step(`apply ${writes} creates, updates and reactivations`, () => apply(WRITE_ACTIONS, writes, quarantine), () => ({ detail: describeCounts(result.applied) }));
+    if (stopped) return quarantined(result, report, quarantine);
+  }
+  if (removals === 0) return finish(result);
+  if (!input.user && plan.problemCount > 0) {
+    report.skip('apply removals', `held back: ${plan.problemCount} source records could not be matched safely (duplicate or missing keys)`);
+    return { ...finish(result), outcome: 'partial', note: `removals held back: the source has ${plan.problemCount} records with a duplicate, missing or ambiguous ${rules.matchKey}; fix the source and run again` };
+  }
+
+  const threshold = { ...DEFAULT_DELETION_THRESHOLD, ...input.deletionThreshold };
+  const check = exceedsThreshold(removals, plan.managed, threshold);
+  result.threshold = { ...check, removals, managed: plan.managed };
+  if (check.exceeded) {
+    progress.phase = 'awaitingApproval';
+    progress.awaitingApproval = { removals, ...(check.reason ? { reason: check.reason } : {}), planHash: plan.planHash };
+    upsertSearchAttributes([{ key: SCIM_OUTCOME, value: 'awaitingApproval' }]);
+    const timeout = (input.approvalTimeout ?? '24 hours') as Duration;
+    const answered = await report.step(`await approval of ${removals} removals (${check.reason})`, (): Promise<boolean> => condition(() => decided() !== undefined, timeout), (ok) => ({ detail: ok ? decided()?.decision : `no decision within ${timeout}` }));
+    progress.awaitingApproval = undefined;
+    upsertSearchAttributes([{ key: SCIM_OUTCOME, value: 'running' }]);
+    result.deletionDecision = decided() ?? { decision: 'timed-out', planHash: plan.planHash, at: new Date(Date.now()).toISOString() };
+    if (!answered || result.deletionDecision.decision !== 'approved') {
+      report.skip('apply removals', `not approved: ${result.deletionDecision.decision}`);
+      return { ...finish(result), outcome: answered ? 'rejected' : 'approval-timeout' };
+    }
+  }
+  progress.phase = 'removing';
+  const stopped = await report.step(`apply ${removals} ${rules.deprovision === 'delete' ? 'deletes' : 'deactivations'}`, () => apply(REMOVAL_ACTIONS, removals, quarantine), () => ({ detail: describeCounts(result.applied) }));
+  if (stopped) return quarantined(result, report, quarantine);
+  return finish(result);
+}
+
+function finish(result: SyncUsersResult): SyncUsersResult {
+  return { ...result, outcome: result.failed > 0 ? 'partial' : 'succeeded' };
+}
+
+function quarantined(result: SyncUsersResult, report: ReportRecorder<Record<string, unknown>, SyncUsersResult>, rule: QuarantineRule): SyncUsersResult {
+  const causes = topCauses(result.failures);
+  report.skip('remaining changes', `quarantined: more than ${Math.round(rule.maxFailureRate * 100)} % of writes failed (${causes})`);
+  return { ...result, outcome: 'quarantined', note: `stopped writing: ${result.failed} failures; top causes: ${causes}` };
+}
+
+function topCauses(failures: readonly SyncFailure[]): string {
+  const counts = new Map<string, number>();
+  for (const f of failures) {
+    const cause = f.status ? `HTTP ${f.status}` : f.detail.slice(0, 80);
+    counts.set(cause, (counts.get(cause) ?? 0) + 1);
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([cause, n]) => `${cause} ×${n}`).join(', ') || 'none recorded';
+}
+
+function describeCounts(counts: ActionCounts): string {
+  return (Object.entries(counts) as Array<[SyncAction, number]>).filter(([, n]) => n > 0).map(([action, n]) => `${n} ${action}`).join(', ') || 'nothing';
+}
+
+/** Applies the plan's changes of some actions in slices, a few at once; true when quarantine stopped it. */
+function applier(
+  input: SyncUsersInput,
+  plan: SyncPlanSummary,
+  endpoint: string,
+  patchSupported: boolean,
+  limits: { sliceSize: number; inFlight: number; maxReported: number },
+  result: SyncUsersResult,
+  progress: SyncProgress,
+) {
+  // Transient failures (429, 5xx, outages) are retried until the run's deadline, never by a count.
+  const { applySyncSlice } = proxyActivities<Activities>({
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '30 seconds',
+    scheduleToCloseTimeout: (input.runDeadline ?? '6 hours') as Duration,
+    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds' },
+  });
+  return async (actions: readonly SyncAction[], total: number, quarantine: QuarantineRule): Promise<boolean> => {
+    let next = 0;
+    let stopped = false;
+    const worker = async () => {
+      while (!stopped && next < total) {
+        const from = next;
+        next = Math.min(total, next + limits.sliceSize);
+        const tally: SliceTally = await applySyncSlice({
+          tenant: input.tenant, planFile: plan.planFile, planHash: plan.planHash, actions: [...actions], from, to: next, endpoint, patchSupported, maxReported: limits.maxReported,
+        });
+        for (const action of Object.keys(tally.done) as SyncAction[]) result.applied[action] += tally.done[action];
+        result.failed += tally.failed;
+        progress.failed = result.failed;
+        result.alreadyApplied += tally.alreadyApplied;
+        result.requests += tally.requests;
+        result.failures.push(...tally.failures.slice(0, Math.max(0, limits.maxReported - result.failures.length)));
+        const writes = Object.values(result.applied).reduce((n, c) => n + c, 0) + result.failed;
+        if (shouldQuarantine(writes, result.failed, quarantine)) stopped = true;
+      }
+    };
+    await Promise.all(Array.from({ length: limits.inFlight }, worker));
+    return stopped;
+  };
+}
