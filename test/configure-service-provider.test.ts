@@ -323,12 +323,13 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
     assert.equal(summary.runs, gathered.runs.length);
     assert.ok(summary.runs >= 8, `found ${summary.runs} runs`);
     assert.ok(summary.runsFailed >= 2, 'the invalid and read-only runs count as failed');
-    assert.ok(summary.failures.some((f) => /read-only provider/.test(f.error)));
+    assert.ok(summary.failures.some((f) => /read-only provider/.test(f.error) && f.type === FailureType.ReadOnlyProvider));
     assert.ok(gathered.runs.every((r) => r.tenant === 'sandbox'), 'only the asked tenant');
     const csv = formatReport(gathered, 'csv').trim().split('\n');
     assert.equal(csv[0].split(',')[0], 'workflow type');
     assert.equal(csv[1].split(',')[0], 'configureServiceProvider');
     assert.match(formatReport(gathered, 'md'), /^# SCIM compliance report/);
+    assert.match(formatReport(gathered, 'md'), /^- `configure-service-provider-sandbox` \(ReadOnlyProvider\): read-only provider/m);
 
     const lines = await auditTrail(client(), configureWorkflowId('sandbox'));
     assert.equal(lines[0].outcome, 'started');
