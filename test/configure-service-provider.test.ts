@@ -8,10 +8,12 @@ import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { auditTrail, formatAudit } from '../src/cli/audit';
 import { runConfigure, startConfigure } from '../src/cli/configure';
+import { printReport } from '../src/cli/print-report';
 import { sandboxTenant } from '../src/cli/dev';
 import { formatReport, gatherReport } from '../src/cli/report';
 import type { TenantConfig } from '../src/config/tenants';
 import { startSandbox, type Sandbox } from 'cxone-sandbox';
+import { FailureType } from '../src/scim/failures';
 import { configureWorkflowId } from '../src/temporal/constants';
 import { resolveTemporalServer, type TemporalEnvironment } from '../src/temporal/server';
 import { verifySignature } from '../src/webhooks/signature';
@@ -232,7 +234,11 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
     const { ok, report } = await runConfigure(client(), taskQueue(), { tenant: 'sandbox', desired: desired(600) });
     assert.equal(ok, false);
     assert.match(report.error ?? '', /read-only provider.*verify mode/i);
+    assert.equal(report.errorType, FailureType.ReadOnlyProvider);
     assert.equal(spcRequests().filter((r) => r.method === 'PUT').length, 1, '405 is not retried');
+    let printed = '';
+    printReport(report, 'text', { write: (chunk: string) => ((printed += chunk), true) } as unknown as NodeJS.WritableStream);
+    assert.match(printed, /ReadOnlyProvider \(fatal\): .* Fix: Run configure with --verify/);
   });
 
   it('honours Retry-After on 429 and recovers from 5xx', async () => {
@@ -317,12 +323,13 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
     assert.equal(summary.runs, gathered.runs.length);
     assert.ok(summary.runs >= 8, `found ${summary.runs} runs`);
     assert.ok(summary.runsFailed >= 2, 'the invalid and read-only runs count as failed');
-    assert.ok(summary.failures.some((f) => /read-only provider/.test(f.error)));
+    assert.ok(summary.failures.some((f) => /read-only provider/.test(f.error) && f.type === FailureType.ReadOnlyProvider));
     assert.ok(gathered.runs.every((r) => r.tenant === 'sandbox'), 'only the asked tenant');
     const csv = formatReport(gathered, 'csv').trim().split('\n');
     assert.equal(csv[0].split(',')[0], 'workflow type');
     assert.equal(csv[1].split(',')[0], 'configureServiceProvider');
     assert.match(formatReport(gathered, 'md'), /^# SCIM compliance report/);
+    assert.match(formatReport(gathered, 'md'), /^- `configure-service-provider-sandbox` \(ReadOnlyProvider\): read-only provider/m);
 
     const lines = await auditTrail(client(), configureWorkflowId('sandbox'));
     assert.equal(lines[0].outcome, 'started');

@@ -11,9 +11,9 @@ import {
   ScimForeignUrlError,
   ScimHttpError,
   ScimNetworkError,
-  toActivityFailure,
   type TenantConnection,
 } from '../src/http';
+import { toActivityFailure } from '../src/activities/failure-mapping';
 
 const CLIENT_SECRET = 'cl1ent-SECRET-value';
 const TOKEN_PREFIX = 'tok-SECRET-';

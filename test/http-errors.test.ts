@@ -8,8 +8,8 @@ import {
   ScimForeignUrlError,
   ScimHttpError,
   ScimNetworkError,
-  toActivityFailure,
 } from '../src/http';
+import { toActivityFailure } from '../src/activities/failure-mapping';
 
 const NOW = Date.parse('2025-01-01T00:00:00Z');
 

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { TenantRegistry } from '../config/tenants';
-import { OAuthTokenProvider, ScimClient, toActivityFailure } from '../http';
+import { OAuthTokenProvider, ScimClient } from '../http';
+import { toActivityFailure } from './failure-mapping';
 
 /** What activities need from the worker process. Secrets stay here, never in workflow history. */
 export interface ActivityDeps {
@@ -21,7 +22,7 @@ export function scimClientFor(deps: ActivityDeps, tenantId: string): ScimClient 
 
 /**
  * Runs an activity body and turns any failure into the one HTTP-outcome → Temporal-failure
- * mapping (non-retryable 4xx, Retry-After-driven 429/503, backoff for 5xx and network errors).
+ * mapping (failure types and their retry class from the failure list; Retry-After kept).
  */
 export async function asActivity<T>(body: () => Promise<T>): Promise<T> {
   try {

@@ -18,6 +18,7 @@ import {
 } from '../scim/bulk-plan';
 import { BulkResponse, type BulkOperationResult } from '../scim/codecs';
 import { decode, formatIssues } from '../scim/decode';
+import { FailureType } from '../scim/failures';
 import { mergedForPut, userChanges } from '../scim/user-diff';
 import { URN } from '../scim/urns';
 import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
@@ -193,7 +194,7 @@ async function chunkEntries(tenant: string, source: ChunkSource, chunk: ChunkDes
     if (loaded.sha256 !== source.sha256) {
       throw ApplicationFailure.nonRetryable(
         `the source file ${source.path} changed during the run (SHA-256 ${loaded.sha256.slice(0, 12)}…, planned ${source.sha256.slice(0, 12)}…): start a new run`,
-        'SourceChanged',
+        FailureType.SourceChanged,
       );
     }
     userAt = (index) => {
@@ -207,7 +208,7 @@ async function chunkEntries(tenant: string, source: ChunkSource, chunk: ChunkDes
     const user = userAt(index) as Record<string, unknown> | undefined;
     const userName = userNameOf(user);
     if (!user || !userName) {
-      throw ApplicationFailure.nonRetryable(`record ${index + 1} of the source is not the valid user it was when planned`, 'SourceChanged');
+      throw ApplicationFailure.nonRetryable(`record ${index + 1} of the source is not the valid user it was when planned`, FailureType.SourceChanged);
     }
     return { index, userName, bulkId: bulkIdFor(tenant, userName), user };
   });
@@ -329,7 +330,7 @@ async function settleOperations(
 function decodeOperations(body: unknown, where: string): BulkOperationResult[] {
   const decoded = decode(BulkResponse, body);
   if (!decoded.ok) {
-    throw ApplicationFailure.nonRetryable(`${where}: not a BulkResponse: ${formatIssues(decoded.errors)}`, 'InvalidBulkResponse');
+    throw ApplicationFailure.nonRetryable(`${where}: not a BulkResponse: ${formatIssues(decoded.errors)}`, FailureType.InvalidBulkResponse);
   }
   return decoded.value.Operations;
 }
@@ -355,7 +356,7 @@ export function createProvisioningActivities(deps: ActivityDeps) {
           if (response.status === 202) {
             const job = response.body as { id?: unknown; status?: unknown } | undefined;
             const jobUrl = response.location ?? (typeof job?.id === 'string' ? `/Bulk/${encodeURIComponent(job.id)}` : undefined);
-            if (!jobUrl) throw ApplicationFailure.nonRetryable('202 Accepted for a bulk request, without a Location or a job id', 'InvalidBulkResponse');
+            if (!jobUrl) throw ApplicationFailure.nonRetryable('202 Accepted for a bulk request, without a Location or a job id', FailureType.InvalidBulkResponse);
             return {
               state: 'pending',
               jobUrl,

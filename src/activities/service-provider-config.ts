@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { describeFetchFailure, ScimHttpError, ScimNetworkError } from '../http';
+import { FailureType } from '../scim/failures';
 import { sendSignedDelivery, type DeliveryAnswer } from '../webhooks/sender';
 import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
@@ -36,7 +37,7 @@ export function createServiceProviderConfigActivities(deps: ActivityDeps) {
     async notifyConfigUpdated(tenantId: string, url: string, event: ConfigUpdatedEvent): Promise<HttpOutcome> {
       const secret = deps.tenants.get(tenantId).webhookSecret;
       if (!secret) {
-        throw ApplicationFailure.nonRetryable(`tenant ${tenantId} has no webhook secret to sign the notification with`, 'NoWebhookSecret');
+        throw ApplicationFailure.nonRetryable(`tenant ${tenantId} has no webhook secret to sign the notification with`, FailureType.NoWebhookSecret);
       }
       return asActivity(async () => {
         const path = new URL(url).pathname;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { parse } from 'csv-parse';
 import { canonicalJson } from '../scim/canonical';
+import { FailureType } from '../scim/failures';
 import { applyMapping, compileMapping, identityMapping, type CompiledMapping } from '../scim/mapping';
 
 export type SourceFormat = 'csv' | 'json' | 'ndjson';
@@ -35,19 +36,19 @@ export interface LoadedSource {
 export function formatOf(file: string, explicit?: string): SourceFormat {
   if (explicit === 'csv' || explicit === 'json' || explicit === 'ndjson') return explicit;
   if (explicit !== undefined) {
-    throw ApplicationFailure.nonRetryable(`unknown source format "${explicit}" (csv, json or ndjson)`, 'InvalidSource');
+    throw ApplicationFailure.nonRetryable(`unknown source format "${explicit}" (csv, json or ndjson)`, FailureType.InvalidSource);
   }
   const ext = path.extname(file).toLowerCase();
   if (ext === '.csv') return 'csv';
   if (ext === '.ndjson' || ext === '.jsonl') return 'ndjson';
   if (ext === '.json') return 'json';
-  throw ApplicationFailure.nonRetryable(`cannot tell the format of ${file} from its extension: give format csv, json or ndjson`, 'InvalidSource');
+  throw ApplicationFailure.nonRetryable(`cannot tell the format of ${file} from its extension: give format csv, json or ndjson`, FailureType.InvalidSource);
 }
 
 function compiled(document: unknown): CompiledMapping | undefined {
   if (document === undefined || document === null) return undefined;
   const result = compileMapping(document);
-  if (!result.ok) throw ApplicationFailure.nonRetryable(`the attribute mapping is invalid: ${result.problems.join('; ')}`, 'InvalidMapping');
+  if (!result.ok) throw ApplicationFailure.nonRetryable(`the attribute mapping is invalid: ${result.problems.join('; ')}`, FailureType.InvalidMapping);
   return result.mapping;
 }
 
@@ -127,13 +128,13 @@ async function readAndMap(spec: FileSourceSpec, format: SourceFormat, content: B
     );
   } catch (err) {
     if (err instanceof ApplicationFailure) throw err;
-    throw ApplicationFailure.nonRetryable(`cannot read ${spec.path} as ${format}: ${(err as Error).message}`, 'InvalidSource');
+    throw ApplicationFailure.nonRetryable(`cannot read ${spec.path} as ${format}: ${(err as Error).message}`, FailureType.InvalidSource);
   }
 }
 
 function identity(columns: string[]): CompiledMapping {
   const result = identityMapping(columns);
-  if (!result.ok) throw ApplicationFailure.nonRetryable(`the CSV header is not a list of SCIM paths: ${result.problems.join('; ')}`, 'InvalidMapping');
+  if (!result.ok) throw ApplicationFailure.nonRetryable(`the CSV header is not a list of SCIM paths: ${result.problems.join('; ')}`, FailureType.InvalidMapping);
   return result.mapping;
 }
 
@@ -161,7 +162,7 @@ export async function loadFileSource(spec: FileSourceSpec): Promise<LoadedSource
   try {
     stat = await fs.stat(file);
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`cannot read the source file ${file}: ${(err as Error).message}`, 'SourceUnreadable');
+    throw ApplicationFailure.nonRetryable(`cannot read the source file ${file}: ${(err as Error).message}`, FailureType.SourceUnreadable);
   }
   const hit = cache.find((e) => e.key === key && e.size === stat.size && e.mtimeMs === stat.mtimeMs);
   if (hit) return hit.loaded;

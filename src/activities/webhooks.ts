@@ -1,4 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { FailureType } from '../scim/failures';
 import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
 import { payloadSha256 } from './hash';
@@ -88,7 +89,7 @@ export function createWebhookActivities(deps: ActivityDeps) {
           // Not retried: the subscription may well exist now, and a retry would create a second one.
           throw ApplicationFailure.nonRetryable(
             'POST /api/v2/webhooks answered 201 without a subscription (id, url, events) in its body',
-            'WebhookUnexpectedResponse',
+            FailureType.WebhookUnexpectedResponse,
           );
         }
         return { httpStatus: response.status, durationMs: response.durationMs, payloadSha256: payloadSha256(subscription), subscription: created };

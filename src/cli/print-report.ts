@@ -1,3 +1,4 @@
+import { failureEntry } from '../scim/failures';
 import type { WorkflowReport } from '../workflows/report';
 
 /** Prints a workflow's `report` for a person (text) or a script (json). */
@@ -22,5 +23,13 @@ export function printReport(report: WorkflowReport, format: string, out: NodeJS.
       `latency p50 ${t.latencyMs.p50} ms, p95 ${t.latencyMs.p95} ms`,
   ];
   if (report.error) lines.push(`  error: ${report.error}`);
+  const explained = explainFailure(report.errorType);
+  if (explained) lines.push(`  ${explained}`);
   out.write(`${lines.join('\n')}\n`);
+}
+
+/** The failure list's meaning and fix for a failure type, as one line; undefined for types it does not list. */
+export function explainFailure(type: string | undefined): string | undefined {
+  const entry = failureEntry(type);
+  return entry && `${entry.type} (${entry.class}): ${entry.meaning} Fix: ${entry.fix}`;
 }

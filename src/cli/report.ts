@@ -25,7 +25,8 @@ export interface TypeSummary {
   successRate: number;
   /** Run duration (start to completion) over completed runs. */
   durationMs: { p50: number; p95: number };
-  failures: Array<{ workflowId: string; error: string }>;
+  /** `type` is the failure type (src/scim/failures.ts) when the run recorded one. */
+  failures: Array<{ workflowId: string; error: string; type?: string }>;
 }
 
 export interface ComplianceReport {
@@ -90,7 +91,7 @@ function summarize(workflowType: string, runs: WorkflowReport[]): TypeSummary {
     failed: sum((r) => r.totals.failed),
     successRate: attempted === 0 ? 1 : succeeded / attempted,
     durationMs: { p50: percentile(durations, 50), p95: percentile(durations, 95) },
-    failures: runs.filter((r) => r.error).map((r) => ({ workflowId: r.workflowId, error: r.error as string })),
+    failures: runs.filter((r) => r.error).map((r) => ({ workflowId: r.workflowId, error: r.error as string, ...(r.errorType ? { type: r.errorType } : {}) })),
   };
 }
 
@@ -133,7 +134,7 @@ export function formatReport(report: ComplianceReport, format: string): string {
       ];
       const failures = report.summaries.flatMap((s) => s.failures);
       if (failures.length > 0) {
-        lines.push('', '## Failed runs', '', ...failures.map((f) => `- \`${f.workflowId}\`: ${f.error.split('\n')[0]}`));
+        lines.push('', '## Failed runs', '', ...failures.map((f) => `- \`${f.workflowId}\`${f.type ? ` (${f.type})` : ''}: ${f.error.split('\n')[0]}`));
       }
       return `${lines.join('\n')}\n`;
     }

@@ -1,13 +1,8 @@
-import { ApplicationFailure } from '@temporalio/common';
-import { ScimFailureType } from './failure-types';
-
-export { ScimFailureType };
-
 /**
- * Typed outcomes of HTTP calls to a SCIM provider or its token endpoint, and the single mapping
- * from those outcomes to Temporal activity failures. No error here ever holds a secret: messages
- * and properties carry method, path (never the query), status and what the server said, with any
- * known secret scrubbed from the server's words.
+ * Typed outcomes of HTTP calls to a SCIM provider or its token endpoint. The activities turn them
+ * into Temporal failures (src/activities/failure-mapping.ts); nothing here knows about Temporal.
+ * No error here ever holds a secret: messages and properties carry method, path (never the
+ * query), status and what the server said, with any known secret scrubbed from the server's words.
  */
 
 export const SCIM_ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
@@ -117,6 +112,10 @@ export class ScimNetworkError extends Error {
     this.code = failure.code;
     this.causeMessage = failure.message;
   }
+
+  summary(): { method: string; path: string; timedOut: boolean; code?: string } {
+    return compact({ method: this.method, path: this.path, timedOut: this.timedOut, code: this.code });
+  }
 }
 
 /** The token endpoint refused or could not be reached. `status` is undefined when there was no HTTP answer. */
@@ -145,6 +144,16 @@ export class OAuthError extends Error {
   get transient(): boolean {
     return this.status === undefined || this.status === 429 || this.status >= 500;
   }
+
+  summary(): { tenantId: string; tokenUrl: string; status?: number; error?: string; errorDescription?: string } {
+    return compact({
+      tenantId: this.tenantId,
+      tokenUrl: this.tokenUrl,
+      status: this.status,
+      error: this.error,
+      errorDescription: this.errorDescription,
+    });
+  }
 }
 
 /** A server-given URL points outside the tenant's origin; the client refuses to send the token there. */
@@ -171,77 +180,6 @@ export function parseRetryAfter(header: string | null | undefined, now = Date.no
   // asctime carries no zone, but every HTTP-date is GMT.
   const at = Date.parse(/\bGMT$/i.test(value) ? value : `${value} GMT`);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-const STATUS_TYPE: Record<number, ScimFailureType> = {
-  400: ScimFailureType.BadRequest,
-  401: ScimFailureType.Unauthorized, // the client already refreshed the token once
-  403: ScimFailureType.Forbidden,
-  404: ScimFailureType.NotFound,
-  405: ScimFailureType.ReadOnly,
-  409: ScimFailureType.Conflict,
-  412: ScimFailureType.PreconditionFailed,
-  413: ScimFailureType.PayloadTooLarge, // the caller splits the payload
-  429: ScimFailureType.Throttled,
-  501: ScimFailureType.ReadOnly,
-  503: ScimFailureType.Unavailable,
-};
-
-const RETRYABLE_TYPES = new Set<ScimFailureType>([
-  ScimFailureType.Throttled,
-  ScimFailureType.Unavailable,
-  ScimFailureType.ServerError,
-]);
-
-/** The one mapping from an HTTP outcome to the failure an activity throws. */
-export function toActivityFailure(err: unknown): ApplicationFailure {
-  if (err instanceof ApplicationFailure) return err;
-  if (err instanceof ScimHttpError) {
-    const type = STATUS_TYPE[err.status] ?? (err.status >= 500 ? ScimFailureType.ServerError : ScimFailureType.UnexpectedStatus);
-    return failure(err.message, type, RETRYABLE_TYPES.has(type), err.summary(), err.retryAfterMs);
-  }
-  if (err instanceof ScimNetworkError) {
-    return failure(err.message, ScimFailureType.NetworkError, true, {
-      method: err.method,
-      path: err.path,
-      timedOut: err.timedOut,
-      ...compact({ code: err.code }),
-    });
-  }
-  if (err instanceof OAuthError) {
-    const details = compact({
-      tenantId: err.tenantId,
-      tokenUrl: err.tokenUrl,
-      status: err.status,
-      error: err.error,
-      errorDescription: err.errorDescription,
-    });
-    return err.transient
-      ? failure(err.message, ScimFailureType.OAuthUnavailable, true, details, err.retryAfterMs)
-      : failure(err.message, ScimFailureType.OAuthFailed, false, details);
-  }
-  if (err instanceof ScimForeignUrlError) {
-    return failure(err.message, ScimFailureType.ForeignUrl, false, { origin: err.origin });
-  }
-  return ApplicationFailure.fromError(err);
-}
-
-function failure(
-  message: string,
-  type: ScimFailureType,
-  retryable: boolean,
-  details: object,
-  retryAfterMs?: number,
-): ApplicationFailure {
-  return ApplicationFailure.create({
-    message,
-    type,
-    nonRetryable: !retryable,
-    details: [details],
-    // The server's Retry-After, when it gave one, beats the retry policy's backoff. A zero delay
-    // is left to the policy: Temporal treats a nextRetryDelay of 0 as "no retry".
-    ...(retryable && retryAfterMs !== undefined && retryAfterMs > 0 ? { nextRetryDelay: retryAfterMs } : {}),
-  });
 }
 
 /** What went wrong with a `fetch` that threw, in words safe to log. */

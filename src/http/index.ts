@@ -5,11 +5,9 @@ export {
   describeFetchFailure,
   parseRetryAfter,
   SCIM_ERROR_SCHEMA,
-  ScimFailureType,
   ScimForeignUrlError,
   ScimHttpError,
   ScimNetworkError,
-  toActivityFailure,
   type ScimErrorBody,
   type ScimErrorSummary,
 } from './errors';

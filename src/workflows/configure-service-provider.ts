@@ -1,8 +1,8 @@
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { ScimFailureType } from '../http/failure-types';
 import { canonicalJson } from '../scim/canonical';
 import { formatIssues } from '../scim/decode';
+import { FailureType } from '../scim/failures';
 import {
   CXONE_GATEWAY_LIMITS,
   diffServiceProviderConfig,
@@ -81,7 +81,7 @@ async function run(
     throw ApplicationFailure.nonRetryable(
       `configureServiceProvider must run with workflow id "${expectedId}" so that two runs for tenant ` +
         `${input.tenant} can never overlap (got "${workflowInfo().workflowId}")`,
-      'WrongWorkflowId',
+      FailureType.WrongWorkflowId,
     );
   }
 
@@ -91,7 +91,7 @@ async function run(
     throw ApplicationFailure.nonRetryable(
       `desired ServiceProviderConfig is invalid (${validation.issues.length} problem(s)); nothing was sent:\n` +
         formatIssues(validation.issues),
-      'InvalidServiceProviderConfig',
+      FailureType.InvalidServiceProviderConfig,
       { issues: validation.issues },
     );
   }
@@ -127,7 +127,7 @@ async function run(
         throw ApplicationFailure.nonRetryable(
           `ServiceProviderConfig kept changing under us: ${attempt + 1} PUTs were refused with 412 Precondition Failed ` +
             `(someone else is writing it); giving up after ${maxRetries} re-reads`,
-          'ConcurrentModification',
+          FailureType.ConcurrentModification,
         );
       }
       continue; // someone else changed it since our GET: re-read and decide again
@@ -141,7 +141,7 @@ async function run(
     if (remaining.length > 0) {
       throw ApplicationFailure.nonRetryable(
         `provider accepted the PUT but does not report the desired value: ${canonicalJson(remaining)}`,
-        'ServiceProviderConfigMismatch',
+        FailureType.ServiceProviderConfigMismatch,
         { differences: remaining },
       );
     }
@@ -175,12 +175,12 @@ async function putIfUnchanged(
       (r) => ({ httpStatus: r.httpStatus, etagBefore: etag, etagAfter: r.etag, payloadSha256: r.payloadSha256 }),
     );
   } catch (err) {
-    if (failureTypeOf(err) === ScimFailureType.PreconditionFailed) return 'precondition-failed' as const;
-    if (failureTypeOf(err) === ScimFailureType.ReadOnly) {
+    if (failureTypeOf(err) === FailureType.PreconditionFailed) return 'precondition-failed' as const;
+    if (failureTypeOf(err) === FailureType.ReadOnly) {
       throw ApplicationFailure.nonRetryable(
         `read-only provider: it refused the PUT to /ServiceProviderConfig (HTTP ${httpStatusOf(err)}), as RFC 7644 §4 allows; ` +
           'use verify mode to compare desired and actual without writing',
-        'ReadOnlyProvider',
+        FailureType.ReadOnlyProvider,
       );
     }
     throw err;

@@ -2,6 +2,7 @@ import { ApplicationFailure, continueAsNew, ContinueAsNew, proxyActivities, setH
 import type { Activities } from '../activities';
 import type { ChunkInput, ChunkSubmission } from '../activities/provisioning';
 import { indicesOf, retryChunk, splitChunk } from '../scim/bulk-plan';
+import { FailureType, failureTypesOf } from '../scim/failures';
 import { PROVIDER_CALL } from './activity-options';
 import { failureTypeOf, httpStatusOf, messageOf } from './failures';
 import {
@@ -27,7 +28,7 @@ const { submitBulkChunk, pollBulkChunk } = proxyActivities<Activities>({
 });
 
 /** Failures that no other chunk can escape either: the whole run stops with them. */
-const FATAL = new Set(['SourceChanged', 'SourceUnreadable', 'InvalidSource', 'InvalidMapping', 'OAuthFailed', 'ScimUnauthorized', 'ScimForbidden', 'ScimForeignUrl']);
+const FATAL = new Set<string>(failureTypesOf('fatal'));
 
 /**
  * A batch of a provisionUsers run: a few Bulk requests, sent one at a time (the parent runs
@@ -152,7 +153,7 @@ async function run(input: ProvisionUsersBatchInput, tally: BatchTally, queue: Wo
       const type = failureTypeOf(err) ?? '';
       if (FATAL.has(type)) throw ApplicationFailure.nonRetryable(messageOf(err), type);
       queue.shift();
-      const halves = type === 'ScimPayloadTooLarge' ? splitChunk(chunk) : undefined;
+      const halves = type === FailureType.PayloadTooLarge ? splitChunk(chunk) : undefined;
       if (halves) {
         // 413: the provider takes less than it advertised (or than we estimated): halve and resend.
         queue.unshift({ chunk: halves[0], attempt: item.attempt }, { chunk: halves[1], attempt: item.attempt });

@@ -15,6 +15,7 @@ import type { ChunkSource, PlanSource, ProvisionPlan } from '../activities/provi
 import type { SourceFormat } from '../activities/user-source';
 import { indicesOf, type ChunkDescriptor } from '../scim/bulk-plan';
 import type { User } from '../scim/codecs';
+import { FailureType } from '../scim/failures';
 import { compileMapping } from '../scim/mapping';
 import { bulkLimitsOf, userSchemaModel, type UserSchemaModel } from '../scim/user-validation';
 import { PROVIDER_CALL } from './activity-options';
@@ -126,7 +127,7 @@ const DEFAULTS = {
 const FALLBACK_LIMITS = { maxOperations: 1000, maxPayloadSize: 1_048_576 };
 
 function invalidInput(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, 'InvalidProvisionInput');
+  return ApplicationFailure.nonRetryable(message, FailureType.InvalidProvisionInput);
 }
 
 /** What the report shows as the request: the options, never the users themselves. */
@@ -253,10 +254,10 @@ async function prepare(
     (d) => ({ httpStatus: d.httpStatus, payloadSha256: d.payloadSha256 }),
   );
   const bulk = bulkLimitsOf(spc.body);
-  if (!bulk.ok) throw ApplicationFailure.nonRetryable(bulk.problem, 'UnsupportedProvider');
-  if (!bulk.limits.supported) throw ApplicationFailure.nonRetryable('the provider does not support Bulk (ServiceProviderConfig bulk.supported is false)', 'UnsupportedProvider');
+  if (!bulk.ok) throw ApplicationFailure.nonRetryable(bulk.problem, FailureType.UnsupportedProvider);
+  if (!bulk.limits.supported) throw ApplicationFailure.nonRetryable('the provider does not support Bulk (ServiceProviderConfig bulk.supported is false)', FailureType.UnsupportedProvider);
   const built = userSchemaModel(resourceTypes.body, schemas.body);
-  if (!built.ok) throw ApplicationFailure.nonRetryable(built.problem, 'UnsupportedProvider');
+  if (!built.ok) throw ApplicationFailure.nonRetryable(built.problem, FailureType.UnsupportedProvider);
   const model: UserSchemaModel = built.model;
   const discovered = { maxOperations: bulk.limits.maxOperations, maxPayloadSize: bulk.limits.maxPayloadSize };
   // The provider's limits (a fallback when it states none), lowered by the input's caps.

@@ -1,6 +1,7 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { WebhookSubscription } from '../activities/webhooks';
+import { FailureType } from '../scim/failures';
 import { LIFECYCLE_EVENT_TYPES, isLifecycleEventType } from '../webhooks/events';
 import { PROVIDER_CALL } from './activity-options';
 import { ReportRecorder } from './report';
@@ -97,7 +98,7 @@ function validate(input: RegisterWebhooksInput): { url: string; events: string[]
     if (!isLifecycleEventType(e)) problems.push(`events: unknown event type ${JSON.stringify(e)} (known: ${LIFECYCLE_EVENT_TYPES.join(', ')})`);
   }
   if (problems.length > 0) {
-    throw ApplicationFailure.nonRetryable(`registerWebhooks input is invalid: ${problems.join('; ')}`, 'InvalidRegisterWebhooksInput', { problems });
+    throw ApplicationFailure.nonRetryable(`registerWebhooks input is invalid: ${problems.join('; ')}`, FailureType.InvalidRegisterWebhooksInput, { problems });
   }
   return { url, events };
 }

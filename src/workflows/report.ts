@@ -4,7 +4,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { httpStatusOf, messageOf } from './failures';
+import { failureTypeOf, httpStatusOf, messageOf } from './failures';
 import { SCIM_OPERATION, SCIM_OUTCOME, SCIM_TENANT } from '../temporal/search-attributes';
 
 /** One step of a workflow as the compliance report shows it. */
@@ -43,6 +43,8 @@ export interface WorkflowReport<Request = unknown, Result = unknown> {
   totals: ReportTotals;
   result?: Result;
   error?: string;
+  /** The failure's `ApplicationFailure.type`, e.g. ScimForbidden (the failure list: src/scim/failures.ts). */
+  errorType?: string;
 }
 
 export const reportQuery = defineQuery<WorkflowReport>('report');
@@ -157,6 +159,8 @@ export class ReportRecorder<Request, Result = unknown> {
     upsertSearchAttributes([{ key: SCIM_OUTCOME, value: 'failed' }]);
     this.report.status = 'failed';
     this.report.error = messageOf(err);
+    const type = failureTypeOf(err);
+    if (type) this.report.errorType = type;
     this.report.completedAt = new Date(Date.now()).toISOString();
   }
 }

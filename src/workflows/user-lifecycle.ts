@@ -14,6 +14,7 @@ import {
 import type { Activities } from '../activities';
 import type { IdpSyncOutcome } from '../activities/idp';
 import { formatIssues } from '../scim/decode';
+import { FailureType } from '../scim/failures';
 import { SCIM_OUTCOME } from '../temporal/search-attributes';
 import { parseLifecycleEvent, type LifecycleEvent } from '../webhooks/events';
 import { userPatchOperations, type ScimUser } from '../webhooks/idp-user';
@@ -141,7 +142,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
     throw ApplicationFailure.nonRetryable(
       `userLifecycle must run with workflow id "${expectedId}" so that every event for this user reaches one workflow ` +
         `(got "${info.workflowId}")`,
-      'WrongWorkflowId',
+      FailureType.WrongWorkflowId,
     );
   }
   const idp: IdpTarget = input.idp ?? { type: 'none' };

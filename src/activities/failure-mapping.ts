@@ -1,0 +1,33 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { OAuthError, ScimForeignUrlError, ScimHttpError, ScimNetworkError } from '../http';
+import { FailureType, failureTypeForStatus, isRetryable } from '../scim/failures';
+
+/**
+ * The one mapping from an HTTP outcome to the failure an activity throws. The type comes from the
+ * failure list (src/scim/failures.ts) and so does retrying: only `retryable` types are retried;
+ * `fatal` and `per-record` ones are non-retryable and the workflow decides what they stop.
+ */
+export function toActivityFailure(err: unknown): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof ScimHttpError) return failure(err.message, failureTypeForStatus(err.status), err.summary(), err.retryAfterMs);
+  if (err instanceof ScimNetworkError) return failure(err.message, FailureType.NetworkError, err.summary());
+  if (err instanceof OAuthError) {
+    const type = err.transient ? FailureType.OAuthUnavailable : FailureType.OAuthFailed;
+    return failure(err.message, type, err.summary(), err.retryAfterMs);
+  }
+  if (err instanceof ScimForeignUrlError) return failure(err.message, FailureType.ForeignUrl, { origin: err.origin });
+  return ApplicationFailure.fromError(err);
+}
+
+function failure(message: string, type: FailureType, details: object, retryAfterMs?: number): ApplicationFailure {
+  const retryable = isRetryable(type);
+  return ApplicationFailure.create({
+    message,
+    type,
+    nonRetryable: !retryable,
+    details: [details],
+    // The server's Retry-After, when it gave one, beats the retry policy's backoff. A zero delay
+    // is left to the policy: Temporal treats a nextRetryDelay of 0 as "no retry".
+    ...(retryable && retryAfterMs !== undefined && retryAfterMs > 0 ? { nextRetryDelay: retryAfterMs } : {}),
+  });
+}

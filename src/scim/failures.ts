@@ -1,0 +1,279 @@
+// Every `ApplicationFailure.type` the project throws, listed once: how the run treats it and what
+// a person should do about it. Pure data (no Temporal, no Node built-ins), so workflows branch on
+// it, activities throw it, the CLI explains it, and a test keeps the README's table in step.
+
+/**
+ * - `retryable`: transient; the activity is retried (Retry-After or backoff) until its deadline.
+ * - `fatal`: not retried, and no other record could succeed either: the run stops.
+ * - `per-record`: not retried; only the request or records at hand fail, the run goes on.
+ */
+export type FailureClass = 'retryable' | 'fatal' | 'per-record';
+
+export const FAILURE_CLASSES: readonly FailureClass[] = ['retryable', 'fatal', 'per-record'];
+
+export interface FailureEntry {
+  /** The `ApplicationFailure.type` on the wire (history, `temporal workflow show`, reports). */
+  type: string;
+  class: FailureClass;
+  /** HTTP statuses an activity turns into this type (the provider's answer, after the client's own handling). */
+  httpStatuses?: readonly number[];
+  /** What happened, one sentence for a person. */
+  meaning: string;
+  /** What to do about it, one sentence. */
+  fix: string;
+}
+
+const LIST = {
+  // The provider's HTTP answers, mapped at the activity boundary.
+  BadRequest: {
+    type: 'ScimBadRequest',
+    class: 'per-record',
+    httpStatuses: [400],
+    meaning: 'The provider rejected the payload; the failure carries its scimType and detail.',
+    fix: 'Records are validated against /Schemas first, so look for a tenant-specific rule (e.g. a custom attribute) in the detail and fix the record or the mapping.',
+  },
+  Unauthorized: {
+    type: 'ScimUnauthorized',
+    class: 'fatal',
+    httpStatuses: [401],
+    meaning: 'The provider refused the access token, even after one refresh.',
+    fix: 'Check CXONE_TOKEN_URL and that the client id/secret (or access key) belong to this tenant.',
+  },
+  Forbidden: {
+    type: 'ScimForbidden',
+    class: 'fatal',
+    httpStatuses: [403],
+    meaning: 'The token lacks a permission; the failure names it when the provider says which (e.g. scim:write).',
+    fix: 'Grant that scope to the API application in CXone and add it to CXONE_SCOPES.',
+  },
+  NotFound: {
+    type: 'ScimNotFound',
+    class: 'per-record',
+    httpStatuses: [404],
+    meaning: 'The provider has no such endpoint or resource.',
+    fix: 'Check CXONE_SCIM_PATH, and whether the resource was deleted at the provider meanwhile.',
+  },
+  ReadOnly: {
+    type: 'ScimReadOnly',
+    class: 'per-record',
+    httpStatuses: [405, 501],
+    meaning: 'The provider does not allow this method on this endpoint.',
+    fix: 'Nothing to retry; for /ServiceProviderConfig run configure with --verify.',
+  },
+  Conflict: {
+    type: 'ScimConflict',
+    class: 'per-record',
+    httpStatuses: [409],
+    meaning: 'The provider reports a conflict that looking the user up did not settle (e.g. an ambiguous userName).',
+    fix: 'Find the users with that userName at the provider and remove the duplicate.',
+  },
+  PreconditionFailed: {
+    type: 'ScimPreconditionFailed',
+    class: 'per-record',
+    httpStatuses: [412],
+    meaning: 'The resource changed since it was read (If-Match no longer matches its ETag).',
+    fix: 'configure re-reads and retries by itself (maxPreconditionRetries); elsewhere rerun.',
+  },
+  PayloadTooLarge: {
+    type: 'ScimPayloadTooLarge',
+    class: 'per-record',
+    httpStatuses: [413],
+    meaning: 'The request was larger than the provider accepts (bytes or operations).',
+    fix: 'provisionUsers splits the Bulk request and resends both halves; lower maxOperationsPerRequest if it keeps happening.',
+  },
+  UnexpectedStatus: {
+    type: 'ScimUnexpectedStatus',
+    class: 'per-record',
+    meaning: 'The provider answered with a status the call does not expect (e.g. a redirect or 410).',
+    fix: 'Check CXONE_BASE_URL and CXONE_SCIM_PATH; the failure details give method, path and status.',
+  },
+  Throttled: {
+    type: 'ScimThrottled',
+    class: 'retryable',
+    httpStatuses: [429],
+    meaning: "The provider's rate limit was hit.",
+    fix: 'Retried after Retry-After (seconds or HTTP date); lower maxChunksInFlight for large runs.',
+  },
+  Unavailable: {
+    type: 'ScimUnavailable',
+    class: 'retryable',
+    httpStatuses: [503],
+    meaning: 'The provider is temporarily unavailable.',
+    fix: 'Retried after Retry-After, or with backoff, until the deadline; nothing to do unless it lasts.',
+  },
+  ServerError: {
+    type: 'ScimServerError',
+    class: 'retryable',
+    meaning: 'The provider failed with another 5xx status.',
+    fix: 'Retried with backoff until the deadline; if it lasts, report the method and path in the failure details to the provider.',
+  },
+  NetworkError: {
+    type: 'ScimNetworkError',
+    class: 'retryable',
+    meaning: 'No HTTP answer: timeout, refused or reset connection, or DNS failure.',
+    fix: 'Retried with backoff; if it lasts, check CXONE_BASE_URL and that the worker can reach it.',
+  },
+  ForeignUrl: {
+    type: 'ScimForeignUrl',
+    class: 'fatal',
+    meaning: "A URL the provider gave (e.g. a bulk job's Location) is outside the tenant's origin, so no token was sent there.",
+    fix: "Make the provider (or a proxy in front of it) hand out URLs on the tenant's own origin.",
+  },
+  OAuthFailed: {
+    type: 'OAuthFailed',
+    class: 'fatal',
+    meaning: 'The token endpoint refused the request (e.g. invalid_client or invalid_grant).',
+    fix: "Fix the tenant's authentication settings (CXONE_AUTH, client id/secret, access key, CXONE_TOKEN_URL).",
+  },
+  OAuthUnavailable: {
+    type: 'OAuthUnavailable',
+    class: 'retryable',
+    meaning: 'The token endpoint was throttled, failing or unreachable.',
+    fix: 'Retried with backoff; if it lasts, check that the worker can reach CXONE_TOKEN_URL or CXONE_ISSUER.',
+  },
+
+  // The users file.
+  InvalidSource: {
+    type: 'InvalidSource',
+    class: 'fatal',
+    meaning: 'The users file cannot be read in the given or guessed format.',
+    fix: 'Give the format (csv, json or ndjson) and fix the part of the file the message names.',
+  },
+  InvalidMapping: {
+    type: 'InvalidMapping',
+    class: 'fatal',
+    meaning: 'The attribute mapping, or the CSV header used as one, is not valid.',
+    fix: 'Fix every mapping entry the message lists.',
+  },
+  SourceUnreadable: {
+    type: 'SourceUnreadable',
+    class: 'fatal',
+    meaning: 'The worker cannot read the users file.',
+    fix: 'Give a path that the worker process (not only the CLI) can read.',
+  },
+  SourceChanged: {
+    type: 'SourceChanged',
+    class: 'fatal',
+    meaning: 'The users file changed during the run, so its records no longer match the plan.',
+    fix: 'Leave the file alone while a run reads it, then start a new run.',
+  },
+
+  // Answers that break the protocol.
+  InvalidBulkResponse: {
+    type: 'InvalidBulkResponse',
+    class: 'per-record',
+    meaning: 'The answer to a Bulk request was not a BulkResponse (or a 202 came without a job link).',
+    fix: "That request's records are reported failed and the run goes on; rerun them and report the answer to the provider.",
+  },
+  WebhookUnexpectedResponse: {
+    type: 'WebhookUnexpectedResponse',
+    class: 'fatal',
+    meaning: 'POST /api/v2/webhooks answered 201 without the subscription in its body.',
+    fix: 'Run registerWebhooks again: it lists the subscriptions first and keeps the ones that exist.',
+  },
+
+  // Inputs and settings, refused before anything is written.
+  InvalidProvisionInput: {
+    type: 'InvalidProvisionInput',
+    class: 'fatal',
+    meaning: 'The provisionUsers input is not valid.',
+    fix: 'Fix the input field the message names.',
+  },
+  InvalidRegisterWebhooksInput: {
+    type: 'InvalidRegisterWebhooksInput',
+    class: 'fatal',
+    meaning: 'The registerWebhooks input is not valid (url or event types).',
+    fix: 'Fix every problem the message lists.',
+  },
+  InvalidServiceProviderConfig: {
+    type: 'InvalidServiceProviderConfig',
+    class: 'fatal',
+    meaning: 'The desired ServiceProviderConfig failed validation, so nothing was sent.',
+    fix: 'Fix every violation listed, each given with its JSON path.',
+  },
+  UnsupportedProvider: {
+    type: 'UnsupportedProvider',
+    class: 'fatal',
+    meaning: "The provider's discovery documents lack what the run needs (Bulk support, a usable User schema).",
+    fix: "The message names what is missing; check the provider's /ServiceProviderConfig, /ResourceTypes and /Schemas answers.",
+  },
+  NoWebhookSecret: {
+    type: 'NoWebhookSecret',
+    class: 'fatal',
+    meaning: 'The tenant has no webhook secret to sign the scim.config.updated notification with.',
+    fix: 'Set CXONE_WEBHOOK_SECRET (or webhookSecretEnv in the tenant file), or leave out --notify-url.',
+  },
+  WrongWorkflowId: {
+    type: 'WrongWorkflowId',
+    class: 'fatal',
+    meaning: 'The workflow was started under another id than the one per tenant (or user) that keeps runs from overlapping.',
+    fix: 'Start it with the cxone-scim CLI, or with the workflow id the message gives.',
+  },
+
+  // configureServiceProvider outcomes.
+  ConcurrentModification: {
+    type: 'ConcurrentModification',
+    class: 'fatal',
+    meaning: 'The ServiceProviderConfig kept changing: every PUT was refused with 412.',
+    fix: 'Find the other writer, then rerun (or raise maxPreconditionRetries).',
+  },
+  ServiceProviderConfigMismatch: {
+    type: 'ServiceProviderConfigMismatch',
+    class: 'fatal',
+    meaning: 'The provider accepted the PUT but does not report the desired value afterwards.',
+    fix: 'Run configure with --verify to see which attributes it ignores, and leave those out of the desired config.',
+  },
+  ReadOnlyProvider: {
+    type: 'ReadOnlyProvider',
+    class: 'fatal',
+    meaning: 'The provider refused the PUT to /ServiceProviderConfig, which RFC 7644 §4 allows to be read-only.',
+    fix: 'Run configure with --verify to compare desired and actual without writing.',
+  },
+} as const satisfies Record<string, FailureEntry>;
+
+type List = typeof LIST;
+export type FailureType = List[keyof List]['type'];
+
+/** The failure type names: code writes `FailureType.PayloadTooLarge`, never the string. */
+export const FailureType = Object.freeze(
+  Object.fromEntries(Object.entries(LIST).map(([key, entry]) => [key, entry.type])),
+) as { readonly [K in keyof List]: List[K]['type'] };
+
+/** Every failure type with its class, statuses, meaning and fix, in the order above. */
+export const FAILURES: readonly FailureEntry[] = Object.values(LIST);
+
+const BY_TYPE: ReadonlyMap<string, FailureEntry> = new Map(FAILURES.map((entry) => [entry.type, entry]));
+
+const BY_STATUS: ReadonlyMap<number, FailureType> = new Map(
+  Object.values(LIST).flatMap((entry) => ('httpStatuses' in entry ? entry.httpStatuses.map((status) => [status, entry.type] as const) : [])),
+);
+
+export function isFailureType(type: string | undefined): type is FailureType {
+  return type !== undefined && BY_TYPE.has(type);
+}
+
+/** The list's entry for a type; undefined for types the project does not throw (e.g. a wrapped bug). */
+export function failureEntry(type: string | undefined): FailureEntry | undefined {
+  return type === undefined ? undefined : BY_TYPE.get(type);
+}
+
+export function failureClassOf(type: string | undefined): FailureClass | undefined {
+  return failureEntry(type)?.class;
+}
+
+export function isRetryable(type: string | undefined): boolean {
+  return failureClassOf(type) === 'retryable';
+}
+
+export function isFatal(type: string | undefined): boolean {
+  return failureClassOf(type) === 'fatal';
+}
+
+export function failureTypesOf(cls: FailureClass): FailureType[] {
+  return FAILURES.filter((entry) => entry.class === cls).map((entry) => entry.type as FailureType);
+}
+
+/** The type of a provider's non-2xx answer: the listed status, else any 5xx is a server error. */
+export function failureTypeForStatus(status: number): FailureType {
+  return BY_STATUS.get(status) ?? (status >= 500 && status <= 599 ? FailureType.ServerError : FailureType.UnexpectedStatus);
+}
