@@ -7,7 +7,7 @@ import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporal
 import { sandboxTenant } from '../src/cli/dev';
 import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import type { TemporalEnvironment } from '../src/temporal/server';
-import type { LifecycleEvent } from '../src/webhooks/events';
+import type { LifecycleEvent } from '../src/scim/lifecycle-events';
 import { reportQuery } from '../src/workflows/report';
 import {
   lifecycleEventSignal,

@@ -19,7 +19,7 @@ import {
 } from '../src/scim/bulk-plan';
 import type { AttributeDefinition } from '../src/scim/codecs';
 import { applyMapping, compileMapping, identityMapping, parseTargetPath, type CompiledMapping } from '../src/scim/mapping';
-import { mergedForPut, userChanges } from '../src/scim/user-diff';
+import { mergedForPut, userChanges } from '../src/scim/patch';
 import { bulkLimitsOf, userSchemaModel, validateUser, type UserSchemaModel } from '../src/scim/user-validation';
 
 // The pure parts of provisionUsers: validation against discovered schemas, attribute mapping,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseLifecycleEvent } from '../src/webhooks/events';
-import { toIdpUser, userPatchOperations } from '../src/webhooks/idp-user';
+import { parseLifecycleEvent } from '../src/scim/lifecycle-events';
+import { toIdpUser, userPatchOperations } from '../src/scim/idp-user';
 
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const good = {

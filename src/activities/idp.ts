@@ -2,7 +2,7 @@
 // just another tenant in the TenantRegistry (its SCIM base, token URL and credentials stay
 // worker-side); workflows name it by tenant id.
 import { ScimHttpError, type ScimClient } from '../http';
-import { filterString, toIdpUser, type PatchOperation, type ScimUser } from '../webhooks/idp-user';
+import { filterString, toIdpUser, type PatchOperation, type ScimUser } from '../scim/idp-user';
 import type { ActivityDeps } from './deps';
 import { activityLog, asActivity, scimClientFor } from './deps';
 import { payloadSha256 } from './hash';

@@ -18,7 +18,7 @@ import {
 } from '../scim/bulk-plan';
 import { BulkResponse, type BulkOperationResult } from '../scim/codecs';
 import { decode, formatIssues } from '../scim/decode';
-import { mergedForPut, userChanges } from '../scim/user-diff';
+import { mergedForPut, userChanges } from '../scim/patch';
 import { URN } from '../scim/urns';
 import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
 import type { ActivityDeps } from './deps';

@@ -1,7 +1,7 @@
 // How a CXone user becomes a user at the external identity provider's SCIM endpoint, and which
 // PATCH operations bring the IdP from one CXone snapshot to the next. Pure (safe in workflows).
-import { canonicalJson } from '../scim/canonical';
-import { URN } from '../scim/urns';
+import { canonicalJson } from './canonical';
+import { URN } from './urns';
 
 export type ScimUser = Record<string, unknown>;
 
@@ -56,4 +56,4 @@ export function userPatchOperations(cxoneUserId: string, previous: ScimUser | un
   return ops;
 }
 
-export { filterString } from '../scim/filter';
+export { filterString } from './filter';
