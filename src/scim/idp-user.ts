@@ -1,15 +1,9 @@
 // How a CXone user becomes a user at the external identity provider's SCIM endpoint, and which
 // PATCH operations bring the IdP from one CXone snapshot to the next. Pure (safe in workflows).
-import { canonicalJson } from './canonical';
+import { userPatchOperations, type PatchOperation } from './patch';
 import { URN } from './urns';
 
 export type ScimUser = Record<string, unknown>;
-
-export interface PatchOperation {
-  op: 'add' | 'replace' | 'remove';
-  path?: string;
-  value?: unknown;
-}
 
 /**
  * Attributes that belong to CXone's copy only: its `id` and `meta`, the read-only `groups`
@@ -30,30 +24,11 @@ export function toIdpUser(cxoneUserId: string, user: ScimUser): ScimUser {
 }
 
 /**
- * The PATCH operations (RFC 7644 §3.5.2) that take the IdP from `previous` to `next`: one
- * path-less `replace` with every changed attribute, and a `remove` per attribute that is gone.
- * Without a previous snapshot, every attribute is replaced. Empty when nothing changed.
- * Removal of a whole extension (a URN-named attribute) is written as replacing it with `{}`.
+ * The PATCH operations that take the IdP's copy from CXone snapshot `previous` to `next`:
+ * what changed is replaced, what is gone is removed. Without a previous snapshot, every attribute
+ * is set. Empty when nothing changed.
  */
-export function userPatchOperations(cxoneUserId: string, previous: ScimUser | undefined, next: ScimUser): PatchOperation[] {
-  const after = toIdpUser(cxoneUserId, next);
-  delete after.schemas;
-  if (previous === undefined) return [{ op: 'replace', value: after }];
-  const before = toIdpUser(cxoneUserId, previous);
-  delete before.schemas;
-
-  const changed: ScimUser = {};
-  for (const [key, value] of Object.entries(after)) {
-    if (canonicalJson(value) !== canonicalJson(before[key])) changed[key] = value;
-  }
-  const ops: PatchOperation[] = [];
-  for (const key of Object.keys(before)) {
-    if (key in after) continue;
-    if (key.startsWith('urn:')) changed[key] = {};
-    else ops.push({ op: 'remove', path: key });
-  }
-  if (Object.keys(changed).length > 0) ops.unshift({ op: 'replace', value: changed });
-  return ops;
+export function idpPatchOperations(cxoneUserId: string, previous: ScimUser | undefined, next: ScimUser): PatchOperation[] {
+  const before = previous === undefined ? {} : toIdpUser(cxoneUserId, previous);
+  return userPatchOperations(toIdpUser(cxoneUserId, next), before, { removeAbsent: true });
 }
-
-export { filterString } from './filter';
