@@ -15,7 +15,7 @@ import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { temporalSettingsFromEnv } from '../src/temporal/connection';
 import { startTemporal } from '../src/temporal/server';
 import { silentLogger, startWebhookReceiver } from '../src/webhooks/receiver';
-import { sendSignedDelivery } from '../src/webhooks/sender';
+import { sendSignedDelivery } from '../src/http/webhook-delivery';
 import { LazyTemporalClient } from '../src/webhooks/temporal-client';
 import { createProjectWorker } from '../src/worker';
 import { percentile } from '../src/workflows/report';

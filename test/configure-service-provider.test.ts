@@ -16,7 +16,7 @@ import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { FailureType } from '../src/scim/failures';
 import { configureWorkflowId } from '../src/temporal/constants';
 import { resolveTemporalServer, type TemporalEnvironment } from '../src/temporal/server';
-import { verifySignature } from '../src/webhooks/signature';
+import { verifySignature } from '../src/http/webhook-signature';
 import { reportQuery } from '../src/workflows/report';
 import { sendJson, startScriptedServer } from './helpers/http';
 import { historyText, startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';

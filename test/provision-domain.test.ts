@@ -19,7 +19,7 @@ import {
 } from '../src/scim/bulk-plan';
 import type { AttributeDefinition } from '../src/scim/codecs';
 import { applyMapping, compileMapping, identityMapping, parseTargetPath, type CompiledMapping } from '../src/scim/mapping';
-import { mergedForPut, userChanges } from '../src/scim/user-diff';
+import { mergedForPut, userPatchOperations } from '../src/scim/patch';
 import { bulkLimitsOf, userSchemaModel, validateUser, type UserSchemaModel } from '../src/scim/user-validation';
 
 // The pure parts of provisionUsers: validation against discovered schemas, attribute mapping,
@@ -292,12 +292,12 @@ describe('update-if-different', () => {
 
   it('finds nothing to change when the provider already has the values (password is never compared)', () => {
     const desired = { schemas: [CORE, ENTERPRISE], userName: 'ada@example.com', displayName: 'Ada Lovelace', password: 'x', emails: [{ primary: true, type: 'work', value: 'ada@example.com' }], [ENTERPRISE]: { department: 'Engineering' } };
-    assert.deepEqual(userChanges(desired, current), []);
+    assert.deepEqual(userPatchOperations(desired, current), []);
   });
 
   it('replaces only what differs, extension attributes one by one', () => {
     const desired = { schemas: [CORE, ENTERPRISE], userName: 'ada@example.com', displayName: 'Countess Lovelace', title: 'Analyst', [ENTERPRISE]: { department: 'Research', employeeNumber: 'E1' } };
-    assert.deepEqual(userChanges(desired, current), [
+    assert.deepEqual(userPatchOperations(desired, current), [
       { op: 'replace', path: 'displayName', value: 'Countess Lovelace' },
       { op: 'replace', path: 'title', value: 'Analyst' },
       { op: 'replace', path: `${ENTERPRISE}:department`, value: 'Research' },

@@ -7,9 +7,6 @@ import * as t from 'io-ts';
 import {
   BulkRequest,
   BulkResponse,
-  decode,
-  DecodeIssue,
-  formatIssues,
   Group,
   listResponse,
   PatchOp,
@@ -17,9 +14,10 @@ import {
   Schema,
   ScimError,
   ServiceProviderConfig,
-  URN,
   User,
-} from '../src/scim';
+} from '../src/scim/codecs';
+import { decode, DecodeIssue, formatIssues } from '../src/scim/decode';
+import { URN } from '../src/scim/urns';
 import minimalUser from './fixtures/rfc7643/8.1-minimal-user.json';
 import fullUser from './fixtures/rfc7643/8.2-full-user.json';
 import enterpriseUser from './fixtures/rfc7643/8.3-enterprise-user.json';

@@ -2,7 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as t from 'io-ts';
-import { decode, formatIssues, NonEmptyString, optionalAttributes } from '../src/scim';
+import { decode, formatIssues } from '../src/scim/decode';
+import { NonEmptyString, optionalAttributes } from '../src/scim/primitives';
 
 function issuesOf(codec: t.Decoder<unknown, unknown>, value: unknown) {
   const result = decode(codec, value);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isScimUrn, URN } from '../src/scim';
+import { isScimUrn, URN } from '../src/scim/urns';
 
 describe('URN constants', () => {
   it('are the RFC 7643 / RFC 7644 URNs', () => {

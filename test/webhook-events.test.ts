@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseLifecycleEvent } from '../src/webhooks/events';
-import { toIdpUser, userPatchOperations } from '../src/webhooks/idp-user';
+import { parseLifecycleEvent } from '../src/scim/lifecycle-events';
+import { idpPatchOperations, toIdpUser } from '../src/scim/idp-user';
 
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const good = {
@@ -52,15 +52,25 @@ describe('IdP user mapping', () => {
   });
 
   it('PATCHes only what changed, removes what is gone, and nothing when nothing changed', () => {
-    const before = { ...good.user, displayName: 'Ada', title: 'Countess', emails: [{ value: 'a@x', primary: true }] };
-    const after = { ...good.user, displayName: 'Ada Lovelace', emails: [{ value: 'a@x', primary: true }], meta: { version: 'W/"2"' } };
-    assert.deepEqual(userPatchOperations('u-1', before, after), [
-      { op: 'replace', value: { displayName: 'Ada Lovelace' } },
+    const enterprise = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+    const before = { ...good.user, displayName: 'Ada', title: 'Countess', emails: [{ value: 'a@x', primary: true }], [enterprise]: { department: 'R&D' } };
+    const after = { ...good.user, displayName: 'Ada Lovelace', emails: [{ value: 'a@x', primary: true }], meta: { version: 'W/"2"' }, groups: [{ value: 'g' }] };
+    assert.deepEqual(idpPatchOperations('u-1', before, after), [
+      { op: 'replace', path: 'displayName', value: 'Ada Lovelace' },
       { op: 'remove', path: 'title' },
+      { op: 'remove', path: `${enterprise}:department` },
     ]);
-    assert.deepEqual(userPatchOperations('u-1', after, { ...after }), []);
-    assert.deepEqual(userPatchOperations('u-1', undefined, after), [
-      { op: 'replace', value: { externalId: 'u-1', userName: 'ada@example.com', active: true, displayName: 'Ada Lovelace', emails: [{ value: 'a@x', primary: true }] } },
+    assert.deepEqual(idpPatchOperations('u-1', after, { ...after }), []);
+  });
+
+  it('sets every attribute (externalId = the CXone id) when there is no previous snapshot', () => {
+    const after = { ...good.user, displayName: 'Ada Lovelace', emails: [{ value: 'a@x', primary: true }] };
+    assert.deepEqual(idpPatchOperations('u-1', undefined, after), [
+      { op: 'replace', path: 'externalId', value: 'u-1' },
+      { op: 'replace', path: 'userName', value: 'ada@example.com' },
+      { op: 'replace', path: 'active', value: true },
+      { op: 'replace', path: 'displayName', value: 'Ada Lovelace' },
+      { op: 'replace', path: 'emails', value: [{ value: 'a@x', primary: true }] },
     ]);
   });
 });

@@ -1,7 +1,7 @@
-// The product's webhook signature scheme (src/webhooks/signature.ts).
+// The product's webhook signature scheme (src/http/webhook-signature.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { signPayload, verifySignature } from '../src/webhooks/signature';
+import { signPayload, verifySignature } from '../src/http/webhook-signature';
 
 describe('webhook signatures', () => {
   const secret = 's3cret';

@@ -2,12 +2,12 @@
 // just another tenant in the TenantRegistry (its SCIM base, token URL and credentials stay
 // worker-side); workflows name it by tenant id.
 import { ScimHttpError, type ScimClient } from '../http';
-import { filterString, toIdpUser, type PatchOperation, type ScimUser } from '../webhooks/idp-user';
+import { filterString } from '../scim/filter';
+import { idpPatchOperations, toIdpUser, type ScimUser } from '../scim/idp-user';
+import { patchRequest, type PatchOperation } from '../scim/patch';
 import type { ActivityDeps } from './deps';
 import { activityLog, asActivity, scimClientFor } from './deps';
 import { payloadSha256 } from './hash';
-
-const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
 export type IdpOperation =
   /** POST /Users → 201. */
@@ -91,7 +91,7 @@ async function findUser(calls: Calls, attribute: 'externalId' | 'userName', valu
 
 async function patch(calls: Calls, idpUserId: string, operations: PatchOperation[]): Promise<void> {
   await calls.run('PATCH /Users/{id}', () =>
-    calls.client.patch(`/Users/${encodeURIComponent(idpUserId)}`, { schemas: [PATCH_OP], Operations: operations }),
+    calls.client.patch(`/Users/${encodeURIComponent(idpUserId)}`, patchRequest(operations)),
   );
 }
 
@@ -106,8 +106,8 @@ async function create(calls: Calls, change: IdpUserChange): Promise<{ id: string
     if (!isStatus(err, 409) || typeof payload.userName !== 'string') throw err;
     const existing = (await findUser(calls, 'userName', payload.userName)) ?? (await findUser(calls, 'externalId', change.cxoneUserId));
     if (!existing) throw err;
-    const { schemas: _schemas, ...attributes } = payload;
-    await patch(calls, existing, [{ op: 'replace', value: attributes }]);
+    // What the IdP holds is unknown here: set every attribute.
+    await patch(calls, existing, idpPatchOperations(change.cxoneUserId, undefined, change.user));
     return { id: existing, linked: true, payload };
   }
 }

@@ -19,8 +19,7 @@ import {
 import { BulkResponse, type BulkOperationResult } from '../scim/codecs';
 import { decode, formatIssues } from '../scim/decode';
 import { FailureType } from '../scim/failures';
-import { mergedForPut, userChanges } from '../scim/user-diff';
-import { URN } from '../scim/urns';
+import { mergedForPut, patchRequest, userPatchOperations } from '../scim/patch';
 import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
 import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
@@ -255,13 +254,13 @@ async function resolveExisting(client: ScimClient, endpoint: string, entry: Entr
     if (!current || typeof current.id !== 'string') {
       return { kind: 'retry', reason: `409 on POST but no user "${entry.userName}" found by filter` };
     }
-    const changes = userChanges(entry.user, current);
+    const changes = userPatchOperations(entry.user, current);
     if (changes.length === 0) return { kind: 'unchanged' };
     const ifMatch = typeof (current.meta as { version?: unknown } | undefined)?.version === 'string'
       ? ((current.meta as { version: string }).version)
       : undefined;
     const path = `${endpoint}/${encodeURIComponent(current.id)}`;
-    if (patchSupported) await client.patch(path, { schemas: [URN.PatchOp], Operations: changes }, { ifMatch });
+    if (patchSupported) await client.patch(path, patchRequest(changes), { ifMatch });
     else await client.put(path, mergedForPut(entry.user, current), { ifMatch });
     return { kind: 'updated' };
   } catch (err) {

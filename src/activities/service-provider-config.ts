@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { describeFetchFailure, ScimHttpError, ScimNetworkError } from '../http';
 import { FailureType } from '../scim/failures';
-import { sendSignedDelivery, type DeliveryAnswer } from '../webhooks/sender';
+import { sendSignedDelivery, type DeliveryAnswer } from '../http/webhook-delivery';
 import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
 import type { HttpOutcome } from './discovery';

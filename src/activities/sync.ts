@@ -21,8 +21,7 @@ import {
   type SyncAction,
   type SyncRules,
 } from '../scim/reconcile';
-import { mergedForPut } from '../scim/user-diff';
-import { URN } from '../scim/urns';
+import { mergedForPut, patchRequest, type PatchOperation } from '../scim/patch';
 import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
 import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
@@ -190,7 +189,7 @@ function sampleOf(changes: readonly PlannedChange[], perAction: number): SyncPla
       ...(change.userName ? { userName: change.userName } : {}),
       ...(change.id ? { id: change.id } : {}),
       ...(change.record !== undefined ? { record: change.record + 1 } : {}),
-      ...(change.changes ? { changedAttributes: change.changes.map((c) => c.path) } : {}),
+      ...(change.changes ? { changedAttributes: change.changes.map((c) => c.path ?? '(whole resource)') } : {}),
     });
   }
   return sample;
@@ -218,7 +217,9 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
   const rules: SyncRules = input.onlyUserName !== undefined ? { ...input.rules, matchKey: 'userName' } : input.rules;
   const { changes, problems, managed } = classify(valid, providerUsers, rules);
   const userAt = new Map(valid.map((u) => [u.index, u.user]));
-  const stored: StoredChange[] = changes.map((c) => (c.action === 'create' && c.record !== undefined ? { ...c, user: userAt.get(c.record) } : c));
+  // Writes that send the source's user keep it in the plan (a PUT needs all of it).
+  const carriesUser = new Set<SyncAction>(['create', 'update', 'reactivate']);
+  const stored: StoredChange[] = changes.map((c) => (carriesUser.has(c.action) && c.record !== undefined ? { ...c, user: userAt.get(c.record) } : c));
   const planHash = sha256(canonicalJson({ tenant: input.tenant, source: source.sha256 ?? null, rules, changes }));
   const planFile = path.join(plansDir(), `${input.tenant.replace(/[^\w.-]/g, '_')}-${planHash}.json`);
   const plan: StoredPlan = { planHash, changes: stored };
@@ -264,15 +265,15 @@ const isTransient = (err: unknown) => !(err instanceof ScimHttpError) || err.sta
 /** One planned write, made so that doing it again after a crash changes nothing twice. */
 async function applyChange(client: ScimClient, input: ApplySliceInput, change: StoredChange, resumed: boolean, tally: SliceTally): Promise<void> {
   const path = `${input.endpoint}/${encodeURIComponent(change.id ?? '')}`;
-  const patchOrPut = async (ops: Array<{ op: 'replace'; path: string; value: unknown }>) => {
+  /** PATCH with the planned operations, or, without PATCH support, PUT of the current resource overlaid with `desired`. */
+  const patchOrPut = async (ops: PatchOperation[], desired: Record<string, unknown>) => {
     if (input.patchSupported) {
       tally.requests++;
-      await client.patch(path, { schemas: [URN.PatchOp], Operations: ops });
+      await client.patch(path, patchRequest(ops));
       return;
     }
     tally.requests += 2;
     const current = await client.get<Record<string, unknown>>(path);
-    const desired = Object.fromEntries(ops.map((op) => [op.path, op.value]));
     await client.put(path, mergedForPut(desired, current.body), current.etag ? { ifMatch: current.etag } : {});
   };
   switch (change.action) {
@@ -288,8 +289,10 @@ async function applyChange(client: ScimClient, input: ApplySliceInput, change: S
       return;
     }
     case 'update':
+      await patchOrPut(change.changes ?? [], change.user ?? {});
+      return;
     case 'reactivate':
-      await patchOrPut(change.changes ?? []);
+      await patchOrPut(change.changes ?? [], { ...change.user, active: true });
       return;
     case 'deactivate': {
       if (resumed) {
@@ -300,7 +303,7 @@ async function applyChange(client: ScimClient, input: ApplySliceInput, change: S
           return;
         }
       }
-      await patchOrPut([{ op: 'replace', path: 'active', value: false }]);
+      await patchOrPut([{ op: 'replace', path: 'active', value: false }], { active: false });
       return;
     }
     case 'delete':

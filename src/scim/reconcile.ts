@@ -1,7 +1,7 @@
 // Reconciliation (job 3, syncUsers): the source's users against the provider's, classified into
 // one action each. Pure and deterministic — the planning activity runs it over 100 000 users and
 // the workflow uses the threshold and quarantine rules — so a plan computed twice is the same plan.
-import { userChanges, type ReplaceOperation } from './user-diff';
+import { userPatchOperations, type PatchOperation } from './patch';
 
 export type SyncAction = 'create' | 'update' | 'reactivate' | 'deactivate' | 'delete' | 'unchanged' | 'protected' | 'out-of-scope';
 
@@ -46,7 +46,7 @@ export interface PlannedChange {
   id?: string;
   userName?: string;
   /** The PATCH operations of an update or reactivation. */
-  changes?: ReplaceOperation[];
+  changes?: PatchOperation[];
 }
 
 export interface SyncRules {
@@ -163,11 +163,11 @@ export function classify(source: readonly SourceUser[], provider: readonly Provi
       continue;
     }
     // userName is caseExact false (RFC 7643 §4.1.1): a case-only difference is no change.
-    const ops = userChanges(user, current.resource).filter(
-      (op) => !(op.path.toLowerCase() === 'username' && String(op.value).toLowerCase() === String(current.userName ?? '').toLowerCase()),
+    const ops = userPatchOperations(user, current.resource).filter(
+      (op) => !((op.path ?? '').toLowerCase() === 'username' && String(op.value).toLowerCase() === String(current.userName ?? '').toLowerCase()),
     );
     const reactivating = current.active === false && wantsActive(user);
-    if (reactivating && !ops.some((op) => op.path.toLowerCase() === 'active')) ops.push({ op: 'replace', path: 'active', value: true });
+    if (reactivating && !ops.some((op) => (op.path ?? '').toLowerCase() === 'active')) ops.push({ op: 'replace', path: 'active', value: true });
     if (ops.length === 0) changes.push({ action: 'unchanged', record: index, id: current.id, userName: current.userName });
     else changes.push({ action: reactivating ? 'reactivate' : 'update', record: index, id: current.id, userName: current.userName, changes: ops });
   }

@@ -3,7 +3,7 @@ import { DEFAULT_TENANT_ID, TenantRegistry } from '../config/tenants';
 import { connectClient, temporalSettingsFromEnv } from '../temporal/connection';
 import { registerWebhooks, registerWebhooksWorkflowId, type RegisterWebhooksInput } from '../workflows/register-webhooks';
 import type { IdpTarget } from '../workflows/user-lifecycle';
-import { LIFECYCLE_EVENT_TYPES } from './events';
+import { LIFECYCLE_EVENT_TYPES } from '../scim/lifecycle-events';
 import {
   consoleLogger,
   DEFAULT_BODY_LIMIT_BYTES,

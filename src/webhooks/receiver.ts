@@ -24,8 +24,8 @@ import {
   type userLifecycle,
   type UserLifecycleInput,
 } from '../workflows/user-lifecycle';
-import { LIFECYCLE_EVENT_TYPES, parseLifecycleEvent, type LifecycleEvent } from './events';
-import { EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from './signature';
+import { LIFECYCLE_EVENT_TYPES, parseLifecycleEvent, type LifecycleEvent } from '../scim/lifecycle-events';
+import { EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../http/webhook-signature';
 import type { TemporalClientSource } from './temporal-client';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;

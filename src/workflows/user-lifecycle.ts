@@ -16,8 +16,8 @@ import type { IdpSyncOutcome } from '../activities/idp';
 import { formatIssues } from '../scim/decode';
 import { FailureType } from '../scim/failures';
 import { SCIM_OUTCOME } from '../temporal/search-attributes';
-import { parseLifecycleEvent, type LifecycleEvent } from '../webhooks/events';
-import { userPatchOperations, type ScimUser } from '../webhooks/idp-user';
+import { parseLifecycleEvent, type LifecycleEvent } from '../scim/lifecycle-events';
+import { idpPatchOperations, type ScimUser } from '../scim/idp-user';
 import { PROVIDER_CALL } from './activity-options';
 import { messageOf } from './failures';
 import { ReportRecorder, percentile, type ReportTotals } from './report';
@@ -293,7 +293,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
     // USER_CREATED / USER_UPDATED always carry the user (the codec requires it).
     const snapshot = user ?? {};
     if (state.idpUserId === undefined) return idpCreateUser(idpTenant, { cxoneUserId, user: snapshot });
-    return idpPatchUser(idpTenant, state.idpUserId, { cxoneUserId, user: snapshot }, userPatchOperations(cxoneUserId, previous, snapshot));
+    return idpPatchUser(idpTenant, state.idpUserId, { cxoneUserId, user: snapshot }, idpPatchOperations(cxoneUserId, previous, snapshot));
   }
 
   let appliedThisRun = 0;

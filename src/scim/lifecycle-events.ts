@@ -3,9 +3,9 @@
 // before signalling, and the userLifecycle workflow decodes again, because the Temporal CLI can
 // signal it with anything.
 import * as t from 'io-ts';
-import { User } from '../scim/codecs';
-import { decode, type DecodeIssue } from '../scim/decode';
-import { NonEmptyString, refine } from '../scim/primitives';
+import { User } from './codecs';
+import { decode, type DecodeIssue } from './decode';
+import { NonEmptyString, refine } from './primitives';
 
 export const LIFECYCLE_EVENT_TYPES = ['USER_CREATED', 'USER_UPDATED', 'USER_DEACTIVATED'] as const;
 export type LifecycleEventType = (typeof LIFECYCLE_EVENT_TYPES)[number];

@@ -1,6 +1,6 @@
-// Sends a signed delivery the way CXone does: for the load script, tests, and for checking a
-// receiver by hand.
-import { EVENT_ID_HEADER, SIGNATURE_HEADER, signPayload, TIMESTAMP_HEADER } from './signature';
+// Sends a signed delivery the way CXone does: the configuration notification, the load script,
+// tests, and checking a receiver by hand.
+import { EVENT_ID_HEADER, SIGNATURE_HEADER, signPayload, TIMESTAMP_HEADER } from './webhook-signature';
 
 export interface SignedDelivery {
   url: string;

@@ -1,6 +1,6 @@
 // CXone webhook signatures: HMAC-SHA256(secret, `${timestamp}.${rawBody}`), sent as
 // `X-CXone-Signature: sha256=<hex>` next to `X-CXone-Timestamp: <unix seconds>`.
-// Pure node:crypto so that both the sandbox (signing) and the receiver (verifying) can use it.
+// Pure node:crypto: the sender signs with it, the receiver verifies with it.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const SIGNATURE_HEADER = 'x-cxone-signature';
