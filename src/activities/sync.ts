@@ -8,6 +8,7 @@ import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ScimHttpError, type ScimClient } from '../http';
 import { canonicalJson } from '../scim/canonical';
+import { FailureType } from '../scim/failures';
 import { filterString } from '../scim/filter';
 import {
   classify,
@@ -203,7 +204,7 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
   if (input.onlyUserName !== undefined) {
     const wanted = input.onlyUserName.toLowerCase();
     valid = valid.filter((u) => String(u.user.userName ?? '').toLowerCase() === wanted);
-    if (valid.length === 0) throw ApplicationFailure.nonRetryable(`no valid source record has userName "${input.onlyUserName}"`, 'InvalidSyncInput');
+    if (valid.length === 0) throw ApplicationFailure.nonRetryable(`no valid source record has userName "${input.onlyUserName}"`, FailureType.InvalidSyncInput);
     filter = `userName eq ${filterString(input.onlyUserName)}`;
   }
   const client = scimClientFor(deps, input.tenant);
@@ -251,12 +252,12 @@ function loadPlan(file: string, planHash: string): StoredPlan {
     try {
       plan = JSON.parse(fs.readFileSync(file, 'utf8')) as StoredPlan;
     } catch (err) {
-      throw ApplicationFailure.nonRetryable(`cannot read the sync plan ${file}: ${(err as Error).message} (plans stay on the worker that made them)`, 'PlanUnavailable');
+      throw ApplicationFailure.nonRetryable(`cannot read the sync plan ${file}: ${(err as Error).message} (plans stay on the worker that made them)`, FailureType.PlanUnavailable);
     }
     if (planCache.size >= 4) planCache.delete(planCache.keys().next().value as string);
     planCache.set(file, plan);
   }
-  if (plan.planHash !== planHash) throw ApplicationFailure.nonRetryable(`the sync plan ${file} is not plan ${planHash}`, 'PlanUnavailable');
+  if (plan.planHash !== planHash) throw ApplicationFailure.nonRetryable(`the sync plan ${file} is not plan ${planHash}`, FailureType.PlanUnavailable);
   return plan;
 }
 

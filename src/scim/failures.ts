@@ -197,6 +197,24 @@ const LIST = {
     meaning: "The provider's discovery documents lack what the run needs (Bulk support, a usable User schema).",
     fix: "The message names what is missing; check the provider's /ServiceProviderConfig, /ResourceTypes and /Schemas answers.",
   },
+  InvalidSyncInput: {
+    type: 'InvalidSyncInput',
+    class: 'fatal',
+    meaning: 'The syncUsers input is not valid, or its scope rule matches none of the provider users.',
+    fix: 'Fix the input field or scope rule the message names.',
+  },
+  EmptySource: {
+    type: 'EmptySource',
+    class: 'fatal',
+    meaning: 'The source has no valid user, so a sync would deprovision every managed user; nothing was written.',
+    fix: 'Check the export and the mapping: an empty or broken file is refused on purpose.',
+  },
+  PlanUnavailable: {
+    type: 'PlanUnavailable',
+    class: 'fatal',
+    meaning: 'The worker cannot read the stored sync plan (it stays on the worker that made it), or it is another plan.',
+    fix: 'Run the sync again; with several worker hosts give them a shared CXONE_SCIM_DATA_DIR.',
+  },
   NoWebhookSecret: {
     type: 'NoWebhookSecret',
     class: 'fatal',

@@ -13,6 +13,7 @@ import type { Activities } from '../activities';
 import type { PlanSource } from '../activities/provisioning';
 import type { SourceFormat } from '../activities/user-source';
 import type { SliceTally, SyncFailure, SyncPlanSummary } from '../activities/sync';
+import { FailureType } from '../scim/failures';
 import { compileMapping } from '../scim/mapping';
 import {
   countActions,
@@ -113,7 +114,7 @@ export const syncProgressQuery = defineQuery<SyncProgress>('progress');
 export const approveDeletionsUpdate = defineUpdate<DeletionDecision, [{ planHash: string; approvedBy?: string }]>('approveDeletions');
 export const rejectDeletionsUpdate = defineUpdate<DeletionDecision, [{ rejectedBy?: string; reason?: string }]>('rejectDeletions');
 
-const invalid = (message: string) => ApplicationFailure.nonRetryable(message, 'InvalidSyncInput');
+const invalid = (message: string) => ApplicationFailure.nonRetryable(message, FailureType.InvalidSyncInput);
 
 function positive(value: number | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -222,7 +223,7 @@ async function run(
   const types = await report.step('discover ResourceTypes', () => discoverResourceTypes(input.tenant), (d) => ({ httpStatus: d.httpStatus }));
   const schemas = await report.step('discover Schemas', () => discoverSchemas(input.tenant), (d) => ({ httpStatus: d.httpStatus }));
   const built = userSchemaModel(types.body, schemas.body);
-  if (!built.ok) throw ApplicationFailure.nonRetryable(built.problem, 'UnsupportedProvider');
+  if (!built.ok) throw ApplicationFailure.nonRetryable(built.problem, FailureType.UnsupportedProvider);
   const capabilities = spc.body as { patch?: { supported?: unknown }; filter?: { maxResults?: unknown } };
   const maxResults = Number(capabilities.filter?.maxResults);
   const pageSize = Math.min(positive(input.pageSize, 'pageSize', 500), Number.isInteger(maxResults) && maxResults > 0 ? maxResults : Infinity);
@@ -241,7 +242,7 @@ async function run(
   const removals = plan.counts.deactivate + plan.counts.delete;
   const validRecords = plan.records - plan.invalid;
   if (!input.user && validRecords === 0 && removals > 0) {
-    throw ApplicationFailure.nonRetryable(`the source has no valid user (${plan.records} records, ${plan.invalid} invalid): refusing to deprovision ${removals} users`, 'EmptySource');
+    throw ApplicationFailure.nonRetryable(`the source has no valid user (${plan.records} records, ${plan.invalid} invalid): refusing to deprovision ${removals} users`, FailureType.EmptySource);
   }
   if (!input.user && input.scope && Object.keys(input.scope).length > 0 && plan.managed === 0 && plan.providerUsers > 0) {
     throw invalid(`the scope ${JSON.stringify(input.scope)} matches none of the provider's ${plan.providerUsers} users: check the scope rule`);
