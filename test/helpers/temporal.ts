@@ -4,6 +4,7 @@ import { TenantRegistry, type TenantConfig } from '../../src/config/tenants';
 import type { TemporalSettings } from '../../src/temporal/connection';
 import { startTemporal, type TemporalEnvironment } from '../../src/temporal/server';
 import { createProjectWorker, WORKFLOWS_PATH } from '../../src/worker';
+import { historyAsText } from './history-files';
 
 let bundle: Promise<WorkflowBundle> | undefined;
 
@@ -18,13 +19,16 @@ const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: c
 
 let runtimeInstalled = false;
 
+/** Worker state changes are logged at INFO; tests only want warnings and errors. Once per process. */
+export function installTestRuntime(level: 'WARN' | 'ERROR' = 'WARN'): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger(process.env.TEST_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : level) });
+  runtimeInstalled = true;
+}
+
 /** A real Temporal dev server (or TEMPORAL_ADDRESS), one per test file: stop it in `after`. */
 export function startTestTemporal(): Promise<TemporalEnvironment> {
-  if (!runtimeInstalled) {
-    // Worker state changes are logged at INFO; tests only want warnings and errors.
-    Runtime.install({ logger: new DefaultLogger(process.env.TEST_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'WARN') });
-    runtimeInstalled = true;
-  }
+  installTestRuntime();
   return startTemporal({});
 }
 
@@ -65,8 +69,5 @@ export async function startTestWorker(
 
 /** A workflow history as searchable text, payload bytes decoded as UTF-8 (to look for secrets). */
 export async function historyText(handle: { fetchHistory(): Promise<unknown> }): Promise<string> {
-  const history = await handle.fetchHistory();
-  return JSON.stringify(history, (_key, value) =>
-    value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value,
-  );
+  return historyAsText(await handle.fetchHistory());
 }
