@@ -38,12 +38,13 @@ export interface TestWorker {
 export async function startTestWorker(
   temporal: TemporalEnvironment,
   tenants: TenantConfig[],
-  extra: { requestTimeoutMs?: number } = {},
+  extra: { requestTimeoutMs?: number; payloadKey?: string } = {},
 ): Promise<TestWorker> {
   const settings: TemporalSettings = {
     address: temporal.address,
     namespace: temporal.namespace,
     taskQueue: `test-${randomUUID()}`,
+    ...(extra.payloadKey ? { payloadKey: extra.payloadKey } : {}),
   };
   const worker = await createProjectWorker({
     settings,
