@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds tools/compose-check (the Compose Specification's reference loader, compose-go, pinned in
 # its go.mod/go.sum) into the project-local, git-ignored .tools/compose-check. The test suite uses
-# it to validate temporal-compose.yml where `docker compose` is not installed. Idempotent: a no-op
-# when the binary was built from the current sources. Skipped, with a message, when Go is absent.
+# it to validate temporal-compose.yml where `docker compose` is not installed; `npm run setup:test`
+# runs it. Idempotent: a no-op when the binary was built from the current sources. Skipped, with a
+# message, when Go is absent.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
