@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import chromium from '@sparticuz/chromium';
 import { Client } from '@temporalio/client';
+import puppeteer from 'puppeteer-core';
 import { startCodecServer, type RunningCodecServer } from '../src/temporal/codec-server';
 import { dataConverter } from '../src/temporal/connection';
 import { AesGcmPayloadCodec } from '../src/temporal/encryption-codec';
@@ -60,6 +63,15 @@ function payloadsOf(history: unknown): Array<{ encoding: string; data: string }>
   return found;
 }
 
+/** A port nobody listens on right now, for the UI (which must be known before the codec server starts). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(url, {
     method: 'POST',
@@ -75,7 +87,9 @@ describe('codec server', { skip: !temporalCli() && 'the Temporal CLI is not inst
   let worker: TestWorker;
   let open: RunningCodecServer;
   let guarded: RunningCodecServer;
+  let forUi: RunningCodecServer;
   let workflowId: string;
+  let runId: string;
   const guardedLog: Array<Record<string, unknown>> = [];
   const cli = temporalCli() ?? 'temporal';
 
@@ -85,26 +99,32 @@ describe('codec server', { skip: !temporalCli() && 'the Temporal CLI is not inst
       if (req.url === '/scim/v2/ServiceProviderConfig') return sendJson(res, 200, SPC);
       sendJson(res, 404, { status: '404', detail: `no route ${req.url}` });
     });
-    temporal = await startTestTemporal();
-    worker = await startTestWorker(temporal, [scriptedTenant(provider.url, 'codec', 'codec-client-secret')], { payloadKey: PAYLOAD_KEY });
     const codec = AesGcmPayloadCodec.fromBase64(PAYLOAD_KEY);
+    // The embedded Temporal UI calls this one from the browser, so it allows the UI's origin.
+    const uiPort = await freePort();
+    forUi = await startCodecServer({ codec, uiOrigin: `http://127.0.0.1:${uiPort}` });
+    temporal = await startTestTemporal({ uiPort, uiCodecEndpoint: forUi.url });
+    worker = await startTestWorker(temporal, [scriptedTenant(provider.url, 'codec', 'codec-client-secret')], { payloadKey: PAYLOAD_KEY });
     open = await startCodecServer({ codec, uiOrigin: UI_ORIGIN, bodyLimitBytes: 64 * 1024 });
     const remember = (message: string, attrs?: Record<string, unknown>) => void guardedLog.push({ message, ...attrs });
     guarded = await startCodecServer({ codec, uiOrigin: UI_ORIGIN, bearerToken: TOKEN, log: { info: remember, warn: remember } });
 
     const client = new Client({ connection: temporal.testEnv.connection, namespace: temporal.namespace, dataConverter: dataConverter({ payloadKey: PAYLOAD_KEY }) });
     workflowId = `codec-discover-${randomUUID()}`;
-    const result = await client.workflow.execute(discoverServiceProvider, {
+    const handle = await client.workflow.start(discoverServiceProvider, {
       taskQueue: worker.settings.taskQueue,
       workflowId,
       args: [{ tenant: 'codec' }],
     });
+    runId = handle.firstExecutionRunId;
+    const result = await handle.result();
     assert.equal(result.serviceProviderConfig?.documentationUri, MARKER, 'the workflow read the provider through the encrypted path');
   });
 
   after(async () => {
     await open?.close();
     await guarded?.close();
+    await forUi?.close();
     await worker?.stop();
     await temporal?.stop();
     await provider?.close();
@@ -145,6 +165,21 @@ describe('codec server', { skip: !temporalCli() && 'the Temporal CLI is not inst
     const { stdout } = await show(guarded, `Bearer ${TOKEN}`);
     assert.ok(payloadsOf(JSON.parse(stdout)).some((p) => p.data.includes(MARKER)));
     assert.ok(!JSON.stringify(guardedLog).includes(TOKEN), 'the token is never logged');
+  });
+
+  it('lets the Temporal UI decode the history in a real browser', async (t) => {
+    if (!temporal.uiUrl) return t.skip('TEMPORAL_ADDRESS is set: no embedded Temporal UI');
+    // This Chromium build switches off the same-origin policy by default; the test needs it on, to check CORS.
+    const args = chromium.args.filter((arg) => arg !== '--disable-web-security');
+    const browser = await puppeteer.launch({ executablePath: await chromium.executablePath(), args, headless: true });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows/${workflowId}/${runId}/history`);
+      // The UI fetches /decode cross-origin: it shows the provider answer only if CORS and decoding work.
+      await page.waitForFunction(`document.body.innerText.includes(${JSON.stringify(MARKER)})`, { timeout: 60_000 });
+    } finally {
+      await browser.close();
+    }
   });
 
   it('round-trips /encode and /{namespace}/decode in the protocol JSON', async () => {

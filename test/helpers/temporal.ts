@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { TenantRegistry, type TenantConfig } from '../../src/config/tenants';
 import type { TemporalSettings } from '../../src/temporal/connection';
-import { startTemporal, type TemporalEnvironment } from '../../src/temporal/server';
+import { startTemporal, type EmbeddedServerOptions, type TemporalEnvironment } from '../../src/temporal/server';
 import { createProjectWorker, WORKFLOWS_PATH } from '../../src/worker';
 
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -19,13 +19,13 @@ const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: c
 let runtimeInstalled = false;
 
 /** A real Temporal dev server (or TEMPORAL_ADDRESS), one per test file: stop it in `after`. */
-export function startTestTemporal(): Promise<TemporalEnvironment> {
+export function startTestTemporal(options: Pick<EmbeddedServerOptions, 'uiPort' | 'uiCodecEndpoint'> = {}): Promise<TemporalEnvironment> {
   if (!runtimeInstalled) {
     // Worker state changes are logged at INFO; tests only want warnings and errors.
     Runtime.install({ logger: new DefaultLogger(process.env.TEST_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'WARN') });
     runtimeInstalled = true;
   }
-  return startTemporal({});
+  return startTemporal(options);
 }
 
 export interface TestWorker {
