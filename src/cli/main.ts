@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerSandboxCommand } from './sandbox';
 import { registerWebhookServerCommand } from '../webhooks/command';
 import { registerAuditCommand } from './audit';
+import { registerCodecServerCommand } from './codec-server';
 import { registerConfigureCommand } from './configure';
 import { registerProvisionCommand } from './provision';
 import { registerReportCommand } from './report';
@@ -50,6 +51,7 @@ registerConfigureCommand(program);
 registerProvisionCommand(program);
 registerReportCommand(program);
 registerAuditCommand(program);
+registerCodecServerCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`cxone-scim: ${err instanceof Error ? err.message : String(err)}`);

@@ -72,6 +72,8 @@ export interface EmbeddedServerOptions {
   port?: number;
   /** Serve the Temporal UI on this port (defaults to off). */
   uiPort?: number;
+  /** The UI decodes payloads through this codec server (`cxone-scim codec-server`). */
+  uiCodecEndpoint?: string;
   namespace?: string;
   env?: NodeJS.ProcessEnv;
 }
@@ -114,6 +116,7 @@ export async function startTemporal(options: EmbeddedServerOptions = {}): Promis
         ui: options.uiPort !== undefined,
         uiPort: options.uiPort,
         searchAttributes: SCIM_SEARCH_ATTRIBUTES,
+        extraArgs: options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : undefined,
       },
     });
   } catch (err) {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { TenantRegistry, type TenantConfig } from '../../src/config/tenants';
 import type { TemporalSettings } from '../../src/temporal/connection';
-import { startTemporal, type TemporalEnvironment } from '../../src/temporal/server';
+import { startTemporal, type EmbeddedServerOptions, type TemporalEnvironment } from '../../src/temporal/server';
 import { createProjectWorker, WORKFLOWS_PATH } from '../../src/worker';
 import { historyAsText } from './history-files';
 
@@ -27,9 +27,9 @@ export function installTestRuntime(level: 'WARN' | 'ERROR' = 'WARN'): void {
 }
 
 /** A real Temporal dev server (or TEMPORAL_ADDRESS), one per test file: stop it in `after`. */
-export function startTestTemporal(): Promise<TemporalEnvironment> {
+export function startTestTemporal(options: Pick<EmbeddedServerOptions, 'uiPort' | 'uiCodecEndpoint'> = {}): Promise<TemporalEnvironment> {
   installTestRuntime();
-  return startTemporal({});
+  return startTemporal(options);
 }
 
 export interface TestWorker {
@@ -42,12 +42,13 @@ export interface TestWorker {
 export async function startTestWorker(
   temporal: TemporalEnvironment,
   tenants: TenantConfig[],
-  extra: { requestTimeoutMs?: number } = {},
+  extra: { requestTimeoutMs?: number; payloadKey?: string } = {},
 ): Promise<TestWorker> {
   const settings: TemporalSettings = {
     address: temporal.address,
     namespace: temporal.namespace,
     taskQueue: `test-${randomUUID()}`,
+    ...(extra.payloadKey ? { payloadKey: extra.payloadKey } : {}),
   };
   const worker = await createProjectWorker({
     settings,
