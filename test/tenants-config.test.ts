@@ -29,11 +29,12 @@ describe('tenant configuration', () => {
     });
     assert.deepEqual(registry.ids(), ['default', 'acme']);
     const fallback = registry.get('default');
-    assert.equal(fallback.tokenUrl, 'https://default.example/oauth/token');
+    assert.equal(fallback.auth.type, 'client-credentials');
+    assert.equal(fallback.auth.type === 'client-credentials' && fallback.auth.tokenUrl, 'https://default.example/oauth/token');
     assert.equal(fallback.scimPath, '/scim/v2');
-    assert.deepEqual(fallback.scopes, ['scim:write', 'cxone.webhook.manage']);
+    assert.deepEqual(fallback.auth.type === 'client-credentials' && fallback.auth.scopes, ['scim:write', 'cxone.webhook.manage']);
     const acme = registry.get('acme');
-    assert.equal(acme.clientSecret, 'acme-secret-value');
+    assert.equal(acme.auth.type === 'client-credentials' && acme.auth.clientSecret, 'acme-secret-value');
     assert.equal(acme.webhookSecret, 'acme-hook-value');
     assert.ok(!fs.readFileSync(file, 'utf8').includes('acme-secret-value'), 'the file names the secret, never holds it');
     assert.throws(() => registry.get('nope'), /unknown tenant "nope" \(configured: default, acme\)/);

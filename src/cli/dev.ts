@@ -48,10 +48,14 @@ export function sandboxTenant(sandbox: Sandbox, tenantId = 'sandbox'): TenantCon
     tenantId,
     baseUrl: sandbox.url,
     scimPath: '/scim/v2',
-    tokenUrl: sandbox.tokenUrl,
-    clientId: sandbox.clientId,
-    clientSecret: sandbox.clientSecret,
-    scopes: sandbox.scopes,
+    auth: {
+      type: 'client-credentials',
+      tokenUrl: sandbox.tokenUrl,
+      clientId: sandbox.clientId,
+      clientSecret: sandbox.clientSecret,
+      scopes: sandbox.scopes,
+      clientAuthMethod: 'client_secret_basic',
+    },
     webhookSecret: sandbox.webhookSecret,
   };
 }
