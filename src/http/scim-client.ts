@@ -1,6 +1,6 @@
 import { parseBody } from './body';
 import { describeFetchFailure, parseRetryAfter, redactSecrets, ScimForeignUrlError, ScimHttpError, ScimNetworkError } from './errors';
-import { authSecrets, type TenantAccess, type TokenProvider } from './auth';
+import { authSecrets, type TokenProvider } from './auth';
 import { scimBaseUrl, type TenantConnection } from './tenant';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -53,7 +53,7 @@ interface Exchange {
 }
 
 /** Builds a request's URL once the tenant's API base is known (it may be discovered). */
-type Target = (access: TenantAccess) => URL;
+type Target = (apiBase: string) => URL;
 
 /**
  * SCIM 2.0 over HTTP for one tenant: bearer token and API base from the token provider, SCIM
@@ -75,12 +75,12 @@ export class ScimClient {
 
   /** `path` is relative to the tenant's SCIM base, e.g. `/Users/2819c223`. */
   request<T = unknown>(method: ScimMethod, path: string, opts: ScimRequestOptions = {}): Promise<ScimResponse<T>> {
-    return this.#send(method, (access) => withQuery(new URL(`${this.#scimBase(access)}/${path.replace(/^\/+/, '')}`), opts.query), opts);
+    return this.#send(method, (apiBase) => withQuery(new URL(`${this.#scimBase(apiBase)}/${path.replace(/^\/+/, '')}`), opts.query), opts);
   }
 
   /** `path` is relative to the tenant's API base, not its SCIM base, e.g. `/api/v2/webhooks`. */
   api<T = unknown>(method: ScimMethod, path: string, opts: ScimRequestOptions = {}): Promise<ScimResponse<T>> {
-    return this.#send(method, (access) => withQuery(new URL(`${access.apiBase.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`), opts.query), opts);
+    return this.#send(method, (apiBase) => withQuery(new URL(`${apiBase.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`), opts.query), opts);
   }
 
   /**
@@ -88,8 +88,8 @@ export class ScimClient {
    * SCIM base. Refuses any other origin than the tenant's, so the token never goes elsewhere.
    */
   async requestUrl<T = unknown>(method: ScimMethod, url: string, opts: ScimRequestOptions = {}): Promise<ScimResponse<T>> {
-    return this.#send(method, (access) => {
-      const scimBase = this.#scimBase(access);
+    return this.#send(method, (apiBase) => {
+      const scimBase = this.#scimBase(apiBase);
       const target = new URL(url, `${scimBase}/`);
       const tenantOrigin = new URL(scimBase).origin;
       if (target.origin !== tenantOrigin) throw new ScimForeignUrlError(target.origin, tenantOrigin);
@@ -118,14 +118,16 @@ export class ScimClient {
   }
 
   async #send<T>(method: ScimMethod, target: Target, opts: ScimRequestOptions): Promise<ScimResponse<T>> {
+    // With a configured API base, a refused URL fails before any token is fetched.
+    if (this.#tenant.baseUrl !== undefined) target(this.#tenant.baseUrl);
     let access = await this.#tokens.access(this.#tenant);
-    let url = target(access);
+    let url = target(access.apiBase);
     let exchange = await this.#exchange(method, url, opts, access.token);
     if (exchange.response.status === 401 && !opts.expect?.includes(401)) {
       // Revoked or rotated early: one fresh token, one more try; a second 401 is final.
       this.#tokens.invalidate(this.#tenant, access.token);
       access = await this.#tokens.access(this.#tenant);
-      url = target(access);
+      url = target(access.apiBase);
       exchange = await this.#exchange(method, url, opts, access.token);
     }
 
@@ -148,8 +150,8 @@ export class ScimClient {
     };
   }
 
-  #scimBase(access: TenantAccess): string {
-    return scimBaseUrl({ baseUrl: access.apiBase, scimPath: this.#tenant.scimPath });
+  #scimBase(apiBase: string): string {
+    return scimBaseUrl({ baseUrl: apiBase, scimPath: this.#tenant.scimPath });
   }
 
   /** One HTTP round trip, body included (the timeout covers both). */
