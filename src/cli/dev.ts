@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { TenantRegistry, type TenantConfig } from '../config/tenants';
+import type { AuthType } from '../http';
 import type { Sandbox } from 'cxone-sandbox';
 import { temporalSettingsFromEnv } from '../temporal/connection';
 import { installRuntime } from '../temporal/runtime';
@@ -42,22 +43,26 @@ export interface DemoSummary {
   workflowIds: { configure: string; register: string; provision: string; lifecycle: string };
 }
 
-/** The tenant that points at a local sandbox, with the sandbox's credentials. */
-export function sandboxTenant(sandbox: Sandbox, tenantId = 'sandbox'): TenantConfig {
-  return {
-    tenantId,
-    baseUrl: sandbox.url,
-    scimPath: '/scim/v2',
-    auth: {
-      type: 'client-credentials',
-      tokenUrl: sandbox.tokenUrl,
-      clientId: sandbox.clientId,
-      clientSecret: sandbox.clientSecret,
-      scopes: sandbox.scopes,
-      clientAuthMethod: 'client_secret_basic',
-    },
-    webhookSecret: sandbox.webhookSecret,
-  };
+/**
+ * The tenant that points at a local sandbox, with the sandbox's credentials, authenticating the
+ * way the sandbox's profile expects: client credentials (`full`), or access keys with the API base
+ * discovered from the issuer (`cxone`). Any other strategy on request.
+ */
+export function sandboxTenant(sandbox: Sandbox, tenantId = 'sandbox', authType?: AuthType): TenantConfig {
+  const type = authType ?? (sandbox.profile === 'cxone' ? 'cxone-access-key' : 'client-credentials');
+  const common = { tenantId, scimPath: '/scim/v2', webhookSecret: sandbox.webhookSecret };
+  const { clientId, clientSecret, accessKeyId, accessKeySecret, scopes } = sandbox;
+  switch (type) {
+    case 'client-credentials':
+      return { ...common, baseUrl: sandbox.url, auth: { type, tokenUrl: sandbox.tokenUrl, clientId, clientSecret, scopes, clientAuthMethod: 'client_secret_basic' } };
+    case 'cxone-access-key':
+      return { ...common, auth: { type, issuer: sandbox.issuer, clientId, clientSecret, accessKeyId, accessKeySecret, scopes: [] } };
+    case 'cxone-access-key-legacy':
+      return { ...common, baseUrl: sandbox.url, auth: { type, authUrl: sandbox.authUrl, accessKeyId, accessKeySecret } };
+    case 'bearer':
+      if (!sandbox.staticToken) throw new Error('bearer auth needs a sandbox started with a staticToken');
+      return { ...common, baseUrl: sandbox.url, auth: { type, token: sandbox.staticToken } };
+  }
 }
 
 /**
