@@ -6,6 +6,7 @@ import { registerAuditCommand } from './audit';
 import { registerConfigureCommand } from './configure';
 import { registerProvisionCommand } from './provision';
 import { registerReportCommand } from './report';
+import { registerTenantsCommand } from './tenants';
 import { temporalSettingsFromEnv } from '../temporal/connection';
 import { runWorker } from '../worker';
 import { runDev } from './dev';
@@ -50,6 +51,7 @@ registerConfigureCommand(program);
 registerProvisionCommand(program);
 registerReportCommand(program);
 registerAuditCommand(program);
+registerTenantsCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`cxone-scim: ${err instanceof Error ? err.message : String(err)}`);
