@@ -41,8 +41,10 @@ program
   .option('--db-file <path>', 'persist the embedded Temporal server to this SQLite file')
   .option('--ui-port <port>', 'Temporal UI port of the embedded server (0: no UI)', positiveInteger('--ui-port'), 8233)
   .option('--keep-running', 'stay up after the demo until Ctrl-C')
-  .action(async (options: { users: number; dbFile?: string; uiPort: number; keepRunning?: boolean }) => {
-    await runDev(options);
+  .option('--profile <name>', 'CXone sandbox profile: full (every optional feature) or cxone (access keys with discovery, no Bulk, no ETags, read-only config)', 'full')
+  .action(async (options: { users: number; dbFile?: string; uiPort: number; keepRunning?: boolean; profile: string }) => {
+    if (options.profile !== 'full' && options.profile !== 'cxone') throw new Error(`--profile must be full or cxone, got "${options.profile}"`);
+    await runDev({ ...options, profile: options.profile });
   });
 
 registerSandboxCommand(program);
