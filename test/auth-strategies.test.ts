@@ -9,6 +9,7 @@ import { inspect } from 'node:util';
 import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { sandboxTenant } from '../src/cli/dev';
 import { OAuthError, ScimClient, TenantTokenProvider, toActivityFailure, type AuthType, type TenantConnection } from '../src/http';
+import { legacyTokenUrl, tenantIdFromIdToken } from '../src/http/auth';
 
 const TOKEN_PATHS = ['/auth/token', '/oauth/token', '/authentication/v1/token/access-key'];
 const REFRESHABLE: AuthType[] = ['cxone-access-key', 'cxone-access-key-legacy', 'client-credentials'];
@@ -216,5 +217,20 @@ describe('secrets', () => {
         }
       }
     }
+  });
+});
+
+describe('pieces', () => {
+  it('tenantIdFromIdToken decodes the claim and refuses anything that is not a JWT with one', () => {
+    const jwt = (claims: unknown) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+    assert.equal(tenantIdFromIdToken(jwt({ tenantId: '11e7-abc', sub: 'x' })), '11e7-abc');
+    for (const bad of [undefined, 42, '', 'not-a-jwt', 'a.%%%.c', jwt({ tenant_id: 'x' }), jwt({ tenantId: '' }), jwt({ tenantId: 7 })]) {
+      assert.equal(tenantIdFromIdToken(bad), undefined, String(bad));
+    }
+  });
+
+  it('legacyTokenUrl appends the access-key path once', () => {
+    assert.equal(legacyTokenUrl('https://na1.nice-incontact.com/'), 'https://na1.nice-incontact.com/authentication/v1/token/access-key');
+    assert.equal(legacyTokenUrl('https://na1.nice-incontact.com/authentication/v1/token/access-key'), 'https://na1.nice-incontact.com/authentication/v1/token/access-key');
   });
 });
