@@ -132,9 +132,10 @@ export function authFromEnv(env: NodeJS.ProcessEnv, what: string): { auth: Tenan
 /** A tenants-file entry's auth, its secrets read from the variables it names. Required members are checked before. */
 export function authFromFile(entry: TenantFileAuth, env: NodeJS.ProcessEnv, what: string): TenantAuth {
   const read = new EnvReader(env, what);
-  const secret = (member: 'clientSecretEnv' | 'accessKeyIdEnv' | 'accessKeySecretEnv' | 'tokenEnv', purpose: string) =>
-    read.require(entry[member] as string, purpose, member);
-  const source = (member: string) => (entry[member as keyof TenantFileAuth] ? `${member} ${entry[member as keyof TenantFileAuth]}` : member);
+  type SecretMember = 'clientSecretEnv' | 'accessKeyIdEnv' | 'accessKeySecretEnv' | 'tokenEnv';
+  const secret = (member: SecretMember, purpose: string) => read.require(entry[member] as string, purpose, member);
+  /** e.g. `accessKeySecretEnv ACME_KEY`: the member and the variable it names. */
+  const source = (member: SecretMember) => (entry[member] ? `${member} ${entry[member]}` : member);
   const sources: Partial<Record<AuthSetting, string>> = {
     baseUrl: 'baseUrl', tokenUrl: 'tokenUrl', clientId: 'clientId', clientSecret: source('clientSecretEnv'),
     accessKeyId: source('accessKeyIdEnv'), accessKeySecret: source('accessKeySecretEnv'), issuer: 'issuer', authUrl: 'authUrl',
