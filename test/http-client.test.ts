@@ -470,8 +470,10 @@ describe('SCIM errors', () => {
   });
 
   it('the tenant requestTimeoutMs applies when the client sets none', async () => {
+    const tokens = new TenantTokenProvider();
+    await tokens.access(tenant()); // the token comes first, so that only the SCIM call can time out
     scimRoute = () => 'hang';
-    const err = await failureOf(client({ tenant: tenant({ requestTimeoutMs: 50 }) }).get('/Users'));
+    const err = await failureOf(client({ tenant: tenant({ requestTimeoutMs: 50 }), tokens }).get('/Users'));
     assert.ok(err instanceof ScimNetworkError && err.timedOut);
   });
 
