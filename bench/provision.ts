@@ -19,7 +19,7 @@ import { createProvisioningActivities, type ChunkSubmission, type ProvisionPlan 
 import { createActivityDeps } from '../src/activities';
 import { sandboxTenant } from '../src/cli/dev';
 import { TenantRegistry } from '../src/config/tenants';
-import { OAuthTokenProvider, ScimClient } from '../src/http';
+import { ScimClient, TenantTokenProvider } from '../src/http';
 import { startSandbox } from 'cxone-sandbox';
 import { bulkLimitsOf, userSchemaModel } from '../src/scim/user-validation';
 import { startTemporal } from '../src/temporal/server';
@@ -193,7 +193,7 @@ async function viaDirectHttp(options: Options, file: string): Promise<Figures> {
 async function viaSingleUserPosts(options: Options): Promise<Figures> {
   const sandbox = await startSandbox({ port: 0, requestLogLimit: 1000 });
   try {
-    const client = new ScimClient({ tenant: sandboxTenant(sandbox, 'bench'), tokens: new OAuthTokenProvider() });
+    const client = new ScimClient({ tenant: sandboxTenant(sandbox, 'bench'), tokens: new TenantTokenProvider() });
     const started = performance.now();
     let next = 0;
     await Promise.all(

@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const cleanups: Array<() => Promise<unknown>> = [() => temporal.stop()];
   try {
     const tenants: TenantConfig[] = [
-      { tenantId: TENANT, baseUrl: 'http://127.0.0.1:9', scimPath: '/scim/v2', tokenUrl: 'http://127.0.0.1:9/oauth/token', clientId: 'x', clientSecret: 'x', scopes: [], webhookSecret: SECRET },
+      { tenantId: TENANT, baseUrl: 'http://127.0.0.1:9', scimPath: '/scim/v2', auth: { type: 'bearer', token: 'x' }, webhookSecret: SECRET },
     ];
     if (WITH_IDP) {
       idp = await startSandbox({ port: 0 });

@@ -18,7 +18,7 @@ import { configureWorkflowId } from '../src/temporal/constants';
 import { resolveTemporalServer, type TemporalEnvironment } from '../src/temporal/server';
 import { verifySignature } from '../src/http/webhook-signature';
 import { reportQuery } from '../src/workflows/report';
-import { sendJson, startScriptedServer } from './helpers/http';
+import { sendJson, startScriptedServer, throughProxy } from './helpers/http';
 import { historyText, startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 
 const run = promisify(execFile);
@@ -74,7 +74,7 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
       sendJson(res, 204, {});
     });
     tenant = sandboxTenant(sandbox);
-    const proxied: TenantConfig = { ...sandboxTenant(sandbox, 'proxied'), baseUrl: proxy.url, tokenUrl: `${proxy.url}/oauth/token` };
+    const proxied: TenantConfig = throughProxy(sandboxTenant(sandbox), 'proxied', proxy.url);
     temporal = await startTestTemporal();
     worker = await startTestWorker(temporal, [tenant, proxied]);
   });
@@ -302,7 +302,7 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
     assert.equal((await handle.query(reportQuery)).status, 'succeeded');
     const history = await historyText(handle);
     assert.ok(history.includes('replaceServiceProviderConfig'), 'the history names the step');
-    assert.ok(!history.includes(tenant.clientSecret), 'no client secret in history');
+    assert.ok(!history.includes(sandbox.clientSecret), 'no client secret in history');
     assert.ok(!history.includes(tenant.webhookSecret as string), 'no webhook secret in history');
   });
 

@@ -5,15 +5,17 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import {
   OAuthError,
-  OAuthTokenProvider,
+  TenantTokenProvider,
   SCIM_ERROR_SCHEMA,
   ScimClient,
   ScimForeignUrlError,
   ScimHttpError,
   ScimNetworkError,
   type TenantConnection,
+  type TokenProvider,
 } from '../src/http';
 import { toActivityFailure } from '../src/activities/failure-mapping';
+import type { ClientCredentialsAuth } from '../src/http/auth';
 
 const CLIENT_SECRET = 'cl1ent-SECRET-value';
 const TOKEN_PREFIX = 'tok-SECRET-';
@@ -58,21 +60,29 @@ const server = http.createServer((req, res) => {
 let baseUrl: string;
 let deadPort: number;
 
-function tenant(overrides: Partial<TenantConnection> = {}): TenantConnection {
+type AuthOverrides = Partial<Omit<ClientCredentialsAuth, 'type'>>;
+
+function tenant(overrides: Partial<Omit<TenantConnection, 'auth'>> & { auth?: AuthOverrides } = {}): TenantConnection {
+  const { auth, ...rest } = overrides;
   return {
     tenantId: 'acme',
     baseUrl: `${baseUrl}/`,
     scimPath: '/scim/v2/',
-    tokenUrl: `${baseUrl}/oauth/token`,
-    clientId: 'client 1',
-    clientSecret: CLIENT_SECRET,
-    scopes: ['scim:write', 'cxone.webhook.manage'],
-    ...overrides,
+    auth: {
+      type: 'client-credentials',
+      tokenUrl: `${baseUrl}/oauth/token`,
+      clientId: 'client 1',
+      clientSecret: CLIENT_SECRET,
+      scopes: ['scim:write', 'cxone.webhook.manage'],
+      clientAuthMethod: 'client_secret_basic',
+      ...auth,
+    },
+    ...rest,
   };
 }
 
-function client(options: { tenant?: TenantConnection; tokens?: OAuthTokenProvider; timeoutMs?: number } = {}): ScimClient {
-  return new ScimClient({ tenant: options.tenant ?? tenant(), tokens: options.tokens ?? new OAuthTokenProvider(), timeoutMs: options.timeoutMs });
+function client(options: { tenant?: TenantConnection; tokens?: TokenProvider; timeoutMs?: number } = {}): ScimClient {
+  return new ScimClient({ tenant: options.tenant ?? tenant(), tokens: options.tokens ?? new TenantTokenProvider(), timeoutMs: options.timeoutMs });
 }
 
 /** The awaited promise must reject; returns the error. */
@@ -154,34 +164,34 @@ describe('OAuth client credentials', () => {
 
   it('refreshes shortly before expiry (10% of a short lifetime)', async () => {
     let now = 1_000_000;
-    const tokens = new OAuthTokenProvider({ now: () => now });
+    const tokens = new TenantTokenProvider({ now: () => now });
     expiresIn = 100; // refresh margin min(60 s, 10 s) = 10 s
-    assert.equal(await tokens.getToken(tenant()), `${TOKEN_PREFIX}1`);
+    assert.equal((await tokens.access(tenant())).token, `${TOKEN_PREFIX}1`);
     now += 89_000;
-    assert.equal(await tokens.getToken(tenant()), `${TOKEN_PREFIX}1`);
+    assert.equal((await tokens.access(tenant())).token, `${TOKEN_PREFIX}1`);
     now += 2_000;
-    assert.equal(await tokens.getToken(tenant()), `${TOKEN_PREFIX}2`);
+    assert.equal((await tokens.access(tenant())).token, `${TOKEN_PREFIX}2`);
     assert.equal(tokenRequests.length, 2);
   });
 
   it('refreshes 60 s before expiry for long-lived tokens', async () => {
     let now = 0;
-    const tokens = new OAuthTokenProvider({ now: () => now });
-    await tokens.getToken(tenant());
+    const tokens = new TenantTokenProvider({ now: () => now });
+    (await tokens.access(tenant())).token;
     now = 3_539_000;
-    await tokens.getToken(tenant());
+    (await tokens.access(tenant())).token;
     now = 3_541_000;
-    await tokens.getToken(tenant());
+    (await tokens.access(tenant())).token;
     assert.equal(tokenRequests.length, 2);
   });
 
   it('caches per tenant, client and scopes', async () => {
-    const tokens = new OAuthTokenProvider();
-    await tokens.getToken(tenant());
-    await tokens.getToken(tenant({ scopes: ['scim:write'] }));
-    await tokens.getToken(tenant({ clientId: 'other' }));
-    await tokens.getToken(tenant({ tenantId: 'globex' }));
-    await tokens.getToken(tenant());
+    const tokens = new TenantTokenProvider();
+    (await tokens.access(tenant())).token;
+    (await tokens.access(tenant({ auth: { scopes: ['scim:write'] } }))).token;
+    (await tokens.access(tenant({ auth: { clientId: 'other' } }))).token;
+    (await tokens.access(tenant({ tenantId: 'globex' }))).token;
+    (await tokens.access(tenant())).token;
     assert.equal(tokenRequests.length, 4);
   });
 
@@ -226,7 +236,7 @@ describe('OAuth client credentials', () => {
   });
 
   it('an unreachable token endpoint is retryable', async () => {
-    const err = await failureOf(client({ tenant: tenant({ tokenUrl: `http://127.0.0.1:${deadPort}/oauth/token` }) }).get('/Users'));
+    const err = await failureOf(client({ tenant: tenant({ auth: { tokenUrl: `http://127.0.0.1:${deadPort}/oauth/token` } }) }).get('/Users'));
     assert.ok(err instanceof OAuthError);
     assert.equal(err.status, undefined);
     assert.match(err.message, /ECONNREFUSED/);
@@ -460,8 +470,10 @@ describe('SCIM errors', () => {
   });
 
   it('the tenant requestTimeoutMs applies when the client sets none', async () => {
+    const tokens = new TenantTokenProvider();
+    await tokens.access(tenant()); // the token comes first, so that only the SCIM call can time out
     scimRoute = () => 'hang';
-    const err = await failureOf(client({ tenant: tenant({ requestTimeoutMs: 50 }) }).get('/Users'));
+    const err = await failureOf(client({ tenant: tenant({ requestTimeoutMs: 50 }), tokens }).get('/Users'));
     assert.ok(err instanceof ScimNetworkError && err.timedOut);
   });
 
@@ -476,7 +488,7 @@ describe('SCIM errors', () => {
 
 describe('secrets', () => {
   it('never appear in the client, the provider or a response', async () => {
-    const tokens = new OAuthTokenProvider();
+    const tokens = new TenantTokenProvider();
     const scim = client({ tokens });
     scimRoute = () => ({ status: 200, headers: { etag: 'W/"1"' }, body: { id: 'u1' } });
     const response = await scim.get('/Users/u1');

@@ -15,7 +15,7 @@ import type { TemporalEnvironment } from '../src/temporal/server';
 import { gatherReport } from '../src/cli/report';
 import { progressQuery, provisionUsers, type ProvisionUsersInput, type ProvisionUsersResult } from '../src/workflows';
 import { reportQuery } from '../src/workflows/report';
-import { startScriptedServer } from './helpers/http';
+import { startScriptedServer, throughProxy } from './helpers/http';
 import { historyText, startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 
 // provisionUsers end to end: real Temporal dev server, real worker(s), the CXone sandbox behind
@@ -141,8 +141,8 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
     lying.spc = (spc) => ({ ...spc, bulk: { ...(spc.bulk as Attrs), maxOperations: 1000 } });
     const tenants: TenantConfig[] = [
       sandboxTenant(sandbox),
-      { ...sandboxTenant(sandbox, 'proxied'), baseUrl: proxy.url, tokenUrl: `${proxy.url}/oauth/token` },
-      { ...sandboxTenant(small, 'lying'), baseUrl: lying.url, tokenUrl: `${lying.url}/oauth/token` },
+      throughProxy(sandboxTenant(sandbox), 'proxied', proxy.url),
+      throughProxy(sandboxTenant(small), 'lying', lying.url),
     ];
     temporal = await startTestTemporal();
     worker = await startTestWorker(temporal, tenants);

@@ -14,7 +14,7 @@ import {
   type SyncUsersInput,
   type SyncUsersResult,
 } from '../src/workflows';
-import { startScriptedServer } from './helpers/http';
+import { startScriptedServer, throughProxy } from './helpers/http';
 import { historyText, startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 
 // syncUsers end to end: a real Temporal dev server and worker against the CXone sandbox, seeded
@@ -81,7 +81,7 @@ describe('syncUsers', () => {
     temporal = await startTestTemporal();
     sandbox = await startSandbox({ port: 0, clientSecret: SECRET });
     proxy = await startProxy(() => sandbox.url);
-    tenant = { ...sandboxTenant(sandbox, 'sync'), baseUrl: proxy.url, tokenUrl: `${proxy.url}/oauth/token` };
+    tenant = throughProxy(sandboxTenant(sandbox), 'sync', proxy.url);
     worker = await startTestWorker(temporal, [tenant]);
   });
 

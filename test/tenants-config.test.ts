@@ -29,11 +29,12 @@ describe('tenant configuration', () => {
     });
     assert.deepEqual(registry.ids(), ['default', 'acme']);
     const fallback = registry.get('default');
-    assert.equal(fallback.tokenUrl, 'https://default.example/oauth/token');
+    assert.equal(fallback.auth.type, 'client-credentials');
+    assert.equal(fallback.auth.type === 'client-credentials' && fallback.auth.tokenUrl, 'https://default.example/oauth/token');
     assert.equal(fallback.scimPath, '/scim/v2');
-    assert.deepEqual(fallback.scopes, ['scim:write', 'cxone.webhook.manage']);
+    assert.deepEqual(fallback.auth.type === 'client-credentials' && fallback.auth.scopes, ['scim:write', 'cxone.webhook.manage']);
     const acme = registry.get('acme');
-    assert.equal(acme.clientSecret, 'acme-secret-value');
+    assert.equal(acme.auth.type === 'client-credentials' && acme.auth.clientSecret, 'acme-secret-value');
     assert.equal(acme.webhookSecret, 'acme-hook-value');
     assert.ok(!fs.readFileSync(file, 'utf8').includes('acme-secret-value'), 'the file names the secret, never holds it');
     assert.throws(() => registry.get('nope'), /unknown tenant "nope" \(configured: default, acme\)/);
@@ -46,6 +47,75 @@ describe('tenant configuration', () => {
     assert.throws(() => TenantRegistry.fromEnv({ CXONE_TENANTS_FILE: bad }), (err: Error) => {
       assert.match(err.message, /\$\.tenants\[0\]\.baseUrl/);
       assert.match(err.message, /\$\.tenants\[0\]\.clientSecretEnv/);
+      return true;
+    });
+  });
+
+  it('reads every auth strategy from CXONE_AUTH and the tenants file', () => {
+    const file = tenantFile({
+      tenants: [
+        { id: 'cx', auth: 'cxone-access-key', clientId: 'app', clientSecretEnv: 'CX_APP_SECRET', accessKeyIdEnv: 'CX_KEY_ID', accessKeySecretEnv: 'CX_KEY_SECRET' },
+        { id: 'old', auth: 'cxone-access-key-legacy', baseUrl: 'https://api-na1.example', authUrl: 'https://na1.example', accessKeyIdEnv: 'CX_KEY_ID', accessKeySecretEnv: 'CX_KEY_SECRET' },
+        { id: 'okta', auth: 'bearer', baseUrl: 'https://okta.example', scimPath: '/scim/v2', tokenEnv: 'OKTA_TOKEN' },
+        { id: 'post', baseUrl: 'https://p.example', tokenUrl: 'https://p.example/token', clientId: 'c', clientSecretEnv: 'CX_APP_SECRET', clientAuthMethod: 'client_secret_post' },
+      ],
+    });
+    const registry = TenantRegistry.fromEnv({
+      CXONE_AUTH: 'cxone-access-key',
+      CXONE_CLIENT_ID: 'app-id',
+      CXONE_CLIENT_SECRET: 'app-secret',
+      CXONE_ACCESS_KEY_ID: 'key-id',
+      CXONE_ACCESS_KEY_SECRET: 'key-secret',
+      CXONE_TENANTS_FILE: file,
+      CX_APP_SECRET: 'cx-app-secret',
+      CX_KEY_ID: 'cx-key-id',
+      CX_KEY_SECRET: 'cx-key-secret',
+      OKTA_TOKEN: 'okta-token',
+    });
+    const fallback = registry.get('default');
+    assert.equal(fallback.baseUrl, undefined, 'discovered at run time');
+    assert.deepEqual(fallback.auth, {
+      type: 'cxone-access-key',
+      issuer: 'https://cxone.niceincontact.com',
+      clientId: 'app-id',
+      clientSecret: 'app-secret',
+      accessKeyId: 'key-id',
+      accessKeySecret: 'key-secret',
+      scopes: [],
+      sources: fallback.auth.sources,
+    });
+    const cx = registry.get('cx').auth;
+    assert.equal(cx.type === 'cxone-access-key' && cx.accessKeySecret, 'cx-key-secret');
+    assert.equal(cx.sources?.accessKeySecret, 'accessKeySecretEnv CX_KEY_SECRET');
+    const old = registry.get('old').auth;
+    assert.deepEqual(old.type === 'cxone-access-key-legacy' && [old.authUrl, old.accessKeyId], ['https://na1.example', 'cx-key-id']);
+    const okta = registry.get('okta').auth;
+    assert.equal(okta.type === 'bearer' && okta.token, 'okta-token');
+    const post = registry.get('post').auth;
+    assert.equal(post.type === 'client-credentials' && post.clientAuthMethod, 'client_secret_post');
+  });
+
+  it('names every missing variable of a strategy, with what to put there', () => {
+    assert.throws(
+      () => TenantRegistry.fromEnv({ CXONE_AUTH: 'cxone-access-key', CXONE_CLIENT_ID: 'app' }),
+      (err: Error) => {
+        assert.match(err.message, /^tenant default \(from CXONE_\* variables\)/);
+        assert.match(err.message, /CXONE_CLIENT_SECRET is not set: set it to the registered application's client secret/);
+        assert.match(err.message, /CXONE_ACCESS_KEY_ID is not set: set it to the API user's access key id/);
+        assert.match(err.message, /CXONE_ACCESS_KEY_SECRET is not set/);
+        assert.doesNotMatch(err.message, /CXONE_BASE_URL/, 'discovered under cxone-access-key');
+        return true;
+      },
+    );
+    assert.throws(() => TenantRegistry.fromEnv({ CXONE_AUTH: 'bearer' }), /CXONE_BASE_URL is not set.*CXONE_BEARER_TOKEN is not set: set it to the static bearer token/);
+    assert.throws(() => TenantRegistry.fromEnv({ CXONE_AUTH: 'kerberos' }), /CXONE_AUTH is "kerberos": set it to one of cxone-access-key, cxone-access-key-legacy, client-credentials, bearer/);
+    const file = tenantFile({ tenants: [{ id: 'okta', auth: 'bearer', baseUrl: 'https://okta.example', tokenEnv: 'OKTA_TOKEN' }] });
+    assert.throws(() => TenantRegistry.fromEnv({ CXONE_TENANTS_FILE: file }), /tenant okta: environment variable OKTA_TOKEN is not set \(named by tokenEnv\)/);
+    const incomplete = tenantFile({ tenants: [{ id: 'old', auth: 'cxone-access-key-legacy', accessKeyIdEnv: 'K' }] });
+    assert.throws(() => TenantRegistry.fromEnv({ CXONE_TENANTS_FILE: incomplete }), (err: Error) => {
+      for (const member of ['baseUrl', 'authUrl', 'accessKeySecretEnv']) {
+        assert.match(err.message, new RegExp(`\\$\\.tenants\\[0\\]\\.${member}: required when auth is cxone-access-key-legacy`));
+      }
       return true;
     });
   });

@@ -1,18 +1,19 @@
 import { Context } from '@temporalio/activity';
 import type { TenantRegistry } from '../config/tenants';
-import { OAuthTokenProvider, ScimClient } from '../http';
+import { ScimClient, TenantTokenProvider, type TokenProvider } from '../http';
 import { toActivityFailure } from './failure-mapping';
 
 /** What activities need from the worker process. Secrets stay here, never in workflow history. */
 export interface ActivityDeps {
   tenants: TenantRegistry;
-  tokens: OAuthTokenProvider;
+  /** Tokens (and discovered API bases) for every tenant, cached for the worker's life. */
+  tokens: TokenProvider;
   /** Per-request timeout for provider calls. */
   requestTimeoutMs?: number;
 }
 
 export function createActivityDeps(tenants: TenantRegistry, requestTimeoutMs?: number): ActivityDeps {
-  return { tenants, tokens: new OAuthTokenProvider(), requestTimeoutMs };
+  return { tenants, tokens: new TenantTokenProvider(), requestTimeoutMs };
 }
 
 export function scimClientFor(deps: ActivityDeps, tenantId: string): ScimClient {

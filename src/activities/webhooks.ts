@@ -34,10 +34,8 @@ export interface NewWebhookSubscription {
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
 
-/** `/api/v2/webhooks` under the tenant's API base (not its SCIM base). */
-function webhooksUrl(deps: ActivityDeps, tenantId: string): string {
-  return `${deps.tenants.get(tenantId).baseUrl.replace(/\/+$/, '')}/api/v2/webhooks`;
-}
+/** Under the tenant's API base (configured or discovered), not its SCIM base. */
+const WEBHOOKS_PATH = '/api/v2/webhooks';
 
 function toSubscription(raw: unknown): WebhookSubscription | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
@@ -54,7 +52,7 @@ function toSubscription(raw: unknown): WebhookSubscription | undefined {
 
 export function createWebhookActivities(deps: ActivityDeps) {
   const list = async (tenantId: string): Promise<WebhookListOutcome> => {
-    const response = await scimClientFor(deps, tenantId).requestUrl<unknown>('GET', webhooksUrl(deps, tenantId), { headers: JSON_HEADERS });
+    const response = await scimClientFor(deps, tenantId).api<unknown>('GET', WEBHOOKS_PATH, { headers: JSON_HEADERS });
     const body = response.body as { webhooks?: unknown } | unknown[] | undefined;
     const raw = Array.isArray(body) ? body : Array.isArray(body?.webhooks) ? body.webhooks : [];
     return {
@@ -79,7 +77,7 @@ export function createWebhookActivities(deps: ActivityDeps) {
           const existing = listed.subscriptions.find((s) => s.url === subscription.url && [...s.events].sort().join(',') === wanted);
           if (existing) return { httpStatus: listed.httpStatus, durationMs: listed.durationMs, payloadSha256: payloadSha256(subscription), subscription: existing };
         }
-        const response = await scimClientFor(deps, tenantId).requestUrl<unknown>('POST', webhooksUrl(deps, tenantId), {
+        const response = await scimClientFor(deps, tenantId).api<unknown>('POST', WEBHOOKS_PATH, {
           headers: JSON_HEADERS,
           body: subscription,
           expect: [201],

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { TenantRegistry, type TenantConfig } from '../config/tenants';
-import type { Sandbox } from 'cxone-sandbox';
+import type { AuthType } from '../http';
+import type { ProfileName, Sandbox } from 'cxone-sandbox';
 import { temporalSettingsFromEnv } from '../temporal/connection';
 import { installRuntime } from '../temporal/runtime';
 import { startTemporal } from '../temporal/server';
@@ -33,27 +34,42 @@ export interface DevOptions {
   out?: NodeJS.WritableStream;
   /** Live progress bar (default on when stderr is a terminal). */
   progress?: boolean;
+  /**
+   * The CXone sandbox's profile: `full` (default) offers every optional feature; `cxone` behaves
+   * like real CXone (access keys with discovery, no Bulk, no ETags, read-only ServiceProviderConfig).
+   */
+  profile?: ProfileName;
 }
 
 export interface DemoSummary {
   provisioned: number;
   invalid: number;
+  /** Users created in the CXone console instead, when the provider offers no way to provision in this build. */
+  consoleCreated: number;
   syncedToIdp: number;
   workflowIds: { configure: string; register: string; provision: string; lifecycle: string };
 }
 
-/** The tenant that points at a local sandbox, with the sandbox's credentials. */
-export function sandboxTenant(sandbox: Sandbox, tenantId = 'sandbox'): TenantConfig {
-  return {
-    tenantId,
-    baseUrl: sandbox.url,
-    scimPath: '/scim/v2',
-    tokenUrl: sandbox.tokenUrl,
-    clientId: sandbox.clientId,
-    clientSecret: sandbox.clientSecret,
-    scopes: sandbox.scopes,
-    webhookSecret: sandbox.webhookSecret,
-  };
+/**
+ * The tenant that points at a local sandbox, with the sandbox's credentials, authenticating the
+ * way the sandbox's profile expects: client credentials (`full`), or access keys with the API base
+ * discovered from the issuer (`cxone`). Any other strategy on request.
+ */
+export function sandboxTenant(sandbox: Sandbox, tenantId = 'sandbox', authType?: AuthType): TenantConfig {
+  const type = authType ?? (sandbox.profile === 'cxone' ? 'cxone-access-key' : 'client-credentials');
+  const common = { tenantId, scimPath: '/scim/v2', webhookSecret: sandbox.webhookSecret };
+  const { clientId, clientSecret, accessKeyId, accessKeySecret, scopes } = sandbox;
+  switch (type) {
+    case 'client-credentials':
+      return { ...common, baseUrl: sandbox.url, auth: { type, tokenUrl: sandbox.tokenUrl, clientId, clientSecret, scopes, clientAuthMethod: 'client_secret_basic' } };
+    case 'cxone-access-key':
+      return { ...common, auth: { type, issuer: sandbox.issuer, clientId, clientSecret, accessKeyId, accessKeySecret, scopes: [] } };
+    case 'cxone-access-key-legacy':
+      return { ...common, baseUrl: sandbox.url, auth: { type, authUrl: sandbox.authUrl, accessKeyId, accessKeySecret } };
+    case 'bearer':
+      if (!sandbox.staticToken) throw new Error('bearer auth needs a sandbox started with a staticToken');
+      return { ...common, baseUrl: sandbox.url, auth: { type, token: sandbox.staticToken } };
+  }
 }
 
 /**
@@ -107,11 +123,12 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
     cleanups.unshift(() => temporal.stop());
     const source = temporal.source.kind === 'executable' ? temporal.source.path : temporal.source.kind;
     log(`Temporal server   ${temporal.address} (${source})`);
-    const cxone = await startSandbox({ port: 0, tenantId: CXONE_TENANT });
+    const profile = options.profile ?? 'full';
+    const cxone = await startSandbox({ port: 0, tenantId: CXONE_TENANT, profile });
     cleanups.unshift(() => cxone.close());
     const idp = await startSandbox({ port: 0, tenantId: IDP_TENANT });
     cleanups.unshift(() => idp.close());
-    log(`CXone sandbox     ${cxone.url}`);
+    log(`CXone sandbox     ${cxone.url} (profile ${profile}${profile === 'cxone' ? ': access keys, API base discovered from the issuer' : ''})`);
     log(`IdP sandbox       ${idp.url}`);
     const tenants = new TenantRegistry([sandboxTenant(cxone, CXONE_TENANT), sandboxTenant(idp, IDP_TENANT)]);
     const settings = temporalSettingsFromEnv(process.env, temporal.address);
@@ -130,9 +147,11 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
     cleanups.unshift(() => fs.rmSync(workDir, { recursive: true, force: true }));
 
     return await worker.runUntil(async () => {
-      log('\n-- 1. configureServiceProvider');
+      // CXone's ServiceProviderConfig is read-only: the demo compares instead of writing.
+      const mode = profile === 'cxone' ? 'verify' : 'apply';
+      log(`\n-- 1. configureServiceProvider (${mode})`);
       const desired: unknown = JSON.parse(fs.readFileSync(path.join(EXAMPLES, 'service-provider-config.json'), 'utf8'));
-      const configured = await runConfigure(client, settings.taskQueue, { tenant: CXONE_TENANT, desired });
+      const configured = await runConfigure(client, settings.taskQueue, { tenant: CXONE_TENANT, desired, mode });
       printReport(configured.report, 'text', out);
       if (!configured.ok) throw new Error('configureServiceProvider failed; see the report above');
 
@@ -160,8 +179,24 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
       bar?.end();
       printProvisionReport(provisioned.report, 'text', out);
       const result = provisioned.report.result;
-      if (!provisioned.ok || !result) throw new Error('provisionUsers failed; see the report above');
-      const valid = result.totals.succeeded;
+      let consoleCreated = 0;
+      if (!provisioned.ok && profile === 'cxone' && /does not support Bulk/.test(provisioned.report.error ?? '')) {
+        // This build provisions through Bulk only; the lifecycle half of the demo still runs on console-created users.
+        consoleCreated = Math.min(userCount, 20);
+        log(`provisionUsers needs Bulk, which the cxone profile does not offer; creating ${consoleCreated} agents in the CXone console instead`);
+        for (let i = 1; i <= consoleCreated; i++) {
+          cxone.adminCreateUser({
+            schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+            userName: `agent.${i}@example.com`,
+            name: { givenName: 'Agent', familyName: `Number${i}` },
+            emails: [{ value: `agent.${i}@example.com`, type: 'work', primary: true }],
+            active: true,
+          });
+        }
+      } else if (!provisioned.ok || !result) {
+        throw new Error('provisionUsers failed; see the report above');
+      }
+      const valid = result?.totals.succeeded ?? consoleCreated;
 
       log('\n-- 4. userLifecycle: CXone webhooks → receiver → workflows → IdP');
       await waitFor(`${valid} users in the IdP`, () => idp.countUsers() >= valid, 300_000);
@@ -187,7 +222,8 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
       }
       return {
         provisioned: valid,
-        invalid: result.totals.invalid,
+        invalid: result?.totals.invalid ?? 0,
+        consoleCreated,
         syncedToIdp: idp.countUsers(),
         workflowIds: { configure: configured.report.workflowId, register: registerId, provision: provisioned.handle.workflowId, lifecycle: lifecycleId },
       };

@@ -7,6 +7,7 @@ import { registerCodecServerCommand } from './codec-server';
 import { registerConfigureCommand } from './configure';
 import { registerProvisionCommand } from './provision';
 import { registerReportCommand } from './report';
+import { registerTenantsCommand } from './tenants';
 import { temporalSettingsFromEnv } from '../temporal/connection';
 import { runWorker } from '../worker';
 import { runDev } from './dev';
@@ -41,8 +42,10 @@ program
   .option('--db-file <path>', 'persist the embedded Temporal server to this SQLite file')
   .option('--ui-port <port>', 'Temporal UI port of the embedded server (0: no UI)', positiveInteger('--ui-port'), 8233)
   .option('--keep-running', 'stay up after the demo until Ctrl-C')
-  .action(async (options: { users: number; dbFile?: string; uiPort: number; keepRunning?: boolean }) => {
-    await runDev(options);
+  .option('--profile <name>', 'CXone sandbox profile: full (every optional feature) or cxone (access keys with discovery, no Bulk, no ETags, read-only config)', 'full')
+  .action(async (options: { users: number; dbFile?: string; uiPort: number; keepRunning?: boolean; profile: string }) => {
+    if (options.profile !== 'full' && options.profile !== 'cxone') throw new Error(`--profile must be full or cxone, got "${options.profile}"`);
+    await runDev({ ...options, profile: options.profile });
   });
 
 registerSandboxCommand(program);
@@ -52,6 +55,7 @@ registerProvisionCommand(program);
 registerReportCommand(program);
 registerAuditCommand(program);
 registerCodecServerCommand(program);
+registerTenantsCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`cxone-scim: ${err instanceof Error ? err.message : String(err)}`);

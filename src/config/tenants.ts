@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import * as t from 'io-ts';
 import type { TenantConnection } from '../http/tenant';
-import { decode, formatIssues } from '../scim/decode';
+import { decode, formatIssues, type DecodeIssue } from '../scim/decode';
+import { authFromEnv, authFromFile, missingFileFields, TenantFileAuthFields } from './tenant-auth';
 
 /**
  * Tenants live in the worker process only. Workflow inputs name a tenant by id; activities look
@@ -16,19 +17,14 @@ export const DEFAULT_TENANT_ID = 'default';
 
 /** A tenant file names the env variables that hold secrets; it never holds a secret itself. */
 const TenantFileEntry = t.intersection([
-  t.type({
-    id: t.string,
-    baseUrl: t.string,
-    tokenUrl: t.string,
-    clientId: t.string,
-    clientSecretEnv: t.string,
-  }),
+  t.type({ id: t.string }),
   t.partial({
+    baseUrl: t.string,
     scimPath: t.string,
-    scopes: t.array(t.string),
     webhookSecretEnv: t.string,
     requestTimeoutMs: t.number,
   }),
+  TenantFileAuthFields,
 ]);
 const TenantFile = t.type({ tenants: t.array(TenantFileEntry) });
 
@@ -36,10 +32,6 @@ function requireEnv(env: NodeJS.ProcessEnv, name: string, what: string): string 
   const value = env[name];
   if (!value) throw new Error(`${what}: environment variable ${name} is not set`);
   return value;
-}
-
-function splitScopes(value: string | undefined): string[] {
-  return (value ?? '').split(/[\s,]+/).filter(Boolean);
 }
 
 export class TenantRegistry {
@@ -68,21 +60,19 @@ export class TenantRegistry {
   }
 
   /**
-   * The default tenant from CXONE_* variables (when CXONE_BASE_URL is set) plus every tenant of
-   * the JSON file named by CXONE_TENANTS_FILE.
+   * The default tenant from CXONE_* variables (when CXONE_BASE_URL or CXONE_AUTH is set) plus
+   * every tenant of the JSON file named by CXONE_TENANTS_FILE.
    */
   static fromEnv(env: NodeJS.ProcessEnv = process.env): TenantRegistry {
     const registry = new TenantRegistry();
-    if (env.CXONE_BASE_URL) {
-      const baseUrl = env.CXONE_BASE_URL;
+    if (env.CXONE_BASE_URL || env.CXONE_AUTH) {
+      const tenantId = env.CXONE_TENANT_ID || DEFAULT_TENANT_ID;
+      const { auth, baseUrl } = authFromEnv(env, `tenant ${tenantId} (from CXONE_* variables)`);
       registry.add({
-        tenantId: env.CXONE_TENANT_ID || DEFAULT_TENANT_ID,
+        tenantId,
         baseUrl,
         scimPath: env.CXONE_SCIM_PATH || '/scim/v2',
-        tokenUrl: env.CXONE_TOKEN_URL || new URL('/oauth/token', baseUrl).toString(),
-        clientId: requireEnv(env, 'CXONE_CLIENT_ID', 'default tenant'),
-        clientSecret: requireEnv(env, 'CXONE_CLIENT_SECRET', 'default tenant'),
-        scopes: splitScopes(env.CXONE_SCOPES),
+        auth,
         webhookSecret: env.CXONE_WEBHOOK_SECRET || undefined,
       });
     }
@@ -94,16 +84,22 @@ export class TenantRegistry {
 }
 
 export function readTenantFile(file: string, env: NodeJS.ProcessEnv = process.env): TenantConfig[] {
-  const parsed = decode(TenantFile, JSON.parse(fs.readFileSync(file, 'utf8')));
-  if (!parsed.ok) throw new Error(`tenant file ${file} is invalid:\n${formatIssues(parsed.errors)}`);
+  const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const parsed = decode(TenantFile, raw);
+  // Members a tenant's auth type requires, reported together with any mistyped member.
+  const rawEntries = (raw as { tenants?: unknown })?.tenants;
+  const missing: DecodeIssue[] = (Array.isArray(rawEntries) ? rawEntries : []).flatMap((entry, i) =>
+    typeof entry === 'object' && entry !== null
+      ? missingFileFields(entry as Record<string, unknown>).map(({ member, why }) => ({ path: `$.tenants[${i}].${member}`, message: why }))
+      : [],
+  );
+  const issues = [...(parsed.ok ? [] : parsed.errors), ...missing.filter((m) => parsed.ok || !parsed.errors.some((e) => e.path === m.path))];
+  if (!parsed.ok || issues.length > 0) throw new Error(`tenant file ${file} is invalid:\n${formatIssues(issues)}`);
   return parsed.value.tenants.map((entry) => ({
     tenantId: entry.id,
     baseUrl: entry.baseUrl,
     scimPath: entry.scimPath ?? '/scim/v2',
-    tokenUrl: entry.tokenUrl,
-    clientId: entry.clientId,
-    clientSecret: requireEnv(env, entry.clientSecretEnv, `tenant ${entry.id}`),
-    scopes: entry.scopes ?? [],
+    auth: authFromFile(entry, env, `tenant ${entry.id}`),
     requestTimeoutMs: entry.requestTimeoutMs,
     webhookSecret: entry.webhookSecretEnv ? requireEnv(env, entry.webhookSecretEnv, `tenant ${entry.id}`) : undefined,
   }));

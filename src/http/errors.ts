@@ -118,7 +118,11 @@ export class ScimNetworkError extends Error {
   }
 }
 
-/** The token endpoint refused or could not be reached. `status` is undefined when there was no HTTP answer. */
+/**
+ * Getting a token (or discovering where to get one) failed: the endpoint refused, could not be
+ * reached, or answered without what the tenant's configuration needs. `status` is undefined when
+ * there was no HTTP answer. `fix` names the setting to change, when the cause is configuration.
+ */
 export class OAuthError extends Error {
   override readonly name = 'OAuthError';
   readonly status?: number;
@@ -126,18 +130,20 @@ export class OAuthError extends Error {
   readonly error?: string;
   readonly errorDescription?: string;
   readonly retryAfterMs?: number;
+  readonly fix?: string;
 
   constructor(
     readonly tenantId: string,
-    /** Token URL without its query. */
+    /** Token (or discovery) URL without its query. */
     readonly tokenUrl: string,
-    init: { status?: number; error?: string; errorDescription?: string; retryAfterMs?: number; reason: string },
+    init: { status?: number; error?: string; errorDescription?: string; retryAfterMs?: number; reason: string; fix?: string },
   ) {
-    super(`OAuth token request for tenant ${tenantId} to ${tokenUrl} failed: ${init.reason}`);
+    super(`Authentication for tenant ${tenantId} at ${tokenUrl} failed: ${init.reason}${init.fix ? `. Fix: ${init.fix}` : ''}`);
     this.status = init.status;
     this.error = init.error;
     this.errorDescription = init.errorDescription;
     this.retryAfterMs = init.retryAfterMs;
+    this.fix = init.fix;
   }
 
   /** 429, 5xx and network failures may pass; anything else needs a configuration change. */

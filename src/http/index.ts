@@ -1,5 +1,15 @@
 export { scimBaseUrl, type TenantConnection } from './tenant';
-export { OAuthTokenProvider, type OAuthTokenProviderOptions } from './oauth';
+export {
+  AUTH_TYPES,
+  DEFAULT_CXONE_ISSUER,
+  TenantTokenProvider,
+  authSecrets,
+  type AuthType,
+  type TenantAccess,
+  type TenantAuth,
+  type TokenProvider,
+  type TokenProviderOptions,
+} from './auth';
 export {
   OAuthError,
   describeFetchFailure,

@@ -1,6 +1,6 @@
 import { parseBody } from './body';
 import { describeFetchFailure, parseRetryAfter, redactSecrets, ScimForeignUrlError, ScimHttpError, ScimNetworkError } from './errors';
-import type { OAuthTokenProvider } from './oauth';
+import { authSecrets, type TokenProvider } from './auth';
 import { scimBaseUrl, type TenantConnection } from './tenant';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -38,7 +38,7 @@ export interface ScimResponse<T = unknown> {
 
 export interface ScimClientOptions {
   tenant: TenantConnection;
-  tokens: OAuthTokenProvider;
+  tokens: TokenProvider;
   /** Only for tests that count calls; defaults to the global fetch. */
   fetch?: typeof fetch;
   /** Per-request timeout; defaults to the tenant's `requestTimeoutMs`, then 30 s. */
@@ -52,29 +52,35 @@ interface Exchange {
   durationMs: number;
 }
 
+/** Builds a request's URL once the tenant's API base is known (it may be discovered). */
+type Target = (apiBase: string) => URL;
+
 /**
- * SCIM 2.0 over HTTP for one tenant: bearer token from the provider, SCIM content types, one
- * token refresh on 401, typed errors. Holds the tenant in private fields so the client never
- * serializes a secret.
+ * SCIM 2.0 over HTTP for one tenant: bearer token and API base from the token provider, SCIM
+ * content types, one token refresh on 401, typed errors. Holds the tenant in private fields so
+ * the client never serializes a secret.
  */
 export class ScimClient {
   readonly #tenant: TenantConnection;
-  readonly #tokens: OAuthTokenProvider;
+  readonly #tokens: TokenProvider;
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
-  readonly #scimBase: string;
 
   constructor(options: ScimClientOptions) {
     this.#tenant = options.tenant;
     this.#tokens = options.tokens;
     this.#fetch = options.fetch ?? fetch;
     this.#timeoutMs = options.timeoutMs ?? options.tenant.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.#scimBase = scimBaseUrl(options.tenant);
   }
 
   /** `path` is relative to the tenant's SCIM base, e.g. `/Users/2819c223`. */
   request<T = unknown>(method: ScimMethod, path: string, opts: ScimRequestOptions = {}): Promise<ScimResponse<T>> {
-    return this.#send(method, withQuery(new URL(`${this.#scimBase}/${path.replace(/^\/+/, '')}`), opts.query), opts);
+    return this.#send(method, (apiBase) => withQuery(new URL(`${this.#scimBase(apiBase)}/${path.replace(/^\/+/, '')}`), opts.query), opts);
+  }
+
+  /** `path` is relative to the tenant's API base, not its SCIM base, e.g. `/api/v2/webhooks`. */
+  api<T = unknown>(method: ScimMethod, path: string, opts: ScimRequestOptions = {}): Promise<ScimResponse<T>> {
+    return this.#send(method, (apiBase) => withQuery(new URL(`${apiBase.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`), opts.query), opts);
   }
 
   /**
@@ -82,10 +88,13 @@ export class ScimClient {
    * SCIM base. Refuses any other origin than the tenant's, so the token never goes elsewhere.
    */
   async requestUrl<T = unknown>(method: ScimMethod, url: string, opts: ScimRequestOptions = {}): Promise<ScimResponse<T>> {
-    const target = new URL(url, `${this.#scimBase}/`);
-    const tenantOrigin = new URL(this.#scimBase).origin;
-    if (target.origin !== tenantOrigin) throw new ScimForeignUrlError(target.origin, tenantOrigin);
-    return this.#send(method, withQuery(target, opts.query), opts);
+    return this.#send(method, (apiBase) => {
+      const scimBase = this.#scimBase(apiBase);
+      const target = new URL(url, `${scimBase}/`);
+      const tenantOrigin = new URL(scimBase).origin;
+      if (target.origin !== tenantOrigin) throw new ScimForeignUrlError(target.origin, tenantOrigin);
+      return withQuery(target, opts.query);
+    }, opts);
   }
 
   get<T = unknown>(path: string, opts?: ScimBodylessOptions): Promise<ScimResponse<T>> {
@@ -108,21 +117,25 @@ export class ScimClient {
     return this.request<T>('DELETE', path, opts);
   }
 
-  async #send<T>(method: ScimMethod, url: URL, opts: ScimRequestOptions): Promise<ScimResponse<T>> {
-    let token = await this.#tokens.getToken(this.#tenant);
-    let exchange = await this.#exchange(method, url, opts, token);
+  async #send<T>(method: ScimMethod, target: Target, opts: ScimRequestOptions): Promise<ScimResponse<T>> {
+    // With a configured API base, a refused URL fails before any token is fetched.
+    if (this.#tenant.baseUrl !== undefined) target(this.#tenant.baseUrl);
+    let access = await this.#tokens.access(this.#tenant);
+    let url = target(access.apiBase);
+    let exchange = await this.#exchange(method, url, opts, access.token);
     if (exchange.response.status === 401 && !opts.expect?.includes(401)) {
       // Revoked or rotated early: one fresh token, one more try; a second 401 is final.
-      this.#tokens.invalidate(this.#tenant, token);
-      token = await this.#tokens.getToken(this.#tenant);
-      exchange = await this.#exchange(method, url, opts, token);
+      this.#tokens.invalidate(this.#tenant, access.token);
+      access = await this.#tokens.access(this.#tenant);
+      url = target(access.apiBase);
+      exchange = await this.#exchange(method, url, opts, access.token);
     }
 
     const { response } = exchange;
     const { status, headers } = response;
     const expected = opts.expect ? opts.expect.includes(status) : status >= 200 && status < 300;
     if (!expected) {
-      const body = parseBody(redactSecrets(exchange.text, [token, this.#tenant.clientSecret]), headers.get('content-type'));
+      const body = parseBody(redactSecrets(exchange.text, [access.token, ...authSecrets(this.#tenant.auth)]), headers.get('content-type'));
       throw ScimHttpError.fromResponse(method, url.pathname, status, headers, body);
     }
     return {
@@ -135,6 +148,10 @@ export class ScimClient {
       durationMs: exchange.durationMs,
       bodyBytes: exchange.bodyBytes,
     };
+  }
+
+  #scimBase(apiBase: string): string {
+    return scimBaseUrl({ baseUrl: apiBase, scimPath: this.#tenant.scimPath });
   }
 
   /** One HTTP round trip, body included (the timeout covers both). */

@@ -1,19 +1,21 @@
-/** How to reach one tenant's SCIM service provider. Holds a secret: keep it out of workflow inputs and results. */
+import type { TenantAuth } from './auth/config';
+
+/** How to reach one tenant's SCIM service provider. Holds secrets: keep it out of workflow inputs and results. */
 export interface TenantConnection {
   tenantId: string;
-  /** Origin (and optional prefix) of the tenant's API, e.g. `https://api.example.com`. */
-  baseUrl: string;
-  /** SCIM root below `baseUrl`, e.g. `/scim/v2`. */
+  /**
+   * Origin (and optional prefix) of the tenant's API, e.g. `https://api-na1.niceincontact.com`.
+   * Optional only under `cxone-access-key`, which discovers it from the issuer.
+   */
+  baseUrl?: string;
+  /** SCIM root below the API base, e.g. `/scim/v2`. */
   scimPath: string;
-  tokenUrl: string;
-  clientId: string;
-  clientSecret: string;
-  scopes: string[];
+  auth: TenantAuth;
   requestTimeoutMs?: number;
 }
 
 /** `baseUrl` + `scimPath` with exactly one slash between them and none at the end. */
-export function scimBaseUrl(tenant: Pick<TenantConnection, 'baseUrl' | 'scimPath'>): string {
+export function scimBaseUrl(tenant: { baseUrl: string; scimPath: string }): string {
   const base = tenant.baseUrl.replace(/\/+$/, '');
   const path = tenant.scimPath.replace(/^\/+|\/+$/g, '');
   return path ? `${base}/${path}` : base;

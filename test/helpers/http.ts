@@ -34,9 +34,19 @@ export function scriptedTenant(url: string, tenantId: string, clientSecret: stri
     tenantId,
     baseUrl: url,
     scimPath: '/scim/v2',
-    tokenUrl: `${url}/oauth/token`,
-    clientId: `${tenantId}-client`,
-    clientSecret,
-    scopes: ['scim:write'],
+    auth: {
+      type: 'client-credentials',
+      tokenUrl: `${url}/oauth/token`,
+      clientId: `${tenantId}-client`,
+      clientSecret,
+      scopes: ['scim:write'],
+      clientAuthMethod: 'client_secret_basic',
+    },
   };
+}
+
+/** The same client-credentials tenant, reached through a proxy at `url` (SCIM and token endpoint). */
+export function throughProxy(tenant: TenantConfig, tenantId: string, url: string): TenantConfig {
+  if (tenant.auth.type !== 'client-credentials') throw new Error('throughProxy expects a client-credentials tenant');
+  return { ...tenant, tenantId, baseUrl: url, auth: { ...tenant.auth, tokenUrl: `${url}/oauth/token` } };
 }

@@ -7,8 +7,9 @@ import type { Client } from '@temporalio/client';
 import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { sandboxTenant } from '../../src/cli/dev';
 import type { TenantConfig } from '../../src/config/tenants';
+import { authSecrets } from '../../src/http/auth/config';
 import type { TemporalEnvironment } from '../../src/temporal/server';
-import { sendJson, startScriptedServer } from '../helpers/http';
+import { sendJson, startScriptedServer, throughProxy } from '../helpers/http';
 import { formatHistoryFile, historyAsText, HISTORIES_DIR, parseHistoryFile, workflowTypeOf, type History } from '../helpers/history-files';
 import { installTestRuntime, startTestTemporal, startTestWorker, type TestWorker } from '../helpers/temporal';
 import { SCENARIOS, type RecordingContext } from './scenarios';
@@ -66,14 +67,14 @@ async function startEnvironment(): Promise<Environment> {
     const tenants: TenantConfig[] = [
       sandboxTenant(sandbox),
       sandboxTenant(idp, 'idp'),
-      { ...sandboxTenant(small, 'lying'), baseUrl: lying.url, tokenUrl: `${lying.url}/oauth/token` },
+      throughProxy(sandboxTenant(small), 'lying', lying.url),
     ];
     installTestRuntime('ERROR'); // scenarios fail activities on purpose (405, 413): no warning for each
     const temporal = await startTestTemporal();
     cleanups.unshift(() => temporal.stop());
     const worker = await startTestWorker(temporal, tenants);
     cleanups.unshift(() => worker.stop());
-    const secrets = tenants.flatMap((t) => [t.clientSecret, t.webhookSecret]).filter((s): s is string => typeof s === 'string' && s !== '');
+    const secrets = tenants.flatMap((t) => [...authSecrets(t.auth), t.webhookSecret]).filter((s): s is string => typeof s === 'string' && s !== '');
     return { temporal, worker, sandbox, idp, secrets, close };
   } catch (err) {
     await close();

@@ -2,6 +2,7 @@
 import Fastify, { FastifyError, FastifyInstance } from 'fastify';
 import { AdminDeps, registerAdminRoutes } from './admin';
 import type { Tokens } from './auth';
+import { registerTokenEndpoints, type TokenEndpointOptions } from './token-endpoints';
 import { badRequest, errorBody, ScimHttpError } from './errors';
 import { recordRequests, RequestLogEntry } from './requestLog';
 import { registerScimRoutes, ScimDeps } from './scim';
@@ -18,6 +19,7 @@ export interface AppDeps {
   admin: Omit<AdminDeps, 'switchBoard' | 'requestLog' | 'tokens'>;
   store: Store;
   tokens: Tokens;
+  tokenEndpoints: Omit<TokenEndpointOptions, 'tokens'>;
   switchBoard: SwitchBoard;
   requestLog: RequestLogEntry[];
   requestLogLimit: number;
@@ -82,7 +84,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reply.code(404).send(errorBody(404, `No endpoint ${request.method} ${request.url.split('?')[0]}`)),
   );
 
-  deps.tokens.register(app);
+  registerTokenEndpoints(app, { ...deps.tokenEndpoints, tokens: deps.tokens });
 
   app.register(async (scim) => {
     scim.addHook('onRequest', deps.tokens.requireScope(deps.scimScope));

@@ -1,6 +1,6 @@
 // `cxone-scim sandbox`: runs the CXone sandbox until SIGINT/SIGTERM.
 import { Command, InvalidArgumentError } from 'commander';
-import { RateLimit, SandboxOptions, startSandbox } from './sandbox';
+import { PROFILES, ProfileName, RateLimit, SandboxOptions, startSandbox } from './sandbox';
 
 function integer(min: number) {
   return (value: string): number => {
@@ -31,12 +31,21 @@ export function parseRateLimit(value: string): RateLimit {
 
 const list = (value: string) => value.split(/[\s,]+/).filter(Boolean);
 
+function profile(value: string): ProfileName {
+  if (!(PROFILES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${PROFILES.join(', ')}`);
+  return value as ProfileName;
+}
+
 interface CliOptions {
   port: number;
   host: string;
   dataFile?: string;
   clientId: string;
   clientSecret: string;
+  profile: ProfileName;
+  accessKeyId?: string;
+  accessKeySecret?: string;
+  staticToken?: string;
   scopes?: string[];
   scimScope?: string;
   webhookScope?: string;
@@ -68,8 +77,12 @@ export function registerSandboxCommand(program: Command): void {
     .option('--port <port>', 'port to listen on (0 = any free port)', integer(0), 8787)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--data-file <path>', 'persist users, groups, ServiceProviderConfig and webhooks to this JSON file')
+    .option('--profile <name>', 'full: every optional feature; cxone: what real CXone offers (access keys with discovery, no Bulk, no ETags, read-only ServiceProviderConfig)', profile, 'full')
     .option('--client-id <id>', 'OAuth client id', 'sandbox-client')
     .option('--client-secret <secret>', 'OAuth client secret', 'sandbox-secret')
+    .option('--access-key-id <id>', "the API user's access key id (default sandbox-access-key-id)")
+    .option('--access-key-secret <secret>', "the API user's access key secret (default sandbox-access-key-secret)")
+    .option('--static-token <token>', 'also accept this static bearer token (every scope, never expires)')
     .option('--scopes <list>', 'scopes the client may get (default "scim:write cxone.webhook.manage")', list)
     .option('--scim-scope <scope>', 'scope the SCIM endpoints require (default scim:write)')
     .option('--webhook-scope <scope>', 'scope /api/v2/webhooks requires (default cxone.webhook.manage)')
@@ -99,6 +112,10 @@ export function registerSandboxCommand(program: Command): void {
         dataFile: cli.dataFile,
         clientId: cli.clientId,
         clientSecret: cli.clientSecret,
+        profile: cli.profile,
+        accessKeyId: cli.accessKeyId,
+        accessKeySecret: cli.accessKeySecret,
+        staticToken: cli.staticToken,
         scopes: cli.scopes,
         scimScope: cli.scimScope,
         webhookScope: cli.webhookScope,
@@ -128,15 +145,19 @@ export function registerSandboxCommand(program: Command): void {
       const s = sandbox.switches;
       console.log(
         [
-          `CXone sandbox listening on ${sandbox.url}`,
+          `CXone sandbox listening on ${sandbox.url} (profile ${sandbox.profile})`,
           `  SCIM base URL   ${sandbox.scimBaseUrl}`,
-          `  token URL       ${sandbox.tokenUrl}  (grant_type=client_credentials)`,
+          `  issuer          ${sandbox.issuer}  (/.well-known/openid-configuration, /.well-known/cxone-configuration?tenantId=${sandbox.tenantId})`,
+          `  token URL       ${sandbox.tokenUrl}  (grant_type=password${sandbox.profile === 'full' ? ' or client_credentials' : ''})`,
+          `  legacy flow     ${sandbox.legacyTokenUrl}`,
           `  client id       ${sandbox.clientId}`,
           `  client secret   ${sandbox.clientSecret}`,
+          `  access key      ${sandbox.accessKeyId} / ${sandbox.accessKeySecret}`,
+          ...(sandbox.staticToken ? [`  static token    ${sandbox.staticToken}`] : []),
           `  scopes          ${sandbox.scopes.join(' ')}`,
           `  webhooks        ${sandbox.webhooksUrl}  (signed with webhook secret "${sandbox.webhookSecret}")`,
           `  admin (no auth) ${sandbox.adminUrl}/switches, /requests, /deliveries, /users`,
-          `  bulk            ${s.asyncBulk ? `asynchronous (jobs take ${s.asyncJobDurationMs} ms)` : 'synchronous (Prefer: respond-async for a job)'}`,
+          `  bulk            ${sandbox.profile === 'cxone' ? 'not supported (501)' : s.asyncBulk ? `asynchronous (jobs take ${s.asyncJobDurationMs} ms)` : 'synchronous (Prefer: respond-async for a job)'}`,
           `  data            ${cli.dataFile ?? 'in memory'}`,
           'Ctrl-C to stop.',
         ].join('\n'),

@@ -28,6 +28,8 @@ export interface ResourcesOptions {
   store: Store;
   scimBaseUrl: () => string;
   onUserEvent: (type: UserEventType, user: Attrs) => void;
+  /** The profile's resource types (schemas to validate against). Default: every feature. */
+  types?: Record<ResourceKind, ResourceTypeDefinition>;
 }
 
 interface GroupRef {
@@ -45,8 +47,11 @@ export class Resources {
   /** user id → the groups listing it; rebuilt lazily after any group or user deletion. */
   private membership: Map<string, GroupRef[]> | undefined;
 
+  private readonly types: Record<ResourceKind, ResourceTypeDefinition>;
+
   constructor(private readonly options: ResourcesOptions) {
     this.store = options.store;
+    this.types = options.types ?? resourceTypes;
   }
 
   // ---- reads ----
@@ -56,7 +61,7 @@ export class Resources {
   }
 
   list(kind: ResourceKind, query: ListQuery): ListResult {
-    const type = resourceTypes[kind];
+    const type = this.types[kind];
     const startIndex = Math.max(1, query.startIndex);
     const page = (items: Attrs[] | StoredResource[]) => items.slice(startIndex - 1, startIndex - 1 + Math.max(0, query.count));
     if (query.filter === undefined) {
@@ -103,7 +108,7 @@ export class Resources {
   patch(kind: ResourceKind, id: string, body: unknown, ifMatch?: string): Attrs {
     const current = this.require(kind, id);
     checkIfMatch(ifMatch, current.version);
-    const type = resourceTypes[kind];
+    const type = this.types[kind];
     const request = body as ScimPatch;
     try {
       patchBodyValidation(request);
@@ -159,7 +164,7 @@ export class Resources {
   }
 
   private normalize(kind: ResourceKind, body: unknown, selfId?: string): Attrs {
-    const attrs = normalizeResource(resourceTypes[kind], body);
+    const attrs = normalizeResource(this.types[kind], body);
     if (kind === 'Group') attrs.members = this.normalizeMembers(attrs.members, selfId);
     if (attrs.members === undefined) delete attrs.members;
     return attrs;
@@ -224,7 +229,7 @@ export class Resources {
   }
 
   private location(kind: ResourceKind, id: string): string {
-    return `${this.options.scimBaseUrl()}${resourceTypes[kind].endpoint}/${id}`;
+    return `${this.options.scimBaseUrl()}${this.types[kind].endpoint}/${id}`;
   }
 
   private groupsOf(userId: string): GroupRef[] {

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { ConsoleActions } from './admin';
 import { buildApp, SCIM_PATH, WEBHOOKS_PATH } from './app';
 import { Tokens } from './auth';
+import { profileNamed, type ProfileName } from './profile';
+import { LEGACY_TOKEN_PATH, TOKEN_PATH, type DiscoveryFault } from './token-endpoints';
 import { BulkJobs } from './bulk';
 import { Deliveries, DeliveryRecord, DeliveryRetry } from './delivery';
 import type { RequestLogEntry } from './requestLog';
@@ -20,14 +22,25 @@ export type { RequestLogEntry } from './requestLog';
 export type { DeliveryRecord, DeliveryRetry, WebhookEvent } from './delivery';
 export type { UserEventType } from './resources';
 export { DEFAULT_SWITCHES } from './switches';
+export { PROFILES, type ProfileName } from './profile';
+export type { DiscoveryFault } from './token-endpoints';
 
 export interface SandboxOptions extends Partial<Switches> {
   /** 0 (default) picks a free port. */
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
+  /** `full` (default): every optional feature. `cxone`: what real CXone offers (see profile.ts). */
+  profile?: ProfileName;
   clientId?: string;
   clientSecret?: string;
+  /** The API user's access key. Defaults 'sandbox-access-key-id' / 'sandbox-access-key-secret'. */
+  accessKeyId?: string;
+  accessKeySecret?: string;
+  /** A static bearer token the API accepts (every scope, never expires); none by default. */
+  staticToken?: string;
+  /** Break discovery on purpose, to test a client's error messages. */
+  discoveryFault?: DiscoveryFault;
   /** Scopes the client may be granted. Default ['scim:write', 'cxone.webhook.manage']. */
   scopes?: string[];
   /** Scope the SCIM endpoints require. Default 'scim:write'. */
@@ -57,13 +70,23 @@ export interface Sandbox {
   /** e.g. http://127.0.0.1:8787 */
   readonly url: string;
   readonly scimBaseUrl: string;
+  readonly profile: ProfileName;
+  /** OAuth token endpoint (client credentials and password grant). */
   readonly tokenUrl: string;
+  /** Issuer for discovery (`/.well-known/openid-configuration`, `/.well-known/cxone-configuration`). */
+  readonly issuer: string;
+  /** Base of the legacy access-key flow (`{authUrl}/authentication/v1/token/access-key`). */
+  readonly authUrl: string;
+  readonly legacyTokenUrl: string;
   readonly webhooksUrl: string;
   readonly adminUrl: string;
   readonly port: number;
   readonly host: string;
   readonly clientId: string;
   readonly clientSecret: string;
+  readonly accessKeyId: string;
+  readonly accessKeySecret: string;
+  readonly staticToken?: string;
   readonly scopes: string[];
   readonly webhookSecret: string;
   readonly tenantId: string;
@@ -99,12 +122,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const scopes = options.scopes ?? ['scim:write', 'cxone.webhook.manage'];
   const webhookSecret = options.webhookSecret ?? 'sandbox-webhook-secret';
   const tenantId = options.tenantId ?? 'sandbox-tenant';
+  const profile = profileNamed(options.profile);
+  const accessKeyId = options.accessKeyId ?? 'sandbox-access-key-id';
+  const accessKeySecret = options.accessKeySecret ?? 'sandbox-access-key-secret';
   const initialSwitches = Object.fromEntries(SWITCH_KEYS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
 
   let scimBaseUrl = '';
   const store = new Store(options.dataFile);
-  const switchBoard = new SwitchBoard(initialSwitches, options.seed ?? 1);
-  const tokens = new Tokens({ clientId, clientSecret, scopes, tokenTtlSeconds: options.tokenTtlSeconds ?? 3600 });
+  const switchBoard = new SwitchBoard({ readOnlySpc: profile.readOnlySpc, ...initialSwitches }, options.seed ?? 1);
+  const tokens = new Tokens({
+    clientId, clientSecret, scopes, accessKeyId, accessKeySecret, staticToken: options.staticToken, tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
+  });
+  let url = '';
   const deliveries = new Deliveries(store, {
     secret: webhookSecret,
     tenantId,
@@ -113,22 +142,24 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const resources = new Resources({
     store,
     scimBaseUrl: () => scimBaseUrl,
+    types: profile.types,
     onUserEvent: (type, user) => deliveries.publish(type, user),
   });
   const spc = new ServiceProviderConfig(store, {
     bulkMaxOperations: options.bulkMaxOperations ?? 1000,
     bulkMaxPayloadSize: options.bulkMaxPayloadSize ?? 1_048_576,
     filterMaxResults: options.filterMaxResults ?? 1000,
-  });
+  }, profile);
   const jobs = new BulkJobs(resources, () => switchBoard.switches.asyncJobDurationMs);
   const actions = new ConsoleActions(resources);
   const requestLog: RequestLogEntry[] = [];
 
   const app = buildApp({
-    scim: { resources, spc, jobs, scimBaseUrl: () => scimBaseUrl },
+    scim: { resources, spc, jobs, scimBaseUrl: () => scimBaseUrl, profile },
     admin: { actions, deliveries },
     store,
     tokens,
+    tokenEndpoints: { url: () => url, tenantId, clientCredentialsGrant: profile.clientCredentials, discoveryFault: options.discoveryFault },
     switchBoard,
     requestLog,
     requestLogLimit: options.requestLogLimit ?? 10_000,
@@ -138,20 +169,27 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   await app.listen({ port: options.port ?? 0, host });
   const port = (app.server.address() as AddressInfo).port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   scimBaseUrl = `${url}${SCIM_PATH}`;
 
   let closed: Promise<void> | undefined;
   return {
     url,
     scimBaseUrl,
-    tokenUrl: `${url}/oauth/token`,
+    profile: profile.name,
+    tokenUrl: `${url}${TOKEN_PATH}`,
+    issuer: url,
+    authUrl: url,
+    legacyTokenUrl: `${url}${LEGACY_TOKEN_PATH}`,
     webhooksUrl: `${url}${WEBHOOKS_PATH}/webhooks`,
     adminUrl: `${url}/admin`,
     port,
     host,
     clientId,
     clientSecret,
+    accessKeyId,
+    accessKeySecret,
+    staticToken: options.staticToken,
     scopes,
     webhookSecret,
     tenantId,

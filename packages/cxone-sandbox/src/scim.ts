@@ -5,9 +5,8 @@ import { badRequest, notFound, ScimHttpError } from './errors';
 import { etagOf, notModified } from './etag';
 import { project, splitAttributeList } from './query';
 import type { ListQuery, Resources } from './resources';
-import {
-  allSchemas, BULK_RESPONSE_SCHEMA, LIST_RESPONSE_SCHEMA, RESOURCE_TYPE_SCHEMA, ResourceKind, resourceTypes, SCHEMA_SCHEMA,
-} from './schemas';
+import type { Profile } from './profile';
+import { BULK_RESPONSE_SCHEMA, LIST_RESPONSE_SCHEMA, RESOURCE_TYPE_SCHEMA, ResourceKind, SCHEMA_SCHEMA, SchemaDefinition } from './schemas';
 import type { ServiceProviderConfig } from './spc';
 import type { Switches } from './switches';
 import type { Attrs } from './validate';
@@ -18,6 +17,7 @@ export interface ScimDeps {
   jobs: BulkJobs;
   switches: Switches;
   scimBaseUrl: () => string;
+  profile: Profile;
 }
 
 type Query = Record<string, unknown>;
@@ -43,6 +43,13 @@ function listResponse(resources: Attrs[], totalResults: number, startIndex: numb
 
 export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
   const { resources, spc, jobs } = deps;
+  const { types, etags } = deps.profile;
+  /** Without ETag support there is no version to send, and If-Match / If-None-Match are ignored (RFC 7644 §3.14). */
+  const withoutVersion = (doc: Attrs): Attrs => {
+    if (etags || typeof doc.meta !== 'object' || doc.meta === null) return doc;
+    const { version: _version, ...meta } = doc.meta as Attrs;
+    return { ...doc, meta };
+  };
 
   // ---- discovery ----
 
@@ -60,6 +67,7 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
 
   app.get('/ServiceProviderConfig', async (request, reply) => {
     const doc = spcDocument();
+    if (!etags) return withoutVersion(doc);
     reply.header('etag', doc.meta.version);
     if (notModified(request.headers['if-none-match'], doc.meta.version)) return reply.code(304).send();
     return doc;
@@ -70,30 +78,31 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
       reply.header('allow', 'GET');
       throw new ScimHttpError(405, 'ServiceProviderConfig is read-only (RFC 7644 §4)');
     }
-    spc.replace(request.body, request.headers['if-match']);
+    spc.replace(request.body, etags ? request.headers['if-match'] : undefined);
     const doc = spcDocument();
+    if (!etags) return withoutVersion(doc);
     return reply.header('etag', doc.meta.version).send(doc);
   });
 
-  const schemaDocument = (schema: (typeof allSchemas)[number]) => ({
+  const schemaDocument = (schema: SchemaDefinition) => ({
     schemas: [SCHEMA_SCHEMA],
     ...schema,
     meta: { resourceType: 'Schema', location: `${deps.scimBaseUrl()}/Schemas/${schema.id}` },
   });
 
   app.get('/Schemas', async () => {
-    const docs = allSchemas.map(schemaDocument);
+    const docs = deps.profile.schemas.map(schemaDocument);
     return listResponse(docs, docs.length, 1);
   });
 
   app.get<{ Params: { id: string } }>('/Schemas/:id', async (request) => {
-    const schema = allSchemas.find((s) => s.id === request.params.id);
+    const schema = deps.profile.schemas.find((s) => s.id === request.params.id);
     if (!schema) throw notFound(`Schema ${request.params.id} not found`);
     return schemaDocument(schema);
   });
 
   const resourceTypeDocument = (kind: ResourceKind) => {
-    const type = resourceTypes[kind];
+    const type = types[kind];
     return {
       schemas: [RESOURCE_TYPE_SCHEMA],
       id: kind,
@@ -107,13 +116,13 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
   };
 
   app.get('/ResourceTypes', async () => {
-    const docs = (Object.keys(resourceTypes) as ResourceKind[]).map(resourceTypeDocument);
+    const docs = (Object.keys(types) as ResourceKind[]).map(resourceTypeDocument);
     return listResponse(docs, docs.length, 1);
   });
 
   app.get<{ Params: { id: string } }>('/ResourceTypes/:id', async (request) => {
     const kind = request.params.id as ResourceKind;
-    if (!(kind in resourceTypes)) throw notFound(`ResourceType ${kind} not found`);
+    if (!(kind in types)) throw notFound(`ResourceType ${kind} not found`);
     return resourceTypeDocument(kind);
   });
 
@@ -121,13 +130,14 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
 
   /** attributes / excludedAttributes from the query string (or a /.search body). */
   const shape = (kind: ResourceKind, resource: Attrs, query: Query) =>
-    project(resourceTypes[kind], resource, splitAttributeList(query.attributes), splitAttributeList(query.excludedAttributes));
+    project(types[kind], resource, splitAttributeList(query.attributes), splitAttributeList(query.excludedAttributes));
 
   const sendResource = (reply: FastifyReply, kind: ResourceKind, resource: Attrs, query: Query, status = 200) => {
     const meta = resource.meta as { version: string; location: string };
-    reply.code(status).header('etag', meta.version);
+    reply.code(status);
+    if (etags) reply.header('etag', meta.version);
     if (status === 201) reply.header('location', meta.location);
-    return reply.send(shape(kind, resource, query));
+    return reply.send(withoutVersion(shape(kind, resource, query)));
   };
 
   const list = (kind: ResourceKind, query: Query) => {
@@ -138,13 +148,13 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
       count: Math.min(maxResults, Math.max(0, integerParam(query, 'count', maxResults))),
     };
     const result = resources.list(kind, listQuery);
-    return listResponse(result.resources.map((r) => shape(kind, r, query)), result.totalResults, listQuery.startIndex);
+    return listResponse(result.resources.map((r) => withoutVersion(shape(kind, r, query))), result.totalResults, listQuery.startIndex);
   };
 
-  for (const kind of Object.keys(resourceTypes) as ResourceKind[]) {
-    const endpoint = resourceTypes[kind].endpoint;
+  for (const kind of Object.keys(types) as ResourceKind[]) {
+    const endpoint = types[kind].endpoint;
     type ById = FastifyRequest<{ Params: { id: string }; Querystring: Query }>;
-    const ifMatch = (request: FastifyRequest) => request.headers['if-match'];
+    const ifMatch = (request: FastifyRequest) => (etags ? request.headers['if-match'] : undefined);
 
     app.get<{ Querystring: Query }>(endpoint, async (request) => list(kind, request.query));
 
@@ -157,7 +167,7 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
 
     app.get(`${endpoint}/:id`, async (request: ById, reply) => {
       const resource = resources.get(kind, request.params.id);
-      if (notModified(request.headers['if-none-match'], (resource.meta as Attrs).version as string)) {
+      if (etags && notModified(request.headers['if-none-match'], (resource.meta as Attrs).version as string)) {
         return reply.code(304).header('etag', (resource.meta as Attrs).version as string).send();
       }
       return sendResource(reply, kind, resource, request.query);
@@ -172,6 +182,10 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
     );
 
     app.delete(`${endpoint}/:id`, async (request: ById, reply) => {
+      if (kind === 'User' && !deps.profile.userDelete) {
+        reply.header('allow', 'GET, PUT, PATCH');
+        throw new ScimHttpError(405, 'Users are not deleted here: deactivate them with active: false');
+      }
       resources.remove(kind, request.params.id, ifMatch(request));
       return reply.code(204).send();
     });
@@ -180,6 +194,7 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
   // ---- Bulk ----
 
   app.post('/Bulk', async (request, reply) => {
+    if (!deps.profile.bulk) throw new ScimHttpError(501, 'Bulk is not supported (ServiceProviderConfig bulk.supported is false)');
     const bulk = parseBulkRequest(request.body, request.rawBodyBytes, spc.limits());
     const prefersAsync = /\brespond-async\b/i.test(String(request.headers.prefer ?? ''));
     if (!deps.switches.asyncBulk && !prefersAsync) return bulkResponse(processBulk(resources, bulk).results);

@@ -4,6 +4,7 @@
 import { badRequest } from './errors';
 import { checkIfMatch } from './etag';
 import { SPC_SCHEMA } from './schemas';
+import type { Profile } from './profile';
 import type { Store, StoredResource } from './store';
 import type { Attrs } from './validate';
 
@@ -17,20 +18,25 @@ const RFC_ATTRIBUTES = new Set([
   'schemas', 'documentationUri', 'patch', 'bulk', 'filter', 'changePassword', 'sort', 'etag', 'authenticationSchemes', 'meta',
 ]);
 
-export function defaultSpc(limits: SpcLimits): Attrs {
+/** What the profile offers: Bulk, ETags, and which grant its authentication scheme describes. */
+export type SpcFeatures = Pick<Profile, 'bulk' | 'etags' | 'clientCredentials'>;
+
+export function defaultSpc(limits: SpcLimits, features: SpcFeatures = { bulk: true, etags: true, clientCredentials: true }): Attrs {
   return {
     schemas: [SPC_SCHEMA],
     patch: { supported: true },
-    bulk: { supported: true, maxOperations: limits.bulkMaxOperations, maxPayloadSize: limits.bulkMaxPayloadSize },
+    bulk: { supported: features.bulk, maxOperations: limits.bulkMaxOperations, maxPayloadSize: limits.bulkMaxPayloadSize },
     filter: { supported: true, maxResults: limits.filterMaxResults },
     changePassword: { supported: false },
     sort: { supported: false },
-    etag: { supported: true },
+    etag: { supported: features.etags },
     authenticationSchemes: [
       {
         type: 'oauthbearertoken',
         name: 'OAuth Bearer Token',
-        description: 'OAuth 2.0 client credentials grant; send the access token as a Bearer token.',
+        description: features.clientCredentials
+          ? 'OAuth 2.0 client credentials or password grant (access key); send the access token as a Bearer token.'
+          : 'OAuth 2.0 password grant with an access key and a registered application; send the access token as a Bearer token.',
         specUri: 'https://www.rfc-editor.org/info/rfc6750',
         primary: true,
       },
@@ -75,10 +81,10 @@ function validateSpc(body: unknown): Attrs {
 }
 
 export class ServiceProviderConfig {
-  constructor(private readonly store: Store, defaults: SpcLimits) {
+  constructor(private readonly store: Store, defaults: SpcLimits, features?: SpcFeatures) {
     if (!store.spc) {
       const now = new Date().toISOString();
-      store.spc = { id: 'ServiceProviderConfig', attrs: defaultSpc(defaults), created: now, lastModified: now, version: 1 };
+      store.spc = { id: 'ServiceProviderConfig', attrs: defaultSpc(defaults, features), created: now, lastModified: now, version: 1 };
       store.changed();
     }
   }

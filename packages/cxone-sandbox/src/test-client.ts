@@ -21,11 +21,21 @@ export interface RequestOptions {
 export class SandboxClient {
   private cachedToken: string | undefined;
 
-  constructor(readonly sandbox: Pick<Sandbox, 'url' | 'tokenUrl' | 'scimBaseUrl' | 'clientId' | 'clientSecret'>) {}
+  constructor(
+    readonly sandbox: Pick<Sandbox, 'url' | 'tokenUrl' | 'scimBaseUrl' | 'clientId' | 'clientSecret'> &
+      Partial<Pick<Sandbox, 'profile' | 'accessKeyId' | 'accessKeySecret'>>,
+  ) {}
 
-  /** A fresh token (client credentials in the form), optionally restricted to `scope`. */
+  /**
+   * A fresh token, optionally restricted to `scope`: client credentials in the form, or under the
+   * cxone profile (which offers no client credentials grant) the password grant with the access key.
+   */
   async newToken(scope?: string): Promise<string> {
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: this.sandbox.clientId, client_secret: this.sandbox.clientSecret });
+    const { clientId, clientSecret, accessKeyId, accessKeySecret } = this.sandbox;
+    const form =
+      this.sandbox.profile === 'cxone' && accessKeyId && accessKeySecret
+        ? new URLSearchParams({ grant_type: 'password', username: accessKeyId, password: accessKeySecret, client_id: clientId, client_secret: clientSecret })
+        : new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
     if (scope !== undefined) form.set('scope', scope);
     const res = await this.request('POST', this.sandbox.tokenUrl, {
       rawBody: form.toString(),

@@ -73,6 +73,8 @@ function checkRequired(defs: AttributeDefinition[], attrs: Attrs, prefix: string
   for (const def of defs) {
     const v = attrs[def.name];
     if (def.required && (v === undefined || v === '')) problems.add(`"${prefix}${def.name}" is required`);
+    // A single complex value carries its own required sub-attributes (e.g. name.givenName).
+    if (def.type === 'complex' && !def.multiValued && isObject(v)) checkRequired(def.subAttributes ?? [], v, `${prefix}${def.name}.`, problems);
   }
 }
 

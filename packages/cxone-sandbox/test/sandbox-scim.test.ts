@@ -59,7 +59,7 @@ describe('sandbox: OAuth and SCIM', () => {
       const wrong = await post('grant_type=client_credentials&client_id=sandbox-client&client_secret=nope');
       assert.equal(wrong.status, 401);
       assert.equal(wrong.body.error, 'invalid_client');
-      const grant = await post('grant_type=password&client_id=sandbox-client&client_secret=sandbox-secret');
+      const grant = await post('grant_type=authorization_code&client_id=sandbox-client&client_secret=sandbox-secret');
       assert.equal(grant.status, 400);
       assert.equal(grant.body.error, 'unsupported_grant_type');
       const scope = await post('grant_type=client_credentials&client_id=sandbox-client&client_secret=sandbox-secret&scope=admin');

@@ -1,0 +1,82 @@
+import type { TenantConnection } from '../tenant';
+import { BearerStrategy } from './bearer';
+import { ClientCredentialsStrategy } from './client-credentials';
+import type { AuthType, TenantAuth } from './config';
+import { CxoneAccessKeyStrategy } from './cxone-access-key';
+import { CxoneAccessKeyLegacyStrategy } from './cxone-access-key-legacy';
+import { OAuthError } from '../errors';
+import type { AuthHttp } from './endpoint';
+import type { AuthStrategy } from './strategy';
+import { TokenCache } from './token-cache';
+
+export * from './config';
+export { tenantIdFromIdToken } from './cxone-discovery';
+export { legacyTokenUrl, LEGACY_TOKEN_PATH } from './cxone-access-key-legacy';
+
+/** What every SCIM and webhook call needs: a bearer token and where the tenant's API lives. */
+export interface TenantAccess {
+  token: string;
+  /** Configured, or discovered by the auth strategy. */
+  apiBase: string;
+  /** Epoch ms; undefined for a token that never expires. */
+  expiresAt?: number;
+}
+
+/** The one token-provider interface behind every SCIM and webhook call. */
+export interface TokenProvider {
+  /** Cached until shortly before expiry; concurrent callers share one request. */
+  access(tenant: TenantConnection): Promise<TenantAccess>;
+  /**
+   * After a 401: forgets the rejected token (if still cached) so that the next `access` gets a new
+   * one. Throws for a strategy that cannot refresh (a static token): that 401 is final.
+   */
+  invalidate(tenant: TenantConnection, rejectedToken: string): void;
+}
+
+export interface TokenProviderOptions {
+  fetch?: typeof fetch;
+  /** Clock in ms since the epoch; tests move it to reach expiry. */
+  now?: () => number;
+}
+
+/** The token provider for every strategy a tenant may choose. Holds no secret of its own. */
+export class TenantTokenProvider implements TokenProvider {
+  readonly #cache: TokenCache;
+  readonly #strategies: { [K in AuthType]: AuthStrategy<Extract<TenantAuth, { type: K }>> };
+
+  constructor(options: TokenProviderOptions = {}) {
+    const http: AuthHttp = { fetch: options.fetch ?? fetch, now: options.now ?? Date.now };
+    this.#cache = new TokenCache(http.now);
+    this.#strategies = {
+      'client-credentials': new ClientCredentialsStrategy(http),
+      'cxone-access-key': new CxoneAccessKeyStrategy(http),
+      'cxone-access-key-legacy': new CxoneAccessKeyLegacyStrategy(http),
+      bearer: new BearerStrategy(),
+    };
+  }
+
+  async access(tenant: TenantConnection): Promise<TenantAccess> {
+    const strategy = this.#strategy(tenant.auth);
+    const cached = await this.#cache.get(this.#key(tenant), () => strategy.requestToken(tenant, tenant.auth));
+    const apiBase = tenant.baseUrl ?? cached.apiBase;
+    if (!apiBase) {
+      // Configuration checks make baseUrl required for every strategy that cannot discover it.
+      throw new OAuthError(tenant.tenantId, 'configuration', { reason: 'no API base URL', fix: 'set baseUrl for the tenant' });
+    }
+    return { token: cached.value, apiBase, expiresAt: cached.expiresAt };
+  }
+
+  invalidate(tenant: TenantConnection, rejectedToken: string): void {
+    const strategy = this.#strategy(tenant.auth);
+    if (strategy.finalRejection) throw strategy.finalRejection(tenant, tenant.auth);
+    this.#cache.invalidate(this.#key(tenant), rejectedToken);
+  }
+
+  #strategy(auth: TenantAuth): AuthStrategy {
+    return this.#strategies[auth.type] as AuthStrategy;
+  }
+
+  #key(tenant: TenantConnection): string {
+    return JSON.stringify([tenant.tenantId, tenant.auth.type, tenant.baseUrl, ...this.#strategy(tenant.auth).cacheKey(tenant.auth)]);
+  }
+}
