@@ -130,7 +130,7 @@ describe('validateUser against the discovered schemas', () => {
     assert.deepEqual(validateUser(strict, user()), [`${ENTERPRISE}: this extension is required by the provider`]);
     assert.deepEqual(validateUser(model, { userName: 'a' }), ['schemas: must be a non-empty array of schema URNs']);
     assert.deepEqual(validateUser(model, user({ schemas: [ENTERPRISE] })), [`schemas: must contain ${CORE}`]);
-    assert.deepEqual(validateUser(model, user({ emails: [{ value: 'a', primary: true }, { value: 'b', primary: true }] })), [
+    assert.deepEqual(validateUser(model, user({ emails: [{ value: 'a@example.com', primary: true }, { value: 'b@example.com', primary: true }] })), [
       'emails: more than one value has "primary": true',
     ]);
     assert.deepEqual(validateUser(model, user({ name: { givenName: 7 } })), ['name.givenName: must be of type string, got number 7']);
@@ -327,9 +327,9 @@ describe('planProvisioning on fixture files', () => {
     assert.equal(plan.valid, 7);
     assert.equal(plan.invalid, 3);
     assert.deepEqual(plan.invalidRecords, [
-      { record: 5, reasons: ['userName: is required'] },
-      { record: 6, reasons: ['active: cannot read "maybe" as a boolean (source "enabled")'] },
-      { record: 8, userName: 'ada.lovelace@example.com', reasons: ['userName: duplicates record 1 (userName is unique, case-insensitively)'] },
+      { record: 5, line: 6, reasons: ['userName: is required'] },
+      { record: 6, line: 7, reasons: ['active: cannot read "maybe" as a boolean (source "enabled")'] },
+      { record: 8, line: 9, userName: 'ada.lovelace@example.com', reasons: ['userName: duplicates record 1 (userName is unique, case-insensitively)'] },
     ]);
     assert.deepEqual(plan.chunks.map((c) => indicesOf(c.ranges)), [[0, 1, 2], [3, 6, 8], [9]]);
     assert.match(plan.file?.sha256 ?? '', /^[0-9a-f]{64}$/);
@@ -344,7 +344,7 @@ describe('planProvisioning on fixture files', () => {
     assert.equal(plan.invalid, 3);
     assert.equal(plan.invalidRecords.length, 2, 'reports are bounded, counts are not');
     assert.match(plan.invalidRecords[0].reasons[0], /^line 3: not JSON/);
-    assert.deepEqual(plan.invalidRecords[1], { record: 4, userName: 'nd.three@example.com', reasons: ['active: must be of type boolean, got string "yes"'] });
+    assert.deepEqual(plan.invalidRecords[1], { record: 4, line: 4, userName: 'nd.three@example.com', reasons: ['active: must be of type boolean, got string "yes"'] });
   });
 
   it('detects a changed file by its SHA-256 and re-reads it', async () => {

@@ -106,7 +106,7 @@ export function printProvisionReport(report: WorkflowReport<unknown, ProvisionUs
     const more = items.length - Math.min(20, items.length) + omitted;
     if (more > 0) lines.push(`    … and ${more} more (--output json shows up to ${items.length})`);
   };
-  show('invalid records (not sent)', result.invalidRecords, result.invalidOmitted, (r) => `record ${r.record}${r.userName ? ` (${r.userName})` : ''}: ${r.reasons.join('; ')}`);
+  show('invalid records (not sent)', result.invalidRecords, result.invalidOmitted, (r) => `record ${r.record}${r.line ? ` (line ${r.line})` : ''}${r.userName ? ` (${r.userName})` : ''}: ${r.reasons.join('; ')}`);
   show('failed operations', result.failures, result.failuresOmitted, (f) =>
     `record ${f.record}${f.userName ? ` (${f.userName})` : ''}: ${f.status ? `HTTP ${f.status} ` : ''}${f.scimType ? `${f.scimType} ` : ''}${f.detail}`,
   );

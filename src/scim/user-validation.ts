@@ -3,6 +3,7 @@
 import * as t from 'io-ts';
 import { AttributeDefinition, ResourceType, Schema } from './codecs';
 import { decode, formatIssues } from './decode';
+import { DEFAULT_RECORD_LIMITS, recordContentProblems, type RecordLimits } from './record-checks';
 import { URN } from './urns';
 
 /** What the provider says a User is: the core schema and its extensions, from /ResourceTypes and /Schemas. */
@@ -193,9 +194,10 @@ function checkAttributes(
  * Every reason why `record` is not a valid User for creation at this provider (empty when it is):
  * required attributes, types, single/multi-valued, canonical values, mutability (no read-only
  * attributes), and extension URNs (known to the resource type, listed in `schemas`, required
- * extensions present). Each reason starts with the attribute path.
+ * extensions present), and values no provider should receive (control characters, lengths past
+ * `limits`, email addresses that are not addresses). Each reason starts with the attribute path.
  */
-export function validateUser(model: UserSchemaModel, record: unknown): string[] {
+export function validateUser(model: UserSchemaModel, record: unknown, limits: RecordLimits = DEFAULT_RECORD_LIMITS): string[] {
   const reasons = new Reasons();
   if (!isObject(record)) {
     reasons.add('$', `a User must be a JSON object, got ${describe(record, false)}`);
@@ -239,6 +241,7 @@ export function validateUser(model: UserSchemaModel, record: unknown): string[] 
     if (!present) reasons.add(extension.schema, 'this extension is required by the provider');
   }
   checkAttributes([...model.attributes, ...COMMON_ATTRIBUTES], core, '', reasons);
+  reasons.list.push(...recordContentProblems(record, limits));
   return reasons.list;
 }
 

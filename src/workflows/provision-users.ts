@@ -16,6 +16,7 @@ import type { SourceFormat } from '../activities/user-source';
 import { indicesOf, type ChunkDescriptor } from '../scim/bulk-plan';
 import type { User } from '../scim/codecs';
 import { compileMapping } from '../scim/mapping';
+import { recordLimitsOf, type RecordLimits } from '../scim/record-checks';
 import { bulkLimitsOf, userSchemaModel, type UserSchemaModel } from '../scim/user-validation';
 import { PROVIDER_CALL } from './activity-options';
 import { provisionUsersBatch } from './provision-users-batch';
@@ -72,6 +73,8 @@ export interface ProvisionUsersInput {
   maxReported?: number;
   /** First async poll delay in ms (doubles up to 30 s). Default 500. */
   pollInitialMs?: number;
+  /** Longest userName and other values a record may carry (defaults 256 and 4096 characters). */
+  recordLimits?: Partial<RecordLimits>;
 }
 
 export interface ProvisionUsersResult {
@@ -153,6 +156,8 @@ function settingsOf(input: ProvisionUsersInput): Settings {
     const mapping = compileMapping(input.source.mapping);
     if (!mapping.ok) throw invalidInput(`source.mapping is invalid: ${mapping.problems.join('; ')}`);
   }
+  const recordLimits = recordLimitsOf(input.recordLimits);
+  if (!recordLimits.ok) throw invalidInput(recordLimits.problem);
   positive(input.maxOperationsPerRequest, 'maxOperationsPerRequest', 1);
   positive(input.maxPayloadBytes, 'maxPayloadBytes', 1);
   const settings = { ...DEFAULTS };
@@ -230,6 +235,12 @@ export async function provisionUsers(input: ProvisionUsersInput, continuation?: 
   }
 }
 
+/** The record limits for the plan (checked by settingsOf before any call). */
+function recordLimitsFor(input: ProvisionUsersInput): { recordLimits?: RecordLimits } {
+  const checked = recordLimitsOf(input.recordLimits);
+  return checked.ok ? { recordLimits: checked.limits } : {};
+}
+
 /** Discovery, model, limits and the plan: the first run only. */
 async function prepare(
   input: ProvisionUsersInput,
@@ -271,7 +282,7 @@ async function prepare(
   const source: PlanSource = input.users ? { kind: 'inline', users: input.users } : { kind: 'file', ...(input.source as NonNullable<ProvisionUsersInput['source']>) };
   const plan = await report.step(
     'plan: read, map, validate, chunk',
-    () => planProvisioning({ tenant: input.tenant, source, model, limits, maxReported: settings.maxReported }),
+    () => planProvisioning({ tenant: input.tenant, source, model, limits, maxReported: settings.maxReported, ...recordLimitsFor(input) }),
     (p) => ({
       ...(p.file ? { payloadSha256: p.file.sha256 } : {}),
       detail: `${p.records} records: ${p.valid} valid, ${p.invalid} invalid; ${p.chunks.length} Bulk requests (≤ ${limits.maxOperations} operations, ≤ ${limits.maxPayloadSize} bytes)`,
