@@ -63,10 +63,36 @@ describe('userSchemaModel and bulkLimitsOf', () => {
 
   it('names what is missing', () => {
     const noUserType = userSchemaModel({ Resources: [] }, schemasBody);
-    assert.deepEqual(noUserType, { ok: false, problem: 'the provider lists no User resource type in /ResourceTypes' });
+    assert.deepEqual(noUserType, { ok: false, problem: 'the provider lists no User resource type in /ResourceTypes', warnings: [] });
     const noExtension = userSchemaModel(resourceTypesBody, { Resources: [userSchema] });
     assert.equal(noExtension.ok, false);
     assert.match((noExtension as { problem: string }).problem, /does not describe the User extension .*enterprise/);
+  });
+
+  it('reads leniently what the RFC intends (types in any case, no `schemas`, no `multiValued`) and names what it drops', () => {
+    const types = { Resources: [{ name: 'User', endpoint: '/Users', schema: CORE }, { name: 'Broken' }] };
+    const schemas = {
+      Resources: [
+        {
+          id: CORE,
+          attributes: [
+            { name: 'userName', type: 'String', required: true, mutability: 'ReadWrite' },
+            { name: 'active', type: 'BOOLEAN' },
+            { name: 'shoeSize', type: 'furlong' },
+          ],
+        },
+      ],
+    };
+    const built = userSchemaModel(types, schemas);
+    assert.ok(built.ok);
+    assert.deepEqual(built.model.attributes.map((a) => [a.name, a.type, a.multiValued]), [['userName', 'string', false], ['active', 'boolean', false]]);
+    assert.equal(built.warnings.length, 2);
+    assert.match(built.warnings[0], /^\/ResourceTypes\[1\] "Broken" dropped: \$\.endpoint: required attribute is missing/);
+    assert.match(built.warnings[1], /attributes\[2\] "shoeSize" dropped: \$\.type: expected one of .*got string "furlong"/);
+    assert.deepEqual(validateUser(built.model, { schemas: [CORE], userName: 'ada', active: 'yes' }), ['active: must be of type boolean, got string "yes"']);
+    const noSchema = userSchemaModel(types, { Resources: [{ attributes: [] }] });
+    assert.equal(noSchema.ok, false);
+    assert.match((noSchema as { problem: string }).problem, /does not describe the User schema .* \(discovery dropped: .*\/Schemas\[0\] dropped: \$\.id: required attribute is missing\)/);
   });
 
   it('reads the bulk limits of a ServiceProviderConfig', () => {

@@ -47,7 +47,9 @@ export function registerConfigureCommand(program: Command): void {
     .option('--tenant <id>', 'tenant id', process.env.CXONE_TENANT_ID || DEFAULT_TENANT_ID)
     .option('--notify-url <url>', 'POST a signed scim.config.updated event here after a change')
     .option('--format <format>', 'report format: text or json', 'text')
-    .action(async (file: string, options: { verify?: boolean; tenant: string; notifyUrl?: string; format: string }) => {
+    .option('--max-bulk-operations <n>', "the gateway's largest bulk.maxOperations (CXone: 5000)", Number)
+    .option('--max-filter-results <n>', "the gateway's largest filter.maxResults (CXone: 1000)", Number)
+    .action(async (file: string, options: { verify?: boolean; tenant: string; notifyUrl?: string; format: string; maxBulkOperations?: number; maxFilterResults?: number }) => {
       const desired: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
       const settings = temporalSettingsFromEnv();
       const client = await connectClient(settings);
@@ -57,6 +59,10 @@ export function registerConfigureCommand(program: Command): void {
           desired,
           mode: options.verify ? 'verify' : 'apply',
           notifyUrl: options.notifyUrl,
+          limits: {
+            ...(options.maxBulkOperations !== undefined ? { maxBulkOperations: options.maxBulkOperations } : {}),
+            ...(options.maxFilterResults !== undefined ? { maxFilterResults: options.maxFilterResults } : {}),
+          },
         });
         printReport(report, options.format);
         if (!ok) process.exitCode = 1;

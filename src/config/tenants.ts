@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { ApplicationFailure } from '@temporalio/common';
 import * as t from 'io-ts';
 import type { TenantConnection } from '../http/tenant';
 import { decode, formatIssues } from '../scim/decode';
@@ -13,6 +14,9 @@ export interface TenantConfig extends TenantConnection {
 }
 
 export const DEFAULT_TENANT_ID = 'default';
+
+/** Failure type of a workflow that names a tenant the worker does not know. */
+export const UNKNOWN_TENANT = 'UnknownTenant';
 
 /** A tenant file names the env variables that hold secrets; it never holds a secret itself. */
 const TenantFileEntry = t.intersection([
@@ -58,7 +62,12 @@ export class TenantRegistry {
     const tenant = this.tenants.get(tenantId);
     if (!tenant) {
       const known = [...this.tenants.keys()].join(', ') || 'none';
-      throw new Error(`unknown tenant "${tenantId}" (configured: ${known})`);
+      // Non-retryable: waiting will not make the worker know the tenant (its configuration is read at start).
+      throw ApplicationFailure.create({
+        message: `unknown tenant "${tenantId}": this worker is configured for ${known} (CXONE_* variables, CXONE_TENANTS_FILE)`,
+        type: UNKNOWN_TENANT,
+        nonRetryable: true,
+      });
     }
     return tenant;
   }

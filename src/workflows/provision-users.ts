@@ -6,6 +6,7 @@ import {
   continueAsNew,
   defineQuery,
   executeChild,
+  log,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -267,6 +268,12 @@ async function prepare(
   if (!bulk.ok) throw ApplicationFailure.nonRetryable(bulk.problem, 'UnsupportedProvider');
   if (!bulk.limits.supported) throw ApplicationFailure.nonRetryable('the provider does not support Bulk (ServiceProviderConfig bulk.supported is false)', 'UnsupportedProvider');
   const built = userSchemaModel(resourceTypes.body, schemas.body);
+  if (built.warnings.length > 0) {
+    // Whatever discovery could not read is named where the report shows discovery (and in the worker log).
+    const step = report.steps[report.steps.length - 1];
+    step.detail = `${built.warnings.length} warning(s): ${built.warnings.join('; ')}`;
+    log.warn('discovery dropped parts of the provider\'s schema documents', { warnings: built.warnings });
+  }
   if (!built.ok) throw ApplicationFailure.nonRetryable(built.problem, 'UnsupportedProvider');
   const model: UserSchemaModel = built.model;
   const discovered = { maxOperations: bulk.limits.maxOperations, maxPayloadSize: bulk.limits.maxPayloadSize };
