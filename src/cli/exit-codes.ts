@@ -1,0 +1,64 @@
+// What the CLI's exit code means, so that CI can gate on it, and how errors are printed.
+import { isGrpcServiceError, ServiceError } from '@temporalio/client';
+import type { WorkflowReport } from '../workflows/report';
+
+/**
+ * Exit codes of `configure`, `provision` and `watch` (documented in the README):
+ *   0  done: every record provisioned, or the configuration applied / already in sync
+ *   1  error: the run failed, or the command could not run (bad arguments, files, connection)
+ *   2  partial: the run finished, but some records were invalid or failed (or it was quarantined)
+ *   3  drift: `configure --verify` found the provider's configuration differs from the desired one
+ */
+export const ExitCode = { Done: 0, Error: 1, Partial: 2, Drift: 3 } as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** The exit code a finished run's report calls for. */
+export function exitCodeOf(report: Pick<WorkflowReport, 'status' | 'result'>): ExitCode {
+  switch (report.status) {
+    case 'succeeded': {
+      const result = report.result as { mode?: unknown; inSync?: unknown } | undefined;
+      return result?.mode === 'verify' && result.inSync === false ? ExitCode.Drift : ExitCode.Done;
+    }
+    case 'partial':
+    case 'quarantined':
+      return ExitCode.Partial;
+    default:
+      return ExitCode.Error;
+  }
+}
+
+/** A CLI mistake (arguments, files): printed without a stack, exit code 1. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+function ownMessage(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  // gRPC errors carry the server's words in `details`; their message repeats the status code.
+  if (isGrpcServiceError(err) && err.details) return err.details;
+  return err.message;
+}
+
+/** The error and its causes, one per line ("caused by: …"), repeated messages left out. */
+export function describeError(err: unknown): string {
+  const lines: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; current !== undefined && current !== null && depth < 10; depth++) {
+    const message = ownMessage(current).trim();
+    if (message && !lines.some((line) => line.includes(message))) lines.push(message);
+    current = current instanceof Error ? (current as Error & { cause?: unknown }).cause : undefined;
+  }
+  return lines.map((line, i) => (i === 0 ? line : `  caused by: ${line}`)).join('\n');
+}
+
+/** True when the error says Temporal could not be reached (as opposed to an answer from it). */
+export function isTemporalUnreachable(err: unknown): boolean {
+  let current: unknown = err;
+  for (let depth = 0; current instanceof Error && depth < 10; depth++) {
+    // gRPC UNAVAILABLE (14) or DEADLINE_EXCEEDED (4): the server or the network is gone for now.
+    if (isGrpcServiceError(current) && (current.code === 14 || current.code === 4)) return true;
+    if (/ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|transport|Connection dropped|UNAVAILABLE/i.test(current.message) && (current instanceof ServiceError || isGrpcServiceError(current) || current.name === 'TransportError')) return true;
+    current = (current as Error & { cause?: unknown }).cause;
+  }
+  return false;
+}
