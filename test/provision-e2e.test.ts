@@ -430,7 +430,7 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
     assert.match(outcome.stderr, /\[#+\]\s+100% completed 10\/10 users · ok 7 · failed 0 · invalid 3/);
     assert.match(outcome.stdout, /provisionUsers provision-users-sandbox-\S+ \(tenant sandbox\): partial/);
     assert.match(outcome.stdout, /users: 10 in source, 7 valid, 3 invalid; 7 created, 0 updated, 0 unchanged, 0 failed/);
-    assert.match(outcome.stdout, /record 6: active: cannot read "maybe" as a boolean/);
+    assert.match(outcome.stdout, /record 6 \(line 7\): active: cannot read "maybe" as a boolean/);
     assert.equal(sandbox.listUsers().filter((u) => String(u.userName).endsWith('@example.com') && /^(ada|grace|alan|katherine|barbara|donald|margaret)\./.test(String(u.userName))).length, 7);
   });
 });

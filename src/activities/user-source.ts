@@ -99,6 +99,7 @@ function readNdjson(text: string, badLines: number[], mapping: CompiledMapping |
 
 function readCsv(text: string, badLines: number[], mapping: CompiledMapping | undefined): MappedRecord[] {
   const { columns, rows } = parseCsvText(text);
+  if (columns.length === 0) throw new Error('the file is empty: a CSV source starts with a header row');
   const effective = mapping ?? identity(columns);
   if (mapping) checkColumns(mapping, columns);
   return rows.map((row): MappedRecord => {

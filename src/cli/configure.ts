@@ -2,7 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { Option, type Command } from 'commander';
 import { configureWorkflowId } from '../temporal/constants';
 import { DEFAULT_TENANT_ID } from '../config/tenants';
-import { configureServiceProvider, type ConfigureServiceProviderInput } from '../workflows';
+import { configureServiceProvider, type ConfigureServiceProviderInput, type ConfigureServiceProviderResult } from '../workflows';
 import type { WorkflowReport } from '../workflows/report';
 import { integerOption, readJsonFile, urlOption, withTemporal, type CliContext } from './context';
 import { describeError, exitCodeOf } from './exit-codes';
@@ -63,9 +63,19 @@ export async function configureCommand(file: string, options: ConfigureOptions, 
       onOutage: ({ down }) => context.stderr.write(down ? 'Temporal unreachable: reconnecting…\n' : 'Temporal reachable again\n'),
     });
     printReport(report, options.format, context.stdout);
+    if (options.format === 'text') printDifferences(report, context.stdout);
     if (failure) context.stderr.write(`cxone-scim: ${describeError(failure)}\n`);
     context.exitCode = exitCodeOf(report);
   });
+}
+
+/** What differs (the drift, in verify mode), one attribute per line. */
+function printDifferences(report: WorkflowReport, out: NodeJS.WritableStream): void {
+  const result = report.result as ConfigureServiceProviderResult | undefined;
+  if (!result || result.differences.length === 0) return;
+  const label = result.mode === 'verify' ? 'drift' : 'changed';
+  const lines = result.differences.map((d) => `  ${label}: ${d.path}: desired ${JSON.stringify(d.desired)}, provider has ${JSON.stringify(d.actual)}`);
+  out.write(`${lines.join('\n')}\n`);
 }
 
 export function registerConfigureCommand(program: Command, context: CliContext): void {
