@@ -47,7 +47,8 @@ interface ConfigureOptions {
 
 /** `cxone-scim configure <file>`: exit 0 applied or in sync, 3 drift found by --verify, 1 failed. */
 export async function configureCommand(file: string, options: ConfigureOptions, context: CliContext): Promise<void> {
-  const desired = readJsonFile(file, 'desired ServiceProviderConfig');
+  // A ServiceProviderConfig is a few kB; Temporal refuses inputs past 2 MB (past 4 MB only after a long retry).
+  const desired = readJsonFile(file, 'desired ServiceProviderConfig', 1024 * 1024);
   const input: ConfigureServiceProviderInput = {
     tenant: options.tenant,
     desired,

@@ -46,11 +46,16 @@ export async function withTemporal<T>(context: CliContext, body: (client: Client
 }
 
 /** Reads a JSON file given on the command line; a mistake names the option, the file and the line. */
-export function readJsonFile(file: string, what: string): unknown {
+export function readJsonFile(file: string, what: string, maxBytes = Infinity): unknown {
   let text: string;
   try {
+    const size = fs.statSync(file).size;
+    if (size > maxBytes) {
+      throw new UsageError(`${what}: ${file} is ${(size / 1048576).toFixed(1)} MB, more than the ${(maxBytes / 1048576).toFixed(0)} MB such a file can sensibly be (is it the right file?)`);
+    }
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError(`${what}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   try {

@@ -1,11 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { registerWebhookServerCommand } from '../webhooks/command';
 import { temporalSettingsFromEnv } from '../temporal/connection';
-import { runWorker } from '../worker';
 import { registerAuditCommand } from './audit';
 import { registerConfigureCommand } from './configure';
 import { integerOption, type CliContext } from './context';
-import { runDev } from './dev';
 import { describeError, ExitCode } from './exit-codes';
 import { registerProvisionCommand } from './provision';
 import { registerReportCommand } from './report';
@@ -25,6 +23,8 @@ export function buildProgram(context: CliContext): Command {
     .command('worker')
     .description('Run the Temporal worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE; tenants from CXONE_* or CXONE_TENANTS_FILE).')
     .action(async () => {
+      // Loaded on use: the worker and the demo pull in the Temporal worker's native code.
+      const { runWorker } = await import('../worker');
       await runWorker(temporalSettingsFromEnv(context.env));
     });
 
@@ -39,6 +39,7 @@ export function buildProgram(context: CliContext): Command {
     .option('--ui-port <port>', 'Temporal UI port of the embedded server (0: no UI)', integerOption(0), 8233)
     .option('--keep-running', 'stay up after the demo until Ctrl-C')
     .action(async (options: { users: number; dbFile?: string; uiPort: number; keepRunning?: boolean }) => {
+      const { runDev } = await import('./dev');
       await runDev(options);
     });
 

@@ -67,6 +67,7 @@ export function recordContentProblems(user: Record<string, unknown>, limits: Rec
       const separator = path.toLowerCase().startsWith('urn:') && isTopLevel(user, path) ? ':' : '.';
       for (const [name, inner] of Object.entries(value)) {
         if (name.toLowerCase() === 'password') continue; // never described; the provider applies its own policy
+        if (path === '' && name === 'schemas') continue; // URNs, checked by validateUser
         walk(inner, path === '' ? name : `${path}${separator}${name}`);
       }
     }
