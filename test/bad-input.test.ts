@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { runCli } from '../src/cli/program';
 import { ARGUMENT_CASES, CONFIG_CASES, PROVIDER_CASES, SPC } from './bad-input/config-cases';
 import { csv, MAPPING, row, type Case } from './bad-input/cases';
-import { startHarness, type Harness } from './bad-input/harness';
+import { Capture, startHarness, type Harness } from './bad-input/harness';
 import { CSV_CASES, MAPPING_CASES, RECORD_CASES } from './bad-input/source-cases';
 
 // The bad-input table: every row runs `cxone-scim` (in-process, against one real Temporal dev
@@ -107,5 +110,58 @@ describe('bad input: every mistake named, valid work never lost, exit codes CI c
     assert.equal(watched.code, 2, watched.output);
     assert.match(watched.output, /provisionUsers bad-input-watch \(tenant sandbox\): partial/);
     assert.match(watched.output, /line 3: 5 fields, but the header has 4/);
+  });
+
+  it('a Temporal outage while provision waits is waited out: reconnecting, then the result (the run went on)', async () => {
+    // The CLI reaches Temporal through a TCP proxy that the test cuts and restores; the worker keeps its own connection.
+    const [host, port] = h.temporal.address.split(':');
+    const sockets = new Set<net.Socket>();
+    let down = false;
+    const proxy = net.createServer((socket) => {
+      if (down) return void socket.destroy();
+      const upstream = net.connect(Number(port), host);
+      for (const s of [socket, upstream]) {
+        sockets.add(s);
+        s.on('error', () => undefined).on('close', () => sockets.delete(s));
+      }
+      socket.pipe(upstream).pipe(socket);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    // No gRPC retries in this client: the SDK would otherwise hide an outage of up to ~20 s behind its own.
+    const connection = await Connection.connect({ address: `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, interceptors: [] });
+    const client = new Client({ connection, namespace: h.temporal.namespace });
+    const stderr = new Capture();
+    const f = prepare({ name: 'outage', args: () => [], exit: 0, says: /./ }, 'outage');
+    fs.writeFileSync(f('users.csv'), csv(...Array.from({ length: 12 }, (_, i) => row('outage', i))));
+    h.sandbox.setSwitches({ latencyMs: 250 });
+    try {
+      const running = runCli(['provision', f('users.csv'), '--mapping', f('mapping.json'), '--max-operations', '2', '--max-in-flight', '1'], {
+        stdout: new Capture(),
+        stderr,
+        env: { CXONE_TENANT_ID: 'sandbox' },
+        temporal: async () => ({ client, taskQueue: h.worker.settings.taskQueue, release: async () => undefined }),
+        exitCode: 0,
+      });
+      const until = async (done: () => boolean, what: string) => {
+        for (const deadline = Date.now() + 60_000; !done(); await new Promise((resolve) => setTimeout(resolve, 20))) {
+          assert.ok(Date.now() < deadline, `${what} (stderr so far:\n${stderr.text})`);
+        }
+      };
+      await until(() => h.provisioned('outage') >= 2, 'the run got going');
+      down = true;
+      for (const socket of sockets) socket.destroy();
+      await until(() => /reconnecting/.test(stderr.text), 'the CLI noticed the outage');
+      down = false;
+      assert.equal(await running, 0, stderr.text);
+      assert.match(stderr.text, /Temporal unreachable for \d+ s: reconnecting…/);
+      assert.match(stderr.text, /Temporal reachable again/);
+      assert.match(stderr.text, /100% completed 12\/12 users · ok 12/);
+      assert.equal(h.provisioned('outage'), 12);
+    } finally {
+      h.sandbox.setSwitches({ latencyMs: 0 });
+      await connection.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 });

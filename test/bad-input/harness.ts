@@ -75,7 +75,8 @@ async function startBehaviourProxy(upstream: string): Promise<{ url: string; clo
   });
 }
 
-class Capture extends Writable {
+/** A stream that keeps what is written to it. */
+export class Capture extends Writable {
   text = '';
   override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
     this.text += chunk.toString();
