@@ -10,7 +10,8 @@ import { runCli } from '../src/cli/program';
 import { ARGUMENT_CASES, CONFIG_CASES, PROVIDER_CASES, SPC } from './bad-input/config-cases';
 import { csv, MAPPING, row, type Case } from './bad-input/cases';
 import { Capture, startHarness, type Harness } from './bad-input/harness';
-import { CSV_CASES, MAPPING_CASES, RECORD_CASES } from './bad-input/source-cases';
+import { CSV_CASES } from './bad-input/csv-cases';
+import { MAPPING_CASES, RECORD_CASES } from './bad-input/record-cases';
 
 // The bad-input table: every row runs `cxone-scim` (in-process, against one real Temporal dev
 // server, worker and CXone sandbox) and asserts the exit code, that the output names the field or
