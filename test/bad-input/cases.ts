@@ -13,6 +13,8 @@ export interface Case {
   says: RegExp;
   /** Users of the row's prefix that must exist afterwards: the valid records of the same input. */
   provisioned?: number;
+  /** Where `provisioned` is counted: the CXone sandbox (default) or the independent SCIM server. */
+  server?: 'sandbox' | 'scim2';
 }
 
 /** The mapping every source row uses unless it brings its own. */

@@ -102,6 +102,27 @@ export const CONFIG_CASES: Case[] = [
 
 export const PROVIDER_CASES: Case[] = [
   {
+    name: 'independent server (scim2-server): its 405 to the PUT is a read-only provider',
+    ...configure({ ...SPC, sort: { supported: false } }, '--tenant', 'scim2'),
+    exit: 1,
+    says: /read-only provider: it refused the PUT to \/ServiceProviderConfig \(HTTP 405[\s\S]*configure --verify/,
+  },
+  {
+    name: 'independent server (scim2-server): verify reports each difference',
+    ...configure({ ...SPC, sort: { supported: false } }, '--tenant', 'scim2', '--verify'),
+    exit: 3,
+    says: /drift: \$\.sort\.supported: desired false, provider has true/,
+  },
+  {
+    name: 'independent server (scim2-server): bad rows are named, the valid ones provisioned',
+    files: (p) => ({ 'users.csv': csv(row(p, 1), `${p}.u2@example.com,"Given2,Family2,Sales`, row(p, 3), `${p}.u4@example.com,Giv\u0000en4,Family4,Sales`, row(p, 5)) }),
+    args: provisionCsv('--tenant', 'scim2'),
+    exit: 2,
+    says: /line 3: a quoted field opens here and is never closed[\s\S]*\(line 5\)[^\n]*name\.givenName: contains a NUL character/,
+    provisioned: 3,
+    server: 'scim2',
+  },
+  {
     name: 'discovery: types in another case and ResourceTypes without schemas are read as the RFC intends',
     files: (p) => ({ 'users.csv': csv(row(p, 1), row(p, 2), row(p, 3)) }),
     args: provisionCsv('--tenant', 'lenient'),

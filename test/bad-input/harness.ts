@@ -12,6 +12,7 @@ import { runCli } from '../../src/cli/program';
 import type { TenantConfig } from '../../src/config/tenants';
 import type { TemporalEnvironment } from '../../src/temporal/server';
 import { sendJson, startScriptedServer } from '../helpers/http';
+import { startScim2Server, type Scim2Server } from '../helpers/scim2-server';
 import { startTestTemporal, startTestWorker, type TestWorker } from '../helpers/temporal';
 
 type Attrs = Record<string, unknown>;
@@ -21,7 +22,7 @@ type Attrs = Record<string, unknown>;
  * refuse the ServiceProviderConfig PUT like servers that keep it read-only, or publish discovery
  * documents the way lenient-minded servers do.
  */
-export const BEHAVIOURS = ['ro403', 'ro404', 'ro405', 'ro501', 'lenient', 'dropping'] as const;
+export const BEHAVIOURS = ['ro403', 'ro404', 'ro405', 'ro501', 'lenient', 'dropping', 'scim2'] as const;
 type Behaviour = (typeof BEHAVIOURS)[number];
 
 const HOP_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'content-encoding', 'keep-alive']);
@@ -51,7 +52,11 @@ function rewrite(behaviour: Behaviour, route: string, body: Attrs): Attrs {
   return body;
 }
 
-async function startBehaviourProxy(upstream: string): Promise<{ url: string; close(): Promise<void> }> {
+/**
+ * `scim2` is not the sandbox: it is the independent SCIM server (python scim2-server), reached
+ * with its static bearer token in place of the sandbox token the client fetched.
+ */
+async function startBehaviourProxy(upstream: string, scim2: Scim2Server): Promise<{ url: string; close(): Promise<void> }> {
   return startScriptedServer(async (req: http.IncomingMessage, body: string, res: http.ServerResponse) => {
     const [, first, ...rest] = (req.url ?? '/').split('/');
     const behaviour = (BEHAVIOURS as readonly string[]).includes(first) ? (first as Behaviour) : undefined;
@@ -61,9 +66,11 @@ async function startBehaviourProxy(upstream: string): Promise<{ url: string; clo
       sendJson(res, status, { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(status), detail: `PUT is not supported here (${status})` });
       return;
     }
-    const response = await fetch(`${upstream}${route}`, {
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>;
+    if (behaviour === 'scim2') headers.authorization = `Bearer ${scim2.bearerToken}`;
+    const response = await fetch(`${behaviour === 'scim2' ? scim2.origin : upstream}${route}`, {
       method: req.method,
-      headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>,
+      headers,
       body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
     });
     let text = await response.text();
@@ -93,18 +100,20 @@ export interface Harness {
   cli(args: string[]): Promise<{ code: number; output: string }>;
   /** Users in the sandbox whose userName starts with `prefix.` */
   provisioned(prefix: string): number;
+  /** The same, in the independent SCIM server. */
+  provisionedInScim2(prefix: string): Promise<number>;
   stop(): Promise<void>;
 }
 
 export async function startHarness(): Promise<Harness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-input-'));
-  const sandbox = await startSandbox({ port: 0 });
-  const proxy = await startBehaviourProxy(sandbox.url);
+  const [sandbox, scim2, temporal] = await Promise.all([startSandbox({ port: 0 }), startScim2Server(), startTestTemporal()]);
+  const proxy = await startBehaviourProxy(sandbox.url, scim2);
+  const scimPath = (b: Behaviour) => (b === 'scim2' ? `/${b}${scim2.scimPath}` : `/${b}/scim/v2`);
   const tenants: TenantConfig[] = [
     sandboxTenant(sandbox),
-    ...BEHAVIOURS.map((b) => ({ ...sandboxTenant(sandbox, b), baseUrl: proxy.url, scimPath: `/${b}/scim/v2`, tokenUrl: `${proxy.url}/oauth/token` })),
+    ...BEHAVIOURS.map((b) => ({ ...sandboxTenant(sandbox, b), baseUrl: proxy.url, scimPath: scimPath(b), tokenUrl: `${proxy.url}/oauth/token` })),
   ];
-  const temporal = await startTestTemporal();
   const worker = await startTestWorker(temporal, tenants);
   return {
     temporal,
@@ -125,11 +134,17 @@ export async function startHarness(): Promise<Harness> {
       return { code, output: `${stdout.text}\n${stderr.text}` };
     },
     provisioned: (prefix) => sandbox.listUsers().filter((u) => String(u.userName).startsWith(`${prefix}.`)).length,
+    async provisionedInScim2(prefix) {
+      const filter = encodeURIComponent(`userName sw "${prefix}."`);
+      const response = await fetch(`${scim2.origin}${scim2.scimPath}/Users?filter=${filter}&count=1000`, { headers: { authorization: `Bearer ${scim2.bearerToken}` } });
+      return ((await response.json()) as { totalResults: number }).totalResults;
+    },
     async stop() {
       await worker.stop();
       await temporal.stop();
       await proxy.close();
       await sandbox.close();
+      await scim2.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
