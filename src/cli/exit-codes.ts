@@ -1,11 +1,11 @@
 // What the CLI's exit code means, so that CI can gate on it, and how errors are printed.
-import { isGrpcServiceError, ServiceError } from '@temporalio/client';
+import { isGrpcServiceError } from '@temporalio/client';
 import type { WorkflowReport } from '../workflows/report';
 
 /**
  * Exit codes of `configure`, `provision` and `watch` (documented in the README):
  *   0  done: every record provisioned, or the configuration applied / already in sync
- *   1  error: the run failed, or the command could not run (bad arguments, files, connection)
+ *   1  error: the run failed (or provisioned none of a non-empty source), or the command could not run
  *   2  partial: the run finished, but some records were invalid or failed (or it was quarantined)
  *   3  drift: `configure --verify` found the provider's configuration differs from the desired one
  */
@@ -51,14 +51,15 @@ export function describeError(err: unknown): string {
   return lines.map((line, i) => (i === 0 ? line : `  caused by: ${line}`)).join('\n');
 }
 
-/** True when the error says Temporal could not be reached (as opposed to an answer from it). */
+/** True when the error says Temporal could not be reached (gRPC UNAVAILABLE or DEADLINE_EXCEEDED anywhere in its causes). */
 export function isTemporalUnreachable(err: unknown): boolean {
   let current: unknown = err;
   for (let depth = 0; current instanceof Error && depth < 10; depth++) {
-    // gRPC UNAVAILABLE (14) or DEADLINE_EXCEEDED (4): the server or the network is gone for now.
-    if (isGrpcServiceError(current) && (current.code === 14 || current.code === 4)) return true;
-    if (/ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|transport|Connection dropped|UNAVAILABLE/i.test(current.message) && (current instanceof ServiceError || isGrpcServiceError(current) || current.name === 'TransportError')) return true;
+    if (isGrpcServiceError(current) && (current.code === GRPC_UNAVAILABLE || current.code === GRPC_DEADLINE_EXCEEDED)) return true;
     current = (current as Error & { cause?: unknown }).cause;
   }
   return false;
 }
+
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_UNAVAILABLE = 14;

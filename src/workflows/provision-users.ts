@@ -226,7 +226,7 @@ export async function provisionUsers(input: ProvisionUsersInput, continuation?: 
     }
     const result = resultOf(input, state, settings.maxReported);
     phase = 'completed';
-    report.succeed(result, result.totals.failed + result.totals.invalid === 0 ? 'succeeded' : 'partial');
+    report.succeed(result, outcomeOf(result.totals));
     return result;
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;
@@ -234,6 +234,12 @@ export async function provisionUsers(input: ProvisionUsersInput, continuation?: 
     report.fail(err);
     throw err;
   }
+}
+
+/** All records provisioned: succeeded; some: partial; none of a non-empty source: failed (the run itself ended normally). */
+function outcomeOf(totals: ProvisionTotals): 'succeeded' | 'partial' | 'failed' {
+  if (totals.failed + totals.invalid === 0) return 'succeeded';
+  return totals.succeeded === 0 ? 'failed' : 'partial';
 }
 
 /** The record limits for the plan (checked by settingsOf before any call). */

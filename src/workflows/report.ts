@@ -33,7 +33,8 @@ export interface ReportTotals {
  * How a run ended: `partial` when it finished but some records were invalid or failed,
  * `quarantined` when it stopped itself (a failure rate too high to go on).
  */
-export type RunOutcome = 'succeeded' | 'partial' | 'failed' | 'quarantined';
+export const RUN_OUTCOMES = ['succeeded', 'partial', 'failed', 'quarantined'] as const;
+export type RunOutcome = (typeof RUN_OUTCOMES)[number];
 
 /** What every workflow answers to the `report` query. */
 export interface WorkflowReport<Request = unknown, Result = unknown> {
@@ -152,13 +153,14 @@ export class ReportRecorder<Request, Result = unknown> {
   }
 
   /**
-   * The run ended with a result. `outcome` is the ScimOutcome search attribute and, when it is
-   * `partial` or `quarantined`, the report status; finer outcomes of a successful run (`drift`
-   * for a verify run that found differences, `unchanged`) leave the status `succeeded`.
+   * The run ended with a result. `outcome` is the ScimOutcome search attribute and, when it is a
+   * RunOutcome (e.g. `partial`, or `failed` when no record could be provisioned), the report
+   * status; finer outcomes of a successful run (`drift` for a verify run that found differences,
+   * `unchanged`) leave the status `succeeded`.
    */
   succeed(result: Result, outcome: string = 'succeeded'): void {
     upsertSearchAttributes([{ key: SCIM_OUTCOME, value: outcome }]);
-    this.report.status = outcome === 'partial' || outcome === 'quarantined' ? outcome : 'succeeded';
+    this.report.status = (RUN_OUTCOMES as readonly string[]).includes(outcome) ? (outcome as RunOutcome) : 'succeeded';
     this.report.result = result;
     this.report.completedAt = new Date(Date.now()).toISOString();
   }
