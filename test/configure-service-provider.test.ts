@@ -309,11 +309,16 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
   it('the CLI `configure` command starts, waits and prints the report', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'configure-')), 'spc.json');
     fs.writeFileSync(file, JSON.stringify(desired(660)));
-    const { stdout } = await run(process.execPath, [path.resolve(__dirname, '../src/cli/main.js'), 'configure', file, '--tenant', 'sandbox', '--verify'], {
+    const outcome = await run(process.execPath, [path.resolve(__dirname, '../src/cli/main.js'), 'configure', file, '--tenant', 'sandbox', '--verify'], {
       env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, TEMPORAL_TASK_QUEUE: taskQueue() },
-    });
-    assert.match(stdout, /configureServiceProvider configure-service-provider-sandbox \(tenant sandbox\): succeeded/);
-    assert.match(stdout, /verify mode: 1 difference/);
+    }).then(
+      (r) => ({ code: 0, ...r }),
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    assert.equal(outcome.code, 3, `exit code 3: drift found\n${outcome.stderr}`);
+    assert.match(outcome.stdout, /configureServiceProvider configure-service-provider-sandbox \(tenant sandbox\): succeeded/);
+    assert.match(outcome.stdout, /verify mode: 1 difference/);
+    assert.match(outcome.stdout, /drift: \$\.bulk\.maxOperations: desired 660, provider has 650/);
   });
 
   it('`report` aggregates the runs found through the search attributes; `audit` reads the history', async () => {

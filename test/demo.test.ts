@@ -16,10 +16,10 @@ describe('the end-to-end demo', () => {
     assert.equal(summary.invalid, 1, 'the row without an email is reported, not sent');
     assert.equal(summary.syncedToIdp, 199, 'every USER_CREATED webhook reached the IdP');
     assert.match(text, /succeeded PUT ServiceProviderConfig \(If-Match\)/);
-    assert.match(text, /record 200: userName/);
+    assert.match(text, /record 200 \(line 201\): userName/);
     assert.match(text, /status inactive, IdP in-sync, events USER_CREATED:applied → USER_DEACTIVATED:applied/);
     assert.match(text, /\| configureServiceProvider \| 1 \| 1 \| 0 \|/);
-    assert.match(text, /\| provisionUsers \| 1 \| 1 \| 0 \| 200 \| 199 \| 1 \|/);
+    assert.match(text, /\| provisionUsers \| 1 \| 0 \| 1 \| 0 \| 200 \| 199 \| 1 \|/, 'a run with an invalid record is partial');
     assert.match(text, /\| userLifecycle \| 199 \|/);
   });
 });

@@ -63,10 +63,36 @@ describe('userSchemaModel and bulkLimitsOf', () => {
 
   it('names what is missing', () => {
     const noUserType = userSchemaModel({ Resources: [] }, schemasBody);
-    assert.deepEqual(noUserType, { ok: false, problem: 'the provider lists no User resource type in /ResourceTypes' });
+    assert.deepEqual(noUserType, { ok: false, problem: 'the provider lists no User resource type in /ResourceTypes', warnings: [] });
     const noExtension = userSchemaModel(resourceTypesBody, { Resources: [userSchema] });
     assert.equal(noExtension.ok, false);
     assert.match((noExtension as { problem: string }).problem, /does not describe the User extension .*enterprise/);
+  });
+
+  it('reads leniently what the RFC intends (types in any case, no `schemas`, no `multiValued`) and names what it drops', () => {
+    const types = { Resources: [{ name: 'User', endpoint: '/Users', schema: CORE }, { name: 'Broken' }] };
+    const schemas = {
+      Resources: [
+        {
+          id: CORE,
+          attributes: [
+            { name: 'userName', type: 'String', required: true, mutability: 'ReadWrite' },
+            { name: 'active', type: 'BOOLEAN' },
+            { name: 'shoeSize', type: 'furlong' },
+          ],
+        },
+      ],
+    };
+    const built = userSchemaModel(types, schemas);
+    assert.ok(built.ok);
+    assert.deepEqual(built.model.attributes.map((a) => [a.name, a.type, a.multiValued]), [['userName', 'string', false], ['active', 'boolean', false]]);
+    assert.equal(built.warnings.length, 2);
+    assert.match(built.warnings[0], /^\/ResourceTypes\[1\] "Broken" dropped: \$\.endpoint: required attribute is missing/);
+    assert.match(built.warnings[1], /attributes\[2\] "shoeSize" dropped: \$\.type: expected one of .*got string "furlong"/);
+    assert.deepEqual(validateUser(built.model, { schemas: [CORE], userName: 'ada', active: 'yes' }), ['active: must be of type boolean, got string "yes"']);
+    const noSchema = userSchemaModel(types, { Resources: [{ attributes: [] }] });
+    assert.equal(noSchema.ok, false);
+    assert.match((noSchema as { problem: string }).problem, /does not describe the User schema .* \(discovery dropped: .*\/Schemas\[0\] dropped: \$\.id: required attribute is missing\)/);
   });
 
   it('reads the bulk limits of a ServiceProviderConfig', () => {
@@ -130,7 +156,7 @@ describe('validateUser against the discovered schemas', () => {
     assert.deepEqual(validateUser(strict, user()), [`${ENTERPRISE}: this extension is required by the provider`]);
     assert.deepEqual(validateUser(model, { userName: 'a' }), ['schemas: must be a non-empty array of schema URNs']);
     assert.deepEqual(validateUser(model, user({ schemas: [ENTERPRISE] })), [`schemas: must contain ${CORE}`]);
-    assert.deepEqual(validateUser(model, user({ emails: [{ value: 'a', primary: true }, { value: 'b', primary: true }] })), [
+    assert.deepEqual(validateUser(model, user({ emails: [{ value: 'a@example.com', primary: true }, { value: 'b@example.com', primary: true }] })), [
       'emails: more than one value has "primary": true',
     ]);
     assert.deepEqual(validateUser(model, user({ name: { givenName: 7 } })), ['name.givenName: must be of type string, got number 7']);
@@ -327,9 +353,9 @@ describe('planProvisioning on fixture files', () => {
     assert.equal(plan.valid, 7);
     assert.equal(plan.invalid, 3);
     assert.deepEqual(plan.invalidRecords, [
-      { record: 5, reasons: ['userName: is required'] },
-      { record: 6, reasons: ['active: cannot read "maybe" as a boolean (source "enabled")'] },
-      { record: 8, userName: 'ada.lovelace@example.com', reasons: ['userName: duplicates record 1 (userName is unique, case-insensitively)'] },
+      { record: 5, line: 6, reasons: ['userName: is required'] },
+      { record: 6, line: 7, reasons: ['active: cannot read "maybe" as a boolean (source "enabled")'] },
+      { record: 8, line: 9, userName: 'ada.lovelace@example.com', reasons: ['userName: duplicates record 1 (userName is unique, case-insensitively)'] },
     ]);
     assert.deepEqual(plan.chunks.map((c) => indicesOf(c.ranges)), [[0, 1, 2], [3, 6, 8], [9]]);
     assert.match(plan.file?.sha256 ?? '', /^[0-9a-f]{64}$/);
@@ -344,7 +370,7 @@ describe('planProvisioning on fixture files', () => {
     assert.equal(plan.invalid, 3);
     assert.equal(plan.invalidRecords.length, 2, 'reports are bounded, counts are not');
     assert.match(plan.invalidRecords[0].reasons[0], /^line 3: not JSON/);
-    assert.deepEqual(plan.invalidRecords[1], { record: 4, userName: 'nd.three@example.com', reasons: ['active: must be of type boolean, got string "yes"'] });
+    assert.deepEqual(plan.invalidRecords[1], { record: 4, line: 4, userName: 'nd.three@example.com', reasons: ['active: must be of type boolean, got string "yes"'] });
   });
 
   it('detects a changed file by its SHA-256 and re-reads it', async () => {

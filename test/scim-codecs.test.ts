@@ -252,7 +252,7 @@ describe('malformed ResourceType and Schema', () => {
       {
         path: '$.attributes[1].subAttributes[0].type',
         message:
-          'expected one of "string", "boolean", "decimal", "integer", "dateTime", "reference", "binary", "complex", got string "text"',
+          'expected one of "string", "boolean", "decimal", "integer", "dateTime", "reference", "binary", "complex" (case-insensitive), got string "text"',
       },
       { path: '$.attributes[1].subAttributes[0].multiValued', message: MISSING },
     ]);
@@ -264,7 +264,7 @@ describe('malformed ResourceType and Schema', () => {
     assertIssues(Schema, { ...groupSchema, attributes: [{ ...displayName, mutability: 'writeOnce' }] }, [
       {
         path: '$.attributes[0].mutability',
-        message: 'expected one of "readOnly", "readWrite", "immutable", "writeOnly", got string "writeOnce"',
+        message: 'expected one of "readOnly", "readWrite", "immutable", "writeOnly" (case-insensitive), got string "writeOnce"',
       },
     ]);
   });

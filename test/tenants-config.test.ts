@@ -37,7 +37,7 @@ describe('tenant configuration', () => {
     assert.equal(acme.auth.type === 'client-credentials' && acme.auth.clientSecret, 'acme-secret-value');
     assert.equal(acme.webhookSecret, 'acme-hook-value');
     assert.ok(!fs.readFileSync(file, 'utf8').includes('acme-secret-value'), 'the file names the secret, never holds it');
-    assert.throws(() => registry.get('nope'), /unknown tenant "nope" \(configured: default, acme\)/);
+    assert.throws(() => registry.get('nope'), /unknown tenant "nope": this worker is configured for default, acme/);
   });
 
   it('names the missing secret variable and every invalid field of the file', () => {

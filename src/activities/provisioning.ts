@@ -20,6 +20,7 @@ import { BulkResponse, type BulkOperationResult } from '../scim/codecs';
 import { decode, formatIssues } from '../scim/decode';
 import { FailureType } from '../scim/failures';
 import { mergedForPut, patchRequest, userPatchOperations } from '../scim/patch';
+import type { RecordLimits } from '../scim/record-checks';
 import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
 import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
@@ -38,6 +39,8 @@ export type ChunkSource =
 export interface InvalidRecord {
   /** 1-based position of the record in the source (data rows for CSV, lines for NDJSON). */
   record: number;
+  /** The line the record starts on (CSV, NDJSON). */
+  line?: number;
   userName?: string;
   reasons: string[];
 }
@@ -57,6 +60,8 @@ export interface PlanInput {
   limits: ChunkLimits;
   /** How many invalid records to describe (all are counted). */
   maxReported: number;
+  /** Length limits of values (defaults: DEFAULT_RECORD_LIMITS). */
+  recordLimits?: RecordLimits;
 }
 
 export interface ProvisionPlan {
@@ -153,14 +158,15 @@ export async function planProvisioning(input: PlanInput): Promise<ProvisionPlan>
   let invalid = 0;
   const reject = (index: number, userName: string | undefined, reasons: string[]) => {
     invalid++;
-    if (invalidRecords.length < input.maxReported) invalidRecords.push({ record: index + 1, ...(userName ? { userName } : {}), reasons });
+    const line = records[index].line;
+    if (invalidRecords.length < input.maxReported) invalidRecords.push({ record: index + 1, ...(line ? { line } : {}), ...(userName ? { userName } : {}), reasons });
   };
   const seen = new Map<string, number>();
   const sized: Array<{ index: number; bytes: number }> = [];
   records.forEach((record, index) => {
     if ('problems' in record) return reject(index, undefined, record.problems);
     const userName = userNameOf(record.user);
-    const reasons = validateUser(input.model, record.user);
+    const reasons = validateUser(input.model, record.user, input.recordLimits);
     if (reasons.length > 0) return reject(index, userName, reasons);
     const key = (userName as string).toLowerCase();
     const first = seen.get(key);

@@ -6,10 +6,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
-import { parse } from 'csv-parse';
 import { canonicalJson } from '../scim/canonical';
 import { FailureType } from '../scim/failures';
 import { applyMapping, compileMapping, identityMapping, type CompiledMapping } from '../scim/mapping';
+import { parseCsvText } from './csv-source';
+import { badLineWithin, decodeSource, notUtf8 } from './source-text';
 
 export type SourceFormat = 'csv' | 'json' | 'ndjson';
 
@@ -22,8 +23,8 @@ export interface FileSourceSpec {
   mapping?: unknown;
 }
 
-/** A source record after mapping: a User, or why there is none. */
-export type MappedRecord = { user: Record<string, unknown> } | { problems: string[] };
+/** A source record after mapping: a User, or why there is none; `line` where the record starts (CSV, NDJSON). */
+export type MappedRecord = ({ user: Record<string, unknown> } | { problems: string[] }) & { line?: number };
 
 export interface LoadedSource {
   path: string;
@@ -64,21 +65,6 @@ export function mapRecords(raw: unknown[], mapping: CompiledMapping | undefined)
   });
 }
 
-async function parseCsv(text: string): Promise<{ columns: string[]; rows: Record<string, string>[] }> {
-  return new Promise((resolve, reject) => {
-    let columns: string[] = [];
-    parse(
-      text,
-      {
-        bom: true,
-        skip_empty_lines: true,
-        columns: (header: string[]) => (columns = header.map((h) => h.trim())),
-      },
-      (err, rows: Record<string, string>[]) => (err ? reject(err) : resolve({ columns, rows })),
-    );
-  });
-}
-
 function parseJson(text: string): unknown[] {
   const document: unknown = JSON.parse(text);
   if (Array.isArray(document)) return document;
@@ -88,44 +74,77 @@ function parseJson(text: string): unknown[] {
   throw new Error('expected an array of users, a ListResponse ({"Resources": […]}) or {"users": […]}');
 }
 
-/** One record per non-empty line; a line that is not JSON becomes an invalid record, not a failed run. */
-function parseNdjson(text: string): unknown[] {
-  const records: unknown[] = [];
+/** One record per non-empty line; a line that is not JSON (or not UTF-8) becomes an invalid record, not a failed run. */
+function readNdjson(text: string, badLines: number[], mapping: CompiledMapping | undefined): MappedRecord[] {
+  const records: MappedRecord[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === '') continue;
-    try {
-      records.push(JSON.parse(line));
-    } catch (err) {
-      records.push(new UnparsableLine(i + 1, (err as Error).message));
+    const content = lines[i].trim();
+    const line = i + 1;
+    if (content === '') continue;
+    if (badLines.includes(line)) {
+      records.push({ problems: [notUtf8(line)], line });
+      continue;
     }
+    let record: unknown;
+    try {
+      record = JSON.parse(content);
+    } catch (err) {
+      records.push({ problems: [`line ${line}: not JSON (${(err as Error).message})`], line });
+      continue;
+    }
+    records.push({ ...mapRecords([record], mapping)[0], line });
   }
   return records;
 }
 
-class UnparsableLine {
-  constructor(
-    readonly line: number,
-    readonly message: string,
-  ) {}
+function readCsv(text: string, badLines: number[], mapping: CompiledMapping | undefined): MappedRecord[] {
+  const { columns, rows } = parseCsvText(text);
+  if (columns.length === 0) throw new Error('the file is empty: a CSV source starts with a header row');
+  const effective = mapping ?? identity(columns);
+  if (mapping) checkColumns(mapping, columns);
+  return rows.map((row): MappedRecord => {
+    const bad = badLineWithin(badLines, row.line, row.endLine);
+    if (bad !== undefined) return { problems: [notUtf8(bad)], line: row.line };
+    if ('problem' in row) return { problems: [`line ${row.line}: ${row.problem}`], line: row.line };
+    return { ...mapRecords([row.values], effective)[0], line: row.line };
+  });
+}
+
+/** A mapping that reads a column the header lacks would fail every record with a misleading reason: one clear error instead. */
+function checkColumns(mapping: CompiledMapping, columns: string[]): void {
+  const missing: string[] = [];
+  for (const rule of mapping.rules) {
+    if (rule.source === undefined) continue;
+    for (const field of Array.isArray(rule.source) ? rule.source : [rule.source]) {
+      if (columns.includes(field)) continue;
+      const near = columns.find((c) => c.toLowerCase() === field.trim().toLowerCase());
+      missing.push(`${rule.target} ← "${field}"${near ? ` (did you mean "${near}"?)` : ''}`);
+    }
+  }
+  if (missing.length > 0) {
+    throw ApplicationFailure.nonRetryable(
+      `the mapping names columns that are not in the CSV header: ${missing.join('; ')}. The header has: ${columns.join(', ')}`,
+      FailureType.InvalidMapping,
+    );
+  }
+}
+
+/** JSON is one document, so bytes that are not UTF-8 are pinned on the records whose values they damaged. */
+function readJson(text: string, badLines: number[], mapping: CompiledMapping | undefined): MappedRecord[] {
+  const damaged = (value: unknown) => badLines.length > 0 && JSON.stringify(value).includes('\uFFFD');
+  return parseJson(text).map((record, i) =>
+    damaged(record) ? { problems: [`record ${i + 1}: ${notUtf8(badLines[0])}`] } : mapRecords([record], mapping)[0],
+  );
 }
 
 async function readAndMap(spec: FileSourceSpec, format: SourceFormat, content: Buffer): Promise<MappedRecord[]> {
-  const text = content.toString('utf8');
   const mapping = compiled(spec.mapping);
   try {
-    if (format === 'csv') {
-      const { columns, rows } = await parseCsv(text);
-      const effective = mapping ?? identity(columns);
-      return mapRecords(rows, effective);
-    }
-    if (format === 'json') return mapRecords(parseJson(text), mapping);
-    return parseNdjson(text).map((record) =>
-      record instanceof UnparsableLine
-        ? { problems: [`line ${record.line}: not JSON (${record.message})`] }
-        : mapRecords([record], mapping)[0],
-    );
+    const { text, badLines } = decodeSource(content);
+    if (format === 'csv') return readCsv(text, badLines, mapping);
+    if (format === 'json') return readJson(text, badLines, mapping);
+    return readNdjson(text, badLines, mapping);
   } catch (err) {
     if (err instanceof ApplicationFailure) throw err;
     throw ApplicationFailure.nonRetryable(`cannot read ${spec.path} as ${format}: ${(err as Error).message}`, FailureType.InvalidSource);

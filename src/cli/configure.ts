@@ -1,11 +1,12 @@
-import fs from 'node:fs';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { Command } from 'commander';
-import { connectClient, temporalSettingsFromEnv } from '../temporal/connection';
+import { Option, type Command } from 'commander';
 import { configureWorkflowId } from '../temporal/constants';
 import { DEFAULT_TENANT_ID } from '../config/tenants';
-import { configureServiceProvider, type ConfigureServiceProviderInput } from '../workflows';
-import { reportQuery, type WorkflowReport } from '../workflows/report';
+import { configureServiceProvider, type ConfigureServiceProviderInput, type ConfigureServiceProviderResult } from '../workflows';
+import type { WorkflowReport } from '../workflows/report';
+import { integerOption, readJsonFile, urlOption, withTemporal, type CliContext } from './context';
+import { describeError, exitCodeOf } from './exit-codes';
+import { followRun, type FollowOptions } from './follow';
 import { printReport } from './print-report';
 
 /** Starts configureServiceProvider under the tenant's workflow id; a second concurrent run is refused. */
@@ -24,44 +25,70 @@ export async function startConfigure(client: Client, taskQueue: string, input: C
   }
 }
 
-/** Runs it to the end and returns the `report` query's answer, whether the run succeeded or not. */
+/** Runs it to the end (waiting through Temporal outages) and returns the `report` query's answer, whether the run succeeded or not. */
 export async function runConfigure(
   client: Client,
   taskQueue: string,
   input: ConfigureServiceProviderInput,
-): Promise<{ ok: boolean; report: WorkflowReport }> {
+  options: FollowOptions = {},
+): Promise<{ ok: boolean; report: WorkflowReport; failure?: unknown }> {
   const handle = await startConfigure(client, taskQueue, input);
-  const ok = await handle.result().then(
-    () => true,
-    () => false,
-  );
-  return { ok, report: await handle.query(reportQuery) };
+  return followRun(handle, options);
 }
 
-export function registerConfigureCommand(program: Command): void {
+interface ConfigureOptions {
+  verify?: boolean;
+  tenant: string;
+  notifyUrl?: string;
+  format: string;
+  maxBulkOperations?: number;
+  maxFilterResults?: number;
+}
+
+/** `cxone-scim configure <file>`: exit 0 applied or in sync, 3 drift found by --verify, 1 failed. */
+export async function configureCommand(file: string, options: ConfigureOptions, context: CliContext): Promise<void> {
+  // A ServiceProviderConfig is a few kB; Temporal refuses inputs past 2 MB (past 4 MB only after a long retry).
+  const desired = readJsonFile(file, 'desired ServiceProviderConfig', 1024 * 1024);
+  const input: ConfigureServiceProviderInput = {
+    tenant: options.tenant,
+    desired,
+    mode: options.verify ? 'verify' : 'apply',
+    ...(options.notifyUrl ? { notifyUrl: options.notifyUrl } : {}),
+    limits: {
+      ...(options.maxBulkOperations !== undefined ? { maxBulkOperations: options.maxBulkOperations } : {}),
+      ...(options.maxFilterResults !== undefined ? { maxFilterResults: options.maxFilterResults } : {}),
+    },
+  };
+  await withTemporal(context, async (client, taskQueue) => {
+    const { report, failure } = await runConfigure(client, taskQueue, input, {
+      onOutage: ({ down }) => context.stderr.write(down ? 'Temporal unreachable: reconnecting…\n' : 'Temporal reachable again\n'),
+    });
+    printReport(report, options.format, context.stdout);
+    if (options.format === 'text') printDifferences(report, context.stdout);
+    if (failure) context.stderr.write(`cxone-scim: ${describeError(failure)}\n`);
+    context.exitCode = exitCodeOf(report);
+  });
+}
+
+/** What differs (the drift, in verify mode), one attribute per line. */
+function printDifferences(report: WorkflowReport, out: NodeJS.WritableStream): void {
+  const result = report.result as ConfigureServiceProviderResult | undefined;
+  if (!result || result.differences.length === 0) return;
+  const label = result.mode === 'verify' ? 'drift' : 'changed';
+  const lines = result.differences.map((d) => `  ${label}: ${d.path}: desired ${JSON.stringify(d.desired)}, provider has ${JSON.stringify(d.actual)}`);
+  out.write(`${lines.join('\n')}\n`);
+}
+
+export function registerConfigureCommand(program: Command, context: CliContext): void {
   program
     .command('configure')
-    .description('Apply (or, with --verify, check) a desired ServiceProviderConfig and print the report.')
+    .description('Apply (or, with --verify, check) a desired ServiceProviderConfig and print the report. Exit 0 done, 3 drift (--verify), 1 failed.')
     .argument('<file>', 'desired ServiceProviderConfig JSON (RFC 7643 §5)')
-    .option('--verify', 'compare desired and actual; change nothing')
-    .option('--tenant <id>', 'tenant id', process.env.CXONE_TENANT_ID || DEFAULT_TENANT_ID)
-    .option('--notify-url <url>', 'POST a signed scim.config.updated event here after a change')
-    .option('--format <format>', 'report format: text or json', 'text')
-    .action(async (file: string, options: { verify?: boolean; tenant: string; notifyUrl?: string; format: string }) => {
-      const desired: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
-      const settings = temporalSettingsFromEnv();
-      const client = await connectClient(settings);
-      try {
-        const { ok, report } = await runConfigure(client, settings.taskQueue, {
-          tenant: options.tenant,
-          desired,
-          mode: options.verify ? 'verify' : 'apply',
-          notifyUrl: options.notifyUrl,
-        });
-        printReport(report, options.format);
-        if (!ok) process.exitCode = 1;
-      } finally {
-        await client.connection.close();
-      }
-    });
+    .option('--verify', 'compare desired and actual; change nothing (exit 3 when they differ)')
+    .option('--tenant <id>', 'tenant id', context.env.CXONE_TENANT_ID || DEFAULT_TENANT_ID)
+    .option('--notify-url <url>', 'POST a signed scim.config.updated event here after a change', urlOption)
+    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json']).default('text'))
+    .option('--max-bulk-operations <n>', "the gateway's largest bulk.maxOperations (CXone: 5000)", integerOption())
+    .option('--max-filter-results <n>', "the gateway's largest filter.maxResults (CXone: 1000)", integerOption())
+    .action((file: string, options: ConfigureOptions) => configureCommand(file, options, context));
 }

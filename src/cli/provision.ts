@@ -1,55 +1,46 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import type { SourceFormat } from '../activities/user-source';
 import { DEFAULT_TENANT_ID } from '../config/tenants';
-import { connectClient, temporalSettingsFromEnv } from '../temporal/connection';
+import { compileMapping } from '../scim/mapping';
 import { progressQuery, provisionUsers, type ProvisionUsersInput, type ProvisionUsersResult } from '../workflows';
 import type { ProvisionProgress } from '../workflows/provision-users-model';
-import { reportQuery, type WorkflowReport } from '../workflows/report';
+import type { WorkflowReport } from '../workflows/report';
+import { integerOption, readJsonFile, withTemporal, type CliContext } from './context';
+import { describeError, exitCodeOf, UsageError } from './exit-codes';
+import { followRun, type FollowOptions } from './follow';
 import { printReport } from './print-report';
 
-export interface RunProvisionOptions {
+export interface RunProvisionOptions extends Omit<FollowOptions, 'onProgress' | 'progress'> {
   workflowId?: string;
   /** Called with each answer of the `progress` query (every `pollMs`, default 500 ms). */
   onProgress?: (progress: ProvisionProgress) => void;
-  pollMs?: number;
 }
 
-/** Starts provisionUsers, follows its `progress` query until it ends, and returns the `report` query's answer. */
+/** Starts provisionUsers, follows its `progress` query until it ends (through Temporal outages), and returns the `report` query's answer. */
 export async function runProvision(
   client: Client,
   taskQueue: string,
   input: ProvisionUsersInput,
   options: RunProvisionOptions = {},
-): Promise<{ ok: boolean; handle: WorkflowHandle<typeof provisionUsers>; report: WorkflowReport<unknown, ProvisionUsersResult> }> {
+): Promise<{ ok: boolean; handle: WorkflowHandle<typeof provisionUsers>; report: WorkflowReport<unknown, ProvisionUsersResult>; failure?: unknown }> {
   const handle = await client.workflow.start(provisionUsers, {
     taskQueue,
     workflowId: options.workflowId ?? `provision-users-${input.tenant}-${randomUUID()}`,
     args: [input],
   });
-  let finished = false;
-  const outcome = handle.result().then(
-    () => true,
-    () => false,
-  );
-  void outcome.finally(() => (finished = true));
-  const follow = async () => {
-    while (!finished) {
-      try {
-        const progress = await handle.query(progressQuery);
-        if (!finished) options.onProgress?.(progress);
-      } catch {
-        // not answerable yet (first workflow task still pending): try again
-      }
-      await Promise.race([outcome, new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500))]);
-    }
-  };
-  const [ok] = await Promise.all([outcome, options.onProgress ? follow() : Promise.resolve()]);
-  if (options.onProgress) options.onProgress(await handle.query(progressQuery));
-  const report = (await handle.query(reportQuery)) as WorkflowReport<unknown, ProvisionUsersResult>;
-  return { ok, handle, report };
+  return { handle, ...(await followProvision(handle, options)) };
+}
+
+/** Follows a provisionUsers run (a new one, or one `watch` re-attaches to). */
+export function followProvision(handle: WorkflowHandle, options: Omit<RunProvisionOptions, 'workflowId'> = {}) {
+  const { onProgress, ...rest } = options;
+  return followRun<WorkflowReport<unknown, ProvisionUsersResult>>(handle, {
+    ...rest,
+    ...(onProgress ? { progress: () => handle.query(progressQuery), onProgress: (p) => onProgress(p as ProvisionProgress) } : {}),
+  });
 }
 
 /** One line: bar, percentage, counts, rate. */
@@ -66,11 +57,25 @@ export function formatProgress(progress: ProvisionProgress, elapsedMs: number, w
 }
 
 /** A progress bar on a TTY (redrawn with \r), a line per change elsewhere. */
-export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): { update(p: ProvisionProgress): void; end(): void } {
+export function progressPrinter(stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): {
+  update(p: ProvisionProgress): void;
+  outage(state: { down: boolean; sinceMs: number }): void;
+  end(): void;
+} {
   const started = Date.now();
   let last = '';
+  let lastProgress: ProvisionProgress | undefined;
   return {
+    /** While Temporal is unreachable the bar stays, with how long it has been reconnecting. */
+    outage({ down, sinceMs }) {
+      const bar = lastProgress ? `${formatProgress(lastProgress, Date.now() - started)} · ` : '';
+      const line = down ? `${bar}Temporal unreachable for ${Math.round(sinceMs / 1000)} s: reconnecting…` : `${bar}Temporal reachable again`;
+      if (stream.isTTY) stream.write(`\r${line}\x1b[K`);
+      else if (!down || sinceMs === 0 || line !== last) stream.write(`${line}\n`);
+      last = line;
+    },
     update(progress) {
+      lastProgress = progress;
       const line = formatProgress(progress, Date.now() - started);
       if (line === last) return;
       last = line;
@@ -106,56 +111,78 @@ export function printProvisionReport(report: WorkflowReport<unknown, ProvisionUs
     const more = items.length - Math.min(20, items.length) + omitted;
     if (more > 0) lines.push(`    … and ${more} more (--output json shows up to ${items.length})`);
   };
-  show('invalid records (not sent)', result.invalidRecords, result.invalidOmitted, (r) => `record ${r.record}${r.userName ? ` (${r.userName})` : ''}: ${r.reasons.join('; ')}`);
+  show('invalid records (not sent)', result.invalidRecords, result.invalidOmitted, (r) => `record ${r.record}${r.line ? ` (line ${r.line})` : ''}${r.userName ? ` (${r.userName})` : ''}: ${r.reasons.join('; ')}`);
   show('failed operations', result.failures, result.failuresOmitted, (f) =>
     `record ${f.record}${f.userName ? ` (${f.userName})` : ''}: ${f.status ? `HTTP ${f.status} ` : ''}${f.scimType ? `${f.scimType} ` : ''}${f.detail}`,
   );
   out.write(`${lines.join('\n')}\n`);
 }
 
-export function registerProvisionCommand(program: Command): void {
+interface ProvisionOptions {
+  mapping?: string;
+  tenant: string;
+  format?: SourceFormat;
+  async?: boolean;
+  maxInFlight?: number;
+  maxOperations?: number;
+  maxUserNameLength?: number;
+  maxValueLength?: number;
+  workflowId?: string;
+  output: string;
+}
+
+/** `cxone-scim provision <file>`: exit 0 all provisioned, 2 some records invalid or failed, 1 the run failed. */
+export async function provisionCommand(file: string, options: ProvisionOptions, context: CliContext): Promise<void> {
+  let mapping: unknown;
+  if (options.mapping) {
+    mapping = readJsonFile(options.mapping, '--mapping');
+    const compiled = compileMapping(mapping);
+    if (!compiled.ok) throw new UsageError(`--mapping ${options.mapping}: the attribute mapping is invalid: ${compiled.problems.join('; ')}`);
+  }
+  const recordLimits = {
+    ...(options.maxUserNameLength !== undefined ? { maxUserNameLength: options.maxUserNameLength } : {}),
+    ...(options.maxValueLength !== undefined ? { maxValueLength: options.maxValueLength } : {}),
+  };
+  const input: ProvisionUsersInput = {
+    tenant: options.tenant,
+    source: { path: path.resolve(file), ...(options.format ? { format: options.format } : {}), ...(mapping !== undefined ? { mapping } : {}) },
+    ...(options.async ? { preferAsync: true } : {}),
+    ...(options.maxInFlight !== undefined ? { maxChunksInFlight: options.maxInFlight } : {}),
+    ...(options.maxOperations !== undefined ? { maxOperationsPerRequest: options.maxOperations } : {}),
+    ...(Object.keys(recordLimits).length > 0 ? { recordLimits } : {}),
+  };
+  await withTemporal(context, async (client, taskQueue) => {
+    const bar = progressPrinter(context.stderr);
+    const { handle, report, failure } = await runProvision(client, taskQueue, input, {
+      workflowId: options.workflowId,
+      onProgress: (p) => bar.update(p),
+      onOutage: (state) => bar.outage(state),
+    });
+    bar.end();
+    context.stderr.write(`workflow ${handle.workflowId}\n`);
+    printProvisionReport(report, options.output, context.stdout);
+    if (failure) context.stderr.write(`cxone-scim: ${describeError(failure)}\n`);
+    context.exitCode = exitCodeOf(report);
+  });
+}
+
+export function registerProvisionCommand(program: Command, context: CliContext): void {
   program
     .command('provision')
-    .description('Provision the users of a CSV / JSON / NDJSON file (read by the worker) with the provisionUsers workflow; shows progress, then the report.')
+    .description(
+      'Provision the users of a CSV / JSON / NDJSON file (read by the worker) with the provisionUsers workflow; shows progress, then the report. ' +
+        'Exit 0 all provisioned, 2 partial (invalid or failed records), 1 failed.',
+    )
     .argument('<file>', 'users file; the worker reads it, so give a path the worker can see')
     .option('--mapping <file>', 'attribute mapping JSON (target SCIM path → source column, constants, transforms)')
-    .option('--tenant <id>', 'tenant id', process.env.CXONE_TENANT_ID || DEFAULT_TENANT_ID)
-    .option('--format <format>', 'source format: csv, json or ndjson (default: from the extension)')
+    .option('--tenant <id>', 'tenant id', context.env.CXONE_TENANT_ID || DEFAULT_TENANT_ID)
+    .addOption(new Option('--format <format>', 'source format (default: from the extension)').choices(['csv', 'json', 'ndjson']))
     .option('--async', 'ask the provider for asynchronous bulk processing (Prefer: respond-async)')
-    .option('--max-in-flight <n>', 'Bulk requests outstanding at once', (v) => Number(v))
-    .option('--max-operations <n>', 'operations per Bulk request (at most the provider\'s limit)', (v) => Number(v))
+    .option('--max-in-flight <n>', 'Bulk requests outstanding at once', integerOption())
+    .option('--max-operations <n>', "operations per Bulk request (at most the provider's limit)", integerOption())
+    .option('--max-user-name-length <n>', 'longest userName a record may have (default 256)', integerOption())
+    .option('--max-value-length <n>', 'longest other value a record may have (default 4096)', integerOption())
     .option('--workflow-id <id>', 'workflow id (default: provision-users-<tenant>-<uuid>)')
-    .option('--output <format>', 'report format: text or json', 'text')
-    .action(
-      async (
-        file: string,
-        options: { mapping?: string; tenant: string; format?: 'csv' | 'json' | 'ndjson'; async?: boolean; maxInFlight?: number; maxOperations?: number; workflowId?: string; output: string },
-      ) => {
-        const mapping: unknown = options.mapping ? JSON.parse(fs.readFileSync(options.mapping, 'utf8')) : undefined;
-        const input: ProvisionUsersInput = {
-          tenant: options.tenant,
-          source: { path: path.resolve(file), ...(options.format ? { format: options.format } : {}), ...(mapping !== undefined ? { mapping } : {}) },
-          ...(options.async ? { preferAsync: true } : {}),
-          ...(options.maxInFlight !== undefined ? { maxChunksInFlight: options.maxInFlight } : {}),
-          ...(options.maxOperations !== undefined ? { maxOperationsPerRequest: options.maxOperations } : {}),
-        };
-        const settings = temporalSettingsFromEnv();
-        const client = await connectClient(settings);
-        const bar = progressPrinter();
-        try {
-          const { ok, handle, report } = await runProvision(client, settings.taskQueue, input, {
-            workflowId: options.workflowId,
-            onProgress: (p) => bar.update(p),
-          });
-          bar.end();
-          process.stderr.write(`workflow ${handle.workflowId}\n`);
-          printProvisionReport(report, options.output);
-          // 1: the run failed; 2: it finished, but some users were invalid or failed.
-          if (!ok) process.exitCode = 1;
-          else if (report.result && report.result.totals.failed + report.result.totals.invalid > 0) process.exitCode = 2;
-        } finally {
-          await client.connection.close();
-        }
-      },
-    );
+    .addOption(new Option('--output <format>', 'report format').choices(['text', 'json']).default('text'))
+    .action((file: string, options: ProvisionOptions) => provisionCommand(file, options, context));
 }

@@ -17,6 +17,8 @@ export interface TypeSummary {
   workflowType: string;
   runs: number;
   runsSucceeded: number;
+  /** Finished with some records invalid or failed (or quarantined). */
+  runsPartial: number;
   runsFailed: number;
   /** Units of work the runs attempted (users for provisionUsers, steps otherwise). */
   attempted: number;
@@ -85,6 +87,7 @@ function summarize(workflowType: string, runs: WorkflowReport[]): TypeSummary {
     workflowType,
     runs: runs.length,
     runsSucceeded: runs.filter((r) => r.status === 'succeeded').length,
+    runsPartial: runs.filter((r) => r.status === 'partial' || r.status === 'quarantined').length,
     runsFailed: runs.filter((r) => r.status === 'failed').length,
     attempted,
     succeeded,
@@ -99,6 +102,7 @@ const COLUMNS: Array<[string, (s: TypeSummary) => string | number]> = [
   ['workflow type', (s) => s.workflowType],
   ['runs', (s) => s.runs],
   ['runs succeeded', (s) => s.runsSucceeded],
+  ['runs partial', (s) => s.runsPartial],
   ['runs failed', (s) => s.runsFailed],
   ['attempted', (s) => s.attempted],
   ['succeeded', (s) => s.succeeded],

@@ -1,6 +1,8 @@
 // `cxone-scim tenants check [--tenant id]`: proves a tenant's configuration works — gets a token,
 // reads the ServiceProviderConfig — and prints what it found, never a secret.
 import type { Command } from 'commander';
+import type { CliContext } from './context';
+import { ExitCode } from './exit-codes';
 import { TenantRegistry, type TenantConfig } from '../config/tenants';
 import { ScimClient, scimBaseUrl, TenantTokenProvider, type TenantAuth, type TokenProvider } from '../http';
 
@@ -82,14 +84,14 @@ export function formatTenantCheck(check: TenantCheck, now = Date.now()): string 
   return lines.join('\n');
 }
 
-export function registerTenantsCommand(program: Command): void {
+export function registerTenantsCommand(program: Command, context: CliContext): void {
   const tenants = program.command('tenants').description('Tenant configuration (CXONE_* variables and CXONE_TENANTS_FILE).');
   tenants
     .command('check')
     .description('For each tenant (or --tenant): get a token, read the ServiceProviderConfig, print auth type, API base, token expiry and capabilities. Never prints a secret.')
     .option('--tenant <id>', 'check only this tenant')
     .action(async (options: { tenant?: string }) => {
-      const registry = TenantRegistry.fromEnv();
+      const registry = TenantRegistry.fromEnv(context.env);
       const ids = options.tenant ? [registry.get(options.tenant).tenantId] : registry.ids();
       if (ids.length === 0) throw new Error('no tenant configured: set CXONE_AUTH / CXONE_BASE_URL (the default tenant) or CXONE_TENANTS_FILE');
       const tokens = new TenantTokenProvider();
@@ -97,8 +99,8 @@ export function registerTenantsCommand(program: Command): void {
       for (const id of ids) {
         const check = await checkTenant(registry.get(id), tokens);
         if (!check.ok) failed += 1;
-        console.log(formatTenantCheck(check));
+        context.stdout.write(`${formatTenantCheck(check)}\n`);
       }
-      if (failed > 0) process.exitCode = 1;
+      if (failed > 0) context.exitCode = ExitCode.Error;
     });
 }

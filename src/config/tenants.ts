@@ -1,7 +1,9 @@
 import fs from 'node:fs';
+import { ApplicationFailure } from '@temporalio/common';
 import * as t from 'io-ts';
 import type { TenantConnection } from '../http/tenant';
 import { decode, formatIssues, type DecodeIssue } from '../scim/decode';
+import { FailureType } from '../scim/failures';
 import { authFromEnv, authFromFile, missingFileFields, TenantFileAuthFields } from './tenant-auth';
 
 /**
@@ -14,6 +16,9 @@ export interface TenantConfig extends TenantConnection {
 }
 
 export const DEFAULT_TENANT_ID = 'default';
+
+/** Failure type of a workflow that names a tenant the worker does not know. */
+export const UNKNOWN_TENANT = FailureType.UnknownTenant;
 
 /** A tenant file names the env variables that hold secrets; it never holds a secret itself. */
 const TenantFileEntry = t.intersection([
@@ -50,7 +55,12 @@ export class TenantRegistry {
     const tenant = this.tenants.get(tenantId);
     if (!tenant) {
       const known = [...this.tenants.keys()].join(', ') || 'none';
-      throw new Error(`unknown tenant "${tenantId}" (configured: ${known})`);
+      // Non-retryable: waiting will not make the worker know the tenant (its configuration is read at start).
+      throw ApplicationFailure.create({
+        message: `unknown tenant "${tenantId}": this worker is configured for ${known} (CXONE_* variables, CXONE_TENANTS_FILE)`,
+        type: UNKNOWN_TENANT,
+        nonRetryable: true,
+      });
     }
     return tenant;
   }

@@ -175,25 +175,18 @@ export type ResourceType = t.TypeOf<typeof ResourceType>;
 // ---------------------------------------------------------------------------------------------
 // Schema (RFC 7643 §7)
 
-export const AttributeType = t.keyof({
-  string: null,
-  boolean: null,
-  decimal: null,
-  integer: null,
-  dateTime: null,
-  reference: null,
-  binary: null,
-  complex: null,
-});
+// Providers spell these values in other cases ("String", "readonly"); RFC 7643's intent is clear,
+// so they are matched in any case and decoded to the RFC spelling.
+export const AttributeType = caseInsensitiveEnum(['string', 'boolean', 'decimal', 'integer', 'dateTime', 'reference', 'binary', 'complex']);
 export type AttributeType = t.TypeOf<typeof AttributeType>;
 
-export const Mutability = t.keyof({ readOnly: null, readWrite: null, immutable: null, writeOnly: null });
+export const Mutability = caseInsensitiveEnum(['readOnly', 'readWrite', 'immutable', 'writeOnly']);
 export type Mutability = t.TypeOf<typeof Mutability>;
 
-export const Returned = t.keyof({ always: null, never: null, default: null, request: null });
+export const Returned = caseInsensitiveEnum(['always', 'never', 'default', 'request']);
 export type Returned = t.TypeOf<typeof Returned>;
 
-export const Uniqueness = t.keyof({ none: null, server: null, global: null });
+export const Uniqueness = caseInsensitiveEnum(['none', 'server', 'global']);
 export type Uniqueness = t.TypeOf<typeof Uniqueness>;
 
 /** An attribute definition; `subAttributes` (of a complex attribute) has the same shape. */

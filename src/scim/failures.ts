@@ -197,6 +197,18 @@ const LIST = {
     meaning: "The provider's discovery documents lack what the run needs (Bulk support, a usable User schema).",
     fix: "The message names what is missing; check the provider's /ServiceProviderConfig, /ResourceTypes and /Schemas answers.",
   },
+  InvalidConfigureInput: {
+    type: 'InvalidConfigureInput',
+    class: 'fatal',
+    meaning: 'The configureServiceProvider input is not valid (e.g. gateway limits that are not positive integers).',
+    fix: 'Fix the input field the message names.',
+  },
+  UnknownTenant: {
+    type: 'UnknownTenant',
+    class: 'fatal',
+    meaning: 'The workflow names a tenant the worker is not configured for.',
+    fix: 'Configure the tenant for the worker (CXONE_* variables or CXONE_TENANTS_FILE) and restart it, or fix the tenant id.',
+  },
   InvalidSyncInput: {
     type: 'InvalidSyncInput',
     class: 'fatal',

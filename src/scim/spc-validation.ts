@@ -33,6 +33,25 @@ const TUTORIAL_NAMES: Record<string, string> = {
 /** Read-only or server-assigned members: never part of the desired value. */
 const SERVER_MANAGED = ['meta', 'id'];
 
+/** RFC 7643 §5: every attribute of a ServiceProviderConfig, and the members of its complex ones. */
+const RFC_ATTRIBUTES: Record<string, readonly string[] | null> = {
+  schemas: null,
+  documentationUri: null,
+  patch: ['supported'],
+  bulk: ['supported', 'maxOperations', 'maxPayloadSize'],
+  filter: ['supported', 'maxResults'],
+  changePassword: ['supported'],
+  sort: ['supported'],
+  etag: ['supported'],
+  authenticationSchemes: ['type', 'name', 'description', 'specUri', 'documentationUri', 'primary'],
+};
+
+/** RFC 3986 absolute URI (scheme ":" hier-part); http(s) ones must name a host. */
+export function isAbsoluteUri(value: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>"{}|\\^`]+$/.test(value)) return false;
+  return !/^https?:/i.test(value) || /^https?:\/\/[^/?#\s]+/i.test(value);
+}
+
 export interface SpcValidation {
   ok: boolean;
   issues: DecodeIssue[];
@@ -56,7 +75,9 @@ export function validateServiceProviderConfig(input: unknown, limits: GatewayLim
   const normalized: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(input)) {
     if (SERVER_MANAGED.includes(name)) continue;
-    const rfcName = TUTORIAL_NAMES[name];
+    // Attribute names are case-insensitive (RFC 7643 §2.1): "Etag" is "etag", under its RFC spelling.
+    const spelled = Object.keys(RFC_ATTRIBUTES).find((known) => known !== name && known.toLowerCase() === name.toLowerCase());
+    const rfcName = TUTORIAL_NAMES[name] ?? spelled;
     if (rfcName === undefined) {
       normalized[name] = value;
     } else if (rfcName in input) {
@@ -72,6 +93,9 @@ export function validateServiceProviderConfig(input: unknown, limits: GatewayLim
       message: 'not an RFC 7643 attribute: a provider lists its schemas at /Schemas; list extension schema URNs in "schemas"',
     });
   }
+
+  checkNames(issues, normalized);
+  checkUris(issues, normalized);
 
   const decoded = decode(ServiceProviderConfig, normalized);
   if (!decoded.ok) issues.push(...decoded.errors);
@@ -101,9 +125,59 @@ export function validateServiceProviderConfig(input: unknown, limits: GatewayLim
   return { ok: unique.length === 0, issues: unique, normalized, mapped };
 }
 
+/** An attribute RFC 7643 does not define would only be refused by the provider, after the run started. */
+function checkNames(issues: DecodeIssue[], config: Record<string, unknown>): void {
+  const listed = new Set((Array.isArray(config.schemas) ? config.schemas : []).map((s) => String(s).toLowerCase()));
+  for (const [name, value] of Object.entries(config)) {
+    if (name === 'schemasSupported') continue; // has its own message
+    if (!(name in RFC_ATTRIBUTES)) {
+      if (name.toLowerCase().startsWith('urn:') && listed.has(name.toLowerCase())) continue; // an extension listed in schemas
+      issues.push({ path: `$.${name}`, message: `not an RFC 7643 ServiceProviderConfig attribute (${Object.keys(RFC_ATTRIBUTES).join(', ')})` });
+      continue;
+    }
+    const members = RFC_ATTRIBUTES[name];
+    if (!members) continue;
+    const items = name === 'authenticationSchemes' ? (Array.isArray(value) ? value.map((v, i) => [v, `$.${name}[${i}]`] as const) : []) : [[value, `$.${name}`] as const];
+    for (const [item, path] of items) {
+      if (!isRecord(item)) continue;
+      for (const member of Object.keys(item)) {
+        if (!members.includes(member)) issues.push({ path: `${path}.${member}`, message: `not an attribute of "${name}" (RFC 7643 §5: ${members.join(', ')})` });
+      }
+    }
+  }
+}
+
+function checkUris(issues: DecodeIssue[], config: Record<string, unknown>): void {
+  const check = (value: unknown, path: string) => {
+    if (typeof value === 'string' && !isAbsoluteUri(value)) issues.push({ path, message: `"${value}" is not an absolute URI (e.g. https://example.com/help)` });
+  };
+  check(config.documentationUri, '$.documentationUri');
+  if (Array.isArray(config.authenticationSchemes)) {
+    config.authenticationSchemes.forEach((scheme, i) => {
+      if (!isRecord(scheme)) return;
+      check(scheme.specUri, `$.authenticationSchemes[${i}].specUri`);
+      check(scheme.documentationUri, `$.authenticationSchemes[${i}].documentationUri`);
+    });
+  }
+}
+
+/** Checks the gateway limits a run was given (they come from input or the command line). */
+export function gatewayLimitsOf(input: Partial<GatewayLimits> | undefined): { ok: true; limits: GatewayLimits } | { ok: false; problem: string } {
+  const limits = { ...CXONE_GATEWAY_LIMITS };
+  for (const key of Object.keys(CXONE_GATEWAY_LIMITS) as Array<keyof GatewayLimits>) {
+    const value = input?.[key];
+    if (value === undefined) continue;
+    if (!Number.isInteger(value) || value < 1) return { ok: false, problem: `limits.${key} must be a positive integer, got ${String(value)}` };
+    limits[key] = value;
+  }
+  return { ok: true, limits };
+}
+
 function checkLimit(issues: DecodeIssue[], parent: unknown, path: string, member: string, max: number): void {
   if (!isRecord(parent) || typeof parent[member] !== 'number') return;
   const value = parent[member] as number;
+  // A provider without the feature publishes 0 (RFC 7643 §5 still requires the member).
+  if (value === 0 && parent.supported === false) return;
   if (!Number.isInteger(value) || value < 1) {
     issues.push({ path, message: `must be a positive integer, got ${value}` });
   } else if (value > max) {

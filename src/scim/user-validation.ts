@@ -1,21 +1,12 @@
 // Validation of User records against the schemas a provider publishes (RFC 7643 §7), before
 // anything is sent. Pure and deterministic: used by the planning activity and safe in workflows.
 import * as t from 'io-ts';
-import { AttributeDefinition, ResourceType, Schema } from './codecs';
+import type { AttributeDefinition } from './codecs';
+import type { UserSchemaModel } from './schema-model';
 import { decode, formatIssues } from './decode';
-import { URN } from './urns';
+import { DEFAULT_RECORD_LIMITS, recordContentProblems, type RecordLimits } from './record-checks';
 
-/** What the provider says a User is: the core schema and its extensions, from /ResourceTypes and /Schemas. */
-export interface UserSchemaModel {
-  /** The core schema URN of the User resource type (normally urn:ietf:params:scim:schemas:core:2.0:User). */
-  schema: string;
-  /** The User resource type's endpoint, e.g. `/Users`. */
-  endpoint: string;
-  attributes: AttributeDefinition[];
-  extensions: Array<{ schema: string; required: boolean; attributes: AttributeDefinition[] }>;
-}
-
-export type ModelResult = { ok: true; model: UserSchemaModel } | { ok: false; problem: string };
+export { userSchemaModel, type ModelResult, type UserSchemaModel } from './schema-model';
 
 /** Common attributes (RFC 7643 §3.1): not in any schema document, but valid on every resource. */
 const COMMON_ATTRIBUTES: AttributeDefinition[] = [
@@ -26,43 +17,6 @@ const COMMON_ATTRIBUTES: AttributeDefinition[] = [
 
 /** Attributes whose values never appear in a reason (reasons end up in reports and history). */
 const SECRET_ATTRIBUTES = new Set(['password']);
-
-/** The Resources of a ListResponse, or a bare array (some providers answer /Schemas that way). */
-function resourcesOf(body: unknown): unknown[] {
-  if (Array.isArray(body)) return body;
-  const resources = (body as { Resources?: unknown } | undefined)?.Resources;
-  return Array.isArray(resources) ? resources : [];
-}
-
-/**
- * Builds the User model from the bodies of GET /ResourceTypes and GET /Schemas. A provider
- * without a User resource type, or whose User schemas are not published, is a problem.
- */
-export function userSchemaModel(resourceTypesBody: unknown, schemasBody: unknown): ModelResult {
-  const types = resourcesOf(resourceTypesBody)
-    .map((r) => decode(ResourceType, r))
-    .flatMap((r) => (r.ok ? [r.value] : []));
-  const userType =
-    types.find((r) => r.schema.toLowerCase() === URN.User.toLowerCase()) ??
-    types.find((r) => r.name.toLowerCase() === 'user' || r.endpoint.toLowerCase() === '/users');
-  if (!userType) return { ok: false, problem: 'the provider lists no User resource type in /ResourceTypes' };
-
-  const schemas = new Map<string, Schema>();
-  for (const item of resourcesOf(schemasBody)) {
-    const decoded = decode(Schema, item);
-    if (decoded.ok) schemas.set(decoded.value.id.toLowerCase(), decoded.value);
-  }
-  const find = (urn: string) => schemas.get(urn.toLowerCase());
-  const core = find(userType.schema);
-  if (!core) return { ok: false, problem: `the provider's /Schemas does not describe the User schema ${userType.schema}` };
-  const extensions: UserSchemaModel['extensions'] = [];
-  for (const ext of userType.schemaExtensions ?? []) {
-    const schema = find(ext.schema);
-    if (!schema) return { ok: false, problem: `the provider's /Schemas does not describe the User extension ${ext.schema}` };
-    extensions.push({ schema: schema.id, required: ext.required, attributes: schema.attributes });
-  }
-  return { ok: true, model: { schema: core.id, endpoint: userType.endpoint, attributes: core.attributes, extensions } };
-}
 
 /** Bulk limits from a ServiceProviderConfig body (RFC 7643 §5); 0 or absent means "not stated". */
 export interface BulkLimits {
@@ -193,9 +147,10 @@ function checkAttributes(
  * Every reason why `record` is not a valid User for creation at this provider (empty when it is):
  * required attributes, types, single/multi-valued, canonical values, mutability (no read-only
  * attributes), and extension URNs (known to the resource type, listed in `schemas`, required
- * extensions present). Each reason starts with the attribute path.
+ * extensions present), and values no provider should receive (control characters, lengths past
+ * `limits`, email addresses that are not addresses). Each reason starts with the attribute path.
  */
-export function validateUser(model: UserSchemaModel, record: unknown): string[] {
+export function validateUser(model: UserSchemaModel, record: unknown, limits: RecordLimits = DEFAULT_RECORD_LIMITS): string[] {
   const reasons = new Reasons();
   if (!isObject(record)) {
     reasons.add('$', `a User must be a JSON object, got ${describe(record, false)}`);
@@ -239,6 +194,7 @@ export function validateUser(model: UserSchemaModel, record: unknown): string[] 
     if (!present) reasons.add(extension.schema, 'this extension is required by the provider');
   }
   checkAttributes([...model.attributes, ...COMMON_ATTRIBUTES], core, '', reasons);
+  reasons.list.push(...recordContentProblems(record, limits));
   return reasons.list;
 }
 

@@ -4,15 +4,15 @@ import { canonicalJson } from '../scim/canonical';
 import { formatIssues } from '../scim/decode';
 import { FailureType } from '../scim/failures';
 import {
-  CXONE_GATEWAY_LIMITS,
   diffServiceProviderConfig,
+  gatewayLimitsOf,
   validateServiceProviderConfig,
   type ConfigDifference,
   type GatewayLimits,
 } from '../scim/spc-validation';
 import { configureWorkflowId } from '../temporal/constants';
 import { PROVIDER_CALL } from './activity-options';
-import { failureTypeOf, httpStatusOf } from './failures';
+import { failureTypeOf, httpStatusOf, messageOf } from './failures';
 import { ReportRecorder } from './report';
 
 const { discoverServiceProviderConfig, replaceServiceProviderConfig, notifyConfigUpdated } =
@@ -85,7 +85,12 @@ async function run(
     );
   }
 
-  const validation = validateServiceProviderConfig(input.desired, { ...CXONE_GATEWAY_LIMITS, ...input.limits });
+  const limits = gatewayLimitsOf(input.limits);
+  if (!limits.ok) {
+    report.skip('validate desired ServiceProviderConfig', limits.problem);
+    throw ApplicationFailure.nonRetryable(`${limits.problem}; nothing was sent`, FailureType.InvalidConfigureInput);
+  }
+  const validation = validateServiceProviderConfig(input.desired, limits.limits);
   if (!validation.ok) {
     report.skip('validate desired ServiceProviderConfig', formatIssues(validation.issues));
     throw ApplicationFailure.nonRetryable(
@@ -121,7 +126,7 @@ async function run(
       return { ...base, inSync: false, changed: false, differences, etagBefore: current.etag, etagAfter: current.etag, payloadSha256 };
     }
 
-    const put = await putIfUnchanged(input.tenant, desired, current.etag, report);
+    const put = await putIfUnchanged(input.tenant, desired, current.etag, differences.length, report);
     if (put === 'precondition-failed') {
       if (attempt >= maxRetries) {
         throw ApplicationFailure.nonRetryable(
@@ -161,11 +166,18 @@ async function run(
   }
 }
 
-/** The If-Match PUT; a 412 is an answer ("changed meanwhile"), a 405/501 a read-only provider. */
+/**
+ * RFC 7644 §4 makes /ServiceProviderConfig GET-only, and servers say so in different ways: 405 or
+ * 501 (method not supported), 404 (no PUT route), 403 (not permitted for anyone).
+ */
+const READ_ONLY_ANSWERS = new Set<string>([FailureType.ReadOnly, FailureType.NotFound, FailureType.Forbidden]);
+
+/** The If-Match PUT; a 412 is an answer ("changed meanwhile"), a 403/404/405/501 a read-only provider. */
 async function putIfUnchanged(
   tenant: string,
   desired: Record<string, unknown>,
   etag: string | undefined,
+  differences: number,
   report: ReportRecorder<ConfigureServiceProviderInput, ConfigureServiceProviderResult>,
 ) {
   try {
@@ -175,12 +187,16 @@ async function putIfUnchanged(
       (r) => ({ httpStatus: r.httpStatus, etagBefore: etag, etagAfter: r.etag, payloadSha256: r.payloadSha256 }),
     );
   } catch (err) {
-    if (failureTypeOf(err) === FailureType.PreconditionFailed) return 'precondition-failed' as const;
-    if (failureTypeOf(err) === FailureType.ReadOnly) {
+    const type = failureTypeOf(err);
+    if (type === FailureType.PreconditionFailed) return 'precondition-failed' as const;
+    if (type !== undefined && READ_ONLY_ANSWERS.has(type)) {
+      const status = httpStatusOf(err);
+      const permission = status === 403 ? ' (if this provider does accept a PUT, the API user lacks the permission: see the provider\'s answer)' : '';
       throw ApplicationFailure.nonRetryable(
-        `read-only provider: it refused the PUT to /ServiceProviderConfig (HTTP ${httpStatusOf(err)}), as RFC 7644 §4 allows; ` +
-          'use verify mode to compare desired and actual without writing',
+        `read-only provider: it refused the PUT to /ServiceProviderConfig (HTTP ${status ?? '?'}: ${messageOf(err)}), as RFC 7644 §4 allows${permission}; ` +
+          `${differences} difference(s) remain; use verify mode (configure --verify) to compare desired and actual without writing`,
         FailureType.ReadOnlyProvider,
+        { httpStatus: status },
       );
     }
     throw err;

@@ -6,6 +6,7 @@ import {
   continueAsNew,
   defineQuery,
   executeChild,
+  log,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -17,6 +18,7 @@ import { indicesOf, type ChunkDescriptor } from '../scim/bulk-plan';
 import type { User } from '../scim/codecs';
 import { FailureType } from '../scim/failures';
 import { compileMapping } from '../scim/mapping';
+import { recordLimitsOf, type RecordLimits } from '../scim/record-checks';
 import { bulkLimitsOf, userSchemaModel, type UserSchemaModel } from '../scim/user-validation';
 import { PROVIDER_CALL } from './activity-options';
 import { provisionUsersBatch } from './provision-users-batch';
@@ -73,6 +75,8 @@ export interface ProvisionUsersInput {
   maxReported?: number;
   /** First async poll delay in ms (doubles up to 30 s). Default 500. */
   pollInitialMs?: number;
+  /** Longest userName and other values a record may carry (defaults 256 and 4096 characters). */
+  recordLimits?: Partial<RecordLimits>;
 }
 
 export interface ProvisionUsersResult {
@@ -154,6 +158,8 @@ function settingsOf(input: ProvisionUsersInput): Settings {
     const mapping = compileMapping(input.source.mapping);
     if (!mapping.ok) throw invalidInput(`source.mapping is invalid: ${mapping.problems.join('; ')}`);
   }
+  const recordLimits = recordLimitsOf(input.recordLimits);
+  if (!recordLimits.ok) throw invalidInput(recordLimits.problem);
   positive(input.maxOperationsPerRequest, 'maxOperationsPerRequest', 1);
   positive(input.maxPayloadBytes, 'maxPayloadBytes', 1);
   const settings = { ...DEFAULTS };
@@ -221,7 +227,7 @@ export async function provisionUsers(input: ProvisionUsersInput, continuation?: 
     }
     const result = resultOf(input, state, settings.maxReported);
     phase = 'completed';
-    report.succeed(result, result.totals.failed + result.totals.invalid === 0 ? 'succeeded' : 'partial');
+    report.succeed(result, outcomeOf(result.totals));
     return result;
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;
@@ -229,6 +235,18 @@ export async function provisionUsers(input: ProvisionUsersInput, continuation?: 
     report.fail(err);
     throw err;
   }
+}
+
+/** All records provisioned: succeeded; some: partial; none of a non-empty source: failed (the run itself ended normally). */
+function outcomeOf(totals: ProvisionTotals): 'succeeded' | 'partial' | 'failed' {
+  if (totals.failed + totals.invalid === 0) return 'succeeded';
+  return totals.succeeded === 0 ? 'failed' : 'partial';
+}
+
+/** The record limits for the plan (checked by settingsOf before any call). */
+function recordLimitsFor(input: ProvisionUsersInput): { recordLimits?: RecordLimits } {
+  const checked = recordLimitsOf(input.recordLimits);
+  return checked.ok ? { recordLimits: checked.limits } : {};
 }
 
 /** Discovery, model, limits and the plan: the first run only. */
@@ -257,6 +275,12 @@ async function prepare(
   if (!bulk.ok) throw ApplicationFailure.nonRetryable(bulk.problem, FailureType.UnsupportedProvider);
   if (!bulk.limits.supported) throw ApplicationFailure.nonRetryable('the provider does not support Bulk (ServiceProviderConfig bulk.supported is false)', FailureType.UnsupportedProvider);
   const built = userSchemaModel(resourceTypes.body, schemas.body);
+  if (built.warnings.length > 0) {
+    // Whatever discovery could not read is named where the report shows discovery (and in the worker log).
+    const step = report.steps[report.steps.length - 1];
+    step.detail = `${built.warnings.length} warning(s): ${built.warnings.join('; ')}`;
+    log.warn('discovery dropped parts of the provider\'s schema documents', { warnings: built.warnings });
+  }
   if (!built.ok) throw ApplicationFailure.nonRetryable(built.problem, FailureType.UnsupportedProvider);
   const model: UserSchemaModel = built.model;
   const discovered = { maxOperations: bulk.limits.maxOperations, maxPayloadSize: bulk.limits.maxPayloadSize };
@@ -272,7 +296,7 @@ async function prepare(
   const source: PlanSource = input.users ? { kind: 'inline', users: input.users } : { kind: 'file', ...(input.source as NonNullable<ProvisionUsersInput['source']>) };
   const plan = await report.step(
     'plan: read, map, validate, chunk',
-    () => planProvisioning({ tenant: input.tenant, source, model, limits, maxReported: settings.maxReported }),
+    () => planProvisioning({ tenant: input.tenant, source, model, limits, maxReported: settings.maxReported, ...recordLimitsFor(input) }),
     (p) => ({
       ...(p.file ? { payloadSha256: p.file.sha256 } : {}),
       detail: `${p.records} records: ${p.valid} valid, ${p.invalid} invalid; ${p.chunks.length} Bulk requests (≤ ${limits.maxOperations} operations, ≤ ${limits.maxPayloadSize} bytes)`,

@@ -29,6 +29,13 @@ export interface ReportTotals {
   latencyMs: { total: number; p50: number; p95: number; max: number };
 }
 
+/**
+ * How a run ended: `partial` when it finished but some records were invalid or failed,
+ * `quarantined` when it stopped itself (a failure rate too high to go on).
+ */
+export const RUN_OUTCOMES = ['succeeded', 'partial', 'failed', 'quarantined'] as const;
+export type RunOutcome = (typeof RUN_OUTCOMES)[number];
+
 /** What every workflow answers to the `report` query. */
 export interface WorkflowReport<Request = unknown, Result = unknown> {
   workflowType: string;
@@ -36,7 +43,7 @@ export interface WorkflowReport<Request = unknown, Result = unknown> {
   runId: string;
   tenant: string;
   request: Request;
-  status: 'running' | 'succeeded' | 'failed';
+  status: 'running' | RunOutcome;
   startedAt: string;
   completedAt?: string;
   steps: ReportStep[];
@@ -147,10 +154,15 @@ export class ReportRecorder<Request, Result = unknown> {
     this.steps.push({ step: name, startedAt: new Date(Date.now()).toISOString(), durationMs: 0, outcome: 'skipped', detail });
   }
 
-  /** `outcome` is the ScimOutcome search attribute: 'succeeded', or e.g. 'drift' for verify runs. */
-  succeed(result: Result, outcome = 'succeeded'): void {
+  /**
+   * The run ended with a result. `outcome` is the ScimOutcome search attribute and, when it is a
+   * RunOutcome (e.g. `partial`, or `failed` when no record could be provisioned), the report
+   * status; finer outcomes of a successful run (`drift` for a verify run that found differences,
+   * `unchanged`) leave the status `succeeded`.
+   */
+  succeed(result: Result, outcome: string = 'succeeded'): void {
     upsertSearchAttributes([{ key: SCIM_OUTCOME, value: outcome }]);
-    this.report.status = 'succeeded';
+    this.report.status = (RUN_OUTCOMES as readonly string[]).includes(outcome) ? (outcome as RunOutcome) : 'succeeded';
     this.report.result = result;
     this.report.completedAt = new Date(Date.now()).toISOString();
   }
