@@ -195,7 +195,7 @@ describe('syncUsers', () => {
     const empty = await start({ users: [{ schemas: [CORE], displayName: 'no userName' }] });
     await assert.rejects(empty.result(), (err: Error) => /no valid user/.test(String((err.cause as Error | undefined)?.message)));
     const noScope = await start({ users: [user('one@corp.example')], scope: { userNameSuffixes: ['@nowhere.example'] } });
-    await assert.rejects(noScope.result(), (err: Error) => /matches none of the provider's 2 users/.test(String((err.cause as Error | undefined)?.message)));
+    await assert.rejects(noScope.result(), (err: Error) => /matches none of the provider's 2 users and none of the source's/.test(String((err.cause as Error | undefined)?.message)));
     assert.equal(byName('two@corp.example')?.active, true);
   });
 

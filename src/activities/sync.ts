@@ -64,6 +64,8 @@ export interface SyncPlanSummary {
   problemCount: number;
   providerUsers: number;
   managed: number;
+  /** Source users the scope rule covers. */
+  sourceInScope: number;
   counts: ActionCounts;
   sample: SyncPlanSample[];
   /** GET requests made to list the provider's users. */
@@ -216,7 +218,7 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
     providerUsers = providerUsers.filter((u) => keyOf(u, 'userName') === key);
   }
   const rules: SyncRules = input.onlyUserName !== undefined ? { ...input.rules, matchKey: 'userName' } : input.rules;
-  const { changes, problems, managed } = classify(valid, providerUsers, rules);
+  const { changes, problems, managed, sourceInScope } = classify(valid, providerUsers, rules);
   const userAt = new Map(valid.map((u) => [u.index, u.user]));
   // Writes that send the source's user keep it in the plan (a PUT needs all of it).
   const carriesUser = new Set<SyncAction>(['create', 'update', 'reactivate']);
@@ -238,6 +240,7 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
     problemCount: problems.length,
     providerUsers: providerUsers.length,
     managed,
+    sourceInScope,
     counts: countActions(changes),
     sample: sampleOf(changes, input.onlyUserName !== undefined ? 1 : Math.max(1, Math.min(10, input.maxReported))),
     pages: listed.pages,

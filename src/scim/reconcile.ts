@@ -70,6 +70,8 @@ export interface Classification {
   problems: ClassifyProblem[];
   /** Provider users the sync manages (in scope and not protected). */
   managed: number;
+  /** Source users the scope rule covers (a rule that covers neither side is a mistake). */
+  sourceInScope: number;
 }
 
 export type ActionCounts = Record<SyncAction, number>;
@@ -183,7 +185,10 @@ export function classify(source: readonly SourceUser[], provider: readonly Provi
     else if (user.active === false) changes.push({ action: 'unchanged', ...base });
     else changes.push({ action: 'deactivate', ...base });
   }
-  return { changes, problems, managed };
+  const sourceInScope = source.filter(({ user }) =>
+    inScope({ id: '', userName: str(user.userName), externalId: str(user.externalId), resource: user }, rules.scope),
+  ).length;
+  return { changes, problems, managed, sourceInScope };
 }
 
 /** When removals need a person's approval: more than `maxCount`, or more than `maxShare` of the managed users. */

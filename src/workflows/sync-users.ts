@@ -244,8 +244,8 @@ async function run(
   if (!input.user && validRecords === 0 && removals > 0) {
     throw ApplicationFailure.nonRetryable(`the source has no valid user (${plan.records} records, ${plan.invalid} invalid): refusing to deprovision ${removals} users`, FailureType.EmptySource);
   }
-  if (!input.user && input.scope && Object.keys(input.scope).length > 0 && plan.managed === 0 && plan.providerUsers > 0) {
-    throw invalid(`the scope ${JSON.stringify(input.scope)} matches none of the provider's ${plan.providerUsers} users: check the scope rule`);
+  if (!input.user && input.scope && Object.keys(input.scope).length > 0 && plan.managed === 0 && plan.sourceInScope === 0 && plan.providerUsers > 0) {
+    throw invalid(`the scope ${JSON.stringify(input.scope)} matches none of the provider's ${plan.providerUsers} users and none of the source's: check the scope rule`);
   }
   if (input.dryRun) {
     report.skip('apply plan', `dry run: plan ${plan.planHash}`);
