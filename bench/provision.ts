@@ -15,7 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { Command } from 'commander';
-import { createProvisioningActivities, type ChunkSubmission, type ProvisionPlan } from '../src/activities/provisioning';
+import { createBulkChunkActivities, type ChunkSubmission } from '../src/activities/bulk-chunks';
+import { createProvisioningActivities, type ProvisionPlan } from '../src/activities/provisioning';
 import { createActivityDeps } from '../src/activities';
 import { sandboxTenant } from '../src/cli/dev';
 import { TenantRegistry } from '../src/config/tenants';
@@ -151,7 +152,7 @@ async function viaDirectHttp(options: Options, file: string): Promise<Figures> {
   try {
     const tenant = sandboxTenant(sandbox, 'bench');
     const deps = createActivityDeps(new TenantRegistry([tenant]));
-    const activities = createProvisioningActivities(deps);
+    const activities = { ...createProvisioningActivities(deps), ...createBulkChunkActivities(deps) };
     const client = new ScimClient({ tenant, tokens: deps.tokens });
     const started = performance.now();
     const [spc, resourceTypes, schemas] = await Promise.all(['/ServiceProviderConfig', '/ResourceTypes', '/Schemas'].map((p) => client.get(p)));

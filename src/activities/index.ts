@@ -1,5 +1,6 @@
 import type { ActivityDeps } from './deps';
 import { createDiscoveryActivities } from './discovery';
+import { createBulkChunkActivities } from './bulk-chunks';
 import { createProvisioningActivities } from './provisioning';
 import { createIdpActivities } from './idp';
 import { createWebhookActivities } from './webhooks';
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createDiscoveryActivities(deps),
     ...createProvisioningActivities(deps),
+    ...createBulkChunkActivities(deps),
     ...createServiceProviderConfigActivities(deps),
     ...createWebhookActivities(deps),
     ...createIdpActivities(deps),

@@ -2,10 +2,10 @@
 // (its child workflows). Workflow-safe: no I/O.
 import type { ChunkSource, InvalidRecord, RecordFailure } from '../activities/provisioning';
 import type { ChunkDescriptor } from '../scim/bulk-plan';
-import { percentile } from './report';
+import { addCounts, emptyCounts, type RecordCounts } from '../scim/tally';
 
-/** Counts of a run; `inFlight` is what running batches hold. */
-export interface ProvisionTotals {
+/** Counts of a run (records, not requests); `inFlight` is what running batches hold. */
+export interface ProvisionTotals extends RecordCounts {
   /** Records in the source. */
   total: number;
   /** Records that passed validation (and will be or were sent). */
@@ -16,15 +16,6 @@ export interface ProvisionTotals {
   submitted: number;
   /** created + updated + unchanged. */
   succeeded: number;
-  created: number;
-  /** Existed (409 uniqueness) and were updated to the source's values. */
-  updated: number;
-  /** Existed (409 uniqueness) and already carried the source's values. */
-  unchanged: number;
-  /** Operations that finally failed (400s, retries exhausted): reported with reasons. */
-  failed: number;
-  /** Operations sent again (per-operation 429/5xx, a lost async job). */
-  retried: number;
   inFlight: number;
 }
 
@@ -39,7 +30,7 @@ export interface ProvisionProgress extends ProvisionTotals {
 }
 
 /** How one Bulk request ended (a split or a retry has an id of its own, see bulk-plan.ts). */
-export interface ChunkOutcome {
+export interface ChunkOutcome extends RecordCounts {
   chunk: string;
   batch: number;
   /** When it was first sent (workflow time). */
@@ -49,12 +40,6 @@ export interface ChunkOutcome {
   bytes: number;
   mode: 'sync' | 'async' | 'none';
   httpStatus?: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  failed: number;
-  /** Operations of this request sent again in a later one. */
-  retried: number;
   /** From the first POST to the settled result, async wait included. */
   latencyMs: number;
   /** Set when the request as a whole failed or was split. */
@@ -62,12 +47,7 @@ export interface ChunkOutcome {
 }
 
 /** What a batch reports back to the parent: totals and bounded samples, never per-user results. */
-export interface BatchTally {
-  created: number;
-  updated: number;
-  unchanged: number;
-  failed: number;
-  retried: number;
+export interface BatchTally extends RecordCounts {
   failures: RecordFailure[];
   /** Bulk requests that ended (each has an outcome; only the first ones are kept). */
   requests: number;
@@ -117,32 +97,18 @@ export const POLL_MAX_MS = 30_000;
 export const RETRY_BASE_MS = 1000;
 
 export function emptyTally(): BatchTally {
-  return { created: 0, updated: 0, unchanged: 0, failed: 0, retried: 0, failures: [], requests: 0, chunkOutcomes: [], latencies: [], largestHistoryLength: 0, runs: 0 };
+  return { ...emptyCounts(), failures: [], requests: 0, chunkOutcomes: [], latencies: [], largestHistoryLength: 0, runs: 0 };
 }
 
 /** Adds `more` into `into`, keeping samples bounded. */
 export function mergeTally(into: BatchTally, more: BatchTally, maxReported: number): void {
-  into.created += more.created;
-  into.updated += more.updated;
-  into.unchanged += more.unchanged;
-  into.failed += more.failed;
-  into.retried += more.retried;
+  addCounts(into, more);
   into.requests += more.requests;
   into.failures.push(...more.failures.slice(0, Math.max(0, maxReported - into.failures.length)));
   into.chunkOutcomes.push(...more.chunkOutcomes.slice(0, Math.max(0, MAX_CHUNK_OUTCOMES - into.chunkOutcomes.length)));
   into.latencies.push(...more.latencies.slice(0, Math.max(0, MAX_LATENCY_SAMPLES - into.latencies.length)));
   into.largestHistoryLength = Math.max(into.largestHistoryLength, more.largestHistoryLength);
   into.runs += more.runs;
-}
-
-export function latencyStats(latencies: number[]): { total: number; p50: number; p95: number; max: number } {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  return {
-    total: sorted.reduce((sum, d) => sum + d, 0),
-    p50: percentile(sorted, 50),
-    p95: percentile(sorted, 95),
-    max: sorted[sorted.length - 1] ?? 0,
-  };
 }
 
 export type { InvalidRecord, RecordFailure };
