@@ -9,8 +9,8 @@ import { emptyTally, POLL_MAX_MS, RETRY_BASE_MS } from '../src/workflows/provisi
 
 const chunk = (id: string, indices: number[]): ChunkDescriptor => ({ id, ranges: rangesOf(indices), operations: indices.length, bytes: 100 * indices.length });
 
-function queueOf(chunks: ChunkDescriptor[], options: Partial<{ maxOperationAttempts: number; maxReported: number; pollInitialMs: number }> = {}) {
-  return new ChunkQueue(7, { maxOperationAttempts: 3, maxReported: 100, pollInitialMs: 500, ...options }, chunks.map((c) => ({ chunk: c, attempt: 1 })), emptyTally());
+function queueOf(chunks: ChunkDescriptor[], options: Partial<{ deadline: number; maxReported: number; pollInitialMs: number }> = {}) {
+  return new ChunkQueue(7, { deadline: 3_600_000, maxReported: 100, pollInitialMs: 500, ...options }, chunks.map((c) => ({ chunk: c, attempt: 1 })), emptyTally());
 }
 
 function completed(counts: Partial<ChunkTally>, mode: 'sync' | 'async' = 'sync'): ChunkSubmission {
@@ -62,8 +62,8 @@ describe('ChunkQueue (the provisionUsersBatch state machine)', () => {
     assert.equal(q.tally.chunkOutcomes[0].latencyMs, now + 2000);
   });
 
-  it('resends per-operation transient failures after a doubling backoff, and gives up after maxOperationAttempts', () => {
-    const q = queueOf([chunk('c0', [0, 1, 2, 3])], { maxOperationAttempts: 3 });
+  it('resends per-operation transient failures after a backoff doubling up to 5 s, until the run\'s deadline', () => {
+    const q = queueOf([chunk('c0', [0, 1, 2, 3])], { deadline: 20_000 });
     q.next(0);
     q.answered(q.items[0], completed({ created: 2, retry: [1, 3] }), 100);
     assert.equal(q.tally.retried, 2);
@@ -73,13 +73,25 @@ describe('ChunkQueue (the provisionUsersBatch state machine)', () => {
     q.next(1100);
     q.answered(q.items[0], completed({ created: 1, retry: [3] }), 1200);
     assert.deepEqual(q.items.map((w) => [w.chunk.id, w.attempt, w.notBefore]), [['c0r2', 3, 1200 + 2 * RETRY_BASE_MS]]);
-    q.next(3200);
-    q.answered(q.items[0], completed({ retry: [3] }), 3300);
-    assert.ok(q.empty);
-    assert.deepEqual([q.tally.created, q.tally.failed, q.tally.retried], [3, 1, 3]);
-    assert.match(q.tally.failures[0].detail, /^gave up after 3 attempts: HTTP 503/);
+    // Keeps resending (1 s, 2 s, 4 s, then 5 s at most) while the deadline allows.
+    const delays: number[] = [];
+    let now = 3200;
+    while (!q.empty) {
+      const step = q.next(now);
+      if (step.kind === 'wait') {
+        now += step.ms;
+        continue;
+      }
+      const before = q.items.length;
+      q.answered(q.items[0], completed({ retry: [3] }), now);
+      if (q.items.length === before) delays.push((q.items[q.items.length - 1].notBefore ?? 0) - now);
+    }
+    assert.deepEqual(delays, [4000, 5000, 5000]);
+    assert.deepEqual([q.tally.created, q.tally.failed, q.tally.retried], [3, 1, 6]);
+    assert.match(q.tally.failures[0].detail, /^still failing at the run's retry deadline after 6 attempts: HTTP 503/);
     assert.equal(q.tally.failures[0].record, 4);
-    assert.deepEqual(q.tally.chunkOutcomes.map((o) => [o.chunk, o.failed, o.retried]), [['c0', 0, 2], ['c0r1', 0, 1], ['c0r2', 1, 0]]);
+    assert.deepEqual(q.tally.chunkOutcomes.slice(0, 2).map((o) => [o.chunk, o.failed, o.retried]), [['c0', 0, 2], ['c0r1', 0, 1]]);
+    assert.deepEqual(q.tally.chunkOutcomes[q.tally.chunkOutcomes.length - 1].failed, 1);
   });
 
   it('a ready item goes before one still backing off', () => {
@@ -122,14 +134,14 @@ describe('ChunkQueue (the provisionUsersBatch state machine)', () => {
     assert.deepEqual(q.tally.chunkOutcomes.map((o) => [o.mode, o.failed, o.retried]), [['none', 2, 0], ['async', 0, 3]]);
   });
 
-  it('a lost async job is resent; failures described stop at maxReported but all are counted', () => {
-    const q = queueOf([chunk('c0', [0, 1, 2])], { maxReported: 2, maxOperationAttempts: 1 });
+  it('a lost async job past the deadline fails its records; failures described stop at maxReported but all are counted', () => {
+    const q = queueOf([chunk('c0', [0, 1, 2])], { maxReported: 2, deadline: 1000 });
     const item = q.items[0];
     q.next(0);
     q.answered(item, { state: 'pending', jobUrl: '/Bulk/j3', httpStatus: 202, jobStatus: 'queued' }, 1);
     q.next(501);
     q.answered(item, { state: 'lost', httpStatus: 404, detail: 'the bulk job is gone (404)' }, 502);
-    assert.ok(q.empty, 'one attempt allowed: nothing resent');
+    assert.ok(q.empty, 'past the deadline: nothing resent');
     assert.equal(q.tally.failed, 3);
     assert.equal(q.tally.failures.length, 2);
     assert.match(q.tally.failures[0].detail, /async bulk job lost/);

@@ -41,6 +41,8 @@ export interface ChunkTally extends RecordCounts {
 
 export type ChunkSubmission =
   | ({ state: 'completed'; mode: 'sync' | 'async'; httpStatus: number; durationMs: number } & ChunkTally)
+  /** A slice written one resource at a time (no Bulk): every record settled, nothing left to resend. */
+  | ({ state: 'completed'; mode: 'per-resource'; httpStatus?: undefined; durationMs: number } & ChunkTally)
   | { state: 'pending'; jobUrl: string; retryAfterMs?: number; httpStatus: number; jobStatus: string }
   /** The async job is gone (404) or failed without results: the chunk must be sent again. */
   | { state: 'lost'; httpStatus: number; detail: string };

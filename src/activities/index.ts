@@ -2,6 +2,7 @@ import type { ActivityDeps } from './deps';
 import { createDiscoveryActivities } from './discovery';
 import { createBulkChunkActivities } from './bulk-chunks';
 import { createProvisioningActivities } from './provisioning';
+import { createResourceSliceActivities } from './resource-slices';
 import { createIdpActivities } from './idp';
 import { createWebhookActivities } from './webhooks';
 import { createServiceProviderConfigActivities } from './service-provider-config';
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDiscoveryActivities(deps),
     ...createProvisioningActivities(deps),
     ...createBulkChunkActivities(deps),
+    ...createResourceSliceActivities(deps),
     ...createServiceProviderConfigActivities(deps),
     ...createWebhookActivities(deps),
     ...createIdpActivities(deps),

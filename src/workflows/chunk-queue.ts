@@ -10,6 +10,7 @@
 //              │     (pollInitialMs, doubling, cap 30 s; Retry-After wins)
 //              ├─ lost job ────────────────────────▶ resend every record after a backoff
 //              └─ completed ───────────────────────▶ count; per-operation 429/5xx resent after a backoff
+//   resend: 1 s doubling, cap 5 s, until the run's retry deadline (then the records fail)
 //   failed ────┬─ 413 ─────────────────────────────▶ split in two, both halves first
 //              ├─ poll failed ─────────────────────▶ resend every record (the job may be gone)
 //              └─ otherwise ───────────────────────▶ every record failed with the reason
@@ -22,6 +23,7 @@ import {
   MAX_LATENCY_SAMPLES,
   POLL_MAX_MS,
   RETRY_BASE_MS,
+  RETRY_MAX_MS,
   type BatchOptions,
   type BatchTally,
   type ChunkOutcome,
@@ -51,7 +53,7 @@ type OutcomeFacts = Pick<ChunkOutcome, 'mode' | 'httpStatus' | 'detail'> & Recor
 export class ChunkQueue {
   constructor(
     private readonly batch: number,
-    private readonly options: Pick<BatchOptions, 'maxOperationAttempts' | 'maxReported' | 'pollInitialMs'>,
+    private readonly options: Pick<BatchOptions, 'deadline' | 'maxReported' | 'pollInitialMs'>,
     /** The items still to settle; handed to continue-as-new as they are. */
     readonly items: WorkItem[],
     readonly tally: BatchTally,
@@ -137,14 +139,17 @@ export class ChunkQueue {
     this.report(indices.map((index) => ({ record: index + 1, ...(status !== undefined ? { status } : {}), detail })));
   }
 
-  /** Queues the records again after a backoff; returns how many (0 when the attempts are used up). */
+  /**
+   * Queues the records again after a backoff (doubling, capped at 5 s); returns how many. Past the
+   * run's retry deadline they fail instead: a transient failure is final only then.
+   */
   private resend(item: WorkItem, indices: number[], reason: string, now: number): number {
-    if (item.attempt >= this.options.maxOperationAttempts) {
-      this.fail(indices, `gave up after ${item.attempt} attempts: ${reason}`);
+    const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(item.attempt - 1, 16));
+    if (now + delay > this.options.deadline) {
+      this.fail(indices, `still failing at the run's retry deadline after ${item.attempt} attempts: ${reason}`);
       return 0;
     }
     this.tally.retried += indices.length;
-    const delay = Math.min(POLL_MAX_MS, RETRY_BASE_MS * 2 ** (item.attempt - 1));
     this.items.push({ chunk: retryChunk(item.chunk, indices, item.attempt), attempt: item.attempt + 1, notBefore: now + delay });
     return indices.length;
   }

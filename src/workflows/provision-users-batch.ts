@@ -1,26 +1,20 @@
 import { ApplicationFailure, continueAsNew, ContinueAsNew, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ChunkInput, ChunkSubmission } from '../activities/bulk-chunks';
-import { PROVIDER_CALL } from './activity-options';
+import { providerCallUntil } from './activity-options';
 import { ChunkQueue, FATAL_FAILURES } from './chunk-queue';
 import { failureTypeOf, httpStatusOf, messageOf } from './failures';
 import { succeededOf } from '../scim/tally';
 import { emptyTally, type BatchTally, type ProvisionUsersBatchInput, type WorkItem } from './provision-users-model';
 import { reportQuery, reportTotals, type ReportStep, type WorkflowReport } from './report';
 
-// A Bulk request may settle many 409s by lookup; heartbeats (every second) let a killed worker's
-// attempt be retried within 10 s instead of waiting for the start-to-close timeout.
-const { submitBulkChunk, pollBulkChunk } = proxyActivities<Activities>({
-  ...PROVIDER_CALL,
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '10 seconds',
-});
 
 /**
  * A batch of a provisionUsers run: a few Bulk requests, sent one at a time (the parent runs
  * several batches at once). Returns totals and bounded samples to the parent. The decisions are
  * ChunkQueue's (chunk-queue.ts); this workflow sleeps, calls the activities and continues as new.
  *
+ *   per resource:    writeResourceSlice (each record: verified lookup ─▶ POST, or PATCH/PUT if different) ─▶ settled
  *   for each chunk:  submitBulkChunk ─┬─ 200 BulkResponse ───────────────▶ settled (409 → lookup, update if different)
  *                                     ├─ 202 + job ─▶ sleep ─▶ pollBulkChunk ─▶ … ─▶ settled
  *                                     │      (500 ms, doubling, cap 30 s; Retry-After wins)
@@ -54,7 +48,7 @@ function batchReport(
   const info = workflowInfo();
   const steps = tally.chunkOutcomes.map(
     (o): ReportStep => ({
-      step: `bulk request ${o.chunk} (${o.operations} operations, ${o.mode})`,
+      step: o.mode === 'per-resource' ? `slice ${o.chunk} (${o.operations} records, one resource at a time)` : `bulk request ${o.chunk} (${o.operations} operations, ${o.mode})`,
       startedAt: o.startedAt,
       durationMs: o.latencyMs,
       outcome: o.failed > 0 || (o.mode === 'none' && o.httpStatus !== 413) ? 'failed' : 'succeeded',
@@ -87,6 +81,12 @@ async function run(input: ProvisionUsersBatchInput, tally: BatchTally, items: Wo
     patchSupported: options.patchSupported,
     maxReported: options.maxReported,
   };
+  // A Bulk request may settle many 409s by lookup, a slice writes many records one by one (each
+  // retried until the deadline); heartbeats (every second) let a killed worker's attempt be
+  // retried within 10 s, and a slice resumes from the position its last heartbeat carried.
+  const { submitBulkChunk, pollBulkChunk, writeResourceSlice } = proxyActivities<Activities>(
+    providerCallUntil(options.deadline, { startToCloseTimeout: options.mode === 'bulk' ? '10 minutes' : '24 hours', heartbeatTimeout: '10 seconds' }),
+  );
   const queue = new ChunkQueue(input.batch, options, items, tally);
   let steps = 0;
   while (!queue.empty) {
@@ -105,6 +105,10 @@ async function run(input: ProvisionUsersBatchInput, tally: BatchTally, items: Wo
       if (next.kind === 'poll') {
         if (next.waitMs > 0) await sleep(next.waitMs);
         submission = await pollBulkChunk({ ...base, chunk: next.item.chunk, jobUrl: next.jobUrl });
+      } else if (options.mode === 'per-resource') {
+        const { tenant, source, endpoint, maxReported } = base;
+        const { capabilities, deadline, recordsInFlight } = options;
+        submission = await writeResourceSlice({ tenant, source, endpoint, maxReported, capabilities, deadline, recordsInFlight, chunk: next.item.chunk });
       } else {
         submission = await submitBulkChunk({ ...base, chunk: next.item.chunk });
       }

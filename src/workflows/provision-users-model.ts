@@ -3,6 +3,7 @@
 import type { ChunkSource, InvalidRecord, RecordFailure } from '../activities/provisioning';
 import type { ChunkDescriptor } from '../scim/bulk-plan';
 import { addCounts, emptyCounts, type RecordCounts } from '../scim/tally';
+import type { WriteCapabilities } from '../scim/user-match';
 
 /** Counts of a run (records, not requests); `inFlight` is what running batches hold. */
 export interface ProvisionTotals extends RecordCounts {
@@ -38,7 +39,8 @@ export interface ChunkOutcome extends RecordCounts {
   operations: number;
   /** Planned request body size (exact as planned; estimated for a split or a resend). */
   bytes: number;
-  mode: 'sync' | 'async' | 'none';
+  /** sync / async Bulk, a slice written per resource, or none (the request failed as a whole). */
+  mode: 'sync' | 'async' | 'per-resource' | 'none';
   httpStatus?: number;
   /** From the first POST to the settled result, async wait included. */
   latencyMs: number;
@@ -62,8 +64,14 @@ export interface BatchOptions {
   tenant: string;
   endpoint: string;
   patchSupported: boolean;
+  /** Bulk requests, or slices written one resource at a time. */
+  mode: 'bulk' | 'per-resource';
+  capabilities: WriteCapabilities;
+  /** Per resource: records of a slice written at once. */
+  recordsInFlight: number;
   preferAsync: boolean;
-  maxOperationAttempts: number;
+  /** Epoch ms (workflow time): retryable failures are retried until then, then fail their records. */
+  deadline: number;
   historyEventLimit: number;
   maxReported: number;
   /** First async poll delay; doubles up to 30 s unless Retry-After says otherwise. */
@@ -95,6 +103,8 @@ export const MAX_LATENCY_SAMPLES = 2000;
 export const MAX_CHUNK_OUTCOMES = 200;
 export const POLL_MAX_MS = 30_000;
 export const RETRY_BASE_MS = 1000;
+/** Resends back off at most this long, so that work resumes within 5 s of the provider coming back. */
+export const RETRY_MAX_MS = 5000;
 
 export function emptyTally(): BatchTally {
   return { ...emptyCounts(), failures: [], requests: 0, chunkOutcomes: [], latencies: [], largestHistoryLength: 0, runs: 0 };

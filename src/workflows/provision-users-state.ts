@@ -10,6 +10,7 @@ import { FailureType } from '../scim/failures';
 import { compileMapping } from '../scim/mapping';
 import { recordLimitsOf, type RecordLimits } from '../scim/record-checks';
 import { latencyStats, succeededOf, type LatencyStats } from '../scim/tally';
+import type { WriteCapabilities } from '../scim/user-match';
 import { emptyTally, type BatchTally, type ChunkOutcome, type InvalidRecord, type ProvisionTotals, type RecordFailure } from './provision-users-model';
 import type { ReportStep } from './report';
 
@@ -25,18 +26,31 @@ export interface ProvisionUsersInput {
     /** Attribute mapping (src/scim/mapping.ts); default: CSV headers are SCIM paths, JSON records are Users. */
     mapping?: unknown;
   };
-  /** Bulk requests outstanding at once (one per running batch). Default 4. */
+  /**
+   * How to write: `bulk` (SCIM Bulk; refused when the provider does not support it),
+   * `per-resource` (one POST / PATCH / PUT per user), or `auto` (default): Bulk when the
+   * ServiceProviderConfig says bulk.supported, else per resource.
+   */
+  mode?: WriteMode;
+  /** Bulk requests (or per-resource slices) outstanding at once (one per running batch). Default 4. */
   maxChunksInFlight?: number;
-  /** Bulk requests per child workflow (batch). Default 5. */
+  /** Bulk requests (or slices) per child workflow (batch). Default 5. */
   chunksPerBatch?: number;
+  /** Per resource: records per slice (one activity, which heartbeats its position). Default 100. */
+  recordsPerSlice?: number;
+  /** Per resource: records of a slice written at once. Default 4. */
+  recordsInFlight?: number;
   /** Operations per Bulk request, at most the provider's bulk.maxOperations. */
   maxOperationsPerRequest?: number;
   /** Request body bytes, at most the provider's bulk.maxPayloadSize. */
   maxPayloadBytes?: number;
   /** Ask for asynchronous processing (`Prefer: respond-async`); the provider may choose it anyway. */
   preferAsync?: boolean;
-  /** Sends of one record before a transient per-operation failure is final. Default 5. */
-  maxOperationAttempts?: number;
+  /**
+   * Retryable failures (429, 5xx, refused connections, timeouts) are retried until this many
+   * minutes after the run started; only then do they fail a record. Default 360 (6 hours).
+   */
+  retryDeadlineMinutes?: number;
   /** History length at which a run continues as new (parent and batches). Default 5000, well below 10 240. */
   historyEventLimit?: number;
   /** Invalid records and failures described in the report (all are counted). Default 100. */
@@ -47,8 +61,12 @@ export interface ProvisionUsersInput {
   recordLimits?: Partial<RecordLimits>;
 }
 
+export type WriteMode = 'auto' | 'bulk' | 'per-resource';
+
 export interface ProvisionUsersResult {
   tenant: string;
+  /** How the records were written (decided from the ServiceProviderConfig and the input's mode). */
+  mode: 'bulk' | 'per-resource';
   source: { kind: 'file' | 'inline'; path?: string; format?: SourceFormat; sha256?: string; records: number };
   limits: { maxOperations: number; maxPayloadSize: number; discovered: { maxOperations: number; maxPayloadSize: number } };
   totals: ProvisionTotals;
@@ -73,7 +91,8 @@ export interface ProvisionUsersResult {
 
 /** What a run hands to the next one on continue-as-new. */
 export interface Continuation {
-  model: { endpoint: string; patchSupported: boolean };
+  /** `mode`, `capabilities` and `deadline` are absent in runs started before per-resource writes (Bulk then). */
+  model: { endpoint: string; patchSupported: boolean; mode?: 'bulk' | 'per-resource'; capabilities?: WriteCapabilities; deadline?: number };
   limits: ProvisionUsersResult['limits'];
   plan: Omit<ProvisionPlan, 'chunks'> & { planned: number };
   /** Chunks not yet handed to a batch. */
@@ -90,7 +109,9 @@ export interface Continuation {
 export const DEFAULTS = {
   maxChunksInFlight: 4,
   chunksPerBatch: 5,
-  maxOperationAttempts: 5,
+  recordsPerSlice: 100,
+  recordsInFlight: 4,
+  retryDeadlineMinutes: 360,
   historyEventLimit: 5000,
   maxReported: 100,
   pollInitialMs: 500,
@@ -100,6 +121,15 @@ export const FALLBACK_LIMITS = { maxOperations: 1000, maxPayloadSize: 1_048_576 
 
 export function invalidInput(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, FailureType.InvalidProvisionInput);
+}
+
+/** Bulk when asked or available; per resource when asked or when the provider has no Bulk. */
+export function writeModeOf(requested: WriteMode, capabilities: WriteCapabilities): 'bulk' | 'per-resource' {
+  if (requested === 'bulk' && !capabilities.bulk) {
+    throw ApplicationFailure.nonRetryable('mode "bulk" was asked for, but the provider does not support Bulk (ServiceProviderConfig bulk.supported is false): use mode "auto" or "per-resource"', FailureType.UnsupportedProvider);
+  }
+  if (requested === 'per-resource') return 'per-resource';
+  return capabilities.bulk ? 'bulk' : 'per-resource';
 }
 
 /** What the report shows as the request: the options, never the users themselves. */
@@ -128,6 +158,10 @@ export function settingsOf(input: ProvisionUsersInput): Settings {
   }
   const recordLimits = recordLimitsOf(input.recordLimits);
   if (!recordLimits.ok) throw invalidInput(recordLimits.problem);
+  if (input.mode !== undefined && !['auto', 'bulk', 'per-resource'].includes(input.mode)) throw invalidInput(`mode must be auto, bulk or per-resource, got ${JSON.stringify(input.mode)}`);
+  if ((input as { maxOperationAttempts?: unknown }).maxOperationAttempts !== undefined) {
+    throw invalidInput('maxOperationAttempts is no longer used: retryable failures are retried until retryDeadlineMinutes');
+  }
   positive(input.maxOperationsPerRequest, 'maxOperationsPerRequest', 1);
   positive(input.maxPayloadBytes, 'maxPayloadBytes', 1);
   const settings = { ...DEFAULTS };
@@ -159,6 +193,7 @@ export function resultOf(input: ProvisionUsersInput, state: Continuation, maxRep
   const attempted = plan.valid + plan.invalid;
   return {
     tenant: input.tenant,
+    mode: state.model.mode ?? 'bulk',
     source: plan.file
       ? { kind: 'file', path: plan.file.path, format: plan.file.format, sha256: plan.file.sha256, records: plan.records }
       : { kind: 'inline', records: plan.records },

@@ -17,8 +17,9 @@ import { indicesOf, type ChunkDescriptor } from '../scim/bulk-plan';
 import { latencyStats } from '../scim/tally';
 import { FailureType } from '../scim/failures';
 import { recordLimitsOf, type RecordLimits } from '../scim/record-checks';
+import { writeCapabilitiesOf } from '../scim/user-match';
 import { bulkLimitsOf, userSchemaModel, type UserSchemaModel } from '../scim/user-validation';
-import { PROVIDER_CALL } from './activity-options';
+import { providerCallUntil } from './activity-options';
 import { provisionUsersBatch } from './provision-users-batch';
 import { emptyTally, mergeTally, type BatchOptions, type ProvisionProgress, type ProvisionTotals } from './provision-users-model';
 import {
@@ -28,6 +29,7 @@ import {
   resultOf,
   settingsOf,
   totalsOf,
+  writeModeOf,
   type Continuation,
   type ProvisionUsersInput,
   type ProvisionUsersResult,
@@ -37,12 +39,6 @@ import { ReportRecorder } from './report';
 
 export type { ProvisionUsersInput, ProvisionUsersResult } from './provision-users-state';
 
-const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } = proxyActivities<Activities>(PROVIDER_CALL);
-const { planProvisioning } = proxyActivities<Activities>({
-  ...PROVIDER_CALL,
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
-});
 
 export const progressQuery = defineQuery<ProvisionProgress>('progress');
 
@@ -136,6 +132,9 @@ async function prepare(
   report: ReportRecorder<Record<string, unknown>, ProvisionUsersResult>,
   setPhase: (phase: ProvisionProgress['phase']) => void,
 ): Promise<Continuation> {
+  const deadline = Date.now() + settings.retryDeadlineMinutes * 60_000;
+  const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } = proxyActivities<Activities>(providerCallUntil(deadline));
+  const { planProvisioning } = proxyActivities<Activities>(providerCallUntil(deadline, { startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds' }));
   const spc = await report.step(
     'discover ServiceProviderConfig',
     () => discoverServiceProviderConfig(input.tenant),
@@ -153,7 +152,8 @@ async function prepare(
   );
   const bulk = bulkLimitsOf(spc.body);
   if (!bulk.ok) throw ApplicationFailure.nonRetryable(bulk.problem, FailureType.UnsupportedProvider);
-  if (!bulk.limits.supported) throw ApplicationFailure.nonRetryable('the provider does not support Bulk (ServiceProviderConfig bulk.supported is false)', FailureType.UnsupportedProvider);
+  const capabilities = writeCapabilitiesOf(spc.body);
+  const mode = writeModeOf(input.mode ?? 'auto', capabilities);
   const built = userSchemaModel(resourceTypes.body, schemas.body);
   if (built.warnings.length > 0) {
     // Whatever discovery could not read is named where the report shows discovery (and in the worker log).
@@ -166,11 +166,15 @@ async function prepare(
   const discovered = { maxOperations: bulk.limits.maxOperations, maxPayloadSize: bulk.limits.maxPayloadSize };
   // The provider's limits (a fallback when it states none), lowered by the input's caps.
   const cap = (wanted: number | undefined, provider: number, fallback: number) => Math.min(provider > 0 ? provider : fallback, wanted ?? Infinity);
-  const limits = {
-    maxOperations: cap(input.maxOperationsPerRequest, discovered.maxOperations, FALLBACK_LIMITS.maxOperations),
-    maxPayloadSize: cap(input.maxPayloadBytes, discovered.maxPayloadSize, FALLBACK_LIMITS.maxPayloadSize),
-    discovered,
-  };
+  // Per resource, a "chunk" is a slice of records for one activity, with no size limit.
+  const limits =
+    mode === 'bulk'
+      ? {
+          maxOperations: cap(input.maxOperationsPerRequest, discovered.maxOperations, FALLBACK_LIMITS.maxOperations),
+          maxPayloadSize: cap(input.maxPayloadBytes, discovered.maxPayloadSize, FALLBACK_LIMITS.maxPayloadSize),
+          discovered,
+        }
+      : { maxOperations: settings.recordsPerSlice, maxPayloadSize: Number.MAX_SAFE_INTEGER, discovered };
 
   setPhase('planning');
   const source: PlanSource = input.users ? { kind: 'inline', users: input.users } : { kind: 'file', ...(input.source as NonNullable<ProvisionUsersInput['source']>) };
@@ -179,13 +183,12 @@ async function prepare(
     () => planProvisioning({ tenant: input.tenant, source, model, limits, maxReported: settings.maxReported, ...recordLimitsFor(input) }),
     (p) => ({
       ...(p.file ? { payloadSha256: p.file.sha256 } : {}),
-      detail: `${p.records} records: ${p.valid} valid, ${p.invalid} invalid; ${p.chunks.length} Bulk requests (≤ ${limits.maxOperations} operations, ≤ ${limits.maxPayloadSize} bytes)`,
+      detail: `${p.records} records: ${p.valid} valid, ${p.invalid} invalid; ${mode === 'bulk' ? `${p.chunks.length} Bulk requests (≤ ${limits.maxOperations} operations, ≤ ${limits.maxPayloadSize} bytes)` : `${p.chunks.length} slices of ≤ ${limits.maxOperations} records, written one resource at a time (the provider has no Bulk${input.mode === 'per-resource' ? ' in use' : ''})`}`,
     }),
   );
   const { chunks, ...planSummary } = plan;
-  const patch = (spc.body as { patch?: { supported?: unknown } }).patch;
   return {
-    model: { endpoint: model.endpoint, patchSupported: patch?.supported === true },
+    model: { endpoint: model.endpoint, patchSupported: capabilities.patch, mode, capabilities, deadline },
     limits,
     plan: { ...planSummary, planned: chunks.length },
     chunks,
@@ -212,8 +215,11 @@ async function provision(
     tenant: input.tenant,
     endpoint: state.model.endpoint,
     patchSupported: state.model.patchSupported,
+    mode: state.model.mode ?? 'bulk',
+    capabilities: state.model.capabilities ?? { bulk: true, patch: state.model.patchSupported, filter: true, etag: false },
+    recordsInFlight: settings.recordsInFlight,
     preferAsync: input.preferAsync === true,
-    maxOperationAttempts: settings.maxOperationAttempts,
+    deadline: state.model.deadline ?? Date.now() + settings.retryDeadlineMinutes * 60_000,
     historyEventLimit,
     maxReported,
     pollInitialMs: settings.pollInitialMs,

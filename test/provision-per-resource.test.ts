@@ -1,0 +1,132 @@
+// provisionUsers without Bulk, end to end: real Temporal dev server, real worker, the CXone
+// sandbox with Bulk switched off in its ServiceProviderConfig, and its switches imitating the
+// servers clients meet (5xx bursts, case-sensitive `eq`, `filter` ignored).
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { SandboxClient, startSandbox, type Sandbox } from 'cxone-sandbox';
+import { createActivityDeps } from '../src/activities';
+import { createIdpActivities } from '../src/activities/idp';
+import { sandboxTenant } from '../src/cli/dev';
+import { TenantRegistry } from '../src/config/tenants';
+import type { TemporalEnvironment } from '../src/temporal/server';
+import { progressQuery, provisionUsers, type ProvisionUsersInput } from '../src/workflows';
+import { reportQuery } from '../src/workflows/report';
+import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
+
+const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
+type Attrs = Record<string, unknown>;
+
+function user(userName: string, extra: Attrs = {}): Attrs {
+  return { schemas: [CORE], userName, name: { givenName: 'Per', familyName: 'Resource' }, displayName: `User ${userName}`, emails: [{ value: userName.toLowerCase(), type: 'work', primary: true }], active: true, ...extra };
+}
+
+describe('provisionUsers per resource (provider without Bulk)', () => {
+  let temporal: TemporalEnvironment;
+  let sandbox: Sandbox;
+  let worker: TestWorker;
+  const client = () => temporal.testEnv.client;
+
+  async function provision(input: Omit<ProvisionUsersInput, 'tenant'>, name: string) {
+    const handle = await client().workflow.start(provisionUsers, {
+      taskQueue: worker.settings.taskQueue,
+      workflowId: `${name}-${Date.now()}`,
+      args: [{ tenant: 'sandbox', recordsPerSlice: 10, ...input }],
+    });
+    return { handle, result: await handle.result() };
+  }
+  const byName = (userName: string) => sandbox.listUsers().filter((u) => String(u.userName).toLowerCase() === userName.toLowerCase());
+
+  before(async () => {
+    sandbox = await startSandbox({ port: 0 });
+    // Bulk off, as CXone documents no Bulk endpoint.
+    const admin = new SandboxClient(sandbox);
+    const spc = await admin.scim('GET', '/ServiceProviderConfig');
+    const { meta: _meta, ...doc } = spc.body as Attrs;
+    const put = await admin.scim('PUT', '/ServiceProviderConfig', {
+      body: { ...doc, bulk: { ...(doc.bulk as Attrs), supported: false } },
+      headers: { 'if-match': spc.headers.get('etag') ?? '' },
+    });
+    assert.equal(put.status, 200, put.text);
+    temporal = await startTestTemporal();
+    worker = await startTestWorker(temporal, [sandboxTenant(sandbox)]);
+  });
+  after(async () => {
+    await worker?.stop();
+    await temporal?.stop();
+    await sandbox?.close();
+  });
+  beforeEach(() => sandbox.setSwitches({ failRate: 0, failNext: 0, failStatus: 503, retryAfterSeconds: 1, filterMode: 'rfc', latencyMs: 0 }));
+
+  it('creates, then finds everyone unchanged, then updates only a drifted user; Bulk is never called', async () => {
+    const users = Array.from({ length: 25 }, (_, i) => user(`pr.plain${i}@example.com`));
+    sandbox.clearRequestLog();
+    const first = await provision({ users }, 'per-resource-plain');
+    assert.equal(first.result.mode, 'per-resource');
+    assert.deepEqual([first.result.totals.created, first.result.totals.failed, first.result.chunks.planned], [25, 0, 3]);
+    assert.ok(sandbox.requestLog.every((r) => !r.path.includes('/Bulk')), 'no Bulk request');
+    const progress = await first.handle.query(progressQuery);
+    assert.deepEqual([progress.phase, progress.created], ['completed', 25]);
+
+    const id = String(byName('pr.plain3@example.com')[0].id);
+    sandbox.adminUpdateUser(id, { displayName: 'Drifted' });
+    const second = await provision({ users }, 'per-resource-rerun');
+    assert.deepEqual([second.result.totals.created, second.result.totals.updated, second.result.totals.unchanged], [0, 1, 24]);
+    assert.equal(sandbox.getUser(id)?.displayName, 'User pr.plain3@example.com');
+    const report = await second.handle.query(reportQuery);
+    assert.match(report.steps.map((s) => s.detail ?? '').join('\n'), /3 slices of ≤ 10 records, written one resource at a time/);
+    const batch = await client().workflow.getHandle(`${second.handle.workflowId}-batch-0`).query(reportQuery);
+    assert.match(batch.steps[0].step, /^slice c0 \(10 records, one resource at a time\)$/);
+    assert.equal(batch.steps[0].detail, '0 created, 1 updated, 9 unchanged, 0 failed, 0 resent');
+  });
+
+  it('503 bursts lose nothing: every record is retried until it is written', async () => {
+    sandbox.setSwitches({ failRate: 0.35, failStatus: 503, retryAfterSeconds: 0 });
+    const users = Array.from({ length: 30 }, (_, i) => user(`pr.burst${i}@example.com`));
+    const { result } = await provision({ users }, 'per-resource-503');
+    sandbox.setSwitches({ failRate: 0 });
+    assert.deepEqual([result.totals.succeeded, result.totals.failed], [30, 0]);
+    for (const u of users) assert.equal(byName(String(u.userName)).length, 1, `${String(u.userName)} exactly once`);
+  });
+
+  it('a case-only userName difference on a case-sensitive filter: the 409 is resolved by a verified scan, no duplicate', async () => {
+    const existing = sandbox.adminCreateUser(user('PR.Case@Example.com', { displayName: 'Old' }));
+    sandbox.setSwitches({ filterMode: 'caseExact' });
+    const { result } = await provision({ users: [user('pr.case@example.com')] }, 'per-resource-case');
+    assert.deepEqual([result.totals.created, result.totals.updated, result.totals.failed], [0, 1, 0]);
+    const found = byName('pr.case@example.com');
+    assert.equal(found.length, 1);
+    assert.equal(found[0].id, existing.id);
+    assert.equal(found[0].displayName, 'User pr.case@example.com');
+  });
+
+  it('a server that ignores filter: no write reaches an unrelated user, and an ambiguous record is an error', async () => {
+    const bystander = sandbox.adminCreateUser(user('pr.bystander@example.com', { externalId: 'E-BY' }));
+    const before = JSON.stringify(sandbox.getUser(String(bystander.id)));
+    sandbox.setSwitches({ filterMode: 'ignored' });
+    const records = [
+      user('pr.ignored1@example.com'),
+      user('pr.ignored2@example.com'),
+      // Same userName as nobody, but the bystander's externalId... and another user's userName: two different users.
+      user('pr.plain0@example.com', { externalId: 'E-BY' }),
+    ];
+    const { result } = await provision({ users: records }, 'per-resource-ignored');
+    assert.deepEqual([result.totals.created, result.totals.failed], [2, 1]);
+    assert.match(result.failures[0].detail, /ambiguous: 2 provider users match/);
+    assert.equal(JSON.stringify(sandbox.getUser(String(bystander.id))), before, 'the bystander was not written');
+
+    // The lifecycle IdP sync: deactivating an unknown user finds nobody instead of the first listed user.
+    const deps = createActivityDeps(new TenantRegistry([sandboxTenant(sandbox)]));
+    const outcome = await createIdpActivities(deps).idpDeactivateUser('sandbox', { cxoneUserId: 'no-such-cxone-user', userName: 'nobody@example.com' });
+    assert.equal(outcome.operation, 'not-found');
+    assert.equal(JSON.stringify(sandbox.getUser(String(bystander.id))), before, 'the IdP sync did not deactivate the bystander');
+  });
+
+  it('mode "bulk" against a provider without Bulk is refused with a clear reason', async () => {
+    await assert.rejects(provision({ users: [user('pr.refused@example.com')], mode: 'bulk' }, 'per-resource-refused'), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.match(String(err.cause?.message), /mode "bulk" was asked for, but the provider does not support Bulk/);
+      return true;
+    });
+  });
+});
