@@ -28,6 +28,8 @@ const TenantFileEntry = t.intersection([
     scimPath: t.string,
     webhookSecretEnv: t.string,
     requestTimeoutMs: t.number,
+    maxRequestsPerSecond: t.number,
+    maxConcurrentRequests: t.number,
   }),
   TenantFileAuthFields,
 ]);
@@ -111,6 +113,8 @@ export function readTenantFile(file: string, env: NodeJS.ProcessEnv = process.en
     scimPath: entry.scimPath ?? '/scim/v2',
     auth: authFromFile(entry, env, `tenant ${entry.id}`),
     requestTimeoutMs: entry.requestTimeoutMs,
+    maxRequestsPerSecond: entry.maxRequestsPerSecond,
+    maxConcurrentRequests: entry.maxConcurrentRequests,
     webhookSecret: entry.webhookSecretEnv ? requireEnv(env, entry.webhookSecretEnv, `tenant ${entry.id}`) : undefined,
   }));
 }
