@@ -2,6 +2,8 @@
 // sandbox with Bulk switched off in its ServiceProviderConfig, and its switches imitating the
 // servers clients meet (5xx bursts, case-sensitive `eq`, `filter` ignored).
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { SandboxClient, startSandbox, type Sandbox } from 'cxone-sandbox';
@@ -14,6 +16,7 @@ import { progressQuery, provisionUsers, type ProvisionUsersInput } from '../src/
 import { reportQuery } from '../src/workflows/report';
 import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 
+const ROOT = path.join(__dirname, '..', '..');
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
 type Attrs = Record<string, unknown>;
 
@@ -38,7 +41,7 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
   const byName = (userName: string) => sandbox.listUsers().filter((u) => String(u.userName).toLowerCase() === userName.toLowerCase());
 
   before(async () => {
-    sandbox = await startSandbox({ port: 0 });
+    sandbox = await startSandbox({ port: 0, requestLogLimit: 10_000 });
     // Bulk off, as CXone documents no Bulk endpoint.
     const admin = new SandboxClient(sandbox);
     const spc = await admin.scim('GET', '/ServiceProviderConfig');
@@ -120,6 +123,62 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     const outcome = await createIdpActivities(deps).idpDeactivateUser('sandbox', { cxoneUserId: 'no-such-cxone-user', userName: 'nobody@example.com' });
     assert.equal(outcome.operation, 'not-found');
     assert.equal(JSON.stringify(sandbox.getUser(String(bystander.id))), before, 'the IdP sync did not deactivate the bystander');
+  });
+
+  it('a worker killed mid-slice: the retried slice resumes from its last heartbeat, exact count, no duplicates', async (t) => {
+    const count = 240;
+    const users = Array.from({ length: count }, (_, i) => user(`prkill-${String(i).padStart(4, '0')}@example.com`));
+    const taskQueue = `per-resource-kill-${Date.now()}`;
+    const env = {
+      ...process.env,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: temporal.namespace,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      CXONE_BASE_URL: sandbox.url,
+      CXONE_CLIENT_ID: sandbox.clientId,
+      CXONE_CLIENT_SECRET: sandbox.clientSecret,
+      CXONE_SCOPES: 'scim:write',
+      CXONE_TENANT_ID: 'killtest',
+    };
+    const children: ChildProcess[] = [];
+    const startWorker = () => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      child.stderr?.resume();
+      children.push(child);
+      return child;
+    };
+    const created = () => sandbox.listUsers().filter((u) => String(u.userName).startsWith('prkill-'));
+    sandbox.setSwitches({ latencyMs: 10 });
+    sandbox.clearRequestLog();
+    try {
+      const first = startWorker();
+      const handle = await client().workflow.start(provisionUsers, {
+        taskQueue,
+        workflowId: `per-resource-kill-${Date.now()}`,
+        args: [{ tenant: 'killtest', users, recordsPerSlice: count, recordsInFlight: 2 }],
+      });
+      const deadline = Date.now() + 120_000;
+      while (created().length < 80) {
+        assert.ok(Date.now() < deadline, 'the first worker never got going');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      first.kill('SIGKILL');
+      await new Promise((resolve) => first.once('exit', resolve));
+      const atKill = created().length;
+      assert.ok(atKill < count, `all ${count} users existed before the kill`);
+      startWorker();
+      const { totals } = await handle.result();
+      const found = created();
+      assert.equal(found.length, count);
+      assert.equal(new Set(found.map((u) => String(u.userName).toLowerCase())).size, count, 'no duplicates');
+      assert.deepEqual([totals.succeeded, totals.failed, totals.created + totals.unchanged + totals.updated], [count, 0, count]);
+      // The first record was settled before the last heartbeat: the retried attempt never looked it up again.
+      const lookupsOfFirst = sandbox.requestLog.filter((r) => r.method === 'GET' && decodeURIComponent(r.query).includes('"prkill-0000@example.com"'));
+      assert.equal(lookupsOfFirst.length, 1);
+      t.diagnostic(`killed with ${atKill}/${count} created; after restart ${totals.created} created in all, ${totals.unchanged} found existing`);
+    } finally {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    }
   });
 
   it('mode "bulk" against a provider without Bulk is refused with a clear reason', async () => {
