@@ -107,6 +107,14 @@ export function readTenantFile(file: string, env: NodeJS.ProcessEnv = process.en
   );
   const issues = [...(parsed.ok ? [] : parsed.errors), ...missing.filter((m) => parsed.ok || !parsed.errors.some((e) => e.path === m.path))];
   if (!parsed.ok || issues.length > 0) throw new Error(`tenant file ${file} is invalid:\n${formatIssues(issues)}`);
+  for (const entry of parsed.value.tenants) {
+    for (const key of ['maxRequestsPerSecond', 'maxConcurrentRequests'] as const) {
+      const value = entry[key];
+      if (value !== undefined && !(value > 0 && (key === 'maxRequestsPerSecond' || Number.isInteger(value)))) {
+        throw new Error(`tenant file ${file}: tenant ${entry.id}: ${key} must be a positive ${key === 'maxConcurrentRequests' ? 'integer' : 'number'}, got ${value}`);
+      }
+    }
+  }
   return parsed.value.tenants.map((entry) => ({
     tenantId: entry.id,
     baseUrl: entry.baseUrl,
