@@ -4,9 +4,8 @@
 // resolved through the same verified lookup. Retryable failures are retried until the run's
 // deadline; only non-retryable answers fail the record.
 import { ScimHttpError, type ScimClient } from '../http';
-import type { WriteCapabilities } from '../scim/user-match';
-import type { MatchKeys, MatchResult } from '../scim/user-match';
 import { mergedForPut, patchRequest, userPatchOperations } from '../scim/patch';
+import type { MatchKeys, MatchResult, WriteCapabilities } from '../scim/user-match';
 import type { Entry, RecordFailure } from './provisioning';
 import { DeadlinePassedError, untilDeadline } from './until-deadline';
 import { lookupUser } from './user-lookup';

@@ -6,6 +6,11 @@
 // the limit must hold per HTTP request (a slice activity sends hundreds, a Bulk 409 settlement
 // dozens), and a Retry-After must hold back requests already inside running activities. Each
 // worker process has its own gate, so with N workers the configured rate is per worker.
+//
+// The shared pause holds requests for at most MAX_SHARED_PAUSE_MS: a longer Retry-After (CXone's
+// are seconds) is honoured by the activity that got it through Temporal's durable retry delay
+// (nextRetryDelay), which a worker's wall clock must not outlast — under a time-skipping test
+// server that delay passes in virtual time, and a worker-side hour would stall the retry.
 
 export interface GateLimits {
   /** Requests started per second at most (token bucket, burst of one second). */
@@ -13,6 +18,9 @@ export interface GateLimits {
   /** Requests in flight at once at most. */
   concurrency?: number;
 }
+
+/** The longest a Retry-After holds every request of the worker back (see above). */
+export const MAX_SHARED_PAUSE_MS = 20_000;
 
 export class RequestGate {
   #pausedUntil = 0;
@@ -25,9 +33,9 @@ export class RequestGate {
     this.#tokens = limits.requestsPerSecond ?? 0;
   }
 
-  /** No request before `epochMs` (a Retry-After); an earlier pause never shortens a later one. */
+  /** No request before `epochMs` (a Retry-After, at most 20 s ahead); an earlier pause never shortens a later one. */
   pauseUntil(epochMs: number): void {
-    this.#pausedUntil = Math.max(this.#pausedUntil, epochMs);
+    this.#pausedUntil = Math.max(this.#pausedUntil, Math.min(epochMs, Date.now() + MAX_SHARED_PAUSE_MS));
   }
 
   get pausedUntil(): number {
