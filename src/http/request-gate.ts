@@ -56,7 +56,8 @@ export class RequestGate {
   async #clear(): Promise<void> {
     for (;;) {
       const now = Date.now();
-      const wait = Math.max(this.#pausedUntil - now, this.#rateWait(now));
+      // A token is taken only once the pause is over.
+      const wait = this.#pausedUntil > now ? this.#pausedUntil - now : this.#rateWait(now);
       if (wait <= 0) return;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
