@@ -59,7 +59,7 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     await temporal?.stop();
     await sandbox?.close();
   });
-  beforeEach(() => sandbox.setSwitches({ failRate: 0, failNext: 0, failStatus: 503, retryAfterSeconds: 1, filterMode: 'rfc', latencyMs: 0 }));
+  beforeEach(() => sandbox.setSwitches({ rateLimit: null, failRate: 0, failNext: 0, failStatus: 503, retryAfterSeconds: 1, filterMode: 'rfc', latencyMs: 0 }));
 
   it('creates, then finds everyone unchanged, then updates only a drifted user; Bulk is never called', async () => {
     const users = Array.from({ length: 25 }, (_, i) => user(`pr.plain${i}@example.com`));
@@ -89,6 +89,15 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     const { result } = await provision({ users }, 'per-resource-503');
     sandbox.setSwitches({ failRate: 0 });
     assert.deepEqual([result.totals.succeeded, result.totals.failed], [30, 0]);
+    for (const u of users) assert.equal(byName(String(u.userName)).length, 1, `${String(u.userName)} exactly once`);
+  });
+
+  it('429 with Retry-After: the tenant pauses, then every record is written', async () => {
+    sandbox.setSwitches({ rateLimit: { mode: 'everyNth', n: 7 }, retryAfterSeconds: 1 });
+    const users = Array.from({ length: 20 }, (_, i) => user(`pr.limited${i}@example.com`));
+    const { result } = await provision({ users }, 'per-resource-429');
+    sandbox.setSwitches({ rateLimit: null });
+    assert.deepEqual([result.totals.created, result.totals.failed], [20, 0]);
     for (const u of users) assert.equal(byName(String(u.userName)).length, 1, `${String(u.userName)} exactly once`);
   });
 
