@@ -5,7 +5,7 @@ import type { ChunkSubmission, ChunkTally } from '../src/activities/bulk-chunks'
 import { indicesOf, rangesOf, type ChunkDescriptor } from '../src/scim/bulk-plan';
 import { addCounts, emptyCounts, latencyStats, succeededOf } from '../src/scim/tally';
 import { ChunkQueue, FATAL_FAILURES } from '../src/workflows/chunk-queue';
-import { emptyTally, POLL_MAX_MS, RETRY_BASE_MS } from '../src/workflows/provision-users-model';
+import { emptyTally, legacyBatchOptions, POLL_MAX_MS, RETRY_BASE_MS, type BatchOptions } from '../src/workflows/provision-users-model';
 
 const chunk = (id: string, indices: number[]): ChunkDescriptor => ({ id, ranges: rangesOf(indices), operations: indices.length, bytes: 100 * indices.length });
 
@@ -92,6 +92,18 @@ describe('ChunkQueue (the provisionUsersBatch state machine)', () => {
     assert.equal(q.tally.failures[0].record, 4);
     assert.deepEqual(q.tally.chunkOutcomes.slice(0, 2).map((o) => [o.chunk, o.failed, o.retried]), [['c0', 0, 2], ['c0r1', 0, 1]]);
     assert.deepEqual(q.tally.chunkOutcomes[q.tally.chunkOutcomes.length - 1].failed, 1);
+  });
+
+  it('a batch started by an earlier version (no deadline) keeps giving up after maxOperationAttempts when replayed', () => {
+    const legacy = legacyBatchOptions({ tenant: 't', endpoint: '/Users', patchSupported: true, preferAsync: false, maxOperationAttempts: 2, historyEventLimit: 5000, maxReported: 10, pollInitialMs: 500 } as unknown as BatchOptions, 1000);
+    assert.deepEqual([legacy.mode, legacy.deadline, legacy.capabilities.patch], ['bulk', 1000 + 6 * 3_600_000, true]);
+    const q = new ChunkQueue(1, legacy, [{ chunk: chunk('c0', [0, 1]), attempt: 1 }], emptyTally());
+    q.next(0);
+    q.answered(q.items[0], completed({ created: 1, retry: [1] }), 10);
+    q.next(2000);
+    q.answered(q.items[0], completed({ retry: [1] }), 2010);
+    assert.ok(q.empty);
+    assert.match(q.tally.failures[0].detail, /^gave up after 2 attempts/);
   });
 
   it('a ready item goes before one still backing off', () => {

@@ -53,7 +53,7 @@ type OutcomeFacts = Pick<ChunkOutcome, 'mode' | 'httpStatus' | 'detail'> & Recor
 export class ChunkQueue {
   constructor(
     private readonly batch: number,
-    private readonly options: Pick<BatchOptions, 'deadline' | 'maxReported' | 'pollInitialMs'>,
+    private readonly options: Pick<BatchOptions, 'deadline' | 'maxOperationAttempts' | 'maxReported' | 'pollInitialMs'>,
     /** The items still to settle; handed to continue-as-new as they are. */
     readonly items: WorkItem[],
     readonly tally: BatchTally,
@@ -145,6 +145,12 @@ export class ChunkQueue {
    */
   private resend(item: WorkItem, indices: number[], reason: string, now: number): number {
     const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(item.attempt - 1, 16));
+    // A batch of an earlier version counted attempts instead; it keeps doing so when replayed.
+    const { maxOperationAttempts } = this.options;
+    if (maxOperationAttempts !== undefined && item.attempt >= maxOperationAttempts) {
+      this.fail(indices, `gave up after ${item.attempt} attempts: ${reason}`);
+      return 0;
+    }
     if (now + delay > this.options.deadline) {
       this.fail(indices, `still failing at the run's retry deadline after ${item.attempt} attempts: ${reason}`);
       return 0;

@@ -5,7 +5,7 @@ import { providerCallUntil } from './activity-options';
 import { ChunkQueue, FATAL_FAILURES } from './chunk-queue';
 import { failureTypeOf, httpStatusOf, messageOf } from './failures';
 import { succeededOf } from '../scim/tally';
-import { emptyTally, type BatchTally, type ProvisionUsersBatchInput, type WorkItem } from './provision-users-model';
+import { emptyTally, legacyBatchOptions, type BatchTally, type ProvisionUsersBatchInput, type WorkItem } from './provision-users-model';
 import { reportQuery, reportTotals, type ReportStep, type WorkflowReport } from './report';
 
 
@@ -72,7 +72,7 @@ function batchReport(
 }
 
 async function run(input: ProvisionUsersBatchInput, tally: BatchTally, items: WorkItem[]): Promise<BatchTally> {
-  const { options } = input;
+  const options = legacyBatchOptions(input.options, workflowInfo().startTime.getTime());
   const base: Omit<ChunkInput, 'chunk'> = {
     tenant: options.tenant,
     source: input.source,

@@ -70,8 +70,13 @@ export interface BatchOptions {
   /** Per resource: records of a slice written at once. */
   recordsInFlight: number;
   preferAsync: boolean;
-  /** Epoch ms (workflow time): retryable failures are retried until then, then fail their records. */
+  /**
+   * Epoch ms (workflow time): retryable failures are retried until then, then fail their records.
+   * Absent (with `mode` and `capabilities`) in batches started before per-resource writes, which
+   * gave up after `maxOperationAttempts` sends instead: see {@link legacyBatchOptions}.
+   */
   deadline: number;
+  maxOperationAttempts?: number;
   historyEventLimit: number;
   maxReported: number;
   /** First async poll delay; doubles up to 30 s unless Retry-After says otherwise. */
@@ -122,3 +127,18 @@ export function mergeTally(into: BatchTally, more: BatchTally, maxReported: numb
 }
 
 export type { InvalidRecord, RecordFailure };
+
+/** Batches started by an earlier version carry no mode or deadline: they were Bulk and counted attempts. */
+export function legacyBatchOptions(options: BatchOptions, startedAt: number): BatchOptions {
+  if (options.deadline !== undefined) return options;
+  return {
+    ...options,
+    mode: 'bulk',
+    capabilities: { bulk: true, patch: options.patchSupported, filter: true, etag: false },
+    recordsInFlight: 1,
+    deadline: startedAt + LEGACY_DEADLINE_MS,
+  };
+}
+
+/** The retry deadline a batch of an earlier version gets (it had none): the default 6 hours from its start. */
+const LEGACY_DEADLINE_MS = 6 * 3_600_000;
