@@ -6,7 +6,7 @@ import type { SourceFormat } from '../activities/user-source';
 import { DEFAULT_TENANT_ID } from '../config/tenants';
 import { compileMapping } from '../scim/mapping';
 import { progressQuery, provisionUsers, type ProvisionUsersInput, type ProvisionUsersResult } from '../workflows';
-import type { WriteMode } from '../workflows/provision-users-state';
+import type { WriteMode } from '../workflows';
 import type { ProvisionProgress } from '../workflows/provision-users-model';
 import type { WorkflowReport } from '../workflows/report';
 import { integerOption, readJsonFile, withTemporal, type CliContext } from './context';

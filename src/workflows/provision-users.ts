@@ -37,7 +37,7 @@ import {
 } from './provision-users-state';
 import { ReportRecorder } from './report';
 
-export type { ProvisionUsersInput, ProvisionUsersResult } from './provision-users-state';
+export type { ProvisionUsersInput, ProvisionUsersResult, WriteMode } from './provision-users-state';
 
 
 export const progressQuery = defineQuery<ProvisionProgress>('progress');
@@ -183,7 +183,7 @@ async function prepare(
     () => planProvisioning({ tenant: input.tenant, source, model, limits, maxReported: settings.maxReported, ...recordLimitsFor(input) }),
     (p) => ({
       ...(p.file ? { payloadSha256: p.file.sha256 } : {}),
-      detail: `${p.records} records: ${p.valid} valid, ${p.invalid} invalid; ${mode === 'bulk' ? `${p.chunks.length} Bulk requests (≤ ${limits.maxOperations} operations, ≤ ${limits.maxPayloadSize} bytes)` : `${p.chunks.length} slices of ≤ ${limits.maxOperations} records, written one resource at a time (the provider has no Bulk${input.mode === 'per-resource' ? ' in use' : ''})`}`,
+      detail: `${p.records} records: ${p.valid} valid, ${p.invalid} invalid; ${mode === 'bulk' ? `${p.chunks.length} Bulk requests (≤ ${limits.maxOperations} operations, ≤ ${limits.maxPayloadSize} bytes)` : `${p.chunks.length} slices of ≤ ${limits.maxOperations} records, written one resource at a time (${input.mode === 'per-resource' ? 'mode per-resource' : 'the provider has no Bulk'})`}`,
     }),
   );
   const { chunks, ...planSummary } = plan;
