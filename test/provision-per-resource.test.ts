@@ -38,19 +38,23 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     });
     return { handle, result: await handle.result() };
   }
+  /** Changes what the sandbox's ServiceProviderConfig announces (and so what the workflow discovers). */
+  async function announce(section: 'bulk' | 'filter', supported: boolean) {
+    const admin = new SandboxClient(sandbox);
+    const spc = await admin.scim('GET', '/ServiceProviderConfig');
+    const { meta: _meta, ...doc } = spc.body as Attrs;
+    const put = await admin.scim('PUT', '/ServiceProviderConfig', {
+      body: { ...doc, [section]: { ...(doc[section] as Attrs), supported } },
+      headers: { 'if-match': spc.headers.get('etag') ?? '' },
+    });
+    assert.equal(put.status, 200, put.text);
+  }
   const byName = (userName: string) => sandbox.listUsers().filter((u) => String(u.userName).toLowerCase() === userName.toLowerCase());
 
   before(async () => {
     sandbox = await startSandbox({ port: 0, requestLogLimit: 10_000 });
     // Bulk off, as CXone documents no Bulk endpoint.
-    const admin = new SandboxClient(sandbox);
-    const spc = await admin.scim('GET', '/ServiceProviderConfig');
-    const { meta: _meta, ...doc } = spc.body as Attrs;
-    const put = await admin.scim('PUT', '/ServiceProviderConfig', {
-      body: { ...doc, bulk: { ...(doc.bulk as Attrs), supported: false } },
-      headers: { 'if-match': spc.headers.get('etag') ?? '' },
-    });
-    assert.equal(put.status, 200, put.text);
+    await announce('bulk', false);
     temporal = await startTestTemporal();
     worker = await startTestWorker(temporal, [sandboxTenant(sandbox)]);
   });
@@ -132,6 +136,23 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     const outcome = await createIdpActivities(deps).idpDeactivateUser('sandbox', { cxoneUserId: 'no-such-cxone-user', userName: 'nobody@example.com' });
     assert.equal(outcome.operation, 'not-found');
     assert.equal(JSON.stringify(sandbox.getUser(String(bystander.id))), before, 'the IdP sync did not deactivate the bystander');
+  });
+
+  it('without filter support: POST first, and a 409 is resolved by a paged scan (1-based, to the empty page)', async () => {
+    const existing = sandbox.adminCreateUser(user('pr.nofilter0@example.com', { displayName: 'Old' }));
+    await announce('filter', false);
+    try {
+      sandbox.clearRequestLog();
+      const records = [user('pr.nofilter0@example.com'), user('pr.nofilter1@example.com')];
+      const { result } = await provision({ users: records }, 'per-resource-no-filter');
+      assert.deepEqual([result.totals.created, result.totals.updated, result.totals.failed], [1, 1, 0], JSON.stringify(result.failures));
+      assert.equal(sandbox.getUser(String(existing.id))?.displayName, 'User pr.nofilter0@example.com');
+      const userGets = sandbox.requestLog.filter((r) => r.method === 'GET' && r.path.endsWith('/Users'));
+      assert.ok(userGets.length > 0 && userGets.every((r) => !r.query.includes('filter=')), 'no filter sent');
+      assert.match(userGets[0].query, /startIndex=1\b/);
+    } finally {
+      await announce('filter', true);
+    }
   });
 
   it('a worker killed mid-slice: the retried slice resumes from its last heartbeat, exact count, no duplicates', async (t) => {
