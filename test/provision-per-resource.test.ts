@@ -118,13 +118,14 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
 
   it('a server that ignores filter: no write reaches an unrelated user, and an ambiguous record is an error', async () => {
     const bystander = sandbox.adminCreateUser(user('pr.bystander@example.com', { externalId: 'E-BY' }));
+    sandbox.adminCreateUser(user('pr.namesake@example.com'));
     const before = JSON.stringify(sandbox.getUser(String(bystander.id)));
     sandbox.setSwitches({ filterMode: 'ignored' });
     const records = [
       user('pr.ignored1@example.com'),
       user('pr.ignored2@example.com'),
-      // Same userName as nobody, but the bystander's externalId... and another user's userName: two different users.
-      user('pr.plain0@example.com', { externalId: 'E-BY' }),
+      // Another user's userName with the bystander's externalId: two different users match.
+      user('pr.namesake@example.com', { externalId: 'E-BY' }),
     ];
     const { result } = await provision({ users: records }, 'per-resource-ignored');
     assert.deepEqual([result.totals.created, result.totals.failed], [2, 1]);
@@ -136,6 +137,12 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     const outcome = await createIdpActivities(deps).idpDeactivateUser('sandbox', { cxoneUserId: 'no-such-cxone-user', userName: 'nobody@example.com' });
     assert.equal(outcome.operation, 'not-found');
     assert.equal(JSON.stringify(sandbox.getUser(String(bystander.id))), before, 'the IdP sync did not deactivate the bystander');
+    assert.ok(outcome.requests.some((r) => r.startsWith('GET /Users (scan)')), 'the unapplied filter was followed by a scan');
+    const target = byName('pr.ignored2@example.com')[0];
+    const deactivated = await createIdpActivities(deps).idpDeactivateUser('sandbox', { cxoneUserId: 'cx-2', userName: 'PR.Ignored2@example.com' });
+    assert.deepEqual([deactivated.operation, deactivated.idpUserId], ['deactivated', target.id]);
+    assert.equal(sandbox.getUser(String(target.id))?.active, false);
+    assert.equal(sandbox.getUser(String(bystander.id))?.active, true);
   });
 
   it('without filter support: POST first, and a 409 is resolved by a paged scan (1-based, to the empty page)', async () => {

@@ -8,6 +8,7 @@ import { filterString } from '../scim/filter';
 import { idpPatchOperations, toIdpUser, type ScimUser } from '../scim/idp-user';
 import { patchRequest, type PatchOperation } from '../scim/patch';
 import { matchBy, resourcesOf } from '../scim/user-match';
+import { scanFor } from './user-lookup';
 import type { ActivityDeps } from './deps';
 import { activityLog, asActivity, scimClientFor } from './deps';
 import { payloadSha256 } from './hash';
@@ -85,7 +86,8 @@ const isStatus = (err: unknown, status: number) => err instanceof ScimHttpError 
 /**
  * The IdP user with this externalId (exact) or userName (ignoring case), verified: a server that
  * ignores `filter` (and lists everyone) or compares differently never makes us act on another
- * user. Two verified matches are an error, never a guess.
+ * user. Two verified matches are an error, never a guess. When the answer held users but none
+ * verified, the server did not apply the filter as asked: the user is looked for page by page.
  */
 async function findUser(calls: Calls, attribute: 'externalId' | 'userName', value: string): Promise<string | undefined> {
   const response = await calls.run('GET /Users', () =>
@@ -93,7 +95,14 @@ async function findUser(calls: Calls, attribute: 'externalId' | 'userName', valu
       query: { filter: `${attribute} eq ${filterString(value)}`, attributes: 'id,userName,externalId' },
     }),
   );
-  const match = matchBy(attribute, value, resourcesOf(response.body));
+  const candidates = resourcesOf(response.body);
+  let match = matchBy(attribute, value, candidates);
+  if (match.kind === 'none' && candidates.length > 0) {
+    match = await scanFor(calls.client, (page) => matchBy(attribute, value, page), {
+      endpoint: '/Users',
+      call: (request) => calls.run('GET /Users (scan)', request),
+    });
+  }
   if (match.kind === 'ambiguous') {
     throw ApplicationFailure.nonRetryable(`${match.ids.length} IdP users have ${attribute} "${value}" (ids ${match.ids.join(', ')}): not guessing which one`, FailureType.AmbiguousIdpUser);
   }
