@@ -1,6 +1,7 @@
 // The per-resource half of the provision benchmark: a sandbox without Bulk and with 20 ms latency
 // per request, and a direct HTTP client making the calls the per-resource path makes for a new
-// user (a filter lookup, then a POST) at a given concurrency, without Temporal.
+// user (a lookup by userName, one by externalId when the record has one, then a POST) at a given
+// concurrency, without Temporal.
 import { SandboxClient, startSandbox, type Sandbox } from 'cxone-sandbox';
 import { loadFileSource } from '../src/activities/user-source';
 import { sandboxTenant } from '../src/cli/dev';
@@ -35,10 +36,14 @@ export async function viaDirectPerResource(file: string, mapping: unknown, users
         while (next < records.length) {
           const record = records[next++];
           if (!('user' in record)) throw new Error('invalid benchmark record');
-          const found = await client.get<{ Resources?: unknown[] }>('/Users', { query: { filter: `userName eq ${filterString(String(record.user.userName))}` } });
-          if ((found.body.Resources ?? []).length > 0) throw new Error('the sandbox was not empty');
+          const lookups = [`userName eq ${filterString(String(record.user.userName))}`];
+          if (typeof record.user.externalId === 'string') lookups.push(`externalId eq ${filterString(record.user.externalId)}`);
+          for (const filter of lookups) {
+            const found = await client.get<{ Resources?: unknown[] }>('/Users', { query: { filter } });
+            if ((found.body.Resources ?? []).length > 0) throw new Error('the sandbox was not empty');
+          }
           await client.post('/Users', record.user, { expect: [200, 201] });
-          requests += 2;
+          requests += lookups.length + 1;
         }
       }),
     );

@@ -299,7 +299,7 @@ async function main(): Promise<void> {
       input: { recordsInFlight: options.recordsInFlight },
     });
     const directPerResource = await viaDirectPerResource(perResourceFile, MAPPING, options.perResourceUsers, concurrency);
-    console.log(`\nper resource: Bulk off, 20 ms latency, ${concurrency} requests in flight both ways (a lookup and a POST per user)`);
+    console.log(`\nper resource: Bulk off, 20 ms latency, ${concurrency} requests in flight both ways (per user: lookups by userName and externalId, then a POST)`);
     const padPr = Math.max(perResource.way.length, directPerResource.way.length);
     console.log(`${'way'.padEnd(padPr)}  users/s   seconds`);
     for (const r of [perResource, directPerResource]) {
