@@ -2,10 +2,10 @@
 // what passes against the bundled sandbox is shown to pass against another implementation too.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { OAuthTokenProvider, ScimClient } from '../src/http';
+import type { TenantConfig } from '../src/config/tenants';
+import { ScimClient, TenantTokenProvider } from '../src/http';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { provisionUsers, type ProvisionUsersInput } from '../src/workflows';
-import { sendJson, startScriptedServer } from './helpers/http';
 import { startScim2Server, type Scim2Server } from './helpers/scim2-server';
 import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 
@@ -26,7 +26,6 @@ const NO_BULK_SPC = {
 describe('provisionUsers per resource against an independent SCIM server (scim2-server, Bulk off)', () => {
   let temporal: TemporalEnvironment;
   let server: Scim2Server;
-  let tokens: Awaited<ReturnType<typeof startScriptedServer>>;
   let worker: TestWorker;
 
   const users = Array.from({ length: 12 }, (_, i) => ({
@@ -39,14 +38,12 @@ describe('provisionUsers per resource against an independent SCIM server (scim2-
     active: true,
   }));
 
-  const tenant = () => ({
+  // The server takes a static bearer token: the `bearer` auth strategy.
+  const tenant = (): TenantConfig => ({
     tenantId: 'interop',
     baseUrl: server.origin,
     scimPath: server.scimPath,
-    tokenUrl: `${tokens.url}/oauth/token`,
-    clientId: 'interop-client',
-    clientSecret: 'interop-client-secret',
-    scopes: [],
+    auth: { type: 'bearer', token: server.bearerToken },
   });
 
   async function provision(input: Omit<ProvisionUsersInput, 'tenant'>, name: string) {
@@ -60,17 +57,12 @@ describe('provisionUsers per resource against an independent SCIM server (scim2-
 
   before(async () => {
     server = await startScim2Server({ serviceProviderConfig: NO_BULK_SPC });
-    // The server takes a static bearer token: a token endpoint that hands it out stands in for OAuth.
-    tokens = await startScriptedServer((_req, _body, res) =>
-      sendJson(res, 200, { access_token: server.bearerToken, token_type: 'Bearer', expires_in: 3600 }, { 'content-type': 'application/json' }),
-    );
     temporal = await startTestTemporal();
     worker = await startTestWorker(temporal, [tenant()]);
   });
   after(async () => {
     await worker?.stop();
     await temporal?.stop();
-    await tokens?.close();
     await server?.stop();
   });
 
@@ -79,7 +71,7 @@ describe('provisionUsers per resource against an independent SCIM server (scim2-
     assert.equal(first.mode, 'per-resource');
     assert.deepEqual([first.totals.created, first.totals.failed], [12, 0], JSON.stringify(first.failures));
 
-    const client = new ScimClient({ tenant: tenant(), tokens: new OAuthTokenProvider() });
+    const client = new ScimClient({ tenant: tenant(), tokens: new TenantTokenProvider() });
     const listed = await client.get<{ totalResults: number; Resources?: Array<Record<string, unknown>> }>('/Users', { query: { count: 100 } });
     assert.equal(listed.body.totalResults, 12);
 
