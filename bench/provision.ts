@@ -3,11 +3,15 @@
 //      users from a CSV file with an attribute mapping);
 //   2. a direct-HTTP bulk baseline: the same discovery, plan and Bulk requests (the same
 //      activity code, called as plain functions), same requests in flight, no Temporal;
-//   3. a client that POSTs one user per request to /Users, same concurrency.
+//   3. a client that POSTs one user per request to /Users, same concurrency;
+// then, against a sandbox with Bulk off and 20 ms latency, the workflow's per-resource path
+// beside a direct HTTP client making the same calls at the same concurrency (bench/per-resource.ts),
+// with the ratio of their throughputs.
 // Prints users/s for each, the worker's peak RSS, and the largest history length of any run of
 // the workflow or its batches (counted from the histories themselves).
 //
 // Usage: npm run bench:provision -- --users 10000 [--in-flight 4] [--max-operations 1000] [--async]
+//        [--per-resource-users 2000] [--records-in-flight 4]
 // Each way gets a fresh in-memory sandbox in this process (no latency, no faults).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,15 +19,17 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { Command } from 'commander';
-import { createProvisioningActivities, type ChunkSubmission, type ProvisionPlan } from '../src/activities/provisioning';
+import { createBulkChunkActivities, type ChunkSubmission } from '../src/activities/bulk-chunks';
+import { createProvisioningActivities, type ProvisionPlan } from '../src/activities/provisioning';
 import { createActivityDeps } from '../src/activities';
 import { sandboxTenant } from '../src/cli/dev';
 import { TenantRegistry } from '../src/config/tenants';
 import { ScimClient, TenantTokenProvider } from '../src/http';
-import { startSandbox } from 'cxone-sandbox';
+import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { bulkLimitsOf, userSchemaModel } from '../src/scim/user-validation';
 import { startTemporal } from '../src/temporal/server';
-import { discoverServiceProvider, provisionUsers, type ProvisionUsersResult } from '../src/workflows';
+import { discoverServiceProvider, provisionUsers, type ProvisionUsersInput, type ProvisionUsersResult } from '../src/workflows';
+import { perResourceSandbox, viaDirectPerResource } from './per-resource';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -80,9 +86,26 @@ async function runLengths(client: Client, workflowId: string): Promise<number[]>
   }
 }
 
-async function viaWorkflow(options: Options, file: string): Promise<Figures & { peakRssMb: number; history: { largest: number; where: string; runs: number; batchRuns: number } }> {
+/** How a workflow run is set up: its sandbox (started, switches set), input extras, users in the file. */
+interface WorkflowWay {
+  way: string;
+  users: number;
+  sandbox: () => Promise<Sandbox>;
+  input: Partial<ProvisionUsersInput>;
+}
+
+async function viaWorkflow(
+  options: Options,
+  file: string,
+  setup: WorkflowWay = {
+    way: 'provisionUsers workflow (Temporal)',
+    users: options.users,
+    sandbox: () => startSandbox({ port: 0, bulkMaxOperations: options.maxOperations, requestLogLimit: 1000 }),
+    input: { preferAsync: options.async },
+  },
+): Promise<Figures & { peakRssMb: number; history: { largest: number; where: string; runs: number; batchRuns: number } }> {
   const temporal = await startTemporal({});
-  const sandbox = await startSandbox({ port: 0, bulkMaxOperations: options.maxOperations, requestLogLimit: 1000 });
+  const sandbox = await setup.sandbox();
   const taskQueue = `provision-bench-${process.pid}`;
   const worker = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'worker'], {
     env: {
@@ -112,11 +135,11 @@ async function viaWorkflow(options: Options, file: string): Promise<Figures & { 
     const result: ProvisionUsersResult = await client.workflow.execute(provisionUsers, {
       taskQueue,
       workflowId,
-      args: [{ tenant: 'bench', source: { path: file, mapping: MAPPING }, maxChunksInFlight: options.inFlight, preferAsync: options.async }],
+      args: [{ tenant: 'bench', source: { path: file, mapping: MAPPING }, maxChunksInFlight: options.inFlight, ...setup.input }],
     });
     const seconds = (performance.now() - started) / 1000;
-    if (result.totals.succeeded !== options.users || sandbox.countUsers() !== options.users) {
-      throw new Error(`workflow: ${result.totals.succeeded} succeeded, sandbox has ${sandbox.countUsers()} of ${options.users}`);
+    if (result.totals.succeeded !== setup.users || sandbox.countUsers() !== setup.users) {
+      throw new Error(`workflow: ${result.totals.succeeded} succeeded, sandbox has ${sandbox.countUsers()} of ${setup.users}`);
     }
     peakRss = Math.max(peakRss, memoryOf(worker.pid as number).peakMb ?? 0);
     let largest = { largest: 0, where: '' };
@@ -126,7 +149,7 @@ async function viaWorkflow(options: Options, file: string): Promise<Figures & { 
       if (max > largest.largest) largest = { largest: max, where: `${id} (${lengths.length} run(s))` };
     }
     return {
-      way: 'provisionUsers workflow (Temporal)',
+      way: setup.way,
       users: result.totals.succeeded,
       seconds,
       requests: result.chunks.requests,
@@ -151,7 +174,7 @@ async function viaDirectHttp(options: Options, file: string): Promise<Figures> {
   try {
     const tenant = sandboxTenant(sandbox, 'bench');
     const deps = createActivityDeps(new TenantRegistry([tenant]));
-    const activities = createProvisioningActivities(deps);
+    const activities = { ...createProvisioningActivities(deps), ...createBulkChunkActivities(deps) };
     const client = new ScimClient({ tenant, tokens: deps.tokens });
     const started = performance.now();
     const [spc, resourceTypes, schemas] = await Promise.all(['/ServiceProviderConfig', '/ResourceTypes', '/Schemas'].map((p) => client.get(p)));
@@ -226,6 +249,8 @@ interface Options {
   inFlight: number;
   maxOperations: number;
   async: boolean;
+  perResourceUsers: number;
+  recordsInFlight: number;
 }
 
 async function main(): Promise<void> {
@@ -234,6 +259,8 @@ async function main(): Promise<void> {
     .option('--in-flight <n>', 'requests in flight (all three ways)', (v) => Number(v), 4)
     .option('--max-operations <n>', "the sandbox's bulk.maxOperations", (v) => Number(v), 1000)
     .option('--async', 'ask for asynchronous bulk (202 + job)', false)
+    .option('--per-resource-users <n>', 'users for the per-resource comparison (Bulk off, 20 ms latency)', (v) => Number(v), 2000)
+    .option('--records-in-flight <n>', 'per resource: records of a slice written at once', (v) => Number(v), 4)
     .parse(process.argv);
   const options = program.opts<Options>();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-provision-'));
@@ -259,6 +286,26 @@ async function main(): Promise<void> {
       `largest history: ${workflow.history.largest} events (${workflow.history.where}); ` +
         `parent runs ${workflow.history.runs}, batch runs ${workflow.history.batchRuns}`,
     );
+
+    // Per resource (a provider without Bulk, 20 ms latency): the workflow against a direct HTTP
+    // client making the same calls (lookup, then POST) with as many requests in flight.
+    const perResourceFile = path.join(dir, 'per-resource.csv');
+    writeCsv(perResourceFile, options.perResourceUsers);
+    const concurrency = options.inFlight * options.recordsInFlight;
+    const perResource = await viaWorkflow(options, perResourceFile, {
+      way: 'provisionUsers per resource (Temporal)',
+      users: options.perResourceUsers,
+      sandbox: () => perResourceSandbox(),
+      input: { recordsInFlight: options.recordsInFlight },
+    });
+    const directPerResource = await viaDirectPerResource(perResourceFile, MAPPING, options.perResourceUsers, concurrency);
+    console.log(`\nper resource: Bulk off, 20 ms latency, ${concurrency} requests in flight both ways (per user: lookups by userName and externalId, then a POST)`);
+    const padPr = Math.max(perResource.way.length, directPerResource.way.length);
+    console.log(`${'way'.padEnd(padPr)}  users/s   seconds`);
+    for (const r of [perResource, directPerResource]) {
+      console.log(`${r.way.padEnd(padPr)}  ${(r.users / r.seconds).toFixed(0).padStart(7)}  ${r.seconds.toFixed(2).padStart(8)}`);
+    }
+    console.log(`ratio per resource, workflow / direct: ${(perResource.users / perResource.seconds / (directPerResource.users / directPerResource.seconds)).toFixed(2)} (users/s)`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -206,7 +206,7 @@ describe('the CLI explains a failed run with the list', () => {
       status: 'failed',
       startedAt: '2025-01-01T00:00:00.000Z',
       steps: [],
-      totals: { attempted: 0, succeeded: 0, failed: 0, successRate: 1, latencyMs: { total: 0, p50: 0, p95: 0, max: 0 } },
+      totals: { attempted: 0, succeeded: 0, failed: 0, successRate: 1, latencyMs: { total: 0, p50: 0, p95: 0, p99: 0, max: 0 } },
       error: 'the source file changed during the run',
       errorType: FailureType.SourceChanged,
     };

@@ -119,4 +119,13 @@ describe('tenant configuration', () => {
       return true;
     });
   });
+
+  it('reads the per-tenant rate limit, and refuses one that is not positive', () => {
+    const entry = { id: 'acme', baseUrl: 'https://acme.example', tokenUrl: 'x', clientId: 'c', clientSecretEnv: 'ACME_SECRET' };
+    const file = tenantFile({ tenants: [{ ...entry, maxRequestsPerSecond: 2.5, maxConcurrentRequests: 4 }] });
+    const acme = TenantRegistry.fromEnv({ CXONE_TENANTS_FILE: file, ACME_SECRET: 's3cret-value' }).get('acme');
+    assert.deepEqual([acme.maxRequestsPerSecond, acme.maxConcurrentRequests], [2.5, 4]);
+    const bad = tenantFile({ tenants: [{ ...entry, maxConcurrentRequests: 0.5 }] });
+    assert.throws(() => TenantRegistry.fromEnv({ CXONE_TENANTS_FILE: bad, ACME_SECRET: 's3cret-value' }), /tenant acme: maxConcurrentRequests must be a positive integer, got 0.5/);
+  });
 });

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { TenantRegistry } from '../config/tenants';
-import { ScimClient, TenantTokenProvider, type TokenProvider } from '../http';
+import { RequestGates, ScimClient, TenantTokenProvider, type TokenProvider } from '../http';
 import { toActivityFailure } from './failure-mapping';
 
 /** What activities need from the worker process. Secrets stay here, never in workflow history. */
@@ -8,17 +8,20 @@ export interface ActivityDeps {
   tenants: TenantRegistry;
   /** Tokens (and discovered API bases) for every tenant, cached for the worker's life. */
   tokens: TokenProvider;
+  /** One rate limit per tenant, shared by every activity of this worker. */
+  gates: RequestGates;
   /** Per-request timeout for provider calls. */
   requestTimeoutMs?: number;
 }
 
 export function createActivityDeps(tenants: TenantRegistry, requestTimeoutMs?: number): ActivityDeps {
-  return { tenants, tokens: new TenantTokenProvider(), requestTimeoutMs };
+  return { tenants, tokens: new TenantTokenProvider(), gates: new RequestGates(), requestTimeoutMs };
 }
 
 export function scimClientFor(deps: ActivityDeps, tenantId: string): ScimClient {
   const tenant = deps.tenants.get(tenantId);
-  return new ScimClient({ tenant, tokens: deps.tokens, timeoutMs: tenant.requestTimeoutMs ?? deps.requestTimeoutMs });
+  const gate = deps.gates.for(tenantId, { requestsPerSecond: tenant.maxRequestsPerSecond, concurrency: tenant.maxConcurrentRequests });
+  return new ScimClient({ tenant, tokens: deps.tokens, timeoutMs: tenant.requestTimeoutMs ?? deps.requestTimeoutMs, gate });
 }
 
 /**

@@ -1,10 +1,14 @@
 // Syncing one user's lifecycle to an external identity provider that speaks SCIM 2.0. The IdP is
 // just another tenant in the TenantRegistry (its SCIM base, token URL and credentials stay
 // worker-side); workflows name it by tenant id.
+import { ApplicationFailure } from '@temporalio/activity';
 import { ScimHttpError, type ScimClient } from '../http';
+import { FailureType } from '../scim/failures';
 import { filterString } from '../scim/filter';
 import { idpPatchOperations, toIdpUser, type ScimUser } from '../scim/idp-user';
 import { patchRequest, type PatchOperation } from '../scim/patch';
+import { matchBy, resourcesOf } from '../scim/user-match';
+import { scanFor } from './user-lookup';
 import type { ActivityDeps } from './deps';
 import { activityLog, asActivity, scimClientFor } from './deps';
 import { payloadSha256 } from './hash';
@@ -79,14 +83,30 @@ class Calls {
 
 const isStatus = (err: unknown, status: number) => err instanceof ScimHttpError && err.status === status;
 
+/**
+ * The IdP user with this externalId (exact) or userName (ignoring case), verified: a server that
+ * ignores `filter` (and lists everyone) or compares differently never makes us act on another
+ * user. Two verified matches are an error, never a guess. When the answer held users but none
+ * verified, the server did not apply the filter as asked: the user is looked for page by page.
+ */
 async function findUser(calls: Calls, attribute: 'externalId' | 'userName', value: string): Promise<string | undefined> {
   const response = await calls.run('GET /Users', () =>
-    calls.client.get<{ Resources?: Array<{ id?: unknown }> }>('/Users', {
-      query: { filter: `${attribute} eq ${filterString(value)}`, count: 2, attributes: 'id' },
+    calls.client.get('/Users', {
+      query: { filter: `${attribute} eq ${filterString(value)}`, attributes: 'id,userName,externalId' },
     }),
   );
-  const id = response.body?.Resources?.[0]?.id;
-  return typeof id === 'string' ? id : undefined;
+  const candidates = resourcesOf(response.body);
+  let match = matchBy(attribute, value, candidates);
+  if (match.kind === 'none' && candidates.length > 0) {
+    match = await scanFor(calls.client, (page) => matchBy(attribute, value, page), {
+      endpoint: '/Users',
+      call: (request) => calls.run('GET /Users (scan)', request),
+    });
+  }
+  if (match.kind === 'ambiguous') {
+    throw ApplicationFailure.nonRetryable(`${match.ids.length} IdP users have ${attribute} "${value}" (ids ${match.ids.join(', ')}): not guessing which one`, FailureType.AmbiguousIdpUser);
+  }
+  return match.kind === 'one' ? match.resource.id : undefined;
 }
 
 async function patch(calls: Calls, idpUserId: string, operations: PatchOperation[]): Promise<void> {

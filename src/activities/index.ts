@@ -1,6 +1,8 @@
 import type { ActivityDeps } from './deps';
 import { createDiscoveryActivities } from './discovery';
+import { createBulkChunkActivities } from './bulk-chunks';
 import { createProvisioningActivities } from './provisioning';
+import { createResourceSliceActivities } from './resource-slices';
 import { createIdpActivities } from './idp';
 import { createWebhookActivities } from './webhooks';
 import { createServiceProviderConfigActivities } from './service-provider-config';
@@ -13,6 +15,8 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createDiscoveryActivities(deps),
     ...createProvisioningActivities(deps),
+    ...createBulkChunkActivities(deps),
+    ...createResourceSliceActivities(deps),
     ...createServiceProviderConfigActivities(deps),
     ...createWebhookActivities(deps),
     ...createIdpActivities(deps),

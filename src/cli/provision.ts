@@ -6,6 +6,7 @@ import type { SourceFormat } from '../activities/user-source';
 import { DEFAULT_TENANT_ID } from '../config/tenants';
 import { compileMapping } from '../scim/mapping';
 import { progressQuery, provisionUsers, type ProvisionUsersInput, type ProvisionUsersResult } from '../workflows';
+import type { WriteMode } from '../workflows';
 import type { ProvisionProgress } from '../workflows/provision-users-model';
 import type { WorkflowReport } from '../workflows/report';
 import { integerOption, readJsonFile, withTemporal, type CliContext } from './context';
@@ -98,11 +99,14 @@ export function printProvisionReport(report: WorkflowReport<unknown, ProvisionUs
   const lines = [
     `  users: ${t.total} in source, ${t.validated} valid, ${t.invalid} invalid; ` +
       `${t.created} created, ${t.updated} updated, ${t.unchanged} unchanged, ${t.failed} failed (${t.retried} resends)`,
-    `  bulk: ${result.chunks.planned} requests planned (≤ ${result.limits.maxOperations} operations, ≤ ${result.limits.maxPayloadSize} bytes), ` +
-      `${result.chunks.requests} sent; ${outcomes.filter((o) => o.httpStatus === 413).length} split after 413; ` +
-      `${outcomes.filter((o) => o.mode === 'async').length} asynchronous; ${result.batches} batches, ${result.runs} run(s), ` +
-      `largest history ${result.largestHistoryLength} events`,
-    `  latency per bulk request: p50 ${result.latencyMs.p50} ms, p95 ${result.latencyMs.p95} ms, max ${result.latencyMs.max} ms`,
+    result.mode === 'bulk'
+      ? `  bulk: ${result.chunks.planned} requests planned (≤ ${result.limits.maxOperations} operations, ≤ ${result.limits.maxPayloadSize} bytes), ` +
+        `${result.chunks.requests} sent; ${outcomes.filter((o) => o.httpStatus === 413).length} split after 413; ` +
+        `${outcomes.filter((o) => o.mode === 'async').length} asynchronous; ${result.batches} batches, ${result.runs} run(s), ` +
+        `largest history ${result.largestHistoryLength} events`
+      : `  per resource (no Bulk): ${result.chunks.planned} slices of ≤ ${result.limits.maxOperations} records; ${result.batches} batches, ` +
+        `${result.runs} run(s), largest history ${result.largestHistoryLength} events`,
+    `  latency per ${result.mode === 'bulk' ? 'bulk request' : 'slice'}: p50 ${result.latencyMs.p50} ms, p95 ${result.latencyMs.p95} ms, max ${result.latencyMs.max} ms`,
   ];
   const show = <T>(title: string, items: T[], omitted: number, line: (item: T) => string) => {
     if (items.length === 0) return;
@@ -127,6 +131,8 @@ interface ProvisionOptions {
   maxOperations?: number;
   maxUserNameLength?: number;
   maxValueLength?: number;
+  mode: WriteMode;
+  retryDeadlineMinutes?: number;
   workflowId?: string;
   output: string;
 }
@@ -150,6 +156,8 @@ export async function provisionCommand(file: string, options: ProvisionOptions, 
     ...(options.maxInFlight !== undefined ? { maxChunksInFlight: options.maxInFlight } : {}),
     ...(options.maxOperations !== undefined ? { maxOperationsPerRequest: options.maxOperations } : {}),
     ...(Object.keys(recordLimits).length > 0 ? { recordLimits } : {}),
+    mode: options.mode,
+    ...(options.retryDeadlineMinutes !== undefined ? { retryDeadlineMinutes: options.retryDeadlineMinutes } : {}),
   };
   await withTemporal(context, async (client, taskQueue) => {
     const bar = progressPrinter(context.stderr);
@@ -182,6 +190,8 @@ export function registerProvisionCommand(program: Command, context: CliContext):
     .option('--max-operations <n>', "operations per Bulk request (at most the provider's limit)", integerOption())
     .option('--max-user-name-length <n>', 'longest userName a record may have (default 256)', integerOption())
     .option('--max-value-length <n>', 'longest other value a record may have (default 4096)', integerOption())
+    .addOption(new Option('--mode <mode>', 'auto: Bulk when the provider supports it, else one resource at a time').choices(['auto', 'bulk', 'per-resource']).default('auto'))
+    .option('--retry-deadline-minutes <n>', 'retry 429/5xx/network failures until this many minutes after the start (default 360)', integerOption())
     .option('--workflow-id <id>', 'workflow id (default: provision-users-<tenant>-<uuid>)')
     .addOption(new Option('--output <format>', 'report format').choices(['text', 'json']).default('text'))
     .action((file: string, options: ProvisionOptions) => provisionCommand(file, options, context));

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { connectClient, temporalSettingsFromEnv } from '../temporal/connection';
-import { percentile, reportQuery, type WorkflowReport } from '../workflows/report';
+import { latencyStats } from '../scim/tally';
+import { reportQuery, type WorkflowReport } from '../workflows/report';
 
 export interface ReportFilter {
   tenant?: string;
@@ -79,10 +80,7 @@ function summarize(workflowType: string, runs: WorkflowReport[]): TypeSummary {
   const sum = (pick: (r: WorkflowReport) => number) => runs.reduce((total, r) => total + pick(r), 0);
   const attempted = sum((r) => r.totals.attempted);
   const succeeded = sum((r) => r.totals.succeeded);
-  const durations = runs
-    .filter((r) => r.completedAt)
-    .map((r) => Date.parse(r.completedAt as string) - Date.parse(r.startedAt))
-    .sort((a, b) => a - b);
+  const durations = latencyStats(runs.filter((r) => r.completedAt).map((r) => Date.parse(r.completedAt as string) - Date.parse(r.startedAt)));
   return {
     workflowType,
     runs: runs.length,
@@ -93,7 +91,7 @@ function summarize(workflowType: string, runs: WorkflowReport[]): TypeSummary {
     succeeded,
     failed: sum((r) => r.totals.failed),
     successRate: attempted === 0 ? 1 : succeeded / attempted,
-    durationMs: { p50: percentile(durations, 50), p95: percentile(durations, 95) },
+    durationMs: { p50: durations.p50, p95: durations.p95 },
     failures: runs.filter((r) => r.error).map((r) => ({ workflowId: r.workflowId, error: r.error as string, ...(r.errorType ? { type: r.errorType } : {}) })),
   };
 }

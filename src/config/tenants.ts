@@ -28,6 +28,8 @@ const TenantFileEntry = t.intersection([
     scimPath: t.string,
     webhookSecretEnv: t.string,
     requestTimeoutMs: t.number,
+    maxRequestsPerSecond: t.number,
+    maxConcurrentRequests: t.number,
   }),
   TenantFileAuthFields,
 ]);
@@ -105,12 +107,22 @@ export function readTenantFile(file: string, env: NodeJS.ProcessEnv = process.en
   );
   const issues = [...(parsed.ok ? [] : parsed.errors), ...missing.filter((m) => parsed.ok || !parsed.errors.some((e) => e.path === m.path))];
   if (!parsed.ok || issues.length > 0) throw new Error(`tenant file ${file} is invalid:\n${formatIssues(issues)}`);
+  for (const entry of parsed.value.tenants) {
+    for (const key of ['maxRequestsPerSecond', 'maxConcurrentRequests'] as const) {
+      const value = entry[key];
+      if (value !== undefined && !(value > 0 && (key === 'maxRequestsPerSecond' || Number.isInteger(value)))) {
+        throw new Error(`tenant file ${file}: tenant ${entry.id}: ${key} must be a positive ${key === 'maxConcurrentRequests' ? 'integer' : 'number'}, got ${value}`);
+      }
+    }
+  }
   return parsed.value.tenants.map((entry) => ({
     tenantId: entry.id,
     baseUrl: entry.baseUrl,
     scimPath: entry.scimPath ?? '/scim/v2',
     auth: authFromFile(entry, env, `tenant ${entry.id}`),
     requestTimeoutMs: entry.requestTimeoutMs,
+    maxRequestsPerSecond: entry.maxRequestsPerSecond,
+    maxConcurrentRequests: entry.maxConcurrentRequests,
     webhookSecret: entry.webhookSecretEnv ? requireEnv(env, entry.webhookSecretEnv, `tenant ${entry.id}`) : undefined,
   }));
 }

@@ -29,3 +29,4 @@ export {
   type ScimRequestOptions,
   type ScimResponse,
 } from './scim-client';
+export { RequestGate, RequestGates, type GateLimits } from './request-gate';

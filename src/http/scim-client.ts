@@ -1,6 +1,7 @@
 import { parseBody } from './body';
 import { describeFetchFailure, parseRetryAfter, redactSecrets, ScimForeignUrlError, ScimHttpError, ScimNetworkError } from './errors';
 import { authSecrets, type TokenProvider } from './auth';
+import type { RequestGate } from './request-gate';
 import { scimBaseUrl, type TenantConnection } from './tenant';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -43,6 +44,8 @@ export interface ScimClientOptions {
   fetch?: typeof fetch;
   /** Per-request timeout; defaults to the tenant's `requestTimeoutMs`, then 30 s. */
   timeoutMs?: number;
+  /** The tenant's rate limit shared with every other client of the process (see request-gate.ts). */
+  gate?: RequestGate;
 }
 
 interface Exchange {
@@ -65,12 +68,14 @@ export class ScimClient {
   readonly #tokens: TokenProvider;
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
+  readonly #gate?: RequestGate;
 
   constructor(options: ScimClientOptions) {
     this.#tenant = options.tenant;
     this.#tokens = options.tokens;
     this.#fetch = options.fetch ?? fetch;
     this.#timeoutMs = options.timeoutMs ?? options.tenant.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#gate = options.gate;
   }
 
   /** `path` is relative to the tenant's SCIM base, e.g. `/Users/2819c223`. */
@@ -162,8 +167,8 @@ export class ScimClient {
     if (opts.ifMatch !== undefined) headers.set('if-match', opts.ifMatch);
     headers.set('authorization', `Bearer ${token}`);
 
-    const started = performance.now();
-    try {
+    const send = async (): Promise<Exchange> => {
+      const started = performance.now();
       const response = await this.#fetch(url, {
         method,
         headers,
@@ -172,12 +177,20 @@ export class ScimClient {
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
       const bytes = Buffer.from(await response.arrayBuffer());
+      if ((response.status === 429 || response.status === 503) && this.#gate) {
+        // The tenant asked everyone to wait: every request of this process waits with us.
+        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+        if (retryAfterMs !== undefined) this.#gate.pauseUntil(Date.now() + retryAfterMs);
+      }
       return {
         response,
         text: bytes.toString('utf8'),
         bodyBytes: bytes.byteLength,
         durationMs: Math.round(performance.now() - started),
       };
+    };
+    try {
+      return await (this.#gate ? this.#gate.run(send) : send());
     } catch (err) {
       throw new ScimNetworkError(method, url.pathname, describeFetchFailure(err, this.#timeoutMs));
     }

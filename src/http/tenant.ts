@@ -12,6 +12,10 @@ export interface TenantConnection {
   scimPath: string;
   auth: TenantAuth;
   requestTimeoutMs?: number;
+  /** Requests per second to this tenant, per worker process (default: unlimited; a 429's Retry-After always pauses). */
+  maxRequestsPerSecond?: number;
+  /** Requests in flight to this tenant at once, per worker process (default: unlimited). */
+  maxConcurrentRequests?: number;
 }
 
 /** `baseUrl` + `scimPath` with exactly one slash between them and none at the end. */

@@ -194,7 +194,7 @@ const LIST = {
   UnsupportedProvider: {
     type: 'UnsupportedProvider',
     class: 'fatal',
-    meaning: "The provider's discovery documents lack what the run needs (Bulk support, a usable User schema).",
+    meaning: "The provider's discovery documents lack what the run needs (a usable User schema, or Bulk when mode bulk is asked for).",
     fix: "The message names what is missing; check the provider's /ServiceProviderConfig, /ResourceTypes and /Schemas answers.",
   },
   InvalidConfigureInput: {
@@ -208,6 +208,12 @@ const LIST = {
     class: 'fatal',
     meaning: 'The workflow names a tenant the worker is not configured for.',
     fix: 'Configure the tenant for the worker (CXONE_* variables or CXONE_TENANTS_FILE) and restart it, or fix the tenant id.',
+  },
+  AmbiguousIdpUser: {
+    type: 'AmbiguousIdpUser',
+    class: 'per-record',
+    meaning: 'More than one identity-provider user has the userName or externalId of the CXone user, so nothing was written to either.',
+    fix: 'Remove or rename the duplicate at the identity provider; the next lifecycle event syncs again.',
   },
   InvalidSyncInput: {
     type: 'InvalidSyncInput',

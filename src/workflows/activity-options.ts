@@ -14,3 +14,20 @@ export const PROVIDER_CALL: ActivityOptions = {
     maximumAttempts: 8,
   },
 };
+
+/** Retryable failures of a provider call are retried for this long at most, then the run sees them. */
+export const RETRY_CAP = '5 seconds';
+
+/**
+ * Retry policy for a run with a retry deadline (provisionUsers): retryable failures are retried
+ * until the deadline (epoch ms, workflow time), never by an attempt count, with a backoff capped
+ * at 5 s so that the run resumes within 5 s of the provider coming back. Retry-After still wins.
+ */
+export function providerCallUntil(deadline: number, options: ActivityOptions = {}): ActivityOptions {
+  return {
+    ...PROVIDER_CALL,
+    ...options,
+    scheduleToCloseTimeout: Math.max(1000, deadline - Date.now()),
+    retry: { initialInterval: '250 milliseconds', backoffCoefficient: 2, maximumInterval: RETRY_CAP },
+  };
+}

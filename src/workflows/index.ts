@@ -16,7 +16,7 @@ export {
   type UserLifecycleInput,
   type UserLifecycleState,
 } from './user-lifecycle';
-export { provisionUsers, progressQuery, type ProvisionUsersInput, type ProvisionUsersResult } from './provision-users';
+export { provisionUsers, progressQuery, type ProvisionUsersInput, type ProvisionUsersResult, type WriteMode } from './provision-users';
 export { provisionUsersBatch } from './provision-users-batch';
 export {
   syncUsers,

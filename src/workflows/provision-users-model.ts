@@ -2,10 +2,11 @@
 // (its child workflows). Workflow-safe: no I/O.
 import type { ChunkSource, InvalidRecord, RecordFailure } from '../activities/provisioning';
 import type { ChunkDescriptor } from '../scim/bulk-plan';
-import { percentile } from './report';
+import { addCounts, emptyCounts, type RecordCounts } from '../scim/tally';
+import type { WriteCapabilities } from '../scim/user-match';
 
-/** Counts of a run; `inFlight` is what running batches hold. */
-export interface ProvisionTotals {
+/** Counts of a run (records, not requests); `inFlight` is what running batches hold. */
+export interface ProvisionTotals extends RecordCounts {
   /** Records in the source. */
   total: number;
   /** Records that passed validation (and will be or were sent). */
@@ -16,15 +17,6 @@ export interface ProvisionTotals {
   submitted: number;
   /** created + updated + unchanged. */
   succeeded: number;
-  created: number;
-  /** Existed (409 uniqueness) and were updated to the source's values. */
-  updated: number;
-  /** Existed (409 uniqueness) and already carried the source's values. */
-  unchanged: number;
-  /** Operations that finally failed (400s, retries exhausted): reported with reasons. */
-  failed: number;
-  /** Operations sent again (per-operation 429/5xx, a lost async job). */
-  retried: number;
   inFlight: number;
 }
 
@@ -39,7 +31,7 @@ export interface ProvisionProgress extends ProvisionTotals {
 }
 
 /** How one Bulk request ended (a split or a retry has an id of its own, see bulk-plan.ts). */
-export interface ChunkOutcome {
+export interface ChunkOutcome extends RecordCounts {
   chunk: string;
   batch: number;
   /** When it was first sent (workflow time). */
@@ -47,14 +39,9 @@ export interface ChunkOutcome {
   operations: number;
   /** Planned request body size (exact as planned; estimated for a split or a resend). */
   bytes: number;
-  mode: 'sync' | 'async' | 'none';
+  /** sync / async Bulk, a slice written per resource, or none (the request failed as a whole). */
+  mode: 'sync' | 'async' | 'per-resource' | 'none';
   httpStatus?: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  failed: number;
-  /** Operations of this request sent again in a later one. */
-  retried: number;
   /** From the first POST to the settled result, async wait included. */
   latencyMs: number;
   /** Set when the request as a whole failed or was split. */
@@ -62,12 +49,7 @@ export interface ChunkOutcome {
 }
 
 /** What a batch reports back to the parent: totals and bounded samples, never per-user results. */
-export interface BatchTally {
-  created: number;
-  updated: number;
-  unchanged: number;
-  failed: number;
-  retried: number;
+export interface BatchTally extends RecordCounts {
   failures: RecordFailure[];
   /** Bulk requests that ended (each has an outcome; only the first ones are kept). */
   requests: number;
@@ -82,8 +64,19 @@ export interface BatchOptions {
   tenant: string;
   endpoint: string;
   patchSupported: boolean;
+  /** Bulk requests, or slices written one resource at a time. */
+  mode: 'bulk' | 'per-resource';
+  capabilities: WriteCapabilities;
+  /** Per resource: records of a slice written at once. */
+  recordsInFlight: number;
   preferAsync: boolean;
-  maxOperationAttempts: number;
+  /**
+   * Epoch ms (workflow time): retryable failures are retried until then, then fail their records.
+   * Absent (with `mode` and `capabilities`) in batches started before per-resource writes, which
+   * gave up after `maxOperationAttempts` sends instead: see {@link legacyBatchOptions}.
+   */
+  deadline: number;
+  maxOperationAttempts?: number;
   historyEventLimit: number;
   maxReported: number;
   /** First async poll delay; doubles up to 30 s unless Retry-After says otherwise. */
@@ -115,18 +108,16 @@ export const MAX_LATENCY_SAMPLES = 2000;
 export const MAX_CHUNK_OUTCOMES = 200;
 export const POLL_MAX_MS = 30_000;
 export const RETRY_BASE_MS = 1000;
+/** Resends back off at most this long, so that work resumes within 5 s of the provider coming back. */
+export const RETRY_MAX_MS = 5000;
 
 export function emptyTally(): BatchTally {
-  return { created: 0, updated: 0, unchanged: 0, failed: 0, retried: 0, failures: [], requests: 0, chunkOutcomes: [], latencies: [], largestHistoryLength: 0, runs: 0 };
+  return { ...emptyCounts(), failures: [], requests: 0, chunkOutcomes: [], latencies: [], largestHistoryLength: 0, runs: 0 };
 }
 
 /** Adds `more` into `into`, keeping samples bounded. */
 export function mergeTally(into: BatchTally, more: BatchTally, maxReported: number): void {
-  into.created += more.created;
-  into.updated += more.updated;
-  into.unchanged += more.unchanged;
-  into.failed += more.failed;
-  into.retried += more.retried;
+  addCounts(into, more);
   into.requests += more.requests;
   into.failures.push(...more.failures.slice(0, Math.max(0, maxReported - into.failures.length)));
   into.chunkOutcomes.push(...more.chunkOutcomes.slice(0, Math.max(0, MAX_CHUNK_OUTCOMES - into.chunkOutcomes.length)));
@@ -135,14 +126,19 @@ export function mergeTally(into: BatchTally, more: BatchTally, maxReported: numb
   into.runs += more.runs;
 }
 
-export function latencyStats(latencies: number[]): { total: number; p50: number; p95: number; max: number } {
-  const sorted = [...latencies].sort((a, b) => a - b);
+export type { InvalidRecord, RecordFailure };
+
+/** Batches started by an earlier version carry no mode or deadline: they were Bulk and counted attempts. */
+export function legacyBatchOptions(options: BatchOptions, startedAt: number): BatchOptions {
+  if (options.deadline !== undefined) return options;
   return {
-    total: sorted.reduce((sum, d) => sum + d, 0),
-    p50: percentile(sorted, 50),
-    p95: percentile(sorted, 95),
-    max: sorted[sorted.length - 1] ?? 0,
+    ...options,
+    mode: 'bulk',
+    capabilities: { bulk: true, patch: options.patchSupported, filter: true, etag: false },
+    recordsInFlight: 1,
+    deadline: startedAt + LEGACY_DEADLINE_MS,
   };
 }
 
-export type { InvalidRecord, RecordFailure };
+/** The retry deadline a batch of an earlier version gets (it had none): the default 6 hours from its start. */
+const LEGACY_DEADLINE_MS = 6 * 3_600_000;

@@ -12,160 +12,35 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ChunkSource, PlanSource, ProvisionPlan } from '../activities/provisioning';
-import type { SourceFormat } from '../activities/user-source';
+import type { ChunkSource, PlanSource } from '../activities/provisioning';
 import { indicesOf, type ChunkDescriptor } from '../scim/bulk-plan';
-import type { User } from '../scim/codecs';
+import { latencyStats } from '../scim/tally';
 import { FailureType } from '../scim/failures';
-import { compileMapping } from '../scim/mapping';
 import { recordLimitsOf, type RecordLimits } from '../scim/record-checks';
+import { writeCapabilitiesOf } from '../scim/user-match';
 import { bulkLimitsOf, userSchemaModel, type UserSchemaModel } from '../scim/user-validation';
-import { PROVIDER_CALL } from './activity-options';
+import { providerCallUntil } from './activity-options';
 import { provisionUsersBatch } from './provision-users-batch';
+import { emptyTally, mergeTally, type BatchOptions, type ProvisionProgress, type ProvisionTotals } from './provision-users-model';
 import {
-  emptyTally,
-  latencyStats,
-  mergeTally,
-  type BatchOptions,
-  type BatchTally,
-  type ChunkOutcome,
-  type InvalidRecord,
-  type ProvisionProgress,
-  type ProvisionTotals,
-  type RecordFailure,
-} from './provision-users-model';
-import { ReportRecorder, type ReportStep } from './report';
+  DEFAULTS,
+  FALLBACK_LIMITS,
+  requestSummary,
+  resultOf,
+  settingsOf,
+  totalsOf,
+  writeModeOf,
+  type Continuation,
+  type ProvisionUsersInput,
+  type ProvisionUsersResult,
+  type Settings,
+} from './provision-users-state';
+import { ReportRecorder } from './report';
 
-const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } = proxyActivities<Activities>(PROVIDER_CALL);
-const { planProvisioning } = proxyActivities<Activities>({
-  ...PROVIDER_CALL,
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
-});
+export type { ProvisionUsersInput, ProvisionUsersResult, WriteMode } from './provision-users-state';
+
 
 export const progressQuery = defineQuery<ProvisionProgress>('progress');
-
-export interface ProvisionUsersInput {
-  tenant: string;
-  /** Inline SCIM Users, for small runs (they travel in workflow history). */
-  users?: Array<User | Record<string, unknown>>;
-  /** A file the worker can read; only index ranges and counts travel in workflow history. */
-  source?: {
-    path: string;
-    /** Default: from the extension (.csv, .json, .ndjson / .jsonl). */
-    format?: SourceFormat;
-    /** Attribute mapping (src/scim/mapping.ts); default: CSV headers are SCIM paths, JSON records are Users. */
-    mapping?: unknown;
-  };
-  /** Bulk requests outstanding at once (one per running batch). Default 4. */
-  maxChunksInFlight?: number;
-  /** Bulk requests per child workflow (batch). Default 5. */
-  chunksPerBatch?: number;
-  /** Operations per Bulk request, at most the provider's bulk.maxOperations. */
-  maxOperationsPerRequest?: number;
-  /** Request body bytes, at most the provider's bulk.maxPayloadSize. */
-  maxPayloadBytes?: number;
-  /** Ask for asynchronous processing (`Prefer: respond-async`); the provider may choose it anyway. */
-  preferAsync?: boolean;
-  /** Sends of one record before a transient per-operation failure is final. Default 5. */
-  maxOperationAttempts?: number;
-  /** History length at which a run continues as new (parent and batches). Default 5000, well below 10 240. */
-  historyEventLimit?: number;
-  /** Invalid records and failures described in the report (all are counted). Default 100. */
-  maxReported?: number;
-  /** First async poll delay in ms (doubles up to 30 s). Default 500. */
-  pollInitialMs?: number;
-  /** Longest userName and other values a record may carry (defaults 256 and 4096 characters). */
-  recordLimits?: Partial<RecordLimits>;
-}
-
-export interface ProvisionUsersResult {
-  tenant: string;
-  source: { kind: 'file' | 'inline'; path?: string; format?: SourceFormat; sha256?: string; records: number };
-  limits: { maxOperations: number; maxPayloadSize: number; discovered: { maxOperations: number; maxPayloadSize: number } };
-  totals: ProvisionTotals;
-  /** succeeded / (validated + invalid); 1 when the source is empty. */
-  successRate: number;
-  /** Bulk request latencies (first POST to settled result, async wait included). */
-  latencyMs: { total: number; p50: number; p95: number; max: number };
-  /** planned: Bulk requests in the plan; requests: Bulk requests that ended (splits and resends add to them). */
-  chunks: { planned: number; requests: number; outcomes: ChunkOutcome[]; outcomesOmitted: number };
-  invalidRecords: InvalidRecord[];
-  invalidOmitted: number;
-  failures: RecordFailure[];
-  failuresOmitted: number;
-  batches: number;
-  /** Runs of this workflow (continue-as-new starts a new one). */
-  runs: number;
-  /** Runs of all its batches together (more than `batches` when batches continued as new). */
-  batchRuns: number;
-  /** Largest history length any run of this workflow or its batches reached (as seen by the workflow). */
-  largestHistoryLength: number;
-}
-
-/** What a run hands to the next one on continue-as-new. */
-interface Continuation {
-  model: { endpoint: string; patchSupported: boolean };
-  limits: ProvisionUsersResult['limits'];
-  plan: Omit<ProvisionPlan, 'chunks'> & { planned: number };
-  /** Chunks not yet handed to a batch. */
-  chunks: ChunkDescriptor[];
-  nextBatch: number;
-  submitted: number;
-  chunksDone: number;
-  batchesDone: number;
-  tally: BatchTally;
-  steps: ReportStep[];
-  run: number;
-}
-
-const DEFAULTS = {
-  maxChunksInFlight: 4,
-  chunksPerBatch: 5,
-  maxOperationAttempts: 5,
-  historyEventLimit: 5000,
-  maxReported: 100,
-  pollInitialMs: 500,
-};
-/** Used when the provider does not state a limit (0). */
-const FALLBACK_LIMITS = { maxOperations: 1000, maxPayloadSize: 1_048_576 };
-
-function invalidInput(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, FailureType.InvalidProvisionInput);
-}
-
-/** What the report shows as the request: the options, never the users themselves. */
-function requestSummary(input: ProvisionUsersInput): Record<string, unknown> {
-  const { users, ...rest } = input;
-  return { ...rest, ...(users ? { users: `${users.length} inline users` } : {}) };
-}
-
-function positive(value: number | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) throw invalidInput(`${name} must be a positive integer, got ${String(value)}`);
-  return value;
-}
-
-type Settings = typeof DEFAULTS;
-
-/** Checks the whole input before any call, and fills in the defaults. */
-function settingsOf(input: ProvisionUsersInput): Settings {
-  if (!input.tenant) throw invalidInput('tenant is required');
-  if ((input.users === undefined) === (input.source === undefined)) throw invalidInput('give either users (inline) or source (a file), not both and not neither');
-  if (input.users !== undefined && !Array.isArray(input.users)) throw invalidInput('users must be an array of SCIM Users');
-  if (input.source !== undefined && (typeof input.source.path !== 'string' || input.source.path === '')) throw invalidInput('source.path is required');
-  if (input.source?.mapping !== undefined) {
-    const mapping = compileMapping(input.source.mapping);
-    if (!mapping.ok) throw invalidInput(`source.mapping is invalid: ${mapping.problems.join('; ')}`);
-  }
-  const recordLimits = recordLimitsOf(input.recordLimits);
-  if (!recordLimits.ok) throw invalidInput(recordLimits.problem);
-  positive(input.maxOperationsPerRequest, 'maxOperationsPerRequest', 1);
-  positive(input.maxPayloadBytes, 'maxPayloadBytes', 1);
-  const settings = { ...DEFAULTS };
-  for (const key of Object.keys(DEFAULTS) as Array<keyof Settings>) settings[key] = positive(input[key], key, DEFAULTS[key]);
-  return settings;
-}
 
 /**
  * Job 2: bulk user provisioning.
@@ -204,6 +79,7 @@ export async function provisionUsers(input: ProvisionUsersInput, continuation?: 
     };
   });
   report.useTotals(() => {
+    // Every record of the source is attempted, an invalid one failed (records in flight are neither yet).
     const t = totals();
     const attempted = t.validated + t.invalid;
     return {
@@ -256,6 +132,9 @@ async function prepare(
   report: ReportRecorder<Record<string, unknown>, ProvisionUsersResult>,
   setPhase: (phase: ProvisionProgress['phase']) => void,
 ): Promise<Continuation> {
+  const deadline = Date.now() + settings.retryDeadlineMinutes * 60_000;
+  const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } = proxyActivities<Activities>(providerCallUntil(deadline));
+  const { planProvisioning } = proxyActivities<Activities>(providerCallUntil(deadline, { startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds' }));
   const spc = await report.step(
     'discover ServiceProviderConfig',
     () => discoverServiceProviderConfig(input.tenant),
@@ -273,7 +152,8 @@ async function prepare(
   );
   const bulk = bulkLimitsOf(spc.body);
   if (!bulk.ok) throw ApplicationFailure.nonRetryable(bulk.problem, FailureType.UnsupportedProvider);
-  if (!bulk.limits.supported) throw ApplicationFailure.nonRetryable('the provider does not support Bulk (ServiceProviderConfig bulk.supported is false)', FailureType.UnsupportedProvider);
+  const capabilities = writeCapabilitiesOf(spc.body);
+  const mode = writeModeOf(input.mode ?? 'auto', capabilities);
   const built = userSchemaModel(resourceTypes.body, schemas.body);
   if (built.warnings.length > 0) {
     // Whatever discovery could not read is named where the report shows discovery (and in the worker log).
@@ -286,11 +166,15 @@ async function prepare(
   const discovered = { maxOperations: bulk.limits.maxOperations, maxPayloadSize: bulk.limits.maxPayloadSize };
   // The provider's limits (a fallback when it states none), lowered by the input's caps.
   const cap = (wanted: number | undefined, provider: number, fallback: number) => Math.min(provider > 0 ? provider : fallback, wanted ?? Infinity);
-  const limits = {
-    maxOperations: cap(input.maxOperationsPerRequest, discovered.maxOperations, FALLBACK_LIMITS.maxOperations),
-    maxPayloadSize: cap(input.maxPayloadBytes, discovered.maxPayloadSize, FALLBACK_LIMITS.maxPayloadSize),
-    discovered,
-  };
+  // Per resource, a "chunk" is a slice of records for one activity, with no size limit.
+  const limits =
+    mode === 'bulk'
+      ? {
+          maxOperations: cap(input.maxOperationsPerRequest, discovered.maxOperations, FALLBACK_LIMITS.maxOperations),
+          maxPayloadSize: cap(input.maxPayloadBytes, discovered.maxPayloadSize, FALLBACK_LIMITS.maxPayloadSize),
+          discovered,
+        }
+      : { maxOperations: settings.recordsPerSlice, maxPayloadSize: Number.MAX_SAFE_INTEGER, discovered };
 
   setPhase('planning');
   const source: PlanSource = input.users ? { kind: 'inline', users: input.users } : { kind: 'file', ...(input.source as NonNullable<ProvisionUsersInput['source']>) };
@@ -299,13 +183,12 @@ async function prepare(
     () => planProvisioning({ tenant: input.tenant, source, model, limits, maxReported: settings.maxReported, ...recordLimitsFor(input) }),
     (p) => ({
       ...(p.file ? { payloadSha256: p.file.sha256 } : {}),
-      detail: `${p.records} records: ${p.valid} valid, ${p.invalid} invalid; ${p.chunks.length} Bulk requests (≤ ${limits.maxOperations} operations, ≤ ${limits.maxPayloadSize} bytes)`,
+      detail: `${p.records} records: ${p.valid} valid, ${p.invalid} invalid; ${mode === 'bulk' ? `${p.chunks.length} Bulk requests (≤ ${limits.maxOperations} operations, ≤ ${limits.maxPayloadSize} bytes)` : `${p.chunks.length} slices of ≤ ${limits.maxOperations} records, written one resource at a time (${input.mode === 'per-resource' ? 'mode per-resource' : 'the provider has no Bulk'})`}`,
     }),
   );
   const { chunks, ...planSummary } = plan;
-  const patch = (spc.body as { patch?: { supported?: unknown } }).patch;
   return {
-    model: { endpoint: model.endpoint, patchSupported: patch?.supported === true },
+    model: { endpoint: model.endpoint, patchSupported: capabilities.patch, mode, capabilities, deadline },
     limits,
     plan: { ...planSummary, planned: chunks.length },
     chunks,
@@ -332,8 +215,11 @@ async function provision(
     tenant: input.tenant,
     endpoint: state.model.endpoint,
     patchSupported: state.model.patchSupported,
+    mode: state.model.mode ?? 'bulk',
+    capabilities: state.model.capabilities ?? { bulk: true, patch: state.model.patchSupported, filter: true, etag: false },
+    recordsInFlight: settings.recordsInFlight,
     preferAsync: input.preferAsync === true,
-    maxOperationAttempts: settings.maxOperationAttempts,
+    deadline: state.model.deadline ?? Date.now() + settings.retryDeadlineMinutes * 60_000,
     historyEventLimit,
     maxReported,
     pollInitialMs: settings.pollInitialMs,
@@ -404,46 +290,4 @@ function batchSource(input: ProvisionUsersInput, state: Continuation, chunks: Ch
   const indices = chunks.flatMap((c) => indicesOf(c.ranges));
   const offset = Math.min(...indices);
   return { kind: 'inline', offset, users: (input.users ?? []).slice(offset, Math.max(...indices) + 1) };
-}
-
-function totalsOf(state: Continuation | undefined, inFlight: number): ProvisionTotals {
-  const tally = state?.tally ?? emptyTally();
-  return {
-    total: state?.plan.records ?? 0,
-    validated: state?.plan.valid ?? 0,
-    invalid: state?.plan.invalid ?? 0,
-    submitted: state?.submitted ?? 0,
-    succeeded: tally.created + tally.updated + tally.unchanged,
-    created: tally.created,
-    updated: tally.updated,
-    unchanged: tally.unchanged,
-    failed: tally.failed,
-    retried: tally.retried,
-    inFlight,
-  };
-}
-
-function resultOf(input: ProvisionUsersInput, state: Continuation, maxReported: number): ProvisionUsersResult {
-  const { tally, plan } = state;
-  const totals = totalsOf(state, 0);
-  const attempted = plan.valid + plan.invalid;
-  return {
-    tenant: input.tenant,
-    source: plan.file
-      ? { kind: 'file', path: plan.file.path, format: plan.file.format, sha256: plan.file.sha256, records: plan.records }
-      : { kind: 'inline', records: plan.records },
-    limits: state.limits,
-    totals,
-    successRate: attempted === 0 ? 1 : totals.succeeded / attempted,
-    latencyMs: latencyStats(tally.latencies),
-    chunks: { planned: plan.planned, requests: tally.requests, outcomes: tally.chunkOutcomes, outcomesOmitted: tally.requests - tally.chunkOutcomes.length },
-    invalidRecords: plan.invalidRecords,
-    invalidOmitted: plan.invalid - plan.invalidRecords.length,
-    failures: tally.failures.slice(0, maxReported),
-    failuresOmitted: Math.max(0, tally.failed - Math.min(maxReported, tally.failures.length)),
-    batches: state.batchesDone,
-    runs: state.run,
-    batchRuns: tally.runs,
-    largestHistoryLength: tally.largestHistoryLength,
-  };
 }

@@ -5,6 +5,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { failureTypeOf, httpStatusOf, messageOf } from './failures';
+import { latencyStats, type LatencyStats } from '../scim/tally';
 import { SCIM_OPERATION, SCIM_OUTCOME, SCIM_TENANT } from '../temporal/search-attributes';
 
 /** One step of a workflow as the compliance report shows it. */
@@ -26,7 +27,7 @@ export interface ReportTotals {
   failed: number;
   /** succeeded / attempted, 0..1 (1 when nothing was attempted). */
   successRate: number;
-  latencyMs: { total: number; p50: number; p95: number; max: number };
+  latencyMs: LatencyStats;
 }
 
 /**
@@ -56,27 +57,15 @@ export interface WorkflowReport<Request = unknown, Result = unknown> {
 
 export const reportQuery = defineQuery<WorkflowReport>('report');
 
-export function percentile(sortedAscending: number[], p: number): number {
-  if (sortedAscending.length === 0) return 0;
-  const rank = Math.ceil((p / 100) * sortedAscending.length) - 1;
-  return sortedAscending[Math.min(sortedAscending.length - 1, Math.max(0, rank))];
+/** Report totals from counts: attempted = succeeded + failed. */
+export function reportTotals(succeeded: number, failed: number, latencies: readonly number[]): ReportTotals {
+  const attempted = succeeded + failed;
+  return { attempted, succeeded, failed, successRate: attempted === 0 ? 1 : succeeded / attempted, latencyMs: latencyStats(latencies) };
 }
 
 export function totalsOf(outcomes: { ok: boolean; durationMs: number }[]): ReportTotals {
-  const durations = outcomes.map((o) => o.durationMs).sort((a, b) => a - b);
   const succeeded = outcomes.filter((o) => o.ok).length;
-  return {
-    attempted: outcomes.length,
-    succeeded,
-    failed: outcomes.length - succeeded,
-    successRate: outcomes.length === 0 ? 1 : succeeded / outcomes.length,
-    latencyMs: {
-      total: durations.reduce((sum, d) => sum + d, 0),
-      p50: percentile(durations, 50),
-      p95: percentile(durations, 95),
-      max: durations[durations.length - 1] ?? 0,
-    },
-  };
+  return reportTotals(succeeded, outcomes.length - succeeded, outcomes.map((o) => o.durationMs));
 }
 
 /**

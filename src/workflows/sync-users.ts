@@ -34,7 +34,7 @@ import type { User } from '../scim/codecs';
 import { userSchemaModel } from '../scim/user-validation';
 import { SCIM_OUTCOME } from '../temporal/search-attributes';
 import { PROVIDER_CALL } from './activity-options';
-import { ReportRecorder } from './report';
+import { ReportRecorder, reportTotals } from './report';
 
 const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } = proxyActivities<Activities>(PROVIDER_CALL);
 const { planSync } = proxyActivities<Activities>({ ...PROVIDER_CALL, startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes' });
@@ -193,8 +193,7 @@ export async function syncUsers(input: SyncUsersInput): Promise<SyncUsersResult>
   );
   report.useTotals(() => {
     const succeeded = Object.values(progress.applied).reduce((n, c) => n + c, 0);
-    const attempted = succeeded + progress.failed;
-    return { attempted, succeeded, failed: progress.failed, successRate: attempted === 0 ? 1 : succeeded / attempted, latencyMs: { total: 0, p50: 0, p95: 0, max: 0 } };
+    return reportTotals(succeeded, progress.failed, []);
   });
 
   try {

@@ -20,7 +20,7 @@ import { parseLifecycleEvent, type LifecycleEvent } from '../scim/lifecycle-even
 import { idpPatchOperations, type ScimUser } from '../scim/idp-user';
 import { PROVIDER_CALL } from './activity-options';
 import { messageOf } from './failures';
-import { ReportRecorder, percentile, type ReportTotals } from './report';
+import { ReportRecorder, reportTotals, type ReportTotals } from './report';
 
 // IdP calls retry longer than other provider calls: while they retry, later events wait in the
 // queue, so that the IdP still sees the changes in order.
@@ -323,20 +323,7 @@ function needsAttention(state: UserLifecycleState): boolean {
 }
 
 function syncTotals(state: UserLifecycleState, latencies: number[]): ReportTotals {
-  const attempted = state.counts.synced + state.counts.syncFailed;
-  const sorted = [...latencies].sort((a, b) => a - b);
-  return {
-    attempted,
-    succeeded: state.counts.synced,
-    failed: state.counts.syncFailed,
-    successRate: attempted === 0 ? 1 : state.counts.synced / attempted,
-    latencyMs: {
-      total: sorted.reduce((s, d) => s + d, 0),
-      p50: percentile(sorted, 50),
-      p95: percentile(sorted, 95),
-      max: sorted[sorted.length - 1] ?? 0,
-    },
-  };
+  return reportTotals(state.counts.synced, state.counts.syncFailed, latencies);
 }
 
 function member(raw: unknown, key: string): string {

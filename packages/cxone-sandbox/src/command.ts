@@ -1,6 +1,6 @@
 // `cxone-scim sandbox`: runs the CXone sandbox until SIGINT/SIGTERM.
 import { Command, InvalidArgumentError } from 'commander';
-import { PROFILES, ProfileName, RateLimit, SandboxOptions, startSandbox } from './sandbox';
+import { FilterMode, PROFILES, ProfileName, RateLimit, SandboxOptions, startSandbox } from './sandbox';
 
 function integer(min: number) {
   return (value: string): number => {
@@ -64,6 +64,7 @@ interface CliOptions {
   failNext?: number;
   latencyMs?: number;
   readOnlySpc?: boolean;
+  filterMode?: FilterMode;
   deliveryAttempts?: number;
   deliveryDelayMs?: number;
   allowRemoteWebhooks?: boolean;
@@ -101,6 +102,7 @@ export function registerSandboxCommand(program: Command): void {
     .option('--fail-next <n>', 'the next N requests fail with --fail-status', integer(0))
     .option('--latency-ms <ms>', 'latency added to every request', integer(0))
     .option('--read-only-spc', 'PUT /ServiceProviderConfig answers 405 (a read-only provider, for verify mode)')
+    .option('--filter-mode <mode>', 'rfc (default), caseExact (every eq compares exactly) or ignored (filter dropped, everyone listed)')
     .option('--delivery-attempts <n>', 'webhook delivery attempts per event (default 5)', integer(1))
     .option('--delivery-delay-ms <ms>', 'delay before the first delivery retry; doubles each time (default 500)', integer(0))
     .option('--allow-remote-webhooks', 'allow webhook subscriptions to non-loopback URLs')
@@ -134,6 +136,7 @@ export function registerSandboxCommand(program: Command): void {
         failNext: cli.failNext,
         latencyMs: cli.latencyMs,
         readOnlySpc: cli.readOnlySpc,
+        filterMode: cli.filterMode,
         deliveryRetry: {
           ...(cli.deliveryAttempts !== undefined ? { attempts: cli.deliveryAttempts } : {}),
           ...(cli.deliveryDelayMs !== undefined ? { initialDelayMs: cli.deliveryDelayMs } : {}),

@@ -65,8 +65,9 @@ export function parseFilter(type: ResourceTypeDefinition, expression: string): F
   }
 }
 
-export function compileFilter(type: ResourceTypeDefinition, ast: Filter): (resource: Attrs) => boolean {
-  const tester = new SchemaAwareTester(type);
+/** `caseExact`: compare every string exactly, as some servers do whatever the schema says. */
+export function compileFilter(type: ResourceTypeDefinition, ast: Filter, caseExact = false): (resource: Attrs) => boolean {
+  const tester = caseExact ? new Tester() : new SchemaAwareTester(type);
   return (resource) => tester.test(resource, ast);
 }
 

@@ -14,6 +14,8 @@ export const USER_EVENT_TYPES: UserEventType[] = ['USER_CREATED', 'USER_UPDATED'
 
 export interface ListQuery {
   filter?: string;
+  /** Compare strings exactly, even userName (the filterMode switch). */
+  caseExact?: boolean;
   /** 1-based. */
   startIndex: number;
   count: number;
@@ -71,11 +73,11 @@ export class Resources {
     const ast = parseFilter(type, query.filter);
     let candidates = [...this.map(kind).values()];
     // `userName eq "x"` is what provisioning clients send all the time: answer it from the index.
-    if (kind === 'User' && ast.op === 'eq' && ast.attrPath.toLowerCase() === 'username' && typeof ast.compValue === 'string') {
+    if (kind === 'User' && !query.caseExact && ast.op === 'eq' && ast.attrPath.toLowerCase() === 'username' && typeof ast.compValue === 'string') {
       const id = this.store.userIdByName(ast.compValue);
       candidates = id ? [this.store.users.get(id) as StoredResource] : [];
     }
-    const matches = compileFilter(type, ast);
+    const matches = compileFilter(type, ast, query.caseExact);
     const found = candidates.map((r) => this.render(kind, r)).filter(matches);
     return { totalResults: found.length, resources: page(found) as Attrs[] };
   }

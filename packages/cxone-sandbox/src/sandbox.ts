@@ -17,7 +17,7 @@ import { Store } from './store';
 import { SwitchBoard, Switches } from './switches';
 import type { Attrs } from './validate';
 
-export type { RateLimit, Switches } from './switches';
+export type { FilterMode, RateLimit, Switches } from './switches';
 export type { RequestLogEntry } from './requestLog';
 export type { DeliveryRecord, DeliveryRetry, WebhookEvent } from './delivery';
 export type { UserEventType } from './resources';
@@ -112,7 +112,7 @@ export interface Sandbox {
 }
 
 const SWITCH_KEYS: (keyof Switches)[] = [
-  'rateLimit', 'retryAfterSeconds', 'failRate', 'failNext', 'failStatus', 'latencyMs', 'asyncBulk', 'asyncJobDurationMs', 'readOnlySpc',
+  'rateLimit', 'retryAfterSeconds', 'failRate', 'failNext', 'failStatus', 'latencyMs', 'asyncBulk', 'asyncJobDurationMs', 'readOnlySpc', 'filterMode',
 ];
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {

@@ -143,7 +143,8 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
   const list = (kind: ResourceKind, query: Query) => {
     const maxResults = spc.limits().filterMaxResults;
     const listQuery: ListQuery = {
-      filter: typeof query.filter === 'string' && query.filter.trim() !== '' ? query.filter : undefined,
+      filter: typeof query.filter === 'string' && query.filter.trim() !== '' && deps.switches.filterMode !== 'ignored' ? query.filter : undefined,
+      caseExact: deps.switches.filterMode === 'caseExact',
       startIndex: Math.max(1, integerParam(query, 'startIndex', 1)),
       count: Math.min(maxResults, Math.max(0, integerParam(query, 'count', maxResults))),
     };

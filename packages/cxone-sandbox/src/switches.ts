@@ -26,7 +26,15 @@ export interface Switches {
   asyncJobDurationMs: number;
   /** PUT /ServiceProviderConfig answers 405, as an RFC 7644 §4 read-only provider would. */
   readOnlySpc: boolean;
+  /**
+   * How list filters behave, to imitate servers clients meet: `rfc` (caseExact=false attributes
+   * such as userName compare ignoring case), `caseExact` (every `eq` compares exactly), `ignored`
+   * (the filter is dropped: every resource is listed).
+   */
+  filterMode: FilterMode;
 }
+
+export type FilterMode = 'rfc' | 'caseExact' | 'ignored';
 
 export const DEFAULT_SWITCHES: Switches = {
   rateLimit: null,
@@ -38,6 +46,7 @@ export const DEFAULT_SWITCHES: Switches = {
   asyncBulk: false,
   asyncJobDurationMs: 250,
   readOnlySpc: false,
+  filterMode: 'rfc',
 };
 
 export interface Verdict {
@@ -71,6 +80,7 @@ const CHECKS: { [K in keyof Switches]: (v: unknown) => string | undefined } = {
   asyncBulk: (v) => (typeof v === 'boolean' ? undefined : 'asyncBulk must be a boolean'),
   asyncJobDurationMs: (v) => (isNonNegative(v) ? undefined : 'asyncJobDurationMs must be a number >= 0'),
   readOnlySpc: (v) => (typeof v === 'boolean' ? undefined : 'readOnlySpc must be a boolean'),
+  filterMode: (v) => (v === 'rfc' || v === 'caseExact' || v === 'ignored' ? undefined : 'filterMode must be rfc, caseExact or ignored'),
 };
 
 /** Throws an Error listing every invalid or unknown switch. */

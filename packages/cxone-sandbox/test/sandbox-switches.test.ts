@@ -26,7 +26,7 @@ describe('sandbox: switches', () => {
     await sandbox.close();
   });
   beforeEach(() => {
-    sandbox.setSwitches({ rateLimit: null, failNext: 0, failRate: 0, failStatus: 503, latencyMs: 0, readOnlySpc: false, retryAfterSeconds: 1 });
+    sandbox.setSwitches({ rateLimit: null, failNext: 0, failRate: 0, failStatus: 503, latencyMs: 0, readOnlySpc: false, retryAfterSeconds: 1, filterMode: 'rfc' });
     sandbox.clearRequestLog();
   });
 
@@ -45,6 +45,23 @@ describe('sandbox: switches', () => {
     assert.equal(res[2].body.status, '429');
     assert.match(res[2].headers.get('content-type') ?? '', /^application\/scim\+json/);
     assert.deepEqual(await statuses(3), [200, 200, 429]);
+  });
+
+  it('filterMode: userName eq ignores case (rfc), compares exactly (caseExact), or is ignored', async () => {
+    const created = await client.scim('POST', '/Users', { body: { schemas: [USER], userName: 'Filter.Mode@Example.com', name: { givenName: 'F', familyName: 'M' }, emails: [{ value: 'f@example.com', primary: true }] } });
+    assert.equal(created.status, 201);
+    await client.scim('POST', '/Users', { body: { schemas: [USER], userName: 'other.filter@example.com', name: { givenName: 'O', familyName: 'F' }, emails: [{ value: 'o@example.com', primary: true }] } });
+    const found = async () => {
+      const res = await client.scim('GET', `/Users?filter=${encodeURIComponent('userName eq "filter.mode@example.com"')}`);
+      return (res.body.Resources as Array<{ userName: string }>).map((r) => r.userName).sort();
+    };
+    assert.deepEqual(await found(), ['Filter.Mode@Example.com']);
+    sandbox.setSwitches({ filterMode: 'caseExact' });
+    assert.deepEqual(await found(), []);
+    sandbox.setSwitches({ filterMode: 'ignored' });
+    const all = await found();
+    assert.ok(all.includes('other.filter@example.com') && all.includes('Filter.Mode@Example.com'));
+    assert.throws(() => sandbox.setSwitches({ filterMode: 'loose' as never }), /filterMode must be rfc, caseExact or ignored/);
   });
 
   it('rate limits the first N requests, and counting restarts when the switch is set again', async () => {

@@ -1,0 +1,114 @@
+// Writing one source record to the provider without Bulk (RFC 7644 §3.3, §3.5): verified lookup,
+// then POST when absent, else PATCH (or PUT of the full resource) only when attributes differ,
+// with If-Match when the provider gives ETags. A 409 — or a 400 with scimType uniqueness — is
+// resolved through the same verified lookup. Retryable failures are retried until the run's
+// deadline; only non-retryable answers fail the record.
+import { ScimHttpError, type ScimClient } from '../http';
+import { mergedForPut, patchRequest, userPatchOperations } from '../scim/patch';
+import type { MatchKeys, MatchResult, WriteCapabilities } from '../scim/user-match';
+import type { Entry, RecordFailure } from './provisioning';
+import { DeadlinePassedError, untilDeadline } from './until-deadline';
+import { lookupUser } from './user-lookup';
+
+export interface WriteContext {
+  client: ScimClient;
+  /** The User endpoint from /ResourceTypes. */
+  endpoint: string;
+  capabilities: WriteCapabilities;
+  /** Epoch ms: retryable failures are retried until then. */
+  deadline: number;
+}
+
+export type RecordOutcome = { kind: 'created' | 'updated' | 'unchanged' } | { kind: 'failed'; failure: RecordFailure };
+
+/** A resource changed or vanished between our lookup and our write: look again. */
+const STALE = new Set([404, 412]);
+/** How often a record may find its user changed under it before that is its failure. */
+const MAX_STALE_ROUNDS = 5;
+
+const isUniqueness = (err: unknown) =>
+  err instanceof ScimHttpError && (err.status === 409 || (err.status === 400 && err.scimType === 'uniqueness'));
+
+function keysOf(entry: Entry): MatchKeys {
+  const externalId = entry.user.externalId;
+  return { userName: entry.userName, ...(typeof externalId === 'string' && externalId !== '' ? { externalId } : {}) };
+}
+
+function failed(entry: Entry, err: unknown): RecordOutcome {
+  const http = err instanceof ScimHttpError ? err : err instanceof DeadlinePassedError && err.last instanceof ScimHttpError ? err.last : undefined;
+  return {
+    kind: 'failed',
+    failure: {
+      record: entry.index + 1,
+      userName: entry.userName,
+      ...(http ? { status: http.status } : {}),
+      ...(http?.scimType ? { scimType: http.scimType } : {}),
+      detail: err instanceof Error ? err.message : String(err),
+    },
+  };
+}
+
+function ambiguous(entry: Entry, match: Extract<MatchResult, { kind: 'ambiguous' }>): RecordOutcome {
+  return {
+    kind: 'failed',
+    failure: {
+      record: entry.index + 1,
+      userName: entry.userName,
+      detail: `ambiguous: ${match.ids.length} provider users match userName "${entry.userName}"${entry.user.externalId ? ' or its externalId' : ''} (ids ${match.ids.join(', ')}); nothing written`,
+    },
+  };
+}
+
+/** Updates `current` to the record's values if they differ. */
+async function update(ctx: WriteContext, entry: Entry, current: Record<string, unknown> & { id: string }): Promise<'updated' | 'unchanged'> {
+  const changes = userPatchOperations(entry.user, current);
+  if (changes.length === 0) return 'unchanged';
+  const version = (current.meta as { version?: unknown } | undefined)?.version;
+  const ifMatch = ctx.capabilities.etag && typeof version === 'string' ? version : undefined;
+  const path = `${ctx.endpoint}/${encodeURIComponent(current.id)}`;
+  await untilDeadline(ctx.deadline, () =>
+    ctx.capabilities.patch
+      ? ctx.client.patch(path, patchRequest(changes), { ifMatch })
+      : ctx.client.put(path, mergedForPut(entry.user, current), { ifMatch }),
+  );
+  return 'updated';
+}
+
+async function create(ctx: WriteContext, entry: Entry): Promise<void> {
+  await untilDeadline(ctx.deadline, () => ctx.client.post(ctx.endpoint, entry.user, { expect: [200, 201] }));
+}
+
+/**
+ * Without filter support a lookup is a scan of every user, so the record is POSTed first and
+ * only a uniqueness conflict pays for the scan.
+ */
+export async function writeRecord(ctx: WriteContext, entry: Entry): Promise<RecordOutcome> {
+  const keys = keysOf(entry);
+  const lookup = (scanOnMiss: boolean) =>
+    lookupUser(ctx.client, keys, { endpoint: ctx.endpoint, filter: ctx.capabilities.filter, scanOnMiss, call: (r) => untilDeadline(ctx.deadline, r) });
+  try {
+    for (let round = 1; ; round++) {
+      let match: MatchResult = ctx.capabilities.filter ? await lookup(false) : { kind: 'none' };
+      if (match.kind === 'none') {
+        try {
+          await create(ctx, entry);
+          return { kind: 'created' };
+        } catch (err) {
+          if (!isUniqueness(err)) throw err;
+          match = await lookup(true);
+          if (match.kind === 'none') return failed(entry, new Error(`${(err as Error).message}; no user found that matches userName "${entry.userName}"${keys.externalId ? ` or externalId "${keys.externalId}"` : ''}`));
+        }
+      }
+      if (match.kind === 'ambiguous') return ambiguous(entry, match);
+      try {
+        return { kind: await update(ctx, entry, match.resource) };
+      } catch (err) {
+        if (!(err instanceof ScimHttpError && STALE.has(err.status)) || round >= MAX_STALE_ROUNDS) throw err;
+        // Changed (412) or deleted (404) since the lookup: decide again from a fresh one.
+      }
+    }
+  } catch (err) {
+    if (err instanceof ScimHttpError || err instanceof DeadlinePassedError) return failed(entry, err);
+    throw err;
+  }
+}

@@ -1,0 +1,61 @@
+// Finding the provider's user for a source record, verified (src/scim/user-match.ts): by filter
+// when the provider supports it, else (or when a filter found nothing but the provider says the
+// user exists) by a paged scan of the User endpoint.
+import type { ScimClient, ScimResponse } from '../http';
+import { filterString } from '../scim/filter';
+import { resourcesOf, verifiedMatch, type MatchKeys, type MatchResult } from '../scim/user-match';
+
+/** Page size of a scan (the provider may return fewer: filter.maxResults). */
+const SCAN_PAGE = 100;
+/** A provider that never returns an empty page must not keep a scan going forever. */
+const SCAN_MAX_PAGES = 10_000;
+
+export interface LookupOptions {
+  endpoint: string;
+  /** ServiceProviderConfig filter.supported. */
+  filter: boolean;
+  /** Scan when the filter found nothing (after a 409 says the user exists). */
+  scanOnMiss?: boolean;
+  /** Wraps every request (e.g. retries until the run's deadline, or records it). */
+  call: (request: () => Promise<ScimResponse>) => Promise<Pick<ScimResponse, 'body'>>;
+}
+
+async function byFilter(client: ScimClient, keys: MatchKeys, options: LookupOptions): Promise<MatchResult> {
+  const ask = (expression: string) =>
+    options.call(() => client.get(options.endpoint, { query: { filter: expression } })).then((r) => resourcesOf(r.body));
+  const candidates = await ask(`userName eq ${filterString(keys.userName)}`);
+  const byName = verifiedMatch(keys, candidates);
+  if (byName.kind !== 'none' || keys.externalId === undefined) return byName;
+  return verifiedMatch(keys, await ask(`externalId eq ${filterString(keys.externalId)}`));
+}
+
+/** Every page from startIndex 1 until an empty one; `match` verifies (and deduplicates by id) the candidates. */
+export async function scanFor(
+  client: ScimClient,
+  match: (candidates: readonly unknown[]) => MatchResult,
+  options: Pick<LookupOptions, 'endpoint' | 'call'>,
+): Promise<MatchResult> {
+  const candidates: unknown[] = [];
+  let startIndex = 1;
+  for (let page = 0; page < SCAN_MAX_PAGES; page++) {
+    const response = await options.call(() => client.get(options.endpoint, { query: { startIndex, count: SCAN_PAGE } }));
+    const resources = resourcesOf(response.body);
+    if (resources.length === 0) break;
+    const verified = match(resources);
+    if (verified.kind === 'one') candidates.push(verified.resource);
+    if (verified.kind === 'ambiguous') return verified;
+    startIndex += resources.length;
+    const total = (response.body as { totalResults?: unknown } | undefined)?.totalResults;
+    if (typeof total === 'number' && startIndex > total) break;
+  }
+  return match(candidates);
+}
+
+/** The verified match for `keys`: none, one, or ambiguous (an error for the record). */
+export async function lookupUser(client: ScimClient, keys: MatchKeys, options: LookupOptions): Promise<MatchResult> {
+  if (options.filter) {
+    const found = await byFilter(client, keys, options);
+    if (found.kind !== 'none' || !options.scanOnMiss) return found;
+  }
+  return scanFor(client, (candidates) => verifiedMatch(keys, candidates), options);
+}

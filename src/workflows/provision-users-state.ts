@@ -1,0 +1,215 @@
+// provisionUsers' contract and carried state: the input (checked before any call, defaults
+// filled in), the result, what a run hands to the next on continue-as-new, and the totals
+// computed from that state. Workflow-safe: no I/O.
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { ProvisionPlan } from '../activities/provisioning';
+import type { SourceFormat } from '../activities/user-source';
+import type { ChunkDescriptor } from '../scim/bulk-plan';
+import type { User } from '../scim/codecs';
+import { FailureType } from '../scim/failures';
+import { compileMapping } from '../scim/mapping';
+import { recordLimitsOf, type RecordLimits } from '../scim/record-checks';
+import { latencyStats, succeededOf, type LatencyStats } from '../scim/tally';
+import type { WriteCapabilities } from '../scim/user-match';
+import { emptyTally, type BatchTally, type ChunkOutcome, type InvalidRecord, type ProvisionTotals, type RecordFailure } from './provision-users-model';
+import type { ReportStep } from './report';
+
+export interface ProvisionUsersInput {
+  tenant: string;
+  /** Inline SCIM Users, for small runs (they travel in workflow history). */
+  users?: Array<User | Record<string, unknown>>;
+  /** A file the worker can read; only index ranges and counts travel in workflow history. */
+  source?: {
+    path: string;
+    /** Default: from the extension (.csv, .json, .ndjson / .jsonl). */
+    format?: SourceFormat;
+    /** Attribute mapping (src/scim/mapping.ts); default: CSV headers are SCIM paths, JSON records are Users. */
+    mapping?: unknown;
+  };
+  /**
+   * How to write: `bulk` (SCIM Bulk; refused when the provider does not support it),
+   * `per-resource` (one POST / PATCH / PUT per user), or `auto` (default): Bulk when the
+   * ServiceProviderConfig says bulk.supported, else per resource.
+   */
+  mode?: WriteMode;
+  /** Bulk requests (or per-resource slices) outstanding at once (one per running batch). Default 4. */
+  maxChunksInFlight?: number;
+  /** Bulk requests (or slices) per child workflow (batch). Default 5. */
+  chunksPerBatch?: number;
+  /** Per resource: records per slice (one activity, which heartbeats its position). Default 100. */
+  recordsPerSlice?: number;
+  /** Per resource: records of a slice written at once. Default 4. */
+  recordsInFlight?: number;
+  /** Operations per Bulk request, at most the provider's bulk.maxOperations. */
+  maxOperationsPerRequest?: number;
+  /** Request body bytes, at most the provider's bulk.maxPayloadSize. */
+  maxPayloadBytes?: number;
+  /** Ask for asynchronous processing (`Prefer: respond-async`); the provider may choose it anyway. */
+  preferAsync?: boolean;
+  /**
+   * Retryable failures (429, 5xx, refused connections, timeouts) are retried until this many
+   * minutes after the run started; only then do they fail a record. Default 360 (6 hours).
+   */
+  retryDeadlineMinutes?: number;
+  /** History length at which a run continues as new (parent and batches). Default 5000, well below 10 240. */
+  historyEventLimit?: number;
+  /** Invalid records and failures described in the report (all are counted). Default 100. */
+  maxReported?: number;
+  /** First async poll delay in ms (doubles up to 30 s). Default 500. */
+  pollInitialMs?: number;
+  /** Longest userName and other values a record may carry (defaults 256 and 4096 characters). */
+  recordLimits?: Partial<RecordLimits>;
+}
+
+export type WriteMode = 'auto' | 'bulk' | 'per-resource';
+
+export interface ProvisionUsersResult {
+  tenant: string;
+  /** How the records were written (decided from the ServiceProviderConfig and the input's mode). */
+  mode: 'bulk' | 'per-resource';
+  source: { kind: 'file' | 'inline'; path?: string; format?: SourceFormat; sha256?: string; records: number };
+  limits: { maxOperations: number; maxPayloadSize: number; discovered: { maxOperations: number; maxPayloadSize: number } };
+  totals: ProvisionTotals;
+  /** succeeded / (validated + invalid); 1 when the source is empty. */
+  successRate: number;
+  /** Bulk request latencies (first POST to settled result, async wait included). */
+  latencyMs: LatencyStats;
+  /** planned: Bulk requests in the plan; requests: Bulk requests that ended (splits and resends add to them). */
+  chunks: { planned: number; requests: number; outcomes: ChunkOutcome[]; outcomesOmitted: number };
+  invalidRecords: InvalidRecord[];
+  invalidOmitted: number;
+  failures: RecordFailure[];
+  failuresOmitted: number;
+  batches: number;
+  /** Runs of this workflow (continue-as-new starts a new one). */
+  runs: number;
+  /** Runs of all its batches together (more than `batches` when batches continued as new). */
+  batchRuns: number;
+  /** Largest history length any run of this workflow or its batches reached (as seen by the workflow). */
+  largestHistoryLength: number;
+}
+
+/** What a run hands to the next one on continue-as-new. */
+export interface Continuation {
+  /** `mode`, `capabilities` and `deadline` are absent in runs started before per-resource writes (Bulk then). */
+  model: { endpoint: string; patchSupported: boolean; mode?: 'bulk' | 'per-resource'; capabilities?: WriteCapabilities; deadline?: number };
+  limits: ProvisionUsersResult['limits'];
+  plan: Omit<ProvisionPlan, 'chunks'> & { planned: number };
+  /** Chunks not yet handed to a batch. */
+  chunks: ChunkDescriptor[];
+  nextBatch: number;
+  submitted: number;
+  chunksDone: number;
+  batchesDone: number;
+  tally: BatchTally;
+  steps: ReportStep[];
+  run: number;
+}
+
+export const DEFAULTS = {
+  maxChunksInFlight: 4,
+  chunksPerBatch: 5,
+  recordsPerSlice: 100,
+  recordsInFlight: 4,
+  retryDeadlineMinutes: 360,
+  historyEventLimit: 5000,
+  maxReported: 100,
+  pollInitialMs: 500,
+};
+/** Used when the provider does not state a limit (0). */
+export const FALLBACK_LIMITS = { maxOperations: 1000, maxPayloadSize: 1_048_576 };
+
+export function invalidInput(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, FailureType.InvalidProvisionInput);
+}
+
+/** Bulk when asked or available; per resource when asked or when the provider has no Bulk. */
+export function writeModeOf(requested: WriteMode, capabilities: WriteCapabilities): 'bulk' | 'per-resource' {
+  if (requested === 'bulk' && !capabilities.bulk) {
+    throw ApplicationFailure.nonRetryable('mode "bulk" was asked for, but the provider does not support Bulk (ServiceProviderConfig bulk.supported is false): use mode "auto" or "per-resource"', FailureType.UnsupportedProvider);
+  }
+  if (requested === 'per-resource') return 'per-resource';
+  return capabilities.bulk ? 'bulk' : 'per-resource';
+}
+
+/** What the report shows as the request: the options, never the users themselves. */
+export function requestSummary(input: ProvisionUsersInput): Record<string, unknown> {
+  const { users, ...rest } = input;
+  return { ...rest, ...(users ? { users: `${users.length} inline users` } : {}) };
+}
+
+function positive(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw invalidInput(`${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+export type Settings = typeof DEFAULTS;
+
+/** Checks the whole input before any call, and fills in the defaults. */
+export function settingsOf(input: ProvisionUsersInput): Settings {
+  if (!input.tenant) throw invalidInput('tenant is required');
+  if ((input.users === undefined) === (input.source === undefined)) throw invalidInput('give either users (inline) or source (a file), not both and not neither');
+  if (input.users !== undefined && !Array.isArray(input.users)) throw invalidInput('users must be an array of SCIM Users');
+  if (input.source !== undefined && (typeof input.source.path !== 'string' || input.source.path === '')) throw invalidInput('source.path is required');
+  if (input.source?.mapping !== undefined) {
+    const mapping = compileMapping(input.source.mapping);
+    if (!mapping.ok) throw invalidInput(`source.mapping is invalid: ${mapping.problems.join('; ')}`);
+  }
+  const recordLimits = recordLimitsOf(input.recordLimits);
+  if (!recordLimits.ok) throw invalidInput(recordLimits.problem);
+  if (input.mode !== undefined && !['auto', 'bulk', 'per-resource'].includes(input.mode)) throw invalidInput(`mode must be auto, bulk or per-resource, got ${JSON.stringify(input.mode)}`);
+  if ((input as { maxOperationAttempts?: unknown }).maxOperationAttempts !== undefined) {
+    throw invalidInput('maxOperationAttempts is no longer used: retryable failures are retried until retryDeadlineMinutes');
+  }
+  positive(input.maxOperationsPerRequest, 'maxOperationsPerRequest', 1);
+  positive(input.maxPayloadBytes, 'maxPayloadBytes', 1);
+  const settings = { ...DEFAULTS };
+  for (const key of Object.keys(DEFAULTS) as Array<keyof Settings>) settings[key] = positive(input[key], key, DEFAULTS[key]);
+  return settings;
+}
+
+
+export function totalsOf(state: Continuation | undefined, inFlight: number): ProvisionTotals {
+  const tally = state?.tally ?? emptyTally();
+  return {
+    total: state?.plan.records ?? 0,
+    validated: state?.plan.valid ?? 0,
+    invalid: state?.plan.invalid ?? 0,
+    submitted: state?.submitted ?? 0,
+    succeeded: succeededOf(tally),
+    created: tally.created,
+    updated: tally.updated,
+    unchanged: tally.unchanged,
+    failed: tally.failed,
+    retried: tally.retried,
+    inFlight,
+  };
+}
+
+export function resultOf(input: ProvisionUsersInput, state: Continuation, maxReported: number): ProvisionUsersResult {
+  const { tally, plan } = state;
+  const totals = totalsOf(state, 0);
+  const attempted = plan.valid + plan.invalid;
+  return {
+    tenant: input.tenant,
+    mode: state.model.mode ?? 'bulk',
+    source: plan.file
+      ? { kind: 'file', path: plan.file.path, format: plan.file.format, sha256: plan.file.sha256, records: plan.records }
+      : { kind: 'inline', records: plan.records },
+    limits: state.limits,
+    totals,
+    successRate: attempted === 0 ? 1 : totals.succeeded / attempted,
+    latencyMs: latencyStats(tally.latencies),
+    chunks: { planned: plan.planned, requests: tally.requests, outcomes: tally.chunkOutcomes, outcomesOmitted: tally.requests - tally.chunkOutcomes.length },
+    invalidRecords: plan.invalidRecords,
+    invalidOmitted: plan.invalid - plan.invalidRecords.length,
+    failures: tally.failures.slice(0, maxReported),
+    failuresOmitted: Math.max(0, tally.failed - Math.min(maxReported, tally.failures.length)),
+    batches: state.batchesDone,
+    runs: state.run,
+    batchRuns: tally.runs,
+    largestHistoryLength: tally.largestHistoryLength,
+  };
+}
+

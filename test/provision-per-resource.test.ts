@@ -1,0 +1,228 @@
+// provisionUsers without Bulk, end to end: real Temporal dev server, real worker, the CXone
+// sandbox with Bulk switched off in its ServiceProviderConfig, and its switches imitating the
+// servers clients meet (5xx bursts, case-sensitive `eq`, `filter` ignored).
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { SandboxClient, startSandbox, type Sandbox } from 'cxone-sandbox';
+import { createActivityDeps } from '../src/activities';
+import { createIdpActivities } from '../src/activities/idp';
+import { sandboxTenant } from '../src/cli/dev';
+import { TenantRegistry } from '../src/config/tenants';
+import type { TemporalEnvironment } from '../src/temporal/server';
+import { progressQuery, provisionUsers, type ProvisionUsersInput } from '../src/workflows';
+import { reportQuery } from '../src/workflows/report';
+import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
+
+const ROOT = path.join(__dirname, '..', '..');
+const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
+type Attrs = Record<string, unknown>;
+
+function user(userName: string, extra: Attrs = {}): Attrs {
+  return { schemas: [CORE], userName, name: { givenName: 'Per', familyName: 'Resource' }, displayName: `User ${userName}`, emails: [{ value: userName.toLowerCase(), type: 'work', primary: true }], active: true, ...extra };
+}
+
+describe('provisionUsers per resource (provider without Bulk)', () => {
+  let temporal: TemporalEnvironment;
+  let sandbox: Sandbox;
+  let worker: TestWorker;
+  const client = () => temporal.testEnv.client;
+
+  async function provision(input: Omit<ProvisionUsersInput, 'tenant'>, name: string) {
+    const handle = await client().workflow.start(provisionUsers, {
+      taskQueue: worker.settings.taskQueue,
+      workflowId: `${name}-${Date.now()}`,
+      args: [{ tenant: 'sandbox', recordsPerSlice: 10, ...input }],
+    });
+    return { handle, result: await handle.result() };
+  }
+  /** Changes what the sandbox's ServiceProviderConfig announces (and so what the workflow discovers). */
+  async function announce(section: 'bulk' | 'filter', supported: boolean) {
+    const admin = new SandboxClient(sandbox);
+    const spc = await admin.scim('GET', '/ServiceProviderConfig');
+    const { meta: _meta, ...doc } = spc.body as Attrs;
+    const put = await admin.scim('PUT', '/ServiceProviderConfig', {
+      body: { ...doc, [section]: { ...(doc[section] as Attrs), supported } },
+      headers: { 'if-match': spc.headers.get('etag') ?? '' },
+    });
+    assert.equal(put.status, 200, put.text);
+  }
+  const byName = (userName: string) => sandbox.listUsers().filter((u) => String(u.userName).toLowerCase() === userName.toLowerCase());
+
+  before(async () => {
+    sandbox = await startSandbox({ port: 0, requestLogLimit: 10_000 });
+    // Bulk off, as CXone documents no Bulk endpoint.
+    await announce('bulk', false);
+    temporal = await startTestTemporal();
+    worker = await startTestWorker(temporal, [sandboxTenant(sandbox)]);
+  });
+  after(async () => {
+    await worker?.stop();
+    await temporal?.stop();
+    await sandbox?.close();
+  });
+  beforeEach(() => sandbox.setSwitches({ rateLimit: null, failRate: 0, failNext: 0, failStatus: 503, retryAfterSeconds: 1, filterMode: 'rfc', latencyMs: 0 }));
+
+  it('creates, then finds everyone unchanged, then updates only a drifted user; Bulk is never called', async () => {
+    const users = Array.from({ length: 25 }, (_, i) => user(`pr.plain${i}@example.com`));
+    sandbox.clearRequestLog();
+    const first = await provision({ users }, 'per-resource-plain');
+    assert.equal(first.result.mode, 'per-resource');
+    assert.deepEqual([first.result.totals.created, first.result.totals.failed, first.result.chunks.planned], [25, 0, 3]);
+    assert.ok(sandbox.requestLog.every((r) => !r.path.includes('/Bulk')), 'no Bulk request');
+    const progress = await first.handle.query(progressQuery);
+    assert.deepEqual([progress.phase, progress.created], ['completed', 25]);
+
+    const id = String(byName('pr.plain3@example.com')[0].id);
+    sandbox.adminUpdateUser(id, { displayName: 'Drifted' });
+    const second = await provision({ users }, 'per-resource-rerun');
+    assert.deepEqual([second.result.totals.created, second.result.totals.updated, second.result.totals.unchanged], [0, 1, 24]);
+    assert.equal(sandbox.getUser(id)?.displayName, 'User pr.plain3@example.com');
+    const report = await second.handle.query(reportQuery);
+    assert.match(report.steps.map((s) => s.detail ?? '').join('\n'), /3 slices of ≤ 10 records, written one resource at a time/);
+    const batch = await client().workflow.getHandle(`${second.handle.workflowId}-batch-0`).query(reportQuery);
+    assert.match(batch.steps[0].step, /^slice c0 \(10 records, one resource at a time\)$/);
+    assert.equal(batch.steps[0].detail, '0 created, 1 updated, 9 unchanged, 0 failed, 0 resent');
+  });
+
+  it('503 bursts lose nothing: every record is retried until it is written', async () => {
+    sandbox.setSwitches({ failRate: 0.35, failStatus: 503, retryAfterSeconds: 0 });
+    const users = Array.from({ length: 30 }, (_, i) => user(`pr.burst${i}@example.com`));
+    const { result } = await provision({ users }, 'per-resource-503');
+    sandbox.setSwitches({ failRate: 0 });
+    assert.deepEqual([result.totals.succeeded, result.totals.failed], [30, 0]);
+    for (const u of users) assert.equal(byName(String(u.userName)).length, 1, `${String(u.userName)} exactly once`);
+  });
+
+  it('429 with Retry-After: the tenant pauses, then every record is written', async () => {
+    sandbox.setSwitches({ rateLimit: { mode: 'everyNth', n: 7 }, retryAfterSeconds: 1 });
+    const users = Array.from({ length: 20 }, (_, i) => user(`pr.limited${i}@example.com`));
+    const { result } = await provision({ users }, 'per-resource-429');
+    sandbox.setSwitches({ rateLimit: null });
+    assert.deepEqual([result.totals.created, result.totals.failed], [20, 0]);
+    for (const u of users) assert.equal(byName(String(u.userName)).length, 1, `${String(u.userName)} exactly once`);
+  });
+
+  it('a case-only userName difference on a case-sensitive filter: the 409 is resolved by a verified scan, no duplicate', async () => {
+    const existing = sandbox.adminCreateUser(user('PR.Case@Example.com', { displayName: 'Old' }));
+    sandbox.setSwitches({ filterMode: 'caseExact' });
+    const { result } = await provision({ users: [user('pr.case@example.com')] }, 'per-resource-case');
+    assert.deepEqual([result.totals.created, result.totals.updated, result.totals.failed], [0, 1, 0]);
+    const found = byName('pr.case@example.com');
+    assert.equal(found.length, 1);
+    assert.equal(found[0].id, existing.id);
+    assert.equal(found[0].displayName, 'User pr.case@example.com');
+  });
+
+  it('a server that ignores filter: no write reaches an unrelated user, and an ambiguous record is an error', async () => {
+    const bystander = sandbox.adminCreateUser(user('pr.bystander@example.com', { externalId: 'E-BY' }));
+    sandbox.adminCreateUser(user('pr.namesake@example.com'));
+    const before = JSON.stringify(sandbox.getUser(String(bystander.id)));
+    sandbox.setSwitches({ filterMode: 'ignored' });
+    const records = [
+      user('pr.ignored1@example.com'),
+      user('pr.ignored2@example.com'),
+      // Another user's userName with the bystander's externalId: two different users match.
+      user('pr.namesake@example.com', { externalId: 'E-BY' }),
+    ];
+    const { result } = await provision({ users: records }, 'per-resource-ignored');
+    assert.deepEqual([result.totals.created, result.totals.failed], [2, 1]);
+    assert.match(result.failures[0].detail, /ambiguous: 2 provider users match/);
+    assert.equal(JSON.stringify(sandbox.getUser(String(bystander.id))), before, 'the bystander was not written');
+
+    // The lifecycle IdP sync: deactivating an unknown user finds nobody instead of the first listed user.
+    const deps = createActivityDeps(new TenantRegistry([sandboxTenant(sandbox)]));
+    const outcome = await createIdpActivities(deps).idpDeactivateUser('sandbox', { cxoneUserId: 'no-such-cxone-user', userName: 'nobody@example.com' });
+    assert.equal(outcome.operation, 'not-found');
+    assert.equal(JSON.stringify(sandbox.getUser(String(bystander.id))), before, 'the IdP sync did not deactivate the bystander');
+    assert.ok(outcome.requests.some((r) => r.startsWith('GET /Users (scan)')), 'the unapplied filter was followed by a scan');
+    const target = byName('pr.ignored2@example.com')[0];
+    const deactivated = await createIdpActivities(deps).idpDeactivateUser('sandbox', { cxoneUserId: 'cx-2', userName: 'PR.Ignored2@example.com' });
+    assert.deepEqual([deactivated.operation, deactivated.idpUserId], ['deactivated', target.id]);
+    assert.equal(sandbox.getUser(String(target.id))?.active, false);
+    assert.equal(sandbox.getUser(String(bystander.id))?.active, true);
+  });
+
+  it('without filter support: POST first, and a 409 is resolved by a paged scan (1-based, to the empty page)', async () => {
+    const existing = sandbox.adminCreateUser(user('pr.nofilter0@example.com', { displayName: 'Old' }));
+    await announce('filter', false);
+    try {
+      sandbox.clearRequestLog();
+      const records = [user('pr.nofilter0@example.com'), user('pr.nofilter1@example.com')];
+      const { result } = await provision({ users: records }, 'per-resource-no-filter');
+      assert.deepEqual([result.totals.created, result.totals.updated, result.totals.failed], [1, 1, 0], JSON.stringify(result.failures));
+      assert.equal(sandbox.getUser(String(existing.id))?.displayName, 'User pr.nofilter0@example.com');
+      const userGets = sandbox.requestLog.filter((r) => r.method === 'GET' && r.path.endsWith('/Users'));
+      assert.ok(userGets.length > 0 && userGets.every((r) => !r.query.includes('filter=')), 'no filter sent');
+      assert.match(userGets[0].query, /startIndex=1\b/);
+    } finally {
+      await announce('filter', true);
+    }
+  });
+
+  it('a worker killed mid-slice: the retried slice resumes from its last heartbeat, exact count, no duplicates', async (t) => {
+    const count = 240;
+    const users = Array.from({ length: count }, (_, i) => user(`prkill-${String(i).padStart(4, '0')}@example.com`));
+    const taskQueue = `per-resource-kill-${Date.now()}`;
+    const env = {
+      ...process.env,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: temporal.namespace,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      CXONE_BASE_URL: sandbox.url,
+      CXONE_CLIENT_ID: sandbox.clientId,
+      CXONE_CLIENT_SECRET: sandbox.clientSecret,
+      CXONE_SCOPES: 'scim:write',
+      CXONE_TENANT_ID: 'killtest',
+    };
+    const children: ChildProcess[] = [];
+    const startWorker = () => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      child.stderr?.resume();
+      children.push(child);
+      return child;
+    };
+    const created = () => sandbox.listUsers().filter((u) => String(u.userName).startsWith('prkill-'));
+    sandbox.setSwitches({ latencyMs: 10 });
+    sandbox.clearRequestLog();
+    try {
+      const first = startWorker();
+      const handle = await client().workflow.start(provisionUsers, {
+        taskQueue,
+        workflowId: `per-resource-kill-${Date.now()}`,
+        args: [{ tenant: 'killtest', users, recordsPerSlice: count, recordsInFlight: 2 }],
+      });
+      const deadline = Date.now() + 120_000;
+      while (created().length < 80) {
+        assert.ok(Date.now() < deadline, 'the first worker never got going');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      first.kill('SIGKILL');
+      await new Promise((resolve) => first.once('exit', resolve));
+      const atKill = created().length;
+      assert.ok(atKill < count, `all ${count} users existed before the kill`);
+      startWorker();
+      const { totals } = await handle.result();
+      const found = created();
+      assert.equal(found.length, count);
+      assert.equal(new Set(found.map((u) => String(u.userName).toLowerCase())).size, count, 'no duplicates');
+      assert.deepEqual([totals.succeeded, totals.failed, totals.created + totals.unchanged + totals.updated], [count, 0, count]);
+      // The first record was settled before the last heartbeat: the retried attempt never looked it up again.
+      const lookupsOfFirst = sandbox.requestLog.filter((r) => r.method === 'GET' && decodeURIComponent(r.query).includes('"prkill-0000@example.com"'));
+      assert.equal(lookupsOfFirst.length, 1);
+      t.diagnostic(`killed with ${atKill}/${count} created; after restart ${totals.created} created in all, ${totals.unchanged} found existing`);
+    } finally {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    }
+  });
+
+  it('mode "bulk" against a provider without Bulk is refused with a clear reason', async () => {
+    await assert.rejects(provision({ users: [user('pr.refused@example.com')], mode: 'bulk' }, 'per-resource-refused'), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.match(String(err.cause?.message), /mode "bulk" was asked for, but the provider does not support Bulk/);
+      return true;
+    });
+  });
+});
