@@ -5,6 +5,7 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  defineUpdate,
   log,
   proxyActivities,
   setHandler,
@@ -33,6 +34,24 @@ const { idpCreateUser, idpPatchUser, idpDeactivateUser } = proxyActivities<Activ
 export type IdpTarget = { type: 'scim'; tenant: string } | { type: 'none' };
 
 export const lifecycleEventSignal = defineSignal<[LifecycleEvent]>('lifecycleEvent');
+/**
+ * The same event as an update (same name; signals and updates have separate name spaces). Its
+ * validator refuses a malformed event and an eventId already received: a refused update is never
+ * written to history, so a replayed delivery leaves no trace, and the caller learns the verdict.
+ */
+export const lifecycleEventUpdate = defineUpdate<LifecycleEventAck, [LifecycleEvent]>('lifecycleEvent');
+/** ApplicationFailure type of the update's refusal of an eventId already received. */
+export const DUPLICATE_EVENT = 'DuplicateEvent';
+/** ApplicationFailure type of the update's refusal of a malformed event or one for another user. */
+export const INVALID_EVENT = 'InvalidEvent';
+
+export interface LifecycleEventAck {
+  eventId: string;
+  /** The run (1-based, +1 per continue-as-new) that queued it. */
+  run: number;
+  /** Events waiting to be applied, this one included. */
+  pending: number;
+}
 export const stateQuery = defineQuery<UserLifecycleState>('state');
 
 /** One workflow per tenant and CXone user: the receiver and the Temporal CLI must both use this id. */
@@ -117,7 +136,9 @@ export interface CarriedState {
 /**
  * Job 3b: one CXone user's lifecycle, kept in step with the external identity provider.
  *
- *   lifecycleEvent signal (receiver's signal-with-start, or `temporal workflow signal-with-start`)
+ *   lifecycleEvent update (the receiver's update-with-start): the validator refuses a malformed event
+ *     or a seen eventId before anything is written; an accepted one is queued
+ *   lifecycleEvent signal (`temporal workflow signal-with-start`, the receiver's fallback)
  *     ├─ malformed / unknown type / other user ─▶ rejected: kept in state.rejected, a failed report
  *     │                                            step, an error log and ScimOutcome=attention
  *     ├─ eventId seen before ────────────────────▶ duplicate: counted, nothing else
@@ -192,19 +213,51 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
   };
 
   setHandler(stateQuery, () => ({ ...state, pending: queue.length + (state.applying ? 1 : 0) }));
+  /** The event, or why this workflow cannot take it. */
+  function check(raw: unknown): { ok: true; event: LifecycleEvent } | { ok: false; reason: string } {
+    const parsed = parseLifecycleEvent(raw);
+    if (!parsed.ok) return { ok: false, reason: `${parsed.kind === 'unknown-type' ? 'unknown event type' : 'malformed event'}: ${formatIssues(parsed.issues)}` };
+    if (parsed.event.userId !== input.userId) {
+      return { ok: false, reason: `event is for user ${JSON.stringify(parsed.event.userId)}, this workflow is for ${JSON.stringify(input.userId)}` };
+    }
+    return parsed;
+  }
+  function enqueue(event: LifecycleEvent, receivedAt: string): void {
+    seenSet.add(event.eventId);
+    seen.push(event.eventId);
+    while (seen.length > seenLimit) seenSet.delete(seen.shift()!);
+    queue.push({ event, receivedAt });
+  }
+
+  setHandler(
+    lifecycleEventUpdate,
+    (raw: LifecycleEvent): LifecycleEventAck => {
+      const checked = check(raw);
+      if (!checked.ok) throw ApplicationFailure.nonRetryable(checked.reason, INVALID_EVENT); // the validator ran first
+      state.counts.received++;
+      enqueue(checked.event, now());
+      return { eventId: checked.event.eventId, run: state.run, pending: queue.length + (state.applying ? 1 : 0) };
+    },
+    {
+      // Runs before anything is written: a refusal leaves the history untouched.
+      validator: (raw: LifecycleEvent) => {
+        const checked = check(raw);
+        if (!checked.ok) throw ApplicationFailure.nonRetryable(checked.reason, INVALID_EVENT);
+        if (seenSet.has(checked.event.eventId)) {
+          throw ApplicationFailure.nonRetryable(`event ${checked.event.eventId} was already received; nothing changed`, DUPLICATE_EVENT);
+        }
+      },
+    },
+  );
   setHandler(lifecycleEventSignal, (raw: unknown) => {
     state.counts.received++;
     const receivedAt = now();
-    const parsed = parseLifecycleEvent(raw);
-    const eventId = idOf(raw);
-    if (!parsed.ok || parsed.event.userId !== input.userId) {
-      const reason = !parsed.ok
-        ? `${parsed.kind === 'unknown-type' ? 'unknown event type' : 'malformed event'}: ${formatIssues(parsed.issues)}`
-        : `event is for user ${JSON.stringify(parsed.event.userId)}, this workflow is for ${JSON.stringify(input.userId)}`;
-      reject({ eventId, eventType: typeOf(raw), receivedAt, outcome: 'rejected', detail: reason });
+    const checked = check(raw);
+    if (!checked.ok) {
+      reject({ eventId: idOf(raw), eventType: typeOf(raw), receivedAt, outcome: 'rejected', detail: checked.reason });
       return;
     }
-    const { event } = parsed;
+    const { event } = checked;
     if (seenSet.has(event.eventId)) {
       state.counts.duplicates++;
       remember({ eventId: event.eventId, eventType: event.eventType, timestamp: event.timestamp, receivedAt, outcome: 'duplicate' });
@@ -212,10 +265,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
       boundReport();
       return;
     }
-    seenSet.add(event.eventId);
-    seen.push(event.eventId);
-    while (seen.length > seenLimit) seenSet.delete(seen.shift()!);
-    queue.push({ event, receivedAt });
+    enqueue(event, receivedAt);
   });
 
   /** Not silently dropped: kept with its reason, a failed report step, an error log, a search attribute. */
