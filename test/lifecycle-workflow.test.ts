@@ -3,14 +3,18 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
 import { sandboxTenant } from '../src/cli/dev';
 import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import type { LifecycleEvent } from '../src/scim/lifecycle-events';
 import { reportQuery } from '../src/workflows/report';
 import {
+  DUPLICATE_EVENT,
+  INVALID_EVENT,
   lifecycleEventSignal,
+  lifecycleEventUpdate,
   stateQuery,
   userLifecycle,
   userLifecycleWorkflowId,
@@ -197,6 +201,34 @@ describe('userLifecycle workflow', () => {
     assert.ok(report.steps.some((s) => s.outcome === 'failed' && /USER_EXPLODED/.test(s.step)));
     const attrs = (await handle.describe()).typedSearchAttributes;
     assert.equal(attrs.get({ name: 'ScimOutcome', type: 'KEYWORD' } as never), 'attention');
+  });
+
+  it('answers the lifecycleEvent update synchronously; a seen eventId or a malformed event is refused without a trace', async () => {
+    const userId = `u-${randomUUID()}`;
+    const workflowId = userLifecycleWorkflowId(CXONE, userId);
+    const update = (ev: LifecycleEvent | Record<string, unknown>) =>
+      client.workflow.executeUpdateWithStart(lifecycleEventUpdate, {
+        args: [ev as LifecycleEvent],
+        startWorkflowOperation: new WithStartWorkflowOperation(userLifecycle, {
+          workflowId,
+          taskQueue: worker.settings.taskQueue,
+          args: [{ tenant: CXONE, userId }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        }),
+      });
+    const created = event('USER_CREATED', userId, { userName: `${userId}@x.test` });
+    const ack = await update(created);
+    assert.equal(ack.eventId, created.eventId);
+    assert.equal(ack.run, 1);
+    const handle = client.workflow.getHandle(workflowId);
+    await waitFor(() => stateOf(handle), (s) => s.counts.applied === 1 && s.pending === 0, 'applied');
+    const length = (await handle.fetchHistory()).events?.length;
+    const refusal = (type: string) => (err: unknown) => err instanceof WorkflowUpdateFailedError && (err.cause as ApplicationFailure)?.type === type;
+    await assert.rejects(update(created), refusal(DUPLICATE_EVENT));
+    await assert.rejects(update({ ...created, eventId: randomUUID(), eventType: 'USER_EXPLODED' }), refusal(INVALID_EVENT));
+    assert.equal((await handle.fetchHistory()).events?.length, length, 'refused updates leave history untouched');
+    const state = await stateOf(handle);
+    assert.deepEqual([state.counts.received, state.counts.duplicates, state.counts.rejected], [1, 0, 0]);
   });
 
   it('continues as new every N events, losing neither state nor seen eventIds', async () => {

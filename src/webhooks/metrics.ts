@@ -11,7 +11,6 @@ export type RejectReason =
   | 'body-too-large'
   | 'malformed-event'
   | 'unknown-event-type'
-  | 'refused-by-workflow'
   | 'temporal-unavailable'
   | 'temporal-error';
 
@@ -21,12 +20,8 @@ export const UNKNOWN_TENANT_LABEL = '(unknown)';
 export interface ReceiverMetrics {
   /** Requests answered, by status code. */
   responses: Record<string, number>;
-  /** Events Temporal recorded (update or signal). */
+  /** Signals Temporal accepted (a replay Temporal dropped as already recorded included). */
   signalsAccepted: number;
-  /** Of those, recorded through the signal fallback because no worker took the update in time. */
-  signalFallbacks: number;
-  /** Replays the workflow refused as already received (nothing written). */
-  duplicates: number;
   /** Deliveries Temporal did not record (answered 503/500). */
   signalsFailed: number;
   /** Rejected deliveries per tenant and reason. */
@@ -37,7 +32,7 @@ export interface ReceiverMetrics {
 }
 
 export function newMetrics(): ReceiverMetrics {
-  return { responses: {}, signalsAccepted: 0, signalFallbacks: 0, duplicates: 0, signalsFailed: 0, rejected: {}, inFlight: 0, waiting: 0 };
+  return { responses: {}, signalsAccepted: 0, signalsFailed: 0, rejected: {}, inFlight: 0, waiting: 0 };
 }
 
 export function countRejection(metrics: ReceiverMetrics, tenant: string, reason: RejectReason): void {
@@ -56,11 +51,8 @@ export function prometheusText(metrics: ReceiverMetrics): string {
   };
   family('cxone_webhook_responses_total', 'counter', 'Requests answered, by HTTP status.',
     Object.entries(metrics.responses).map(([status, n]) => [`{status="${label(status)}"}`, n]));
-  family('cxone_webhook_events_recorded_total', 'counter', 'Events Temporal recorded, by how.', [
-    ['{via="update"}', metrics.signalsAccepted - metrics.signalFallbacks],
-    ['{via="signal"}', metrics.signalFallbacks],
-  ]);
-  family('cxone_webhook_duplicates_total', 'counter', 'Replayed deliveries refused by the workflow (nothing written).', [['', metrics.duplicates]]);
+  family('cxone_webhook_signals_accepted_total', 'counter', 'Signals Temporal accepted.', [['', metrics.signalsAccepted]]);
+  family('cxone_webhook_signals_failed_total', 'counter', 'Deliveries Temporal did not record (503/500).', [['', metrics.signalsFailed]]);
   family('cxone_webhook_rejected_total', 'counter', 'Deliveries not recorded, by tenant and reason.',
     Object.entries(metrics.rejected).flatMap(([tenant, reasons]) =>
       Object.entries(reasons).map(([reason, n]) => [`{tenant="${label(tenant)}",reason="${reason}"}`, n ?? 0] as [string, number])));

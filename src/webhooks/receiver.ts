@@ -6,7 +6,8 @@
 //     413 body over the limit (checked while reading, before anything is parsed)
 //     400 not JSON / a field missing or wrong (named by JSON path) · 422 unknown eventType
 //     503 Temporal unreachable, overloaded or slow, or too many deliveries waiting (+ Retry-After)
-//     202 once Temporal recorded the event · 200 a replay the workflow already has (nothing written)
+//     202 once Temporal recorded the event; a replay into the same run is answered 202 too and
+//         writes nothing (Temporal drops a signal whose request id, derived from the event, it has)
 //   GET /healthz   liveness and counters · GET /readyz   200 when Temporal answers, else 503
 //   GET /metrics   the counters in Prometheus text, rejected deliveries per tenant and reason
 //
@@ -154,18 +155,11 @@ export function buildWebhookReceiver(options: WebhookReceiverOptions): { app: Fa
     } finally {
       slot.release();
     }
-    const ids = { eventId: event.eventId, workflowId: 'workflowId' in outcome ? outcome.workflowId : undefined };
     switch (outcome.kind) {
       case 'accepted':
         metrics.signalsAccepted++;
-        if (outcome.via === 'signal') metrics.signalFallbacks++;
-        log.info('event recorded', { tenant, eventType: event.eventType, via: outcome.via, ...ids });
-        return { status: 202, body: { status: 'accepted', ...ids, via: outcome.via, ...(outcome.runId ? { runId: outcome.runId } : {}) } };
-      case 'duplicate':
-        metrics.duplicates++;
-        return { status: 200, body: { status: 'duplicate', ...ids, detail: 'already received; nothing changed' } };
-      case 'refused':
-        return { status: 400, body: { error: 'malformed event', detail: outcome.detail }, reason: 'refused-by-workflow' };
+        log.info('event recorded', { tenant, eventId: event.eventId, eventType: event.eventType, workflowId: outcome.workflowId });
+        return { status: 202, body: { status: 'accepted', eventId: event.eventId, workflowId: outcome.workflowId, runId: outcome.runId } };
       case 'unavailable':
         metrics.signalsFailed++;
         return { status: 503, body: { error: 'temporal unavailable', detail: 'the event was not recorded; retry later' }, headers: RETRY_LATER, reason: 'temporal-unavailable', cause: outcome.cause };
