@@ -9,6 +9,7 @@ import { sandboxTenant } from '../src/cli/dev';
 import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import type { LifecycleEvent } from '../src/scim/lifecycle-events';
+import { formatReport, gatherReport } from '../src/cli/report';
 import { reportQuery } from '../src/workflows/report';
 import {
   DUPLICATE_EVENT,
@@ -29,7 +30,6 @@ import { historyText, startTestTemporal, startTestWorker, type TestWorker } from
 const CXONE = 'acme';
 const IDP = 'idp';
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
 let clock = Date.parse('2025-03-01T09:00:00.000Z');
 function event(eventType: string, userId: string, user?: Record<string, unknown>, timestamp?: string): LifecycleEvent {
@@ -150,27 +150,6 @@ describe('userLifecycle workflow', () => {
     assert.equal(users[0].externalId, userId);
   });
 
-  it('PATCHes the IdP with what changed only: replaced, removed, extension attributes one by one', async () => {
-    const userId = `u-${randomUUID()}`;
-    const input = { userId, idp: { type: 'scim' as const, tenant: IDP } };
-    const userName = `${userId}@example.com`;
-    const handle = await send(input, event('USER_CREATED', userId, {
-      schemas: [USER_SCHEMA, ENTERPRISE], userName, displayName: 'Ada', title: 'Countess', active: true, [ENTERPRISE]: { department: 'R&D', costCenter: 'C1' },
-    }));
-    await waitFor(() => stateOf(handle), (s) => s.counts.applied === 1, 'create applied');
-    assert.deepEqual(idpUser(userId)?.[ENTERPRISE], { department: 'R&D', costCenter: 'C1' });
-
-    idp.clearRequestLog();
-    await send(input, event('USER_UPDATED', userId, { schemas: [USER_SCHEMA, ENTERPRISE], userName, displayName: 'Ada', active: true, [ENTERPRISE]: { department: 'Research' } }));
-    const state = await waitFor(() => stateOf(handle), (s) => s.counts.applied === 2, 'update applied');
-    assert.equal(state.idpSync, 'in-sync');
-    assert.deepEqual(idp.requestLog.filter((r) => r.path.includes('/Users')).map((r) => `${r.method} ${r.status}`), ['PATCH 200'], 'one PATCH');
-    const atIdp = idpUser(userId);
-    assert.equal(atIdp?.title, undefined, 'title removed at the IdP');
-    assert.equal(atIdp?.displayName, 'Ada', 'an unchanged attribute stays');
-    assert.deepEqual(atIdp?.[ENTERPRISE], { department: 'Research' });
-  });
-
   it('retries the IdP through its 503s, holding later events back so the IdP still sees them in order', async () => {
     const userId = `u-${randomUUID()}`;
     const input = { userId, idp: { type: 'scim' as const, tenant: IDP } };
@@ -282,5 +261,33 @@ describe('userLifecycle workflow', () => {
     const state = await waitFor(() => stateOf(client.workflow.getHandle(workflowId)), (s) => s.counts.applied === 1, 'CLI event applied');
     assert.equal(state.status, 'active');
     assert.ok(idpUser(userId), 'synced to the IdP');
+  });
+
+  it('`report` shows userLifecycle as entity workflows: open runs, events, IdP syncs and lag — not as finished runs', async () => {
+    const userId = `report-${randomUUID()}`;
+    const handle = await send({ userId, idp: { type: 'scim', tenant: IDP } }, event('USER_CREATED', userId, { userName: `${userId}@x.test` }, new Date().toISOString()));
+    await send({ userId, idp: { type: 'scim', tenant: IDP } }, { eventId: 'malformed', userId });
+    await waitFor(() => stateOf(handle), (s) => s.counts.synced === 1 && s.counts.rejected === 1, 'synced and rejected');
+    const own = (await handle.query(reportQuery)).entity;
+    assert.deepEqual(own?.events, { received: 2, applied: 1, ignored: 0, failed: 1 });
+    assert.equal(own?.idpSync.succeeded, 1);
+    assert.equal(own?.idpSync.lagMs.samples, 1);
+    assert.ok((own?.idpSync.lagMs.max ?? -1) >= 0);
+
+    const gathered = await gatherReport(client, { tenant: CXONE, type: 'userLifecycle' });
+    assert.deepEqual(gathered.summaries, [], 'not reported as finished runs');
+    const [entity] = gathered.entities;
+    assert.equal(entity.workflowType, 'userLifecycle');
+    const open = gathered.runs.filter((r) => r.status === 'running').length;
+    assert.equal(entity.openRuns, open);
+    assert.ok(open >= 2, `open workflows: ${open}`);
+    const total = (pick: (e: NonNullable<typeof own>) => number) => gathered.runs.reduce((n, r) => n + (r.entity ? pick(r.entity) : 0), 0);
+    assert.equal(entity.events.applied, total((e) => e.events.applied));
+    assert.equal(entity.events.failed, total((e) => e.events.failed));
+    assert.equal(entity.idpSync.succeeded, total((e) => e.idpSync.succeeded));
+    const md = formatReport(gathered, 'md');
+    assert.match(md, /## Entity workflows/);
+    assert.doesNotMatch(md, /runs succeeded/);
+    assert.match(md, new RegExp(`\\| userLifecycle \\| ${open} \\| ${entity.events.received} \\| ${entity.events.applied} \\|`));
   });
 });

@@ -21,7 +21,7 @@ import { parseLifecycleEvent, type LifecycleEvent } from '../scim/lifecycle-even
 import { idpPatchOperations, type ScimUser } from '../scim/idp-user';
 import { PROVIDER_CALL } from './activity-options';
 import { messageOf } from './failures';
-import { ReportRecorder, percentile, type ReportTotals } from './report';
+import { ReportRecorder, percentile, type EntityFigures, type ReportTotals } from './report';
 
 // IdP calls retry longer than other provider calls: while they retry, later events wait in the
 // queue, so that the IdP still sees the changes in order.
@@ -129,6 +129,8 @@ export interface CarriedState {
   state: UserLifecycleState;
   seenEventIds: string[];
   syncLatenciesMs: number[];
+  /** Change-to-IdP lag of recent syncs (absent in runs continued before it was kept). */
+  syncLagsMs?: number[];
   /** Events received but not applied yet when the previous run continued as new. */
   queue: QueuedEvent[];
 }
@@ -188,11 +190,13 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
   const seen = carried?.seenEventIds.slice(-seenLimit) ?? [];
   const seenSet = new Set(seen);
   const latencies = carried?.syncLatenciesMs.slice(-LATENCY_SAMPLES) ?? [];
+  const lags = carried?.syncLagsMs?.slice(-LATENCY_SAMPLES) ?? [];
   const queue: QueuedEvent[] = carried?.queue ? [...carried.queue] : [];
 
   const { carried: _omitted, ...request } = input;
   const report = new ReportRecorder<Omit<UserLifecycleInput, 'carried'>>(input.tenant, request);
   report.useTotals(() => syncTotals(state, latencies));
+  report.useEntity(() => entityFigures(state, lags));
   // ScimOutcome: `running`, or `attention` after a rejected event or a failed IdP sync. Written only
   // when it changes, so that a busy user's history is not one upsert per event.
   let outcome = 'running';
@@ -310,6 +314,8 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
         state.counts.synced++;
         latencies.push(outcome.durationMs);
         if (latencies.length > LATENCY_SAMPLES) latencies.shift();
+        lags.push(Math.max(0, Date.now() - Date.parse(event.timestamp)));
+        if (lags.length > LATENCY_SAMPLES) lags.shift();
         record.idpOperation = outcome.operation;
       } catch (err) {
         // The event is applied to the state anyway; the IdP catches up at the next event, which
@@ -362,7 +368,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
       log.info('userLifecycle continues as new', { run: state.run, appliedThisRun, queued: queue.length, historyLength: workflowInfo().historyLength });
       await continueAsNew<typeof userLifecycle>({
         ...request,
-        carried: { state: { ...state, pending: 0 }, seenEventIds: seen, syncLatenciesMs: latencies, queue },
+        carried: { state: { ...state, pending: 0 }, seenEventIds: seen, syncLatenciesMs: latencies, syncLagsMs: lags, queue },
       });
     }
   }
@@ -385,6 +391,20 @@ function syncTotals(state: UserLifecycleState, latencies: number[]): ReportTotal
       p50: percentile(sorted, 50),
       p95: percentile(sorted, 95),
       max: sorted[sorted.length - 1] ?? 0,
+    },
+  };
+}
+
+function entityFigures(state: UserLifecycleState, lags: number[]): EntityFigures {
+  const sorted = [...lags].sort((a, b) => a - b);
+  const { received, applied, duplicates, outOfOrder, rejected, synced, syncFailed } = state.counts;
+  return {
+    events: { received, applied, ignored: duplicates + outOfOrder, failed: rejected },
+    idpSync: {
+      state: state.idpSync,
+      succeeded: synced,
+      failed: syncFailed,
+      lagMs: { p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted[sorted.length - 1] ?? 0, samples: sorted.length },
     },
   };
 }
