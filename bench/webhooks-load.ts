@@ -12,6 +12,7 @@
 // Usage: npm run bench:webhooks -- [--events 2000] [--users 200] [--concurrency 32] [--burst 1000] [--json]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -51,6 +52,49 @@ function makeEvents(prefix: string, count: number, users: number): LifecycleEven
       user: { schemas: [USER_SCHEMA], id: userId, userName: `${userId}@bench.example.com`, displayName: `Bench ${u} v${Math.floor(i / users)}`, active: true },
     };
   });
+}
+
+/** CPU seconds (user + system) of a process and of the ones it started, from /proc (Linux); undefined elsewhere. */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime, stime, cutime, cstime (fields 14-17 of proc(5); here 0-based after the name)
+    return fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** This process's children by name: the Temporal dev server, the worker, the receiver. */
+function childPids(): Map<string, number> {
+  const found = new Map<string, number>();
+  if (!fs.existsSync('/proc')) return found;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.split(') ')[1].split(' ')[1]) !== process.pid) continue;
+      const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const name = cmd.includes('webhook-server') ? 'receiver' : cmd.includes('worker') ? 'worker' : /temporal/.test(cmd[0]) ? 'temporal server' : path.basename(cmd[0]);
+      found.set(name, Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** CPU ms per event, by process, over one phase. */
+async function measureCpu<T extends { acknowledged: number }>(phase: () => Promise<T>): Promise<T & { cpuMsPerEvent: Record<string, number> }> {
+  const pids = childPids();
+  const before = new Map([...pids].map(([name, pid]) => [name, cpuSeconds(pid) ?? 0]));
+  const self = process.cpuUsage();
+  const result = await phase();
+  const used = process.cpuUsage(self);
+  const perEvent = (seconds: number) => Number(((seconds * 1000) / Math.max(1, result.acknowledged)).toFixed(2));
+  const cpuMsPerEvent: Record<string, number> = { 'bench (senders)': perEvent((used.user + used.system) / 1e6) };
+  for (const [name, pid] of pids) cpuMsPerEvent[name] = perEvent((cpuSeconds(pid) ?? 0) - (before.get(name) ?? 0));
+  return { ...result, cpuMsPerEvent };
 }
 
 interface Figures {
@@ -168,7 +212,7 @@ async function main(): Promise<void> {
     const run = async (way: string, prefix: string, send: (e: LifecycleEvent) => Promise<number>, count = EVENTS, concurrency = CONCURRENCY, users = USERS) => {
       const events = makeEvents(`${prefix}-${randomUUID().slice(0, 6)}`, count, users);
       log(`${way}: ${count} events for ${users} users, ${concurrency} at a time`);
-      return fire(way, events, concurrency, send, all);
+      return measureCpu(() => fire(way, events, concurrency, send, all));
     };
     const results = [
       await run('raw signal-with-start (baseline)', 'sig', viaSignal),
@@ -213,6 +257,8 @@ async function main(): Promise<void> {
       }
       log(`receiver / baseline: ${figures.receiverToBaseline.throughputRatio}× events/s (goal ≥ 0.8), p99 ${figures.receiverToBaseline.p99DeltaMs >= 0 ? '+' : ''}${figures.receiverToBaseline.p99DeltaMs} ms (goal ≤ +20)`);
       log(`burst: ${burst.acknowledged}/${BURST} acknowledged on the first try; lost events: ${figures.lost} of ${all.length}`);
+      log('CPU ms per acknowledged event, by process (where the time goes):');
+      for (const r of figures.results) log(`  ${r.way.padEnd(38)} ${Object.entries(r.cpuMsPerEvent).map(([name, ms]) => `${name} ${ms}`).join(' · ')}`);
     }
     if (figures.lost !== 0 || results.some((r) => Object.keys(r.failures).length > 0)) process.exitCode = 1;
   } catch (err) {
