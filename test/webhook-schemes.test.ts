@@ -115,6 +115,14 @@ describe('webhook receiver per tenant (sandbox → receiver → Temporal)', () =
     assert.equal((await sendSignedDelivery({ url, secret: 'new-secret', body: { ...event, eventId: randomUUID() } })).status, 401, 'cxone headers for a nexus tenant');
   });
 
+  it('refuses to start with a tenant whose signature setting is invalid, naming tenant and field', async () => {
+    const broken = { ...tenant, tenantId: 'broken', webhookSignature: { preset: 'nexus', encoding: 'base32' } };
+    await assert.rejects(
+      startWebhookReceiver({ tenants: new TenantRegistry([tenant, broken]), temporal: fixedClient(client), taskQueue: 'x', log: silentLogger }),
+      /tenant broken: webhookSignature is invalid[\s\S]*encoding/,
+    );
+  });
+
   it('acknowledges while no worker runs: Temporal holds the signal until one does', async () => {
     const idle = await startWebhookReceiver({
       tenants: new TenantRegistry([tenant]),
