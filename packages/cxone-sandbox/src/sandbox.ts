@@ -92,6 +92,8 @@ export interface Sandbox {
   readonly staticToken?: string;
   readonly scopes: string[];
   readonly webhookSecret: string;
+  /** The scheme deliveries are signed with (preset name or custom scheme). */
+  readonly webhookSignature: SigningSetting;
   readonly tenantId: string;
   /** Live switches: mutate directly or through setSwitches (which validates). */
   readonly switches: Switches;
@@ -196,6 +198,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     staticToken: options.staticToken,
     scopes,
     webhookSecret,
+    webhookSignature: options.webhookSignature ?? 'cxone',
     tenantId,
     switches: switchBoard.switches,
     setSwitches: (partial) => switchBoard.set(partial),
