@@ -21,7 +21,8 @@ import { parseLifecycleEvent, type LifecycleEvent } from '../scim/lifecycle-even
 import { idpPatchOperations, type ScimUser } from '../scim/idp-user';
 import { PROVIDER_CALL } from './activity-options';
 import { messageOf } from './failures';
-import { ReportRecorder, percentile, type EntityFigures, type ReportTotals } from './report';
+import { ReportRecorder } from './report';
+import { entityFigures, syncTotals } from './user-lifecycle-report';
 
 // IdP calls retry longer than other provider calls: while they retry, later events wait in the
 // queue, so that the IdP still sees the changes in order.
@@ -376,37 +377,6 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
 
 function needsAttention(state: UserLifecycleState): boolean {
   return state.counts.rejected > 0 || state.idpSync === 'failed';
-}
-
-function syncTotals(state: UserLifecycleState, latencies: number[]): ReportTotals {
-  const attempted = state.counts.synced + state.counts.syncFailed;
-  const sorted = [...latencies].sort((a, b) => a - b);
-  return {
-    attempted,
-    succeeded: state.counts.synced,
-    failed: state.counts.syncFailed,
-    successRate: attempted === 0 ? 1 : state.counts.synced / attempted,
-    latencyMs: {
-      total: sorted.reduce((s, d) => s + d, 0),
-      p50: percentile(sorted, 50),
-      p95: percentile(sorted, 95),
-      max: sorted[sorted.length - 1] ?? 0,
-    },
-  };
-}
-
-function entityFigures(state: UserLifecycleState, lags: number[]): EntityFigures {
-  const sorted = [...lags].sort((a, b) => a - b);
-  const { received, applied, duplicates, outOfOrder, rejected, synced, syncFailed } = state.counts;
-  return {
-    events: { received, applied, ignored: duplicates + outOfOrder, failed: rejected },
-    idpSync: {
-      state: state.idpSync,
-      succeeded: synced,
-      failed: syncFailed,
-      lagMs: { p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted[sorted.length - 1] ?? 0, samples: sorted.length },
-    },
-  };
 }
 
 function member(raw: unknown, key: string): string {
