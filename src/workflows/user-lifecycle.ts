@@ -139,9 +139,10 @@ export interface CarriedState {
 /**
  * Job 3b: one CXone user's lifecycle, kept in step with the external identity provider.
  *
- *   lifecycleEvent update (the receiver's update-with-start): the validator refuses a malformed event
- *     or a seen eventId before anything is written; an accepted one is queued
- *   lifecycleEvent signal (`temporal workflow signal-with-start`, the receiver's fallback)
+ *   lifecycleEvent update (update-with-start, for callers who want a verdict): the validator refuses
+ *     a malformed event or a seen eventId before anything is written; an accepted one is queued
+ *   lifecycleEvent signal (the receiver's signal-with-start, whose request id Temporal dedupes within
+ *   a run, or `temporal workflow signal-with-start`)
  *     ├─ malformed / unknown type / other user ─▶ rejected: kept in state.rejected, a failed report
  *     │                                            step, an error log and ScimOutcome=attention
  *     ├─ eventId seen before ────────────────────▶ duplicate: counted, nothing else
