@@ -33,7 +33,7 @@ export { DEFAULT_TOLERANCE_SECONDS } from '../http/webhook-signature';
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 export const DEFAULT_TEMPORAL_TIMEOUT_MS = 3000;
 export const DEFAULT_MAX_IN_FLIGHT = 64;
-export const DEFAULT_MAX_WAIT_MS = 10_000;
+export const DEFAULT_MAX_WAIT_MS = 30_000;
 /** Sent with 503: how soon the sender may try again. */
 const RETRY_AFTER_SECONDS = 2;
 
