@@ -6,11 +6,12 @@
 //      deliveries over HTTP on loopback, acknowledged once Temporal recorded them;
 //   3. raw update-with-start of the lifecycleEvent update (a worker answers each one), for comparison;
 //   4. a burst: `--burst` deliveries sent at once, each counted by the answer to its first try.
-// After each way, every workflow is queried until it has applied its events (none may be lost),
-// so that the next way starts on a quiet server.
+// 1 and 2 alternate in --rounds slices (AB, BA, …) so that both see the same load on a shared
+// machine. After each slice every workflow is queried until it has applied its events (none may be
+// lost), so that the next slice starts on a quiet server and none pays for another's backlog.
 // Prints events/s and ack latency for each, and the receiver's ratios to the baseline.
 //
-// Usage: npm run bench:webhooks -- [--events 2000] [--users 200] [--concurrency 32] [--burst 1000] [--json]
+// Usage: npm run bench:webhooks -- [--events 2000] [--users 200] [--concurrency 32] [--burst 1000] [--rounds 4] [--json] [--profile dir]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -36,6 +37,7 @@ const EVENTS = flag('events', 2000);
 const USERS = Math.min(flag('users', 200), EVENTS);
 const CONCURRENCY = flag('concurrency', 32);
 const BURST = flag('burst', 1000);
+const ROUNDS = Math.max(1, flag('rounds', 4));
 const AS_JSON = process.argv.includes('--json');
 const log = (line: string) => !AS_JSON && console.log(`[bench] ${line}`);
 
@@ -85,17 +87,55 @@ function childPids(): Map<string, number> {
   return found;
 }
 
-/** CPU ms per event, by process, over one phase. */
-async function measureCpu<T extends { acknowledged: number }>(phase: () => Promise<T>): Promise<T & { cpuMsPerEvent: Record<string, number> }> {
+/** CPU seconds used by this process and each child, over one phase. */
+async function measureCpu<T>(phase: () => Promise<T>): Promise<{ result: T; cpuSeconds: Record<string, number> }> {
   const pids = childPids();
   const before = new Map([...pids].map(([name, pid]) => [name, cpuSeconds(pid) ?? 0]));
   const self = process.cpuUsage();
   const result = await phase();
   const used = process.cpuUsage(self);
-  const perEvent = (seconds: number) => Number(((seconds * 1000) / Math.max(1, result.acknowledged)).toFixed(2));
-  const cpuMsPerEvent: Record<string, number> = { 'bench (senders)': perEvent((used.user + used.system) / 1e6) };
-  for (const [name, pid] of pids) cpuMsPerEvent[name] = perEvent((cpuSeconds(pid) ?? 0) - (before.get(name) ?? 0));
-  return { ...result, cpuMsPerEvent };
+  const seconds: Record<string, number> = { 'bench (senders)': (used.user + used.system) / 1e6 };
+  for (const [name, pid] of pids) seconds[name] = (cpuSeconds(pid) ?? 0) - (before.get(name) ?? 0);
+  return { result, cpuSeconds: seconds };
+}
+
+interface Sample {
+  latencies: number[];
+  failures: Record<string, number>;
+  seconds: number;
+  acknowledged: LifecycleEvent[];
+}
+
+/** What one way did, summed over its slices. */
+class Tally {
+  readonly latencies: number[] = [];
+  readonly failures: Record<string, number> = {};
+  readonly cpuSeconds: Record<string, number> = {};
+  seconds = 0;
+
+  constructor(readonly way: string) {}
+
+  add(sample: Sample, cpu: Record<string, number>): void {
+    this.latencies.push(...sample.latencies);
+    this.seconds += sample.seconds;
+    for (const [k, n] of Object.entries(sample.failures)) this.failures[k] = (this.failures[k] ?? 0) + n;
+    for (const [k, n] of Object.entries(cpu)) this.cpuSeconds[k] = (this.cpuSeconds[k] ?? 0) + n;
+  }
+
+  figures(): Figures {
+    const sorted = [...this.latencies].sort((x, y) => x - y);
+    const round = (n: number) => Number(n.toFixed(1));
+    const perEvent = (seconds: number) => Number(((seconds * 1000) / Math.max(1, sorted.length)).toFixed(2));
+    return {
+      way: this.way,
+      acknowledged: sorted.length,
+      failures: this.failures,
+      seconds: round(this.seconds),
+      eventsPerSecond: round(sorted.length / this.seconds),
+      ackLatencyMs: { p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? 0) },
+      cpuMsPerEvent: Object.fromEntries(Object.entries(this.cpuSeconds).map(([k, v]) => [k, perEvent(v)])),
+    };
+  }
 }
 
 interface Figures {
@@ -105,12 +145,13 @@ interface Figures {
   seconds: number;
   eventsPerSecond: number;
   ackLatencyMs: { p50: number; p90: number; p99: number; max: number };
+  /** Over sending and draining. */
+  cpuMsPerEvent: Record<string, number>;
 }
 
 /** Sends every event with `concurrency` callers; `send` returns an HTTP-like status. */
-async function fire(way: string, events: LifecycleEvent[], concurrency: number, send: (e: LifecycleEvent) => Promise<number>, acknowledged: LifecycleEvent[] = []): Promise<Figures> {
-  const latencies: number[] = [];
-  const failures: Record<string, number> = {};
+async function fire(events: LifecycleEvent[], concurrency: number, send: (e: LifecycleEvent) => Promise<number>): Promise<Sample> {
+  const sample: Sample = { latencies: [], failures: {}, seconds: 0, acknowledged: [] };
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -120,23 +161,14 @@ async function fire(way: string, events: LifecycleEvent[], concurrency: number, 
         const t0 = performance.now();
         const status = await send(event).catch((err: unknown) => `error ${(err as Error)?.message?.slice(0, 60)}`);
         if (typeof status === 'number' && status >= 200 && status < 300) {
-          latencies.push(performance.now() - t0);
-          acknowledged.push(event);
-        } else failures[String(status)] = (failures[String(status)] ?? 0) + 1;
+          sample.latencies.push(performance.now() - t0);
+          sample.acknowledged.push(event);
+        } else sample.failures[String(status)] = (sample.failures[String(status)] ?? 0) + 1;
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const round = (n: number) => Number(n.toFixed(1));
-  return {
-    way,
-    acknowledged: latencies.length,
-    failures,
-    seconds: round(seconds),
-    eventsPerSecond: round(latencies.length / seconds),
-    ackLatencyMs: { p50: round(percentile(latencies, 50)), p90: round(percentile(latencies, 90)), p99: round(percentile(latencies, 99)), max: round(latencies.at(-1) ?? 0) },
-  };
+  sample.seconds = (performance.now() - started) / 1000;
+  return sample;
 }
 
 // --profile <dir>: the receiver writes a V8 CPU profile there (open it in Chrome DevTools).
@@ -205,9 +237,9 @@ async function main(): Promise<void> {
     log(`Temporal ${temporal.address}, receiver ${url} (own process), worker (own process), task queue ${taskQueue}`);
 
     // Warm-up: the worker bundles its workflows, connections open, code paths get compiled.
-    await fire('warm-up', makeEvents(`warm-sig-${randomUUID().slice(0, 6)}`, 200, 20), 8, viaSignal);
-    await fire('warm-up', makeEvents(`warm-upd-${randomUUID().slice(0, 6)}`, 200, 20), 8, viaUpdate);
-    await fire('warm-up', makeEvents(`warm-rcv-${randomUUID().slice(0, 6)}`, 200, 20), 8, viaReceiver);
+    await fire(makeEvents(`warm-sig-${randomUUID().slice(0, 6)}`, 200, 20), 8, viaSignal);
+    await fire(makeEvents(`warm-upd-${randomUUID().slice(0, 6)}`, 200, 20), 8, viaUpdate);
+    await fire(makeEvents(`warm-rcv-${randomUUID().slice(0, 6)}`, 200, 20), 8, viaReceiver);
 
     // Every acknowledged event must reach its workflow: applied, or ignored as out of order.
     // Each way drains (its workflows applied everything) before the next starts, so that none
@@ -232,24 +264,35 @@ async function main(): Promise<void> {
       }
       acknowledgedEvents += acknowledged.length;
     };
-    const run = async (way: string, prefix: string, send: (e: LifecycleEvent) => Promise<number>, count = EVENTS, concurrency = CONCURRENCY, users = USERS) => {
+    /** One slice of a way: fire, then wait until its workflows applied everything acknowledged. */
+    const slice = async (tally: Tally, prefix: string, send: (e: LifecycleEvent) => Promise<number>, count: number, concurrency: number, users: number) => {
       const events = makeEvents(`${prefix}-${randomUUID().slice(0, 6)}`, count, users);
-      log(`${way}: ${count} events for ${users} users, ${concurrency} at a time`);
-      return measureCpu(async () => {
-        const acknowledged: LifecycleEvent[] = [];
-        const figures = await fire(way, events, concurrency, send, acknowledged);
-        await drain(acknowledged);
-        return figures;
+      const { result, cpuSeconds: cpu } = await measureCpu(async () => {
+        const sample = await fire(events, concurrency, send);
+        await drain(sample.acknowledged);
+        return sample;
       });
+      tally.add(result, cpu);
     };
-    // The receiver right after the baseline; the update-with-start way (workers in the loop) last.
-    const [baseline, receiverRun, updateRun] = [
-      await run('raw signal-with-start (baseline)', 'sig', viaSignal),
-      await run('receiver (HTTP, signed)', 'rcv', viaReceiver),
-      await run('raw update-with-start', 'upd', viaUpdate),
-    ];
+    // Baseline and receiver alternate in ROUNDS slices (AB, BA, …), so that both see the same load
+    // on a shared machine; the update-with-start way (workers in the loop) and the burst follow.
+    const baselineTally = new Tally('raw signal-with-start (baseline)');
+    const receiverTally = new Tally('receiver (HTTP, signed)');
+    const perRound = { events: Math.ceil(EVENTS / ROUNDS), users: Math.max(1, Math.ceil(USERS / ROUNDS)) };
+    log(`baseline and receiver: ${EVENTS} events for ${USERS} users each, ${CONCURRENCY} at a time, alternating in ${ROUNDS} rounds`);
+    for (let round = 0; round < ROUNDS; round++) {
+      const order: Array<[Tally, string, (e: LifecycleEvent) => Promise<number>]> = [[baselineTally, 'sig', viaSignal], [receiverTally, 'rcv', viaReceiver]];
+      if (round % 2 === 1) order.reverse();
+      for (const [tally, prefix, send] of order) await slice(tally, prefix, send, perRound.events, CONCURRENCY, perRound.users);
+    }
+    const updateTally = new Tally('raw update-with-start');
+    log(`update-with-start: ${EVENTS} events for ${USERS} users, ${CONCURRENCY} at a time`);
+    await slice(updateTally, 'upd', viaUpdate, EVENTS, CONCURRENCY, USERS);
+    const burstTally = new Tally(`burst of ${BURST} deliveries at once`);
+    log(`burst: ${BURST} deliveries at once`);
+    await slice(burstTally, 'burst', viaReceiver, BURST, BURST, Math.min(USERS, BURST));
+    const [baseline, receiverRun, updateRun, burst] = [baselineTally, receiverTally, updateTally, burstTally].map((t) => t.figures());
     const results = [baseline, receiverRun, updateRun];
-    const burst = await run(`burst of ${BURST} deliveries at once`, 'burst', viaReceiver, BURST, BURST, Math.min(USERS, BURST));
     const figures = {
       events: EVENTS, users: USERS, concurrency: CONCURRENCY,
       results: [...results, burst],
