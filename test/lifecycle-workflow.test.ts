@@ -30,6 +30,7 @@ import { historyText, startTestTemporal, startTestWorker, type TestWorker } from
 const CXONE = 'acme';
 const IDP = 'idp';
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
 let clock = Date.parse('2025-03-01T09:00:00.000Z');
 function event(eventType: string, userId: string, user?: Record<string, unknown>, timestamp?: string): LifecycleEvent {
@@ -148,6 +149,27 @@ describe('userLifecycle workflow', () => {
     assert.equal(users.length, 1, 'no duplicate at the IdP');
     assert.equal(users[0].displayName, 'New name');
     assert.equal(users[0].externalId, userId);
+  });
+
+  it('PATCHes the IdP with what changed only: replaced, removed, extension attributes one by one', async () => {
+    const userId = `u-${randomUUID()}`;
+    const input = { userId, idp: { type: 'scim' as const, tenant: IDP } };
+    const userName = `${userId}@example.com`;
+    const handle = await send(input, event('USER_CREATED', userId, {
+      schemas: [USER_SCHEMA, ENTERPRISE], userName, displayName: 'Ada', title: 'Countess', active: true, [ENTERPRISE]: { department: 'R&D', costCenter: 'C1' },
+    }));
+    await waitFor(() => stateOf(handle), (s) => s.counts.applied === 1, 'create applied');
+    assert.deepEqual(idpUser(userId)?.[ENTERPRISE], { department: 'R&D', costCenter: 'C1' });
+
+    idp.clearRequestLog();
+    await send(input, event('USER_UPDATED', userId, { schemas: [USER_SCHEMA, ENTERPRISE], userName, displayName: 'Ada', active: true, [ENTERPRISE]: { department: 'Research' } }));
+    const state = await waitFor(() => stateOf(handle), (s) => s.counts.applied === 2, 'update applied');
+    assert.equal(state.idpSync, 'in-sync');
+    assert.deepEqual(idp.requestLog.filter((r) => r.path.includes('/Users')).map((r) => `${r.method} ${r.status}`), ['PATCH 200'], 'one PATCH');
+    const atIdp = idpUser(userId);
+    assert.equal(atIdp?.title, undefined, 'title removed at the IdP');
+    assert.equal(atIdp?.displayName, 'Ada', 'an unchanged attribute stays');
+    assert.deepEqual(atIdp?.[ENTERPRISE], { department: 'Research' });
   });
 
   it('retries the IdP through its 503s, holding later events back so the IdP still sees them in order', async () => {

@@ -118,6 +118,7 @@ describe('tenant configuration', () => {
       }
       return true;
     });
+  });
 
   it('reads the webhook signature scheme and the secret being rotated out, from the file and from env', () => {
     const file = tenantFile({

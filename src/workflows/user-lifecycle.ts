@@ -41,10 +41,9 @@ export const lifecycleEventSignal = defineSignal<[LifecycleEvent]>('lifecycleEve
  * written to history, so a replayed delivery leaves no trace, and the caller learns the verdict.
  */
 export const lifecycleEventUpdate = defineUpdate<LifecycleEventAck, [LifecycleEvent]>('lifecycleEvent');
-/** ApplicationFailure type of the update's refusal of an eventId already received. */
-export const DUPLICATE_EVENT = 'DuplicateEvent';
-/** ApplicationFailure type of the update's refusal of a malformed event or one for another user. */
-export const INVALID_EVENT = 'InvalidEvent';
+/** ApplicationFailure types of the update's refusals (the failure list: src/scim/failures.ts). */
+export const DUPLICATE_EVENT = FailureType.DuplicateEvent;
+export const INVALID_EVENT = FailureType.InvalidEvent;
 
 export interface LifecycleEventAck {
   eventId: string;
