@@ -21,6 +21,10 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const SKIPPED: Record<string, string> = {
   'npm install && npm start': 'installs and runs the whole demo and test suite (this test is part of that suite)',
   'docker compose -f temporal-compose.yml up -d': 'starts containers with Docker Compose; temporal-compose.yml itself is checked by test/compose.test.ts',
+  '--profile encryption up -d': 'starts containers with Docker Compose (encryption profile); checked by test/compose.test.ts',
+  'cxone-scim tenants check': 'a template for real CXone credentials (the … placeholders override any environment)',
+  'cxone-scim codec-server': 'placeholders for the key and workflow id, and a second dev server (temporal server start-dev); the codec server is tested by test/codec-server.test.ts',
+  'compose-check [--profile': 'a usage synopsis ([optional] arguments), not a command; test/compose.test.ts runs the checker',
 };
 
 function shellBlocks(markdown: string): string[] {
