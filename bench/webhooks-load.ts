@@ -1,26 +1,30 @@
-// Load script: signed CXone webhook deliveries → receiver → Temporal signal-with-start, on loopback.
-// Usage: node dist/bench/webhooks-load.js [--events 2000] [--users 200] [--concurrency 32] [--idp] [--json]
-//   (npm run bench:webhooks -- --events 5000)
-// Starts an embedded Temporal dev server (or uses TEMPORAL_ADDRESS), a worker and the receiver
-// (its own lazy Temporal connection, as `cxone-scim webhook-server` has), then fires the events
-// with the given concurrency. "Ack latency" is the sender's round trip until the 2xx, which the
-// receiver sends only after Temporal accepted the signal. Afterwards it waits until every
-// workflow has applied its events (queries `state`) and checks that none was lost.
-// --idp also syncs every change to a second in-process sandbox (the IdP) through activities.
+// Webhook ingest benchmark, in one run against one embedded Temporal dev server and one worker
+// (its own process, `cxone-scim worker`), with the same concurrency for every way:
+//   1. raw signal-with-start: a bare Temporal client sending lifecycleEvent straight to the
+//      workflows (the baseline: what Temporal itself sustains here);
+//   2. the receiver (its own process, `cxone-scim webhook-server`, as in production): signed
+//      deliveries over HTTP on loopback, acknowledged once Temporal recorded them;
+//   3. raw update-with-start of the lifecycleEvent update (a worker answers each one), for comparison;
+//   4. a burst: `--burst` deliveries sent at once, each counted by the answer to its first try.
+// 1 and 2 alternate in --rounds slices (AB, BA, …) so that both see the same load on a shared
+// machine. After each slice every workflow is queried until it has applied its events (none may be
+// lost), so that the next slice starts on a quiet server and none pays for another's backlog.
+// Prints events/s and ack latency for each, and the receiver's ratios to the baseline.
+//
+// Usage: npm run bench:webhooks -- [--events 2000] [--users 200] [--concurrency 32] [--burst 1000] [--rounds 4] [--json] [--profile dir]
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { sandboxTenant } from '../src/cli/dev';
-import { TenantRegistry, type TenantConfig } from '../src/config/tenants';
-import { startSandbox, type Sandbox } from 'cxone-sandbox';
-import { temporalSettingsFromEnv } from '../src/temporal/connection';
 import { startTemporal } from '../src/temporal/server';
-import { silentLogger, startWebhookReceiver } from '../src/webhooks/receiver';
+import type { LifecycleEvent } from '../src/scim/lifecycle-events';
 import { sendSignedDelivery } from '../src/http/webhook-delivery';
-import { LazyTemporalClient } from '../src/webhooks/temporal-client';
-import { createProjectWorker } from '../src/worker';
 import { latencyStats } from '../src/scim/tally';
-import { stateQuery, userLifecycleWorkflowId } from '../src/workflows/user-lifecycle';
+import { lifecycleEventSignal, lifecycleEventUpdate, stateQuery, userLifecycleWorkflowId, type userLifecycle } from '../src/workflows/user-lifecycle';
 
+const ROOT = path.resolve(__dirname, '..', '..');
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const SECRET = 'bench-webhook-secret';
 const TENANT = 'bench';
@@ -32,15 +36,16 @@ function flag(name: string, fallback: number): number {
 const EVENTS = flag('events', 2000);
 const USERS = Math.min(flag('users', 200), EVENTS);
 const CONCURRENCY = flag('concurrency', 32);
-const WITH_IDP = process.argv.includes('--idp');
+const BURST = flag('burst', 1000);
+const ROUNDS = Math.max(1, flag('rounds', 4));
 const AS_JSON = process.argv.includes('--json');
 const log = (line: string) => !AS_JSON && console.log(`[bench] ${line}`);
 
-function makeEvents(runId: string, count: number, users: number) {
+function makeEvents(prefix: string, count: number, users: number): LifecycleEvent[] {
   const base = Date.now();
   return Array.from({ length: count }, (_, i) => {
     const u = i % users;
-    const userId = `${runId}-u${u}`;
+    const userId = `${prefix}-u${u}`;
     return {
       eventId: randomUUID(),
       eventType: i < users ? 'USER_CREATED' : 'USER_UPDATED',
@@ -52,113 +57,270 @@ function makeEvents(runId: string, count: number, users: number) {
   });
 }
 
-async function fire(url: string, events: ReturnType<typeof makeEvents>, concurrency: number) {
-  const latencies: number[] = [];
-  const failures = new Map<number, number>();
+/** CPU seconds (user + system) of a process and of the ones it started, from /proc (Linux); undefined elsewhere. */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime, stime, cutime, cstime (fields 14-17 of proc(5); here 0-based after the name)
+    return fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** This process's children by name: the Temporal dev server, the worker, the receiver. */
+function childPids(): Map<string, number> {
+  const found = new Map<string, number>();
+  if (!fs.existsSync('/proc')) return found;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.split(') ')[1].split(' ')[1]) !== process.pid) continue;
+      const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const name = cmd.includes('webhook-server') ? 'receiver' : cmd.includes('worker') ? 'worker' : /temporal/.test(cmd[0]) ? 'temporal server' : path.basename(cmd[0]);
+      found.set(name, Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** CPU seconds used by this process and each child, over one phase. */
+async function measureCpu<T>(phase: () => Promise<T>): Promise<{ result: T; cpuSeconds: Record<string, number> }> {
+  const pids = childPids();
+  const before = new Map([...pids].map(([name, pid]) => [name, cpuSeconds(pid) ?? 0]));
+  const self = process.cpuUsage();
+  const result = await phase();
+  const used = process.cpuUsage(self);
+  const seconds: Record<string, number> = { 'bench (senders)': (used.user + used.system) / 1e6 };
+  for (const [name, pid] of pids) seconds[name] = (cpuSeconds(pid) ?? 0) - (before.get(name) ?? 0);
+  return { result, cpuSeconds: seconds };
+}
+
+interface Sample {
+  latencies: number[];
+  failures: Record<string, number>;
+  seconds: number;
+  acknowledged: LifecycleEvent[];
+}
+
+/** What one way did, summed over its slices. */
+class Tally {
+  readonly latencies: number[] = [];
+  readonly failures: Record<string, number> = {};
+  readonly cpuSeconds: Record<string, number> = {};
+  seconds = 0;
+
+  constructor(readonly way: string) {}
+
+  add(sample: Sample, cpu: Record<string, number>): void {
+    this.latencies.push(...sample.latencies);
+    this.seconds += sample.seconds;
+    for (const [k, n] of Object.entries(sample.failures)) this.failures[k] = (this.failures[k] ?? 0) + n;
+    for (const [k, n] of Object.entries(cpu)) this.cpuSeconds[k] = (this.cpuSeconds[k] ?? 0) + n;
+  }
+
+  figures(): Figures {
+    const sorted = [...this.latencies].sort((x, y) => x - y);
+    const round = (n: number) => Number(n.toFixed(1));
+    const perEvent = (seconds: number) => Number(((seconds * 1000) / Math.max(1, sorted.length)).toFixed(2));
+    return {
+      way: this.way,
+      acknowledged: sorted.length,
+      failures: this.failures,
+      seconds: round(this.seconds),
+      eventsPerSecond: round(sorted.length / this.seconds),
+      ackLatencyMs: roundedStats(sorted),
+      cpuMsPerEvent: Object.fromEntries(Object.entries(this.cpuSeconds).map(([k, v]) => [k, perEvent(v)])),
+    };
+  }
+}
+
+interface Figures {
+  way: string;
+  acknowledged: number;
+  failures: Record<string, number>;
+  seconds: number;
+  eventsPerSecond: number;
+  ackLatencyMs: { p50: number; p95: number; p99: number; max: number };
+  /** Over sending and draining. */
+  cpuMsPerEvent: Record<string, number>;
+}
+
+/** Sends every event with `concurrency` callers; `send` returns an HTTP-like status. */
+async function fire(events: LifecycleEvent[], concurrency: number, send: (e: LifecycleEvent) => Promise<number>): Promise<Sample> {
+  const sample: Sample = { latencies: [], failures: {}, seconds: 0, acknowledged: [] };
   let next = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < events.length) {
         const event = events[next++];
-        const answer = await sendSignedDelivery({ url, secret: SECRET, body: event });
-        if (answer.status >= 200 && answer.status < 300) latencies.push(answer.latencyMs);
-        else failures.set(answer.status, (failures.get(answer.status) ?? 0) + 1);
+        const t0 = performance.now();
+        const status = await send(event).catch((err: unknown) => `error ${(err as Error)?.message?.slice(0, 60)}`);
+        if (typeof status === 'number' && status >= 200 && status < 300) {
+          sample.latencies.push(performance.now() - t0);
+          sample.acknowledged.push(event);
+        } else sample.failures[String(status)] = (sample.failures[String(status)] ?? 0) + 1;
       }
     }),
   );
-  return { seconds: (performance.now() - started) / 1000, latencies: latencies.sort((a, b) => a - b), failures };
+  sample.seconds = (performance.now() - started) / 1000;
+  return sample;
+}
+
+// --profile <dir>: the receiver writes a V8 CPU profile there (open it in Chrome DevTools).
+const PROFILE_DIR = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : undefined;
+
+function spawnCli(args: string[], env: NodeJS.ProcessEnv, nodeFlags: string[] = []): { child: ChildProcess; output: string[] } {
+  const child = spawn(process.execPath, [...nodeFlags, path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const keep = (chunk: Buffer) => output.push(chunk.toString()) > 200 && output.shift();
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return { child, output };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
 }
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const temporal = await startTemporal({});
-  let idp: Sandbox | undefined;
-  const cleanups: Array<() => Promise<unknown>> = [() => temporal.stop()];
+  const taskQueue = `bench-${randomUUID()}`;
+  const env = {
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_NAMESPACE: temporal.namespace,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    // A tenant for the receiver to verify with; nothing calls its (unused) SCIM endpoint.
+    CXONE_BASE_URL: 'http://127.0.0.1:9',
+    CXONE_CLIENT_ID: 'bench',
+    CXONE_CLIENT_SECRET: 'bench',
+    CXONE_TENANT_ID: TENANT,
+    CXONE_WEBHOOK_SECRET: SECRET,
+  };
+  const worker = spawnCli(['worker'], env);
+  const receiver = spawnCli(['webhook-server', '--port', '0'], env, PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []);
+  const client: Client = temporal.testEnv.client;
   try {
-    const tenants: TenantConfig[] = [
-      { tenantId: TENANT, baseUrl: 'http://127.0.0.1:9', scimPath: '/scim/v2', auth: { type: 'bearer', token: 'x' }, webhookSecret: SECRET },
-    ];
-    if (WITH_IDP) {
-      idp = await startSandbox({ port: 0 });
-      cleanups.unshift(() => idp!.close());
-      tenants.push(sandboxTenant(idp, 'idp'));
-    }
-    const settings = { ...temporalSettingsFromEnv(process.env, temporal.address), namespace: temporal.namespace, taskQueue: `bench-${randomUUID()}` };
-    const worker = await createProjectWorker({ settings, tenants: new TenantRegistry(tenants), connection: temporal.testEnv.nativeConnection, maxConcurrentActivityTaskExecutions: 100 });
-    const running = worker.run();
-    cleanups.unshift(async () => {
-      worker.shutdown();
-      await running;
-    });
-    const client = new LazyTemporalClient(settings);
-    cleanups.unshift(() => client.close());
-    const receiver = await startWebhookReceiver({
-      tenants: new TenantRegistry(tenants),
-      temporal: client,
-      taskQueue: settings.taskQueue,
-      idp: WITH_IDP ? { type: 'scim', tenant: 'idp' } : { type: 'none' },
-      log: silentLogger,
-    });
-    cleanups.unshift(() => receiver.close());
-    const url = receiver.callbackUrl(TENANT);
-    log(`Temporal ${temporal.address}, receiver ${url}, IdP sync ${WITH_IDP ? 'on' : 'off'}`);
-
-    const warmup = makeEvents(`warm-${randomUUID().slice(0, 6)}`, Math.min(200, EVENTS), Math.min(20, USERS));
-    await fire(url, warmup, Math.min(CONCURRENCY, 8));
-    log(`warm-up: ${warmup.length} events`);
-
-    const runId = `load-${randomUUID().slice(0, 6)}`;
-    const events = makeEvents(runId, EVENTS, USERS);
-    log(`firing ${EVENTS} signed events for ${USERS} users with concurrency ${CONCURRENCY}`);
-    const processingStarted = performance.now();
-    const result = await fire(url, events, CONCURRENCY);
-    const { latencies } = result;
-
-    // Every acknowledged event must be in a workflow: applied, or ignored as out of order (the
-    // concurrency reorders one user's events) — never lost.
-    const expected = new Map<string, number>();
-    for (const e of events) expected.set(e.userId, (expected.get(e.userId) ?? 0) + 1);
-    let accounted = 0;
-    const deadline = Date.now() + 180_000;
-    for (const [userId, count] of expected) {
-      const handle = temporal.testEnv.client.workflow.getHandle(userLifecycleWorkflowId(TENANT, userId));
-      for (;;) {
-        const state = await handle.query(stateQuery);
-        const seen = state.counts.applied + state.counts.outOfOrder + state.counts.duplicates;
-        if (seen >= count && state.pending === 0) {
-          accounted += seen;
-          break;
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the receiver did not start:\n${receiver.output.join('')}`)), 30_000);
+      receiver.child.stdout?.on('data', (chunk: Buffer) => {
+        const match = /POST (http:\/\/\S+\/webhooks\/cxone\/bench)/.exec(chunk.toString());
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]);
         }
-        if (Date.now() > deadline) throw new Error(`user ${userId}: ${seen}/${count} events processed after 180 s`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    const processedSeconds = (performance.now() - processingStarted) / 1000;
+      });
+    });
+    const input = (userId: string) => ({ tenant: TENANT, userId, idp: { type: 'none' as const } });
+    const workflowId = (e: LifecycleEvent) => userLifecycleWorkflowId(TENANT, e.userId);
+    const viaSignal = async (e: LifecycleEvent) => {
+      await client.workflow.signalWithStart<typeof userLifecycle, [LifecycleEvent]>('userLifecycle', {
+        workflowId: workflowId(e), taskQueue, args: [input(e.userId)], signal: lifecycleEventSignal, signalArgs: [e],
+      });
+      return 202;
+    };
+    const viaUpdate = async (e: LifecycleEvent) => {
+      const startWorkflowOperation = new WithStartWorkflowOperation<typeof userLifecycle>('userLifecycle', {
+        workflowId: workflowId(e), taskQueue, args: [input(e.userId)], workflowIdConflictPolicy: 'USE_EXISTING',
+      });
+      await client.workflow.executeUpdateWithStart(lifecycleEventUpdate, { args: [e], updateId: e.eventId, startWorkflowOperation });
+      return 202;
+    };
+    const viaReceiver = async (e: LifecycleEvent) => (await sendSignedDelivery({ url, secret: SECRET, body: e, timeoutMs: 60_000 })).status;
+    log(`Temporal ${temporal.address}, receiver ${url} (own process), worker (own process), task queue ${taskQueue}`);
 
+    // Warm-up: the worker bundles its workflows, connections open, code paths get compiled.
+    await fire(makeEvents(`warm-sig-${randomUUID().slice(0, 6)}`, 200, 20), 8, viaSignal);
+    await fire(makeEvents(`warm-upd-${randomUUID().slice(0, 6)}`, 200, 20), 8, viaUpdate);
+    await fire(makeEvents(`warm-rcv-${randomUUID().slice(0, 6)}`, 200, 20), 8, viaReceiver);
+
+    // Every acknowledged event must reach its workflow: applied, or ignored as out of order.
+    // Each way drains (its workflows applied everything) before the next starts, so that none
+    // pays for another's backlog; its CPU figures include the drain.
+    let acknowledgedEvents = 0;
+    let accounted = 0;
+    const drain = async (acknowledged: LifecycleEvent[]) => {
+      const expected = new Map<string, number>();
+      for (const e of acknowledged) expected.set(workflowId(e), (expected.get(workflowId(e)) ?? 0) + 1);
+      const deadline = Date.now() + 300_000;
+      for (const [id, count] of expected) {
+        for (;;) {
+          const state = await client.workflow.getHandle(id).query(stateQuery);
+          const seen = state.counts.applied + state.counts.outOfOrder;
+          if (seen >= count && state.pending === 0) {
+            accounted += Math.min(seen, count);
+            break;
+          }
+          if (Date.now() > deadline) throw new Error(`${id}: ${seen}/${count} acknowledged events processed after 300 s`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      acknowledgedEvents += acknowledged.length;
+    };
+    /** One slice of a way: fire, then wait until its workflows applied everything acknowledged. */
+    const slice = async (tally: Tally, prefix: string, send: (e: LifecycleEvent) => Promise<number>, count: number, concurrency: number, users: number) => {
+      const events = makeEvents(`${prefix}-${randomUUID().slice(0, 6)}`, count, users);
+      const { result, cpuSeconds: cpu } = await measureCpu(async () => {
+        const sample = await fire(events, concurrency, send);
+        await drain(sample.acknowledged);
+        return sample;
+      });
+      tally.add(result, cpu);
+    };
+    // Baseline and receiver alternate in ROUNDS slices (AB, BA, …), so that both see the same load
+    // on a shared machine; the update-with-start way (workers in the loop) and the burst follow.
+    const baselineTally = new Tally('raw signal-with-start (baseline)');
+    const receiverTally = new Tally('receiver (HTTP, signed)');
+    const perRound = { events: Math.ceil(EVENTS / ROUNDS), users: Math.max(1, Math.ceil(USERS / ROUNDS)) };
+    log(`baseline and receiver: ${EVENTS} events for ${USERS} users each, ${CONCURRENCY} at a time, alternating in ${ROUNDS} rounds`);
+    for (let round = 0; round < ROUNDS; round++) {
+      const order: Array<[Tally, string, (e: LifecycleEvent) => Promise<number>]> = [[baselineTally, 'sig', viaSignal], [receiverTally, 'rcv', viaReceiver]];
+      if (round % 2 === 1) order.reverse();
+      for (const [tally, prefix, send] of order) await slice(tally, prefix, send, perRound.events, CONCURRENCY, perRound.users);
+    }
+    const updateTally = new Tally('raw update-with-start');
+    log(`update-with-start: ${EVENTS} events for ${USERS} users, ${CONCURRENCY} at a time`);
+    await slice(updateTally, 'upd', viaUpdate, EVENTS, CONCURRENCY, USERS);
+    const burstTally = new Tally(`burst of ${BURST} deliveries at once`);
+    log(`burst: ${BURST} deliveries at once`);
+    await slice(burstTally, 'burst', viaReceiver, BURST, BURST, Math.min(USERS, BURST));
+    const [baseline, receiverRun, updateRun, burst] = [baselineTally, receiverTally, updateTally, burstTally].map((t) => t.figures());
+    const results = [baseline, receiverRun, updateRun];
     const figures = {
-      events: EVENTS,
-      users: USERS,
-      concurrency: CONCURRENCY,
-      idpSync: WITH_IDP,
-      acknowledged: latencies.length,
-      rejected: Object.fromEntries(result.failures),
-      seconds: Number(result.seconds.toFixed(2)),
-      eventsPerSecond: Number((latencies.length / result.seconds).toFixed(1)),
-      ackLatencyMs: roundedStats(latencies),
-      processedByWorkflows: accounted,
-      allProcessedAfterSeconds: Number(processedSeconds.toFixed(2)),
+      events: EVENTS, users: USERS, concurrency: CONCURRENCY,
+      results: [...results, burst],
+      receiverToBaseline: {
+        throughputRatio: Number((receiverRun.eventsPerSecond / baseline.eventsPerSecond).toFixed(2)),
+        p99DeltaMs: Number((receiverRun.ackLatencyMs.p99 - baseline.ackLatencyMs.p99).toFixed(1)),
+      },
+      burstFirstTry: { acknowledged: burst.acknowledged, of: BURST, failures: burst.failures },
+      lost: acknowledgedEvents - accounted,
     };
     if (AS_JSON) console.log(JSON.stringify(figures));
     else {
-      log(`acknowledged ${figures.acknowledged}/${EVENTS} in ${figures.seconds} s → ${figures.eventsPerSecond} events/s sustained`);
-      log(`ack latency p50 ${figures.ackLatencyMs.p50} ms, p95 ${figures.ackLatencyMs.p95} ms, p99 ${figures.ackLatencyMs.p99} ms, max ${figures.ackLatencyMs.max} ms`);
-      if (result.failures.size > 0) log(`non-2xx answers: ${JSON.stringify(figures.rejected)}`);
-      log(`all ${accounted} events processed by the workflows ${figures.allProcessedAfterSeconds} s after the first was sent`);
+      for (const r of figures.results) {
+        log(`${r.way.padEnd(38)} ${String(r.eventsPerSecond).padStart(7)} events/s   ack p50 ${r.ackLatencyMs.p50} ms  p99 ${r.ackLatencyMs.p99} ms  max ${r.ackLatencyMs.max} ms   ${r.acknowledged} acknowledged${Object.keys(r.failures).length ? `, not: ${JSON.stringify(r.failures)}` : ''}`);
+      }
+      log(`receiver / baseline: ${figures.receiverToBaseline.throughputRatio}× events/s (goal ≥ 0.8), p99 ${figures.receiverToBaseline.p99DeltaMs >= 0 ? '+' : ''}${figures.receiverToBaseline.p99DeltaMs} ms (goal ≤ +20)`);
+      log(`burst: ${burst.acknowledged}/${BURST} acknowledged on the first try; lost events: ${figures.lost} of ${acknowledgedEvents} acknowledged`);
+      log('CPU ms per acknowledged event, by process (where the time goes):');
+      for (const r of figures.results) log(`  ${r.way.padEnd(38)} ${Object.entries(r.cpuMsPerEvent).map(([name, ms]) => `${name} ${ms}`).join(' · ')}`);
     }
-    if (accounted !== EVENTS || result.failures.size > 0) process.exitCode = 1;
+    if (figures.lost !== 0 || [...results, burst].some((r) => Object.keys(r.failures).length > 0)) process.exitCode = 1;
+  } catch (err) {
+    process.stderr.write(`receiver log:\n${receiver.output.join('')}\nworker log:\n${worker.output.join('')}\n`);
+    throw err;
   } finally {
-    for (const cleanup of cleanups) await cleanup().catch((err: unknown) => console.error(err));
+    await stop(receiver.child);
+    await stop(worker.child);
+    await temporal.stop();
   }
 }
 

@@ -3,14 +3,19 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
 import { sandboxTenant } from '../src/cli/dev';
 import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import type { LifecycleEvent } from '../src/scim/lifecycle-events';
+import { formatReport, gatherReport } from '../src/cli/report';
 import { reportQuery } from '../src/workflows/report';
 import {
+  DUPLICATE_EVENT,
+  INVALID_EVENT,
   lifecycleEventSignal,
+  lifecycleEventUpdate,
   stateQuery,
   userLifecycle,
   userLifecycleWorkflowId,
@@ -199,6 +204,34 @@ describe('userLifecycle workflow', () => {
     assert.equal(attrs.get({ name: 'ScimOutcome', type: 'KEYWORD' } as never), 'attention');
   });
 
+  it('answers the lifecycleEvent update synchronously; a seen eventId or a malformed event is refused without a trace', async () => {
+    const userId = `u-${randomUUID()}`;
+    const workflowId = userLifecycleWorkflowId(CXONE, userId);
+    const update = (ev: LifecycleEvent | Record<string, unknown>) =>
+      client.workflow.executeUpdateWithStart(lifecycleEventUpdate, {
+        args: [ev as LifecycleEvent],
+        startWorkflowOperation: new WithStartWorkflowOperation(userLifecycle, {
+          workflowId,
+          taskQueue: worker.settings.taskQueue,
+          args: [{ tenant: CXONE, userId }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        }),
+      });
+    const created = event('USER_CREATED', userId, { userName: `${userId}@x.test` });
+    const ack = await update(created);
+    assert.equal(ack.eventId, created.eventId);
+    assert.equal(ack.run, 1);
+    const handle = client.workflow.getHandle(workflowId);
+    await waitFor(() => stateOf(handle), (s) => s.counts.applied === 1 && s.pending === 0, 'applied');
+    const length = (await handle.fetchHistory()).events?.length;
+    const refusal = (type: string) => (err: unknown) => err instanceof WorkflowUpdateFailedError && (err.cause as ApplicationFailure)?.type === type;
+    await assert.rejects(update(created), refusal(DUPLICATE_EVENT));
+    await assert.rejects(update({ ...created, eventId: randomUUID(), eventType: 'USER_EXPLODED' }), refusal(INVALID_EVENT));
+    assert.equal((await handle.fetchHistory()).events?.length, length, 'refused updates leave history untouched');
+    const state = await stateOf(handle);
+    assert.deepEqual([state.counts.received, state.counts.duplicates, state.counts.rejected], [1, 0, 0]);
+  });
+
   it('continues as new every N events, losing neither state nor seen eventIds', async () => {
     const userId = `u-${randomUUID()}`;
     const input = { userId, maxEventsPerRun: 3 };
@@ -250,5 +283,33 @@ describe('userLifecycle workflow', () => {
     const state = await waitFor(() => stateOf(client.workflow.getHandle(workflowId)), (s) => s.counts.applied === 1, 'CLI event applied');
     assert.equal(state.status, 'active');
     assert.ok(idpUser(userId), 'synced to the IdP');
+  });
+
+  it('`report` shows userLifecycle as entity workflows: open runs, events, IdP syncs and lag — not as finished runs', async () => {
+    const userId = `report-${randomUUID()}`;
+    const handle = await send({ userId, idp: { type: 'scim', tenant: IDP } }, event('USER_CREATED', userId, { userName: `${userId}@x.test` }, new Date().toISOString()));
+    await send({ userId, idp: { type: 'scim', tenant: IDP } }, { eventId: 'malformed', userId });
+    await waitFor(() => stateOf(handle), (s) => s.counts.synced === 1 && s.counts.rejected === 1, 'synced and rejected');
+    const own = (await handle.query(reportQuery)).entity;
+    assert.deepEqual(own?.events, { received: 2, applied: 1, ignored: 0, failed: 1 });
+    assert.equal(own?.idpSync.succeeded, 1);
+    assert.equal(own?.idpSync.lagMs.samples, 1);
+    assert.ok((own?.idpSync.lagMs.max ?? -1) >= 0);
+
+    const gathered = await gatherReport(client, { tenant: CXONE, type: 'userLifecycle' });
+    assert.deepEqual(gathered.summaries, [], 'not reported as finished runs');
+    const [entity] = gathered.entities;
+    assert.equal(entity.workflowType, 'userLifecycle');
+    const open = gathered.runs.filter((r) => r.status === 'running').length;
+    assert.equal(entity.openRuns, open);
+    assert.ok(open >= 2, `open workflows: ${open}`);
+    const total = (pick: (e: NonNullable<typeof own>) => number) => gathered.runs.reduce((n, r) => n + (r.entity ? pick(r.entity) : 0), 0);
+    assert.equal(entity.events.applied, total((e) => e.events.applied));
+    assert.equal(entity.events.failed, total((e) => e.events.failed));
+    assert.equal(entity.idpSync.succeeded, total((e) => e.idpSync.succeeded));
+    const md = formatReport(gathered, 'md');
+    assert.match(md, /## Entity workflows/);
+    assert.doesNotMatch(md, /runs succeeded/);
+    assert.match(md, new RegExp(`\\| userLifecycle \\| ${open} \\| ${entity.events.received} \\| ${entity.events.applied} \\|`));
   });
 });

@@ -128,4 +128,34 @@ describe('tenant configuration', () => {
     const bad = tenantFile({ tenants: [{ ...entry, maxConcurrentRequests: 0.5 }] });
     assert.throws(() => TenantRegistry.fromEnv({ CXONE_TENANTS_FILE: bad, ACME_SECRET: 's3cret-value' }), /tenant acme: maxConcurrentRequests must be a positive integer, got 0.5/);
   });
+
+  it('reads the webhook signature scheme and the secret being rotated out, from the file and from env', () => {
+    const file = tenantFile({
+      tenants: [
+        { id: 'nexus', baseUrl: 'https://n.example', tokenUrl: 'https://n.example/t', clientId: 'c', clientSecretEnv: 'N_SECRET', webhookSecretEnv: 'N_HOOK', webhookPreviousSecretEnv: 'N_HOOK_OLD', webhookSignature: { preset: 'nexus', toleranceSeconds: 60 } },
+      ],
+    });
+    const registry = TenantRegistry.fromEnv({
+      CXONE_BASE_URL: 'https://default.example',
+      CXONE_CLIENT_ID: 'id',
+      CXONE_CLIENT_SECRET: 'secret',
+      CXONE_WEBHOOK_SECRET: 'hook',
+      CXONE_WEBHOOK_PREVIOUS_SECRET: 'hook-old',
+      CXONE_WEBHOOK_SIGNATURE: 'nexus',
+      CXONE_TENANTS_FILE: file,
+      N_SECRET: 's',
+      N_HOOK: 'n-hook',
+      N_HOOK_OLD: 'n-hook-old',
+    });
+    const fallback = registry.get('default');
+    assert.deepEqual([fallback.webhookSecret, fallback.webhookPreviousSecret, fallback.webhookSignature], ['hook', 'hook-old', 'nexus']);
+    const nexus = registry.get('nexus');
+    assert.deepEqual([nexus.webhookSecret, nexus.webhookPreviousSecret, nexus.webhookSignature], ['n-hook', 'n-hook-old', { preset: 'nexus', toleranceSeconds: 60 }]);
+    const json = TenantRegistry.fromEnv({ CXONE_BASE_URL: 'https://d.example', CXONE_CLIENT_ID: 'i', CXONE_CLIENT_SECRET: 's', CXONE_WEBHOOK_SIGNATURE: '{"preset":"cxone","encoding":"base64"}' });
+    assert.deepEqual(json.get('default').webhookSignature, { preset: 'cxone', encoding: 'base64' });
+    assert.throws(
+      () => TenantRegistry.fromEnv({ CXONE_BASE_URL: 'https://d.example', CXONE_CLIENT_ID: 'i', CXONE_CLIENT_SECRET: 's', CXONE_WEBHOOK_SIGNATURE: '{"preset":' }),
+      /CXONE_WEBHOOK_SIGNATURE: not a preset name nor valid JSON/,
+    );
+  });
 });

@@ -13,7 +13,7 @@ import { SIGNATURE_HEADER, signPayload, TIMESTAMP_HEADER } from '../src/http/web
 import { fixedClient, LazyTemporalClient } from '../src/webhooks/temporal-client';
 import { registerWebhooks } from '../src/workflows/register-webhooks';
 import { reportQuery } from '../src/workflows/report';
-import { stateQuery, userLifecycleWorkflowId, type UserLifecycleState } from '../src/workflows/user-lifecycle';
+import { stateQuery, userLifecycleWorkflowId } from '../src/workflows/user-lifecycle';
 import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 
 // End to end: the CXone sandbox's real, signed webhook deliveries → the receiver → Temporal
@@ -193,22 +193,15 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
       };
     };
 
+    const rejected = () => ({ ...receiver.metrics.rejected.cxone });
+    const before = rejected();
     const forged = await sendSignedDelivery({ url, secret: 'not-the-secret', body: body() });
     assert.equal(forged.status, 401);
-    assert.equal(forged.body?.reason, 'mismatch');
+    assert.equal(forged.body?.error, 'invalid signature');
 
     const unsigned = await sendSignedDelivery({ url, secret: CXONE_SECRET, body: body(), signature: null });
-    assert.equal(unsigned.status, 401);
-    assert.equal(unsigned.body?.reason, 'missing');
-
     const garbled = await sendSignedDelivery({ url, secret: CXONE_SECRET, body: body(), signature: 'sha256=xyz' });
-    assert.equal(garbled.status, 401);
-    assert.equal(garbled.body?.reason, 'malformed');
-
     const stale = await sendSignedDelivery({ url, secret: CXONE_SECRET, body: body(), timestamp: Math.floor(Date.now() / 1000) - 301 });
-    assert.equal(stale.status, 401);
-    assert.equal(stale.body?.reason, 'stale');
-
     // Signed body A, sent body B.
     const original = JSON.stringify(body());
     const ts = Math.floor(Date.now() / 1000);
@@ -217,7 +210,23 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
       [TIMESTAMP_HEADER]: String(ts),
       [SIGNATURE_HEADER]: signPayload({ secret: CXONE_SECRET, timestamp: ts, rawBody: original }),
     });
-    assert.equal(tampered.status, 401);
+    // One answer for every signature problem (the reason goes to the log and the metrics only)…
+    for (const answer of [unsigned, garbled, stale, tampered]) {
+      assert.equal(answer.status, 401);
+      assert.deepEqual(answer.body, forged.body);
+    }
+    const after = rejected();
+    const grew = (reason: keyof typeof after) => (after[reason] ?? 0) - (before[reason] ?? 0);
+    assert.deepEqual(
+      [grew('signature-mismatch'), grew('signature-missing'), grew('signature-malformed'), grew('signature-stale')],
+      [2, 1, 1, 1],
+    );
+    // …and an unknown tenant gets exactly that answer too, so tenant ids cannot be discovered.
+    const unknownTenant = await sendSignedDelivery({ url: receiver.callbackUrl('nobody'), secret: CXONE_SECRET, body: body() });
+    assert.equal(unknownTenant.status, 401);
+    assert.deepEqual(unknownTenant.body, forged.body);
+    assert.equal(receiver.metrics.rejected['(unknown)']?.['unknown-tenant'], 1);
+    assert.equal(receiver.metrics.rejected.nobody, undefined, 'a stranger-chosen id is never a metrics label');
 
     const notJson = await sendSignedDelivery({ url, secret: CXONE_SECRET, rawBody: '{"eventId": ' });
     assert.equal(notJson.status, 400);
@@ -242,9 +251,11 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
 
     const huge = await sendSignedDelivery({ url, secret: CXONE_SECRET, body: body({ padding: 'x'.repeat(2 * 1024 * 1024) }) });
     assert.equal(huge.status, 413);
+    assert.equal(receiver.metrics.rejected.cxone?.['body-too-large'], 1);
 
-    const unknownTenant = await sendSignedDelivery({ url: receiver.callbackUrl('nobody'), secret: CXONE_SECRET, body: body() });
-    assert.equal(unknownTenant.status, 404);
+    const metrics = await (await fetch(`${receiver.url}/metrics`)).text();
+    assert.match(metrics, /^cxone_webhook_rejected_total\{tenant="cxone",reason="signature-mismatch"\} \d+$/m);
+    assert.match(metrics, /^cxone_webhook_rejected_total\{tenant="\(unknown\)",reason="unknown-tenant"\} 1$/m);
 
     assert.equal(receiver.metrics.signalsAccepted, accepted, 'no signal was sent');
     for (const userId of ids) {
@@ -252,7 +263,7 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
     }
   });
 
-  it('acknowledges a replayed delivery inside the window without changing anything; outside it, 401', async () => {
+  it('acknowledges a delivery replayed 10× inside the window without a trace in history; outside it, 401', async () => {
     const userId = `replay-${randomUUID()}`;
     const event = {
       eventId: randomUUID(),
@@ -265,25 +276,29 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
     const first = await sendSignedDelivery({ url, secret: CXONE_SECRET, body: event });
     assert.equal(first.status, 202);
     assert.equal(first.body?.workflowId, userLifecycleWorkflowId('cxone', userId));
-    await waitFor(() => stateOf(userId), (s) => s.counts.applied === 1, 'first delivery applied');
+    await waitFor(() => stateOf(userId), (s) => s.counts.applied === 1 && s.pending === 0, 'first delivery applied');
     const idpRequests = idp.requestLog.length;
+    const historyBefore = (await lifecycle(userId).fetchHistory()).events?.length;
 
-    const replay = await sendRaw(url, first.sent.rawBody, first.sent.headers);
-    assert.equal(replay.status, 202, 'a duplicate inside the window is acknowledged');
-    const state: UserLifecycleState = await waitFor(() => stateOf(userId), (s) => s.counts.duplicates === 1, 'duplicate counted');
+    for (let i = 0; i < 10; i++) {
+      const replay = await sendRaw(url, first.sent.rawBody, first.sent.headers);
+      assert.equal(replay.status, 202, `replay ${i} acknowledged`);
+    }
+    assert.equal((await lifecycle(userId).fetchHistory()).events?.length, historyBefore, 'the replays added nothing to history');
+    const state = await stateOf(userId);
+    assert.equal(state.counts.received, 1);
     assert.equal(state.counts.applied, 1);
-    assert.equal(idp.requestLog.length, idpRequests, 'the IdP saw nothing of the duplicate');
+    assert.equal(idp.requestLog.length, idpRequests, 'the IdP saw nothing of the replays');
     assert.equal(idp.listUsers().filter((u) => u.externalId === userId).length, 1);
 
     clockSkewMs = 301_000;
     try {
       const late = await sendRaw(url, first.sent.rawBody, first.sent.headers);
       assert.equal(late.status, 401);
-      assert.equal(late.body?.reason, 'stale');
     } finally {
       clockSkewMs = 0;
     }
-    assert.equal((await stateOf(userId)).counts.received, 2, 'the stale replay never reached the workflow');
+    assert.equal((await lifecycle(userId).fetchHistory()).events?.length, historyBefore, 'the stale replay never reached Temporal');
   });
 
   it('answers 503 while Temporal is unreachable, and the sandbox\'s later retry succeeds', async () => {

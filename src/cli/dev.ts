@@ -57,7 +57,9 @@ export interface DemoSummary {
  */
 export function sandboxTenant(sandbox: Sandbox, tenantId = 'sandbox', authType?: AuthType): TenantConfig {
   const type = authType ?? (sandbox.profile === 'cxone' ? 'cxone-access-key' : 'client-credentials');
-  const common = { tenantId, scimPath: '/scim/v2', webhookSecret: sandbox.webhookSecret };
+  // Deliveries are verified the way this sandbox signs them.
+  const webhookSignature = typeof sandbox.webhookSignature === 'string' ? sandbox.webhookSignature : { ...sandbox.webhookSignature };
+  const common = { tenantId, scimPath: '/scim/v2', webhookSecret: sandbox.webhookSecret, webhookSignature };
   const { clientId, clientSecret, accessKeyId, accessKeySecret, scopes } = sandbox;
   switch (type) {
     case 'client-credentials':

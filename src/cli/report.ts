@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { connectClient, temporalSettingsFromEnv } from '../temporal/connection';
 import { latencyStats } from '../scim/tally';
-import { reportQuery, type WorkflowReport } from '../workflows/report';
+import { reportQuery, type EntityFigures, type WorkflowReport } from '../workflows/report';
 
 export interface ReportFilter {
   tenant?: string;
@@ -32,10 +32,31 @@ export interface TypeSummary {
   failures: Array<{ workflowId: string; error: string; type?: string }>;
 }
 
+/**
+ * An entity workflow type (e.g. userLifecycle: one never-ending workflow per user), reported by
+ * what its workflows have done, not as finished runs.
+ */
+export interface EntitySummary {
+  workflowType: string;
+  /** Workflows open now (one per entity). */
+  openRuns: number;
+  events: EntityFigures['events'];
+  idpSync: {
+    succeeded: number;
+    failed: number;
+    /** Workflows whose last IdP sync failed for good. */
+    workflowsOutOfSync: number;
+    /** Over every workflow's recent syncs: median of the medians, worst p95, worst. */
+    lagMs: { p50: number; p95Worst: number; max: number };
+  };
+}
+
 export interface ComplianceReport {
   generatedAt: string;
   filter: ReportFilter;
+  /** Workflow types whose runs finish. */
   summaries: TypeSummary[];
+  entities: EntitySummary[];
   runs: WorkflowReport[];
 }
 
@@ -72,8 +93,37 @@ export async function gatherReport(client: Client, filter: ReportFilter): Promis
   runs.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   const byType = new Map<string, WorkflowReport[]>();
   for (const run of runs) byType.set(run.workflowType, [...(byType.get(run.workflowType) ?? []), run]);
-  const summaries = [...byType].map(([workflowType, list]) => summarize(workflowType, list));
-  return { generatedAt: new Date().toISOString(), filter, summaries, runs };
+  const isEntity = (list: WorkflowReport[]) => list.some((r) => r.entity);
+  const summaries = [...byType].filter(([, list]) => !isEntity(list)).map(([workflowType, list]) => summarize(workflowType, list));
+  const entities = [...byType].filter(([, list]) => isEntity(list)).map(([workflowType, list]) => summarizeEntities(workflowType, list));
+  return { generatedAt: new Date().toISOString(), filter, summaries, entities, runs };
+}
+
+function summarizeEntities(workflowType: string, runs: WorkflowReport[]): EntitySummary {
+  const figures = runs.flatMap((r) => (r.entity ? [r.entity] : []));
+  const sum = (pick: (f: EntityFigures) => number) => figures.reduce((total, f) => total + pick(f), 0);
+  const sampled = figures.filter((f) => f.idpSync.lagMs.samples > 0);
+  const sorted = (pick: (f: EntityFigures) => number) => sampled.map(pick).sort((a, b) => a - b);
+  return {
+    workflowType,
+    openRuns: runs.filter((r) => r.status === 'running').length,
+    events: {
+      received: sum((f) => f.events.received),
+      applied: sum((f) => f.events.applied),
+      ignored: sum((f) => f.events.ignored),
+      failed: sum((f) => f.events.failed),
+    },
+    idpSync: {
+      succeeded: sum((f) => f.idpSync.succeeded),
+      failed: sum((f) => f.idpSync.failed),
+      workflowsOutOfSync: figures.filter((f) => f.idpSync.state === 'failed').length,
+      lagMs: {
+        p50: latencyStats(figures.map((f) => f.idpSync.lagMs.p50)).p50,
+        p95Worst: sorted((f) => f.idpSync.lagMs.p95).at(-1) ?? 0,
+        max: sorted((f) => f.idpSync.lagMs.max).at(-1) ?? 0,
+      },
+    },
+  };
 }
 
 function summarize(workflowType: string, runs: WorkflowReport[]): TypeSummary {
@@ -110,6 +160,35 @@ const COLUMNS: Array<[string, (s: TypeSummary) => string | number]> = [
   ['duration p95 ms', (s) => s.durationMs.p95],
 ];
 
+const ENTITY_COLUMNS: Array<[string, (s: EntitySummary) => string | number]> = [
+  ['workflow type', (s) => s.workflowType],
+  ['open runs', (s) => s.openRuns],
+  ['events received', (s) => s.events.received],
+  ['applied', (s) => s.events.applied],
+  ['ignored', (s) => s.events.ignored],
+  ['failed', (s) => s.events.failed],
+  ['IdP syncs ok', (s) => s.idpSync.succeeded],
+  ['IdP syncs failed', (s) => s.idpSync.failed],
+  ['out of sync', (s) => s.idpSync.workflowsOutOfSync],
+  ['IdP lag p50 ms', (s) => s.idpSync.lagMs.p50],
+  ['IdP lag p95 (worst) ms', (s) => s.idpSync.lagMs.p95Worst],
+  ['IdP lag max ms', (s) => s.idpSync.lagMs.max],
+];
+
+function table<T>(columns: Array<[string, (row: T) => string | number]>, rows: T[]): string[] {
+  return [
+    `| ${columns.map(([name]) => name).join(' | ')} |`,
+    `| ${columns.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${columns.map(([, pick]) => String(pick(row)).replace(/\|/g, '\\|')).join(' | ')} |`),
+  ];
+}
+
+function csvTable<T>(columns: Array<[string, (row: T) => string | number]>, rows: T[]): string {
+  return [columns.map(([name]) => name), ...rows.map((row) => columns.map(([, pick]) => pick(row)))]
+    .map((cells) => cells.map(csvCell).join(','))
+    .join('\n');
+}
+
 function csvCell(value: string | number): string {
   const text = String(value);
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
@@ -120,20 +199,15 @@ export function formatReport(report: ComplianceReport, format: string): string {
     case 'json':
       return `${JSON.stringify(report, null, 2)}\n`;
     case 'csv':
-      return [COLUMNS.map(([name]) => name), ...report.summaries.map((s) => COLUMNS.map(([, pick]) => pick(s)))]
-        .map((row) => row.map(csvCell).join(','))
-        .join('\n') + '\n';
+      // Entity types follow the finished-run types as a second table after an empty line.
+      return `${[csvTable(COLUMNS, report.summaries), ...(report.entities.length ? [csvTable(ENTITY_COLUMNS, report.entities)] : [])].join('\n\n')}\n`;
     case 'md': {
       const filter = Object.entries(report.filter).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ') || 'all runs';
-      const lines = [
-        `# SCIM compliance report`,
-        '',
-        `Generated ${report.generatedAt} — ${filter} — ${report.runs.length} run(s).`,
-        '',
-        `| ${COLUMNS.map(([name]) => name).join(' | ')} |`,
-        `| ${COLUMNS.map(() => '---').join(' | ')} |`,
-        ...report.summaries.map((s) => `| ${COLUMNS.map(([, pick]) => String(pick(s)).replace(/\|/g, '\\|')).join(' | ')} |`),
-      ];
+      const lines = [`# SCIM compliance report`, '', `Generated ${report.generatedAt} — ${filter} — ${report.runs.length} run(s).`];
+      if (report.summaries.length > 0) lines.push('', ...table(COLUMNS, report.summaries));
+      if (report.entities.length > 0) {
+        lines.push('', '## Entity workflows (never finish: one per user, reported by what they did)', '', ...table(ENTITY_COLUMNS, report.entities));
+      }
       const failures = report.summaries.flatMap((s) => s.failures);
       if (failures.length > 0) {
         lines.push('', '## Failed runs', '', ...failures.map((f) => `- \`${f.workflowId}\`${f.type ? ` (${f.type})` : ''}: ${f.error.split('\n')[0]}`));

@@ -13,6 +13,10 @@ import { authFromEnv, authFromFile, missingFileFields, TenantFileAuthFields } fr
 export interface TenantConfig extends TenantConnection {
   /** Shared secret for signing/verifying webhooks; absent when the tenant uses none. */
   webhookSecret?: string;
+  /** The secret being rotated out: deliveries signed with it are still accepted. */
+  webhookPreviousSecret?: string;
+  /** How deliveries are signed: a preset name or an object (checked by the receiver at start). */
+  webhookSignature?: string | Record<string, unknown>;
 }
 
 export const DEFAULT_TENANT_ID = 'default';
@@ -27,6 +31,8 @@ const TenantFileEntry = t.intersection([
     baseUrl: t.string,
     scimPath: t.string,
     webhookSecretEnv: t.string,
+    webhookPreviousSecretEnv: t.string,
+    webhookSignature: t.union([t.string, t.UnknownRecord]),
     requestTimeoutMs: t.number,
     maxRequestsPerSecond: t.number,
     maxConcurrentRequests: t.number,
@@ -86,6 +92,8 @@ export class TenantRegistry {
         scimPath: env.CXONE_SCIM_PATH || '/scim/v2',
         auth,
         webhookSecret: env.CXONE_WEBHOOK_SECRET || undefined,
+        webhookPreviousSecret: env.CXONE_WEBHOOK_PREVIOUS_SECRET || undefined,
+        webhookSignature: webhookSignatureFromEnv(env.CXONE_WEBHOOK_SIGNATURE),
       });
     }
     if (env.CXONE_TENANTS_FILE) {
@@ -124,5 +132,18 @@ export function readTenantFile(file: string, env: NodeJS.ProcessEnv = process.en
     maxRequestsPerSecond: entry.maxRequestsPerSecond,
     maxConcurrentRequests: entry.maxConcurrentRequests,
     webhookSecret: entry.webhookSecretEnv ? requireEnv(env, entry.webhookSecretEnv, `tenant ${entry.id}`) : undefined,
+    webhookPreviousSecret: entry.webhookPreviousSecretEnv ? requireEnv(env, entry.webhookPreviousSecretEnv, `tenant ${entry.id}`) : undefined,
+    webhookSignature: entry.webhookSignature,
   }));
+}
+
+/** CXONE_WEBHOOK_SIGNATURE: a preset name (`cxone`, `nexus`) or a JSON object. */
+function webhookSignatureFromEnv(value: string | undefined): TenantConfig['webhookSignature'] {
+  if (!value) return undefined;
+  if (!value.trim().startsWith('{')) return value.trim();
+  try {
+    return JSON.parse(value) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`CXONE_WEBHOOK_SIGNATURE: not a preset name nor valid JSON (${(err as Error).message})`);
+  }
 }

@@ -1,6 +1,6 @@
-// Sends a signed delivery the way CXone does: the configuration notification, the load script,
-// tests, and checking a receiver by hand.
-import { EVENT_ID_HEADER, SIGNATURE_HEADER, signPayload, TIMESTAMP_HEADER } from './webhook-signature';
+// Sends a signed delivery the way CXone does: for the load script, tests, and for checking a
+// receiver by hand.
+import { DEFAULT_SCHEME, signedHeaders, type SignatureScheme } from './webhook-signature';
 
 export interface SignedDelivery {
   url: string;
@@ -10,6 +10,8 @@ export interface SignedDelivery {
   rawBody?: string;
   /** Unix seconds; default now. */
   timestamp?: number;
+  /** How to sign (default: the cxone preset). */
+  scheme?: SignatureScheme;
   /** Replaces the computed signature (forgery tests); null leaves the header out. */
   signature?: string | null;
   headers?: Record<string, string>;
@@ -29,15 +31,12 @@ export interface DeliveryAnswer {
 export async function sendSignedDelivery(delivery: SignedDelivery): Promise<DeliveryAnswer> {
   const rawBody = delivery.rawBody ?? JSON.stringify(delivery.body);
   const timestamp = delivery.timestamp ?? Math.floor(Date.now() / 1000);
-  const signature = delivery.signature === undefined ? signPayload({ secret: delivery.secret, timestamp, rawBody }) : delivery.signature;
+  const scheme = delivery.scheme ?? DEFAULT_SCHEME;
   const eventId = (delivery.body as { eventId?: unknown } | undefined)?.eventId;
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    [TIMESTAMP_HEADER]: String(timestamp),
-    ...(signature !== null ? { [SIGNATURE_HEADER]: signature } : {}),
-    ...(typeof eventId === 'string' ? { [EVENT_ID_HEADER]: eventId } : {}),
-    ...delivery.headers,
-  };
+  const signed = signedHeaders(scheme, delivery.secret, rawBody, timestamp, typeof eventId === 'string' ? eventId : undefined);
+  if (delivery.signature === null) delete signed[scheme.signatureHeader];
+  else if (delivery.signature !== undefined) signed[scheme.signatureHeader] = delivery.signature;
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...signed, ...delivery.headers };
   return sendRaw(delivery.url, rawBody, headers, delivery.timeoutMs);
 }
 

@@ -245,6 +245,18 @@ const LIST = {
     meaning: 'The workflow was started under another id than the one per tenant (or user) that keeps runs from overlapping.',
     fix: 'Start it with the cxone-scim CLI, or with the workflow id the message gives.',
   },
+  DuplicateEvent: {
+    type: 'DuplicateEvent',
+    class: 'per-record',
+    meaning: 'The lifecycleEvent update was refused: its eventId was already received, nothing changed (a refused update leaves no trace in history).',
+    fix: 'Nothing to do: the event is already recorded; a sender may treat this as delivered.',
+  },
+  InvalidEvent: {
+    type: 'InvalidEvent',
+    class: 'per-record',
+    meaning: 'The lifecycleEvent update was refused: the event is malformed, of an unknown type, or for another user.',
+    fix: 'Fix the event as the message says (it names the field) and send it again.',
+  },
 
   // configureServiceProvider outcomes.
   ConcurrentModification: {

@@ -7,6 +7,8 @@ import { LIFECYCLE_EVENT_TYPES } from '../scim/lifecycle-events';
 import {
   consoleLogger,
   DEFAULT_BODY_LIMIT_BYTES,
+  DEFAULT_MAX_IN_FLIGHT,
+  DEFAULT_MAX_WAIT_MS,
   DEFAULT_TEMPORAL_TIMEOUT_MS,
   DEFAULT_TOLERANCE_SECONDS,
   startWebhookReceiver,
@@ -28,6 +30,8 @@ interface ServerOptions {
   toleranceSeconds: number;
   bodyLimit: number;
   temporalTimeoutMs: number;
+  maxInFlight: number;
+  maxWaitMs: number;
   verbose?: boolean;
 }
 
@@ -37,7 +41,7 @@ export function registerWebhookServerCommand(program: Command): void {
     .command('webhook-server')
     .description(
       'Receive CXone lifecycle webhooks: POST /webhooks/cxone/{tenant} (and /webhooks/cxone for --tenant), verified with the ' +
-        "tenant's CXONE_WEBHOOK_SECRET, then signal-with-start userLifecycle. GET /healthz, GET /readyz. " +
+        "tenant's webhook secret and signature scheme, then signal-with-start userLifecycle. GET /healthz, GET /readyz, GET /metrics. " +
         'Tenants from CXONE_* or CXONE_TENANTS_FILE; Temporal from TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE.',
     )
     .option('--port <port>', 'port to listen on', int('--port'), Number(process.env.CXONE_WEBHOOK_PORT ?? 8080))
@@ -45,9 +49,11 @@ export function registerWebhookServerCommand(program: Command): void {
     .option('--tenant <id>', 'tenant of POST /webhooks/cxone (default: CXONE_TENANT_ID, "default", or the only tenant)')
     .option('--idp-tenant <id>', 'sync users to this tenant\'s SCIM endpoint (the IdP); default: no IdP sync')
     .option('--task-queue <name>', 'task queue of the userLifecycle workflows (default TEMPORAL_TASK_QUEUE or cxone-scim)')
-    .option('--tolerance-seconds <s>', 'accepted clock distance of X-CXone-Timestamp', int('--tolerance-seconds'), DEFAULT_TOLERANCE_SECONDS)
+    .option('--tolerance-seconds <s>', "accepted clock distance of the signature timestamp, for tenants whose webhookSignature sets none", int('--tolerance-seconds'), DEFAULT_TOLERANCE_SECONDS)
     .option('--body-limit <bytes>', 'largest accepted body', int('--body-limit'), DEFAULT_BODY_LIMIT_BYTES)
     .option('--temporal-timeout-ms <ms>', 'answer 503 when Temporal has not accepted the signal by then', int('--temporal-timeout-ms'), DEFAULT_TEMPORAL_TIMEOUT_MS)
+    .option('--max-in-flight <n>', 'deliveries handed to Temporal at once; more wait for a slot', int('--max-in-flight'), DEFAULT_MAX_IN_FLIGHT)
+    .option('--max-wait-ms <ms>', 'answer 503 when a delivery waited this long for a slot', int('--max-wait-ms'), DEFAULT_MAX_WAIT_MS)
     .option('--verbose', 'log every accepted event')
     .action(async (options: ServerOptions) => {
       await runWebhookServer(options);
@@ -109,6 +115,8 @@ export async function runWebhookServer(options: ServerOptions, env: NodeJS.Proce
     toleranceSeconds: options.toleranceSeconds,
     bodyLimitBytes: options.bodyLimit,
     temporalTimeoutMs: options.temporalTimeoutMs,
+    maxInFlight: options.maxInFlight,
+    maxWaitMs: options.maxWaitMs,
     port: options.port,
     host: options.host,
     log,

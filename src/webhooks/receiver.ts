@@ -1,36 +1,39 @@
-// The CXone webhook receiver: verify → validate → signal-with-start userLifecycle → acknowledge.
+// The CXone webhook receiver: verify → validate → hand to userLifecycle → acknowledge.
 //
 //   POST /webhooks/cxone/:tenant   (POST /webhooks/cxone: the default tenant)
-//     404 unknown tenant · 500 tenant without a webhook secret
-//     401 signature missing, malformed, stale (|now − timestamp| > tolerance) or wrong
-//     413 body over the limit · 400 not JSON / a field missing or wrong (named by JSON path)
-//     422 unknown eventType
-//     503 Temporal unreachable or slow (+ Retry-After): the sender retries
-//     202 only after Temporal accepted the signal
+//     401 signature missing, malformed, stale (|now − timestamp| > tolerance) or wrong — and,
+//         with the very same body, an unknown tenant or one without a secret (no enumeration)
+//     413 body over the limit (checked while reading, before anything is parsed)
+//     400 not JSON / a field missing or wrong (named by JSON path) · 422 unknown eventType
+//     503 Temporal unreachable, overloaded or slow, or too many deliveries waiting (+ Retry-After)
+//     202 once Temporal recorded the event; a replay into the same run is answered 202 too and
+//         writes nothing (Temporal drops a signal whose request id, derived from the event, it has)
 //   GET /healthz   liveness and counters · GET /readyz   200 when Temporal answers, else 503
+//   GET /metrics   the counters in Prometheus text, rejected deliveries per tenant and reason
 //
-// Nothing is signalled unless the signature is good and the event is valid. A replayed delivery
-// (same body, same signature) inside the tolerance window is signalled again and acknowledged:
-// the workflow ignores its eventId, so it changes nothing. Outside the window it is a 401.
+// Each tenant has its own signature scheme (header names, signed content, encoding, tolerance)
+// and may have a second secret while it rotates: see signature.ts.
+// Back-pressure: at most `maxInFlight` deliveries talk to Temporal at once; the others wait
+// (their senders simply wait for the answer) and only after `maxWaitMs` get a 503.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { isGrpcServiceError } from '@temporalio/client';
-import type { TenantRegistry } from '../config/tenants';
+import type { TenantConfig, TenantRegistry } from '../config/tenants';
 import { formatIssues } from '../scim/decode';
-import {
-  lifecycleEventSignal,
-  userLifecycleWorkflowId,
-  type IdpTarget,
-  type userLifecycle,
-  type UserLifecycleInput,
-} from '../workflows/user-lifecycle';
-import { LIFECYCLE_EVENT_TYPES, parseLifecycleEvent, type LifecycleEvent } from '../scim/lifecycle-events';
-import { EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../http/webhook-signature';
+import type { IdpTarget, UserLifecycleInput } from '../workflows/user-lifecycle';
+import { TemporalDelivery, type DeliveryOutcome } from './deliver';
+import { LIFECYCLE_EVENT_TYPES, parseLifecycleEvent } from '../scim/lifecycle-events';
+import { countRejection, newMetrics, prometheusText, UNKNOWN_TENANT_LABEL, type ReceiverMetrics, type RejectReason } from './metrics';
+import { DEFAULT_SCHEME, parseSignatureScheme, verifyWithScheme, type SignatureScheme } from '../http/webhook-signature';
+import { Slots } from './slots';
 import type { TemporalClientSource } from './temporal-client';
 
+export type { ReceiverMetrics } from './metrics';
+export { DEFAULT_TOLERANCE_SECONDS } from '../http/webhook-signature';
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
-export const DEFAULT_TOLERANCE_SECONDS = 300;
 export const DEFAULT_TEMPORAL_TIMEOUT_MS = 3000;
+export const DEFAULT_MAX_IN_FLIGHT = 64;
+export const DEFAULT_MAX_WAIT_MS = 30_000;
 /** Sent with 503: how soon the sender may try again. */
 const RETRY_AFTER_SECONDS = 2;
 
@@ -49,46 +52,72 @@ export const consoleLogger = (verbose = false): ReceiverLogger => ({
 });
 
 export interface WebhookReceiverOptions {
-  /** Tenants with their webhook secrets (worker-side configuration). */
+  /** Tenants with their webhook secrets and signature schemes (worker-side configuration). */
   tenants: TenantRegistry;
   temporal: TemporalClientSource;
   /** The task queue the userLifecycle workflows run on. */
   taskQueue: string;
   /** The tenant of `POST /webhooks/cxone` (no tenant in the path). */
   defaultTenant?: string;
-  /** Where each tenant's users are synced (passed to a workflow when the signal starts it). Default none. */
+  /** Where each tenant's users are synced (passed to a workflow when the event starts it). Default none. */
   idp?: IdpTarget | ((tenant: string) => IdpTarget);
   /** Passed to started workflows; tests force continue-as-new with it. */
   maxEventsPerRun?: number;
+  /** Tolerance for tenants whose signature setting names none (default: the preset's, 300 s). */
   toleranceSeconds?: number;
   bodyLimitBytes?: number;
-  /** How long a signal may take before the receiver gives up and answers 503. */
+  /** How long Temporal may take to record an event before the receiver answers 503. */
   temporalTimeoutMs?: number;
+  /** Deliveries handed to Temporal at once; more wait for a slot. */
+  maxInFlight?: number;
+  /** How long a delivery may wait for a slot before it is answered 503. */
+  maxWaitMs?: number;
   log?: ReceiverLogger;
   /** Epoch ms; tests move the clock. */
   now?: () => number;
 }
 
-export interface ReceiverMetrics {
-  /** Requests answered, by status code. */
-  responses: Record<string, number>;
-  /** Signals Temporal accepted. */
-  signalsAccepted: number;
-  /** Signal attempts that failed (answered 503/500). */
-  signalsFailed: number;
+type Answer = { status: number; body: Record<string, unknown>; headers?: Record<string, string>; reason?: RejectReason; cause?: string };
+
+interface TenantVerifier {
+  scheme: SignatureScheme;
+  secrets: string[];
 }
 
-type Answer = { status: number; body: Record<string, unknown>; headers?: Record<string, string> };
+const INVALID_SIGNATURE: Answer = {
+  status: 401,
+  body: { error: 'invalid signature', detail: 'the signature or timestamp header is missing, malformed, outside the tolerance window, or does not match the body' },
+};
+const RETRY_LATER = { 'retry-after': String(RETRY_AFTER_SECONDS) };
 
 /** Builds the receiver (not listening yet): fastify with a raw-body parser, so the HMAC covers the exact bytes. */
 export function buildWebhookReceiver(options: WebhookReceiverOptions): { app: FastifyInstance; metrics: ReceiverMetrics } {
   const log = options.log ?? consoleLogger();
-  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   const temporalTimeoutMs = options.temporalTimeoutMs ?? DEFAULT_TEMPORAL_TIMEOUT_MS;
   const now = options.now ?? Date.now;
   const idpFor = (tenant: string): IdpTarget =>
     typeof options.idp === 'function' ? options.idp(tenant) : (options.idp ?? { type: 'none' });
-  const metrics: ReceiverMetrics = { responses: {}, signalsAccepted: 0, signalsFailed: 0 };
+  const metrics = newMetrics();
+  const slots = new Slots(options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, metrics);
+  const delivery = new TemporalDelivery({ temporal: options.temporal, taskQueue: options.taskQueue, timeoutMs: temporalTimeoutMs });
+
+  // Unknown tenants are verified against a random secret, so that they cost and answer the same.
+  const decoy: TenantVerifier = { scheme: withTolerance(DEFAULT_SCHEME, undefined, options.toleranceSeconds), secrets: [randomBytes(32).toString('hex')] };
+  const verifiers = new Map<string, TenantVerifier | undefined>();
+  const verifierOf = (tenantId: string): TenantVerifier | undefined => {
+    if (!verifiers.has(tenantId)) {
+      let tenant: TenantConfig | undefined;
+      try {
+        tenant = options.tenants.get(tenantId);
+      } catch {
+        return undefined; // not cached: strangers do not fill the map
+      }
+      verifiers.set(tenantId, compileVerifier(tenant, options.toleranceSeconds));
+    }
+    return verifiers.get(tenantId);
+  };
+  // A bad signature setting stops the receiver at start, not at the first delivery.
+  for (const id of options.tenants.ids()) verifierOf(id);
 
   const app = Fastify({ bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES, logger: false });
   // Every body stays the raw Buffer: the signature is over the bytes as sent, not over a re-serialization.
@@ -104,6 +133,7 @@ export function buildWebhookReceiver(options: WebhookReceiverOptions): { app: Fa
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     const tooLarge = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+    if (tooLarge) countRejection(metrics, tenantLabel(tenantOfUrl(request)), 'body-too-large');
     (status >= 500 ? log.error : log.warn)('request refused', { url: request.url, status, error: err.message });
     void reply.status(status).send({
       error: tooLarge ? 'body too large' : status >= 500 ? 'internal error' : 'bad request',
@@ -111,105 +141,82 @@ export function buildWebhookReceiver(options: WebhookReceiverOptions): { app: Fa
     });
   });
 
-  async function signal(tenant: string, event: LifecycleEvent): Promise<Answer> {
-    const workflowId = userLifecycleWorkflowId(tenant, event.userId);
-    const input: UserLifecycleInput = {
-      tenant,
-      userId: event.userId,
-      idp: idpFor(tenant),
-      ...(options.maxEventsPerRun !== undefined ? { maxEventsPerRun: options.maxEventsPerRun } : {}),
-    };
-    const deadline = Date.now() + temporalTimeoutMs;
+  const tenantOfUrl = (request: FastifyRequest) => (request.params as { tenant?: string } | undefined)?.tenant ?? options.defaultTenant;
+  const tenantLabel = (tenantId: string | undefined) => (tenantId !== undefined && verifierOf(tenantId) !== undefined ? tenantId : UNKNOWN_TENANT_LABEL);
+
+  async function record(tenant: string, input: UserLifecycleInput, event: Parameters<TemporalDelivery['deliver']>[1]): Promise<Answer> {
+    const slot = await slots.acquire();
+    if (!slot) {
+      return { status: 503, body: { error: 'busy', detail: 'the event was not recorded; retry later' }, headers: RETRY_LATER, reason: 'temporal-unavailable', cause: `receiver saturated: ${metrics.waiting} deliveries waited over ${slots.maxWaitMs} ms for one of ${slots.size} slots to Temporal` };
+    }
+    let outcome: DeliveryOutcome;
     try {
-      const client = await options.temporal.get();
-      const handle = await client.withDeadline(deadline, () =>
-        client.workflow.signalWithStart<typeof userLifecycle, [LifecycleEvent]>('userLifecycle', {
-          workflowId,
-          taskQueue: options.taskQueue,
-          args: [input],
-          signal: lifecycleEventSignal,
-          signalArgs: [event],
-        }),
-      );
-      metrics.signalsAccepted++;
-      log.info('event accepted', { tenant, eventId: event.eventId, eventType: event.eventType, workflowId });
-      return { status: 202, body: { status: 'accepted', eventId: event.eventId, workflowId, runId: handle.signaledRunId } };
-    } catch (err) {
-      metrics.signalsFailed++;
-      const unavailable = isTemporalUnavailable(err);
-      log.error('Temporal did not accept the signal', { tenant, eventId: event.eventId, workflowId, error: (err as Error)?.message });
-      return unavailable
-        ? {
-            status: 503,
-            body: { error: 'temporal unavailable', detail: 'the event was not recorded; retry later' },
-            headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
-          }
-        : { status: 500, body: { error: 'signal failed', detail: 'the event was not recorded; retry later' } };
+      outcome = await delivery.deliver(input, event);
+    } finally {
+      slot.release();
+    }
+    switch (outcome.kind) {
+      case 'accepted':
+        metrics.signalsAccepted++;
+        log.info('event recorded', { tenant, eventId: event.eventId, eventType: event.eventType, workflowId: outcome.workflowId });
+        return { status: 202, body: { status: 'accepted', eventId: event.eventId, workflowId: outcome.workflowId, runId: outcome.runId } };
+      case 'unavailable':
+        metrics.signalsFailed++;
+        return { status: 503, body: { error: 'temporal unavailable', detail: 'the event was not recorded; retry later' }, headers: RETRY_LATER, reason: 'temporal-unavailable', cause: outcome.cause };
+      case 'failed':
+        metrics.signalsFailed++;
+        return { status: 500, body: { error: 'not recorded', detail: 'the event was not recorded; retry later' }, reason: 'temporal-error', cause: outcome.cause };
     }
   }
 
-  async function receive(tenantId: string, request: FastifyRequest): Promise<Answer> {
-    let secret: string | undefined;
-    try {
-      secret = options.tenants.get(tenantId).webhookSecret;
-    } catch {
-      return { status: 404, body: { error: 'unknown tenant', detail: `no tenant ${JSON.stringify(tenantId)} is configured` } };
-    }
-    if (!secret) {
-      log.error('tenant has no webhook secret: cannot verify deliveries', { tenant: tenantId });
-      return { status: 500, body: { error: 'tenant not configured for webhooks', detail: `tenant ${tenantId} has no webhook secret` } };
-    }
-
+  async function receive(tenantId: string | undefined, request: FastifyRequest): Promise<Answer> {
+    const verifier = tenantId === undefined ? undefined : verifierOf(tenantId);
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const verdict = verifySignature({
-      secret,
-      timestamp: header(request, TIMESTAMP_HEADER),
-      signature: header(request, SIGNATURE_HEADER),
-      rawBody,
-      toleranceSeconds: tolerance,
-      now: now(),
-    });
-    if (!verdict.ok) {
-      return { status: 401, body: { error: 'invalid signature', reason: verdict.reason, detail: SIGNATURE_PROBLEMS[verdict.reason] } };
-    }
+    const verdict = verifyWithScheme({ ...(verifier?.secrets.length ? verifier : decoy), header: (name) => header(request, name), rawBody, now: now() });
+    if (!verifier) return { ...INVALID_SIGNATURE, reason: 'unknown-tenant' };
+    if (verifier.secrets.length === 0) return { ...INVALID_SIGNATURE, reason: 'no-secret', cause: `tenant ${tenantId} has no webhook secret` };
+    if (!verdict.ok) return { ...INVALID_SIGNATURE, reason: `signature-${verdict.reason}` };
+    const tenant = tenantId as string;
 
     let json: unknown;
     try {
       json = JSON.parse(rawBody.toString('utf8'));
     } catch {
-      return { status: 400, body: { error: 'malformed event', detail: 'the body is not valid JSON', issues: [{ path: '$', message: 'not valid JSON' }] } };
+      return { status: 400, body: { error: 'malformed event', detail: 'the body is not valid JSON', issues: [{ path: '$', message: 'not valid JSON' }] }, reason: 'malformed-event' };
     }
     const parsed = parseLifecycleEvent(json);
     if (!parsed.ok && parsed.kind === 'unknown-type') {
       return {
         status: 422,
         body: { error: 'unknown event type', eventType: parsed.eventType, known: LIFECYCLE_EVENT_TYPES, detail: formatIssues(parsed.issues), issues: parsed.issues },
+        reason: 'unknown-event-type',
       };
     }
-    if (!parsed.ok) {
-      return { status: 400, body: { error: 'malformed event', detail: formatIssues(parsed.issues), issues: parsed.issues } };
-    }
-    const headerEventId = header(request, EVENT_ID_HEADER);
+    if (!parsed.ok) return { status: 400, body: { error: 'malformed event', detail: formatIssues(parsed.issues), issues: parsed.issues }, reason: 'malformed-event' };
+    const idHeader = verifier.scheme.deliveryIdHeader;
+    const headerEventId = idHeader ? header(request, idHeader) : undefined;
     if (headerEventId !== undefined && headerEventId !== parsed.event.eventId) {
-      const detail = `header ${EVENT_ID_HEADER} (${JSON.stringify(headerEventId)}) differs from $.eventId (${JSON.stringify(parsed.event.eventId)})`;
-      return { status: 400, body: { error: 'malformed event', detail, issues: [{ path: '$.eventId', message: detail }] } };
+      const detail = `header ${idHeader} (${JSON.stringify(headerEventId)}) differs from $.eventId (${JSON.stringify(parsed.event.eventId)})`;
+      return { status: 400, body: { error: 'malformed event', detail, issues: [{ path: '$.eventId', message: detail }] }, reason: 'malformed-event' };
     }
-    return signal(tenantId, parsed.event);
+    const input: UserLifecycleInput = {
+      tenant,
+      userId: parsed.event.userId,
+      idp: idpFor(tenant),
+      ...(options.maxEventsPerRun !== undefined ? { maxEventsPerRun: options.maxEventsPerRun } : {}),
+    };
+    return record(tenant, input, parsed.event);
   }
 
   async function route(tenantId: string | undefined, request: FastifyRequest, reply: FastifyReply) {
     const started = performance.now();
-    const answer: Answer = tenantId
-      ? await receive(tenantId, request)
-      : { status: 404, body: { error: 'no default tenant', detail: 'use POST /webhooks/cxone/{tenant}' } };
-    if (answer.status >= 400 && answer.status < 500) {
-      log.warn('delivery rejected', {
-        tenant: tenantId,
-        status: answer.status,
-        error: answer.body.error,
-        detail: answer.body.detail ?? answer.body.reason,
-        eventId: header(request, EVENT_ID_HEADER),
-      });
+    const answer = await receive(tenantId, request);
+    if (answer.reason) {
+      const tenant = tenantLabel(tenantId);
+      countRejection(metrics, tenant, answer.reason);
+      const attrs = { tenant: tenantId, status: answer.status, reason: answer.reason, detail: answer.cause ?? answer.body.detail };
+      if (answer.status === 503) log.error(`answered 503: ${answer.cause}`, attrs);
+      else (answer.status >= 500 || answer.reason === 'no-secret' ? log.error : log.warn)('delivery rejected', attrs);
     }
     return reply
       .status(answer.status)
@@ -221,17 +228,33 @@ export function buildWebhookReceiver(options: WebhookReceiverOptions): { app: Fa
   app.post('/webhooks/cxone', (request, reply) => route(options.defaultTenant, request, reply));
 
   app.get('/healthz', async () => ({ status: 'ok', taskQueue: options.taskQueue, ...metrics }));
+  app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(prometheusText(metrics)));
   app.get('/readyz', async (_request, reply) => {
     try {
       const client = await options.temporal.get();
       await client.withDeadline(Date.now() + temporalTimeoutMs, () => client.connection.workflowService.getSystemInfo({}));
       return { status: 'ready', temporal: 'reachable' };
     } catch (err) {
-      return reply.status(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ status: 'not ready', temporal: 'unreachable', detail: (err as Error)?.message });
+      return reply.status(503).headers(RETRY_LATER).send({ status: 'not ready', temporal: 'unreachable', detail: (err as Error)?.message });
     }
   });
 
   return { app, metrics };
+}
+
+function compileVerifier(tenant: TenantConfig, defaultTolerance: number | undefined): TenantVerifier {
+  const setting = tenant.webhookSignature;
+  const scheme = parseSignatureScheme(setting, `tenant ${tenant.tenantId}: webhookSignature`);
+  const explicitTolerance = typeof setting === 'object' && setting.toleranceSeconds !== undefined;
+  return {
+    scheme: explicitTolerance ? scheme : withTolerance(scheme, undefined, defaultTolerance),
+    secrets: [tenant.webhookSecret, tenant.webhookPreviousSecret].filter((s): s is string => Boolean(s)),
+  };
+}
+
+function withTolerance(scheme: SignatureScheme, explicit: number | undefined, fallback: number | undefined): SignatureScheme {
+  const toleranceSeconds = explicit ?? fallback;
+  return toleranceSeconds === undefined ? scheme : { ...scheme, toleranceSeconds };
 }
 
 export interface RunningReceiver {
@@ -259,26 +282,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions & { p
   };
 }
 
-const SIGNATURE_PROBLEMS = {
-  missing: `the ${SIGNATURE_HEADER} or ${TIMESTAMP_HEADER} header is missing`,
-  malformed: `${SIGNATURE_HEADER} must be sha256=<64 hex digits> and ${TIMESTAMP_HEADER} unix seconds`,
-  stale: 'the timestamp is outside the tolerance window (replayed or clock skew)',
-  mismatch: 'the signature does not match the body',
-} as const;
-
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-// gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html) that mean "not now".
-const TRANSIENT_GRPC = new Set([1 /* CANCELLED */, 2 /* UNKNOWN */, 4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 14 /* UNAVAILABLE */]);
-
-/** True for "Temporal is unreachable or overloaded"; false for errors a retry will not fix. */
-export function isTemporalUnavailable(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (isGrpcServiceError(e)) return TRANSIENT_GRPC.has(e.code);
-  }
-  // Connection failures and our own timeout carry no gRPC status.
-  return true;
 }

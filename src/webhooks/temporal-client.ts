@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { connectionOptions, dataConverter, type TemporalSettings } from '../temporal/connection';
+import { clientWithScopedRequestIds, withScopedRequestIds } from './request-ids';
 
 /** Where the receiver gets its Temporal client. */
 export interface TemporalClientSource {
@@ -8,9 +9,13 @@ export interface TemporalClientSource {
   close(): Promise<void>;
 }
 
-/** An already connected client (tests, the dev demo); closing it is its owner's business. */
+/**
+ * An already connected client (tests, the dev demo); closing it is its owner's business. The
+ * receiver uses a copy on the same connection whose signal-with-start takes the event's request id.
+ */
 export function fixedClient(client: Client): TemporalClientSource {
-  return { get: async () => client, close: async () => undefined };
+  const scoped = clientWithScopedRequestIds(client);
+  return { get: async () => scoped, close: async () => undefined };
 }
 
 /**
@@ -25,7 +30,7 @@ export class LazyTemporalClient implements TemporalClientSource {
 
   constructor(settings: TemporalSettings) {
     const connection = Connection.lazy(connectionOptions(settings));
-    this.#client = new Client({ connection, namespace: settings.namespace, dataConverter: dataConverter(settings) });
+    this.#client = new Client({ connection: withScopedRequestIds(connection), namespace: settings.namespace, dataConverter: dataConverter(settings) });
   }
 
   async get(): Promise<Client> {

@@ -37,6 +37,22 @@ export interface ReportTotals {
 export const RUN_OUTCOMES = ['succeeded', 'partial', 'failed', 'quarantined'] as const;
 export type RunOutcome = (typeof RUN_OUTCOMES)[number];
 
+/**
+ * Figures of an entity workflow: one that never completes (it is the record of one thing, e.g.
+ * a user), so it is reported by what it has done so far, not as a finished run.
+ */
+export interface EntityFigures {
+  /** ignored: duplicates and events older than the last applied one; failed: refused (malformed, unknown type). */
+  events: { received: number; applied: number; ignored: number; failed: number };
+  idpSync: {
+    state: 'disabled' | 'pending' | 'in-sync' | 'failed';
+    succeeded: number;
+    failed: number;
+    /** From the change (the event's timestamp) to the IdP having it, over recent syncs. */
+    lagMs: { p50: number; p95: number; max: number; samples: number };
+  };
+}
+
 /** What every workflow answers to the `report` query. */
 export interface WorkflowReport<Request = unknown, Result = unknown> {
   workflowType: string;
@@ -53,6 +69,8 @@ export interface WorkflowReport<Request = unknown, Result = unknown> {
   error?: string;
   /** The failure's `ApplicationFailure.type`, e.g. ScimForbidden (the failure list: src/scim/failures.ts). */
   errorType?: string;
+  /** Entity workflows only. */
+  entity?: EntityFigures;
 }
 
 export const reportQuery = defineQuery<WorkflowReport>('report');
@@ -77,6 +95,7 @@ export class ReportRecorder<Request, Result = unknown> {
   readonly steps: ReportStep[] = [];
   private readonly report: WorkflowReport<Request, Result>;
   private totalsProvider?: () => ReportTotals;
+  private entityProvider?: () => EntityFigures;
 
   constructor(tenant: string, request: Request) {
     const info = workflowInfo();
@@ -85,7 +104,7 @@ export class ReportRecorder<Request, Result = unknown> {
       { key: SCIM_OPERATION, value: info.workflowType },
       { key: SCIM_OUTCOME, value: 'running' },
     ]);
-    setHandler(reportQuery, () => this.snapshot(this.totalsProvider?.()));
+    setHandler(reportQuery, () => ({ ...this.snapshot(this.totalsProvider?.()), ...(this.entityProvider ? { entity: this.entityProvider() } : {}) }));
     this.report = {
       workflowType: info.workflowType,
       workflowId: info.workflowId,
@@ -102,6 +121,11 @@ export class ReportRecorder<Request, Result = unknown> {
   /** Workflows whose totals are not step totals (e.g. users provisioned) supply their own. */
   useTotals(provider: () => ReportTotals): void {
     this.totalsProvider = provider;
+  }
+
+  /** Marks the workflow as an entity workflow, reported by these figures. */
+  useEntity(provider: () => EntityFigures): void {
+    this.entityProvider = provider;
   }
 
   /** The report as it stands; `totals` defaults to the step totals. */

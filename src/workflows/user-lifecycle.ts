@@ -5,6 +5,7 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  defineUpdate,
   log,
   proxyActivities,
   setHandler,
@@ -20,7 +21,8 @@ import { parseLifecycleEvent, type LifecycleEvent } from '../scim/lifecycle-even
 import { idpPatchOperations, type ScimUser } from '../scim/idp-user';
 import { PROVIDER_CALL } from './activity-options';
 import { messageOf } from './failures';
-import { ReportRecorder, reportTotals, type ReportTotals } from './report';
+import { ReportRecorder } from './report';
+import { entityFigures, syncTotals } from './user-lifecycle-report';
 
 // IdP calls retry longer than other provider calls: while they retry, later events wait in the
 // queue, so that the IdP still sees the changes in order.
@@ -33,6 +35,23 @@ const { idpCreateUser, idpPatchUser, idpDeactivateUser } = proxyActivities<Activ
 export type IdpTarget = { type: 'scim'; tenant: string } | { type: 'none' };
 
 export const lifecycleEventSignal = defineSignal<[LifecycleEvent]>('lifecycleEvent');
+/**
+ * The same event as an update (same name; signals and updates have separate name spaces). Its
+ * validator refuses a malformed event and an eventId already received: a refused update is never
+ * written to history, so a replayed delivery leaves no trace, and the caller learns the verdict.
+ */
+export const lifecycleEventUpdate = defineUpdate<LifecycleEventAck, [LifecycleEvent]>('lifecycleEvent');
+/** ApplicationFailure types of the update's refusals (the failure list: src/scim/failures.ts). */
+export const DUPLICATE_EVENT = FailureType.DuplicateEvent;
+export const INVALID_EVENT = FailureType.InvalidEvent;
+
+export interface LifecycleEventAck {
+  eventId: string;
+  /** The run (1-based, +1 per continue-as-new) that queued it. */
+  run: number;
+  /** Events waiting to be applied, this one included. */
+  pending: number;
+}
 export const stateQuery = defineQuery<UserLifecycleState>('state');
 
 /** One workflow per tenant and CXone user: the receiver and the Temporal CLI must both use this id. */
@@ -110,6 +129,8 @@ export interface CarriedState {
   state: UserLifecycleState;
   seenEventIds: string[];
   syncLatenciesMs: number[];
+  /** Change-to-IdP lag of recent syncs (absent in runs continued before it was kept). */
+  syncLagsMs?: number[];
   /** Events received but not applied yet when the previous run continued as new. */
   queue: QueuedEvent[];
 }
@@ -117,7 +138,10 @@ export interface CarriedState {
 /**
  * Job 3b: one CXone user's lifecycle, kept in step with the external identity provider.
  *
- *   lifecycleEvent signal (receiver's signal-with-start, or `temporal workflow signal-with-start`)
+ *   lifecycleEvent update (update-with-start, for callers who want a verdict): the validator refuses
+ *     a malformed event or a seen eventId before anything is written; an accepted one is queued
+ *   lifecycleEvent signal (the receiver's signal-with-start, whose request id Temporal dedupes within
+ *   a run, or `temporal workflow signal-with-start`)
  *     ├─ malformed / unknown type / other user ─▶ rejected: kept in state.rejected, a failed report
  *     │                                            step, an error log and ScimOutcome=attention
  *     ├─ eventId seen before ────────────────────▶ duplicate: counted, nothing else
@@ -167,11 +191,13 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
   const seen = carried?.seenEventIds.slice(-seenLimit) ?? [];
   const seenSet = new Set(seen);
   const latencies = carried?.syncLatenciesMs.slice(-LATENCY_SAMPLES) ?? [];
+  const lags = carried?.syncLagsMs?.slice(-LATENCY_SAMPLES) ?? [];
   const queue: QueuedEvent[] = carried?.queue ? [...carried.queue] : [];
 
   const { carried: _omitted, ...request } = input;
   const report = new ReportRecorder<Omit<UserLifecycleInput, 'carried'>>(input.tenant, request);
   report.useTotals(() => syncTotals(state, latencies));
+  report.useEntity(() => entityFigures(state, lags));
   // ScimOutcome: `running`, or `attention` after a rejected event or a failed IdP sync. Written only
   // when it changes, so that a busy user's history is not one upsert per event.
   let outcome = 'running';
@@ -192,19 +218,51 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
   };
 
   setHandler(stateQuery, () => ({ ...state, pending: queue.length + (state.applying ? 1 : 0) }));
+  /** The event, or why this workflow cannot take it. */
+  function check(raw: unknown): { ok: true; event: LifecycleEvent } | { ok: false; reason: string } {
+    const parsed = parseLifecycleEvent(raw);
+    if (!parsed.ok) return { ok: false, reason: `${parsed.kind === 'unknown-type' ? 'unknown event type' : 'malformed event'}: ${formatIssues(parsed.issues)}` };
+    if (parsed.event.userId !== input.userId) {
+      return { ok: false, reason: `event is for user ${JSON.stringify(parsed.event.userId)}, this workflow is for ${JSON.stringify(input.userId)}` };
+    }
+    return parsed;
+  }
+  function enqueue(event: LifecycleEvent, receivedAt: string): void {
+    seenSet.add(event.eventId);
+    seen.push(event.eventId);
+    while (seen.length > seenLimit) seenSet.delete(seen.shift()!);
+    queue.push({ event, receivedAt });
+  }
+
+  setHandler(
+    lifecycleEventUpdate,
+    (raw: LifecycleEvent): LifecycleEventAck => {
+      const checked = check(raw);
+      if (!checked.ok) throw ApplicationFailure.nonRetryable(checked.reason, INVALID_EVENT); // the validator ran first
+      state.counts.received++;
+      enqueue(checked.event, now());
+      return { eventId: checked.event.eventId, run: state.run, pending: queue.length + (state.applying ? 1 : 0) };
+    },
+    {
+      // Runs before anything is written: a refusal leaves the history untouched.
+      validator: (raw: LifecycleEvent) => {
+        const checked = check(raw);
+        if (!checked.ok) throw ApplicationFailure.nonRetryable(checked.reason, INVALID_EVENT);
+        if (seenSet.has(checked.event.eventId)) {
+          throw ApplicationFailure.nonRetryable(`event ${checked.event.eventId} was already received; nothing changed`, DUPLICATE_EVENT);
+        }
+      },
+    },
+  );
   setHandler(lifecycleEventSignal, (raw: unknown) => {
     state.counts.received++;
     const receivedAt = now();
-    const parsed = parseLifecycleEvent(raw);
-    const eventId = idOf(raw);
-    if (!parsed.ok || parsed.event.userId !== input.userId) {
-      const reason = !parsed.ok
-        ? `${parsed.kind === 'unknown-type' ? 'unknown event type' : 'malformed event'}: ${formatIssues(parsed.issues)}`
-        : `event is for user ${JSON.stringify(parsed.event.userId)}, this workflow is for ${JSON.stringify(input.userId)}`;
-      reject({ eventId, eventType: typeOf(raw), receivedAt, outcome: 'rejected', detail: reason });
+    const checked = check(raw);
+    if (!checked.ok) {
+      reject({ eventId: idOf(raw), eventType: typeOf(raw), receivedAt, outcome: 'rejected', detail: checked.reason });
       return;
     }
-    const { event } = parsed;
+    const { event } = checked;
     if (seenSet.has(event.eventId)) {
       state.counts.duplicates++;
       remember({ eventId: event.eventId, eventType: event.eventType, timestamp: event.timestamp, receivedAt, outcome: 'duplicate' });
@@ -212,10 +270,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
       boundReport();
       return;
     }
-    seenSet.add(event.eventId);
-    seen.push(event.eventId);
-    while (seen.length > seenLimit) seenSet.delete(seen.shift()!);
-    queue.push({ event, receivedAt });
+    enqueue(event, receivedAt);
   });
 
   /** Not silently dropped: kept with its reason, a failed report step, an error log, a search attribute. */
@@ -260,6 +315,8 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
         state.counts.synced++;
         latencies.push(outcome.durationMs);
         if (latencies.length > LATENCY_SAMPLES) latencies.shift();
+        lags.push(Math.max(0, Date.now() - Date.parse(event.timestamp)));
+        if (lags.length > LATENCY_SAMPLES) lags.shift();
         record.idpOperation = outcome.operation;
       } catch (err) {
         // The event is applied to the state anyway; the IdP catches up at the next event, which
@@ -312,7 +369,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
       log.info('userLifecycle continues as new', { run: state.run, appliedThisRun, queued: queue.length, historyLength: workflowInfo().historyLength });
       await continueAsNew<typeof userLifecycle>({
         ...request,
-        carried: { state: { ...state, pending: 0 }, seenEventIds: seen, syncLatenciesMs: latencies, queue },
+        carried: { state: { ...state, pending: 0 }, seenEventIds: seen, syncLatenciesMs: latencies, syncLagsMs: lags, queue },
       });
     }
   }
@@ -320,10 +377,6 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
 
 function needsAttention(state: UserLifecycleState): boolean {
   return state.counts.rejected > 0 || state.idpSync === 'failed';
-}
-
-function syncTotals(state: UserLifecycleState, latencies: number[]): ReportTotals {
-  return reportTotals(state.counts.synced, state.counts.syncFailed, latencies);
 }
 
 function member(raw: unknown, key: string): string {

@@ -51,6 +51,7 @@ interface CliOptions {
   webhookScope?: string;
   tokenTtl?: number;
   webhookSecret: string;
+  webhookSignature?: 'cxone' | 'nexus';
   tenantId?: string;
   asyncBulk?: boolean;
   asyncJobMs?: number;
@@ -89,6 +90,7 @@ export function registerSandboxCommand(program: Command): void {
     .option('--webhook-scope <scope>', 'scope /api/v2/webhooks requires (default cxone.webhook.manage)')
     .option('--token-ttl <seconds>', 'access token lifetime (default 3600)', integer(1))
     .option('--webhook-secret <secret>', 'secret that signs webhook deliveries', 'sandbox-webhook-secret')
+    .option('--webhook-signature <preset>', 'signature scheme of webhook deliveries: cxone (X-CXone-Signature) or nexus (X-Nexus-Signature-256)')
     .option('--tenant-id <id>', 'tenantId carried by webhook events (default sandbox-tenant)')
     .option('--async-bulk', 'answer every /Bulk with 202 + job id (as CXone does), not only on Prefer: respond-async')
     .option('--async-job-ms <ms>', 'how long an async bulk job runs (default 250)', integer(0))
@@ -123,6 +125,7 @@ export function registerSandboxCommand(program: Command): void {
         webhookScope: cli.webhookScope,
         tokenTtlSeconds: cli.tokenTtl,
         webhookSecret: cli.webhookSecret,
+        webhookSignature: cli.webhookSignature,
         tenantId: cli.tenantId,
         asyncBulk: cli.asyncBulk,
         asyncJobDurationMs: cli.asyncJobMs,

@@ -1,8 +1,8 @@
 // Signed delivery of user lifecycle events to webhook subscribers, in order per subscriber, with
 // bounded retries and exponential backoff. Every attempt of one event carries the same eventId (receivers dedupe on
-// it) and a fresh timestamp + signature (so a late retry is not rejected as stale).
+// it) and a fresh timestamp + signature, in the scheme the sandbox is configured with (so a late retry is not rejected as stale).
 import { randomUUID } from 'node:crypto';
-import { EVENT_ID_HEADER, SIGNATURE_HEADER, signPayload, TIMESTAMP_HEADER } from './signing';
+import { signWith, type SigningScheme } from './signing';
 import type { UserEventType } from './resources';
 import type { Store, Subscription } from './store';
 import type { Attrs } from './validate';
@@ -62,7 +62,7 @@ export class Deliveries {
 
   constructor(
     private readonly store: Store,
-    private readonly options: { secret: string; tenantId: string; retry: Required<DeliveryRetry> },
+    private readonly options: { secret: string; scheme: SigningScheme; tenantId: string; retry: Required<DeliveryRetry> },
   ) {}
 
   /** Queues the event for every subscriber of its type; returns the event. */
@@ -123,6 +123,7 @@ export class Deliveries {
   private async attempt(job: DeliveryJob, attempt: number): Promise<DeliveryRecord> {
     const { event, rawBody, subscription } = job;
     const timestamp = Math.floor(Date.now() / 1000);
+    const { scheme } = this.options;
     const controller = new AbortController();
     const timeout = setTimeout(() => controller.abort(), this.options.retry.timeoutMs).unref();
     this.inFlight.add(controller);
@@ -144,9 +145,9 @@ export class Deliveries {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'cxone-scim-sandbox',
-          [TIMESTAMP_HEADER]: String(timestamp),
-          [SIGNATURE_HEADER]: signPayload({ secret: this.options.secret, timestamp, rawBody }),
-          [EVENT_ID_HEADER]: event.eventId,
+          [scheme.timestampHeader]: String(timestamp),
+          [scheme.signatureHeader]: signWith(scheme, this.options.secret, timestamp, rawBody),
+          ...(scheme.deliveryIdHeader ? { [scheme.deliveryIdHeader]: event.eventId } : {}),
         },
       });
       await response.arrayBuffer(); // drain, so that the connection can be reused

@@ -7,3 +7,4 @@ export * from './sandbox';
 export { registerSandboxCommand, parseRateLimit } from './command';
 export { SandboxClient, type ClientResponse, type RequestOptions } from './test-client';
 export { userSchema, enterpriseUserSchema } from './schemas';
+export { SIGNING_PRESETS, signWith, type SigningScheme, type SigningSetting } from './signing';

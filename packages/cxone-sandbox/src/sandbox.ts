@@ -10,6 +10,7 @@ import { profileNamed, type ProfileName } from './profile';
 import { LEGACY_TOKEN_PATH, TOKEN_PATH, type DiscoveryFault } from './token-endpoints';
 import { BulkJobs } from './bulk';
 import { Deliveries, DeliveryRecord, DeliveryRetry } from './delivery';
+import { resolveSigningScheme, type SigningSetting } from './signing';
 import type { RequestLogEntry } from './requestLog';
 import { Resources } from './resources';
 import { ServiceProviderConfig } from './spc';
@@ -49,6 +50,8 @@ export interface SandboxOptions extends Partial<Switches> {
   webhookScope?: string;
   tokenTtlSeconds?: number;
   webhookSecret?: string;
+  /** How deliveries are signed: `cxone` (default), `nexus`, or a custom scheme. */
+  webhookSignature?: SigningSetting;
   /** tenantId carried by webhook events. Default 'sandbox-tenant'. */
   tenantId?: string;
   /** Persist users, groups, ServiceProviderConfig and subscriptions to this JSON file. */
@@ -89,6 +92,8 @@ export interface Sandbox {
   readonly staticToken?: string;
   readonly scopes: string[];
   readonly webhookSecret: string;
+  /** The scheme deliveries are signed with (preset name or custom scheme). */
+  readonly webhookSignature: SigningSetting;
   readonly tenantId: string;
   /** Live switches: mutate directly or through setSwitches (which validates). */
   readonly switches: Switches;
@@ -136,6 +141,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   let url = '';
   const deliveries = new Deliveries(store, {
     secret: webhookSecret,
+    scheme: resolveSigningScheme(options.webhookSignature),
     tenantId,
     retry: { attempts: 5, initialDelayMs: 500, timeoutMs: 5000, ...options.deliveryRetry },
   });
@@ -192,6 +198,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     staticToken: options.staticToken,
     scopes,
     webhookSecret,
+    webhookSignature: options.webhookSignature ?? 'cxone',
     tenantId,
     switches: switchBoard.switches,
     setSwitches: (partial) => switchBoard.set(partial),

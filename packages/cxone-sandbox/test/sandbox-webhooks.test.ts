@@ -243,3 +243,28 @@ describe('sandbox: webhooks', () => {
     });
   });
 });
+
+describe('sandbox: webhook signature schemes', () => {
+  it('signs with the nexus preset when configured: X-Nexus-Signature-256 over "timestamp.body", X-Nexus-Timestamp, X-Nexus-Delivery-Id', async () => {
+    const sandbox = await startSandbox({ port: 0, webhookSecret: 'nexus-secret', webhookSignature: 'nexus' });
+    const receiver = await startReceiver();
+    try {
+      const client = new SandboxClient(sandbox);
+      const created = await client.root('POST', '/api/v2/webhooks', { body: { url: receiver.url, events: ALL_EVENTS }, headers: { 'content-type': 'application/json' } });
+      assert.equal(created.status, 201, created.text);
+      sandbox.adminCreateUser({ userName: 'nexus@example.com' });
+      await sandbox.deliveriesIdle();
+      const [delivery] = receiver.received;
+      assert.equal(delivery.headers['x-cxone-signature'], undefined);
+      assert.ok(signatureValid('nexus-secret', delivery.headers['x-nexus-timestamp'] as string, delivery.headers['x-nexus-signature-256'] as string, delivery.rawBody));
+      assert.equal(delivery.headers['x-nexus-delivery-id'], delivery.body.eventId);
+    } finally {
+      await sandbox.close();
+      await receiver.close();
+    }
+  });
+
+  it('refuses an unknown preset', async () => {
+    await assert.rejects(startSandbox({ port: 0, webhookSignature: 'github' as never }), /unknown preset "github"/);
+  });
+});
