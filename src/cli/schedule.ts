@@ -71,10 +71,15 @@ function describeSchedule(d: ScheduleDescription): string {
 /** Triggers a run now and returns its workflow id (undefined when Skip left it out because a run is going). */
 export async function triggerSyncSchedule(client: Client, scheduleId: string, timeoutMs = 30_000): Promise<string | undefined> {
   const handle = client.schedule.getHandle(scheduleId);
-  const before = await handle.describe();
+  let before = await handle.describe();
+  // The scheduler learns that a run ended a moment after it did; until then Skip would drop the trigger.
+  const deadline = Date.now() + timeoutMs;
+  while (before.info.runningActions.length > 0 && Date.now() < deadline && (await allClosed(client, before))) {
+    await sleep(200);
+    before = await handle.describe();
+  }
   const seen = new Set(before.info.recentActions.map((a) => a.action.workflow.workflowId));
   await handle.trigger();
-  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const now = await handle.describe();
     const started = now.info.recentActions.find((a) => !seen.has(a.action.workflow.workflowId));
@@ -83,6 +88,14 @@ export async function triggerSyncSchedule(client: Client, scheduleId: string, ti
     await sleep(200);
   }
   throw new Error(`schedule ${scheduleId}: the triggered run did not start within ${timeoutMs / 1000} s`);
+}
+
+async function allClosed(client: Client, schedule: ScheduleDescription): Promise<boolean> {
+  for (const run of schedule.info.runningActions) {
+    const { status } = await client.workflow.getHandle(run.workflow.workflowId).describe();
+    if (status.name === 'RUNNING') return false;
+  }
+  return true;
 }
 
 async function onSchedule(context: CliContext, scheduleId: string, body: (client: Client, taskQueue: string) => Promise<void>): Promise<void> {
