@@ -74,10 +74,10 @@ export function formatSyncResult(workflowId: string, result: SyncUsersResult): s
     `  provider: ${plan.providerUsers} users listed in ${plan.pages} pages, ${plan.managed} managed by this sync`,
     ...countLines(plan.counts),
   ];
-  if (plan.sample.length > 0) {
+  const shown = plan.sample.filter((s) => s.action !== 'unchanged' && s.action !== 'out-of-scope');
+  if (shown.length > 0) {
     lines.push('  sample:');
-    for (const s of plan.sample) {
-      if (s.action === 'unchanged' || s.action === 'out-of-scope') continue;
+    for (const s of shown) {
       const who = [s.userName, s.id ? `id ${s.id}` : undefined, s.record ? `record ${s.record}` : undefined].filter(Boolean).join(', ');
       lines.push(`    ${MARKS[s.action]} ${s.action} ${who}${s.changedAttributes?.length ? `: ${s.changedAttributes.join(', ')}` : ''}`);
     }
