@@ -98,18 +98,18 @@ export function formatSyncResult(workflowId: string, result: SyncUsersResult): s
     lines.push(`Removals: ${d.decision}${d.by ? ` by ${d.by}` : ''}${d.reason ? ` (${d.reason})` : ''} at ${d.at}`);
   }
   if (result.note) lines.push(`Note: ${result.note}`);
-  if (result.trace) lines.push(...traceLines(result.trace));
+  if (result.trace) lines.push(...traceLines(result.trace, result.outcome === 'dry-run'));
   lines.push(`Outcome: ${result.outcome}${result.outcome === 'dry-run' ? ' (nothing changed)' : ''}`);
   return `${lines.join('\n')}\n`;
 }
 
-function traceLines(trace: NonNullable<SyncUsersResult['trace']>): string[] {
+function traceLines(trace: NonNullable<SyncUsersResult['trace']>, dryRun: boolean): string[] {
   const lines = ['User trace:', `  1. source record ${trace.record ?? '?'}${trace.line !== undefined ? ` (line ${trace.line})` : ''}`];
   lines.push(`  2. mapped user: ${JSON.stringify(trace.mapped ?? {})}`);
   lines.push(`  3. match: ${trace.match ? `provider user ${trace.match.id} (${trace.match.userName ?? '-'}, active ${String(trace.match.active ?? '?')})` : 'none in the provider'}`);
   lines.push(`  4. action: ${trace.action}${trace.changedAttributes?.length ? ` (${trace.changedAttributes.join(', ')})` : ''}`);
   const calls = trace.http ?? [];
-  lines.push(`  5. HTTP: ${calls.length === 0 ? 'no request (nothing to write)' : ''}`);
+  lines.push(`  5. HTTP: ${calls.length > 0 ? '' : dryRun ? 'none (dry run)' : 'no request (nothing to write)'}`);
   for (const c of calls) lines.push(`     ${c.method} ${c.path} → ${c.status ?? 'no answer'}${c.error ? ` (${c.error})` : ''}`);
   return lines;
 }
