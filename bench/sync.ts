@@ -4,7 +4,7 @@
 // Prints records compared per second, the HTTP requests made against listing pages + changes,
 // the worker's peak RSS, and the largest history length.
 //
-// Usage: npm run bench:sync -- --users 100000 [--page-size 500] [--slice-size 200]
+// Usage: npm run bench:sync -- --users 100000 [--page-size 500] [--slice-size 200] [--profile dir]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -33,6 +33,8 @@ interface Options {
   users: number;
   pageSize: number;
   sliceSize: number;
+  /** Write the worker's CPU profile into this folder. */
+  profile?: string;
 }
 
 /** Which users drift: every 100th is changed, leaves or joins, in turn. */
@@ -83,7 +85,7 @@ async function main(options: Options): Promise<void> {
   writeSource(file, options.users);
   console.log(`seeded ${sandbox.countUsers()} provider users and a ${fs.readFileSync(file, 'utf8').trim().split('\n').length - 1}-row export in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
   const taskQueue = `sync-bench-${process.pid}`;
-  const worker = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'worker'], {
+  const worker = spawn(process.execPath, [...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profile)}`] : []), path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'worker'], {
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: temporal.address,
@@ -149,6 +151,7 @@ const program = new Command()
   .option('--users <n>', 'source users', (v) => Number(v), 100_000)
   .option('--page-size <n>', 'users per listing page (capped by the provider)', (v) => Number(v), 500)
   .option('--slice-size <n>', 'changes per activity', (v) => Number(v), 200)
+  .option('--profile <dir>', "write the worker's CPU profile (.cpuprofile) into this folder")
   .parse();
 main(program.opts<Options>()).catch((err: unknown) => {
   console.error(err);
