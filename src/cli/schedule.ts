@@ -78,6 +78,10 @@ export async function triggerSyncSchedule(client: Client, scheduleId: string, ti
     await sleep(200);
     before = await handle.describe();
   }
+  // A scheduled run's workflow id ends with its start time in whole seconds: a second run within
+  // the same second would reuse the id, and the server drops it.
+  const last = before.info.recentActions.at(-1)?.takenAt;
+  if (last && last.getTime() + 1100 > Date.now()) await sleep(last.getTime() + 1100 - Date.now());
   const seen = new Set(before.info.recentActions.map((a) => a.action.workflow.workflowId));
   await handle.trigger();
   while (Date.now() < deadline) {
