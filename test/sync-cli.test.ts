@@ -122,6 +122,9 @@ describe('cxone-scim sync and schedule', () => {
     assert.equal(byName('dave@corp.example')?.active, false);
     assert.equal(byName('erin@corp.example')?.active, true);
     assert.equal(byName('admin@corp.example')?.active, true, 'a protected account is never touched');
+    const watched = await cli(['watch', workflowId]);
+    assert.equal(watched.code, 0, watched.output);
+    assert.match(watched.output, /Removals: approved by ops@corp\.example[\s\S]*Outcome: succeeded/);
   });
 
   it('manages a schedule of syncUsers: create, describe, trigger (a no-op once in sync), delete', async () => {
