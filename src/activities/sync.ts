@@ -28,6 +28,9 @@ import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
 import type { PlanSource } from './provisioning';
 import { loadFileSource, mapRecords } from './user-source';
+import { traceOf, tracing, writePlanOut, type HttpCall, type PlanOut, type UserTrace } from './sync-review';
+
+export type { HttpCall, PlanOut, UserTrace } from './sync-review';
 
 export interface SyncPlanInput {
   tenant: string;
@@ -40,6 +43,8 @@ export interface SyncPlanInput {
   maxReported: number;
   /** Only this source user (provision on demand): matched by userName, case-insensitively. */
   onlyUserName?: string;
+  /** Also write the full plan, for review, to this path on the worker's file system. */
+  planOut?: PlanOut;
 }
 
 export interface SyncPlanSample {
@@ -70,6 +75,10 @@ export interface SyncPlanSummary {
   sample: SyncPlanSample[];
   /** GET requests made to list the provider's users. */
   pages: number;
+  /** Where `planOut` wrote the plan (on the worker). */
+  planOut?: string;
+  /** With `onlyUserName`: the user's record, match and planned action. */
+  trace?: UserTrace;
 }
 
 /** One planned write, as stored in the plan file (creates and updates carry the source's user). */
@@ -94,6 +103,8 @@ export interface ApplySliceInput {
   endpoint: string;
   patchSupported: boolean;
   maxReported: number;
+  /** Record each HTTP request (method, path, status) in the tally: provision on demand only. */
+  trace?: boolean;
 }
 
 export interface SyncFailure {
@@ -112,6 +123,8 @@ export interface SliceTally {
   alreadyApplied: number;
   /** HTTP requests this slice made. */
   requests: number;
+  /** With `trace`: each request and its answer. */
+  http?: HttpCall[];
 }
 
 /** Where plans live: CXONE_SCIM_DATA_DIR, else the system temp folder. */
@@ -126,13 +139,13 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 async function sourceUsers(source: PlanSource, model: UserSchemaModel, maxReported: number) {
   const loaded = source.kind === 'file' ? await loadFileSource(source) : undefined;
   const records = loaded ? loaded.records : mapRecords(source.kind === 'inline' ? source.users : [], undefined);
-  const valid: SourceUser[] = [];
+  const valid: Array<SourceUser & { line?: number }> = [];
   const invalidRecords: ClassifyProblem[] = [];
   let invalid = 0;
   records.forEach((record, index) => {
     const reasons = 'problems' in record ? record.problems : validateUser(model, record.user);
     if (reasons.length === 0 && 'user' in record) {
-      valid.push({ index, user: record.user });
+      valid.push({ index, user: record.user, ...(record.line !== undefined ? { line: record.line } : {}) });
       return;
     }
     invalid++;
@@ -229,6 +242,8 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
   fs.writeFileSync(`${planFile}.partial`, JSON.stringify(plan));
   fs.renameSync(`${planFile}.partial`, planFile);
   planCache.delete(planFile);
+  const written = input.planOut ? writePlanOut(input.planOut, input.tenant, planHash, changes) : undefined;
+  const trace = input.onlyUserName !== undefined ? traceOf(valid[0], changes, providerUsers) : undefined;
   return {
     planHash,
     planFile,
@@ -244,6 +259,8 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
     counts: countActions(changes),
     sample: sampleOf(changes, input.onlyUserName !== undefined ? 1 : Math.max(1, Math.min(10, input.maxReported))),
     pages: listed.pages,
+    ...(written ? { planOut: written } : {}),
+    ...(trace ? { trace } : {}),
   };
 }
 
@@ -344,7 +361,8 @@ export async function applySyncSlice(deps: ActivityDeps, input: ApplySliceInput)
   // Heartbeats are throttled, so a retry may find writes past the recorded position already made:
   // every change of a retried attempt is checked (or idempotent) rather than blindly repeated.
   const resumed = context.info.attempt > 1;
-  const client = scimClientFor(deps, input.tenant);
+  if (input.trace) tally.http ??= [];
+  const client = input.trace && tally.http ? tracing(scimClientFor(deps, input.tenant), tally.http) : scimClientFor(deps, input.tenant);
   for (let i = resumedFrom?.next ?? 0; i < phase.length; i++) {
     const change = phase[i];
     try {

@@ -18,6 +18,9 @@ import { loadSandbox } from './sandbox';
 import { printReport } from './print-report';
 import { printProvisionReport, progressPrinter, runProvision } from './provision';
 import { formatReport, gatherReport } from './report';
+import { createSyncSchedule, triggerSyncSchedule } from './schedule';
+import { followSync } from './sync';
+import { formatSyncResult } from './sync-print';
 
 const EXAMPLES = path.resolve(__dirname, '..', '..', '..', 'examples');
 const CXONE_TENANT = 'cxone-demo';
@@ -47,7 +50,43 @@ export interface DemoSummary {
   /** Users created in the CXone console instead, when the provider offers no way to provision in this build. */
   consoleCreated: number;
   syncedToIdp: number;
+  /** The scheduled syncUsers runs: changes each applied (the second, in sync, none). */
+  syncRuns: Array<{ workflowId: string; outcome: string; changes: number }>;
   workflowIds: { configure: string; register: string; provision: string; lifecycle: string };
+}
+
+/**
+ * Step 4: a schedule running syncUsers over the HR export just provisioned (Skip overlaps, daily),
+ * triggered twice after a console edit: the first run puts the edited user back, the second changes nothing; then it goes.
+ */
+async function demoSyncSchedule(client: Client, taskQueue: string, csv: string, log: (line?: string) => void, drift: () => string): Promise<DemoSummary['syncRuns']> {
+  log('\n-- 4. syncUsers on a schedule (cxone-scim schedule create / trigger / delete)');
+  const scheduleId = await createSyncSchedule(client, taskQueue, csv, {
+    tenant: CXONE_TENANT,
+    format: 'csv',
+    mapping: path.join(EXAMPLES, 'hr-mapping.json'),
+    every: '1 day',
+    catchupWindow: '10 minutes',
+  });
+  log(`schedule ${scheduleId}: every day, overlap policy Skip`);
+  log(`console edit (drift): ${drift()} renamed in CXone`);
+  const runs: DemoSummary['syncRuns'] = [];
+  try {
+    for (const run of ['first', 'second']) {
+      const workflowId = await triggerSyncSchedule(client, scheduleId);
+      if (!workflowId) throw new Error(`schedule ${scheduleId}: the ${run} run was skipped`);
+      const end = await followSync(client.workflow.getHandle(workflowId));
+      if (end.state !== 'completed') throw new Error(`syncUsers ${workflowId} did not complete (${end.state})`);
+      const changes = Object.values(end.result.applied).reduce((n, c) => n + c, 0);
+      log(`${run} run:`);
+      log(formatSyncResult(workflowId, end.result).trimEnd());
+      runs.push({ workflowId, outcome: end.result.outcome, changes });
+    }
+  } finally {
+    await client.schedule.getHandle(scheduleId).delete();
+  }
+  log(`second run: ${runs[1].changes} changes; schedule ${scheduleId} deleted`);
+  return runs;
 }
 
 /**
@@ -104,8 +143,9 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
  *   1. configureServiceProvider   examples/service-provider-config.json → sandbox (If-Match PUT)
  *   2. registerWebhooks           USER_CREATED / USER_UPDATED / USER_DEACTIVATED → the receiver
  *   3. provisionUsers             a generated HR CSV + examples/hr-mapping.json → /Bulk
- *   4. userLifecycle              every webhook → signal-with-start → IdP sandbox; then console edits
- *   5. compliance report over all runs, and where to look in the Temporal UI
+ *   4. syncUsers on a schedule    the same HR export, triggered twice: the second run changes nothing
+ *   5. userLifecycle              every webhook → signal-with-start → IdP sandbox; then console edits
+ *   6. compliance report over all runs, and where to look in the Temporal UI
  */
 export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
   const out = options.out ?? process.stdout;
@@ -199,8 +239,14 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
         throw new Error('provisionUsers failed; see the report above');
       }
       const valid = result?.totals.succeeded ?? consoleCreated;
+      const drift = () => {
+        const drifted = cxone.listUsers()[2] as { id: string; userName: string };
+        cxone.adminUpdateUser(drifted.id, { displayName: 'Renamed In Console' });
+        return drifted.userName;
+      };
+      const syncRuns = consoleCreated > 0 ? [] : await demoSyncSchedule(client, settings.taskQueue, csv, log, drift);
 
-      log('\n-- 4. userLifecycle: CXone webhooks → receiver → workflows → IdP');
+      log('\n-- 5. userLifecycle: CXone webhooks → receiver → workflows → IdP');
       await waitFor(`${valid} users in the IdP`, () => idp.countUsers() >= valid, 300_000);
       log(`${idp.countUsers()} users created in the IdP from USER_CREATED webhooks`);
       const [promoted, leaver] = cxone.listUsers().slice(0, 2) as Array<{ id: string; userName: string }>;
@@ -213,7 +259,7 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
       const state = await client.workflow.getHandle(lifecycleId).query(stateQuery);
       log(`${lifecycleId}: status ${state.status}, IdP ${state.idpSync}, events ${state.recent.map((e) => `${e.eventType}:${e.outcome}`).join(' → ')}`);
 
-      log('\n-- 5. compliance report (cxone-scim report --format md)');
+      log('\n-- 6. compliance report (cxone-scim report --format md)');
       out.write(formatReport(await gatherReport(client, { tenant: CXONE_TENANT }), 'md'));
       log();
       if (temporal.uiUrl) log(`Temporal UI: ${temporal.uiUrl}/namespaces/${settings.namespace}/workflows`);
@@ -227,6 +273,7 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
         invalid: result?.totals.invalid ?? 0,
         consoleCreated,
         syncedToIdp: idp.countUsers(),
+        syncRuns,
         workflowIds: { configure: configured.report.workflowId, register: registerId, provision: provisioned.handle.workflowId, lifecycle: lifecycleId },
       };
     });

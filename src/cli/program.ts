@@ -9,6 +9,8 @@ import { describeError, ExitCode } from './exit-codes';
 import { registerProvisionCommand } from './provision';
 import { registerReportCommand } from './report';
 import { registerSandboxCommand } from './sandbox';
+import { registerScheduleCommand } from './schedule';
+import { registerSyncCommand } from './sync';
 import { registerTenantsCommand } from './tenants';
 import { registerWatchCommand } from './watch';
 
@@ -52,12 +54,18 @@ export function buildProgram(context: CliContext): Command {
   registerConfigureCommand(program, context);
   registerProvisionCommand(program, context);
   registerWatchCommand(program, context);
+  registerSyncCommand(program, context);
+  registerScheduleCommand(program, context);
   registerReportCommand(program);
   registerAuditCommand(program);
   registerCodecServerCommand(program);
   registerTenantsCommand(program, context);
   // Subcommands report their own usage errors the same way.
-  for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
+  const quietly = (command: Command): void => {
+    command.exitOverride().configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
+    command.commands.forEach(quietly);
+  };
+  program.commands.forEach(quietly);
   return program;
 }
 

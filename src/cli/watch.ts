@@ -7,6 +7,8 @@ import { describeError, exitCodeOf, UsageError } from './exit-codes';
 import { followRun, throughOutages } from './follow';
 import { printReport } from './print-report';
 import { followProvision, printProvisionReport, progressPrinter } from './provision';
+import { followSync, reportSyncEnd } from './sync';
+import { syncProgressPrinter } from './sync-print';
 
 /**
  * `cxone-scim watch <workflowId>`: re-attaches to a run (after the CLI that started it was
@@ -23,6 +25,13 @@ export async function watchCommand(workflowId: string, options: { output: string
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new UsageError(`watch: no workflow with id "${workflowId}" in this namespace`);
       throw err;
+    }
+    if (type === 'syncUsers') {
+      const bar = syncProgressPrinter(context.stderr);
+      const end = await followSync(handle, { onProgress: (p) => bar.update(p), onOutage: (s) => bar.outage(s) });
+      bar.end();
+      reportSyncEnd(workflowId, end, context);
+      return;
     }
     let outcome;
     if (type === 'provisionUsers') {

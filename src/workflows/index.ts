@@ -24,5 +24,6 @@ export {
   approveDeletionsUpdate,
   rejectDeletionsUpdate,
   type SyncUsersInput,
+  type SyncProgress,
   type SyncUsersResult,
 } from './sync-users';

@@ -12,7 +12,7 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import type { Activities } from '../activities';
 import type { PlanSource } from '../activities/provisioning';
 import type { SourceFormat } from '../activities/user-source';
-import type { SliceTally, SyncFailure, SyncPlanSummary } from '../activities/sync';
+import type { PlanOut, SliceTally, SyncFailure, SyncPlanSummary, UserTrace } from '../activities/sync';
 import { FailureType } from '../scim/failures';
 import { compileMapping } from '../scim/mapping';
 import {
@@ -72,6 +72,8 @@ export interface SyncUsersInput {
   runDeadline?: string;
   /** Failures and invalid records described in the report (all are counted). Default 100. */
   maxReported?: number;
+  /** Also write the full plan (CSV or JSON) to this path on the worker's file system, for review. */
+  planOut?: PlanOut;
 }
 
 export type SyncOutcome = 'succeeded' | 'partial' | 'dry-run' | 'quarantined' | 'rejected' | 'approval-timeout';
@@ -99,6 +101,8 @@ export interface SyncUsersResult {
   deletionDecision?: DeletionDecision;
   /** Why removals were held back or the run stopped, when they were. */
   note?: string;
+  /** With `user`: that user's record, match, action and HTTP requests. */
+  trace?: UserTrace;
 }
 
 export interface SyncProgress {
@@ -126,6 +130,8 @@ function checkInput(input: SyncUsersInput): void {
   if (!input.tenant) throw invalid('tenant is required');
   if ((input.users === undefined) === (input.source === undefined)) throw invalid('give either users (inline) or source (a file), not both and not neither');
   if (input.source !== undefined && !input.source.path) throw invalid('source.path is required');
+  if (input.planOut !== undefined && !input.planOut.path) throw invalid('planOut.path is required');
+  if (input.planOut?.format !== undefined && input.planOut.format !== 'csv' && input.planOut.format !== 'json') throw invalid(`planOut.format must be csv or json, got ${String(input.planOut.format)}`);
   if (input.source?.mapping !== undefined) {
     const mapping = compileMapping(input.source.mapping);
     if (!mapping.ok) throw invalid(`source.mapping is invalid: ${mapping.problems.join('; ')}`);
@@ -231,13 +237,13 @@ async function run(
   const rules = { matchKey: input.matchKey ?? 'userName', scope: input.scope ?? {}, protectedAccounts: input.protectedAccounts ?? [], deprovision: input.deprovision ?? 'deactivate' } as const;
   const plan = await report.step(
     'plan: read source, list provider users, classify',
-    () => planSync({ tenant: input.tenant, source, model: built.model, rules, pageSize, maxReported, ...(input.user ? { onlyUserName: input.user } : {}) }),
+    () => planSync({ tenant: input.tenant, source, model: built.model, rules, pageSize, maxReported, ...(input.user ? { onlyUserName: input.user } : {}), ...(input.planOut ? { planOut: input.planOut } : {}) }),
     (p) => ({ payloadSha256: p.planHash, detail: `${p.records} records (${p.invalid} invalid), ${p.providerUsers} provider users in ${p.pages} pages, ${p.managed} managed: ${describeCounts(p.counts)}` }),
   );
-  const { planFile, ...shown } = plan;
+  const { planFile, trace, ...shown } = plan;
   progress.planHash = plan.planHash;
   progress.planned = plan.counts;
-  const result: SyncUsersResult = { tenant: input.tenant, outcome: 'succeeded', plan: shown, applied: progress.applied, failed: 0, failures: [], alreadyApplied: 0, requests: plan.pages };
+  const result: SyncUsersResult = { tenant: input.tenant, outcome: 'succeeded', plan: shown, applied: progress.applied, failed: 0, failures: [], alreadyApplied: 0, requests: plan.pages, ...(trace ? { trace } : {}) };
   const removals = plan.counts.deactivate + plan.counts.delete;
   const validRecords = plan.records - plan.invalid;
   if (!input.user && validRecords === 0 && removals > 0) {
@@ -337,7 +343,9 @@ function applier(
         next = Math.min(total, next + limits.sliceSize);
         const tally: SliceTally = await applySyncSlice({
           tenant: input.tenant, planFile: plan.planFile, planHash: plan.planHash, actions: [...actions], from, to: next, endpoint, patchSupported, maxReported: limits.maxReported,
+          ...(result.trace ? { trace: true } : {}),
         });
+        if (result.trace && tally.http) result.trace.http = [...(result.trace.http ?? []), ...tally.http];
         for (const action of Object.keys(tally.done) as SyncAction[]) result.applied[action] += tally.done[action];
         result.failed += tally.failed;
         progress.failed = result.failed;

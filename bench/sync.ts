@@ -1,0 +1,159 @@
+// Benchmark: reconcile N source users against a CXone sandbox that holds the same users with 1 %
+// drift (a third changed, a third leavers, a third joiners), with the syncUsers workflow: a dry run,
+// then the real run, then a run that finds nothing to do. The worker runs in its own process.
+// Prints records compared per second, the HTTP requests made against listing pages + changes,
+// the worker's peak RSS, and the largest history length.
+//
+// Usage: npm run bench:sync -- --users 100000 [--page-size 500] [--slice-size 200] [--profile dir]
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { startSandbox, type Sandbox } from 'cxone-sandbox';
+import { startTemporal } from '../src/temporal/server';
+import { discoverServiceProvider, syncUsers, type SyncUsersInput, type SyncUsersResult } from '../src/workflows';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+const MAPPING = {
+  attributes: {
+    userName: 'email',
+    externalId: 'employee_id',
+    'name.givenName': 'first_name',
+    'name.familyName': 'last_name',
+    'emails[type eq "work"].value': 'email',
+    'emails[type eq "work"].primary': { constant: true },
+    [`${ENTERPRISE}:department`]: 'department',
+  },
+};
+
+interface Options {
+  users: number;
+  pageSize: number;
+  sliceSize: number;
+  /** Write the worker's CPU profile into this folder. */
+  profile?: string;
+}
+
+/** Which users drift: every 100th is changed, leaves or joins, in turn. */
+const drift = (i: number) => (i % 100 === 0 ? (['changed', 'leaver', 'joiner'] as const)[(i / 100) % 3] : undefined);
+const email = (i: number) => `sync.user${i}@corp.example`;
+
+/** The provider as it is: every user but the joiners, the changed ones in their old department. */
+function seed(sandbox: Sandbox, users: number): void {
+  for (let i = 0; i < users; i++) {
+    if (drift(i) === 'joiner') continue;
+    sandbox.adminCreateUser({
+      schemas: [CORE, ENTERPRISE],
+      userName: email(i),
+      externalId: `E${i}`,
+      name: { givenName: 'Sync', familyName: `User ${i}` },
+      emails: [{ value: email(i), type: 'work', primary: true }],
+      active: true,
+      [ENTERPRISE]: { department: `Dept ${i % 20}` },
+    });
+  }
+}
+
+/** The HR export: every user but the leavers, the changed ones in a new department. */
+function writeSource(file: string, users: number): void {
+  const lines = ['employee_id,email,first_name,last_name,department'];
+  for (let i = 0; i < users; i++) {
+    if (drift(i) === 'leaver') continue;
+    lines.push(`E${i},${email(i)},Sync,User ${i},Dept ${drift(i) === 'changed' ? 'Moved' : i % 20}`);
+  }
+  fs.writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
+function peakRssMb(pid: number): number {
+  try {
+    return Number(/^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+async function main(options: Options): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sync-bench-'));
+  const file = path.join(dir, 'hr.csv');
+  const temporal = await startTemporal({});
+  const sandbox = await startSandbox({ port: 0, requestLogLimit: 10 * options.users + 1000 });
+  let seedStarted = performance.now();
+  seed(sandbox, options.users);
+  writeSource(file, options.users);
+  console.log(`seeded ${sandbox.countUsers()} provider users and a ${fs.readFileSync(file, 'utf8').trim().split('\n').length - 1}-row export in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
+  const taskQueue = `sync-bench-${process.pid}`;
+  const worker = spawn(process.execPath, [...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profile)}`] : []), path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'worker'], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: temporal.namespace,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      CXONE_BASE_URL: sandbox.url,
+      CXONE_CLIENT_ID: sandbox.clientId,
+      CXONE_CLIENT_SECRET: sandbox.clientSecret,
+      CXONE_SCOPES: 'scim:write',
+      CXONE_TENANT_ID: 'bench',
+      CXONE_SCIM_DATA_DIR: dir,
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const log: string[] = [];
+  worker.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()) > 200 && log.shift());
+  try {
+    const client = temporal.testEnv.client;
+    await client.workflow.execute(discoverServiceProvider, { taskQueue, workflowId: `bench-warmup-${Date.now()}`, args: [{ tenant: 'bench' }] });
+    const input: SyncUsersInput = { tenant: 'bench', source: { path: file, format: 'csv', mapping: MAPPING }, pageSize: options.pageSize, sliceSize: options.sliceSize };
+    let largestHistory = 0;
+    const run = async (name: string, extra: Partial<SyncUsersInput>) => {
+      sandbox.clearRequestLog();
+      seedStarted = performance.now();
+      const workflowId = `sync-bench-${name}-${Date.now()}`;
+      const result: SyncUsersResult = await client.workflow.execute(syncUsers, { taskQueue, workflowId, args: [{ ...input, ...extra }] });
+      const seconds = (performance.now() - seedStarted) / 1000;
+      const history = (await client.workflow.getHandle(workflowId).fetchHistory()).events?.length ?? 0;
+      largestHistory = Math.max(largestHistory, history);
+      const scimRequests = sandbox.requestLog.filter((r) => r.path.includes('/Users')).length;
+      const c = result.plan.counts;
+      const changes = c.create + c.update + c.reactivate + c.deactivate + c.delete;
+      const applied = Object.values(result.applied).reduce((n, k) => n + k, 0);
+      const compared = result.plan.records + result.plan.providerUsers;
+      console.log(
+        `${name.padEnd(8)} ${result.outcome.padEnd(9)} ${seconds.toFixed(1).padStart(6)} s · ${Math.round(compared / seconds)} records compared/s ` +
+          `(${result.plan.records} source + ${result.plan.providerUsers} provider) · plan: ${c.create} create, ${c.update} update, ${c.deactivate} deactivate, ` +
+          `${c.unchanged} unchanged · applied ${applied} · /Users requests ${scimRequests} vs pages + changes ${result.plan.pages} + ${result.outcome === 'dry-run' ? 0 : changes} ` +
+          `(workflow counted ${result.requests}) · history ${history} events`,
+      );
+      return result;
+    };
+    await run('dry-run', { dryRun: true });
+    const real = await run('real', {});
+    if (real.outcome !== 'succeeded' || real.failed > 0) throw new Error(`the real run ended ${real.outcome} with ${real.failed} failures`);
+    const again = await run('in-sync', {});
+    const leftover = Object.values(again.applied).reduce((n, k) => n + k, 0);
+    if (leftover !== 0) throw new Error(`the run after the real one still changed ${leftover} users`);
+    console.log(`worker peak RSS ${peakRssMb(worker.pid as number).toFixed(0)} MB · largest history ${largestHistory} events · users ${options.users}, page size ${options.pageSize}, slice size ${options.sliceSize}`);
+  } catch (err) {
+    process.stderr.write(`worker log (last lines):\n${log.join('')}\n`);
+    throw err;
+  } finally {
+    worker.kill('SIGTERM');
+    await new Promise((resolve) => worker.once('exit', resolve));
+    await sandbox.close();
+    await temporal.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const program = new Command()
+  .option('--users <n>', 'source users', (v) => Number(v), 100_000)
+  .option('--page-size <n>', 'users per listing page (capped by the provider)', (v) => Number(v), 500)
+  .option('--slice-size <n>', 'changes per activity', (v) => Number(v), 200)
+  .option('--profile <dir>', "write the worker's CPU profile (.cpuprofile) into this folder")
+  .parse();
+main(program.opts<Options>()).catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
