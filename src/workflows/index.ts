@@ -26,3 +26,4 @@ export {
   type SyncUsersInput,
   type SyncUsersResult,
 } from './sync-users';
+export { syncGroups, syncGroupsProgressQuery, type SyncGroupsInput, type SyncGroupsResult } from './sync-groups';
