@@ -112,7 +112,7 @@ export interface Sandbox {
 }
 
 const SWITCH_KEYS: (keyof Switches)[] = [
-  'rateLimit', 'retryAfterSeconds', 'failRate', 'failNext', 'failStatus', 'latencyMs', 'asyncBulk', 'asyncJobDurationMs', 'readOnlySpc',
+  'rateLimit', 'retryAfterSeconds', 'failRate', 'failNext', 'failStatus', 'latencyMs', 'asyncBulk', 'asyncJobDurationMs', 'readOnlySpc', 'groupPatchNoop', 'hideGroups',
 ];
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {

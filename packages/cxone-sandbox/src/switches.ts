@@ -26,6 +26,10 @@ export interface Switches {
   asyncJobDurationMs: number;
   /** PUT /ServiceProviderConfig answers 405, as an RFC 7644 §4 read-only provider would. */
   readOnlySpc: boolean;
+  /** Mimics a non-compliant server: PATCH /Groups answers 200 to a filtered member removal and does nothing. */
+  groupPatchNoop: boolean;
+  /** /ResourceTypes lists no Group (as CXone documents none). */
+  hideGroups: boolean;
 }
 
 export const DEFAULT_SWITCHES: Switches = {
@@ -38,6 +42,8 @@ export const DEFAULT_SWITCHES: Switches = {
   asyncBulk: false,
   asyncJobDurationMs: 250,
   readOnlySpc: false,
+  groupPatchNoop: false,
+  hideGroups: false,
 };
 
 export interface Verdict {
@@ -71,6 +77,8 @@ const CHECKS: { [K in keyof Switches]: (v: unknown) => string | undefined } = {
   asyncBulk: (v) => (typeof v === 'boolean' ? undefined : 'asyncBulk must be a boolean'),
   asyncJobDurationMs: (v) => (isNonNegative(v) ? undefined : 'asyncJobDurationMs must be a number >= 0'),
   readOnlySpc: (v) => (typeof v === 'boolean' ? undefined : 'readOnlySpc must be a boolean'),
+  groupPatchNoop: (v) => (typeof v === 'boolean' ? undefined : 'groupPatchNoop must be a boolean'),
+  hideGroups: (v) => (typeof v === 'boolean' ? undefined : 'hideGroups must be a boolean'),
 };
 
 /** Throws an Error listing every invalid or unknown switch. */
