@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { sandboxTenant } from '../src/cli/dev';
+import type { CliContext } from '../src/cli/context';
+import { syncGroupsCommand } from '../src/cli/sync-groups';
 import type { TenantConfig } from '../src/config/tenants';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { syncGroups, syncGroupsProgressQuery, type SyncGroupsInput, type SyncGroupsResult } from '../src/workflows';
@@ -114,6 +117,42 @@ describe('syncGroups', () => {
     await handle.executeUpdate('approveDeletions', { args: [{ planHash: progress.awaitingApproval?.planHash, approvedBy: 'test' }] });
     const done = await handle.result();
     assert.deepEqual([done.outcome, done.deletionDecision?.decision, done.applied.membersRemoved, done.threshold?.exceeded], ['succeeded', 'approved', 1, true]);
+  });
+
+  it('replaces the whole group with PUT, and never PATCHes, where patch.supported is false', async () => {
+    const scim = await sandboxScim(sandbox);
+    const spc = (await scim('GET', '/ServiceProviderConfig')) as Record<string, unknown>;
+    const { meta: _meta, ...desired } = spc;
+    await scim('PUT', '/ServiceProviderConfig', { ...desired, patch: { supported: false } });
+    try {
+      sandbox.requestLog.length = 0;
+      const done = await run({ groups: [{ displayName: 'Support', members: ['bob@corp.example'] }], scope: { displayNamePrefix: 'Support' }, deletionThreshold: { maxShare: 1 } });
+      assert.deepEqual([done.outcome, done.applied.membersAdded, done.applied.membersRemoved, done.failed], ['succeeded', 1, 1, 0], JSON.stringify(done.failures));
+      const writes = sandbox.requestLog.filter((r) => r.method !== 'GET' && r.path.includes('/Groups')).map((r) => r.method);
+      assert.deepEqual(writes, ['PUT', 'PUT']);
+    } finally {
+      await scim('PUT', '/ServiceProviderConfig', desired);
+    }
+  });
+
+  it('cxone-scim sync-groups: a dry run prints each group action and names every bad record', async () => {
+    const file = path.join(dir, 'groups.ndjson');
+    fs.writeFileSync(file, ['{"displayName":"Leads","members":["alice@corp.example"]}', '{"displayName":"leads","members":[]}', 'not json', '{"members":["bob@corp.example"]}', ''].join('\n'));
+    const out: string[] = [];
+    const err: string[] = [];
+    const sink = (into: string[]) => new Writable({ write: (chunk, _enc, done) => { into.push(String(chunk)); done(); } });
+    const context: CliContext = {
+      stdout: sink(out), stderr: sink(err), env: {}, exitCode: -1,
+      temporal: async () => ({ client: temporal.testEnv.client, taskQueue: worker.settings.taskQueue, release: async () => undefined }),
+    };
+    await syncGroupsCommand({ groupsFile: file, tenant: 'groups', dryRun: true, prefix: 'Leads', output: 'text' }, context);
+    const text = out.join('');
+    assert.equal(context.exitCode, 0, err.join(''));
+    assert.match(text, /^outcome: dry-run/);
+    assert.match(text, /error: group "Leads" \(groups\.ndjson line 1\) displayName "Leads" is given 2 times \(groups\.ndjson line 1, groups\.ndjson line 2\)/);
+    assert.match(text, /error: \(groups\.ndjson line 3\) not JSON/);
+    assert.match(text, /error: \(groups\.ndjson line 4\) displayName: required/);
+    assert.match(text, /0 create, 0 update/);
   });
 
   it('skips cleanly where /ResourceTypes lists no Group', async () => {

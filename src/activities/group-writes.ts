@@ -115,8 +115,14 @@ async function applyGroup(client: ScimClient, input: ApplyGroupsInput, change: G
     tally.deleted++;
     return undefined;
   }
-  if (!input.patchSupported) await putGroup(client, pathOf(id), change, 'removals', tally);
-  else for (const slice of slices(change.remove, size)) await sendPatch(client, pathOf(id), slice.map(removeMemberOperation), tally);
+  if (!input.patchSupported) {
+    await putGroup(client, pathOf(id), change, 'removals', tally);
+    return id;
+  }
+  // A retried attempt may have removed some already; a filter matching nothing can be a 400 noTarget.
+  const present = resumed ? await readMembers(client, endpoint, id, tally) : undefined;
+  const remove = present ? change.remove.filter((member) => present.has(member)) : change.remove;
+  for (const slice of slices(remove, size)) await sendPatch(client, pathOf(id), slice.map(removeMemberOperation), tally);
   return id;
 }
 

@@ -9,6 +9,7 @@ import { describeError, ExitCode } from './exit-codes';
 import { registerProvisionCommand } from './provision';
 import { registerReportCommand } from './report';
 import { registerSandboxCommand } from './sandbox';
+import { registerSyncGroupsCommand } from './sync-groups';
 import { registerTenantsCommand } from './tenants';
 import { registerWatchCommand } from './watch';
 
@@ -56,6 +57,7 @@ export function buildProgram(context: CliContext): Command {
   registerAuditCommand(program);
   registerCodecServerCommand(program);
   registerTenantsCommand(program, context);
+  registerSyncGroupsCommand(program, context);
   // Subcommands report their own usage errors the same way.
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
   return program;
