@@ -67,6 +67,12 @@ describe('planGroups', () => {
     assert.deepEqual(plan.changes.map((c) => `${c.action} ${c.displayName}`), ['create Inner'], 'the duplicated provider group is neither updated nor emptied');
   });
 
+  it('never empties a provider group whose source group lacks the match key', () => {
+    const plan = planGroups([group('Sales', ['alice@corp.example'], 'line 2')], [{ id: 'g1', displayName: 'Sales' }], users, () => new Set(['u1']), { ...rules, matchKey: 'externalId' });
+    assert.deepEqual(plan.problems.map((p) => p.reason), ["externalId: required to match the group (the sync's group match key)"]);
+    assert.deepEqual(plan.changes, []);
+  });
+
   it('keeps protected and out-of-scope groups, and deletes with deprovision delete', () => {
     const plan = planGroups([], [{ id: 'g1', displayName: 'Admins' }, { id: 'g2', displayName: 'hr-old' }, { id: 'g3', displayName: 'Other' }], users, () => new Set(['u1']), {
       ...rules, protectedGroups: ['admins'], scope: { displayNamePrefix: 'HR-' }, deprovision: 'delete',

@@ -104,6 +104,22 @@ describe('syncGroups', () => {
     assert.deepEqual([fixed.outcome, fixed.applied.membersRemoved], ['succeeded', 1]);
   });
 
+  it('quarantines the run when too many member changes fail, leaving the rest unsent', async () => {
+    sandbox.setSwitches({ groupPatchNoop: true });
+    try {
+      sandbox.requestLog.length = 0;
+      const done = await run({
+        groups: [{ displayName: 'Agents', members: ['alice@corp.example'] }, { displayName: 'Support', members: [] }],
+        groupsPerActivity: 1, quarantine: { minWrites: 1, maxFailureRate: 0.5 }, deletionThreshold: { maxShare: 1 },
+      });
+      assert.equal(done.outcome, 'quarantined');
+      assert.equal(done.failed, 1);
+      assert.equal(sandbox.requestLog.filter((r) => r.method === 'PATCH').length, 1, 'no removal is sent after the quarantine');
+    } finally {
+      sandbox.setSwitches({ groupPatchNoop: false });
+    }
+  });
+
   it('holds removals above the threshold until approveDeletions names the plan shown', async () => {
     const handle = await temporal.testEnv.client.workflow.start(syncGroups, {
       taskQueue: worker.settings.taskQueue, workflowId: `sync-groups-${++seq}`, args: [{ tenant: 'groups', groups: [{ displayName: 'Agents', members: ['alice@corp.example'] }], scope: { displayNamePrefix: 'Agents' } }],

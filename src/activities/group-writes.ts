@@ -13,18 +13,19 @@ import { URN } from '../scim/urns';
 import { scimClientFor, type ActivityDeps } from './deps';
 import type { ApplyGroupsInput, GroupTally } from './groups';
 
-export const cache = new Map<string, { planHash: string; changes: GroupChange[] }>();
+/** Plans read by this worker process (every slice of a run reads the same one). */
+export const groupPlanCache = new Map<string, { planHash: string; changes: GroupChange[] }>();
 
 function loadPlan(file: string, planHash: string): GroupChange[] {
-  let plan = cache.get(file);
+  let plan = groupPlanCache.get(file);
   if (!plan) {
     try {
       plan = JSON.parse(fs.readFileSync(file, 'utf8')) as { planHash: string; changes: GroupChange[] };
     } catch (err) {
       throw ApplicationFailure.nonRetryable(`cannot read the group plan ${file}: ${(err as Error).message} (plans stay on the worker that made them)`, FailureType.PlanUnavailable);
     }
-    if (cache.size >= 4) cache.delete(cache.keys().next().value as string);
-    cache.set(file, plan);
+    if (groupPlanCache.size >= 4) groupPlanCache.delete(groupPlanCache.keys().next().value as string);
+    groupPlanCache.set(file, plan);
   }
   if (plan.planHash !== planHash) throw ApplicationFailure.nonRetryable(`the group plan ${file} is not plan ${planHash}`, FailureType.PlanUnavailable);
   return plan.changes;

@@ -20,7 +20,7 @@ import {
 } from '../scim/group-reconcile';
 import { asActivity, scimClientFor, type ActivityDeps } from './deps';
 import { loadGroupSource, type GroupSourceSpec } from './group-source';
-import { applyGroupChanges, cache, phaseChanges, readMembers } from './group-writes';
+import { applyGroupChanges, groupPlanCache, phaseChanges, readMembers } from './group-writes';
 
 export type MembershipView = 'auto' | 'userGroups' | 'groupMembers';
 
@@ -159,7 +159,7 @@ export async function planGroupSync(deps: ActivityDeps, input: GroupPlanInput): 
   const planFile = path.join(plansDir(), `groups-${input.tenant.replace(/[^\w.-]/g, '_')}-${planHash}.json`);
   fs.writeFileSync(`${planFile}.partial`, JSON.stringify({ planHash, changes: plan.changes }));
   fs.renameSync(`${planFile}.partial`, planFile);
-  cache.delete(planFile);
+  groupPlanCache.delete(planFile);
   const moving = plan.changes.filter((c) => c.action !== 'unchanged' && c.action !== 'out-of-scope' && c.action !== 'protected');
   return {
     planHash,

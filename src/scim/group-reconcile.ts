@@ -168,6 +168,8 @@ export function planGroups(
     const namesake = byName.get(lower(name)) ?? [];
     const key = groupKey(group, rules.matchKey);
     if (key === undefined) {
+      // Never emptied as "gone from the source" for want of a key: a same-named provider group is kept.
+      for (const g of providerGroups) if (lower(g.displayName) === lower(name)) matched.add(g.id);
       fail(`${rules.matchKey}: required to match the group (the sync's group match key)`);
       continue;
     }

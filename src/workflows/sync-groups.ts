@@ -5,7 +5,7 @@ import type { GroupSourceSpec, InlineGroup, GroupsColumnSpec, GroupsFileSpec } f
 import type { GroupFailure, GroupPlanSummary, GroupTally, MembershipView } from '../activities/groups';
 import { FailureType } from '../scim/failures';
 import type { GroupMatchKey, GroupScope, MemberKey } from '../scim/group-reconcile';
-import { DEFAULT_DELETION_THRESHOLD, exceedsThreshold, type DeletionThreshold } from '../scim/reconcile';
+import { DEFAULT_DELETION_THRESHOLD, DEFAULT_QUARANTINE, exceedsThreshold, shouldQuarantine, type DeletionThreshold, type QuarantineRule } from '../scim/reconcile';
 import { PROVIDER_CALL } from './activity-options';
 import { ReportRecorder } from './report';
 import type { DeletionDecision } from './sync-users';
@@ -35,6 +35,8 @@ export interface SyncGroupsInput {
   /** Removals (groups, and memberships) above this wait for `approveDeletions`. Default 500 or 20 %. */
   deletionThreshold?: Partial<DeletionThreshold>;
   approvalTimeout?: string;
+  /** Stop writing when more than `maxFailureRate` of at least `minWrites` member changes failed. Default 40 % of 100. */
+  quarantine?: Partial<QuarantineRule>;
   /** Members per PATCH request. Default 1000. */
   memberSliceSize?: number;
   /** Groups per activity. Default 50. */
@@ -47,7 +49,7 @@ export interface SyncGroupsInput {
   maxReported?: number;
 }
 
-export type SyncGroupsOutcome = 'succeeded' | 'partial' | 'dry-run' | 'rejected' | 'approval-timeout' | 'unsupported';
+export type SyncGroupsOutcome = 'succeeded' | 'partial' | 'dry-run' | 'rejected' | 'approval-timeout' | 'unsupported' | 'quarantined';
 
 export interface SyncGroupsResult {
   tenant: string;
@@ -172,8 +174,10 @@ async function run(input: SyncGroupsInput, report: ReportRecorder<Record<string,
     startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute', scheduleToCloseTimeout: (input.runDeadline ?? '6 hours') as Duration,
     retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds' },
   });
+  const quarantine = { ...DEFAULT_QUARANTINE, ...input.quarantine };
+  const quarantined = () => shouldQuarantine(applied.membersAdded + applied.membersRemoved + result.failed, result.failed, quarantine);
   const apply = async (phase: 'writes' | 'removals', total: number) => {
-    for (let from = 0; from < total; from += perActivity) {
+    for (let from = 0; from < total && !quarantined(); from += perActivity) {
       const tally = await applyGroupChanges({ tenant: input.tenant, planFile, planHash: plan.planHash, phase, from, to: Math.min(total, from + perActivity), groupsEndpoint, patchSupported: capabilities.patch?.supported === true, memberSliceSize, maxReported });
       for (const key of Object.keys(applied) as Array<keyof typeof applied>) applied[key] += tally[key];
       result.failed += tally.failed;
@@ -185,6 +189,7 @@ async function run(input: SyncGroupsInput, report: ReportRecorder<Record<string,
   progress.phase = 'writing';
   const writes = plan.writeGroups;
   if (writes > 0) await report.step(`apply ${writes} group creates and updates`, () => apply('writes', writes), () => ({ detail: `${applied.created} created, ${applied.membersAdded} members added` }));
+  if (quarantined()) return stopped(result, report);
 
   const removalGroups = plan.removalGroups;
   if (removalGroups === 0) return finish(result);
@@ -207,7 +212,12 @@ async function run(input: SyncGroupsInput, report: ReportRecorder<Record<string,
   }
   progress.phase = 'removing';
   await report.step(`apply removals in ${removalGroups} groups`, () => apply('removals', removalGroups), () => ({ detail: `${applied.membersRemoved} members removed, ${applied.deleted} groups deleted` }));
-  return finish(result);
+  return quarantined() ? stopped(result, report) : finish(result);
+}
+
+function stopped(result: SyncGroupsResult, report: ReportRecorder<Record<string, unknown>, SyncGroupsResult>): SyncGroupsResult {
+  report.skip('remaining changes', `quarantined: ${result.failed} failures`);
+  return { ...result, outcome: 'quarantined', note: `stopped writing: ${result.failed} failures (see failures)` };
 }
 
 function finish(result: SyncGroupsResult): SyncGroupsResult {
