@@ -7,6 +7,7 @@ import { createIdpActivities } from './idp';
 import { createWebhookActivities } from './webhooks';
 import { createServiceProviderConfigActivities } from './service-provider-config';
 import { createSyncActivities } from './sync';
+import { createGroupActivities } from './groups';
 
 export { createActivityDeps, type ActivityDeps } from './deps';
 
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createWebhookActivities(deps),
     ...createIdpActivities(deps),
     ...createSyncActivities(deps),
+    ...createGroupActivities(deps),
   };
 }
 

@@ -11,6 +11,7 @@ import { registerReportCommand } from './report';
 import { registerSandboxCommand } from './sandbox';
 import { registerScheduleCommand } from './schedule';
 import { registerSyncCommand } from './sync';
+import { registerSyncGroupsCommand } from './sync-groups';
 import { registerTenantsCommand } from './tenants';
 import { registerWatchCommand } from './watch';
 
@@ -60,6 +61,7 @@ export function buildProgram(context: CliContext): Command {
   registerAuditCommand(program);
   registerCodecServerCommand(program);
   registerTenantsCommand(program, context);
+  registerSyncGroupsCommand(program, context);
   // Subcommands report their own usage errors the same way.
   const quietly = (command: Command): void => {
     command.exitOverride().configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });

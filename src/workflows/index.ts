@@ -27,3 +27,4 @@ export {
   type SyncProgress,
   type SyncUsersResult,
 } from './sync-users';
+export { syncGroups, syncGroupsProgressQuery, type SyncGroupsInput, type SyncGroupsResult } from './sync-groups';

@@ -11,6 +11,7 @@ import {
   provisionUsers,
   registerWebhooks,
   stateQuery,
+  syncGroups,
   userLifecycle,
   type ConfigureServiceProviderInput,
   type ProvisionUsersInput,
@@ -228,6 +229,20 @@ export const SCENARIOS: Scenario[] = [
         const result = await c.client.workflow.execute(registerWebhooks, { taskQueue: c.taskQueue, workflowId, args: [{ tenant: 'sandbox', url }] });
         assert.equal(result.changed, changed, `registerWebhooks-${scenario}`);
         await c.save(`registerWebhooks-${scenario}`, workflowId);
+      }
+    },
+  },
+  {
+    name: 'syncGroups dry run, apply',
+    async record(c) {
+      for (const u of inlineUsers('grouped', 3)) c.sandbox.adminCreateUser({ ...u, name: { givenName: 'G', familyName: 'M' } });
+      const groups = [{ displayName: 'Replay agents', members: ['grouped.0@example.com', 'grouped.1@example.com'] }, { displayName: 'Replay leads', members: ['grouped.2@example.com'] }];
+      for (const [scenario, dryRun] of [['dry-run', true], ['apply', false]] as const) {
+        const workflowId = `sync-groups-${scenario}`;
+        const result = await c.client.workflow.execute(syncGroups, { taskQueue: c.taskQueue, workflowId, args: [{ tenant: 'sandbox', groups, dryRun, memberSliceSize: 1 }] });
+        assert.equal(result.outcome, dryRun ? 'dry-run' : 'succeeded', `syncGroups-${scenario}: ${JSON.stringify(result.failures)}`);
+        if (!dryRun) assert.equal(result.applied.membersAdded, 3);
+        await c.save(`syncGroups-${scenario}`, workflowId);
       }
     },
   },

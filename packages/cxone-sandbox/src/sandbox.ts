@@ -117,7 +117,7 @@ export interface Sandbox {
 }
 
 const SWITCH_KEYS: (keyof Switches)[] = [
-  'rateLimit', 'retryAfterSeconds', 'failRate', 'failNext', 'failStatus', 'latencyMs', 'asyncBulk', 'asyncJobDurationMs', 'readOnlySpc', 'filterMode',
+  'rateLimit', 'retryAfterSeconds', 'failRate', 'failNext', 'failStatus', 'latencyMs', 'asyncBulk', 'asyncJobDurationMs', 'readOnlySpc', 'filterMode', 'groupPatchNoop', 'hideGroups',
 ];
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {

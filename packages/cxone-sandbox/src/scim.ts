@@ -116,7 +116,8 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
   };
 
   app.get('/ResourceTypes', async () => {
-    const docs = (Object.keys(types) as ResourceKind[]).map(resourceTypeDocument);
+    const kinds = (Object.keys(types) as ResourceKind[]).filter((k) => !(k === 'Group' && deps.switches.hideGroups));
+    const docs = kinds.map(resourceTypeDocument);
     return listResponse(docs, docs.length, 1);
   });
 
@@ -178,9 +179,11 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
       sendResource(reply, kind, resources.replace(kind, request.params.id, request.body, ifMatch(request)), request.query),
     );
 
-    app.patch(`${endpoint}/:id`, async (request: ById, reply) =>
-      sendResource(reply, kind, resources.patch(kind, request.params.id, request.body, ifMatch(request)), request.query),
-    );
+    app.patch(`${endpoint}/:id`, async (request: ById, reply) => {
+      const body = kind === 'Group' && deps.switches.groupPatchNoop ? withoutFilteredMemberRemovals(request.body) : request.body;
+      if (body === undefined) return sendResource(reply, kind, resources.get(kind, request.params.id), request.query);
+      return sendResource(reply, kind, resources.patch(kind, request.params.id, body, ifMatch(request)), request.query);
+    });
 
     app.delete(`${endpoint}/:id`, async (request: ById, reply) => {
       if (kind === 'User' && !deps.profile.userDelete) {
@@ -210,6 +213,14 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
     if (job.status === 'queued' || job.status === 'running') reply.header('retry-after', '1');
     return jobDocument(job);
   });
+}
+
+/** The groupPatchNoop switch: filtered member removals are dropped (undefined when nothing is left to apply). */
+function withoutFilteredMemberRemovals(body: unknown): unknown {
+  const ops = (body as { Operations?: Array<{ op?: unknown; path?: unknown }> } | null)?.Operations;
+  if (!Array.isArray(ops)) return body;
+  const kept = ops.filter((op) => !(String(op.op).toLowerCase() === 'remove' && /^members\[/i.test(String(op.path ?? ''))));
+  return kept.length === 0 ? undefined : { ...(body as object), Operations: kept };
 }
 
 function jobDocument(job: BulkJob): Attrs {

@@ -32,6 +32,10 @@ export interface Switches {
    * (the filter is dropped: every resource is listed).
    */
   filterMode: FilterMode;
+  /** Mimics a non-compliant server: PATCH /Groups answers 200 to a filtered member removal and does nothing. */
+  groupPatchNoop: boolean;
+  /** /ResourceTypes lists no Group (as CXone documents none). */
+  hideGroups: boolean;
 }
 
 export type FilterMode = 'rfc' | 'caseExact' | 'ignored';
@@ -47,6 +51,8 @@ export const DEFAULT_SWITCHES: Switches = {
   asyncJobDurationMs: 250,
   readOnlySpc: false,
   filterMode: 'rfc',
+  groupPatchNoop: false,
+  hideGroups: false,
 };
 
 export interface Verdict {
@@ -81,6 +87,8 @@ const CHECKS: { [K in keyof Switches]: (v: unknown) => string | undefined } = {
   asyncJobDurationMs: (v) => (isNonNegative(v) ? undefined : 'asyncJobDurationMs must be a number >= 0'),
   readOnlySpc: (v) => (typeof v === 'boolean' ? undefined : 'readOnlySpc must be a boolean'),
   filterMode: (v) => (v === 'rfc' || v === 'caseExact' || v === 'ignored' ? undefined : 'filterMode must be rfc, caseExact or ignored'),
+  groupPatchNoop: (v) => (typeof v === 'boolean' ? undefined : 'groupPatchNoop must be a boolean'),
+  hideGroups: (v) => (typeof v === 'boolean' ? undefined : 'hideGroups must be a boolean'),
 };
 
 /** Throws an Error listing every invalid or unknown switch. */

@@ -26,7 +26,7 @@ describe('sandbox: switches', () => {
     await sandbox.close();
   });
   beforeEach(() => {
-    sandbox.setSwitches({ rateLimit: null, failNext: 0, failRate: 0, failStatus: 503, latencyMs: 0, readOnlySpc: false, retryAfterSeconds: 1, filterMode: 'rfc' });
+    sandbox.setSwitches({ rateLimit: null, failNext: 0, failRate: 0, failStatus: 503, latencyMs: 0, readOnlySpc: false, retryAfterSeconds: 1, filterMode: 'rfc', groupPatchNoop: false, hideGroups: false });
     sandbox.clearRequestLog();
   });
 
@@ -131,6 +131,28 @@ describe('sandbox: switches', () => {
     assert.equal(put.status, 405);
     assert.equal(put.headers.get('allow'), 'GET');
     assert.equal(put.body.status, '405');
+  });
+
+  it('answers 200 to filtered member removals and ignores them with groupPatchNoop; hides Group with hideGroups', async () => {
+    const user = (await client.scim('POST', '/Users', { body: { schemas: [USER], userName: 'noop@example.com' } })).body;
+    const other = (await client.scim('POST', '/Users', { body: { schemas: [USER], userName: 'noop2@example.com' } })).body;
+    const group = (await client.scim('POST', '/Groups', { body: { schemas: [GROUP], displayName: 'Noop', members: [{ value: user.id }] } })).body;
+    const patch = (ops: unknown[]) => client.scim('PATCH', `/Groups/${group.id}`, { body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: ops } });
+    const memberIds = async () => ((await client.scim('GET', `/Groups/${group.id}`)).body.members ?? []).map((m: { value: string }) => m.value).sort();
+    sandbox.setSwitches({ groupPatchNoop: true });
+    const removed = await patch([{ op: 'remove', path: `members[value eq "${user.id}"]` }]);
+    assert.equal(removed.status, 200);
+    assert.deepEqual(await memberIds(), [user.id], 'the removal was not applied');
+    const mixed = await patch([{ op: 'remove', path: `members[value eq "${user.id}"]` }, { op: 'add', path: 'members', value: [{ value: other.id }] }]);
+    assert.equal(mixed.status, 200);
+    assert.deepEqual(await memberIds(), [user.id, other.id].sort(), 'other operations still apply');
+    sandbox.setSwitches({ groupPatchNoop: false });
+    assert.equal((await patch([{ op: 'remove', path: `members[value eq "${user.id}"]` }])).status, 200);
+    assert.deepEqual(await memberIds(), [other.id]);
+
+    sandbox.setSwitches({ hideGroups: true });
+    const names = (await client.scim('GET', '/ResourceTypes')).body.Resources.map((t: { name: string }) => t.name);
+    assert.deepEqual(names, ['User']);
   });
 
   it('keeps a request log without credentials', async () => {

@@ -1,0 +1,193 @@
+// Activities of syncGroups: plan (read the groups source, list provider users once and groups
+// without their members, learn current memberships) and apply a range of group changes with
+// RFC 7644 PATCH in bounded slices, verifying each group's membership afterwards. Plans stay
+// worker-side in a file named by their hash, as for syncUsers.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import type { ScimClient } from '../http';
+import { canonicalJson } from '../scim/canonical';
+import {
+  countGroupActions,
+  planGroups,
+  removalsOf,
+  type GroupActionCounts,
+  type GroupRules,
+  type ProviderGroupRef,
+  type ProviderUserRef,
+} from '../scim/group-reconcile';
+import { asActivity, scimClientFor, type ActivityDeps } from './deps';
+import { loadGroupSource, type GroupSourceSpec } from './group-source';
+import { applyGroupChanges, groupPlanCache, phaseChanges, readMembers } from './group-writes';
+
+export type MembershipView = 'auto' | 'userGroups' | 'groupMembers';
+
+export interface GroupPlanInput {
+  tenant: string;
+  source: GroupSourceSpec;
+  rules: GroupRules;
+  usersEndpoint: string;
+  groupsEndpoint: string;
+  pageSize: number;
+  maxReported: number;
+  membershipView: MembershipView;
+}
+
+export interface GroupPlanSummary {
+  planHash: string;
+  planFile: string;
+  sourceGroups: number;
+  providerGroups: number;
+  providerUsers: number;
+  managedGroups: number;
+  managedMemberships: number;
+  counts: GroupActionCounts;
+  adds: number;
+  removals: { groups: number; memberships: number };
+  /** Per-group errors (bad input, unresolved members, duplicates, cycles, nested groups). */
+  problems: Array<{ group?: string; origin?: string; reason: string }>;
+  problemCount: number;
+  sample: Array<{ action: string; displayName: string; id?: string; add: number; remove: number; rename?: string }>;
+  /** Groups the `writes` phase (create, rename, add) and the `removals` phase touch. */
+  writeGroups: number;
+  removalGroups: number;
+  /** How current memberships were learnt. */
+  membershipView: 'userGroups' | 'groupMembers';
+  requests: number;
+}
+
+export interface ApplyGroupsInput {
+  tenant: string;
+  planFile: string;
+  planHash: string;
+  /** `writes` (create / update) or `removals` (empty / delete / the removals of updates). */
+  phase: 'writes' | 'removals';
+  from: number;
+  to: number;
+  groupsEndpoint: string;
+  patchSupported: boolean;
+  memberSliceSize: number;
+  maxReported: number;
+}
+
+export interface GroupFailure {
+  group: string;
+  id?: string;
+  status?: number;
+  detail: string;
+}
+
+export interface GroupTally {
+  groups: number;
+  created: number;
+  renamed: number;
+  deleted: number;
+  membersAdded: number;
+  membersRemoved: number;
+  failed: number;
+  failures: GroupFailure[];
+  requests: number;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+function plansDir(): string {
+  const dir = path.join(process.env.CXONE_SCIM_DATA_DIR || path.join(os.tmpdir(), 'cxone-scim'), 'plans');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+type Listed = Record<string, unknown>;
+
+/** Every resource of an endpoint, page by page, deduplicated by id. */
+async function listAll(client: ScimClient, endpoint: string, pageSize: number, attributes: string, counter: { requests: number }): Promise<Listed[]> {
+  const seen = new Map<string, Listed>();
+  let startIndex = 1;
+  for (;;) {
+    const page = await client.get<{ Resources?: unknown[]; totalResults?: number }>(endpoint, { query: { startIndex, count: pageSize, attributes } });
+    counter.requests++;
+    Context.current().heartbeat({ listed: seen.size });
+    const resources = (Array.isArray(page.body?.Resources) ? page.body.Resources : []) as Listed[];
+    for (const r of resources) if (typeof r.id === 'string' && !seen.has(r.id)) seen.set(r.id, r);
+    startIndex += resources.length;
+    const total = Number(page.body?.totalResults);
+    if (resources.length === 0 || (Number.isFinite(total) && startIndex > total)) break;
+  }
+  return [...seen.values()];
+}
+
+const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+
+export async function planGroupSync(deps: ActivityDeps, input: GroupPlanInput): Promise<GroupPlanSummary> {
+  const loaded = await loadGroupSource(input.source, input.rules.memberKey);
+  const client = scimClientFor(deps, input.tenant);
+  const counter = { requests: 0 };
+  const wantView = input.membershipView !== 'groupMembers';
+  const listedUsers = await listAll(client, input.usersEndpoint, input.pageSize, `id,userName,externalId${wantView ? ',groups' : ''}`, counter);
+  // Never the members of a group while listing: only what matching and scope need.
+  const listedGroups = await listAll(client, input.groupsEndpoint, input.pageSize, 'id,displayName,externalId', counter);
+  const users: ProviderUserRef[] = listedUsers.map((u) => ({ id: String(u.id), ...(str(u.userName) ? { userName: str(u.userName) } : {}), ...(str(u.externalId) ? { externalId: str(u.externalId) } : {}) }));
+  const groups: ProviderGroupRef[] = listedGroups.map((g) => ({ id: String(g.id), ...(str(g.displayName) ? { displayName: str(g.displayName) } : {}), ...(str(g.externalId) ? { externalId: str(g.externalId) } : {}) }));
+
+  // The user → groups view, when the provider computes it (a listed user carries `groups`).
+  const fromView = new Map<string, Set<string>>();
+  let viewSeen = false;
+  for (const u of listedUsers) {
+    if (!Array.isArray(u.groups)) continue;
+    viewSeen = true;
+    for (const ref of u.groups as Array<{ value?: unknown; type?: unknown }>) {
+      if (ref.type === 'indirect' || typeof ref.value !== 'string') continue;
+      const set = fromView.get(ref.value) ?? new Set<string>();
+      set.add(String(u.id));
+      fromView.set(ref.value, set);
+    }
+  }
+  const useView = input.membershipView === 'userGroups' || (input.membershipView === 'auto' && viewSeen);
+  const members = new Map<string, Set<string>>();
+  if (!useView) {
+    for (const g of groups) {
+      members.set(g.id, await readMembers(client, input.groupsEndpoint, g.id, counter));
+      Context.current().heartbeat({ membersRead: members.size });
+    }
+  }
+  const membersOf = (id: string): ReadonlySet<string> => (useView ? fromView.get(id) : members.get(id)) ?? new Set();
+  const plan = planGroups(loaded.groups, groups, users, membersOf, input.rules);
+  const problems = [...loaded.problems, ...plan.problems];
+  const planHash = sha256(canonicalJson({ tenant: input.tenant, rules: input.rules, changes: plan.changes }));
+  const planFile = path.join(plansDir(), `groups-${input.tenant.replace(/[^\w.-]/g, '_')}-${planHash}.json`);
+  fs.writeFileSync(`${planFile}.partial`, JSON.stringify({ planHash, changes: plan.changes }));
+  fs.renameSync(`${planFile}.partial`, planFile);
+  groupPlanCache.delete(planFile);
+  const moving = plan.changes.filter((c) => c.action !== 'unchanged' && c.action !== 'out-of-scope' && c.action !== 'protected');
+  return {
+    planHash,
+    planFile,
+    sourceGroups: loaded.groups.length,
+    providerGroups: groups.length,
+    providerUsers: users.length,
+    managedGroups: plan.managedGroups,
+    managedMemberships: plan.managedMemberships,
+    counts: countGroupActions(plan.changes),
+    adds: plan.changes.reduce((n, c) => n + c.add.length, 0),
+    removals: removalsOf(plan.changes),
+    problems: problems.slice(0, input.maxReported),
+    problemCount: problems.length,
+    sample: moving.slice(0, Math.min(10, input.maxReported)).map((c) => ({ action: c.action, displayName: c.displayName, ...(c.id ? { id: c.id } : {}), add: c.add.length, remove: c.remove.length, ...(c.rename ? { rename: c.rename } : {}) })),
+    writeGroups: phaseChanges(plan.changes, 'writes').length,
+    removalGroups: phaseChanges(plan.changes, 'removals').length,
+    membershipView: useView ? 'userGroups' : 'groupMembers',
+    requests: counter.requests,
+  };
+}
+
+export function createGroupActivities(deps: ActivityDeps) {
+  return {
+    /** Reads the groups source, lists provider users and groups (never a group's members while listing), plans. */
+    planGroupSync: (input: GroupPlanInput) => asActivity(() => planGroupSync(deps, input)),
+    /** Applies groups [from, to) of a phase: create, rename, membership slices, verify. */
+    applyGroupChanges: (input: ApplyGroupsInput) => asActivity(() => applyGroupChanges(deps, input)),
+  };
+}
+
