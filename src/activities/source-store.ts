@@ -97,16 +97,18 @@ function s3Version(answer: { VersionId?: string; ETag?: string; ContentLength?: 
 }
 
 const S3_NOT_FOUND = ['NoSuchKey', 'NoSuchBucket', 'NotFound'];
-const S3_DENIED = ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'Forbidden', 'CredentialsProviderError', 'ExpiredToken'];
+// XAdminUserNotFound: what S3-compatible gateways (versitygw) answer, with a 404, where AWS says InvalidAccessKeyId.
+const S3_DENIED = ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'Forbidden', 'CredentialsProviderError', 'ExpiredToken', 'XAdminUserNotFound'];
 
 function s3Failure(display: string, err: unknown): ApplicationFailure {
   const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; code?: string };
   const status = e.$metadata?.httpStatusCode;
   const why = `${e.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? String(err)}`;
-  if (S3_NOT_FOUND.includes(e.name ?? '') || status === 404) {
+  const denied = S3_DENIED.includes(e.name ?? '') || status === 401 || status === 403;
+  if (!denied && (S3_NOT_FOUND.includes(e.name ?? '') || status === 404)) {
     return ApplicationFailure.nonRetryable(`the source object ${display} does not exist (or its bucket does not): ${why}`, FailureType.SourceNotFound);
   }
-  if (S3_DENIED.includes(e.name ?? '') || status === 401 || status === 403) {
+  if (denied) {
     return ApplicationFailure.nonRetryable(
       `the worker's credentials may not read the source object ${display}: ${why}. Check the AWS credential chain of the worker`,
       FailureType.SourceAccessDenied,
