@@ -15,7 +15,7 @@ import { sandboxTenant } from '../src/cli/dev';
 import { FailureType } from '../src/scim/failures';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { provisionUsers, type ProvisionUsersInput } from '../src/workflows';
-import { startScriptedServer } from './helpers/http';
+import { startScriptedServer, throughProxy } from './helpers/http';
 import { freePort, startObjectStore, type ObjectStore } from './helpers/object-store';
 import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 
@@ -69,20 +69,38 @@ describe('sources by URL (object store and https on loopback, real worker, CXone
   let temporal: TemporalEnvironment;
   let sandbox: Sandbox;
   let worker: TestWorker;
+  /** In front of the sandbox: runs `onFirstBulk` before forwarding the first POST /Bulk. */
+  let proxy: { url: string; close(): Promise<void> };
+  let onFirstBulk: (() => Promise<void>) | undefined;
 
   before(async () => {
     store = await startObjectStore();
     Object.assign(process.env, store.env, { AWS_MAX_ATTEMPTS: '2' });
     await store.createBucket(BUCKET);
     sandbox = await startSandbox({ port: 0 });
+    proxy = await startScriptedServer(async (req: http.IncomingMessage, body: string, res: http.ServerResponse) => {
+      if (req.method === 'POST' && req.url?.endsWith('/Bulk') && onFirstBulk) {
+        const hook = onFirstBulk;
+        onFirstBulk = undefined;
+        await hook();
+      }
+      const response = await fetch(`${sandbox.url}${req.url}`, {
+        method: req.method,
+        headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>,
+        body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
+      });
+      const text = await response.text();
+      res.writeHead(response.status, { 'content-type': response.headers.get('content-type') ?? 'application/scim+json' }).end(text);
+    });
     temporal = await startTestTemporal();
-    worker = await startTestWorker(temporal, [sandboxTenant(sandbox)]);
+    worker = await startTestWorker(temporal, [sandboxTenant(sandbox), throughProxy(sandboxTenant(sandbox), 'proxied', proxy.url)]);
   });
 
   after(async () => {
     resetSourceStore();
     await worker?.stop();
     await temporal?.stop();
+    await proxy?.close();
     await sandbox?.close();
     await store?.stop();
   });
@@ -108,6 +126,27 @@ describe('sources by URL (object store and https on loopback, real worker, CXone
     const names = sandbox.listUsers().map((u) => String(u.userName)).filter((n) => n.startsWith('s3src.'));
     assert.equal(names.length, 45);
     assert.ok(names.includes('s3src.user0044@example.com'));
+  });
+
+  it('an object replaced during a run: the next chunk detects it (SourceChanged naming the URL) and sends nothing more', async () => {
+    const key = 'mid-run.csv';
+    await store.put(BUCKET, key, csv('mid', 30));
+    // The object is replaced while the provider handles the first Bulk request; chunks run one at a time.
+    onFirstBulk = () => store.put(BUCKET, key, csv('other', 30));
+    const handle = await start(
+      { tenant: 'proxied', source: { path: `s3://${BUCKET}/${key}`, mapping: MAPPING }, maxOperationsPerRequest: 10, maxChunksInFlight: 1, chunksPerBatch: 1 },
+      'source-changed',
+    );
+    await handle.result().then(
+      (result) => assert.notEqual(result.totals.created, 30, 'the changed object must not be provisioned as planned'),
+      () => undefined,
+    );
+    const text = JSON.stringify(await handle.fetchHistory());
+    assert.match(text, /SourceChanged/);
+    assert.match(text, new RegExp(`s3://${BUCKET}/${key.replace('.', '\\.')} changed during the run`));
+    const names = sandbox.listUsers().map((u) => String(u.userName));
+    assert.equal(names.filter((n) => n.startsWith('mid.')).length, 10, 'only the first chunk, sent before the change');
+    assert.equal(names.filter((n) => n.startsWith('other.')).length, 0, 'no record of the new object');
   });
 
   it('a replaced object is read again and gets another SHA-256 (what the chunk loader compares with the plan); an unchanged one is served from the cache', async () => {

@@ -189,7 +189,7 @@ export function registerProvisionCommand(program: Command, context: CliContext):
       'Provision the users of a CSV / JSON / NDJSON file or object (read by the worker) with the provisionUsers workflow; shows progress, then the report. ' +
         'Exit 0 all provisioned, 2 partial (invalid or failed records), 1 failed.',
     )
-    .argument('<source>', 'users file or URL: s3://bucket/key, https://… or a path the worker can see (the worker reads it)')
+    .argument('<file>', 'users file or URL: s3://bucket/key, https://… or a path the worker can see (the worker reads it)')
     .option('--mapping <file>', 'attribute mapping JSON (target SCIM path → source column, constants, transforms)')
     .option('--tenant <id>', 'tenant id', context.env.CXONE_TENANT_ID || DEFAULT_TENANT_ID)
     .addOption(new Option('--format <format>', 'source format (default: from the extension)').choices(['csv', 'json', 'ndjson']))
