@@ -9,7 +9,8 @@ import { TenantRegistry } from '../src/config/tenants';
 import { deploymentSettingsFromEnv, temporalSettingsFromEnv, type TemporalSettings } from '../src/temporal/connection';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { createProjectWorker } from '../src/worker';
-import { provisionUsers } from '../src/workflows';
+import { provisionUsers, userLifecycle } from '../src/workflows';
+import { userLifecycleWorkflowId } from '../src/workflows/user-lifecycle';
 import { startTestTemporal, workflowBundle } from './helpers/temporal';
 
 // Worker Versioning: TEMPORAL_DEPLOYMENT_NAME + TEMPORAL_BUILD_ID make the worker a version of a
@@ -89,5 +90,25 @@ describe('a versioned worker (real Temporal dev server, CXone sandbox)', () => {
     const info = (await handle.describe()).raw.workflowExecutionInfo?.versioningInfo;
     assert.equal(decodeVersioningBehavior(info?.behavior), 'PINNED');
     assert.deepEqual({ name: info?.deploymentVersion?.deploymentName, buildId: info?.deploymentVersion?.buildId }, { name: deploymentName, buildId: 'build-1' });
+  });
+
+  it('userLifecycle, whose runs never end, auto-upgrades instead of staying pinned', async () => {
+    const userId = randomUUID();
+    const handle = await temporal.testEnv.client.workflow.start(userLifecycle, {
+      taskQueue: settings.taskQueue,
+      workflowId: userLifecycleWorkflowId('sandbox', userId),
+      args: [{ tenant: 'sandbox', userId }],
+    });
+    try {
+      // The behaviour is recorded with the first completed workflow task (bounded wait).
+      let behavior: string | undefined;
+      for (let attempt = 1; attempt <= 100 && behavior === undefined; attempt++) {
+        behavior = decodeVersioningBehavior((await handle.describe()).raw.workflowExecutionInfo?.versioningInfo?.behavior);
+        if (behavior === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.equal(behavior, 'AUTO_UPGRADE');
+    } finally {
+      await handle.terminate('test done');
+    }
   });
 });

@@ -115,6 +115,10 @@ export interface CarriedState {
   queue: QueuedEvent[];
 }
 
+// Under Worker Versioning a run never ends, so it could never drain from an old build: it moves to
+// the current build at its next task, and changes to it are patched (README "Running a fleet").
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, userLifecycle);
+
 /**
  * Job 3b: one CXone user's lifecycle, kept in step with the external identity provider.
  *
@@ -136,9 +140,6 @@ export interface CarriedState {
  * than the last applied one is ignored. Every event carries CXone's full snapshot of the user,
  * so the newest snapshot wins and a late retry of an older change cannot undo a newer one.
  */
-// Under Worker Versioning a run never ends, so it could never drain from an old build: it moves to
-// the current build at its next task, and changes to it are patched (README "Running a fleet").
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, userLifecycle);
 export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
   const info = workflowInfo();
   const expectedId = userLifecycleWorkflowId(input.tenant, input.userId);
