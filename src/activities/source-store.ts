@@ -43,11 +43,8 @@ async function fetchFile(location: Extract<SourceLocation, { kind: 'file' }>, kn
     if (version === knownVersion) return { unchanged: true };
     return { unchanged: false, content: await fs.readFile(location.file), version };
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason = `cannot read the source file ${location.display}: ${(err as Error).message}`;
-    if (code === 'ENOENT') throw ApplicationFailure.nonRetryable(reason, FailureType.SourceNotFound);
-    if (code === 'EACCES' || code === 'EPERM') throw ApplicationFailure.nonRetryable(reason, FailureType.SourceAccessDenied);
-    throw ApplicationFailure.nonRetryable(reason, FailureType.SourceUnreadable);
+    // A local file keeps its one type, whatever the reason (missing, permissions): the message says which.
+    throw ApplicationFailure.nonRetryable(`cannot read the source file ${location.display}: ${(err as Error).message}`, FailureType.SourceUnreadable);
   }
 }
 

@@ -166,7 +166,7 @@ const LIST = {
   SourceNotFound: {
     type: 'SourceNotFound',
     class: 'fatal',
-    meaning: 'The source file, object (or its bucket) or URL does not exist.',
+    meaning: 'The source object (or its bucket) or URL does not exist.',
     fix: 'Check the location the message names, as the worker sees it.',
   },
   SourceAccessDenied: {
