@@ -118,7 +118,7 @@ export interface CarriedState {
 // Under Worker Versioning a run never ends, so it could never drain from an old build: it moves to
 // the current build at its next task, and changes to it are patched (README "Running a fleet").
 // Only on a versioned worker: an unversioned one must not name a behaviour (the server refuses it).
-setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion ? { versioningBehavior: 'AUTO_UPGRADE' } : {}), userLifecycle);
+setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}), userLifecycle);
 
 /**
  * Job 3b: one CXone user's lifecycle, kept in step with the external identity provider.
