@@ -6,7 +6,7 @@
 # a message, when Go is absent (the object store tests then fail with how to install it).
 #
 # Why not SeaweedFS or MinIO: both pull several hundred modules (SeaweedFS's module graph was still
-# downloading after five minutes here), versitygw about eighty.
+# downloading after almost five minutes here), versitygw about eighty.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,7 +26,7 @@ if [ -x "$dest/versitygw" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
   exit 0
 fi
 
-echo "setup-object-store: building $module@$version into .tools/object-store (once, about a minute)..." >&2
+echo "setup-object-store: building $module@$version into .tools/object-store (once, a few minutes)..." >&2
 partial="$dest.partial.$$"
 rm -rf "$partial"
 mkdir -p "$partial"
