@@ -21,6 +21,8 @@ interface ComposeService {
   command?: string[];
   profiles?: string[];
   ports?: Array<{ host_ip?: string; target: number; published?: string }>;
+  deploy?: { replicas?: number };
+  image?: string;
 }
 type ComposeConfig = { services: Record<string, ComposeService> };
 type Loader = (file: string, profiles: string[], env: NodeJS.ProcessEnv) => Promise<{ stdout: string; stderr: string }>;
@@ -109,6 +111,26 @@ describe(`temporal-compose.yml (${'name' in found ? found.name : 'no loader'})`,
     assert.deepEqual(codec.environment, { CXONE_SCIM_PAYLOAD_KEY: composeEnv().CXONE_SCIM_PAYLOAD_KEY, CXONE_SCIM_CODEC_TOKEN: 'dummy-token' });
     assert.deepEqual(codec.ports?.map((p) => [p.host_ip, p.published, p.target]), [['127.0.0.1', '8081', 8081]], 'loopback only');
     assert.equal(config.services['temporal-ui'].environment?.TEMPORAL_CODEC_ENDPOINT, 'http://localhost:8081');
+  });
+
+  it('runs several worker replicas that read s3:// sources from the object store, with Worker Versioning from the environment', async () => {
+    const config = await load(composeFile, [], { AWS_ACCESS_KEY_ID: 'dummy-s3-key', AWS_SECRET_ACCESS_KEY: 'dummy-s3-secret', TEMPORAL_DEPLOYMENT_NAME: 'cxone-scim', TEMPORAL_BUILD_ID: 'b42' });
+    const worker = config.services.worker;
+    assert.equal(worker.deploy?.replicas, 3);
+    // No fixed host port: replicas would fight over it.
+    assert.deepEqual(worker.ports?.map((p) => [p.published ?? '', p.target]), [['', 9464]]);
+    const env = worker.environment ?? {};
+    assert.equal(env.CXONE_SCIM_S3_ENDPOINT, 'http://object-store:7070');
+    assert.equal(env.CXONE_SCIM_S3_FORCE_PATH_STYLE, 'true');
+    assert.equal(env.AWS_SECRET_ACCESS_KEY, 'dummy-s3-secret');
+    assert.deepEqual([env.TEMPORAL_DEPLOYMENT_NAME, env.TEMPORAL_BUILD_ID, env.TEMPORAL_VERSIONING_BEHAVIOR], ['cxone-scim', 'b42', 'PINNED']);
+    const store = config.services['object-store'];
+    assert.match(store.image ?? '', /^versity\/versitygw:v\d+\.\d+\.\d+$/, 'a pinned image');
+    assert.deepEqual(store.environment, { ROOT_ACCESS_KEY_ID: 'dummy-s3-key', ROOT_SECRET_ACCESS_KEY: 'dummy-s3-secret' });
+    assert.deepEqual(store.ports?.map((p) => [p.host_ip, p.published, p.target]), [['127.0.0.1', '7070', 7070]], 'loopback only');
+    // An empty endpoint means AWS S3 itself.
+    const aws = await load(composeFile, [], { CXONE_SCIM_S3_ENDPOINT: '' });
+    assert.equal(aws.services.worker.environment?.CXONE_SCIM_S3_ENDPOINT, '');
   });
 
   it('starts the codec server only with the "encryption" profile', async () => {

@@ -1,22 +1,30 @@
-// Reads the users of a provisioning run from a file the worker can read (CSV, JSON, NDJSON) and
+// Reads the users of a provisioning run from a file, an s3:// object or an https:// document (CSV, JSON, NDJSON) and
 // maps each record to a SCIM User. The planning activity and every chunk activity read the file
 // through here; a small per-process cache keeps a 100 000-row file from being parsed once per
 // chunk, and the SHA-256 recorded at planning time detects a file changed during the run.
 import { createHash } from 'node:crypto';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { canonicalJson } from '../scim/canonical';
 import { FailureType } from '../scim/failures';
 import { applyMapping, compileMapping, identityMapping, type CompiledMapping } from '../scim/mapping';
 import { parseCsvText } from './csv-source';
+import { fetchSource, resolveLocation } from './source-store';
 import { badLineWithin, decodeSource, notUtf8 } from './source-text';
+import { locationPathname } from './source-url';
 
 export type SourceFormat = 'csv' | 'json' | 'ndjson';
 
 export interface FileSourceSpec {
-  /** Path on the worker's file system (absolute, or relative to the worker's working directory). */
-  path: string;
+  /**
+   * Path on the worker's file system (absolute, or relative to the worker's working directory),
+   * or a URL as `url` takes it.
+   */
+  path?: string;
+  /** s3://bucket/key, https://… or file://…: one object every worker of a fleet can read. Wins over `path`. */
+  url?: string;
+  /** https:// only: the worker's environment variable holding the header to send (`Name: value`, or an Authorization value). */
+  authHeaderEnv?: string;
   /** Default: from the file extension (.csv, .json, .ndjson/.jsonl). */
   format?: SourceFormat;
   /** Attribute mapping (see src/scim/mapping.ts). Without one: CSV headers are SCIM paths, JSON records are SCIM Users. */
@@ -27,14 +35,17 @@ export interface FileSourceSpec {
 export type MappedRecord = ({ user: Record<string, unknown> } | { problems: string[] }) & { line?: number };
 
 export interface LoadedSource {
+  /** Where it was read: an absolute path, s3://bucket/key or the https:// URL (what chunk activities load again). */
   path: string;
   format: SourceFormat;
   sha256: string;
+  /** The store's version of those bytes (S3 version id or ETag, HTTP ETag, file size and mtime). */
+  version: string;
   bytes: number;
   records: MappedRecord[];
 }
 
-export function formatOf(file: string, explicit?: string): SourceFormat {
+export function formatOf(file: string, explicit?: string, display = file): SourceFormat {
   if (explicit === 'csv' || explicit === 'json' || explicit === 'ndjson') return explicit;
   if (explicit !== undefined) {
     throw ApplicationFailure.nonRetryable(`unknown source format "${explicit}" (csv, json or ndjson)`, FailureType.InvalidSource);
@@ -43,7 +54,7 @@ export function formatOf(file: string, explicit?: string): SourceFormat {
   if (ext === '.csv') return 'csv';
   if (ext === '.ndjson' || ext === '.jsonl') return 'ndjson';
   if (ext === '.json') return 'json';
-  throw ApplicationFailure.nonRetryable(`cannot tell the format of ${file} from its extension: give format csv, json or ndjson`, FailureType.InvalidSource);
+  throw ApplicationFailure.nonRetryable(`cannot tell the format of ${display} from its extension: give format csv, json or ndjson`, FailureType.InvalidSource);
 }
 
 function compiled(document: unknown): CompiledMapping | undefined {
@@ -138,8 +149,8 @@ function readJson(text: string, badLines: number[], mapping: CompiledMapping | u
   );
 }
 
-async function readAndMap(spec: FileSourceSpec, format: SourceFormat, content: Buffer): Promise<MappedRecord[]> {
-  const mapping = compiled(spec.mapping);
+async function readAndMap(display: string, format: SourceFormat, mappingDocument: unknown, content: Buffer): Promise<MappedRecord[]> {
+  const mapping = compiled(mappingDocument);
   try {
     const { text, badLines } = decodeSource(content);
     if (format === 'csv') return readCsv(text, badLines, mapping);
@@ -147,7 +158,7 @@ async function readAndMap(spec: FileSourceSpec, format: SourceFormat, content: B
     return readNdjson(text, badLines, mapping);
   } catch (err) {
     if (err instanceof ApplicationFailure) throw err;
-    throw ApplicationFailure.nonRetryable(`cannot read ${spec.path} as ${format}: ${(err as Error).message}`, FailureType.InvalidSource);
+    throw ApplicationFailure.nonRetryable(`cannot read ${display} as ${format}: ${(err as Error).message}`, FailureType.InvalidSource);
   }
 }
 
@@ -159,46 +170,58 @@ function identity(columns: string[]): CompiledMapping {
 
 interface CacheEntry {
   key: string;
-  size: number;
-  mtimeMs: number;
+  /** The store's version of the bytes parsed (S3 version id / ETag, HTTP ETag, file size and mtime). */
+  version: string;
   loaded: LoadedSource;
 }
 
-/** The last few sources read by this worker process (a run's chunks all read the same file). */
+/** The last few sources read by this worker process (a run's chunks all read the same source). */
 const cache: CacheEntry[] = [];
 const CACHE_ENTRIES = 2;
 const inFlight = new Map<string, Promise<LoadedSource>>();
 
+/** Where the spec says the source is: `url`, else `path` (which may itself be a URL). */
+export function sourceLocationOf(spec: Pick<FileSourceSpec, 'path' | 'url'>): string {
+  const location = spec.url ?? spec.path;
+  if (typeof location !== 'string' || location === '') {
+    throw ApplicationFailure.nonRetryable('the source has neither a url nor a path', FailureType.InvalidSourceUrl);
+  }
+  return location;
+}
+
 /**
- * Reads, parses and maps a file source. Served from the cache while the file's size and mtime
- * are unchanged; the returned sha256 is that of the bytes actually parsed.
+ * Reads, parses and maps a source (file, s3:// object or https:// document). Served from the
+ * cache while the store reports the same version (or the bytes have the same SHA-256); the
+ * returned sha256 is that of the bytes actually parsed, so a chunk activity that compares it with
+ * the one recorded at planning time detects an object replaced during the run.
  */
 export async function loadFileSource(spec: FileSourceSpec): Promise<LoadedSource> {
-  const format = formatOf(spec.path, spec.format);
-  const file = path.resolve(spec.path);
-  const key = canonicalJson([file, format, spec.mapping ?? null]);
-  let stat;
-  try {
-    stat = await fs.stat(file);
-  } catch (err) {
-    throw ApplicationFailure.nonRetryable(`cannot read the source file ${file}: ${(err as Error).message}`, FailureType.SourceUnreadable);
-  }
-  const hit = cache.find((e) => e.key === key && e.size === stat.size && e.mtimeMs === stat.mtimeMs);
-  if (hit) return hit.loaded;
+  const location = resolveLocation(sourceLocationOf(spec));
+  const format = formatOf(locationPathname(location), spec.format, location.display);
+  const canonical = location.kind === 'file' ? location.file : location.kind === 's3' ? location.display : location.url;
+  const key = canonicalJson([canonical, format, spec.mapping ?? null]);
   const pending = inFlight.get(key);
   if (pending) return pending;
   const loading = (async () => {
-    const content = await fs.readFile(file);
-    const loaded: LoadedSource = {
-      path: file,
-      format,
-      sha256: createHash('sha256').update(content).digest('hex'),
-      bytes: content.byteLength,
-      records: await readAndMap(spec, format, content),
-    };
+    const cached = cache.find((e) => e.key === key);
+    const fetched = await fetchSource({ location: canonical, authHeaderEnv: spec.authHeaderEnv }, cached?.version);
+    if (fetched.unchanged && cached) return cached.loaded;
+    if (fetched.unchanged) throw new Error(`the store reported ${location.display} unchanged without a cached copy`);
+    const sha256 = createHash('sha256').update(fetched.content).digest('hex');
+    const loaded: LoadedSource =
+      cached && cached.loaded.sha256 === sha256
+        ? cached.loaded
+        : {
+            path: canonical,
+            format,
+            sha256,
+            version: fetched.version,
+            bytes: fetched.content.byteLength,
+            records: await readAndMap(location.display, format, spec.mapping, fetched.content),
+          };
     const existing = cache.findIndex((e) => e.key === key);
     if (existing !== -1) cache.splice(existing, 1);
-    cache.unshift({ key, size: stat.size, mtimeMs: stat.mtimeMs, loaded });
+    cache.unshift({ key, version: fetched.version, loaded });
     cache.length = Math.min(cache.length, CACHE_ENTRIES);
     return loaded;
   })();

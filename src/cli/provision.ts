@@ -4,6 +4,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { Option, type Command } from 'commander';
 import type { SourceFormat } from '../activities/user-source';
 import { DEFAULT_TENANT_ID } from '../config/tenants';
+import { looksLikeUrl, parseSourceLocation, SourceLocationError } from '../activities/source-url';
 import { compileMapping } from '../scim/mapping';
 import { progressQuery, provisionUsers, type ProvisionUsersInput, type ProvisionUsersResult } from '../workflows';
 import type { WriteMode } from '../workflows';
@@ -137,6 +138,21 @@ interface ProvisionOptions {
   output: string;
 }
 
+/**
+ * A path is made absolute (the worker resolves it, not the CLI's directory); a URL (s3://, https://,
+ * file://) is checked here so a bad one fails before a run starts, and passed as it is.
+ */
+function sourceArgument(file: string): string {
+  if (!looksLikeUrl(file)) return path.resolve(file);
+  try {
+    parseSourceLocation(file);
+  } catch (err) {
+    if (err instanceof SourceLocationError) throw new UsageError(err.message);
+    throw err;
+  }
+  return file;
+}
+
 /** `cxone-scim provision <file>`: exit 0 all provisioned, 2 some records invalid or failed, 1 the run failed. */
 export async function provisionCommand(file: string, options: ProvisionOptions, context: CliContext): Promise<void> {
   let mapping: unknown;
@@ -151,7 +167,7 @@ export async function provisionCommand(file: string, options: ProvisionOptions, 
   };
   const input: ProvisionUsersInput = {
     tenant: options.tenant,
-    source: { path: path.resolve(file), ...(options.format ? { format: options.format } : {}), ...(mapping !== undefined ? { mapping } : {}) },
+    source: { path: sourceArgument(file), ...(options.format ? { format: options.format } : {}), ...(mapping !== undefined ? { mapping } : {}) },
     ...(options.async ? { preferAsync: true } : {}),
     ...(options.maxInFlight !== undefined ? { maxChunksInFlight: options.maxInFlight } : {}),
     ...(options.maxOperations !== undefined ? { maxOperationsPerRequest: options.maxOperations } : {}),
@@ -178,10 +194,10 @@ export function registerProvisionCommand(program: Command, context: CliContext):
   program
     .command('provision')
     .description(
-      'Provision the users of a CSV / JSON / NDJSON file (read by the worker) with the provisionUsers workflow; shows progress, then the report. ' +
+      'Provision the users of a CSV / JSON / NDJSON file or object (read by the worker) with the provisionUsers workflow; shows progress, then the report. ' +
         'Exit 0 all provisioned, 2 partial (invalid or failed records), 1 failed.',
     )
-    .argument('<file>', 'users file; the worker reads it, so give a path the worker can see')
+    .argument('<file>', 'users file or URL: s3://bucket/key, https://… or a path the worker can see (the worker reads it)')
     .option('--mapping <file>', 'attribute mapping JSON (target SCIM path → source column, constants, transforms)')
     .option('--tenant <id>', 'tenant id', context.env.CXONE_TENANT_ID || DEFAULT_TENANT_ID)
     .addOption(new Option('--format <format>', 'source format (default: from the extension)').choices(['csv', 'json', 'ndjson']))

@@ -148,14 +148,38 @@ const LIST = {
   SourceUnreadable: {
     type: 'SourceUnreadable',
     class: 'fatal',
-    meaning: 'The worker cannot read the users file.',
-    fix: 'Give a path that the worker process (not only the CLI) can read.',
+    meaning: 'The worker cannot read the users file or object.',
+    fix: 'Give a path that the worker process (not only the CLI) can read, or an s3:// or https:// URL when workers run on several hosts.',
   },
   SourceChanged: {
     type: 'SourceChanged',
     class: 'fatal',
     meaning: 'The users file changed during the run, so its records no longer match the plan.',
     fix: 'Leave the file alone while a run reads it, then start a new run.',
+  },
+  InvalidSourceUrl: {
+    type: 'InvalidSourceUrl',
+    class: 'fatal',
+    meaning: 'The source location is not a path, file://, s3://bucket/key or https:// URL, or it carries credentials.',
+    fix: 'Give s3://bucket/key, https://… (auth header from the variable named by authHeaderEnv), file://… or a path.',
+  },
+  SourceNotFound: {
+    type: 'SourceNotFound',
+    class: 'fatal',
+    meaning: 'The source object (or its bucket) or URL does not exist.',
+    fix: 'Check the location the message names, as the worker sees it.',
+  },
+  SourceAccessDenied: {
+    type: 'SourceAccessDenied',
+    class: 'fatal',
+    meaning: "The object store or web server refused the worker's credentials for the source.",
+    fix: 'Give the worker credentials that may read it (AWS credential chain for s3://, the authHeaderEnv variable for https://).',
+  },
+  SourceUnreachable: {
+    type: 'SourceUnreachable',
+    class: 'retryable',
+    meaning: 'The object store or web server holding the source did not answer (or failed with a 5xx status).',
+    fix: 'Retried with backoff; if it lasts, check CXONE_SCIM_S3_ENDPOINT or the URL, and that the worker can reach it.',
   },
 
   // Answers that break the protocol.

@@ -22,6 +22,33 @@ export interface TemporalSettings {
   /** mTLS client certificate and key, PEM file paths (TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY). */
   tlsCertPath?: string;
   tlsKeyPath?: string;
+  /** Worker Versioning: the worker deployment and build this worker belongs to (TEMPORAL_DEPLOYMENT_NAME, TEMPORAL_BUILD_ID). */
+  deployment?: WorkerDeploymentSettings;
+}
+
+export type VersioningBehaviorName = 'PINNED' | 'AUTO_UPGRADE';
+
+export interface WorkerDeploymentSettings {
+  name: string;
+  buildId: string;
+  /**
+   * Default PINNED: a workflow stays on the build that started it, so a rollout of changed
+   * workflow code never replays a running history on new code; old workers drain it.
+   */
+  defaultBehavior: VersioningBehaviorName;
+}
+
+/** Both variables or neither: half a deployment version is a mistake worth stopping for. */
+export function deploymentSettingsFromEnv(env: NodeJS.ProcessEnv): WorkerDeploymentSettings | undefined {
+  const name = env.TEMPORAL_DEPLOYMENT_NAME || undefined;
+  const buildId = env.TEMPORAL_BUILD_ID || undefined;
+  if (!name && !buildId) return undefined;
+  if (!name || !buildId) throw new Error('Worker Versioning needs both TEMPORAL_DEPLOYMENT_NAME and TEMPORAL_BUILD_ID (or neither)');
+  const behavior = (env.TEMPORAL_VERSIONING_BEHAVIOR || 'PINNED').toUpperCase();
+  if (behavior !== 'PINNED' && behavior !== 'AUTO_UPGRADE') {
+    throw new Error(`TEMPORAL_VERSIONING_BEHAVIOR is "${env.TEMPORAL_VERSIONING_BEHAVIOR}": use PINNED or AUTO_UPGRADE`);
+  }
+  return { name, buildId, defaultBehavior: behavior };
 }
 
 export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, address?: string): TemporalSettings {
@@ -33,6 +60,7 @@ export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, ad
     apiKey: env.TEMPORAL_API_KEY || undefined,
     tlsCertPath: env.TEMPORAL_TLS_CERT || undefined,
     tlsKeyPath: env.TEMPORAL_TLS_KEY || undefined,
+    deployment: deploymentSettingsFromEnv(env),
   };
 }
 
@@ -70,6 +98,14 @@ export type WorkerCreateOptions = Omit<WorkerOptions, 'connection' | 'namespace'
   connection: NativeConnection;
 };
 
+export function workerDeploymentOptions(deployment: WorkerDeploymentSettings): NonNullable<WorkerOptions['workerDeploymentOptions']> {
+  return {
+    version: { deploymentName: deployment.name, buildId: deployment.buildId },
+    useWorkerVersioning: true,
+    defaultVersioningBehavior: deployment.defaultBehavior,
+  };
+}
+
 export async function createWorker(settings: TemporalSettings, options: WorkerCreateOptions): Promise<Worker> {
   const { Worker } = await import('@temporalio/worker');
   return Worker.create({
@@ -77,5 +113,6 @@ export async function createWorker(settings: TemporalSettings, options: WorkerCr
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     dataConverter: dataConverter(settings),
+    ...(settings.deployment ? { workerDeploymentOptions: workerDeploymentOptions(settings.deployment) } : {}),
   });
 }

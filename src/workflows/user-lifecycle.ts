@@ -9,6 +9,7 @@ import {
   log,
   proxyActivities,
   setHandler,
+  setWorkflowOptions,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -134,6 +135,11 @@ export interface CarriedState {
   /** Events received but not applied yet when the previous run continued as new. */
   queue: QueuedEvent[];
 }
+
+// Under Worker Versioning a run never ends, so it could never drain from an old build: it moves to
+// the current build at its next task, and changes to it are patched (README "Running a fleet").
+// Only on a versioned worker: an unversioned one must not name a behaviour (the server refuses it).
+setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}), userLifecycle);
 
 /**
  * Job 3b: one CXone user's lifecycle, kept in step with the external identity provider.
