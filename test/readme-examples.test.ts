@@ -24,6 +24,9 @@ const SKIPPED: Record<string, string> = {
   '--profile encryption up -d': 'starts containers with Docker Compose (encryption profile); checked by test/compose.test.ts',
   'cxone-scim tenants check': 'a template for real CXone credentials (the … placeholders override any environment)',
   'cxone-scim codec-server': 'placeholders for the key and workflow id, and a second dev server (temporal server start-dev); the codec server is tested by test/codec-server.test.ts',
+  'groupsFile":{"path":"/data/groups.csv"}': 'a template: the groups file and the plan hash are placeholders; syncGroups runs in test/sync-groups.test.ts',
+  'cxone-scim sync approve sync-acme-6f1c…': 'the workflow id and plan hash come from a run waiting for approval; test/sync-cli.test.ts runs these commands',
+  '--name approveDeletions \\\n  --input \'{"planHash":"3b9e…"': 'the plan hash comes from a run waiting for approval; test/sync-users.test.ts sends these updates',
   'compose-check [--profile': 'a usage synopsis ([optional] arguments), not a command; test/compose.test.ts runs the checker',
 };
 
