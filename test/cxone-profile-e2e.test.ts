@@ -14,6 +14,7 @@ import { sandboxTenant } from '../src/cli/dev';
 import type { TenantConfig } from '../src/config/tenants';
 import { authSecrets, type AuthType } from '../src/http';
 import type { TemporalEnvironment } from '../src/temporal/server';
+import { provisionUsers } from '../src/workflows';
 import { registerWebhooks } from '../src/workflows/register-webhooks';
 import { historyText, startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 
@@ -71,6 +72,23 @@ describe('the cxone profile end to end, and every auth strategy on a real Tempor
     const { ok, report } = await runConfigure(client(), worker.settings.taskQueue, { tenant: 'cx', desired, mode: 'apply' });
     assert.equal(ok, false);
     assert.match(report.error ?? '', /read-only provider/i);
+  });
+
+  it('provisionUsers reaches the cxone profile one resource at a time (no Bulk), and a re-run duplicates nobody', async () => {
+    const users = ['ada', 'bob', 'cyd'].map((n) => ({
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+      userName: `${n}@cx.example`,
+      name: { givenName: n, familyName: 'Cx' },
+      emails: [{ value: `${n}@cx.example`, type: 'work', primary: true }],
+      active: true,
+    }));
+    const run = () => client().workflow.execute(provisionUsers, { taskQueue: worker.settings.taskQueue, workflowId: `provision-cx-${randomUUID()}`, args: [{ tenant: 'cx', users }] });
+    const first = await run();
+    assert.equal(first.totals.created, 3, JSON.stringify(first.failures));
+    const again = await run();
+    assert.deepEqual([again.totals.created, again.totals.unchanged], [0, 3]);
+    assert.ok(cxone.requestLog.every((e) => !e.path.endsWith('/Bulk')), 'no Bulk request reached a provider without Bulk');
+    assert.equal(cxone.listUsers().filter((u) => String(u.userName).endsWith('@cx.example')).length, 3);
   });
 
   it('registerWebhooks creates the subscription on the discovered API base', async () => {

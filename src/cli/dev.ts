@@ -47,8 +47,6 @@ export interface DevOptions {
 export interface DemoSummary {
   provisioned: number;
   invalid: number;
-  /** Users created in the CXone console instead, when the provider offers no way to provision in this build. */
-  consoleCreated: number;
   syncedToIdp: number;
   /** The scheduled syncUsers runs: changes each applied (the second, in sync, none). */
   syncRuns: Array<{ workflowId: string; outcome: string; changes: number }>;
@@ -221,30 +219,14 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
       bar?.end();
       printProvisionReport(provisioned.report, 'text', out);
       const result = provisioned.report.result;
-      let consoleCreated = 0;
-      if (!provisioned.ok && profile === 'cxone' && /does not support Bulk/.test(provisioned.report.error ?? '')) {
-        // This build provisions through Bulk only; the lifecycle half of the demo still runs on console-created users.
-        consoleCreated = Math.min(userCount, 20);
-        log(`provisionUsers needs Bulk, which the cxone profile does not offer; creating ${consoleCreated} agents in the CXone console instead`);
-        for (let i = 1; i <= consoleCreated; i++) {
-          cxone.adminCreateUser({
-            schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
-            userName: `agent.${i}@example.com`,
-            name: { givenName: 'Agent', familyName: `Number${i}` },
-            emails: [{ value: `agent.${i}@example.com`, type: 'work', primary: true }],
-            active: true,
-          });
-        }
-      } else if (!provisioned.ok || !result) {
-        throw new Error('provisionUsers failed; see the report above');
-      }
-      const valid = result?.totals.succeeded ?? consoleCreated;
+      if (!provisioned.ok || !result) throw new Error('provisionUsers failed; see the report above');
+      const valid = result.totals.succeeded;
       const drift = () => {
         const drifted = cxone.listUsers()[2] as { id: string; userName: string };
         cxone.adminUpdateUser(drifted.id, { displayName: 'Renamed In Console' });
         return drifted.userName;
       };
-      const syncRuns = consoleCreated > 0 ? [] : await demoSyncSchedule(client, settings.taskQueue, csv, log, drift);
+      const syncRuns = await demoSyncSchedule(client, settings.taskQueue, csv, log, drift);
 
       log('\n-- 5. userLifecycle: CXone webhooks → receiver → workflows → IdP');
       await waitFor(`${valid} users in the IdP`, () => idp.countUsers() >= valid, 300_000);
@@ -270,8 +252,7 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
       }
       return {
         provisioned: valid,
-        invalid: result?.totals.invalid ?? 0,
-        consoleCreated,
+        invalid: result.totals.invalid,
         syncedToIdp: idp.countUsers(),
         syncRuns,
         workflowIds: { configure: configured.report.workflowId, register: registerId, provision: provisioned.handle.workflowId, lifecycle: lifecycleId },
