@@ -21,10 +21,9 @@ export { provisionUsersBatch } from './provision-users-batch';
 export {
   syncUsers,
   syncProgressQuery,
-  approveDeletionsUpdate,
-  rejectDeletionsUpdate,
   type SyncUsersInput,
   type SyncProgress,
   type SyncUsersResult,
 } from './sync-users';
 export { syncGroups, syncGroupsProgressQuery, type SyncGroupsInput, type SyncGroupsResult } from './sync-groups';
+export { approveDeletionsUpdate, rejectDeletionsUpdate, type DeletionDecision } from './deletion-approval';

@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, defineQuery, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { GroupSourceSpec, InlineGroup, GroupsColumnSpec, GroupsFileSpec } from '../activities/group-source';
@@ -8,7 +8,7 @@ import type { GroupMatchKey, GroupScope, MemberKey } from '../scim/group-reconci
 import { DEFAULT_DELETION_THRESHOLD, DEFAULT_QUARANTINE, exceedsThreshold, shouldQuarantine, type DeletionThreshold, type QuarantineRule } from '../scim/reconcile';
 import { PROVIDER_CALL } from './activity-options';
 import { ReportRecorder } from './report';
-import type { DeletionDecision } from './sync-users';
+import { DeletionApproval, type DeletionDecision } from './deletion-approval';
 
 const { discoverServiceProviderConfig, discoverResourceTypes } = proxyActivities<Activities>(PROVIDER_CALL);
 const { planGroupSync } = proxyActivities<Activities>({ ...PROVIDER_CALL, startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes' });
@@ -72,8 +72,6 @@ export interface SyncGroupsProgress {
 }
 
 export const syncGroupsProgressQuery = defineQuery<SyncGroupsProgress>('progress');
-const approveDeletions = defineUpdate<DeletionDecision, [{ planHash: string; approvedBy?: string }]>('approveDeletions');
-const rejectDeletions = defineUpdate<DeletionDecision, [{ rejectedBy?: string; reason?: string }]>('rejectDeletions');
 
 const invalid = (message: string) => ApplicationFailure.nonRetryable(message, FailureType.InvalidSyncInput);
 
@@ -109,23 +107,11 @@ export async function syncGroups(input: SyncGroupsInput): Promise<SyncGroupsResu
   const { groups, ...request } = input;
   const report = new ReportRecorder<Record<string, unknown>, SyncGroupsResult>(input.tenant, { ...request, ...(groups ? { groups: `${groups.length} inline groups` } : {}) });
   const progress: SyncGroupsProgress = { phase: 'planning', failed: 0 };
-  let decision: DeletionDecision | undefined;
   setHandler(syncGroupsProgressQuery, () => progress);
-  const awaiting = () => {
-    if (progress.phase !== 'awaitingApproval' || !progress.awaitingApproval) throw new Error(`nothing awaits approval (phase ${progress.phase})`);
-  };
-  setHandler(approveDeletions, ({ planHash, approvedBy }) => (decision = { decision: 'approved', planHash, ...(approvedBy ? { by: approvedBy } : {}), at: new Date(Date.now()).toISOString() }), {
-    validator: (args) => {
-      awaiting();
-      if (args?.planHash !== progress.awaitingApproval?.planHash) throw new Error(`planHash ${String(args?.planHash)} is not the plan shown (${progress.awaitingApproval?.planHash}): review the current plan`);
-    },
-  });
-  setHandler(rejectDeletions, (args) => (decision = { decision: 'rejected', planHash: progress.planHash ?? '', ...(args?.rejectedBy ? { by: args.rejectedBy } : {}), ...(args?.reason ? { reason: args.reason } : {}), at: new Date(Date.now()).toISOString() }), {
-    validator: (_args) => awaiting(),
-  });
+  const approval = new DeletionApproval();
   try {
     checkInput(input);
-    const result = await run(input, report, progress, () => decision);
+    const result = await run(input, report, progress, approval);
     progress.phase = 'completed';
     report.succeed(result, result.outcome);
     return result;
@@ -136,7 +122,7 @@ export async function syncGroups(input: SyncGroupsInput): Promise<SyncGroupsResu
   }
 }
 
-async function run(input: SyncGroupsInput, report: ReportRecorder<Record<string, unknown>, SyncGroupsResult>, progress: SyncGroupsProgress, decided: () => DeletionDecision | undefined): Promise<SyncGroupsResult> {
+async function run(input: SyncGroupsInput, report: ReportRecorder<Record<string, unknown>, SyncGroupsResult>, progress: SyncGroupsProgress, approval: DeletionApproval): Promise<SyncGroupsResult> {
   const maxReported = positive(input.maxReported, 'maxReported', 100);
   const memberSliceSize = positive(input.memberSliceSize, 'memberSliceSize', 1000);
   const perActivity = positive(input.groupsPerActivity, 'groupsPerActivity', 50);
@@ -202,12 +188,11 @@ async function run(input: SyncGroupsInput, report: ReportRecorder<Record<string,
     progress.phase = 'awaitingApproval';
     progress.awaitingApproval = { ...(check.reason ? { reason: check.reason } : {}), planHash: plan.planHash };
     const timeout = (input.approvalTimeout ?? '24 hours') as Duration;
-    const answered = await report.step(`await approval of group removals (${check.reason})`, (): Promise<boolean> => condition(() => decided() !== undefined, timeout), (ok) => ({ detail: ok ? decided()?.decision : `no decision within ${timeout}` }));
+    result.deletionDecision = await report.step(`await approval of group removals (${check.reason})`, () => approval.decide(plan.planHash, timeout), (d) => ({ detail: d.decision === 'timed-out' ? `no decision within ${timeout}` : d.decision }));
     progress.awaitingApproval = undefined;
-    result.deletionDecision = decided() ?? { decision: 'timed-out', planHash: plan.planHash, at: new Date(Date.now()).toISOString() };
-    if (!answered || result.deletionDecision.decision !== 'approved') {
+    if (result.deletionDecision.decision !== 'approved') {
       report.skip('apply removals', `not approved: ${result.deletionDecision.decision}`);
-      return { ...finish(result), outcome: answered ? 'rejected' : 'approval-timeout' };
+      return { ...finish(result), outcome: result.deletionDecision.decision === 'rejected' ? 'rejected' : 'approval-timeout' };
     }
   }
   progress.phase = 'removing';

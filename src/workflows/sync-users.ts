@@ -1,12 +1,4 @@
-import {
-  ApplicationFailure,
-  condition,
-  defineQuery,
-  defineUpdate,
-  proxyActivities,
-  setHandler,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { Activities } from '../activities';
@@ -32,7 +24,7 @@ import {
 } from '../scim/reconcile';
 import type { User } from '../scim/codecs';
 import { userSchemaModel } from '../scim/user-validation';
-import { SCIM_OUTCOME } from '../temporal/search-attributes';
+import { DeletionApproval, type DeletionDecision } from './deletion-approval';
 import { PROVIDER_CALL } from './activity-options';
 import { ReportRecorder, reportTotals } from './report';
 
@@ -78,14 +70,6 @@ export interface SyncUsersInput {
 
 export type SyncOutcome = 'succeeded' | 'partial' | 'dry-run' | 'quarantined' | 'rejected' | 'approval-timeout';
 
-export interface DeletionDecision {
-  decision: 'approved' | 'rejected' | 'timed-out';
-  planHash: string;
-  by?: string;
-  reason?: string;
-  at: string;
-}
-
 export interface SyncUsersResult {
   tenant: string;
   outcome: SyncOutcome;
@@ -115,8 +99,6 @@ export interface SyncProgress {
 }
 
 export const syncProgressQuery = defineQuery<SyncProgress>('progress');
-export const approveDeletionsUpdate = defineUpdate<DeletionDecision, [{ planHash: string; approvedBy?: string }]>('approveDeletions');
-export const rejectDeletionsUpdate = defineUpdate<DeletionDecision, [{ rejectedBy?: string; reason?: string }]>('rejectDeletions');
 
 const invalid = (message: string) => ApplicationFailure.nonRetryable(message, FailureType.InvalidSyncInput);
 
@@ -173,30 +155,8 @@ export async function syncUsers(input: SyncUsersInput): Promise<SyncUsersResult>
   const { users, ...request } = input;
   const report = new ReportRecorder<Record<string, unknown>, SyncUsersResult>(input.tenant, { ...request, ...(users ? { users: `${users.length} inline users` } : {}) });
   const progress: SyncProgress = { phase: 'planning', applied: countActions([]), failed: 0 };
-  let decision: DeletionDecision | undefined;
   setHandler(syncProgressQuery, () => progress);
-  setHandler(
-    approveDeletionsUpdate,
-    ({ planHash, approvedBy }) => {
-      decision = { decision: 'approved', planHash, ...(approvedBy ? { by: approvedBy } : {}), at: new Date(Date.now()).toISOString() };
-      return decision;
-    },
-    {
-      // A rejected update leaves no trace in history; only a matching, awaited approval is recorded.
-      validator: (args) => {
-        if (progress.phase !== 'awaitingApproval' || !progress.awaitingApproval) throw new Error(`nothing awaits approval (phase ${progress.phase})`);
-        if (args?.planHash !== progress.awaitingApproval.planHash) throw new Error(`planHash ${String(args?.planHash)} is not the plan shown (${progress.awaitingApproval.planHash}): review the current plan`);
-      },
-    },
-  );
-  setHandler(
-    rejectDeletionsUpdate,
-    (args) => {
-      decision = { decision: 'rejected', planHash: progress.planHash ?? '', ...(args?.rejectedBy ? { by: args.rejectedBy } : {}), ...(args?.reason ? { reason: args.reason } : {}), at: new Date(Date.now()).toISOString() };
-      return decision;
-    },
-    { validator: (_args) => { if (progress.phase !== 'awaitingApproval') throw new Error(`nothing awaits approval (phase ${progress.phase})`); } },
-  );
+  const approval = new DeletionApproval();
   report.useTotals(() => {
     const succeeded = Object.values(progress.applied).reduce((n, c) => n + c, 0);
     return reportTotals(succeeded, progress.failed, []);
@@ -204,7 +164,7 @@ export async function syncUsers(input: SyncUsersInput): Promise<SyncUsersResult>
 
   try {
     checkInput(input);
-    const result = await run(input, report, progress, () => decision);
+    const result = await run(input, report, progress, approval);
     progress.phase = 'completed';
     report.succeed(result, result.outcome);
     return result;
@@ -219,7 +179,7 @@ async function run(
   input: SyncUsersInput,
   report: ReportRecorder<Record<string, unknown>, SyncUsersResult>,
   progress: SyncProgress,
-  decided: () => DeletionDecision | undefined,
+  approval: DeletionApproval,
 ): Promise<SyncUsersResult> {
   const maxReported = positive(input.maxReported, 'maxReported', 100);
   const sliceSize = positive(input.sliceSize, 'sliceSize', 200);
@@ -277,15 +237,12 @@ async function run(
   if (check.exceeded) {
     progress.phase = 'awaitingApproval';
     progress.awaitingApproval = { removals, ...(check.reason ? { reason: check.reason } : {}), planHash: plan.planHash };
-    upsertSearchAttributes([{ key: SCIM_OUTCOME, value: 'awaitingApproval' }]);
     const timeout = (input.approvalTimeout ?? '24 hours') as Duration;
-    const answered = await report.step(`await approval of ${removals} removals (${check.reason})`, (): Promise<boolean> => condition(() => decided() !== undefined, timeout), (ok) => ({ detail: ok ? decided()?.decision : `no decision within ${timeout}` }));
+    result.deletionDecision = await report.step(`await approval of ${removals} removals (${check.reason})`, () => approval.decide(plan.planHash, timeout), (d) => ({ detail: d.decision === 'timed-out' ? `no decision within ${timeout}` : d.decision }));
     progress.awaitingApproval = undefined;
-    upsertSearchAttributes([{ key: SCIM_OUTCOME, value: 'running' }]);
-    result.deletionDecision = decided() ?? { decision: 'timed-out', planHash: plan.planHash, at: new Date(Date.now()).toISOString() };
-    if (!answered || result.deletionDecision.decision !== 'approved') {
+    if (result.deletionDecision.decision !== 'approved') {
       report.skip('apply removals', `not approved: ${result.deletionDecision.decision}`);
-      return { ...finish(result), outcome: answered ? 'rejected' : 'approval-timeout' };
+      return { ...finish(result), outcome: result.deletionDecision.decision === 'rejected' ? 'rejected' : 'approval-timeout' };
     }
   }
   progress.phase = 'removing';
