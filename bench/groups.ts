@@ -4,26 +4,16 @@
 // runs in its own process). Goal: listing pages + slices + one verification read per group.
 //
 // Usage: npm run bench:groups -- --members 10000 [--slice 1000] [--page-size 1000]
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { startSandbox, type RequestLogEntry } from 'cxone-sandbox';
 import { startTemporal } from '../src/temporal/server';
+import { startBenchWorker } from './worker-process';
 import { discoverServiceProvider, syncGroups, type SyncGroupsResult } from '../src/workflows';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
-
-function peakRssMb(pid: number): number {
-  try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]) / 1024;
-  } catch {
-    return 0;
-  }
-}
 
 function kinds(log: readonly RequestLogEntry[]): string {
   const counts = new Map<string, number>();
@@ -51,12 +41,7 @@ async function main(): Promise<void> {
   for (const userName of userNames) sandbox.adminCreateUser({ schemas: [CORE], userName, name: { givenName: 'B', familyName: 'M' }, emails: [{ value: userName, type: 'work', primary: true }] });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'groups-bench-'));
   const taskQueue = `groups-bench-${process.pid}`;
-  const worker = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'worker'], {
-    env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, TEMPORAL_TASK_QUEUE: taskQueue, CXONE_BASE_URL: sandbox.url, CXONE_CLIENT_ID: sandbox.clientId, CXONE_CLIENT_SECRET: sandbox.clientSecret, CXONE_SCOPES: 'scim:write', CXONE_TENANT_ID: 'bench', CXONE_SCIM_DATA_DIR: dir },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const log: string[] = [];
-  worker.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()) > 200 && log.shift());
+  const worker = startBenchWorker({ temporal, sandbox, taskQueue, tenantId: 'bench', env: { CXONE_SCIM_DATA_DIR: dir } });
   try {
     const client = temporal.testEnv.client;
     await client.workflow.execute(discoverServiceProvider, { taskQueue, workflowId: `groups-bench-warmup-${Date.now()}`, args: [{ tenant: 'bench' }] });
@@ -78,13 +63,12 @@ async function main(): Promise<void> {
     console.log(`syncGroups bench: one group of ${n} members, slices of ${options.slice}, listing pages of ${options.pageSize}, ${userNames.length} provider users`);
     await runOnce('from-scratch', userNames.slice(0, n));
     await runOnce('changed-1%', userNames.slice(change, n + change));
-    console.log(`peak worker RSS: ${peakRssMb(worker.pid as number).toFixed(0)} MB`);
+    console.log(`peak worker RSS: ${worker.peakRssMb().toFixed(0)} MB`);
   } catch (err) {
-    process.stderr.write(`worker log (last lines):\n${log.join('')}\n`);
+    process.stderr.write(`worker log (last lines):\n${worker.log.join('')}\n`);
     throw err;
   } finally {
-    worker.kill('SIGTERM');
-    await new Promise((resolve) => worker.once('exit', resolve));
+    await worker.stop();
     await sandbox.close();
     await temporal.stop();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,6 @@
 // Usage: npm run bench:provision -- --users 10000 [--in-flight 4] [--max-operations 1000] [--async]
 //        [--per-resource-users 2000] [--records-in-flight 4]
 // Each way gets a fresh in-memory sandbox in this process (no latency, no faults).
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,8 +29,8 @@ import { bulkLimitsOf, userSchemaModel } from '../src/scim/user-validation';
 import { startTemporal } from '../src/temporal/server';
 import { discoverServiceProvider, provisionUsers, type ProvisionUsersInput, type ProvisionUsersResult } from '../src/workflows';
 import { perResourceSandbox, viaDirectPerResource } from './per-resource';
+import { startBenchWorker } from './worker-process';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
 
 const MAPPING = {
@@ -59,17 +58,6 @@ function writeCsv(file: string, users: number): void {
   const lines = ['employee_id,email,first_name,last_name,department,enabled'];
   for (let i = 0; i < users; i++) lines.push(`E${i},Bench.User${i}@Example.com,Bench,User ${i},Dept ${i % 20},${i % 50 === 0 ? 'false' : 'true'}`);
   fs.writeFileSync(file, `${lines.join('\n')}\n`);
-}
-
-/** Peak and current resident set size of a process, from /proc (Linux). */
-function memoryOf(pid: number): { peakMb?: number; rssMb?: number } {
-  try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
-    return { peakMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
-  } catch {
-    return {};
-  }
 }
 
 /** Event counts of every run of a workflow id, newest run backwards along continue-as-new. */
@@ -107,25 +95,7 @@ async function viaWorkflow(
   const temporal = await startTemporal({});
   const sandbox = await setup.sandbox();
   const taskQueue = `provision-bench-${process.pid}`;
-  const worker = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'worker'], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_NAMESPACE: temporal.namespace,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      CXONE_BASE_URL: sandbox.url,
-      CXONE_CLIENT_ID: sandbox.clientId,
-      CXONE_CLIENT_SECRET: sandbox.clientSecret,
-      CXONE_SCOPES: 'scim:write',
-      CXONE_TENANT_ID: 'bench',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  // The worker's log is shown only if the run fails.
-  const log: string[] = [];
-  worker.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()) > 200 && log.shift());
-  let peakRss = 0;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, memoryOf(worker.pid as number).rssMb ?? 0)), 200);
+  const worker = startBenchWorker({ temporal, sandbox, taskQueue, tenantId: 'bench' });
   try {
     const client = temporal.testEnv.client;
     // Warm-up: the worker bundles its workflows first; timing starts once it answers.
@@ -141,7 +111,6 @@ async function viaWorkflow(
     if (result.totals.succeeded !== setup.users || sandbox.countUsers() !== setup.users) {
       throw new Error(`workflow: ${result.totals.succeeded} succeeded, sandbox has ${sandbox.countUsers()} of ${setup.users}`);
     }
-    peakRss = Math.max(peakRss, memoryOf(worker.pid as number).peakMb ?? 0);
     let largest = { largest: 0, where: '' };
     for (const id of [workflowId, ...Array.from({ length: result.batches }, (_, i) => `${workflowId}-batch-${i}`)]) {
       const lengths = await runLengths(client, id);
@@ -153,16 +122,14 @@ async function viaWorkflow(
       users: result.totals.succeeded,
       seconds,
       requests: result.chunks.requests,
-      peakRssMb: peakRss,
+      peakRssMb: worker.peakRssMb(),
       history: { ...largest, runs: result.runs, batchRuns: result.batchRuns },
     };
   } catch (err) {
-    process.stderr.write(`worker log (last lines):\n${log.join('')}\n`);
+    process.stderr.write(`worker log (last lines):\n${worker.log.join('')}\n`);
     throw err;
   } finally {
-    clearInterval(sampler);
-    worker.kill('SIGTERM');
-    await new Promise((resolve) => worker.once('exit', resolve));
+    await worker.stop();
     await sandbox.close();
     await temporal.stop();
   }

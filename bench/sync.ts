@@ -5,16 +5,15 @@
 // the worker's peak RSS, and the largest history length.
 //
 // Usage: npm run bench:sync -- --users 100000 [--page-size 500] [--slice-size 200] [--profile dir]
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { startTemporal } from '../src/temporal/server';
+import { startBenchWorker } from './worker-process';
 import { discoverServiceProvider, syncUsers, type SyncUsersInput, type SyncUsersResult } from '../src/workflows';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const MAPPING = {
@@ -67,14 +66,6 @@ function writeSource(file: string, users: number): void {
   fs.writeFileSync(file, `${lines.join('\n')}\n`);
 }
 
-function peakRssMb(pid: number): number {
-  try {
-    return Number(/^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
-  } catch {
-    return NaN;
-  }
-}
-
 async function main(options: Options): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sync-bench-'));
   const file = path.join(dir, 'hr.csv');
@@ -85,23 +76,7 @@ async function main(options: Options): Promise<void> {
   writeSource(file, options.users);
   console.log(`seeded ${sandbox.countUsers()} provider users and a ${fs.readFileSync(file, 'utf8').trim().split('\n').length - 1}-row export in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
   const taskQueue = `sync-bench-${process.pid}`;
-  const worker = spawn(process.execPath, [...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profile)}`] : []), path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'worker'], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_NAMESPACE: temporal.namespace,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      CXONE_BASE_URL: sandbox.url,
-      CXONE_CLIENT_ID: sandbox.clientId,
-      CXONE_CLIENT_SECRET: sandbox.clientSecret,
-      CXONE_SCOPES: 'scim:write',
-      CXONE_TENANT_ID: 'bench',
-      CXONE_SCIM_DATA_DIR: dir,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const log: string[] = [];
-  worker.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()) > 200 && log.shift());
+  const worker = startBenchWorker({ temporal, sandbox, taskQueue, tenantId: 'bench', env: { CXONE_SCIM_DATA_DIR: dir }, profileDir: options.profile });
   try {
     const client = temporal.testEnv.client;
     await client.workflow.execute(discoverServiceProvider, { taskQueue, workflowId: `bench-warmup-${Date.now()}`, args: [{ tenant: 'bench' }] });
@@ -134,13 +109,12 @@ async function main(options: Options): Promise<void> {
     const again = await run('in-sync', {});
     const leftover = Object.values(again.applied).reduce((n, k) => n + k, 0);
     if (leftover !== 0) throw new Error(`the run after the real one still changed ${leftover} users`);
-    console.log(`worker peak RSS ${peakRssMb(worker.pid as number).toFixed(0)} MB · largest history ${largestHistory} events · users ${options.users}, page size ${options.pageSize}, slice size ${options.sliceSize}`);
+    console.log(`worker peak RSS ${worker.peakRssMb().toFixed(0)} MB · largest history ${largestHistory} events · users ${options.users}, page size ${options.pageSize}, slice size ${options.sliceSize}`);
   } catch (err) {
-    process.stderr.write(`worker log (last lines):\n${log.join('')}\n`);
+    process.stderr.write(`worker log (last lines):\n${worker.log.join('')}\n`);
     throw err;
   } finally {
-    worker.kill('SIGTERM');
-    await new Promise((resolve) => worker.once('exit', resolve));
+    await worker.stop();
     await sandbox.close();
     await temporal.stop();
     fs.rmSync(dir, { recursive: true, force: true });
