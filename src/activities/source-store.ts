@@ -51,7 +51,7 @@ async function fetchFile(location: Extract<SourceLocation, { kind: 'file' }>, kn
 /** One client per process: endpoint and path style from the environment, region and credentials from the standard chain. */
 let s3: Promise<S3Client> | undefined;
 
-function s3Client(env: NodeJS.ProcessEnv = process.env): Promise<S3Client> {
+export function s3Client(env: NodeJS.ProcessEnv = process.env): Promise<S3Client> {
   s3 ??= import('@aws-sdk/client-s3').then(({ S3Client }) => {
     const endpoint = env.CXONE_SCIM_S3_ENDPOINT || undefined;
     return new S3Client({
@@ -97,27 +97,28 @@ const S3_NOT_FOUND = ['NoSuchKey', 'NoSuchBucket', 'NotFound'];
 // XAdminUserNotFound: what S3-compatible gateways (versitygw) answer, with a 404, where AWS says InvalidAccessKeyId.
 const S3_DENIED = ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'Forbidden', 'CredentialsProviderError', 'ExpiredToken', 'XAdminUserNotFound'];
 
-function s3Failure(display: string, err: unknown): ApplicationFailure {
+/** The one clear failure for an S3 error on `display`; `what` names the object in the message. */
+export function s3Failure(display: string, err: unknown, what = `the source object ${display}`): ApplicationFailure {
   const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; code?: string };
   const status = e.$metadata?.httpStatusCode;
   const why = `${e.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? String(err)}`;
   const denied = S3_DENIED.includes(e.name ?? '') || status === 401 || status === 403;
   if (!denied && (S3_NOT_FOUND.includes(e.name ?? '') || status === 404)) {
-    return ApplicationFailure.nonRetryable(`the source object ${display} does not exist (or its bucket does not): ${why}`, FailureType.SourceNotFound);
+    return ApplicationFailure.nonRetryable(`${what} does not exist (or its bucket does not): ${why}`, FailureType.SourceNotFound);
   }
   if (denied) {
     return ApplicationFailure.nonRetryable(
-      `the worker's credentials may not read the source object ${display}: ${why}. Check the AWS credential chain of the worker`,
+      `the worker's credentials may not use ${what}: ${why}. Check the AWS credential chain of the worker`,
       FailureType.SourceAccessDenied,
     );
   }
   if (status === undefined) {
     return ApplicationFailure.retryable(
-      `the object store holding ${display} is unreachable: ${why}. Check CXONE_SCIM_S3_ENDPOINT (or the AWS region) and the network`,
+      `the object store holding ${what} is unreachable: ${why}. Check CXONE_SCIM_S3_ENDPOINT (or the AWS region) and the network`,
       FailureType.SourceUnreachable,
     );
   }
-  return ApplicationFailure.nonRetryable(`cannot read the source object ${display}: ${why}`, FailureType.SourceUnreadable);
+  return ApplicationFailure.nonRetryable(`cannot use ${what}: ${why}`, FailureType.SourceUnreadable);
 }
 
 function authHeader(display: string, envName: string | undefined, env: NodeJS.ProcessEnv = process.env): Record<string, string> {

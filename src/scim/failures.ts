@@ -254,8 +254,8 @@ const LIST = {
   PlanUnavailable: {
     type: 'PlanUnavailable',
     class: 'fatal',
-    meaning: 'The worker cannot read the stored sync plan (it stays on the worker that made it), or it is another plan.',
-    fix: 'Run the sync again; with several worker hosts give them a shared CXONE_SCIM_DATA_DIR.',
+    meaning: 'The worker cannot read an object the run stored for its later activities (a chunk of users, a sync plan), or it is not the object stored.',
+    fix: 'Workers on several hosts need CXONE_SCIM_CLAIM_STORE set to an s3:// location all of them can read; then start the run again.',
   },
   NoWebhookSecret: {
     type: 'NoWebhookSecret',
