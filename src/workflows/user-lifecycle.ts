@@ -23,7 +23,7 @@ import { idpPatchOperations, type ScimUser } from '../scim/idp-user';
 import { PROVIDER_CALL } from './activity-options';
 import { messageOf } from './failures';
 import { ReportRecorder } from './report';
-import { entityFigures, syncTotals } from './user-lifecycle-report';
+import { entityFigures, syncTotals, type IdpSyncState, type LifecycleCounts } from './user-lifecycle-report';
 
 // IdP calls retry longer than other provider calls: while they retry, later events wait in the
 // queue, so that the IdP still sees the changes in order.
@@ -105,10 +105,9 @@ export interface UserLifecycleState {
   user?: ScimUser;
   lastApplied?: { eventId: string; eventType: string; timestamp: string; appliedAt: string };
   idpUserId?: string;
-  /** `failed` after an IdP call that failed for good: the next event re-syncs the full snapshot. */
-  idpSync: 'disabled' | 'pending' | 'in-sync' | 'failed';
+  idpSync: IdpSyncState;
   lastSyncError?: string;
-  counts: { received: number; applied: number; duplicates: number; outOfOrder: number; rejected: number; synced: number; syncFailed: number };
+  counts: LifecycleCounts;
   /** The most recent events and what became of them (newest last). */
   recent: EventRecord[];
   /** Recent rejected signals with the reason (unknown event type, malformed, wrong user). */
