@@ -2,37 +2,20 @@
 // RFC 7644 PATCH in bounded slices (`add` members, `remove` by `members[value eq "id"]` only), PUT
 // only where the provider has no PATCH; then re-read the group's membership once and report
 // every change the provider answered 2xx to but did not apply.
-import fs from 'node:fs';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { ScimHttpError, type ScimClient } from '../http';
-import { FailureType } from '../scim/failures';
 import { filterString } from '../scim/filter';
 import { addMembersOperation, assertFilteredRemovals, removeMemberOperation, slices, type GroupChange } from '../scim/group-reconcile';
 import { patchRequest, type PatchOperation } from '../scim/patch';
 import { URN } from '../scim/urns';
 import { scimClientFor, type ActivityDeps } from './deps';
 import type { ApplyGroupsInput, GroupTally } from './groups';
+import { readPlanSlice } from './plan-claims';
 
-/** Plans read by this worker process (every slice of a run reads the same one). */
-export const groupPlanCache = new Map<string, { planHash: string; changes: GroupChange[] }>();
-
-function loadPlan(file: string, planHash: string): GroupChange[] {
-  let plan = groupPlanCache.get(file);
-  if (!plan) {
-    try {
-      plan = JSON.parse(fs.readFileSync(file, 'utf8')) as { planHash: string; changes: GroupChange[] };
-    } catch (err) {
-      throw ApplicationFailure.nonRetryable(`cannot read the group plan ${file}: ${(err as Error).message} (plans stay on the worker that made them)`, FailureType.PlanUnavailable);
-    }
-    if (groupPlanCache.size >= 4) groupPlanCache.delete(groupPlanCache.keys().next().value as string);
-    groupPlanCache.set(file, plan);
-  }
-  if (plan.planHash !== planHash) throw ApplicationFailure.nonRetryable(`the group plan ${file} is not plan ${planHash}`, FailureType.PlanUnavailable);
-  return plan.changes;
-}
+export type GroupPhase = 'writes' | 'removals';
 
 /** The changes of a phase, in plan order: writes add (create, rename, add members), removals take away. */
-export function phaseChanges(changes: readonly GroupChange[], phase: 'writes' | 'removals'): GroupChange[] {
+export function phaseChanges(changes: readonly GroupChange[], phase: GroupPhase): GroupChange[] {
   if (phase === 'writes') return changes.filter((c) => c.action === 'create' || (c.action === 'update' && (c.add.length > 0 || c.rename !== undefined)));
   return changes.filter((c) => c.action === 'empty' || c.action === 'delete' || (c.action === 'update' && c.remove.length > 0));
 }
@@ -156,7 +139,7 @@ function fail(tally: GroupTally, maxReported: number, failure: GroupTally['failu
  */
 export async function applyGroupChanges(deps: ActivityDeps, input: ApplyGroupsInput): Promise<GroupTally> {
   const context = Context.current();
-  const changes = phaseChanges(loadPlan(input.planFile, input.planHash), input.phase).slice(input.from, input.to);
+  const changes = await readPlanSlice<GroupChange>(input.slice, input, `groups ${input.from}… of the ${input.phase} of group plan ${input.planHash.slice(0, 12)}`);
   const resumedFrom = context.info.heartbeatDetails as { next: number; tally: GroupTally } | undefined;
   const tally: GroupTally = resumedFrom?.tally ?? { groups: 0, created: 0, renamed: 0, deleted: 0, membersAdded: 0, membersRemoved: 0, failed: 0, failures: [], requests: 0 };
   const resumed = context.info.attempt > 1;

@@ -1,11 +1,8 @@
 // Activities of syncGroups: plan (read the groups source, list provider users once and groups
 // without their members, learn current memberships) and apply a range of group changes with
-// RFC 7644 PATCH in bounded slices, verifying each group's membership afterwards. Plans stay
-// worker-side in a file named by their hash, as for syncUsers.
+// RFC 7644 PATCH in bounded slices, verifying each group's membership afterwards. The plan is
+// stored in the claim store one slice per apply activity, as for syncUsers (plan-claims.ts).
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { ScimClient } from '../http';
 import { canonicalJson } from '../scim/canonical';
@@ -18,9 +15,11 @@ import {
   type ProviderGroupRef,
   type ProviderUserRef,
 } from '../scim/group-reconcile';
+import { claimStoreFor, type ClaimRef } from './claim-store';
 import { asActivity, scimClientFor, type ActivityDeps } from './deps';
 import { loadGroupSource, type GroupSourceSpec } from './group-source';
-import { applyGroupChanges, groupPlanCache, phaseChanges, readMembers } from './group-writes';
+import { applyGroupChanges, phaseChanges, readMembers, type GroupPhase } from './group-writes';
+import { storePlanSlices } from './plan-claims';
 
 export type MembershipView = 'auto' | 'userGroups' | 'groupMembers';
 
@@ -33,11 +32,14 @@ export interface GroupPlanInput {
   pageSize: number;
   maxReported: number;
   membershipView: MembershipView;
+  /** Groups per apply activity: the plan is stored in slices of this size. */
+  groupsPerActivity: number;
 }
 
 export interface GroupPlanSummary {
   planHash: string;
-  planFile: string;
+  /** The stored plan, per phase, one claim per apply activity. */
+  slices: Record<GroupPhase, ClaimRef[]>;
   sourceGroups: number;
   providerGroups: number;
   providerUsers: number;
@@ -60,12 +62,12 @@ export interface GroupPlanSummary {
 
 export interface ApplyGroupsInput {
   tenant: string;
-  planFile: string;
   planHash: string;
   /** `writes` (create / update) or `removals` (empty / delete / the removals of updates). */
-  phase: 'writes' | 'removals';
+  phase: GroupPhase;
+  /** The stored slice: the phase's groups from position `from` on, in plan order. */
+  slice: ClaimRef;
   from: number;
-  to: number;
   groupsEndpoint: string;
   patchSupported: boolean;
   memberSliceSize: number;
@@ -93,12 +95,6 @@ export interface GroupTally {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-function plansDir(): string {
-  const dir = path.join(process.env.CXONE_SCIM_DATA_DIR || path.join(os.tmpdir(), 'cxone-scim'), 'plans');
-  fs.mkdirSync(dir, { recursive: true });
-  return dir;
-}
-
 type Listed = Record<string, unknown>;
 
 /** Every resource of an endpoint, page by page, deduplicated by id. */
@@ -117,6 +113,9 @@ async function listAll(client: ScimClient, endpoint: string, pageSize: number, a
   }
   return [...seen.values()];
 }
+
+/** Where the groups come from, if from a file or object: its bucket may hold the plan. */
+const groupSourceLocation = (source: GroupSourceSpec) => source.groupsFile?.path ?? source.groupsColumn?.path;
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
 
@@ -156,14 +155,12 @@ export async function planGroupSync(deps: ActivityDeps, input: GroupPlanInput): 
   const plan = planGroups(loaded.groups, groups, users, membersOf, input.rules);
   const problems = [...loaded.problems, ...plan.problems];
   const planHash = sha256(canonicalJson({ tenant: input.tenant, rules: input.rules, changes: plan.changes }));
-  const planFile = path.join(plansDir(), `groups-${input.tenant.replace(/[^\w.-]/g, '_')}-${planHash}.json`);
-  fs.writeFileSync(`${planFile}.partial`, JSON.stringify({ planHash, changes: plan.changes }));
-  fs.renameSync(`${planFile}.partial`, planFile);
-  groupPlanCache.delete(planFile);
+  const phases = { writes: phaseChanges(plan.changes, 'writes'), removals: phaseChanges(plan.changes, 'removals') };
+  const slices = await storePlanSlices(claimStoreFor(groupSourceLocation(input.source)), planHash, phases, input.groupsPerActivity);
   const moving = plan.changes.filter((c) => c.action !== 'unchanged' && c.action !== 'out-of-scope' && c.action !== 'protected');
   return {
     planHash,
-    planFile,
+    slices,
     sourceGroups: loaded.groups.length,
     providerGroups: groups.length,
     providerUsers: users.length,
@@ -175,8 +172,8 @@ export async function planGroupSync(deps: ActivityDeps, input: GroupPlanInput): 
     problems: problems.slice(0, input.maxReported),
     problemCount: problems.length,
     sample: moving.slice(0, Math.min(10, input.maxReported)).map((c) => ({ action: c.action, displayName: c.displayName, ...(c.id ? { id: c.id } : {}), add: c.add.length, remove: c.remove.length, ...(c.rename ? { rename: c.rename } : {}) })),
-    writeGroups: phaseChanges(plan.changes, 'writes').length,
-    removalGroups: phaseChanges(plan.changes, 'removals').length,
+    writeGroups: phases.writes.length,
+    removalGroups: phases.removals.length,
     membershipView: useView ? 'userGroups' : 'groupMembers',
     requests: counter.requests,
   };

@@ -1,10 +1,8 @@
 // Activities of syncUsers (job 3): plan a reconciliation (read the source, list the provider's
-// users page by page, classify) and apply one slice of a plan. Plans stay worker-side in a file
-// named by their hash: workflow history carries counts, samples, the hash and positions only.
+// users page by page, classify) and apply one slice of a plan. The plan is stored in the claim
+// store, one object per slice (plan-claims.ts): workflow history carries counts, samples, the
+// hash and the slices' references only, and any worker of a fleet can apply any slice.
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ScimHttpError, type ScimClient } from '../http';
 import { canonicalJson } from '../scim/canonical';
@@ -14,6 +12,8 @@ import {
   classify,
   countActions,
   keyOf,
+  REMOVAL_ACTIONS,
+  WRITE_ACTIONS,
   type ActionCounts,
   type ClassifyProblem,
   type PlannedChange,
@@ -26,8 +26,10 @@ import { mergedForPut, patchRequest, type PatchOperation } from '../scim/patch';
 import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
 import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
+import { claimStoreFor, type ClaimRef } from './claim-store';
+import { readPlanSlice, storePlanSlices } from './plan-claims';
 import type { PlanSource } from './provisioning';
-import { loadFileSource, mapRecords } from './user-source';
+import { loadFileSource, mapRecords, sourceLocationOf } from './user-source';
 import { traceOf, tracing, writePlanOut, type HttpCall, type PlanOut, type UserTrace } from './sync-review';
 
 export type { HttpCall, PlanOut, UserTrace } from './sync-review';
@@ -41,6 +43,8 @@ export interface SyncPlanInput {
   pageSize: number;
   /** Changes per action shown as a sample, and problems described (all are counted). */
   maxReported: number;
+  /** Changes per apply activity: the plan is stored in slices of this size. */
+  sliceSize: number;
   /** Only this source user (provision on demand): matched by userName, case-insensitively. */
   onlyUserName?: string;
   /** Also write the full plan, for review, to this path on the worker's file system. */
@@ -58,8 +62,8 @@ export interface SyncPlanSample {
 export interface SyncPlanSummary {
   /** SHA-256 of the plan (source digest and every change): what an approval names. */
   planHash: string;
-  /** Where the worker keeps the full plan. */
-  planFile: string;
+  /** The stored plan, per phase, one claim per apply slice: creates, updates and reactivations, then removals. */
+  slices: Record<SyncPhase, ClaimRef[]>;
   sourceSha256?: string;
   records: number;
   invalid: number;
@@ -81,25 +85,23 @@ export interface SyncPlanSummary {
   trace?: UserTrace;
 }
 
-/** One planned write, as stored in the plan file (creates and updates carry the source's user). */
+/** `writes`: creates, updates, reactivations; `removals`: deactivations or deletes (after any approval). */
+export type SyncPhase = 'writes' | 'removals';
+
+export const PHASE_ACTIONS: Record<SyncPhase, readonly SyncAction[]> = { writes: WRITE_ACTIONS, removals: REMOVAL_ACTIONS };
+
+/** One planned write, as stored in the plan's slices (creates and updates carry the source's user). */
 interface StoredChange extends PlannedChange {
   user?: Record<string, unknown>;
 }
 
-interface StoredPlan {
-  planHash: string;
-  changes: StoredChange[];
-}
-
 export interface ApplySliceInput {
   tenant: string;
-  planFile: string;
   planHash: string;
-  /** The phase: only changes with these actions, in plan order. */
-  actions: SyncAction[];
-  /** Positions within the phase's changes: [from, to). */
+  phase: SyncPhase;
+  /** The stored slice: the phase's changes from position `from` on, in plan order. */
+  slice: ClaimRef;
   from: number;
-  to: number;
   endpoint: string;
   patchSupported: boolean;
   maxReported: number;
@@ -125,13 +127,6 @@ export interface SliceTally {
   requests: number;
   /** With `trace`: each request and its answer. */
   http?: HttpCall[];
-}
-
-/** Where plans live: CXONE_SCIM_DATA_DIR, else the system temp folder. */
-function plansDir(): string {
-  const dir = path.join(process.env.CXONE_SCIM_DATA_DIR || path.join(os.tmpdir(), 'cxone-scim'), 'plans');
-  fs.mkdirSync(dir, { recursive: true });
-  return dir;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -237,16 +232,16 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
   const carriesUser = new Set<SyncAction>(['create', 'update', 'reactivate']);
   const stored: StoredChange[] = changes.map((c) => (carriesUser.has(c.action) && c.record !== undefined ? { ...c, user: userAt.get(c.record) } : c));
   const planHash = sha256(canonicalJson({ tenant: input.tenant, source: source.sha256 ?? null, rules, changes }));
-  const planFile = path.join(plansDir(), `${input.tenant.replace(/[^\w.-]/g, '_')}-${planHash}.json`);
-  const plan: StoredPlan = { planHash, changes: stored };
-  fs.writeFileSync(`${planFile}.partial`, JSON.stringify(plan));
-  fs.renameSync(`${planFile}.partial`, planFile);
-  planCache.delete(planFile);
+  const phases = Object.fromEntries(
+    (Object.keys(PHASE_ACTIONS) as SyncPhase[]).map((phase) => [phase, stored.filter((c) => PHASE_ACTIONS[phase].includes(c.action))]),
+  ) as Record<SyncPhase, StoredChange[]>;
+  const store = claimStoreFor(input.source.kind === 'file' ? sourceLocationOf(input.source) : undefined);
+  const slices = await storePlanSlices(store, planHash, phases, input.sliceSize);
   const written = input.planOut ? writePlanOut(input.planOut, input.tenant, planHash, changes) : undefined;
   const trace = input.onlyUserName !== undefined ? traceOf(valid[0], changes, providerUsers) : undefined;
   return {
     planHash,
-    planFile,
+    slices,
     ...(source.sha256 ? { sourceSha256: source.sha256 } : {}),
     records: input.onlyUserName !== undefined ? valid.length : source.records,
     invalid: input.onlyUserName !== undefined ? 0 : source.invalid,
@@ -262,23 +257,6 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
     ...(written ? { planOut: written } : {}),
     ...(trace ? { trace } : {}),
   };
-}
-
-const planCache = new Map<string, StoredPlan>();
-
-function loadPlan(file: string, planHash: string): StoredPlan {
-  let plan = planCache.get(file);
-  if (!plan) {
-    try {
-      plan = JSON.parse(fs.readFileSync(file, 'utf8')) as StoredPlan;
-    } catch (err) {
-      throw ApplicationFailure.nonRetryable(`cannot read the sync plan ${file}: ${(err as Error).message} (plans stay on the worker that made them)`, FailureType.PlanUnavailable);
-    }
-    if (planCache.size >= 4) planCache.delete(planCache.keys().next().value as string);
-    planCache.set(file, plan);
-  }
-  if (plan.planHash !== planHash) throw ApplicationFailure.nonRetryable(`the sync plan ${file} is not plan ${planHash}`, FailureType.PlanUnavailable);
-  return plan;
 }
 
 const isTransient = (err: unknown) => !(err instanceof ScimHttpError) || err.status === 429 || err.status >= 500;
@@ -354,8 +332,7 @@ async function exists(client: ScimClient, endpoint: string, userName: string | u
  */
 export async function applySyncSlice(deps: ActivityDeps, input: ApplySliceInput): Promise<SliceTally> {
   const context = Context.current();
-  const plan = loadPlan(input.planFile, input.planHash);
-  const phase = plan.changes.filter((c) => input.actions.includes(c.action)).slice(input.from, input.to);
+  const phase = await readPlanSlice<StoredChange>(input.slice, input, `slice ${input.from}… of the ${input.phase} of sync plan ${input.planHash.slice(0, 12)}`);
   const resumedFrom = context.info.heartbeatDetails as { next: number; tally: SliceTally } | undefined;
   const tally: SliceTally = resumedFrom?.tally ?? { done: countActions([]), failed: 0, failures: [], alreadyApplied: 0, requests: 0 };
   // Heartbeats are throttled, so a retry may find writes past the recorded position already made:
@@ -385,7 +362,7 @@ export async function applySyncSlice(deps: ActivityDeps, input: ApplySliceInput)
 
 export function createSyncActivities(deps: ActivityDeps) {
   return {
-    /** Reads the source and every provider user, classifies them, stores the plan worker-side. */
+    /** Reads the source and every provider user, classifies them, stores the plan's slices in the claim store. */
     planSync: (input: SyncPlanInput) => asActivity(() => planSync(deps, input)),
     /** Applies one slice of one phase of a stored plan. */
     applySyncSlice: (input: ApplySliceInput) => asActivity(() => applySyncSlice(deps, input)),

@@ -54,7 +54,7 @@ export type SyncGroupsOutcome = 'succeeded' | 'partial' | 'dry-run' | 'rejected'
 export interface SyncGroupsResult {
   tenant: string;
   outcome: SyncGroupsOutcome;
-  plan?: Omit<GroupPlanSummary, 'planFile'>;
+  plan?: Omit<GroupPlanSummary, 'slices'>;
   applied: Omit<GroupTally, 'failed' | 'failures' | 'requests'>;
   failed: number;
   failures: GroupFailure[];
@@ -99,8 +99,9 @@ function endpointOf(types: unknown, name: string): string | undefined {
 
 /**
  * Group reconciliation: the source's groups and memberships are the truth for the groups this
- * sync manages. discovery ─▶ planGroupSync (plan worker-side, SHA-256 in history) ─▶ dry run, or
- * creates / renames / member adds in slices ─▶ removals (above the threshold: approveDeletions)
+ * sync manages. discovery ─▶ planGroupSync (plan stored in the claim store, one object per apply
+ * slice; its SHA-256 and the slices' references in history) ─▶ dry run, or creates / renames /
+ * member adds in slices ─▶ removals (above the threshold: approveDeletions)
  * ─▶ each group re-read once after its changes: what the provider did not apply is a failure.
  */
 export async function syncGroups(input: SyncGroupsInput): Promise<SyncGroupsResult> {
@@ -144,10 +145,10 @@ async function run(input: SyncGroupsInput, report: ReportRecorder<Record<string,
   const rules = { matchKey: input.matchKey ?? 'displayName', memberKey: input.memberKey ?? 'userName', scope: input.scope ?? {}, protectedGroups: input.protectedGroups ?? [], deprovision: input.deprovision ?? 'empty' } as const;
   const plan = await report.step(
     'plan: read groups, list provider users and groups, diff memberships',
-    () => planGroupSync({ tenant: input.tenant, source, rules, usersEndpoint, groupsEndpoint, pageSize, maxReported, membershipView: input.membershipView ?? 'auto' }),
+    () => planGroupSync({ tenant: input.tenant, source, rules, usersEndpoint, groupsEndpoint, pageSize, maxReported, membershipView: input.membershipView ?? 'auto', groupsPerActivity: perActivity }),
     (p) => ({ payloadSha256: p.planHash, detail: `${p.sourceGroups} source groups (${p.problemCount} problems), ${p.providerGroups} provider groups, ${p.providerUsers} users; ${p.counts.create} create, ${p.counts.update} update, ${p.counts.empty} empty, ${p.counts.delete} delete; ${p.adds} member adds, ${p.removals.memberships} member removals` }),
   );
-  const { planFile, ...shown } = plan;
+  const { slices, ...shown } = plan;
   result.plan = shown;
   result.requests += plan.requests;
   progress.planHash = plan.planHash;
@@ -162,9 +163,9 @@ async function run(input: SyncGroupsInput, report: ReportRecorder<Record<string,
   });
   const quarantine = { ...DEFAULT_QUARANTINE, ...input.quarantine };
   const quarantined = () => shouldQuarantine(applied.membersAdded + applied.membersRemoved + result.failed, result.failed, quarantine);
-  const apply = async (phase: 'writes' | 'removals', total: number) => {
-    for (let from = 0; from < total && !quarantined(); from += perActivity) {
-      const tally = await applyGroupChanges({ tenant: input.tenant, planFile, planHash: plan.planHash, phase, from, to: Math.min(total, from + perActivity), groupsEndpoint, patchSupported: capabilities.patch?.supported === true, memberSliceSize, maxReported });
+  const apply = async (phase: 'writes' | 'removals') => {
+    for (let index = 0; index < slices[phase].length && !quarantined(); index++) {
+      const tally = await applyGroupChanges({ tenant: input.tenant, planHash: plan.planHash, phase, slice: slices[phase][index], from: index * perActivity, groupsEndpoint, patchSupported: capabilities.patch?.supported === true, memberSliceSize, maxReported });
       for (const key of Object.keys(applied) as Array<keyof typeof applied>) applied[key] += tally[key];
       result.failed += tally.failed;
       result.requests += tally.requests;
@@ -174,7 +175,7 @@ async function run(input: SyncGroupsInput, report: ReportRecorder<Record<string,
   };
   progress.phase = 'writing';
   const writes = plan.writeGroups;
-  if (writes > 0) await report.step(`apply ${writes} group creates and updates`, () => apply('writes', writes), () => ({ detail: `${applied.created} created, ${applied.membersAdded} members added` }));
+  if (writes > 0) await report.step(`apply ${writes} group creates and updates`, () => apply('writes'), () => ({ detail: `${applied.created} created, ${applied.membersAdded} members added` }));
   if (quarantined()) return stopped(result, report);
 
   const removalGroups = plan.removalGroups;
@@ -196,7 +197,7 @@ async function run(input: SyncGroupsInput, report: ReportRecorder<Record<string,
     }
   }
   progress.phase = 'removing';
-  await report.step(`apply removals in ${removalGroups} groups`, () => apply('removals', removalGroups), () => ({ detail: `${applied.membersRemoved} members removed, ${applied.deleted} groups deleted` }));
+  await report.step(`apply removals in ${removalGroups} groups`, () => apply('removals'), () => ({ detail: `${applied.membersRemoved} members removed, ${applied.deleted} groups deleted` }));
   return quarantined() ? stopped(result, report) : finish(result);
 }
 

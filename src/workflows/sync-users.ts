@@ -4,7 +4,7 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import type { Activities } from '../activities';
 import type { PlanSource } from '../activities/provisioning';
 import type { SourceFormat } from '../activities/user-source';
-import type { PlanOut, SliceTally, SyncFailure, SyncPlanSummary, UserTrace } from '../activities/sync';
+import type { PlanOut, SliceTally, SyncFailure, SyncPhase, SyncPlanSummary, UserTrace } from '../activities/sync';
 import { FailureType } from '../scim/failures';
 import { compileMapping } from '../scim/mapping';
 import {
@@ -12,7 +12,6 @@ import {
   DEFAULT_DELETION_THRESHOLD,
   DEFAULT_QUARANTINE,
   exceedsThreshold,
-  REMOVAL_ACTIONS,
   shouldQuarantine,
   WRITE_ACTIONS,
   type ActionCounts,
@@ -73,7 +72,7 @@ export type SyncOutcome = 'succeeded' | 'partial' | 'dry-run' | 'quarantined' | 
 export interface SyncUsersResult {
   tenant: string;
   outcome: SyncOutcome;
-  plan: Omit<SyncPlanSummary, 'planFile'>;
+  plan: Omit<SyncPlanSummary, 'slices'>;
   /** Changes made, per action. */
   applied: ActionCounts;
   failed: number;
@@ -142,8 +141,9 @@ function checkInput(input: SyncUsersInput): void {
  *
  *   discovery GET /ServiceProviderConfig, /ResourceTypes, /Schemas
  *     ─▶ planSync (activity: read + validate the source, list provider users page by page,
- *        classify create / update / reactivate / deactivate / delete / unchanged; plan kept
- *        worker-side, its SHA-256 hash in history)
+ *        classify create / update / reactivate / deactivate / delete / unchanged; the plan is
+ *        stored in the claim store one slice per apply activity, history holds its SHA-256 hash
+ *        and the slices' references)
  *     ├─ dryRun ─▶ report the plan, write nothing
  *     ─▶ creates, updates, reactivations in slices (applySyncSlice, heartbeating its position)
  *          └─ failure rate over the quarantine rule ─▶ stop writing: `quarantined`
@@ -197,10 +197,10 @@ async function run(
   const rules = { matchKey: input.matchKey ?? 'userName', scope: input.scope ?? {}, protectedAccounts: input.protectedAccounts ?? [], deprovision: input.deprovision ?? 'deactivate' } as const;
   const plan = await report.step(
     'plan: read source, list provider users, classify',
-    () => planSync({ tenant: input.tenant, source, model: built.model, rules, pageSize, maxReported, ...(input.user ? { onlyUserName: input.user } : {}), ...(input.planOut ? { planOut: input.planOut } : {}) }),
+    () => planSync({ tenant: input.tenant, source, model: built.model, rules, pageSize, maxReported, sliceSize, ...(input.user ? { onlyUserName: input.user } : {}), ...(input.planOut ? { planOut: input.planOut } : {}) }),
     (p) => ({ payloadSha256: p.planHash, detail: `${p.records} records (${p.invalid} invalid), ${p.providerUsers} provider users in ${p.pages} pages, ${p.managed} managed: ${describeCounts(p.counts)}` }),
   );
-  const { planFile, trace, ...shown } = plan;
+  const { slices: _slices, trace, ...shown } = plan;
   progress.planHash = plan.planHash;
   progress.planned = plan.counts;
   const result: SyncUsersResult = { tenant: input.tenant, outcome: 'succeeded', plan: shown, applied: progress.applied, failed: 0, failures: [], alreadyApplied: 0, requests: plan.pages, ...(trace ? { trace } : {}) };
@@ -222,7 +222,7 @@ async function run(
   progress.phase = 'writing';
   const writes = WRITE_ACTIONS.reduce((n, a) => n + plan.counts[a], 0);
   if (writes > 0) {
-    const stopped = await report.step(`apply ${writes} creates, updates and reactivations`, () => apply(WRITE_ACTIONS, writes, quarantine), () => ({ detail: describeCounts(result.applied) }));
+    const stopped = await report.step(`apply ${writes} creates, updates and reactivations`, () => apply('writes', quarantine), () => ({ detail: describeCounts(result.applied) }));
     if (stopped) return quarantined(result, report, quarantine);
   }
   if (removals === 0) return finish(result);
@@ -246,7 +246,7 @@ async function run(
     }
   }
   progress.phase = 'removing';
-  const stopped = await report.step(`apply ${removals} ${rules.deprovision === 'delete' ? 'deletes' : 'deactivations'}`, () => apply(REMOVAL_ACTIONS, removals, quarantine), () => ({ detail: describeCounts(result.applied) }));
+  const stopped = await report.step(`apply ${removals} ${rules.deprovision === 'delete' ? 'deletes' : 'deactivations'}`, () => apply('removals', quarantine), () => ({ detail: describeCounts(result.applied) }));
   if (stopped) return quarantined(result, report, quarantine);
   return finish(result);
 }
@@ -274,7 +274,7 @@ function describeCounts(counts: ActionCounts): string {
   return (Object.entries(counts) as Array<[SyncAction, number]>).filter(([, n]) => n > 0).map(([action, n]) => `${n} ${action}`).join(', ') || 'nothing';
 }
 
-/** Applies the plan's changes of some actions in slices, a few at once; true when quarantine stopped it. */
+/** Applies a phase of the plan slice by slice (as the planner stored it), a few at once; true when quarantine stopped it. */
 function applier(
   input: SyncUsersInput,
   plan: SyncPlanSummary,
@@ -291,15 +291,15 @@ function applier(
     scheduleToCloseTimeout: (input.runDeadline ?? '6 hours') as Duration,
     retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds' },
   });
-  return async (actions: readonly SyncAction[], total: number, quarantine: QuarantineRule): Promise<boolean> => {
+  return async (phase: SyncPhase, quarantine: QuarantineRule): Promise<boolean> => {
+    const slices = plan.slices[phase];
     let next = 0;
     let stopped = false;
     const worker = async () => {
-      while (!stopped && next < total) {
-        const from = next;
-        next = Math.min(total, next + limits.sliceSize);
+      while (!stopped && next < slices.length) {
+        const index = next++;
         const tally: SliceTally = await applySyncSlice({
-          tenant: input.tenant, planFile: plan.planFile, planHash: plan.planHash, actions: [...actions], from, to: next, endpoint, patchSupported, maxReported: limits.maxReported,
+          tenant: input.tenant, planHash: plan.planHash, phase, slice: slices[index], from: index * limits.sliceSize, endpoint, patchSupported, maxReported: limits.maxReported,
           ...(result.trace ? { trace: true } : {}),
         });
         if (result.trace && tally.http) result.trace.http = [...(result.trace.http ?? []), ...tally.http];

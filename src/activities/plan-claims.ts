@@ -1,0 +1,62 @@
+// The plans of syncUsers and syncGroups as claims: the planner stores each phase of a plan in
+// slices of the size one apply activity takes, each slice an object of the claim store named by
+// its SHA-256. History carries only the references (location, hash, size); an apply activity on
+// any worker reads its slice alone, so its memory is bounded by the slice, not by the plan.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { FailureType } from '../scim/failures';
+import { getClaim, putClaim, type ClaimRef } from './claim-store';
+
+/** One slice of one phase of a plan, as stored. */
+interface StoredSlice<T> {
+  planHash: string;
+  phase: string;
+  /** Position of the slice's first change within the phase. */
+  from: number;
+  changes: T[];
+}
+
+/** Slices stored at once: enough to hide the store's latency, few enough to stay gentle with it. */
+const PARALLEL_PUTS = 8;
+
+/**
+ * Stores each phase's changes in slices of `sliceSize`, in order; returns the references per phase
+ * (slice i holds the phase's changes [i × sliceSize, (i + 1) × sliceSize)).
+ */
+export async function storePlanSlices<P extends string, T>(
+  base: string,
+  planHash: string,
+  phases: Record<P, readonly T[]>,
+  sliceSize: number,
+): Promise<Record<P, ClaimRef[]>> {
+  const jobs: Array<{ phase: P; index: number; slice: StoredSlice<T> }> = [];
+  for (const phase of Object.keys(phases) as P[]) {
+    const changes = phases[phase];
+    for (let from = 0, index = 0; from < changes.length; from += sliceSize, index++) {
+      jobs.push({ phase, index, slice: { planHash, phase, from, changes: changes.slice(from, from + sliceSize) } });
+    }
+  }
+  const refs = Object.fromEntries(Object.keys(phases).map((phase) => [phase, [] as ClaimRef[]])) as Record<P, ClaimRef[]>;
+  let next = 0;
+  const putter = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++];
+      refs[job.phase][job.index] = await putClaim(base, 'plans', Buffer.from(JSON.stringify(job.slice)), 'json');
+      Context.current().heartbeat({ storedSlices: next });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_PUTS, jobs.length) }, putter));
+  return refs;
+}
+
+/** Reads one stored slice and checks it is the part of plan `planHash` the activity was given. */
+export async function readPlanSlice<T>(ref: ClaimRef, expected: { planHash: string; phase: string; from: number }, what: string): Promise<T[]> {
+  const content = await getClaim(ref, what);
+  const slice = JSON.parse(content.toString('utf8')) as StoredSlice<T>;
+  if (slice.planHash !== expected.planHash || slice.phase !== expected.phase || slice.from !== expected.from) {
+    throw ApplicationFailure.nonRetryable(
+      `${what} at ${ref.location} is changes ${slice.from}… of the ${slice.phase} of plan ${slice.planHash}, not changes ${expected.from}… of the ${expected.phase} of plan ${expected.planHash}`,
+      FailureType.PlanUnavailable,
+    );
+  }
+  return slice.changes;
+}
