@@ -10,7 +10,7 @@ import { patchRequest, type PatchOperation } from '../scim/patch';
 import { URN } from '../scim/urns';
 import { scimClientFor, type ActivityDeps } from './deps';
 import type { ApplyGroupsInput, GroupTally } from './groups';
-import { readPlanSlice } from './plan-claims';
+import { readPlanFile, readPlanSlice } from './plan-claims';
 
 export type GroupPhase = 'writes' | 'removals';
 
@@ -139,7 +139,9 @@ function fail(tally: GroupTally, maxReported: number, failure: GroupTally['failu
  */
 export async function applyGroupChanges(deps: ActivityDeps, input: ApplyGroupsInput): Promise<GroupTally> {
   const context = Context.current();
-  const changes = await readPlanSlice<GroupChange>(input.slice, input, `groups ${input.from}… of the ${input.phase} of group plan ${input.planHash.slice(0, 12)}`);
+  const changes = input.slice
+    ? await readPlanSlice<GroupChange>(input.slice, input, `groups ${input.from}… of the ${input.phase} of group plan ${input.planHash.slice(0, 12)}`)
+    : phaseChanges(readPlanFile<GroupChange>(input.planFile ?? '', input.planHash, 'the group plan'), input.phase).slice(input.from, input.to);
   const resumedFrom = context.info.heartbeatDetails as { next: number; tally: GroupTally } | undefined;
   const tally: GroupTally = resumedFrom?.tally ?? { groups: 0, created: 0, renamed: 0, deleted: 0, membersAdded: 0, membersRemoved: 0, failed: 0, failures: [], requests: 0 };
   const resumed = context.info.attempt > 1;

@@ -66,7 +66,10 @@ export interface ApplyGroupsInput {
   /** `writes` (create / update) or `removals` (empty / delete / the removals of updates). */
   phase: GroupPhase;
   /** The stored slice: the phase's groups from position `from` on, in plan order. */
-  slice: ClaimRef;
+  slice?: ClaimRef;
+  /** Instead of `slice`, for a run planned by an earlier build: its whole plan in a file on its worker, groups [from, to). */
+  planFile?: string;
+  to?: number;
   from: number;
   groupsEndpoint: string;
   patchSupported: boolean;

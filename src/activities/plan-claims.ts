@@ -2,6 +2,7 @@
 // slices of the size one apply activity takes, each slice an object of the claim store named by
 // its SHA-256. History carries only the references (location, hash, size); an apply activity on
 // any worker reads its slice alone, so its memory is bounded by the slice, not by the plan.
+import fs from 'node:fs';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureType } from '../scim/failures';
 import { getClaim, putClaim, type ClaimRef } from './claim-store';
@@ -59,4 +60,22 @@ export async function readPlanSlice<T>(ref: ClaimRef, expected: { planHash: stri
     );
   }
   return slice.changes;
+}
+
+/**
+ * The whole plan of a run planned by a build from before the claim store, in the file that build
+ * wrote on the planning worker (readable there only): such runs finish as they would have.
+ */
+export function readPlanFile<T>(file: string, planHash: string, what: string): T[] {
+  let plan: { planHash?: string; changes?: T[] };
+  try {
+    plan = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof plan;
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(
+      `cannot read ${what} ${file}: ${(err as Error).message} (the run was planned by an earlier build, which kept plans on the worker that made them)`,
+      FailureType.PlanUnavailable,
+    );
+  }
+  if (plan.planHash !== planHash || !Array.isArray(plan.changes)) throw ApplicationFailure.nonRetryable(`${what} ${file} is not plan ${planHash}`, FailureType.PlanUnavailable);
+  return plan.changes;
 }

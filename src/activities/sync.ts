@@ -27,7 +27,7 @@ import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-val
 import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
 import { claimStoreFor, type ClaimRef } from './claim-store';
-import { readPlanSlice, storePlanSlices } from './plan-claims';
+import { readPlanFile, readPlanSlice, storePlanSlices } from './plan-claims';
 import type { PlanSource } from './provisioning';
 import { loadFileSource, mapRecords, sourceLocationOf } from './user-source';
 import { traceOf, tracing, writePlanOut, type HttpCall, type PlanOut, type UserTrace } from './sync-review';
@@ -95,18 +95,29 @@ interface StoredChange extends PlannedChange {
   user?: Record<string, unknown>;
 }
 
-export interface ApplySliceInput {
+interface SliceTarget {
   tenant: string;
   planHash: string;
-  phase: SyncPhase;
-  /** The stored slice: the phase's changes from position `from` on, in plan order. */
-  slice: ClaimRef;
+  /** Position of the slice's first change within its phase. */
   from: number;
   endpoint: string;
   patchSupported: boolean;
   maxReported: number;
   /** Record each HTTP request (method, path, status) in the tally: provision on demand only. */
   trace?: boolean;
+}
+
+export interface ApplySliceInput extends SliceTarget {
+  phase: SyncPhase;
+  /** The stored slice: the phase's changes from position `from` on, in plan order. */
+  slice: ClaimRef;
+}
+
+/** A slice of a run planned by an earlier build: its whole plan in a file, the phase as actions, [from, to). */
+export interface ApplyPlanFileSliceInput extends SliceTarget {
+  planFile: string;
+  actions: SyncAction[];
+  to: number;
 }
 
 export interface SyncFailure {
@@ -262,7 +273,7 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
 const isTransient = (err: unknown) => !(err instanceof ScimHttpError) || err.status === 429 || err.status >= 500;
 
 /** One planned write, made so that doing it again after a crash changes nothing twice. */
-async function applyChange(client: ScimClient, input: ApplySliceInput, change: StoredChange, resumed: boolean, tally: SliceTally): Promise<void> {
+async function applyChange(client: ScimClient, input: SliceTarget, change: StoredChange, resumed: boolean, tally: SliceTally): Promise<void> {
   const path = `${input.endpoint}/${encodeURIComponent(change.id ?? '')}`;
   /** PATCH with the planned operations, or, without PATCH support, PUT of the current resource overlaid with `desired`. */
   const patchOrPut = async (ops: PatchOperation[], desired: Record<string, unknown>) => {
@@ -330,9 +341,12 @@ async function exists(client: ScimClient, endpoint: string, userName: string | u
  * Applies changes [from, to) of one phase. Heartbeats its position: a retry after a crash resumes
  * there, and checks what may already have been done instead of repeating it.
  */
-export async function applySyncSlice(deps: ActivityDeps, input: ApplySliceInput): Promise<SliceTally> {
+export async function applySyncSlice(deps: ActivityDeps, input: ApplySliceInput | ApplyPlanFileSliceInput): Promise<SliceTally> {
   const context = Context.current();
-  const phase = await readPlanSlice<StoredChange>(input.slice, input, `slice ${input.from}… of the ${input.phase} of sync plan ${input.planHash.slice(0, 12)}`);
+  const phase =
+    'slice' in input
+      ? await readPlanSlice<StoredChange>(input.slice, input, `slice ${input.from}… of the ${input.phase} of sync plan ${input.planHash.slice(0, 12)}`)
+      : readPlanFile<StoredChange>(input.planFile, input.planHash, 'the sync plan').filter((c) => input.actions.includes(c.action)).slice(input.from, input.to);
   const resumedFrom = context.info.heartbeatDetails as { next: number; tally: SliceTally } | undefined;
   const tally: SliceTally = resumedFrom?.tally ?? { done: countActions([]), failed: 0, failures: [], alreadyApplied: 0, requests: 0 };
   // Heartbeats are throttled, so a retry may find writes past the recorded position already made:
@@ -365,6 +379,6 @@ export function createSyncActivities(deps: ActivityDeps) {
     /** Reads the source and every provider user, classifies them, stores the plan's slices in the claim store. */
     planSync: (input: SyncPlanInput) => asActivity(() => planSync(deps, input)),
     /** Applies one slice of one phase of a stored plan. */
-    applySyncSlice: (input: ApplySliceInput) => asActivity(() => applySyncSlice(deps, input)),
+    applySyncSlice: (input: ApplySliceInput | ApplyPlanFileSliceInput) => asActivity(() => applySyncSlice(deps, input)),
   };
 }

@@ -148,7 +148,9 @@ async function run(input: SyncGroupsInput, report: ReportRecorder<Record<string,
     () => planGroupSync({ tenant: input.tenant, source, rules, usersEndpoint, groupsEndpoint, pageSize, maxReported, membershipView: input.membershipView ?? 'auto', groupsPerActivity: perActivity }),
     (p) => ({ payloadSha256: p.planHash, detail: `${p.sourceGroups} source groups (${p.problemCount} problems), ${p.providerGroups} provider groups, ${p.providerUsers} users; ${p.counts.create} create, ${p.counts.update} update, ${p.counts.empty} empty, ${p.counts.delete} delete; ${p.adds} member adds, ${p.removals.memberships} member removals` }),
   );
-  const { slices, ...shown } = plan;
+  const { slices: _slices, planFile: _file, ...shown } = plan as GroupPlanSummary & { planFile?: string };
+  // A plan made by a build from before the claim store has no slices, only a file on its worker.
+  const stored = plan.slices as GroupPlanSummary['slices'] | undefined;
   result.plan = shown;
   result.requests += plan.requests;
   progress.planHash = plan.planHash;
@@ -163,9 +165,10 @@ async function run(input: SyncGroupsInput, report: ReportRecorder<Record<string,
   });
   const quarantine = { ...DEFAULT_QUARANTINE, ...input.quarantine };
   const quarantined = () => shouldQuarantine(applied.membersAdded + applied.membersRemoved + result.failed, result.failed, quarantine);
-  const apply = async (phase: 'writes' | 'removals') => {
-    for (let index = 0; index < slices[phase].length && !quarantined(); index++) {
-      const tally = await applyGroupChanges({ tenant: input.tenant, planHash: plan.planHash, phase, slice: slices[phase][index], from: index * perActivity, groupsEndpoint, patchSupported: capabilities.patch?.supported === true, memberSliceSize, maxReported });
+  const apply = async (phase: 'writes' | 'removals', total: number) => {
+    for (let from = 0, index = 0; from < total && !quarantined(); from += perActivity, index++) {
+      const part = stored ? { slice: stored[phase][index] } : { planFile: (plan as { planFile?: string }).planFile, to: Math.min(total, from + perActivity) };
+      const tally = await applyGroupChanges({ tenant: input.tenant, planHash: plan.planHash, phase, ...part, from, groupsEndpoint, patchSupported: capabilities.patch?.supported === true, memberSliceSize, maxReported });
       for (const key of Object.keys(applied) as Array<keyof typeof applied>) applied[key] += tally[key];
       result.failed += tally.failed;
       result.requests += tally.requests;
@@ -175,7 +178,7 @@ async function run(input: SyncGroupsInput, report: ReportRecorder<Record<string,
   };
   progress.phase = 'writing';
   const writes = plan.writeGroups;
-  if (writes > 0) await report.step(`apply ${writes} group creates and updates`, () => apply('writes'), () => ({ detail: `${applied.created} created, ${applied.membersAdded} members added` }));
+  if (writes > 0) await report.step(`apply ${writes} group creates and updates`, () => apply('writes', writes), () => ({ detail: `${applied.created} created, ${applied.membersAdded} members added` }));
   if (quarantined()) return stopped(result, report);
 
   const removalGroups = plan.removalGroups;
@@ -197,7 +200,7 @@ async function run(input: SyncGroupsInput, report: ReportRecorder<Record<string,
     }
   }
   progress.phase = 'removing';
-  await report.step(`apply removals in ${removalGroups} groups`, () => apply('removals'), () => ({ detail: `${applied.membersRemoved} members removed, ${applied.deleted} groups deleted` }));
+  await report.step(`apply removals in ${removalGroups} groups`, () => apply('removals', removalGroups), () => ({ detail: `${applied.membersRemoved} members removed, ${applied.deleted} groups deleted` }));
   return quarantined() ? stopped(result, report) : finish(result);
 }
 

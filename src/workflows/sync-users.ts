@@ -12,6 +12,7 @@ import {
   DEFAULT_DELETION_THRESHOLD,
   DEFAULT_QUARANTINE,
   exceedsThreshold,
+  REMOVAL_ACTIONS,
   shouldQuarantine,
   WRITE_ACTIONS,
   type ActionCounts,
@@ -200,7 +201,7 @@ async function run(
     () => planSync({ tenant: input.tenant, source, model: built.model, rules, pageSize, maxReported, sliceSize, ...(input.user ? { onlyUserName: input.user } : {}), ...(input.planOut ? { planOut: input.planOut } : {}) }),
     (p) => ({ payloadSha256: p.planHash, detail: `${p.records} records (${p.invalid} invalid), ${p.providerUsers} provider users in ${p.pages} pages, ${p.managed} managed: ${describeCounts(p.counts)}` }),
   );
-  const { slices: _slices, trace, ...shown } = plan;
+  const { slices: _slices, planFile: _file, trace, ...shown } = plan as SyncPlanSummary & { planFile?: string };
   progress.planHash = plan.planHash;
   progress.planned = plan.counts;
   const result: SyncUsersResult = { tenant: input.tenant, outcome: 'succeeded', plan: shown, applied: progress.applied, failed: 0, failures: [], alreadyApplied: 0, requests: plan.pages, ...(trace ? { trace } : {}) };
@@ -222,7 +223,7 @@ async function run(
   progress.phase = 'writing';
   const writes = WRITE_ACTIONS.reduce((n, a) => n + plan.counts[a], 0);
   if (writes > 0) {
-    const stopped = await report.step(`apply ${writes} creates, updates and reactivations`, () => apply('writes', quarantine), () => ({ detail: describeCounts(result.applied) }));
+    const stopped = await report.step(`apply ${writes} creates, updates and reactivations`, () => apply('writes', writes, quarantine), () => ({ detail: describeCounts(result.applied) }));
     if (stopped) return quarantined(result, report, quarantine);
   }
   if (removals === 0) return finish(result);
@@ -246,7 +247,7 @@ async function run(
     }
   }
   progress.phase = 'removing';
-  const stopped = await report.step(`apply ${removals} ${rules.deprovision === 'delete' ? 'deletes' : 'deactivations'}`, () => apply('removals', quarantine), () => ({ detail: describeCounts(result.applied) }));
+  const stopped = await report.step(`apply ${removals} ${rules.deprovision === 'delete' ? 'deletes' : 'deactivations'}`, () => apply('removals', removals, quarantine), () => ({ detail: describeCounts(result.applied) }));
   if (stopped) return quarantined(result, report, quarantine);
   return finish(result);
 }
@@ -291,15 +292,22 @@ function applier(
     scheduleToCloseTimeout: (input.runDeadline ?? '6 hours') as Duration,
     retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds' },
   });
-  return async (phase: SyncPhase, quarantine: QuarantineRule): Promise<boolean> => {
-    const slices = plan.slices[phase];
+  // A plan made by a build from before the claim store has no slices, only a file on its worker.
+  const stored = plan.slices as SyncPlanSummary['slices'] | undefined;
+  const planFile = (plan as { planFile?: string }).planFile ?? '';
+  return async (phase: SyncPhase, total: number, quarantine: QuarantineRule): Promise<boolean> => {
+    const count = stored ? stored[phase].length : Math.ceil(total / limits.sliceSize);
     let next = 0;
     let stopped = false;
     const worker = async () => {
-      while (!stopped && next < slices.length) {
+      while (!stopped && next < count) {
         const index = next++;
+        const from = index * limits.sliceSize;
+        const part = stored
+          ? { phase, slice: stored[phase][index] }
+          : { planFile, actions: [...(phase === 'writes' ? WRITE_ACTIONS : REMOVAL_ACTIONS)], to: Math.min(total, from + limits.sliceSize) };
         const tally: SliceTally = await applySyncSlice({
-          tenant: input.tenant, planHash: plan.planHash, phase, slice: slices[index], from: index * limits.sliceSize, endpoint, patchSupported, maxReported: limits.maxReported,
+          tenant: input.tenant, planHash: plan.planHash, ...part, from, endpoint, patchSupported, maxReported: limits.maxReported,
           ...(result.trace ? { trace: true } : {}),
         });
         if (result.trace && tally.http) result.trace.http = [...(result.trace.http ?? []), ...tally.http];

@@ -7,11 +7,14 @@ import type { Sandbox } from 'cxone-sandbox';
 import { startConfigure } from '../../src/cli/configure';
 import {
   discoverServiceProvider,
+  approveDeletionsUpdate,
   lifecycleEventSignal,
   provisionUsers,
   registerWebhooks,
   stateQuery,
   syncGroups,
+  syncProgressQuery,
+  syncUsers,
   userLifecycle,
   type ConfigureServiceProviderInput,
   type ProvisionUsersInput,
@@ -244,6 +247,26 @@ export const SCENARIOS: Scenario[] = [
         if (!dryRun) assert.equal(result.applied.membersAdded, 3);
         await c.save(`syncGroups-${scenario}`, workflowId);
       }
+    },
+  },
+  {
+    name: 'syncUsers dry run, removals awaiting and receiving approval',
+    async record(c) {
+      const person = (name: string, extra: Record<string, unknown> = {}) => ({
+        schemas: [CORE], userName: `${name}@sync.example`, name: { givenName: name, familyName: 'Sync' }, emails: [{ value: `${name}@sync.example`, type: 'work', primary: true }], active: true, ...extra,
+      });
+      for (const u of [person('keep'), person('change', { title: 'Agent' }), person('leaver')]) c.sandbox.adminCreateUser(u);
+      const users = [person('keep'), person('change', { title: 'Lead' }), person('joiner')];
+      const scope = { userNameSuffixes: ['@sync.example'] };
+      const dry = await c.client.workflow.execute(syncUsers, { taskQueue: c.taskQueue, workflowId: 'sync-dry-run', args: [{ tenant: 'sandbox', users, scope, dryRun: true }] });
+      assert.equal(dry.outcome, 'dry-run');
+      await c.save('syncUsers-dry-run', 'sync-dry-run');
+      const handle = await c.client.workflow.start(syncUsers, { taskQueue: c.taskQueue, workflowId: 'sync-approved', args: [{ tenant: 'sandbox', users, scope, deletionThreshold: { maxCount: 0 } }] });
+      const progress = await waitUntil(() => handle.query(syncProgressQuery), (p) => p.phase === 'awaitingApproval', 'syncUsers awaiting approval');
+      await handle.executeUpdate(approveDeletionsUpdate, { args: [{ planHash: progress.awaitingApproval?.planHash ?? '' }] });
+      const result = await handle.result();
+      assert.deepEqual([result.outcome, result.applied.create, result.applied.update, result.applied.deactivate], ['succeeded', 1, 1, 1], `syncUsers-approved: ${JSON.stringify(result.failures)}`);
+      await c.save('syncUsers-approved', 'sync-approved');
     },
   },
 ];
