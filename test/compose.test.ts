@@ -123,6 +123,9 @@ describe(`temporal-compose.yml (${'name' in found ? found.name : 'no loader'})`,
     assert.equal(env.CXONE_SCIM_S3_ENDPOINT, 'http://object-store:7070');
     assert.equal(env.CXONE_SCIM_S3_FORCE_PATH_STYLE, 'true');
     assert.equal(env.AWS_SECRET_ACCESS_KEY, 'dummy-s3-secret');
+    // Chunks and sync plans go where every replica reads them, never into one replica's data dir.
+    assert.equal(env.CXONE_SCIM_CLAIM_STORE, 's3://cxone-scim-claims');
+    assert.equal((await load(composeFile, [], { CXONE_SCIM_CLAIM_STORE: 's3://acme-claims/cxone' })).services.worker.environment?.CXONE_SCIM_CLAIM_STORE, 's3://acme-claims/cxone');
     assert.deepEqual([env.TEMPORAL_DEPLOYMENT_NAME, env.TEMPORAL_BUILD_ID, env.TEMPORAL_VERSIONING_BEHAVIOR], ['cxone-scim', 'b42', 'PINNED']);
     const store = config.services['object-store'];
     assert.match(store.image ?? '', /^versity\/versitygw:v\d+\.\d+\.\d+$/, 'a pinned image');

@@ -27,6 +27,7 @@ const SKIPPED: Record<string, string> = {
   'groupsFile":{"path":"/data/groups.csv"}': 'a template: the groups file and the plan hash are placeholders; syncGroups runs in test/sync-groups.test.ts',
   'cxone-scim sync approve sync-acme-6f1c…': 'the workflow id and plan hash come from a run waiting for approval; test/sync-cli.test.ts runs these commands',
   '--name approveDeletions \\\n  --input \'{"planHash":"3b9e…"': 'the plan hash comes from a run waiting for approval; test/sync-users.test.ts sends these updates',
+  'put-bucket-lifecycle-configuration': 'the AWS CLI against a real claim-store bucket; the claim store itself is exercised by test/claim-store.test.ts and test/fleet.test.ts',
   'compose-check [--profile': 'a usage synopsis ([optional] arguments), not a command; test/compose.test.ts runs the checker',
 };
 
