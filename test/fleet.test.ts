@@ -195,10 +195,14 @@ describe('a fleet of worker processes sharing only Temporal and the object store
       assert.ok(Date.now() < deadline, `not every worker completed a chunk within 120 s: ${JSON.stringify([...done])}`);
       await pause(300);
     }
+    // A slow provider while the replacement starts, so that work is left for it however busy the machine.
+    sandbox.setSwitches({ latencyMs: 3000 });
     await stop(victim, 'SIGKILL');
     const atKill = sandbox.listUsers().length;
     assert.ok(atKill < USERS, `all ${USERS} users existed before the kill: nothing was left mid-run`);
     const replacement = startWorker('w4', taskQueue, sandbox, 's3://scim-claims/fleet');
+    await polling(taskQueue, [replacement]);
+    sandbox.setSwitches({ latencyMs: 0 });
 
     const result = await handle.result();
     const users = sandbox.listUsers().filter((u) => String(u.userName).endsWith('@fleet.example'));
