@@ -9,10 +9,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Client } from '@temporalio/client';
-import { startSandbox, type Sandbox } from 'cxone-sandbox';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { SandboxClient, startSandbox, type Sandbox } from 'cxone-sandbox';
 import type { TemporalEnvironment } from '../src/temporal/server';
-import { approveDeletionsUpdate, provisionUsers, syncProgressQuery, syncUsers } from '../src/workflows';
+import { approveDeletionsUpdate, provisionUsers, syncGroups, syncGroupsProgressQuery, syncProgressQuery, syncUsers } from '../src/workflows';
 import { startObjectStore, type ObjectStore } from './helpers/object-store';
 import { startTestTemporal } from './helpers/temporal';
 
@@ -87,6 +87,28 @@ async function chunkActivitiesByWorker(client: Client, workflowId: string): Prom
   }
   return byWorker;
 }
+
+/** The plan slices a sync run's apply activities were given (their claim references), in schedule order. */
+function sliceRefs(events: HistoryEvent[], activityType: string): Array<{ location: string; sha256: string }> {
+  return events.flatMap((event) => {
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled?.activityType?.name !== activityType) return [];
+    const input = JSON.parse(Buffer.from(scheduled.input?.payloads?.[0]?.data ?? []).toString('utf8')) as { slice: { location: string; sha256: string } };
+    return [input.slice];
+  });
+}
+
+/** Waits until a sync run waits for the approval of its removals; returns the plan hash it shows. */
+async function awaitingApproval(read: () => Promise<{ phase: string; awaitingApproval?: { planHash: string } }>): Promise<string> {
+  for (let i = 0; i < 600; i++) {
+    const progress = await read();
+    if (progress.phase === 'awaitingApproval' && progress.awaitingApproval) return progress.awaitingApproval.planHash;
+    await pause(100);
+  }
+  assert.fail('the run never waited for an approval');
+}
+
+const CLAIM_LOCATION = /^s3:\/\/scim-claims\/handoff\/plans\/[0-9a-f]{64}\.json$/;
 
 /** The worker's identity in history: the SDK's default, `<pid>@<host>`. */
 const isWorker = (identity: string, worker: FleetWorker) => identity.startsWith(`${worker.pid}@`);
@@ -223,7 +245,7 @@ describe('a fleet of worker processes sharing only Temporal and the object store
     for (const w of fleet) await stop(w, 'SIGTERM');
   });
 
-  it("applies a sync plan's slices on a worker that cannot see the planner's data dir or source file", { timeout: 180_000 }, async () => {
+  it("applies sync plans (users, then groups) on workers that cannot see the planner's data dir or source file", { timeout: 180_000 }, async () => {
     const client = temporal.testEnv.client;
     const provider = await startSandbox({ port: 0 });
     try {
@@ -241,38 +263,56 @@ describe('a fleet of worker processes sharing only Temporal and the object store
         workflowId: `fleet-sync-${Date.now()}`,
         args: [{ tenant: 'fleet', source: { path: 'hr.csv', mapping: MAPPING }, sliceSize: 2, deletionThreshold: { maxCount: 2 } }],
       });
-      let progress = await handle.query(syncProgressQuery);
-      for (let i = 0; i < 600 && progress.phase !== 'awaitingApproval'; i++) {
-        await pause(100);
-        progress = await handle.query(syncProgressQuery);
-      }
-      assert.equal(progress.phase, 'awaitingApproval');
+      const planHash = await awaitingApproval(() => handle.query(syncProgressQuery));
       // The planner's host is gone, with its working directory (the source) and its data dir.
       await stop(planner, 'SIGTERM');
       for (const dir of planner.dirs) fs.rmSync(dir, { recursive: true, force: true });
       const applier = startWorker('applier', taskQueue, provider, 's3://scim-claims/handoff');
       await polling(taskQueue, [applier]);
-      await handle.executeUpdate(approveDeletionsUpdate, { args: [{ planHash: progress.awaitingApproval?.planHash as string }] });
+      await handle.executeUpdate(approveDeletionsUpdate, { args: [{ planHash }] });
       const result = await handle.result();
       assert.deepEqual([result.outcome, result.applied.create, result.applied.deactivate, result.failed], ['succeeded', 30, 6, 0]);
       for (let i = 0; i < 6; i++) assert.equal(provider.listUsers().find((u) => u.userName === `leaver${i}@fleet.example`)?.active, false);
 
       const [history] = await historiesOf(client, handle.workflowId);
-      const slices: Array<{ location: string; sha256: string }> = [];
-      for (const event of history) {
-        const scheduled = event.activityTaskScheduledEventAttributes;
-        if (scheduled?.activityType?.name !== 'applySyncSlice') continue;
-        const payload = scheduled.input?.payloads?.[0]?.data;
-        slices.push((JSON.parse(Buffer.from(payload ?? []).toString('utf8')) as { slice: { location: string; sha256: string } }).slice);
-      }
+      const slices = sliceRefs(history, 'applySyncSlice');
       // The keepers' names and e-mails differ from the source's mapping: they are updated too.
       const writeSlices = Math.ceil((result.applied.create + result.applied.update) / 2);
       assert.equal(slices.length, writeSlices + 3, 'one apply activity per stored slice of 2 changes');
-      for (const ref of slices) assert.match(ref.location, /^s3:\/\/scim-claims\/handoff\/plans\/[0-9a-f]{64}\.json$/);
+      for (const ref of slices) assert.match(ref.location, CLAIM_LOCATION);
       const applied = completedActivities(history).filter((a) => a.type === 'applySyncSlice');
       assert.equal(applied.filter((a) => isWorker(a.identity, planner)).length, writeSlices, 'the planner applied the writes before the approval');
       assert.equal(applied.filter((a) => isWorker(a.identity, applier)).length, 3, 'the other worker applied the removals');
+
+      // syncGroups the same way: planned by the worker that applied the users' removals, whose
+      // host then goes; the removals of its plan are applied by yet another worker.
+      const id = (userName: string) => String(provider.listUsers().find((u) => u.userName === userName)?.id);
+      const created = await new SandboxClient(provider).scim('POST', '/Groups', {
+        body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Fleet old', members: [{ value: id('hand.00000@fleet.example') }] },
+      });
+      assert.equal(created.status, 201, created.text);
+      const groupsHandle: WorkflowHandle<typeof syncGroups> = await client.workflow.start(syncGroups, {
+        taskQueue,
+        workflowId: `fleet-groups-${Date.now()}`,
+        args: [{ tenant: 'fleet', groups: [{ displayName: 'Fleet new', members: ['hand.00001@fleet.example', 'hand.00002@fleet.example'] }], scope: { displayNamePrefix: 'Fleet ' }, groupsPerActivity: 1 }],
+      });
+      const groupsPlanHash = await awaitingApproval(() => groupsHandle.query(syncGroupsProgressQuery));
       await stop(applier, 'SIGTERM');
+      for (const dir of applier.dirs) fs.rmSync(dir, { recursive: true, force: true });
+      const groupApplier = startWorker('group-applier', taskQueue, provider, 's3://scim-claims/handoff');
+      await polling(taskQueue, [groupApplier]);
+      await groupsHandle.executeUpdate(approveDeletionsUpdate, { args: [{ planHash: groupsPlanHash }] });
+      const groups = await groupsHandle.result();
+      assert.deepEqual([groups.outcome, groups.applied.created, groups.applied.membersAdded, groups.applied.membersRemoved, groups.failed], ['succeeded', 1, 2, 1, 0]);
+      const old = await new SandboxClient(provider).scim('GET', `/Groups/${String((created.body as { id?: unknown }).id)}`);
+      assert.deepEqual((old.body as { members?: unknown[] }).members ?? [], [], 'the group gone from the source was emptied');
+      const [groupsHistory] = await historiesOf(client, groupsHandle.workflowId);
+      const groupSlices = sliceRefs(groupsHistory, 'applyGroupChanges');
+      assert.equal(groupSlices.length, 2, 'one stored slice per phase (a group each)');
+      for (const ref of groupSlices) assert.match(ref.location, CLAIM_LOCATION);
+      const groupApplies = completedActivities(groupsHistory).filter((a) => a.type === 'applyGroupChanges');
+      assert.deepEqual(groupApplies.map((a) => (isWorker(a.identity, applier) ? 'planner' : isWorker(a.identity, groupApplier) ? 'other' : a.identity)), ['planner', 'other']);
+      await stop(groupApplier, 'SIGTERM');
     } finally {
       await provider.close();
     }
