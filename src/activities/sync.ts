@@ -88,7 +88,7 @@ export interface SyncPlanSummary {
 /** `writes`: creates, updates, reactivations; `removals`: deactivations or deletes (after any approval). */
 export type SyncPhase = 'writes' | 'removals';
 
-export const PHASE_ACTIONS: Record<SyncPhase, readonly SyncAction[]> = { writes: WRITE_ACTIONS, removals: REMOVAL_ACTIONS };
+const PHASE_ACTIONS: Record<SyncPhase, readonly SyncAction[]> = { writes: WRITE_ACTIONS, removals: REMOVAL_ACTIONS };
 
 /** One planned write, as stored in the plan's slices (creates and updates carry the source's user). */
 interface StoredChange extends PlannedChange {
