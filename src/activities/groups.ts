@@ -159,7 +159,8 @@ export async function planGroupSync(deps: ActivityDeps, input: GroupPlanInput): 
   const problems = [...loaded.problems, ...plan.problems];
   const planHash = sha256(canonicalJson({ tenant: input.tenant, rules: input.rules, changes: plan.changes }));
   const phases = { writes: phaseChanges(plan.changes, 'writes'), removals: phaseChanges(plan.changes, 'removals') };
-  const slices = await storePlanSlices(claimStoreFor(groupSourceLocation(input.source)), planHash, phases, input.groupsPerActivity);
+  const store = claimStoreFor(groupSourceLocation(input.source));
+  const slices = await storePlanSlices(store, planHash, phases, input.groupsPerActivity, (storedSlices) => Context.current().heartbeat({ storedSlices }));
   const moving = plan.changes.filter((c) => c.action !== 'unchanged' && c.action !== 'out-of-scope' && c.action !== 'protected');
   return {
     planHash,

@@ -3,7 +3,7 @@
 // its SHA-256. History carries only the references (location, hash, size); an apply activity on
 // any worker reads its slice alone, so its memory is bounded by the slice, not by the plan.
 import fs from 'node:fs';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../scim/failures';
 import { getClaim, putClaim, type ClaimRef } from './claim-store';
 
@@ -21,13 +21,15 @@ const PARALLEL_PUTS = 8;
 
 /**
  * Stores each phase's changes in slices of `sliceSize`, in order; returns the references per phase
- * (slice i holds the phase's changes [i × sliceSize, (i + 1) × sliceSize)).
+ * (slice i holds the phase's changes [i × sliceSize, (i + 1) × sliceSize)). `stored` is told the
+ * count after each object (the planner heartbeats with it).
  */
 export async function storePlanSlices<P extends string, T>(
   base: string,
   planHash: string,
   phases: Record<P, readonly T[]>,
   sliceSize: number,
+  stored: (count: number) => void = () => undefined,
 ): Promise<Record<P, ClaimRef[]>> {
   const jobs: Array<{ phase: P; index: number; slice: StoredSlice<T> }> = [];
   for (const phase of Object.keys(phases) as P[]) {
@@ -38,11 +40,12 @@ export async function storePlanSlices<P extends string, T>(
   }
   const refs = Object.fromEntries(Object.keys(phases).map((phase) => [phase, [] as ClaimRef[]])) as Record<P, ClaimRef[]>;
   let next = 0;
+  let done = 0;
   const putter = async () => {
     while (next < jobs.length) {
       const job = jobs[next++];
       refs[job.phase][job.index] = await putClaim(base, 'plans', Buffer.from(JSON.stringify(job.slice)), 'json');
-      Context.current().heartbeat({ storedSlices: next });
+      stored(++done);
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_PUTS, jobs.length) }, putter));

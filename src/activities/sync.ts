@@ -247,7 +247,7 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
     (Object.keys(PHASE_ACTIONS) as SyncPhase[]).map((phase) => [phase, stored.filter((c) => PHASE_ACTIONS[phase].includes(c.action))]),
   ) as Record<SyncPhase, StoredChange[]>;
   const store = claimStoreFor(input.source.kind === 'file' ? sourceLocationOf(input.source) : undefined);
-  const slices = await storePlanSlices(store, planHash, phases, input.sliceSize);
+  const slices = await storePlanSlices(store, planHash, phases, input.sliceSize, (storedSlices) => Context.current().heartbeat({ storedSlices }));
   const written = input.planOut ? writePlanOut(input.planOut, input.tenant, planHash, changes) : undefined;
   const trace = input.onlyUserName !== undefined ? traceOf(valid[0], changes, providerUsers) : undefined;
   return {
