@@ -9,8 +9,44 @@ import { addMembersOperation, assertFilteredRemovals, removeMemberOperation, sli
 import { patchRequest, type PatchOperation } from '../scim/patch';
 import { URN } from '../scim/urns';
 import { scimClientFor, type ActivityDeps } from './deps';
-import type { ApplyGroupsInput, GroupTally } from './groups';
+import type { ClaimRef } from './claim-store';
 import { readPlanFile, readPlanSlice } from './plan-claims';
+
+export interface ApplyGroupsInput {
+  tenant: string;
+  planHash: string;
+  /** `writes` (create / update) or `removals` (empty / delete / the removals of updates). */
+  phase: GroupPhase;
+  /** The stored slice: the phase's groups from position `from` on, in plan order. */
+  slice?: ClaimRef;
+  /** Instead of `slice`, for a run planned by an earlier build: its whole plan in a file on its worker, groups [from, to). */
+  planFile?: string;
+  to?: number;
+  from: number;
+  groupsEndpoint: string;
+  patchSupported: boolean;
+  memberSliceSize: number;
+  maxReported: number;
+}
+
+export interface GroupFailure {
+  group: string;
+  id?: string;
+  status?: number;
+  detail: string;
+}
+
+export interface GroupTally {
+  groups: number;
+  created: number;
+  renamed: number;
+  deleted: number;
+  membersAdded: number;
+  membersRemoved: number;
+  failed: number;
+  failures: GroupFailure[];
+  requests: number;
+}
 
 export type GroupPhase = 'writes' | 'removals';
 

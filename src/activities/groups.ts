@@ -18,7 +18,9 @@ import {
 import { claimStoreFor, type ClaimRef } from './claim-store';
 import { asActivity, scimClientFor, type ActivityDeps } from './deps';
 import { loadGroupSource, type GroupSourceSpec } from './group-source';
-import { applyGroupChanges, phaseChanges, readMembers, type GroupPhase } from './group-writes';
+import { applyGroupChanges, phaseChanges, readMembers, type ApplyGroupsInput, type GroupPhase } from './group-writes';
+
+export type { ApplyGroupsInput, GroupFailure, GroupTally } from './group-writes';
 import { storePlanSlices } from './plan-claims';
 
 export type MembershipView = 'auto' | 'userGroups' | 'groupMembers';
@@ -57,42 +59,6 @@ export interface GroupPlanSummary {
   removalGroups: number;
   /** How current memberships were learnt. */
   membershipView: 'userGroups' | 'groupMembers';
-  requests: number;
-}
-
-export interface ApplyGroupsInput {
-  tenant: string;
-  planHash: string;
-  /** `writes` (create / update) or `removals` (empty / delete / the removals of updates). */
-  phase: GroupPhase;
-  /** The stored slice: the phase's groups from position `from` on, in plan order. */
-  slice?: ClaimRef;
-  /** Instead of `slice`, for a run planned by an earlier build: its whole plan in a file on its worker, groups [from, to). */
-  planFile?: string;
-  to?: number;
-  from: number;
-  groupsEndpoint: string;
-  patchSupported: boolean;
-  memberSliceSize: number;
-  maxReported: number;
-}
-
-export interface GroupFailure {
-  group: string;
-  id?: string;
-  status?: number;
-  detail: string;
-}
-
-export interface GroupTally {
-  groups: number;
-  created: number;
-  renamed: number;
-  deleted: number;
-  membersAdded: number;
-  membersRemoved: number;
-  failed: number;
-  failures: GroupFailure[];
   requests: number;
 }
 
