@@ -22,22 +22,29 @@ export function withRequestId<T>(requestId: string, fn: () => Promise<T>): Promi
   return scope.run(requestId, fn);
 }
 
-const bound = (target: object, key: string | symbol) => {
-  const value = Reflect.get(target, key, target) as unknown;
-  return typeof value === 'function' ? value.bind(target) : value;
-};
+/** A read-through view of `target` whose methods stay bound to it (bound once per name, not per call). */
+function boundView<T extends object>(target: T, override: (key: string | symbol) => unknown): T {
+  const methods = new Map<string | symbol, { method: unknown; bound: unknown }>();
+  return new Proxy(target, {
+    get(object, key) {
+      const replaced = override(key);
+      if (replaced !== undefined) return replaced;
+      const value = Reflect.get(object, key, object) as unknown;
+      if (typeof value !== 'function') return value;
+      let cached = methods.get(key);
+      if (cached?.method !== value) methods.set(key, (cached = { method: value, bound: value.bind(object) }));
+      return cached.bound;
+    },
+  });
+}
 
 /** The connection, with signal-with-start taking its request id from the scope. */
 export function withScopedRequestIds(connection: ConnectionLike): ConnectionLike {
   const service = connection.workflowService;
-  const workflowService = new Proxy(service, {
-    get(target, key) {
-      if (key !== 'signalWithStartWorkflowExecution') return bound(target, key);
-      return (request: Parameters<typeof service.signalWithStartWorkflowExecution>[0]) =>
-        target.signalWithStartWorkflowExecution({ ...request, requestId: scope.getStore() ?? request.requestId });
-    },
-  });
-  return new Proxy(connection, { get: (target, key) => (key === 'workflowService' ? workflowService : bound(target, key)) });
+  const signalWithStart = (request: Parameters<typeof service.signalWithStartWorkflowExecution>[0]) =>
+    service.signalWithStartWorkflowExecution({ ...request, requestId: scope.getStore() ?? request.requestId });
+  const workflowService = boundView(service, (key) => (key === 'signalWithStartWorkflowExecution' ? signalWithStart : undefined));
+  return boundView(connection, (key) => (key === 'workflowService' ? workflowService : undefined));
 }
 
 /** A client like `client` (same connection, namespace, data converter) whose signal-with-start honours the scope. */
