@@ -1,18 +1,23 @@
 // Webhook ingest benchmark, in one run against one embedded Temporal dev server and one worker
 // (its own process, `cxone-scim worker`), with the same concurrency for every way:
-//   1. raw signal-with-start: a bare Temporal client sending lifecycleEvent straight to the
-//      workflows (the baseline: what Temporal itself sustains here);
-//   2. the receiver (its own process, `cxone-scim webhook-server`, as in production): signed
-//      deliveries over HTTP on loopback, acknowledged once Temporal recorded them;
+//   1. raw signal-with-start: a bare Temporal client (one gRPC connection) sending lifecycleEvent
+//      straight to the workflows (the baseline: what Temporal itself sustains here);
+//   2. the receiver: signed deliveries over HTTP on loopback, acknowledged once Temporal recorded
+//      them; the production receiver with its own Temporal connection (one gRPC connection), run
+//      in the bench process like the baseline's client (--receiver-process: its own process, as
+//      deployed; see receiver-under-test.ts for what that changes on a small machine);
 //   3. raw update-with-start of the lifecycleEvent update (a worker answers each one), for comparison;
 //   4. a burst: `--burst` deliveries sent at once, each counted by the answer to its first try.
-// 1 and 2 alternate in --rounds slices (AB, BA, …) so that both see the same load on a shared
-// machine. After each slice every workflow is queried until it has applied its events (none may be
-// lost), so that the next slice starts on a quiet server and none pays for another's backlog.
-// Prints events/s and ack latency for each, and the receiver's ratios to the baseline.
+// Fair to both: warm-up (at the same concurrency) excluded from both; deliveries signed before a
+// slice starts and sent over keep-alive node:http sockets (see signed-sender.ts), since the senders
+// share the CPU with everything else; 1 and 2 alternate in --rounds slices (AB, BA, …) so that both
+// see the same load on a shared machine, and the median of the rounds' ratios is printed. After
+// each slice every workflow is queried until it has applied its events (none may be lost), so that
+// the next slice starts on a quiet server and none pays for another's backlog.
+// Prints events/s and ack latency for each, the receiver's ratios to the baseline, and CPU per event by process.
 //
-// Usage: npm run bench:webhooks -- [--events 2000] [--users 200] [--concurrency 32] [--burst 1000] [--rounds 4] [--json] [--profile dir]
-import { spawn, type ChildProcess } from 'node:child_process';
+// Usage: npm run bench:webhooks -- [--events 3000] [--users 300] [--concurrency 32] [--burst 1000] [--rounds 6]
+//                                  [--receiver-process] [--profile dir] [--json]
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,11 +25,11 @@ import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startTemporal } from '../src/temporal/server';
 import type { LifecycleEvent } from '../src/scim/lifecycle-events';
-import { sendSignedDelivery } from '../src/http/webhook-delivery';
+import { KeepAliveSender, signDeliveries } from './signed-sender';
+import { spawnCli, startReceiverUnderTest, stopCli, type ReceiverUnderTest } from './receiver-under-test';
 import { latencyStats } from '../src/scim/tally';
 import { lifecycleEventSignal, lifecycleEventUpdate, stateQuery, userLifecycleWorkflowId, type userLifecycle } from '../src/workflows/user-lifecycle';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const SECRET = 'bench-webhook-secret';
 const TENANT = 'bench';
@@ -33,11 +38,11 @@ function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
-const EVENTS = flag('events', 2000);
-const USERS = Math.min(flag('users', 200), EVENTS);
+const EVENTS = flag('events', 3000);
+const USERS = Math.min(flag('users', 300), EVENTS);
 const CONCURRENCY = flag('concurrency', 32);
 const BURST = flag('burst', 1000);
-const ROUNDS = Math.max(1, flag('rounds', 4));
+const ROUNDS = Math.max(1, flag('rounds', 6));
 const AS_JSON = process.argv.includes('--json');
 const log = (line: string) => !AS_JSON && console.log(`[bench] ${line}`);
 
@@ -94,7 +99,7 @@ async function measureCpu<T>(phase: () => Promise<T>): Promise<{ result: T; cpuS
   const self = process.cpuUsage();
   const result = await phase();
   const used = process.cpuUsage(self);
-  const seconds: Record<string, number> = { 'bench (senders)': (used.user + used.system) / 1e6 };
+  const seconds: Record<string, number> = { bench: (used.user + used.system) / 1e6 };
   for (const [name, pid] of pids) seconds[name] = (cpuSeconds(pid) ?? 0) - (before.get(name) ?? 0);
   return { result, cpuSeconds: seconds };
 }
@@ -149,6 +154,27 @@ interface Figures {
   cpuMsPerEvent: Record<string, number>;
 }
 
+/** Prepares a slice's sending (untimed: e.g. signing) and returns what sends one event. */
+type Way = (events: LifecycleEvent[]) => (e: LifecycleEvent) => Promise<number>;
+
+interface RoundRatio {
+  throughputRatio: number;
+  p99DeltaMs: number;
+}
+
+/** One round's receiver slice against its baseline slice. */
+function roundRatio(baseline: Sample, receiver: Sample): RoundRatio {
+  const rate = (s: Sample) => s.latencies.length / s.seconds;
+  const p99 = (s: Sample) => latencyStats(s.latencies).p99;
+  return { throughputRatio: Number((rate(receiver) / rate(baseline)).toFixed(2)), p99DeltaMs: Number((p99(receiver) - p99(baseline)).toFixed(1)) };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return Number((sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2).toFixed(2));
+}
+
 /** Sends every event with `concurrency` callers; `send` returns an HTTP-like status. */
 async function fire(events: LifecycleEvent[], concurrency: number, send: (e: LifecycleEvent) => Promise<number>): Promise<Sample> {
   const sample: Sample = { latencies: [], failures: {}, seconds: 0, acknowledged: [] };
@@ -171,23 +197,11 @@ async function fire(events: LifecycleEvent[], concurrency: number, send: (e: Lif
   return sample;
 }
 
-// --profile <dir>: the receiver writes a V8 CPU profile there (open it in Chrome DevTools).
+// --receiver-process: the receiver as a process of its own (see receiver-under-test.ts).
+const RECEIVER_PROCESS = process.argv.includes('--receiver-process');
+// --profile <dir>: the receiver process writes a V8 CPU profile there (open it in Chrome DevTools);
+// in the default placement, profile the bench itself: node --cpu-prof dist/bench/webhooks-load.js.
 const PROFILE_DIR = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : undefined;
-
-function spawnCli(args: string[], env: NodeJS.ProcessEnv, nodeFlags: string[] = []): { child: ChildProcess; output: string[] } {
-  const child = spawn(process.execPath, [...nodeFlags, path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
-  const keep = (chunk: Buffer) => output.push(chunk.toString()) > 200 && output.shift();
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  return { child, output };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.once('exit', resolve));
-}
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -205,19 +219,12 @@ async function main(): Promise<void> {
     CXONE_WEBHOOK_SECRET: SECRET,
   };
   const worker = spawnCli(['worker'], env);
-  const receiver = spawnCli(['webhook-server', '--port', '0'], env, PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []);
   const client: Client = temporal.testEnv.client;
+  const senders: KeepAliveSender[] = [];
+  let receiver: ReceiverUnderTest | undefined;
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the receiver did not start:\n${receiver.output.join('')}`)), 30_000);
-      receiver.child.stdout?.on('data', (chunk: Buffer) => {
-        const match = /POST (http:\/\/\S+\/webhooks\/cxone\/bench)/.exec(chunk.toString());
-        if (match) {
-          clearTimeout(timer);
-          resolve(match[1]);
-        }
-      });
-    });
+    receiver = await startReceiverUnderTest({ env, tenant: TENANT, ownProcess: RECEIVER_PROCESS || PROFILE_DIR !== undefined, profileDir: PROFILE_DIR });
+    const url = receiver.url;
     const input = (userId: string) => ({ tenant: TENANT, userId, idp: { type: 'none' as const } });
     const workflowId = (e: LifecycleEvent) => userLifecycleWorkflowId(TENANT, e.userId);
     const viaSignal = async (e: LifecycleEvent) => {
@@ -233,13 +240,25 @@ async function main(): Promise<void> {
       await client.workflow.executeUpdateWithStart(lifecycleEventUpdate, { args: [e], updateId: e.eventId, startWorkflowOperation });
       return 202;
     };
-    const viaReceiver = async (e: LifecycleEvent) => (await sendSignedDelivery({ url, secret: SECRET, body: e, timeoutMs: 60_000 })).status;
-    log(`Temporal ${temporal.address}, receiver ${url} (own process), worker (own process), task queue ${taskQueue}`);
+    // Deliveries are signed before a slice starts (the sender's work, not the receiver's).
+    const receiverVia = (sender: KeepAliveSender): Way => (events) => {
+      const signed = new Map(signDeliveries(events, SECRET).map((request) => [request.event, request]));
+      return (e) => sender.send(signed.get(e)!);
+    };
+    const sender = new KeepAliveSender(url, CONCURRENCY);
+    const burstSender = new KeepAliveSender(url, BURST);
+    senders.push(sender, burstSender);
+    const viaReceiver = receiverVia(sender);
+    log(`Temporal ${temporal.address}, receiver ${url} (${receiver.placement}), worker (own process), task queue ${taskQueue}`);
 
     // Warm-up: the worker bundles its workflows, connections open, code paths get compiled.
-    await fire(makeEvents(`warm-sig-${randomUUID().slice(0, 6)}`, 200, 20), 8, viaSignal);
-    await fire(makeEvents(`warm-upd-${randomUUID().slice(0, 6)}`, 200, 20), 8, viaUpdate);
-    await fire(makeEvents(`warm-rcv-${randomUUID().slice(0, 6)}`, 200, 20), 8, viaReceiver);
+    const warmUp = (prefix: string, way: Way) => {
+      const events = makeEvents(`warm-${prefix}-${randomUUID().slice(0, 6)}`, 200, 20);
+      return fire(events, CONCURRENCY, way(events));
+    };
+    await warmUp('sig', () => viaSignal);
+    await warmUp('upd', () => viaUpdate);
+    await warmUp('rcv', viaReceiver);
 
     // Every acknowledged event must reach its workflow: applied, or ignored as out of order.
     // Each way drains (its workflows applied everything) before the next starts, so that none
@@ -265,32 +284,39 @@ async function main(): Promise<void> {
       acknowledgedEvents += acknowledged.length;
     };
     /** One slice of a way: fire, then wait until its workflows applied everything acknowledged. */
-    const slice = async (tally: Tally, prefix: string, send: (e: LifecycleEvent) => Promise<number>, count: number, concurrency: number, users: number) => {
+    const slice = async (tally: Tally, prefix: string, way: Way, count: number, concurrency: number, users: number): Promise<Sample> => {
       const events = makeEvents(`${prefix}-${randomUUID().slice(0, 6)}`, count, users);
+      const send = way(events);
       const { result, cpuSeconds: cpu } = await measureCpu(async () => {
         const sample = await fire(events, concurrency, send);
         await drain(sample.acknowledged);
         return sample;
       });
       tally.add(result, cpu);
+      return result;
     };
     // Baseline and receiver alternate in ROUNDS slices (AB, BA, …), so that both see the same load
-    // on a shared machine; the update-with-start way (workers in the loop) and the burst follow.
+    // on a shared machine; the ratio of each round's pair is kept, and their median printed, since
+    // the machine's load drifts between rounds more than within one. The update-with-start way
+    // (workers in the loop) and the burst follow.
     const baselineTally = new Tally('raw signal-with-start (baseline)');
     const receiverTally = new Tally('receiver (HTTP, signed)');
+    const rounds: RoundRatio[] = [];
     const perRound = { events: Math.ceil(EVENTS / ROUNDS), users: Math.max(1, Math.ceil(USERS / ROUNDS)) };
     log(`baseline and receiver: ${EVENTS} events for ${USERS} users each, ${CONCURRENCY} at a time, alternating in ${ROUNDS} rounds`);
     for (let round = 0; round < ROUNDS; round++) {
-      const order: Array<[Tally, string, (e: LifecycleEvent) => Promise<number>]> = [[baselineTally, 'sig', viaSignal], [receiverTally, 'rcv', viaReceiver]];
+      const order: Array<[Tally, string, Way]> = [[baselineTally, 'sig', () => viaSignal], [receiverTally, 'rcv', viaReceiver]];
       if (round % 2 === 1) order.reverse();
-      for (const [tally, prefix, send] of order) await slice(tally, prefix, send, perRound.events, CONCURRENCY, perRound.users);
+      const samples = new Map<Tally, Sample>();
+      for (const [tally, prefix, way] of order) samples.set(tally, await slice(tally, prefix, way, perRound.events, CONCURRENCY, perRound.users));
+      rounds.push(roundRatio(samples.get(baselineTally)!, samples.get(receiverTally)!));
     }
     const updateTally = new Tally('raw update-with-start');
     log(`update-with-start: ${EVENTS} events for ${USERS} users, ${CONCURRENCY} at a time`);
-    await slice(updateTally, 'upd', viaUpdate, EVENTS, CONCURRENCY, USERS);
+    await slice(updateTally, 'upd', () => viaUpdate, EVENTS, CONCURRENCY, USERS);
     const burstTally = new Tally(`burst of ${BURST} deliveries at once`);
     log(`burst: ${BURST} deliveries at once`);
-    await slice(burstTally, 'burst', viaReceiver, BURST, BURST, Math.min(USERS, BURST));
+    await slice(burstTally, 'burst', receiverVia(burstSender), BURST, BURST, Math.min(USERS, BURST));
     const [baseline, receiverRun, updateRun, burst] = [baselineTally, receiverTally, updateTally, burstTally].map((t) => t.figures());
     const results = [baseline, receiverRun, updateRun];
     const figures = {
@@ -299,6 +325,9 @@ async function main(): Promise<void> {
       receiverToBaseline: {
         throughputRatio: Number((receiverRun.eventsPerSecond / baseline.eventsPerSecond).toFixed(2)),
         p99DeltaMs: Number((receiverRun.ackLatencyMs.p99 - baseline.ackLatencyMs.p99).toFixed(1)),
+        rounds,
+        medianThroughputRatio: median(rounds.map((r) => r.throughputRatio)),
+        medianP99DeltaMs: median(rounds.map((r) => r.p99DeltaMs)),
       },
       burstFirstTry: { acknowledged: burst.acknowledged, of: BURST, failures: burst.failures },
       lost: acknowledgedEvents - accounted,
@@ -308,18 +337,22 @@ async function main(): Promise<void> {
       for (const r of figures.results) {
         log(`${r.way.padEnd(38)} ${String(r.eventsPerSecond).padStart(7)} events/s   ack p50 ${r.ackLatencyMs.p50} ms  p99 ${r.ackLatencyMs.p99} ms  max ${r.ackLatencyMs.max} ms   ${r.acknowledged} acknowledged${Object.keys(r.failures).length ? `, not: ${JSON.stringify(r.failures)}` : ''}`);
       }
-      log(`receiver / baseline: ${figures.receiverToBaseline.throughputRatio}× events/s (goal ≥ 0.8), p99 ${figures.receiverToBaseline.p99DeltaMs >= 0 ? '+' : ''}${figures.receiverToBaseline.p99DeltaMs} ms (goal ≤ +20)`);
+      const signed = (ms: number) => `${ms >= 0 ? '+' : ''}${ms} ms`;
+      const ratios = figures.receiverToBaseline;
+      log(`receiver / baseline per round: ${rounds.map((r) => `${r.throughputRatio}× ${signed(r.p99DeltaMs)}`).join(', ')}`);
+      log(`receiver / baseline: median of rounds ${ratios.medianThroughputRatio}× events/s, p99 ${signed(ratios.medianP99DeltaMs)}; all rounds pooled ${ratios.throughputRatio}×, p99 ${signed(ratios.p99DeltaMs)} (goal ≥ 0.8×, ≤ +20 ms)`);
       log(`burst: ${burst.acknowledged}/${BURST} acknowledged on the first try; lost events: ${figures.lost} of ${acknowledgedEvents} acknowledged`);
-      log('CPU ms per acknowledged event, by process (where the time goes):');
+      log(`CPU ms per acknowledged event, by process (where the time goes; bench: the senders and the raw clients${RECEIVER_PROCESS ? '' : ', and the receiver'}):`);
       for (const r of figures.results) log(`  ${r.way.padEnd(38)} ${Object.entries(r.cpuMsPerEvent).map(([name, ms]) => `${name} ${ms}`).join(' · ')}`);
     }
     if (figures.lost !== 0 || [...results, burst].some((r) => Object.keys(r.failures).length > 0)) process.exitCode = 1;
   } catch (err) {
-    process.stderr.write(`receiver log:\n${receiver.output.join('')}\nworker log:\n${worker.output.join('')}\n`);
+    process.stderr.write(`receiver log:\n${receiver?.log() ?? ''}\nworker log:\n${worker.output.join('')}\n`);
     throw err;
   } finally {
-    await stop(receiver.child);
-    await stop(worker.child);
+    for (const sender of senders) sender.close();
+    await receiver?.stop();
+    await stopCli(worker);
     await temporal.stop();
   }
 }
