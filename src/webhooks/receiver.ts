@@ -32,7 +32,11 @@ export type { ReceiverMetrics } from './metrics';
 export { DEFAULT_TOLERANCE_SECONDS } from '../http/webhook-signature';
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 export const DEFAULT_TEMPORAL_TIMEOUT_MS = 3000;
-export const DEFAULT_MAX_IN_FLIGHT = 64;
+// Calls beyond what Temporal works on at once only queue inside it, where each one's deadline runs
+// out (a 503), rather than in the slots, where a delivery may wait up to maxWaitMs. 32 saturate a
+// dev server (bench:webhooks' bare client does at that concurrency); a larger cluster, or one far
+// away, may take more (--max-in-flight).
+export const DEFAULT_MAX_IN_FLIGHT = 32;
 export const DEFAULT_MAX_WAIT_MS = 30_000;
 /** Sent with 503: how soon the sender may try again. */
 const RETRY_AFTER_SECONDS = 2;
