@@ -12,16 +12,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
+import type { ClaimRef } from '../scim/claim-ref';
 import { FailureType } from '../scim/failures';
 import { resolveLocation, s3Client, s3Failure } from './source-store';
 
-/** A stored object as history references it. */
-export interface ClaimRef {
-  /** s3://bucket/key or an absolute path. */
-  location: string;
-  sha256: string;
-  bytes: number;
-}
+export type { ClaimRef };
 
 export type ClaimKind = 'chunks' | 'plans';
 

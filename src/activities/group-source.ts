@@ -59,8 +59,8 @@ async function readText(file: string): Promise<string> {
 
 const split = (value: string, delimiter: string) => value.split(delimiter).map((s) => s.trim()).filter((s) => s !== '');
 
-function csvRows(text: string, file: string, required: string[]) {
-  const { columns, rows } = parseCsvText(text);
+async function csvRows(text: string, file: string, required: string[]) {
+  const { columns, rows } = await parseCsvText(text);
   const missing = required.filter((c) => !columns.includes(c));
   if (missing.length > 0) throw invalid(`${file}: the CSV header lacks ${missing.map((c) => `"${c}"`).join(', ')} (it has: ${columns.join(', ')})`);
   return rows;
@@ -71,7 +71,7 @@ async function fromColumn(spec: GroupsColumnSpec, memberKey: string, out: Loaded
   const column = spec.column ?? 'groups';
   const memberColumn = spec.memberColumn ?? memberKey;
   const name = path.basename(spec.path);
-  for (const row of csvRows(await readText(spec.path), name, [column, memberColumn])) {
+  for (const row of await csvRows(await readText(spec.path), name, [column, memberColumn])) {
     const origin = `${name} line ${row.line}`;
     if ('problem' in row) {
       out.problems.push({ origin, reason: row.problem });
@@ -122,7 +122,7 @@ async function fromFile(spec: GroupsFileSpec, out: LoadedGroups): Promise<Source
   const delimiter = spec.delimiter ?? ';';
   const raws: Array<{ raw: unknown; origin: string } | { problem: string; origin: string }> = [];
   if (format === 'csv') {
-    for (const row of csvRows(text, name, ['displayName'])) {
+    for (const row of await csvRows(text, name, ['displayName'])) {
       const origin = `${name} line ${row.line}`;
       raws.push('problem' in row ? { problem: row.problem, origin } : { raw: { ...row.values, ...(row.values.externalId === '' ? { externalId: undefined } : {}) }, origin });
     }

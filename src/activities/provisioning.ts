@@ -1,25 +1,39 @@
-// Planning a provisionUsers run (job 2): read the source, map, validate every record against the
-// discovered schemas, size and pack Bulk requests; and rebuilding a chunk's records from the
-// source for the activities that send them. User data never leaves the activities for a file
-// source: workflows see index ranges, counts and reasons.
+// Planning a provisionUsers run (job 2): read the source once, streaming, map, validate every
+// record against the discovered schemas, size and pack Bulk requests; as each request fills, its
+// normalized users are stored as a claim check (claim-store.ts) that the chunk activities read
+// back, on whichever worker they run. User data never leaves the activities for a file source:
+// workflows see index ranges, counts, reasons and claim references; and no worker holds more
+// than one chunk of users (plus the userNames seen, to find duplicates).
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { bulkPostOperation, indicesOf, packChunks, type ChunkDescriptor, type ChunkLimits } from '../scim/bulk-plan';
+import { bulkPostOperation, ChunkPacker, indicesOf, type ChunkDescriptor, type ChunkLimits } from '../scim/bulk-plan';
 import { FailureType } from '../scim/failures';
 import type { RecordLimits } from '../scim/record-checks';
 import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
+import { claimStoreFor, getClaim, putClaim } from './claim-store';
 import type { ActivityDeps } from './deps';
-import { loadFileSource, mapRecords, type MappedRecord, type SourceFormat } from './user-source';
+import { mapRecord, readFileSource, sourceLocationOf, type FileSourceSpec, type MappedRecord, type RecordSink, type SourceFormat } from './user-source';
 
 /** Where the users come from, as the workflow input says. */
-export type PlanSource =
-  | { kind: 'file'; path: string; format?: SourceFormat; mapping?: unknown }
-  | { kind: 'inline'; users: unknown[] };
+export type PlanSource = ({ kind: 'file' } & FileSourceSpec & { path: string }) | { kind: 'inline'; users: unknown[] };
 
-/** What a chunk activity needs to rebuild its operations: a file (checked by SHA-256) or the inline users of its batch. */
-export type ChunkSource =
-  | { kind: 'file'; path: string; format: SourceFormat; mapping?: unknown; sha256: string }
-  | { kind: 'inline'; offset: number; users: unknown[] };
+/**
+ * The version of a file or object the run planned: chunk activities read their users from each
+ * chunk's claim, never from here (`mapping` only in plans of earlier versions, which reloaded the file).
+ */
+export interface PlannedSource {
+  kind: 'file';
+  path: string;
+  format: SourceFormat;
+  sha256: string;
+  /** The store's version of the bytes planned (S3 version id or ETag, HTTP ETag, file size and mtime). */
+  version?: string;
+  bytes?: number;
+  mapping?: unknown;
+}
+
+/** What a chunk activity needs besides its chunk: the planned source (users in the chunk's claim) or the inline users of its batch. */
+export type ChunkSource = PlannedSource | { kind: 'inline'; offset: number; users: unknown[] };
 
 export interface InvalidRecord {
   /** 1-based position of the record in the source (data rows for CSV, lines for NDJSON). */
@@ -50,8 +64,8 @@ export interface PlanInput {
 }
 
 export interface ProvisionPlan {
-  /** The file as planned (absolute path, format, SHA-256), for chunk activities; absent for inline users. */
-  file?: Extract<ChunkSource, { kind: 'file' }>;
+  /** The file or object as planned (location, format, SHA-256, version); absent for inline users. */
+  file?: PlannedSource;
   records: number;
   valid: number;
   invalid: number;
@@ -96,49 +110,63 @@ export async function heartbeating<T>(body: () => Promise<T>): Promise<T> {
   }
 }
 
-async function sourceRecords(source: PlanSource): Promise<{ records: MappedRecord[]; file?: ProvisionPlan['file'] }> {
-  if (source.kind === 'inline') return { records: mapRecords(source.users, undefined) };
-  const loaded = await loadFileSource(source);
-  return {
-    records: loaded.records,
-    file: { kind: 'file', path: loaded.path, format: loaded.format, ...(source.mapping !== undefined ? { mapping: source.mapping } : {}), sha256: loaded.sha256 },
-  };
+/** A chunk's users as its claim stores them: one `{"index":…,"user":…}` line per record. */
+interface ClaimLine {
+  index: number;
+  user: Record<string, unknown>;
 }
 
-/** Reads, maps, validates and chunks; returns descriptors, never user data. */
+/** Reads, maps, validates and chunks; returns descriptors and claim references, never user data. */
 export async function planProvisioning(input: PlanInput): Promise<ProvisionPlan> {
-  const { records, file } = await sourceRecords(input.source);
   const invalidRecords: InvalidRecord[] = [];
   let invalid = 0;
-  const reject = (index: number, userName: string | undefined, reasons: string[]) => {
+  let records = 0;
+  const reject = (index: number, record: MappedRecord, userName: string | undefined, reasons: string[]) => {
     invalid++;
-    const line = records[index].line;
+    const { line } = record;
     if (invalidRecords.length < input.maxReported) invalidRecords.push({ record: index + 1, ...(line ? { line } : {}), ...(userName ? { userName } : {}), reasons });
   };
   const seen = new Map<string, number>();
-  const sized: Array<{ index: number; bytes: number }> = [];
-  records.forEach((record, index) => {
-    if ('problems' in record) return reject(index, undefined, record.problems);
+  const packer = new ChunkPacker(input.limits);
+  const chunks: ChunkDescriptor[] = [];
+  // The chunk being filled: its claim lines (file sources only; inline users stay in the input).
+  const store = input.source.kind === 'file' ? claimStoreFor(sourceLocationOf(input.source)) : undefined;
+  let filling: string[] = [];
+  const close = async (chunk: ChunkDescriptor) => {
+    const claim = store !== undefined ? await putClaim(store, 'chunks', Buffer.from(filling.join(''))) : undefined;
+    chunks.push(claim ? { ...chunk, claim } : chunk);
+    filling = [];
+  };
+  const sink: RecordSink = async (record, index) => {
+    records++;
+    if ('problems' in record) return reject(index, record, undefined, record.problems);
     const userName = userNameOf(record.user);
     const reasons = validateUser(input.model, record.user, input.recordLimits);
-    if (reasons.length > 0) return reject(index, userName, reasons);
+    if (reasons.length > 0) return reject(index, record, userName, reasons);
     const key = (userName as string).toLowerCase();
     const first = seen.get(key);
-    if (first !== undefined) return reject(index, userName, [`userName: duplicates record ${first + 1} (userName is unique, case-insensitively)`]);
+    if (first !== undefined) return reject(index, record, userName, [`userName: duplicates record ${first + 1} (userName is unique, case-insensitively)`]);
     seen.set(key, index);
-    sized.push({ index, bytes: operationBytes(input.model.endpoint, bulkIdFor(input.tenant, userName as string), record.user) });
-  });
-  const { chunks, tooLarge } = packChunks(sized, input.limits);
-  for (const op of tooLarge) {
-    const user = (records[op.index] as { user: Record<string, unknown> }).user;
-    reject(op.index, userNameOf(user), [`$: ${op.bytes} bytes as a bulk operation, more than the provider's maxPayloadSize ${input.limits.maxPayloadSize}`]);
+    const bytes = operationBytes(input.model.endpoint, bulkIdFor(input.tenant, userName as string), record.user);
+    const added = packer.add({ index, bytes });
+    if (added.tooLarge) return reject(index, record, userName, [`$: ${bytes} bytes as a bulk operation, more than the provider's maxPayloadSize ${input.limits.maxPayloadSize}`]);
+    if (added.closed) await close(added.closed);
+    if (store !== undefined) filling.push(`${JSON.stringify({ index, user: record.user } satisfies ClaimLine)}\n`);
+  };
+  let file: PlannedSource | undefined;
+  if (input.source.kind === 'inline') {
+    for (let index = 0; index < input.source.users.length; index++) await sink(mapRecord(input.source.users[index], undefined), index);
+  } else {
+    const snapshot = await readFileSource(input.source, sink);
+    file = { kind: 'file', path: snapshot.path, format: snapshot.format, sha256: snapshot.sha256, version: snapshot.version, bytes: snapshot.bytes };
   }
+  const last = packer.finish();
+  if (last) await close(last);
   invalidRecords.sort((a, b) => a.record - b.record);
-  const valid = chunks.reduce((n, c) => n + c.operations, 0);
   return {
     ...(file ? { file } : {}),
-    records: records.length,
-    valid,
+    records,
+    valid: chunks.reduce((n, c) => n + c.operations, 0),
     invalid,
     invalidRecords,
     chunks,
@@ -146,21 +174,30 @@ export async function planProvisioning(input: PlanInput): Promise<ProvisionPlan>
   };
 }
 
-/** The records of a chunk, from the file (refused when it changed since planning) or the inline users. */
+/** The users a chunk's claim holds, checked by SHA-256; a split or a resend keeps only its own ranges. */
+async function claimedUsers(chunk: ChunkDescriptor): Promise<Map<number, unknown>> {
+  if (!chunk.claim) {
+    throw ApplicationFailure.nonRetryable(
+      `chunk ${chunk.id} has no stored users: it was planned by an earlier version, which read the source again in every chunk; start a new run`,
+      FailureType.PlanUnavailable,
+    );
+  }
+  const wanted = new Set(indicesOf(chunk.ranges));
+  const users = new Map<number, unknown>();
+  for (const line of (await getClaim(chunk.claim, `the users of chunk ${chunk.id}`)).toString('utf8').split('\n')) {
+    if (line === '') continue;
+    const { index, user } = JSON.parse(line) as ClaimLine;
+    if (wanted.has(index)) users.set(index, user);
+  }
+  return users;
+}
+
+/** The records of a chunk, from its claim (file sources) or the inline users. */
 export async function chunkEntries(tenant: string, source: ChunkSource, chunk: ChunkDescriptor): Promise<Entry[]> {
   let userAt: (index: number) => unknown;
   if (source.kind === 'file') {
-    const loaded = await loadFileSource(source);
-    if (loaded.sha256 !== source.sha256) {
-      throw ApplicationFailure.nonRetryable(
-        `the source file ${source.path} changed during the run (SHA-256 ${loaded.sha256.slice(0, 12)}…, planned ${source.sha256.slice(0, 12)}…): start a new run`,
-        FailureType.SourceChanged,
-      );
-    }
-    userAt = (index) => {
-      const record = loaded.records[index];
-      return record && 'user' in record ? record.user : undefined;
-    };
+    const users = await claimedUsers(chunk);
+    userAt = (index) => users.get(index);
   } else {
     userAt = (index) => source.users[index - source.offset];
   }
@@ -168,7 +205,9 @@ export async function chunkEntries(tenant: string, source: ChunkSource, chunk: C
     const user = userAt(index) as Record<string, unknown> | undefined;
     const userName = userNameOf(user);
     if (!user || !userName) {
-      throw ApplicationFailure.nonRetryable(`record ${index + 1} of the source is not the valid user it was when planned`, FailureType.SourceChanged);
+      throw source.kind === 'file'
+        ? ApplicationFailure.nonRetryable(`record ${index + 1} is not among the users stored for chunk ${chunk.id}`, FailureType.PlanUnavailable)
+        : ApplicationFailure.nonRetryable(`record ${index + 1} of the source is not the valid user it was when planned`, FailureType.SourceChanged);
     }
     return { index, userName, bulkId: bulkIdFor(tenant, userName), user };
   });

@@ -1,9 +1,14 @@
-// Fetches the bytes of a users source wherever it lives (see source-url.ts), with a version
-// (S3 version id or ETag, an HTTP ETag, a file's size and mtime) so a worker that already parsed
-// the source can skip the download when nothing changed. Every way it can fail becomes one
-// non-retryable ApplicationFailure naming the source without credentials, except an endpoint
-// that does not answer, which is retried like any network fault.
+// Reads the bytes of a users source wherever it lives (see source-url.ts) as a stream, with the
+// store's version of them (S3 version id or ETag, an HTTP ETag, a file's size and mtime): the
+// planner hashes and parses while it reads, so no worker holds a whole source in memory. Every way
+// it can fail, when opening or while reading, becomes one ApplicationFailure naming the source
+// without credentials: non-retryable, except an endpoint that does not answer (or stops answering),
+// which is retried like any network fault. A file that changes while it is read is SourceChanged;
+// an S3 or https read is one GET, so one version.
+import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { FailureType } from '../scim/failures';
@@ -16,7 +21,15 @@ export interface SourceRef {
   authHeaderEnv?: string;
 }
 
-export type FetchResult = { unchanged: true } | { unchanged: false; content: Buffer; version: string };
+/** A source being read. */
+export interface SourceStream {
+  /** The store's version of the bytes read (S3 version id or ETag, HTTP ETag or Last-Modified, a file's size and mtime). */
+  version: string;
+  /** The bytes in order; a fault while reading fails like one when opening. */
+  body: AsyncIterable<Buffer>;
+  /** Once the body is read: fails with SourceChanged if the file changed while it was read. */
+  settled(): Promise<void>;
+}
 
 /** A location the store can read, or the one clear error for it. */
 export function resolveLocation(location: string): SourceLocation {
@@ -28,24 +41,66 @@ export function resolveLocation(location: string): SourceLocation {
   }
 }
 
-/** Reads the source unless its version is still `knownVersion`. */
-export async function fetchSource(ref: SourceRef, knownVersion?: string): Promise<FetchResult> {
+/** Opens the source for one streaming read. */
+export async function openSource(ref: SourceRef): Promise<SourceStream> {
   const location = resolveLocation(ref.location);
-  if (location.kind === 'file') return fetchFile(location, knownVersion);
-  if (location.kind === 's3') return fetchS3(location, knownVersion);
-  return fetchHttps(location, ref.authHeaderEnv, knownVersion);
+  if (location.kind === 'file') return openFile(location);
+  if (location.kind === 's3') return openS3(location);
+  return openHttps(location, ref.authHeaderEnv);
 }
 
-async function fetchFile(location: Extract<SourceLocation, { kind: 'file' }>, knownVersion?: string): Promise<FetchResult> {
+/** The whole source in one buffer, for readers that need the whole document (and small files). */
+export async function fetchSource(ref: SourceRef): Promise<{ content: Buffer; version: string }> {
+  const source = await openSource(ref);
+  const parts: Buffer[] = [];
+  for await (const part of source.body) parts.push(part);
+  await source.settled();
+  return { content: Buffer.concat(parts), version: source.version };
+}
+
+/** `body` as Buffers, its faults turned into `failure(err)`. */
+async function* readThrough(body: AsyncIterable<Uint8Array | string>, failure: (err: unknown) => ApplicationFailure, counted?: { bytes: number }): AsyncIterable<Buffer> {
   try {
-    const stat = await fs.stat(location.file);
-    const version = `${stat.size}:${stat.mtimeMs}`;
-    if (version === knownVersion) return { unchanged: true };
-    return { unchanged: false, content: await fs.readFile(location.file), version };
+    for await (const chunk of body) {
+      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      if (counted) counted.bytes += buffer.byteLength;
+      yield buffer;
+    }
   } catch (err) {
-    // A local file keeps its one type, whatever the reason (missing, permissions): the message says which.
-    throw ApplicationFailure.nonRetryable(`cannot read the source file ${location.display}: ${(err as Error).message}`, FailureType.SourceUnreadable);
+    throw err instanceof ApplicationFailure ? err : failure(err);
   }
+}
+
+async function openFile(location: Extract<SourceLocation, { kind: 'file' }>): Promise<SourceStream> {
+  // A local file keeps its one type, whatever the reason (missing, permissions): the message says which.
+  const unreadable = (err: unknown) =>
+    ApplicationFailure.nonRetryable(`cannot read the source file ${location.display}: ${(err as Error).message}`, FailureType.SourceUnreadable);
+  let handle: fs.FileHandle | undefined;
+  let before: Stats;
+  try {
+    handle = await fs.open(location.file);
+    before = await handle.stat();
+    if (before.isDirectory()) throw new Error('it is a directory');
+  } catch (err) {
+    await handle?.close();
+    throw unreadable(err);
+  }
+  const read = { bytes: 0 };
+  return {
+    version: `${before.size}:${before.mtimeMs}`,
+    body: readThrough(handle.createReadStream(), unreadable, read),
+    // Size and mtime after the read, by path (a replaced file is another inode), against the open file's.
+    async settled() {
+      const after = await fs.stat(location.file).catch(() => undefined);
+      if (after && after.size === before.size && after.mtimeMs === before.mtimeMs && read.bytes === before.size) return;
+      const now = after ? `${after.size} bytes, modified ${after.mtime.toISOString()}` : 'gone';
+      throw ApplicationFailure.nonRetryable(
+        `the source file ${location.display} changed while the plan read it (${before.size} bytes, modified ${before.mtime.toISOString()}; now ${now}): ` +
+          'leave it alone until planning is done (the run then uses the version it planned) and start a new run',
+        FailureType.SourceChanged,
+      );
+    },
+  };
 }
 
 /** One client per process: endpoint and path style from the environment, region and credentials from the standard chain. */
@@ -71,19 +126,16 @@ export function resetSourceStore(): void {
   void previous?.then((client) => client.destroy());
 }
 
-async function fetchS3(location: Extract<SourceLocation, { kind: 's3' }>, knownVersion?: string): Promise<FetchResult> {
-  const { GetObjectCommand, HeadObjectCommand } = await import('@aws-sdk/client-s3');
+async function openS3(location: Extract<SourceLocation, { kind: 's3' }>): Promise<SourceStream> {
+  const { GetObjectCommand } = await import('@aws-sdk/client-s3');
   const client = await s3Client();
-  const object = { Bucket: location.bucket, Key: location.key };
   try {
-    if (knownVersion !== undefined) {
-      const head = await client.send(new HeadObjectCommand(object));
-      if (s3Version(head) === knownVersion) return { unchanged: true };
-    }
-    const got = await client.send(new GetObjectCommand(object));
+    // One GET is one version of the object, whatever happens to the key while it is read.
+    const got = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
     if (!got.Body) throw new Error('the answer has no body');
-    const content = Buffer.from(await got.Body.transformToByteArray());
-    return { unchanged: false, content, version: s3Version(got) };
+    const stopped = (err: unknown) =>
+      ApplicationFailure.retryable(`the object store stopped sending the source object ${location.display}: ${(err as Error).message}`, FailureType.SourceUnreachable);
+    return { version: s3Version(got), body: readThrough(got.Body as AsyncIterable<Uint8Array>, stopped), settled: async () => undefined };
   } catch (err) {
     throw s3Failure(location.display, err);
   }
@@ -134,21 +186,15 @@ function authHeader(display: string, envName: string | undefined, env: NodeJS.Pr
   return named ? { [named[1]]: named[2] } : { Authorization: value };
 }
 
-async function fetchHttps(location: Extract<SourceLocation, { kind: 'https' }>, authHeaderEnv: string | undefined, knownVersion?: string): Promise<FetchResult> {
+async function openHttps(location: Extract<SourceLocation, { kind: 'https' }>, authHeaderEnv: string | undefined): Promise<SourceStream> {
   const headers = authHeader(location.display, authHeaderEnv);
-  if (knownVersion?.startsWith('etag ')) headers['If-None-Match'] = knownVersion.slice('etag '.length);
   let response: Response;
   try {
-    // No redirects: a redirect could carry the auth header to another origin.
-    response = await fetch(location.url, { headers, redirect: 'manual', signal: AbortSignal.timeout(60_000) });
+    // No redirects: a redirect could carry the auth header to another origin. The timeout covers the body too.
+    response = await fetch(location.url, { headers, redirect: 'manual', signal: AbortSignal.timeout(10 * 60_000) });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw ApplicationFailure.retryable(
-      `the server of the source ${location.display} is unreachable: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
-      FailureType.SourceUnreachable,
-    );
+    throw unreachable(location.display, err);
   }
-  if (response.status === 304) return { unchanged: true };
   const why = `HTTP ${response.status} ${response.statusText}`.trim();
   if (response.status === 404 || response.status === 410) {
     throw ApplicationFailure.nonRetryable(`the source ${location.display} does not exist: ${why}`, FailureType.SourceNotFound);
@@ -160,11 +206,22 @@ async function fetchHttps(location: Extract<SourceLocation, { kind: 'https' }>, 
   if (response.status >= 500) {
     throw ApplicationFailure.retryable(`the server of the source ${location.display} failed: ${why}`, FailureType.SourceUnreachable);
   }
-  if (response.status !== 200) {
+  if (response.status !== 200 || !response.body) {
     throw ApplicationFailure.nonRetryable(`cannot read the source ${location.display}: ${why} (redirects are not followed)`, FailureType.SourceUnreadable);
   }
-  const content = Buffer.from(await response.arrayBuffer());
   const etag = response.headers.get('etag');
   const modified = response.headers.get('last-modified');
-  return { unchanged: false, content, version: etag ? `etag ${etag}` : modified ? `modified ${modified}` : 'unversioned' };
+  return {
+    version: etag ? `etag ${etag}` : modified ? `modified ${modified}` : 'unversioned',
+    body: readThrough(Readable.fromWeb(response.body as ReadableStream<Uint8Array>), (err) => unreachable(location.display, err)),
+    settled: async () => undefined,
+  };
+}
+
+function unreachable(display: string, err: unknown): ApplicationFailure {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return ApplicationFailure.retryable(
+    `the server of the source ${display} is unreachable: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
+    FailureType.SourceUnreachable,
+  );
 }

@@ -1,16 +1,16 @@
-// Reads the users of a provisioning run from a file, an s3:// object or an https:// document (CSV, JSON, NDJSON) and
-// maps each record to a SCIM User. The planning activity and every chunk activity read the file
-// through here; a small per-process cache keeps a 100 000-row file from being parsed once per
-// chunk, and the SHA-256 recorded at planning time detects a file changed during the run.
+// Reads the users of a provisioning run from a file, an s3:// object or an https:// document (CSV,
+// JSON, NDJSON) and maps each record to a SCIM User, streaming: bytes are hashed and parsed as they
+// arrive and each record is handed on as soon as it is read, so the planner never holds the whole
+// source (a JSON document is the exception: it is parsed whole). The SHA-256 and the store's
+// version of the bytes read say which version of the source a run planned.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
-import { canonicalJson } from '../scim/canonical';
 import { FailureType } from '../scim/failures';
 import { applyMapping, compileMapping, identityMapping, type CompiledMapping } from '../scim/mapping';
-import { parseCsvText } from './csv-source';
-import { fetchSource, resolveLocation } from './source-store';
-import { badLineWithin, decodeSource, notUtf8 } from './source-text';
+import { CsvReader, type CsvRow } from './csv-source';
+import { openSource, resolveLocation } from './source-store';
+import { decodeSource, notUtf8, sourceLines } from './source-text';
 import { locationPathname } from './source-url';
 
 export type SourceFormat = 'csv' | 'json' | 'ndjson';
@@ -34,16 +34,26 @@ export interface FileSourceSpec {
 /** A source record after mapping: a User, or why there is none; `line` where the record starts (CSV, NDJSON). */
 export type MappedRecord = ({ user: Record<string, unknown> } | { problems: string[] }) & { line?: number };
 
-export interface LoadedSource {
-  /** Where it was read: an absolute path, s3://bucket/key or the https:// URL (what chunk activities load again). */
+/** Which source was read, and which version of it. */
+export interface SourceSnapshot {
+  /** Where it was read: an absolute path, s3://bucket/key or the https:// URL. */
   path: string;
   format: SourceFormat;
+  /** Of the bytes read. */
   sha256: string;
   /** The store's version of those bytes (S3 version id or ETag, HTTP ETag, file size and mtime). */
   version: string;
   bytes: number;
+}
+
+export interface LoadedSource extends SourceSnapshot {
   records: MappedRecord[];
 }
+
+/** Called with each record in source order (`index` from 0); the read waits for a returned promise. */
+export type RecordSink = (record: MappedRecord, index: number) => void | Promise<void>;
+
+type Emit = (record: MappedRecord) => Promise<void>;
 
 export function formatOf(file: string, explicit?: string, display = file): SourceFormat {
   if (explicit === 'csv' || explicit === 'json' || explicit === 'ndjson') return explicit;
@@ -64,16 +74,18 @@ function compiled(document: unknown): CompiledMapping | undefined {
   return result.mapping;
 }
 
-/** Maps plain records (JSON objects, CSV rows); JSON records without a mapping are taken as SCIM Users. */
+/** Maps a plain record (a JSON object, a CSV row); a JSON record without a mapping is taken as a SCIM User. */
+export function mapRecord(record: unknown, mapping: CompiledMapping | undefined): MappedRecord {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+    return { problems: ['$: a record must be a JSON object'] };
+  }
+  if (!mapping) return { user: record as Record<string, unknown> };
+  const mapped = applyMapping(mapping, record as Record<string, unknown>);
+  return mapped.ok ? { user: mapped.user } : { problems: mapped.problems };
+}
+
 export function mapRecords(raw: unknown[], mapping: CompiledMapping | undefined): MappedRecord[] {
-  return raw.map((record): MappedRecord => {
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-      return { problems: ['$: a record must be a JSON object'] };
-    }
-    if (!mapping) return { user: record as Record<string, unknown> };
-    const mapped = applyMapping(mapping, record as Record<string, unknown>);
-    return mapped.ok ? { user: mapped.user } : { problems: mapped.problems };
-  });
+  return raw.map((record) => mapRecord(record, mapping));
 }
 
 function parseJson(text: string): unknown[] {
@@ -86,40 +98,50 @@ function parseJson(text: string): unknown[] {
 }
 
 /** One record per non-empty line; a line that is not JSON (or not UTF-8) becomes an invalid record, not a failed run. */
-function readNdjson(text: string, badLines: number[], mapping: CompiledMapping | undefined): MappedRecord[] {
-  const records: MappedRecord[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const content = lines[i].trim();
-    const line = i + 1;
-    if (content === '') continue;
-    if (badLines.includes(line)) {
-      records.push({ problems: [notUtf8(line)], line });
-      continue;
+async function readNdjson(body: AsyncIterable<Buffer>, mapping: CompiledMapping | undefined, emit: Emit): Promise<void> {
+  for await (const lines of sourceLines(body)) {
+    for (const { line, text, utf8 } of lines) {
+      const content = text.trim();
+      if (content === '') continue;
+      if (!utf8) {
+        await emit({ problems: [notUtf8(line)], line });
+        continue;
+      }
+      let record: unknown;
+      try {
+        record = JSON.parse(content);
+      } catch (err) {
+        await emit({ problems: [`line ${line}: not JSON (${(err as Error).message})`], line });
+        continue;
+      }
+      await emit({ ...mapRecord(record, mapping), line });
     }
-    let record: unknown;
-    try {
-      record = JSON.parse(content);
-    } catch (err) {
-      records.push({ problems: [`line ${line}: not JSON (${(err as Error).message})`], line });
-      continue;
-    }
-    records.push({ ...mapRecords([record], mapping)[0], line });
   }
-  return records;
 }
 
-function readCsv(text: string, badLines: number[], mapping: CompiledMapping | undefined): MappedRecord[] {
-  const { columns, rows } = parseCsvText(text);
-  if (columns.length === 0) throw new Error('the file is empty: a CSV source starts with a header row');
-  const effective = mapping ?? identity(columns);
-  if (mapping) checkColumns(mapping, columns);
-  return rows.map((row): MappedRecord => {
-    const bad = badLineWithin(badLines, row.line, row.endLine);
-    if (bad !== undefined) return { problems: [notUtf8(bad)], line: row.line };
-    if ('problem' in row) return { problems: [`line ${row.line}: ${row.problem}`], line: row.line };
-    return { ...mapRecords([row.values], effective)[0], line: row.line };
-  });
+async function readCsv(body: AsyncIterable<Buffer>, mapping: CompiledMapping | undefined, emit: Emit): Promise<void> {
+  const reader = new CsvReader();
+  const badLines = new Set<number>();
+  let effective: CompiledMapping | undefined;
+  const take = async (rows: CsvRow[]) => {
+    if (!effective && reader.columns && reader.columns.length > 0) {
+      if (mapping) checkColumns(mapping, reader.columns);
+      effective = mapping ?? identity(reader.columns);
+    }
+    for (const row of rows) {
+      let bad: number | undefined;
+      for (let line = row.line; line <= row.endLine && bad === undefined; line++) if (badLines.has(line)) bad = line;
+      if (bad !== undefined) await emit({ problems: [notUtf8(bad)], line: row.line });
+      else if ('problem' in row) await emit({ problems: [`line ${row.line}: ${row.problem}`], line: row.line });
+      else await emit({ ...mapRecord(row.values, effective), line: row.line });
+    }
+  };
+  for await (const lines of sourceLines(body)) {
+    for (const line of lines) if (!line.utf8) badLines.add(line.line);
+    await take(await reader.write(lines));
+  }
+  await take(await reader.end());
+  if (!effective) throw new Error('the file is empty: a CSV source starts with a header row');
 }
 
 /** A mapping that reads a column the header lacks would fail every record with a misleading reason: one clear error instead. */
@@ -141,24 +163,19 @@ function checkColumns(mapping: CompiledMapping, columns: string[]): void {
   }
 }
 
-/** JSON is one document, so bytes that are not UTF-8 are pinned on the records whose values they damaged. */
-function readJson(text: string, badLines: number[], mapping: CompiledMapping | undefined): MappedRecord[] {
+/**
+ * JSON is one document, parsed whole (the one format a worker holds in full while planning); bytes
+ * that are not UTF-8 are pinned on the records whose values they damaged.
+ */
+async function readJson(body: AsyncIterable<Buffer>, mapping: CompiledMapping | undefined, emit: Emit): Promise<void> {
+  const parts: Buffer[] = [];
+  for await (const part of body) parts.push(part);
+  const { text, badLines } = decodeSource(Buffer.concat(parts));
+  parts.length = 0;
   const damaged = (value: unknown) => badLines.length > 0 && JSON.stringify(value).includes('\uFFFD');
-  return parseJson(text).map((record, i) =>
-    damaged(record) ? { problems: [`record ${i + 1}: ${notUtf8(badLines[0])}`] } : mapRecords([record], mapping)[0],
-  );
-}
-
-async function readAndMap(display: string, format: SourceFormat, mappingDocument: unknown, content: Buffer): Promise<MappedRecord[]> {
-  const mapping = compiled(mappingDocument);
-  try {
-    const { text, badLines } = decodeSource(content);
-    if (format === 'csv') return readCsv(text, badLines, mapping);
-    if (format === 'json') return readJson(text, badLines, mapping);
-    return readNdjson(text, badLines, mapping);
-  } catch (err) {
-    if (err instanceof ApplicationFailure) throw err;
-    throw ApplicationFailure.nonRetryable(`cannot read ${display} as ${format}: ${(err as Error).message}`, FailureType.InvalidSource);
+  const records = parseJson(text);
+  for (let i = 0; i < records.length; i++) {
+    await emit(damaged(records[i]) ? { problems: [`record ${i + 1}: ${notUtf8(badLines[0])}`] } : mapRecord(records[i], mapping));
   }
 }
 
@@ -167,18 +184,6 @@ function identity(columns: string[]): CompiledMapping {
   if (!result.ok) throw ApplicationFailure.nonRetryable(`the CSV header is not a list of SCIM paths: ${result.problems.join('; ')}`, FailureType.InvalidMapping);
   return result.mapping;
 }
-
-interface CacheEntry {
-  key: string;
-  /** The store's version of the bytes parsed (S3 version id / ETag, HTTP ETag, file size and mtime). */
-  version: string;
-  loaded: LoadedSource;
-}
-
-/** The last few sources read by this worker process (a run's chunks all read the same source). */
-const cache: CacheEntry[] = [];
-const CACHE_ENTRIES = 2;
-const inFlight = new Map<string, Promise<LoadedSource>>();
 
 /** Where the spec says the source is: `url`, else `path` (which may itself be a URL). */
 export function sourceLocationOf(spec: Pick<FileSourceSpec, 'path' | 'url'>): string {
@@ -189,46 +194,56 @@ export function sourceLocationOf(spec: Pick<FileSourceSpec, 'path' | 'url'>): st
   return location;
 }
 
+/** The stream's bytes, counted and hashed as they pass. */
+async function* hashing(body: AsyncIterable<Buffer>, digest: { hash: ReturnType<typeof createHash>; bytes: number }): AsyncIterable<Buffer> {
+  for await (const part of body) {
+    digest.hash.update(part);
+    digest.bytes += part.byteLength;
+    yield part;
+  }
+}
+
 /**
- * Reads, parses and maps a source (file, s3:// object or https:// document). Served from the
- * cache while the store reports the same version (or the bytes have the same SHA-256); the
- * returned sha256 is that of the bytes actually parsed, so a chunk activity that compares it with
- * the one recorded at planning time detects an object replaced during the run.
+ * Reads a source (file, s3:// object or https:// document) once, streaming, and hands each mapped
+ * record to `sink` in order. A file changed while it was read fails with SourceChanged; the
+ * snapshot returned names the version of the bytes read.
  */
-export async function loadFileSource(spec: FileSourceSpec): Promise<LoadedSource> {
+export async function readFileSource(spec: FileSourceSpec, sink: RecordSink): Promise<SourceSnapshot> {
   const location = resolveLocation(sourceLocationOf(spec));
   const format = formatOf(locationPathname(location), spec.format, location.display);
   const canonical = location.kind === 'file' ? location.file : location.kind === 's3' ? location.display : location.url;
-  const key = canonicalJson([canonical, format, spec.mapping ?? null]);
-  const pending = inFlight.get(key);
-  if (pending) return pending;
-  const loading = (async () => {
-    const cached = cache.find((e) => e.key === key);
-    const fetched = await fetchSource({ location: canonical, authHeaderEnv: spec.authHeaderEnv }, cached?.version);
-    if (fetched.unchanged && cached) return cached.loaded;
-    if (fetched.unchanged) throw new Error(`the store reported ${location.display} unchanged without a cached copy`);
-    const sha256 = createHash('sha256').update(fetched.content).digest('hex');
-    const loaded: LoadedSource =
-      cached && cached.loaded.sha256 === sha256
-        ? cached.loaded
-        : {
-            path: canonical,
-            format,
-            sha256,
-            version: fetched.version,
-            bytes: fetched.content.byteLength,
-            records: await readAndMap(location.display, format, spec.mapping, fetched.content),
-          };
-    const existing = cache.findIndex((e) => e.key === key);
-    if (existing !== -1) cache.splice(existing, 1);
-    cache.unshift({ key, version: fetched.version, loaded });
-    cache.length = Math.min(cache.length, CACHE_ENTRIES);
-    return loaded;
-  })();
-  inFlight.set(key, loading);
+  const mapping = compiled(spec.mapping);
+  const source = await openSource({ location: canonical, authHeaderEnv: spec.authHeaderEnv });
+  const digest = { hash: createHash('sha256'), bytes: 0 };
+  const body = hashing(source.body, digest);
+  let index = 0;
+  let sinkFailure: unknown;
+  const emit: Emit = async (record) => {
+    try {
+      await sink(record, index++);
+    } catch (err) {
+      sinkFailure = err;
+      throw err;
+    }
+  };
   try {
-    return await loading;
-  } finally {
-    inFlight.delete(key);
+    if (format === 'csv') await readCsv(body, mapping, emit);
+    else if (format === 'json') await readJson(body, mapping, emit);
+    else await readNdjson(body, mapping, emit);
+  } catch (err) {
+    if (err === sinkFailure || err instanceof ApplicationFailure) throw err;
+    await source.settled(); // bytes that stopped parsing because the file changed under the reader: say so
+    throw ApplicationFailure.nonRetryable(`cannot read ${location.display} as ${format}: ${(err as Error).message}`, FailureType.InvalidSource);
   }
+  await source.settled();
+  return { path: canonical, format, sha256: digest.hash.digest('hex'), version: source.version, bytes: digest.bytes };
+}
+
+/** A whole source in memory (syncUsers' planner, which compares it with the provider's users). */
+export async function loadFileSource(spec: FileSourceSpec): Promise<LoadedSource> {
+  const records: MappedRecord[] = [];
+  const snapshot = await readFileSource(spec, (record) => {
+    records.push(record);
+  });
+  return { ...snapshot, records };
 }

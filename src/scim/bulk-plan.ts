@@ -2,6 +2,7 @@
 // every request respects the provider's maxOperations and maxPayloadSize. Pure and
 // deterministic: the planning activity packs, the workflow splits (after a 413) and re-plans
 // retries, the chunk activities rebuild the identical request body.
+import type { ClaimRef } from './claim-ref';
 import { URN } from './urns';
 
 /** Half-open range [from, to) of source record indices. */
@@ -18,6 +19,11 @@ export interface ChunkDescriptor {
   operations: number;
   /** Size of the serialized request body (UTF-8 bytes); an estimate after a split. */
   bytes: number;
+  /**
+   * Where the planner stored the chunk's normalized users (a file or s3:// source). A split or a
+   * resend keeps its parent's claim and reads only the records of its own ranges from it.
+   */
+  claim?: ClaimRef;
 }
 
 export interface BulkOperationBody {
@@ -67,33 +73,57 @@ export interface ChunkLimits {
 }
 
 /**
- * Greedy packing in source order: a request is closed when one more operation would pass
- * maxOperations or maxPayloadSize. An operation that cannot fit even alone is returned in
- * `tooLarge` (the caller reports it as invalid).
+ * Greedy packing in source order, one operation at a time: a request is closed when one more
+ * operation would pass maxOperations or maxPayloadSize. The planner streams its source through
+ * this, so it learns that a chunk is complete (and can store it) as soon as the next operation
+ * does not fit.
  */
+export class ChunkPacker {
+  private indices: number[] = [];
+  private bytes = BULK_ENVELOPE_BYTES;
+  private closed = 0;
+
+  constructor(private readonly limits: ChunkLimits) {}
+
+  /**
+   * Adds an operation. `tooLarge`: it cannot fit even alone (the caller reports it as invalid);
+   * `closed`: the chunk it did not fit into, now complete (the operation starts the next one).
+   */
+  add(op: { index: number; bytes: number }): { tooLarge: true } | { tooLarge: false; closed?: ChunkDescriptor } {
+    if (BULK_ENVELOPE_BYTES + op.bytes > this.limits.maxPayloadSize) return { tooLarge: true };
+    const comma = this.indices.length > 0 ? 1 : 0;
+    const full = this.indices.length >= this.limits.maxOperations || this.bytes + op.bytes + comma > this.limits.maxPayloadSize;
+    const closed = full ? this.finish() : undefined;
+    this.bytes += op.bytes + (this.indices.length > 0 ? 1 : 0);
+    this.indices.push(op.index);
+    return closed ? { tooLarge: false, closed } : { tooLarge: false };
+  }
+
+  /** Closes the chunk being filled, if it has any operation. */
+  finish(): ChunkDescriptor | undefined {
+    if (this.indices.length === 0) return undefined;
+    const chunk: ChunkDescriptor = { id: `c${this.closed++}`, ranges: rangesOf(this.indices), operations: this.indices.length, bytes: this.bytes };
+    this.indices = [];
+    this.bytes = BULK_ENVELOPE_BYTES;
+    return chunk;
+  }
+}
+
+/** Packs a whole list of operations (see {@link ChunkPacker}); too large ones are returned in `tooLarge`. */
 export function packChunks(
   operations: Iterable<{ index: number; bytes: number }>,
   limits: ChunkLimits,
 ): { chunks: ChunkDescriptor[]; tooLarge: Array<{ index: number; bytes: number }> } {
+  const packer = new ChunkPacker(limits);
   const chunks: ChunkDescriptor[] = [];
   const tooLarge: Array<{ index: number; bytes: number }> = [];
-  let current: { indices: number[]; bytes: number } = { indices: [], bytes: BULK_ENVELOPE_BYTES };
-  const close = () => {
-    if (current.indices.length === 0) return;
-    chunks.push({ id: `c${chunks.length}`, ranges: rangesOf(current.indices), operations: current.indices.length, bytes: current.bytes });
-    current = { indices: [], bytes: BULK_ENVELOPE_BYTES };
-  };
   for (const op of operations) {
-    if (BULK_ENVELOPE_BYTES + op.bytes > limits.maxPayloadSize) {
-      tooLarge.push(op);
-      continue;
-    }
-    const added = op.bytes + (current.indices.length > 0 ? 1 : 0);
-    if (current.indices.length >= limits.maxOperations || current.bytes + added > limits.maxPayloadSize) close();
-    current.bytes += op.bytes + (current.indices.length > 0 ? 1 : 0);
-    current.indices.push(op.index);
+    const added = packer.add(op);
+    if (added.tooLarge) tooLarge.push(op);
+    else if (added.closed) chunks.push(added.closed);
   }
-  close();
+  const last = packer.finish();
+  if (last) chunks.push(last);
   return { chunks, tooLarge };
 }
 
@@ -121,6 +151,7 @@ export function splitChunk(chunk: ChunkDescriptor): [ChunkDescriptor, ChunkDescr
   if (indices.length < 2) return undefined;
   const half = Math.ceil(indices.length / 2);
   const part = (suffix: string, slice: number[]): ChunkDescriptor => ({
+    ...(chunk.claim ? { claim: chunk.claim } : {}),
     id: `${chunk.id}${suffix}`,
     ranges: rangesOf(slice),
     operations: slice.length,
@@ -133,6 +164,7 @@ export function splitChunk(chunk: ChunkDescriptor): [ChunkDescriptor, ChunkDescr
 export function retryChunk(chunk: ChunkDescriptor, indices: readonly number[], attempt: number): ChunkDescriptor {
   const base = chunk.id.replace(/r\d+$/, '');
   return {
+    ...(chunk.claim ? { claim: chunk.claim } : {}),
     id: `${base}r${attempt}`,
     ranges: rangesOf(indices),
     operations: indices.length,

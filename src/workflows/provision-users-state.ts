@@ -18,7 +18,10 @@ export interface ProvisionUsersInput {
   tenant: string;
   /** Inline SCIM Users, for small runs (they travel in workflow history). */
   users?: Array<User | Record<string, unknown>>;
-  /** A file the worker can read; only index ranges and counts travel in workflow history. */
+  /**
+   * A file the worker can read, or an s3:// / https:// URL; only index ranges, counts and references
+   * to the chunks' stored users travel in workflow history.
+   */
   source?: {
     path: string;
     /** Default: from the extension (.csv, .json, .ndjson / .jsonl). */
@@ -67,7 +70,8 @@ export interface ProvisionUsersResult {
   tenant: string;
   /** How the records were written (decided from the ServiceProviderConfig and the input's mode). */
   mode: 'bulk' | 'per-resource';
-  source: { kind: 'file' | 'inline'; path?: string; format?: SourceFormat; sha256?: string; records: number };
+  /** Which version of the source was provisioned: the SHA-256 of the bytes planned and the store's version of them. */
+  source: { kind: 'file' | 'inline'; path?: string; format?: SourceFormat; sha256?: string; version?: string; records: number };
   limits: { maxOperations: number; maxPayloadSize: number; discovered: { maxOperations: number; maxPayloadSize: number } };
   totals: ProvisionTotals;
   /** succeeded / (validated + invalid); 1 when the source is empty. */
@@ -195,7 +199,7 @@ export function resultOf(input: ProvisionUsersInput, state: Continuation, maxRep
     tenant: input.tenant,
     mode: state.model.mode ?? 'bulk',
     source: plan.file
-      ? { kind: 'file', path: plan.file.path, format: plan.file.format, sha256: plan.file.sha256, records: plan.records }
+      ? { kind: 'file', path: plan.file.path, format: plan.file.format, sha256: plan.file.sha256, ...(plan.file.version ? { version: plan.file.version } : {}), records: plan.records }
       : { kind: 'inline', records: plan.records },
     limits: state.limits,
     totals,

@@ -46,8 +46,9 @@ export const progressQuery = defineQuery<ProvisionProgress>('progress');
  * Job 2: bulk user provisioning.
  *
  *   discovery GET /ServiceProviderConfig (bulk limits), /ResourceTypes, /Schemas
- *     ─▶ planProvisioning (activity: read the source, map, validate every record against the
- *        discovered schemas, size and pack Bulk requests; returns index ranges, never users)
+ *     ─▶ planProvisioning (activity: read the source once, streaming, map, validate every record
+ *        against the discovered schemas, size and pack Bulk requests, store each request's users
+ *        as a claim; returns index ranges and claim references, never users)
  *     ─▶ batches of chunks as child workflows provisionUsersBatch, maxChunksInFlight at once
  *          (each: POST /Bulk ─▶ sync result or async job polled with timers ─▶ 409 → lookup,
  *           update if different; 413 → split; per-operation 429/5xx → resend later)
@@ -183,7 +184,7 @@ async function prepare(
     () => planProvisioning({ tenant: input.tenant, source, model, limits, maxReported: settings.maxReported, ...recordLimitsFor(input) }),
     (p) => ({
       ...(p.file ? { payloadSha256: p.file.sha256 } : {}),
-      detail: `${p.records} records: ${p.valid} valid, ${p.invalid} invalid; ${mode === 'bulk' ? `${p.chunks.length} Bulk requests (≤ ${limits.maxOperations} operations, ≤ ${limits.maxPayloadSize} bytes)` : `${p.chunks.length} slices of ≤ ${limits.maxOperations} records, written one resource at a time (${input.mode === 'per-resource' ? 'mode per-resource' : 'the provider has no Bulk'})`}`,
+      detail: `${p.file?.version ? `source version ${p.file.version}; ` : ''}${p.records} records: ${p.valid} valid, ${p.invalid} invalid; ${mode === 'bulk' ? `${p.chunks.length} Bulk requests (≤ ${limits.maxOperations} operations, ≤ ${limits.maxPayloadSize} bytes)` : `${p.chunks.length} slices of ≤ ${limits.maxOperations} records, written one resource at a time (${input.mode === 'per-resource' ? 'mode per-resource' : 'the provider has no Bulk'})`}`,
     }),
   );
   const { chunks, ...planSummary } = plan;
@@ -284,7 +285,7 @@ async function provision(
   return state.chunks.length === 0;
 }
 
-/** The file, or just the inline users these chunks need (inline users are small runs by design). */
+/** The file as planned (each chunk carries its users' claim), or just the inline users these chunks need (small runs by design). */
 function batchSource(input: ProvisionUsersInput, state: Continuation, chunks: ChunkDescriptor[]): ChunkSource {
   if (state.plan.file) return state.plan.file;
   const indices = chunks.flatMap((c) => indicesOf(c.ranges));
