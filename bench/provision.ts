@@ -12,6 +12,7 @@
 //
 // Usage: npm run bench:provision -- --users 10000 [--in-flight 4] [--max-operations 1000] [--async]
 //        [--per-resource-users 2000] [--records-in-flight 4]
+//        npm run bench:provision -- --memory [--memory-users 10000,100000]   (worker peak RSS at each size, and their ratio)
 // Each way gets a fresh in-memory sandbox in this process (no latency, no faults).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,6 +29,7 @@ import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { bulkLimitsOf, userSchemaModel } from '../src/scim/user-validation';
 import { startTemporal } from '../src/temporal/server';
 import { discoverServiceProvider, provisionUsers, type ProvisionUsersInput, type ProvisionUsersResult } from '../src/workflows';
+import { printMemoryFigures } from './memory';
 import { perResourceSandbox, viaDirectPerResource } from './per-resource';
 import { startBenchWorker } from './worker-process';
 
@@ -218,6 +220,8 @@ interface Options {
   async: boolean;
   perResourceUsers: number;
   recordsInFlight: number;
+  memory: boolean;
+  memoryUsers: number[];
 }
 
 async function main(): Promise<void> {
@@ -228,9 +232,27 @@ async function main(): Promise<void> {
     .option('--async', 'ask for asynchronous bulk (202 + job)', false)
     .option('--per-resource-users <n>', 'users for the per-resource comparison (Bulk off, 20 ms latency)', (v) => Number(v), 2000)
     .option('--records-in-flight <n>', 'per resource: records of a slice written at once', (v) => Number(v), 4)
+    .option('--memory', "only the workflow, at each of --memory-users: the worker's peak RSS and the ratio", false)
+    .option('--memory-users <list>', 'source sizes for --memory', (v) => v.split(',').map(Number), [10_000, 100_000])
     .parse(process.argv);
   const options = program.opts<Options>();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-provision-'));
+  // The chunks' stored users (claim checks) go with the benchmark's files, for the worker and the baseline alike.
+  process.env.CXONE_SCIM_CLAIM_STORE ??= path.join(dir, 'claims');
+  if (options.memory) {
+    try {
+      await printMemoryFigures(options.memoryUsers, async (users) => {
+        const file = path.join(dir, `memory-${users}.csv`);
+        writeCsv(file, users);
+        const run = await viaWorkflow({ ...options, users }, file);
+        fs.rmSync(file);
+        return run;
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    return;
+  }
   const file = path.join(dir, 'users.csv');
   writeCsv(file, options.users);
   console.log(
