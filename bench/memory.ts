@@ -13,7 +13,8 @@ export interface MemoryRun {
 export async function printMemoryFigures(sizes: number[], run: (users: number) => Promise<MemoryRun>): Promise<void> {
   const runs: MemoryRun[] = [];
   for (const users of [...sizes].sort((a, b) => a - b)) runs.push(await run(users));
-  console.log(`\nworker peak RSS (VmHWM), provisionUsers from a CSV file, a fresh worker process per size`);
+  const heap = /--max-old-space-size=(\d+)/.exec(process.env.NODE_OPTIONS ?? '')?.[1];
+  console.log(`\nworker peak RSS (VmHWM), provisionUsers from a CSV file, a fresh worker process per size; V8 old space ${heap ? `≤ ${heap} MB` : 'as V8 sizes it'}`);
   console.log(`${'users'.padStart(8)}  users/s  peak RSS`);
   for (const r of runs) console.log(`${String(r.users).padStart(8)}  ${(r.users / r.seconds).toFixed(0).padStart(7)}  ${r.peakRssMb.toFixed(0).padStart(5)} MB`);
   const [first, last] = [runs[0], runs[runs.length - 1]];

@@ -12,7 +12,8 @@
 //
 // Usage: npm run bench:provision -- --users 10000 [--in-flight 4] [--max-operations 1000] [--async]
 //        [--per-resource-users 2000] [--records-in-flight 4]
-//        npm run bench:provision -- --memory [--memory-users 10000,100000]   (worker peak RSS at each size, and their ratio)
+//        npm run bench:provision -- --memory [--memory-users 10000,100000] [--worker-heap-mb 256]
+//          (worker peak RSS at each size, and their ratio; --worker-heap-mb caps the worker's V8 old space)
 // Each way gets a fresh in-memory sandbox in this process (no latency, no faults).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -222,6 +223,7 @@ interface Options {
   recordsInFlight: number;
   memory: boolean;
   memoryUsers: number[];
+  workerHeapMb?: number;
 }
 
 async function main(): Promise<void> {
@@ -234,11 +236,13 @@ async function main(): Promise<void> {
     .option('--records-in-flight <n>', 'per resource: records of a slice written at once', (v) => Number(v), 4)
     .option('--memory', "only the workflow, at each of --memory-users: the worker's peak RSS and the ratio", false)
     .option('--memory-users <list>', 'source sizes for --memory', (v) => v.split(',').map(Number), [10_000, 100_000])
+    .option('--worker-heap-mb <n>', "the worker's V8 old space limit (--max-old-space-size), default V8's", (v) => Number(v))
     .parse(process.argv);
   const options = program.opts<Options>();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-provision-'));
   // The chunks' stored users (claim checks) go with the benchmark's files, for the worker and the baseline alike.
   process.env.CXONE_SCIM_CLAIM_STORE ??= path.join(dir, 'claims');
+  if (options.workerHeapMb) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${options.workerHeapMb}`.trim(); // the worker inherits it
   if (options.memory) {
     try {
       await printMemoryFigures(options.memoryUsers, async (users) => {

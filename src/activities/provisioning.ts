@@ -3,7 +3,7 @@
 // normalized users are stored as a claim check (claim-store.ts) that the chunk activities read
 // back, on whichever worker they run. User data never leaves the activities for a file source:
 // workflows see index ranges, counts, reasons and claim references; and no worker holds more
-// than one chunk of users (plus the userNames seen, to find duplicates).
+// than one chunk of users (plus a digest of each userName seen, to find duplicates).
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { bulkPostOperation, ChunkPacker, indicesOf, type ChunkDescriptor, type ChunkLimits } from '../scim/bulk-plan';
@@ -12,6 +12,7 @@ import type { RecordLimits } from '../scim/record-checks';
 import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
 import { claimStoreFor, getClaim, putClaim } from './claim-store';
 import type { ActivityDeps } from './deps';
+import { UserNameIndex } from './name-index';
 import { mapRecord, readFileSource, sourceLocationOf, type FileSourceSpec, type MappedRecord, type RecordSink, type SourceFormat } from './user-source';
 
 /** Where the users come from, as the workflow input says. */
@@ -116,6 +117,34 @@ interface ClaimLine {
   user: Record<string, unknown>;
 }
 
+/**
+ * The claim of the chunk being filled, in one off-heap buffer reused for every chunk: a chunk's
+ * users never become one large string, which V8 would keep until a full collection.
+ */
+class ClaimBuffer {
+  private buffer = Buffer.allocUnsafe(1 << 20);
+  private length = 0;
+
+  append(text: string): void {
+    const most = text.length * 3; // UTF-8 bytes of a UTF-16 string, at most
+    if (this.length + most > this.buffer.length) {
+      const larger = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + most));
+      this.buffer.copy(larger, 0, 0, this.length);
+      this.buffer = larger;
+    }
+    this.length += this.buffer.write(text, this.length);
+  }
+
+  /** The bytes so far (a view: valid until the next append or clear). */
+  content(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+}
+
 /** Reads, maps, validates and chunks; returns descriptors and claim references, never user data. */
 export async function planProvisioning(input: PlanInput): Promise<ProvisionPlan> {
   const invalidRecords: InvalidRecord[] = [];
@@ -126,16 +155,18 @@ export async function planProvisioning(input: PlanInput): Promise<ProvisionPlan>
     const { line } = record;
     if (invalidRecords.length < input.maxReported) invalidRecords.push({ record: index + 1, ...(line ? { line } : {}), ...(userName ? { userName } : {}), reasons });
   };
-  const seen = new Map<string, number>();
+  const seen = new UserNameIndex();
   const packer = new ChunkPacker(input.limits);
+  // An operation's size is its envelope's (a bulkId has the same length for every user) plus its user's.
+  const envelopeBytes = operationBytes(input.model.endpoint, bulkIdFor(input.tenant, ''), {}) - '{}'.length;
   const chunks: ChunkDescriptor[] = [];
   // The chunk being filled: its claim lines (file sources only; inline users stay in the input).
   const store = input.source.kind === 'file' ? claimStoreFor(sourceLocationOf(input.source)) : undefined;
-  let filling: string[] = [];
+  const filling = new ClaimBuffer();
   const close = async (chunk: ChunkDescriptor) => {
-    const claim = store !== undefined ? await putClaim(store, 'chunks', Buffer.from(filling.join(''))) : undefined;
+    const claim = store !== undefined ? await putClaim(store, 'chunks', filling.content()) : undefined;
     chunks.push(claim ? { ...chunk, claim } : chunk);
-    filling = [];
+    filling.clear();
   };
   const sink: RecordSink = async (record, index) => {
     records++;
@@ -143,15 +174,15 @@ export async function planProvisioning(input: PlanInput): Promise<ProvisionPlan>
     const userName = userNameOf(record.user);
     const reasons = validateUser(input.model, record.user, input.recordLimits);
     if (reasons.length > 0) return reject(index, record, userName, reasons);
-    const key = (userName as string).toLowerCase();
-    const first = seen.get(key);
+    const first = seen.firstOrAdd(userName as string, index);
     if (first !== undefined) return reject(index, record, userName, [`userName: duplicates record ${first + 1} (userName is unique, case-insensitively)`]);
-    seen.set(key, index);
-    const bytes = operationBytes(input.model.endpoint, bulkIdFor(input.tenant, userName as string), record.user);
+    // One serialization per record, for both its size as an operation and its claim line.
+    const userJson = JSON.stringify(record.user);
+    const bytes = envelopeBytes + Buffer.byteLength(userJson);
     const added = packer.add({ index, bytes });
     if (added.tooLarge) return reject(index, record, userName, [`$: ${bytes} bytes as a bulk operation, more than the provider's maxPayloadSize ${input.limits.maxPayloadSize}`]);
     if (added.closed) await close(added.closed);
-    if (store !== undefined) filling.push(`${JSON.stringify({ index, user: record.user } satisfies ClaimLine)}\n`);
+    if (store !== undefined) filling.append(`{"index":${index},"user":${userJson}}\n`);
   };
   let file: PlannedSource | undefined;
   if (input.source.kind === 'inline') {
@@ -184,10 +215,16 @@ async function claimedUsers(chunk: ChunkDescriptor): Promise<Map<number, unknown
   }
   const wanted = new Set(indicesOf(chunk.ranges));
   const users = new Map<number, unknown>();
-  for (const line of (await getClaim(chunk.claim, `the users of chunk ${chunk.id}`)).toString('utf8').split('\n')) {
-    if (line === '') continue;
-    const { index, user } = JSON.parse(line) as ClaimLine;
-    if (wanted.has(index)) users.set(index, user);
+  const content = await getClaim(chunk.claim, `the users of chunk ${chunk.id}`);
+  // Line by line from the buffer, so that the chunk is never one large string.
+  for (let start = 0; start < content.length; ) {
+    const end = content.indexOf(0x0a, start);
+    const stop = end === -1 ? content.length : end;
+    if (stop > start) {
+      const { index, user } = JSON.parse(content.toString('utf8', start, stop)) as ClaimLine;
+      if (wanted.has(index)) users.set(index, user);
+    }
+    start = stop + 1;
   }
   return users;
 }
