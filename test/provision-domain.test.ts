@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { bulkIdFor, planProvisioning } from '../src/activities/provisioning';
+import { bulkIdFor, chunkEntries, planProvisioning } from '../src/activities/provisioning';
 import { loadFileSource } from '../src/activities/user-source';
 import { enterpriseUserSchema, userSchema } from 'cxone-sandbox';
 import {
@@ -305,6 +305,17 @@ describe('bulk request sizing and chunking', () => {
   });
 });
 
+describe('chunk claims', () => {
+  it('a split or a resend keeps its parent\'s claim and narrows the ranges', () => {
+    const claim = { location: '/claims/chunks/x.ndjson', sha256: 'a'.repeat(64), bytes: 10 };
+    const chunk = { id: 'c3', ranges: [[0, 4]] as Array<[number, number]>, operations: 4, bytes: 400, claim };
+    const halves = splitChunk(chunk);
+    assert.deepEqual(halves?.map((h) => [h.id, h.ranges, h.claim]), [['c3a', [[0, 2]], claim], ['c3b', [[2, 4]], claim]]);
+    const resend = retryChunk(chunk, [1, 3], 1);
+    assert.deepEqual([resend.id, resend.ranges, resend.claim], ['c3r1', [[1, 2], [3, 4]], claim]);
+  });
+});
+
 describe('update-if-different', () => {
   const current = {
     schemas: [CORE, ENTERPRISE],
@@ -361,6 +372,19 @@ describe('planProvisioning on fixture files', () => {
     assert.match(plan.file?.sha256 ?? '', /^[0-9a-f]{64}$/);
     assert.equal(plan.file?.format, 'csv');
     assert.equal(JSON.stringify(plan).includes('Lovelace@'), false, 'the plan carries no user data besides reported userNames');
+  });
+
+  it('each chunk stores its users as a claim; the request rebuilt from it has exactly the planned size', async () => {
+    const mapping = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'mapping.json'), 'utf8'));
+    const plan = await planProvisioning({ tenant: 't', source: { kind: 'file', path: path.join(FIXTURES, 'users.csv'), mapping }, model, limits, maxReported: 100 });
+    assert.ok(plan.file);
+    for (const chunk of plan.chunks) {
+      assert.match(chunk.claim?.location ?? '', /[0-9a-f]{64}\.ndjson$/);
+      const entries = await chunkEntries('t', plan.file, chunk);
+      assert.deepEqual(entries.map((e) => e.index), indicesOf(chunk.ranges));
+      const body = bulkRequestBody(entries.map((e) => bulkPostOperation(model.endpoint, e.bulkId, e.user)));
+      assert.equal(Buffer.byteLength(JSON.stringify(body)), chunk.bytes, `chunk ${chunk.id}`);
+    }
   });
 
   it('NDJSON: an unparsable line and invalid records are reported, the rest planned', async () => {
