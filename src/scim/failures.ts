@@ -154,8 +154,8 @@ const LIST = {
   SourceChanged: {
     type: 'SourceChanged',
     class: 'fatal',
-    meaning: 'The users file changed during the run, so its records no longer match the plan.',
-    fix: 'Leave the file alone while a run reads it, then start a new run.',
+    meaning: 'The users file changed while the planner read it.',
+    fix: 'Leave the file alone until planning is done (the run then uses the version it planned), and start a new run.',
   },
   InvalidSourceUrl: {
     type: 'InvalidSourceUrl',
