@@ -49,15 +49,6 @@ export async function openSource(ref: SourceRef): Promise<SourceStream> {
   return openHttps(location, ref.authHeaderEnv);
 }
 
-/** The whole source in one buffer, for readers that need the whole document (and small files). */
-export async function fetchSource(ref: SourceRef): Promise<{ content: Buffer; version: string }> {
-  const source = await openSource(ref);
-  const parts: Buffer[] = [];
-  for await (const part of source.body) parts.push(part);
-  await source.settled();
-  return { content: Buffer.concat(parts), version: source.version };
-}
-
 /** `body` as Buffers, its faults turned into `failure(err)`. */
 async function* readThrough(body: AsyncIterable<Uint8Array | string>, failure: (err: unknown) => ApplicationFailure, counted?: { bytes: number }): AsyncIterable<Buffer> {
   try {
