@@ -14,7 +14,11 @@ export async function printMemoryFigures(sizes: number[], run: (users: number) =
   const runs: MemoryRun[] = [];
   for (const users of [...sizes].sort((a, b) => a - b)) runs.push(await run(users));
   const heap = /--max-old-space-size=(\d+)/.exec(process.env.NODE_OPTIONS ?? '')?.[1];
-  console.log(`\nworker peak RSS (VmHWM), provisionUsers from a CSV file, a fresh worker process per size; V8 old space ${heap ? `≤ ${heap} MB` : 'as V8 sizes it'}`);
+  const growing = process.env.CXONE_SCIM_HEAP_GROWING_PERCENT?.trim() || '50';
+  console.log(
+    `\nworker peak RSS (VmHWM), provisionUsers from a CSV file, a fresh worker process per size; ` +
+      `heap growth ${growing === '0' ? "V8's own" : `≤ ${growing} % over live data`}${heap ? `, old space ≤ ${heap} MB` : ''}`,
+  );
   console.log(`${'users'.padStart(8)}  users/s  peak RSS`);
   for (const r of runs) console.log(`${String(r.users).padStart(8)}  ${(r.users / r.seconds).toFixed(0).padStart(7)}  ${r.peakRssMb.toFixed(0).padStart(5)} MB`);
   const [first, last] = [runs[0], runs[runs.length - 1]];

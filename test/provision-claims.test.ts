@@ -14,6 +14,7 @@ import { sandboxTenant } from '../src/cli/dev';
 import { FailureType } from '../src/scim/failures';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { provisionUsers, type ProvisionUsersInput } from '../src/workflows';
+import { boundHeapGrowth } from '../src/worker';
 import { startScriptedServer, throughProxy } from './helpers/http';
 import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 
@@ -234,5 +235,14 @@ describe('streaming reads of a source', () => {
       { line: 3, endLine: 3, values: { a: '2', b: '3' } },
       { line: 4, endLine: 4, values: { a: '4', b: '5' } },
     ]);
+  });
+});
+
+describe('worker memory setting', () => {
+  it('CXONE_SCIM_HEAP_GROWING_PERCENT: a whole number of percent, or a clear error naming it', () => {
+    for (const bad of ['lots', '-5', '12.5']) {
+      assert.throws(() => boundHeapGrowth({ CXONE_SCIM_HEAP_GROWING_PERCENT: bad }), new RegExp(`CXONE_SCIM_HEAP_GROWING_PERCENT must be a whole number of percent .*got "${bad.replace('.', '\\.')}"`));
+    }
+    for (const good of ['0', '50', '']) assert.doesNotThrow(() => boundHeapGrowth({ CXONE_SCIM_HEAP_GROWING_PERCENT: good }));
   });
 });
