@@ -104,7 +104,7 @@ export function registerSandboxCommand(program: Command): void {
     .option('--fail-next <n>', 'the next N requests fail with --fail-status', integer(0))
     .option('--latency-ms <ms>', 'latency added to every request', integer(0))
     .option('--read-only-spc', 'PUT /ServiceProviderConfig answers 405 (a read-only provider, for verify mode)')
-    .option('--filter-mode <mode>', 'rfc (default), caseExact (every eq compares exactly) or ignored (filter dropped, everyone listed)')
+    .option('--filter-mode <mode>', 'rfc (default), caseExact (every eq compares exactly), ignored (filter dropped, everyone listed) or eqOnly (one `attribute eq value` only; and/or answer 400)')
     .option('--delivery-attempts <n>', 'webhook delivery attempts per event (default 5)', integer(1))
     .option('--delivery-delay-ms <ms>', 'delay before the first delivery retry; doubles each time (default 500)', integer(0))
     .option('--allow-remote-webhooks', 'allow webhook subscriptions to non-loopback URLs')

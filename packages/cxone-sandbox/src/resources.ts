@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { patchBodyValidation, ScimError as PatchError, scimPatch, ScimPatch, ScimPatchOperation, ScimResource } from 'scim-patch';
 import { badRequest, notFound, ScimHttpError } from './errors';
 import { checkIfMatch, etagOf } from './etag';
+import type { Filter } from 'scim2-parse-filter';
 import { compileFilter, parseFilter } from './query';
 import { ResourceKind, resourceTypes, resolvePath, ResourceTypeDefinition, findSchema } from './schemas';
 import type { Store, StoredResource } from './store';
@@ -16,6 +17,8 @@ export interface ListQuery {
   filter?: string;
   /** Compare strings exactly, even userName (the filterMode switch). */
   caseExact?: boolean;
+  /** Refuse (400 invalidFilter) anything but one `attribute eq value` (the filterMode switch). */
+  eqOnly?: boolean;
   /** 1-based. */
   startIndex: number;
   count: number;
@@ -71,15 +74,34 @@ export class Resources {
       return { totalResults: all.length, resources: (page(all) as StoredResource[]).map((r) => this.render(kind, r)) };
     }
     const ast = parseFilter(type, query.filter);
-    let candidates = [...this.map(kind).values()];
-    // `userName eq "x"` is what provisioning clients send all the time: answer it from the index.
-    if (kind === 'User' && !query.caseExact && ast.op === 'eq' && ast.attrPath.toLowerCase() === 'username' && typeof ast.compValue === 'string') {
-      const id = this.store.userIdByName(ast.compValue);
-      candidates = id ? [this.store.users.get(id) as StoredResource] : [];
-    }
+    if (query.eqOnly && ast.op !== 'eq') throw badRequest('invalidFilter', `Unsupported filter ${JSON.stringify(query.filter)}: only a single "attribute eq value" comparison is supported`);
+    // What provisioning clients send all the time (`userName eq`, `externalId eq`, or both joined
+    // by `or`) is answered from the indexes; the filter itself still decides among those candidates.
+    const indexed = kind === 'User' ? this.indexedUsers(ast) : undefined;
+    const candidates = indexed ? [...indexed].map((id) => this.store.users.get(id) as StoredResource) : [...this.map(kind).values()];
     const matches = compileFilter(type, ast, query.caseExact);
     const found = candidates.map((r) => this.render(kind, r)).filter(matches);
     return { totalResults: found.length, resources: page(found) as Attrs[] };
+  }
+
+  /** Ids of every user the filter could match (a superset), when the indexes can tell; else undefined. */
+  private indexedUsers(ast: Filter): Set<string> | undefined {
+    if (ast.op === 'or') {
+      const all = new Set<string>();
+      for (const part of ast.filters) {
+        const ids = this.indexedUsers(part);
+        if (!ids) return undefined;
+        for (const id of ids) all.add(id);
+      }
+      return all;
+    }
+    if (ast.op !== 'eq' || typeof ast.compValue !== 'string') return undefined;
+    const attribute = ast.attrPath.toLowerCase();
+    if (attribute === 'username') {
+      const id = this.store.userIdByName(ast.compValue);
+      return new Set(id ? [id] : []);
+    }
+    return attribute === 'externalid' ? new Set(this.store.userIdsByExternalId(ast.compValue)) : undefined;
   }
 
   count(kind: ResourceKind): number {

@@ -146,6 +146,7 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
     const listQuery: ListQuery = {
       filter: typeof query.filter === 'string' && query.filter.trim() !== '' && deps.switches.filterMode !== 'ignored' ? query.filter : undefined,
       caseExact: deps.switches.filterMode === 'caseExact',
+      eqOnly: deps.switches.filterMode === 'eqOnly',
       startIndex: Math.max(1, integerParam(query, 'startIndex', 1)),
       count: Math.min(maxResults, Math.max(0, integerParam(query, 'count', maxResults))),
     };

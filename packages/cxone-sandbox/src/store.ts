@@ -41,6 +41,8 @@ export class Store {
   spc: StoredResource | null = null;
   /** Lower-cased userName → user id (userName is unique case-insensitively). */
   private readonly userNames = new Map<string, string>();
+  /** Lower-cased externalId → user ids (not unique; lower-cased so that any case rule finds a superset). */
+  private readonly externalIds = new Map<string, Set<string>>();
   private saveTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly dataFile?: string) {
@@ -51,20 +53,43 @@ export class Store {
     return this.userNames.get(userName.toLowerCase());
   }
 
+  /** Ids of the users whose externalId equals this one ignoring case (a superset for any case rule). */
+  userIdsByExternalId(externalId: string): string[] {
+    return [...(this.externalIds.get(externalId.toLowerCase()) ?? [])];
+  }
+
   putUser(user: StoredResource): void {
     const previous = this.users.get(user.id);
-    if (previous) this.userNames.delete(String(previous.attrs.userName).toLowerCase());
+    if (previous) this.unindex(previous);
     this.users.set(user.id, user);
-    this.userNames.set(String(user.attrs.userName).toLowerCase(), user.id);
+    this.index(user);
     this.changed();
   }
 
   deleteUser(id: string): void {
     const user = this.users.get(id);
     if (!user) return;
-    this.userNames.delete(String(user.attrs.userName).toLowerCase());
+    this.unindex(user);
     this.users.delete(id);
     this.changed();
+  }
+
+  private index(user: StoredResource): void {
+    this.userNames.set(String(user.attrs.userName).toLowerCase(), user.id);
+    const externalId = user.attrs.externalId;
+    if (typeof externalId !== 'string') return;
+    const key = externalId.toLowerCase();
+    const ids = this.externalIds.get(key) ?? new Set<string>();
+    this.externalIds.set(key, ids.add(user.id));
+  }
+
+  private unindex(user: StoredResource): void {
+    this.userNames.delete(String(user.attrs.userName).toLowerCase());
+    const externalId = user.attrs.externalId;
+    if (typeof externalId !== 'string') return;
+    const ids = this.externalIds.get(externalId.toLowerCase());
+    ids?.delete(user.id);
+    if (ids?.size === 0) this.externalIds.delete(externalId.toLowerCase());
   }
 
   /** Call after any other mutation so that the data file follows. */
@@ -100,7 +125,7 @@ export class Store {
     }
     for (const user of state.users) {
       this.users.set(user.id, user);
-      this.userNames.set(String(user.attrs.userName).toLowerCase(), user.id);
+      this.index(user);
     }
     for (const group of state.groups) this.groups.set(group.id, group);
     for (const sub of state.subscriptions) this.subscriptions.set(sub.id, sub);

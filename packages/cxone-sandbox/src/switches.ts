@@ -29,7 +29,8 @@ export interface Switches {
   /**
    * How list filters behave, to imitate servers clients meet: `rfc` (caseExact=false attributes
    * such as userName compare ignoring case), `caseExact` (every `eq` compares exactly), `ignored`
-   * (the filter is dropped: every resource is listed).
+   * (the filter is dropped: every resource is listed), `eqOnly` (only one `attribute eq value`
+   * comparison; `and`, `or` and other operators answer 400 invalidFilter).
    */
   filterMode: FilterMode;
   /** Mimics a non-compliant server: PATCH /Groups answers 200 to a filtered member removal and does nothing. */
@@ -38,7 +39,7 @@ export interface Switches {
   hideGroups: boolean;
 }
 
-export type FilterMode = 'rfc' | 'caseExact' | 'ignored';
+export type FilterMode = 'rfc' | 'caseExact' | 'ignored' | 'eqOnly';
 
 export const DEFAULT_SWITCHES: Switches = {
   rateLimit: null,
@@ -86,7 +87,7 @@ const CHECKS: { [K in keyof Switches]: (v: unknown) => string | undefined } = {
   asyncBulk: (v) => (typeof v === 'boolean' ? undefined : 'asyncBulk must be a boolean'),
   asyncJobDurationMs: (v) => (isNonNegative(v) ? undefined : 'asyncJobDurationMs must be a number >= 0'),
   readOnlySpc: (v) => (typeof v === 'boolean' ? undefined : 'readOnlySpc must be a boolean'),
-  filterMode: (v) => (v === 'rfc' || v === 'caseExact' || v === 'ignored' ? undefined : 'filterMode must be rfc, caseExact or ignored'),
+  filterMode: (v) => (v === 'rfc' || v === 'caseExact' || v === 'ignored' || v === 'eqOnly' ? undefined : 'filterMode must be rfc, caseExact, ignored or eqOnly'),
   groupPatchNoop: (v) => (typeof v === 'boolean' ? undefined : 'groupPatchNoop must be a boolean'),
   hideGroups: (v) => (typeof v === 'boolean' ? undefined : 'hideGroups must be a boolean'),
 };

@@ -61,7 +61,37 @@ describe('sandbox: switches', () => {
     sandbox.setSwitches({ filterMode: 'ignored' });
     const all = await found();
     assert.ok(all.includes('other.filter@example.com') && all.includes('Filter.Mode@Example.com'));
-    assert.throws(() => sandbox.setSwitches({ filterMode: 'loose' as never }), /filterMode must be rfc, caseExact or ignored/);
+    assert.throws(() => sandbox.setSwitches({ filterMode: 'loose' as never }), /filterMode must be rfc, caseExact, ignored or eqOnly/);
+  });
+
+  it('lookups by userName or externalId (alone or joined by or) find the same users as the filter says; eqOnly refuses or', async () => {
+    const make = async (userName: string, externalId?: string) => {
+      const res = await client.scim('POST', '/Users', { body: { schemas: [USER], userName, ...(externalId ? { externalId } : {}), name: { givenName: 'I', familyName: 'X' }, emails: [{ value: userName, primary: true }] } });
+      assert.equal(res.status, 201, res.text);
+      return res.body.id as string;
+    };
+    const ann = await make('Index.Ann@Example.com', 'IX-1');
+    const bob = await make('index.bob@example.com', 'ix-1');
+    const cid = await make('index.cid@example.com', 'IX-2');
+    const ids = async (filter: string) => {
+      const res = await client.scim('GET', `/Users?filter=${encodeURIComponent(filter)}`);
+      return { status: res.status, ids: ((res.body.Resources ?? []) as Array<{ id: string }>).map((r) => r.id).sort(), scimType: res.body.scimType };
+    };
+    // externalId is caseExact (RFC 7643 §3.1): the index finds both spellings, the filter keeps one.
+    assert.deepEqual((await ids('externalId eq "IX-1"')).ids, [ann]);
+    assert.deepEqual((await ids('userName eq "index.cid@example.com" or externalId eq "ix-1"')).ids, [bob, cid].sort());
+    assert.deepEqual((await ids('userName eq "INDEX.ANN@example.com" or externalId eq "IX-1"')).ids, [ann]);
+    assert.deepEqual((await ids('userName eq "nobody@example.com" or externalId eq "none"')).ids, []);
+    // A renamed user and a changed externalId are found under the new values only.
+    await client.scim('PATCH', `/Users/${cid}`, { body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'externalId', value: 'IX-3' }] } });
+    assert.deepEqual([(await ids('externalId eq "IX-2"')).ids, (await ids('externalId eq "IX-3"')).ids], [[], [cid]]);
+    await client.scim('DELETE', `/Users/${bob}`);
+    assert.deepEqual((await ids('externalId eq "ix-1"')).ids, []);
+
+    sandbox.setSwitches({ filterMode: 'eqOnly' });
+    assert.deepEqual((await ids('externalId eq "IX-1"')).ids, [ann]);
+    const refused = await ids('userName eq "index.ann@example.com" or externalId eq "IX-1"');
+    assert.deepEqual([refused.status, refused.scimType], [400, 'invalidFilter']);
   });
 
   it('rate limits the first N requests, and counting restarts when the switch is set again', async () => {
