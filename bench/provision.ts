@@ -2,16 +2,20 @@
 //   1. the provisionUsers workflow (embedded Temporal dev server, worker in its own process,
 //      users from a CSV file with an attribute mapping);
 //   2. a direct-HTTP bulk baseline: the same discovery, plan and Bulk requests (the same
-//      activity code, called as plain functions), same requests in flight, no Temporal;
+//      activity code, called as plain functions), same requests in flight, no Temporal — run
+//      before and after the workflow, the ratio taken against their mean (the machine's load moves);
 //   3. a client that POSTs one user per request to /Users, same concurrency;
 // then, against a sandbox with Bulk off and 20 ms latency, the workflow's per-resource path
 // beside a direct HTTP client making the same calls at the same concurrency (bench/per-resource.ts),
-// with the ratio of their throughputs.
+// with the ratio of their throughputs; and the per-resource path against the same sandbox rate
+// limited (a token bucket of N requests, N per second), with the tenant's maxRequestsPerSecond set
+// to N: the requests it got through per second, as a ratio of N.
 // Prints users/s for each, the worker's peak RSS, and the largest history length of any run of
 // the workflow or its batches (counted from the histories themselves).
 //
 // Usage: npm run bench:provision -- --users 10000 [--in-flight 4] [--max-operations 1000] [--async]
-//        [--per-resource-users 2000] [--records-in-flight 4]
+//        [--per-resource-users 10000] [--records-in-flight 4] [--rate-limit 100] [--rate-limit-users 2000]
+//        [--only bulk,per-resource,rate-limit]
 //        npm run bench:provision -- --memory [--memory-users 10000,100000] [--worker-heap-mb 256]
 //          (worker peak RSS at each size, and their ratio; --worker-heap-mb caps the worker's V8 old space)
 // Each way gets a fresh in-memory sandbox in this process (no latency, no faults).
@@ -31,7 +35,7 @@ import { bulkLimitsOf, userSchemaModel } from '../src/scim/user-validation';
 import { startTemporal } from '../src/temporal/server';
 import { discoverServiceProvider, provisionUsers, type ProvisionUsersInput, type ProvisionUsersResult } from '../src/workflows';
 import { printMemoryFigures } from './memory';
-import { perResourceSandbox, viaDirectPerResource } from './per-resource';
+import { perResourceSandbox, scimRequests, viaDirectPerResource } from './per-resource';
 import { startBenchWorker } from './worker-process';
 
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -83,6 +87,10 @@ interface WorkflowWay {
   users: number;
   sandbox: () => Promise<Sandbox>;
   input: Partial<ProvisionUsersInput>;
+  /** The worker's environment on top of the sandbox tenant's (e.g. its rate limit). */
+  env?: Record<string, string>;
+  /** Reads what it needs from the sandbox after the run, before it closes. */
+  inspect?: (sandbox: Sandbox) => void;
 }
 
 async function viaWorkflow(
@@ -94,11 +102,11 @@ async function viaWorkflow(
     sandbox: () => startSandbox({ port: 0, bulkMaxOperations: options.maxOperations, requestLogLimit: 1000 }),
     input: { preferAsync: options.async },
   },
-): Promise<Figures & { peakRssMb: number; history: { largest: number; where: string; runs: number; batchRuns: number } }> {
+): Promise<Figures & { failed: number; peakRssMb: number; history: { largest: number; where: string; runs: number; batchRuns: number } }> {
   const temporal = await startTemporal({});
   const sandbox = await setup.sandbox();
   const taskQueue = `provision-bench-${process.pid}`;
-  const worker = startBenchWorker({ temporal, sandbox, taskQueue, tenantId: 'bench' });
+  const worker = startBenchWorker({ temporal, sandbox, taskQueue, tenantId: 'bench', env: setup.env });
   try {
     const client = temporal.testEnv.client;
     // Warm-up: the worker bundles its workflows first; timing starts once it answers.
@@ -114,6 +122,7 @@ async function viaWorkflow(
     if (result.totals.succeeded !== setup.users || sandbox.countUsers() !== setup.users) {
       throw new Error(`workflow: ${result.totals.succeeded} succeeded, sandbox has ${sandbox.countUsers()} of ${setup.users}`);
     }
+    setup.inspect?.(sandbox);
     let largest = { largest: 0, where: '' };
     for (const id of [workflowId, ...Array.from({ length: result.batches }, (_, i) => `${workflowId}-batch-${i}`)]) {
       const lengths = await runLengths(client, id);
@@ -123,6 +132,7 @@ async function viaWorkflow(
     return {
       way: setup.way,
       users: result.totals.succeeded,
+      failed: result.totals.failed + result.totals.invalid,
       seconds,
       requests: result.chunks.requests,
       peakRssMb: worker.peakRssMb(),
@@ -214,6 +224,106 @@ async function viaSingleUserPosts(options: Options): Promise<Figures> {
   }
 }
 
+/** Bulk: the workflow, the direct-HTTP bulk baseline and one POST per user, on `file`. */
+async function bulkSection(options: Options, file: string): Promise<void> {
+  // The baseline before and after the workflow, so that a change in the machine's load shows.
+  const before = await viaDirectHttp(options, file);
+  const workflow = await viaWorkflow(options, file);
+  // A copy of the file: the baseline runs in this process, and its parse of the file is cached by path.
+  const copy = path.join(path.dirname(file), `after-${path.basename(file)}`);
+  fs.copyFileSync(file, copy);
+  const after = await viaDirectHttp(options, copy);
+  const single = await viaSingleUserPosts(options);
+  const rows = [{ ...before, way: `${before.way}, before` }, workflow, { ...after, way: `${after.way}, after` }, single];
+  const pad = Math.max(...rows.map((r) => r.way.length));
+  console.log(`${'way'.padEnd(pad)}  users/s   seconds  requests`);
+  for (const r of rows) {
+    console.log(`${r.way.padEnd(pad)}  ${(r.users / r.seconds).toFixed(0).padStart(7)}  ${r.seconds.toFixed(2).padStart(8)}  ${String(r.requests).padStart(8)}`);
+  }
+  console.log(`peak worker RSS: ${workflow.peakRssMb.toFixed(0)} MB`);
+  console.log(
+    `largest history: ${workflow.history.largest} events (${workflow.history.where}); ` +
+      `parent runs ${workflow.history.runs}, batch runs ${workflow.history.batchRuns}`,
+  );
+  console.log(`ratio bulk, workflow / direct: ${ratioOf(workflow, [before, after])}`);
+}
+
+/** The workflow's users/s over the mean of the baseline's runs before and after it, and the range against each. */
+function ratioOf(workflow: Figures, baselines: Figures[]): string {
+  const rate = (f: Figures) => f.users / f.seconds;
+  const each = baselines.map((b) => rate(workflow) / rate(b));
+  const mean = baselines.reduce((sum, b) => sum + rate(b), 0) / baselines.length;
+  return `${(rate(workflow) / mean).toFixed(2)} (users/s, against the mean of the baseline before and after; ${Math.min(...each).toFixed(2)}–${Math.max(...each).toFixed(2)} against each)`;
+}
+
+/**
+ * Per resource (a provider without Bulk, 20 ms latency): the workflow against a direct HTTP
+ * client making the same calls (one lookup, then a POST) with as many requests in flight.
+ */
+async function perResourceSection(options: Options, dir: string): Promise<void> {
+  const file = path.join(dir, 'per-resource.csv');
+  writeCsv(file, options.perResourceUsers);
+  const concurrency = options.inFlight * options.recordsInFlight;
+  let workflowRequests = 0;
+  const before = await viaDirectPerResource(file, MAPPING, options.perResourceUsers, concurrency);
+  const perResource = await viaWorkflow(options, file, {
+    way: 'provisionUsers per resource (Temporal)',
+    users: options.perResourceUsers,
+    sandbox: () => perResourceSandbox(),
+    input: { maxChunksInFlight: options.inFlight, recordsInFlight: options.recordsInFlight },
+    inspect: (sandbox) => (workflowRequests = scimRequests(sandbox).total),
+  });
+  const after = await viaDirectPerResource(file, MAPPING, options.perResourceUsers, concurrency);
+  console.log(`\nper resource: ${options.perResourceUsers} users, Bulk off, 20 ms latency, ${concurrency} requests in flight both ways (per user: one lookup by userName or externalId, then a POST)`);
+  const rows = [{ ...before, way: `${before.way}, before` }, { ...perResource, requests: workflowRequests }, { ...after, way: `${after.way}, after` }];
+  const pad = Math.max(...rows.map((r) => r.way.length));
+  console.log(`${'way'.padEnd(pad)}  users/s   seconds  requests`);
+  for (const r of rows) {
+    console.log(`${r.way.padEnd(pad)}  ${(r.users / r.seconds).toFixed(0).padStart(7)}  ${r.seconds.toFixed(2).padStart(8)}  ${String(r.requests).padStart(8)}`);
+  }
+  console.log(`ratio per resource, workflow / direct: ${ratioOf(perResource, [before, after])}`);
+}
+
+/**
+ * Per resource against a sandbox that answers 429 (with Retry-After) past a token bucket of N
+ * requests refilled at N per second: once with the tenant's maxRequestsPerSecond set to N, once
+ * with no limit configured (Retry-After alone). The figure is the /Users requests answered while
+ * records were being written, as a ratio of the most the bucket allows over that time (N at
+ * once, then N per second).
+ */
+async function rateLimited(options: Options, dir: string): Promise<void> {
+  const file = path.join(dir, 'rate-limited.csv');
+  writeCsv(file, options.rateLimitUsers);
+  const n = options.rateLimit;
+  console.log(`\nper resource at a rate limit: ${options.rateLimitUsers} users, sandbox bucket:${n}/${n} (429 + Retry-After past it), 20 ms latency, ${options.inFlight * options.recordsInFlight} records in flight`);
+  for (const configured of [true, false]) {
+    let answered = { accepted: 0, throttled: 0, seconds: 0 };
+    const run = await viaWorkflow(options, file, {
+      way: 'provisionUsers per resource, rate limited',
+      users: options.rateLimitUsers,
+      sandbox: () => perResourceSandbox({ mode: 'tokenBucket', capacity: n, refillPerSecond: n }),
+      input: { maxChunksInFlight: options.inFlight, recordsInFlight: options.recordsInFlight },
+      env: configured ? { CXONE_MAX_REQUESTS_PER_SECOND: String(n) } : {},
+      inspect: (sandbox) => (answered = sustained(sandbox)),
+    });
+    const allowed = n + n * answered.seconds;
+    console.log(
+      `${configured ? `tenant maxRequestsPerSecond ${n}` : 'no tenant limit (Retry-After only)'}: ${run.users} users in ${run.seconds.toFixed(2)} s, ` +
+        `${run.users} succeeded, ${run.failed} failed; ${answered.accepted} requests answered in ${answered.seconds.toFixed(2)} s while writing ` +
+        `(${(answered.accepted / answered.seconds).toFixed(1)}/s), ${answered.throttled} answered 429`,
+    );
+    console.log(`ratio sustained / limit${configured ? '' : ' (no tenant limit)'}: ${(answered.accepted / allowed).toFixed(2)} (${answered.accepted} of at most ${allowed.toFixed(0)})`);
+  }
+}
+
+/** Requests to /Users answered (not 429), and the time from the first to the last of them. */
+function sustained(sandbox: Sandbox): { accepted: number; throttled: number; seconds: number } {
+  const writes = sandbox.requestLog.filter((r) => /\/Users(\/|$)/.test(r.path));
+  const accepted = writes.filter((r) => r.status !== 429);
+  const times = accepted.map((r) => Date.parse(r.at));
+  return { accepted: accepted.length, throttled: writes.length - accepted.length, seconds: (Math.max(...times) - Math.min(...times)) / 1000 };
+}
+
 interface Options {
   users: number;
   inFlight: number;
@@ -221,10 +331,15 @@ interface Options {
   async: boolean;
   perResourceUsers: number;
   recordsInFlight: number;
+  rateLimit: number;
+  rateLimitUsers: number;
+  only: string;
   memory: boolean;
   memoryUsers: number[];
   workerHeapMb?: number;
 }
+
+const SECTIONS = ['bulk', 'per-resource', 'rate-limit'];
 
 async function main(): Promise<void> {
   const program = new Command()
@@ -232,13 +347,18 @@ async function main(): Promise<void> {
     .option('--in-flight <n>', 'requests in flight (all three ways)', (v) => Number(v), 4)
     .option('--max-operations <n>', "the sandbox's bulk.maxOperations", (v) => Number(v), 1000)
     .option('--async', 'ask for asynchronous bulk (202 + job)', false)
-    .option('--per-resource-users <n>', 'users for the per-resource comparison (Bulk off, 20 ms latency)', (v) => Number(v), 2000)
+    .option('--per-resource-users <n>', 'users for the per-resource comparison (Bulk off, 20 ms latency)', (v) => Number(v), 10_000)
     .option('--records-in-flight <n>', 'per resource: records of a slice written at once', (v) => Number(v), 4)
+    .option('--rate-limit <n>', 'per resource at a rate limit: the sandbox answers 429 past bucket:N/N', (v) => Number(v), 100)
+    .option('--rate-limit-users <n>', 'users for the rate-limited run', (v) => Number(v), 2000)
+    .option('--only <sections>', `comma-separated: ${SECTIONS.join(', ')} (default: all)`, SECTIONS.join(','))
     .option('--memory', "only the workflow, at each of --memory-users: the worker's peak RSS and the ratio", false)
     .option('--memory-users <list>', 'source sizes for --memory', (v) => v.split(',').map(Number), [10_000, 100_000])
     .option('--worker-heap-mb <n>', "the worker's V8 old space limit (--max-old-space-size), default V8's", (v) => Number(v))
     .parse(process.argv);
   const options = program.opts<Options>();
+  const sections = new Set(options.only.split(',').map((v) => v.trim()));
+  for (const section of sections) if (!SECTIONS.includes(section)) throw new Error(`--only: unknown section "${section}" (sections: ${SECTIONS.join(', ')})`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-provision-'));
   // The chunks' stored users (claim checks) go with the benchmark's files, for the worker and the baseline alike.
   process.env.CXONE_SCIM_CLAIM_STORE ??= path.join(dir, 'claims');
@@ -265,40 +385,9 @@ async function main(): Promise<void> {
       `${os.cpus().length} CPUs, Node ${process.version}`,
   );
   try {
-    const workflow = await viaWorkflow(options, file);
-    const direct = await viaDirectHttp(options, file);
-    const single = await viaSingleUserPosts(options);
-    const rows = [workflow, direct, single];
-    const pad = Math.max(...rows.map((r) => r.way.length));
-    console.log(`${'way'.padEnd(pad)}  users/s   seconds  requests`);
-    for (const r of rows) {
-      console.log(`${r.way.padEnd(pad)}  ${(r.users / r.seconds).toFixed(0).padStart(7)}  ${r.seconds.toFixed(2).padStart(8)}  ${String(r.requests).padStart(8)}`);
-    }
-    console.log(`peak worker RSS: ${workflow.peakRssMb.toFixed(0)} MB`);
-    console.log(
-      `largest history: ${workflow.history.largest} events (${workflow.history.where}); ` +
-        `parent runs ${workflow.history.runs}, batch runs ${workflow.history.batchRuns}`,
-    );
-
-    // Per resource (a provider without Bulk, 20 ms latency): the workflow against a direct HTTP
-    // client making the same calls (lookup, then POST) with as many requests in flight.
-    const perResourceFile = path.join(dir, 'per-resource.csv');
-    writeCsv(perResourceFile, options.perResourceUsers);
-    const concurrency = options.inFlight * options.recordsInFlight;
-    const perResource = await viaWorkflow(options, perResourceFile, {
-      way: 'provisionUsers per resource (Temporal)',
-      users: options.perResourceUsers,
-      sandbox: () => perResourceSandbox(),
-      input: { recordsInFlight: options.recordsInFlight },
-    });
-    const directPerResource = await viaDirectPerResource(perResourceFile, MAPPING, options.perResourceUsers, concurrency);
-    console.log(`\nper resource: Bulk off, 20 ms latency, ${concurrency} requests in flight both ways (per user: lookups by userName and externalId, then a POST)`);
-    const padPr = Math.max(perResource.way.length, directPerResource.way.length);
-    console.log(`${'way'.padEnd(padPr)}  users/s   seconds`);
-    for (const r of [perResource, directPerResource]) {
-      console.log(`${r.way.padEnd(padPr)}  ${(r.users / r.seconds).toFixed(0).padStart(7)}  ${r.seconds.toFixed(2).padStart(8)}`);
-    }
-    console.log(`ratio per resource, workflow / direct: ${(perResource.users / perResource.seconds / (directPerResource.users / directPerResource.seconds)).toFixed(2)} (users/s)`);
+    if (sections.has('bulk')) await bulkSection(options, file);
+    if (sections.has('per-resource')) await perResourceSection(options, dir);
+    if (sections.has('rate-limit')) await rateLimited(options, dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -120,13 +120,21 @@ describe('tenant configuration', () => {
     });
   });
 
-  it('reads the per-tenant rate limit, and refuses one that is not positive', () => {
+  it('reads the per-tenant rate limit (tenant file, or CXONE_MAX_* for the default tenant), and refuses one that is not positive', () => {
     const entry = { id: 'acme', baseUrl: 'https://acme.example', tokenUrl: 'x', clientId: 'c', clientSecretEnv: 'ACME_SECRET' };
     const file = tenantFile({ tenants: [{ ...entry, maxRequestsPerSecond: 2.5, maxConcurrentRequests: 4 }] });
     const acme = TenantRegistry.fromEnv({ CXONE_TENANTS_FILE: file, ACME_SECRET: 's3cret-value' }).get('acme');
     assert.deepEqual([acme.maxRequestsPerSecond, acme.maxConcurrentRequests], [2.5, 4]);
     const bad = tenantFile({ tenants: [{ ...entry, maxConcurrentRequests: 0.5 }] });
     assert.throws(() => TenantRegistry.fromEnv({ CXONE_TENANTS_FILE: bad, ACME_SECRET: 's3cret-value' }), /tenant acme: maxConcurrentRequests must be a positive integer, got 0.5/);
+
+    const env = { CXONE_BASE_URL: 'https://default.example', CXONE_CLIENT_ID: 'id', CXONE_CLIENT_SECRET: 'secret' };
+    const fromEnv = TenantRegistry.fromEnv({ ...env, CXONE_MAX_REQUESTS_PER_SECOND: '12.5', CXONE_MAX_CONCURRENT_REQUESTS: '8' }).get('default');
+    assert.deepEqual([fromEnv.maxRequestsPerSecond, fromEnv.maxConcurrentRequests], [12.5, 8]);
+    const unlimited = TenantRegistry.fromEnv(env).get('default');
+    assert.deepEqual([unlimited.maxRequestsPerSecond, unlimited.maxConcurrentRequests], [undefined, undefined]);
+    assert.throws(() => TenantRegistry.fromEnv({ ...env, CXONE_MAX_REQUESTS_PER_SECOND: 'fast' }), /CXONE_MAX_REQUESTS_PER_SECOND must be a positive number, got "fast"/);
+    assert.throws(() => TenantRegistry.fromEnv({ ...env, CXONE_MAX_CONCURRENT_REQUESTS: '2.5' }), /CXONE_MAX_CONCURRENT_REQUESTS must be a positive integer, got "2.5"/);
   });
 
   it('reads the webhook signature scheme and the secret being rotated out, from the file and from env', () => {

@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { TenantRegistry } from '../config/tenants';
 import { RequestGates, ScimClient, TenantTokenProvider, type TokenProvider } from '../http';
 import { toActivityFailure } from './failure-mapping';
+import { FilterDialects } from './user-lookup';
 
 /** What activities need from the worker process. Secrets stay here, never in workflow history. */
 export interface ActivityDeps {
@@ -10,12 +11,14 @@ export interface ActivityDeps {
   tokens: TokenProvider;
   /** One rate limit per tenant, shared by every activity of this worker. */
   gates: RequestGates;
+  /** Per tenant: whether its filter takes `or` (learnt from its answers). */
+  filterDialects: FilterDialects;
   /** Per-request timeout for provider calls. */
   requestTimeoutMs?: number;
 }
 
 export function createActivityDeps(tenants: TenantRegistry, requestTimeoutMs?: number): ActivityDeps {
-  return { tenants, tokens: new TenantTokenProvider(), gates: new RequestGates(), requestTimeoutMs };
+  return { tenants, tokens: new TenantTokenProvider(), gates: new RequestGates(), filterDialects: new FilterDialects(), requestTimeoutMs };
 }
 
 export function scimClientFor(deps: ActivityDeps, tenantId: string): ScimClient {

@@ -55,7 +55,13 @@ export async function writeSlice(deps: ActivityDeps, input: SliceInput): Promise
   const entries = await chunkEntries(input.tenant, input.source, input.chunk);
   const context = currentContext();
   const progress = resumedProgress(context, entries.length);
-  const ctx = { client: scimClientFor(deps, input.tenant), endpoint: input.endpoint, capabilities: input.capabilities, deadline: input.deadline };
+  const ctx = {
+    client: scimClientFor(deps, input.tenant),
+    endpoint: input.endpoint,
+    capabilities: input.capabilities,
+    deadline: input.deadline,
+    dialect: deps.filterDialects.for(input.tenant),
+  };
   const outcomes: Array<RecordOutcome | undefined> = [];
   // Settled records count once the ones before them are settled too, so that `done` is a position.
   const advance = () => {

@@ -8,7 +8,7 @@ import { mergedForPut, patchRequest, userPatchOperations } from '../scim/patch';
 import type { MatchKeys, MatchResult, WriteCapabilities } from '../scim/user-match';
 import type { Entry, RecordFailure } from './provisioning';
 import { DeadlinePassedError, untilDeadline } from './until-deadline';
-import { lookupUser } from './user-lookup';
+import { lookupUser, type FilterDialect } from './user-lookup';
 
 export interface WriteContext {
   client: ScimClient;
@@ -17,6 +17,8 @@ export interface WriteContext {
   capabilities: WriteCapabilities;
   /** Epoch ms: retryable failures are retried until then. */
   deadline: number;
+  /** The tenant's filter support as learnt so far (one `or` lookup per record while it takes one). */
+  dialect?: FilterDialect;
 }
 
 export type RecordOutcome = { kind: 'created' | 'updated' | 'unchanged' } | { kind: 'failed'; failure: RecordFailure };
@@ -85,7 +87,7 @@ async function create(ctx: WriteContext, entry: Entry): Promise<void> {
 export async function writeRecord(ctx: WriteContext, entry: Entry): Promise<RecordOutcome> {
   const keys = keysOf(entry);
   const lookup = (scanOnMiss: boolean) =>
-    lookupUser(ctx.client, keys, { endpoint: ctx.endpoint, filter: ctx.capabilities.filter, scanOnMiss, call: (r) => untilDeadline(ctx.deadline, r) });
+    lookupUser(ctx.client, keys, { endpoint: ctx.endpoint, filter: ctx.capabilities.filter, scanOnMiss, dialect: ctx.dialect, call: (r) => untilDeadline(ctx.deadline, r) });
   try {
     for (let round = 1; ; round++) {
       let match: MatchResult = ctx.capabilities.filter ? await lookup(false) : { kind: 'none' };

@@ -1,7 +1,9 @@
 // Finding the provider's user for a source record, verified (src/scim/user-match.ts): by filter
 // when the provider supports it, else (or when a filter found nothing but the provider says the
-// user exists) by a paged scan of the User endpoint.
-import type { ScimClient, ScimResponse } from '../http';
+// user exists) by a paged scan of the User endpoint. A record with an externalId is looked up in
+// one request, `userName eq "x" or externalId eq "y"`, unless the provider refuses `or` (a 400 or
+// 501, remembered per tenant for the worker's life): then by userName, then by externalId.
+import { ScimHttpError, type ScimClient, type ScimResponse } from '../http';
 import { filterString } from '../scim/filter';
 import { resourcesOf, verifiedMatch, type MatchKeys, type MatchResult } from '../scim/user-match';
 
@@ -18,11 +20,42 @@ export interface LookupOptions {
   scanOnMiss?: boolean;
   /** Wraps every request (e.g. retries until the run's deadline, or records it). */
   call: (request: () => Promise<ScimResponse>) => Promise<Pick<ScimResponse, 'body'>>;
+  /** What is known of the tenant's filter support; without it, one lookup per key. */
+  dialect?: FilterDialect;
 }
+
+/** What a worker has learnt about one tenant's filter support: `or` until the provider refuses it. */
+export class FilterDialect {
+  or = true;
+}
+
+/** One FilterDialect per tenant, for the worker's life. */
+export class FilterDialects {
+  readonly #byTenant = new Map<string, FilterDialect>();
+
+  for(tenantId: string): FilterDialect {
+    let dialect = this.#byTenant.get(tenantId);
+    if (!dialect) this.#byTenant.set(tenantId, (dialect = new FilterDialect()));
+    return dialect;
+  }
+}
+
+/** A filter the provider does not understand: RFC 7644 says 400 invalidFilter; some answer 400 without scimType, or 501. */
+const refusedFilter = (err: unknown) => err instanceof ScimHttpError && (err.status === 400 || err.status === 501);
 
 async function byFilter(client: ScimClient, keys: MatchKeys, options: LookupOptions): Promise<MatchResult> {
   const ask = (expression: string) =>
     options.call(() => client.get(options.endpoint, { query: { filter: expression } })).then((r) => resourcesOf(r.body));
+  const { dialect } = options;
+  if (keys.externalId !== undefined && dialect?.or) {
+    try {
+      // Both keys at once: a user matching either is a candidate, two different ones are ambiguous.
+      return verifiedMatch(keys, await ask(`userName eq ${filterString(keys.userName)} or externalId eq ${filterString(keys.externalId)}`));
+    } catch (err) {
+      if (!refusedFilter(err)) throw err;
+      dialect.or = false;
+    }
+  }
   const candidates = await ask(`userName eq ${filterString(keys.userName)}`);
   const byName = verifiedMatch(keys, candidates);
   if (byName.kind !== 'none' || keys.externalId === undefined) return byName;

@@ -94,6 +94,8 @@ export class TenantRegistry {
         webhookSecret: env.CXONE_WEBHOOK_SECRET || undefined,
         webhookPreviousSecret: env.CXONE_WEBHOOK_PREVIOUS_SECRET || undefined,
         webhookSignature: webhookSignatureFromEnv(env.CXONE_WEBHOOK_SIGNATURE),
+        maxRequestsPerSecond: rateLimitFromEnv(env, 'CXONE_MAX_REQUESTS_PER_SECOND', false),
+        maxConcurrentRequests: rateLimitFromEnv(env, 'CXONE_MAX_CONCURRENT_REQUESTS', true),
       });
     }
     if (env.CXONE_TENANTS_FILE) {
@@ -135,6 +137,15 @@ export function readTenantFile(file: string, env: NodeJS.ProcessEnv = process.en
     webhookPreviousSecret: entry.webhookPreviousSecretEnv ? requireEnv(env, entry.webhookPreviousSecretEnv, `tenant ${entry.id}`) : undefined,
     webhookSignature: entry.webhookSignature,
   }));
+}
+
+/** CXONE_MAX_REQUESTS_PER_SECOND / CXONE_MAX_CONCURRENT_REQUESTS: the default tenant's gate (unset: no limit). */
+function rateLimitFromEnv(env: NodeJS.ProcessEnv, name: string, integer: boolean): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!(value > 0) || (integer && !Number.isInteger(value))) throw new Error(`${name} must be a positive ${integer ? 'integer' : 'number'}, got "${raw}"`);
+  return value;
 }
 
 /** CXONE_WEBHOOK_SIGNATURE: a preset name (`cxone`, `nexus`) or a JSON object. */
