@@ -30,11 +30,11 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
   let worker: TestWorker;
   const client = () => temporal.testEnv.client;
 
-  async function provision(input: Omit<ProvisionUsersInput, 'tenant'>, name: string) {
+  async function provision(input: Omit<ProvisionUsersInput, 'tenant'>, name: string, tenant = 'sandbox') {
     const handle = await client().workflow.start(provisionUsers, {
       taskQueue: worker.settings.taskQueue,
       workflowId: `${name}-${Date.now()}`,
-      args: [{ tenant: 'sandbox', recordsPerSlice: 10, ...input }],
+      args: [{ tenant, recordsPerSlice: 10, ...input }],
     });
     return { handle, result: await handle.result() };
   }
@@ -56,7 +56,9 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     // Bulk off, as CXone documents no Bulk endpoint.
     await announce('bulk', false);
     temporal = await startTestTemporal();
-    worker = await startTestWorker(temporal, [sandboxTenant(sandbox)]);
+    // A second tenant on the same sandbox, so that what the worker learns of one tenant's filter
+    // (that it refuses `or`) is seen not to leak into the other.
+    worker = await startTestWorker(temporal, [sandboxTenant(sandbox), sandboxTenant(sandbox, 'sandbox-eq-only')]);
   });
   after(async () => {
     await worker?.stop();
@@ -103,6 +105,44 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     sandbox.setSwitches({ rateLimit: null });
     assert.deepEqual([result.totals.created, result.totals.failed], [20, 0]);
     for (const u of users) assert.equal(byName(String(u.userName)).length, 1, `${String(u.userName)} exactly once`);
+  });
+
+  it('one lookup per record (userName or externalId); a user renamed at the source is found by externalId and updated, not duplicated', async () => {
+    const users = Array.from({ length: 6 }, (_, i) => user(`pr.or${i}@example.com`, { externalId: `OR-${i}` }));
+    const renamedBefore = sandbox.adminCreateUser(user('pr.or-old-name@example.com', { externalId: 'OR-5', displayName: 'Old' }));
+    sandbox.clearRequestLog();
+    const { result } = await provision({ users }, 'per-resource-or');
+    assert.deepEqual([result.totals.created, result.totals.updated, result.totals.failed], [5, 1, 0], JSON.stringify(result.failures));
+    const lookups = sandbox.requestLog.filter((r) => r.method === 'GET' && r.path.endsWith('/Users')).map((r) => new URLSearchParams(r.query).get('filter'));
+    assert.equal(lookups.length, 6, 'one lookup per record');
+    assert.ok(lookups.every((f) => /^userName eq "pr\.or\d@example\.com" or externalId eq "OR-\d"$/.test(String(f))), lookups.join('\n'));
+    const renamed = sandbox.getUser(String(renamedBefore.id));
+    assert.deepEqual([renamed?.userName, renamed?.displayName], ['pr.or5@example.com', 'User pr.or5@example.com']);
+    assert.equal(byName('pr.or-old-name@example.com').length, 0);
+  });
+
+  it('a filter that refuses `or` (400 invalidFilter): the tenant falls back to one lookup per key, still finds the renamed user, and remembers', async () => {
+    const users = Array.from({ length: 6 }, (_, i) => user(`pr.eq${i}@example.com`, { externalId: `EQ-${i}` }));
+    const renamedBefore = sandbox.adminCreateUser(user('pr.eq-old-name@example.com', { externalId: 'EQ-5', displayName: 'Old' }));
+    sandbox.setSwitches({ filterMode: 'eqOnly' });
+    sandbox.clearRequestLog();
+    const { result } = await provision({ users, recordsInFlight: 1, maxChunksInFlight: 1 }, 'per-resource-eq-only', 'sandbox-eq-only');
+    assert.deepEqual([result.totals.created, result.totals.updated, result.totals.failed], [5, 1, 0], JSON.stringify(result.failures));
+    const gets = sandbox.requestLog.filter((r) => r.method === 'GET' && r.path.endsWith('/Users'));
+    const refused = gets.filter((r) => r.status === 400);
+    assert.equal(refused.length, 1, 'the `or` is tried once, then the tenant is known to refuse it');
+    assert.match(String(new URLSearchParams(refused[0].query).get('filter')), / or externalId eq /);
+    // Each new user: by userName, then by externalId; the renamed one is found by externalId.
+    assert.equal(gets.length - refused.length, 12);
+    assert.equal(sandbox.getUser(String(renamedBefore.id))?.userName, 'pr.eq5@example.com');
+
+    // What was learnt is per tenant: the other tenant on the same provider still sends `or`.
+    sandbox.setSwitches({ filterMode: 'rfc' });
+    sandbox.clearRequestLog();
+    const again = await provision({ users: [user('pr.or-after@example.com', { externalId: 'OR-A' })] }, 'per-resource-or-after');
+    assert.deepEqual([again.result.totals.created, again.result.totals.failed], [1, 0]);
+    const after = sandbox.requestLog.filter((r) => r.method === 'GET' && r.path.endsWith('/Users'));
+    assert.deepEqual(after.map((r) => [r.status, / or /.test(decodeURIComponent(r.query))]), [[200, true]]);
   });
 
   it('a case-only userName difference on a case-sensitive filter: the 409 is resolved by a verified scan, no duplicate', async () => {
