@@ -5,7 +5,7 @@ import type { ChunkSubmission, ChunkTally } from '../src/activities/bulk-chunks'
 import { indicesOf, rangesOf, type ChunkDescriptor } from '../src/scim/bulk-plan';
 import { addCounts, emptyCounts, latencyStats, succeededOf } from '../src/scim/tally';
 import { ChunkQueue, FATAL_FAILURES } from '../src/workflows/chunk-queue';
-import { emptyTally, legacyBatchOptions, POLL_MAX_MS, RETRY_BASE_MS, type BatchOptions } from '../src/workflows/provision-users-model';
+import { batchesFor, emptyTally, legacyBatchOptions, nextBatchSize, POLL_MAX_MS, RETRY_BASE_MS, type BatchOptions } from '../src/workflows/provision-users-model';
 
 const chunk = (id: string, indices: number[]): ChunkDescriptor => ({ id, ranges: rangesOf(indices), operations: indices.length, bytes: 100 * indices.length });
 
@@ -176,5 +176,28 @@ describe('counts and latency statistics', () => {
     assert.deepEqual(latencyStats(values), { total: 5050, p50: 50, p95: 95, p99: 99, max: 100 });
     assert.deepEqual(latencyStats([]), { total: 0, p50: 0, p95: 0, p99: 0, max: 0 });
     assert.deepEqual(latencyStats([7]), { total: 7, p50: 7, p95: 7, p99: 7, max: 7 });
+  });
+});
+
+describe('batch sizes (how provisionUsers hands chunks to its batches)', () => {
+  const sizes = (chunks: number, perBatch: number, lanes: number) => {
+    const out: number[] = [];
+    for (let left = chunks; left > 0; left -= out[out.length - 1]) out.push(nextBatchSize(left, perBatch, lanes));
+    return out;
+  };
+
+  it('a small run fills every lane: 10 Bulk requests over 4 lanes start as 4 batches, not 2 of 5', () => {
+    assert.deepEqual(sizes(10, 5, 4), [3, 2, 2, 1, 1, 1]);
+    assert.deepEqual(sizes(3, 5, 4), [1, 1, 1]);
+    assert.equal(batchesFor(10, 5, 4), 6);
+  });
+
+  it('a large run keeps chunksPerBatch, and its last batches shrink so that the lanes end together', () => {
+    const hundred = sizes(100, 5, 4);
+    assert.deepEqual(hundred.slice(0, 17), Array(17).fill(5));
+    assert.deepEqual(hundred.slice(17), [4, 3, 2, 2, 1, 1, 1, 1]);
+    assert.equal(hundred.reduce((a, b) => a + b, 0), 100);
+    assert.deepEqual(sizes(12, 6, 1), [6, 6], 'one lane: full batches');
+    assert.equal(batchesFor(0, 5, 4), 0);
   });
 });

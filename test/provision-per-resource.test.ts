@@ -73,6 +73,8 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     const first = await provision({ users }, 'per-resource-plain');
     assert.equal(first.result.mode, 'per-resource');
     assert.deepEqual([first.result.totals.created, first.result.totals.failed, first.result.chunks.planned], [25, 0, 3]);
+    // Three slices and four lanes (maxChunksInFlight): one batch each, written at once rather than one after another.
+    assert.equal(first.result.batches, 3);
     assert.ok(sandbox.requestLog.every((r) => !r.path.includes('/Bulk')), 'no Bulk request');
     const progress = await first.handle.query(progressQuery);
     assert.deepEqual([progress.phase, progress.created], ['completed', 25]);

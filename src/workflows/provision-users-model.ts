@@ -128,6 +128,22 @@ export function mergeTally(into: BatchTally, more: BatchTally, maxReported: numb
 
 export type { InvalidRecord, RecordFailure };
 
+/**
+ * Chunks for the next batch: at most `chunksPerBatch`, and no more than keeps every one of the
+ * `lanes` batches that run at once busy with what is left — so that a small run (10 Bulk requests,
+ * 4 lanes) uses all four lanes, and a run's last batches end together.
+ */
+export function nextBatchSize(remaining: number, chunksPerBatch: number, lanes: number): number {
+  return Math.max(1, Math.min(chunksPerBatch, Math.ceil(remaining / lanes)));
+}
+
+/** How many batches `remaining` chunks make with {@link nextBatchSize}. */
+export function batchesFor(remaining: number, chunksPerBatch: number, lanes: number): number {
+  let batches = 0;
+  for (let left = remaining; left > 0; left -= nextBatchSize(left, chunksPerBatch, lanes)) batches++;
+  return batches;
+}
+
 /** Batches started by an earlier version carry no mode or deadline: they were Bulk and counted attempts. */
 export function legacyBatchOptions(options: BatchOptions, startedAt: number): BatchOptions {
   if (options.deadline !== undefined) return options;

@@ -7,6 +7,7 @@ import {
   defineQuery,
   executeChild,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -21,7 +22,7 @@ import { writeCapabilitiesOf } from '../scim/user-match';
 import { bulkLimitsOf, userSchemaModel, type UserSchemaModel } from '../scim/user-validation';
 import { providerCallUntil } from './activity-options';
 import { provisionUsersBatch } from './provision-users-batch';
-import { emptyTally, mergeTally, type BatchOptions, type ProvisionProgress, type ProvisionTotals } from './provision-users-model';
+import { batchesFor, emptyTally, mergeTally, nextBatchSize, type BatchOptions, type ProvisionProgress, type ProvisionTotals } from './provision-users-model';
 import {
   DEFAULTS,
   FALLBACK_LIMITS,
@@ -41,6 +42,9 @@ export type { ProvisionUsersInput, ProvisionUsersResult, WriteMode } from './pro
 
 
 export const progressQuery = defineQuery<ProvisionProgress>('progress');
+
+/** Patch: batches sized by nextBatchSize (provision-users-model.ts) instead of always chunksPerBatch. */
+const BALANCED_BATCHES = 'provision-balanced-batches';
 
 /**
  * Job 2: bulk user provisioning.
@@ -65,17 +69,25 @@ export async function provisionUsers(input: ProvisionUsersInput, continuation?: 
   let phase: ProvisionProgress['phase'] = state ? 'provisioning' : 'discovering';
   const running = new Map<number, { chunks: number; operations: number }>();
   if (state) report.steps.push(...state.steps);
+  // Runs started before batches were sized to keep every lane busy go on with full batches.
+  const balanced = patched(BALANCED_BATCHES);
 
   const totals = () => totalsOf(state, [...running.values()].reduce((n, b) => n + b.operations, 0));
   setHandler(progressQuery, (): ProvisionProgress => {
     const chunksPerBatch = settings?.chunksPerBatch ?? DEFAULTS.chunksPerBatch;
     const planned = state?.plan.planned ?? 0;
     const inFlightChunks = [...running.values()].reduce((n, b) => n + b.chunks, 0);
+    const lanes = settings?.maxChunksInFlight ?? DEFAULTS.maxChunksInFlight;
+    const batches = !state
+      ? 0
+      : balanced
+        ? state.batchesDone + running.size + batchesFor(state.chunks.length, chunksPerBatch, lanes)
+        : Math.ceil(planned / chunksPerBatch);
     return {
       phase,
       ...totals(),
       chunks: { planned, done: state?.chunksDone ?? 0, inFlight: inFlightChunks },
-      batches: { planned: Math.ceil(planned / chunksPerBatch), done: state?.batchesDone ?? 0, inFlight: running.size },
+      batches: { planned: batches, done: state?.batchesDone ?? 0, inFlight: running.size },
       run: state?.run ?? 1,
     };
   });
@@ -96,7 +108,7 @@ export async function provisionUsers(input: ProvisionUsersInput, continuation?: 
     settings = settingsOf(input);
     state ??= await prepare(input, settings, report, (p) => (phase = p));
     phase = 'provisioning';
-    const done = await provision(input, settings, state, report, running);
+    const done = await provision(input, settings, state, report, running, balanced);
     if (!done) {
       state.steps = report.steps;
       state.run += 1;
@@ -210,6 +222,7 @@ async function provision(
   state: Continuation,
   report: ReportRecorder<Record<string, unknown>, ProvisionUsersResult>,
   running: Map<number, { chunks: number; operations: number }>,
+  balanced: boolean,
 ): Promise<boolean> {
   const { maxChunksInFlight, chunksPerBatch, historyEventLimit, maxReported } = settings;
   const options: BatchOptions = {
@@ -232,7 +245,7 @@ async function provision(
   let started = 0;
 
   const startBatch = () => {
-    const chunks = state.chunks.splice(0, chunksPerBatch);
+    const chunks = state.chunks.splice(0, balanced ? nextBatchSize(state.chunks.length, chunksPerBatch, maxChunksInFlight) : chunksPerBatch);
     const batch = state.nextBatch++;
     const operations = chunks.reduce((n, c) => n + c.operations, 0);
     state.submitted += operations;
