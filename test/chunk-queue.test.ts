@@ -5,7 +5,7 @@ import type { ChunkSubmission, ChunkTally } from '../src/activities/bulk-chunks'
 import { indicesOf, rangesOf, type ChunkDescriptor } from '../src/scim/bulk-plan';
 import { addCounts, emptyCounts, latencyStats, succeededOf } from '../src/scim/tally';
 import { ChunkQueue, FATAL_FAILURES } from '../src/workflows/chunk-queue';
-import { batchesFor, emptyTally, legacyBatchOptions, nextBatchSize, POLL_MAX_MS, RETRY_BASE_MS, type BatchOptions } from '../src/workflows/provision-users-model';
+import { batchesFor, emptyTally, legacyBatchOptions, nextBatchSize, spreadSlices, POLL_MAX_MS, RETRY_BASE_MS, type BatchOptions } from '../src/workflows/provision-users-model';
 
 const chunk = (id: string, indices: number[]): ChunkDescriptor => ({ id, ranges: rangesOf(indices), operations: indices.length, bytes: 100 * indices.length });
 
@@ -199,5 +199,14 @@ describe('batch sizes (how provisionUsers hands chunks to its batches)', () => {
     assert.equal(hundred.reduce((a, b) => a + b, 0), 100);
     assert.deepEqual(sizes(12, 6, 1), [6, 6], 'one lane: full batches');
     assert.equal(batchesFor(0, 5, 4), 0);
+  });
+
+  it('a small per-resource run is spread over every lane: its slices are halved, largest first, never below one record', () => {
+    const spread = spreadSlices([chunk('c0', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), chunk('c1', [10, 11, 12])], 4);
+    assert.deepEqual(spread.map((c) => [c.id, indicesOf(c.ranges)]), [['c0aa', [0, 1, 2]], ['c0ab', [3, 4]], ['c0b', [5, 6, 7, 8, 9]], ['c1', [10, 11, 12]]]);
+    assert.deepEqual(spreadSlices([chunk('c0', [0, 1])], 4).map((c) => c.id), ['c0a', 'c0b']);
+    assert.deepEqual(spreadSlices([], 4), []);
+    const many = [chunk('c0', [0, 1]), chunk('c1', [2, 3]), chunk('c2', [4]), chunk('c3', [5])];
+    assert.deepEqual(spreadSlices(many, 4), many, 'enough slices already: unchanged');
   });
 });

@@ -72,9 +72,9 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     sandbox.clearRequestLog();
     const first = await provision({ users }, 'per-resource-plain');
     assert.equal(first.result.mode, 'per-resource');
-    assert.deepEqual([first.result.totals.created, first.result.totals.failed, first.result.chunks.planned], [25, 0, 3]);
-    // Three slices and four lanes (maxChunksInFlight): one batch each, written at once rather than one after another.
-    assert.equal(first.result.batches, 3);
+    // Three slices of ≤ 10 for four lanes (maxChunksInFlight): the first is halved so that every
+    // lane has one, and each is a batch of its own, all written at once.
+    assert.deepEqual([first.result.totals.created, first.result.totals.failed, first.result.chunks.planned, first.result.batches], [25, 0, 4, 4]);
     assert.ok(sandbox.requestLog.every((r) => !r.path.includes('/Bulk')), 'no Bulk request');
     const progress = await first.handle.query(progressQuery);
     assert.deepEqual([progress.phase, progress.created], ['completed', 25]);
@@ -85,10 +85,10 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     assert.deepEqual([second.result.totals.created, second.result.totals.updated, second.result.totals.unchanged], [0, 1, 24]);
     assert.equal(sandbox.getUser(id)?.displayName, 'User pr.plain3@example.com');
     const report = await second.handle.query(reportQuery);
-    assert.match(report.steps.map((s) => s.detail ?? '').join('\n'), /3 slices of ≤ 10 records, written one resource at a time/);
+    assert.match(report.steps.map((s) => s.detail ?? '').join('\n'), /4 slices of ≤ 10 records, written one resource at a time/);
     const batch = await client().workflow.getHandle(`${second.handle.workflowId}-batch-0`).query(reportQuery);
-    assert.match(batch.steps[0].step, /^slice c0 \(10 records, one resource at a time\)$/);
-    assert.equal(batch.steps[0].detail, '0 created, 1 updated, 9 unchanged, 0 failed, 0 resent');
+    assert.match(batch.steps[0].step, /^slice c0a \(5 records, one resource at a time\)$/);
+    assert.equal(batch.steps[0].detail, '0 created, 1 updated, 4 unchanged, 0 failed, 0 resent');
   });
 
   it('503 bursts lose nothing: every record is retried until it is written', async () => {

@@ -1,7 +1,7 @@
 // Types and small pure helpers shared by provisionUsers (the parent) and provisionUsersBatch
 // (its child workflows). Workflow-safe: no I/O.
 import type { ChunkSource, InvalidRecord, RecordFailure } from '../activities/provisioning';
-import type { ChunkDescriptor } from '../scim/bulk-plan';
+import { splitChunk, type ChunkDescriptor } from '../scim/bulk-plan';
 import { addCounts, emptyCounts, type RecordCounts } from '../scim/tally';
 import type { WriteCapabilities } from '../scim/user-match';
 
@@ -135,6 +135,21 @@ export type { InvalidRecord, RecordFailure };
  */
 export function nextBatchSize(remaining: number, chunksPerBatch: number, lanes: number): number {
   return Math.max(1, Math.min(chunksPerBatch, Math.ceil(remaining / lanes)));
+}
+
+/**
+ * Per resource: slices halved, largest first, until each of the `lanes` has one, so that a small
+ * run writes as many records at once as a large one (recordsPerSlice stays an upper bound).
+ */
+export function spreadSlices(slices: readonly ChunkDescriptor[], lanes: number): ChunkDescriptor[] {
+  const spread = [...slices];
+  while (spread.length > 0 && spread.length < lanes) {
+    const largest = spread.reduce((best, slice, i) => (slice.operations > spread[best].operations ? i : best), 0);
+    const halves = splitChunk(spread[largest]);
+    if (!halves) break;
+    spread.splice(largest, 1, ...halves);
+  }
+  return spread;
 }
 
 /** How many batches `remaining` chunks make with {@link nextBatchSize}. */

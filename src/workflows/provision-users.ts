@@ -22,7 +22,7 @@ import { writeCapabilitiesOf } from '../scim/user-match';
 import { bulkLimitsOf, userSchemaModel, type UserSchemaModel } from '../scim/user-validation';
 import { providerCallUntil } from './activity-options';
 import { provisionUsersBatch } from './provision-users-batch';
-import { batchesFor, emptyTally, mergeTally, nextBatchSize, type BatchOptions, type ProvisionProgress, type ProvisionTotals } from './provision-users-model';
+import { batchesFor, emptyTally, mergeTally, nextBatchSize, spreadSlices, type BatchOptions, type ProvisionProgress, type ProvisionTotals } from './provision-users-model';
 import {
   DEFAULTS,
   FALLBACK_LIMITS,
@@ -43,7 +43,10 @@ export type { ProvisionUsersInput, ProvisionUsersResult, WriteMode } from './pro
 
 export const progressQuery = defineQuery<ProvisionProgress>('progress');
 
-/** Patch: batches sized by nextBatchSize (provision-users-model.ts) instead of always chunksPerBatch. */
+/**
+ * Patch: batches sized by nextBatchSize, and a small per-resource run's slices spread over every
+ * lane by spreadSlices (provision-users-model.ts), instead of always chunksPerBatch per batch.
+ */
 const BALANCED_BATCHES = 'provision-balanced-batches';
 
 /**
@@ -106,7 +109,7 @@ export async function provisionUsers(input: ProvisionUsersInput, continuation?: 
 
   try {
     settings = settingsOf(input);
-    state ??= await prepare(input, settings, report, (p) => (phase = p));
+    state ??= await prepare(input, settings, report, (p) => (phase = p), balanced);
     phase = 'provisioning';
     const done = await provision(input, settings, state, report, running, balanced);
     if (!done) {
@@ -144,6 +147,7 @@ async function prepare(
   settings: Settings,
   report: ReportRecorder<Record<string, unknown>, ProvisionUsersResult>,
   setPhase: (phase: ProvisionProgress['phase']) => void,
+  balanced: boolean,
 ): Promise<Continuation> {
   const deadline = Date.now() + settings.retryDeadlineMinutes * 60_000;
   const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } = proxyActivities<Activities>(providerCallUntil(deadline));
@@ -193,7 +197,10 @@ async function prepare(
   const source: PlanSource = input.users ? { kind: 'inline', users: input.users } : { kind: 'file', ...(input.source as NonNullable<ProvisionUsersInput['source']>) };
   const plan = await report.step(
     'plan: read, map, validate, chunk',
-    () => planProvisioning({ tenant: input.tenant, source, model, limits, maxReported: settings.maxReported, ...recordLimitsFor(input) }),
+    async () => {
+      const planned = await planProvisioning({ tenant: input.tenant, source, model, limits, maxReported: settings.maxReported, ...recordLimitsFor(input) });
+      return mode === 'per-resource' && balanced ? { ...planned, chunks: spreadSlices(planned.chunks, settings.maxChunksInFlight) } : planned;
+    },
     (p) => ({
       ...(p.file ? { payloadSha256: p.file.sha256 } : {}),
       detail: `${p.file?.version ? `source version ${p.file.version}; ` : ''}${p.records} records: ${p.valid} valid, ${p.invalid} invalid; ${mode === 'bulk' ? `${p.chunks.length} Bulk requests (≤ ${limits.maxOperations} operations, ≤ ${limits.maxPayloadSize} bytes)` : `${p.chunks.length} slices of ≤ ${limits.maxOperations} records, written one resource at a time (${input.mode === 'per-resource' ? 'mode per-resource' : 'the provider has no Bulk'})`}`,
