@@ -58,7 +58,12 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     temporal = await startTestTemporal();
     // A second tenant on the same sandbox, so that what the worker learns of one tenant's filter
     // (that it refuses `or`) is seen not to leak into the other.
-    worker = await startTestWorker(temporal, [sandboxTenant(sandbox), sandboxTenant(sandbox, 'sandbox-eq-only')]);
+    const wrongSecret = sandboxTenant(sandbox, 'sandbox-wrong-secret');
+    worker = await startTestWorker(temporal, [
+      sandboxTenant(sandbox),
+      sandboxTenant(sandbox, 'sandbox-eq-only'),
+      { ...wrongSecret, auth: { ...wrongSecret.auth, clientSecret: 'not-the-secret' } as typeof wrongSecret.auth },
+    ]);
   });
   after(async () => {
     await worker?.stop();
@@ -234,7 +239,8 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
       const handle = await client().workflow.start(provisionUsers, {
         taskQueue,
         workflowId: `per-resource-kill-${Date.now()}`,
-        args: [{ tenant: 'killtest', users, recordsPerSlice: count, recordsInFlight: 2 }],
+        // One lane: one slice of all the records (not spread over lanes), killed mid-way.
+        args: [{ tenant: 'killtest', users, recordsPerSlice: count, recordsInFlight: 2, maxChunksInFlight: 1 }],
       });
       const deadline = Date.now() + 120_000;
       while (created().length < 80) {
@@ -258,6 +264,18 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     } finally {
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     }
+  });
+
+  it('discovery (its three requests sent at once) refused by the provider: the run fails with the reason, nothing left hanging', async () => {
+    const started = Date.now();
+    await assert.rejects(provision({ users: [user('pr.denied@example.com')] }, 'per-resource-denied', 'sandbox-wrong-secret'), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      const reasons = [err.cause?.message, (err.cause?.cause as Error | undefined)?.message].join(' / ');
+      assert.match(reasons, /401|invalid_client|credentials|token/i);
+      return true;
+    });
+    assert.equal(byName('pr.denied@example.com').length, 0);
+    assert.ok(Date.now() - started < 60_000, 'the run failed instead of retrying a refused credential');
   });
 
   it('mode "bulk" against a provider without Bulk is refused with a clear reason', async () => {

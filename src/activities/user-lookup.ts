@@ -47,16 +47,19 @@ async function byFilter(client: ScimClient, keys: MatchKeys, options: LookupOpti
   const ask = (expression: string) =>
     options.call(() => client.get(options.endpoint, { query: { filter: expression } })).then((r) => resourcesOf(r.body));
   const { dialect } = options;
+  let refused = false;
   if (keys.externalId !== undefined && dialect?.or) {
     try {
       // Both keys at once: a user matching either is a candidate, two different ones are ambiguous.
       return verifiedMatch(keys, await ask(`userName eq ${filterString(keys.userName)} or externalId eq ${filterString(keys.externalId)}`));
     } catch (err) {
       if (!refusedFilter(err)) throw err;
-      dialect.or = false;
+      refused = true;
     }
   }
   const candidates = await ask(`userName eq ${filterString(keys.userName)}`);
+  // Refused with `or` but answered without it: the provider does not take `or` (rather than this record's value).
+  if (refused && dialect) dialect.or = false;
   const byName = verifiedMatch(keys, candidates);
   if (byName.kind !== 'none' || keys.externalId === undefined) return byName;
   return verifiedMatch(keys, await ask(`externalId eq ${filterString(keys.externalId)}`));

@@ -138,8 +138,9 @@ export class ReportRecorder<Request, Result = unknown> {
   }
 
   /** Runs one step, recording its timing and outcome; `describe` adds HTTP facts from its result. */
-  async step<T>(name: string, run: () => Promise<T>, describe?: (result: T) => Partial<ReportStep>): Promise<T> {
-    const started = Date.now();
+  /** `startedAt` (epoch ms): when the work began, if before this call (e.g. requests sent together). */
+  async step<T>(name: string, run: () => Promise<T>, describe?: (result: T) => Partial<ReportStep>, startedAt?: number): Promise<T> {
+    const started = startedAt ?? Date.now();
     try {
       const result = await run();
       this.steps.push({
