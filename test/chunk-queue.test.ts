@@ -186,9 +186,16 @@ describe('batch sizes (how provisionUsers hands chunks to its batches)', () => {
     return out;
   };
 
-  it('a small run fills every lane: 10 Bulk requests over 4 lanes start as 4 batches, not 2 of 5', () => {
-    assert.deepEqual(sizes(10, 5, 4), [3, 2, 2, 1, 1, 1]);
+  it('a small run fills every lane: 10 Bulk requests over 4 free lanes start as 4 batches (3, 3, 2, 2), not 2 of 5', () => {
+    // provisionUsers' first wave shares what is left among the lanes still free.
+    const firstWave: number[] = [];
+    for (let left = 10, free = 4; free > 0; free--) {
+      firstWave.push(nextBatchSize(left, 5, free));
+      left -= firstWave[firstWave.length - 1];
+    }
+    assert.deepEqual(firstWave, [3, 3, 2, 2]);
     assert.deepEqual(sizes(3, 5, 4), [1, 1, 1]);
+    assert.deepEqual(sizes(10, 5, 4), [3, 2, 2, 1, 1, 1], 'shared among all lanes (after the first wave)');
     assert.equal(batchesFor(10, 5, 4), 6);
   });
 

@@ -73,7 +73,7 @@ export async function provisionUsers(input: ProvisionUsersInput, continuation?: 
   let phase: ProvisionProgress['phase'] = state ? 'provisioning' : 'discovering';
   const running = new Map<number, { chunks: number; operations: number }>();
   if (state) report.steps.push(...state.steps);
-  // Runs started before batches were sized to keep every lane busy go on with full batches.
+  // Runs whose history predates the patch replay as they ran: discovery in turn, full batches.
   const spread = patched(SPREAD_WORK);
 
   const totals = () => totalsOf(state, [...running.values()].reduce((n, b) => n + b.operations, 0));
@@ -263,7 +263,10 @@ async function provision(
   let started = 0;
 
   const startBatch = () => {
-    const chunks = state.chunks.splice(0, spread ? nextBatchSize(state.chunks.length, chunksPerBatch, maxChunksInFlight) : chunksPerBatch);
+    // The first batches of a run share what is left among the lanes still free (10 requests, 4
+    // lanes: 3, 3, 2, 2); later ones among all lanes, so that the last ones end together.
+    const lanes = finished === 0 ? maxChunksInFlight - running.size : maxChunksInFlight;
+    const chunks = state.chunks.splice(0, spread ? nextBatchSize(state.chunks.length, chunksPerBatch, lanes) : chunksPerBatch);
     const batch = state.nextBatch++;
     const operations = chunks.reduce((n, c) => n + c.operations, 0);
     state.submitted += operations;
