@@ -229,7 +229,7 @@ async function bulkSection(options: Options, file: string): Promise<void> {
   // The baseline before and after the workflow, so that a change in the machine's load shows.
   const before = await viaDirectHttp(options, file);
   const workflow = await viaWorkflow(options, file);
-  // A copy of the file: the baseline runs in this process, and its parse of the file is cached by path.
+  // A copy of the file, so that nothing kept by path from the first baseline's read serves the second.
   const copy = path.join(path.dirname(file), `after-${path.basename(file)}`);
   fs.copyFileSync(file, copy);
   const after = await viaDirectHttp(options, copy);
