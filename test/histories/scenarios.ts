@@ -179,6 +179,14 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'provisionUsers per resource',
+    async record(c) {
+      const result = await provision(c, 'per-resource', { tenant: 'sandbox', users: inlineUsers('per-resource', 8), mode: 'per-resource', maxOperationsPerRequest: 3, maxChunksInFlight: 2 });
+      assert.equal(result.totals.created, 8);
+      assert.ok(result.chunks.outcomes.every((o) => o.mode === 'per-resource'), 'per-resource: one resource at a time');
+    },
+  },
+  {
     name: 'provisionUsers 413 split',
     async record(c) {
       const result = await provision(c, '413-split', { tenant: 'lying', users: inlineUsers('split', 10) });
