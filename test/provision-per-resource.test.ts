@@ -62,6 +62,7 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     worker = await startTestWorker(temporal, [
       sandboxTenant(sandbox),
       sandboxTenant(sandbox, 'sandbox-eq-only'),
+      { ...sandboxTenant(sandbox, 'sandbox-no-or'), filterOr: false },
       { ...wrongSecret, auth: { ...wrongSecret.auth, clientSecret: 'not-the-secret' } as typeof wrongSecret.auth },
     ]);
   });
@@ -150,6 +151,18 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     assert.deepEqual([again.result.totals.created, again.result.totals.failed], [1, 0]);
     const after = sandbox.requestLog.filter((r) => r.method === 'GET' && r.path.endsWith('/Users'));
     assert.deepEqual(after.map((r) => [r.status, / or /.test(decodeURIComponent(r.query))]), [[200, true]]);
+  });
+
+  it('a tenant with filterOr false: one key per lookup from the first record (no `or` sent), the renamed user still found', async () => {
+    const users = Array.from({ length: 3 }, (_, i) => user(`pr.noor${i}@example.com`, { externalId: `NOOR-${i}` }));
+    const renamedBefore = sandbox.adminCreateUser(user('pr.noor-old-name@example.com', { externalId: 'NOOR-2', displayName: 'Old' }));
+    sandbox.clearRequestLog();
+    const { result } = await provision({ users }, 'per-resource-no-or', 'sandbox-no-or');
+    assert.deepEqual([result.totals.created, result.totals.updated, result.totals.failed], [2, 1, 0], JSON.stringify(result.failures));
+    const filters = sandbox.requestLog.filter((r) => r.method === 'GET' && r.path.endsWith('/Users')).map((r) => String(new URLSearchParams(r.query).get('filter')));
+    assert.equal(filters.length, 6, filters.join('\n'));
+    assert.ok(filters.every((f) => /^(userName eq "pr\.noor\d@example\.com"|externalId eq "NOOR-\d")$/.test(f)), filters.join('\n'));
+    assert.equal(sandbox.getUser(String(renamedBefore.id))?.userName, 'pr.noor2@example.com');
   });
 
   it('a case-only userName difference on a case-sensitive filter: the 409 is resolved by a verified scan, no duplicate', async () => {

@@ -120,6 +120,16 @@ describe('tenant configuration', () => {
     });
   });
 
+  it('reads filterOr from the tenant file and names the member when it is not a boolean', () => {
+    const entry = { id: 'acme', baseUrl: 'https://acme.example', tokenUrl: 'x', clientId: 'c', clientSecretEnv: 'ACME_SECRET' };
+    const off = TenantRegistry.fromEnv({ CXONE_TENANTS_FILE: tenantFile({ tenants: [{ ...entry, filterOr: false }] }), ACME_SECRET: 's' }).get('acme');
+    assert.equal(off.filterOr, false);
+    const unset = TenantRegistry.fromEnv({ CXONE_TENANTS_FILE: tenantFile({ tenants: [entry] }), ACME_SECRET: 's' }).get('acme');
+    assert.equal(unset.filterOr, undefined);
+    const bad = tenantFile({ tenants: [{ ...entry, filterOr: 'no' }] });
+    assert.throws(() => TenantRegistry.fromEnv({ CXONE_TENANTS_FILE: bad, ACME_SECRET: 's' }), /\$\.tenants\[0\]\.filterOr/);
+  });
+
   it('reads the per-tenant rate limit (tenant file, or CXONE_MAX_* for the default tenant), and refuses one that is not positive', () => {
     const entry = { id: 'acme', baseUrl: 'https://acme.example', tokenUrl: 'x', clientId: 'c', clientSecretEnv: 'ACME_SECRET' };
     const file = tenantFile({ tenants: [{ ...entry, maxRequestsPerSecond: 2.5, maxConcurrentRequests: 4 }] });

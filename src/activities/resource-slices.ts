@@ -60,7 +60,7 @@ export async function writeSlice(deps: ActivityDeps, input: SliceInput): Promise
     endpoint: input.endpoint,
     capabilities: input.capabilities,
     deadline: input.deadline,
-    dialect: deps.filterDialects.for(input.tenant),
+    dialect: deps.filterDialects.for(input.tenant, deps.tenants.get(input.tenant).filterOr !== false),
   };
   const outcomes: Array<RecordOutcome | undefined> = [];
   // Settled records count once the ones before them are settled too, so that `done` is a position.

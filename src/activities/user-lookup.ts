@@ -33,9 +33,13 @@ export class FilterDialect {
 export class FilterDialects {
   readonly #byTenant = new Map<string, FilterDialect>();
 
-  for(tenantId: string): FilterDialect {
+  /** `orAllowed` false (the tenant's `filterOr`): one key per request from the start. */
+  for(tenantId: string, orAllowed = true): FilterDialect {
     let dialect = this.#byTenant.get(tenantId);
-    if (!dialect) this.#byTenant.set(tenantId, (dialect = new FilterDialect()));
+    if (!dialect) {
+      this.#byTenant.set(tenantId, (dialect = new FilterDialect()));
+      dialect.or = orAllowed;
+    }
     return dialect;
   }
 }

@@ -36,6 +36,7 @@ const TenantFileEntry = t.intersection([
     requestTimeoutMs: t.number,
     maxRequestsPerSecond: t.number,
     maxConcurrentRequests: t.number,
+    filterOr: t.boolean,
   }),
   TenantFileAuthFields,
 ]);
@@ -133,6 +134,7 @@ export function readTenantFile(file: string, env: NodeJS.ProcessEnv = process.en
     requestTimeoutMs: entry.requestTimeoutMs,
     maxRequestsPerSecond: entry.maxRequestsPerSecond,
     maxConcurrentRequests: entry.maxConcurrentRequests,
+    ...(entry.filterOr !== undefined ? { filterOr: entry.filterOr } : {}),
     webhookSecret: entry.webhookSecretEnv ? requireEnv(env, entry.webhookSecretEnv, `tenant ${entry.id}`) : undefined,
     webhookPreviousSecret: entry.webhookPreviousSecretEnv ? requireEnv(env, entry.webhookPreviousSecretEnv, `tenant ${entry.id}`) : undefined,
     webhookSignature: entry.webhookSignature,

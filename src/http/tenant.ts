@@ -16,6 +16,11 @@ export interface TenantConnection {
   maxRequestsPerSecond?: number;
   /** Requests in flight to this tenant at once, per worker process (default: unlimited). */
   maxConcurrentRequests?: number;
+  /**
+   * false: look users up by one key per request, never `userName eq … or externalId eq …`, for a
+   * provider that answers `or` wrongly without refusing it (default true; a refused `or` is learnt anyway).
+   */
+  filterOr?: boolean;
 }
 
 /** `baseUrl` + `scimPath` with exactly one slash between them and none at the end. */
