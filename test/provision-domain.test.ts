@@ -387,6 +387,27 @@ describe('planProvisioning on fixture files', () => {
     }
   });
 
+  it('a chunk planned by an earlier version (no claim) reads its users from the source again, and refuses a changed source', async () => {
+    const mapping = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'mapping.json'), 'utf8'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'earlier-plan-'));
+    const file = path.join(dir, 'users.csv');
+    fs.copyFileSync(path.join(FIXTURES, 'users.csv'), file);
+    try {
+      const plan = await planProvisioning({ tenant: 't', source: { kind: 'file', path: file, mapping }, model, limits, maxReported: 100 });
+      assert.ok(plan.file);
+      const earlier = { ...plan.file, mapping };
+      for (const chunk of plan.chunks) {
+        const { claim, ...unclaimed } = chunk;
+        assert.deepEqual(await chunkEntries('t', earlier, unclaimed), await chunkEntries('t', plan.file, { ...unclaimed, claim }), `chunk ${chunk.id}`);
+      }
+      fs.appendFileSync(file, 'E999,late@example.com,Late,Comer,X,true\n');
+      const { claim: _claim, ...first } = plan.chunks[0];
+      await assert.rejects(chunkEntries('t', earlier, first), (err: Error & { type?: string }) => err.type === 'SourceChanged' && /changed during the run/.test(err.message));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('NDJSON: an unparsable line and invalid records are reported, the rest planned', async () => {
     const plan = await planProvisioning({ tenant: 't', source: { kind: 'file', path: path.join(FIXTURES, 'users.ndjson') }, model, limits, maxReported: 2 });
     assert.equal(plan.records, 5);

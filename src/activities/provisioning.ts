@@ -205,14 +205,13 @@ export async function planProvisioning(input: PlanInput): Promise<ProvisionPlan>
   };
 }
 
-/** The users a chunk's claim holds, checked by SHA-256; a split or a resend keeps only its own ranges. */
-async function claimedUsers(chunk: ChunkDescriptor): Promise<Map<number, unknown>> {
-  if (!chunk.claim) {
-    throw ApplicationFailure.nonRetryable(
-      `chunk ${chunk.id} has no stored users: it was planned by an earlier version, which read the source again in every chunk; start a new run`,
-      FailureType.PlanUnavailable,
-    );
-  }
+/**
+ * The users a chunk's claim holds, checked by SHA-256; a split or a resend keeps only its own ranges.
+ * A chunk planned by an earlier version has no claim: its users are read from the source again, as
+ * that version did, so a run in flight during an upgrade still finishes.
+ */
+async function claimedUsers(chunk: ChunkDescriptor, source: PlannedSource): Promise<Map<number, unknown>> {
+  if (!chunk.claim) return sourceUsers(chunk, source);
   const wanted = new Set(indicesOf(chunk.ranges));
   const users = new Map<number, unknown>();
   const content = await getClaim(chunk.claim, `the users of chunk ${chunk.id}`);
@@ -229,11 +228,27 @@ async function claimedUsers(chunk: ChunkDescriptor): Promise<Map<number, unknown
   return users;
 }
 
+/** A chunk's users read from the whole source (plans of earlier versions), refused when the source changed since planning. */
+async function sourceUsers(chunk: ChunkDescriptor, source: PlannedSource): Promise<Map<number, unknown>> {
+  const wanted = new Set(indicesOf(chunk.ranges));
+  const users = new Map<number, unknown>();
+  const read = await readFileSource({ path: source.path, format: source.format, mapping: source.mapping }, (record, index) => {
+    if (wanted.has(index) && 'user' in record) users.set(index, record.user);
+  });
+  if (read.sha256 !== source.sha256) {
+    throw ApplicationFailure.nonRetryable(
+      `the source ${source.path} changed during the run (SHA-256 ${read.sha256.slice(0, 12)}…, planned ${source.sha256.slice(0, 12)}…): start a new run`,
+      FailureType.SourceChanged,
+    );
+  }
+  return users;
+}
+
 /** The records of a chunk, from its claim (file sources) or the inline users. */
 export async function chunkEntries(tenant: string, source: ChunkSource, chunk: ChunkDescriptor): Promise<Entry[]> {
   let userAt: (index: number) => unknown;
   if (source.kind === 'file') {
-    const users = await claimedUsers(chunk);
+    const users = await claimedUsers(chunk, source);
     userAt = (index) => users.get(index);
   } else {
     userAt = (index) => source.users[index - source.offset];
