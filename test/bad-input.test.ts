@@ -9,7 +9,8 @@ import { Client, Connection } from '@temporalio/client';
 import { runCli } from '../src/cli/program';
 import { ARGUMENT_CASES, CONFIG_CASES, PROVIDER_CASES, SPC } from './bad-input/config-cases';
 import { csv, MAPPING, row, type Case } from './bad-input/cases';
-import { Capture, startHarness, type Harness } from './bad-input/harness';
+import { startHarness, type Harness } from './bad-input/harness';
+import { Capture, cliContext } from './helpers/cli';
 import { CSV_CASES } from './bad-input/csv-cases';
 import { MAPPING_CASES, RECORD_CASES } from './bad-input/record-cases';
 
@@ -139,13 +140,7 @@ describe('bad input: every mistake named, valid work never lost, exit codes CI c
     fs.writeFileSync(f('users.csv'), csv(...Array.from({ length: 12 }, (_, i) => row('outage', i))));
     h.sandbox.setSwitches({ latencyMs: 250 });
     try {
-      const running = runCli(['provision', f('users.csv'), '--mapping', f('mapping.json'), '--max-operations', '2', '--max-in-flight', '1'], {
-        stdout: new Capture(),
-        stderr,
-        env: { CXONE_TENANT_ID: 'sandbox' },
-        temporal: async () => ({ client, taskQueue: h.worker.settings.taskQueue, release: async () => undefined }),
-        exitCode: 0,
-      });
+      const running = runCli(['provision', f('users.csv'), '--mapping', f('mapping.json'), '--max-operations', '2', '--max-in-flight', '1'], cliContext(client, h.worker.settings.taskQueue, { stderr }));
       const until = async (done: () => boolean, what: string) => {
         for (const deadline = Date.now() + 60_000; !done(); await new Promise((resolve) => setTimeout(resolve, 20))) {
           assert.ok(Date.now() < deadline, `${what} (stderr so far:\n${stderr.text})`);

@@ -4,27 +4,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startSandbox, type Sandbox } from 'cxone-sandbox';
-import type { CliContext } from '../src/cli/context';
 import { sandboxTenant } from '../src/cli/dev';
 import { runCli } from '../src/cli/program';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { syncProgressQuery } from '../src/workflows';
-import { Capture } from './bad-input/harness';
+import { Capture, cliContext } from './helpers/cli';
 import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
+import { scimUser as user } from './helpers/users';
 
 // The reconciliation CLI in-process (runCli) against a real Temporal dev server, worker and the
 // CXone sandbox: plans printed, plans written, approvals refused and accepted, schedules.
 
-const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
-type Attrs = Record<string, unknown>;
-const user = (userName: string, extra: Attrs = {}): Attrs => ({
-  schemas: [CORE],
-  userName,
-  name: { givenName: 'G', familyName: 'F' },
-  emails: [{ value: userName, type: 'work', primary: true }],
-  active: true,
-  ...extra,
-});
 
 describe('cxone-scim sync and schedule', () => {
   let temporal: TemporalEnvironment;
@@ -49,14 +39,7 @@ describe('cxone-scim sync and schedule', () => {
 
   async function cli(args: string[], stdout = new Capture()): Promise<{ code: number; output: string }> {
     const stderr = new Capture();
-    const context: CliContext = {
-      stdout,
-      stderr,
-      env: { CXONE_TENANT_ID: 'sandbox' },
-      temporal: async () => ({ client: temporal.testEnv.client, taskQueue: worker.settings.taskQueue, release: async () => undefined }),
-      exitCode: 0,
-    };
-    const code = await runCli(args, context);
+    const code = await runCli(args, cliContext(temporal.testEnv.client, worker.settings.taskQueue, { stdout, stderr }));
     return { code, output: `${stdout.text}\n${stderr.text}` };
   }
   const byName = (userName: string) => sandbox.listUsers().find((u) => String(u.userName).toLowerCase() === userName);

@@ -2,25 +2,24 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { sandboxTenant } from '../src/cli/dev';
-import type { CliContext } from '../src/cli/context';
 import { syncGroupsCommand } from '../src/cli/sync-groups';
 import type { TenantConfig } from '../src/config/tenants';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { syncGroups, syncGroupsProgressQuery, type SyncGroupsInput, type SyncGroupsResult } from '../src/workflows';
+import { Capture, cliContext } from './helpers/cli';
 import { startScim2Server, type Scim2Server } from './helpers/scim2-server';
 import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
+import { CORE_USER as CORE, scimUser } from './helpers/users';
 
 // syncGroups end to end: a real Temporal dev server and worker against the CXone sandbox (whose
 // Groups follow RFC 7644 PATCH, with a switch for a server that ignores filtered removals) and
 // against the independent python scim2-server.
 
-const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const SECRET = 'groups-test-secret';
-const user = (userName: string) => ({ schemas: [CORE], userName, name: { givenName: 'G', familyName: 'F' }, emails: [{ value: userName, type: 'work', primary: true }], active: true });
+const user = (userName: string) => scimUser(userName);
 
 describe('syncGroups', () => {
   let temporal: TemporalEnvironment;
@@ -154,16 +153,12 @@ describe('syncGroups', () => {
   it('cxone-scim sync-groups: a dry run prints each group action and names every bad record', async () => {
     const file = path.join(dir, 'groups.ndjson');
     fs.writeFileSync(file, ['{"displayName":"Leads","members":["alice@corp.example"]}', '{"displayName":"leads","members":[]}', 'not json', '{"members":["bob@corp.example"]}', ''].join('\n'));
-    const out: string[] = [];
-    const err: string[] = [];
-    const sink = (into: string[]) => new Writable({ write: (chunk, _enc, done) => { into.push(String(chunk)); done(); } });
-    const context: CliContext = {
-      stdout: sink(out), stderr: sink(err), env: {}, exitCode: -1,
-      temporal: async () => ({ client: temporal.testEnv.client, taskQueue: worker.settings.taskQueue, release: async () => undefined }),
-    };
+    const out = new Capture();
+    const err = new Capture();
+    const context = { ...cliContext(temporal.testEnv.client, worker.settings.taskQueue, { stdout: out, stderr: err }, {}), exitCode: -1 };
     await syncGroupsCommand({ groupsFile: file, tenant: 'groups', dryRun: true, prefix: 'Leads', output: 'text' }, context);
-    const text = out.join('');
-    assert.equal(context.exitCode, 0, err.join(''));
+    const text = out.text;
+    assert.equal(context.exitCode, 0, err.text);
     assert.match(text, /^outcome: dry-run/);
     assert.match(text, /error: group "Leads" \(groups\.ndjson line 1\) displayName "Leads" is given 2 times \(groups\.ndjson line 1, groups\.ndjson line 2\)/);
     assert.match(text, /error: \(groups\.ndjson line 3\) not JSON/);

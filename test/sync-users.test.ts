@@ -16,22 +16,12 @@ import {
 } from '../src/workflows';
 import { startScriptedServer, throughProxy } from './helpers/http';
 import { historyText, startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
+import { CORE_USER as CORE, scimUser as user, type Attrs } from './helpers/users';
 
 // syncUsers end to end: a real Temporal dev server and worker against the CXone sandbox, seeded
 // with provider users, sometimes behind a loopback proxy that injects failures.
 
-const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const SECRET = 'sync-test-secret';
-type Attrs = Record<string, unknown>;
-
-const user = (userName: string, extra: Attrs = {}): Attrs => ({
-  schemas: [CORE],
-  userName,
-  name: { givenName: 'G', familyName: 'F' },
-  emails: [{ value: userName, type: 'work', primary: true }],
-  active: true,
-  ...extra,
-});
 
 interface Proxy {
   url: string;

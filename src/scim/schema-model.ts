@@ -99,6 +99,18 @@ function readSchemas(body: unknown, warnings: string[]): Map<string, Schema> {
   return schemas;
 }
 
+/** The User or Group resource type: by its core schema, else by its name or the usual endpoint (`/Users`, `/Groups`). */
+function findResourceType(types: ResourceType[], name: 'User' | 'Group'): ResourceType | undefined {
+  const urn = URN[name].toLowerCase();
+  const lower = name.toLowerCase();
+  return types.find((r) => r.schema.toLowerCase() === urn) ?? types.find((r) => r.name.toLowerCase() === lower || r.endpoint.toLowerCase() === `/${lower}s`);
+}
+
+/** The endpoint of the User or Group resource type in a GET /ResourceTypes body; undefined when it lists none. */
+export function resourceTypeEndpoint(resourceTypesBody: unknown, name: 'User' | 'Group'): string | undefined {
+  return findResourceType(readResourceTypes(resourceTypesBody, []), name)?.endpoint;
+}
+
 /**
  * Builds the User model from the bodies of GET /ResourceTypes and GET /Schemas. A provider
  * without a User resource type, or whose User schemas are not published, is a problem.
@@ -112,9 +124,7 @@ export function userSchemaModel(resourceTypesBody: unknown, schemasBody: unknown
     problem: warnings.length > 0 ? `${problem} (discovery dropped: ${warnings.join('; ')})` : problem,
     warnings,
   });
-  const userType =
-    types.find((r) => r.schema.toLowerCase() === URN.User.toLowerCase()) ??
-    types.find((r) => r.name.toLowerCase() === 'user' || r.endpoint.toLowerCase() === '/users');
+  const userType = findResourceType(types, 'User');
   if (!userType) return fail('the provider lists no User resource type in /ResourceTypes');
   const find = (urn: string) => schemas.get(urn.toLowerCase());
   const core = find(userType.schema);

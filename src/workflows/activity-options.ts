@@ -1,3 +1,4 @@
+import type { Duration } from '@temporalio/common';
 import type { ActivityOptions } from '@temporalio/workflow';
 
 /**
@@ -17,6 +18,19 @@ export const PROVIDER_CALL: ActivityOptions = {
 
 /** Retryable failures of a provider call are retried for this long at most, then the run sees them. */
 export const RETRY_CAP = '5 seconds';
+
+/**
+ * Retry policy for the apply activities of a sync run: retryable failures are retried for the
+ * run's `runDeadline` (default 6 hours), never by an attempt count, with the backoff capped at
+ * RETRY_CAP. Retry-After still wins.
+ */
+export function providerCallFor(runDeadline: string | undefined, options: ActivityOptions): ActivityOptions {
+  return {
+    ...options,
+    scheduleToCloseTimeout: (runDeadline ?? '6 hours') as Duration,
+    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: RETRY_CAP },
+  };
+}
 
 /**
  * Retry policy for a run with a retry deadline (provisionUsers): retryable failures are retried

@@ -6,7 +6,8 @@ import type { GroupFailure, GroupPlanSummary, GroupTally, MembershipView } from 
 import { FailureType } from '../scim/failures';
 import type { GroupMatchKey, GroupScope, MemberKey } from '../scim/group-reconcile';
 import { DEFAULT_DELETION_THRESHOLD, DEFAULT_QUARANTINE, exceedsThreshold, shouldQuarantine, type DeletionThreshold, type QuarantineRule } from '../scim/reconcile';
-import { PROVIDER_CALL } from './activity-options';
+import { resourceTypeEndpoint } from '../scim/schema-model';
+import { PROVIDER_CALL, providerCallFor } from './activity-options';
 import { ReportRecorder } from './report';
 import { DeletionApproval, type DeletionDecision } from './deletion-approval';
 
@@ -90,13 +91,6 @@ function checkInput(input: SyncGroupsInput): void {
   if (input.membershipView !== undefined && !['auto', 'userGroups', 'groupMembers'].includes(input.membershipView)) throw invalid(`membershipView must be auto, userGroups or groupMembers, got ${String(input.membershipView)}`);
 }
 
-/** The Group resource type's endpoint, or undefined when /ResourceTypes lists none. */
-function endpointOf(types: unknown, name: string): string | undefined {
-  const list = Array.isArray(types) ? types : (types as { Resources?: unknown[] } | null)?.Resources;
-  const found = (list ?? []).find((t) => typeof t === 'object' && t !== null && ((t as { name?: unknown }).name === name || (t as { id?: unknown }).id === name)) as { endpoint?: unknown } | undefined;
-  return typeof found?.endpoint === 'string' ? found.endpoint : undefined;
-}
-
 /**
  * Group reconciliation: the source's groups and memberships are the truth for the groups this
  * sync manages. discovery ─▶ planGroupSync (plan stored in the claim store, one object per apply
@@ -132,12 +126,12 @@ async function run(input: SyncGroupsInput, report: ReportRecorder<Record<string,
   const spc = await report.step('discover ServiceProviderConfig', () => discoverServiceProviderConfig(input.tenant), (d) => ({ httpStatus: d.httpStatus, payloadSha256: d.payloadSha256 }));
   const types = await report.step('discover ResourceTypes', () => discoverResourceTypes(input.tenant), (d) => ({ httpStatus: d.httpStatus }));
   result.requests += 2;
-  const groupsEndpoint = endpointOf(types.body, 'Group');
+  const groupsEndpoint = resourceTypeEndpoint(types.body, 'Group');
   if (!groupsEndpoint) {
     report.skip('sync groups', 'the provider lists no Group resource in /ResourceTypes');
     return { ...result, outcome: 'unsupported', note: 'skipped: the provider lists no Group resource type in /ResourceTypes (CXone documents no SCIM groups)' };
   }
-  const usersEndpoint = endpointOf(types.body, 'User') ?? '/Users';
+  const usersEndpoint = resourceTypeEndpoint(types.body, 'User') ?? '/Users';
   const capabilities = spc.body as { patch?: { supported?: unknown }; filter?: { maxResults?: unknown } };
   const maxResults = Number(capabilities.filter?.maxResults);
   const pageSize = Math.min(positive(input.pageSize, 'pageSize', 500), Number.isInteger(maxResults) && maxResults > 0 ? maxResults : Infinity);
@@ -159,10 +153,8 @@ async function run(input: SyncGroupsInput, report: ReportRecorder<Record<string,
     return { ...result, outcome: 'dry-run' };
   }
 
-  const { applyGroupChanges } = proxyActivities<Activities>({
-    startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute', scheduleToCloseTimeout: (input.runDeadline ?? '6 hours') as Duration,
-    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds' },
-  });
+  // Transient failures (429, 5xx, outages) are retried until the run's deadline, never by a count.
+  const { applyGroupChanges } = proxyActivities<Activities>(providerCallFor(input.runDeadline, { startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute' }));
   const quarantine = { ...DEFAULT_QUARANTINE, ...input.quarantine };
   const quarantined = () => shouldQuarantine(applied.membersAdded + applied.membersRemoved + result.failed, result.failed, quarantine);
   const apply = async (phase: 'writes' | 'removals', total: number) => {

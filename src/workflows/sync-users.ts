@@ -25,7 +25,7 @@ import {
 import type { User } from '../scim/codecs';
 import { userSchemaModel } from '../scim/user-validation';
 import { DeletionApproval, type DeletionDecision } from './deletion-approval';
-import { PROVIDER_CALL } from './activity-options';
+import { PROVIDER_CALL, providerCallFor } from './activity-options';
 import { ReportRecorder, reportTotals } from './report';
 
 const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } = proxyActivities<Activities>(PROVIDER_CALL);
@@ -286,12 +286,7 @@ function applier(
   progress: SyncProgress,
 ) {
   // Transient failures (429, 5xx, outages) are retried until the run's deadline, never by a count.
-  const { applySyncSlice } = proxyActivities<Activities>({
-    startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: '30 seconds',
-    scheduleToCloseTimeout: (input.runDeadline ?? '6 hours') as Duration,
-    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds' },
-  });
+  const { applySyncSlice } = proxyActivities<Activities>(providerCallFor(input.runDeadline, { startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds' }));
   // A plan made by a build from before the claim store has no slices, only a file on its worker.
   const stored = plan.slices as SyncPlanSummary['slices'] | undefined;
   const planFile = (plan as { planFile?: string }).planFile ?? '';

@@ -4,13 +4,12 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { sandboxTenant } from '../../src/cli/dev';
-import type { CliContext } from '../../src/cli/context';
 import { runCli } from '../../src/cli/program';
 import type { TenantConfig } from '../../src/config/tenants';
 import type { TemporalEnvironment } from '../../src/temporal/server';
+import { Capture, cliContext } from '../helpers/cli';
 import { sendJson, startScriptedServer } from '../helpers/http';
 import { startScim2Server, type Scim2Server } from '../helpers/scim2-server';
 import { startTestTemporal, startTestWorker, type TestWorker } from '../helpers/temporal';
@@ -82,14 +81,6 @@ async function startBehaviourProxy(upstream: string, scim2: Scim2Server): Promis
   });
 }
 
-/** A stream that keeps what is written to it. */
-export class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
 
 export interface Harness {
   temporal: TemporalEnvironment;
@@ -123,14 +114,7 @@ export async function startHarness(): Promise<Harness> {
     async cli(args) {
       const stdout = new Capture();
       const stderr = new Capture();
-      const context: CliContext = {
-        stdout,
-        stderr,
-        env: { CXONE_TENANT_ID: 'sandbox' },
-        temporal: async () => ({ client: temporal.testEnv.client, taskQueue: worker.settings.taskQueue, release: async () => undefined }),
-        exitCode: 0,
-      };
-      const code = await runCli(args, context);
+      const code = await runCli(args, cliContext(temporal.testEnv.client, worker.settings.taskQueue, { stdout, stderr }));
       return { code, output: `${stdout.text}\n${stderr.text}` };
     },
     provisioned: (prefix) => sandbox.listUsers().filter((u) => String(u.userName).startsWith(`${prefix}.`)).length,
