@@ -10,8 +10,8 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { startSandbox, type RequestLogEntry } from 'cxone-sandbox';
 import { startTemporal } from '../src/temporal/server';
-import { startBenchWorker } from './worker-process';
-import { discoverServiceProvider, syncGroups, type SyncGroupsResult } from '../src/workflows';
+import { withBenchWorker } from './worker-process';
+import { syncGroups, type SyncGroupsResult } from '../src/workflows';
 
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
 
@@ -41,34 +41,30 @@ async function main(): Promise<void> {
   for (const userName of userNames) sandbox.adminCreateUser({ schemas: [CORE], userName, name: { givenName: 'B', familyName: 'M' }, emails: [{ value: userName, type: 'work', primary: true }] });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'groups-bench-'));
   const taskQueue = `groups-bench-${process.pid}`;
-  const worker = startBenchWorker({ temporal, sandbox, taskQueue, tenantId: 'bench', env: { CXONE_SCIM_DATA_DIR: dir } });
   try {
-    const client = temporal.testEnv.client;
-    await client.workflow.execute(discoverServiceProvider, { taskQueue, workflowId: `groups-bench-warmup-${Date.now()}`, args: [{ tenant: 'bench' }] });
-    const runOnce = async (label: string, members: string[]) => {
-      const file = path.join(dir, `${label}.json`);
-      fs.writeFileSync(file, JSON.stringify([{ displayName: 'Bench group', members }]));
-      sandbox.requestLog.length = 0;
-      const started = performance.now();
-      const workflowId = `groups-bench-${label}-${Date.now()}`;
-      const result: SyncGroupsResult = await client.workflow.execute(syncGroups, {
-        taskQueue, workflowId, args: [{ tenant: 'bench', groupsFile: { path: file }, memberSliceSize: options.slice, pageSize: options.pageSize, deletionThreshold: { maxShare: 1, maxCount: n } }],
-      });
-      const seconds = (performance.now() - started) / 1000;
-      const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events?.length ?? 0;
-      if (result.failed > 0 || result.outcome !== 'succeeded') throw new Error(`${label}: ${result.outcome}, ${JSON.stringify(result.failures)}`);
-      const scimRequests = sandbox.requestLog.filter((r) => r.path.includes('/scim/')).length;
-      console.log(`${label}: ${seconds.toFixed(2)} s, +${result.applied.membersAdded} −${result.applied.membersRemoved} members, ${scimRequests} SCIM requests (${kinds(sandbox.requestLog)}), history ${events} events, membership view ${result.plan?.membershipView}`);
-    };
-    console.log(`syncGroups bench: one group of ${n} members, slices of ${options.slice}, listing pages of ${options.pageSize}, ${userNames.length} provider users`);
-    await runOnce('from-scratch', userNames.slice(0, n));
-    await runOnce('changed-1%', userNames.slice(change, n + change));
-    console.log(`peak worker RSS: ${worker.peakRssMb().toFixed(0)} MB`);
-  } catch (err) {
-    process.stderr.write(`worker log (last lines):\n${worker.log.join('')}\n`);
-    throw err;
+    await withBenchWorker({ temporal, sandbox, taskQueue, tenantId: 'bench', env: { CXONE_SCIM_DATA_DIR: dir } }, async (worker) => {
+      const client = temporal.testEnv.client;
+      const runOnce = async (label: string, members: string[]) => {
+        const file = path.join(dir, `${label}.json`);
+        fs.writeFileSync(file, JSON.stringify([{ displayName: 'Bench group', members }]));
+        sandbox.requestLog.length = 0;
+        const started = performance.now();
+        const workflowId = `groups-bench-${label}-${Date.now()}`;
+        const result: SyncGroupsResult = await client.workflow.execute(syncGroups, {
+          taskQueue, workflowId, args: [{ tenant: 'bench', groupsFile: { path: file }, memberSliceSize: options.slice, pageSize: options.pageSize, deletionThreshold: { maxShare: 1, maxCount: n } }],
+        });
+        const seconds = (performance.now() - started) / 1000;
+        const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events?.length ?? 0;
+        if (result.failed > 0 || result.outcome !== 'succeeded') throw new Error(`${label}: ${result.outcome}, ${JSON.stringify(result.failures)}`);
+        const scimRequests = sandbox.requestLog.filter((r) => r.path.includes('/scim/')).length;
+        console.log(`${label}: ${seconds.toFixed(2)} s, +${result.applied.membersAdded} −${result.applied.membersRemoved} members, ${scimRequests} SCIM requests (${kinds(sandbox.requestLog)}), history ${events} events, membership view ${result.plan?.membershipView}`);
+      };
+      console.log(`syncGroups bench: one group of ${n} members, slices of ${options.slice}, listing pages of ${options.pageSize}, ${userNames.length} provider users`);
+      await runOnce('from-scratch', userNames.slice(0, n));
+      await runOnce('changed-1%', userNames.slice(change, n + change));
+      console.log(`peak worker RSS: ${worker.peakRssMb().toFixed(0)} MB`);
+    });
   } finally {
-    await worker.stop();
     await sandbox.close();
     await temporal.stop();
     fs.rmSync(dir, { recursive: true, force: true });

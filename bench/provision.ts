@@ -33,10 +33,10 @@ import { ScimClient, TenantTokenProvider } from '../src/http';
 import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { bulkLimitsOf, userSchemaModel } from '../src/scim/user-validation';
 import { startTemporal } from '../src/temporal/server';
-import { discoverServiceProvider, provisionUsers, type ProvisionUsersInput, type ProvisionUsersResult } from '../src/workflows';
+import { provisionUsers, type ProvisionUsersInput, type ProvisionUsersResult } from '../src/workflows';
 import { printMemoryFigures } from './memory';
 import { perResourceSandbox, scimRequests, viaDirectPerResource } from './per-resource';
-import { startBenchWorker } from './worker-process';
+import { withBenchWorker } from './worker-process';
 
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
 
@@ -106,43 +106,38 @@ async function viaWorkflow(
   const temporal = await startTemporal({});
   const sandbox = await setup.sandbox();
   const taskQueue = `provision-bench-${process.pid}`;
-  const worker = startBenchWorker({ temporal, sandbox, taskQueue, tenantId: 'bench', env: setup.env });
   try {
-    const client = temporal.testEnv.client;
-    // Warm-up: the worker bundles its workflows first; timing starts once it answers.
-    await client.workflow.execute(discoverServiceProvider, { taskQueue, workflowId: `bench-warmup-${Date.now()}`, args: [{ tenant: 'bench' }] });
-    const workflowId = `provision-bench-${Date.now()}`;
-    const started = performance.now();
-    const result: ProvisionUsersResult = await client.workflow.execute(provisionUsers, {
-      taskQueue,
-      workflowId,
-      args: [{ tenant: 'bench', source: { path: file, mapping: MAPPING }, maxChunksInFlight: options.inFlight, ...setup.input }],
+    return await withBenchWorker({ temporal, sandbox, taskQueue, tenantId: 'bench', env: setup.env }, async (worker) => {
+      const client = temporal.testEnv.client;
+      const workflowId = `provision-bench-${Date.now()}`;
+      const started = performance.now();
+      const result: ProvisionUsersResult = await client.workflow.execute(provisionUsers, {
+        taskQueue,
+        workflowId,
+        args: [{ tenant: 'bench', source: { path: file, mapping: MAPPING }, maxChunksInFlight: options.inFlight, ...setup.input }],
+      });
+      const seconds = (performance.now() - started) / 1000;
+      if (result.totals.succeeded !== setup.users || sandbox.countUsers() !== setup.users) {
+        throw new Error(`workflow: ${result.totals.succeeded} succeeded, sandbox has ${sandbox.countUsers()} of ${setup.users}`);
+      }
+      setup.inspect?.(sandbox);
+      let largest = { largest: 0, where: '' };
+      for (const id of [workflowId, ...Array.from({ length: result.batches }, (_, i) => `${workflowId}-batch-${i}`)]) {
+        const lengths = await runLengths(client, id);
+        const max = Math.max(...lengths);
+        if (max > largest.largest) largest = { largest: max, where: `${id} (${lengths.length} run(s))` };
+      }
+      return {
+        way: setup.way,
+        users: result.totals.succeeded,
+        failed: result.totals.failed + result.totals.invalid,
+        seconds,
+        requests: result.chunks.requests,
+        peakRssMb: worker.peakRssMb(),
+        history: { ...largest, runs: result.runs, batchRuns: result.batchRuns },
+      };
     });
-    const seconds = (performance.now() - started) / 1000;
-    if (result.totals.succeeded !== setup.users || sandbox.countUsers() !== setup.users) {
-      throw new Error(`workflow: ${result.totals.succeeded} succeeded, sandbox has ${sandbox.countUsers()} of ${setup.users}`);
-    }
-    setup.inspect?.(sandbox);
-    let largest = { largest: 0, where: '' };
-    for (const id of [workflowId, ...Array.from({ length: result.batches }, (_, i) => `${workflowId}-batch-${i}`)]) {
-      const lengths = await runLengths(client, id);
-      const max = Math.max(...lengths);
-      if (max > largest.largest) largest = { largest: max, where: `${id} (${lengths.length} run(s))` };
-    }
-    return {
-      way: setup.way,
-      users: result.totals.succeeded,
-      failed: result.totals.failed + result.totals.invalid,
-      seconds,
-      requests: result.chunks.requests,
-      peakRssMb: worker.peakRssMb(),
-      history: { ...largest, runs: result.runs, batchRuns: result.batchRuns },
-    };
-  } catch (err) {
-    process.stderr.write(`worker log (last lines):\n${worker.log.join('')}\n`);
-    throw err;
   } finally {
-    await worker.stop();
     await sandbox.close();
     await temporal.stop();
   }

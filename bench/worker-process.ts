@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Sandbox } from 'cxone-sandbox';
 import type { TemporalEnvironment } from '../src/temporal/server';
+import { discoverServiceProvider } from '../src/workflows';
 
 const MAIN = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
 
@@ -17,7 +18,7 @@ export interface BenchWorker {
   stop(): Promise<void>;
 }
 
-export function startBenchWorker(options: {
+export interface BenchWorkerOptions {
   temporal: TemporalEnvironment;
   sandbox: Sandbox;
   taskQueue: string;
@@ -25,7 +26,30 @@ export function startBenchWorker(options: {
   env?: Record<string, string>;
   /** Writes a V8 CPU profile of the worker into this folder. */
   profileDir?: string;
-}): BenchWorker {
+}
+
+/**
+ * Starts the worker, waits until it answers (it bundles its workflows first, so timing starts
+ * after), runs `body`, and stops the worker; when `body` fails, prints the worker's last stderr lines.
+ */
+export async function withBenchWorker<T>(options: BenchWorkerOptions, body: (worker: BenchWorker) => Promise<T>): Promise<T> {
+  const worker = startBenchWorker(options);
+  try {
+    await options.temporal.testEnv.client.workflow.execute(discoverServiceProvider, {
+      taskQueue: options.taskQueue,
+      workflowId: `bench-warmup-${Date.now()}`,
+      args: [{ tenant: options.tenantId }],
+    });
+    return await body(worker);
+  } catch (err) {
+    process.stderr.write(`worker log (last lines):\n${worker.log.join('')}\n`);
+    throw err;
+  } finally {
+    await worker.stop();
+  }
+}
+
+function startBenchWorker(options: BenchWorkerOptions): BenchWorker {
   const { temporal, sandbox } = options;
   const child = spawn(process.execPath, [...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profileDir)}`] : []), MAIN, 'worker'], {
     env: {
