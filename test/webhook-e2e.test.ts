@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { sandboxTenant } from '../src/cli/dev';
 import { TenantRegistry, type TenantConfig } from '../src/config/tenants';
-import { startSandbox, type Sandbox } from 'cxone-sandbox';
+import { SandboxClient, startSandbox, type Sandbox } from 'cxone-sandbox';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { silentLogger, startWebhookReceiver, type RunningReceiver } from '../src/webhooks/receiver';
 import { sendRaw, sendSignedDelivery } from '../src/http/webhook-delivery';
@@ -319,7 +319,7 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
       // Subscribe directly (this worker does not know cxone2); the first delivery goes through.
       const subscribe = await fetch(cxone2.webhooksUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${await token(cxone2)}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await new SandboxClient(cxone2).newToken()}` },
         body: JSON.stringify({ url: receiver2.callbackUrl('cxone2'), events: ['USER_CREATED', 'USER_UPDATED', 'USER_DEACTIVATED'] }),
       });
       assert.equal(subscribe.status, 201);
@@ -379,12 +379,3 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
     }
   });
 });
-
-async function token(sandbox: Sandbox): Promise<string> {
-  const response = await fetch(sandbox.tokenUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: sandbox.clientId, client_secret: sandbox.clientSecret }).toString(),
-  });
-  return ((await response.json()) as { access_token: string }).access_token;
-}

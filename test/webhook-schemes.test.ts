@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { startSandbox, type Sandbox } from 'cxone-sandbox';
+import { SandboxClient, startSandbox, type Sandbox } from 'cxone-sandbox';
 import { sandboxTenant } from '../src/cli/dev';
 import { TenantRegistry, type TenantConfig } from '../src/config/tenants';
 import type { TemporalEnvironment } from '../src/temporal/server';
@@ -96,7 +96,7 @@ describe('webhook receiver per tenant (sandbox → receiver → Temporal)', () =
   it("verifies the sandbox's nexus-signed deliveries, and the previous secret during the rotation", async () => {
     const subscribe = await fetch(nexus.webhooksUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${await token(nexus)}` },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await new SandboxClient(nexus).newToken()}` },
       body: JSON.stringify({ url: receiver.callbackUrl('nexus-tenant'), events: ['USER_CREATED'] }),
     });
     assert.equal(subscribe.status, 201);
@@ -145,12 +145,3 @@ describe('webhook receiver per tenant (sandbox → receiver → Temporal)', () =
     }
   });
 });
-
-async function token(sandbox: Sandbox): Promise<string> {
-  const response = await fetch(sandbox.tokenUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: sandbox.clientId, client_secret: sandbox.clientSecret }).toString(),
-  });
-  return ((await response.json()) as { access_token: string }).access_token;
-}
