@@ -5,16 +5,17 @@ import type { GroupSourceSpec, InlineGroup, GroupsColumnSpec, GroupsFileSpec } f
 import type { GroupFailure, GroupPlanSummary, GroupTally, MembershipView } from '../activities/groups';
 import { FailureType } from '../scim/failures';
 import type { GroupMatchKey, GroupScope, MemberKey } from '../scim/group-reconcile';
-import { DEFAULT_DELETION_THRESHOLD, DEFAULT_QUARANTINE, exceedsThreshold, shouldQuarantine, type DeletionThreshold, type QuarantineRule } from '../scim/reconcile';
+import { DEFAULT_DELETION_THRESHOLD, DEFAULT_QUARANTINE, exceedsThreshold, shouldQuarantine } from '../scim/reconcile';
 import { resourceTypeEndpoint } from '../scim/schema-model';
 import { PROVIDER_CALL, providerCallFor } from './activity-options';
+import type { SyncRunOptions } from './sync-run-options';
 import { ReportRecorder } from './report';
 import { DeletionApproval, type DeletionDecision } from './deletion-approval';
 
 const { discoverServiceProviderConfig, discoverResourceTypes } = proxyActivities<Activities>(PROVIDER_CALL);
 const { planGroupSync } = proxyActivities<Activities>({ ...PROVIDER_CALL, startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes' });
 
-export interface SyncGroupsInput {
+export interface SyncGroupsInput extends SyncRunOptions {
   tenant: string;
   /** A `groups` column of the user CSV. */
   groupsColumn?: GroupsColumnSpec;
@@ -32,22 +33,12 @@ export interface SyncGroupsInput {
   protectedGroups?: string[];
   /** Groups gone from the source: `empty` (remove their memberships; default) or `delete`. */
   deprovision?: 'empty' | 'delete';
-  dryRun?: boolean;
-  /** Removals (groups, and memberships) above this wait for `approveDeletions`. Default 500 or 20 %. */
-  deletionThreshold?: Partial<DeletionThreshold>;
-  approvalTimeout?: string;
-  /** Stop writing when more than `maxFailureRate` of at least `minWrites` member changes failed. Default 40 % of 100. */
-  quarantine?: Partial<QuarantineRule>;
   /** Members per PATCH request. Default 1000. */
   memberSliceSize?: number;
   /** Groups per activity. Default 50. */
   groupsPerActivity?: number;
-  /** Resources per page when listing. Default 500 (capped by filter.maxResults). */
-  pageSize?: number;
   /** Current memberships from the users' `groups` (auto when the provider fills it) or one read per group. */
   membershipView?: MembershipView;
-  runDeadline?: string;
-  maxReported?: number;
 }
 
 export type SyncGroupsOutcome = 'succeeded' | 'partial' | 'dry-run' | 'rejected' | 'approval-timeout' | 'unsupported' | 'quarantined';

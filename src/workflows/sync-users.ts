@@ -16,7 +16,6 @@ import {
   shouldQuarantine,
   WRITE_ACTIONS,
   type ActionCounts,
-  type DeletionThreshold,
   type MatchKey,
   type QuarantineRule,
   type SyncAction,
@@ -26,12 +25,13 @@ import type { User } from '../scim/codecs';
 import { userSchemaModel } from '../scim/user-validation';
 import { DeletionApproval, type DeletionDecision } from './deletion-approval';
 import { PROVIDER_CALL, providerCallFor } from './activity-options';
+import type { SyncRunOptions } from './sync-run-options';
 import { ReportRecorder, reportTotals } from './report';
 
 const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } = proxyActivities<Activities>(PROVIDER_CALL);
 const { planSync } = proxyActivities<Activities>({ ...PROVIDER_CALL, startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes' });
 
-export interface SyncUsersInput {
+export interface SyncUsersInput extends SyncRunOptions {
   tenant: string;
   /** Inline SCIM Users (small runs), or `source`: a file the worker can read, as for provisionUsers. */
   users?: Array<User | Record<string, unknown>>;
@@ -44,26 +44,12 @@ export interface SyncUsersInput {
   protectedAccounts?: string[];
   /** Users gone from the source: `deactivate` (default, `active: false`) or `delete`. */
   deprovision?: 'deactivate' | 'delete';
-  /** Compute and report the plan; write nothing. */
-  dryRun?: boolean;
-  /** Removals above this wait for `approveDeletions`. Default 500 users or 20 % of the managed ones. */
-  deletionThreshold?: Partial<DeletionThreshold>;
-  /** How long to wait for an approval before ending without removals, e.g. `24 hours`. Default 24 hours. */
-  approvalTimeout?: string;
-  /** Stop writing when more than `maxFailureRate` of at least `minWrites` writes failed. Default 40 % of 100. */
-  quarantine?: Partial<QuarantineRule>;
   /** Provision on demand: sync only the source user with this userName. */
   user?: string;
   /** Changes per activity. Default 200. */
   sliceSize?: number;
   /** Slices applied at once. Default 4. */
   maxSlicesInFlight?: number;
-  /** Users per page when listing the provider (capped by its filter.maxResults). Default 500. */
-  pageSize?: number;
-  /** How long transient provider failures (429, 5xx, outages) are retried before a slice fails. Default 6 hours. */
-  runDeadline?: string;
-  /** Failures and invalid records described in the report (all are counted). Default 100. */
-  maxReported?: number;
   /** Also write the full plan (CSV or JSON) to this path on the worker's file system, for review. */
   planOut?: PlanOut;
 }
