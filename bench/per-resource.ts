@@ -5,7 +5,7 @@
 // own, as the worker does, so that neither shares an event loop with the sandbox.
 import { fork } from 'node:child_process';
 import { SandboxClient, startSandbox, type RateLimit, type Sandbox } from 'cxone-sandbox';
-import { loadFileSource } from '../src/activities/user-source';
+import { loadFileSource } from '../src/activities/sources/user-source';
 import { sandboxTenant } from '../src/cli/dev';
 import type { TenantConfig } from '../src/config/tenants';
 import { ScimClient, TenantTokenProvider } from '../src/http';

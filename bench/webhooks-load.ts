@@ -27,8 +27,8 @@ import { startTemporal } from '../src/temporal/server';
 import type { LifecycleEvent } from '../src/scim/lifecycle-events';
 import { KeepAliveSender, signDeliveries } from './signed-sender';
 import { spawnCli, startReceiverUnderTest, stopCli, type ReceiverUnderTest } from './receiver-under-test';
-import { latencyStats } from '../src/scim/tally';
-import { lifecycleEventSignal, lifecycleEventUpdate, stateQuery, userLifecycleWorkflowId, type userLifecycle } from '../src/workflows/user-lifecycle';
+import { latencyStats } from '../src/core/tally';
+import { lifecycleEventSignal, lifecycleEventUpdate, stateQuery, userLifecycleWorkflowId, type userLifecycle } from '../src/workflows/user-lifecycle/workflow';
 
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const SECRET = 'bench-webhook-secret';

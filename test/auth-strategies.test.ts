@@ -8,7 +8,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { sandboxTenant } from '../src/cli/dev';
-import { toActivityFailure } from '../src/activities/failure-mapping';
+import { toActivityFailure } from '../src/activities/provider/failure-mapping';
 import { OAuthError, ScimClient, TenantTokenProvider, type AuthType, type TenantConnection } from '../src/http';
 import { legacyTokenUrl, tenantIdFromIdToken } from '../src/http/auth';
 

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ChunkSubmission, ChunkTally } from '../src/activities/bulk-chunks';
 import { indicesOf, rangesOf, type ChunkDescriptor } from '../src/scim/bulk-plan';
-import { addCounts, emptyCounts, latencyStats, succeededOf } from '../src/scim/tally';
-import { ChunkQueue, FATAL_FAILURES } from '../src/workflows/chunk-queue';
-import { batchesFor, emptyTally, legacyBatchOptions, nextBatchSize, spreadSlices, POLL_MAX_MS, RETRY_BASE_MS, type BatchOptions } from '../src/workflows/provision-users-model';
+import { addCounts, emptyCounts, latencyStats, succeededOf } from '../src/core/tally';
+import { ChunkQueue, FATAL_FAILURES } from '../src/workflows/provision-users/chunk-queue';
+import { batchesFor, emptyTally, legacyBatchOptions, nextBatchSize, spreadSlices, POLL_MAX_MS, RETRY_BASE_MS, type BatchOptions } from '../src/workflows/provision-users/totals';
 
 const chunk = (id: string, indices: number[]): ChunkDescriptor => ({ id, ranges: rangesOf(indices), operations: indices.length, bytes: 100 * indices.length });
 

@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { claimStoreFor, getClaim, putClaim } from '../src/activities/claim-store';
-import { resetSourceStore } from '../src/activities/source-store';
-import { FailureType } from '../src/scim/failures';
+import { claimStoreFor, getClaim, putClaim } from '../src/activities/claims/claim-store';
+import { resetSourceStore } from '../src/activities/sources/source-store';
+import { FailureType } from '../src/core/failures';
 import { startObjectStore, type ObjectStore } from './helpers/object-store';
 
 // Claim checks: objects a run stores for its later activities, referenced from history by

@@ -13,7 +13,7 @@ import { sandboxTenant } from '../src/cli/dev';
 import { formatReport, gatherReport } from '../src/cli/report';
 import type { TenantConfig } from '../src/config/tenants';
 import { startSandbox, type Sandbox } from 'cxone-sandbox';
-import { FailureType } from '../src/scim/failures';
+import { FailureType } from '../src/core/failures';
 import { configureWorkflowId } from '../src/temporal/constants';
 import { resolveTemporalServer, type TemporalEnvironment } from '../src/temporal/server';
 import { verifySignature } from '../src/http/webhook-signature';

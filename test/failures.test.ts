@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { toActivityFailure } from '../src/activities/failure-mapping';
+import { toActivityFailure } from '../src/activities/provider/failure-mapping';
 import { explainFailure, printReport } from '../src/cli/print-report';
 import { OAuthError, ScimForeignUrlError, ScimHttpError, ScimNetworkError } from '../src/http';
 import {
@@ -14,7 +14,7 @@ import {
   failureTypesOf,
   isFatal,
   isRetryable,
-} from '../src/scim/failures';
+} from '../src/core/failures';
 import type { WorkflowReport } from '../src/workflows/report';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -146,7 +146,7 @@ describe('the README troubleshooting section and the list agree', () => {
     const rows = section.split('\n').filter((line) => /^\| `[A-Za-z]+` \| (retryable|fatal|per-record) \|/.test(line));
     const expected = FAILURES.map((f) => `| \`${f.type}\` | ${f.class} | ${(f.httpStatuses ?? []).join(', ')} | ${f.meaning} | ${f.fix} |`);
     const normalise = (row: string) => row.replace(/\s+\|/g, ' |');
-    assert.deepEqual(rows.map(normalise), expected.map(normalise), 'the README table is the list (src/scim/failures.ts), row for row');
+    assert.deepEqual(rows.map(normalise), expected.map(normalise), 'the README table is the list (src/core/failures.ts), row for row');
   });
 
   it('names no failure type the list does not have', () => {

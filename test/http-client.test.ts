@@ -14,7 +14,7 @@ import {
   type TenantConnection,
   type TokenProvider,
 } from '../src/http';
-import { toActivityFailure } from '../src/activities/failure-mapping';
+import { toActivityFailure } from '../src/activities/provider/failure-mapping';
 import type { ClientCredentialsAuth } from '../src/http/auth';
 
 const CLIENT_SECRET = 'cl1ent-SECRET-value';

@@ -9,7 +9,7 @@ import {
   ScimHttpError,
   ScimNetworkError,
 } from '../src/http';
-import { toActivityFailure } from '../src/activities/failure-mapping';
+import { toActivityFailure } from '../src/activities/provider/failure-mapping';
 
 const NOW = Date.parse('2025-01-01T00:00:00Z');
 

@@ -21,7 +21,7 @@ import {
   userLifecycleWorkflowId,
   type UserLifecycleInput,
   type UserLifecycleState,
-} from '../src/workflows/user-lifecycle';
+} from '../src/workflows/user-lifecycle/workflow';
 import { historyText, startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 
 // userLifecycle driven directly (client signal-with-start and the Temporal CLI), with a second

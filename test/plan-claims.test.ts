@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { readPlanFile, readPlanSlice, storePlanSlices } from '../src/activities/plan-claims';
-import { FailureType } from '../src/scim/failures';
+import { readPlanFile, readPlanSlice, storePlanSlices } from '../src/activities/claims/plan-claims';
+import { FailureType } from '../src/core/failures';
 
 // Sync plans as claims: each phase cut into the slices the apply activities take, each slice read
 // back only as the part of the plan (hash, phase, position) the activity was given.

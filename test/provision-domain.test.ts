@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { bulkIdFor, chunkEntries, planProvisioning } from '../src/activities/provisioning';
-import { loadFileSource } from '../src/activities/user-source';
+import { loadFileSource } from '../src/activities/sources/user-source';
 import { enterpriseUserSchema, userSchema } from 'cxone-sandbox';
 import {
   BULK_ENVELOPE_BYTES,
@@ -18,7 +18,7 @@ import {
   utf8Length,
 } from '../src/scim/bulk-plan';
 import type { AttributeDefinition } from '../src/scim/codecs';
-import { applyMapping, compileMapping, identityMapping, parseTargetPath, type CompiledMapping } from '../src/scim/mapping';
+import { applyMapping, compileMapping, identityMapping, parseTargetPath, type CompiledMapping } from '../src/mapping/mapping';
 import { mergedForPut, userPatchOperations } from '../src/scim/patch';
 import { bulkLimitsOf, userSchemaModel, validateUser, type UserSchemaModel } from '../src/scim/user-validation';
 

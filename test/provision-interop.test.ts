@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TenantConfig } from '../src/config/tenants';
-import { FilterDialect, lookupUser } from '../src/activities/user-lookup';
+import { FilterDialect, lookupUser } from '../src/activities/provider/user-lookup';
 import { ScimClient, TenantTokenProvider, type ScimResponse } from '../src/http';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { provisionUsers, type ProvisionUsersInput } from '../src/workflows';

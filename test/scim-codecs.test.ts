@@ -16,7 +16,7 @@ import {
   ServiceProviderConfig,
   User,
 } from '../src/scim/codecs';
-import { decode, DecodeIssue, formatIssues } from '../src/scim/decode';
+import { decode, DecodeIssue, formatIssues } from '../src/core/decode';
 import { URN } from '../src/scim/urns';
 import minimalUser from './fixtures/rfc7643/8.1-minimal-user.json';
 import fullUser from './fixtures/rfc7643/8.2-full-user.json';

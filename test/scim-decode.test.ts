@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as t from 'io-ts';
-import { decode, formatIssues } from '../src/scim/decode';
+import { decode, formatIssues } from '../src/core/decode';
 import { NonEmptyString, optionalAttributes } from '../src/scim/primitives';
 
 function issuesOf(codec: t.Decoder<unknown, unknown>, value: unknown) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { scimPatch, type ScimPatchOperation, type ScimResource } from 'scim-patch';
 import { PatchOp } from '../src/scim/codecs';
-import { decode } from '../src/scim/decode';
+import { decode } from '../src/core/decode';
 import { patchRequest, userPatchOperations, type PatchOperation } from '../src/scim/patch';
 import { URN } from '../src/scim/urns';
 

@@ -2,7 +2,7 @@
 // long each wait is (doubling, capped at 5 s, Retry-After winning), and what happens at the deadline.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DeadlinePassedError, untilDeadline, type RetryClock } from '../src/activities/until-deadline';
+import { DeadlinePassedError, untilDeadline, type RetryClock } from '../src/activities/provider/until-deadline';
 import { ScimHttpError, ScimNetworkError } from '../src/http';
 
 function fakeClock(): RetryClock & { waits: number[] } {

@@ -13,7 +13,7 @@ import { SIGNATURE_HEADER, signPayload, TIMESTAMP_HEADER } from '../src/http/web
 import { fixedClient, LazyTemporalClient } from '../src/webhooks/temporal-client';
 import { registerWebhooks } from '../src/workflows/register-webhooks';
 import { reportQuery } from '../src/workflows/report';
-import { stateQuery, userLifecycleWorkflowId } from '../src/workflows/user-lifecycle';
+import { stateQuery, userLifecycleWorkflowId } from '../src/workflows/user-lifecycle/workflow';
 import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 
 // End to end: the CXone sandbox's real, signed webhook deliveries → the receiver → Temporal

@@ -12,7 +12,7 @@ import { silentLogger, startWebhookReceiver, type RunningReceiver } from '../src
 import { sendSignedDelivery } from '../src/http/webhook-delivery';
 import { parseSignatureScheme, signedHeaders, SIGNATURE_PRESETS, verifyWithScheme } from '../src/http/webhook-signature';
 import { fixedClient } from '../src/webhooks/temporal-client';
-import { stateQuery, userLifecycleWorkflowId } from '../src/workflows/user-lifecycle';
+import { stateQuery, userLifecycleWorkflowId } from '../src/workflows/user-lifecycle/workflow';
 import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 
 

@@ -10,7 +10,7 @@ import { deploymentSettingsFromEnv, temporalSettingsFromEnv, type TemporalSettin
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { createProjectWorker } from '../src/worker';
 import { provisionUsers, userLifecycle } from '../src/workflows';
-import { userLifecycleWorkflowId } from '../src/workflows/user-lifecycle';
+import { userLifecycleWorkflowId } from '../src/workflows/user-lifecycle/workflow';
 import { startTestTemporal, workflowBundle } from './helpers/temporal';
 
 // Worker Versioning: TEMPORAL_DEPLOYMENT_NAME + TEMPORAL_BUILD_ID make the worker a version of a

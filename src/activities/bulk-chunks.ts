@@ -6,12 +6,12 @@ import type { ScimClient } from '../http';
 import { ScimHttpError } from '../http';
 import { bulkPostOperation, bulkRequestBody, type BulkOperationBody, type ChunkDescriptor } from '../scim/bulk-plan';
 import { BulkResponse, type BulkOperationResult } from '../scim/codecs';
-import { decode, formatIssues } from '../scim/decode';
-import { FailureType } from '../scim/failures';
-import { emptyCounts, type RecordCounts } from '../scim/tally';
+import { decode, formatIssues } from '../core/decode';
+import { FailureType } from '../core/failures';
+import { emptyCounts, type RecordCounts } from '../core/tally';
 import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
-import { isTransient, resolveExisting } from './existing-user';
+import { isTransient, resolveExisting } from './provider/existing-user';
 import { chunkEntries, heartbeating, type ChunkSource, type Entry, type RecordFailure } from './provisioning';
 
 export interface ChunkInput {

@@ -1,8 +1,8 @@
 import { Context } from '@temporalio/activity';
 import type { TenantRegistry } from '../config/tenants';
 import { RequestGates, ScimClient, TenantTokenProvider, type TokenProvider } from '../http';
-import { toActivityFailure } from './failure-mapping';
-import { FilterDialects } from './user-lookup';
+import { toActivityFailure } from './provider/failure-mapping';
+import { FilterDialects } from './provider/user-lookup';
 
 /** What activities need from the worker process. Secrets stay here, never in workflow history. */
 export interface ActivityDeps {

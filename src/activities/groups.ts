@@ -15,13 +15,13 @@ import {
   type ProviderGroupRef,
   type ProviderUserRef,
 } from '../scim/group-reconcile';
-import { claimStoreFor, type ClaimRef } from './claim-store';
+import { claimStoreFor, type ClaimRef } from './claims/claim-store';
 import { asActivity, scimClientFor, type ActivityDeps } from './deps';
-import { loadGroupSource, type GroupSourceSpec } from './group-source';
-import { applyGroupChanges, phaseChanges, readMembers, type ApplyGroupsInput, type GroupPhase } from './group-writes';
+import { loadGroupSource, type GroupSourceSpec } from './sources/group-source';
+import { applyGroupChanges, phaseChanges, readMembers, type ApplyGroupsInput, type GroupPhase } from './provider/group-writes';
 
-export type { ApplyGroupsInput, GroupFailure, GroupTally } from './group-writes';
-import { storePlanSlices } from './plan-claims';
+export type { ApplyGroupsInput, GroupFailure, GroupTally } from './provider/group-writes';
+import { storePlanSlices } from './claims/plan-claims';
 
 export type MembershipView = 'auto' | 'userGroups' | 'groupMembers';
 

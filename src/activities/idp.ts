@@ -3,12 +3,12 @@
 // worker-side); workflows name it by tenant id.
 import { ApplicationFailure } from '@temporalio/activity';
 import { ScimHttpError, type ScimClient } from '../http';
-import { FailureType } from '../scim/failures';
+import { FailureType } from '../core/failures';
 import { filterString } from '../scim/filter';
 import { idpPatchOperations, toIdpUser, type ScimUser } from '../scim/idp-user';
 import { patchRequest, type PatchOperation } from '../scim/patch';
 import { matchBy, resourcesOf } from '../scim/user-match';
-import { scanFor } from './user-lookup';
+import { scanFor } from './provider/user-lookup';
 import type { ActivityDeps } from './deps';
 import { activityLog, asActivity, scimClientFor } from './deps';
 import { payloadSha256 } from './hash';

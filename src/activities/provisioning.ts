@@ -7,13 +7,13 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { bulkPostOperation, ChunkPacker, indicesOf, type ChunkDescriptor, type ChunkLimits } from '../scim/bulk-plan';
-import { FailureType } from '../scim/failures';
+import { FailureType } from '../core/failures';
 import type { RecordLimits } from '../scim/record-checks';
 import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
-import { claimStoreFor, getClaim, putClaim } from './claim-store';
+import { claimStoreFor, getClaim, putClaim } from './claims/claim-store';
 import type { ActivityDeps } from './deps';
 import { UserNameIndex } from './name-index';
-import { mapRecord, readFileSource, sourceLocationOf, type FileSourceSpec, type MappedRecord, type RecordSink, type SourceFormat } from './user-source';
+import { mapRecord, readFileSource, sourceLocationOf, type FileSourceSpec, type MappedRecord, type RecordSink, type SourceFormat } from './sources/user-source';
 
 /** Where the users come from, as the workflow input says. */
 export type PlanSource = ({ kind: 'file' } & FileSourceSpec & { path: string }) | { kind: 'inline'; users: unknown[] };

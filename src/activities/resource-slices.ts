@@ -4,13 +4,13 @@
 // resumes from there instead of starting the slice over.
 import { Context } from '@temporalio/activity';
 import type { ChunkDescriptor } from '../scim/bulk-plan';
-import { emptyCounts, type RecordCounts } from '../scim/tally';
+import { emptyCounts, type RecordCounts } from '../core/tally';
 import type { WriteCapabilities } from '../scim/user-match';
 import type { ChunkSubmission } from './bulk-chunks';
 import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
 import { chunkEntries, type ChunkSource, type RecordFailure } from './provisioning';
-import { writeRecord, type RecordOutcome } from './resource-writes';
+import { writeRecord, type RecordOutcome } from './provider/resource-writes';
 
 export interface SliceInput {
   tenant: string;

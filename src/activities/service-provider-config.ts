@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { describeFetchFailure, ScimHttpError, ScimNetworkError } from '../http';
-import { FailureType } from '../scim/failures';
+import { FailureType } from '../core/failures';
 import { sendSignedDelivery, type DeliveryAnswer } from '../http/webhook-delivery';
 import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { ScimHttpError, type ScimClient } from '../http';
-import { FailureType } from '../scim/failures';
+import { FailureType } from '../core/failures';
 import { countActions, type PlannedChange, type ProviderUser, type SourceUser, type SyncAction } from '../scim/reconcile';
 
 export interface PlanOut {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ScimHttpError, type ScimClient } from '../http';
 import { canonicalJson } from '../scim/canonical';
-import { FailureType } from '../scim/failures';
+import { FailureType } from '../core/failures';
 import { filterString } from '../scim/filter';
 import {
   classify,
@@ -26,10 +26,10 @@ import { mergedForPut, patchRequest, type PatchOperation } from '../scim/patch';
 import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
 import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
-import { claimStoreFor, type ClaimRef } from './claim-store';
-import { readPlanFile, readPlanSlice, storePlanSlices } from './plan-claims';
+import { claimStoreFor, type ClaimRef } from './claims/claim-store';
+import { readPlanFile, readPlanSlice, storePlanSlices } from './claims/plan-claims';
 import type { PlanSource } from './provisioning';
-import { loadFileSource, mapRecords, sourceLocationOf } from './user-source';
+import { loadFileSource, mapRecords, sourceLocationOf } from './sources/user-source';
 import { traceOf, tracing, writePlanOut, type HttpCall, type PlanOut, type UserTrace } from './sync-review';
 
 export type { HttpCall, PlanOut, UserTrace } from './sync-review';

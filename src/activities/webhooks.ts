@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { FailureType } from '../scim/failures';
+import { FailureType } from '../core/failures';
 import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
 import { payloadSha256 } from './hash';

@@ -12,7 +12,7 @@ import { startWebhookReceiver } from '../webhooks/receiver';
 import { fixedClient } from '../webhooks/temporal-client';
 import { createProjectWorker } from '../worker';
 import { registerWebhooks, registerWebhooksWorkflowId } from '../workflows/register-webhooks';
-import { stateQuery, userLifecycleWorkflowId } from '../workflows/user-lifecycle';
+import { stateQuery, userLifecycleWorkflowId } from '../workflows/user-lifecycle/workflow';
 import { runConfigure } from './configure';
 import { loadSandbox } from './sandbox';
 import { printReport } from './print-report';

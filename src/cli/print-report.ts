@@ -1,4 +1,4 @@
-import { failureEntry } from '../scim/failures';
+import { failureEntry } from '../core/failures';
 import type { WorkflowReport } from '../workflows/report';
 
 /** Prints a workflow's `report` for a person (text) or a script (json). */

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { registerWebhookServerCommand } from '../webhooks/command';
+import { registerWebhookServerCommand } from './webhook-server';
 import { temporalSettingsFromEnv } from '../temporal/connection';
 import { registerAuditCommand } from './audit';
 import { registerCodecServerCommand } from './codec-server';

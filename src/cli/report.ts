@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { connectClient, temporalSettingsFromEnv } from '../temporal/connection';
-import { latencyStats } from '../scim/tally';
+import { latencyStats } from '../core/tally';
 import { reportQuery, type EntityFigures, type WorkflowReport } from '../workflows/report';
 
 export interface ReportFilter {
@@ -28,7 +28,7 @@ export interface TypeSummary {
   successRate: number;
   /** Run duration (start to completion) over completed runs. */
   durationMs: { p50: number; p95: number };
-  /** `type` is the failure type (src/scim/failures.ts) when the run recorded one. */
+  /** `type` is the failure type (src/core/failures.ts) when the run recorded one. */
   failures: Array<{ workflowId: string; error: string; type?: string }>;
 }
 

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import * as t from 'io-ts';
 import type { TenantConnection } from '../http/tenant';
-import { decode, formatIssues, type DecodeIssue } from '../scim/decode';
-import { FailureType } from '../scim/failures';
+import { decode, formatIssues, type DecodeIssue } from '../core/decode';
+import { FailureType } from '../core/failures';
 import { authFromEnv, authFromFile, missingFileFields, TenantFileAuthFields } from './tenant-auth';
 
 /**

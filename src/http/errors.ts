@@ -1,6 +1,6 @@
 /**
  * Typed outcomes of HTTP calls to a SCIM provider or its token endpoint. The activities turn them
- * into Temporal failures (src/activities/failure-mapping.ts); nothing here knows about Temporal.
+ * into Temporal failures (src/activities/provider/failure-mapping.ts); nothing here knows about Temporal.
  * No error here ever holds a secret: messages and properties carry method, path (never the
  * query), status and what the server said, with any known secret scrubbed from the server's words.
  */

@@ -5,7 +5,7 @@
 // Pure node:crypto and io-ts.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as t from 'io-ts';
-import { decode, formatIssues } from '../scim/decode';
+import { decode, formatIssues } from '../core/decode';
 
 export interface SignatureScheme {
   /** Header names, lower case. */

@@ -2,7 +2,7 @@
 // every request respects the provider's maxOperations and maxPayloadSize. Pure and
 // deterministic: the planning activity packs, the workflow splits (after a 413) and re-plans
 // retries, the chunk activities rebuild the identical request body.
-import type { ClaimRef } from './claim-ref';
+import type { ClaimRef } from '../core/claim-ref';
 import { URN } from './urns';
 
 /** Half-open range [from, to) of source record indices. */

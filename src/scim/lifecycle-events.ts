@@ -4,7 +4,7 @@
 // signal it with anything.
 import * as t from 'io-ts';
 import { User } from './codecs';
-import { decode, type DecodeIssue } from './decode';
+import { decode, type DecodeIssue } from '../core/decode';
 import { NonEmptyString, refine } from './primitives';
 
 export const LIFECYCLE_EVENT_TYPES = ['USER_CREATED', 'USER_UPDATED', 'USER_DEACTIVATED'] as const;

@@ -4,7 +4,7 @@
 // dropped and named in a warning, never silently: a dropped User schema would otherwise fail
 // every run with "does not describe the User schema" and no hint why.
 import { AttributeDefinition, ResourceType, Schema, SchemaExtension } from './codecs';
-import { decode, formatIssues } from './decode';
+import { decode, formatIssues } from '../core/decode';
 import { NonEmptyString } from './primitives';
 import { URN } from './urns';
 import * as t from 'io-ts';

@@ -1,6 +1,6 @@
 import { canonicalJson } from './canonical';
 import { ServiceProviderConfig } from './codecs';
-import { decode, type DecodeIssue } from './decode';
+import { decode, type DecodeIssue } from '../core/decode';
 import { isScimUrn, URN } from './urns';
 
 /**

@@ -3,7 +3,7 @@
 import * as t from 'io-ts';
 import type { AttributeDefinition } from './codecs';
 import type { UserSchemaModel } from './schema-model';
-import { decode, formatIssues } from './decode';
+import { decode, formatIssues } from '../core/decode';
 import { DEFAULT_RECORD_LIMITS, recordContentProblems, type RecordLimits } from './record-checks';
 
 export { userSchemaModel, type ModelResult, type UserSchemaModel } from './schema-model';

@@ -15,7 +15,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import * as t from 'io-ts';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { decode, formatIssues } from '../scim/decode';
+import { decode, formatIssues } from '../core/decode';
 
 export const DEFAULT_CODEC_PORT = 8081;
 export const DEFAULT_UI_ORIGIN = 'http://localhost:8233';

@@ -3,7 +3,7 @@
 // the same run is answered as done and writes nothing, and no worker is needed to acknowledge.
 import { isGrpcServiceError } from '@temporalio/client';
 import type { LifecycleEvent } from '../scim/lifecycle-events';
-import { lifecycleEventSignal, userLifecycleWorkflowId, type userLifecycle, type UserLifecycleInput } from '../workflows/user-lifecycle';
+import { lifecycleEventSignal, userLifecycleWorkflowId, type userLifecycle, type UserLifecycleInput } from '../workflows/user-lifecycle/workflow';
 import { eventRequestId, withRequestId } from './request-ids';
 import type { TemporalClientSource } from './temporal-client';
 

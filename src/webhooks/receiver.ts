@@ -19,8 +19,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { TenantConfig, TenantRegistry } from '../config/tenants';
-import { formatIssues } from '../scim/decode';
-import type { IdpTarget, UserLifecycleInput } from '../workflows/user-lifecycle';
+import { formatIssues } from '../core/decode';
+import type { IdpTarget, UserLifecycleInput } from '../workflows/user-lifecycle/workflow';
 import { TemporalDelivery, type DeliveryOutcome } from './deliver';
 import { LIFECYCLE_EVENT_TYPES, parseLifecycleEvent } from '../scim/lifecycle-events';
 import { countRejection, newMetrics, prometheusText, UNKNOWN_TENANT_LABEL, type ReceiverMetrics, type RejectReason } from './metrics';

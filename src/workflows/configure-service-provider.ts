@@ -1,8 +1,8 @@
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { canonicalJson } from '../scim/canonical';
-import { formatIssues } from '../scim/decode';
-import { FailureType } from '../scim/failures';
+import { formatIssues } from '../core/decode';
+import { FailureType } from '../core/failures';
 import {
   diffServiceProviderConfig,
   gatewayLimitsOf,

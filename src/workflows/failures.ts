@@ -1,8 +1,8 @@
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 
-// Reading activity failures in workflow code. The activity side (src/activities/failure-mapping.ts)
+// Reading activity failures in workflow code. The activity side (src/activities/provider/failure-mapping.ts)
 // puts the HTTP facts into the ApplicationFailure: `type` names the outcome (one of the failure
-// list in src/scim/failures.ts), details[0] holds { status, scimType, detail, method, path }.
+// list in src/core/failures.ts), details[0] holds { status, scimType, detail, method, path }.
 
 function applicationCause(err: unknown): ApplicationFailure | undefined {
   const cause = err instanceof ActivityFailure ? err.cause : err;

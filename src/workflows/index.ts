@@ -15,15 +15,15 @@ export {
   type IdpTarget,
   type UserLifecycleInput,
   type UserLifecycleState,
-} from './user-lifecycle';
-export { provisionUsers, progressQuery, type ProvisionUsersInput, type ProvisionUsersResult, type WriteMode } from './provision-users';
-export { provisionUsersBatch } from './provision-users-batch';
+} from './user-lifecycle/workflow';
+export { provisionUsers, progressQuery, type ProvisionUsersInput, type ProvisionUsersResult, type WriteMode } from './provision-users/workflow';
+export { provisionUsersBatch } from './provision-users/batch-workflow';
 export {
   syncUsers,
   syncProgressQuery,
   type SyncUsersInput,
   type SyncProgress,
   type SyncUsersResult,
-} from './sync-users';
-export { syncGroups, syncGroupsProgressQuery, type SyncGroupsInput, type SyncGroupsResult } from './sync-groups';
-export { approveDeletionsUpdate, rejectDeletionsUpdate, type DeletionDecision } from './deletion-approval';
+} from './sync/sync-users';
+export { syncGroups, syncGroupsProgressQuery, type SyncGroupsInput, type SyncGroupsResult } from './sync/sync-groups';
+export { approveDeletionsUpdate, rejectDeletionsUpdate, type DeletionDecision } from './sync/deletion-approval';

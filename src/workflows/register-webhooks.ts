@@ -1,7 +1,7 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { WebhookSubscription } from '../activities/webhooks';
-import { FailureType } from '../scim/failures';
+import { FailureType } from '../core/failures';
 import { LIFECYCLE_EVENT_TYPES, isLifecycleEventType } from '../scim/lifecycle-events';
 import { PROVIDER_CALL } from './activity-options';
 import { ReportRecorder } from './report';

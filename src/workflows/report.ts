@@ -5,7 +5,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { failureTypeOf, httpStatusOf, messageOf } from './failures';
-import { latencyStats, type LatencyStats } from '../scim/tally';
+import { latencyStats, type LatencyStats } from '../core/tally';
 import { SCIM_OPERATION, SCIM_OUTCOME, SCIM_TENANT } from '../temporal/search-attributes';
 
 /** One step of a workflow as the compliance report shows it. */
@@ -67,7 +67,7 @@ export interface WorkflowReport<Request = unknown, Result = unknown> {
   totals: ReportTotals;
   result?: Result;
   error?: string;
-  /** The failure's `ApplicationFailure.type`, e.g. ScimForbidden (the failure list: src/scim/failures.ts). */
+  /** The failure's `ApplicationFailure.type`, e.g. ScimForbidden (the failure list: src/core/failures.ts). */
   errorType?: string;
   /** Entity workflows only. */
   entity?: EntityFigures;

@@ -20,7 +20,7 @@ import {
   type ProvisionUsersInput,
   type UserLifecycleInput,
 } from '../../src/workflows';
-import { userLifecycleWorkflowId } from '../../src/workflows/user-lifecycle';
+import { userLifecycleWorkflowId } from '../../src/workflows/user-lifecycle/workflow';
 import { startScriptedServer } from '../helpers/http';
 import type { History } from '../helpers/history-files';
 

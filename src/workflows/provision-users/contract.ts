@@ -2,17 +2,17 @@
 // filled in), the result, what a run hands to the next on continue-as-new, and the totals
 // computed from that state. Workflow-safe: no I/O.
 import { ApplicationFailure } from '@temporalio/workflow';
-import type { ProvisionPlan } from '../activities/provisioning';
-import type { SourceFormat } from '../activities/user-source';
-import type { ChunkDescriptor } from '../scim/bulk-plan';
-import type { User } from '../scim/codecs';
-import { FailureType } from '../scim/failures';
-import { compileMapping } from '../scim/mapping';
-import { recordLimitsOf, type RecordLimits } from '../scim/record-checks';
-import { latencyStats, succeededOf, type LatencyStats } from '../scim/tally';
-import type { WriteCapabilities } from '../scim/user-match';
-import { emptyTally, type BatchTally, type ChunkOutcome, type InvalidRecord, type ProvisionTotals, type RecordFailure } from './provision-users-model';
-import type { ReportStep } from './report';
+import type { ProvisionPlan } from '../../activities/provisioning';
+import type { SourceFormat } from '../../activities/sources/user-source';
+import type { ChunkDescriptor } from '../../scim/bulk-plan';
+import type { User } from '../../scim/codecs';
+import { FailureType } from '../../core/failures';
+import { compileMapping } from '../../mapping/mapping';
+import { recordLimitsOf, type RecordLimits } from '../../scim/record-checks';
+import { latencyStats, succeededOf, type LatencyStats } from '../../core/tally';
+import type { WriteCapabilities } from '../../scim/user-match';
+import { emptyTally, type BatchTally, type ChunkOutcome, type InvalidRecord, type ProvisionTotals, type RecordFailure } from './totals';
+import type { ReportStep } from '../report';
 
 export interface ProvisionUsersInput {
   tenant: string;
@@ -26,7 +26,7 @@ export interface ProvisionUsersInput {
     path: string;
     /** Default: from the extension (.csv, .json, .ndjson / .jsonl). */
     format?: SourceFormat;
-    /** Attribute mapping (src/scim/mapping.ts); default: CSV headers are SCIM paths, JSON records are Users. */
+    /** Attribute mapping (src/mapping/mapping.ts); default: CSV headers are SCIM paths, JSON records are Users. */
     mapping?: unknown;
   };
   /**

@@ -2,7 +2,7 @@
 // attempt count: an outage of any length up to the deadline loses nothing. The backoff is capped
 // at 5 s so that work resumes within 5 s of the provider coming back; a Retry-After is honoured
 // (the tenant's request gate also holds every other request back until then).
-import { ScimHttpError, ScimNetworkError } from '../http';
+import { ScimHttpError, ScimNetworkError } from '../../http';
 import { isTransient } from './existing-user';
 
 export const RETRY_FIRST_MS = 250;

@@ -3,9 +3,9 @@
 // user exists) by a paged scan of the User endpoint. A record with an externalId is looked up in
 // one request, `userName eq "x" or externalId eq "y"`, unless the provider refuses `or` (a 400 or
 // 501, remembered per tenant for the worker's life): then by userName, then by externalId.
-import { ScimHttpError, type ScimClient, type ScimResponse } from '../http';
-import { filterString } from '../scim/filter';
-import { resourcesOf, verifiedMatch, type MatchKeys, type MatchResult } from '../scim/user-match';
+import { ScimHttpError, type ScimClient, type ScimResponse } from '../../http';
+import { filterString } from '../../scim/filter';
+import { resourcesOf, verifiedMatch, type MatchKeys, type MatchResult } from '../../scim/user-match';
 
 /** Page size of a scan (the provider may return fewer: filter.maxResults). */
 const SCAN_PAGE = 100;

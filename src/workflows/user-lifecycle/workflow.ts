@@ -13,17 +13,17 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import type { IdpSyncOutcome } from '../activities/idp';
-import { formatIssues } from '../scim/decode';
-import { FailureType } from '../scim/failures';
-import { SCIM_OUTCOME } from '../temporal/search-attributes';
-import { parseLifecycleEvent, type LifecycleEvent } from '../scim/lifecycle-events';
-import { idpPatchOperations, type ScimUser } from '../scim/idp-user';
-import { PROVIDER_CALL } from './activity-options';
-import { messageOf } from './failures';
-import { ReportRecorder } from './report';
-import { entityFigures, syncTotals, type IdpSyncState, type LifecycleCounts } from './user-lifecycle-report';
+import type { Activities } from '../../activities';
+import type { IdpSyncOutcome } from '../../activities/idp';
+import { formatIssues } from '../../core/decode';
+import { FailureType } from '../../core/failures';
+import { SCIM_OUTCOME } from '../../temporal/search-attributes';
+import { parseLifecycleEvent, type LifecycleEvent } from '../../scim/lifecycle-events';
+import { idpPatchOperations, type ScimUser } from '../../scim/idp-user';
+import { PROVIDER_CALL } from '../activity-options';
+import { messageOf } from '../failures';
+import { ReportRecorder } from '../report';
+import { entityFigures, syncTotals, type IdpSyncState, type LifecycleCounts } from './report';
 
 // IdP calls retry longer than other provider calls: while they retry, later events wait in the
 // queue, so that the IdP still sees the changes in order.
@@ -42,7 +42,7 @@ export const lifecycleEventSignal = defineSignal<[LifecycleEvent]>('lifecycleEve
  * written to history, so a replayed delivery leaves no trace, and the caller learns the verdict.
  */
 export const lifecycleEventUpdate = defineUpdate<LifecycleEventAck, [LifecycleEvent]>('lifecycleEvent');
-/** ApplicationFailure types of the update's refusals (the failure list: src/scim/failures.ts). */
+/** ApplicationFailure types of the update's refusals (the failure list: src/core/failures.ts). */
 export const DUPLICATE_EVENT = FailureType.DuplicateEvent;
 export const INVALID_EVENT = FailureType.InvalidEvent;
 

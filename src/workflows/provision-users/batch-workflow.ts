@@ -1,12 +1,12 @@
 import { ApplicationFailure, continueAsNew, ContinueAsNew, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import type { ChunkInput, ChunkSubmission } from '../activities/bulk-chunks';
-import { providerCallUntil } from './activity-options';
+import type { Activities } from '../../activities';
+import type { ChunkInput, ChunkSubmission } from '../../activities/bulk-chunks';
+import { providerCallUntil } from '../activity-options';
 import { ChunkQueue, FATAL_FAILURES } from './chunk-queue';
-import { failureTypeOf, httpStatusOf, messageOf } from './failures';
-import { succeededOf } from '../scim/tally';
-import { emptyTally, legacyBatchOptions, type BatchTally, type ProvisionUsersBatchInput, type WorkItem } from './provision-users-model';
-import { reportQuery, reportTotals, type ReportStep, type WorkflowReport } from './report';
+import { failureTypeOf, httpStatusOf, messageOf } from '../failures';
+import { succeededOf } from '../../core/tally';
+import { emptyTally, legacyBatchOptions, type BatchTally, type ProvisionUsersBatchInput, type WorkItem } from './totals';
+import { reportQuery, reportTotals, type ReportStep, type WorkflowReport } from '../report';
 
 
 /**

@@ -3,10 +3,10 @@
 // with If-Match when the provider gives ETags. A 409 — or a 400 with scimType uniqueness — is
 // resolved through the same verified lookup. Retryable failures are retried until the run's
 // deadline; only non-retryable answers fail the record.
-import { ScimHttpError, type ScimClient } from '../http';
-import { mergedForPut, patchRequest, userPatchOperations } from '../scim/patch';
-import type { MatchKeys, MatchResult, WriteCapabilities } from '../scim/user-match';
-import type { Entry, RecordFailure } from './provisioning';
+import { ScimHttpError, type ScimClient } from '../../http';
+import { mergedForPut, patchRequest, userPatchOperations } from '../../scim/patch';
+import type { MatchKeys, MatchResult, WriteCapabilities } from '../../scim/user-match';
+import type { Entry, RecordFailure } from '../provisioning';
 import { DeadlinePassedError, untilDeadline } from './until-deadline';
 import { lookupUser, type FilterDialect } from './user-lookup';
 

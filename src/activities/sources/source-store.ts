@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { FailureType } from '../scim/failures';
+import { FailureType } from '../../core/failures';
 import { parseSourceLocation, SourceLocationError, type SourceLocation } from './source-url';
 
 export interface SourceRef {

@@ -19,8 +19,8 @@
 // field (dotted paths reach into JSON objects). `attributes` may also be an array of rules with
 // a `target` member. `schemas` is computed: the core User URN plus every extension used.
 import * as t from 'io-ts';
-import { decode, formatIssues } from './decode';
-import { URN } from './urns';
+import { decode, formatIssues } from '../core/decode';
+import { URN } from '../scim/urns';
 
 export const TRANSFORMS = ['trim', 'lowercase', 'uppercase', 'boolean', 'integer', 'number'] as const;
 export type Transform = (typeof TRANSFORMS)[number];

@@ -5,7 +5,7 @@
 // `awaitingApproval`, so the waiting runs can be listed.
 import type { Duration } from '@temporalio/common';
 import { condition, defineUpdate, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import { SCIM_OUTCOME } from '../temporal/search-attributes';
+import { SCIM_OUTCOME } from '../../temporal/search-attributes';
 
 export interface DeletionDecision {
   decision: 'approved' | 'rejected' | 'timed-out';

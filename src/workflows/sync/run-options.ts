@@ -1,6 +1,6 @@
 // What a reconciliation run (syncUsers, syncGroups) takes besides its source and matching rules:
 // the removal gate, the quarantine, listing and reporting sizes, and how long outages are retried.
-import type { DeletionThreshold, QuarantineRule } from '../scim/reconcile';
+import type { DeletionThreshold, QuarantineRule } from '../../scim/reconcile';
 
 export interface SyncRunOptions {
   /** Compute and report the plan; write nothing. */

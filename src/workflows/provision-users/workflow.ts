@@ -12,17 +12,17 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import type { ChunkSource, PlanSource } from '../activities/provisioning';
-import { indicesOf, type ChunkDescriptor } from '../scim/bulk-plan';
-import { latencyStats } from '../scim/tally';
-import { FailureType } from '../scim/failures';
-import { recordLimitsOf, type RecordLimits } from '../scim/record-checks';
-import { writeCapabilitiesOf } from '../scim/user-match';
-import { bulkLimitsOf, userSchemaModel, type UserSchemaModel } from '../scim/user-validation';
-import { providerCallUntil } from './activity-options';
-import { provisionUsersBatch } from './provision-users-batch';
-import { batchesFor, emptyTally, mergeTally, nextBatchSize, spreadSlices, type BatchOptions, type ProvisionProgress, type ProvisionTotals } from './provision-users-model';
+import type { Activities } from '../../activities';
+import type { ChunkSource, PlanSource } from '../../activities/provisioning';
+import { indicesOf, type ChunkDescriptor } from '../../scim/bulk-plan';
+import { latencyStats } from '../../core/tally';
+import { FailureType } from '../../core/failures';
+import { recordLimitsOf, type RecordLimits } from '../../scim/record-checks';
+import { writeCapabilitiesOf } from '../../scim/user-match';
+import { bulkLimitsOf, userSchemaModel, type UserSchemaModel } from '../../scim/user-validation';
+import { providerCallUntil } from '../activity-options';
+import { provisionUsersBatch } from './batch-workflow';
+import { batchesFor, emptyTally, mergeTally, nextBatchSize, spreadSlices, type BatchOptions, type ProvisionProgress, type ProvisionTotals } from './totals';
 import {
   DEFAULTS,
   FALLBACK_LIMITS,
@@ -35,10 +35,10 @@ import {
   type ProvisionUsersInput,
   type ProvisionUsersResult,
   type Settings,
-} from './provision-users-state';
-import { ReportRecorder } from './report';
+} from './contract';
+import { ReportRecorder } from '../report';
 
-export type { ProvisionUsersInput, ProvisionUsersResult, WriteMode } from './provision-users-state';
+export type { ProvisionUsersInput, ProvisionUsersResult, WriteMode } from './contract';
 
 
 export const progressQuery = defineQuery<ProvisionProgress>('progress');

@@ -5,8 +5,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
-import { FailureType } from '../scim/failures';
-import type { SourceGroup } from '../scim/group-reconcile';
+import { FailureType } from '../../core/failures';
+import type { SourceGroup } from '../../scim/group-reconcile';
 import { parseCsvText } from './csv-source';
 import { decodeSource } from './source-text';
 import { formatOf, type SourceFormat } from './user-source';

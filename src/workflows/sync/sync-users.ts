@@ -1,12 +1,12 @@
 import { ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
-import type { Activities } from '../activities';
-import type { PlanSource } from '../activities/provisioning';
-import type { SourceFormat } from '../activities/user-source';
-import type { PlanOut, SliceTally, SyncFailure, SyncPhase, SyncPlanSummary, UserTrace } from '../activities/sync';
-import { FailureType } from '../scim/failures';
-import { compileMapping } from '../scim/mapping';
+import type { Activities } from '../../activities';
+import type { PlanSource } from '../../activities/provisioning';
+import type { SourceFormat } from '../../activities/sources/user-source';
+import type { PlanOut, SliceTally, SyncFailure, SyncPhase, SyncPlanSummary, UserTrace } from '../../activities/sync';
+import { FailureType } from '../../core/failures';
+import { compileMapping } from '../../mapping/mapping';
 import {
   countActions,
   DEFAULT_DELETION_THRESHOLD,
@@ -20,13 +20,13 @@ import {
   type QuarantineRule,
   type SyncAction,
   type SyncScope,
-} from '../scim/reconcile';
-import type { User } from '../scim/codecs';
-import { userSchemaModel } from '../scim/user-validation';
+} from '../../scim/reconcile';
+import type { User } from '../../scim/codecs';
+import { userSchemaModel } from '../../scim/user-validation';
 import { DeletionApproval, type DeletionDecision } from './deletion-approval';
-import { PROVIDER_CALL, providerCallFor } from './activity-options';
-import type { SyncRunOptions } from './sync-run-options';
-import { ReportRecorder, reportTotals } from './report';
+import { PROVIDER_CALL, providerCallFor } from '../activity-options';
+import type { SyncRunOptions } from './run-options';
+import { ReportRecorder, reportTotals } from '../report';
 
 const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } = proxyActivities<Activities>(PROVIDER_CALL);
 const { planSync } = proxyActivities<Activities>({ ...PROVIDER_CALL, startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes' });

@@ -12,9 +12,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
-import type { ClaimRef } from '../scim/claim-ref';
-import { FailureType } from '../scim/failures';
-import { resolveLocation, s3Client, s3Failure } from './source-store';
+import type { ClaimRef } from '../../core/claim-ref';
+import { FailureType } from '../../core/failures';
+import { resolveLocation, s3Client, s3Failure } from '../sources/source-store';
 
 export type { ClaimRef };
 

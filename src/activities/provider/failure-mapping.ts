@@ -1,10 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { OAuthError, ScimForeignUrlError, ScimHttpError, ScimNetworkError } from '../http';
-import { FailureType, failureTypeForStatus, isRetryable } from '../scim/failures';
+import { OAuthError, ScimForeignUrlError, ScimHttpError, ScimNetworkError } from '../../http';
+import { FailureType, failureTypeForStatus, isRetryable } from '../../core/failures';
 
 /**
  * The one mapping from an HTTP outcome to the failure an activity throws. The type comes from the
- * failure list (src/scim/failures.ts) and so does retrying: only `retryable` types are retried;
+ * failure list (src/core/failures.ts) and so does retrying: only `retryable` types are retried;
  * `fatal` and `per-record` ones are non-retryable and the workflow decides what they stop.
  */
 export function toActivityFailure(err: unknown): ApplicationFailure {

@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
-import { FailureType } from '../scim/failures';
-import { applyMapping, compileMapping, identityMapping, type CompiledMapping } from '../scim/mapping';
+import { FailureType } from '../../core/failures';
+import { applyMapping, compileMapping, identityMapping, type CompiledMapping } from '../../mapping/mapping';
 import { CsvReader, type CsvRow } from './csv-source';
 import { openSource, resolveLocation } from './source-store';
 import { decodeSource, notUtf8, sourceLines } from './source-text';
@@ -27,7 +27,7 @@ export interface FileSourceSpec {
   authHeaderEnv?: string;
   /** Default: from the file extension (.csv, .json, .ndjson/.jsonl). */
   format?: SourceFormat;
-  /** Attribute mapping (see src/scim/mapping.ts). Without one: CSV headers are SCIM paths, JSON records are SCIM Users. */
+  /** Attribute mapping (see src/mapping/mapping.ts). Without one: CSV headers are SCIM paths, JSON records are SCIM Users. */
   mapping?: unknown;
 }
 

@@ -3,14 +3,14 @@
 // only where the provider has no PATCH; then re-read the group's membership once and report
 // every change the provider answered 2xx to but did not apply.
 import { Context } from '@temporalio/activity';
-import { ScimHttpError, type ScimClient } from '../http';
-import { filterString } from '../scim/filter';
-import { addMembersOperation, assertFilteredRemovals, removeMemberOperation, slices, type GroupChange } from '../scim/group-reconcile';
-import { patchRequest, type PatchOperation } from '../scim/patch';
-import { URN } from '../scim/urns';
-import { scimClientFor, type ActivityDeps } from './deps';
-import type { ClaimRef } from './claim-store';
-import { readPlanFile, readPlanSlice } from './plan-claims';
+import { ScimHttpError, type ScimClient } from '../../http';
+import { filterString } from '../../scim/filter';
+import { addMembersOperation, assertFilteredRemovals, removeMemberOperation, slices, type GroupChange } from '../../scim/group-reconcile';
+import { patchRequest, type PatchOperation } from '../../scim/patch';
+import { URN } from '../../scim/urns';
+import { scimClientFor, type ActivityDeps } from '../deps';
+import type { ClaimRef } from '../claims/claim-store';
+import { readPlanFile, readPlanSlice } from '../claims/plan-claims';
 
 export interface ApplyGroupsInput {
   tenant: string;

@@ -1,7 +1,7 @@
 // userLifecycle's figures for the `report` query: IdP sync totals, and the entity figures
 // (events applied / ignored / failed, IdP sync outcomes and lag) it is reported by.
-import { latencyStats } from '../scim/tally';
-import { reportTotals, type EntityFigures, type ReportTotals } from './report';
+import { latencyStats } from '../../core/tally';
+import { reportTotals, type EntityFigures, type ReportTotals } from '../report';
 
 /** What a userLifecycle run counts (part of its `state` query). */
 export interface LifecycleCounts {

@@ -1,15 +1,15 @@
 import { ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import type { Activities } from '../activities';
-import type { GroupSourceSpec, InlineGroup, GroupsColumnSpec, GroupsFileSpec } from '../activities/group-source';
-import type { GroupFailure, GroupPlanSummary, GroupTally, MembershipView } from '../activities/groups';
-import { FailureType } from '../scim/failures';
-import type { GroupMatchKey, GroupScope, MemberKey } from '../scim/group-reconcile';
-import { DEFAULT_DELETION_THRESHOLD, DEFAULT_QUARANTINE, exceedsThreshold, shouldQuarantine } from '../scim/reconcile';
-import { resourceTypeEndpoint } from '../scim/schema-model';
-import { PROVIDER_CALL, providerCallFor } from './activity-options';
-import type { SyncRunOptions } from './sync-run-options';
-import { ReportRecorder } from './report';
+import type { Activities } from '../../activities';
+import type { GroupSourceSpec, InlineGroup, GroupsColumnSpec, GroupsFileSpec } from '../../activities/sources/group-source';
+import type { GroupFailure, GroupPlanSummary, GroupTally, MembershipView } from '../../activities/groups';
+import { FailureType } from '../../core/failures';
+import type { GroupMatchKey, GroupScope, MemberKey } from '../../scim/group-reconcile';
+import { DEFAULT_DELETION_THRESHOLD, DEFAULT_QUARANTINE, exceedsThreshold, shouldQuarantine } from '../../scim/reconcile';
+import { resourceTypeEndpoint } from '../../scim/schema-model';
+import { PROVIDER_CALL, providerCallFor } from '../activity-options';
+import type { SyncRunOptions } from './run-options';
+import { ReportRecorder } from '../report';
 import { DeletionApproval, type DeletionDecision } from './deletion-approval';
 
 const { discoverServiceProviderConfig, discoverResourceTypes } = proxyActivities<Activities>(PROVIDER_CALL);

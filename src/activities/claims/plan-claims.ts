@@ -4,7 +4,7 @@
 // any worker reads its slice alone, so its memory is bounded by the slice, not by the plan.
 import fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/activity';
-import { FailureType } from '../scim/failures';
+import { FailureType } from '../../core/failures';
 import { getClaim, putClaim, type ClaimRef } from './claim-store';
 
 /** One slice of one phase of a plan, as stored. */

@@ -1,9 +1,9 @@
 // Types and small pure helpers shared by provisionUsers (the parent) and provisionUsersBatch
 // (its child workflows). Workflow-safe: no I/O.
-import type { ChunkSource, InvalidRecord, RecordFailure } from '../activities/provisioning';
-import { splitChunk, type ChunkDescriptor } from '../scim/bulk-plan';
-import { addCounts, emptyCounts, type RecordCounts } from '../scim/tally';
-import type { WriteCapabilities } from '../scim/user-match';
+import type { ChunkSource, InvalidRecord, RecordFailure } from '../../activities/provisioning';
+import { splitChunk, type ChunkDescriptor } from '../../scim/bulk-plan';
+import { addCounts, emptyCounts, type RecordCounts } from '../../core/tally';
+import type { WriteCapabilities } from '../../scim/user-match';
 
 /** Counts of a run (records, not requests); `inFlight` is what running batches hold. */
 export interface ProvisionTotals extends RecordCounts {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { DEFAULT_TENANT_ID, TenantRegistry } from '../config/tenants';
 import { connectClient, temporalSettingsFromEnv } from '../temporal/connection';
 import { registerWebhooks, registerWebhooksWorkflowId, type RegisterWebhooksInput } from '../workflows/register-webhooks';
-import type { IdpTarget } from '../workflows/user-lifecycle';
+import type { IdpTarget } from '../workflows/user-lifecycle/workflow';
 import { LIFECYCLE_EVENT_TYPES } from '../scim/lifecycle-events';
 import {
   consoleLogger,
@@ -12,8 +12,8 @@ import {
   DEFAULT_TEMPORAL_TIMEOUT_MS,
   DEFAULT_TOLERANCE_SECONDS,
   startWebhookReceiver,
-} from './receiver';
-import { LazyTemporalClient } from './temporal-client';
+} from '../webhooks/receiver';
+import { LazyTemporalClient } from '../webhooks/temporal-client';
 
 const int = (name: string) => (value: string) => {
   const n = Number(value);

@@ -1,8 +1,8 @@
 // A user the provider already has (POST answered 409 uniqueness): look it up by userName and
 // update it only where it differs from the source.
-import { ScimHttpError, ScimNetworkError, type ScimClient } from '../http';
-import { mergedForPut, patchRequest, userPatchOperations } from '../scim/patch';
-import type { Entry, RecordFailure } from './provisioning';
+import { ScimHttpError, ScimNetworkError, type ScimClient } from '../../http';
+import { mergedForPut, patchRequest, userPatchOperations } from '../../scim/patch';
+import type { Entry, RecordFailure } from '../provisioning';
 import { lookupUser } from './user-lookup';
 
 /** 429 and 5xx except 501 (not implemented: retrying will not help). */

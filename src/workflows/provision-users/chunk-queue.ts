@@ -14,10 +14,10 @@
 //   failed ────┬─ 413 ─────────────────────────────▶ split in two, both halves first
 //              ├─ poll failed ─────────────────────▶ resend every record (the job may be gone)
 //              └─ otherwise ───────────────────────▶ every record failed with the reason
-import type { ChunkSubmission } from '../activities/bulk-chunks';
-import { indicesOf, retryChunk, splitChunk } from '../scim/bulk-plan';
-import { FailureType, failureTypesOf } from '../scim/failures';
-import { addCounts, emptyCounts, type RecordCounts } from '../scim/tally';
+import type { ChunkSubmission } from '../../activities/bulk-chunks';
+import { indicesOf, retryChunk, splitChunk } from '../../scim/bulk-plan';
+import { FailureType, failureTypesOf } from '../../core/failures';
+import { addCounts, emptyCounts, type RecordCounts } from '../../core/tally';
 import {
   MAX_CHUNK_OUTCOMES,
   MAX_LATENCY_SAMPLES,
@@ -28,7 +28,7 @@ import {
   type BatchTally,
   type ChunkOutcome,
   type WorkItem,
-} from './provision-users-model';
+} from './totals';
 
 /** Failures that no other chunk can escape either: the whole run stops with them. */
 export const FATAL_FAILURES: ReadonlySet<string> = new Set<string>(failureTypesOf('fatal'));
