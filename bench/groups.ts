@@ -19,7 +19,12 @@ function kinds(log: readonly RequestLogEntry[]): string {
   const counts = new Map<string, number>();
   for (const r of log) {
     if (!r.path.includes('/scim/')) continue;
-    const what = r.method === 'GET' ? (/\/Groups\/[^/]+$/.test(r.path) ? 'GET group members (verify)' : `GET ${r.path.replace(/.*\//, '/')} (list)`) : `${r.method} ${r.path.includes('/Groups') ? '/Groups' : r.path}`;
+    const what =
+      r.method === 'GET'
+        ? /\/Groups\/[^/]+$/.test(r.path)
+          ? 'GET group members (verify)'
+          : `GET ${r.path.replace(/.*\//, '/')} (list)`
+        : `${r.method} ${r.path.includes('/Groups') ? '/Groups' : r.path}`;
     counts.set(what, (counts.get(what) ?? 0) + 1);
   }
   return [...counts.entries()].map(([k, n]) => `${n} × ${k}`).join(', ');
@@ -38,32 +43,56 @@ async function main(): Promise<void> {
   const sandbox = await startSandbox({ port: 0, requestLogLimit: 100_000 });
   sandbox.setSwitches({});
   const userNames = Array.from({ length: n + change }, (_, i) => `member.${String(i).padStart(6, '0')}@bench.example`);
-  for (const userName of userNames) sandbox.adminCreateUser({ schemas: [CORE], userName, name: { givenName: 'B', familyName: 'M' }, emails: [{ value: userName, type: 'work', primary: true }] });
+  for (const userName of userNames)
+    sandbox.adminCreateUser({
+      schemas: [CORE],
+      userName,
+      name: { givenName: 'B', familyName: 'M' },
+      emails: [{ value: userName, type: 'work', primary: true }],
+    });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'groups-bench-'));
   const taskQueue = `groups-bench-${process.pid}`;
   try {
-    await withBenchWorker({ temporal, sandbox, taskQueue, tenantId: 'bench', env: { CXONE_SCIM_DATA_DIR: dir } }, async (worker) => {
-      const client = temporal.testEnv.client;
-      const runOnce = async (label: string, members: string[]) => {
-        const file = path.join(dir, `${label}.json`);
-        fs.writeFileSync(file, JSON.stringify([{ displayName: 'Bench group', members }]));
-        sandbox.requestLog.length = 0;
-        const started = performance.now();
-        const workflowId = `groups-bench-${label}-${Date.now()}`;
-        const result: SyncGroupsResult = await client.workflow.execute(syncGroups, {
-          taskQueue, workflowId, args: [{ tenant: 'bench', groupsFile: { path: file }, memberSliceSize: options.slice, pageSize: options.pageSize, deletionThreshold: { maxShare: 1, maxCount: n } }],
-        });
-        const seconds = (performance.now() - started) / 1000;
-        const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events?.length ?? 0;
-        if (result.failed > 0 || result.outcome !== 'succeeded') throw new Error(`${label}: ${result.outcome}, ${JSON.stringify(result.failures)}`);
-        const scimRequests = sandbox.requestLog.filter((r) => r.path.includes('/scim/')).length;
-        console.log(`${label}: ${seconds.toFixed(2)} s, +${result.applied.membersAdded} −${result.applied.membersRemoved} members, ${scimRequests} SCIM requests (${kinds(sandbox.requestLog)}), history ${events} events, membership view ${result.plan?.membershipView}`);
-      };
-      console.log(`syncGroups bench: one group of ${n} members, slices of ${options.slice}, listing pages of ${options.pageSize}, ${userNames.length} provider users`);
-      await runOnce('from-scratch', userNames.slice(0, n));
-      await runOnce('changed-1%', userNames.slice(change, n + change));
-      console.log(`peak worker RSS: ${worker.peakRssMb().toFixed(0)} MB`);
-    });
+    await withBenchWorker(
+      { temporal, sandbox, taskQueue, tenantId: 'bench', env: { CXONE_SCIM_DATA_DIR: dir } },
+      async (worker) => {
+        const client = temporal.testEnv.client;
+        const runOnce = async (label: string, members: string[]) => {
+          const file = path.join(dir, `${label}.json`);
+          fs.writeFileSync(file, JSON.stringify([{ displayName: 'Bench group', members }]));
+          sandbox.requestLog.length = 0;
+          const started = performance.now();
+          const workflowId = `groups-bench-${label}-${Date.now()}`;
+          const result: SyncGroupsResult = await client.workflow.execute(syncGroups, {
+            taskQueue,
+            workflowId,
+            args: [
+              {
+                tenant: 'bench',
+                groupsFile: { path: file },
+                memberSliceSize: options.slice,
+                pageSize: options.pageSize,
+                deletionThreshold: { maxShare: 1, maxCount: n },
+              },
+            ],
+          });
+          const seconds = (performance.now() - started) / 1000;
+          const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events?.length ?? 0;
+          if (result.failed > 0 || result.outcome !== 'succeeded')
+            throw new Error(`${label}: ${result.outcome}, ${JSON.stringify(result.failures)}`);
+          const scimRequests = sandbox.requestLog.filter((r) => r.path.includes('/scim/')).length;
+          console.log(
+            `${label}: ${seconds.toFixed(2)} s, +${result.applied.membersAdded} −${result.applied.membersRemoved} members, ${scimRequests} SCIM requests (${kinds(sandbox.requestLog)}), history ${events} events, membership view ${result.plan?.membershipView}`,
+          );
+        };
+        console.log(
+          `syncGroups bench: one group of ${n} members, slices of ${options.slice}, listing pages of ${options.pageSize}, ${userNames.length} provider users`,
+        );
+        await runOnce('from-scratch', userNames.slice(0, n));
+        await runOnce('changed-1%', userNames.slice(change, n + change));
+        console.log(`peak worker RSS: ${worker.peakRssMb().toFixed(0)} MB`);
+      },
+    );
   } finally {
     await sandbox.close();
     await temporal.stop();

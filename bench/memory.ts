@@ -20,9 +20,14 @@ export async function printMemoryFigures(sizes: number[], run: (users: number) =
       `heap growth ${growing === '0' ? "V8's own" : `≤ ${growing} % over live data`}${heap ? `, old space ≤ ${heap} MB` : ''}`,
   );
   console.log(`${'users'.padStart(8)}  users/s  peak RSS`);
-  for (const r of runs) console.log(`${String(r.users).padStart(8)}  ${(r.users / r.seconds).toFixed(0).padStart(7)}  ${r.peakRssMb.toFixed(0).padStart(5)} MB`);
+  for (const r of runs)
+    console.log(
+      `${String(r.users).padStart(8)}  ${(r.users / r.seconds).toFixed(0).padStart(7)}  ${r.peakRssMb.toFixed(0).padStart(5)} MB`,
+    );
   const [first, last] = [runs[0], runs[runs.length - 1]];
   if (runs.length > 1) {
-    console.log(`ratio peak RSS ${last.users} / ${first.users} users: ${(last.peakRssMb / first.peakRssMb).toFixed(2)} (goal ≤ 1.20)`);
+    console.log(
+      `ratio peak RSS ${last.users} / ${first.users} users: ${(last.peakRssMb / first.peakRssMb).toFixed(2)} (goal ≤ 1.20)`,
+    );
   }
 }

@@ -78,8 +78,14 @@ export async function viaDirectPerResource(file: string, mapping: unknown, users
     child.send(job);
     const result = await answer;
     if ('error' in result) throw new Error(`direct per resource: ${result.error}`);
-    if (sandbox.countUsers() !== users) throw new Error(`direct per resource: sandbox has ${sandbox.countUsers()} of ${users}`);
-    return { way: 'direct HTTP per resource (same calls, no Temporal)', users, seconds: result.seconds, requests: scimRequests(sandbox).total };
+    if (sandbox.countUsers() !== users)
+      throw new Error(`direct per resource: sandbox has ${sandbox.countUsers()} of ${users}`);
+    return {
+      way: 'direct HTTP per resource (same calls, no Temporal)',
+      users,
+      seconds: result.seconds,
+      requests: scimRequests(sandbox).total,
+    };
   } finally {
     await sandbox.close();
   }
@@ -89,7 +95,8 @@ if (require.main === module && process.argv[2] === 'direct') {
   process.once('message', (job) => {
     directRun(job as DirectJob).then(
       (result) => process.send?.(result, undefined, {}, () => process.exit(0)),
-      (err: unknown) => process.send?.({ error: String(err instanceof Error ? err.stack : err) }, undefined, {}, () => process.exit(1)),
+      (err: unknown) =>
+        process.send?.({ error: String(err instanceof Error ? err.stack : err) }, undefined, {}, () => process.exit(1)),
     );
   });
 }

@@ -63,7 +63,8 @@ interface Figures {
 
 function writeCsv(file: string, users: number): void {
   const lines = ['employee_id,email,first_name,last_name,department,enabled'];
-  for (let i = 0; i < users; i++) lines.push(`E${i},Bench.User${i}@Example.com,Bench,User ${i},Dept ${i % 20},${i % 50 === 0 ? 'false' : 'true'}`);
+  for (let i = 0; i < users; i++)
+    lines.push(`E${i},Bench.User${i}@Example.com,Bench,User ${i},Dept ${i % 20},${i % 50 === 0 ? 'false' : 'true'}`);
   fs.writeFileSync(file, `${lines.join('\n')}\n`);
 }
 
@@ -102,41 +103,62 @@ async function viaWorkflow(
     sandbox: () => startSandbox({ port: 0, bulkMaxOperations: options.maxOperations, requestLogLimit: 1000 }),
     input: { preferAsync: options.async },
   },
-): Promise<Figures & { failed: number; peakRssMb: number; history: { largest: number; where: string; runs: number; batchRuns: number } }> {
+): Promise<
+  Figures & {
+    failed: number;
+    peakRssMb: number;
+    history: { largest: number; where: string; runs: number; batchRuns: number };
+  }
+> {
   const temporal = await startTemporal({});
   const sandbox = await setup.sandbox();
   const taskQueue = `provision-bench-${process.pid}`;
   try {
-    return await withBenchWorker({ temporal, sandbox, taskQueue, tenantId: 'bench', env: setup.env }, async (worker) => {
-      const client = temporal.testEnv.client;
-      const workflowId = `provision-bench-${Date.now()}`;
-      const started = performance.now();
-      const result: ProvisionUsersResult = await client.workflow.execute(provisionUsers, {
-        taskQueue,
-        workflowId,
-        args: [{ tenant: 'bench', source: { path: file, mapping: MAPPING }, maxChunksInFlight: options.inFlight, ...setup.input }],
-      });
-      const seconds = (performance.now() - started) / 1000;
-      if (result.totals.succeeded !== setup.users || sandbox.countUsers() !== setup.users) {
-        throw new Error(`workflow: ${result.totals.succeeded} succeeded, sandbox has ${sandbox.countUsers()} of ${setup.users}`);
-      }
-      setup.inspect?.(sandbox);
-      let largest = { largest: 0, where: '' };
-      for (const id of [workflowId, ...Array.from({ length: result.batches }, (_, i) => `${workflowId}-batch-${i}`)]) {
-        const lengths = await runLengths(client, id);
-        const max = Math.max(...lengths);
-        if (max > largest.largest) largest = { largest: max, where: `${id} (${lengths.length} run(s))` };
-      }
-      return {
-        way: setup.way,
-        users: result.totals.succeeded,
-        failed: result.totals.failed + result.totals.invalid,
-        seconds,
-        requests: result.chunks.requests,
-        peakRssMb: worker.peakRssMb(),
-        history: { ...largest, runs: result.runs, batchRuns: result.batchRuns },
-      };
-    });
+    return await withBenchWorker(
+      { temporal, sandbox, taskQueue, tenantId: 'bench', env: setup.env },
+      async (worker) => {
+        const client = temporal.testEnv.client;
+        const workflowId = `provision-bench-${Date.now()}`;
+        const started = performance.now();
+        const result: ProvisionUsersResult = await client.workflow.execute(provisionUsers, {
+          taskQueue,
+          workflowId,
+          args: [
+            {
+              tenant: 'bench',
+              source: { path: file, mapping: MAPPING },
+              maxChunksInFlight: options.inFlight,
+              ...setup.input,
+            },
+          ],
+        });
+        const seconds = (performance.now() - started) / 1000;
+        if (result.totals.succeeded !== setup.users || sandbox.countUsers() !== setup.users) {
+          throw new Error(
+            `workflow: ${result.totals.succeeded} succeeded, sandbox has ${sandbox.countUsers()} of ${setup.users}`,
+          );
+        }
+        setup.inspect?.(sandbox);
+        let largest = { largest: 0, where: '' };
+        for (const id of [
+          workflowId,
+          ...Array.from({ length: result.batches }, (_, i) => `${workflowId}-batch-${i}`),
+        ]) {
+          const lengths = await runLengths(client, id);
+          const max = Math.max(...lengths);
+          if (max > largest.largest) largest = { largest: max, where: `${id} (${lengths.length} run(s))` };
+        }
+        return {
+          way: setup.way,
+          users: result.totals.succeeded,
+          failed: result.totals.failed + result.totals.invalid,
+          seconds,
+          requests: result.chunks.requests,
+          peakRssMb: worker.peakRssMb(),
+          history: { ...largest, runs: result.runs, batchRuns: result.batchRuns },
+        };
+      },
+    );
   } finally {
     await sandbox.close();
     await temporal.stop();
@@ -152,7 +174,9 @@ async function viaDirectHttp(options: Options, file: string): Promise<Figures> {
     const activities = { ...createProvisioningActivities(deps), ...createBulkChunkActivities(deps) };
     const client = new ScimClient({ tenant, tokens: deps.tokens });
     const started = performance.now();
-    const [spc, resourceTypes, schemas] = await Promise.all(['/ServiceProviderConfig', '/ResourceTypes', '/Schemas'].map((p) => client.get(p)));
+    const [spc, resourceTypes, schemas] = await Promise.all(
+      ['/ServiceProviderConfig', '/ResourceTypes', '/Schemas'].map((p) => client.get(p)),
+    );
     const limits = bulkLimitsOf(spc.body);
     const model = userSchemaModel(resourceTypes.body, schemas.body);
     if (!limits.ok || !model.ok) throw new Error('discovery failed');
@@ -165,24 +189,40 @@ async function viaDirectHttp(options: Options, file: string): Promise<Figures> {
     });
     let succeeded = 0;
     let next = 0;
-    const base = { tenant: 'bench', source: plan.file!, endpoint: model.model.endpoint, patchSupported: true, maxReported: 100, preferAsync: options.async };
+    const base = {
+      tenant: 'bench',
+      source: plan.file!,
+      endpoint: model.model.endpoint,
+      patchSupported: true,
+      maxReported: 100,
+      preferAsync: options.async,
+    };
     await Promise.all(
       Array.from({ length: options.inFlight }, async () => {
         while (next < plan.chunks.length) {
           const chunk = plan.chunks[next++];
           let submission: ChunkSubmission = await activities.submitBulkChunk({ ...base, chunk });
           while (submission.state === 'pending') {
-            await new Promise((resolve) => setTimeout(resolve, submission.state === 'pending' ? (submission.retryAfterMs ?? 500) : 0));
+            await new Promise((resolve) =>
+              setTimeout(resolve, submission.state === 'pending' ? (submission.retryAfterMs ?? 500) : 0),
+            );
             submission = await activities.pollBulkChunk({ ...base, chunk, jobUrl: submission.jobUrl });
           }
-          if (submission.state !== 'completed' || submission.retry.length > 0 || submission.failed > 0) throw new Error(`chunk ${chunk.id} did not fully succeed`);
+          if (submission.state !== 'completed' || submission.retry.length > 0 || submission.failed > 0)
+            throw new Error(`chunk ${chunk.id} did not fully succeed`);
           succeeded += submission.created + submission.updated + submission.unchanged;
         }
       }),
     );
     const seconds = (performance.now() - started) / 1000;
-    if (succeeded !== options.users || sandbox.countUsers() !== options.users) throw new Error(`direct: ${succeeded} succeeded, sandbox has ${sandbox.countUsers()}`);
-    return { way: 'direct HTTP bulk (same calls, no Temporal)', users: succeeded, seconds, requests: plan.chunks.length };
+    if (succeeded !== options.users || sandbox.countUsers() !== options.users)
+      throw new Error(`direct: ${succeeded} succeeded, sandbox has ${sandbox.countUsers()}`);
+    return {
+      way: 'direct HTTP bulk (same calls, no Temporal)',
+      users: succeeded,
+      seconds,
+      requests: plan.chunks.length,
+    };
   } finally {
     await sandbox.close();
   }
@@ -229,11 +269,18 @@ async function bulkSection(options: Options, file: string): Promise<void> {
   fs.copyFileSync(file, copy);
   const after = await viaDirectHttp(options, copy);
   const single = await viaSingleUserPosts(options);
-  const rows = [{ ...before, way: `${before.way}, before` }, workflow, { ...after, way: `${after.way}, after` }, single];
+  const rows = [
+    { ...before, way: `${before.way}, before` },
+    workflow,
+    { ...after, way: `${after.way}, after` },
+    single,
+  ];
   const pad = Math.max(...rows.map((r) => r.way.length));
   console.log(`${'way'.padEnd(pad)}  users/s   seconds  requests`);
   for (const r of rows) {
-    console.log(`${r.way.padEnd(pad)}  ${(r.users / r.seconds).toFixed(0).padStart(7)}  ${r.seconds.toFixed(2).padStart(8)}  ${String(r.requests).padStart(8)}`);
+    console.log(
+      `${r.way.padEnd(pad)}  ${(r.users / r.seconds).toFixed(0).padStart(7)}  ${r.seconds.toFixed(2).padStart(8)}  ${String(r.requests).padStart(8)}`,
+    );
   }
   console.log(`peak worker RSS: ${workflow.peakRssMb.toFixed(0)} MB`);
   console.log(
@@ -269,12 +316,20 @@ async function perResourceSection(options: Options, dir: string): Promise<void> 
     inspect: (sandbox) => (workflowRequests = scimRequests(sandbox).total),
   });
   const after = await viaDirectPerResource(file, MAPPING, options.perResourceUsers, concurrency);
-  console.log(`\nper resource: ${options.perResourceUsers} users, Bulk off, 20 ms latency, ${concurrency} requests in flight both ways (per user: one lookup by userName or externalId, then a POST)`);
-  const rows = [{ ...before, way: `${before.way}, before` }, { ...perResource, requests: workflowRequests }, { ...after, way: `${after.way}, after` }];
+  console.log(
+    `\nper resource: ${options.perResourceUsers} users, Bulk off, 20 ms latency, ${concurrency} requests in flight both ways (per user: one lookup by userName or externalId, then a POST)`,
+  );
+  const rows = [
+    { ...before, way: `${before.way}, before` },
+    { ...perResource, requests: workflowRequests },
+    { ...after, way: `${after.way}, after` },
+  ];
   const pad = Math.max(...rows.map((r) => r.way.length));
   console.log(`${'way'.padEnd(pad)}  users/s   seconds  requests`);
   for (const r of rows) {
-    console.log(`${r.way.padEnd(pad)}  ${(r.users / r.seconds).toFixed(0).padStart(7)}  ${r.seconds.toFixed(2).padStart(8)}  ${String(r.requests).padStart(8)}`);
+    console.log(
+      `${r.way.padEnd(pad)}  ${(r.users / r.seconds).toFixed(0).padStart(7)}  ${r.seconds.toFixed(2).padStart(8)}  ${String(r.requests).padStart(8)}`,
+    );
   }
   console.log(`ratio per resource, workflow / direct: ${ratioOf(perResource, [before, after])}`);
 }
@@ -290,7 +345,9 @@ async function rateLimited(options: Options, dir: string): Promise<void> {
   const file = path.join(dir, 'rate-limited.csv');
   writeCsv(file, options.rateLimitUsers);
   const n = options.rateLimit;
-  console.log(`\nper resource at a rate limit: ${options.rateLimitUsers} users, sandbox bucket:${n}/${n} (429 + Retry-After past it), 20 ms latency, ${options.inFlight * options.recordsInFlight} records in flight`);
+  console.log(
+    `\nper resource at a rate limit: ${options.rateLimitUsers} users, sandbox bucket:${n}/${n} (429 + Retry-After past it), 20 ms latency, ${options.inFlight * options.recordsInFlight} records in flight`,
+  );
   for (const configured of [true, false]) {
     let answered = { accepted: 0, throttled: 0, seconds: 0 };
     const run = await viaWorkflow(options, file, {
@@ -307,7 +364,9 @@ async function rateLimited(options: Options, dir: string): Promise<void> {
         `${run.users} succeeded, ${run.failed} failed; ${answered.accepted} requests answered in ${answered.seconds.toFixed(2)} s while writing ` +
         `(${(answered.accepted / answered.seconds).toFixed(1)}/s), ${answered.throttled} answered 429`,
     );
-    console.log(`ratio sustained / limit${configured ? '' : ' (no tenant limit)'}: ${(answered.accepted / allowed).toFixed(2)} (${answered.accepted} of at most ${allowed.toFixed(0)})`);
+    console.log(
+      `ratio sustained / limit${configured ? '' : ' (no tenant limit)'}: ${(answered.accepted / allowed).toFixed(2)} (${answered.accepted} of at most ${allowed.toFixed(0)})`,
+    );
   }
 }
 
@@ -316,7 +375,11 @@ function sustained(sandbox: Sandbox): { accepted: number; throttled: number; sec
   const writes = sandbox.requestLog.filter((r) => /\/Users(\/|$)/.test(r.path));
   const accepted = writes.filter((r) => r.status !== 429);
   const times = accepted.map((r) => Date.parse(r.at));
-  return { accepted: accepted.length, throttled: writes.length - accepted.length, seconds: (Math.max(...times) - Math.min(...times)) / 1000 };
+  return {
+    accepted: accepted.length,
+    throttled: writes.length - accepted.length,
+    seconds: (Math.max(...times) - Math.min(...times)) / 1000,
+  };
 }
 
 interface Options {
@@ -342,22 +405,37 @@ async function main(): Promise<void> {
     .option('--in-flight <n>', 'requests in flight (all three ways)', (v) => Number(v), 4)
     .option('--max-operations <n>', "the sandbox's bulk.maxOperations", (v) => Number(v), 1000)
     .option('--async', 'ask for asynchronous bulk (202 + job)', false)
-    .option('--per-resource-users <n>', 'users for the per-resource comparison (Bulk off, 20 ms latency)', (v) => Number(v), 10_000)
+    .option(
+      '--per-resource-users <n>',
+      'users for the per-resource comparison (Bulk off, 20 ms latency)',
+      (v) => Number(v),
+      10_000,
+    )
     .option('--records-in-flight <n>', 'per resource: records of a slice written at once', (v) => Number(v), 4)
-    .option('--rate-limit <n>', 'per resource at a rate limit: the sandbox answers 429 past bucket:N/N', (v) => Number(v), 100)
+    .option(
+      '--rate-limit <n>',
+      'per resource at a rate limit: the sandbox answers 429 past bucket:N/N',
+      (v) => Number(v),
+      100,
+    )
     .option('--rate-limit-users <n>', 'users for the rate-limited run', (v) => Number(v), 2000)
     .option('--only <sections>', `comma-separated: ${SECTIONS.join(', ')} (default: all)`, SECTIONS.join(','))
     .option('--memory', "only the workflow, at each of --memory-users: the worker's peak RSS and the ratio", false)
     .option('--memory-users <list>', 'source sizes for --memory', (v) => v.split(',').map(Number), [10_000, 100_000])
-    .option('--worker-heap-mb <n>', "the worker's V8 old space limit (--max-old-space-size), default V8's", (v) => Number(v))
+    .option('--worker-heap-mb <n>', "the worker's V8 old space limit (--max-old-space-size), default V8's", (v) =>
+      Number(v),
+    )
     .parse(process.argv);
   const options = program.opts<Options>();
   const sections = new Set(options.only.split(',').map((v) => v.trim()));
-  for (const section of sections) if (!SECTIONS.includes(section)) throw new Error(`--only: unknown section "${section}" (sections: ${SECTIONS.join(', ')})`);
+  for (const section of sections)
+    if (!SECTIONS.includes(section))
+      throw new Error(`--only: unknown section "${section}" (sections: ${SECTIONS.join(', ')})`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-provision-'));
   // The chunks' stored users (claim checks) go with the benchmark's files, for the worker and the baseline alike.
   process.env.CXONE_SCIM_CLAIM_STORE ??= path.join(dir, 'claims');
-  if (options.workerHeapMb) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${options.workerHeapMb}`.trim(); // the worker inherits it
+  if (options.workerHeapMb)
+    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${options.workerHeapMb}`.trim(); // the worker inherits it
   if (options.memory) {
     try {
       await printMemoryFigures(options.memoryUsers, async (users) => {

@@ -22,7 +22,10 @@ export interface CliProcess {
 }
 
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv, nodeFlags: string[] = []): CliProcess {
-  const child = spawn(process.execPath, [...nodeFlags, MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeFlags, MAIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   const keep = (chunk: Buffer) => output.push(chunk.toString()) > 200 && output.shift();
   child.stdout?.on('data', keep);
@@ -46,12 +49,23 @@ export interface ReceiverUnderTest {
 }
 
 /** Starts the receiver for `tenant`, configured from `env` (CXONE_*, TEMPORAL_*) as the command would be. */
-export async function startReceiverUnderTest(options: { env: NodeJS.ProcessEnv; tenant: string; ownProcess: boolean; profileDir?: string }): Promise<ReceiverUnderTest> {
+export async function startReceiverUnderTest(options: {
+  env: NodeJS.ProcessEnv;
+  tenant: string;
+  ownProcess: boolean;
+  profileDir?: string;
+}): Promise<ReceiverUnderTest> {
   const { env, tenant } = options;
   if (!options.ownProcess) {
     const settings = temporalSettingsFromEnv(env);
     const temporal = new LazyTemporalClient(settings);
-    const running = await startWebhookReceiver({ tenants: TenantRegistry.fromEnv(env), temporal, taskQueue: settings.taskQueue, defaultTenant: tenant, log: consoleLogger() });
+    const running = await startWebhookReceiver({
+      tenants: TenantRegistry.fromEnv(env),
+      temporal,
+      taskQueue: settings.taskQueue,
+      defaultTenant: tenant,
+      log: consoleLogger(),
+    });
     return {
       url: running.callbackUrl(tenant),
       placement: 'in the bench process',
@@ -62,9 +76,16 @@ export async function startReceiverUnderTest(options: { env: NodeJS.ProcessEnv; 
       },
     };
   }
-  const receiver = spawnCli(['webhook-server', '--port', '0'], env, options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : []);
+  const receiver = spawnCli(
+    ['webhook-server', '--port', '0'],
+    env,
+    options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [],
+  );
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the receiver did not start:\n${receiver.output.join('')}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`the receiver did not start:\n${receiver.output.join('')}`)),
+      30_000,
+    );
     const pattern = new RegExp(`POST (http://\\S+/webhooks/cxone/${tenant})`);
     receiver.child.stdout?.on('data', (chunk: Buffer) => {
       const match = pattern.exec(chunk.toString());

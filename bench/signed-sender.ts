@@ -31,17 +31,25 @@ export function signDeliveries(events: LifecycleEvent[], secret: string): Signed
 export class KeepAliveSender {
   private readonly agent: http.Agent;
 
-  constructor(private readonly url: string, sockets: number, private readonly timeoutMs = 60_000) {
+  constructor(
+    private readonly url: string,
+    sockets: number,
+    private readonly timeoutMs = 60_000,
+  ) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
   }
 
   send(request: SignedRequest): Promise<number> {
     return new Promise((resolve, reject) => {
-      const outgoing = http.request(this.url, { method: 'POST', agent: this.agent, headers: request.headers, timeout: this.timeoutMs }, (response) => {
-        response.resume(); // the body is not needed, only that it was read to the end
-        response.on('end', () => resolve(response.statusCode ?? 0));
-        response.on('error', reject);
-      });
+      const outgoing = http.request(
+        this.url,
+        { method: 'POST', agent: this.agent, headers: request.headers, timeout: this.timeoutMs },
+        (response) => {
+          response.resume(); // the body is not needed, only that it was read to the end
+          response.on('end', () => resolve(response.statusCode ?? 0));
+          response.on('error', reject);
+        },
+      );
       outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
       outgoing.on('error', reject);
       outgoing.end(request.body);

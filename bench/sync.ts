@@ -74,42 +74,66 @@ async function main(options: Options): Promise<void> {
   let seedStarted = performance.now();
   seed(sandbox, options.users);
   writeSource(file, options.users);
-  console.log(`seeded ${sandbox.countUsers()} provider users and a ${fs.readFileSync(file, 'utf8').trim().split('\n').length - 1}-row export in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
+  console.log(
+    `seeded ${sandbox.countUsers()} provider users and a ${fs.readFileSync(file, 'utf8').trim().split('\n').length - 1}-row export in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`,
+  );
   const taskQueue = `sync-bench-${process.pid}`;
   try {
-    await withBenchWorker({ temporal, sandbox, taskQueue, tenantId: 'bench', env: { CXONE_SCIM_DATA_DIR: dir }, profileDir: options.profile }, async (worker) => {
-      const client = temporal.testEnv.client;
-      const input: SyncUsersInput = { tenant: 'bench', source: { path: file, format: 'csv', mapping: MAPPING }, pageSize: options.pageSize, sliceSize: options.sliceSize };
-      let largestHistory = 0;
-      const run = async (name: string, extra: Partial<SyncUsersInput>) => {
-        sandbox.clearRequestLog();
-        seedStarted = performance.now();
-        const workflowId = `sync-bench-${name}-${Date.now()}`;
-        const result: SyncUsersResult = await client.workflow.execute(syncUsers, { taskQueue, workflowId, args: [{ ...input, ...extra }] });
-        const seconds = (performance.now() - seedStarted) / 1000;
-        const history = (await client.workflow.getHandle(workflowId).fetchHistory()).events?.length ?? 0;
-        largestHistory = Math.max(largestHistory, history);
-        const scimRequests = sandbox.requestLog.filter((r) => r.path.includes('/Users')).length;
-        const c = result.plan.counts;
-        const changes = c.create + c.update + c.reactivate + c.deactivate + c.delete;
-        const applied = Object.values(result.applied).reduce((n, k) => n + k, 0);
-        const compared = result.plan.records + result.plan.providerUsers;
+    await withBenchWorker(
+      {
+        temporal,
+        sandbox,
+        taskQueue,
+        tenantId: 'bench',
+        env: { CXONE_SCIM_DATA_DIR: dir },
+        profileDir: options.profile,
+      },
+      async (worker) => {
+        const client = temporal.testEnv.client;
+        const input: SyncUsersInput = {
+          tenant: 'bench',
+          source: { path: file, format: 'csv', mapping: MAPPING },
+          pageSize: options.pageSize,
+          sliceSize: options.sliceSize,
+        };
+        let largestHistory = 0;
+        const run = async (name: string, extra: Partial<SyncUsersInput>) => {
+          sandbox.clearRequestLog();
+          seedStarted = performance.now();
+          const workflowId = `sync-bench-${name}-${Date.now()}`;
+          const result: SyncUsersResult = await client.workflow.execute(syncUsers, {
+            taskQueue,
+            workflowId,
+            args: [{ ...input, ...extra }],
+          });
+          const seconds = (performance.now() - seedStarted) / 1000;
+          const history = (await client.workflow.getHandle(workflowId).fetchHistory()).events?.length ?? 0;
+          largestHistory = Math.max(largestHistory, history);
+          const scimRequests = sandbox.requestLog.filter((r) => r.path.includes('/Users')).length;
+          const c = result.plan.counts;
+          const changes = c.create + c.update + c.reactivate + c.deactivate + c.delete;
+          const applied = Object.values(result.applied).reduce((n, k) => n + k, 0);
+          const compared = result.plan.records + result.plan.providerUsers;
+          console.log(
+            `${name.padEnd(8)} ${result.outcome.padEnd(9)} ${seconds.toFixed(1).padStart(6)} s · ${Math.round(compared / seconds)} records compared/s ` +
+              `(${result.plan.records} source + ${result.plan.providerUsers} provider) · plan: ${c.create} create, ${c.update} update, ${c.deactivate} deactivate, ` +
+              `${c.unchanged} unchanged · applied ${applied} · /Users requests ${scimRequests} vs pages + changes ${result.plan.pages} + ${result.outcome === 'dry-run' ? 0 : changes} ` +
+              `(workflow counted ${result.requests}) · history ${history} events`,
+          );
+          return result;
+        };
+        await run('dry-run', { dryRun: true });
+        const real = await run('real', {});
+        if (real.outcome !== 'succeeded' || real.failed > 0)
+          throw new Error(`the real run ended ${real.outcome} with ${real.failed} failures`);
+        const again = await run('in-sync', {});
+        const leftover = Object.values(again.applied).reduce((n, k) => n + k, 0);
+        if (leftover !== 0) throw new Error(`the run after the real one still changed ${leftover} users`);
         console.log(
-          `${name.padEnd(8)} ${result.outcome.padEnd(9)} ${seconds.toFixed(1).padStart(6)} s · ${Math.round(compared / seconds)} records compared/s ` +
-            `(${result.plan.records} source + ${result.plan.providerUsers} provider) · plan: ${c.create} create, ${c.update} update, ${c.deactivate} deactivate, ` +
-            `${c.unchanged} unchanged · applied ${applied} · /Users requests ${scimRequests} vs pages + changes ${result.plan.pages} + ${result.outcome === 'dry-run' ? 0 : changes} ` +
-            `(workflow counted ${result.requests}) · history ${history} events`,
+          `worker peak RSS ${worker.peakRssMb().toFixed(0)} MB · largest history ${largestHistory} events · users ${options.users}, page size ${options.pageSize}, slice size ${options.sliceSize}`,
         );
-        return result;
-      };
-      await run('dry-run', { dryRun: true });
-      const real = await run('real', {});
-      if (real.outcome !== 'succeeded' || real.failed > 0) throw new Error(`the real run ended ${real.outcome} with ${real.failed} failures`);
-      const again = await run('in-sync', {});
-      const leftover = Object.values(again.applied).reduce((n, k) => n + k, 0);
-      if (leftover !== 0) throw new Error(`the run after the real one still changed ${leftover} users`);
-      console.log(`worker peak RSS ${worker.peakRssMb().toFixed(0)} MB · largest history ${largestHistory} events · users ${options.users}, page size ${options.pageSize}, slice size ${options.sliceSize}`);
-    });
+      },
+    );
   } finally {
     await sandbox.close();
     await temporal.stop();

@@ -28,7 +28,13 @@ import type { LifecycleEvent } from '../src/scim/lifecycle-events';
 import { KeepAliveSender, signDeliveries } from './signed-sender';
 import { spawnCli, startReceiverUnderTest, stopCli, type ReceiverUnderTest } from './receiver-under-test';
 import { latencyStats } from '../src/core/tally';
-import { lifecycleEventSignal, lifecycleEventUpdate, stateQuery, userLifecycleWorkflowId, type userLifecycle } from '../src/workflows/user-lifecycle/workflow';
+import {
+  lifecycleEventSignal,
+  lifecycleEventUpdate,
+  stateQuery,
+  userLifecycleWorkflowId,
+  type userLifecycle,
+} from '../src/workflows/user-lifecycle/workflow';
 
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const SECRET = 'bench-webhook-secret';
@@ -57,7 +63,13 @@ function makeEvents(prefix: string, count: number, users: number): LifecycleEven
       userId,
       timestamp: new Date(base + i).toISOString(),
       tenantId: 'bench-tenant',
-      user: { schemas: [USER_SCHEMA], id: userId, userName: `${userId}@bench.example.com`, displayName: `Bench ${u} v${Math.floor(i / users)}`, active: true },
+      user: {
+        schemas: [USER_SCHEMA],
+        id: userId,
+        userName: `${userId}@bench.example.com`,
+        displayName: `Bench ${u} v${Math.floor(i / users)}`,
+        active: true,
+      },
     };
   });
 }
@@ -83,7 +95,13 @@ function childPids(): Map<string, number> {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
       if (Number(stat.split(') ')[1].split(' ')[1]) !== process.pid) continue;
       const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const name = cmd.includes('webhook-server') ? 'receiver' : cmd.includes('worker') ? 'worker' : /temporal/.test(cmd[0]) ? 'temporal server' : path.basename(cmd[0]);
+      const name = cmd.includes('webhook-server')
+        ? 'receiver'
+        : cmd.includes('worker')
+          ? 'worker'
+          : /temporal/.test(cmd[0])
+            ? 'temporal server'
+            : path.basename(cmd[0]);
       found.set(name, Number(entry));
     } catch {
       // gone meanwhile
@@ -166,11 +184,18 @@ interface RoundRatio {
 function roundRatio(baseline: Sample, receiver: Sample): RoundRatio {
   const rate = (s: Sample) => s.latencies.length / s.seconds;
   const p99 = (s: Sample) => latencyStats(s.latencies).p99;
-  return { throughputRatio: Number((rate(receiver) / rate(baseline)).toFixed(2)), p99DeltaMs: Number((p99(receiver) - p99(baseline)).toFixed(1)) };
+  return {
+    throughputRatio: Number((rate(receiver) / rate(baseline)).toFixed(2)),
+    p99DeltaMs: Number((p99(receiver) - p99(baseline)).toFixed(1)),
+  };
 }
 
 function totalCpuMs(figures: Figures): number {
-  return Number(Object.values(figures.cpuMsPerEvent).reduce((sum, ms) => sum + ms, 0).toFixed(2));
+  return Number(
+    Object.values(figures.cpuMsPerEvent)
+      .reduce((sum, ms) => sum + ms, 0)
+      .toFixed(2),
+  );
 }
 
 function median(values: number[]): number {
@@ -180,7 +205,11 @@ function median(values: number[]): number {
 }
 
 /** Sends every event with `concurrency` callers; `send` returns an HTTP-like status. */
-async function fire(events: LifecycleEvent[], concurrency: number, send: (e: LifecycleEvent) => Promise<number>): Promise<Sample> {
+async function fire(
+  events: LifecycleEvent[],
+  concurrency: number,
+  send: (e: LifecycleEvent) => Promise<number>,
+): Promise<Sample> {
   const sample: Sample = { latencies: [], failures: {}, seconds: 0, acknowledged: [] };
   let next = 0;
   const started = performance.now();
@@ -205,7 +234,9 @@ async function fire(events: LifecycleEvent[], concurrency: number, send: (e: Lif
 const RECEIVER_PROCESS = process.argv.includes('--receiver-process');
 // --profile <dir>: the receiver process writes a V8 CPU profile there (open it in Chrome DevTools);
 // in the default placement, profile the bench itself: node --cpu-prof dist/bench/webhooks-load.js.
-const PROFILE_DIR = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : undefined;
+const PROFILE_DIR = process.argv.includes('--profile')
+  ? process.argv[process.argv.indexOf('--profile') + 1]
+  : undefined;
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -227,33 +258,53 @@ async function main(): Promise<void> {
   const senders: KeepAliveSender[] = [];
   let receiver: ReceiverUnderTest | undefined;
   try {
-    receiver = await startReceiverUnderTest({ env, tenant: TENANT, ownProcess: RECEIVER_PROCESS || PROFILE_DIR !== undefined, profileDir: PROFILE_DIR });
+    receiver = await startReceiverUnderTest({
+      env,
+      tenant: TENANT,
+      ownProcess: RECEIVER_PROCESS || PROFILE_DIR !== undefined,
+      profileDir: PROFILE_DIR,
+    });
     const url = receiver.url;
     const input = (userId: string) => ({ tenant: TENANT, userId, idp: { type: 'none' as const } });
     const workflowId = (e: LifecycleEvent) => userLifecycleWorkflowId(TENANT, e.userId);
     const viaSignal = async (e: LifecycleEvent) => {
       await client.workflow.signalWithStart<typeof userLifecycle, [LifecycleEvent]>('userLifecycle', {
-        workflowId: workflowId(e), taskQueue, args: [input(e.userId)], signal: lifecycleEventSignal, signalArgs: [e],
+        workflowId: workflowId(e),
+        taskQueue,
+        args: [input(e.userId)],
+        signal: lifecycleEventSignal,
+        signalArgs: [e],
       });
       return 202;
     };
     const viaUpdate = async (e: LifecycleEvent) => {
       const startWorkflowOperation = new WithStartWorkflowOperation<typeof userLifecycle>('userLifecycle', {
-        workflowId: workflowId(e), taskQueue, args: [input(e.userId)], workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowId: workflowId(e),
+        taskQueue,
+        args: [input(e.userId)],
+        workflowIdConflictPolicy: 'USE_EXISTING',
       });
-      await client.workflow.executeUpdateWithStart(lifecycleEventUpdate, { args: [e], updateId: e.eventId, startWorkflowOperation });
+      await client.workflow.executeUpdateWithStart(lifecycleEventUpdate, {
+        args: [e],
+        updateId: e.eventId,
+        startWorkflowOperation,
+      });
       return 202;
     };
     // Deliveries are signed before a slice starts (the sender's work, not the receiver's).
-    const receiverVia = (sender: KeepAliveSender): Way => (events) => {
-      const signed = new Map(signDeliveries(events, SECRET).map((request) => [request.event, request]));
-      return (e) => sender.send(signed.get(e)!);
-    };
+    const receiverVia =
+      (sender: KeepAliveSender): Way =>
+      (events) => {
+        const signed = new Map(signDeliveries(events, SECRET).map((request) => [request.event, request]));
+        return (e) => sender.send(signed.get(e)!);
+      };
     const sender = new KeepAliveSender(url, CONCURRENCY);
     const burstSender = new KeepAliveSender(url, BURST);
     senders.push(sender, burstSender);
     const viaReceiver = receiverVia(sender);
-    log(`Temporal ${temporal.address}, receiver ${url} (${receiver.placement}), worker (own process), task queue ${taskQueue}`);
+    log(
+      `Temporal ${temporal.address}, receiver ${url} (${receiver.placement}), worker (own process), task queue ${taskQueue}`,
+    );
 
     // Warm-up: the worker bundles its workflows, connections open, code paths get compiled.
     const warmUp = (prefix: string, way: Way) => {
@@ -281,14 +332,22 @@ async function main(): Promise<void> {
             accounted += Math.min(seen, count);
             break;
           }
-          if (Date.now() > deadline) throw new Error(`${id}: ${seen}/${count} acknowledged events processed after 300 s`);
+          if (Date.now() > deadline)
+            throw new Error(`${id}: ${seen}/${count} acknowledged events processed after 300 s`);
           await new Promise((r) => setTimeout(r, 50));
         }
       }
       acknowledgedEvents += acknowledged.length;
     };
     /** One slice of a way: fire, then wait until its workflows applied everything acknowledged. */
-    const slice = async (tally: Tally, prefix: string, way: Way, count: number, concurrency: number, users: number): Promise<Sample> => {
+    const slice = async (
+      tally: Tally,
+      prefix: string,
+      way: Way,
+      count: number,
+      concurrency: number,
+      users: number,
+    ): Promise<Sample> => {
       const events = makeEvents(`${prefix}-${randomUUID().slice(0, 6)}`, count, users);
       const send = way(events);
       const { result, cpuSeconds: cpu } = await measureCpu(async () => {
@@ -307,12 +366,18 @@ async function main(): Promise<void> {
     const receiverTally = new Tally('receiver (HTTP, signed)');
     const rounds: RoundRatio[] = [];
     const perRound = { events: Math.ceil(EVENTS / ROUNDS), users: Math.max(1, Math.ceil(USERS / ROUNDS)) };
-    log(`baseline and receiver: ${EVENTS} events for ${USERS} users each, ${CONCURRENCY} at a time, alternating in ${ROUNDS} rounds`);
+    log(
+      `baseline and receiver: ${EVENTS} events for ${USERS} users each, ${CONCURRENCY} at a time, alternating in ${ROUNDS} rounds`,
+    );
     for (let round = 0; round < ROUNDS; round++) {
-      const order: Array<[Tally, string, Way]> = [[baselineTally, 'sig', () => viaSignal], [receiverTally, 'rcv', viaReceiver]];
+      const order: Array<[Tally, string, Way]> = [
+        [baselineTally, 'sig', () => viaSignal],
+        [receiverTally, 'rcv', viaReceiver],
+      ];
       if (round % 2 === 1) order.reverse();
       const samples = new Map<Tally, Sample>();
-      for (const [tally, prefix, way] of order) samples.set(tally, await slice(tally, prefix, way, perRound.events, CONCURRENCY, perRound.users));
+      for (const [tally, prefix, way] of order)
+        samples.set(tally, await slice(tally, prefix, way, perRound.events, CONCURRENCY, perRound.users));
       rounds.push(roundRatio(samples.get(baselineTally)!, samples.get(receiverTally)!));
     }
     const updateTally = new Tally('raw update-with-start');
@@ -321,10 +386,14 @@ async function main(): Promise<void> {
     const burstTally = new Tally(`burst of ${BURST} deliveries at once`);
     log(`burst: ${BURST} deliveries at once`);
     await slice(burstTally, 'burst', receiverVia(burstSender), BURST, BURST, Math.min(USERS, BURST));
-    const [baseline, receiverRun, updateRun, burst] = [baselineTally, receiverTally, updateTally, burstTally].map((t) => t.figures());
+    const [baseline, receiverRun, updateRun, burst] = [baselineTally, receiverTally, updateTally, burstTally].map((t) =>
+      t.figures(),
+    );
     const results = [baseline, receiverRun, updateRun];
     const figures = {
-      events: EVENTS, users: USERS, concurrency: CONCURRENCY,
+      events: EVENTS,
+      users: USERS,
+      concurrency: CONCURRENCY,
       results: [...results, burst],
       receiverToBaseline: {
         throughputRatio: Number((receiverRun.eventsPerSecond / baseline.eventsPerSecond).toFixed(2)),
@@ -344,16 +413,33 @@ async function main(): Promise<void> {
     if (AS_JSON) console.log(JSON.stringify(figures));
     else {
       for (const r of figures.results) {
-        log(`${r.way.padEnd(38)} ${String(r.eventsPerSecond).padStart(7)} events/s   ack p50 ${r.ackLatencyMs.p50} ms  p99 ${r.ackLatencyMs.p99} ms  max ${r.ackLatencyMs.max} ms   ${r.acknowledged} acknowledged${Object.keys(r.failures).length ? `, not: ${JSON.stringify(r.failures)}` : ''}`);
+        log(
+          `${r.way.padEnd(38)} ${String(r.eventsPerSecond).padStart(7)} events/s   ack p50 ${r.ackLatencyMs.p50} ms  p99 ${r.ackLatencyMs.p99} ms  max ${r.ackLatencyMs.max} ms   ${r.acknowledged} acknowledged${Object.keys(r.failures).length ? `, not: ${JSON.stringify(r.failures)}` : ''}`,
+        );
       }
       const signed = (ms: number) => `${ms >= 0 ? '+' : ''}${ms} ms`;
       const ratios = figures.receiverToBaseline;
-      log(`receiver / baseline per round: ${rounds.map((r) => `${r.throughputRatio}× ${signed(r.p99DeltaMs)}`).join(', ')}`);
-      log(`receiver / baseline: median of rounds ${ratios.medianThroughputRatio}× events/s, p99 ${signed(ratios.medianP99DeltaMs)}; all rounds pooled ${ratios.throughputRatio}×, p99 ${signed(ratios.p99DeltaMs)} (goal ≥ 0.8×, ≤ +20 ms)`);
-      log(`burst: ${burst.acknowledged}/${BURST} acknowledged on the first try; lost events: ${figures.lost} of ${acknowledgedEvents} acknowledged`);
-      log(`CPU ms per acknowledged event, by process (where the time goes; bench: the senders and the raw clients${RECEIVER_PROCESS ? '' : ', and the receiver'}):`);
-      for (const r of figures.results) log(`  ${r.way.padEnd(38)} ${Object.entries(r.cpuMsPerEvent).map(([name, ms]) => `${name} ${ms}`).join(' · ')}`);
-      log(`CPU per event, all processes: baseline ${ratios.cpuMsPerEvent.baseline} ms, receiver ${ratios.cpuMsPerEvent.receiver} ms: baseline / receiver ${ratios.cpuRatio} (what the events/s ratio is when CPU is the limit, whatever else runs)`);
+      log(
+        `receiver / baseline per round: ${rounds.map((r) => `${r.throughputRatio}× ${signed(r.p99DeltaMs)}`).join(', ')}`,
+      );
+      log(
+        `receiver / baseline: median of rounds ${ratios.medianThroughputRatio}× events/s, p99 ${signed(ratios.medianP99DeltaMs)}; all rounds pooled ${ratios.throughputRatio}×, p99 ${signed(ratios.p99DeltaMs)} (goal ≥ 0.8×, ≤ +20 ms)`,
+      );
+      log(
+        `burst: ${burst.acknowledged}/${BURST} acknowledged on the first try; lost events: ${figures.lost} of ${acknowledgedEvents} acknowledged`,
+      );
+      log(
+        `CPU ms per acknowledged event, by process (where the time goes; bench: the senders and the raw clients${RECEIVER_PROCESS ? '' : ', and the receiver'}):`,
+      );
+      for (const r of figures.results)
+        log(
+          `  ${r.way.padEnd(38)} ${Object.entries(r.cpuMsPerEvent)
+            .map(([name, ms]) => `${name} ${ms}`)
+            .join(' · ')}`,
+        );
+      log(
+        `CPU per event, all processes: baseline ${ratios.cpuMsPerEvent.baseline} ms, receiver ${ratios.cpuMsPerEvent.receiver} ms: baseline / receiver ${ratios.cpuRatio} (what the events/s ratio is when CPU is the limit, whatever else runs)`,
+      );
     }
     if (figures.lost !== 0 || [...results, burst].some((r) => Object.keys(r.failures).length > 0)) process.exitCode = 1;
   } catch (err) {

@@ -32,7 +32,10 @@ export interface BenchWorkerOptions {
  * Starts the worker, waits until it answers (it bundles its workflows first, so timing starts
  * after), runs `body`, and stops the worker; when `body` fails, prints the worker's last stderr lines.
  */
-export async function withBenchWorker<T>(options: BenchWorkerOptions, body: (worker: BenchWorker) => Promise<T>): Promise<T> {
+export async function withBenchWorker<T>(
+  options: BenchWorkerOptions,
+  body: (worker: BenchWorker) => Promise<T>,
+): Promise<T> {
   const worker = startBenchWorker(options);
   try {
     await options.temporal.testEnv.client.workflow.execute(discoverServiceProvider, {
@@ -51,21 +54,29 @@ export async function withBenchWorker<T>(options: BenchWorkerOptions, body: (wor
 
 function startBenchWorker(options: BenchWorkerOptions): BenchWorker {
   const { temporal, sandbox } = options;
-  const child = spawn(process.execPath, [...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profileDir)}`] : []), MAIN, 'worker'], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_NAMESPACE: temporal.namespace,
-      TEMPORAL_TASK_QUEUE: options.taskQueue,
-      CXONE_BASE_URL: sandbox.url,
-      CXONE_CLIENT_ID: sandbox.clientId,
-      CXONE_CLIENT_SECRET: sandbox.clientSecret,
-      CXONE_SCOPES: 'scim:write',
-      CXONE_TENANT_ID: options.tenantId,
-      ...options.env,
+  const child = spawn(
+    process.execPath,
+    [
+      ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profileDir)}`] : []),
+      MAIN,
+      'worker',
+    ],
+    {
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: temporal.address,
+        TEMPORAL_NAMESPACE: temporal.namespace,
+        TEMPORAL_TASK_QUEUE: options.taskQueue,
+        CXONE_BASE_URL: sandbox.url,
+        CXONE_CLIENT_ID: sandbox.clientId,
+        CXONE_CLIENT_SECRET: sandbox.clientSecret,
+        CXONE_SCOPES: 'scim:write',
+        CXONE_TENANT_ID: options.tenantId,
+        ...options.env,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  );
   const log: string[] = [];
   child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()) > 200 && log.shift());
   return {

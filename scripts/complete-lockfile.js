@@ -21,7 +21,9 @@ if (process.argv.includes('--check')) {
 }
 for (const [key, entry] of incomplete) {
   const name = key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
-  const dist = JSON.parse(execFileSync('npm', ['view', `${name}@${entry.version}`, 'dist', '--json'], { encoding: 'utf8' }));
+  const dist = JSON.parse(
+    execFileSync('npm', ['view', `${name}@${entry.version}`, 'dist', '--json'], { encoding: 'utf8' }),
+  );
   // Keep npm's member order: version, (resolved,) integrity, then the rest.
   const { version, resolved, ...rest } = entry;
   lock.packages[key] = { version, ...(resolved ? { resolved } : {}), integrity: dist.integrity, ...rest };

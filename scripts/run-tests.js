@@ -13,7 +13,9 @@ const root = path.resolve(__dirname, '..');
 const packagesDir = path.join(root, 'packages');
 const testDirs = [
   path.join(root, 'dist', 'test'),
-  ...(fs.existsSync(packagesDir) ? fs.readdirSync(packagesDir).map((name) => path.join(packagesDir, name, 'dist', 'test')) : []),
+  ...(fs.existsSync(packagesDir)
+    ? fs.readdirSync(packagesDir).map((name) => path.join(packagesDir, name, 'dist', 'test'))
+    : []),
 ];
 const filters = process.argv.slice(2);
 
@@ -26,7 +28,8 @@ function listTests(dir) {
   });
 }
 
-const files = testDirs.flatMap(listTests)
+const files = testDirs
+  .flatMap(listTests)
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
   .sort();
 if (files.length === 0) {

@@ -39,7 +39,9 @@ export function boundHeapGrowth(env: NodeJS.ProcessEnv = process.env): void {
   const raw = env.CXONE_SCIM_HEAP_GROWING_PERCENT?.trim() || '50';
   const percent = Number(raw);
   if (!Number.isInteger(percent) || percent < 0) {
-    throw new Error(`CXONE_SCIM_HEAP_GROWING_PERCENT must be a whole number of percent (0 for V8's own policy), got "${raw}"`);
+    throw new Error(
+      `CXONE_SCIM_HEAP_GROWING_PERCENT must be a whole number of percent (0 for V8's own policy), got "${raw}"`,
+    );
   }
   // Read by V8 at every full collection, so it applies though the VM is already running.
   if (percent > 0) v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
@@ -51,7 +53,9 @@ export async function runWorker(settings: TemporalSettings, env: NodeJS.ProcessE
   installRuntime(env);
   const tenants = TenantRegistry.fromEnv(env);
   if (tenants.ids().length === 0) {
-    throw new Error('No tenant configured: set CXONE_BASE_URL and CXONE_CLIENT_ID/CXONE_CLIENT_SECRET, or CXONE_TENANTS_FILE.');
+    throw new Error(
+      'No tenant configured: set CXONE_BASE_URL and CXONE_CLIENT_ID/CXONE_CLIENT_SECRET, or CXONE_TENANTS_FILE.',
+    );
   }
   const connection = await connectWorker(settings);
   try {

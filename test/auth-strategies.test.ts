@@ -21,7 +21,12 @@ let deadPort: number;
 
 before(async () => {
   sandbox = await startSandbox({ port: 0, tenantId: 'tenant-full', staticToken: 'static-SECRET-token' });
-  cxone = await startSandbox({ port: 0, tenantId: 'tenant-cxone', profile: 'cxone', accessKeySecret: 'key-SECRET-value' });
+  cxone = await startSandbox({
+    port: 0,
+    tenantId: 'tenant-cxone',
+    profile: 'cxone',
+    accessKeySecret: 'key-SECRET-value',
+  });
   const probe = http.createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   deadPort = (probe.address() as AddressInfo).port;
@@ -78,28 +83,57 @@ for (const type of REFRESHABLE) {
       sandbox.expireTokens();
       assert.equal((await client.get('/Users')).status, 200);
       assert.equal(tokenRequests(sandbox).length, 2);
-      assert.deepEqual(scimRequests(sandbox).map((e) => e.status), [200, 401, 200]);
+      assert.deepEqual(
+        scimRequests(sandbox).map((e) => e.status),
+        [200, 401, 200],
+      );
     });
   });
 }
 
 describe('a wrong key is refused once, naming tenant, setting and fix', () => {
-  const cases: Array<{ type: AuthType; wrong: (t: TenantConnection) => TenantConnection; status: number; names: RegExp }> = [
+  const cases: Array<{
+    type: AuthType;
+    wrong: (t: TenantConnection) => TenantConnection;
+    status: number;
+    names: RegExp;
+  }> = [
     {
       type: 'cxone-access-key',
-      wrong: (t) => ({ ...t, auth: { ...t.auth, accessKeySecret: 'wrong-key-value', sources: { accessKeySecret: 'CXONE_ACCESS_KEY_SECRET' } } as TenantConnection['auth'] }),
+      wrong: (t) => ({
+        ...t,
+        auth: {
+          ...t.auth,
+          accessKeySecret: 'wrong-key-value',
+          sources: { accessKeySecret: 'CXONE_ACCESS_KEY_SECRET' },
+        } as TenantConnection['auth'],
+      }),
       status: 400,
       names: /accessKeySecret \(CXONE_ACCESS_KEY_SECRET\)/,
     },
     {
       type: 'cxone-access-key',
-      wrong: (t) => ({ ...t, auth: { ...t.auth, clientSecret: 'wrong-client-value', sources: { clientSecret: 'CXONE_CLIENT_SECRET' } } as TenantConnection['auth'] }),
+      wrong: (t) => ({
+        ...t,
+        auth: {
+          ...t.auth,
+          clientSecret: 'wrong-client-value',
+          sources: { clientSecret: 'CXONE_CLIENT_SECRET' },
+        } as TenantConnection['auth'],
+      }),
       status: 401,
       names: /clientSecret \(CXONE_CLIENT_SECRET\)/,
     },
     {
       type: 'cxone-access-key-legacy',
-      wrong: (t) => ({ ...t, auth: { ...t.auth, accessKeySecret: 'wrong-key-value', sources: { accessKeySecret: 'accessKeySecretEnv ACME_KEY' } } as TenantConnection['auth'] }),
+      wrong: (t) => ({
+        ...t,
+        auth: {
+          ...t.auth,
+          accessKeySecret: 'wrong-key-value',
+          sources: { accessKeySecret: 'accessKeySecretEnv ACME_KEY' },
+        } as TenantConnection['auth'],
+      }),
       status: 401,
       names: /accessKeySecret \(accessKeySecretEnv ACME_KEY\)/,
     },
@@ -137,17 +171,22 @@ describe('cxone-access-key discovery', () => {
     assert.equal(access.apiBase, cxone.url);
     cxone.expireTokens();
     assert.equal((await client.get('/Users')).status, 200);
-    assert.deepEqual(discoveryRequests(cxone).map((e) => `${e.path}?${e.query}`), [
-      '/.well-known/openid-configuration?',
-      '/.well-known/cxone-configuration?tenantId=tenant-cxone',
-    ]);
+    assert.deepEqual(
+      discoveryRequests(cxone).map((e) => `${e.path}?${e.query}`),
+      ['/.well-known/openid-configuration?', '/.well-known/cxone-configuration?tenantId=tenant-cxone'],
+    );
     assert.equal(tokenRequests(cxone).length, 2);
   });
 
   it('an unreachable issuer is retryable and names the issuer setting', async () => {
     const tenant = sandboxTenant(cxone, 'cx');
-    const unreachable = { ...tenant, auth: { ...tenant.auth, issuer: `http://127.0.0.1:${deadPort}`, sources: { issuer: 'CXONE_ISSUER' } } } as TenantConnection;
-    const err = await failureOf(new ScimClient({ tenant: unreachable, tokens: new TenantTokenProvider() }).get('/Users'));
+    const unreachable = {
+      ...tenant,
+      auth: { ...tenant.auth, issuer: `http://127.0.0.1:${deadPort}`, sources: { issuer: 'CXONE_ISSUER' } },
+    } as TenantConnection;
+    const err = await failureOf(
+      new ScimClient({ tenant: unreachable, tokens: new TenantTokenProvider() }).get('/Users'),
+    );
     assert.equal(err.status, undefined);
     assert.match(err.message, /ECONNREFUSED/);
     assert.match(err.message, /issuer \(CXONE_ISSUER\)/);
@@ -161,13 +200,22 @@ describe('cxone-access-key discovery', () => {
         const tenant = sandboxTenant(broken, 'cx');
         const sources = { baseUrl: 'CXONE_BASE_URL' };
         const err = await failureOf(
-          new ScimClient({ tenant: { ...tenant, auth: { ...tenant.auth, sources } }, tokens: new TenantTokenProvider() }).get('/Users'),
+          new ScimClient({
+            tenant: { ...tenant, auth: { ...tenant.auth, sources } },
+            tokens: new TenantTokenProvider(),
+          }).get('/Users'),
         );
-        assert.match(err.message, fault === 'no-api-endpoint' ? /no api_endpoint/ : /no id_token with a tenantId claim/);
+        assert.match(
+          err.message,
+          fault === 'no-api-endpoint' ? /no api_endpoint/ : /no id_token with a tenantId claim/,
+        );
         assert.match(err.message, /Fix: set baseUrl \(CXONE_BASE_URL\)/);
         assert.equal(toActivityFailure(err).nonRetryable, true);
         // With the base URL configured, discovery of the API base is not needed at all.
-        const configured = new ScimClient({ tenant: { ...tenant, baseUrl: broken.url }, tokens: new TenantTokenProvider() });
+        const configured = new ScimClient({
+          tenant: { ...tenant, baseUrl: broken.url },
+          tokens: new TenantTokenProvider(),
+        });
         assert.equal((await configured.get('/Users')).status, 200);
       } finally {
         await broken.close();
@@ -182,12 +230,19 @@ describe('auth bearer', () => {
     const client = new ScimClient({ tenant, tokens: new TenantTokenProvider() });
     assert.equal((await client.get('/Users')).status, 200);
     assert.equal(tokenRequests(sandbox).length, 0);
-    const rejected = { ...tenant, auth: { type: 'bearer', token: 'revoked-token-value', sources: { token: 'CXONE_BEARER_TOKEN' } } } as TenantConnection;
+    const rejected = {
+      ...tenant,
+      auth: { type: 'bearer', token: 'revoked-token-value', sources: { token: 'CXONE_BEARER_TOKEN' } },
+    } as TenantConnection;
     const err = await failureOf(new ScimClient({ tenant: rejected, tokens: new TenantTokenProvider() }).get('/Users'));
     assert.match(err.message, /tenant static.*never refreshed.*Fix: set a valid token in token \(CXONE_BEARER_TOKEN\)/);
     assert.ok(!err.message.includes('revoked-token-value'));
     assert.equal(toActivityFailure(err).nonRetryable, true);
-    assert.deepEqual(scimRequests(sandbox).map((e) => e.status), [200, 401], 'the rejected token was sent once');
+    assert.deepEqual(
+      scimRequests(sandbox).map((e) => e.status),
+      [200, 401],
+      'the rejected token was sent once',
+    );
   });
 });
 
@@ -197,7 +252,9 @@ describe('client-credentials client_secret_post', () => {
     const post = { ...tenant, auth: { ...tenant.auth, clientAuthMethod: 'client_secret_post' } } as TenantConnection;
     const seen: string[] = [];
     const recording: typeof fetch = async (input, init) => {
-      seen.push(`${String((init?.headers as Record<string, string>)?.authorization ?? 'no authorization')} ${String(init?.body)}`);
+      seen.push(
+        `${String((init?.headers as Record<string, string>)?.authorization ?? 'no authorization')} ${String(init?.body)}`,
+      );
       return fetch(input, init);
     };
     const tokens = new TenantTokenProvider({ fetch: recording });
@@ -225,13 +282,28 @@ describe('pieces', () => {
   it('tenantIdFromIdToken decodes the claim and refuses anything that is not a JWT with one', () => {
     const jwt = (claims: unknown) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
     assert.equal(tenantIdFromIdToken(jwt({ tenantId: '11e7-abc', sub: 'x' })), '11e7-abc');
-    for (const bad of [undefined, 42, '', 'not-a-jwt', 'a.%%%.c', jwt({ tenant_id: 'x' }), jwt({ tenantId: '' }), jwt({ tenantId: 7 })]) {
+    for (const bad of [
+      undefined,
+      42,
+      '',
+      'not-a-jwt',
+      'a.%%%.c',
+      jwt({ tenant_id: 'x' }),
+      jwt({ tenantId: '' }),
+      jwt({ tenantId: 7 }),
+    ]) {
       assert.equal(tenantIdFromIdToken(bad), undefined, String(bad));
     }
   });
 
   it('legacyTokenUrl appends the access-key path once', () => {
-    assert.equal(legacyTokenUrl('https://na1.nice-incontact.com/'), 'https://na1.nice-incontact.com/authentication/v1/token/access-key');
-    assert.equal(legacyTokenUrl('https://na1.nice-incontact.com/authentication/v1/token/access-key'), 'https://na1.nice-incontact.com/authentication/v1/token/access-key');
+    assert.equal(
+      legacyTokenUrl('https://na1.nice-incontact.com/'),
+      'https://na1.nice-incontact.com/authentication/v1/token/access-key',
+    );
+    assert.equal(
+      legacyTokenUrl('https://na1.nice-incontact.com/authentication/v1/token/access-key'),
+      'https://na1.nice-incontact.com/authentication/v1/token/access-key',
+    );
   });
 });

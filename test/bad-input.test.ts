@@ -52,7 +52,10 @@ describe('bad input: every mistake named, valid work never lost, exit codes CI c
     fs.mkdirSync(dir, { recursive: true });
     const files = { 'mapping.json': MAPPING, ...c.files?.(prefix) };
     for (const [name, content] of Object.entries(files)) {
-      fs.writeFileSync(path.join(dir, name), typeof content === 'string' || Buffer.isBuffer(content) ? content : JSON.stringify(content));
+      fs.writeFileSync(
+        path.join(dir, name),
+        typeof content === 'string' || Buffer.isBuffer(content) ? content : JSON.stringify(content),
+      );
     }
     return (name) => path.join(dir, name);
   }
@@ -76,11 +79,20 @@ describe('bad input: every mistake named, valid work never lost, exit codes CI c
   }
 
   it('the binary itself exits 0, 1, 2 and 3 as documented', async () => {
-    const env = { ...process.env, TEMPORAL_ADDRESS: h.temporal.address, TEMPORAL_NAMESPACE: h.temporal.namespace, TEMPORAL_TASK_QUEUE: h.worker.settings.taskQueue, CXONE_TENANT_ID: 'sandbox' };
+    const env = {
+      ...process.env,
+      TEMPORAL_ADDRESS: h.temporal.address,
+      TEMPORAL_NAMESPACE: h.temporal.namespace,
+      TEMPORAL_TASK_QUEUE: h.worker.settings.taskQueue,
+      CXONE_TENANT_ID: 'sandbox',
+    };
     const cli = (...args: string[]) =>
       run(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args], { env }).then(
         (r) => ({ code: 0, output: r.stdout + r.stderr }),
-        (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, output: err.stdout + err.stderr }),
+        (err: { code: number; stdout: string; stderr: string }) => ({
+          code: err.code,
+          output: err.stdout + err.stderr,
+        }),
       );
     const dir = path.join(h.dir, 'binary');
     fs.mkdirSync(dir);
@@ -91,7 +103,14 @@ describe('bad input: every mistake named, valid work never lost, exit codes CI c
     const mapping = file('mapping.json', MAPPING);
     const [done, partial, drift, usage] = await Promise.all([
       cli('provision', file('ok.csv', csv(row('bin0', 1), row('bin0', 2))), '--mapping', mapping),
-      cli('provision', file('partial.csv', csv(row('bin2', 1), 'x,"y', row('bin2', 3))), '--mapping', mapping, '--output', 'json'),
+      cli(
+        'provision',
+        file('partial.csv', csv(row('bin2', 1), 'x,"y', row('bin2', 3))),
+        '--mapping',
+        mapping,
+        '--output',
+        'json',
+      ),
       cli('configure', file('drift.json', { ...SPC, sort: { supported: true } }), '--verify'),
       cli('provision', 'x.csv', '--output', 'xml'),
     ]);
@@ -109,7 +128,14 @@ describe('bad input: every mistake named, valid work never lost, exit codes CI c
   it('watch re-attaches to a finished run and exits with its outcome', async () => {
     const f = prepare({ name: 'watch', args: () => [], exit: 2, says: /./ }, 'watch');
     fs.writeFileSync(f('users.csv'), csv(row('watch', 1), `${row('watch', 2)},extra`));
-    const started = await h.cli(['provision', f('users.csv'), '--mapping', f('mapping.json'), '--workflow-id', 'bad-input-watch']);
+    const started = await h.cli([
+      'provision',
+      f('users.csv'),
+      '--mapping',
+      f('mapping.json'),
+      '--workflow-id',
+      'bad-input-watch',
+    ]);
     assert.equal(started.code, 2, started.output);
     const watched = await h.cli(['watch', 'bad-input-watch']);
     assert.equal(watched.code, 2, watched.output);
@@ -133,14 +159,20 @@ describe('bad input: every mistake named, valid work never lost, exit codes CI c
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     // No gRPC retries in this client: the SDK would otherwise hide an outage of up to ~20 s behind its own.
-    const connection = await Connection.connect({ address: `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, interceptors: [] });
+    const connection = await Connection.connect({
+      address: `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`,
+      interceptors: [],
+    });
     const client = new Client({ connection, namespace: h.temporal.namespace });
     const stderr = new Capture();
     const f = prepare({ name: 'outage', args: () => [], exit: 0, says: /./ }, 'outage');
     fs.writeFileSync(f('users.csv'), csv(...Array.from({ length: 12 }, (_, i) => row('outage', i))));
     h.sandbox.setSwitches({ latencyMs: 250 });
     try {
-      const running = runCli(['provision', f('users.csv'), '--mapping', f('mapping.json'), '--max-operations', '2', '--max-in-flight', '1'], cliContext(client, h.worker.settings.taskQueue, { stderr }));
+      const running = runCli(
+        ['provision', f('users.csv'), '--mapping', f('mapping.json'), '--max-operations', '2', '--max-in-flight', '1'],
+        cliContext(client, h.worker.settings.taskQueue, { stderr }),
+      );
       const until = async (done: () => boolean, what: string) => {
         for (const deadline = Date.now() + 60_000; !done(); await new Promise((resolve) => setTimeout(resolve, 20))) {
           assert.ok(Date.now() < deadline, `${what} (stderr so far:\n${stderr.text})`);

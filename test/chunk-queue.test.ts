@@ -5,17 +5,50 @@ import type { ChunkSubmission, ChunkTally } from '../src/activities/bulk-chunks'
 import { indicesOf, rangesOf, type ChunkDescriptor } from '../src/scim/bulk-plan';
 import { addCounts, emptyCounts, latencyStats, succeededOf } from '../src/core/tally';
 import { ChunkQueue, FATAL_FAILURES } from '../src/workflows/provision-users/chunk-queue';
-import { batchesFor, emptyTally, legacyBatchOptions, nextBatchSize, spreadSlices, POLL_MAX_MS, RETRY_BASE_MS, type BatchOptions } from '../src/workflows/provision-users/totals';
+import {
+  batchesFor,
+  emptyTally,
+  legacyBatchOptions,
+  nextBatchSize,
+  spreadSlices,
+  POLL_MAX_MS,
+  RETRY_BASE_MS,
+  type BatchOptions,
+} from '../src/workflows/provision-users/totals';
 
-const chunk = (id: string, indices: number[]): ChunkDescriptor => ({ id, ranges: rangesOf(indices), operations: indices.length, bytes: 100 * indices.length });
+const chunk = (id: string, indices: number[]): ChunkDescriptor => ({
+  id,
+  ranges: rangesOf(indices),
+  operations: indices.length,
+  bytes: 100 * indices.length,
+});
 
-function queueOf(chunks: ChunkDescriptor[], options: Partial<{ deadline: number; maxReported: number; pollInitialMs: number }> = {}) {
-  return new ChunkQueue(7, { deadline: 3_600_000, maxReported: 100, pollInitialMs: 500, ...options }, chunks.map((c) => ({ chunk: c, attempt: 1 })), emptyTally());
+function queueOf(
+  chunks: ChunkDescriptor[],
+  options: Partial<{ deadline: number; maxReported: number; pollInitialMs: number }> = {},
+) {
+  return new ChunkQueue(
+    7,
+    { deadline: 3_600_000, maxReported: 100, pollInitialMs: 500, ...options },
+    chunks.map((c) => ({ chunk: c, attempt: 1 })),
+    emptyTally(),
+  );
 }
 
 function completed(counts: Partial<ChunkTally>, mode: 'sync' | 'async' = 'sync'): ChunkSubmission {
   const retry = counts.retry ?? [];
-  return { state: 'completed', mode, httpStatus: 200, durationMs: 5, ...emptyCounts(), failures: [], retryReasons: retry.length ? ['HTTP 503'] : [], ...counts, retry, retried: retry.length };
+  return {
+    state: 'completed',
+    mode,
+    httpStatus: 200,
+    durationMs: 5,
+    ...emptyCounts(),
+    failures: [],
+    retryReasons: retry.length ? ['HTTP 503'] : [],
+    ...counts,
+    retry,
+    retried: retry.length,
+  };
 }
 
 describe('ChunkQueue (the provisionUsersBatch state machine)', () => {
@@ -27,8 +60,19 @@ describe('ChunkQueue (the provisionUsersBatch state machine)', () => {
     q.answered(q.items[0], completed({ created: 2, unchanged: 1 }), 1250);
     assert.deepEqual([q.tally.created, q.tally.unchanged, q.tally.requests, q.tally.latencies], [2, 1, 1, [250]]);
     assert.deepEqual(q.tally.chunkOutcomes[0], {
-      chunk: 'c0', batch: 7, startedAt: new Date(1000).toISOString(), operations: 3, bytes: 300, latencyMs: 250,
-      mode: 'sync', httpStatus: 200, created: 2, updated: 0, unchanged: 1, failed: 0, retried: 0,
+      chunk: 'c0',
+      batch: 7,
+      startedAt: new Date(1000).toISOString(),
+      operations: 3,
+      bytes: 300,
+      latencyMs: 250,
+      mode: 'sync',
+      httpStatus: 200,
+      created: 2,
+      updated: 0,
+      unchanged: 1,
+      failed: 0,
+      retried: 0,
     });
     const second = q.next(1300);
     assert.equal(second.kind === 'submit' && second.item.chunk.id, 'c1');
@@ -53,7 +97,11 @@ describe('ChunkQueue (the provisionUsersBatch state machine)', () => {
       now += waits[waits.length - 1];
     }
     assert.deepEqual(waits, [800, 1600, 3200, 6400, 12800, 25600, POLL_MAX_MS, POLL_MAX_MS, POLL_MAX_MS]);
-    q.answered(item, { state: 'pending', jobUrl: '/Bulk/j1', httpStatus: 200, jobStatus: 'running', retryAfterMs: 2000 }, now);
+    q.answered(
+      item,
+      { state: 'pending', jobUrl: '/Bulk/j1', httpStatus: 200, jobStatus: 'running', retryAfterMs: 2000 },
+      now,
+    );
     step = q.next(now);
     assert.equal(step.kind === 'poll' && step.waitMs, 2000);
     q.answered(item, completed({ created: 2 }, 'async'), now + 2000);
@@ -62,17 +110,23 @@ describe('ChunkQueue (the provisionUsersBatch state machine)', () => {
     assert.equal(q.tally.chunkOutcomes[0].latencyMs, now + 2000);
   });
 
-  it('resends per-operation transient failures after a backoff doubling up to 5 s, until the run\'s deadline', () => {
+  it("resends per-operation transient failures after a backoff doubling up to 5 s, until the run's deadline", () => {
     const q = queueOf([chunk('c0', [0, 1, 2, 3])], { deadline: 20_000 });
     q.next(0);
     q.answered(q.items[0], completed({ created: 2, retry: [1, 3] }), 100);
     assert.equal(q.tally.retried, 2);
-    assert.deepEqual(q.items.map((w) => [w.chunk.id, indicesOf(w.chunk.ranges), w.attempt, w.notBefore]), [['c0r1', [1, 3], 2, 100 + RETRY_BASE_MS]]);
+    assert.deepEqual(
+      q.items.map((w) => [w.chunk.id, indicesOf(w.chunk.ranges), w.attempt, w.notBefore]),
+      [['c0r1', [1, 3], 2, 100 + RETRY_BASE_MS]],
+    );
     // Not yet: the queue says how long to wait.
     assert.deepEqual(q.next(600), { kind: 'wait', ms: 500 });
     q.next(1100);
     q.answered(q.items[0], completed({ created: 1, retry: [3] }), 1200);
-    assert.deepEqual(q.items.map((w) => [w.chunk.id, w.attempt, w.notBefore]), [['c0r2', 3, 1200 + 2 * RETRY_BASE_MS]]);
+    assert.deepEqual(
+      q.items.map((w) => [w.chunk.id, w.attempt, w.notBefore]),
+      [['c0r2', 3, 1200 + 2 * RETRY_BASE_MS]],
+    );
     // Keeps resending (1 s, 2 s, 4 s, then 5 s at most) while the deadline allows.
     const delays: number[] = [];
     let now = 3200;
@@ -90,12 +144,30 @@ describe('ChunkQueue (the provisionUsersBatch state machine)', () => {
     assert.deepEqual([q.tally.created, q.tally.failed, q.tally.retried], [3, 1, 6]);
     assert.match(q.tally.failures[0].detail, /^still failing at the run's retry deadline after 6 attempts: HTTP 503/);
     assert.equal(q.tally.failures[0].record, 4);
-    assert.deepEqual(q.tally.chunkOutcomes.slice(0, 2).map((o) => [o.chunk, o.failed, o.retried]), [['c0', 0, 2], ['c0r1', 0, 1]]);
+    assert.deepEqual(
+      q.tally.chunkOutcomes.slice(0, 2).map((o) => [o.chunk, o.failed, o.retried]),
+      [
+        ['c0', 0, 2],
+        ['c0r1', 0, 1],
+      ],
+    );
     assert.deepEqual(q.tally.chunkOutcomes[q.tally.chunkOutcomes.length - 1].failed, 1);
   });
 
   it('a batch started by an earlier version (no deadline) keeps giving up after maxOperationAttempts when replayed', () => {
-    const legacy = legacyBatchOptions({ tenant: 't', endpoint: '/Users', patchSupported: true, preferAsync: false, maxOperationAttempts: 2, historyEventLimit: 5000, maxReported: 10, pollInitialMs: 500 } as unknown as BatchOptions, 1000);
+    const legacy = legacyBatchOptions(
+      {
+        tenant: 't',
+        endpoint: '/Users',
+        patchSupported: true,
+        preferAsync: false,
+        maxOperationAttempts: 2,
+        historyEventLimit: 5000,
+        maxReported: 10,
+        pollInitialMs: 500,
+      } as unknown as BatchOptions,
+      1000,
+    );
     assert.deepEqual([legacy.mode, legacy.deadline, legacy.capabilities.patch], ['bulk', 1000 + 6 * 3_600_000, true]);
     const q = new ChunkQueue(1, legacy, [{ chunk: chunk('c0', [0, 1]), attempt: 1 }], emptyTally());
     q.next(0);
@@ -110,7 +182,10 @@ describe('ChunkQueue (the provisionUsersBatch state machine)', () => {
     const q = queueOf([chunk('c0', [0, 1]), chunk('c1', [2])]);
     q.next(0);
     q.answered(q.items[0], completed({ created: 1, retry: [1] }), 10);
-    assert.deepEqual(q.items.map((w) => w.chunk.id), ['c1', 'c0r1']);
+    assert.deepEqual(
+      q.items.map((w) => w.chunk.id),
+      ['c1', 'c0r1'],
+    );
     const step = q.next(20);
     assert.equal(step.kind === 'submit' && step.item.chunk.id, 'c1');
   });
@@ -119,14 +194,24 @@ describe('ChunkQueue (the provisionUsersBatch state machine)', () => {
     const q = queueOf([chunk('c0', [0, 1, 2]), chunk('c1', [5])]);
     q.next(0);
     q.failed(q.items[0], { type: 'ScimPayloadTooLarge', message: 'too large', status: 413 }, 5);
-    assert.deepEqual(q.items.map((w) => [w.chunk.id, indicesOf(w.chunk.ranges)]), [['c0a', [0, 1]], ['c0b', [2]], ['c1', [5]]]);
+    assert.deepEqual(
+      q.items.map((w) => [w.chunk.id, indicesOf(w.chunk.ranges)]),
+      [
+        ['c0a', [0, 1]],
+        ['c0b', [2]],
+        ['c1', [5]],
+      ],
+    );
     assert.equal(q.tally.chunkOutcomes[0].httpStatus, 413);
     assert.equal(q.tally.failed, 0);
     q.next(10);
     q.failed(q.items[0], { type: 'ScimPayloadTooLarge', message: 'too large', status: 413 }, 15);
     q.next(20);
     q.failed(q.items[0], { type: 'ScimPayloadTooLarge', message: 'too large', status: 413 }, 25);
-    assert.deepEqual(q.items.map((w) => w.chunk.id), ['c0ab', 'c0b', 'c1']);
+    assert.deepEqual(
+      q.items.map((w) => w.chunk.id),
+      ['c0ab', 'c0b', 'c1'],
+    );
     assert.equal(q.tally.failed, 1);
     assert.deepEqual(q.tally.failures[0], { record: 1, status: 413, detail: 'bulk request failed: too large' });
   });
@@ -141,9 +226,18 @@ describe('ChunkQueue (the provisionUsersBatch state machine)', () => {
     q.answered(item, { state: 'pending', jobUrl: '/Bulk/j2', httpStatus: 202, jobStatus: 'queued' }, 3);
     q.next(503);
     q.failed(item, { type: 'ScimServerError', message: 'status unavailable', status: 503 }, 504);
-    assert.deepEqual(q.items.map((w) => [w.chunk.id, w.attempt, indicesOf(w.chunk.ranges)]), [['c1r1', 2, [2, 3, 4]]]);
+    assert.deepEqual(
+      q.items.map((w) => [w.chunk.id, w.attempt, indicesOf(w.chunk.ranges)]),
+      [['c1r1', 2, [2, 3, 4]]],
+    );
     assert.equal(q.tally.retried, 3);
-    assert.deepEqual(q.tally.chunkOutcomes.map((o) => [o.mode, o.failed, o.retried]), [['none', 2, 0], ['async', 0, 3]]);
+    assert.deepEqual(
+      q.tally.chunkOutcomes.map((o) => [o.mode, o.failed, o.retried]),
+      [
+        ['none', 2, 0],
+        ['async', 0, 3],
+      ],
+    );
   });
 
   it('a lost async job past the deadline fails its records; failures described stop at maxReported but all are counted', () => {
@@ -203,15 +297,29 @@ describe('batch sizes (how provisionUsers hands chunks to its batches)', () => {
     const hundred = sizes(100, 5, 4);
     assert.deepEqual(hundred.slice(0, 17), Array(17).fill(5));
     assert.deepEqual(hundred.slice(17), [4, 3, 2, 2, 1, 1, 1, 1]);
-    assert.equal(hundred.reduce((a, b) => a + b, 0), 100);
+    assert.equal(
+      hundred.reduce((a, b) => a + b, 0),
+      100,
+    );
     assert.deepEqual(sizes(12, 6, 1), [6, 6], 'one lane: full batches');
     assert.equal(batchesFor(0, 5, 4), 0);
   });
 
   it('a small per-resource run is spread over every lane: its slices are halved, largest first, never below one record', () => {
     const spread = spreadSlices([chunk('c0', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), chunk('c1', [10, 11, 12])], 4);
-    assert.deepEqual(spread.map((c) => [c.id, indicesOf(c.ranges)]), [['c0aa', [0, 1, 2]], ['c0ab', [3, 4]], ['c0b', [5, 6, 7, 8, 9]], ['c1', [10, 11, 12]]]);
-    assert.deepEqual(spreadSlices([chunk('c0', [0, 1])], 4).map((c) => c.id), ['c0a', 'c0b']);
+    assert.deepEqual(
+      spread.map((c) => [c.id, indicesOf(c.ranges)]),
+      [
+        ['c0aa', [0, 1, 2]],
+        ['c0ab', [3, 4]],
+        ['c0b', [5, 6, 7, 8, 9]],
+        ['c1', [10, 11, 12]],
+      ],
+    );
+    assert.deepEqual(
+      spreadSlices([chunk('c0', [0, 1])], 4).map((c) => c.id),
+      ['c0a', 'c0b'],
+    );
     assert.deepEqual(spreadSlices([], 4), []);
     const many = [chunk('c0', [0, 1]), chunk('c1', [2, 3]), chunk('c2', [4]), chunk('c3', [5])];
     assert.deepEqual(spreadSlices(many, 4), many, 'enough slices already: unchanged');

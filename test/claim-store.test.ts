@@ -37,7 +37,11 @@ describe('claim store', () => {
       const ref = await putClaim(dir, 'chunks', content);
       assert.equal(ref.bytes, content.byteLength);
       assert.equal(path.basename(ref.location), `${ref.sha256}.ndjson`);
-      assert.deepEqual(await putClaim(dir, 'chunks', content), ref, 'storing the same content again gives the same reference');
+      assert.deepEqual(
+        await putClaim(dir, 'chunks', content),
+        ref,
+        'storing the same content again gives the same reference',
+      );
       assert.deepEqual(await getClaim(ref, 'chunk 1'), content);
 
       fs.writeFileSync(ref.location, '{"userName":"mallory"}\n');

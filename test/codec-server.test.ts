@@ -46,7 +46,8 @@ function temporalCli(): string | undefined {
 /** Every payload of a history (SDK object or `temporal … -o json`): its encoding and its data as text. */
 function payloadsOf(history: unknown): Array<{ encoding: string; data: string }> {
   const found: Array<{ encoding: string; data: string }> = [];
-  const bytes = (value: unknown) => (typeof value === 'string' ? Buffer.from(value, 'base64') : Buffer.from(value as Uint8Array));
+  const bytes = (value: unknown) =>
+    typeof value === 'string' ? Buffer.from(value, 'base64') : Buffer.from(value as Uint8Array);
   const visit = (node: unknown, key?: string): void => {
     if (Array.isArray(node)) {
       // Search attributes are indexed in plain text by design; they hold no personal data.
@@ -78,7 +79,11 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    json: (await response.json()) as Record<string, unknown>,
+  };
 }
 
 describe('codec server', { skip: !temporalCli() && 'the Temporal CLI is not installed (npm run setup)' }, () => {
@@ -95,7 +100,8 @@ describe('codec server', { skip: !temporalCli() && 'the Temporal CLI is not inst
 
   before(async () => {
     provider = await startScriptedServer((req, _body, res) => {
-      if (req.url === '/oauth/token') return sendJson(res, 200, { access_token: 'codec-access', token_type: 'Bearer', expires_in: 3600 });
+      if (req.url === '/oauth/token')
+        return sendJson(res, 200, { access_token: 'codec-access', token_type: 'Bearer', expires_in: 3600 });
       if (req.url === '/scim/v2/ServiceProviderConfig') return sendJson(res, 200, SPC);
       sendJson(res, 404, { status: '404', detail: `no route ${req.url}` });
     });
@@ -104,12 +110,23 @@ describe('codec server', { skip: !temporalCli() && 'the Temporal CLI is not inst
     const uiPort = await freePort();
     forUi = await startCodecServer({ codec, uiOrigin: `http://127.0.0.1:${uiPort}` });
     temporal = await startTestTemporal({ uiPort, uiCodecEndpoint: forUi.url });
-    worker = await startTestWorker(temporal, [scriptedTenant(provider.url, 'codec', 'codec-client-secret')], { payloadKey: PAYLOAD_KEY });
+    worker = await startTestWorker(temporal, [scriptedTenant(provider.url, 'codec', 'codec-client-secret')], {
+      payloadKey: PAYLOAD_KEY,
+    });
     open = await startCodecServer({ codec, uiOrigin: UI_ORIGIN, bodyLimitBytes: 64 * 1024 });
     const remember = (message: string, attrs?: Record<string, unknown>) => void guardedLog.push({ message, ...attrs });
-    guarded = await startCodecServer({ codec, uiOrigin: UI_ORIGIN, bearerToken: TOKEN, log: { info: remember, warn: remember } });
+    guarded = await startCodecServer({
+      codec,
+      uiOrigin: UI_ORIGIN,
+      bearerToken: TOKEN,
+      log: { info: remember, warn: remember },
+    });
 
-    const client = new Client({ connection: temporal.testEnv.connection, namespace: temporal.namespace, dataConverter: dataConverter({ payloadKey: PAYLOAD_KEY }) });
+    const client = new Client({
+      connection: temporal.testEnv.connection,
+      namespace: temporal.namespace,
+      dataConverter: dataConverter({ payloadKey: PAYLOAD_KEY }),
+    });
     workflowId = `codec-discover-${randomUUID()}`;
     const handle = await client.workflow.start(discoverServiceProvider, {
       taskQueue: worker.settings.taskQueue,
@@ -118,7 +135,11 @@ describe('codec server', { skip: !temporalCli() && 'the Temporal CLI is not inst
     });
     runId = handle.firstExecutionRunId;
     const result = await handle.result();
-    assert.equal(result.serviceProviderConfig?.documentationUri, MARKER, 'the workflow read the provider through the encrypted path');
+    assert.equal(
+      result.serviceProviderConfig?.documentationUri,
+      MARKER,
+      'the workflow read the provider through the encrypted path',
+    );
   });
 
   after(async () => {
@@ -131,7 +152,18 @@ describe('codec server', { skip: !temporalCli() && 'the Temporal CLI is not inst
   });
 
   function show(codecServer?: RunningCodecServer, auth?: string) {
-    const args = ['workflow', 'show', '--workflow-id', workflowId, '--address', temporal.address, '--namespace', temporal.namespace, '-o', 'json'];
+    const args = [
+      'workflow',
+      'show',
+      '--workflow-id',
+      workflowId,
+      '--address',
+      temporal.address,
+      '--namespace',
+      temporal.namespace,
+      '-o',
+      'json',
+    ];
     if (codecServer) args.push('--codec-endpoint', codecServer.url);
     if (auth) args.push('--codec-auth', auth);
     return run(cli, args, { maxBuffer: 16 * 1024 * 1024 });
@@ -141,27 +173,45 @@ describe('codec server', { skip: !temporalCli() && 'the Temporal CLI is not inst
     const history = await temporal.testEnv.client.workflow.getHandle(workflowId).fetchHistory();
     const raw = payloadsOf(history);
     assert.ok(raw.length >= 4, 'input, activity input and result, workflow result');
-    assert.ok(raw.every((p) => p.encoding === 'binary/encrypted'), 'every payload is encrypted');
+    assert.ok(
+      raw.every((p) => p.encoding === 'binary/encrypted'),
+      'every payload is encrypted',
+    );
     assert.ok(!raw.some((p) => p.data.includes(MARKER)), 'the provider answer is not readable in the raw history');
     assert.ok(!(await historyText(temporal.testEnv.client.workflow.getHandle(workflowId))).includes(MARKER));
     const { stdout } = await show();
-    assert.ok(payloadsOf(JSON.parse(stdout)).every((p) => p.encoding === 'binary/encrypted'), 'the CLI without the codec server sees ciphertext');
+    assert.ok(
+      payloadsOf(JSON.parse(stdout)).every((p) => p.encoding === 'binary/encrypted'),
+      'the CLI without the codec server sees ciphertext',
+    );
   });
 
   it('lets the Temporal CLI decode the history through --codec-endpoint', async () => {
     const { stdout } = await show(open);
     const decoded = payloadsOf(JSON.parse(stdout));
     assert.ok(decoded.length >= 4);
-    assert.ok(decoded.every((p) => p.encoding === 'json/plain'), 'every payload was decoded');
-    assert.ok(decoded.some((p) => p.data.includes(MARKER)), 'the decoded result carries the provider answer');
-    assert.ok(decoded.some((p) => JSON.parse(p.data).tenant === 'codec'), 'the decoded input names the tenant');
+    assert.ok(
+      decoded.every((p) => p.encoding === 'json/plain'),
+      'every payload was decoded',
+    );
+    assert.ok(
+      decoded.some((p) => p.data.includes(MARKER)),
+      'the decoded result carries the provider answer',
+    );
+    assert.ok(
+      decoded.some((p) => JSON.parse(p.data).tenant === 'codec'),
+      'the decoded input names the tenant',
+    );
   });
 
   it('decodes for the CLI only with the bearer token when one is configured', async () => {
     const before401 = guardedLog.filter((entry) => entry.status === 401).length;
     // The CLI retries a refused decode until its deadline, then gives up without output.
     await assert.rejects(show(guarded), /Command failed/);
-    assert.ok(guardedLog.filter((entry) => entry.status === 401).length > before401, 'the server refused the CLI with 401');
+    assert.ok(
+      guardedLog.filter((entry) => entry.status === 401).length > before401,
+      'the server refused the CLI with 401',
+    );
     const { stdout } = await show(guarded, `Bearer ${TOKEN}`);
     assert.ok(payloadsOf(JSON.parse(stdout)).some((p) => p.data.includes(MARKER)));
     assert.ok(!JSON.stringify(guardedLog).includes(TOKEN), 'the token is never logged');
@@ -183,14 +233,21 @@ describe('codec server', { skip: !temporalCli() && 'the Temporal CLI is not inst
   });
 
   it('round-trips /encode and /{namespace}/decode in the protocol JSON', async () => {
-    const plain = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('{"name":"Ada"}').toString('base64') };
+    const plain = {
+      metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+      data: Buffer.from('{"name":"Ada"}').toString('base64'),
+    };
     const encoded = await post(`${open.url}/encode`, { payloads: [plain] });
     assert.equal(encoded.status, 200);
     const [sealed] = encoded.json.payloads as Array<{ metadata: Record<string, string>; data: string }>;
     assert.equal(Buffer.from(sealed.metadata.encoding, 'base64').toString(), 'binary/encrypted');
     assert.ok(!Buffer.from(sealed.data, 'base64').toString().includes('Ada'));
 
-    const decoded = await post(`${open.url}/${temporal.namespace}/decode`, { payloads: [sealed] }, { 'x-namespace': temporal.namespace });
+    const decoded = await post(
+      `${open.url}/${temporal.namespace}/decode`,
+      { payloads: [sealed] },
+      { 'x-namespace': temporal.namespace },
+    );
     assert.equal(decoded.status, 200);
     assert.deepEqual(decoded.json.payloads, [plain]);
   });
@@ -199,7 +256,11 @@ describe('codec server', { skip: !temporalCli() && 'the Temporal CLI is not inst
     const preflight = (origin: string) =>
       fetch(`${open.url}/decode`, {
         method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace,authorization' },
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,x-namespace,authorization',
+        },
       });
     const ok = await preflight(UI_ORIGIN);
     assert.equal(ok.status, 204);
@@ -209,7 +270,10 @@ describe('codec server', { skip: !temporalCli() && 'the Temporal CLI is not inst
       assert.ok((ok.headers.get('access-control-allow-headers') ?? '').toLowerCase().includes(header), header);
     }
     // No token is asked for on a preflight, even when the server needs one for the POST.
-    assert.equal((await fetch(`${guarded.url}/decode`, { method: 'OPTIONS', headers: { origin: UI_ORIGIN } })).status, 204);
+    assert.equal(
+      (await fetch(`${guarded.url}/decode`, { method: 'OPTIONS', headers: { origin: UI_ORIGIN } })).status,
+      204,
+    );
 
     const foreign = await preflight('http://evil.example');
     assert.equal(foreign.status, 403);
@@ -227,7 +291,10 @@ describe('codec server', { skip: !temporalCli() && 'the Temporal CLI is not inst
     assert.equal(missing.status, 401);
     assert.equal(missing.headers.get('www-authenticate'), 'Bearer');
     assert.equal(missing.headers.get('access-control-allow-origin'), UI_ORIGIN, 'the UI can read why it failed');
-    assert.equal((await post(`${guarded.url}/decode`, { payloads: [] }, { authorization: `Bearer ${TOKEN}x` })).status, 401);
+    assert.equal(
+      (await post(`${guarded.url}/decode`, { payloads: [] }, { authorization: `Bearer ${TOKEN}x` })).status,
+      401,
+    );
     assert.equal((await post(`${guarded.url}/decode`, { payloads: [] }, { authorization: TOKEN })).status, 401);
     const good = await post(`${guarded.url}/decode`, { payloads: [] }, { authorization: `Bearer ${TOKEN}` });
     assert.equal(good.status, 200);
@@ -243,18 +310,26 @@ describe('codec server', { skip: !temporalCli() && 'the Temporal CLI is not inst
     assert.equal(noPayloads.status, 400);
     assert.match(String(noPayloads.json.detail), /\$\.payloads: required attribute is missing/);
 
-    const notBase64 = await post(`${open.url}/decode`, { payloads: [{ metadata: { encoding: 'anNvbi9wbGFpbg==' }, data: 'not base64!' }] });
+    const notBase64 = await post(`${open.url}/decode`, {
+      payloads: [{ metadata: { encoding: 'anNvbi9wbGFpbg==' }, data: 'not base64!' }],
+    });
     assert.equal(notBase64.status, 400);
     assert.match(String(notBase64.json.detail), /\$\.payloads\[0\]\.data: expected base64 string/);
 
-    const tooLarge = await post(`${open.url}/decode`, { payloads: [{ data: Buffer.alloc(100 * 1024).toString('base64') }] });
+    const tooLarge = await post(`${open.url}/decode`, {
+      payloads: [{ data: Buffer.alloc(100 * 1024).toString('base64') }],
+    });
     assert.equal(tooLarge.status, 413);
     assert.match(String(tooLarge.json.detail), /limit of 65536 bytes/);
 
     const otherKey = AesGcmPayloadCodec.fromBase64(randomBytes(32).toString('base64'));
-    const [foreign] = await otherKey.encode([{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"x"') }]);
+    const [foreign] = await otherKey.encode([
+      { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"x"') },
+    ]);
     const json = {
-      metadata: Object.fromEntries(Object.entries(foreign.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+      metadata: Object.fromEntries(
+        Object.entries(foreign.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+      ),
       data: Buffer.from(foreign.data ?? []).toString('base64'),
     };
     const plainOne = { metadata: { encoding: 'anNvbi9wbGFpbg==' }, data: 'Ingi' };

@@ -40,17 +40,24 @@ function findLoader(): { loader: Loader; name: string } | { reason: string } {
   if (fs.existsSync(composeCheck)) {
     return {
       name: 'compose-check',
-      loader: (file, profiles, env) => run(composeCheck, [...profiles.flatMap((p) => ['--profile', p]), '--json', file], { env }),
+      loader: (file, profiles, env) =>
+        run(composeCheck, [...profiles.flatMap((p) => ['--profile', p]), '--json', file], { env }),
     };
   }
   if (dockerComposeInstalled()) {
     return {
       name: 'docker compose',
       loader: (file, profiles, env) =>
-        run('docker', ['compose', '-f', file, ...profiles.flatMap((p) => ['--profile', p]), 'config', '--format', 'json'], { env }),
+        run(
+          'docker',
+          ['compose', '-f', file, ...profiles.flatMap((p) => ['--profile', p]), 'config', '--format', 'json'],
+          { env },
+        ),
     };
   }
-  return { reason: 'neither .tools/compose-check (`npm run setup` with Go installed) nor `docker compose` is available' };
+  return {
+    reason: 'neither .tools/compose-check (`npm run setup` with Go installed) nor `docker compose` is available',
+  };
 }
 
 const found = findLoader();
@@ -92,8 +99,19 @@ describe(`temporal-compose.yml (${'name' in found ? found.name : 'no loader'})`,
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it('loads, and wires the worker, receiver and codec server from the environment', async () => {
-    const config = await load(composeFile, ['encryption'], { TEMPORAL_CODEC_ENDPOINT: 'http://localhost:8081', CXONE_SCIM_CODEC_TOKEN: 'dummy-token' });
-    for (const name of ['postgresql', 'temporal', 'temporal-search-attributes', 'temporal-ui', 'worker', 'webhook-receiver', 'codec-server']) {
+    const config = await load(composeFile, ['encryption'], {
+      TEMPORAL_CODEC_ENDPOINT: 'http://localhost:8081',
+      CXONE_SCIM_CODEC_TOKEN: 'dummy-token',
+    });
+    for (const name of [
+      'postgresql',
+      'temporal',
+      'temporal-search-attributes',
+      'temporal-ui',
+      'worker',
+      'webhook-receiver',
+      'codec-server',
+    ]) {
       assert.ok(config.services[name], `service ${name}`);
     }
     for (const name of ['worker', 'webhook-receiver']) {
@@ -108,29 +126,58 @@ describe(`temporal-compose.yml (${'name' in found ? found.name : 'no loader'})`,
     const codec = config.services['codec-server'];
     assert.deepEqual(codec.command?.slice(0, 1), ['codec-server']);
     // The codec server gets the payload key and its token, and none of the CXone secrets.
-    assert.deepEqual(codec.environment, { CXONE_SCIM_PAYLOAD_KEY: composeEnv().CXONE_SCIM_PAYLOAD_KEY, CXONE_SCIM_CODEC_TOKEN: 'dummy-token' });
-    assert.deepEqual(codec.ports?.map((p) => [p.host_ip, p.published, p.target]), [['127.0.0.1', '8081', 8081]], 'loopback only');
+    assert.deepEqual(codec.environment, {
+      CXONE_SCIM_PAYLOAD_KEY: composeEnv().CXONE_SCIM_PAYLOAD_KEY,
+      CXONE_SCIM_CODEC_TOKEN: 'dummy-token',
+    });
+    assert.deepEqual(
+      codec.ports?.map((p) => [p.host_ip, p.published, p.target]),
+      [['127.0.0.1', '8081', 8081]],
+      'loopback only',
+    );
     assert.equal(config.services['temporal-ui'].environment?.TEMPORAL_CODEC_ENDPOINT, 'http://localhost:8081');
   });
 
   it('runs several worker replicas that read s3:// sources from the object store, with Worker Versioning from the environment', async () => {
-    const config = await load(composeFile, [], { AWS_ACCESS_KEY_ID: 'dummy-s3-key', AWS_SECRET_ACCESS_KEY: 'dummy-s3-secret', TEMPORAL_DEPLOYMENT_NAME: 'cxone-scim', TEMPORAL_BUILD_ID: 'b42' });
+    const config = await load(composeFile, [], {
+      AWS_ACCESS_KEY_ID: 'dummy-s3-key',
+      AWS_SECRET_ACCESS_KEY: 'dummy-s3-secret',
+      TEMPORAL_DEPLOYMENT_NAME: 'cxone-scim',
+      TEMPORAL_BUILD_ID: 'b42',
+    });
     const worker = config.services.worker;
     assert.equal(worker.deploy?.replicas, 3);
     // No fixed host port: replicas would fight over it.
-    assert.deepEqual(worker.ports?.map((p) => [p.published ?? '', p.target]), [['', 9464]]);
+    assert.deepEqual(
+      worker.ports?.map((p) => [p.published ?? '', p.target]),
+      [['', 9464]],
+    );
     const env = worker.environment ?? {};
     assert.equal(env.CXONE_SCIM_S3_ENDPOINT, 'http://object-store:7070');
     assert.equal(env.CXONE_SCIM_S3_FORCE_PATH_STYLE, 'true');
     assert.equal(env.AWS_SECRET_ACCESS_KEY, 'dummy-s3-secret');
     // Chunks and sync plans go where every replica reads them, never into one replica's data dir.
     assert.equal(env.CXONE_SCIM_CLAIM_STORE, 's3://cxone-scim-claims');
-    assert.equal((await load(composeFile, [], { CXONE_SCIM_CLAIM_STORE: 's3://acme-claims/cxone' })).services.worker.environment?.CXONE_SCIM_CLAIM_STORE, 's3://acme-claims/cxone');
-    assert.deepEqual([env.TEMPORAL_DEPLOYMENT_NAME, env.TEMPORAL_BUILD_ID, env.TEMPORAL_VERSIONING_BEHAVIOR], ['cxone-scim', 'b42', 'PINNED']);
+    assert.equal(
+      (await load(composeFile, [], { CXONE_SCIM_CLAIM_STORE: 's3://acme-claims/cxone' })).services.worker.environment
+        ?.CXONE_SCIM_CLAIM_STORE,
+      's3://acme-claims/cxone',
+    );
+    assert.deepEqual(
+      [env.TEMPORAL_DEPLOYMENT_NAME, env.TEMPORAL_BUILD_ID, env.TEMPORAL_VERSIONING_BEHAVIOR],
+      ['cxone-scim', 'b42', 'PINNED'],
+    );
     const store = config.services['object-store'];
     assert.match(store.image ?? '', /^versity\/versitygw:v\d+\.\d+\.\d+$/, 'a pinned image');
-    assert.deepEqual(store.environment, { ROOT_ACCESS_KEY_ID: 'dummy-s3-key', ROOT_SECRET_ACCESS_KEY: 'dummy-s3-secret' });
-    assert.deepEqual(store.ports?.map((p) => [p.host_ip, p.published, p.target]), [['127.0.0.1', '7070', 7070]], 'loopback only');
+    assert.deepEqual(store.environment, {
+      ROOT_ACCESS_KEY_ID: 'dummy-s3-key',
+      ROOT_SECRET_ACCESS_KEY: 'dummy-s3-secret',
+    });
+    assert.deepEqual(
+      store.ports?.map((p) => [p.host_ip, p.published, p.target]),
+      [['127.0.0.1', '7070', 7070]],
+      'loopback only',
+    );
     // An empty endpoint means AWS S3 itself.
     const aws = await load(composeFile, [], { CXONE_SCIM_S3_ENDPOINT: '' });
     assert.equal(aws.services.worker.environment?.CXONE_SCIM_S3_ENDPOINT, '');
@@ -149,7 +196,10 @@ describe(`temporal-compose.yml (${'name' in found ? found.name : 'no loader'})`,
     assert.match(await rejection(misspelled), /restrat/);
 
     const dangling = path.join(tmp, 'dangling.yml');
-    const broken = text.replace('      temporal-search-attributes:\n        condition', '      temporal-search-attribute:\n        condition');
+    const broken = text.replace(
+      '      temporal-search-attributes:\n        condition',
+      '      temporal-search-attribute:\n        condition',
+    );
     assert.notEqual(broken, text);
     fs.writeFileSync(dangling, broken);
     assert.match(await rejection(dangling), /temporal-search-attribute\b/);
@@ -158,7 +208,9 @@ describe(`temporal-compose.yml (${'name' in found ? found.name : 'no loader'})`,
   describe('the search-attribute job', () => {
     /** Runs the job's resolved script with a stand-in `temporal` on PATH; returns its calls and exit code. */
     async function runJob(stub: { createExit: number; listed: string }): Promise<{ calls: string[]; code: number }> {
-      const service = (await load(composeFile, [], { TEMPORAL_NAMESPACE: 'scim-prod' })).services['temporal-search-attributes'];
+      const service = (await load(composeFile, [], { TEMPORAL_NAMESPACE: 'scim-prod' })).services[
+        'temporal-search-attributes'
+      ];
       const script = service.command?.[0] ?? '';
       const bin = fs.mkdtempSync(path.join(tmp, 'bin-'));
       const log = path.join(bin, 'calls.log');
@@ -184,7 +236,8 @@ describe(`temporal-compose.yml (${'name' in found ? found.name : 'no loader'})`,
       assert.deepEqual(
         calls,
         ['ScimTenant', 'ScimOperation', 'ScimOutcome'].map(
-          (name) => `operator search-attribute create --address temporal:7233 --namespace scim-prod --name ${name} --type Keyword`,
+          (name) =>
+            `operator search-attribute create --address temporal:7233 --namespace scim-prod --name ${name} --type Keyword`,
         ),
       );
     });

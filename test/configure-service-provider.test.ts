@@ -62,7 +62,9 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
       }
       const upstream = await fetch(`${sandbox.url}${req.url}`, {
         method: req.method,
-        headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>,
+        headers: Object.fromEntries(
+          Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length'),
+        ) as Record<string, string>,
         body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
       });
       res.writeHead(upstream.status, Object.fromEntries(upstream.headers));
@@ -88,7 +90,14 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
   });
 
   beforeEach(() => {
-    sandbox.setSwitches({ rateLimit: null, failNext: 0, failRate: 0, latencyMs: 0, readOnlySpc: false, retryAfterSeconds: 1 });
+    sandbox.setSwitches({
+      rateLimit: null,
+      failNext: 0,
+      failRate: 0,
+      latencyMs: 0,
+      readOnlySpc: false,
+      retryAfterSeconds: 1,
+    });
     sandbox.clearRequestLog();
     notifications = [];
   });
@@ -100,11 +109,19 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
       notifyUrl: `${notifyReceiver.url}/hooks/config`,
     });
     assert.equal(first.ok, true, first.report.error);
-    const result = first.report.result as { changed: boolean; inSync: boolean; differences: { path: string }[]; notified: boolean };
+    const result = first.report.result as {
+      changed: boolean;
+      inSync: boolean;
+      differences: { path: string }[];
+      notified: boolean;
+    };
     assert.equal(result.changed, true);
     assert.equal(result.inSync, true);
     assert.deepEqual(result.differences.map((d) => d.path).sort(), ['$.bulk.maxOperations', '$.filter.maxResults']);
-    assert.deepEqual(spcRequests().map((r) => `${r.method} ${r.status}`), ['GET 200', 'PUT 200', 'GET 200']);
+    assert.deepEqual(
+      spcRequests().map((r) => `${r.method} ${r.status}`),
+      ['GET 200', 'PUT 200', 'GET 200'],
+    );
     const put = first.report.steps.find((s) => s.step.startsWith('PUT'));
     assert.ok(put?.etagBefore && put.etagAfter && put.etagBefore !== put.etagAfter, 'ETag before and after the PUT');
     assert.match(put.payloadSha256 ?? '', /^[0-9a-f]{64}$/);
@@ -134,7 +151,11 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
     const again = await runConfigure(client(), taskQueue(), { tenant: 'sandbox', desired: desired(500) });
     assert.equal(again.ok, true);
     assert.equal((again.report.result as { changed: boolean }).changed, false);
-    assert.deepEqual(spcRequests().map((r) => r.method), ['GET'], 'a re-run with the same config makes no PUT');
+    assert.deepEqual(
+      spcRequests().map((r) => r.method),
+      ['GET'],
+      'a re-run with the same config makes no PUT',
+    );
     assert.equal(again.report.steps.find((s) => s.step.startsWith('PUT'))?.outcome, 'skipped');
   });
 
@@ -161,14 +182,24 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
   });
 
   it('verify mode reports the drift and writes nothing', async () => {
-    const { ok, report } = await runConfigure(client(), taskQueue(), { tenant: 'sandbox', desired: desired(42, 77), mode: 'verify' });
+    const { ok, report } = await runConfigure(client(), taskQueue(), {
+      tenant: 'sandbox',
+      desired: desired(42, 77),
+      mode: 'verify',
+    });
     assert.equal(ok, true);
-    const result = report.result as { inSync: boolean; differences: { path: string; desired: unknown; actual: unknown }[] };
+    const result = report.result as {
+      inSync: boolean;
+      differences: { path: string; desired: unknown; actual: unknown }[];
+    };
     assert.equal(result.inSync, false);
     const drift = Object.fromEntries(result.differences.map((d) => [d.path, [d.desired, d.actual]]));
     assert.deepEqual(drift['$.bulk.maxOperations'], [42, 500]);
     assert.deepEqual(drift['$.filter.maxResults'], [77, 200]);
-    assert.ok(spcRequests().every((r) => r.method === 'GET'), 'verify never writes');
+    assert.ok(
+      spcRequests().every((r) => r.method === 'GET'),
+      'verify never writes',
+    );
     const description = await client().workflow.getHandle(configureWorkflowId('sandbox')).describe();
     assert.equal(description.typedSearchAttributes.get({ name: 'ScimOutcome', type: 'KEYWORD' } as never), 'drift');
   });
@@ -202,7 +233,10 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
 
   it('maps tutorial names explicitly (bulkConfig → bulk)', async () => {
     const { bulk, ...rest } = desired(321);
-    const { ok, report } = await runConfigure(client(), taskQueue(), { tenant: 'sandbox', desired: { ...rest, bulkConfig: bulk } });
+    const { ok, report } = await runConfigure(client(), taskQueue(), {
+      tenant: 'sandbox',
+      desired: { ...rest, bulkConfig: bulk },
+    });
     assert.equal(ok, true, report.error);
     assert.deepEqual((report.result as { mappedNames: string[] }).mappedNames, ['bulkConfig → bulk']);
   });
@@ -212,17 +246,29 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
     const { ok, report } = await runConfigure(client(), taskQueue(), { tenant: 'proxied', desired: desired(777) });
     assert.equal(ok, true, report.error);
     assert.deepEqual(
-      spcRequests().filter((r) => r.method === 'PUT').map((r) => r.status),
+      spcRequests()
+        .filter((r) => r.method === 'PUT')
+        .map((r) => r.status),
       [200, 412, 200],
       'the competing write, our refused PUT, our retried PUT',
     );
     const puts = report.steps.filter((s) => s.step.startsWith('PUT'));
-    assert.deepEqual(puts.map((s) => [s.outcome, s.httpStatus]), [['failed', 412], ['succeeded', 200]]);
+    assert.deepEqual(
+      puts.map((s) => [s.outcome, s.httpStatus]),
+      [
+        ['failed', 412],
+        ['succeeded', 200],
+      ],
+    );
   });
 
   it('gives up clearly when the config keeps changing under it', async () => {
     raceNextPut = true;
-    const handle = await startConfigure(client(), taskQueue(), { tenant: 'proxied', desired: desired(778), maxPreconditionRetries: 0 });
+    const handle = await startConfigure(client(), taskQueue(), {
+      tenant: 'proxied',
+      desired: desired(778),
+      maxPreconditionRetries: 0,
+    });
     await assert.rejects(handle.result(), (err: unknown) => {
       assert.match(String((err as WorkflowFailedError).cause?.message), /412 Precondition Failed/);
       return true;
@@ -237,7 +283,9 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
     assert.equal(report.errorType, FailureType.ReadOnlyProvider);
     assert.equal(spcRequests().filter((r) => r.method === 'PUT').length, 1, '405 is not retried');
     let printed = '';
-    printReport(report, 'text', { write: (chunk: string) => ((printed += chunk), true) } as unknown as NodeJS.WritableStream);
+    printReport(report, 'text', {
+      write: (chunk: string) => ((printed += chunk), true),
+    } as unknown as NodeJS.WritableStream);
     assert.match(printed, /ReadOnlyProvider \(fatal\): .* Fix: Run configure with --verify/);
   });
 
@@ -248,7 +296,9 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
     const log = sandbox.requestLog;
     const refused = log.findIndex((r) => r.status === 429);
     assert.ok(refused >= 0, 'the sandbox answered 429');
-    const retried = log.slice(refused + 1).find((r) => r.path === log[refused].path && r.method === log[refused].method);
+    const retried = log
+      .slice(refused + 1)
+      .find((r) => r.path === log[refused].path && r.method === log[refused].method);
     assert.ok(retried, 'the same request was retried');
     const waited = Date.parse(retried.at) - Date.parse(log[refused].at);
     assert.ok(waited >= 1900 && waited < 5000, `retried after ${waited} ms; Retry-After said 2 s`);
@@ -257,7 +307,10 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
     sandbox.setSwitches({ rateLimit: null, failNext: 2, failStatus: 500 });
     const faulty = await runConfigure(client(), taskQueue(), { tenant: 'sandbox', desired: desired(620) });
     assert.equal(faulty.ok, true, faulty.report.error);
-    assert.deepEqual(sandbox.requestLog.slice(0, 3).map((r) => r.status), [500, 500, 200]);
+    assert.deepEqual(
+      sandbox.requestLog.slice(0, 3).map((r) => r.status),
+      [500, 500, 200],
+    );
   });
 
   it('refreshes an expired token once on 401 and goes on', async () => {
@@ -273,7 +326,10 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
   it('refuses a second concurrent run for the same tenant', async () => {
     sandbox.setSwitches({ latencyMs: 1500 });
     const first = await startConfigure(client(), taskQueue(), { tenant: 'sandbox', desired: desired(640) });
-    await assert.rejects(startConfigure(client(), taskQueue(), { tenant: 'sandbox', desired: desired(641) }), /already running/);
+    await assert.rejects(
+      startConfigure(client(), taskQueue(), { tenant: 'sandbox', desired: desired(641) }),
+      /already running/,
+    );
     await first.result();
     // A run under another workflow id (e.g. from the Temporal CLI) is refused too.
     const stray = await client().workflow.start('configureServiceProvider', {
@@ -281,7 +337,9 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
       workflowId: `stray-${Date.now()}`,
       args: [{ tenant: 'sandbox', desired: desired(642) }],
     });
-    await assert.rejects(stray.result(), (err: unknown) => /must run with workflow id/.test(String((err as WorkflowFailedError).cause?.message)));
+    await assert.rejects(stray.result(), (err: unknown) =>
+      /must run with workflow id/.test(String((err as WorkflowFailedError).cause?.message)),
+    );
   });
 
   it('runs the same way when started from the Temporal CLI, and its history holds no secret', async () => {
@@ -291,11 +349,28 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
     const input = JSON.stringify({ tenant: 'sandbox', desired: desired(650), mode: 'apply' });
     const common = ['--address', temporal.address, '--namespace', temporal.namespace];
     await run(cli.kind === 'executable' ? cli.path : 'temporal', [
-      'workflow', 'execute', ...common, '--type', 'configureServiceProvider', '--task-queue', taskQueue(),
-      '--workflow-id', workflowId, '--input', input,
+      'workflow',
+      'execute',
+      ...common,
+      '--type',
+      'configureServiceProvider',
+      '--task-queue',
+      taskQueue(),
+      '--workflow-id',
+      workflowId,
+      '--input',
+      input,
     ]);
     const { stdout } = await run(cli.kind === 'executable' ? cli.path : 'temporal', [
-      'workflow', 'query', ...common, '--workflow-id', workflowId, '--name', 'report', '--output', 'json',
+      'workflow',
+      'query',
+      ...common,
+      '--workflow-id',
+      workflowId,
+      '--name',
+      'report',
+      '--output',
+      'json',
     ]);
     assert.match(stdout, /"status":\s*"succeeded"/);
     const handle = client().workflow.getHandle(workflowId);
@@ -309,14 +384,26 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
   it('the CLI `configure` command starts, waits and prints the report', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'configure-')), 'spc.json');
     fs.writeFileSync(file, JSON.stringify(desired(660)));
-    const outcome = await run(process.execPath, [path.resolve(__dirname, '../src/cli/main.js'), 'configure', file, '--tenant', 'sandbox', '--verify'], {
-      env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, TEMPORAL_TASK_QUEUE: taskQueue() },
-    }).then(
+    const outcome = await run(
+      process.execPath,
+      [path.resolve(__dirname, '../src/cli/main.js'), 'configure', file, '--tenant', 'sandbox', '--verify'],
+      {
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: temporal.address,
+          TEMPORAL_NAMESPACE: temporal.namespace,
+          TEMPORAL_TASK_QUEUE: taskQueue(),
+        },
+      },
+    ).then(
       (r) => ({ code: 0, ...r }),
       (err: { code: number; stdout: string; stderr: string }) => err,
     );
     assert.equal(outcome.code, 3, `exit code 3: drift found\n${outcome.stderr}`);
-    assert.match(outcome.stdout, /configureServiceProvider configure-service-provider-sandbox \(tenant sandbox\): succeeded/);
+    assert.match(
+      outcome.stdout,
+      /configureServiceProvider configure-service-provider-sandbox \(tenant sandbox\): succeeded/,
+    );
     assert.match(outcome.stdout, /verify mode: 1 difference/);
     assert.match(outcome.stdout, /drift: \$\.bulk\.maxOperations: desired 660, provider has 650/);
   });
@@ -328,17 +415,30 @@ describe('configureServiceProvider against the sandbox on a real Temporal server
     assert.equal(summary.runs, gathered.runs.length);
     assert.ok(summary.runs >= 8, `found ${summary.runs} runs`);
     assert.ok(summary.runsFailed >= 2, 'the invalid and read-only runs count as failed');
-    assert.ok(summary.failures.some((f) => /read-only provider/.test(f.error) && f.type === FailureType.ReadOnlyProvider));
-    assert.ok(gathered.runs.every((r) => r.tenant === 'sandbox'), 'only the asked tenant');
+    assert.ok(
+      summary.failures.some((f) => /read-only provider/.test(f.error) && f.type === FailureType.ReadOnlyProvider),
+    );
+    assert.ok(
+      gathered.runs.every((r) => r.tenant === 'sandbox'),
+      'only the asked tenant',
+    );
     const csv = formatReport(gathered, 'csv').trim().split('\n');
     assert.equal(csv[0].split(',')[0], 'workflow type');
     assert.equal(csv[1].split(',')[0], 'configureServiceProvider');
     assert.match(formatReport(gathered, 'md'), /^# SCIM compliance report/);
-    assert.match(formatReport(gathered, 'md'), /^- `configure-service-provider-sandbox` \(ReadOnlyProvider\): read-only provider/m);
+    assert.match(
+      formatReport(gathered, 'md'),
+      /^- `configure-service-provider-sandbox` \(ReadOnlyProvider\): read-only provider/m,
+    );
 
     const lines = await auditTrail(client(), configureWorkflowId('sandbox'));
     assert.equal(lines[0].outcome, 'started');
-    assert.ok(lines.some((l) => l.step === 'discoverServiceProviderConfig' && l.outcome === 'completed' && /HTTP 200/.test(l.detail ?? '')));
+    assert.ok(
+      lines.some(
+        (l) =>
+          l.step === 'discoverServiceProviderConfig' && l.outcome === 'completed' && /HTTP 200/.test(l.detail ?? ''),
+      ),
+    );
     assert.equal(lines[lines.length - 1].outcome, 'completed');
     assert.ok(lines.every((l) => !l.payloadSha256 || /^[0-9a-f]{64}$/.test(l.payloadSha256)));
     const jsonl = formatAudit(lines, 'jsonl').trim().split('\n');

@@ -32,7 +32,12 @@ describe('the cxone profile end to end, and every auth strategy on a real Tempor
   const client = () => temporal.testEnv.client;
 
   before(async () => {
-    cxone = await startSandbox({ port: 0, profile: 'cxone', tenantId: 'cx-tenant-7', accessKeySecret: 'cx-access-key-secret-1' });
+    cxone = await startSandbox({
+      port: 0,
+      profile: 'cxone',
+      tenantId: 'cx-tenant-7',
+      accessKeySecret: 'cx-access-key-secret-1',
+    });
     full = await startSandbox({ port: 0, staticToken: 'static-token-secret-1', clientSecret: 'full-client-secret-1' });
     tenants = [
       sandboxTenant(cxone, 'cx'),
@@ -42,7 +47,9 @@ describe('the cxone profile end to end, and every auth strategy on a real Tempor
     ];
     temporal = await startTestTemporal();
     worker = await startTestWorker(temporal, tenants);
-    const spc = await fetch(`${full.scimBaseUrl}/ServiceProviderConfig`, { headers: { authorization: `Bearer ${full.staticToken}` } });
+    const spc = await fetch(`${full.scimBaseUrl}/ServiceProviderConfig`, {
+      headers: { authorization: `Bearer ${full.staticToken}` },
+    });
     const { meta: _meta, ...current } = (await spc.json()) as Record<string, unknown>;
     desired = { ...current, filter: { supported: true, maxResults: 321 } };
   });
@@ -55,7 +62,11 @@ describe('the cxone profile end to end, and every auth strategy on a real Tempor
 
   it('cxone-access-key with no base URL: discovery, then verify mode reads the read-only config and reports the drift', async () => {
     assert.equal(tenants[0].baseUrl, undefined);
-    const { ok, report } = await runConfigure(client(), worker.settings.taskQueue, { tenant: 'cx', desired, mode: 'verify' });
+    const { ok, report } = await runConfigure(client(), worker.settings.taskQueue, {
+      tenant: 'cx',
+      desired,
+      mode: 'verify',
+    });
     assert.equal(ok, true, report.error);
     const result = report.result as { inSync: boolean; differences: Array<{ path: string }> };
     assert.equal(result.inSync, false);
@@ -65,11 +76,18 @@ describe('the cxone profile end to end, and every auth strategy on a real Tempor
       cxone.requestLog.filter((e) => e.path.startsWith('/.well-known/')).map((e) => e.path),
       ['/.well-known/openid-configuration', '/.well-known/cxone-configuration'],
     );
-    assert.ok(cxone.requestLog.every((e) => e.method !== 'PUT'), 'verify never writes');
+    assert.ok(
+      cxone.requestLog.every((e) => e.method !== 'PUT'),
+      'verify never writes',
+    );
   });
 
   it('apply mode against the read-only config is reported as read-only (405), nothing changed', async () => {
-    const { ok, report } = await runConfigure(client(), worker.settings.taskQueue, { tenant: 'cx', desired, mode: 'apply' });
+    const { ok, report } = await runConfigure(client(), worker.settings.taskQueue, {
+      tenant: 'cx',
+      desired,
+      mode: 'apply',
+    });
     assert.equal(ok, false);
     assert.match(report.error ?? '', /read-only provider/i);
   });
@@ -82,12 +100,20 @@ describe('the cxone profile end to end, and every auth strategy on a real Tempor
       emails: [{ value: `${n}@cx.example`, type: 'work', primary: true }],
       active: true,
     }));
-    const run = () => client().workflow.execute(provisionUsers, { taskQueue: worker.settings.taskQueue, workflowId: `provision-cx-${randomUUID()}`, args: [{ tenant: 'cx', users }] });
+    const run = () =>
+      client().workflow.execute(provisionUsers, {
+        taskQueue: worker.settings.taskQueue,
+        workflowId: `provision-cx-${randomUUID()}`,
+        args: [{ tenant: 'cx', users }],
+      });
     const first = await run();
     assert.equal(first.totals.created, 3, JSON.stringify(first.failures));
     const again = await run();
     assert.deepEqual([again.totals.created, again.totals.unchanged], [0, 3]);
-    assert.ok(cxone.requestLog.every((e) => !e.path.endsWith('/Bulk')), 'no Bulk request reached a provider without Bulk');
+    assert.ok(
+      cxone.requestLog.every((e) => !e.path.endsWith('/Bulk')),
+      'no Bulk request reached a provider without Bulk',
+    );
     assert.equal(cxone.listUsers().filter((u) => String(u.userName).endsWith('@cx.example')).length, 3);
   });
 
@@ -106,7 +132,11 @@ describe('the cxone profile end to end, and every auth strategy on a real Tempor
     for (const [i, type] of STRATEGIES.entries()) {
       const tenant = tenants[i];
       assert.equal(tenant.auth.type, type);
-      const { ok, report } = await runConfigure(client(), worker.settings.taskQueue, { tenant: tenant.tenantId, desired, mode: 'verify' });
+      const { ok, report } = await runConfigure(client(), worker.settings.taskQueue, {
+        tenant: tenant.tenantId,
+        desired,
+        mode: 'verify',
+      });
       assert.equal(ok, true, `${type}: ${report.error}`);
       const history = await historyText(client().workflow.getHandle(report.workflowId));
       assert.ok(history.includes('discoverServiceProviderConfig'), `${type}: the history names the step`);
@@ -135,13 +165,18 @@ describe('the cxone profile end to end, and every auth strategy on a real Tempor
     assert.match(stdout, /capabilities {2}bulk: no, etag: no, patch: yes, filter: yes \(max 1000\), paging: yes/);
     assert.ok(!stdout.includes(cxone.accessKeySecret) && !stdout.includes(cxone.clientSecret));
 
-    const wrong = await run(process.execPath, [cli, 'tenants', 'check', '--tenant', 'default'], { env: { ...env, CXONE_ACCESS_KEY_SECRET: 'not-the-key-1' } }).then(
+    const wrong = await run(process.execPath, [cli, 'tenants', 'check', '--tenant', 'default'], {
+      env: { ...env, CXONE_ACCESS_KEY_SECRET: 'not-the-key-1' },
+    }).then(
       () => assert.fail('a wrong key must exit non-zero'),
       (err: { code: number; stdout: string }) => err,
     );
     assert.equal(wrong.code, 1);
     assert.match(wrong.stdout, /tenant default: FAILED/);
-    assert.match(wrong.stdout, /HTTP 400 invalid_grant.*Fix: check accessKeyId \(CXONE_ACCESS_KEY_ID\) and accessKeySecret \(CXONE_ACCESS_KEY_SECRET\)/);
+    assert.match(
+      wrong.stdout,
+      /HTTP 400 invalid_grant.*Fix: check accessKeyId \(CXONE_ACCESS_KEY_ID\) and accessKeySecret \(CXONE_ACCESS_KEY_SECRET\)/,
+    );
     assert.ok(!wrong.stdout.includes('not-the-key-1'));
   });
 });

@@ -37,14 +37,29 @@ describe('discovery chain on a real Temporal server', () => {
     provider = await startScriptedServer((req, _body, res) => {
       if (req.method === 'POST' && req.url === '/oauth/token') {
         tokenRequests++;
-        return sendJson(res, 200, { access_token: TOKEN, token_type: 'Bearer', expires_in: 3600 }, { 'content-type': 'application/json' });
+        return sendJson(
+          res,
+          200,
+          { access_token: TOKEN, token_type: 'Bearer', expires_in: 3600 },
+          { 'content-type': 'application/json' },
+        );
       }
       if (req.url === '/scim/v2/ServiceProviderConfig') {
-        if (req.headers.authorization !== `Bearer ${TOKEN}`) return sendJson(res, 401, { status: '401', detail: 'bad token' });
+        if (req.headers.authorization !== `Bearer ${TOKEN}`)
+          return sendJson(res, 401, { status: '401', detail: 'bad token' });
         spcRequestTimes.push(Date.now());
         const next = script.shift() ?? { status: 200 };
         if (next.status !== 200) {
-          return sendJson(res, next.status, { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(next.status), detail: 'scripted' }, next.headers);
+          return sendJson(
+            res,
+            next.status,
+            {
+              schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+              status: String(next.status),
+              detail: 'scripted',
+            },
+            next.headers,
+          );
         }
         return sendJson(res, 200, SPC, { etag: 'W/"spc-1"' });
       }

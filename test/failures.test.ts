@@ -22,7 +22,14 @@ const NOW = Date.parse('2025-01-01T00:00:00Z');
 
 function httpError(status: number, retryAfter?: string): ScimHttpError {
   const headers = new Headers(retryAfter ? { 'retry-after': retryAfter } : {});
-  return ScimHttpError.fromResponse('POST', '/scim/v2/Bulk', status, headers, { status: String(status), detail: 'said no' }, NOW);
+  return ScimHttpError.fromResponse(
+    'POST',
+    '/scim/v2/Bulk',
+    status,
+    headers,
+    { status: String(status), detail: 'said no' },
+    NOW,
+  );
 }
 
 describe('the failure list', () => {
@@ -78,15 +85,32 @@ describe('the failure list', () => {
   }
 
   it('maps every status it lists to that type', () => {
-    for (const f of FAILURES) for (const status of f.httpStatuses ?? []) assert.equal(failureTypeForStatus(status), f.type, `HTTP ${status}`);
+    for (const f of FAILURES)
+      for (const status of f.httpStatuses ?? []) assert.equal(failureTypeForStatus(status), f.type, `HTTP ${status}`);
   });
 
   it('keeps the provisioning batch behaviour: which types stop the run, which split or fail one chunk', () => {
     const fatal = failureTypesOf('fatal');
-    for (const type of ['SourceChanged', 'SourceUnreadable', 'InvalidSource', 'InvalidMapping', 'OAuthFailed', 'ScimUnauthorized', 'ScimForbidden', 'ScimForeignUrl']) {
+    for (const type of [
+      'SourceChanged',
+      'SourceUnreadable',
+      'InvalidSource',
+      'InvalidMapping',
+      'OAuthFailed',
+      'ScimUnauthorized',
+      'ScimForbidden',
+      'ScimForeignUrl',
+    ]) {
       assert.ok(fatal.includes(type as FailureType), `${type} stops the run`);
     }
-    for (const type of ['ScimPayloadTooLarge', 'InvalidBulkResponse', 'ScimBadRequest', 'ScimConflict', 'ScimThrottled', 'ScimNetworkError']) {
+    for (const type of [
+      'ScimPayloadTooLarge',
+      'InvalidBulkResponse',
+      'ScimBadRequest',
+      'ScimConflict',
+      'ScimThrottled',
+      'ScimNetworkError',
+    ]) {
       assert.equal(isFatal(type), false, `${type} fails only its chunk`);
     }
     assert.equal(isRetryable('Error'), false, 'a type the list does not know has no class');
@@ -107,7 +131,8 @@ describe('the mapping at the activity boundary follows the list', () => {
   it('keeps Retry-After as the next retry delay of a retryable failure, and only there', () => {
     assert.equal(toActivityFailure(httpError(429, '7')).nextRetryDelay, 7000);
     assert.equal(toActivityFailure(httpError(503, 'Wed, 01 Jan 2025 00:00:30 GMT')).nextRetryDelay, 30_000);
-    for (const status of [400, 413, 409]) assert.equal(toActivityFailure(httpError(status, '7')).nextRetryDelay, undefined, `HTTP ${status}`);
+    for (const status of [400, 413, 409])
+      assert.equal(toActivityFailure(httpError(status, '7')).nextRetryDelay, undefined, `HTTP ${status}`);
   });
 
   it('network, OAuth and foreign-URL outcomes get listed types with their class', () => {
@@ -131,7 +156,9 @@ describe('the mapping at the activity boundary follows the list', () => {
     );
     for (const f of mapped) assert.equal(f.nonRetryable, !isRetryable(f.type ?? undefined), String(f.type));
     assert.equal(mapped[2].nextRetryDelay, 2000);
-    assert.deepEqual(mapped[1].details, [{ tenantId: 't1', tokenUrl: 'https://idp/token', status: 401, error: 'invalid_client' }]);
+    assert.deepEqual(mapped[1].details, [
+      { tenantId: 't1', tokenUrl: 'https://idp/token', status: 401, error: 'invalid_client' },
+    ]);
   });
 });
 
@@ -144,9 +171,15 @@ describe('the README troubleshooting section and the list agree', () => {
 
   it('has one row per failure type, saying what the list says', () => {
     const rows = section.split('\n').filter((line) => /^\| `[A-Za-z]+` \| (retryable|fatal|per-record) \|/.test(line));
-    const expected = FAILURES.map((f) => `| \`${f.type}\` | ${f.class} | ${(f.httpStatuses ?? []).join(', ')} | ${f.meaning} | ${f.fix} |`);
+    const expected = FAILURES.map(
+      (f) => `| \`${f.type}\` | ${f.class} | ${(f.httpStatuses ?? []).join(', ')} | ${f.meaning} | ${f.fix} |`,
+    );
     const normalise = (row: string) => row.replace(/\s+\|/g, ' |');
-    assert.deepEqual(rows.map(normalise), expected.map(normalise), 'the README table is the list (src/core/failures.ts), row for row');
+    assert.deepEqual(
+      rows.map(normalise),
+      expected.map(normalise),
+      'the README table is the list (src/core/failures.ts), row for row',
+    );
   });
 
   it('names no failure type the list does not have', () => {
@@ -154,7 +187,10 @@ describe('the README troubleshooting section and the list agree', () => {
     // Backticked CamelCase words are failure types (env names, paths and options are not CamelCase).
     const named = [...section.matchAll(/`([A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+)`/g)].map((m) => m[1]);
     assert.ok(named.length >= FAILURES.length);
-    assert.deepEqual(named.filter((name) => !known.has(name)), []);
+    assert.deepEqual(
+      named.filter((name) => !known.has(name)),
+      [],
+    );
   });
 });
 
@@ -182,8 +218,13 @@ describe('one list in the code', () => {
   });
 
   it('nothing under src/http imports Temporal', () => {
-    const importing = sources(path.join(ROOT, 'src', 'http')).filter((file) => /from '@temporalio\//.test(fs.readFileSync(file, 'utf8')));
-    assert.deepEqual(importing.map((file) => path.relative(ROOT, file)), []);
+    const importing = sources(path.join(ROOT, 'src', 'http')).filter((file) =>
+      /from '@temporalio\//.test(fs.readFileSync(file, 'utf8')),
+    );
+    assert.deepEqual(
+      importing.map((file) => path.relative(ROOT, file)),
+      [],
+    );
   });
 });
 
@@ -206,7 +247,13 @@ describe('the CLI explains a failed run with the list', () => {
       status: 'failed',
       startedAt: '2025-01-01T00:00:00.000Z',
       steps: [],
-      totals: { attempted: 0, succeeded: 0, failed: 0, successRate: 1, latencyMs: { total: 0, p50: 0, p95: 0, p99: 0, max: 0 } },
+      totals: {
+        attempted: 0,
+        succeeded: 0,
+        failed: 0,
+        successRate: 1,
+        latencyMs: { total: 0, p50: 0, p95: 0, p99: 0, max: 0 },
+      },
       error: 'the source file changed during the run',
       errorType: FailureType.SourceChanged,
     };

@@ -12,13 +12,22 @@ import { after, before, describe, it } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { SandboxClient, startSandbox, type Sandbox } from 'cxone-sandbox';
 import type { TemporalEnvironment } from '../src/temporal/server';
-import { approveDeletionsUpdate, provisionUsers, syncGroups, syncGroupsProgressQuery, syncProgressQuery, syncUsers } from '../src/workflows';
+import {
+  approveDeletionsUpdate,
+  provisionUsers,
+  syncGroups,
+  syncGroupsProgressQuery,
+  syncProgressQuery,
+  syncUsers,
+} from '../src/workflows';
 import { startObjectStore, type ObjectStore } from './helpers/object-store';
 import { startTestTemporal } from './helpers/temporal';
 
 const ROOT = path.join(__dirname, '..', '..');
 const MAIN = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
-const MAPPING = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'provision', 'mapping.json'), 'utf8')) as unknown;
+const MAPPING = JSON.parse(
+  fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'provision', 'mapping.json'), 'utf8'),
+) as unknown;
 const CSV_HEADER = 'employee_id,email,first_name,last_name,department,enabled,phone';
 const USERS = 20_000;
 
@@ -42,7 +51,9 @@ interface FleetWorker {
   stderr: string[];
 }
 
-type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
+type HistoryEvent = NonNullable<
+  Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']
+>[number];
 
 /** Every run of a workflow, newest first (continue-as-new chains walked back to the first run). */
 async function historiesOf(client: Client, workflowId: string): Promise<HistoryEvent[][]> {
@@ -93,13 +104,17 @@ function sliceRefs(events: HistoryEvent[], activityType: string): Array<{ locati
   return events.flatMap((event) => {
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled?.activityType?.name !== activityType) return [];
-    const input = JSON.parse(Buffer.from(scheduled.input?.payloads?.[0]?.data ?? []).toString('utf8')) as { slice: { location: string; sha256: string } };
+    const input = JSON.parse(Buffer.from(scheduled.input?.payloads?.[0]?.data ?? []).toString('utf8')) as {
+      slice: { location: string; sha256: string };
+    };
     return [input.slice];
   });
 }
 
 /** Waits until a sync run waits for the approval of its removals; returns the plan hash it shows. */
-async function awaitingApproval(read: () => Promise<{ phase: string; awaitingApproval?: { planHash: string } }>): Promise<string> {
+async function awaitingApproval(
+  read: () => Promise<{ phase: string; awaitingApproval?: { planHash: string } }>,
+): Promise<string> {
   for (let i = 0; i < 600; i++) {
     const progress = await read();
     if (progress.phase === 'awaitingApproval' && progress.awaitingApproval) return progress.awaitingApproval.planHash;
@@ -142,7 +157,13 @@ describe('a fleet of worker processes sharing only Temporal and the object store
   });
 
   /** `cxone-scim worker` in an empty directory of its own, with only the environment a pod would get. */
-  function startWorker(name: string, taskQueue: string, target: Sandbox, claimStore: string | undefined, files: Record<string, string> = {}): FleetWorker {
+  function startWorker(
+    name: string,
+    taskQueue: string,
+    target: Sandbox,
+    claimStore: string | undefined,
+    files: Record<string, string> = {},
+  ): FleetWorker {
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), `fleet-${name}-cwd-`));
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `fleet-${name}-data-`));
     for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(cwd, file), text);
@@ -196,7 +217,9 @@ describe('a fleet of worker processes sharing only Temporal and the object store
     await exited;
   }
 
-  it(`provisions ${USERS} users from s3:// on three workers, one SIGKILLed mid-run and replaced: exact count, no duplicates, every worker did chunks`, { timeout: 240_000 }, async (t) => {
+  it(`provisions ${USERS} users from s3:// on three workers, one SIGKILLed mid-run and replaced: exact count, no duplicates, every worker did chunks`, {
+    timeout: 240_000,
+  }, async (t) => {
     const client = temporal.testEnv.client;
     await store.put('hr-exports', 'exports/fleet.csv', csv('flt', 0, USERS));
     const taskQueue = `fleet-${Date.now()}`;
@@ -206,7 +229,15 @@ describe('a fleet of worker processes sharing only Temporal and the object store
     const handle = await client.workflow.start(provisionUsers, {
       taskQueue,
       workflowId: `fleet-provision-${Date.now()}`,
-      args: [{ tenant: 'fleet', source: { path: 's3://hr-exports/exports/fleet.csv', mapping: MAPPING }, maxOperationsPerRequest: 100, chunksPerBatch: 4, maxChunksInFlight: 6 }],
+      args: [
+        {
+          tenant: 'fleet',
+          source: { path: 's3://hr-exports/exports/fleet.csv', mapping: MAPPING },
+          maxOperationsPerRequest: 100,
+          chunksPerBatch: 4,
+          maxChunksInFlight: 6,
+        },
+      ],
     });
     // The victim is killed once every worker has completed a chunk, so its share is in history.
     const victim = workers[2];
@@ -237,7 +268,9 @@ describe('a fleet of worker processes sharing only Temporal and the object store
     const counts = fleet.map((w) => [...byWorker].filter(([id]) => isWorker(id, w)).reduce((n, [, c]) => n + c, 0));
     const unknown = [...byWorker.keys()].filter((id) => !fleet.some((w) => isWorker(id, w)));
     assert.deepEqual(unknown, [], 'only the fleet ran chunks');
-    fleet.forEach((w, i) => assert.ok(counts[i] > 0, `worker ${w.name}${w === victim ? ' (killed)' : ''} completed no chunk activity`));
+    fleet.forEach((w, i) =>
+      assert.ok(counts[i] > 0, `worker ${w.name}${w === victim ? ' (killed)' : ''} completed no chunk activity`),
+    );
     t.diagnostic(
       `${USERS} users in ${result.chunks.planned} chunks (${result.chunks.requests} Bulk requests); killed ${victim.name} with ${atKill} created; ` +
         `chunk activities completed per worker: ${fleet.map((w, i) => `${w.name}${w === victim ? ' (killed)' : ''} ${counts[i]}`).join(', ')}`,
@@ -245,15 +278,27 @@ describe('a fleet of worker processes sharing only Temporal and the object store
     for (const w of fleet) await stop(w, 'SIGTERM');
   });
 
-  it("applies sync plans (users, then groups) on workers that cannot see the planner's data dir or source file", { timeout: 180_000 }, async () => {
+  it("applies sync plans (users, then groups) on workers that cannot see the planner's data dir or source file", {
+    timeout: 180_000,
+  }, async () => {
     const client = temporal.testEnv.client;
     const provider = await startSandbox({ port: 0 });
     try {
       const keepers = csv('hand', 0, 5).trim().split('\n').slice(1);
       const joiners = csv('hand', 5, 35).trim().split('\n').slice(1);
       // Five users stay, six leave (above the threshold of 2: the run waits for an approval), thirty join.
-      for (const line of keepers) provider.adminCreateUser({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: line.split(',')[1], active: true });
-      for (let i = 0; i < 6; i++) provider.adminCreateUser({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `leaver${i}@fleet.example`, active: true });
+      for (const line of keepers)
+        provider.adminCreateUser({
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+          userName: line.split(',')[1],
+          active: true,
+        });
+      for (let i = 0; i < 6; i++)
+        provider.adminCreateUser({
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+          userName: `leaver${i}@fleet.example`,
+          active: true,
+        });
       const source = [CSV_HEADER, ...keepers, ...joiners].join('\n');
       const taskQueue = `fleet-sync-${Date.now()}`;
       const planner = startWorker('planner', taskQueue, provider, 's3://scim-claims/handoff', { 'hr.csv': source });
@@ -261,7 +306,14 @@ describe('a fleet of worker processes sharing only Temporal and the object store
       const handle = await client.workflow.start(syncUsers, {
         taskQueue,
         workflowId: `fleet-sync-${Date.now()}`,
-        args: [{ tenant: 'fleet', source: { path: 'hr.csv', mapping: MAPPING }, sliceSize: 2, deletionThreshold: { maxCount: 2 } }],
+        args: [
+          {
+            tenant: 'fleet',
+            source: { path: 'hr.csv', mapping: MAPPING },
+            sliceSize: 2,
+            deletionThreshold: { maxCount: 2 },
+          },
+        ],
       });
       const planHash = await awaitingApproval(() => handle.query(syncProgressQuery));
       // The planner's host is gone, with its working directory (the source) and its data dir.
@@ -271,8 +323,12 @@ describe('a fleet of worker processes sharing only Temporal and the object store
       await polling(taskQueue, [applier]);
       await handle.executeUpdate(approveDeletionsUpdate, { args: [{ planHash }] });
       const result = await handle.result();
-      assert.deepEqual([result.outcome, result.applied.create, result.applied.deactivate, result.failed], ['succeeded', 30, 6, 0]);
-      for (let i = 0; i < 6; i++) assert.equal(provider.listUsers().find((u) => u.userName === `leaver${i}@fleet.example`)?.active, false);
+      assert.deepEqual(
+        [result.outcome, result.applied.create, result.applied.deactivate, result.failed],
+        ['succeeded', 30, 6, 0],
+      );
+      for (let i = 0; i < 6; i++)
+        assert.equal(provider.listUsers().find((u) => u.userName === `leaver${i}@fleet.example`)?.active, false);
 
       const [history] = await historiesOf(client, handle.workflowId);
       const slices = sliceRefs(history, 'applySyncSlice');
@@ -281,20 +337,39 @@ describe('a fleet of worker processes sharing only Temporal and the object store
       assert.equal(slices.length, writeSlices + 3, 'one apply activity per stored slice of 2 changes');
       for (const ref of slices) assert.match(ref.location, CLAIM_LOCATION);
       const applied = completedActivities(history).filter((a) => a.type === 'applySyncSlice');
-      assert.equal(applied.filter((a) => isWorker(a.identity, planner)).length, writeSlices, 'the planner applied the writes before the approval');
-      assert.equal(applied.filter((a) => isWorker(a.identity, applier)).length, 3, 'the other worker applied the removals');
+      assert.equal(
+        applied.filter((a) => isWorker(a.identity, planner)).length,
+        writeSlices,
+        'the planner applied the writes before the approval',
+      );
+      assert.equal(
+        applied.filter((a) => isWorker(a.identity, applier)).length,
+        3,
+        'the other worker applied the removals',
+      );
 
       // syncGroups the same way: planned by the worker that applied the users' removals, whose
       // host then goes; the removals of its plan are applied by yet another worker.
       const id = (userName: string) => String(provider.listUsers().find((u) => u.userName === userName)?.id);
       const created = await new SandboxClient(provider).scim('POST', '/Groups', {
-        body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Fleet old', members: [{ value: id('hand.00000@fleet.example') }] },
+        body: {
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+          displayName: 'Fleet old',
+          members: [{ value: id('hand.00000@fleet.example') }],
+        },
       });
       assert.equal(created.status, 201, created.text);
       const groupsHandle: WorkflowHandle<typeof syncGroups> = await client.workflow.start(syncGroups, {
         taskQueue,
         workflowId: `fleet-groups-${Date.now()}`,
-        args: [{ tenant: 'fleet', groups: [{ displayName: 'Fleet new', members: ['hand.00001@fleet.example', 'hand.00002@fleet.example'] }], scope: { displayNamePrefix: 'Fleet ' }, groupsPerActivity: 1 }],
+        args: [
+          {
+            tenant: 'fleet',
+            groups: [{ displayName: 'Fleet new', members: ['hand.00001@fleet.example', 'hand.00002@fleet.example'] }],
+            scope: { displayNamePrefix: 'Fleet ' },
+            groupsPerActivity: 1,
+          },
+        ],
       });
       const groupsPlanHash = await awaitingApproval(() => groupsHandle.query(syncGroupsProgressQuery));
       await stop(applier, 'SIGTERM');
@@ -303,15 +378,36 @@ describe('a fleet of worker processes sharing only Temporal and the object store
       await polling(taskQueue, [groupApplier]);
       await groupsHandle.executeUpdate(approveDeletionsUpdate, { args: [{ planHash: groupsPlanHash }] });
       const groups = await groupsHandle.result();
-      assert.deepEqual([groups.outcome, groups.applied.created, groups.applied.membersAdded, groups.applied.membersRemoved, groups.failed], ['succeeded', 1, 2, 1, 0]);
-      const old = await new SandboxClient(provider).scim('GET', `/Groups/${String((created.body as { id?: unknown }).id)}`);
-      assert.deepEqual((old.body as { members?: unknown[] }).members ?? [], [], 'the group gone from the source was emptied');
+      assert.deepEqual(
+        [
+          groups.outcome,
+          groups.applied.created,
+          groups.applied.membersAdded,
+          groups.applied.membersRemoved,
+          groups.failed,
+        ],
+        ['succeeded', 1, 2, 1, 0],
+      );
+      const old = await new SandboxClient(provider).scim(
+        'GET',
+        `/Groups/${String((created.body as { id?: unknown }).id)}`,
+      );
+      assert.deepEqual(
+        (old.body as { members?: unknown[] }).members ?? [],
+        [],
+        'the group gone from the source was emptied',
+      );
       const [groupsHistory] = await historiesOf(client, groupsHandle.workflowId);
       const groupSlices = sliceRefs(groupsHistory, 'applyGroupChanges');
       assert.equal(groupSlices.length, 2, 'one stored slice per phase (a group each)');
       for (const ref of groupSlices) assert.match(ref.location, CLAIM_LOCATION);
       const groupApplies = completedActivities(groupsHistory).filter((a) => a.type === 'applyGroupChanges');
-      assert.deepEqual(groupApplies.map((a) => (isWorker(a.identity, applier) ? 'planner' : isWorker(a.identity, groupApplier) ? 'other' : a.identity)), ['planner', 'other']);
+      assert.deepEqual(
+        groupApplies.map((a) =>
+          isWorker(a.identity, applier) ? 'planner' : isWorker(a.identity, groupApplier) ? 'other' : a.identity,
+        ),
+        ['planner', 'other'],
+      );
       await stop(groupApplier, 'SIGTERM');
     } finally {
       await provider.close();

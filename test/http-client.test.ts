@@ -39,21 +39,31 @@ let expiresIn = 3600;
 
 function issueToken(): Reply {
   tokensIssued += 1;
-  return { status: 200, body: { access_token: `${TOKEN_PREFIX}${tokensIssued}`, token_type: 'Bearer', expires_in: expiresIn } };
+  return {
+    status: 200,
+    body: { access_token: `${TOKEN_PREFIX}${tokensIssued}`, token_type: 'Bearer', expires_in: expiresIn },
+  };
 }
 
 const server = http.createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
-    const seen: Seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() };
+    const seen: Seen = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString(),
+    };
     const isToken = seen.url.startsWith('/oauth/token');
     (isToken ? tokenRequests : scimRequests).push(seen);
     const reply = (isToken ? tokenRoute : scimRoute)(seen);
     if (reply === 'hang') return; // the client's timeout ends it
     const headers = { 'content-type': isToken ? 'application/json' : 'application/scim+json', ...reply.headers };
     res.writeHead(reply.status, headers);
-    res.end(reply.body === undefined ? undefined : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body));
+    res.end(
+      reply.body === undefined ? undefined : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body),
+    );
   });
 });
 
@@ -82,7 +92,11 @@ function tenant(overrides: Partial<Omit<TenantConnection, 'auth'>> & { auth?: Au
 }
 
 function client(options: { tenant?: TenantConnection; tokens?: TokenProvider; timeoutMs?: number } = {}): ScimClient {
-  return new ScimClient({ tenant: options.tenant ?? tenant(), tokens: options.tokens ?? new TenantTokenProvider(), timeoutMs: options.timeoutMs });
+  return new ScimClient({
+    tenant: options.tenant ?? tenant(),
+    tokens: options.tokens ?? new TenantTokenProvider(),
+    timeoutMs: options.timeoutMs,
+  });
 }
 
 /** The awaited promise must reject; returns the error. */
@@ -236,7 +250,9 @@ describe('OAuth client credentials', () => {
   });
 
   it('an unreachable token endpoint is retryable', async () => {
-    const err = await failureOf(client({ tenant: tenant({ auth: { tokenUrl: `http://127.0.0.1:${deadPort}/oauth/token` } }) }).get('/Users'));
+    const err = await failureOf(
+      client({ tenant: tenant({ auth: { tokenUrl: `http://127.0.0.1:${deadPort}/oauth/token` } }) }).get('/Users'),
+    );
     assert.ok(err instanceof OAuthError);
     assert.equal(err.status, undefined);
     assert.match(err.message, /ECONNREFUSED/);
@@ -246,7 +262,8 @@ describe('OAuth client credentials', () => {
 
 describe('401 handling', () => {
   it('refreshes the token once and retries', async () => {
-    scimRoute = (req) => (req.headers.authorization === `Bearer ${TOKEN_PREFIX}1` ? { status: 401 } : { status: 200, body: { id: 'u1' } });
+    scimRoute = (req) =>
+      req.headers.authorization === `Bearer ${TOKEN_PREFIX}1` ? { status: 401 } : { status: 200, body: { id: 'u1' } };
     const response = await client().get<{ id: string }>('/Users/u1');
     assert.equal(response.status, 200);
     assert.deepEqual(response.body, { id: 'u1' });
@@ -258,10 +275,16 @@ describe('401 handling', () => {
   });
 
   it('replays the request body on the retry', async () => {
-    scimRoute = (req) => (req.headers.authorization === `Bearer ${TOKEN_PREFIX}1` ? { status: 401 } : { status: 201, body: JSON.parse(req.body) });
+    scimRoute = (req) =>
+      req.headers.authorization === `Bearer ${TOKEN_PREFIX}1`
+        ? { status: 401 }
+        : { status: 201, body: JSON.parse(req.body) };
     const response = await client().post('/Users', { userName: 'ada' });
     assert.deepEqual(response.body, { userName: 'ada' });
-    assert.deepEqual(scimRequests.map((r) => r.body), ['{"userName":"ada"}', '{"userName":"ada"}']);
+    assert.deepEqual(
+      scimRequests.map((r) => r.body),
+      ['{"userName":"ada"}', '{"userName":"ada"}'],
+    );
   });
 
   it('a second 401 is final: ScimUnauthorized', async () => {
@@ -295,10 +318,15 @@ describe('SCIM requests and responses', () => {
     let version = 1;
     scimRoute = (req): Reply => {
       if (req.method === 'GET') {
-        return { status: 200, headers: { etag: `W/"${version}"` }, body: { schemas: ['x'], patch: { supported: false } } };
+        return {
+          status: 200,
+          headers: { etag: `W/"${version}"` },
+          body: { schemas: ['x'], patch: { supported: false } },
+        };
       }
       assert.equal(req.headers['content-type'], 'application/scim+json');
-      if (req.headers['if-match'] !== `W/"${version}"`) return { status: 412, body: { status: '412', detail: 'stale' } };
+      if (req.headers['if-match'] !== `W/"${version}"`)
+        return { status: 412, body: { status: '412', detail: 'stale' } };
       version += 1;
       return {
         status: 200,
@@ -324,7 +352,10 @@ describe('SCIM requests and responses', () => {
     assert.ok(Object.keys(updated.headers).every((name) => name === name.toLowerCase()));
 
     const stale = await failureOf(scim.put('/ServiceProviderConfig', desired, { ifMatch: 'W/"1"' }));
-    assert.deepEqual([toActivityFailure(stale).type, toActivityFailure(stale).nonRetryable], ['ScimPreconditionFailed', true]);
+    assert.deepEqual(
+      [toActivityFailure(stale).type, toActivityFailure(stale).nonRetryable],
+      ['ScimPreconditionFailed', true],
+    );
   });
 
   it('builds URLs from the SCIM base with %20-encoded query parameters', async () => {
@@ -333,7 +364,11 @@ describe('SCIM requests and responses', () => {
   });
 
   it('lets callers add headers but never replace the token', async () => {
-    await client().post('/Users', {}, { headers: { 'Content-Type': 'application/json', Authorization: 'Bearer nope', 'X-Request-Id': 'r1' } });
+    await client().post(
+      '/Users',
+      {},
+      { headers: { 'Content-Type': 'application/json', Authorization: 'Bearer nope', 'X-Request-Id': 'r1' } },
+    );
     const [req] = scimRequests;
     assert.equal(req.headers['content-type'], 'application/json');
     assert.equal(req.headers['x-request-id'], 'r1');
@@ -347,7 +382,11 @@ describe('SCIM requests and responses', () => {
   });
 
   it('exposes Location and Retry-After of a 202 async bulk answer', async () => {
-    scimRoute = () => ({ status: 202, headers: { location: `${baseUrl}/scim/v2/Bulk/job-1`, 'retry-after': '3' }, body: { id: 'job-1' } });
+    scimRoute = () => ({
+      status: 202,
+      headers: { location: `${baseUrl}/scim/v2/Bulk/job-1`, 'retry-after': '3' },
+      body: { id: 'job-1' },
+    });
     const response = await client().post('/Bulk', { Operations: [] });
     assert.equal(response.location, `${baseUrl}/scim/v2/Bulk/job-1`);
     assert.equal(response.retryAfterMs, 3000);
@@ -363,7 +402,10 @@ describe('SCIM requests and responses', () => {
     scimRoute = () => ({ status: 302, headers: { location: 'http://localhost:1/steal' } });
     const err = await failureOf(client().get('/Users'));
     assert.ok(err instanceof ScimHttpError);
-    assert.deepEqual([err.status, toActivityFailure(err).type, toActivityFailure(err).nonRetryable], [302, 'ScimUnexpectedStatus', true]);
+    assert.deepEqual(
+      [err.status, toActivityFailure(err).type, toActivityFailure(err).nonRetryable],
+      [302, 'ScimUnexpectedStatus', true],
+    );
   });
 });
 
@@ -381,7 +423,11 @@ describe('requestUrl', () => {
 
   it('refuses another origin before fetching a token', async () => {
     const port = new URL(baseUrl).port;
-    for (const url of [`http://localhost:${port}/scim/v2/Bulk/1`, `https://127.0.0.1:${port}/x`, 'https://evil.example/Bulk/1']) {
+    for (const url of [
+      `http://localhost:${port}/scim/v2/Bulk/1`,
+      `https://127.0.0.1:${port}/x`,
+      'https://evil.example/Bulk/1',
+    ]) {
       const err = await failureOf(client().requestUrl('GET', url));
       assert.ok(err instanceof ScimForeignUrlError);
       assert.deepEqual([toActivityFailure(err).type, toActivityFailure(err).nonRetryable], ['ScimForeignUrl', true]);
@@ -394,7 +440,12 @@ describe('SCIM errors', () => {
   it('parses an RFC 7644 409 uniqueness error', async () => {
     scimRoute = () => ({
       status: 409,
-      body: { schemas: [SCIM_ERROR_SCHEMA], status: '409', scimType: 'uniqueness', detail: 'userName "ada" already exists' },
+      body: {
+        schemas: [SCIM_ERROR_SCHEMA],
+        status: '409',
+        scimType: 'uniqueness',
+        detail: 'userName "ada" already exists',
+      },
     });
     const err = await failureOf(client().post('/Users', { userName: 'ada' }));
     assert.ok(err instanceof ScimHttpError);
@@ -402,12 +453,21 @@ describe('SCIM errors', () => {
     const failure = toActivityFailure(err);
     assert.deepEqual([failure.type, failure.nonRetryable], ['ScimConflict', true]);
     assert.deepEqual(failure.details, [
-      { status: 409, scimType: 'uniqueness', detail: 'userName "ada" already exists', method: 'POST', path: '/scim/v2/Users' },
+      {
+        status: 409,
+        scimType: 'uniqueness',
+        detail: 'userName "ada" already exists',
+        method: 'POST',
+        path: '/scim/v2/Users',
+      },
     ]);
   });
 
   it('403 names the missing scope', async () => {
-    scimRoute = () => ({ status: 403, body: { schemas: [SCIM_ERROR_SCHEMA], status: '403', detail: 'Missing required scope: scim:write' } });
+    scimRoute = () => ({
+      status: 403,
+      body: { schemas: [SCIM_ERROR_SCHEMA], status: '403', detail: 'Missing required scope: scim:write' },
+    });
     const err = await failureOf(client().put('/ServiceProviderConfig', {}));
     assert.ok(err instanceof ScimHttpError);
     assert.equal(err.missingPermission, 'scim:write');
@@ -436,7 +496,10 @@ describe('SCIM errors', () => {
   it('500 → retryable with default backoff', async () => {
     scimRoute = () => ({ status: 500, headers: { 'content-type': 'text/html' }, body: '<h1>oops</h1>' });
     const failure = toActivityFailure(await failureOf(client().get('/Users')));
-    assert.deepEqual([failure.type, failure.nonRetryable, failure.nextRetryDelay ?? undefined], ['ScimServerError', false, undefined]);
+    assert.deepEqual(
+      [failure.type, failure.nonRetryable, failure.nextRetryDelay ?? undefined],
+      ['ScimServerError', false, undefined],
+    );
   });
 
   for (const [status, type] of [
@@ -454,7 +517,10 @@ describe('SCIM errors', () => {
   }
 
   it('scrubs a token the server echoes back', async () => {
-    scimRoute = (req) => ({ status: 400, body: { status: '400', scimType: 'invalidValue', detail: `bad header ${req.headers.authorization}` } });
+    scimRoute = (req) => ({
+      status: 400,
+      body: { status: '400', scimType: 'invalidValue', detail: `bad header ${req.headers.authorization}` },
+    });
     const err = await failureOf(client().get('/Users'));
     assert.ok(err instanceof ScimHttpError);
     assert.equal(err.detail, 'bad header Bearer [REDACTED]');
@@ -492,7 +558,14 @@ describe('secrets', () => {
     const scim = client({ tokens });
     scimRoute = () => ({ status: 200, headers: { etag: 'W/"1"' }, body: { id: 'u1' } });
     const response = await scim.get('/Users/u1');
-    for (const view of [JSON.stringify(response), inspect(response), JSON.stringify(scim), inspect(scim), JSON.stringify(tokens), inspect(tokens)]) {
+    for (const view of [
+      JSON.stringify(response),
+      inspect(response),
+      JSON.stringify(scim),
+      inspect(scim),
+      JSON.stringify(tokens),
+      inspect(tokens),
+    ]) {
       assert.ok(!view.includes(CLIENT_SECRET) && !view.includes(TOKEN_PREFIX), view);
     }
   });

@@ -36,7 +36,18 @@ describe('parseRetryAfter', () => {
   });
 
   it('rejects anything else', () => {
-    for (const value of [undefined, null, '', '  ', 'soon', '1.5', '2s', '1e3', 'Wed, 99 Foo 2025 nonsense', '2025-01-01']) {
+    for (const value of [
+      undefined,
+      null,
+      '',
+      '  ',
+      'soon',
+      '1.5',
+      '2s',
+      '1e3',
+      'Wed, 99 Foo 2025 nonsense',
+      '2025-01-01',
+    ]) {
       assert.equal(parseRetryAfter(value, NOW), undefined, String(value));
     }
   });
@@ -45,11 +56,22 @@ describe('parseRetryAfter', () => {
 describe('ScimHttpError.fromResponse', () => {
   it('parses an RFC 7644 §3.12 error body', () => {
     const err = httpError(409, {
-      body: { schemas: [SCIM_ERROR_SCHEMA], status: '409', scimType: 'uniqueness', detail: 'userName taken', extra: 'x' },
+      body: {
+        schemas: [SCIM_ERROR_SCHEMA],
+        status: '409',
+        scimType: 'uniqueness',
+        detail: 'userName taken',
+        extra: 'x',
+      },
     });
     assert.equal(err.scimType, 'uniqueness');
     assert.equal(err.detail, 'userName taken');
-    assert.deepEqual(err.scimError, { schemas: [SCIM_ERROR_SCHEMA], status: '409', scimType: 'uniqueness', detail: 'userName taken' });
+    assert.deepEqual(err.scimError, {
+      schemas: [SCIM_ERROR_SCHEMA],
+      status: '409',
+      scimType: 'uniqueness',
+      detail: 'userName taken',
+    });
     assert.equal(err.message, 'SCIM PUT /scim/v2/Users/1 failed: HTTP 409 (uniqueness): userName taken');
   });
 
@@ -64,7 +86,10 @@ describe('ScimHttpError.fromResponse', () => {
   it('finds the missing permission of a 403 wherever the server puts it', () => {
     const cases: Array<[Parameters<typeof httpError>[1], string]> = [
       [{ body: { status: '403', detail: 'Missing required scope: scim:write.' } }, 'scim:write'],
-      [{ body: { status: '403', detail: "The token lacks permission 'cxone.scim.user.manage'" } }, 'cxone.scim.user.manage'],
+      [
+        { body: { status: '403', detail: "The token lacks permission 'cxone.scim.user.manage'" } },
+        'cxone.scim.user.manage',
+      ],
       [{ body: { status: '403', detail: '"scim:write" scope is required' } }, 'scim:write'],
       [{ body: { error: 'forbidden', requiredScope: 'cxone.webhook.manage' } }, 'cxone.webhook.manage'],
       [{ headers: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="scim:write"' } }, 'scim:write'],
@@ -90,7 +115,12 @@ describe('toActivityFailure', () => {
   ];
   for (const [status, type] of nonRetryable) {
     it(`${status} → non-retryable ${type}`, () => {
-      const failure = toActivityFailure(httpError(status, { body: { status: String(status), scimType: 'mutability', detail: 'no' }, headers: { 'retry-after': '5' } }));
+      const failure = toActivityFailure(
+        httpError(status, {
+          body: { status: String(status), scimType: 'mutability', detail: 'no' },
+          headers: { 'retry-after': '5' },
+        }),
+      );
       assert.equal(failure.type, type);
       assert.equal(failure.nonRetryable, true);
       assert.equal(failure.nextRetryDelay, undefined);
@@ -104,7 +134,7 @@ describe('toActivityFailure', () => {
   it('403 names the missing permission in message and details', () => {
     const failure = toActivityFailure(httpError(403, { body: { detail: 'required scope: scim:write' } }));
     assert.match(failure.message, /missing permission: scim:write/);
-    assert.equal((failure.details?.[0] as { missingPermission?: string }).missingPermission, 'scim:write');
+    assert.equal((failure.details?.[0] as { missingPermission?: string } | undefined)?.missingPermission, 'scim:write');
   });
 
   const retryable: Array<[number, string, string | undefined, number | undefined]> = [
@@ -118,7 +148,9 @@ describe('toActivityFailure', () => {
   ];
   for (const [status, type, retryAfter, delay] of retryable) {
     it(`${status} (Retry-After ${retryAfter ?? 'none'}) → retryable ${type}`, () => {
-      const failure = toActivityFailure(httpError(status, { headers: retryAfter ? { 'retry-after': retryAfter } : {} }));
+      const failure = toActivityFailure(
+        httpError(status, { headers: retryAfter ? { 'retry-after': retryAfter } : {} }),
+      );
       assert.equal(failure.type, type);
       assert.equal(failure.nonRetryable, false);
       assert.equal(failure.nextRetryDelay ?? undefined, delay);
@@ -127,17 +159,25 @@ describe('toActivityFailure', () => {
 
   it('network errors are retryable with default backoff', () => {
     const failure = toActivityFailure(
-      new ScimNetworkError('GET', '/scim/v2/Users', { timedOut: false, code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:9' }),
+      new ScimNetworkError('GET', '/scim/v2/Users', {
+        timedOut: false,
+        code: 'ECONNREFUSED',
+        message: 'connect ECONNREFUSED 127.0.0.1:9',
+      }),
     );
     assert.equal(failure.type, 'ScimNetworkError');
     assert.equal(failure.nonRetryable, false);
     assert.equal(failure.nextRetryDelay ?? undefined, undefined);
-    assert.deepEqual(failure.details, [{ method: 'GET', path: '/scim/v2/Users', timedOut: false, code: 'ECONNREFUSED' }]);
+    assert.deepEqual(failure.details, [
+      { method: 'GET', path: '/scim/v2/Users', timedOut: false, code: 'ECONNREFUSED' },
+    ]);
   });
 
   it('OAuth errors are final unless the token endpoint is throttled, down or unreachable', () => {
     const oauth = (status?: number) =>
-      toActivityFailure(new OAuthError('t1', 'https://idp/token', { status, error: 'invalid_client', reason: 'x', retryAfterMs: 3000 }));
+      toActivityFailure(
+        new OAuthError('t1', 'https://idp/token', { status, error: 'invalid_client', reason: 'x', retryAfterMs: 3000 }),
+      );
     assert.deepEqual([oauth(400).type, oauth(400).nonRetryable], ['OAuthFailed', true]);
     assert.deepEqual([oauth(401).type, oauth(401).nonRetryable], ['OAuthFailed', true]);
     for (const status of [429, 500, 503, undefined]) {

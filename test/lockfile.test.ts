@@ -13,8 +13,12 @@ interface LockEntry {
 }
 
 const root = path.resolve(__dirname, '..', '..');
-const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
-const installed = Object.entries(lock.packages).filter(([key, entry]) => key.startsWith('node_modules/') && !entry.link);
+const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, LockEntry>;
+};
+const installed = Object.entries(lock.packages).filter(
+  ([key, entry]) => key.startsWith('node_modules/') && !entry.link,
+);
 
 describe('package-lock.json', () => {
   it('gives every installed package an integrity hash', () => {

@@ -37,22 +37,37 @@ describe('plan claims', () => {
     const slices = await storePlanSlices(dir, planHash, { writes, removals, empty: [] }, 3, (n) => counts.push(n));
     assert.deepEqual([slices.writes.length, slices.removals.length, slices.empty.length], [3, 1, 0]);
     assert.deepEqual(counts, [1, 2, 3, 4], 'told after every object');
-    for (const ref of [...slices.writes, ...slices.removals]) assert.equal(path.dirname(ref.location), path.join(dir, 'plans'));
-    const read = await Promise.all(slices.writes.map((ref, i) => readPlanSlice(ref, { planHash, phase: 'writes', from: i * 3 }, `slice ${i}`)));
+    for (const ref of [...slices.writes, ...slices.removals])
+      assert.equal(path.dirname(ref.location), path.join(dir, 'plans'));
+    const read = await Promise.all(
+      slices.writes.map((ref, i) => readPlanSlice(ref, { planHash, phase: 'writes', from: i * 3 }, `slice ${i}`)),
+    );
     assert.deepEqual(read, [writes.slice(0, 3), writes.slice(3, 6), writes.slice(6)]);
-    assert.deepEqual(await readPlanSlice(slices.removals[0], { planHash, phase: 'removals', from: 0 }, 'removals'), removals);
+    assert.deepEqual(
+      await readPlanSlice(slices.removals[0], { planHash, phase: 'removals', from: 0 }, 'removals'),
+      removals,
+    );
     const again = await storePlanSlices(dir, planHash, { writes, removals, empty: [] }, 3);
     assert.deepEqual(again, slices, 'the same plan stored again (a retried planner) gives the same references');
   });
 
   it('refuses a slice that is another part of the plan, or of another plan', async () => {
     const slices = await storePlanSlices(dir, planHash, { writes, removals }, 3);
-    const otherPosition = await failureOf(() => readPlanSlice(slices.writes[1], { planHash, phase: 'writes', from: 0 }, 'slice 0'));
+    const otherPosition = await failureOf(() =>
+      readPlanSlice(slices.writes[1], { planHash, phase: 'writes', from: 0 }, 'slice 0'),
+    );
     assert.equal(otherPosition.type, FailureType.PlanUnavailable);
-    assert.match(otherPosition.message, /slice 0 at .* is changes 3… of the writes of plan a+, not changes 0… of the writes/);
-    const otherPhase = await failureOf(() => readPlanSlice(slices.removals[0], { planHash, phase: 'writes', from: 0 }, 'slice 0'));
+    assert.match(
+      otherPosition.message,
+      /slice 0 at .* is changes 3… of the writes of plan a+, not changes 0… of the writes/,
+    );
+    const otherPhase = await failureOf(() =>
+      readPlanSlice(slices.removals[0], { planHash, phase: 'writes', from: 0 }, 'slice 0'),
+    );
     assert.match(otherPhase.message, /of the removals of plan .*, not changes 0… of the writes/);
-    const otherPlan = await failureOf(() => readPlanSlice(slices.writes[0], { planHash: 'b'.repeat(64), phase: 'writes', from: 0 }, 'slice 0'));
+    const otherPlan = await failureOf(() =>
+      readPlanSlice(slices.writes[0], { planHash: 'b'.repeat(64), phase: 'writes', from: 0 }, 'slice 0'),
+    );
     assert.match(otherPlan.message, /not changes 0… of the writes of plan b{64}/);
   });
 

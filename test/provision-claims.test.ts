@@ -25,7 +25,9 @@ import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/t
 // operations once (→ resends).
 
 const ROOT = path.join(__dirname, '..', '..');
-const MAPPING = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'provision', 'mapping.json'), 'utf8')) as unknown;
+const MAPPING = JSON.parse(
+  fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'provision', 'mapping.json'), 'utf8'),
+) as unknown;
 const CSV_HEADER = 'employee_id,email,first_name,last_name,department,enabled,phone';
 
 function csv(prefix: string, n: number): string {
@@ -39,7 +41,11 @@ function csv(prefix: string, n: number): string {
 /** A history as text with every payload decoded (the client hands their bytes over as base64). */
 async function payloadText(handle: { fetchHistory(): Promise<unknown> }): Promise<string> {
   return JSON.stringify(await handle.fetchHistory(), (key, value: unknown) =>
-    value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : key === 'data' && typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : value,
+    value instanceof Uint8Array
+      ? Buffer.from(value).toString('utf8')
+      : key === 'data' && typeof value === 'string'
+        ? Buffer.from(value, 'base64').toString('utf8')
+        : value,
   );
 }
 
@@ -79,7 +85,9 @@ describe('provisionUsers reads each chunk from its claim (real worker, CXone san
       }
       const response = await fetch(`${sandbox.url}${req.url}`, {
         method: req.method,
-        headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>,
+        headers: Object.fromEntries(
+          Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length'),
+        ) as Record<string, string>,
         body: req.method === 'GET' || req.method === 'HEAD' ? undefined : forwarded,
       });
       let text = await response.text();
@@ -91,11 +99,18 @@ describe('provisionUsers reads each chunk from its claim (real worker, CXone san
         const answer = JSON.parse(text) as { Operations: unknown[] };
         for (const bulkId of failed) {
           faulted.add(bulkId);
-          answer.Operations.push({ method: 'POST', bulkId, status: '503', response: { status: '503', detail: 'injected by the test proxy' } });
+          answer.Operations.push({
+            method: 'POST',
+            bulkId,
+            status: '503',
+            response: { status: '503', detail: 'injected by the test proxy' },
+          });
         }
         text = JSON.stringify(answer);
       }
-      res.writeHead(response.status, { 'content-type': response.headers.get('content-type') ?? 'application/scim+json' }).end(text);
+      res
+        .writeHead(response.status, { 'content-type': response.headers.get('content-type') ?? 'application/scim+json' })
+        .end(text);
     });
     temporal = await startTestTemporal();
     worker = await startTestWorker(temporal, [throughProxy(sandboxTenant(sandbox), 'proxied', proxy.url)]);
@@ -112,9 +127,17 @@ describe('provisionUsers reads each chunk from its claim (real worker, CXone san
   });
 
   const start = (input: ProvisionUsersInput, id: string) =>
-    temporal.testEnv.client.workflow.start(provisionUsers, { taskQueue: worker.settings.taskQueue, workflowId: `${id}-${Date.now()}`, args: [input] });
+    temporal.testEnv.client.workflow.start(provisionUsers, {
+      taskQueue: worker.settings.taskQueue,
+      workflowId: `${id}-${Date.now()}`,
+      args: [input],
+    });
 
-  const named = (prefix: string) => sandbox.listUsers().map((u) => String(u.userName)).filter((n) => n.startsWith(`${prefix}.`));
+  const named = (prefix: string) =>
+    sandbox
+      .listUsers()
+      .map((u) => String(u.userName))
+      .filter((n) => n.startsWith(`${prefix}.`));
 
   it('the source file deleted after planning: every chunk, split and resend reads its claim; exact count; history holds references, never users', async () => {
     const store = path.join(tmp, 'claims-deleted');
@@ -124,13 +147,28 @@ describe('provisionUsers reads each chunk from its claim (real worker, CXone san
     onFirstBulk = () => fs.rmSync(file);
     faultEvery = 3;
     try {
-      const handle = await start({ tenant: 'proxied', source: { path: file, mapping: MAPPING }, maxOperationsPerRequest: 20, maxChunksInFlight: 2, chunksPerBatch: 2 }, 'claims-deleted');
+      const handle = await start(
+        {
+          tenant: 'proxied',
+          source: { path: file, mapping: MAPPING },
+          maxOperationsPerRequest: 20,
+          maxChunksInFlight: 2,
+          chunksPerBatch: 2,
+        },
+        'claims-deleted',
+      );
       const result = await handle.result();
       assert.equal(fs.existsSync(file), false, 'the file was deleted after planning');
       assert.deepEqual([result.totals.created, result.totals.failed, result.chunks.planned], [60, 0, 3]);
       const ids = result.chunks.outcomes.map((o) => o.chunk);
-      assert.ok(ids.some((id) => /^c\d+a$/.test(id)), `a split chunk: ${ids.join(' ')}`);
-      assert.ok(ids.some((id) => /r\d+$/.test(id)), `a resend: ${ids.join(' ')}`);
+      assert.ok(
+        ids.some((id) => /^c\d+a$/.test(id)),
+        `a split chunk: ${ids.join(' ')}`,
+      );
+      assert.ok(
+        ids.some((id) => /r\d+$/.test(id)),
+        `a resend: ${ids.join(' ')}`,
+      );
       assert.ok(result.totals.retried > 0);
       const users = named('gone');
       assert.equal(users.length, 60);
@@ -138,7 +176,11 @@ describe('provisionUsers reads each chunk from its claim (real worker, CXone san
       assert.equal(fs.readdirSync(path.join(store, 'chunks')).length, 3, 'one claim per planned chunk');
 
       const parent = await payloadText(handle);
-      assert.match(parent, new RegExp(`${path.join(store, 'chunks').replace(/[/\\.]/g, '\\$&')}/[0-9a-f]{64}\\.ndjson`), 'the plan references the claims');
+      assert.match(
+        parent,
+        new RegExp(`${path.join(store, 'chunks').replace(/[/\\.]/g, '\\$&')}/[0-9a-f]{64}\\.ndjson`),
+        'the plan references the claims',
+      );
       const batch = await payloadText(temporal.testEnv.client.workflow.getHandle(`${handle.workflowId}-batch-0`));
       assert.match(parent, /\\"planned\\":3/, 'the payloads were decoded');
       for (const text of [parent, batch]) {
@@ -157,9 +199,19 @@ describe('provisionUsers reads each chunk from its claim (real worker, CXone san
     // The first chunk has read its claim when its request reaches the provider; the others have not.
     onFirstBulk = () => {
       const dir = path.join(store, 'chunks');
-      for (const name of fs.readdirSync(dir)) fs.appendFileSync(path.join(dir, name), '{"index":0,"user":{"userName":"intruder@example.com"}}\n');
+      for (const name of fs.readdirSync(dir))
+        fs.appendFileSync(path.join(dir, name), '{"index":0,"user":{"userName":"intruder@example.com"}}\n');
     };
-    const handle = await start({ tenant: 'proxied', source: { path: file, mapping: MAPPING }, maxOperationsPerRequest: 5, maxChunksInFlight: 1, chunksPerBatch: 1 }, 'claims-tampered');
+    const handle = await start(
+      {
+        tenant: 'proxied',
+        source: { path: file, mapping: MAPPING },
+        maxOperationsPerRequest: 5,
+        maxChunksInFlight: 1,
+        chunksPerBatch: 1,
+      },
+      'claims-tampered',
+    );
     const err = await handle.result().then(
       () => assert.fail('the run succeeded'),
       (e: unknown) => e,
@@ -228,7 +280,8 @@ describe('streaming reads of a source', () => {
     ];
     for (const text of texts) {
       const whole = await rows(text, text.length + 1);
-      for (const size of [1, 2, 5, 13]) assert.deepEqual(await rows(text, size), whole, `${JSON.stringify(text)} in parts of ${size}`);
+      for (const size of [1, 2, 5, 13])
+        assert.deepEqual(await rows(text, size), whole, `${JSON.stringify(text)} in parts of ${size}`);
     }
     assert.deepEqual((await rows(texts[1], 4)).rows, [
       { line: 2, endLine: 2, problem: 'a quoted field opens here and is never closed (unterminated quote)' },
@@ -241,8 +294,14 @@ describe('streaming reads of a source', () => {
 describe('worker memory setting', () => {
   it('CXONE_SCIM_HEAP_GROWING_PERCENT: a whole number of percent, or a clear error naming it', () => {
     for (const bad of ['lots', '-5', '12.5']) {
-      assert.throws(() => boundHeapGrowth({ CXONE_SCIM_HEAP_GROWING_PERCENT: bad }), new RegExp(`CXONE_SCIM_HEAP_GROWING_PERCENT must be a whole number of percent .*got "${bad.replace('.', '\\.')}"`));
+      assert.throws(
+        () => boundHeapGrowth({ CXONE_SCIM_HEAP_GROWING_PERCENT: bad }),
+        new RegExp(
+          `CXONE_SCIM_HEAP_GROWING_PERCENT must be a whole number of percent .*got "${bad.replace('.', '\\.')}"`,
+        ),
+      );
     }
-    for (const good of ['0', '50', '']) assert.doesNotThrow(() => boundHeapGrowth({ CXONE_SCIM_HEAP_GROWING_PERCENT: good }));
+    for (const good of ['0', '50', ''])
+      assert.doesNotThrow(() => boundHeapGrowth({ CXONE_SCIM_HEAP_GROWING_PERCENT: good }));
   });
 });

@@ -18,7 +18,13 @@ import {
   utf8Length,
 } from '../src/scim/bulk-plan';
 import type { AttributeDefinition } from '../src/scim/codecs';
-import { applyMapping, compileMapping, identityMapping, parseTargetPath, type CompiledMapping } from '../src/mapping/mapping';
+import {
+  applyMapping,
+  compileMapping,
+  identityMapping,
+  parseTargetPath,
+  type CompiledMapping,
+} from '../src/mapping/mapping';
 import { mergedForPut, userPatchOperations } from '../src/scim/patch';
 import { bulkLimitsOf, userSchemaModel, validateUser, type UserSchemaModel } from '../src/scim/user-validation';
 
@@ -57,13 +63,20 @@ describe('userSchemaModel and bulkLimitsOf', () => {
     const model = sandboxModel();
     assert.equal(model.schema, CORE);
     assert.equal(model.endpoint, '/Users');
-    assert.deepEqual(model.extensions.map((e) => [e.schema, e.required]), [[ENTERPRISE, false]]);
+    assert.deepEqual(
+      model.extensions.map((e) => [e.schema, e.required]),
+      [[ENTERPRISE, false]],
+    );
     assert.ok(model.attributes.some((a) => a.name === 'userName' && a.required));
   });
 
   it('names what is missing', () => {
     const noUserType = userSchemaModel({ Resources: [] }, schemasBody);
-    assert.deepEqual(noUserType, { ok: false, problem: 'the provider lists no User resource type in /ResourceTypes', warnings: [] });
+    assert.deepEqual(noUserType, {
+      ok: false,
+      problem: 'the provider lists no User resource type in /ResourceTypes',
+      warnings: [],
+    });
     const noExtension = userSchemaModel(resourceTypesBody, { Resources: [userSchema] });
     assert.equal(noExtension.ok, false);
     assert.match((noExtension as { problem: string }).problem, /does not describe the User extension .*enterprise/);
@@ -85,14 +98,31 @@ describe('userSchemaModel and bulkLimitsOf', () => {
     };
     const built = userSchemaModel(types, schemas);
     assert.ok(built.ok);
-    assert.deepEqual(built.model.attributes.map((a) => [a.name, a.type, a.multiValued]), [['userName', 'string', false], ['active', 'boolean', false]]);
+    assert.deepEqual(
+      built.model.attributes.map((a) => [a.name, a.type, a.multiValued]),
+      [
+        ['userName', 'string', false],
+        ['active', 'boolean', false],
+      ],
+    );
     assert.equal(built.warnings.length, 2);
-    assert.match(built.warnings[0], /^\/ResourceTypes\[1\] "Broken" dropped: \$\.endpoint: required attribute is missing/);
-    assert.match(built.warnings[1], /attributes\[2\] "shoeSize" dropped: \$\.type: expected one of .*got string "furlong"/);
-    assert.deepEqual(validateUser(built.model, { schemas: [CORE], userName: 'ada', active: 'yes' }), ['active: must be of type boolean, got string "yes"']);
+    assert.match(
+      built.warnings[0],
+      /^\/ResourceTypes\[1\] "Broken" dropped: \$\.endpoint: required attribute is missing/,
+    );
+    assert.match(
+      built.warnings[1],
+      /attributes\[2\] "shoeSize" dropped: \$\.type: expected one of .*got string "furlong"/,
+    );
+    assert.deepEqual(validateUser(built.model, { schemas: [CORE], userName: 'ada', active: 'yes' }), [
+      'active: must be of type boolean, got string "yes"',
+    ]);
     const noSchema = userSchemaModel(types, { Resources: [{ attributes: [] }] });
     assert.equal(noSchema.ok, false);
-    assert.match((noSchema as { problem: string }).problem, /does not describe the User schema .* \(discovery dropped: .*\/Schemas\[0\] dropped: \$\.id: required attribute is missing\)/);
+    assert.match(
+      (noSchema as { problem: string }).problem,
+      /does not describe the User schema .* \(discovery dropped: .*\/Schemas\[0\] dropped: \$\.id: required attribute is missing\)/,
+    );
   });
 
   it('reads the bulk limits of a ServiceProviderConfig', () => {
@@ -117,7 +147,10 @@ describe('validateUser against the discovered schemas', () => {
       displayName: 'Ada Lovelace',
       active: true,
       password: 'p4ss',
-      emails: [{ value: 'ada@example.com', type: 'WORK', primary: true }, { value: 'ada@home.example', type: 'home' }],
+      emails: [
+        { value: 'ada@example.com', type: 'WORK', primary: true },
+        { value: 'ada@home.example', type: 'home' },
+      ],
       [ENTERPRISE]: { department: 'Engineering', manager: { value: 'boss-id' } },
     };
     assert.deepEqual(validateUser(model, valid), []);
@@ -137,18 +170,21 @@ describe('validateUser against the discovered schemas', () => {
       [ENTERPRISE]: { department: 'Eng' },
       'urn:example:params:scim:schemas:extension:acme:2.0:User': { badge: 1 },
     });
-    assert.deepEqual(reasons.sort(), [
-      'active: must be of type boolean, got string "yes"',
-      'displayName: is single-valued, got an array',
-      'emails: is multi-valued and must be an array, got an object',
-      'groups: is read-only (the provider sets it; it cannot be provisioned)',
-      'id: is read-only (the provider sets it; it cannot be provisioned)',
-      'nickname2: is not an attribute of the schema',
-      'phoneNumbers[0].type: "satellite" is not one of the canonical values "work", "home", "mobile", "fax", "pager", "other"',
-      `urn:example:params:scim:schemas:extension:acme:2.0:User: is not an extension of the provider's User resource type`,
-      `${ENTERPRISE}: extension attributes are present but the URN is not listed in "schemas"`,
-      'userName: is required',
-    ].sort());
+    assert.deepEqual(
+      reasons.sort(),
+      [
+        'active: must be of type boolean, got string "yes"',
+        'displayName: is single-valued, got an array',
+        'emails: is multi-valued and must be an array, got an object',
+        'groups: is read-only (the provider sets it; it cannot be provisioned)',
+        'id: is read-only (the provider sets it; it cannot be provisioned)',
+        'nickname2: is not an attribute of the schema',
+        'phoneNumbers[0].type: "satellite" is not one of the canonical values "work", "home", "mobile", "fax", "pager", "other"',
+        `urn:example:params:scim:schemas:extension:acme:2.0:User: is not an extension of the provider's User resource type`,
+        `${ENTERPRISE}: extension attributes are present but the URN is not listed in "schemas"`,
+        'userName: is required',
+      ].sort(),
+    );
   });
 
   it('checks schemas, required extensions, primaries, sub-attribute types, and hides passwords', () => {
@@ -156,14 +192,27 @@ describe('validateUser against the discovered schemas', () => {
     assert.deepEqual(validateUser(strict, user()), [`${ENTERPRISE}: this extension is required by the provider`]);
     assert.deepEqual(validateUser(model, { userName: 'a' }), ['schemas: must be a non-empty array of schema URNs']);
     assert.deepEqual(validateUser(model, user({ schemas: [ENTERPRISE] })), [`schemas: must contain ${CORE}`]);
-    assert.deepEqual(validateUser(model, user({ emails: [{ value: 'a@example.com', primary: true }, { value: 'b@example.com', primary: true }] })), [
-      'emails: more than one value has "primary": true',
+    assert.deepEqual(
+      validateUser(
+        model,
+        user({
+          emails: [
+            { value: 'a@example.com', primary: true },
+            { value: 'b@example.com', primary: true },
+          ],
+        }),
+      ),
+      ['emails: more than one value has "primary": true'],
+    );
+    assert.deepEqual(validateUser(model, user({ name: { givenName: 7 } })), [
+      'name.givenName: must be of type string, got number 7',
     ]);
-    assert.deepEqual(validateUser(model, user({ name: { givenName: 7 } })), ['name.givenName: must be of type string, got number 7']);
     assert.deepEqual(validateUser(model, user({ [ENTERPRISE]: { department: 1 }, schemas: [CORE, ENTERPRISE] })), [
       `${ENTERPRISE}:department: must be of type string, got number 1`,
     ]);
-    assert.deepEqual(validateUser(model, user({ password: 42 })), ['password: must be of type string, got a number (value hidden)']);
+    assert.deepEqual(validateUser(model, user({ password: 42 })), [
+      'password: must be of type string, got a number (value hidden)',
+    ]);
     assert.deepEqual(validateUser(model, 'ada'), ['$: a User must be a JSON object, got string "ada"']);
   });
 
@@ -196,8 +245,16 @@ describe('attribute mapping', () => {
   it('parses target paths: simple, sub-attribute, filtered multi-valued, extension', () => {
     assert.deepEqual(parseTargetPath('active'), { attribute: 'active' });
     assert.deepEqual(parseTargetPath('name.givenName'), { attribute: 'name', sub: 'givenName' });
-    assert.deepEqual(parseTargetPath('emails[type eq "work"].value'), { attribute: 'emails', filter: { attribute: 'type', value: 'work' }, sub: 'value' });
-    assert.deepEqual(parseTargetPath(`${ENTERPRISE}:manager.value`), { extension: ENTERPRISE, attribute: 'manager', sub: 'value' });
+    assert.deepEqual(parseTargetPath('emails[type eq "work"].value'), {
+      attribute: 'emails',
+      filter: { attribute: 'type', value: 'work' },
+      sub: 'value',
+    });
+    assert.deepEqual(parseTargetPath(`${ENTERPRISE}:manager.value`), {
+      extension: ENTERPRISE,
+      attribute: 'manager',
+      sub: 'value',
+    });
     assert.deepEqual(parseTargetPath(`${CORE}:userName`), { attribute: 'userName' });
     assert.equal(parseTargetPath('emails[type ne "work"].value'), undefined);
   });
@@ -233,14 +290,21 @@ describe('attribute mapping', () => {
   });
 
   it('rejects a malformed mapping with every problem', () => {
-    const result = compileMapping({ attributes: { 'emails[': 'x', active: { transform: 'boolean' }, title: { source: 'a', constant: 'b' } } });
+    const result = compileMapping({
+      attributes: { 'emails[': 'x', active: { transform: 'boolean' }, title: { source: 'a', constant: 'b' } },
+    });
     assert.equal(result.ok, false);
     assert.equal((result as { problems: string[] }).problems.length, 3);
     assert.equal(compileMapping({ attributes: { userName: { source: 'a', transform: 'reverse' } } }).ok, false);
   });
 
   it('without a mapping, CSV headers are SCIM paths and active/primary columns are booleans', () => {
-    const identity = identityMapping(['userName', 'emails[type eq "work"].value', 'emails[type eq "work"].primary', 'active']);
+    const identity = identityMapping([
+      'userName',
+      'emails[type eq "work"].value',
+      'emails[type eq "work"].primary',
+      'active',
+    ]);
     assert.ok(identity.ok);
     const mapped = applyMapping(identity.mapping, {
       userName: 'x@example.com',
@@ -250,27 +314,41 @@ describe('attribute mapping', () => {
     });
     assert.deepEqual(mapped, {
       ok: true,
-      user: { schemas: [CORE], userName: 'x@example.com', emails: [{ type: 'work', value: 'x@example.com', primary: true }], active: false },
+      user: {
+        schemas: [CORE],
+        userName: 'x@example.com',
+        emails: [{ type: 'work', value: 'x@example.com', primary: true }],
+        active: false,
+      },
     });
   });
 });
 
 describe('bulk request sizing and chunking', () => {
   const endpoint = '/Users';
-  const users = Array.from({ length: 40 }, (_, i) => ({ schemas: [CORE], userName: `user${i}@example.com`, displayName: 'Zoë Ünïcode '.repeat(i % 5) }));
+  const users = Array.from({ length: 40 }, (_, i) => ({
+    schemas: [CORE],
+    userName: `user${i}@example.com`,
+    displayName: 'Zoë Ünïcode '.repeat(i % 5),
+  }));
   const ops = users.map((u, index) => ({ index, op: bulkPostOperation(endpoint, bulkIdFor('t', u.userName), u) }));
   const sized = ops.map(({ index, op }) => ({ index, bytes: Buffer.byteLength(JSON.stringify(op)) }));
-  const bodyBytes = (indices: number[]) => Buffer.byteLength(JSON.stringify(bulkRequestBody(indices.map((i) => ops[i].op))));
+  const bodyBytes = (indices: number[]) =>
+    Buffer.byteLength(JSON.stringify(bulkRequestBody(indices.map((i) => ops[i].op))));
 
   it('counts UTF-8 bytes like Buffer does', () => {
-    for (const text of ['plain', 'Zoë', '日本語', 'emoji 😀 pair', '']) assert.equal(utf8Length(text), Buffer.byteLength(text));
+    for (const text of ['plain', 'Zoë', '日本語', 'emoji 😀 pair', ''])
+      assert.equal(utf8Length(text), Buffer.byteLength(text));
     assert.equal(BULK_ENVELOPE_BYTES, bodyBytes([]));
   });
 
   it('never passes maxOperations, and plans the exact serialized size', () => {
     const { chunks, tooLarge } = packChunks(sized, { maxOperations: 7, maxPayloadSize: 1_000_000 });
     assert.deepEqual(tooLarge, []);
-    assert.deepEqual(chunks.map((c) => c.operations), [7, 7, 7, 7, 7, 5]);
+    assert.deepEqual(
+      chunks.map((c) => c.operations),
+      [7, 7, 7, 7, 7, 5],
+    );
     for (const chunk of chunks) assert.equal(chunk.bytes, bodyBytes(indicesOf(chunk.ranges)));
   });
 
@@ -282,37 +360,81 @@ describe('bulk request sizing and chunking', () => {
       const indices = indicesOf(chunk.ranges);
       assert.ok(bodyBytes(indices) <= maxPayloadSize, `chunk ${i} is ${bodyBytes(indices)} bytes`);
       const next = chunks[i + 1];
-      if (next) assert.ok(bodyBytes([...indices, indicesOf(next.ranges)[0]]) > maxPayloadSize, `chunk ${i} could hold one more`);
+      if (next)
+        assert.ok(
+          bodyBytes([...indices, indicesOf(next.ranges)[0]]) > maxPayloadSize,
+          `chunk ${i} could hold one more`,
+        );
     });
-    assert.equal(chunks.reduce((n, c) => n + c.operations, 0), 40);
+    assert.equal(
+      chunks.reduce((n, c) => n + c.operations, 0),
+      40,
+    );
   });
 
   it('sets aside an operation too large for any request', () => {
-    const { chunks, tooLarge } = packChunks([{ index: 0, bytes: 100 }, { index: 1, bytes: 5000 }, { index: 2, bytes: 100 }], { maxOperations: 10, maxPayloadSize: 1000 });
+    const { chunks, tooLarge } = packChunks(
+      [
+        { index: 0, bytes: 100 },
+        { index: 1, bytes: 5000 },
+        { index: 2, bytes: 100 },
+      ],
+      { maxOperations: 10, maxPayloadSize: 1000 },
+    );
     assert.deepEqual(tooLarge, [{ index: 1, bytes: 5000 }]);
-    assert.deepEqual(chunks.map((c) => c.ranges), [[[0, 1], [2, 3]]]);
+    assert.deepEqual(
+      chunks.map((c) => c.ranges),
+      [
+        [
+          [0, 1],
+          [2, 3],
+        ],
+      ],
+    );
   });
 
   it('splits a chunk in halves, and names splits and resends', () => {
     const chunk = { id: 'c3', ranges: rangesOf([1, 2, 3, 7, 8]), operations: 5, bytes: BULK_ENVELOPE_BYTES + 500 };
-    assert.deepEqual(chunk.ranges, [[1, 4], [7, 9]]);
+    assert.deepEqual(chunk.ranges, [
+      [1, 4],
+      [7, 9],
+    ]);
     const [a, b] = splitChunk(chunk) ?? assert.fail('not split');
     assert.deepEqual([a.id, indicesOf(a.ranges), b.id, indicesOf(b.ranges)], ['c3a', [1, 2, 3], 'c3b', [7, 8]]);
     assert.equal(splitChunk({ id: 'c1', ranges: [[4, 5]], operations: 1, bytes: 300 }), undefined);
     assert.equal(retryChunk(chunk, [2, 8], 1).id, 'c3r1');
     assert.equal(retryChunk(retryChunk(chunk, [2, 8], 1), [8], 2).id, 'c3r2');
-    assert.deepEqual(retryChunk(chunk, [8, 2], 1).ranges, [[2, 3], [8, 9]]);
+    assert.deepEqual(retryChunk(chunk, [8, 2], 1).ranges, [
+      [2, 3],
+      [8, 9],
+    ]);
   });
 });
 
 describe('chunk claims', () => {
-  it('a split or a resend keeps its parent\'s claim and narrows the ranges', () => {
+  it("a split or a resend keeps its parent's claim and narrows the ranges", () => {
     const claim = { location: '/claims/chunks/x.ndjson', sha256: 'a'.repeat(64), bytes: 10 };
     const chunk = { id: 'c3', ranges: [[0, 4]] as Array<[number, number]>, operations: 4, bytes: 400, claim };
     const halves = splitChunk(chunk);
-    assert.deepEqual(halves?.map((h) => [h.id, h.ranges, h.claim]), [['c3a', [[0, 2]], claim], ['c3b', [[2, 4]], claim]]);
+    assert.deepEqual(
+      halves?.map((h) => [h.id, h.ranges, h.claim]),
+      [
+        ['c3a', [[0, 2]], claim],
+        ['c3b', [[2, 4]], claim],
+      ],
+    );
     const resend = retryChunk(chunk, [1, 3], 1);
-    assert.deepEqual([resend.id, resend.ranges, resend.claim], ['c3r1', [[1, 2], [3, 4]], claim]);
+    assert.deepEqual(
+      [resend.id, resend.ranges, resend.claim],
+      [
+        'c3r1',
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        claim,
+      ],
+    );
   });
 });
 
@@ -328,12 +450,25 @@ describe('update-if-different', () => {
   };
 
   it('finds nothing to change when the provider already has the values (password is never compared)', () => {
-    const desired = { schemas: [CORE, ENTERPRISE], userName: 'ada@example.com', displayName: 'Ada Lovelace', password: 'x', emails: [{ primary: true, type: 'work', value: 'ada@example.com' }], [ENTERPRISE]: { department: 'Engineering' } };
+    const desired = {
+      schemas: [CORE, ENTERPRISE],
+      userName: 'ada@example.com',
+      displayName: 'Ada Lovelace',
+      password: 'x',
+      emails: [{ primary: true, type: 'work', value: 'ada@example.com' }],
+      [ENTERPRISE]: { department: 'Engineering' },
+    };
     assert.deepEqual(userPatchOperations(desired, current), []);
   });
 
   it('replaces only what differs, extension attributes one by one', () => {
-    const desired = { schemas: [CORE, ENTERPRISE], userName: 'ada@example.com', displayName: 'Countess Lovelace', title: 'Analyst', [ENTERPRISE]: { department: 'Research', employeeNumber: 'E1' } };
+    const desired = {
+      schemas: [CORE, ENTERPRISE],
+      userName: 'ada@example.com',
+      displayName: 'Countess Lovelace',
+      title: 'Analyst',
+      [ENTERPRISE]: { department: 'Research', employeeNumber: 'E1' },
+    };
     assert.deepEqual(userPatchOperations(desired, current), [
       { op: 'replace', path: 'displayName', value: 'Countess Lovelace' },
       { op: 'replace', path: 'title', value: 'Analyst' },
@@ -342,7 +477,10 @@ describe('update-if-different', () => {
   });
 
   it('merges for a PUT when the provider has no PATCH', () => {
-    const merged = mergedForPut({ schemas: [CORE], userName: 'ada@example.com', title: 'Analyst', password: 'x' }, current);
+    const merged = mergedForPut(
+      { schemas: [CORE], userName: 'ada@example.com', title: 'Analyst', password: 'x' },
+      current,
+    );
     assert.equal(merged.title, 'Analyst');
     assert.equal(merged.displayName, 'Ada Lovelace');
     assert.equal(merged.password, undefined);
@@ -359,29 +497,56 @@ describe('planProvisioning on fixture files', () => {
 
   it('CSV + mapping: valid records chunked, invalid ones reported with reasons (mapping, required, duplicate)', async () => {
     const mapping = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'mapping.json'), 'utf8'));
-    const plan = await planProvisioning({ tenant: 't', source: { kind: 'file', path: path.join(FIXTURES, 'users.csv'), mapping }, model, limits, maxReported: 100 });
+    const plan = await planProvisioning({
+      tenant: 't',
+      source: { kind: 'file', path: path.join(FIXTURES, 'users.csv'), mapping },
+      model,
+      limits,
+      maxReported: 100,
+    });
     assert.equal(plan.records, 10);
     assert.equal(plan.valid, 7);
     assert.equal(plan.invalid, 3);
     assert.deepEqual(plan.invalidRecords, [
       { record: 5, line: 6, reasons: ['userName: is required'] },
       { record: 6, line: 7, reasons: ['active: cannot read "maybe" as a boolean (source "enabled")'] },
-      { record: 8, line: 9, userName: 'ada.lovelace@example.com', reasons: ['userName: duplicates record 1 (userName is unique, case-insensitively)'] },
+      {
+        record: 8,
+        line: 9,
+        userName: 'ada.lovelace@example.com',
+        reasons: ['userName: duplicates record 1 (userName is unique, case-insensitively)'],
+      },
     ]);
-    assert.deepEqual(plan.chunks.map((c) => indicesOf(c.ranges)), [[0, 1, 2], [3, 6, 8], [9]]);
+    assert.deepEqual(
+      plan.chunks.map((c) => indicesOf(c.ranges)),
+      [[0, 1, 2], [3, 6, 8], [9]],
+    );
     assert.match(plan.file?.sha256 ?? '', /^[0-9a-f]{64}$/);
     assert.equal(plan.file?.format, 'csv');
-    assert.equal(JSON.stringify(plan).includes('Lovelace@'), false, 'the plan carries no user data besides reported userNames');
+    assert.equal(
+      JSON.stringify(plan).includes('Lovelace@'),
+      false,
+      'the plan carries no user data besides reported userNames',
+    );
   });
 
   it('each chunk stores its users as a claim; the request rebuilt from it has exactly the planned size', async () => {
     const mapping = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'mapping.json'), 'utf8'));
-    const plan = await planProvisioning({ tenant: 't', source: { kind: 'file', path: path.join(FIXTURES, 'users.csv'), mapping }, model, limits, maxReported: 100 });
+    const plan = await planProvisioning({
+      tenant: 't',
+      source: { kind: 'file', path: path.join(FIXTURES, 'users.csv'), mapping },
+      model,
+      limits,
+      maxReported: 100,
+    });
     assert.ok(plan.file);
     for (const chunk of plan.chunks) {
       assert.match(chunk.claim?.location ?? '', /[0-9a-f]{64}\.ndjson$/);
       const entries = await chunkEntries('t', plan.file, chunk);
-      assert.deepEqual(entries.map((e) => e.index), indicesOf(chunk.ranges));
+      assert.deepEqual(
+        entries.map((e) => e.index),
+        indicesOf(chunk.ranges),
+      );
       const body = bulkRequestBody(entries.map((e) => bulkPostOperation(model.endpoint, e.bulkId, e.user)));
       assert.equal(Buffer.byteLength(JSON.stringify(body)), chunk.bytes, `chunk ${chunk.id}`);
     }
@@ -393,29 +558,53 @@ describe('planProvisioning on fixture files', () => {
     const file = path.join(dir, 'users.csv');
     fs.copyFileSync(path.join(FIXTURES, 'users.csv'), file);
     try {
-      const plan = await planProvisioning({ tenant: 't', source: { kind: 'file', path: file, mapping }, model, limits, maxReported: 100 });
+      const plan = await planProvisioning({
+        tenant: 't',
+        source: { kind: 'file', path: file, mapping },
+        model,
+        limits,
+        maxReported: 100,
+      });
       assert.ok(plan.file);
       const earlier = { ...plan.file, mapping };
       for (const chunk of plan.chunks) {
         const { claim, ...unclaimed } = chunk;
-        assert.deepEqual(await chunkEntries('t', earlier, unclaimed), await chunkEntries('t', plan.file, { ...unclaimed, claim }), `chunk ${chunk.id}`);
+        assert.deepEqual(
+          await chunkEntries('t', earlier, unclaimed),
+          await chunkEntries('t', plan.file, { ...unclaimed, claim }),
+          `chunk ${chunk.id}`,
+        );
       }
       fs.appendFileSync(file, 'E999,late@example.com,Late,Comer,X,true\n');
       const { claim: _claim, ...first } = plan.chunks[0];
-      await assert.rejects(chunkEntries('t', earlier, first), (err: Error & { type?: string }) => err.type === 'SourceChanged' && /changed during the run/.test(err.message));
+      await assert.rejects(
+        chunkEntries('t', earlier, first),
+        (err: Error & { type?: string }) => err.type === 'SourceChanged' && /changed during the run/.test(err.message),
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('NDJSON: an unparsable line and invalid records are reported, the rest planned', async () => {
-    const plan = await planProvisioning({ tenant: 't', source: { kind: 'file', path: path.join(FIXTURES, 'users.ndjson') }, model, limits, maxReported: 2 });
+    const plan = await planProvisioning({
+      tenant: 't',
+      source: { kind: 'file', path: path.join(FIXTURES, 'users.ndjson') },
+      model,
+      limits,
+      maxReported: 2,
+    });
     assert.equal(plan.records, 5);
     assert.equal(plan.valid, 2);
     assert.equal(plan.invalid, 3);
     assert.equal(plan.invalidRecords.length, 2, 'reports are bounded, counts are not');
     assert.match(plan.invalidRecords[0].reasons[0], /^line 3: not JSON/);
-    assert.deepEqual(plan.invalidRecords[1], { record: 4, line: 4, userName: 'nd.three@example.com', reasons: ['active: must be of type boolean, got string "yes"'] });
+    assert.deepEqual(plan.invalidRecords[1], {
+      record: 4,
+      line: 4,
+      userName: 'nd.three@example.com',
+      reasons: ['active: must be of type boolean, got string "yes"'],
+    });
   });
 
   it('a changed file is read again: another SHA-256 and version', async () => {
@@ -433,12 +622,25 @@ describe('planProvisioning on fixture files', () => {
 
   it('a file that cannot be read fails the plan without retries', async () => {
     await assert.rejects(
-      planProvisioning({ tenant: 't', source: { kind: 'file', path: path.join(tmp, 'missing.csv') }, model, limits, maxReported: 5 }),
-      (err: Error & { nonRetryable?: boolean; type?: string }) => err.type === 'SourceUnreadable' && err.nonRetryable === true,
+      planProvisioning({
+        tenant: 't',
+        source: { kind: 'file', path: path.join(tmp, 'missing.csv') },
+        model,
+        limits,
+        maxReported: 5,
+      }),
+      (err: Error & { nonRetryable?: boolean; type?: string }) =>
+        err.type === 'SourceUnreadable' && err.nonRetryable === true,
     );
     fs.writeFileSync(path.join(tmp, 'users.txt'), '');
     await assert.rejects(
-      planProvisioning({ tenant: 't', source: { kind: 'file', path: path.join(tmp, 'users.txt') }, model, limits, maxReported: 5 }),
+      planProvisioning({
+        tenant: 't',
+        source: { kind: 'file', path: path.join(tmp, 'users.txt') },
+        model,
+        limits,
+        maxReported: 5,
+      }),
       /cannot tell the format/,
     );
   });

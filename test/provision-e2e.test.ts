@@ -40,7 +40,14 @@ function csvRows(prefix: string, n: number): string[] {
 }
 
 function inlineUser(userName: string, extra: Attrs = {}): Attrs {
-  return { schemas: [CORE], userName, displayName: `User ${userName}`, emails: [{ value: userName, type: 'work', primary: true }], active: true, ...extra };
+  return {
+    schemas: [CORE],
+    userName,
+    displayName: `User ${userName}`,
+    emails: [{ value: userName, type: 'work', primary: true }],
+    active: true,
+    ...extra,
+  };
 }
 
 interface Proxy {
@@ -61,47 +68,60 @@ const HOP_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection'
 
 async function startProxy(upstream: () => string): Promise<Proxy> {
   const proxy: Proxy = { url: '', close: async () => undefined, bulkBodies: [], faulted: new Set() };
-  const server = await startScriptedServer(async (req: http.IncomingMessage, body: string, res: http.ServerResponse) => {
-    let forwarded = body;
-    let removed: Array<{ bulkId: string; status: number }> = [];
-    const isBulk = req.method === 'POST' && req.url?.endsWith('/Bulk');
-    if (isBulk) {
-      const request = JSON.parse(body) as Proxy['bulkBodies'][number];
-      proxy.bulkBodies.push(request);
-      if (proxy.faults) {
-        const { every, status } = proxy.faults;
-        const keep: typeof request.Operations = [];
-        request.Operations.forEach((op, i) => {
-          if (i % every === 0 && !proxy.faulted.has(op.bulkId)) {
-            removed.push({ bulkId: op.bulkId, status: status[removed.length % status.length] });
-          } else keep.push(op);
-        });
-        forwarded = JSON.stringify({ ...request, Operations: keep });
+  const server = await startScriptedServer(
+    async (req: http.IncomingMessage, body: string, res: http.ServerResponse) => {
+      let forwarded = body;
+      let removed: Array<{ bulkId: string; status: number }> = [];
+      const isBulk = req.method === 'POST' && req.url?.endsWith('/Bulk');
+      if (isBulk) {
+        const request = JSON.parse(body) as Proxy['bulkBodies'][number];
+        proxy.bulkBodies.push(request);
+        if (proxy.faults) {
+          const { every, status } = proxy.faults;
+          const keep: typeof request.Operations = [];
+          request.Operations.forEach((op, i) => {
+            if (i % every === 0 && !proxy.faulted.has(op.bulkId)) {
+              removed.push({ bulkId: op.bulkId, status: status[removed.length % status.length] });
+            } else keep.push(op);
+          });
+          forwarded = JSON.stringify({ ...request, Operations: keep });
+        }
       }
-    }
-    const response = await fetch(`${upstream()}${req.url}`, {
-      method: req.method,
-      headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>,
-      body: req.method === 'GET' || req.method === 'HEAD' ? undefined : forwarded,
-    });
-    let text = await response.text();
-    if (isBulk && proxy.holdBulkAnswerMs) await new Promise((resolve) => setTimeout(resolve, proxy.holdBulkAnswerMs));
-    if (proxy.spc && req.method === 'GET' && req.url?.endsWith('/ServiceProviderConfig') && response.ok) {
-      text = JSON.stringify(proxy.spc(JSON.parse(text) as Attrs));
-    }
-    // Only a request the provider answered counts: after a whole-request 429/5xx the same operations come again.
-    if (isBulk && removed.length > 0 && response.status === 200) {
-      const answer = JSON.parse(text) as { Operations: unknown[] };
-      for (const { bulkId, status } of removed) {
-        proxy.faulted.add(bulkId);
-        answer.Operations.push({ method: 'POST', bulkId, status: String(status), response: { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(status), detail: 'injected by the test proxy' } });
+      const response = await fetch(`${upstream()}${req.url}`, {
+        method: req.method,
+        headers: Object.fromEntries(
+          Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length'),
+        ) as Record<string, string>,
+        body: req.method === 'GET' || req.method === 'HEAD' ? undefined : forwarded,
+      });
+      let text = await response.text();
+      if (isBulk && proxy.holdBulkAnswerMs) await new Promise((resolve) => setTimeout(resolve, proxy.holdBulkAnswerMs));
+      if (proxy.spc && req.method === 'GET' && req.url?.endsWith('/ServiceProviderConfig') && response.ok) {
+        text = JSON.stringify(proxy.spc(JSON.parse(text) as Attrs));
       }
-      text = JSON.stringify(answer);
-    }
-    removed = [];
-    res.writeHead(response.status, Object.fromEntries([...response.headers].filter(([k]) => !HOP_HEADERS.has(k))));
-    res.end(text);
-  });
+      // Only a request the provider answered counts: after a whole-request 429/5xx the same operations come again.
+      if (isBulk && removed.length > 0 && response.status === 200) {
+        const answer = JSON.parse(text) as { Operations: unknown[] };
+        for (const { bulkId, status } of removed) {
+          proxy.faulted.add(bulkId);
+          answer.Operations.push({
+            method: 'POST',
+            bulkId,
+            status: String(status),
+            response: {
+              schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+              status: String(status),
+              detail: 'injected by the test proxy',
+            },
+          });
+        }
+        text = JSON.stringify(answer);
+      }
+      removed = [];
+      res.writeHead(response.status, Object.fromEntries([...response.headers].filter(([k]) => !HOP_HEADERS.has(k))));
+      res.end(text);
+    },
+  );
   proxy.url = server.url;
   proxy.close = server.close;
   return proxy;
@@ -122,7 +142,11 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
   const withPrefix = (s: Sandbox, prefix: string) => s.listUsers().filter((u) => String(u.userName).startsWith(prefix));
 
   async function provision(input: ProvisionUsersInput, workflowId: string, taskQueue = worker.settings.taskQueue) {
-    const handle = await client().workflow.start(provisionUsers, { taskQueue, workflowId: `${workflowId}-${Date.now()}`, args: [input] });
+    const handle = await client().workflow.start(provisionUsers, {
+      taskQueue,
+      workflowId: `${workflowId}-${Date.now()}`,
+      args: [input],
+    });
     const result = await handle.result();
     return { handle, result };
   }
@@ -149,7 +173,8 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
   });
 
   after(async () => {
-    for (const child of workerProcesses) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const child of workerProcesses)
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await worker?.stop();
     await temporal?.stop();
     await proxy?.close();
@@ -174,20 +199,41 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
     rows.splice(60, 0, INVALID_ROWS[1]);
     rows.push(INVALID_ROWS[2]);
     fs.writeFileSync(syncFile, [CSV_HEADER, ...rows].join('\n'));
-    syncInput = { tenant: 'proxied', source: { path: syncFile, mapping: MAPPING }, maxOperationsPerRequest: 20, maxChunksInFlight: 3, chunksPerBatch: 2 };
+    syncInput = {
+      tenant: 'proxied',
+      source: { path: syncFile, mapping: MAPPING },
+      maxOperationsPerRequest: 20,
+      maxChunksInFlight: 3,
+      chunksPerBatch: 2,
+    };
     proxy.bulkBodies = [];
 
     const { handle, result } = await provision(syncInput, 'provision-sync');
     assert.deepEqual(
       { ...result.totals },
-      { total: 153, validated: 150, invalid: 3, submitted: 150, succeeded: 150, created: 150, updated: 0, unchanged: 0, failed: 0, retried: 0, inFlight: 0 },
+      {
+        total: 153,
+        validated: 150,
+        invalid: 3,
+        submitted: 150,
+        succeeded: 150,
+        created: 150,
+        updated: 0,
+        unchanged: 0,
+        failed: 0,
+        retried: 0,
+        inFlight: 0,
+      },
     );
     const users = withPrefix(sandbox, 'sync.');
     assert.equal(users.length, 150);
     assertNoDuplicates(users);
     const sample = users.find((u) => u.userName === 'sync.user0042@example.com') as Attrs;
     assert.equal(sample.displayName, 'Given0042 Family0042');
-    assert.deepEqual(sample['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'], { department: 'Dept0', employeeNumber: 'sync0042' });
+    assert.deepEqual(sample['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'], {
+      department: 'Dept0',
+      employeeNumber: 'sync0042',
+    });
 
     assert.deepEqual(
       result.invalidRecords.map((r) => [r.record, r.reasons]),
@@ -204,7 +250,10 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
     assert.equal(sent.length, 150);
     assert.ok(!sent.some((op) => ['sync.maybe@example.com', ''].includes(String(op.data.userName))));
     assert.ok(sent.every((op) => op.bulkId === bulkIdFor('proxied', String(op.data.userName))));
-    assert.deepEqual(result.chunks.outcomes.map((o) => o.mode).filter((m) => m !== 'sync'), []);
+    assert.deepEqual(
+      result.chunks.outcomes.map((o) => o.mode).filter((m) => m !== 'sync'),
+      [],
+    );
     assert.equal(result.chunks.requests, 8);
 
     const progress = await handle.query(progressQuery);
@@ -213,12 +262,15 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
     assert.deepEqual(progress.chunks, { planned: 8, done: 8, inFlight: 0 });
     const report = await handle.query(reportQuery);
     assert.equal(report.status, 'partial', 'a run with invalid records is partial');
-    assert.deepEqual(report.steps.slice(0, 4).map((s) => s.step), [
-      'discover ServiceProviderConfig',
-      'discover ResourceTypes',
-      'discover Schemas',
-      'plan: read, map, validate, chunk',
-    ]);
+    assert.deepEqual(
+      report.steps.slice(0, 4).map((s) => s.step),
+      [
+        'discover ServiceProviderConfig',
+        'discover ResourceTypes',
+        'discover Schemas',
+        'plan: read, map, validate, chunk',
+      ],
+    );
     assert.equal(report.totals.attempted, 153);
     assert.equal(report.totals.succeeded, 150);
     assert.ok(report.totals.latencyMs.p95 > 0);
@@ -236,18 +288,32 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
     const batch = client().workflow.getHandle(`${handle.workflowId}-batch-0`);
     const batchReport = await batch.query(reportQuery);
     assert.equal(batchReport.status, 'succeeded');
-    assert.deepEqual(batchReport.steps.map((s) => [s.step, s.httpStatus, s.outcome]), [
-      ['bulk request c0 (20 operations, sync)', 200, 'succeeded'],
-      ['bulk request c1 (20 operations, sync)', 200, 'succeeded'],
-    ]);
+    assert.deepEqual(
+      batchReport.steps.map((s) => [s.step, s.httpStatus, s.outcome]),
+      [
+        ['bulk request c0 (20 operations, sync)', 200, 'succeeded'],
+        ['bulk request c1 (20 operations, sync)', 200, 'succeeded'],
+      ],
+    );
     assert.equal(batchReport.totals.succeeded, 40);
-    assert.equal((await batch.describe()).typedSearchAttributes.get({ name: 'ScimOperation', type: 'KEYWORD' } as never), undefined);
+    assert.equal(
+      (await batch.describe()).typedSearchAttributes.get({ name: 'ScimOperation', type: 'KEYWORD' } as never),
+      undefined,
+    );
   });
 
   it('re-running the same input creates no duplicates and changes nothing; a drifted user is updated', async () => {
     const before = new Map(withPrefix(sandbox, 'sync.').map((u) => [u.id, (u.meta as Attrs).version]));
     const again = await provision(syncInput, 'provision-rerun');
-    assert.deepEqual([again.result.totals.created, again.result.totals.unchanged, again.result.totals.updated, again.result.totals.failed], [0, 150, 0, 0]);
+    assert.deepEqual(
+      [
+        again.result.totals.created,
+        again.result.totals.unchanged,
+        again.result.totals.updated,
+        again.result.totals.failed,
+      ],
+      [0, 150, 0, 0],
+    );
     const after = withPrefix(sandbox, 'sync.');
     assert.equal(after.length, 150);
     assertNoDuplicates(after);
@@ -256,7 +322,10 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
     const drifted = after.find((u) => u.userName === 'sync.user0100@example.com') as Attrs;
     sandbox.adminUpdateUser(String(drifted.id), { displayName: 'Changed In The Console' });
     const third = await provision(syncInput, 'provision-rerun-drift');
-    assert.deepEqual([third.result.totals.created, third.result.totals.unchanged, third.result.totals.updated], [0, 149, 1]);
+    assert.deepEqual(
+      [third.result.totals.created, third.result.totals.unchanged, third.result.totals.updated],
+      [0, 149, 1],
+    );
     assert.equal(sandbox.getUser(String(drifted.id))?.displayName, 'Given0100 Family0100');
     assert.equal(withPrefix(sandbox, 'sync.').length, 150);
   });
@@ -264,26 +333,56 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
   it('async bulk (202 + job): durable polling with timers, Retry-After honoured; invalid inline users reported', async () => {
     const users: Attrs[] = Array.from({ length: 60 }, (_, i) => inlineUser(`async.${i}@example.com`));
     users.splice(10, 0, inlineUser('async.readonly@example.com', { groups: [{ value: 'g1' }] }));
-    users.splice(20, 0, inlineUser('async.canonical@example.com', { emails: [{ value: 'x@example.com', type: 'pigeon' }] }));
+    users.splice(
+      20,
+      0,
+      inlineUser('async.canonical@example.com', { emails: [{ value: 'x@example.com', type: 'pigeon' }] }),
+    );
     users.push(inlineUser('async.type@example.com', { active: 'yes' }));
     sandbox.clearRequestLog();
     const { handle, result } = await provision(
-      { tenant: 'sandbox', users, preferAsync: true, maxOperationsPerRequest: 20, maxChunksInFlight: 3, chunksPerBatch: 1 },
+      {
+        tenant: 'sandbox',
+        users,
+        preferAsync: true,
+        maxOperationsPerRequest: 20,
+        maxChunksInFlight: 3,
+        chunksPerBatch: 1,
+      },
       'provision-async',
     );
     assert.deepEqual([result.totals.created, result.totals.invalid, result.totals.failed], [60, 3, 0]);
-    assert.deepEqual(result.invalidRecords.map((r) => r.userName), ['async.readonly@example.com', 'async.canonical@example.com', 'async.type@example.com']);
-    assert.match(result.invalidRecords[1].reasons[0], /^emails\[0\]\.type: "pigeon" is not one of the canonical values/);
+    assert.deepEqual(
+      result.invalidRecords.map((r) => r.userName),
+      ['async.readonly@example.com', 'async.canonical@example.com', 'async.type@example.com'],
+    );
+    assert.match(
+      result.invalidRecords[1].reasons[0],
+      /^emails\[0\]\.type: "pigeon" is not one of the canonical values/,
+    );
     assert.deepEqual(new Set(result.chunks.outcomes.map((o) => o.mode)), new Set(['async']));
     assert.equal(withPrefix(sandbox, 'async.').length, 60);
-    assert.ok(!withPrefix(sandbox, 'async.').some((u) => ['async.readonly@example.com', 'async.type@example.com'].includes(String(u.userName))));
+    assert.ok(
+      !withPrefix(sandbox, 'async.').some((u) =>
+        ['async.readonly@example.com', 'async.type@example.com'].includes(String(u.userName)),
+      ),
+    );
 
     const polls = sandbox.requestLog.filter((r) => r.method === 'GET' && /\/Bulk\/[^/]+$/.test(r.path));
     assert.ok(polls.length >= 3, `polled ${polls.length} times`);
-    assert.ok(sandbox.requestLog.filter((r) => r.method === 'POST' && r.path.endsWith('/Bulk')).every((r) => r.status === 202));
+    assert.ok(
+      sandbox.requestLog.filter((r) => r.method === 'POST' && r.path.endsWith('/Bulk')).every((r) => r.status === 202),
+    );
     // The first wait is the short initial delay; after a poll that said Retry-After: 1, the wait is 1 s.
     const { events } = await client().workflow.getHandle(`${handle.workflowId}-batch-0`).fetchHistory();
-    const timers = (events ?? []).flatMap((e) => (e.timerStartedEventAttributes ? [Number(e.timerStartedEventAttributes.startToFireTimeout?.seconds ?? 0) * 1000 + Math.round(Number(e.timerStartedEventAttributes.startToFireTimeout?.nanos ?? 0) / 1e6)] : []));
+    const timers = (events ?? []).flatMap((e) =>
+      e.timerStartedEventAttributes
+        ? [
+            Number(e.timerStartedEventAttributes.startToFireTimeout?.seconds ?? 0) * 1000 +
+              Math.round(Number(e.timerStartedEventAttributes.startToFireTimeout?.nanos ?? 0) / 1e6),
+          ]
+        : [],
+    );
     assert.ok(timers.length >= 1, 'polling uses workflow timers');
     assert.equal(timers[0], 500);
     if (timers.length > 1) assert.equal(timers[1], 1000);
@@ -297,7 +396,18 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
     assert.deepEqual([result.totals.created, result.totals.failed], [40, 0]);
     const outcomes = result.chunks.outcomes;
     const splits = outcomes.filter((o) => o.httpStatus === 413);
-    assert.deepEqual(splits.map((o) => [o.chunk, o.operations]), [['c0', 40], ['c0a', 20], ['c0aa', 10], ['c0ab', 10], ['c0b', 20], ['c0ba', 10], ['c0bb', 10]]);
+    assert.deepEqual(
+      splits.map((o) => [o.chunk, o.operations]),
+      [
+        ['c0', 40],
+        ['c0a', 20],
+        ['c0aa', 10],
+        ['c0ab', 10],
+        ['c0b', 20],
+        ['c0ba', 10],
+        ['c0bb', 10],
+      ],
+    );
     assert.match(splits[0].detail ?? '', /413: split into c0a \(20\) and c0b \(20\)/);
     const sent = outcomes.filter((o) => o.httpStatus === 200);
     assert.equal(sent.length, 8);
@@ -312,7 +422,10 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
     sandbox.clearRequestLog();
     sandbox.setSwitches({ rateLimit: { mode: 'everyNth', n: 6 }, failNext: 2, failStatus: 500 });
     try {
-      const { result } = await provision({ tenant: 'proxied', users, maxOperationsPerRequest: 20, maxChunksInFlight: 2 }, 'provision-faults');
+      const { result } = await provision(
+        { tenant: 'proxied', users, maxOperationsPerRequest: 20, maxChunksInFlight: 2 },
+        'provision-faults',
+      );
       assert.equal(proxy.faulted.size, 20, 'every 4th operation answered 429/5xx once');
       assert.equal(result.totals.succeeded, 80);
       assert.equal(result.totals.failed, 0);
@@ -332,7 +445,14 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
   it('continue-as-new (forced with a low history limit) in the parent and in batches, with exact totals', async () => {
     const users = Array.from({ length: 120 }, (_, i) => inlineUser(`can.${i}@example.com`));
     const { handle, result } = await provision(
-      { tenant: 'sandbox', users, maxOperationsPerRequest: 10, chunksPerBatch: 6, maxChunksInFlight: 1, historyEventLimit: 20 },
+      {
+        tenant: 'sandbox',
+        users,
+        maxOperationsPerRequest: 10,
+        chunksPerBatch: 6,
+        maxChunksInFlight: 1,
+        historyEventLimit: 20,
+      },
       'provision-can',
     );
     assert.deepEqual([result.totals.created, result.totals.failed, result.batches], [120, 0, 2]);
@@ -340,9 +460,13 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
     assert.ok(result.batchRuns > result.batches, `batches ran ${result.batchRuns} times for ${result.batches} batches`);
     assert.equal(withPrefix(sandbox, 'can.').length, 120);
 
-    const startedFrom = async (h: WorkflowHandle) => (await h.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+    const startedFrom = async (h: WorkflowHandle) =>
+      (await h.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
     assert.ok(await startedFrom(handle), 'the parent run that finished was continued from an earlier one');
-    assert.ok(await startedFrom(client().workflow.getHandle(`${handle.workflowId}-batch-0`)), 'batch 0 continued as new');
+    assert.ok(
+      await startedFrom(client().workflow.getHandle(`${handle.workflowId}-batch-0`)),
+      'batch 0 continued as new',
+    );
     const progress = await handle.query(progressQuery);
     assert.equal(progress.run, result.runs);
     assert.equal(progress.succeeded, 120);
@@ -360,7 +484,10 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
   it('a worker killed mid-run and restarted finishes with the exact user count and no duplicates', async (t) => {
     const file = path.join(tmp, 'kill.ndjson');
     const count = 300;
-    fs.writeFileSync(file, Array.from({ length: count }, (_, i) => JSON.stringify(inlineUser(`kill.${i}@example.com`))).join('\n'));
+    fs.writeFileSync(
+      file,
+      Array.from({ length: count }, (_, i) => JSON.stringify(inlineUser(`kill.${i}@example.com`))).join('\n'),
+    );
     const taskQueue = `provision-kill-${Date.now()}`;
     const env = {
       ...process.env,
@@ -376,7 +503,10 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
       CXONE_TENANT_ID: 'killtest',
     };
     const startWorker = () => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'worker'], {
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       child.stderr?.resume();
       workerProcesses.push(child);
       return child;
@@ -387,7 +517,15 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
       const handle = await client().workflow.start(provisionUsers, {
         taskQueue,
         workflowId: `provision-kill-${Date.now()}`,
-        args: [{ tenant: 'killtest', source: { path: file }, maxOperationsPerRequest: 10, maxChunksInFlight: 2, chunksPerBatch: 3 }],
+        args: [
+          {
+            tenant: 'killtest',
+            source: { path: file },
+            maxOperationsPerRequest: 10,
+            maxChunksInFlight: 2,
+            chunksPerBatch: 3,
+          },
+        ],
       });
       // Kill it once a good part, but not all, of the users exist.
       const deadline = Date.now() + 120_000;
@@ -408,11 +546,17 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
       assert.equal(result.totals.succeeded, count);
       assert.equal(result.totals.failed, 0);
       assert.equal(result.totals.created + result.totals.unchanged, count);
-      assert.ok(result.totals.unchanged > 0, 'the Bulk request in flight at the kill was sent again and its 409s resolved as existing users');
-      t.diagnostic(`killed with ${atKill}/${count} users created; after restart: ${result.totals.created} created, ${result.totals.unchanged} found existing`);
+      assert.ok(
+        result.totals.unchanged > 0,
+        'the Bulk request in flight at the kill was sent again and its 409s resolved as existing users',
+      );
+      t.diagnostic(
+        `killed with ${atKill}/${count} users created; after restart: ${result.totals.created} created, ${result.totals.unchanged} found existing`,
+      );
     } finally {
       proxy.holdBulkAnswerMs = undefined;
-      for (const child of workerProcesses) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      for (const child of workerProcesses)
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     }
   });
 
@@ -420,7 +564,15 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
     const cli = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
     const outcome = await run(
       process.execPath,
-      [cli, 'provision', path.join(FIXTURES, 'users.csv'), '--mapping', path.join(FIXTURES, 'mapping.json'), '--tenant', 'sandbox'],
+      [
+        cli,
+        'provision',
+        path.join(FIXTURES, 'users.csv'),
+        '--mapping',
+        path.join(FIXTURES, 'mapping.json'),
+        '--tenant',
+        'sandbox',
+      ],
       { env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_TASK_QUEUE: worker.settings.taskQueue } },
     ).then(
       (r) => ({ code: 0, ...r }),
@@ -429,8 +581,20 @@ describe('provisionUsers end to end (real Temporal dev server, CXone sandbox)', 
     assert.equal(outcome.code, 2, `exit code 2: finished with invalid records\n${outcome.stderr}`);
     assert.match(outcome.stderr, /\[#+\]\s+100% completed 10\/10 users · ok 7 · failed 0 · invalid 3/);
     assert.match(outcome.stdout, /provisionUsers provision-users-sandbox-\S+ \(tenant sandbox\): partial/);
-    assert.match(outcome.stdout, /users: 10 in source, 7 valid, 3 invalid; 7 created, 0 updated, 0 unchanged, 0 failed/);
+    assert.match(
+      outcome.stdout,
+      /users: 10 in source, 7 valid, 3 invalid; 7 created, 0 updated, 0 unchanged, 0 failed/,
+    );
     assert.match(outcome.stdout, /record 6 \(line 7\): active: cannot read "maybe" as a boolean/);
-    assert.equal(sandbox.listUsers().filter((u) => String(u.userName).endsWith('@example.com') && /^(ada|grace|alan|katherine|barbara|donald|margaret)\./.test(String(u.userName))).length, 7);
+    assert.equal(
+      sandbox
+        .listUsers()
+        .filter(
+          (u) =>
+            String(u.userName).endsWith('@example.com') &&
+            /^(ada|grace|alan|katherine|barbara|donald|margaret)\./.test(String(u.userName)),
+        ).length,
+      7,
+    );
   });
 });

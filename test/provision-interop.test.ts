@@ -73,38 +73,79 @@ describe('provisionUsers per resource against an independent SCIM server (scim2-
     assert.deepEqual([first.totals.created, first.totals.failed], [12, 0], JSON.stringify(first.failures));
 
     const client = new ScimClient({ tenant: tenant(), tokens: new TenantTokenProvider() });
-    const listed = await client.get<{ totalResults: number; Resources?: Array<Record<string, unknown>> }>('/Users', { query: { count: 100 } });
+    const listed = await client.get<{ totalResults: number; Resources?: Array<Record<string, unknown>> }>('/Users', {
+      query: { count: 100 },
+    });
     assert.equal(listed.body.totalResults, 12);
 
     const drifted = listed.body.Resources?.find((u) => u.userName === 'interop.user4@example.com');
     assert.ok(drifted);
-    await client.patch(`/Users/${String(drifted.id)}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'displayName', value: 'Drifted' }] });
+    await client.patch(`/Users/${String(drifted.id)}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'replace', path: 'displayName', value: 'Drifted' }],
+    });
 
     const second = await provision({ users }, 'interop-second');
-    assert.deepEqual([second.totals.created, second.totals.updated, second.totals.unchanged, second.totals.failed], [0, 1, 11, 0], JSON.stringify(second.failures));
+    assert.deepEqual(
+      [second.totals.created, second.totals.updated, second.totals.unchanged, second.totals.failed],
+      [0, 1, 11, 0],
+      JSON.stringify(second.failures),
+    );
     const after = await client.get<Record<string, unknown>>(`/Users/${String(drifted.id)}`);
     assert.equal(after.body.displayName, 'Inter Op 4');
-    assert.equal((await client.get<{ totalResults: number }>('/Users', { query: { count: 100 } })).body.totalResults, 12);
+    assert.equal(
+      (await client.get<{ totalResults: number }>('/Users', { query: { count: 100 } })).body.totalResults,
+      12,
+    );
   });
 
   it('finds a user renamed at the source by its externalId (one `userName eq … or externalId eq …` lookup) and renames it, no duplicate', async () => {
-    const renamed = users.map((u, i) => (i === 7 ? { ...u, userName: 'interop.renamed7@example.com', emails: [{ value: 'interop.renamed7@example.com', type: 'work', primary: true }] } : u));
+    const renamed = users.map((u, i) =>
+      i === 7
+        ? {
+            ...u,
+            userName: 'interop.renamed7@example.com',
+            emails: [{ value: 'interop.renamed7@example.com', type: 'work', primary: true }],
+          }
+        : u,
+    );
     const result = await provision({ users: renamed }, 'interop-renamed');
-    assert.deepEqual([result.totals.created, result.totals.updated, result.totals.unchanged, result.totals.failed], [0, 1, 11, 0], JSON.stringify(result.failures));
+    assert.deepEqual(
+      [result.totals.created, result.totals.updated, result.totals.unchanged, result.totals.failed],
+      [0, 1, 11, 0],
+      JSON.stringify(result.failures),
+    );
     const client = new ScimClient({ tenant: tenant(), tokens: new TenantTokenProvider() });
-    const listed = await client.get<{ totalResults: number; Resources?: Array<Record<string, unknown>> }>('/Users', { query: { count: 100 } });
+    const listed = await client.get<{ totalResults: number; Resources?: Array<Record<string, unknown>> }>('/Users', {
+      query: { count: 100 },
+    });
     assert.equal(listed.body.totalResults, 12);
     const io7 = listed.body.Resources?.filter((u) => u.externalId === 'IO-7') ?? [];
-    assert.deepEqual(io7.map((u) => u.userName), ['interop.renamed7@example.com']);
+    assert.deepEqual(
+      io7.map((u) => u.userName),
+      ['interop.renamed7@example.com'],
+    );
 
     // The lookup itself: this server takes `or`, so one request finds the user by either key.
     const requests: string[] = [];
-    const counting = new ScimClient({ tenant: tenant(), tokens: new TenantTokenProvider(), fetch: (url, init) => (requests.push(`${init?.method} ${String(url)}`), fetch(url, init)) });
+    const counting = new ScimClient({
+      tenant: tenant(),
+      tokens: new TenantTokenProvider(),
+      fetch: (url, init) => (requests.push(`${init?.method} ${String(url)}`), fetch(url, init)),
+    });
     const dialect = new FilterDialect();
     const call = (request: () => Promise<ScimResponse>) => request();
-    const byExternalId = await lookupUser(counting, { userName: 'nobody@example.com', externalId: 'IO-3' }, { endpoint: '/Users', filter: true, dialect, call });
+    const byExternalId = await lookupUser(
+      counting,
+      { userName: 'nobody@example.com', externalId: 'IO-3' },
+      { endpoint: '/Users', filter: true, dialect, call },
+    );
     assert.equal(byExternalId.kind === 'one' && byExternalId.resource.userName, 'interop.user3@example.com');
-    const both = await lookupUser(counting, { userName: 'INTEROP.USER2@example.com', externalId: 'IO-3' }, { endpoint: '/Users', filter: true, dialect, call });
+    const both = await lookupUser(
+      counting,
+      { userName: 'INTEROP.USER2@example.com', externalId: 'IO-3' },
+      { endpoint: '/Users', filter: true, dialect, call },
+    );
     assert.equal(both.kind, 'ambiguous', 'two different users match the record: an error, never a guess');
     assert.equal(dialect.or, true);
     assert.equal(requests.filter((r) => r.startsWith('GET ') && r.includes('/Users?')).length, 2, requests.join('\n'));

@@ -21,7 +21,15 @@ const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
 type Attrs = Record<string, unknown>;
 
 function user(userName: string, extra: Attrs = {}): Attrs {
-  return { schemas: [CORE], userName, name: { givenName: 'Per', familyName: 'Resource' }, displayName: `User ${userName}`, emails: [{ value: userName.toLowerCase(), type: 'work', primary: true }], active: true, ...extra };
+  return {
+    schemas: [CORE],
+    userName,
+    name: { givenName: 'Per', familyName: 'Resource' },
+    displayName: `User ${userName}`,
+    emails: [{ value: userName.toLowerCase(), type: 'work', primary: true }],
+    active: true,
+    ...extra,
+  };
 }
 
 describe('provisionUsers per resource (provider without Bulk)', () => {
@@ -49,7 +57,8 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     });
     assert.equal(put.status, 200, put.text);
   }
-  const byName = (userName: string) => sandbox.listUsers().filter((u) => String(u.userName).toLowerCase() === userName.toLowerCase());
+  const byName = (userName: string) =>
+    sandbox.listUsers().filter((u) => String(u.userName).toLowerCase() === userName.toLowerCase());
 
   before(async () => {
     sandbox = await startSandbox({ port: 0, requestLogLimit: 10_000 });
@@ -71,7 +80,17 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     await temporal?.stop();
     await sandbox?.close();
   });
-  beforeEach(() => sandbox.setSwitches({ rateLimit: null, failRate: 0, failNext: 0, failStatus: 503, retryAfterSeconds: 1, filterMode: 'rfc', latencyMs: 0 }));
+  beforeEach(() =>
+    sandbox.setSwitches({
+      rateLimit: null,
+      failRate: 0,
+      failNext: 0,
+      failStatus: 503,
+      retryAfterSeconds: 1,
+      filterMode: 'rfc',
+      latencyMs: 0,
+    }),
+  );
 
   it('creates, then finds everyone unchanged, then updates only a drifted user; Bulk is never called', async () => {
     const users = Array.from({ length: 25 }, (_, i) => user(`pr.plain${i}@example.com`));
@@ -80,18 +99,30 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     assert.equal(first.result.mode, 'per-resource');
     // Three slices of ≤ 10 for four lanes (maxChunksInFlight): the first is halved so that every
     // lane has one, and each is a batch of its own, all written at once.
-    assert.deepEqual([first.result.totals.created, first.result.totals.failed, first.result.chunks.planned, first.result.batches], [25, 0, 4, 4]);
-    assert.ok(sandbox.requestLog.every((r) => !r.path.includes('/Bulk')), 'no Bulk request');
+    assert.deepEqual(
+      [first.result.totals.created, first.result.totals.failed, first.result.chunks.planned, first.result.batches],
+      [25, 0, 4, 4],
+    );
+    assert.ok(
+      sandbox.requestLog.every((r) => !r.path.includes('/Bulk')),
+      'no Bulk request',
+    );
     const progress = await first.handle.query(progressQuery);
     assert.deepEqual([progress.phase, progress.created], ['completed', 25]);
 
     const id = String(byName('pr.plain3@example.com')[0].id);
     sandbox.adminUpdateUser(id, { displayName: 'Drifted' });
     const second = await provision({ users }, 'per-resource-rerun');
-    assert.deepEqual([second.result.totals.created, second.result.totals.updated, second.result.totals.unchanged], [0, 1, 24]);
+    assert.deepEqual(
+      [second.result.totals.created, second.result.totals.updated, second.result.totals.unchanged],
+      [0, 1, 24],
+    );
     assert.equal(sandbox.getUser(id)?.displayName, 'User pr.plain3@example.com');
     const report = await second.handle.query(reportQuery);
-    assert.match(report.steps.map((s) => s.detail ?? '').join('\n'), /4 slices of ≤ 10 records, written one resource at a time/);
+    assert.match(
+      report.steps.map((s) => s.detail ?? '').join('\n'),
+      /4 slices of ≤ 10 records, written one resource at a time/,
+    );
     const batch = await client().workflow.getHandle(`${second.handle.workflowId}-batch-0`).query(reportQuery);
     assert.match(batch.steps[0].step, /^slice c0a \(5 records, one resource at a time\)$/);
     assert.equal(batch.steps[0].detail, '0 created, 1 updated, 4 unchanged, 0 failed, 0 resent');
@@ -117,13 +148,24 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
 
   it('one lookup per record (userName or externalId); a user renamed at the source is found by externalId and updated, not duplicated', async () => {
     const users = Array.from({ length: 6 }, (_, i) => user(`pr.or${i}@example.com`, { externalId: `OR-${i}` }));
-    const renamedBefore = sandbox.adminCreateUser(user('pr.or-old-name@example.com', { externalId: 'OR-5', displayName: 'Old' }));
+    const renamedBefore = sandbox.adminCreateUser(
+      user('pr.or-old-name@example.com', { externalId: 'OR-5', displayName: 'Old' }),
+    );
     sandbox.clearRequestLog();
     const { result } = await provision({ users }, 'per-resource-or');
-    assert.deepEqual([result.totals.created, result.totals.updated, result.totals.failed], [5, 1, 0], JSON.stringify(result.failures));
-    const lookups = sandbox.requestLog.filter((r) => r.method === 'GET' && r.path.endsWith('/Users')).map((r) => new URLSearchParams(r.query).get('filter'));
+    assert.deepEqual(
+      [result.totals.created, result.totals.updated, result.totals.failed],
+      [5, 1, 0],
+      JSON.stringify(result.failures),
+    );
+    const lookups = sandbox.requestLog
+      .filter((r) => r.method === 'GET' && r.path.endsWith('/Users'))
+      .map((r) => new URLSearchParams(r.query).get('filter'));
     assert.equal(lookups.length, 6, 'one lookup per record');
-    assert.ok(lookups.every((f) => /^userName eq "pr\.or\d@example\.com" or externalId eq "OR-\d"$/.test(String(f))), lookups.join('\n'));
+    assert.ok(
+      lookups.every((f) => /^userName eq "pr\.or\d@example\.com" or externalId eq "OR-\d"$/.test(String(f))),
+      lookups.join('\n'),
+    );
     const renamed = sandbox.getUser(String(renamedBefore.id));
     assert.deepEqual([renamed?.userName, renamed?.displayName], ['pr.or5@example.com', 'User pr.or5@example.com']);
     assert.equal(byName('pr.or-old-name@example.com').length, 0);
@@ -131,11 +173,21 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
 
   it('a filter that refuses `or` (400 invalidFilter): the tenant falls back to one lookup per key, still finds the renamed user, and remembers', async () => {
     const users = Array.from({ length: 6 }, (_, i) => user(`pr.eq${i}@example.com`, { externalId: `EQ-${i}` }));
-    const renamedBefore = sandbox.adminCreateUser(user('pr.eq-old-name@example.com', { externalId: 'EQ-5', displayName: 'Old' }));
+    const renamedBefore = sandbox.adminCreateUser(
+      user('pr.eq-old-name@example.com', { externalId: 'EQ-5', displayName: 'Old' }),
+    );
     sandbox.setSwitches({ filterMode: 'eqOnly' });
     sandbox.clearRequestLog();
-    const { result } = await provision({ users, recordsInFlight: 1, maxChunksInFlight: 1 }, 'per-resource-eq-only', 'sandbox-eq-only');
-    assert.deepEqual([result.totals.created, result.totals.updated, result.totals.failed], [5, 1, 0], JSON.stringify(result.failures));
+    const { result } = await provision(
+      { users, recordsInFlight: 1, maxChunksInFlight: 1 },
+      'per-resource-eq-only',
+      'sandbox-eq-only',
+    );
+    assert.deepEqual(
+      [result.totals.created, result.totals.updated, result.totals.failed],
+      [5, 1, 0],
+      JSON.stringify(result.failures),
+    );
     const gets = sandbox.requestLog.filter((r) => r.method === 'GET' && r.path.endsWith('/Users'));
     const refused = gets.filter((r) => r.status === 400);
     assert.equal(refused.length, 1, 'the `or` is tried once, then the tenant is known to refuse it');
@@ -147,21 +199,38 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     // What was learnt is per tenant: the other tenant on the same provider still sends `or`.
     sandbox.setSwitches({ filterMode: 'rfc' });
     sandbox.clearRequestLog();
-    const again = await provision({ users: [user('pr.or-after@example.com', { externalId: 'OR-A' })] }, 'per-resource-or-after');
+    const again = await provision(
+      { users: [user('pr.or-after@example.com', { externalId: 'OR-A' })] },
+      'per-resource-or-after',
+    );
     assert.deepEqual([again.result.totals.created, again.result.totals.failed], [1, 0]);
     const after = sandbox.requestLog.filter((r) => r.method === 'GET' && r.path.endsWith('/Users'));
-    assert.deepEqual(after.map((r) => [r.status, / or /.test(decodeURIComponent(r.query))]), [[200, true]]);
+    assert.deepEqual(
+      after.map((r) => [r.status, / or /.test(decodeURIComponent(r.query))]),
+      [[200, true]],
+    );
   });
 
   it('a tenant with filterOr false: one key per lookup from the first record (no `or` sent), the renamed user still found', async () => {
     const users = Array.from({ length: 3 }, (_, i) => user(`pr.noor${i}@example.com`, { externalId: `NOOR-${i}` }));
-    const renamedBefore = sandbox.adminCreateUser(user('pr.noor-old-name@example.com', { externalId: 'NOOR-2', displayName: 'Old' }));
+    const renamedBefore = sandbox.adminCreateUser(
+      user('pr.noor-old-name@example.com', { externalId: 'NOOR-2', displayName: 'Old' }),
+    );
     sandbox.clearRequestLog();
     const { result } = await provision({ users }, 'per-resource-no-or', 'sandbox-no-or');
-    assert.deepEqual([result.totals.created, result.totals.updated, result.totals.failed], [2, 1, 0], JSON.stringify(result.failures));
-    const filters = sandbox.requestLog.filter((r) => r.method === 'GET' && r.path.endsWith('/Users')).map((r) => String(new URLSearchParams(r.query).get('filter')));
+    assert.deepEqual(
+      [result.totals.created, result.totals.updated, result.totals.failed],
+      [2, 1, 0],
+      JSON.stringify(result.failures),
+    );
+    const filters = sandbox.requestLog
+      .filter((r) => r.method === 'GET' && r.path.endsWith('/Users'))
+      .map((r) => String(new URLSearchParams(r.query).get('filter')));
     assert.equal(filters.length, 6, filters.join('\n'));
-    assert.ok(filters.every((f) => /^(userName eq "pr\.noor\d@example\.com"|externalId eq "NOOR-\d")$/.test(f)), filters.join('\n'));
+    assert.ok(
+      filters.every((f) => /^(userName eq "pr\.noor\d@example\.com"|externalId eq "NOOR-\d")$/.test(f)),
+      filters.join('\n'),
+    );
     assert.equal(sandbox.getUser(String(renamedBefore.id))?.userName, 'pr.noor2@example.com');
   });
 
@@ -194,12 +263,25 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
 
     // The lifecycle IdP sync: deactivating an unknown user finds nobody instead of the first listed user.
     const deps = createActivityDeps(new TenantRegistry([sandboxTenant(sandbox)]));
-    const outcome = await createIdpActivities(deps).idpDeactivateUser('sandbox', { cxoneUserId: 'no-such-cxone-user', userName: 'nobody@example.com' });
+    const outcome = await createIdpActivities(deps).idpDeactivateUser('sandbox', {
+      cxoneUserId: 'no-such-cxone-user',
+      userName: 'nobody@example.com',
+    });
     assert.equal(outcome.operation, 'not-found');
-    assert.equal(JSON.stringify(sandbox.getUser(String(bystander.id))), before, 'the IdP sync did not deactivate the bystander');
-    assert.ok(outcome.requests.some((r) => r.startsWith('GET /Users (scan)')), 'the unapplied filter was followed by a scan');
+    assert.equal(
+      JSON.stringify(sandbox.getUser(String(bystander.id))),
+      before,
+      'the IdP sync did not deactivate the bystander',
+    );
+    assert.ok(
+      outcome.requests.some((r) => r.startsWith('GET /Users (scan)')),
+      'the unapplied filter was followed by a scan',
+    );
     const target = byName('pr.ignored2@example.com')[0];
-    const deactivated = await createIdpActivities(deps).idpDeactivateUser('sandbox', { cxoneUserId: 'cx-2', userName: 'PR.Ignored2@example.com' });
+    const deactivated = await createIdpActivities(deps).idpDeactivateUser('sandbox', {
+      cxoneUserId: 'cx-2',
+      userName: 'PR.Ignored2@example.com',
+    });
     assert.deepEqual([deactivated.operation, deactivated.idpUserId], ['deactivated', target.id]);
     assert.equal(sandbox.getUser(String(target.id))?.active, false);
     assert.equal(sandbox.getUser(String(bystander.id))?.active, true);
@@ -212,7 +294,11 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
       sandbox.clearRequestLog();
       const records = [user('pr.nofilter0@example.com'), user('pr.nofilter1@example.com')];
       const { result } = await provision({ users: records }, 'per-resource-no-filter');
-      assert.deepEqual([result.totals.created, result.totals.updated, result.totals.failed], [1, 1, 0], JSON.stringify(result.failures));
+      assert.deepEqual(
+        [result.totals.created, result.totals.updated, result.totals.failed],
+        [1, 1, 0],
+        JSON.stringify(result.failures),
+      );
       assert.equal(sandbox.getUser(String(existing.id))?.displayName, 'User pr.nofilter0@example.com');
       const userGets = sandbox.requestLog.filter((r) => r.method === 'GET' && r.path.endsWith('/Users'));
       assert.ok(userGets.length > 0 && userGets.every((r) => !r.query.includes('filter=')), 'no filter sent');
@@ -239,7 +325,10 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     };
     const children: ChildProcess[] = [];
     const startWorker = () => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'worker'], {
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       child.stderr?.resume();
       children.push(child);
       return child;
@@ -269,11 +358,18 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
       const found = created();
       assert.equal(found.length, count);
       assert.equal(new Set(found.map((u) => String(u.userName).toLowerCase())).size, count, 'no duplicates');
-      assert.deepEqual([totals.succeeded, totals.failed, totals.created + totals.unchanged + totals.updated], [count, 0, count]);
+      assert.deepEqual(
+        [totals.succeeded, totals.failed, totals.created + totals.unchanged + totals.updated],
+        [count, 0, count],
+      );
       // The first record was settled before the last heartbeat: the retried attempt never looked it up again.
-      const lookupsOfFirst = sandbox.requestLog.filter((r) => r.method === 'GET' && decodeURIComponent(r.query).includes('"prkill-0000@example.com"'));
+      const lookupsOfFirst = sandbox.requestLog.filter(
+        (r) => r.method === 'GET' && decodeURIComponent(r.query).includes('"prkill-0000@example.com"'),
+      );
       assert.equal(lookupsOfFirst.length, 1);
-      t.diagnostic(`killed with ${atKill}/${count} created; after restart ${totals.created} created in all, ${totals.unchanged} found existing`);
+      t.diagnostic(
+        `killed with ${atKill}/${count} created; after restart ${totals.created} created in all, ${totals.unchanged} found existing`,
+      );
     } finally {
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     }
@@ -281,21 +377,27 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
 
   it('discovery (its three requests sent at once) refused by the provider: the run fails with the reason, nothing left hanging', async () => {
     const started = Date.now();
-    await assert.rejects(provision({ users: [user('pr.denied@example.com')] }, 'per-resource-denied', 'sandbox-wrong-secret'), (err: unknown) => {
-      assert.ok(err instanceof WorkflowFailedError);
-      const reasons = [err.cause?.message, (err.cause?.cause as Error | undefined)?.message].join(' / ');
-      assert.match(reasons, /401|invalid_client|credentials|token/i);
-      return true;
-    });
+    await assert.rejects(
+      provision({ users: [user('pr.denied@example.com')] }, 'per-resource-denied', 'sandbox-wrong-secret'),
+      (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        const reasons = [err.cause?.message, (err.cause?.cause as Error | undefined)?.message].join(' / ');
+        assert.match(reasons, /401|invalid_client|credentials|token/i);
+        return true;
+      },
+    );
     assert.equal(byName('pr.denied@example.com').length, 0);
     assert.ok(Date.now() - started < 60_000, 'the run failed instead of retrying a refused credential');
   });
 
   it('mode "bulk" against a provider without Bulk is refused with a clear reason', async () => {
-    await assert.rejects(provision({ users: [user('pr.refused@example.com')], mode: 'bulk' }, 'per-resource-refused'), (err: unknown) => {
-      assert.ok(err instanceof WorkflowFailedError);
-      assert.match(String(err.cause?.message), /mode "bulk" was asked for, but the provider does not support Bulk/);
-      return true;
-    });
+    await assert.rejects(
+      provision({ users: [user('pr.refused@example.com')], mode: 'bulk' }, 'per-resource-refused'),
+      (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.match(String(err.cause?.message), /mode "bulk" was asked for, but the provider does not support Bulk/);
+        return true;
+      },
+    );
   });
 });

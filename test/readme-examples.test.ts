@@ -20,15 +20,23 @@ const ROOT = path.resolve(__dirname, '..', '..');
 /** A distinctive piece of the block → why it is not run here. */
 const SKIPPED: Record<string, string> = {
   'npm install && npm start': 'installs and runs the whole demo and test suite (this test is part of that suite)',
-  'docker compose -f temporal-compose.yml up -d': 'starts containers with Docker Compose; temporal-compose.yml itself is checked by test/compose.test.ts',
-  '--profile encryption up -d': 'starts containers with Docker Compose (encryption profile); checked by test/compose.test.ts',
+  'docker compose -f temporal-compose.yml up -d':
+    'starts containers with Docker Compose; temporal-compose.yml itself is checked by test/compose.test.ts',
+  '--profile encryption up -d':
+    'starts containers with Docker Compose (encryption profile); checked by test/compose.test.ts',
   'cxone-scim tenants check': 'a template for real CXone credentials (the … placeholders override any environment)',
-  'cxone-scim codec-server': 'placeholders for the key and workflow id, and a second dev server (temporal server start-dev); the codec server is tested by test/codec-server.test.ts',
-  'groupsFile":{"path":"/data/groups.csv"}': 'a template: the groups file and the plan hash are placeholders; syncGroups runs in test/sync-groups.test.ts',
-  'cxone-scim sync approve sync-acme-6f1c…': 'the workflow id and plan hash come from a run waiting for approval; test/sync-cli.test.ts runs these commands',
-  '--name approveDeletions \\\n  --input \'{"planHash":"3b9e…"': 'the plan hash comes from a run waiting for approval; test/sync-users.test.ts sends these updates',
-  'put-bucket-lifecycle-configuration': 'the AWS CLI against a real claim-store bucket; the claim store itself is exercised by test/claim-store.test.ts and test/fleet.test.ts',
-  'compose-check [--profile': 'a usage synopsis ([optional] arguments), not a command; test/compose.test.ts runs the checker',
+  'cxone-scim codec-server':
+    'placeholders for the key and workflow id, and a second dev server (temporal server start-dev); the codec server is tested by test/codec-server.test.ts',
+  'groupsFile":{"path":"/data/groups.csv"}':
+    'a template: the groups file and the plan hash are placeholders; syncGroups runs in test/sync-groups.test.ts',
+  'cxone-scim sync approve sync-acme-6f1c…':
+    'the workflow id and plan hash come from a run waiting for approval; test/sync-cli.test.ts runs these commands',
+  '--name approveDeletions \\\n  --input \'{"planHash":"3b9e…"':
+    'the plan hash comes from a run waiting for approval; test/sync-users.test.ts sends these updates',
+  'put-bucket-lifecycle-configuration':
+    'the AWS CLI against a real claim-store bucket; the claim store itself is exercised by test/claim-store.test.ts and test/fleet.test.ts',
+  'compose-check [--profile':
+    'a usage synopsis ([optional] arguments), not a command; test/compose.test.ts runs the checker',
 };
 
 function shellBlocks(markdown: string): string[] {
@@ -64,14 +72,29 @@ describe('README shell examples', () => {
     fs.symlinkSync(path.join(ROOT, 'examples'), path.join(scratch, 'examples'));
     const bin = path.join(scratch, 'bin');
     fs.mkdirSync(bin);
-    fs.writeFileSync(path.join(bin, 'cxone-scim'), `#!/bin/sh\nexec "${process.execPath}" "${path.join(ROOT, 'dist', 'src', 'cli', 'main.js')}" "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(bin, 'cxone-scim'),
+      `#!/bin/sh\nexec "${process.execPath}" "${path.join(ROOT, 'dist', 'src', 'cli', 'main.js')}" "$@"\n`,
+      { mode: 0o755 },
+    );
     const tenantsFile = path.join(scratch, 'tenants.json');
     const tenant = (id: string, sandbox: Sandbox, secretEnv: string) => ({
-      id, baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl, clientId: sandbox.clientId, clientSecretEnv: secretEnv, scopes: sandbox.scopes,
+      id,
+      baseUrl: sandbox.url,
+      tokenUrl: sandbox.tokenUrl,
+      clientId: sandbox.clientId,
+      clientSecretEnv: secretEnv,
+      scopes: sandbox.scopes,
     });
-    fs.writeFileSync(tenantsFile, JSON.stringify({
-      tenants: [{ ...tenant('acme', cxone, 'ACME_CLIENT_SECRET'), webhookSecretEnv: 'ACME_WEBHOOK_SECRET' }, tenant('okta', idp, 'OKTA_CLIENT_SECRET')],
-    }));
+    fs.writeFileSync(
+      tenantsFile,
+      JSON.stringify({
+        tenants: [
+          { ...tenant('acme', cxone, 'ACME_CLIENT_SECRET'), webhookSecretEnv: 'ACME_WEBHOOK_SECRET' },
+          tenant('okta', idp, 'OKTA_CLIENT_SECRET'),
+        ],
+      }),
+    );
     const temporalBin = temporal.source.kind === 'executable' ? [path.dirname(temporal.source.path)] : [];
     env = {
       PATH: [bin, ...temporalBin, process.env.PATH].join(path.delimiter),
@@ -101,7 +124,11 @@ describe('README shell examples', () => {
   });
 
   it('has an allowlist whose every entry names a README block', () => {
-    for (const key of Object.keys(SKIPPED)) assert.ok(blocks.some((b) => b.includes(key)), `SKIPPED entry ${JSON.stringify(key)} matches no README block`);
+    for (const key of Object.keys(SKIPPED))
+      assert.ok(
+        blocks.some((b) => b.includes(key)),
+        `SKIPPED entry ${JSON.stringify(key)} matches no README block`,
+      );
     assert.ok(blocks.length >= 5, `found ${blocks.length} sh blocks`);
   });
 
@@ -111,7 +138,12 @@ describe('README shell examples', () => {
     const skip = Object.entries(SKIPPED).find(([key]) => block.includes(key))?.[1];
     it(`block ${index + 1}: ${title}`, { skip }, async () => {
       // Its own process group, so that what the block starts in the background ends with it.
-      const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', block], { cwd: scratch, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', block], {
+        cwd: scratch,
+        env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let output = '';
       child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -123,12 +155,21 @@ describe('README shell examples', () => {
       } catch {
         // nothing left in the group
       }
-      assert.equal(code, 0, `README block ${index + 1} failed (exit ${code}):\n${block}\n--- output ---\n${output.slice(-4000)}\n--- worker ---\n${workerLog.slice(-2000)}`);
+      assert.equal(
+        code,
+        0,
+        `README block ${index + 1} failed (exit ${code}):\n${block}\n--- output ---\n${output.slice(-4000)}\n--- worker ---\n${workerLog.slice(-2000)}`,
+      );
     });
   });
 
   it('left the results the examples promise', async () => {
-    const query = () => spawnSync('temporal', ['workflow', 'query', '--workflow-id', 'user-lifecycle:acme:2819c223', '--name', 'state', '--output', 'json'], { env, encoding: 'utf8' });
+    const query = () =>
+      spawnSync(
+        'temporal',
+        ['workflow', 'query', '--workflow-id', 'user-lifecycle:acme:2819c223', '--name', 'state', '--output', 'json'],
+        { env, encoding: 'utf8' },
+      );
     let state = query();
     for (let tries = 0; state.status === 0 && !/"applied":\s*1/.test(state.stdout) && tries < 100; tries++) {
       await new Promise((r) => setTimeout(r, 200));
@@ -136,8 +177,14 @@ describe('README shell examples', () => {
     }
     assert.equal(state.status, 0, state.stderr);
     assert.match(state.stdout, /"applied":\s*1/);
-    assert.ok(idp.listUsers().some((u) => u.externalId === '2819c223'), 'the lifecycle example synced the user to the IdP tenant');
-    assert.ok(cxone.listUsers().some((u) => u.userName === 'bjensen@example.com'), 'the provisioning example created the CSV users');
+    assert.ok(
+      idp.listUsers().some((u) => u.externalId === '2819c223'),
+      'the lifecycle example synced the user to the IdP tenant',
+    );
+    assert.ok(
+      cxone.listUsers().some((u) => u.userName === 'bjensen@example.com'),
+      'the provisioning example created the CSV users',
+    );
     assert.ok(fs.existsSync(path.join(scratch, 'report.md')), 'the report example wrote report.md');
   });
 });

@@ -44,13 +44,20 @@ describe('replay of the recorded workflow histories (no Temporal server)', () =>
       .map(([name]) => name)
       .sort();
     const covered = new Set(recorded.map((r) => r.workflowType));
-    assert.deepEqual(registered.filter((type) => !covered.has(type)), [], `workflow types without a recorded history: ${HOW_TO_RECORD}`);
-    for (const r of recorded) assert.ok(path.basename(r.file).startsWith(`${r.workflowType}-`), `${r.file} holds a ${r.workflowType} history`);
+    assert.deepEqual(
+      registered.filter((type) => !covered.has(type)),
+      [],
+      `workflow types without a recorded history: ${HOW_TO_RECORD}`,
+    );
+    for (const r of recorded)
+      assert.ok(path.basename(r.file).startsWith(`${r.workflowType}-`), `${r.file} holds a ${r.workflowType} history`);
   });
 
   it('replays every recorded history against the current workflow code without a determinism error', async (t) => {
     const errors = await replay(bundle, recorded);
-    const failures = recorded.flatMap((r, i) => (errors[i] ? [`${r.file}: ${errors[i].name}: ${errors[i].message}`] : []));
+    const failures = recorded.flatMap((r, i) =>
+      errors[i] ? [`${r.file}: ${errors[i].name}: ${errors[i].message}`] : [],
+    );
     t.diagnostic(`${recorded.length} histories replayed, ${failures.length} failed`);
     assert.deepEqual(
       failures,
@@ -65,13 +72,18 @@ describe('replay of the recorded workflow histories (no Temporal server)', () =>
     const original = recorded.find((r) => r.file === 'registerWebhooks-create.json');
     assert.ok(original, 'registerWebhooks-create.json is recorded');
     const tampered = readHistoryFiles().find((r) => r.file === original.file) as RecordedHistory;
-    const scheduled = tampered.history.events?.find((e) => e.activityTaskScheduledEventAttributes)?.activityTaskScheduledEventAttributes;
+    const scheduled = tampered.history.events?.find(
+      (e) => e.activityTaskScheduledEventAttributes,
+    )?.activityTaskScheduledEventAttributes;
     assert.ok(scheduled?.activityType?.name, 'the history schedules an activity');
     scheduled.activityType.name = `${scheduled.activityType.name}V2`;
 
     const [untouched, error] = await replay(bundle, [original, tampered]);
     assert.equal(untouched, undefined, 'the untouched history replays');
-    assert.ok(error instanceof DeterminismViolationError, `expected a DeterminismViolationError, got ${error ? `${error.name}: ${error.message}` : 'success'}`);
+    assert.ok(
+      error instanceof DeterminismViolationError,
+      `expected a DeterminismViolationError, got ${error ? `${error.name}: ${error.message}` : 'success'}`,
+    );
     assert.match(error.message, /listWebhookSubscriptions/);
   });
 });

@@ -44,7 +44,7 @@ describe('RequestGate (one rate limit per tenant, worker-side)', () => {
     assert.equal(peak, 2);
   });
 
-  it('keeps a request rate: the requests after the first second\'s burst wait for tokens', async () => {
+  it("keeps a request rate: the requests after the first second's burst wait for tokens", async () => {
     const gate = new RequestGate({ requestsPerSecond: 20 });
     const first = Date.now();
     const started = await Promise.all(Array.from({ length: 25 }, () => gate.run(async () => Date.now())));

@@ -16,7 +16,7 @@ import {
   ServiceProviderConfig,
   User,
 } from '../src/scim/codecs';
-import { decode, DecodeIssue, formatIssues } from '../src/core/decode';
+import { decode, type DecodeIssue, formatIssues } from '../src/core/decode';
 import { URN } from '../src/scim/urns';
 import minimalUser from './fixtures/rfc7643/8.1-minimal-user.json';
 import fullUser from './fixtures/rfc7643/8.2-full-user.json';
@@ -75,7 +75,11 @@ describe('SCIM resources keep what the codecs do not name', () => {
   });
 
   it('treats a null optional attribute as unassigned (RFC 7643 §2.5)', () => {
-    const user = assertDecodes(User, { ...minimalUser, displayName: null, name: { givenName: 'Barbara', middleName: null } });
+    const user = assertDecodes(User, {
+      ...minimalUser,
+      displayName: null,
+      name: { givenName: 'Barbara', middleName: null },
+    });
     assert.equal(user.displayName, undefined);
     assert.deepEqual(user.name, { givenName: 'Barbara', middleName: undefined });
   });
@@ -137,7 +141,9 @@ describe('malformed User', () => {
   });
 
   it('active a string', () => {
-    assertIssues(User, { ...fullUser, active: 'true' }, [{ path: '$.active', message: 'expected boolean, got string "true"' }]);
+    assertIssues(User, { ...fullUser, active: 'true' }, [
+      { path: '$.active', message: 'expected boolean, got string "true"' },
+    ]);
   });
 
   it('enterprise manager.value a number (path through a URN-named attribute)', () => {
@@ -179,15 +185,21 @@ describe('malformed Group', () => {
   });
 
   it('members of the wrong type', () => {
-    assertIssues(Group, { ...group, members: ['2819c223-7f76-453a-919d-413861904646', { value: 7 }, { display: 'x' }] }, [
-      { path: '$.members[0]', message: 'expected object, got string "2819c223-7f76-453a-919d-413861904646"' },
-      { path: '$.members[1].value', message: 'expected string, got number 7' },
-      { path: '$.members[2].value', message: MISSING },
-    ]);
+    assertIssues(
+      Group,
+      { ...group, members: ['2819c223-7f76-453a-919d-413861904646', { value: 7 }, { display: 'x' }] },
+      [
+        { path: '$.members[0]', message: 'expected object, got string "2819c223-7f76-453a-919d-413861904646"' },
+        { path: '$.members[1].value', message: 'expected string, got number 7' },
+        { path: '$.members[2].value', message: MISSING },
+      ],
+    );
   });
 
   it('members an object instead of an array', () => {
-    assertIssues(Group, { ...group, members: group.members[0] }, [{ path: '$.members', message: 'expected array, got object' }]);
+    assertIssues(Group, { ...group, members: group.members[0] }, [
+      { path: '$.members', message: 'expected array, got object' },
+    ]);
   });
 });
 
@@ -264,7 +276,8 @@ describe('malformed ResourceType and Schema', () => {
     assertIssues(Schema, { ...groupSchema, attributes: [{ ...displayName, mutability: 'writeOnce' }] }, [
       {
         path: '$.attributes[0].mutability',
-        message: 'expected one of "readOnly", "readWrite", "immutable", "writeOnly" (case-insensitive), got string "writeOnce"',
+        message:
+          'expected one of "readOnly", "readWrite", "immutable", "writeOnly" (case-insensitive), got string "writeOnce"',
       },
     ]);
   });
@@ -274,7 +287,13 @@ describe('ListResponse', () => {
   const UserList = listResponse(User);
 
   it('decodes its Resources with the given codec', () => {
-    const page = { schemas: [URN.ListResponse], totalResults: 2, itemsPerPage: 2, startIndex: 1, Resources: [minimalUser, fullUser] };
+    const page = {
+      schemas: [URN.ListResponse],
+      totalResults: 2,
+      itemsPerPage: 2,
+      startIndex: 1,
+      Resources: [minimalUser, fullUser],
+    };
     assert.deepEqual(assertDecodes(UserList, page), page);
   });
 
@@ -308,13 +327,19 @@ describe('PatchOp', () => {
   });
 
   it('keeps a null value as null', () => {
-    const patch = assertDecodes(PatchOp, { schemas: [URN.PatchOp], Operations: [{ op: 'replace', path: 'manager', value: null }] });
+    const patch = assertDecodes(PatchOp, {
+      schemas: [URN.PatchOp],
+      Operations: [{ op: 'replace', path: 'manager', value: null }],
+    });
     assert.equal(patch.Operations[0].value, null);
   });
 
   it('rejects an unknown op', () => {
     assertIssues(PatchOp, { schemas: [URN.PatchOp], Operations: [{ op: 'move', path: 'title' }] }, [
-      { path: '$.Operations[0].op', message: 'expected one of "add", "remove", "replace" (case-insensitive), got string "move"' },
+      {
+        path: '$.Operations[0].op',
+        message: 'expected one of "add", "remove", "replace" (case-insensitive), got string "move"',
+      },
     ]);
   });
 
@@ -339,27 +364,47 @@ describe('Bulk', () => {
   });
 
   it('rejects an unknown method and an operation without path', () => {
-    assertIssues(BulkRequest, { schemas: [URN.BulkRequest], Operations: [{ method: 'GET', path: '/Users' }, { method: 'POST' }] }, [
-      { path: '$.Operations[0].method', message: 'expected one of "POST", "PUT", "PATCH", "DELETE", got string "GET"' },
-      { path: '$.Operations[1].path', message: MISSING },
-    ]);
+    assertIssues(
+      BulkRequest,
+      { schemas: [URN.BulkRequest], Operations: [{ method: 'GET', path: '/Users' }, { method: 'POST' }] },
+      [
+        {
+          path: '$.Operations[0].method',
+          message: 'expected one of "POST", "PUT", "PATCH", "DELETE", got string "GET"',
+        },
+        { path: '$.Operations[1].path', message: MISSING },
+      ],
+    );
   });
 
   it('accepts a response status as a string or a number', () => {
     const response = {
       schemas: [URN.BulkResponse],
       Operations: [
-        { method: 'POST', bulkId: 'qwerty', location: 'https://example.com/v2/Users/92b725cd', version: 'W/"4weymrEsh5O6cAEK"', status: '201' },
-        { method: 'POST', bulkId: 'ytrewq', status: 409, response: { schemas: [URN.Error], scimType: 'uniqueness', status: '409' } },
+        {
+          method: 'POST',
+          bulkId: 'qwerty',
+          location: 'https://example.com/v2/Users/92b725cd',
+          version: 'W/"4weymrEsh5O6cAEK"',
+          status: '201',
+        },
+        {
+          method: 'POST',
+          bulkId: 'ytrewq',
+          status: 409,
+          response: { schemas: [URN.Error], scimType: 'uniqueness', status: '409' },
+        },
       ],
     };
     assert.deepEqual(assertDecodes(BulkResponse, response), response);
   });
 
   it('reports a status of another type once', () => {
-    assertIssues(BulkResponse, { schemas: [URN.BulkResponse], Operations: [{ method: 'POST', status: { code: '201' } }] }, [
-      { path: '$.Operations[0].status', message: 'expected string or number, got object' },
-    ]);
+    assertIssues(
+      BulkResponse,
+      { schemas: [URN.BulkResponse], Operations: [{ method: 'POST', status: { code: '201' } }] },
+      [{ path: '$.Operations[0].status', message: 'expected string or number, got object' }],
+    );
   });
 });
 
@@ -371,6 +416,8 @@ describe('ScimError', () => {
   });
 
   it('requires status', () => {
-    assertIssues(ScimError, { schemas: [URN.Error], detail: 'Resource 2819c223 not found' }, [{ path: '$.status', message: MISSING }]);
+    assertIssues(ScimError, { schemas: [URN.Error], detail: 'Resource 2819c223 not found' }, [
+      { path: '$.status', message: MISSING },
+    ]);
   });
 });

@@ -27,7 +27,10 @@ describe('decode', () => {
     });
 
     it('leave out the member indexes of nested intersections and of unions', () => {
-      const Inner = t.intersection([t.type({ a: t.string }), t.intersection([t.type({ b: t.string }), t.partial({ c: t.string })])]);
+      const Inner = t.intersection([
+        t.type({ a: t.string }),
+        t.intersection([t.type({ b: t.string }), t.partial({ c: t.string })]),
+      ]);
       const Either = t.union([Inner, t.type({ z: t.string })]);
       const paths = issuesOf(t.type({ x: Either }), { x: { a: 'a', b: 2 } }).map((issue) => issue.path);
       assert.deepEqual(paths, ['$.x.b', '$.x.z']);
@@ -80,18 +83,26 @@ describe('decode', () => {
 
     it('describe literals, keyof, named refinements and null', () => {
       assert.deepEqual(issuesOf(t.literal('on'), 'off'), [{ path: '$', message: 'expected "on", got string "off"' }]);
-      assert.deepEqual(issuesOf(t.keyof({ a: null, b: null }), 'c'), [{ path: '$', message: 'expected one of "a", "b", got string "c"' }]);
+      assert.deepEqual(issuesOf(t.keyof({ a: null, b: null }), 'c'), [
+        { path: '$', message: 'expected one of "a", "b", got string "c"' },
+      ]);
       assert.deepEqual(issuesOf(t.Int, 1.5), [{ path: '$', message: 'expected Int, got number 1.5' }]);
-      assert.deepEqual(issuesOf(t.type({ a: t.null }), { a: 0 }), [{ path: '$.a', message: 'expected null, got number 0' }]);
+      assert.deepEqual(issuesOf(t.type({ a: t.null }), { a: 0 }), [
+        { path: '$.a', message: 'expected null, got number 0' },
+      ]);
     });
 
     it('say "required attribute is missing" for an absent key', () => {
-      assert.deepEqual(issuesOf(t.type({ a: t.string }), {}), [{ path: '$.a', message: 'required attribute is missing' }]);
+      assert.deepEqual(issuesOf(t.type({ a: t.string }), {}), [
+        { path: '$.a', message: 'required attribute is missing' },
+      ]);
     });
 
     it('shorten long strings', () => {
       const long = 'x'.repeat(100);
-      assert.deepEqual(issuesOf(t.number, long), [{ path: '$', message: `expected number, got string "${'x'.repeat(39)}…"` }]);
+      assert.deepEqual(issuesOf(t.number, long), [
+        { path: '$', message: `expected number, got string "${'x'.repeat(39)}…"` },
+      ]);
     });
 
     it('never show a password value', () => {

@@ -28,7 +28,9 @@ const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 /** Applies the operations the way a SCIM server does (the library the bundled sandbox uses). */
 function applied(resource: Record<string, unknown>, operations: PatchOperation[]): Record<string, unknown> {
-  return scimPatch(clone(resource) as unknown as ScimResource, operations as ScimPatchOperation[], { mutateDocument: false }) as unknown as Record<string, unknown>;
+  return scimPatch(clone(resource) as unknown as ScimResource, operations as ScimPatchOperation[], {
+    mutateDocument: false,
+  }) as unknown as Record<string, unknown>;
 }
 
 describe('userPatchOperations', () => {
@@ -38,31 +40,49 @@ describe('userPatchOperations', () => {
       id: 'other',
       userName: 'ada@example.com',
       password: 'never-compared',
-      emails: [{ primary: true, type: 'work', value: 'ada@example.com' }, { type: 'home', value: 'ada@home.example' }],
+      emails: [
+        { primary: true, type: 'work', value: 'ada@example.com' },
+        { type: 'home', value: 'ada@home.example' },
+      ],
       [ENTERPRISE]: { employeeNumber: 'E1' },
       meta: { version: 'W/"9"' },
     };
     assert.deepEqual(userPatchOperations(desired, current), []);
-    assert.deepEqual(userPatchOperations(desired, current, { removeAbsent: true }).map((op) => op.path), [`${ENTERPRISE}:department`, 'displayName', 'title', 'active']);
+    assert.deepEqual(
+      userPatchOperations(desired, current, { removeAbsent: true }).map((op) => op.path),
+      [`${ENTERPRISE}:department`, 'displayName', 'title', 'active'],
+    );
   });
 
   it('replaces a changed simple attribute by its path', () => {
-    assert.deepEqual(userPatchOperations({ userName: 'ada@example.com', title: 'Analyst' }, current), [{ op: 'replace', path: 'title', value: 'Analyst' }]);
-    assert.deepEqual(userPatchOperations({ active: false }, current), [{ op: 'replace', path: 'active', value: false }]);
+    assert.deepEqual(userPatchOperations({ userName: 'ada@example.com', title: 'Analyst' }, current), [
+      { op: 'replace', path: 'title', value: 'Analyst' },
+    ]);
+    assert.deepEqual(userPatchOperations({ active: false }, current), [
+      { op: 'replace', path: 'active', value: false },
+    ]);
   });
 
   it('replaces a multi-valued attribute as a whole when any value or their order differs', () => {
     const emails = [{ value: 'ada@example.com', type: 'work', primary: true }];
     assert.deepEqual(userPatchOperations({ emails }, current), [{ op: 'replace', path: 'emails', value: emails }]);
     const reordered = [current.emails[1], current.emails[0]];
-    assert.deepEqual(userPatchOperations({ emails: reordered }, current), [{ op: 'replace', path: 'emails', value: reordered }]);
+    assert.deepEqual(userPatchOperations({ emails: reordered }, current), [
+      { op: 'replace', path: 'emails', value: reordered },
+    ]);
   });
 
   it('writes extension attributes one by one under their schema URN', () => {
-    assert.deepEqual(userPatchOperations({ [ENTERPRISE]: { department: 'Research', employeeNumber: 'E1', costCenter: 'C7' } }, current), [
-      { op: 'replace', path: `${ENTERPRISE}:department`, value: 'Research' },
-      { op: 'replace', path: `${ENTERPRISE}:costCenter`, value: 'C7' },
-    ]);
+    assert.deepEqual(
+      userPatchOperations(
+        { [ENTERPRISE]: { department: 'Research', employeeNumber: 'E1', costCenter: 'C7' } },
+        current,
+      ),
+      [
+        { op: 'replace', path: `${ENTERPRISE}:department`, value: 'Research' },
+        { op: 'replace', path: `${ENTERPRISE}:costCenter`, value: 'C7' },
+      ],
+    );
     // A resource without the extension yet: every attribute of it is set.
     const { [ENTERPRISE]: _extension, ...withoutExtension } = current;
     assert.deepEqual(userPatchOperations({ [ENTERPRISE]: { department: 'Research' } }, withoutExtension), [
@@ -71,8 +91,19 @@ describe('userPatchOperations', () => {
   });
 
   it('removes what is gone only when asked, extension attributes and null values included', () => {
-    const desired = { userName: 'ada@example.com', displayName: 'Ada Lovelace', title: null, active: true, emails: current.emails, [ENTERPRISE]: { department: 'Engineering' } };
-    assert.deepEqual(userPatchOperations(desired, current), [], 'without removeAbsent, what the source does not set stays');
+    const desired = {
+      userName: 'ada@example.com',
+      displayName: 'Ada Lovelace',
+      title: null,
+      active: true,
+      emails: current.emails,
+      [ENTERPRISE]: { department: 'Engineering' },
+    };
+    assert.deepEqual(
+      userPatchOperations(desired, current),
+      [],
+      'without removeAbsent, what the source does not set stays',
+    );
     assert.deepEqual(userPatchOperations(desired, current, { removeAbsent: true }), [
       { op: 'remove', path: `${ENTERPRISE}:employeeNumber` },
       { op: 'remove', path: 'title' },
@@ -86,10 +117,19 @@ describe('userPatchOperations', () => {
   });
 
   it('matches attribute names and extension URNs in any letter case', () => {
-    const desired = { USERNAME: 'ada@example.com', DisplayName: 'Ada Lovelace', Title: 'Countess', Active: true, Emails: current.emails, [ENTERPRISE.toUpperCase()]: { Department: 'Engineering', EMPLOYEENUMBER: 'E1' } };
+    const desired = {
+      USERNAME: 'ada@example.com',
+      DisplayName: 'Ada Lovelace',
+      Title: 'Countess',
+      Active: true,
+      Emails: current.emails,
+      [ENTERPRISE.toUpperCase()]: { Department: 'Engineering', EMPLOYEENUMBER: 'E1' },
+    };
     assert.deepEqual(userPatchOperations(desired, current), []);
     assert.deepEqual(userPatchOperations(desired, current, { removeAbsent: true }), []);
-    assert.deepEqual(userPatchOperations({ TITLE: 'Analyst' }, current), [{ op: 'replace', path: 'TITLE', value: 'Analyst' }]);
+    assert.deepEqual(userPatchOperations({ TITLE: 'Analyst' }, current), [
+      { op: 'replace', path: 'TITLE', value: 'Analyst' },
+    ]);
   });
 
   it('produces operations that, applied by a SCIM server, turn the current user into the desired one', () => {
@@ -115,7 +155,10 @@ describe('patchRequest', () => {
   it('builds a PatchOp body the PatchOp codec accepts', () => {
     const operations = userPatchOperations({ title: 'Analyst' }, current);
     const body = patchRequest(operations);
-    assert.deepEqual(body, { schemas: [URN.PatchOp], Operations: [{ op: 'replace', path: 'title', value: 'Analyst' }] });
+    assert.deepEqual(body, {
+      schemas: [URN.PatchOp],
+      Operations: [{ op: 'replace', path: 'title', value: 'Analyst' }],
+    });
     assert.deepEqual(decode(PatchOp, body), { ok: true, value: body });
   });
 

@@ -23,7 +23,9 @@ import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/t
 // https-style server that wants an auth header, read by a real worker and the CXone sandbox.
 
 const ROOT = path.join(__dirname, '..', '..');
-const MAPPING = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'provision', 'mapping.json'), 'utf8')) as unknown;
+const MAPPING = JSON.parse(
+  fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'provision', 'mapping.json'), 'utf8'),
+) as unknown;
 const CSV_HEADER = 'employee_id,email,first_name,last_name,department,enabled,phone';
 const BUCKET = 'hr-exports';
 
@@ -38,7 +40,9 @@ function csv(prefix: string, n: number): string {
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The one failure a load ends with: its type and message. */
-async function failureOf(load: Promise<unknown>): Promise<{ type: string | undefined; message: string; retryable: boolean }> {
+async function failureOf(
+  load: Promise<unknown>,
+): Promise<{ type: string | undefined; message: string; retryable: boolean }> {
   try {
     await load;
   } catch (err) {
@@ -52,8 +56,9 @@ async function failureOf(load: Promise<unknown>): Promise<{ type: string | undef
 async function withEnv<T>(vars: Record<string, string | undefined>, body: () => Promise<T>): Promise<T> {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
   const apply = (values: Record<string, string | undefined>) => {
-    for (const [k, v] of Object.entries(values)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+    for (const [k, v] of Object.entries(values))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
     resetSourceStore();
   };
   apply(vars);
@@ -86,14 +91,21 @@ describe('sources by URL (object store and https on loopback, real worker, CXone
       }
       const response = await fetch(`${sandbox.url}${req.url}`, {
         method: req.method,
-        headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>,
+        headers: Object.fromEntries(
+          Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length'),
+        ) as Record<string, string>,
         body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
       });
       const text = await response.text();
-      res.writeHead(response.status, { 'content-type': response.headers.get('content-type') ?? 'application/scim+json' }).end(text);
+      res
+        .writeHead(response.status, { 'content-type': response.headers.get('content-type') ?? 'application/scim+json' })
+        .end(text);
     });
     temporal = await startTestTemporal();
-    worker = await startTestWorker(temporal, [sandboxTenant(sandbox), throughProxy(sandboxTenant(sandbox), 'proxied', proxy.url)]);
+    worker = await startTestWorker(temporal, [
+      sandboxTenant(sandbox),
+      throughProxy(sandboxTenant(sandbox), 'proxied', proxy.url),
+    ]);
   });
 
   after(async () => {
@@ -106,13 +118,22 @@ describe('sources by URL (object store and https on loopback, real worker, CXone
   });
 
   const start = (input: ProvisionUsersInput, id: string) =>
-    temporal.testEnv.client.workflow.start(provisionUsers, { taskQueue: worker.settings.taskQueue, workflowId: `${id}-${Date.now()}`, args: [input] });
+    temporal.testEnv.client.workflow.start(provisionUsers, {
+      taskQueue: worker.settings.taskQueue,
+      workflowId: `${id}-${Date.now()}`,
+      args: [input],
+    });
 
   it('provisions a CSV from s3://bucket/key: planned from one read (its SHA-256 recorded), each chunk from its claim in the same bucket', async () => {
     const text = csv('s3src', 45);
     await store.put(BUCKET, 'exports/users.csv', text);
     const handle = await start(
-      { tenant: 'sandbox', source: { path: `s3://${BUCKET}/exports/users.csv`, mapping: MAPPING }, maxOperationsPerRequest: 10, maxChunksInFlight: 2 },
+      {
+        tenant: 'sandbox',
+        source: { path: `s3://${BUCKET}/exports/users.csv`, mapping: MAPPING },
+        maxOperationsPerRequest: 10,
+        maxChunksInFlight: 2,
+      },
       'source-s3',
     );
     const result = await handle.result();
@@ -123,7 +144,10 @@ describe('sources by URL (object store and https on loopback, real worker, CXone
       { path: result.source.path, sha256: result.source.sha256, records: result.source.records },
       { path: `s3://${BUCKET}/exports/users.csv`, sha256: sha256(text), records: 45 },
     );
-    const names = sandbox.listUsers().map((u) => String(u.userName)).filter((n) => n.startsWith('s3src.'));
+    const names = sandbox
+      .listUsers()
+      .map((u) => String(u.userName))
+      .filter((n) => n.startsWith('s3src.'));
     assert.equal(names.length, 45);
     assert.ok(names.includes('s3src.user0044@example.com'));
   });
@@ -135,7 +159,13 @@ describe('sources by URL (object store and https on loopback, real worker, CXone
     // The object is replaced while the provider handles the first Bulk request; chunks run one at a time.
     onFirstBulk = () => store.put(BUCKET, key, csv('other', 30));
     const handle = await start(
-      { tenant: 'proxied', source: { path: `s3://${BUCKET}/${key}`, mapping: MAPPING }, maxOperationsPerRequest: 10, maxChunksInFlight: 1, chunksPerBatch: 1 },
+      {
+        tenant: 'proxied',
+        source: { path: `s3://${BUCKET}/${key}`, mapping: MAPPING },
+        maxOperationsPerRequest: 10,
+        maxChunksInFlight: 1,
+        chunksPerBatch: 1,
+      },
       'source-changed',
     );
     const result = await handle.result();
@@ -174,7 +204,10 @@ describe('sources by URL (object store and https on loopback, real worker, CXone
     assert.match(noBucket.message, /s3:\/\/no-such-bucket\/users\.csv/);
 
     const before = sandbox.listUsers().length;
-    const handle = await start({ tenant: 'sandbox', source: { path: `s3://${BUCKET}/no-such.csv`, mapping: MAPPING } }, 'source-missing');
+    const handle = await start(
+      { tenant: 'sandbox', source: { path: `s3://${BUCKET}/no-such.csv`, mapping: MAPPING } },
+      'source-missing',
+    );
     const err = await handle.result().then(
       () => assert.fail('the run succeeded'),
       (e: unknown) => e,
@@ -189,17 +222,23 @@ describe('sources by URL (object store and https on loopback, real worker, CXone
   it('denied credentials: SourceAccessDenied naming the URL, never the secret', async () => {
     await store.put(BUCKET, 'secret.csv', csv('d', 1));
     const wrongSecret = 'wrong-secret-0123456789abcdef';
-    const denied = await withEnv({ AWS_SECRET_ACCESS_KEY: wrongSecret }, () => failureOf(loadFileSource({ url: `s3://${BUCKET}/secret.csv` })));
+    const denied = await withEnv({ AWS_SECRET_ACCESS_KEY: wrongSecret }, () =>
+      failureOf(loadFileSource({ url: `s3://${BUCKET}/secret.csv` })),
+    );
     assert.equal(denied.type, FailureType.SourceAccessDenied);
     assert.match(denied.message, new RegExp(`s3://${BUCKET}/secret\\.csv`));
     assert.doesNotMatch(denied.message, new RegExp(wrongSecret));
-    const unknownKey = await withEnv({ AWS_ACCESS_KEY_ID: 'AKUNKNOWN0000000' }, () => failureOf(loadFileSource({ url: `s3://${BUCKET}/secret.csv` })));
+    const unknownKey = await withEnv({ AWS_ACCESS_KEY_ID: 'AKUNKNOWN0000000' }, () =>
+      failureOf(loadFileSource({ url: `s3://${BUCKET}/secret.csv` })),
+    );
     assert.equal(unknownKey.type, FailureType.SourceAccessDenied);
   });
 
   it('an unreachable endpoint: SourceUnreachable (retried as a network fault) naming the URL', async () => {
     const closed = `http://127.0.0.1:${await freePort()}`;
-    const failure = await withEnv({ CXONE_SCIM_S3_ENDPOINT: closed }, () => failureOf(loadFileSource({ url: `s3://${BUCKET}/users.csv` })));
+    const failure = await withEnv({ CXONE_SCIM_S3_ENDPOINT: closed }, () =>
+      failureOf(loadFileSource({ url: `s3://${BUCKET}/users.csv` })),
+    );
     assert.equal(failure.type, FailureType.SourceUnreachable);
     assert.equal(failure.retryable, true);
     assert.match(failure.message, new RegExp(`s3://${BUCKET}/users\\.csv`));
@@ -210,7 +249,9 @@ describe('sources by URL (object store and https on loopback, real worker, CXone
     assert.equal(ftp.type, FailureType.InvalidSourceUrl);
     assert.match(ftp.message, /ftp:\/\/files\.example\.com\/users\.csv/);
     assert.match(ftp.message, /unsupported scheme "ftp"/);
-    const withPassword = await failureOf(loadFileSource({ url: 'https://hr:hunter2@files.example.com/users.csv?X-Amz-Signature=abc123' }));
+    const withPassword = await failureOf(
+      loadFileSource({ url: 'https://hr:hunter2@files.example.com/users.csv?X-Amz-Signature=abc123' }),
+    );
     assert.equal(withPassword.type, FailureType.InvalidSourceUrl);
     assert.match(withPassword.message, /https:\/\/files\.example\.com\/users\.csv\?…/);
     assert.doesNotMatch(withPassword.message, /hunter2|abc123/);
@@ -235,7 +276,10 @@ describe('sources by URL (object store and https on loopback, real worker, CXone
 
     before(async () => {
       server = await startScriptedServer(async (req: http.IncomingMessage, _body: string, res: http.ServerResponse) => {
-        seen.push({ authorization: req.headers.authorization, ifNoneMatch: req.headers['if-none-match'] as string | undefined });
+        seen.push({
+          authorization: req.headers.authorization,
+          ifNoneMatch: req.headers['if-none-match'] as string | undefined,
+        });
         if (req.headers.authorization !== 'Bearer export-token') return void res.writeHead(401).end();
         if (req.url !== '/exports/users.csv') return void res.writeHead(404).end();
         const etag = `"${sha256(body).slice(0, 16)}"`;
@@ -264,10 +308,14 @@ describe('sources by URL (object store and https on loopback, real worker, CXone
 
     it('a refused header, a missing variable or a missing document: one clear error naming the URL', async () => {
       const url = `${server.url}/exports/users.csv`;
-      const refused = await withEnv({ HR_EXPORT_AUTH: 'Bearer wrong' }, () => failureOf(loadFileSource({ url, authHeaderEnv: 'HR_EXPORT_AUTH' })));
+      const refused = await withEnv({ HR_EXPORT_AUTH: 'Bearer wrong' }, () =>
+        failureOf(loadFileSource({ url, authHeaderEnv: 'HR_EXPORT_AUTH' })),
+      );
       assert.equal(refused.type, FailureType.SourceAccessDenied);
       assert.match(refused.message, new RegExp(`${url}.*HTTP 401.*HR_EXPORT_AUTH`));
-      const unset = await withEnv({ HR_EXPORT_AUTH: undefined }, () => failureOf(loadFileSource({ url, authHeaderEnv: 'HR_EXPORT_AUTH' })));
+      const unset = await withEnv({ HR_EXPORT_AUTH: undefined }, () =>
+        failureOf(loadFileSource({ url, authHeaderEnv: 'HR_EXPORT_AUTH' })),
+      );
       assert.equal(unset.type, FailureType.SourceAccessDenied);
       assert.match(unset.message, /HR_EXPORT_AUTH, which is not set/);
       const missing = await withEnv({ HR_EXPORT_AUTH: 'Bearer export-token' }, () =>

@@ -15,7 +15,6 @@ import { scimUser as user } from './helpers/users';
 // The reconciliation CLI in-process (runCli) against a real Temporal dev server, worker and the
 // CXone sandbox: plans printed, plans written, approvals refused and accepted, schedules.
 
-
 describe('cxone-scim sync and schedule', () => {
   let temporal: TemporalEnvironment;
   let sandbox: Sandbox;
@@ -26,8 +25,21 @@ describe('cxone-scim sync and schedule', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sync-cli-'));
     [temporal, sandbox] = await Promise.all([startTestTemporal(), startSandbox({ port: 0 })]);
     worker = await startTestWorker(temporal, [sandboxTenant(sandbox)]);
-    for (const u of [user('alice@corp.example'), user('bob@corp.example', { title: 'Agent' }), user('dave@corp.example'), user('admin@corp.example')]) sandbox.adminCreateUser(u);
-    fs.writeFileSync(path.join(dir, 'hr.json'), JSON.stringify([user('alice@corp.example'), user('bob@corp.example', { title: 'Supervisor' }), user('erin@corp.example')]));
+    for (const u of [
+      user('alice@corp.example'),
+      user('bob@corp.example', { title: 'Agent' }),
+      user('dave@corp.example'),
+      user('admin@corp.example'),
+    ])
+      sandbox.adminCreateUser(u);
+    fs.writeFileSync(
+      path.join(dir, 'hr.json'),
+      JSON.stringify([
+        user('alice@corp.example'),
+        user('bob@corp.example', { title: 'Supervisor' }),
+        user('erin@corp.example'),
+      ]),
+    );
   });
 
   after(async () => {
@@ -47,7 +59,15 @@ describe('cxone-scim sync and schedule', () => {
 
   it('prints the plan of a dry run, writes the whole plan, changes nothing, exits 0', async () => {
     const planOut = path.join(dir, 'out', 'plan.csv');
-    const { code, output } = await cli(['sync', hr(), '--dry-run', '--protect', 'admin@corp.example', '--plan-out', planOut]);
+    const { code, output } = await cli([
+      'sync',
+      hr(),
+      '--dry-run',
+      '--protect',
+      'admin@corp.example',
+      '--plan-out',
+      planOut,
+    ]);
     assert.equal(code, 0, output);
     assert.match(output, /Plan [0-9a-f]{64}/);
     assert.match(output, /\+ create\s+1\n/);
@@ -58,8 +78,14 @@ describe('cxone-scim sync and schedule', () => {
     assert.match(output, /Outcome: dry-run/);
     const csv = fs.readFileSync(planOut, 'utf8').trim().split('\n');
     assert.equal(csv[0], 'action,record,userName,id,operations');
-    assert.ok(csv.some((line) => line.startsWith('create,3,erin@corp.example,')), csv.join('\n'));
-    assert.ok(csv.some((line) => line.startsWith('deactivate,,dave@corp.example,')), csv.join('\n'));
+    assert.ok(
+      csv.some((line) => line.startsWith('create,3,erin@corp.example,')),
+      csv.join('\n'),
+    );
+    assert.ok(
+      csv.some((line) => line.startsWith('deactivate,,dave@corp.example,')),
+      csv.join('\n'),
+    );
     assert.equal(byName('erin@corp.example'), undefined, 'a dry run creates nobody');
     assert.equal(byName('bob@corp.example')?.title, 'Agent');
   });
@@ -111,8 +137,26 @@ describe('cxone-scim sync and schedule', () => {
   });
 
   it('manages a schedule of syncUsers: create, describe, trigger (a no-op once in sync), delete', async () => {
-    fs.writeFileSync(hr(), JSON.stringify([user('alice@corp.example'), user('bob@corp.example', { title: 'Supervisor' }), user('erin@corp.example'), user('frank@corp.example')]));
-    const created = await cli(['schedule', 'create', hr(), '--every', '1 day', '--protect', 'admin@corp.example', '--catchup-window', '5 minutes']);
+    fs.writeFileSync(
+      hr(),
+      JSON.stringify([
+        user('alice@corp.example'),
+        user('bob@corp.example', { title: 'Supervisor' }),
+        user('erin@corp.example'),
+        user('frank@corp.example'),
+      ]),
+    );
+    const created = await cli([
+      'schedule',
+      'create',
+      hr(),
+      '--every',
+      '1 day',
+      '--protect',
+      'admin@corp.example',
+      '--catchup-window',
+      '5 minutes',
+    ]);
     assert.equal(created.code, 0, created.output);
     assert.match(created.output, /created schedule sync-sandbox/);
     const described = await cli(['schedule', 'describe', 'sync-sandbox']);

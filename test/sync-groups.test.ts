@@ -33,7 +33,12 @@ describe('syncGroups', () => {
     temporal = await startTestTemporal();
     sandbox = await startSandbox({ port: 0, clientSecret: SECRET });
     scim2 = await startScim2Server();
-    const scim2Tenant: TenantConfig = { tenantId: 'scim2', baseUrl: scim2.origin, scimPath: scim2.scimPath, auth: { type: 'bearer', token: scim2.bearerToken } };
+    const scim2Tenant: TenantConfig = {
+      tenantId: 'scim2',
+      baseUrl: scim2.origin,
+      scimPath: scim2.scimPath,
+      auth: { type: 'bearer', token: scim2.bearerToken },
+    };
     worker = await startTestWorker(temporal, [sandboxTenant(sandbox, 'groups'), scim2Tenant]);
   });
 
@@ -46,36 +51,75 @@ describe('syncGroups', () => {
   });
 
   const run = (input: Omit<SyncGroupsInput, 'tenant'>, tenant = 'groups'): Promise<SyncGroupsResult> =>
-    temporal.testEnv.client.workflow.execute(syncGroups, { taskQueue: worker.settings.taskQueue, workflowId: `sync-groups-${++seq}`, args: [{ tenant, ...input }] });
+    temporal.testEnv.client.workflow.execute(syncGroups, {
+      taskQueue: worker.settings.taskQueue,
+      workflowId: `sync-groups-${++seq}`,
+      args: [{ tenant, ...input }],
+    });
 
   it('creates groups from a groups file and a user CSV column, empties groups gone from the source, and names bad members', async () => {
     const ids = new Map<string, string>();
-    for (const name of ['alice@corp.example', 'bob@corp.example', 'carol@corp.example']) ids.set(name, String(sandbox.adminCreateUser(user(name)).id));
+    for (const name of ['alice@corp.example', 'bob@corp.example', 'carol@corp.example'])
+      ids.set(name, String(sandbox.adminCreateUser(user(name)).id));
     const scim = await sandboxScim(sandbox);
-    await scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Old', members: [{ value: ids.get('bob@corp.example') }] });
+    await scim('POST', '/Groups', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      displayName: 'Old',
+      members: [{ value: ids.get('bob@corp.example') }],
+    });
     const groupsFile = path.join(dir, 'groups.csv');
-    fs.writeFileSync(groupsFile, 'displayName,externalId,members\nSales,s-1,ALICE@corp.example;bob@corp.example\nSupport,,carol@corp.example;ghost@corp.example\n');
+    fs.writeFileSync(
+      groupsFile,
+      'displayName,externalId,members\nSales,s-1,ALICE@corp.example;bob@corp.example\nSupport,,carol@corp.example;ghost@corp.example\n',
+    );
     const usersCsv = path.join(dir, 'users.csv');
     fs.writeFileSync(usersCsv, 'userName,groups\nalice@corp.example,Agents|Sales\ncarol@corp.example,Agents\n');
     const input = { groupsFile: { path: groupsFile }, groupsColumn: { path: usersCsv, delimiter: '|' } };
 
     const dry = await run({ ...input, dryRun: true });
     assert.equal(dry.outcome, 'dry-run');
-    assert.deepEqual([dry.plan?.counts.create, dry.plan?.counts.empty, dry.plan?.adds, dry.plan?.removals.memberships], [3, 1, 5, 1]);
-    assert.deepEqual(dry.plan?.problems.map((p) => `${p.group} (${p.origin}): ${p.reason}`), ['Support (groups.csv line 3): member "ghost@corp.example" matches no provider user (by userName)']);
+    assert.deepEqual(
+      [dry.plan?.counts.create, dry.plan?.counts.empty, dry.plan?.adds, dry.plan?.removals.memberships],
+      [3, 1, 5, 1],
+    );
+    assert.deepEqual(
+      dry.plan?.problems.map((p) => `${p.group} (${p.origin}): ${p.reason}`),
+      ['Support (groups.csv line 3): member "ghost@corp.example" matches no provider user (by userName)'],
+    );
     assert.equal(sandbox.countGroups(), 1, 'a dry run writes nothing');
 
     sandbox.requestLog.length = 0;
     const done = await run({ ...input, deletionThreshold: { maxShare: 1 } });
     assert.equal(done.outcome, 'partial', 'the unresolved member makes the run partial');
-    assert.deepEqual([done.applied.created, done.applied.membersAdded, done.applied.membersRemoved, done.failed], [3, 5, 1, 0]);
+    assert.deepEqual(
+      [done.applied.created, done.applied.membersAdded, done.applied.membersRemoved, done.failed],
+      [3, 5, 1, 0],
+    );
     const listings = sandbox.requestLog.filter((r) => r.method === 'GET' && r.path.endsWith('/Groups'));
-    assert.ok(listings.length > 0 && listings.every((r) => /attributes=id(%2C|,)displayName(%2C|,)externalId/.test(r.query)), 'groups are listed without their members');
-    const writes = sandbox.requestLog.filter((r) => r.method !== 'GET' && r.path.includes('/Groups')).map((r) => r.method).sort();
-    assert.deepEqual(writes, ['PATCH', 'POST', 'POST', 'POST'], 'each create carries its members (one slice); one PATCH removes the member of Old');
-    assert.equal(sandbox.requestLog.filter((r) => r.method === 'GET' && /\/Groups\/[^/]+$/.test(r.path)).length, 4, 'one verification read per changed group');
-    const groups = await scim('GET', '/Groups?attributes=displayName,members') as { Resources: Array<{ displayName: string; members?: Array<{ value: string }> }> };
-    const members = Object.fromEntries(groups.Resources.map((g) => [g.displayName, (g.members ?? []).map((m) => m.value).sort()]));
+    assert.ok(
+      listings.length > 0 && listings.every((r) => /attributes=id(%2C|,)displayName(%2C|,)externalId/.test(r.query)),
+      'groups are listed without their members',
+    );
+    const writes = sandbox.requestLog
+      .filter((r) => r.method !== 'GET' && r.path.includes('/Groups'))
+      .map((r) => r.method)
+      .sort();
+    assert.deepEqual(
+      writes,
+      ['PATCH', 'POST', 'POST', 'POST'],
+      'each create carries its members (one slice); one PATCH removes the member of Old',
+    );
+    assert.equal(
+      sandbox.requestLog.filter((r) => r.method === 'GET' && /\/Groups\/[^/]+$/.test(r.path)).length,
+      4,
+      'one verification read per changed group',
+    );
+    const groups = (await scim('GET', '/Groups?attributes=displayName,members')) as {
+      Resources: Array<{ displayName: string; members?: Array<{ value: string }> }>;
+    };
+    const members = Object.fromEntries(
+      groups.Resources.map((g) => [g.displayName, (g.members ?? []).map((m) => m.value).sort()]),
+    );
     assert.deepEqual(members, {
       Old: [],
       Sales: [ids.get('alice@corp.example'), ids.get('bob@corp.example')].sort(),
@@ -84,13 +128,21 @@ describe('syncGroups', () => {
     });
 
     const again = await run({ ...input, dryRun: true });
-    assert.deepEqual([again.plan?.counts.create, again.plan?.counts.update, again.plan?.adds, again.plan?.removals.memberships], [0, 0, 0, 0], 'a second run finds nothing to change');
+    assert.deepEqual(
+      [again.plan?.counts.create, again.plan?.counts.update, again.plan?.adds, again.plan?.removals.memberships],
+      [0, 0, 0, 0],
+      'a second run finds nothing to change',
+    );
   });
 
   it('reports a filtered member removal that the provider answered 200 to and did not apply', async () => {
     sandbox.setSwitches({ groupPatchNoop: true });
     try {
-      const done = await run({ groups: [{ displayName: 'Sales', members: ['alice@corp.example'] }], scope: { displayNamePrefix: 'Sales' }, deletionThreshold: { maxShare: 1 } });
+      const done = await run({
+        groups: [{ displayName: 'Sales', members: ['alice@corp.example'] }],
+        scope: { displayNamePrefix: 'Sales' },
+        deletionThreshold: { maxShare: 1 },
+      });
       assert.equal(done.outcome, 'partial');
       assert.equal(done.applied.membersRemoved, 0);
       assert.equal(done.failed, 1);
@@ -99,7 +151,11 @@ describe('syncGroups', () => {
     } finally {
       sandbox.setSwitches({ groupPatchNoop: false });
     }
-    const fixed = await run({ groups: [{ displayName: 'Sales', members: ['alice@corp.example'] }], scope: { displayNamePrefix: 'Sales' }, deletionThreshold: { maxShare: 1 } });
+    const fixed = await run({
+      groups: [{ displayName: 'Sales', members: ['alice@corp.example'] }],
+      scope: { displayNamePrefix: 'Sales' },
+      deletionThreshold: { maxShare: 1 },
+    });
     assert.deepEqual([fixed.outcome, fixed.applied.membersRemoved], ['succeeded', 1]);
   });
 
@@ -108,12 +164,21 @@ describe('syncGroups', () => {
     try {
       sandbox.requestLog.length = 0;
       const done = await run({
-        groups: [{ displayName: 'Agents', members: ['alice@corp.example'] }, { displayName: 'Support', members: [] }],
-        groupsPerActivity: 1, quarantine: { minWrites: 1, maxFailureRate: 0.5 }, deletionThreshold: { maxShare: 1 },
+        groups: [
+          { displayName: 'Agents', members: ['alice@corp.example'] },
+          { displayName: 'Support', members: [] },
+        ],
+        groupsPerActivity: 1,
+        quarantine: { minWrites: 1, maxFailureRate: 0.5 },
+        deletionThreshold: { maxShare: 1 },
       });
       assert.equal(done.outcome, 'quarantined');
       assert.equal(done.failed, 1);
-      assert.equal(sandbox.requestLog.filter((r) => r.method === 'PATCH').length, 1, 'no removal is sent after the quarantine');
+      assert.equal(
+        sandbox.requestLog.filter((r) => r.method === 'PATCH').length,
+        1,
+        'no removal is sent after the quarantine',
+      );
     } finally {
       sandbox.setSwitches({ groupPatchNoop: false });
     }
@@ -121,17 +186,33 @@ describe('syncGroups', () => {
 
   it('holds removals above the threshold until approveDeletions names the plan shown', async () => {
     const handle = await temporal.testEnv.client.workflow.start(syncGroups, {
-      taskQueue: worker.settings.taskQueue, workflowId: `sync-groups-${++seq}`, args: [{ tenant: 'groups', groups: [{ displayName: 'Agents', members: ['alice@corp.example'] }], scope: { displayNamePrefix: 'Agents' } }],
+      taskQueue: worker.settings.taskQueue,
+      workflowId: `sync-groups-${++seq}`,
+      args: [
+        {
+          tenant: 'groups',
+          groups: [{ displayName: 'Agents', members: ['alice@corp.example'] }],
+          scope: { displayNamePrefix: 'Agents' },
+        },
+      ],
     });
     let progress = await handle.query(syncGroupsProgressQuery);
     while (progress.phase !== 'awaitingApproval') {
       await new Promise((resolve) => setTimeout(resolve, 200));
       progress = await handle.query(syncGroupsProgressQuery);
     }
-    await assert.rejects(handle.executeUpdate('approveDeletions', { args: [{ planHash: 'not-the-plan' }] }), (err: Error) => /is not the plan shown/.test(String((err.cause as Error | undefined)?.message)));
-    await handle.executeUpdate('approveDeletions', { args: [{ planHash: progress.awaitingApproval?.planHash, approvedBy: 'test' }] });
+    await assert.rejects(
+      handle.executeUpdate('approveDeletions', { args: [{ planHash: 'not-the-plan' }] }),
+      (err: Error) => /is not the plan shown/.test(String((err.cause as Error | undefined)?.message)),
+    );
+    await handle.executeUpdate('approveDeletions', {
+      args: [{ planHash: progress.awaitingApproval?.planHash, approvedBy: 'test' }],
+    });
     const done = await handle.result();
-    assert.deepEqual([done.outcome, done.deletionDecision?.decision, done.applied.membersRemoved, done.threshold?.exceeded], ['succeeded', 'approved', 1, true]);
+    assert.deepEqual(
+      [done.outcome, done.deletionDecision?.decision, done.applied.membersRemoved, done.threshold?.exceeded],
+      ['succeeded', 'approved', 1, true],
+    );
   });
 
   it('replaces the whole group with PUT, and never PATCHes, where patch.supported is false', async () => {
@@ -141,9 +222,19 @@ describe('syncGroups', () => {
     await scim('PUT', '/ServiceProviderConfig', { ...desired, patch: { supported: false } });
     try {
       sandbox.requestLog.length = 0;
-      const done = await run({ groups: [{ displayName: 'Support', members: ['bob@corp.example'] }], scope: { displayNamePrefix: 'Support' }, deletionThreshold: { maxShare: 1 } });
-      assert.deepEqual([done.outcome, done.applied.membersAdded, done.applied.membersRemoved, done.failed], ['succeeded', 1, 1, 0], JSON.stringify(done.failures));
-      const writes = sandbox.requestLog.filter((r) => r.method !== 'GET' && r.path.includes('/Groups')).map((r) => r.method);
+      const done = await run({
+        groups: [{ displayName: 'Support', members: ['bob@corp.example'] }],
+        scope: { displayNamePrefix: 'Support' },
+        deletionThreshold: { maxShare: 1 },
+      });
+      assert.deepEqual(
+        [done.outcome, done.applied.membersAdded, done.applied.membersRemoved, done.failed],
+        ['succeeded', 1, 1, 0],
+        JSON.stringify(done.failures),
+      );
+      const writes = sandbox.requestLog
+        .filter((r) => r.method !== 'GET' && r.path.includes('/Groups'))
+        .map((r) => r.method);
       assert.deepEqual(writes, ['PUT', 'PUT']);
     } finally {
       await scim('PUT', '/ServiceProviderConfig', desired);
@@ -152,15 +243,33 @@ describe('syncGroups', () => {
 
   it('cxone-scim sync-groups: a dry run prints each group action and names every bad record', async () => {
     const file = path.join(dir, 'groups.ndjson');
-    fs.writeFileSync(file, ['{"displayName":"Leads","members":["alice@corp.example"]}', '{"displayName":"leads","members":[]}', 'not json', '{"members":["bob@corp.example"]}', ''].join('\n'));
+    fs.writeFileSync(
+      file,
+      [
+        '{"displayName":"Leads","members":["alice@corp.example"]}',
+        '{"displayName":"leads","members":[]}',
+        'not json',
+        '{"members":["bob@corp.example"]}',
+        '',
+      ].join('\n'),
+    );
     const out = new Capture();
     const err = new Capture();
-    const context = { ...cliContext(temporal.testEnv.client, worker.settings.taskQueue, { stdout: out, stderr: err }, {}), exitCode: -1 };
-    await syncGroupsCommand({ groupsFile: file, tenant: 'groups', dryRun: true, prefix: 'Leads', output: 'text' }, context);
+    const context = {
+      ...cliContext(temporal.testEnv.client, worker.settings.taskQueue, { stdout: out, stderr: err }, {}),
+      exitCode: -1,
+    };
+    await syncGroupsCommand(
+      { groupsFile: file, tenant: 'groups', dryRun: true, prefix: 'Leads', output: 'text' },
+      context,
+    );
     const text = out.text;
     assert.equal(context.exitCode, 0, err.text);
     assert.match(text, /^outcome: dry-run/);
-    assert.match(text, /error: group "Leads" \(groups\.ndjson line 1\) displayName "Leads" is given 2 times \(groups\.ndjson line 1, groups\.ndjson line 2\)/);
+    assert.match(
+      text,
+      /error: group "Leads" \(groups\.ndjson line 1\) displayName "Leads" is given 2 times \(groups\.ndjson line 1, groups\.ndjson line 2\)/,
+    );
     assert.match(text, /error: \(groups\.ndjson line 3\) not JSON/);
     assert.match(text, /error: \(groups\.ndjson line 4\) displayName: required/);
     assert.match(text, /0 create, 0 update/);
@@ -180,15 +289,38 @@ describe('syncGroups', () => {
   it('provisions and changes memberships on the independent scim2-server', async () => {
     const ids: string[] = [];
     for (const name of ['dan@corp.example', 'eve@corp.example', 'fay@corp.example']) {
-      const answer = await fetch(`${scim2.origin}${scim2.scimPath}/Users`, { method: 'POST', headers: { authorization: `Bearer ${scim2.bearerToken}`, 'content-type': 'application/scim+json' }, body: JSON.stringify({ schemas: [CORE], userName: name }) });
+      const answer = await fetch(`${scim2.origin}${scim2.scimPath}/Users`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${scim2.bearerToken}`, 'content-type': 'application/scim+json' },
+        body: JSON.stringify({ schemas: [CORE], userName: name }),
+      });
       assert.equal(answer.status, 201);
       ids.push(String(((await answer.json()) as { id: string }).id));
     }
-    const first = await run({ groups: [{ displayName: 'Ops', members: ['dan@corp.example', 'eve@corp.example'] }] }, 'scim2');
-    assert.deepEqual([first.outcome, first.applied.created, first.applied.membersAdded, first.failed], ['succeeded', 1, 2, 0]);
-    const second = await run({ groups: [{ displayName: 'Ops', members: ['eve@corp.example', 'FAY@corp.example'] }], deletionThreshold: { maxShare: 1 } }, 'scim2');
-    assert.deepEqual([second.outcome, second.applied.membersAdded, second.applied.membersRemoved, second.failed], ['succeeded', 1, 1, 0], JSON.stringify(second.failures));
-    const check = await run({ groups: [{ displayName: 'Ops', members: ['eve@corp.example', 'fay@corp.example'] }], dryRun: true }, 'scim2');
+    const first = await run(
+      { groups: [{ displayName: 'Ops', members: ['dan@corp.example', 'eve@corp.example'] }] },
+      'scim2',
+    );
+    assert.deepEqual(
+      [first.outcome, first.applied.created, first.applied.membersAdded, first.failed],
+      ['succeeded', 1, 2, 0],
+    );
+    const second = await run(
+      {
+        groups: [{ displayName: 'Ops', members: ['eve@corp.example', 'FAY@corp.example'] }],
+        deletionThreshold: { maxShare: 1 },
+      },
+      'scim2',
+    );
+    assert.deepEqual(
+      [second.outcome, second.applied.membersAdded, second.applied.membersRemoved, second.failed],
+      ['succeeded', 1, 1, 0],
+      JSON.stringify(second.failures),
+    );
+    const check = await run(
+      { groups: [{ displayName: 'Ops', members: ['eve@corp.example', 'fay@corp.example'] }], dryRun: true },
+      'scim2',
+    );
     assert.deepEqual([check.plan?.counts.unchanged, check.plan?.adds, check.plan?.removals.memberships], [1, 0, 0]);
   });
 });
@@ -197,12 +329,19 @@ describe('syncGroups', () => {
 async function sandboxScim(sandbox: Sandbox) {
   const tokenAnswer = await fetch(sandbox.tokenUrl, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${sandbox.clientId}:${sandbox.clientSecret}`).toString('base64')}` },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${sandbox.clientId}:${sandbox.clientSecret}`).toString('base64')}`,
+    },
     body: 'grant_type=client_credentials',
   });
   const { access_token: token } = (await tokenAnswer.json()) as { access_token: string };
   return async (method: string, target: string, body?: unknown): Promise<unknown> => {
-    const answer = await fetch(`${sandbox.scimBaseUrl}${target}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const answer = await fetch(`${sandbox.scimBaseUrl}${target}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
     assert.ok(answer.ok, `${method} ${target}: ${answer.status} ${await answer.clone().text()}`);
     return answer.json();
   };

@@ -35,25 +35,38 @@ const HOP_HEADERS = new Set(['host', 'connection', 'keep-alive', 'content-length
 /** A loopback proxy in front of the sandbox (token requests included). */
 async function startProxy(upstream: () => string): Promise<Proxy> {
   const proxy: Proxy = { url: '', close: async () => undefined };
-  const server = await startScriptedServer(async (req: http.IncomingMessage, body: string, res: http.ServerResponse) => {
-    const status = proxy.intercept?.(req.method ?? 'GET', (req.url ?? '').split('?')[0], body);
-    if (status !== undefined) {
-      res.writeHead(status, { 'content-type': 'application/scim+json' });
-      res.end(JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(status), detail: `injected ${status}` }));
-      return;
-    }
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && !HOP_HEADERS.has(name)) headers[name] = value;
-    try {
-      const answer = await fetch(`${upstream()}${req.url}`, { method: req.method, headers, body: body === '' ? undefined : body });
-      const text = await answer.text();
-      res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
-      res.end(text);
-    } catch (err) {
-      res.writeHead(502);
-      res.end(String(err));
-    }
-  });
+  const server = await startScriptedServer(
+    async (req: http.IncomingMessage, body: string, res: http.ServerResponse) => {
+      const status = proxy.intercept?.(req.method ?? 'GET', (req.url ?? '').split('?')[0], body);
+      if (status !== undefined) {
+        res.writeHead(status, { 'content-type': 'application/scim+json' });
+        res.end(
+          JSON.stringify({
+            schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+            status: String(status),
+            detail: `injected ${status}`,
+          }),
+        );
+        return;
+      }
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers))
+        if (typeof value === 'string' && !HOP_HEADERS.has(name)) headers[name] = value;
+      try {
+        const answer = await fetch(`${upstream()}${req.url}`, {
+          method: req.method,
+          headers,
+          body: body === '' ? undefined : body,
+        });
+        const text = await answer.text();
+        res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+        res.end(text);
+      } catch (err) {
+        res.writeHead(502);
+        res.end(String(err));
+      }
+    },
+  );
   proxy.url = server.url;
   proxy.close = server.close;
   return proxy;
@@ -83,8 +96,13 @@ describe('syncUsers', () => {
   });
 
   const start = (input: Omit<SyncUsersInput, 'tenant'>): Promise<WorkflowHandle<typeof syncUsers>> =>
-    temporal.testEnv.client.workflow.start(syncUsers, { taskQueue: worker.settings.taskQueue, workflowId: `sync-${++seq}`, args: [{ tenant: 'sync', ...input }] });
-  const runSync = async (input: Omit<SyncUsersInput, 'tenant'>): Promise<SyncUsersResult> => (await start(input)).result();
+    temporal.testEnv.client.workflow.start(syncUsers, {
+      taskQueue: worker.settings.taskQueue,
+      workflowId: `sync-${++seq}`,
+      args: [{ tenant: 'sync', ...input }],
+    });
+  const runSync = async (input: Omit<SyncUsersInput, 'tenant'>): Promise<SyncUsersResult> =>
+    (await start(input)).result();
 
   /** A fresh provider holding just these users (the worker's cached token is refused once and renewed). */
   async function seed(users: Attrs[]): Promise<Map<string, string>> {
@@ -94,7 +112,8 @@ describe('syncUsers', () => {
     for (const u of users) ids.set(String(u.userName), String(sandbox.adminCreateUser(u).id));
     return ids;
   }
-  const byName = (userName: string) => sandbox.listUsers().find((u) => String(u.userName).toLowerCase() === userName.toLowerCase());
+  const byName = (userName: string) =>
+    sandbox.listUsers().find((u) => String(u.userName).toLowerCase() === userName.toLowerCase());
 
   it('plans every action, writes nothing on a dry run, then applies the plan', async () => {
     const ids = await seed([
@@ -106,7 +125,12 @@ describe('syncUsers', () => {
       user('outsider@partner.example'),
     ]);
     const input: Omit<SyncUsersInput, 'tenant'> = {
-      users: [user('ALICE@corp.example', { emails: [{ value: 'alice@corp.example', type: 'work', primary: true }] }), user('bob@corp.example', { title: 'Supervisor' }), user('carol@corp.example'), user('erin@corp.example')],
+      users: [
+        user('ALICE@corp.example', { emails: [{ value: 'alice@corp.example', type: 'work', primary: true }] }),
+        user('bob@corp.example', { title: 'Supervisor' }),
+        user('carol@corp.example'),
+        user('erin@corp.example'),
+      ],
       scope: { userNameSuffixes: ['@corp.example'] },
       protectedAccounts: ['Admin@corp.example'],
       // 1 of 4 managed users leaves: above the default 20 %, so the threshold is raised here.
@@ -115,7 +139,15 @@ describe('syncUsers', () => {
     const dry = await runSync({ ...input, dryRun: true });
     assert.equal(dry.outcome, 'dry-run');
     assert.deepEqual(
-      { create: dry.plan.counts.create, update: dry.plan.counts.update, reactivate: dry.plan.counts.reactivate, deactivate: dry.plan.counts.deactivate, unchanged: dry.plan.counts.unchanged, protected: dry.plan.counts.protected, outOfScope: dry.plan.counts['out-of-scope'] },
+      {
+        create: dry.plan.counts.create,
+        update: dry.plan.counts.update,
+        reactivate: dry.plan.counts.reactivate,
+        deactivate: dry.plan.counts.deactivate,
+        unchanged: dry.plan.counts.unchanged,
+        protected: dry.plan.counts.protected,
+        outOfScope: dry.plan.counts['out-of-scope'],
+      },
       { create: 1, update: 1, reactivate: 1, deactivate: 1, unchanged: 1, protected: 1, outOfScope: 1 },
     );
     assert.match(dry.plan.planHash, /^[0-9a-f]{64}$/);
@@ -131,19 +163,33 @@ describe('syncUsers', () => {
     assert.equal(byName('dave@corp.example')?.active, false);
     assert.equal(byName('admin@corp.example')?.active, true, 'protected accounts are never touched');
     assert.equal(byName('outsider@partner.example')?.active, true, 'users outside the scope are never touched');
-    assert.equal(sandbox.getUser(ids.get('alice@corp.example') as string)?.userName, 'alice@corp.example', 'a case-only difference in userName is the same user');
+    assert.equal(
+      sandbox.getUser(ids.get('alice@corp.example') as string)?.userName,
+      'alice@corp.example',
+      'a case-only difference in userName is the same user',
+    );
 
     const again = await runSync(input);
     assert.deepEqual(
-      Object.entries(again.plan.counts).filter(([action, n]) => n > 0 && action !== 'unchanged' && action !== 'protected' && action !== 'out-of-scope'),
+      Object.entries(again.plan.counts).filter(
+        ([action, n]) => n > 0 && action !== 'unchanged' && action !== 'protected' && action !== 'out-of-scope',
+      ),
       [],
       'a second run finds nothing to do',
     );
   });
 
   it('waits for approval above the deletion threshold; a wrong hash is refused; the right one resumes', async () => {
-    await seed([user('keep@corp.example'), user('leaver1@corp.example'), user('leaver2@corp.example'), user('leaver3@corp.example')]);
-    const handle = await start({ users: [user('keep@corp.example'), user('joiner@corp.example')], deletionThreshold: { maxCount: 2 } });
+    await seed([
+      user('keep@corp.example'),
+      user('leaver1@corp.example'),
+      user('leaver2@corp.example'),
+      user('leaver3@corp.example'),
+    ]);
+    const handle = await start({
+      users: [user('keep@corp.example'), user('joiner@corp.example')],
+      deletionThreshold: { maxCount: 2 },
+    });
     let progress = await handle.query(syncProgressQuery);
     for (let i = 0; i < 200 && progress.phase !== 'awaitingApproval'; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -154,13 +200,18 @@ describe('syncUsers', () => {
     assert.ok(byName('joiner@corp.example'), 'creates and updates go ahead before the approval');
     assert.equal(byName('leaver1@corp.example')?.active, true);
 
-    await assert.rejects(handle.executeUpdate(approveDeletionsUpdate, { args: [{ planHash: '0'.repeat(64) }] }), (err: unknown) => {
-      assert.ok(err instanceof WorkflowUpdateFailedError);
-      assert.match(String(((err as Error).cause as Error | undefined)?.message), /is not the plan shown/);
-      return true;
-    });
+    await assert.rejects(
+      handle.executeUpdate(approveDeletionsUpdate, { args: [{ planHash: '0'.repeat(64) }] }),
+      (err: unknown) => {
+        assert.ok(err instanceof WorkflowUpdateFailedError);
+        assert.match(String(((err as Error).cause as Error | undefined)?.message), /is not the plan shown/);
+        return true;
+      },
+    );
     assert.doesNotMatch(await historyText(handle), /0{64}/, 'a refused approval leaves no trace in history');
-    const decision = await handle.executeUpdate(approveDeletionsUpdate, { args: [{ planHash: progress.awaitingApproval?.planHash as string, approvedBy: 'jane.admin' }] });
+    const decision = await handle.executeUpdate(approveDeletionsUpdate, {
+      args: [{ planHash: progress.awaitingApproval?.planHash as string, approvedBy: 'jane.admin' }],
+    });
     assert.equal(decision.decision, 'approved');
     const result = await handle.result();
     assert.equal(result.outcome, 'succeeded');
@@ -172,8 +223,11 @@ describe('syncUsers', () => {
   it('ends without removals when the deletions are rejected', async () => {
     await seed([user('stay@corp.example'), user('gone@corp.example')]);
     const handle = await start({ users: [user('stay@corp.example')], deletionThreshold: { maxCount: 0 } });
-    for (let i = 0; i < 200 && (await handle.query(syncProgressQuery)).phase !== 'awaitingApproval'; i++) await new Promise((r) => setTimeout(r, 100));
-    await handle.executeUpdate(rejectDeletionsUpdate, { args: [{ rejectedBy: 'jane.admin', reason: 'export looks truncated' }] });
+    for (let i = 0; i < 200 && (await handle.query(syncProgressQuery)).phase !== 'awaitingApproval'; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    await handle.executeUpdate(rejectDeletionsUpdate, {
+      args: [{ rejectedBy: 'jane.admin', reason: 'export looks truncated' }],
+    });
     const result = await handle.result();
     assert.equal(result.outcome, 'rejected');
     assert.equal(result.applied.deactivate, 0);
@@ -183,9 +237,18 @@ describe('syncUsers', () => {
   it('refuses a source without valid users and a scope that matches nobody, before deactivating anyone', async () => {
     await seed([user('one@corp.example'), user('two@corp.example')]);
     const empty = await start({ users: [{ schemas: [CORE], displayName: 'no userName' }] });
-    await assert.rejects(empty.result(), (err: Error) => /no valid user/.test(String((err.cause as Error | undefined)?.message)));
-    const noScope = await start({ users: [user('one@corp.example')], scope: { userNameSuffixes: ['@nowhere.example'] } });
-    await assert.rejects(noScope.result(), (err: Error) => /matches none of the provider's 2 users and none of the source's/.test(String((err.cause as Error | undefined)?.message)));
+    await assert.rejects(empty.result(), (err: Error) =>
+      /no valid user/.test(String((err.cause as Error | undefined)?.message)),
+    );
+    const noScope = await start({
+      users: [user('one@corp.example')],
+      scope: { userNameSuffixes: ['@nowhere.example'] },
+    });
+    await assert.rejects(noScope.result(), (err: Error) =>
+      /matches none of the provider's 2 users and none of the source's/.test(
+        String((err.cause as Error | undefined)?.message),
+      ),
+    );
     assert.equal(byName('two@corp.example')?.active, true);
   });
 
@@ -203,7 +266,12 @@ describe('syncUsers', () => {
     proxy.intercept = (method, path) => (method === 'POST' && path.endsWith('/Users') ? 400 : undefined);
     try {
       const users = Array.from({ length: 30 }, (_, i) => user(`q${i}@corp.example`));
-      const result = await runSync({ users, sliceSize: 5, maxSlicesInFlight: 1, quarantine: { minWrites: 10, maxFailureRate: 0.4 } });
+      const result = await runSync({
+        users,
+        sliceSize: 5,
+        maxSlicesInFlight: 1,
+        quarantine: { minWrites: 10, maxFailureRate: 0.4 },
+      });
       assert.equal(result.outcome, 'quarantined');
       assert.ok(result.failed >= 10 && result.failed < 30, `stopped early (${result.failed} failed)`);
       assert.match(result.note ?? '', /HTTP 400/);
@@ -226,7 +294,11 @@ describe('syncUsers', () => {
       return undefined;
     };
     try {
-      const result = await runSync({ users: [user('stays@corp.example')], sliceSize: 50, deletionThreshold: { maxCount: 100, maxShare: 1 } });
+      const result = await runSync({
+        users: [user('stays@corp.example')],
+        sliceSize: 50,
+        deletionThreshold: { maxCount: 100, maxShare: 1 },
+      });
       assert.equal(result.outcome, 'succeeded');
       assert.equal(result.applied.deactivate, 12);
       assert.equal(patchedIds.length, 12, 'one PATCH per leaver that went through');
@@ -239,7 +311,10 @@ describe('syncUsers', () => {
 
   it('syncs one user on demand, ignoring every other difference', async () => {
     await seed([user('solo@corp.example', { title: 'Old' }), user('other@corp.example')]);
-    const result = await runSync({ users: [user('solo@corp.example', { title: 'New' }), user('new@corp.example')], user: 'SOLO@corp.example' });
+    const result = await runSync({
+      users: [user('solo@corp.example', { title: 'New' }), user('new@corp.example')],
+      user: 'SOLO@corp.example',
+    });
     assert.equal(result.outcome, 'succeeded');
     assert.equal(result.applied.update, 1);
     assert.equal(byName('solo@corp.example')?.title, 'New');

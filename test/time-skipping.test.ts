@@ -20,16 +20,28 @@ describe('long Retry-After on the time-skipping server', () => {
 
   before(async () => {
     provider = await startScriptedServer((req, _body, res) => {
-      if (req.url === '/oauth/token') return sendJson(res, 200, { access_token: 'ts-token', token_type: 'Bearer', expires_in: 86400 }, { 'content-type': 'application/json' });
+      if (req.url === '/oauth/token')
+        return sendJson(
+          res,
+          200,
+          { access_token: 'ts-token', token_type: 'Bearer', expires_in: 86400 },
+          { 'content-type': 'application/json' },
+        );
       spcTimes.push(Date.now());
-      if (spcTimes.length === 1) return sendJson(res, 429, { status: '429', detail: 'slow down' }, { 'retry-after': '3600' });
+      if (spcTimes.length === 1)
+        return sendJson(res, 429, { status: '429', detail: 'slow down' }, { 'retry-after': '3600' });
       sendJson(res, 200, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'] });
     });
     env = await startTimeSkippingTemporal();
     // Unlike the dev server, the test server starts without the project's search attributes.
     await env.connection.operatorService.addSearchAttributes({
       namespace: env.namespace ?? 'default',
-      searchAttributes: Object.fromEntries(SCIM_SEARCH_ATTRIBUTES.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+      searchAttributes: Object.fromEntries(
+        SCIM_SEARCH_ATTRIBUTES.map((key) => [
+          key.name,
+          temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        ]),
+      ),
     });
   });
 
@@ -50,7 +62,11 @@ describe('long Retry-After on the time-skipping server', () => {
     const started = Date.now();
     const virtualStart = await env.currentTimeMs();
     const result = await worker.runUntil(
-      env.client.workflow.execute(discoverServiceProvider, { taskQueue, workflowId: `ts-${randomUUID()}`, args: [{ tenant: 'slow' }] }),
+      env.client.workflow.execute(discoverServiceProvider, {
+        taskQueue,
+        workflowId: `ts-${randomUUID()}`,
+        args: [{ tenant: 'slow' }],
+      }),
     );
     assert.equal(result.httpStatus, 200);
     assert.equal(spcTimes.length, 2, 'one 429, then the retry');

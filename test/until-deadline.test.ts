@@ -11,8 +11,15 @@ function fakeClock(): RetryClock & { waits: number[] } {
   return { waits, now: () => now, sleep: async (ms) => void (waits.push(ms), (now += ms)) };
 }
 
-const http = (status: number, retryAfterMs?: number) => new ScimHttpError({ method: 'POST', path: '/Users', status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
-const refused = () => new ScimNetworkError('POST', '/Users', { timedOut: false, code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' });
+const http = (status: number, retryAfterMs?: number) =>
+  new ScimHttpError({
+    method: 'POST',
+    path: '/Users',
+    status,
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  });
+const refused = () =>
+  new ScimNetworkError('POST', '/Users', { timedOut: false, code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' });
 
 /** Fails with the given errors in turn, then answers 'ok'. */
 function failing(errors: Error[]): () => Promise<string> {
@@ -35,7 +42,10 @@ describe('untilDeadline', () => {
   it('does not retry a non-retryable answer', async () => {
     const clock = fakeClock();
     for (const status of [400, 403, 404, 409, 412, 501]) {
-      await assert.rejects(untilDeadline(3_600_000, failing([http(status)]), clock), (err: unknown) => err instanceof ScimHttpError && err.status === status);
+      await assert.rejects(
+        untilDeadline(3_600_000, failing([http(status)]), clock),
+        (err: unknown) => err instanceof ScimHttpError && err.status === status,
+      );
     }
     assert.deepEqual(clock.waits, []);
   });
@@ -45,7 +55,10 @@ describe('untilDeadline', () => {
     const outage = Array.from({ length: 100 }, () => http(503));
     await assert.rejects(untilDeadline(20_000, failing(outage), clock), (err: unknown) => {
       assert.ok(err instanceof DeadlinePassedError);
-      assert.match(err.message, /still failing at the run's retry deadline after 8 attempts: SCIM POST \/Users failed: HTTP 503/);
+      assert.match(
+        err.message,
+        /still failing at the run's retry deadline after 8 attempts: SCIM POST \/Users failed: HTTP 503/,
+      );
       return true;
     });
     assert.deepEqual(clock.waits, [250, 500, 1000, 2000, 4000, 5000, 5000]);

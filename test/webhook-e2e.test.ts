@@ -22,7 +22,12 @@ import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/t
 const CXONE_SECRET = 'cxone-webhook-secret-e2e';
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 
-async function waitFor<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
+async function waitFor<T>(
+  read: () => Promise<T>,
+  ok: (value: T) => boolean,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {
@@ -82,7 +87,11 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
 
   before(async () => {
     [cxone, idp, temporal] = await Promise.all([
-      startSandbox({ port: 0, webhookSecret: CXONE_SECRET, deliveryRetry: { attempts: 8, initialDelayMs: 300, timeoutMs: 5000 } }),
+      startSandbox({
+        port: 0,
+        webhookSecret: CXONE_SECRET,
+        deliveryRetry: { attempts: 8, initialDelayMs: 300, timeoutMs: 5000 },
+      }),
       startSandbox({ port: 0, tenantId: 'idp-tenant' }),
       startTestTemporal(),
     ]);
@@ -108,10 +117,12 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
     await Promise.all([cxone?.close(), idp?.close()]);
   });
 
-  const lifecycle = (userId: string, tenant = 'cxone') => client.workflow.getHandle(userLifecycleWorkflowId(tenant, userId));
+  const lifecycle = (userId: string, tenant = 'cxone') =>
+    client.workflow.getHandle(userLifecycleWorkflowId(tenant, userId));
   const stateOf = (userId: string, tenant = 'cxone') => lifecycle(userId, tenant).query(stateQuery);
   const idpUser = (cxoneId: string) => idp.listUsers().find((u) => u.externalId === cxoneId);
-  const deliveriesOf = (sandbox: Sandbox, userEventIds: Set<string>) => sandbox.deliveryLog.filter((d) => userEventIds.has(d.eventId));
+  const deliveriesOf = (sandbox: Sandbox, userEventIds: Set<string>) =>
+    sandbox.deliveryLog.filter((d) => userEventIds.has(d.eventId));
 
   it('registerWebhooks creates the missing subscriptions (201) and a re-run changes nothing', async () => {
     const url = receiver.callbackUrl('cxone');
@@ -134,45 +145,86 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
     const second = await handle.result();
     assert.equal(second.changed, false);
     assert.equal(second.created, undefined);
-    assert.deepEqual(second.existing.map((s) => s.id), [first.created?.id]);
+    assert.deepEqual(
+      second.existing.map((s) => s.id),
+      [first.created?.id],
+    );
     assert.deepEqual(second.alreadyCovered, ['USER_CREATED', 'USER_UPDATED', 'USER_DEACTIVATED']);
-    assert.deepEqual(cxone.requestLog.filter((r) => r.path.startsWith('/api/v2/webhooks')).map((r) => `${r.method} ${r.status}`), ['GET 200']);
+    assert.deepEqual(
+      cxone.requestLog.filter((r) => r.path.startsWith('/api/v2/webhooks')).map((r) => `${r.method} ${r.status}`),
+      ['GET 200'],
+    );
     const report = await handle.query(reportQuery);
-    assert.deepEqual(report.steps.map((s) => s.outcome), ['succeeded', 'skipped']);
+    assert.deepEqual(
+      report.steps.map((s) => s.outcome),
+      ['succeeded', 'skipped'],
+    );
 
     const bad = await client.workflow.start(registerWebhooks, {
       taskQueue: worker.settings.taskQueue,
       workflowId: `register-${randomUUID()}`,
       args: [{ tenant: 'cxone', url: 'not a url', events: ['USER_EXPLODED'] }],
     });
-    await assert.rejects(bad.result(), (err: unknown) => err instanceof WorkflowFailedError && /url: not an absolute URL.*USER_EXPLODED/.test(String(err.cause?.message)));
+    await assert.rejects(
+      bad.result(),
+      (err: unknown) =>
+        err instanceof WorkflowFailedError &&
+        /url: not an absolute URL.*USER_EXPLODED/.test(String(err.cause?.message)),
+    );
   });
 
   it("delivers the sandbox's real events for create, update and deactivate to the workflow and the IdP", async () => {
     const userName = `grace-${randomUUID().slice(0, 8)}@example.com`;
-    const created = cxone.adminCreateUser({ userName, displayName: 'Grace', emails: [{ value: userName, type: 'work', primary: true }], active: true });
+    const created = cxone.adminCreateUser({
+      userName,
+      displayName: 'Grace',
+      emails: [{ value: userName, type: 'work', primary: true }],
+      active: true,
+    });
     const userId = String(created.id);
-    let state = await waitFor(() => stateOf(userId), (s) => s.counts.applied === 1, 'USER_CREATED applied');
+    let state = await waitFor(
+      () => stateOf(userId),
+      (s) => s.counts.applied === 1,
+      'USER_CREATED applied',
+    );
     assert.equal(state.status, 'active');
     assert.equal(state.idpSync, 'in-sync');
     assert.equal(idpUser(userId)?.userName, userName);
     assert.equal(idpUser(userId)?.id, state.idpUserId);
 
     cxone.adminUpdateUser(userId, { displayName: 'Grace Hopper', title: 'Rear Admiral' });
-    state = await waitFor(() => stateOf(userId), (s) => s.counts.applied === 2, 'USER_UPDATED applied');
+    state = await waitFor(
+      () => stateOf(userId),
+      (s) => s.counts.applied === 2,
+      'USER_UPDATED applied',
+    );
     assert.equal(idpUser(userId)?.displayName, 'Grace Hopper');
     assert.equal(idpUser(userId)?.title, 'Rear Admiral');
 
     cxone.adminDeactivateUser(userId);
-    state = await waitFor(() => stateOf(userId), (s) => s.counts.applied === 3, 'USER_DEACTIVATED applied');
+    state = await waitFor(
+      () => stateOf(userId),
+      (s) => s.counts.applied === 3,
+      'USER_DEACTIVATED applied',
+    );
     assert.equal(state.status, 'inactive');
     assert.equal(idpUser(userId)?.active, false);
-    assert.deepEqual(state.recent.map((r) => r.eventType), ['USER_CREATED', 'USER_UPDATED', 'USER_DEACTIVATED']);
-    assert.deepEqual(state.recent.map((r) => r.idpOperation), ['created', 'patched', 'deactivated']);
+    assert.deepEqual(
+      state.recent.map((r) => r.eventType),
+      ['USER_CREATED', 'USER_UPDATED', 'USER_DEACTIVATED'],
+    );
+    assert.deepEqual(
+      state.recent.map((r) => r.idpOperation),
+      ['created', 'patched', 'deactivated'],
+    );
 
     await cxone.deliveriesIdle();
     const deliveries = deliveriesOf(cxone, new Set(state.recent.map((r) => r.eventId)));
-    assert.deepEqual(deliveries.map((d) => d.status), [202, 202, 202], 'each delivered once, acknowledged with 202');
+    assert.deepEqual(
+      deliveries.map((d) => d.status),
+      [202, 202, 202],
+      'each delivered once, acknowledged with 202',
+    );
   });
 
   it('rejects forged, stale and malformed requests and unknown event types, signalling nothing', async () => {
@@ -201,7 +253,12 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
 
     const unsigned = await sendSignedDelivery({ url, secret: CXONE_SECRET, body: body(), signature: null });
     const garbled = await sendSignedDelivery({ url, secret: CXONE_SECRET, body: body(), signature: 'sha256=xyz' });
-    const stale = await sendSignedDelivery({ url, secret: CXONE_SECRET, body: body(), timestamp: Math.floor(Date.now() / 1000) - 301 });
+    const stale = await sendSignedDelivery({
+      url,
+      secret: CXONE_SECRET,
+      body: body(),
+      timestamp: Math.floor(Date.now() / 1000) - 301,
+    });
     // Signed body A, sent body B.
     const original = JSON.stringify(body());
     const ts = Math.floor(Date.now() / 1000);
@@ -222,7 +279,11 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
       [2, 1, 1, 1],
     );
     // …and an unknown tenant gets exactly that answer too, so tenant ids cannot be discovered.
-    const unknownTenant = await sendSignedDelivery({ url: receiver.callbackUrl('nobody'), secret: CXONE_SECRET, body: body() });
+    const unknownTenant = await sendSignedDelivery({
+      url: receiver.callbackUrl('nobody'),
+      secret: CXONE_SECRET,
+      body: body(),
+    });
     assert.equal(unknownTenant.status, 401);
     assert.deepEqual(unknownTenant.body, forged.body);
     assert.equal(receiver.metrics.rejected['(unknown)']?.['unknown-tenant'], 1);
@@ -245,11 +306,19 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
     assert.equal(noUser.status, 400);
     assert.match(String(noUser.body?.detail), /\$\.user: required for USER_CREATED/);
 
-    const unknownType = await sendSignedDelivery({ url, secret: CXONE_SECRET, body: body({ eventType: 'USER_PROMOTED' }) });
+    const unknownType = await sendSignedDelivery({
+      url,
+      secret: CXONE_SECRET,
+      body: body({ eventType: 'USER_PROMOTED' }),
+    });
     assert.equal(unknownType.status, 422);
     assert.equal(unknownType.body?.eventType, 'USER_PROMOTED');
 
-    const huge = await sendSignedDelivery({ url, secret: CXONE_SECRET, body: body({ padding: 'x'.repeat(2 * 1024 * 1024) }) });
+    const huge = await sendSignedDelivery({
+      url,
+      secret: CXONE_SECRET,
+      body: body({ padding: 'x'.repeat(2 * 1024 * 1024) }),
+    });
     assert.equal(huge.status, 413);
     assert.equal(receiver.metrics.rejected.cxone?.['body-too-large'], 1);
 
@@ -276,7 +345,11 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
     const first = await sendSignedDelivery({ url, secret: CXONE_SECRET, body: event });
     assert.equal(first.status, 202);
     assert.equal(first.body?.workflowId, userLifecycleWorkflowId('cxone', userId));
-    await waitFor(() => stateOf(userId), (s) => s.counts.applied === 1 && s.pending === 0, 'first delivery applied');
+    await waitFor(
+      () => stateOf(userId),
+      (s) => s.counts.applied === 1 && s.pending === 0,
+      'first delivery applied',
+    );
     const idpRequests = idp.requestLog.length;
     const historyBefore = (await lifecycle(userId).fetchHistory()).events?.length;
 
@@ -284,7 +357,11 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
       const replay = await sendRaw(url, first.sent.rawBody, first.sent.headers);
       assert.equal(replay.status, 202, `replay ${i} acknowledged`);
     }
-    assert.equal((await lifecycle(userId).fetchHistory()).events?.length, historyBefore, 'the replays added nothing to history');
+    assert.equal(
+      (await lifecycle(userId).fetchHistory()).events?.length,
+      historyBefore,
+      'the replays added nothing to history',
+    );
     const state = await stateOf(userId);
     assert.equal(state.counts.received, 1);
     assert.equal(state.counts.applied, 1);
@@ -298,16 +375,28 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
     } finally {
       clockSkewMs = 0;
     }
-    assert.equal((await lifecycle(userId).fetchHistory()).events?.length, historyBefore, 'the stale replay never reached Temporal');
+    assert.equal(
+      (await lifecycle(userId).fetchHistory()).events?.length,
+      historyBefore,
+      'the stale replay never reached Temporal',
+    );
   });
 
-  it('answers 503 while Temporal is unreachable, and the sandbox\'s later retry succeeds', async () => {
+  it("answers 503 while Temporal is unreachable, and the sandbox's later retry succeeds", async () => {
     const [host, port] = temporal.address.split(':');
     const proxy = new TcpProxy({ host: host === 'localhost' ? '127.0.0.1' : host, port: Number(port) });
     await proxy.up();
-    const cxone2 = await startSandbox({ port: 0, webhookSecret: CXONE_SECRET, deliveryRetry: { attempts: 10, initialDelayMs: 250, timeoutMs: 10_000 } });
+    const cxone2 = await startSandbox({
+      port: 0,
+      webhookSecret: CXONE_SECRET,
+      deliveryRetry: { attempts: 10, initialDelayMs: 250, timeoutMs: 10_000 },
+    });
     const tenant2 = { ...sandboxTenant(cxone2, 'cxone2'), webhookSecret: CXONE_SECRET };
-    const temporal2 = new LazyTemporalClient({ address: `127.0.0.1:${proxy.port}`, namespace: temporal.namespace, taskQueue: worker.settings.taskQueue });
+    const temporal2 = new LazyTemporalClient({
+      address: `127.0.0.1:${proxy.port}`,
+      namespace: temporal.namespace,
+      taskQueue: worker.settings.taskQueue,
+    });
     const receiver2 = await startWebhookReceiver({
       tenants: new TenantRegistry([tenant2]),
       temporal: temporal2,
@@ -319,28 +408,56 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
       // Subscribe directly (this worker does not know cxone2); the first delivery goes through.
       const subscribe = await fetch(cxone2.webhooksUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${await new SandboxClient(cxone2).newToken()}` },
-        body: JSON.stringify({ url: receiver2.callbackUrl('cxone2'), events: ['USER_CREATED', 'USER_UPDATED', 'USER_DEACTIVATED'] }),
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${await new SandboxClient(cxone2).newToken()}`,
+        },
+        body: JSON.stringify({
+          url: receiver2.callbackUrl('cxone2'),
+          events: ['USER_CREATED', 'USER_UPDATED', 'USER_DEACTIVATED'],
+        }),
       });
       assert.equal(subscribe.status, 201);
       const warm = cxone2.adminCreateUser({ userName: `warm-${randomUUID()}@example.com` });
-      await waitFor(() => stateOf(String(warm.id), 'cxone2'), (s) => s.counts.applied === 1, 'warm-up event applied');
+      await waitFor(
+        () => stateOf(String(warm.id), 'cxone2'),
+        (s) => s.counts.applied === 1,
+        'warm-up event applied',
+      );
       assert.equal((await fetch(`${receiver2.url}/readyz`)).status, 200);
 
       await proxy.down();
       const created = cxone2.adminCreateUser({ userName: `outage-${randomUUID()}@example.com` });
       const userId = String(created.id);
-      await waitFor(async () => cxone2.deliveryLog.filter((d) => d.status === 503).length, (n) => n >= 2, 'two 503 answers');
+      await waitFor(
+        async () => cxone2.deliveryLog.filter((d) => d.status === 503).length,
+        (n) => n >= 2,
+        'two 503 answers',
+      );
       assert.equal((await fetch(`${receiver2.url}/readyz`)).status, 503);
-      await assert.rejects(lifecycle(userId, 'cxone2').describe(), WorkflowNotFoundError, 'nothing signalled while Temporal is down');
+      await assert.rejects(
+        lifecycle(userId, 'cxone2').describe(),
+        WorkflowNotFoundError,
+        'nothing signalled while Temporal is down',
+      );
 
       await proxy.up();
-      const state = await waitFor(() => stateOf(userId, 'cxone2'), (s) => s.counts.applied === 1, 'retried delivery applied', 45_000);
+      const state = await waitFor(
+        () => stateOf(userId, 'cxone2'),
+        (s) => s.counts.applied === 1,
+        'retried delivery applied',
+        45_000,
+      );
       assert.equal(state.status, 'active');
       await cxone2.deliveriesIdle();
-      const attempts = cxone2.deliveryLog.filter((d) => d.eventType === 'USER_CREATED' && d.eventId === state.lastApplied?.eventId);
+      const attempts = cxone2.deliveryLog.filter(
+        (d) => d.eventType === 'USER_CREATED' && d.eventId === state.lastApplied?.eventId,
+      );
       assert.ok(attempts.length >= 3, `retried (${attempts.length} attempts)`);
-      assert.ok(attempts.slice(0, -1).every((a) => a.status === 503), `earlier attempts got 503: ${attempts.map((a) => a.status ?? a.error).join(', ')}`);
+      assert.ok(
+        attempts.slice(0, -1).every((a) => a.status === 503),
+        `earlier attempts got 503: ${attempts.map((a) => a.status ?? a.error).join(', ')}`,
+      );
       assert.equal(attempts[attempts.length - 1].status, 202, 'the last attempt was acknowledged');
       assert.equal(state.counts.received, 1);
     } finally {
@@ -358,8 +475,18 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
         s.close(() => resolve(port));
       });
     });
-    const unreachable = new LazyTemporalClient({ address: `127.0.0.1:${closedPort}`, namespace: 'default', taskQueue: 'x' });
-    const receiver3 = await startWebhookReceiver({ tenants: new TenantRegistry([cxoneTenant]), temporal: unreachable, taskQueue: 'x', temporalTimeoutMs: 1000, log: silentLogger });
+    const unreachable = new LazyTemporalClient({
+      address: `127.0.0.1:${closedPort}`,
+      namespace: 'default',
+      taskQueue: 'x',
+    });
+    const receiver3 = await startWebhookReceiver({
+      tenants: new TenantRegistry([cxoneTenant]),
+      temporal: unreachable,
+      taskQueue: 'x',
+      temporalTimeoutMs: 1000,
+      log: silentLogger,
+    });
     try {
       const userId = `down-${randomUUID()}`;
       const answer = await sendSignedDelivery({

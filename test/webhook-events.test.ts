@@ -10,14 +10,27 @@ const good = {
   userId: 'u-1',
   timestamp: '2025-03-01T09:00:00.123Z',
   tenantId: 'acme',
-  user: { schemas: [USER_SCHEMA], id: 'u-1', userName: 'ada@example.com', active: true, meta: { resourceType: 'User' } },
+  user: {
+    schemas: [USER_SCHEMA],
+    id: 'u-1',
+    userName: 'ada@example.com',
+    active: true,
+    meta: { resourceType: 'User' },
+  },
 };
 
 describe('lifecycle event codec', () => {
   it('accepts the three CXone event types and keeps only the known members', () => {
     const parsed = parseLifecycleEvent({ ...good, extra: 'dropped' });
     assert.ok(parsed.ok);
-    assert.deepEqual(Object.keys(parsed.event).sort(), ['eventId', 'eventType', 'tenantId', 'timestamp', 'user', 'userId']);
+    assert.deepEqual(Object.keys(parsed.event).sort(), [
+      'eventId',
+      'eventType',
+      'tenantId',
+      'timestamp',
+      'user',
+      'userId',
+    ]);
     assert.ok(parseLifecycleEvent({ ...good, eventType: 'USER_UPDATED' }).ok);
     const { user: _user, ...bare } = good;
     assert.ok(parseLifecycleEvent({ ...bare, eventType: 'USER_DEACTIVATED' }).ok, 'deactivation needs no user');
@@ -53,8 +66,20 @@ describe('IdP user mapping', () => {
 
   it('PATCHes only what changed, removes what is gone, and nothing when nothing changed', () => {
     const enterprise = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
-    const before = { ...good.user, displayName: 'Ada', title: 'Countess', emails: [{ value: 'a@x', primary: true }], [enterprise]: { department: 'R&D' } };
-    const after = { ...good.user, displayName: 'Ada Lovelace', emails: [{ value: 'a@x', primary: true }], meta: { version: 'W/"2"' }, groups: [{ value: 'g' }] };
+    const before = {
+      ...good.user,
+      displayName: 'Ada',
+      title: 'Countess',
+      emails: [{ value: 'a@x', primary: true }],
+      [enterprise]: { department: 'R&D' },
+    };
+    const after = {
+      ...good.user,
+      displayName: 'Ada Lovelace',
+      emails: [{ value: 'a@x', primary: true }],
+      meta: { version: 'W/"2"' },
+      groups: [{ value: 'g' }],
+    };
     assert.deepEqual(idpPatchOperations('u-1', before, after), [
       { op: 'replace', path: 'displayName', value: 'Ada Lovelace' },
       { op: 'remove', path: 'title' },

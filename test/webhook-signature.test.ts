@@ -17,7 +17,8 @@ describe('webhook signatures', () => {
   });
 
   it('accepts a good signature and names why a bad one is refused', () => {
-    const check = (over: Partial<Parameters<typeof verifySignature>[0]>) => verifySignature({ secret, timestamp, rawBody, signature, now, ...over });
+    const check = (over: Partial<Parameters<typeof verifySignature>[0]>) =>
+      verifySignature({ secret, timestamp, rawBody, signature, now, ...over });
     assert.deepEqual(check({}), { ok: true });
     assert.deepEqual(check({ now: new Date(now + 299_000) }), { ok: true });
     assert.deepEqual(check({ signature: signature.toUpperCase().replace('SHA256', 'sha256') }), { ok: true });

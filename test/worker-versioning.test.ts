@@ -24,10 +24,31 @@ describe('Worker Versioning settings', () => {
       buildId: 'b1',
       defaultBehavior: 'PINNED',
     });
-    assert.equal(deploymentSettingsFromEnv({ TEMPORAL_DEPLOYMENT_NAME: 'd', TEMPORAL_BUILD_ID: 'b', TEMPORAL_VERSIONING_BEHAVIOR: 'auto_upgrade' })?.defaultBehavior, 'AUTO_UPGRADE');
-    assert.throws(() => deploymentSettingsFromEnv({ TEMPORAL_BUILD_ID: 'b1' }), /both TEMPORAL_DEPLOYMENT_NAME and TEMPORAL_BUILD_ID/);
-    assert.throws(() => deploymentSettingsFromEnv({ TEMPORAL_DEPLOYMENT_NAME: 'd', TEMPORAL_BUILD_ID: 'b', TEMPORAL_VERSIONING_BEHAVIOR: 'sometimes' }), /"sometimes": use PINNED or AUTO_UPGRADE/);
-    assert.equal(temporalSettingsFromEnv({ TEMPORAL_DEPLOYMENT_NAME: 'd', TEMPORAL_BUILD_ID: 'b' }).deployment?.buildId, 'b');
+    assert.equal(
+      deploymentSettingsFromEnv({
+        TEMPORAL_DEPLOYMENT_NAME: 'd',
+        TEMPORAL_BUILD_ID: 'b',
+        TEMPORAL_VERSIONING_BEHAVIOR: 'auto_upgrade',
+      })?.defaultBehavior,
+      'AUTO_UPGRADE',
+    );
+    assert.throws(
+      () => deploymentSettingsFromEnv({ TEMPORAL_BUILD_ID: 'b1' }),
+      /both TEMPORAL_DEPLOYMENT_NAME and TEMPORAL_BUILD_ID/,
+    );
+    assert.throws(
+      () =>
+        deploymentSettingsFromEnv({
+          TEMPORAL_DEPLOYMENT_NAME: 'd',
+          TEMPORAL_BUILD_ID: 'b',
+          TEMPORAL_VERSIONING_BEHAVIOR: 'sometimes',
+        }),
+      /"sometimes": use PINNED or AUTO_UPGRADE/,
+    );
+    assert.equal(
+      temporalSettingsFromEnv({ TEMPORAL_DEPLOYMENT_NAME: 'd', TEMPORAL_BUILD_ID: 'b' }).deployment?.buildId,
+      'b',
+    );
   });
 });
 
@@ -69,7 +90,12 @@ describe('a versioned worker (real Temporal dev server, CXone sandbox)', () => {
     // The version exists once the worker has polled: retry until the server knows it (bounded).
     for (let attempt = 1; ; attempt++) {
       try {
-        await service.setWorkerDeploymentCurrentVersion({ namespace: temporal.namespace, deploymentName, buildId: 'build-1', identity: 'test' });
+        await service.setWorkerDeploymentCurrentVersion({
+          namespace: temporal.namespace,
+          deploymentName,
+          buildId: 'build-1',
+          identity: 'test',
+        });
         break;
       } catch (err) {
         if (attempt >= 50) throw err;
@@ -83,13 +109,21 @@ describe('a versioned worker (real Temporal dev server, CXone sandbox)', () => {
     const handle = await temporal.testEnv.client.workflow.start(provisionUsers, {
       taskQueue: settings.taskQueue,
       workflowId: `versioned-${randomUUID()}`,
-      args: [{ tenant: 'sandbox', users: [{ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName, active: true }] }],
+      args: [
+        {
+          tenant: 'sandbox',
+          users: [{ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName, active: true }],
+        },
+      ],
     });
     const result = await handle.result();
     assert.equal(result.totals.created, 1);
     const info = (await handle.describe()).raw.workflowExecutionInfo?.versioningInfo;
     assert.equal(decodeVersioningBehavior(info?.behavior), 'PINNED');
-    assert.deepEqual({ name: info?.deploymentVersion?.deploymentName, buildId: info?.deploymentVersion?.buildId }, { name: deploymentName, buildId: 'build-1' });
+    assert.deepEqual(
+      { name: info?.deploymentVersion?.deploymentName, buildId: info?.deploymentVersion?.buildId },
+      { name: deploymentName, buildId: 'build-1' },
+    );
   });
 
   it('userLifecycle, whose runs never end, auto-upgrades instead of staying pinned', async () => {
@@ -103,7 +137,9 @@ describe('a versioned worker (real Temporal dev server, CXone sandbox)', () => {
       // The behaviour is recorded with the first completed workflow task (bounded wait).
       let behavior: string | undefined;
       for (let attempt = 1; attempt <= 100 && behavior === undefined; attempt++) {
-        behavior = decodeVersioningBehavior((await handle.describe()).raw.workflowExecutionInfo?.versioningInfo?.behavior);
+        behavior = decodeVersioningBehavior(
+          (await handle.describe()).raw.workflowExecutionInfo?.versioningInfo?.behavior,
+        );
         if (behavior === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
       }
       assert.equal(behavior, 'AUTO_UPGRADE');

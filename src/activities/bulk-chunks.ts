@@ -2,7 +2,7 @@
 // job, and settle per-operation outcomes (a 409 uniqueness is resolved by lookup and
 // update-if-different, see existing-user.ts).
 import { ApplicationFailure } from '@temporalio/activity';
-import type { ScimClient } from '../http';
+import type { ScimClient, ScimResponse } from '../http';
 import { ScimHttpError } from '../http';
 import { bulkPostOperation, bulkRequestBody, type BulkOperationBody, type ChunkDescriptor } from '../scim/bulk-plan';
 import { BulkResponse, type BulkOperationResult } from '../scim/codecs';
@@ -46,7 +46,6 @@ export type ChunkSubmission =
   | { state: 'pending'; jobUrl: string; retryAfterMs?: number; httpStatus: number; jobStatus: string }
   /** The async job is gone (404) or failed without results: the chunk must be sent again. */
   | { state: 'lost'; httpStatus: number; detail: string };
-
 
 function statusOf(value: unknown): number {
   const match = /\d{3}/.exec(String(value));
@@ -115,7 +114,9 @@ async function settleOperations(
       });
     }
   }
-  const resolutions = await mapLimit(conflicts, 8, (entry) => resolveExisting(client, input.endpoint, entry, input.patchSupported));
+  const resolutions = await mapLimit(conflicts, 8, (entry) =>
+    resolveExisting(client, input.endpoint, entry, input.patchSupported),
+  );
   resolutions.forEach((resolution, i) => {
     if (resolution.kind === 'unchanged') tally.unchanged++;
     else if (resolution.kind === 'updated') tally.updated++;
@@ -128,7 +129,10 @@ async function settleOperations(
 function decodeOperations(body: unknown, where: string): BulkOperationResult[] {
   const decoded = decode(BulkResponse, body);
   if (!decoded.ok) {
-    throw ApplicationFailure.nonRetryable(`${where}: not a BulkResponse: ${formatIssues(decoded.errors)}`, FailureType.InvalidBulkResponse);
+    throw ApplicationFailure.nonRetryable(
+      `${where}: not a BulkResponse: ${formatIssues(decoded.errors)}`,
+      FailureType.InvalidBulkResponse,
+    );
   }
   return decoded.value.Operations;
 }
@@ -140,7 +144,9 @@ export function createBulkChunkActivities(deps: ActivityDeps) {
       return heartbeating(() =>
         asActivity(async () => {
           const entries = await chunkEntries(input.tenant, input.source, input.chunk);
-          const operations: BulkOperationBody[] = entries.map((e) => bulkPostOperation(input.endpoint, e.bulkId, e.user));
+          const operations: BulkOperationBody[] = entries.map((e) =>
+            bulkPostOperation(input.endpoint, e.bulkId, e.user),
+          );
           const body = bulkRequestBody(operations);
           const client = scimClientFor(deps, input.tenant);
           const response = await client.post('/Bulk', body, {
@@ -148,8 +154,13 @@ export function createBulkChunkActivities(deps: ActivityDeps) {
           });
           if (response.status === 202) {
             const job = response.body as { id?: unknown; status?: unknown } | undefined;
-            const jobUrl = response.location ?? (typeof job?.id === 'string' ? `/Bulk/${encodeURIComponent(job.id)}` : undefined);
-            if (!jobUrl) throw ApplicationFailure.nonRetryable('202 Accepted for a bulk request, without a Location or a job id', FailureType.InvalidBulkResponse);
+            const jobUrl =
+              response.location ?? (typeof job?.id === 'string' ? `/Bulk/${encodeURIComponent(job.id)}` : undefined);
+            if (!jobUrl)
+              throw ApplicationFailure.nonRetryable(
+                '202 Accepted for a bulk request, without a Location or a job id',
+                FailureType.InvalidBulkResponse,
+              );
             return {
               state: 'pending',
               jobUrl,
@@ -160,7 +171,13 @@ export function createBulkChunkActivities(deps: ActivityDeps) {
           }
           const results = decodeOperations(response.body, 'POST /Bulk');
           const tally = await settleOperations(client, input, entries, results);
-          return { state: 'completed', mode: 'sync', httpStatus: response.status, durationMs: response.durationMs, ...tally };
+          return {
+            state: 'completed',
+            mode: 'sync',
+            httpStatus: response.status,
+            durationMs: response.durationMs,
+            ...tally,
+          };
         }),
       );
     },
@@ -170,11 +187,12 @@ export function createBulkChunkActivities(deps: ActivityDeps) {
       return heartbeating(() =>
         asActivity(async () => {
           const client = scimClientFor(deps, input.tenant);
-          let response;
+          let response: ScimResponse<{ status?: unknown; Operations?: unknown }>;
           try {
             response = await client.requestUrl<{ status?: unknown; Operations?: unknown }>('GET', input.jobUrl);
           } catch (err) {
-            if (err instanceof ScimHttpError && err.status === 404) return { state: 'lost', httpStatus: 404, detail: 'the bulk job is gone (404)' };
+            if (err instanceof ScimHttpError && err.status === 404)
+              return { state: 'lost', httpStatus: 404, detail: 'the bulk job is gone (404)' };
             throw err;
           }
           const status = String(response.body?.status ?? '');
@@ -193,7 +211,13 @@ export function createBulkChunkActivities(deps: ActivityDeps) {
           const entries = await chunkEntries(input.tenant, input.source, input.chunk);
           const results = decodeOperations(response.body, `GET ${input.jobUrl}`);
           const tally = await settleOperations(client, input, entries, results);
-          return { state: 'completed', mode: 'async', httpStatus: response.status, durationMs: response.durationMs, ...tally };
+          return {
+            state: 'completed',
+            mode: 'async',
+            httpStatus: response.status,
+            durationMs: response.durationMs,
+            ...tally,
+          };
         }),
       );
     },

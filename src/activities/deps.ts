@@ -18,13 +18,27 @@ export interface ActivityDeps {
 }
 
 export function createActivityDeps(tenants: TenantRegistry, requestTimeoutMs?: number): ActivityDeps {
-  return { tenants, tokens: new TenantTokenProvider(), gates: new RequestGates(), filterDialects: new FilterDialects(), requestTimeoutMs };
+  return {
+    tenants,
+    tokens: new TenantTokenProvider(),
+    gates: new RequestGates(),
+    filterDialects: new FilterDialects(),
+    requestTimeoutMs,
+  };
 }
 
 export function scimClientFor(deps: ActivityDeps, tenantId: string): ScimClient {
   const tenant = deps.tenants.get(tenantId);
-  const gate = deps.gates.for(tenantId, { requestsPerSecond: tenant.maxRequestsPerSecond, concurrency: tenant.maxConcurrentRequests });
-  return new ScimClient({ tenant, tokens: deps.tokens, timeoutMs: tenant.requestTimeoutMs ?? deps.requestTimeoutMs, gate });
+  const gate = deps.gates.for(tenantId, {
+    requestsPerSecond: tenant.maxRequestsPerSecond,
+    concurrency: tenant.maxConcurrentRequests,
+  });
+  return new ScimClient({
+    tenant,
+    tokens: deps.tokens,
+    timeoutMs: tenant.requestTimeoutMs ?? deps.requestTimeoutMs,
+    gate,
+  });
 }
 
 /**

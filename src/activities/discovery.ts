@@ -29,7 +29,8 @@ export function createDiscoveryActivities(deps: ActivityDeps) {
   }
   return {
     /** Discovery GET {scim}/ServiceProviderConfig: the current value and its ETag. */
-    discoverServiceProviderConfig: (tenantId: string) => discover<Record<string, unknown>>(tenantId, '/ServiceProviderConfig'),
+    discoverServiceProviderConfig: (tenantId: string) =>
+      discover<Record<string, unknown>>(tenantId, '/ServiceProviderConfig'),
     /** Discovery GET {scim}/ResourceTypes. */
     discoverResourceTypes: (tenantId: string) => discover<Record<string, unknown>>(tenantId, '/ResourceTypes'),
     /** Discovery GET {scim}/Schemas. */

@@ -18,7 +18,13 @@ import {
 import { claimStoreFor, type ClaimRef } from './claims/claim-store';
 import { asActivity, scimClientFor, type ActivityDeps } from './deps';
 import { loadGroupSource, type GroupSourceSpec } from './sources/group-source';
-import { applyGroupChanges, phaseChanges, readMembers, type ApplyGroupsInput, type GroupPhase } from './provider/group-writes';
+import {
+  applyGroupChanges,
+  phaseChanges,
+  readMembers,
+  type ApplyGroupsInput,
+  type GroupPhase,
+} from './provider/group-writes';
 
 export type { ApplyGroupsInput, GroupFailure, GroupTally } from './provider/group-writes';
 import { storePlanSlices } from './claims/plan-claims';
@@ -67,11 +73,19 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 type Listed = Record<string, unknown>;
 
 /** Every resource of an endpoint, page by page, deduplicated by id. */
-async function listAll(client: ScimClient, endpoint: string, pageSize: number, attributes: string, counter: { requests: number }): Promise<Listed[]> {
+async function listAll(
+  client: ScimClient,
+  endpoint: string,
+  pageSize: number,
+  attributes: string,
+  counter: { requests: number },
+): Promise<Listed[]> {
   const seen = new Map<string, Listed>();
   let startIndex = 1;
   for (;;) {
-    const page = await client.get<{ Resources?: unknown[]; totalResults?: number }>(endpoint, { query: { startIndex, count: pageSize, attributes } });
+    const page = await client.get<{ Resources?: unknown[]; totalResults?: number }>(endpoint, {
+      query: { startIndex, count: pageSize, attributes },
+    });
     counter.requests++;
     Context.current().heartbeat({ listed: seen.size });
     const resources = (Array.isArray(page.body?.Resources) ? page.body.Resources : []) as Listed[];
@@ -93,11 +107,31 @@ export async function planGroupSync(deps: ActivityDeps, input: GroupPlanInput): 
   const client = scimClientFor(deps, input.tenant);
   const counter = { requests: 0 };
   const wantView = input.membershipView !== 'groupMembers';
-  const listedUsers = await listAll(client, input.usersEndpoint, input.pageSize, `id,userName,externalId${wantView ? ',groups' : ''}`, counter);
+  const listedUsers = await listAll(
+    client,
+    input.usersEndpoint,
+    input.pageSize,
+    `id,userName,externalId${wantView ? ',groups' : ''}`,
+    counter,
+  );
   // Never the members of a group while listing: only what matching and scope need.
-  const listedGroups = await listAll(client, input.groupsEndpoint, input.pageSize, 'id,displayName,externalId', counter);
-  const users: ProviderUserRef[] = listedUsers.map((u) => ({ id: String(u.id), ...(str(u.userName) ? { userName: str(u.userName) } : {}), ...(str(u.externalId) ? { externalId: str(u.externalId) } : {}) }));
-  const groups: ProviderGroupRef[] = listedGroups.map((g) => ({ id: String(g.id), ...(str(g.displayName) ? { displayName: str(g.displayName) } : {}), ...(str(g.externalId) ? { externalId: str(g.externalId) } : {}) }));
+  const listedGroups = await listAll(
+    client,
+    input.groupsEndpoint,
+    input.pageSize,
+    'id,displayName,externalId',
+    counter,
+  );
+  const users: ProviderUserRef[] = listedUsers.map((u) => ({
+    id: String(u.id),
+    ...(str(u.userName) ? { userName: str(u.userName) } : {}),
+    ...(str(u.externalId) ? { externalId: str(u.externalId) } : {}),
+  }));
+  const groups: ProviderGroupRef[] = listedGroups.map((g) => ({
+    id: String(g.id),
+    ...(str(g.displayName) ? { displayName: str(g.displayName) } : {}),
+    ...(str(g.externalId) ? { externalId: str(g.externalId) } : {}),
+  }));
 
   // The user → groups view, when the provider computes it (a listed user carries `groups`).
   const fromView = new Map<string, Set<string>>();
@@ -126,8 +160,12 @@ export async function planGroupSync(deps: ActivityDeps, input: GroupPlanInput): 
   const planHash = sha256(canonicalJson({ tenant: input.tenant, rules: input.rules, changes: plan.changes }));
   const phases = { writes: phaseChanges(plan.changes, 'writes'), removals: phaseChanges(plan.changes, 'removals') };
   const store = claimStoreFor(groupSourceLocation(input.source));
-  const slices = await storePlanSlices(store, planHash, phases, input.groupsPerActivity, (storedSlices) => Context.current().heartbeat({ storedSlices }));
-  const moving = plan.changes.filter((c) => c.action !== 'unchanged' && c.action !== 'out-of-scope' && c.action !== 'protected');
+  const slices = await storePlanSlices(store, planHash, phases, input.groupsPerActivity, (storedSlices) =>
+    Context.current().heartbeat({ storedSlices }),
+  );
+  const moving = plan.changes.filter(
+    (c) => c.action !== 'unchanged' && c.action !== 'out-of-scope' && c.action !== 'protected',
+  );
   return {
     planHash,
     slices,
@@ -141,7 +179,14 @@ export async function planGroupSync(deps: ActivityDeps, input: GroupPlanInput): 
     removals: removalsOf(plan.changes),
     problems: problems.slice(0, input.maxReported),
     problemCount: problems.length,
-    sample: moving.slice(0, Math.min(10, input.maxReported)).map((c) => ({ action: c.action, displayName: c.displayName, ...(c.id ? { id: c.id } : {}), add: c.add.length, remove: c.remove.length, ...(c.rename ? { rename: c.rename } : {}) })),
+    sample: moving.slice(0, Math.min(10, input.maxReported)).map((c) => ({
+      action: c.action,
+      displayName: c.displayName,
+      ...(c.id ? { id: c.id } : {}),
+      add: c.add.length,
+      remove: c.remove.length,
+      ...(c.rename ? { rename: c.rename } : {}),
+    })),
     writeGroups: phases.writes.length,
     removalGroups: phases.removals.length,
     membershipView: useView ? 'userGroups' : 'groupMembers',
@@ -157,4 +202,3 @@ export function createGroupActivities(deps: ActivityDeps) {
     applyGroupChanges: (input: ApplyGroupsInput) => asActivity(() => applyGroupChanges(deps, input)),
   };
 }
-

@@ -52,7 +52,10 @@ class Calls {
 
   constructor(readonly client: ScimClient) {}
 
-  async run<T>(label: string, fn: () => Promise<{ status: number; durationMs: number; body: T }>): Promise<{ status: number; body: T }> {
+  async run<T>(
+    label: string,
+    fn: () => Promise<{ status: number; durationMs: number; body: T }>,
+  ): Promise<{ status: number; body: T }> {
     try {
       const response = await fn();
       this.note(label, response.status, response.durationMs);
@@ -89,7 +92,11 @@ const isStatus = (err: unknown, status: number) => err instanceof ScimHttpError 
  * user. Two verified matches are an error, never a guess. When the answer held users but none
  * verified, the server did not apply the filter as asked: the user is looked for page by page.
  */
-async function findUser(calls: Calls, attribute: 'externalId' | 'userName', value: string): Promise<string | undefined> {
+async function findUser(
+  calls: Calls,
+  attribute: 'externalId' | 'userName',
+  value: string,
+): Promise<string | undefined> {
   const response = await calls.run('GET /Users', () =>
     calls.client.get('/Users', {
       query: { filter: `${attribute} eq ${filterString(value)}`, attributes: 'id,userName,externalId' },
@@ -104,7 +111,10 @@ async function findUser(calls: Calls, attribute: 'externalId' | 'userName', valu
     });
   }
   if (match.kind === 'ambiguous') {
-    throw ApplicationFailure.nonRetryable(`${match.ids.length} IdP users have ${attribute} "${value}" (ids ${match.ids.join(', ')}): not guessing which one`, FailureType.AmbiguousIdpUser);
+    throw ApplicationFailure.nonRetryable(
+      `${match.ids.length} IdP users have ${attribute} "${value}" (ids ${match.ids.join(', ')}): not guessing which one`,
+      FailureType.AmbiguousIdpUser,
+    );
   }
   return match.kind === 'one' ? match.resource.id : undefined;
 }
@@ -116,15 +126,22 @@ async function patch(calls: Calls, idpUserId: string, operations: PatchOperation
 }
 
 /** POST; a 409 means the user is there already (a retried POST, or pre-existing): link and update it. */
-async function create(calls: Calls, change: IdpUserChange): Promise<{ id: string; linked: boolean; payload: ScimUser }> {
+async function create(
+  calls: Calls,
+  change: IdpUserChange,
+): Promise<{ id: string; linked: boolean; payload: ScimUser }> {
   const payload = toIdpUser(change.cxoneUserId, change.user);
   try {
-    const response = await calls.run('POST /Users', () => calls.client.post<{ id?: unknown }>('/Users', payload, { expect: [201] }));
+    const response = await calls.run('POST /Users', () =>
+      calls.client.post<{ id?: unknown }>('/Users', payload, { expect: [201] }),
+    );
     if (typeof response.body?.id !== 'string') throw new Error('IdP answered POST /Users with 201 but no user id');
     return { id: response.body.id, linked: false, payload };
   } catch (err) {
     if (!isStatus(err, 409) || typeof payload.userName !== 'string') throw err;
-    const existing = (await findUser(calls, 'userName', payload.userName)) ?? (await findUser(calls, 'externalId', change.cxoneUserId));
+    const existing =
+      (await findUser(calls, 'userName', payload.userName)) ??
+      (await findUser(calls, 'externalId', change.cxoneUserId));
     if (!existing) throw err;
     // What the IdP holds is unknown here: set every attribute.
     await patch(calls, existing, idpPatchOperations(change.cxoneUserId, undefined, change.user));
@@ -139,13 +156,23 @@ export function createIdpActivities(deps: ActivityDeps) {
       return asActivity(async () => {
         const calls = new Calls(scimClientFor(deps, idpTenant));
         const created = await create(calls, change);
-        activityLog('IdP user created', { idpTenant, cxoneUserId: change.cxoneUserId, idpUserId: created.id, linked: created.linked });
+        activityLog('IdP user created', {
+          idpTenant,
+          cxoneUserId: change.cxoneUserId,
+          idpUserId: created.id,
+          linked: created.linked,
+        });
         return calls.outcome(created.linked ? 'linked-existing' : 'created', created.id, created.payload);
       });
     },
 
     /** PATCH {idp}/Users/{id} with the given operations; a 404 (gone at the IdP) creates it again. */
-    async idpPatchUser(idpTenant: string, idpUserId: string, change: IdpUserChange, operations: PatchOperation[]): Promise<IdpSyncOutcome> {
+    async idpPatchUser(
+      idpTenant: string,
+      idpUserId: string,
+      change: IdpUserChange,
+      operations: PatchOperation[],
+    ): Promise<IdpSyncOutcome> {
       return asActivity(async () => {
         const calls = new Calls(scimClientFor(deps, idpTenant));
         if (operations.length === 0) return calls.outcome('unchanged', idpUserId);

@@ -29,7 +29,13 @@ export class UserNameIndex {
     for (let slot = key[1] & mask; ; slot = (slot + 1) & mask) {
       const at = 4 * slot;
       if (this.keys[at] === 0) return slot;
-      if (this.keys[at] === key[0] && this.keys[at + 1] === key[1] && this.keys[at + 2] === key[2] && this.keys[at + 3] === key[3]) return slot;
+      if (
+        this.keys[at] === key[0] &&
+        this.keys[at + 1] === key[1] &&
+        this.keys[at + 2] === key[2] &&
+        this.keys[at + 3] === key[3]
+      )
+        return slot;
     }
   }
 

@@ -13,7 +13,15 @@ import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-val
 import { claimStoreFor, getClaim, putClaim } from './claims/claim-store';
 import type { ActivityDeps } from './deps';
 import { UserNameIndex } from './name-index';
-import { mapRecord, readFileSource, sourceLocationOf, type FileSourceSpec, type MappedRecord, type RecordSink, type SourceFormat } from './sources/user-source';
+import {
+  mapRecord,
+  readFileSource,
+  sourceLocationOf,
+  type FileSourceSpec,
+  type MappedRecord,
+  type RecordSink,
+  type SourceFormat,
+} from './sources/user-source';
 
 /** Where the users come from, as the workflow input says. */
 export type PlanSource = ({ kind: 'file' } & FileSourceSpec & { path: string }) | { kind: 'inline'; users: unknown[] };
@@ -76,7 +84,6 @@ export interface ProvisionPlan {
   bytes: number;
 }
 
-
 /** One record of a chunk, rebuilt from the source. */
 export interface Entry {
   index: number;
@@ -84,7 +91,6 @@ export interface Entry {
   bulkId: string;
   user: Record<string, unknown>;
 }
-
 
 /** Deterministic bulkId of a user of a tenant: the same on every run and every retry. */
 export function bulkIdFor(tenant: string, userName: string): string {
@@ -153,7 +159,8 @@ export async function planProvisioning(input: PlanInput): Promise<ProvisionPlan>
   const reject = (index: number, record: MappedRecord, userName: string | undefined, reasons: string[]) => {
     invalid++;
     const { line } = record;
-    if (invalidRecords.length < input.maxReported) invalidRecords.push({ record: index + 1, ...(line ? { line } : {}), ...(userName ? { userName } : {}), reasons });
+    if (invalidRecords.length < input.maxReported)
+      invalidRecords.push({ record: index + 1, ...(line ? { line } : {}), ...(userName ? { userName } : {}), reasons });
   };
   const seen = new UserNameIndex();
   const packer = new ChunkPacker(input.limits);
@@ -175,21 +182,35 @@ export async function planProvisioning(input: PlanInput): Promise<ProvisionPlan>
     const reasons = validateUser(input.model, record.user, input.recordLimits);
     if (reasons.length > 0) return reject(index, record, userName, reasons);
     const first = seen.firstOrAdd(userName as string, index);
-    if (first !== undefined) return reject(index, record, userName, [`userName: duplicates record ${first + 1} (userName is unique, case-insensitively)`]);
+    if (first !== undefined)
+      return reject(index, record, userName, [
+        `userName: duplicates record ${first + 1} (userName is unique, case-insensitively)`,
+      ]);
     // One serialization per record, for both its size as an operation and its claim line.
     const userJson = JSON.stringify(record.user);
     const bytes = envelopeBytes + Buffer.byteLength(userJson);
     const added = packer.add({ index, bytes });
-    if (added.tooLarge) return reject(index, record, userName, [`$: ${bytes} bytes as a bulk operation, more than the provider's maxPayloadSize ${input.limits.maxPayloadSize}`]);
+    if (added.tooLarge)
+      return reject(index, record, userName, [
+        `$: ${bytes} bytes as a bulk operation, more than the provider's maxPayloadSize ${input.limits.maxPayloadSize}`,
+      ]);
     if (added.closed) await close(added.closed);
     if (store !== undefined) filling.append(`{"index":${index},"user":${userJson}}\n`);
   };
   let file: PlannedSource | undefined;
   if (input.source.kind === 'inline') {
-    for (let index = 0; index < input.source.users.length; index++) await sink(mapRecord(input.source.users[index], undefined), index);
+    for (let index = 0; index < input.source.users.length; index++)
+      await sink(mapRecord(input.source.users[index], undefined), index);
   } else {
     const snapshot = await readFileSource(input.source, sink);
-    file = { kind: 'file', path: snapshot.path, format: snapshot.format, sha256: snapshot.sha256, version: snapshot.version, bytes: snapshot.bytes };
+    file = {
+      kind: 'file',
+      path: snapshot.path,
+      format: snapshot.format,
+      sha256: snapshot.sha256,
+      version: snapshot.version,
+      bytes: snapshot.bytes,
+    };
   }
   const last = packer.finish();
   if (last) await close(last);
@@ -232,9 +253,12 @@ async function claimedUsers(chunk: ChunkDescriptor, source: PlannedSource): Prom
 async function sourceUsers(chunk: ChunkDescriptor, source: PlannedSource): Promise<Map<number, unknown>> {
   const wanted = new Set(indicesOf(chunk.ranges));
   const users = new Map<number, unknown>();
-  const read = await readFileSource({ path: source.path, format: source.format, mapping: source.mapping }, (record, index) => {
-    if (wanted.has(index) && 'user' in record) users.set(index, record.user);
-  });
+  const read = await readFileSource(
+    { path: source.path, format: source.format, mapping: source.mapping },
+    (record, index) => {
+      if (wanted.has(index) && 'user' in record) users.set(index, record.user);
+    },
+  );
   if (read.sha256 !== source.sha256) {
     throw ApplicationFailure.nonRetryable(
       `the source ${source.path} changed during the run (SHA-256 ${read.sha256.slice(0, 12)}…, planned ${source.sha256.slice(0, 12)}…): start a new run`,
@@ -258,13 +282,18 @@ export async function chunkEntries(tenant: string, source: ChunkSource, chunk: C
     const userName = userNameOf(user);
     if (!user || !userName) {
       throw source.kind === 'file'
-        ? ApplicationFailure.nonRetryable(`record ${index + 1} is not among the users stored for chunk ${chunk.id}`, FailureType.PlanUnavailable)
-        : ApplicationFailure.nonRetryable(`record ${index + 1} of the source is not the valid user it was when planned`, FailureType.SourceChanged);
+        ? ApplicationFailure.nonRetryable(
+            `record ${index + 1} is not among the users stored for chunk ${chunk.id}`,
+            FailureType.PlanUnavailable,
+          )
+        : ApplicationFailure.nonRetryable(
+            `record ${index + 1} of the source is not the valid user it was when planned`,
+            FailureType.SourceChanged,
+          );
     }
     return { index, userName, bulkId: bulkIdFor(tenant, userName), user };
   });
 }
-
 
 export function createProvisioningActivities(_deps: ActivityDeps) {
   return {

@@ -35,7 +35,13 @@ interface SliceProgress {
 
 function resumedProgress(context: Context | undefined, records: number): SliceProgress {
   const details = context?.info.heartbeatDetails as Partial<SliceProgress> | undefined;
-  if (details && Number.isInteger(details.done) && (details.done as number) <= records && details.counts && Array.isArray(details.failures)) {
+  if (
+    details &&
+    Number.isInteger(details.done) &&
+    (details.done as number) <= records &&
+    details.counts &&
+    Array.isArray(details.failures)
+  ) {
     return { done: details.done as number, counts: { ...details.counts }, failures: [...details.failures] };
   }
   return { done: 0, counts: emptyCounts(), failures: [] };
@@ -78,18 +84,29 @@ export async function writeSlice(deps: ActivityDeps, input: SliceInput): Promise
   const heartbeat = setInterval(() => context?.heartbeat(progress), 1000);
   try {
     let next = progress.done;
-    const workers = Array.from({ length: Math.max(1, Math.min(input.recordsInFlight, entries.length - next)) }, async () => {
-      while (next < entries.length) {
-        const i = next++;
-        outcomes[i] = await writeRecord(ctx, entries[i]);
-        advance();
-      }
-    });
+    const workers = Array.from(
+      { length: Math.max(1, Math.min(input.recordsInFlight, entries.length - next)) },
+      async () => {
+        while (next < entries.length) {
+          const i = next++;
+          outcomes[i] = await writeRecord(ctx, entries[i]);
+          advance();
+        }
+      },
+    );
     await Promise.all(workers);
   } finally {
     clearInterval(heartbeat);
   }
-  return { state: 'completed', mode: 'per-resource', durationMs: Date.now() - started, ...progress.counts, failures: progress.failures, retry: [], retryReasons: [] };
+  return {
+    state: 'completed',
+    mode: 'per-resource',
+    durationMs: Date.now() - started,
+    ...progress.counts,
+    failures: progress.failures,
+    retry: [],
+    retryReasons: [],
+  };
 }
 
 export function createResourceSliceActivities(deps: ActivityDeps) {

@@ -21,7 +21,11 @@ const NOTIFY_TIMEOUT_MS = 10_000;
 export function createServiceProviderConfigActivities(deps: ActivityDeps) {
   return {
     /** Atomic PUT {scim}/ServiceProviderConfig guarded by If-Match (412 when it changed meanwhile). */
-    async replaceServiceProviderConfig(tenantId: string, config: Record<string, unknown>, ifMatch?: string): Promise<HttpOutcome> {
+    async replaceServiceProviderConfig(
+      tenantId: string,
+      config: Record<string, unknown>,
+      ifMatch?: string,
+    ): Promise<HttpOutcome> {
       return asActivity(async () => {
         const response = await scimClientFor(deps, tenantId).put('/ServiceProviderConfig', config, { ifMatch });
         return {
@@ -37,20 +41,32 @@ export function createServiceProviderConfigActivities(deps: ActivityDeps) {
     async notifyConfigUpdated(tenantId: string, url: string, event: ConfigUpdatedEvent): Promise<HttpOutcome> {
       const secret = deps.tenants.get(tenantId).webhookSecret;
       if (!secret) {
-        throw ApplicationFailure.nonRetryable(`tenant ${tenantId} has no webhook secret to sign the notification with`, FailureType.NoWebhookSecret);
+        throw ApplicationFailure.nonRetryable(
+          `tenant ${tenantId} has no webhook secret to sign the notification with`,
+          FailureType.NoWebhookSecret,
+        );
       }
       return asActivity(async () => {
         const path = new URL(url).pathname;
         let answer: DeliveryAnswer;
         try {
-          answer = await sendSignedDelivery({ url, secret, body: { ...event, occurredAt: new Date().toISOString() }, timeoutMs: NOTIFY_TIMEOUT_MS });
+          answer = await sendSignedDelivery({
+            url,
+            secret,
+            body: { ...event, occurredAt: new Date().toISOString() },
+            timeoutMs: NOTIFY_TIMEOUT_MS,
+          });
         } catch (err) {
           throw new ScimNetworkError('POST', path, describeFetchFailure(err, NOTIFY_TIMEOUT_MS));
         }
         if (answer.status < 200 || answer.status >= 300) {
           throw ScimHttpError.fromResponse('POST', path, answer.status, answer.headers, answer.body);
         }
-        return { httpStatus: answer.status, payloadSha256: payloadSha256(event), durationMs: Math.round(answer.latencyMs) };
+        return {
+          httpStatus: answer.status,
+          payloadSha256: payloadSha256(event),
+          durationMs: Math.round(answer.latencyMs),
+        };
       });
     },
   };

@@ -5,7 +5,13 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { ScimHttpError, type ScimClient } from '../http';
 import { FailureType } from '../core/failures';
-import { countActions, type PlannedChange, type ProviderUser, type SourceUser, type SyncAction } from '../scim/reconcile';
+import {
+  countActions,
+  type PlannedChange,
+  type ProviderUser,
+  type SourceUser,
+  type SyncAction,
+} from '../scim/reconcile';
 
 export interface PlanOut {
   path: string;
@@ -32,17 +38,33 @@ export interface HttpCall {
   error?: string;
 }
 
-const operationsText = (c: PlannedChange) => (c.changes ?? []).map((op) => `${op.op} ${op.path ?? '(whole resource)'}`).join('; ');
+const operationsText = (c: PlannedChange) =>
+  (c.changes ?? []).map((op) => `${op.op} ${op.path ?? '(whole resource)'}`).join('; ');
 
 /** Writes the whole plan for review (JSON or CSV), without the users' bodies; returns the absolute path. */
-export function writePlanOut(out: PlanOut, tenant: string, planHash: string, changes: readonly PlannedChange[]): string {
+export function writePlanOut(
+  out: PlanOut,
+  tenant: string,
+  planHash: string,
+  changes: readonly PlannedChange[],
+): string {
   const file = path.resolve(out.path);
   const format = out.format ?? (file.toLowerCase().endsWith('.csv') ? 'csv' : 'json');
-  const rows = changes.map((c) => ({ action: c.action, record: c.record !== undefined ? c.record + 1 : undefined, userName: c.userName, id: c.id, operations: c.changes }));
+  const rows = changes.map((c) => ({
+    action: c.action,
+    record: c.record !== undefined ? c.record + 1 : undefined,
+    userName: c.userName,
+    id: c.id,
+    operations: c.changes,
+  }));
   let text: string;
   if (format === 'csv') {
-    const cell = (v: unknown) => (v === undefined ? '' : /[",\n\r]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
-    text = ['action,record,userName,id,operations', ...changes.map((c, i) => [c.action, rows[i].record, c.userName, c.id, operationsText(c)].map(cell).join(','))].join('\n') + '\n';
+    const cell = (v: unknown) =>
+      v === undefined ? '' : /[",\n\r]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v);
+    text = `${[
+      'action,record,userName,id,operations',
+      ...changes.map((c, i) => [c.action, rows[i].record, c.userName, c.id, operationsText(c)].map(cell).join(',')),
+    ].join('\n')}\n`;
   } else {
     text = `${JSON.stringify({ tenant, planHash, counts: countActions(changes), changes: rows }, null, 1)}\n`;
   }
@@ -51,12 +73,19 @@ export function writePlanOut(out: PlanOut, tenant: string, planHash: string, cha
     fs.writeFileSync(`${file}.partial`, text);
     fs.renameSync(`${file}.partial`, file);
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`planOut: cannot write ${file} on the worker: ${(err as Error).message}`, FailureType.InvalidSyncInput);
+    throw ApplicationFailure.nonRetryable(
+      `planOut: cannot write ${file} on the worker: ${(err as Error).message}`,
+      FailureType.InvalidSyncInput,
+    );
   }
   return file;
 }
 
-export function traceOf(source: SourceUser & { line?: number }, changes: readonly PlannedChange[], provider: readonly ProviderUser[]): UserTrace {
+export function traceOf(
+  source: SourceUser & { line?: number },
+  changes: readonly PlannedChange[],
+  provider: readonly ProviderUser[],
+): UserTrace {
   const change = changes.find((c) => c.record === source.index) ?? changes[0];
   const matched = change?.id !== undefined ? provider.find((u) => u.id === change.id) : undefined;
   const { password: _secret, ...mapped } = source.user as Record<string, unknown>;
@@ -64,7 +93,11 @@ export function traceOf(source: SourceUser & { line?: number }, changes: readonl
     record: source.index + 1,
     ...(source.line !== undefined ? { line: source.line } : {}),
     mapped,
-    ...(matched ? { match: { id: matched.id, userName: matched.userName, externalId: matched.externalId, active: matched.active } } : {}),
+    ...(matched
+      ? {
+          match: { id: matched.id, userName: matched.userName, externalId: matched.externalId, active: matched.active },
+        }
+      : {}),
     action: change?.action ?? 'none',
     ...(change?.changes ? { changedAttributes: change.changes.map((c) => c.path ?? '(whole resource)') } : {}),
   };
@@ -81,15 +114,23 @@ export function tracing(client: ScimClient, log: HttpCall[]): ScimClient {
       const method = String(property).toUpperCase();
       return async (requestPath: string, ...rest: unknown[]) => {
         try {
-          const answer = (await (value as (...a: unknown[]) => Promise<{ status: number }>).call(target, requestPath, ...rest));
+          const answer = await (value as (...a: unknown[]) => Promise<{ status: number }>).call(
+            target,
+            requestPath,
+            ...rest,
+          );
           log.push({ method, path: requestPath, status: answer.status });
           return answer;
         } catch (err) {
-          log.push({ method, path: requestPath, ...(err instanceof ScimHttpError ? { status: err.status } : {}), error: (err as Error).message });
+          log.push({
+            method,
+            path: requestPath,
+            ...(err instanceof ScimHttpError ? { status: err.status } : {}),
+            error: (err as Error).message,
+          });
           throw err;
         }
       };
     },
   });
 }
-

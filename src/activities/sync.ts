@@ -156,7 +156,8 @@ async function sourceUsers(source: PlanSource, model: UserSchemaModel, maxReport
     }
     invalid++;
     const userName = 'user' in record ? userNameOf(record.user) : undefined;
-    if (invalidRecords.length < maxReported) invalidRecords.push({ record: index + 1, userName, reason: reasons.join('; ') });
+    if (invalidRecords.length < maxReported)
+      invalidRecords.push({ record: index + 1, userName, reason: reasons.join('; ') });
   });
   return { valid, invalid, invalidRecords, records: records.length, sha256: loaded?.sha256 };
 }
@@ -164,12 +165,19 @@ async function sourceUsers(source: PlanSource, model: UserSchemaModel, maxReport
 /** The attributes worth listing: what the source's users carry, and what matching and scope need. */
 function listedAttributes(users: readonly SourceUser[]): string {
   const names = new Set(['id', 'userName', 'externalId', 'active']);
-  for (const { user } of users.slice(0, 1000)) for (const key of Object.keys(user)) if (key !== 'schemas' && key !== 'password') names.add(key);
+  for (const { user } of users.slice(0, 1000))
+    for (const key of Object.keys(user)) if (key !== 'schemas' && key !== 'password') names.add(key);
   return [...names].join(',');
 }
 
 /** Every provider user, page by page (1-based startIndex), until an empty or last page; deduplicated by id. */
-async function listProviderUsers(client: ScimClient, endpoint: string, pageSize: number, attributes: string, filter?: string) {
+async function listProviderUsers(
+  client: ScimClient,
+  endpoint: string,
+  pageSize: number,
+  attributes: string,
+  filter?: string,
+) {
   const users = new Map<string, ProviderUser>();
   let startIndex = 1;
   let pages = 0;
@@ -225,7 +233,11 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
   if (input.onlyUserName !== undefined) {
     const wanted = input.onlyUserName.toLowerCase();
     valid = valid.filter((u) => String(u.user.userName ?? '').toLowerCase() === wanted);
-    if (valid.length === 0) throw ApplicationFailure.nonRetryable(`no valid source record has userName "${input.onlyUserName}"`, FailureType.InvalidSyncInput);
+    if (valid.length === 0)
+      throw ApplicationFailure.nonRetryable(
+        `no valid source record has userName "${input.onlyUserName}"`,
+        FailureType.InvalidSyncInput,
+      );
     filter = `userName eq ${filterString(input.onlyUserName)}`;
   }
   const client = scimClientFor(deps, input.tenant);
@@ -241,13 +253,20 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
   const userAt = new Map(valid.map((u) => [u.index, u.user]));
   // Writes that send the source's user keep it in the plan (a PUT needs all of it).
   const carriesUser = new Set<SyncAction>(['create', 'update', 'reactivate']);
-  const stored: StoredChange[] = changes.map((c) => (carriesUser.has(c.action) && c.record !== undefined ? { ...c, user: userAt.get(c.record) } : c));
+  const stored: StoredChange[] = changes.map((c) =>
+    carriesUser.has(c.action) && c.record !== undefined ? { ...c, user: userAt.get(c.record) } : c,
+  );
   const planHash = sha256(canonicalJson({ tenant: input.tenant, source: source.sha256 ?? null, rules, changes }));
   const phases = Object.fromEntries(
-    (Object.keys(PHASE_ACTIONS) as SyncPhase[]).map((phase) => [phase, stored.filter((c) => PHASE_ACTIONS[phase].includes(c.action))]),
+    (Object.keys(PHASE_ACTIONS) as SyncPhase[]).map((phase) => [
+      phase,
+      stored.filter((c) => PHASE_ACTIONS[phase].includes(c.action)),
+    ]),
   ) as Record<SyncPhase, StoredChange[]>;
   const store = claimStoreFor(input.source.kind === 'file' ? sourceLocationOf(input.source) : undefined);
-  const slices = await storePlanSlices(store, planHash, phases, input.sliceSize, (storedSlices) => Context.current().heartbeat({ storedSlices }));
+  const slices = await storePlanSlices(store, planHash, phases, input.sliceSize, (storedSlices) =>
+    Context.current().heartbeat({ storedSlices }),
+  );
   const written = input.planOut ? writePlanOut(input.planOut, input.tenant, planHash, changes) : undefined;
   const trace = input.onlyUserName !== undefined ? traceOf(valid[0], changes, providerUsers) : undefined;
   return {
@@ -273,7 +292,13 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
 const isTransient = (err: unknown) => !(err instanceof ScimHttpError) || err.status === 429 || err.status >= 500;
 
 /** One planned write, made so that doing it again after a crash changes nothing twice. */
-async function applyChange(client: ScimClient, input: SliceTarget, change: StoredChange, resumed: boolean, tally: SliceTally): Promise<void> {
+async function applyChange(
+  client: ScimClient,
+  input: SliceTarget,
+  change: StoredChange,
+  resumed: boolean,
+  tally: SliceTally,
+): Promise<void> {
   const path = `${input.endpoint}/${encodeURIComponent(change.id ?? '')}`;
   /** PATCH with the planned operations, or, without PATCH support, PUT of the current resource overlaid with `desired`. */
   const patchOrPut = async (ops: PatchOperation[], desired: Record<string, unknown>) => {
@@ -293,7 +318,15 @@ async function applyChange(client: ScimClient, input: SliceTarget, change: Store
         await client.post(input.endpoint, change.user);
       } catch (err) {
         // A create that an earlier attempt made (answer lost before the heartbeat): verified, not repeated.
-        if (!(err instanceof ScimHttpError && err.status === 409 && resumed && (await exists(client, input.endpoint, change.userName, tally)))) throw err;
+        if (
+          !(
+            err instanceof ScimHttpError &&
+            err.status === 409 &&
+            resumed &&
+            (await exists(client, input.endpoint, change.userName, tally))
+          )
+        )
+          throw err;
         tally.alreadyApplied++;
       }
       return;
@@ -330,30 +363,58 @@ async function applyChange(client: ScimClient, input: SliceTarget, change: Store
   }
 }
 
-async function exists(client: ScimClient, endpoint: string, userName: string | undefined, tally: SliceTally): Promise<boolean> {
+async function exists(
+  client: ScimClient,
+  endpoint: string,
+  userName: string | undefined,
+  tally: SliceTally,
+): Promise<boolean> {
   if (!userName) return false;
   tally.requests++;
-  const found = await client.get<{ Resources?: Array<{ userName?: unknown }> }>(endpoint, { query: { filter: `userName eq ${filterString(userName)}`, attributes: 'userName' } });
-  return (found.body?.Resources ?? []).filter((r) => String(r.userName ?? '').toLowerCase() === userName.toLowerCase()).length === 1;
+  const found = await client.get<{ Resources?: Array<{ userName?: unknown }> }>(endpoint, {
+    query: { filter: `userName eq ${filterString(userName)}`, attributes: 'userName' },
+  });
+  return (
+    (found.body?.Resources ?? []).filter((r) => String(r.userName ?? '').toLowerCase() === userName.toLowerCase())
+      .length === 1
+  );
 }
 
 /**
  * Applies changes [from, to) of one phase. Heartbeats its position: a retry after a crash resumes
  * there, and checks what may already have been done instead of repeating it.
  */
-export async function applySyncSlice(deps: ActivityDeps, input: ApplySliceInput | ApplyPlanFileSliceInput): Promise<SliceTally> {
+export async function applySyncSlice(
+  deps: ActivityDeps,
+  input: ApplySliceInput | ApplyPlanFileSliceInput,
+): Promise<SliceTally> {
   const context = Context.current();
   const phase =
     'slice' in input
-      ? await readPlanSlice<StoredChange>(input.slice, input, `slice ${input.from}… of the ${input.phase} of sync plan ${input.planHash.slice(0, 12)}`)
-      : readPlanFile<StoredChange>(input.planFile, input.planHash, 'the sync plan').filter((c) => input.actions.includes(c.action)).slice(input.from, input.to);
+      ? await readPlanSlice<StoredChange>(
+          input.slice,
+          input,
+          `slice ${input.from}… of the ${input.phase} of sync plan ${input.planHash.slice(0, 12)}`,
+        )
+      : readPlanFile<StoredChange>(input.planFile, input.planHash, 'the sync plan')
+          .filter((c) => input.actions.includes(c.action))
+          .slice(input.from, input.to);
   const resumedFrom = context.info.heartbeatDetails as { next: number; tally: SliceTally } | undefined;
-  const tally: SliceTally = resumedFrom?.tally ?? { done: countActions([]), failed: 0, failures: [], alreadyApplied: 0, requests: 0 };
+  const tally: SliceTally = resumedFrom?.tally ?? {
+    done: countActions([]),
+    failed: 0,
+    failures: [],
+    alreadyApplied: 0,
+    requests: 0,
+  };
   // Heartbeats are throttled, so a retry may find writes past the recorded position already made:
   // every change of a retried attempt is checked (or idempotent) rather than blindly repeated.
   const resumed = context.info.attempt > 1;
   if (input.trace) tally.http ??= [];
-  const client = input.trace && tally.http ? tracing(scimClientFor(deps, input.tenant), tally.http) : scimClientFor(deps, input.tenant);
+  const client =
+    input.trace && tally.http
+      ? tracing(scimClientFor(deps, input.tenant), tally.http)
+      : scimClientFor(deps, input.tenant);
   for (let i = resumedFrom?.next ?? 0; i < phase.length; i++) {
     const change = phase[i];
     try {
@@ -365,7 +426,13 @@ export async function applySyncSlice(deps: ActivityDeps, input: ApplySliceInput 
       const status = err instanceof ScimHttpError ? err.status : undefined;
       tally.failed++;
       if (tally.failures.length < input.maxReported) {
-        tally.failures.push({ action: change.action, userName: change.userName, id: change.id, ...(status ? { status } : {}), detail: (err as Error).message });
+        tally.failures.push({
+          action: change.action,
+          userName: change.userName,
+          id: change.id,
+          ...(status ? { status } : {}),
+          detail: (err as Error).message,
+        });
       }
     }
     // A copy: the SDK sends the latest details later, and the tally must match `next` exactly.

@@ -68,14 +68,25 @@ export function createWebhookActivities(deps: ActivityDeps) {
     },
 
     /** POST /api/v2/webhooks; anything but 201 Created is a failure. */
-    async createWebhookSubscription(tenantId: string, subscription: NewWebhookSubscription): Promise<WebhookCreateOutcome> {
+    async createWebhookSubscription(
+      tenantId: string,
+      subscription: NewWebhookSubscription,
+    ): Promise<WebhookCreateOutcome> {
       return asActivity(async () => {
         if (Context.current().info.attempt > 1) {
           // An earlier attempt may have created it before its answer was lost: keep that one.
           const listed = await list(tenantId);
           const wanted = [...subscription.events].sort().join(',');
-          const existing = listed.subscriptions.find((s) => s.url === subscription.url && [...s.events].sort().join(',') === wanted);
-          if (existing) return { httpStatus: listed.httpStatus, durationMs: listed.durationMs, payloadSha256: payloadSha256(subscription), subscription: existing };
+          const existing = listed.subscriptions.find(
+            (s) => s.url === subscription.url && [...s.events].sort().join(',') === wanted,
+          );
+          if (existing)
+            return {
+              httpStatus: listed.httpStatus,
+              durationMs: listed.durationMs,
+              payloadSha256: payloadSha256(subscription),
+              subscription: existing,
+            };
         }
         const response = await scimClientFor(deps, tenantId).api<unknown>('POST', WEBHOOKS_PATH, {
           headers: JSON_HEADERS,
@@ -90,7 +101,12 @@ export function createWebhookActivities(deps: ActivityDeps) {
             FailureType.WebhookUnexpectedResponse,
           );
         }
-        return { httpStatus: response.status, durationMs: response.durationMs, payloadSha256: payloadSha256(subscription), subscription: created };
+        return {
+          httpStatus: response.status,
+          durationMs: response.durationMs,
+          payloadSha256: payloadSha256(subscription),
+          subscription: created,
+        };
       });
     },
   };

@@ -61,7 +61,12 @@ export async function auditTrail(client: Client, workflowId: string, runId?: str
     const push = (line: Omit<AuditLine, 'time' | 'eventId'>) => lines.push({ ...base, ...line });
     if (event.workflowExecutionStartedEventAttributes) {
       const a = event.workflowExecutionStartedEventAttributes;
-      push({ step: `workflow ${a.workflowType?.name} started`, outcome: 'started', payloadSha256: await hashOf(a.input), detail: `task queue ${a.taskQueue?.name}` });
+      push({
+        step: `workflow ${a.workflowType?.name} started`,
+        outcome: 'started',
+        payloadSha256: await hashOf(a.input),
+        detail: `task queue ${a.taskQueue?.name}`,
+      });
     } else if (event.activityTaskScheduledEventAttributes) {
       const a = event.activityTaskScheduledEventAttributes;
       const name = a.activityType?.name ?? 'activity';
@@ -70,13 +75,26 @@ export async function auditTrail(client: Client, workflowId: string, runId?: str
     } else if (event.activityTaskCompletedEventAttributes) {
       const a = event.activityTaskCompletedEventAttributes;
       const [result] = await decode(a.result);
-      push({ step: activityNames.get(Number(a.scheduledEventId)) ?? 'activity', outcome: 'completed', payloadSha256: await hashOf(a.result), detail: describeOutcome(result) });
+      push({
+        step: activityNames.get(Number(a.scheduledEventId)) ?? 'activity',
+        outcome: 'completed',
+        payloadSha256: await hashOf(a.result),
+        detail: describeOutcome(result),
+      });
     } else if (event.activityTaskFailedEventAttributes) {
       const a = event.activityTaskFailedEventAttributes;
-      push({ step: activityNames.get(Number(a.scheduledEventId)) ?? 'activity', outcome: 'failed', detail: a.failure?.cause?.message ?? a.failure?.message ?? undefined });
+      push({
+        step: activityNames.get(Number(a.scheduledEventId)) ?? 'activity',
+        outcome: 'failed',
+        detail: a.failure?.cause?.message ?? a.failure?.message ?? undefined,
+      });
     } else if (event.activityTaskTimedOutEventAttributes) {
       const a = event.activityTaskTimedOutEventAttributes;
-      push({ step: activityNames.get(Number(a.scheduledEventId)) ?? 'activity', outcome: 'timed out', detail: a.failure?.message ?? undefined });
+      push({
+        step: activityNames.get(Number(a.scheduledEventId)) ?? 'activity',
+        outcome: 'timed out',
+        detail: a.failure?.message ?? undefined,
+      });
     } else if (event.timerStartedEventAttributes) {
       const seconds = Number(event.timerStartedEventAttributes.startToFireTimeout?.seconds ?? 0);
       push({ step: 'timer', outcome: 'started', detail: `${seconds} s` });
@@ -87,22 +105,46 @@ export async function auditTrail(client: Client, workflowId: string, runId?: str
       push({ step: `signal ${a.signalName}`, outcome: 'received', payloadSha256: await hashOf(a.input) });
     } else if (event.startChildWorkflowExecutionInitiatedEventAttributes) {
       const a = event.startChildWorkflowExecutionInitiatedEventAttributes;
-      push({ step: `child ${a.workflowType?.name} ${a.workflowId}`, outcome: 'started', payloadSha256: await hashOf(a.input) });
+      push({
+        step: `child ${a.workflowType?.name} ${a.workflowId}`,
+        outcome: 'started',
+        payloadSha256: await hashOf(a.input),
+      });
     } else if (event.childWorkflowExecutionCompletedEventAttributes) {
       const a = event.childWorkflowExecutionCompletedEventAttributes;
-      push({ step: `child ${a.workflowType?.name} ${a.workflowExecution?.workflowId}`, outcome: 'completed', payloadSha256: await hashOf(a.result) });
+      push({
+        step: `child ${a.workflowType?.name} ${a.workflowExecution?.workflowId}`,
+        outcome: 'completed',
+        payloadSha256: await hashOf(a.result),
+      });
     } else if (event.childWorkflowExecutionFailedEventAttributes) {
       const a = event.childWorkflowExecutionFailedEventAttributes;
-      push({ step: `child ${a.workflowType?.name} ${a.workflowExecution?.workflowId}`, outcome: 'failed', detail: a.failure?.message ?? undefined });
+      push({
+        step: `child ${a.workflowType?.name} ${a.workflowExecution?.workflowId}`,
+        outcome: 'failed',
+        detail: a.failure?.message ?? undefined,
+      });
     } else if (event.workflowExecutionContinuedAsNewEventAttributes) {
-      push({ step: 'workflow', outcome: 'continued as new', payloadSha256: await hashOf(event.workflowExecutionContinuedAsNewEventAttributes.input) });
+      push({
+        step: 'workflow',
+        outcome: 'continued as new',
+        payloadSha256: await hashOf(event.workflowExecutionContinuedAsNewEventAttributes.input),
+      });
     } else if (event.workflowExecutionCompletedEventAttributes) {
       const a = event.workflowExecutionCompletedEventAttributes;
       push({ step: 'workflow', outcome: 'completed', payloadSha256: await hashOf(a.result) });
     } else if (event.workflowExecutionFailedEventAttributes) {
-      push({ step: 'workflow', outcome: 'failed', detail: event.workflowExecutionFailedEventAttributes.failure?.message ?? undefined });
+      push({
+        step: 'workflow',
+        outcome: 'failed',
+        detail: event.workflowExecutionFailedEventAttributes.failure?.message ?? undefined,
+      });
     } else if (event.workflowExecutionTerminatedEventAttributes) {
-      push({ step: 'workflow', outcome: 'terminated', detail: event.workflowExecutionTerminatedEventAttributes.reason ?? undefined });
+      push({
+        step: 'workflow',
+        outcome: 'terminated',
+        detail: event.workflowExecutionTerminatedEventAttributes.reason ?? undefined,
+      });
     } else if (event.workflowExecutionCanceledEventAttributes) {
       push({ step: 'workflow', outcome: 'canceled' });
     }
@@ -111,16 +153,21 @@ export async function auditTrail(client: Client, workflowId: string, runId?: str
 }
 
 export function formatAudit(lines: AuditLine[], format: string): string {
-  if (format === 'jsonl') return lines.map((line) => JSON.stringify(line)).join('\n') + '\n';
-  return (
-    lines
-      .map((l) =>
-        [l.time, String(l.eventId).padStart(4), l.outcome.padEnd(16), l.step, l.payloadSha256 ? `sha256 ${l.payloadSha256.slice(0, 16)}` : '', l.detail ?? '']
-          .filter(Boolean)
-          .join('  '),
-      )
-      .join('\n') + '\n'
-  );
+  if (format === 'jsonl') return `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`;
+  return `${lines
+    .map((l) =>
+      [
+        l.time,
+        String(l.eventId).padStart(4),
+        l.outcome.padEnd(16),
+        l.step,
+        l.payloadSha256 ? `sha256 ${l.payloadSha256.slice(0, 16)}` : '',
+        l.detail ?? '',
+      ]
+        .filter(Boolean)
+        .join('  '),
+    )
+    .join('\n')}\n`;
 }
 
 export function registerAuditCommand(program: Command): void {

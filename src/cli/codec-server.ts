@@ -47,9 +47,14 @@ export function registerCodecServerCommand(program: Command): void {
     });
 }
 
-export async function runCodecServer(options: CodecServerCliOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function runCodecServer(
+  options: CodecServerCliOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   if (!env.CXONE_SCIM_PAYLOAD_KEY) {
-    throw new Error('CXONE_SCIM_PAYLOAD_KEY is not set: the codec server needs the key the worker encrypts payloads with.');
+    throw new Error(
+      'CXONE_SCIM_PAYLOAD_KEY is not set: the codec server needs the key the worker encrypts payloads with.',
+    );
   }
   const codec = AesGcmPayloadCodec.fromBase64(env.CXONE_SCIM_PAYLOAD_KEY);
   const uiOrigin = parseOrigin(options.uiOrigin);
@@ -63,9 +68,13 @@ export async function runCodecServer(options: CodecServerCliOptions, env: NodeJS
     log: consoleLogger(options.verbose ?? false),
   });
   console.log(`[codec] listening on ${server.url} (POST /decode, /encode, /{namespace}/decode)`);
-  console.log(`[codec] CORS origin ${uiOrigin}; bearer token ${env.CXONE_SCIM_CODEC_TOKEN ? 'required' : 'not required'}`);
+  console.log(
+    `[codec] CORS origin ${uiOrigin}; bearer token ${env.CXONE_SCIM_CODEC_TOKEN ? 'required' : 'not required'}`,
+  );
   if (!env.CXONE_SCIM_CODEC_TOKEN && !['127.0.0.1', '::1', 'localhost'].includes(options.host)) {
-    console.warn('[codec] listening beyond loopback without CXONE_SCIM_CODEC_TOKEN: anyone who reaches this port can decrypt payloads');
+    console.warn(
+      '[codec] listening beyond loopback without CXONE_SCIM_CODEC_TOKEN: anyone who reaches this port can decrypt payloads',
+    );
   }
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

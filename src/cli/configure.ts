@@ -2,7 +2,11 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { Option, type Command } from 'commander';
 import { configureWorkflowId } from '../temporal/constants';
 import { DEFAULT_TENANT_ID } from '../config/tenants';
-import { configureServiceProvider, type ConfigureServiceProviderInput, type ConfigureServiceProviderResult } from '../workflows';
+import {
+  configureServiceProvider,
+  type ConfigureServiceProviderInput,
+  type ConfigureServiceProviderResult,
+} from '../workflows';
 import type { WorkflowReport } from '../workflows/report';
 import { integerOption, readJsonFile, urlOption, withTemporal, type CliContext } from './context';
 import { describeError, exitCodeOf } from './exit-codes';
@@ -18,7 +22,7 @@ export async function startConfigure(client: Client, taskQueue: string, input: C
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       throw new Error(
         `a configureServiceProvider run for tenant "${input.tenant}" is already running (workflow id ${workflowId}); ` +
-          'wait for it to finish: two runs never write one tenant\'s ServiceProviderConfig at once',
+          "wait for it to finish: two runs never write one tenant's ServiceProviderConfig at once",
       );
     }
     throw err;
@@ -61,7 +65,8 @@ export async function configureCommand(file: string, options: ConfigureOptions, 
   };
   await withTemporal(context, async (client, taskQueue) => {
     const { report, failure } = await runConfigure(client, taskQueue, input, {
-      onOutage: ({ down }) => context.stderr.write(down ? 'Temporal unreachable: reconnecting…\n' : 'Temporal reachable again\n'),
+      onOutage: ({ down }) =>
+        context.stderr.write(down ? 'Temporal unreachable: reconnecting…\n' : 'Temporal reachable again\n'),
     });
     printReport(report, options.format, context.stdout);
     if (options.format === 'text') printDifferences(report, context.stdout);
@@ -75,14 +80,18 @@ function printDifferences(report: WorkflowReport, out: NodeJS.WritableStream): v
   const result = report.result as ConfigureServiceProviderResult | undefined;
   if (!result || result.differences.length === 0) return;
   const label = result.mode === 'verify' ? 'drift' : 'changed';
-  const lines = result.differences.map((d) => `  ${label}: ${d.path}: desired ${JSON.stringify(d.desired)}, provider has ${JSON.stringify(d.actual)}`);
+  const lines = result.differences.map(
+    (d) => `  ${label}: ${d.path}: desired ${JSON.stringify(d.desired)}, provider has ${JSON.stringify(d.actual)}`,
+  );
   out.write(`${lines.join('\n')}\n`);
 }
 
 export function registerConfigureCommand(program: Command, context: CliContext): void {
   program
     .command('configure')
-    .description('Apply (or, with --verify, check) a desired ServiceProviderConfig and print the report. Exit 0 done, 3 drift (--verify), 1 failed.')
+    .description(
+      'Apply (or, with --verify, check) a desired ServiceProviderConfig and print the report. Exit 0 done, 3 drift (--verify), 1 failed.',
+    )
     .argument('<file>', 'desired ServiceProviderConfig JSON (RFC 7643 §5)')
     .option('--verify', 'compare desired and actual; change nothing (exit 3 when they differ)')
     .option('--tenant <id>', 'tenant id', context.env.CXONE_TENANT_ID || DEFAULT_TENANT_ID)

@@ -27,7 +27,10 @@ export function processContext(): CliContext {
       try {
         client = await connectClient(settings);
       } catch (err) {
-        throw new Error(`cannot reach Temporal at ${settings.address} (TEMPORAL_ADDRESS), namespace ${settings.namespace}`, { cause: err });
+        throw new Error(
+          `cannot reach Temporal at ${settings.address} (TEMPORAL_ADDRESS), namespace ${settings.namespace}`,
+          { cause: err },
+        );
       }
       return { client, taskQueue: settings.taskQueue, release: () => client.connection.close() };
     },
@@ -36,7 +39,10 @@ export function processContext(): CliContext {
 }
 
 /** Runs `body` with a Temporal client from the context, released afterwards. */
-export async function withTemporal<T>(context: CliContext, body: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
+export async function withTemporal<T>(
+  context: CliContext,
+  body: (client: Client, taskQueue: string) => Promise<T>,
+): Promise<T> {
   const { client, taskQueue, release } = await context.temporal();
   try {
     return await body(client, taskQueue);
@@ -51,12 +57,16 @@ export function readJsonFile(file: string, what: string, maxBytes = Infinity): u
   try {
     const size = fs.statSync(file).size;
     if (size > maxBytes) {
-      throw new UsageError(`${what}: ${file} is ${(size / 1048576).toFixed(1)} MB, more than the ${(maxBytes / 1048576).toFixed(0)} MB such a file can sensibly be (is it the right file?)`);
+      throw new UsageError(
+        `${what}: ${file} is ${(size / 1048576).toFixed(1)} MB, more than the ${(maxBytes / 1048576).toFixed(0)} MB such a file can sensibly be (is it the right file?)`,
+      );
     }
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new UsageError(`${what}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(
+      `${what}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -77,7 +87,8 @@ export function readJsonFile(file: string, what: string, maxBytes = Infinity): u
 export function integerOption(min = 1) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be a whole number ≥ ${min}.`);
+    if (value.trim() === '' || !Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`must be a whole number ≥ ${min}.`);
     return n;
   };
 }
@@ -90,6 +101,7 @@ export function urlOption(value: string): string {
   } catch {
     throw new InvalidArgumentError('must be an absolute http(s) URL.');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('must be an absolute http(s) URL.');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidArgumentError('must be an absolute http(s) URL.');
   return value;
 }

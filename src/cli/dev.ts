@@ -57,7 +57,13 @@ export interface DemoSummary {
  * Step 4: a schedule running syncUsers over the HR export just provisioned (Skip overlaps, daily),
  * triggered twice after a console edit: the first run puts the edited user back, the second changes nothing; then it goes.
  */
-async function demoSyncSchedule(client: Client, taskQueue: string, csv: string, log: (line?: string) => void, drift: () => string): Promise<DemoSummary['syncRuns']> {
+async function demoSyncSchedule(
+  client: Client,
+  taskQueue: string,
+  csv: string,
+  log: (line?: string) => void,
+  drift: () => string,
+): Promise<DemoSummary['syncRuns']> {
   log('\n-- 4. syncUsers on a schedule (cxone-scim schedule create / trigger / delete)');
   const scheduleId = await createSyncSchedule(client, taskQueue, csv, {
     tenant: CXONE_TENANT,
@@ -95,16 +101,35 @@ async function demoSyncSchedule(client: Client, taskQueue: string, csv: string, 
 export function sandboxTenant(sandbox: Sandbox, tenantId = 'sandbox', authType?: AuthType): TenantConfig {
   const type = authType ?? (sandbox.profile === 'cxone' ? 'cxone-access-key' : 'client-credentials');
   // Deliveries are verified the way this sandbox signs them.
-  const webhookSignature = typeof sandbox.webhookSignature === 'string' ? sandbox.webhookSignature : { ...sandbox.webhookSignature };
+  const webhookSignature =
+    typeof sandbox.webhookSignature === 'string' ? sandbox.webhookSignature : { ...sandbox.webhookSignature };
   const common = { tenantId, scimPath: '/scim/v2', webhookSecret: sandbox.webhookSecret, webhookSignature };
   const { clientId, clientSecret, accessKeyId, accessKeySecret, scopes } = sandbox;
   switch (type) {
     case 'client-credentials':
-      return { ...common, baseUrl: sandbox.url, auth: { type, tokenUrl: sandbox.tokenUrl, clientId, clientSecret, scopes, clientAuthMethod: 'client_secret_basic' } };
+      return {
+        ...common,
+        baseUrl: sandbox.url,
+        auth: {
+          type,
+          tokenUrl: sandbox.tokenUrl,
+          clientId,
+          clientSecret,
+          scopes,
+          clientAuthMethod: 'client_secret_basic',
+        },
+      };
     case 'cxone-access-key':
-      return { ...common, auth: { type, issuer: sandbox.issuer, clientId, clientSecret, accessKeyId, accessKeySecret, scopes: [] } };
+      return {
+        ...common,
+        auth: { type, issuer: sandbox.issuer, clientId, clientSecret, accessKeyId, accessKeySecret, scopes: [] },
+      };
     case 'cxone-access-key-legacy':
-      return { ...common, baseUrl: sandbox.url, auth: { type, authUrl: sandbox.authUrl, accessKeyId, accessKeySecret } };
+      return {
+        ...common,
+        baseUrl: sandbox.url,
+        auth: { type, authUrl: sandbox.authUrl, accessKeyId, accessKeySecret },
+      };
     case 'bearer':
       if (!sandbox.staticToken) throw new Error('bearer auth needs a sandbox started with a staticToken');
       return { ...common, baseUrl: sandbox.url, auth: { type, token: sandbox.staticToken } };
@@ -121,7 +146,9 @@ export function writeHrExport(file: string, count: number): void {
   for (let i = 1; i <= count; i++) {
     const id = `E${String(i).padStart(6, '0')}`;
     const email = i % 200 === 0 ? '' : `Agent.${i}@Example.com`;
-    rows.push(`${id},${email},Agent,Number${i},${departments[i % departments.length]},${i % 50 === 0 ? 'false' : 'true'}`);
+    rows.push(
+      `${id},${email},Agent,Number${i},${departments[i % departments.length]},${i % 50 === 0 ? 'false' : 'true'}`,
+    );
   }
   fs.writeFileSync(file, `${rows.join('\n')}\n`);
 }
@@ -150,7 +177,7 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
   const log = (line = '') => out.write(`${line}\n`);
   const userCount = options.users ?? 1000;
   const ownServer = Boolean(process.env.TEMPORAL_ADDRESS);
-  const uiPort = ownServer || options.uiPort === 0 ? undefined : options.uiPort ?? 8233;
+  const uiPort = ownServer || options.uiPort === 0 ? undefined : (options.uiPort ?? 8233);
 
   // The demo prints its own story; the SDK's logs only when something is wrong.
   installRuntime(process.env, 'WARN');
@@ -168,7 +195,9 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
     cleanups.unshift(() => cxone.close());
     const idp = await startSandbox({ port: 0, tenantId: IDP_TENANT });
     cleanups.unshift(() => idp.close());
-    log(`CXone sandbox     ${cxone.url} (profile ${profile}${profile === 'cxone' ? ': access keys, API base discovered from the issuer' : ''})`);
+    log(
+      `CXone sandbox     ${cxone.url} (profile ${profile}${profile === 'cxone' ? ': access keys, API base discovered from the issuer' : ''})`,
+    );
     log(`IdP sandbox       ${idp.url}`);
     const tenants = new TenantRegistry([sandboxTenant(cxone, CXONE_TENANT), sandboxTenant(idp, IDP_TENANT)]);
     const settings = temporalSettingsFromEnv(process.env, temporal.address);
@@ -202,7 +231,9 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
         workflowId: registerId,
         args: [{ tenant: CXONE_TENANT, url: receiver.callbackUrl(CXONE_TENANT) }],
       });
-      log(`subscription ${registered.created?.id ?? registered.existing.map((s) => s.id).join(', ')} for ${registered.events.join(', ')}`);
+      log(
+        `subscription ${registered.created?.id ?? registered.existing.map((s) => s.id).join(', ')} for ${registered.events.join(', ')}`,
+      );
 
       log(`\n-- 3. provisionUsers (${userCount} users from an HR CSV export)`);
       const csv = path.join(workDir, 'hr-export.csv');
@@ -235,17 +266,26 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
       cxone.adminUpdateUser(promoted.id, { title: 'Team Lead' });
       cxone.adminDeactivateUser(leaver.id);
       log(`console edits: ${promoted.userName} promoted to Team Lead, ${leaver.userName} deactivated`);
-      const idpUser = (userName: string) => idp.listUsers().find((u) => u.userName === userName) as Record<string, unknown> | undefined;
-      await waitFor('the edits to reach the IdP', () => idpUser(promoted.userName)?.title === 'Team Lead' && idpUser(leaver.userName)?.active === false, 60_000);
+      const idpUser = (userName: string) =>
+        idp.listUsers().find((u) => u.userName === userName) as Record<string, unknown> | undefined;
+      await waitFor(
+        'the edits to reach the IdP',
+        () => idpUser(promoted.userName)?.title === 'Team Lead' && idpUser(leaver.userName)?.active === false,
+        60_000,
+      );
       const lifecycleId = userLifecycleWorkflowId(CXONE_TENANT, leaver.id);
       const state = await client.workflow.getHandle(lifecycleId).query(stateQuery);
-      log(`${lifecycleId}: status ${state.status}, IdP ${state.idpSync}, events ${state.recent.map((e) => `${e.eventType}:${e.outcome}`).join(' → ')}`);
+      log(
+        `${lifecycleId}: status ${state.status}, IdP ${state.idpSync}, events ${state.recent.map((e) => `${e.eventType}:${e.outcome}`).join(' → ')}`,
+      );
 
       log('\n-- 6. compliance report (cxone-scim report --format md)');
       out.write(formatReport(await gatherReport(client, { tenant: CXONE_TENANT }), 'md'));
       log();
       if (temporal.uiUrl) log(`Temporal UI: ${temporal.uiUrl}/namespaces/${settings.namespace}/workflows`);
-      log(`Audit trail: cxone-scim audit ${provisioned.handle.workflowId}   (with TEMPORAL_ADDRESS=${temporal.address})`);
+      log(
+        `Audit trail: cxone-scim audit ${provisioned.handle.workflowId}   (with TEMPORAL_ADDRESS=${temporal.address})`,
+      );
       if (options.keepRunning) {
         log('Running until Ctrl-C (the sandbox keeps delivering webhooks; try `cxone-scim report`).');
         await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
@@ -255,7 +295,12 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
         invalid: result.totals.invalid,
         syncedToIdp: idp.countUsers(),
         syncRuns,
-        workflowIds: { configure: configured.report.workflowId, register: registerId, provision: provisioned.handle.workflowId, lifecycle: lifecycleId },
+        workflowIds: {
+          configure: configured.report.workflowId,
+          register: registerId,
+          provision: provisioned.handle.workflowId,
+          lifecycle: lifecycleId,
+        },
       };
     });
   } finally {

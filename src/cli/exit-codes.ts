@@ -55,7 +55,8 @@ export function describeError(err: unknown): string {
 export function isTemporalUnreachable(err: unknown): boolean {
   let current: unknown = err;
   for (let depth = 0; current instanceof Error && depth < 10; depth++) {
-    if (isGrpcServiceError(current) && (current.code === GRPC_UNAVAILABLE || current.code === GRPC_DEADLINE_EXCEEDED)) return true;
+    if (isGrpcServiceError(current) && (current.code === GRPC_UNAVAILABLE || current.code === GRPC_DEADLINE_EXCEEDED))
+      return true;
     current = (current as Error & { cause?: unknown }).cause;
   }
   return false;

@@ -26,7 +26,9 @@ export function buildProgram(context: CliContext): Command {
 
   program
     .command('worker')
-    .description('Run the Temporal worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE; tenants from CXONE_* or CXONE_TENANTS_FILE).')
+    .description(
+      'Run the Temporal worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE; tenants from CXONE_* or CXONE_TENANTS_FILE).',
+    )
     .action(async () => {
       // Loaded on use: the worker and the demo pull in the Temporal worker's native code.
       const { runWorker } = await import('../worker');
@@ -43,12 +45,19 @@ export function buildProgram(context: CliContext): Command {
     .option('--db-file <path>', 'persist the embedded Temporal server to this SQLite file')
     .option('--ui-port <port>', 'Temporal UI port of the embedded server (0: no UI)', integerOption(0), 8233)
     .option('--keep-running', 'stay up after the demo until Ctrl-C')
-    .option('--profile <name>', 'CXone sandbox profile: full (every optional feature) or cxone (access keys with discovery, no Bulk, no ETags, read-only config)', 'full')
-    .action(async (options: { users: number; dbFile?: string; uiPort: number; keepRunning?: boolean; profile: string }) => {
-      if (options.profile !== 'full' && options.profile !== 'cxone') throw new Error(`--profile must be full or cxone, got "${options.profile}"`);
-      const { runDev } = await import('./dev');
-      await runDev({ ...options, profile: options.profile });
-    });
+    .option(
+      '--profile <name>',
+      'CXone sandbox profile: full (every optional feature) or cxone (access keys with discovery, no Bulk, no ETags, read-only config)',
+      'full',
+    )
+    .action(
+      async (options: { users: number; dbFile?: string; uiPort: number; keepRunning?: boolean; profile: string }) => {
+        if (options.profile !== 'full' && options.profile !== 'cxone')
+          throw new Error(`--profile must be full or cxone, got "${options.profile}"`);
+        const { runDev } = await import('./dev');
+        await runDev({ ...options, profile: options.profile });
+      },
+    );
 
   registerSandboxCommand(program);
   registerWebhookServerCommand(program);
@@ -64,7 +73,9 @@ export function buildProgram(context: CliContext): Command {
   registerSyncGroupsCommand(program, context);
   // Subcommands report their own usage errors the same way.
   const quietly = (command: Command): void => {
-    command.exitOverride().configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
+    command
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
     command.commands.forEach(quietly);
   };
   program.commands.forEach(quietly);

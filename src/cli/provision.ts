@@ -27,7 +27,12 @@ export async function runProvision(
   taskQueue: string,
   input: ProvisionUsersInput,
   options: RunProvisionOptions = {},
-): Promise<{ ok: boolean; handle: WorkflowHandle<typeof provisionUsers>; report: WorkflowReport<unknown, ProvisionUsersResult>; failure?: unknown }> {
+): Promise<{
+  ok: boolean;
+  handle: WorkflowHandle<typeof provisionUsers>;
+  report: WorkflowReport<unknown, ProvisionUsersResult>;
+  failure?: unknown;
+}> {
   const handle = await client.workflow.start(provisionUsers, {
     taskQueue,
     workflowId: options.workflowId ?? `provision-users-${input.tenant}-${randomUUID()}`,
@@ -41,7 +46,9 @@ export function followProvision(handle: WorkflowHandle, options: Omit<RunProvisi
   const { onProgress, ...rest } = options;
   return followRun<WorkflowReport<unknown, ProvisionUsersResult>>(handle, {
     ...rest,
-    ...(onProgress ? { progress: () => handle.query(progressQuery), onProgress: (p) => onProgress(p as ProvisionProgress) } : {}),
+    ...(onProgress
+      ? { progress: () => handle.query(progressQuery), onProgress: (p) => onProgress(p as ProvisionProgress) }
+      : {}),
   });
 }
 
@@ -71,7 +78,9 @@ export function progressPrinter(stream: NodeJS.WritableStream & { isTTY?: boolea
     /** While Temporal is unreachable the bar stays, with how long it has been reconnecting. */
     outage({ down, sinceMs }) {
       const bar = lastProgress ? `${formatProgress(lastProgress, Date.now() - started)} · ` : '';
-      const line = down ? `${bar}Temporal unreachable for ${Math.round(sinceMs / 1000)} s: reconnecting…` : `${bar}Temporal reachable again`;
+      const line = down
+        ? `${bar}Temporal unreachable for ${Math.round(sinceMs / 1000)} s: reconnecting…`
+        : `${bar}Temporal reachable again`;
       if (stream.isTTY) stream.write(`\r${line}\x1b[K`);
       else if (!down || sinceMs === 0 || line !== last) stream.write(`${line}\n`);
       last = line;
@@ -91,7 +100,11 @@ export function progressPrinter(stream: NodeJS.WritableStream & { isTTY?: boolea
 }
 
 /** The generic report (steps and totals), then what a provisioning run adds: counts, requests, invalid records, failures. */
-export function printProvisionReport(report: WorkflowReport<unknown, ProvisionUsersResult>, format: string, out: NodeJS.WritableStream = process.stdout): void {
+export function printProvisionReport(
+  report: WorkflowReport<unknown, ProvisionUsersResult>,
+  format: string,
+  out: NodeJS.WritableStream = process.stdout,
+): void {
   printReport(report, format, out);
   const result = report.result;
   if (format === 'json' || !result) return;
@@ -116,9 +129,19 @@ export function printProvisionReport(report: WorkflowReport<unknown, ProvisionUs
     const more = items.length - Math.min(20, items.length) + omitted;
     if (more > 0) lines.push(`    … and ${more} more (--output json shows up to ${items.length})`);
   };
-  show('invalid records (not sent)', result.invalidRecords, result.invalidOmitted, (r) => `record ${r.record}${r.line ? ` (line ${r.line})` : ''}${r.userName ? ` (${r.userName})` : ''}: ${r.reasons.join('; ')}`);
-  show('failed operations', result.failures, result.failuresOmitted, (f) =>
-    `record ${f.record}${f.userName ? ` (${f.userName})` : ''}: ${f.status ? `HTTP ${f.status} ` : ''}${f.scimType ? `${f.scimType} ` : ''}${f.detail}`,
+  show(
+    'invalid records (not sent)',
+    result.invalidRecords,
+    result.invalidOmitted,
+    (r) =>
+      `record ${r.record}${r.line ? ` (line ${r.line})` : ''}${r.userName ? ` (${r.userName})` : ''}: ${r.reasons.join('; ')}`,
+  );
+  show(
+    'failed operations',
+    result.failures,
+    result.failuresOmitted,
+    (f) =>
+      `record ${f.record}${f.userName ? ` (${f.userName})` : ''}: ${f.status ? `HTTP ${f.status} ` : ''}${f.scimType ? `${f.scimType} ` : ''}${f.detail}`,
   );
   out.write(`${lines.join('\n')}\n`);
 }
@@ -159,7 +182,10 @@ export async function provisionCommand(file: string, options: ProvisionOptions, 
   if (options.mapping) {
     mapping = readJsonFile(options.mapping, '--mapping');
     const compiled = compileMapping(mapping);
-    if (!compiled.ok) throw new UsageError(`--mapping ${options.mapping}: the attribute mapping is invalid: ${compiled.problems.join('; ')}`);
+    if (!compiled.ok)
+      throw new UsageError(
+        `--mapping ${options.mapping}: the attribute mapping is invalid: ${compiled.problems.join('; ')}`,
+      );
   }
   const recordLimits = {
     ...(options.maxUserNameLength !== undefined ? { maxUserNameLength: options.maxUserNameLength } : {}),
@@ -167,7 +193,11 @@ export async function provisionCommand(file: string, options: ProvisionOptions, 
   };
   const input: ProvisionUsersInput = {
     tenant: options.tenant,
-    source: { path: sourceArgument(file), ...(options.format ? { format: options.format } : {}), ...(mapping !== undefined ? { mapping } : {}) },
+    source: {
+      path: sourceArgument(file),
+      ...(options.format ? { format: options.format } : {}),
+      ...(mapping !== undefined ? { mapping } : {}),
+    },
     ...(options.async ? { preferAsync: true } : {}),
     ...(options.maxInFlight !== undefined ? { maxChunksInFlight: options.maxInFlight } : {}),
     ...(options.maxOperations !== undefined ? { maxOperationsPerRequest: options.maxOperations } : {}),
@@ -197,17 +227,30 @@ export function registerProvisionCommand(program: Command, context: CliContext):
       'Provision the users of a CSV / JSON / NDJSON file or object (read by the worker) with the provisionUsers workflow; shows progress, then the report. ' +
         'Exit 0 all provisioned, 2 partial (invalid or failed records), 1 failed.',
     )
-    .argument('<file>', 'users file or URL: s3://bucket/key, https://… or a path the worker can see (the worker reads it)')
+    .argument(
+      '<file>',
+      'users file or URL: s3://bucket/key, https://… or a path the worker can see (the worker reads it)',
+    )
     .option('--mapping <file>', 'attribute mapping JSON (target SCIM path → source column, constants, transforms)')
     .option('--tenant <id>', 'tenant id', context.env.CXONE_TENANT_ID || DEFAULT_TENANT_ID)
-    .addOption(new Option('--format <format>', 'source format (default: from the extension)').choices(['csv', 'json', 'ndjson']))
+    .addOption(
+      new Option('--format <format>', 'source format (default: from the extension)').choices(['csv', 'json', 'ndjson']),
+    )
     .option('--async', 'ask the provider for asynchronous bulk processing (Prefer: respond-async)')
     .option('--max-in-flight <n>', 'Bulk requests outstanding at once', integerOption())
     .option('--max-operations <n>', "operations per Bulk request (at most the provider's limit)", integerOption())
     .option('--max-user-name-length <n>', 'longest userName a record may have (default 256)', integerOption())
     .option('--max-value-length <n>', 'longest other value a record may have (default 4096)', integerOption())
-    .addOption(new Option('--mode <mode>', 'auto: Bulk when the provider supports it, else one resource at a time').choices(['auto', 'bulk', 'per-resource']).default('auto'))
-    .option('--retry-deadline-minutes <n>', 'retry 429/5xx/network failures until this many minutes after the start (default 360)', integerOption())
+    .addOption(
+      new Option('--mode <mode>', 'auto: Bulk when the provider supports it, else one resource at a time')
+        .choices(['auto', 'bulk', 'per-resource'])
+        .default('auto'),
+    )
+    .option(
+      '--retry-deadline-minutes <n>',
+      'retry 429/5xx/network failures until this many minutes after the start (default 360)',
+      integerOption(),
+    )
     .option('--workflow-id <id>', 'workflow id (default: provision-users-<tenant>-<uuid>)')
     .addOption(new Option('--output <format>', 'report format').choices(['text', 'json']).default('text'))
     .action((file: string, options: ProvisionOptions) => provisionCommand(file, options, context));

@@ -94,8 +94,12 @@ export async function gatherReport(client: Client, filter: ReportFilter): Promis
   const byType = new Map<string, WorkflowReport[]>();
   for (const run of runs) byType.set(run.workflowType, [...(byType.get(run.workflowType) ?? []), run]);
   const isEntity = (list: WorkflowReport[]) => list.some((r) => r.entity);
-  const summaries = [...byType].filter(([, list]) => !isEntity(list)).map(([workflowType, list]) => summarize(workflowType, list));
-  const entities = [...byType].filter(([, list]) => isEntity(list)).map(([workflowType, list]) => summarizeEntities(workflowType, list));
+  const summaries = [...byType]
+    .filter(([, list]) => !isEntity(list))
+    .map(([workflowType, list]) => summarize(workflowType, list));
+  const entities = [...byType]
+    .filter(([, list]) => isEntity(list))
+    .map(([workflowType, list]) => summarizeEntities(workflowType, list));
   return { generatedAt: new Date().toISOString(), filter, summaries, entities, runs };
 }
 
@@ -130,7 +134,9 @@ function summarize(workflowType: string, runs: WorkflowReport[]): TypeSummary {
   const sum = (pick: (r: WorkflowReport) => number) => runs.reduce((total, r) => total + pick(r), 0);
   const attempted = sum((r) => r.totals.attempted);
   const succeeded = sum((r) => r.totals.succeeded);
-  const durations = latencyStats(runs.filter((r) => r.completedAt).map((r) => Date.parse(r.completedAt as string) - Date.parse(r.startedAt)));
+  const durations = latencyStats(
+    runs.filter((r) => r.completedAt).map((r) => Date.parse(r.completedAt as string) - Date.parse(r.startedAt)),
+  );
   return {
     workflowType,
     runs: runs.length,
@@ -142,7 +148,13 @@ function summarize(workflowType: string, runs: WorkflowReport[]): TypeSummary {
     failed: sum((r) => r.totals.failed),
     successRate: attempted === 0 ? 1 : succeeded / attempted,
     durationMs: { p50: durations.p50, p95: durations.p95 },
-    failures: runs.filter((r) => r.error).map((r) => ({ workflowId: r.workflowId, error: r.error as string, ...(r.errorType ? { type: r.errorType } : {}) })),
+    failures: runs
+      .filter((r) => r.error)
+      .map((r) => ({
+        workflowId: r.workflowId,
+        error: r.error as string,
+        ...(r.errorType ? { type: r.errorType } : {}),
+      })),
   };
 }
 
@@ -202,15 +214,33 @@ export function formatReport(report: ComplianceReport, format: string): string {
       // Entity types follow the finished-run types as a second table after an empty line.
       return `${[csvTable(COLUMNS, report.summaries), ...(report.entities.length ? [csvTable(ENTITY_COLUMNS, report.entities)] : [])].join('\n\n')}\n`;
     case 'md': {
-      const filter = Object.entries(report.filter).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ') || 'all runs';
-      const lines = [`# SCIM compliance report`, '', `Generated ${report.generatedAt} — ${filter} — ${report.runs.length} run(s).`];
+      const filter =
+        Object.entries(report.filter)
+          .filter(([, v]) => v)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || 'all runs';
+      const lines = [
+        `# SCIM compliance report`,
+        '',
+        `Generated ${report.generatedAt} — ${filter} — ${report.runs.length} run(s).`,
+      ];
       if (report.summaries.length > 0) lines.push('', ...table(COLUMNS, report.summaries));
       if (report.entities.length > 0) {
-        lines.push('', '## Entity workflows (never finish: one per user, reported by what they did)', '', ...table(ENTITY_COLUMNS, report.entities));
+        lines.push(
+          '',
+          '## Entity workflows (never finish: one per user, reported by what they did)',
+          '',
+          ...table(ENTITY_COLUMNS, report.entities),
+        );
       }
       const failures = report.summaries.flatMap((s) => s.failures);
       if (failures.length > 0) {
-        lines.push('', '## Failed runs', '', ...failures.map((f) => `- \`${f.workflowId}\`${f.type ? ` (${f.type})` : ''}: ${f.error.split('\n')[0]}`));
+        lines.push(
+          '',
+          '## Failed runs',
+          '',
+          ...failures.map((f) => `- \`${f.workflowId}\`${f.type ? ` (${f.type})` : ''}: ${f.error.split('\n')[0]}`),
+        );
       }
       return `${lines.join('\n')}\n`;
     }
@@ -222,14 +252,17 @@ export function formatReport(report: ComplianceReport, format: string): string {
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
-    .description('Gather the `report` of every matching workflow (via the ScimTenant/ScimOperation search attributes) and aggregate per type.')
+    .description(
+      'Gather the `report` of every matching workflow (via the ScimTenant/ScimOperation search attributes) and aggregate per type.',
+    )
     .option('--tenant <id>', 'only this tenant')
     .option('--type <workflowType>', 'only this workflow type')
     .option('--since <time>', 'only runs started at or after this ISO time')
     .option('--format <format>', 'json, csv or md', 'md')
     .option('--out <file>', 'write to this file instead of stdout')
     .action(async (options: ReportFilter & { format: string; out?: string }) => {
-      if (options.since && Number.isNaN(Date.parse(options.since))) throw new Error(`--since: "${options.since}" is not a date`);
+      if (options.since && Number.isNaN(Date.parse(options.since)))
+        throw new Error(`--since: "${options.since}" is not a date`);
       const client = await connectClient(temporalSettingsFromEnv());
       try {
         const text = formatReport(await gatherReport(client, options), options.format);

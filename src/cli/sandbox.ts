@@ -14,7 +14,10 @@ export function loadSandbox(): SandboxModule {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('cxone-sandbox') as SandboxModule;
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'MODULE_NOT_FOUND' && String((err as Error).message).includes("'cxone-sandbox'")) {
+    if (
+      (err as { code?: unknown }).code === 'MODULE_NOT_FOUND' &&
+      String((err as Error).message).includes("'cxone-sandbox'")
+    ) {
       throw new Error(NOT_INSTALLED);
     }
     throw err;

@@ -1,6 +1,12 @@
 // `cxone-scim schedule …`: a Temporal Schedule that runs syncUsers on a cron or an interval, with
 // overlap policy Skip (a run still going when the next is due is not doubled) and a catch-up window.
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+} from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { InvalidArgumentError, type Command } from 'commander';
@@ -35,20 +41,35 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export const defaultScheduleId = (tenant: string) => `sync-${tenant}`;
 
 /** Creates the schedule; returns its id. */
-export async function createSyncSchedule(client: Client, taskQueue: string, file: string, options: CreateOptions): Promise<string> {
-  if ((options.cron === undefined) === (options.every === undefined)) throw new UsageError('schedule create: give either --cron or --every');
+export async function createSyncSchedule(
+  client: Client,
+  taskQueue: string,
+  file: string,
+  options: CreateOptions,
+): Promise<string> {
+  if ((options.cron === undefined) === (options.every === undefined))
+    throw new UsageError('schedule create: give either --cron or --every');
   const input = syncInputFrom(file, options);
   const scheduleId = options.scheduleId ?? defaultScheduleId(input.tenant);
   try {
     await client.schedule.create({
       scheduleId,
-      spec: options.cron !== undefined ? { cronExpressions: [options.cron] } : { intervals: [{ every: options.every as Duration }] },
+      spec:
+        options.cron !== undefined
+          ? { cronExpressions: [options.cron] }
+          : { intervals: [{ every: options.every as Duration }] },
       action: { type: 'startWorkflow', workflowType: syncUsers, args: [input], taskQueue, workflowId: scheduleId },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: options.catchupWindow as Duration },
-      state: { paused: options.paused === true, note: `cxone-scim schedule create (${options.cron !== undefined ? `cron ${options.cron}` : `every ${options.every}`})` },
+      state: {
+        paused: options.paused === true,
+        note: `cxone-scim schedule create (${options.cron !== undefined ? `cron ${options.cron}` : `every ${options.every}`})`,
+      },
     });
   } catch (err) {
-    if (err instanceof ScheduleAlreadyRunning) throw new UsageError(`schedule ${scheduleId} exists already (cxone-scim schedule delete ${scheduleId}, or --schedule-id)`);
+    if (err instanceof ScheduleAlreadyRunning)
+      throw new UsageError(
+        `schedule ${scheduleId} exists already (cxone-scim schedule delete ${scheduleId}, or --schedule-id)`,
+      );
     throw err;
   }
   return scheduleId;
@@ -63,13 +84,22 @@ function describeSchedule(d: ScheduleDescription): string {
     `  policies: overlap ${d.policies.overlap}, catch-up window ${d.policies.catchupWindow} ms`,
     `  runs: ${d.info.numActionsTaken} taken, ${d.info.numActionsSkippedOverlap} skipped (overlap), ${d.info.numActionsMissedCatchupWindow} missed (catch-up window), ${d.info.runningActions.length} running`,
     ...d.info.recentActions.map((a) => `    ${a.takenAt.toISOString()}  ${a.action.workflow.workflowId}`),
-    `  next: ${d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()).join(', ') || 'none'}`,
+    `  next: ${
+      d.info.nextActionTimes
+        .slice(0, 3)
+        .map((t) => t.toISOString())
+        .join(', ') || 'none'
+    }`,
   ];
   return `${lines.join('\n')}\n`;
 }
 
 /** Triggers a run now and returns its workflow id (undefined when Skip left it out because a run is going). */
-export async function triggerSyncSchedule(client: Client, scheduleId: string, timeoutMs = 30_000): Promise<string | undefined> {
+export async function triggerSyncSchedule(
+  client: Client,
+  scheduleId: string,
+  timeoutMs = 30_000,
+): Promise<string | undefined> {
   const handle = client.schedule.getHandle(scheduleId);
   let before = await handle.describe();
   // The scheduler learns that a run ended a moment after it did; until then Skip would drop the trigger.
@@ -102,26 +132,38 @@ async function allClosed(client: Client, schedule: ScheduleDescription): Promise
   return true;
 }
 
-async function onSchedule(context: CliContext, scheduleId: string, body: (client: Client, taskQueue: string) => Promise<void>): Promise<void> {
+async function onSchedule(
+  context: CliContext,
+  scheduleId: string,
+  body: (client: Client, taskQueue: string) => Promise<void>,
+): Promise<void> {
   await withTemporal(context, async (client, taskQueue) => {
     try {
       await body(client, taskQueue);
     } catch (err) {
-      if (err instanceof ScheduleNotFoundError) throw new UsageError(`no schedule with id "${scheduleId}" in this namespace`);
+      if (err instanceof ScheduleNotFoundError)
+        throw new UsageError(`no schedule with id "${scheduleId}" in this namespace`);
       throw err;
     }
   });
 }
 
 export function registerScheduleCommand(program: Command, context: CliContext): void {
-  const schedule = program.command('schedule').description('Manage Temporal Schedules that run syncUsers (overlap policy Skip).');
+  const schedule = program
+    .command('schedule')
+    .description('Manage Temporal Schedules that run syncUsers (overlap policy Skip).');
   const create = schedule
     .command('create')
     .description('Create a schedule running syncUsers over a users file (read by the worker) on a cron or an interval.')
     .argument('<file>', 'users file; the worker reads it at every run')
     .option('--cron <expression>', "cron expression (UTC), e.g. '0 2 * * *'")
     .option('--every <duration>', "interval, e.g. '1h' or '30 minutes'", durationOption)
-    .option('--catchup-window <duration>', 'how late a missed run may still start (after an outage)', durationOption, '10 minutes')
+    .option(
+      '--catchup-window <duration>',
+      'how late a missed run may still start (after an outage)',
+      durationOption,
+      '10 minutes',
+    )
     .option('--schedule-id <id>', 'schedule id (default: sync-<tenant>)')
     .option('--paused', 'create it paused');
   addSyncOptions(create, context).action((file: string, options: CreateOptions) =>
@@ -138,7 +180,9 @@ export function registerScheduleCommand(program: Command, context: CliContext): 
       withTemporal(context, async (client) => {
         for await (const s of client.schedule.list()) {
           const type = s.action?.workflowType ?? '?';
-          context.stdout.write(`${s.scheduleId}\t${type}\t${s.state.paused ? 'paused' : 'active'}\tnext ${s.info.nextActionTimes[0]?.toISOString() ?? '-'}\n`);
+          context.stdout.write(
+            `${s.scheduleId}\t${type}\t${s.state.paused ? 'paused' : 'active'}\tnext ${s.info.nextActionTimes[0]?.toISOString() ?? '-'}\n`,
+          );
         }
       }),
     );
@@ -147,9 +191,18 @@ export function registerScheduleCommand(program: Command, context: CliContext): 
     .command('describe')
     .description('Spec, stored input, policies, recent and next runs of a schedule.')
     .argument('<scheduleId>')
-    .action((id: string) => onSchedule(context, id, async (client) => void context.stdout.write(describeSchedule(await client.schedule.getHandle(id).describe()))));
+    .action((id: string) =>
+      onSchedule(
+        context,
+        id,
+        async (client) => void context.stdout.write(describeSchedule(await client.schedule.getHandle(id).describe())),
+      ),
+    );
 
-  for (const [name, verb] of [['pause', 'paused'], ['unpause', 'unpaused']] as const) {
+  for (const [name, verb] of [
+    ['pause', 'paused'],
+    ['unpause', 'unpaused'],
+  ] as const) {
     schedule
       .command(name)
       .description(`${name === 'pause' ? 'Pause' : 'Resume'} a schedule.`)
@@ -179,7 +232,10 @@ export function registerScheduleCommand(program: Command, context: CliContext): 
         context.stdout.write(`triggered ${workflowId}\n`);
         if (!options.wait) return;
         const bar = syncProgressPrinter(context.stderr);
-        const end = await followSync(client.workflow.getHandle(workflowId), { onProgress: (p) => bar.update(p), onOutage: (s) => bar.outage(s) });
+        const end = await followSync(client.workflow.getHandle(workflowId), {
+          onProgress: (p) => bar.update(p),
+          onOutage: (s) => bar.outage(s),
+        });
         bar.end();
         reportSyncEnd(workflowId, end, context);
       }),

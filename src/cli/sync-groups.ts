@@ -29,13 +29,22 @@ export function formatGroupsResult(result: SyncGroupsResult): string {
   const plan = result.plan;
   if (plan) {
     const c = plan.counts;
-    lines.push(`plan ${plan.planHash}: ${c.create} create, ${c.update} update, ${c.unchanged} unchanged, ${c.empty} empty, ${c.delete} delete, ${c.protected} protected, ${c['out-of-scope']} out of scope; ${plan.adds} member adds, ${plan.removals.memberships} member removals (memberships from ${plan.membershipView})`);
-    for (const p of plan.problems) lines.push(`  error: ${p.group ? `group "${p.group}" ` : ''}${p.origin ? `(${p.origin}) ` : ''}${p.reason}`);
+    lines.push(
+      `plan ${plan.planHash}: ${c.create} create, ${c.update} update, ${c.unchanged} unchanged, ${c.empty} empty, ${c.delete} delete, ${c.protected} protected, ${c['out-of-scope']} out of scope; ${plan.adds} member adds, ${plan.removals.memberships} member removals (memberships from ${plan.membershipView})`,
+    );
+    for (const p of plan.problems)
+      lines.push(`  error: ${p.group ? `group "${p.group}" ` : ''}${p.origin ? `(${p.origin}) ` : ''}${p.reason}`);
   }
   const a = result.applied;
-  lines.push(`applied: ${a.created} created, ${a.renamed} renamed, ${a.deleted} deleted, ${a.membersAdded} members added, ${a.membersRemoved} removed; ${result.failed} failed; ${result.requests} requests`);
-  for (const f of result.failures) lines.push(`  failed: group "${f.group}"${f.status ? ` HTTP ${f.status}` : ''}: ${f.detail}`);
-  if (result.deletionDecision) lines.push(`removals: ${result.deletionDecision.decision}${result.deletionDecision.by ? ` by ${result.deletionDecision.by}` : ''}`);
+  lines.push(
+    `applied: ${a.created} created, ${a.renamed} renamed, ${a.deleted} deleted, ${a.membersAdded} members added, ${a.membersRemoved} removed; ${result.failed} failed; ${result.requests} requests`,
+  );
+  for (const f of result.failures)
+    lines.push(`  failed: group "${f.group}"${f.status ? ` HTTP ${f.status}` : ''}: ${f.detail}`);
+  if (result.deletionDecision)
+    lines.push(
+      `removals: ${result.deletionDecision.decision}${result.deletionDecision.by ? ` by ${result.deletionDecision.by}` : ''}`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -44,8 +53,23 @@ export async function syncGroupsCommand(options: SyncGroupsOptions, context: Cli
   if (!options.groupsFile && !options.usersCsv) throw new UsageError('give --groups-file and/or --users-csv');
   const input: SyncGroupsInput = {
     tenant: options.tenant,
-    ...(options.groupsFile ? { groupsFile: { path: path.resolve(options.groupsFile), ...(options.delimiter ? { delimiter: options.delimiter } : {}) } } : {}),
-    ...(options.usersCsv ? { groupsColumn: { path: path.resolve(options.usersCsv), ...(options.column ? { column: options.column } : {}), ...(options.delimiter ? { delimiter: options.delimiter } : {}) } } : {}),
+    ...(options.groupsFile
+      ? {
+          groupsFile: {
+            path: path.resolve(options.groupsFile),
+            ...(options.delimiter ? { delimiter: options.delimiter } : {}),
+          },
+        }
+      : {}),
+    ...(options.usersCsv
+      ? {
+          groupsColumn: {
+            path: path.resolve(options.usersCsv),
+            ...(options.column ? { column: options.column } : {}),
+            ...(options.delimiter ? { delimiter: options.delimiter } : {}),
+          },
+        }
+      : {}),
     ...(options.matchKey ? { matchKey: options.matchKey } : {}),
     ...(options.memberKey ? { memberKey: options.memberKey } : {}),
     ...(options.deprovision ? { deprovision: options.deprovision } : {}),
@@ -55,12 +79,21 @@ export async function syncGroupsCommand(options: SyncGroupsOptions, context: Cli
     ...(options.sliceSize ? { memberSliceSize: options.sliceSize } : {}),
   };
   await withTemporal(context, async (client, taskQueue) => {
-    const handle = await client.workflow.start(syncGroups, { taskQueue, workflowId: options.workflowId ?? `sync-groups-${input.tenant}-${randomUUID()}`, args: [input] });
-    context.stderr.write(`workflow ${handle.workflowId} (removals above the threshold wait for: temporal workflow update --workflow-id ${handle.workflowId} --name approveDeletions --input '{"planHash":"…"}')\n`);
+    const handle = await client.workflow.start(syncGroups, {
+      taskQueue,
+      workflowId: options.workflowId ?? `sync-groups-${input.tenant}-${randomUUID()}`,
+      args: [input],
+    });
+    context.stderr.write(
+      `workflow ${handle.workflowId} (removals above the threshold wait for: temporal workflow update --workflow-id ${handle.workflowId} --name approveDeletions --input '{"planHash":"…"}')\n`,
+    );
     try {
       const result = await handle.result();
-      context.stdout.write(options.output === 'json' ? `${JSON.stringify(result, null, 2)}\n` : formatGroupsResult(result));
-      const partial = result.outcome === 'partial' || result.outcome === 'rejected' || result.outcome === 'approval-timeout';
+      context.stdout.write(
+        options.output === 'json' ? `${JSON.stringify(result, null, 2)}\n` : formatGroupsResult(result),
+      );
+      const partial =
+        result.outcome === 'partial' || result.outcome === 'rejected' || result.outcome === 'approval-timeout';
       context.exitCode = partial ? ExitCode.Partial : ExitCode.Done;
     } catch (err) {
       context.stderr.write(`cxone-scim: ${describeError(err)}\n`);
@@ -72,8 +105,13 @@ export async function syncGroupsCommand(options: SyncGroupsOptions, context: Cli
 export function registerSyncGroupsCommand(program: Command, context: CliContext): void {
   program
     .command('sync-groups')
-    .description('Reconcile the provider\'s Groups and memberships with the source (syncGroups workflow). Exit 0 done, 2 partial, 1 failed.')
-    .option('--groups-file <file>', 'groups file (CSV / JSON / NDJSON: displayName, externalId, members); the worker reads it')
+    .description(
+      "Reconcile the provider's Groups and memberships with the source (syncGroups workflow). Exit 0 done, 2 partial, 1 failed.",
+    )
+    .option(
+      '--groups-file <file>',
+      'groups file (CSV / JSON / NDJSON: displayName, externalId, members); the worker reads it',
+    )
     .option('--users-csv <file>', 'user CSV with a groups column; the worker reads it')
     .option('--column <name>', 'the groups column of --users-csv (default groups)')
     .option('--delimiter <text>', 'between group names / member keys (default ;)')

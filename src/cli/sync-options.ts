@@ -34,7 +34,8 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 function shareOption(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be a share between 0 and 1, e.g. 0.2.');
+  if (value.trim() === '' || !(n >= 0 && n <= 1))
+    throw new InvalidArgumentError('must be a share between 0 and 1, e.g. 0.2.');
   return n;
 }
 
@@ -54,18 +55,35 @@ export function addSyncOptions(command: Command, context: CliContext): Command {
   return command
     .option('--mapping <file>', 'attribute mapping JSON (target SCIM path → source column, constants, transforms)')
     .option('--tenant <id>', 'tenant id', context.env.CXONE_TENANT_ID || DEFAULT_TENANT_ID)
-    .addOption(new Option('--format <format>', 'source format (default: from the extension)').choices(['csv', 'json', 'ndjson']))
+    .addOption(
+      new Option('--format <format>', 'source format (default: from the extension)').choices(['csv', 'json', 'ndjson']),
+    )
     .option('--dry-run', 'compute and print the plan; change nothing')
     .option('--plan-out <file>', "also write the whole plan (.csv, else JSON) to this path on the worker's file system")
-    .addOption(new Option('--match-key <key>', 'how source and provider users are matched').choices(['userName', 'externalId']))
+    .addOption(
+      new Option('--match-key <key>', 'how source and provider users are matched').choices(['userName', 'externalId']),
+    )
     .option('--scope-suffix <suffix>', 'manage only provider users whose userName ends with this (repeatable)', collect)
     .option('--scope-has-external-id', 'manage only provider users that carry an externalId')
     .option('--scope-external-id-prefix <prefix>', 'manage only provider users whose externalId starts with this')
     .option('--protect <userName>', 'never touch this account (repeatable)', collect)
-    .addOption(new Option('--deprovision <how>', 'users gone from the source are deactivated (default) or deleted').choices(['deactivate', 'delete']))
+    .addOption(
+      new Option('--deprovision <how>', 'users gone from the source are deactivated (default) or deleted').choices([
+        'deactivate',
+        'delete',
+      ]),
+    )
     .option('--max-deletions <n>', 'removals above this wait for approval (default 500)', integerOption(0))
-    .option('--max-deletion-share <share>', 'removals above this share of the managed users wait for approval (default 0.2)', shareOption)
-    .option('--approval-timeout <duration>', "how long to wait for an approval, e.g. '24 hours' (default)", durationOption)
+    .option(
+      '--max-deletion-share <share>',
+      'removals above this share of the managed users wait for approval (default 0.2)',
+      shareOption,
+    )
+    .option(
+      '--approval-timeout <duration>',
+      "how long to wait for an approval, e.g. '24 hours' (default)",
+      durationOption,
+    )
     .option('--user <userName>', 'sync only this source user (provision on demand) and print each step')
     .option('--slice-size <n>', 'changes per activity (default 200)', integerOption())
     .option('--page-size <n>', 'users per page when listing the provider (default 500)', integerOption());
@@ -77,7 +95,10 @@ export function syncInputFrom(file: string, options: SyncOptions): SyncUsersInpu
   if (options.mapping) {
     mapping = readJsonFile(options.mapping, '--mapping');
     const compiled = compileMapping(mapping);
-    if (!compiled.ok) throw new UsageError(`--mapping ${options.mapping}: the attribute mapping is invalid: ${compiled.problems.join('; ')}`);
+    if (!compiled.ok)
+      throw new UsageError(
+        `--mapping ${options.mapping}: the attribute mapping is invalid: ${compiled.problems.join('; ')}`,
+      );
   }
   const scope = {
     ...(options.scopeSuffix?.length ? { userNameSuffixes: options.scopeSuffix } : {}),
@@ -90,7 +111,11 @@ export function syncInputFrom(file: string, options: SyncOptions): SyncUsersInpu
   };
   return {
     tenant: options.tenant,
-    source: { path: path.resolve(file), ...(options.format ? { format: options.format } : {}), ...(mapping !== undefined ? { mapping } : {}) },
+    source: {
+      path: path.resolve(file),
+      ...(options.format ? { format: options.format } : {}),
+      ...(mapping !== undefined ? { mapping } : {}),
+    },
     ...(options.dryRun ? { dryRun: true } : {}),
     ...(options.planOut ? { planOut: { path: path.resolve(options.planOut) } } : {}),
     ...(options.matchKey ? { matchKey: options.matchKey } : {}),

@@ -23,7 +23,9 @@ export function syncExitCode(outcome: SyncUsersResult['outcome']): ExitCode {
 export function describeSyncProgress(p: SyncProgress): string {
   const planned = p.planned ? Object.values(p.planned).reduce((n, c) => n + c, 0) : 0;
   const applied = Object.values(p.applied).reduce((n, c) => n + c, 0);
-  const writes = p.planned ? p.planned.create + p.planned.update + p.planned.reactivate + p.planned.deactivate + p.planned.delete : 0;
+  const writes = p.planned
+    ? p.planned.create + p.planned.update + p.planned.reactivate + p.planned.deactivate + p.planned.delete
+    : 0;
   switch (p.phase) {
     case 'planning':
       return 'planning: reading the source and listing the provider…';
@@ -45,7 +47,9 @@ export function syncProgressPrinter(stream: NodeJS.WritableStream & { isTTY?: bo
   return {
     update: (p: SyncProgress) => show(describeSyncProgress(p)),
     outage: ({ down, sinceMs }: { down: boolean; sinceMs: number }) =>
-      show(down ? `Temporal unreachable for ${Math.round(sinceMs / 1000)} s: reconnecting…` : 'Temporal reachable again'),
+      show(
+        down ? `Temporal unreachable for ${Math.round(sinceMs / 1000)} s: reconnecting…` : 'Temporal reachable again',
+      ),
     end: () => {
       if (stream.isTTY && last) stream.write('\n');
     },
@@ -53,11 +57,18 @@ export function syncProgressPrinter(stream: NodeJS.WritableStream & { isTTY?: bo
 }
 
 export function countLines(counts: ActionCounts, indent = '  '): string[] {
-  return (Object.entries(counts) as Array<[SyncAction, number]>).map(([action, n]) => `${indent}${MARKS[action]} ${action.padEnd(13)}${String(n).padStart(8)}`);
+  return (Object.entries(counts) as Array<[SyncAction, number]>).map(
+    ([action, n]) => `${indent}${MARKS[action]} ${action.padEnd(13)}${String(n).padStart(8)}`,
+  );
 }
 
 /** What to type to decide on removals that wait for approval. */
-export function approvalInstructions(workflowId: string, planHash: string, removals: number | undefined, reason?: string): string {
+export function approvalInstructions(
+  workflowId: string,
+  planHash: string,
+  removals: number | undefined,
+  reason?: string,
+): string {
   return [
     `Run ${workflowId} awaits approval of ${removals ?? '?'} removals${reason ? ` (${reason})` : ''}.`,
     `  plan hash: ${planHash}`,
@@ -78,20 +89,31 @@ export function formatSyncResult(workflowId: string, result: SyncUsersResult): s
   if (shown.length > 0) {
     lines.push('  sample:');
     for (const s of shown) {
-      const who = [s.userName, s.id ? `id ${s.id}` : undefined, s.record ? `record ${s.record}` : undefined].filter(Boolean).join(', ');
-      lines.push(`    ${MARKS[s.action]} ${s.action} ${who}${s.changedAttributes?.length ? `: ${s.changedAttributes.join(', ')}` : ''}`);
+      const who = [s.userName, s.id ? `id ${s.id}` : undefined, s.record ? `record ${s.record}` : undefined]
+        .filter(Boolean)
+        .join(', ');
+      lines.push(
+        `    ${MARKS[s.action]} ${s.action} ${who}${s.changedAttributes?.length ? `: ${s.changedAttributes.join(', ')}` : ''}`,
+      );
     }
   }
   if (plan.problemCount > 0) {
     lines.push(`  ${plan.problemCount} records could not be matched safely:`);
-    for (const p of plan.problems.slice(0, 10)) lines.push(`    record ${p.record}${p.userName ? ` (${p.userName})` : ''}: ${p.reason}`);
+    for (const p of plan.problems.slice(0, 10))
+      lines.push(`    record ${p.record}${p.userName ? ` (${p.userName})` : ''}: ${p.reason}`);
   }
-  for (const r of plan.invalidRecords.slice(0, 10)) lines.push(`  invalid record ${r.record}${r.userName ? ` (${r.userName})` : ''}: ${r.reason}`);
+  for (const r of plan.invalidRecords.slice(0, 10))
+    lines.push(`  invalid record ${r.record}${r.userName ? ` (${r.userName})` : ''}: ${r.reason}`);
   if (plan.planOut) lines.push(`  whole plan written on the worker to ${plan.planOut}`);
   if (result.outcome !== 'dry-run') {
-    const applied = (Object.entries(result.applied) as Array<[SyncAction, number]>).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`);
-    lines.push(`Applied: ${applied.join(', ') || 'nothing'}; ${result.failed} failed; ${result.requests} HTTP requests (${plan.pages} listing pages)`);
-    for (const f of result.failures.slice(0, 10)) lines.push(`  failed ${f.action} ${f.userName ?? f.id ?? ''}: ${f.status ? `HTTP ${f.status} ` : ''}${f.detail}`);
+    const applied = (Object.entries(result.applied) as Array<[SyncAction, number]>)
+      .filter(([, n]) => n > 0)
+      .map(([a, n]) => `${n} ${a}`);
+    lines.push(
+      `Applied: ${applied.join(', ') || 'nothing'}; ${result.failed} failed; ${result.requests} HTTP requests (${plan.pages} listing pages)`,
+    );
+    for (const f of result.failures.slice(0, 10))
+      lines.push(`  failed ${f.action} ${f.userName ?? f.id ?? ''}: ${f.status ? `HTTP ${f.status} ` : ''}${f.detail}`);
   }
   if (result.deletionDecision) {
     const d = result.deletionDecision;
@@ -104,12 +126,20 @@ export function formatSyncResult(workflowId: string, result: SyncUsersResult): s
 }
 
 function traceLines(trace: NonNullable<SyncUsersResult['trace']>, dryRun: boolean): string[] {
-  const lines = ['User trace:', `  1. source record ${trace.record ?? '?'}${trace.line !== undefined ? ` (line ${trace.line})` : ''}`];
+  const lines = [
+    'User trace:',
+    `  1. source record ${trace.record ?? '?'}${trace.line !== undefined ? ` (line ${trace.line})` : ''}`,
+  ];
   lines.push(`  2. mapped user: ${JSON.stringify(trace.mapped ?? {})}`);
-  lines.push(`  3. match: ${trace.match ? `provider user ${trace.match.id} (${trace.match.userName ?? '-'}, active ${String(trace.match.active ?? '?')})` : 'none in the provider'}`);
-  lines.push(`  4. action: ${trace.action}${trace.changedAttributes?.length ? ` (${trace.changedAttributes.join(', ')})` : ''}`);
+  lines.push(
+    `  3. match: ${trace.match ? `provider user ${trace.match.id} (${trace.match.userName ?? '-'}, active ${String(trace.match.active ?? '?')})` : 'none in the provider'}`,
+  );
+  lines.push(
+    `  4. action: ${trace.action}${trace.changedAttributes?.length ? ` (${trace.changedAttributes.join(', ')})` : ''}`,
+  );
   const calls = trace.http ?? [];
   lines.push(`  5. HTTP: ${calls.length > 0 ? '' : dryRun ? 'none (dry run)' : 'no request (nothing to write)'}`);
-  for (const c of calls) lines.push(`     ${c.method} ${c.path} → ${c.status ?? 'no answer'}${c.error ? ` (${c.error})` : ''}`);
+  for (const c of calls)
+    lines.push(`     ${c.method} ${c.path} → ${c.status ?? 'no answer'}${c.error ? ` (${c.error})` : ''}`);
   return lines;
 }

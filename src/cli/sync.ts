@@ -1,9 +1,23 @@
 // `cxone-scim sync`: start a reconciliation (syncUsers), follow it, print its plan and outcome;
 // `sync approve` / `sync reject` answer a run that waits for approval of its removals.
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import type { Command } from 'commander';
-import { approveDeletionsUpdate, rejectDeletionsUpdate, syncProgressQuery, syncUsers, type SyncProgress, type SyncUsersInput, type SyncUsersResult } from '../workflows';
+import {
+  approveDeletionsUpdate,
+  rejectDeletionsUpdate,
+  syncProgressQuery,
+  syncUsers,
+  type SyncProgress,
+  type SyncUsersInput,
+  type SyncUsersResult,
+} from '../workflows';
 import { withTemporal, type CliContext } from './context';
 import { describeError, ExitCode, UsageError } from './exit-codes';
 import { throughOutages } from './follow';
@@ -31,7 +45,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Follows a syncUsers run until it ends (through Temporal outages), or until it awaits approval when asked to stop there. */
 export async function followSync(handle: WorkflowHandle, options: FollowSyncOptions = {}): Promise<SyncEnd> {
   let ended: SyncEnd | undefined;
-  const result = throughOutages(() => handle.result() as Promise<SyncUsersResult>, { ...(options.onOutage ? { onOutage: options.onOutage } : {}) }).then(
+  const result = throughOutages(() => handle.result() as Promise<SyncUsersResult>, {
+    ...(options.onOutage ? { onOutage: options.onOutage } : {}),
+  }).then(
     (value): SyncEnd => (ended = { state: 'completed', result: value }),
     (err: unknown): SyncEnd => {
       if (err instanceof WorkflowFailedError) return (ended = { state: 'failed', failure: err });
@@ -58,8 +74,17 @@ export async function followSync(handle: WorkflowHandle, options: FollowSyncOpti
 }
 
 /** Starts syncUsers with `input` and follows it. */
-export async function runSync(client: Client, taskQueue: string, input: SyncUsersInput, options: FollowSyncOptions & { workflowId?: string } = {}) {
-  const handle = await client.workflow.start(syncUsers, { taskQueue, workflowId: options.workflowId ?? `sync-${input.tenant}-${randomUUID()}`, args: [input] });
+export async function runSync(
+  client: Client,
+  taskQueue: string,
+  input: SyncUsersInput,
+  options: FollowSyncOptions & { workflowId?: string } = {},
+) {
+  const handle = await client.workflow.start(syncUsers, {
+    taskQueue,
+    workflowId: options.workflowId ?? `sync-${input.tenant}-${randomUUID()}`,
+    args: [input],
+  });
   return { handle, end: await followSync(handle, options) };
 }
 
@@ -70,8 +95,12 @@ export function reportSyncEnd(workflowId: string, end: SyncEnd, context: CliCont
     context.exitCode = syncExitCode(end.result.outcome);
   } else if (end.state === 'awaitingApproval') {
     const p = end.progress;
-    context.stdout.write(`Plan ${p.planHash ?? '?'} (workflow ${workflowId})\n${p.planned ? `${countLines(p.planned).join('\n')}\n` : ''}`);
-    context.stdout.write('Not waiting (--no-wait): the run keeps waiting for a decision; follow it with cxone-scim watch.\n');
+    context.stdout.write(
+      `Plan ${p.planHash ?? '?'} (workflow ${workflowId})\n${p.planned ? `${countLines(p.planned).join('\n')}\n` : ''}`,
+    );
+    context.stdout.write(
+      'Not waiting (--no-wait): the run keeps waiting for a decision; follow it with cxone-scim watch.\n',
+    );
     context.exitCode = ExitCode.Partial;
   } else {
     const failure = end.failure as WorkflowFailedError;
@@ -83,7 +112,11 @@ export function reportSyncEnd(workflowId: string, end: SyncEnd, context: CliCont
   }
 }
 
-export async function syncCommand(file: string, options: SyncOptions & { wait: boolean; workflowId?: string }, context: CliContext): Promise<void> {
+export async function syncCommand(
+  file: string,
+  options: SyncOptions & { wait: boolean; workflowId?: string },
+  context: CliContext,
+): Promise<void> {
   const input = syncInputFrom(file, options);
   await withTemporal(context, async (client, taskQueue) => {
     const bar = syncProgressPrinter(context.stderr);
@@ -96,7 +129,9 @@ export async function syncCommand(file: string, options: SyncOptions & { wait: b
       onOutage: (s) => bar.outage(s),
       onAwaitingApproval: (p) => {
         bar.end();
-        context.stdout.write(`${approvalInstructions(workflowId, p.awaitingApproval?.planHash ?? p.planHash ?? '?', p.awaitingApproval?.removals, p.awaitingApproval?.reason)}\n`);
+        context.stdout.write(
+          `${approvalInstructions(workflowId, p.awaitingApproval?.planHash ?? p.planHash ?? '?', p.awaitingApproval?.removals, p.awaitingApproval?.reason)}\n`,
+        );
         if (options.wait) context.stdout.write('Waiting for a decision (Ctrl-C leaves the run waiting)…\n');
       },
     });
@@ -106,15 +141,28 @@ export async function syncCommand(file: string, options: SyncOptions & { wait: b
 }
 
 /** Sends an update to a waiting run; a refusal (its validator's answer) is exit 1 with the reason. */
-async function decide(workflowId: string, context: CliContext, send: (handle: WorkflowHandle) => Promise<unknown>): Promise<void> {
+async function decide(
+  workflowId: string,
+  context: CliContext,
+  send: (handle: WorkflowHandle) => Promise<unknown>,
+): Promise<void> {
   await withTemporal(context, async (client) => {
     const handle = client.workflow.getHandle(workflowId);
     try {
-      const answer = (await send(handle)) as { decision: string; planHash: string; by?: string; reason?: string; at: string };
-      context.stdout.write(`${answer.decision} plan ${answer.planHash}${answer.by ? ` by ${answer.by}` : ''}${answer.reason ? ` (${answer.reason})` : ''} at ${answer.at}\n`);
+      const answer = (await send(handle)) as {
+        decision: string;
+        planHash: string;
+        by?: string;
+        reason?: string;
+        at: string;
+      };
+      context.stdout.write(
+        `${answer.decision} plan ${answer.planHash}${answer.by ? ` by ${answer.by}` : ''}${answer.reason ? ` (${answer.reason})` : ''} at ${answer.at}\n`,
+      );
       context.exitCode = ExitCode.Done;
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new UsageError(`no workflow with id "${workflowId}" in this namespace`);
+      if (err instanceof WorkflowNotFoundError)
+        throw new UsageError(`no workflow with id "${workflowId}" in this namespace`);
       if (!(err instanceof WorkflowUpdateFailedError)) throw err;
       context.stderr.write(`cxone-scim: refused: ${describeError(err.cause ?? err)}\n`);
       context.exitCode = ExitCode.Error;
@@ -134,7 +182,9 @@ export function registerSyncCommand(program: Command, context: CliContext): void
   addSyncOptions(sync, context)
     .option('--no-wait', 'when removals wait for approval, print how to approve and exit (2) instead of waiting')
     .option('--workflow-id <id>', 'workflow id (default: sync-<tenant>-<uuid>)')
-    .action((file: string, options: SyncOptions & { wait: boolean; workflowId?: string }) => syncCommand(file, options, context));
+    .action((file: string, options: SyncOptions & { wait: boolean; workflowId?: string }) =>
+      syncCommand(file, options, context),
+    );
 
   sync
     .command('approve')
@@ -143,7 +193,11 @@ export function registerSyncCommand(program: Command, context: CliContext): void
     .requiredOption('--plan-hash <hash>', 'the plan hash the run printed')
     .option('--by <name>', 'who approves (recorded in the report)')
     .action((workflowId: string, options: { planHash: string; by?: string }) =>
-      decide(workflowId, context, (handle) => handle.executeUpdate(approveDeletionsUpdate, { args: [{ planHash: options.planHash, ...(options.by ? { approvedBy: options.by } : {}) }] })),
+      decide(workflowId, context, (handle) =>
+        handle.executeUpdate(approveDeletionsUpdate, {
+          args: [{ planHash: options.planHash, ...(options.by ? { approvedBy: options.by } : {}) }],
+        }),
+      ),
     );
 
   sync
@@ -154,7 +208,14 @@ export function registerSyncCommand(program: Command, context: CliContext): void
     .option('--reason <text>', 'why (recorded in the report)')
     .action((workflowId: string, options: { by?: string; reason?: string }) =>
       decide(workflowId, context, (handle) =>
-        handle.executeUpdate(rejectDeletionsUpdate, { args: [{ ...(options.by ? { rejectedBy: options.by } : {}), ...(options.reason ? { reason: options.reason } : {}) }] }),
+        handle.executeUpdate(rejectDeletionsUpdate, {
+          args: [
+            {
+              ...(options.by ? { rejectedBy: options.by } : {}),
+              ...(options.reason ? { reason: options.reason } : {}),
+            },
+          ],
+        }),
       ),
     );
 }

@@ -16,7 +16,14 @@ export interface TenantCheck {
   scimBase?: string;
   /** ISO time; absent for a static token. */
   tokenExpiresAt?: string;
-  capabilities?: { bulk: boolean; etag: boolean; patch: boolean; filter: boolean; filterMaxResults?: number; paging: boolean };
+  capabilities?: {
+    bulk: boolean;
+    etag: boolean;
+    patch: boolean;
+    filter: boolean;
+    filterMaxResults?: number;
+    paging: boolean;
+  };
   error?: string;
 }
 
@@ -34,9 +41,13 @@ function describeAuth(auth: TenantAuth): string {
   }
 }
 
-const supported = (value: unknown) => typeof value === 'object' && value !== null && (value as { supported?: unknown }).supported === true;
+const supported = (value: unknown) =>
+  typeof value === 'object' && value !== null && (value as { supported?: unknown }).supported === true;
 
-export async function checkTenant(tenant: TenantConfig, tokens: TokenProvider = new TenantTokenProvider()): Promise<TenantCheck> {
+export async function checkTenant(
+  tenant: TenantConfig,
+  tokens: TokenProvider = new TenantTokenProvider(),
+): Promise<TenantCheck> {
   const result: TenantCheck = { tenantId: tenant.tenantId, auth: describeAuth(tenant.auth), ok: false };
   try {
     const access = await tokens.access(tenant);
@@ -46,7 +57,8 @@ export async function checkTenant(tenant: TenantConfig, tokens: TokenProvider = 
     if (access.expiresAt !== undefined) result.tokenExpiresAt = new Date(access.expiresAt).toISOString();
     const client = new ScimClient({ tenant, tokens });
     const spc = (await client.get<Record<string, unknown>>('/ServiceProviderConfig')).body ?? {};
-    const page = (await client.get<Record<string, unknown>>('/Users', { query: { startIndex: 1, count: 1 } })).body ?? {};
+    const page =
+      (await client.get<Record<string, unknown>>('/Users', { query: { startIndex: 1, count: 1 } })).body ?? {};
     const filter = spc.filter as { maxResults?: unknown } | undefined;
     result.capabilities = {
       bulk: supported(spc.bulk),
@@ -67,7 +79,8 @@ export async function checkTenant(tenant: TenantConfig, tokens: TokenProvider = 
 export function formatTenantCheck(check: TenantCheck, now = Date.now()): string {
   const yes = (flag: boolean) => (flag ? 'yes' : 'no');
   const lines = [`tenant ${check.tenantId}: ${check.ok ? 'OK' : 'FAILED'}`, `  auth          ${check.auth}`];
-  if (check.apiBase) lines.push(`  API base      ${check.apiBase} (${check.apiBaseSource})`, `  SCIM base     ${check.scimBase}`);
+  if (check.apiBase)
+    lines.push(`  API base      ${check.apiBase} (${check.apiBaseSource})`, `  SCIM base     ${check.scimBase}`);
   if (check.ok) {
     lines.push(
       `  token         ${check.tokenExpiresAt ? `expires ${check.tokenExpiresAt} (in ${Math.round((Date.parse(check.tokenExpiresAt) - now) / 1000)} s)` : 'static, never refreshed'}`,
@@ -85,15 +98,22 @@ export function formatTenantCheck(check: TenantCheck, now = Date.now()): string 
 }
 
 export function registerTenantsCommand(program: Command, context: CliContext): void {
-  const tenants = program.command('tenants').description('Tenant configuration (CXONE_* variables and CXONE_TENANTS_FILE).');
+  const tenants = program
+    .command('tenants')
+    .description('Tenant configuration (CXONE_* variables and CXONE_TENANTS_FILE).');
   tenants
     .command('check')
-    .description('For each tenant (or --tenant): get a token, read the ServiceProviderConfig, print auth type, API base, token expiry and capabilities. Never prints a secret.')
+    .description(
+      'For each tenant (or --tenant): get a token, read the ServiceProviderConfig, print auth type, API base, token expiry and capabilities. Never prints a secret.',
+    )
     .option('--tenant <id>', 'check only this tenant')
     .action(async (options: { tenant?: string }) => {
       const registry = TenantRegistry.fromEnv(context.env);
       const ids = options.tenant ? [registry.get(options.tenant).tenantId] : registry.ids();
-      if (ids.length === 0) throw new Error('no tenant configured: set CXONE_AUTH / CXONE_BASE_URL (the default tenant) or CXONE_TENANTS_FILE');
+      if (ids.length === 0)
+        throw new Error(
+          'no tenant configured: set CXONE_AUTH / CXONE_BASE_URL (the default tenant) or CXONE_TENANTS_FILE',
+        );
       const tokens = new TenantTokenProvider();
       let failed = 0;
       for (const id of ids) {

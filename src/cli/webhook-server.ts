@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
 import { DEFAULT_TENANT_ID, TenantRegistry } from '../config/tenants';
 import { connectClient, temporalSettingsFromEnv } from '../temporal/connection';
-import { registerWebhooks, registerWebhooksWorkflowId, type RegisterWebhooksInput } from '../workflows/register-webhooks';
+import {
+  registerWebhooks,
+  registerWebhooksWorkflowId,
+  type RegisterWebhooksInput,
+} from '../workflows/register-webhooks';
 import type { IdpTarget } from '../workflows/user-lifecycle/workflow';
 import { LIFECYCLE_EVENT_TYPES } from '../scim/lifecycle-events';
 import {
@@ -47,13 +51,36 @@ export function registerWebhookServerCommand(program: Command): void {
     .option('--port <port>', 'port to listen on', int('--port'), Number(process.env.CXONE_WEBHOOK_PORT ?? 8080))
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--tenant <id>', 'tenant of POST /webhooks/cxone (default: CXONE_TENANT_ID, "default", or the only tenant)')
-    .option('--idp-tenant <id>', 'sync users to this tenant\'s SCIM endpoint (the IdP); default: no IdP sync')
-    .option('--task-queue <name>', 'task queue of the userLifecycle workflows (default TEMPORAL_TASK_QUEUE or cxone-scim)')
-    .option('--tolerance-seconds <s>', "accepted clock distance of the signature timestamp, for tenants whose webhookSignature sets none", int('--tolerance-seconds'), DEFAULT_TOLERANCE_SECONDS)
+    .option('--idp-tenant <id>', "sync users to this tenant's SCIM endpoint (the IdP); default: no IdP sync")
+    .option(
+      '--task-queue <name>',
+      'task queue of the userLifecycle workflows (default TEMPORAL_TASK_QUEUE or cxone-scim)',
+    )
+    .option(
+      '--tolerance-seconds <s>',
+      'accepted clock distance of the signature timestamp, for tenants whose webhookSignature sets none',
+      int('--tolerance-seconds'),
+      DEFAULT_TOLERANCE_SECONDS,
+    )
     .option('--body-limit <bytes>', 'largest accepted body', int('--body-limit'), DEFAULT_BODY_LIMIT_BYTES)
-    .option('--temporal-timeout-ms <ms>', 'answer 503 when Temporal has not accepted the signal by then', int('--temporal-timeout-ms'), DEFAULT_TEMPORAL_TIMEOUT_MS)
-    .option('--max-in-flight <n>', 'deliveries handed to Temporal at once; more wait for a slot', int('--max-in-flight'), DEFAULT_MAX_IN_FLIGHT)
-    .option('--max-wait-ms <ms>', 'answer 503 when a delivery waited this long for a slot', int('--max-wait-ms'), DEFAULT_MAX_WAIT_MS)
+    .option(
+      '--temporal-timeout-ms <ms>',
+      'answer 503 when Temporal has not accepted the signal by then',
+      int('--temporal-timeout-ms'),
+      DEFAULT_TEMPORAL_TIMEOUT_MS,
+    )
+    .option(
+      '--max-in-flight <n>',
+      'deliveries handed to Temporal at once; more wait for a slot',
+      int('--max-in-flight'),
+      DEFAULT_MAX_IN_FLIGHT,
+    )
+    .option(
+      '--max-wait-ms <ms>',
+      'answer 503 when a delivery waited this long for a slot',
+      int('--max-wait-ms'),
+      DEFAULT_MAX_WAIT_MS,
+    )
     .option('--verbose', 'log every accepted event')
     .action(async (options: ServerOptions) => {
       await runWebhookServer(options);
@@ -61,8 +88,13 @@ export function registerWebhookServerCommand(program: Command): void {
 
   program
     .command('register-webhooks')
-    .description('Run registerWebhooks: make sure CXone webhook subscriptions exist for the events and callback URL (idempotent).')
-    .requiredOption('--url <url>', 'the receiver\'s public callback URL, e.g. https://hooks.example.com/webhooks/cxone/acme')
+    .description(
+      'Run registerWebhooks: make sure CXone webhook subscriptions exist for the events and callback URL (idempotent).',
+    )
+    .requiredOption(
+      '--url <url>',
+      "the receiver's public callback URL, e.g. https://hooks.example.com/webhooks/cxone/acme",
+    )
     .option('--tenant <id>', 'tenant id', process.env.CXONE_TENANT_ID || DEFAULT_TENANT_ID)
     .option('--events <list>', 'comma-separated event types', LIFECYCLE_EVENT_TYPES.join(','))
     .option('--description <text>', 'subscription description')
@@ -73,7 +105,10 @@ export function registerWebhookServerCommand(program: Command): void {
         const input: RegisterWebhooksInput = {
           tenant: options.tenant,
           url: options.url,
-          events: options.events.split(',').map((e) => e.trim()).filter(Boolean),
+          events: options.events
+            .split(',')
+            .map((e) => e.trim())
+            .filter(Boolean),
           ...(options.description ? { description: options.description } : {}),
         };
         const result = await client.workflow.execute(registerWebhooks, {
@@ -94,11 +129,20 @@ export async function runWebhookServer(options: ServerOptions, env: NodeJS.Proce
   const tenants = TenantRegistry.fromEnv(env);
   const ids = tenants.ids();
   if (ids.length === 0) {
-    throw new Error('No tenant configured: set CXONE_BASE_URL, CXONE_CLIENT_ID/CXONE_CLIENT_SECRET and CXONE_WEBHOOK_SECRET, or CXONE_TENANTS_FILE.');
+    throw new Error(
+      'No tenant configured: set CXONE_BASE_URL, CXONE_CLIENT_ID/CXONE_CLIENT_SECRET and CXONE_WEBHOOK_SECRET, or CXONE_TENANTS_FILE.',
+    );
   }
   const withSecret = ids.filter((id) => tenants.get(id).webhookSecret);
-  if (withSecret.length === 0) throw new Error('No tenant has a webhook secret (CXONE_WEBHOOK_SECRET or webhookSecretEnv in the tenant file).');
-  const defaultTenant = options.tenant ?? (ids.includes(env.CXONE_TENANT_ID ?? DEFAULT_TENANT_ID) ? (env.CXONE_TENANT_ID ?? DEFAULT_TENANT_ID) : ids.length === 1 ? ids[0] : undefined);
+  if (withSecret.length === 0)
+    throw new Error('No tenant has a webhook secret (CXONE_WEBHOOK_SECRET or webhookSecretEnv in the tenant file).');
+  const defaultTenant =
+    options.tenant ??
+    (ids.includes(env.CXONE_TENANT_ID ?? DEFAULT_TENANT_ID)
+      ? (env.CXONE_TENANT_ID ?? DEFAULT_TENANT_ID)
+      : ids.length === 1
+        ? ids[0]
+        : undefined);
   if (options.idpTenant) tenants.get(options.idpTenant); // fails early on a typo
   const idp: IdpTarget = options.idpTenant ? { type: 'scim', tenant: options.idpTenant } : { type: 'none' };
 
@@ -122,8 +166,13 @@ export async function runWebhookServer(options: ServerOptions, env: NodeJS.Proce
     log,
   });
   console.log(`[webhook] listening on ${receiver.url}`);
-  for (const id of withSecret) console.log(`[webhook]   POST ${receiver.callbackUrl(id)}${id === defaultTenant ? `  (also ${receiver.callbackUrl()})` : ''}`);
-  console.log(`[webhook] Temporal ${settings.address} namespace ${settings.namespace}, task queue ${taskQueue}; IdP: ${idp.type === 'scim' ? idp.tenant : 'none'}`);
+  for (const id of withSecret)
+    console.log(
+      `[webhook]   POST ${receiver.callbackUrl(id)}${id === defaultTenant ? `  (also ${receiver.callbackUrl()})` : ''}`,
+    );
+  console.log(
+    `[webhook] Temporal ${settings.address} namespace ${settings.namespace}, task queue ${taskQueue}; IdP: ${idp.type === 'scim' ? idp.tenant : 'none'}`,
+  );
 
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

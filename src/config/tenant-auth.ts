@@ -1,5 +1,11 @@
 import * as t from 'io-ts';
-import { AUTH_TYPES, DEFAULT_CXONE_ISSUER, type AuthSetting, type AuthType, type TenantAuth } from '../http/auth/config';
+import {
+  AUTH_TYPES,
+  DEFAULT_CXONE_ISSUER,
+  type AuthSetting,
+  type AuthType,
+  type TenantAuth,
+} from '../http/auth/config';
 
 /**
  * A tenant's authentication settings, from CXONE_* variables (the default tenant) or a tenants-file
@@ -35,8 +41,12 @@ const REQUIRED_FILE_FIELDS: Record<AuthType, string[]> = {
 
 /** Missing members of a raw file entry, as `{ member, why }`; checked even when other members are mistyped. */
 export function missingFileFields(entry: Record<string, unknown>): { member: string; why: string }[] {
-  const type = (AUTH_TYPES as readonly unknown[]).includes(entry.auth) ? (entry.auth as AuthType) : 'client-credentials';
-  return REQUIRED_FILE_FIELDS[type].filter((member) => entry[member] === undefined).map((member) => ({ member, why: `required when auth is ${type}` }));
+  const type = (AUTH_TYPES as readonly unknown[]).includes(entry.auth)
+    ? (entry.auth as AuthType)
+    : 'client-credentials';
+  return REQUIRED_FILE_FIELDS[type]
+    .filter((member) => entry[member] === undefined)
+    .map((member) => ({ member, why: `required when auth is ${type}` }));
 }
 
 /** Collects every missing variable of one tenant, then throws once. */
@@ -51,7 +61,10 @@ class EnvReader {
   /** The value of a variable that must be set; `purpose` says what to put there. */
   require(name: string, purpose: string, namedBy?: string): string {
     const value = this.env[name];
-    if (!value) this.#missing.push(`environment variable ${name} is not set${namedBy ? ` (named by ${namedBy})` : ''}: set it to ${purpose}`);
+    if (!value)
+      this.#missing.push(
+        `environment variable ${name} is not set${namedBy ? ` (named by ${namedBy})` : ''}: set it to ${purpose}`,
+      );
     return value ?? '';
   }
 
@@ -78,8 +91,14 @@ export function authFromEnv(env: NodeJS.ProcessEnv, what: string): { auth: Tenan
   if (!baseUrl && type !== 'cxone-access-key') read.require('CXONE_BASE_URL', "the tenant's API base URL");
   const scopes = splitScopes(env.CXONE_SCOPES);
   const sources = {
-    baseUrl: 'CXONE_BASE_URL', tokenUrl: 'CXONE_TOKEN_URL', clientId: 'CXONE_CLIENT_ID', clientSecret: 'CXONE_CLIENT_SECRET',
-    accessKeyId: 'CXONE_ACCESS_KEY_ID', accessKeySecret: 'CXONE_ACCESS_KEY_SECRET', issuer: 'CXONE_ISSUER', authUrl: 'CXONE_AUTH_URL',
+    baseUrl: 'CXONE_BASE_URL',
+    tokenUrl: 'CXONE_TOKEN_URL',
+    clientId: 'CXONE_CLIENT_ID',
+    clientSecret: 'CXONE_CLIENT_SECRET',
+    accessKeyId: 'CXONE_ACCESS_KEY_ID',
+    accessKeySecret: 'CXONE_ACCESS_KEY_SECRET',
+    issuer: 'CXONE_ISSUER',
+    authUrl: 'CXONE_AUTH_URL',
     token: 'CXONE_BEARER_TOKEN',
   } satisfies Record<AuthSetting, string>;
   let auth: TenantAuth;
@@ -87,7 +106,9 @@ export function authFromEnv(env: NodeJS.ProcessEnv, what: string): { auth: Tenan
     case 'client-credentials': {
       const method = env.CXONE_CLIENT_AUTH_METHOD || 'client_secret_basic';
       if (method !== 'client_secret_basic' && method !== 'client_secret_post') {
-        throw new Error(`${what}: CXONE_CLIENT_AUTH_METHOD is "${method}": set it to client_secret_basic or client_secret_post`);
+        throw new Error(
+          `${what}: CXONE_CLIENT_AUTH_METHOD is "${method}": set it to client_secret_basic or client_secret_post`,
+        );
       }
       auth = {
         type,
@@ -137,8 +158,14 @@ export function authFromFile(entry: TenantFileAuth, env: NodeJS.ProcessEnv, what
   /** e.g. `accessKeySecretEnv ACME_KEY`: the member and the variable it names. */
   const source = (member: SecretMember) => (entry[member] ? `${member} ${entry[member]}` : member);
   const sources: Partial<Record<AuthSetting, string>> = {
-    baseUrl: 'baseUrl', tokenUrl: 'tokenUrl', clientId: 'clientId', clientSecret: source('clientSecretEnv'),
-    accessKeyId: source('accessKeyIdEnv'), accessKeySecret: source('accessKeySecretEnv'), issuer: 'issuer', authUrl: 'authUrl',
+    baseUrl: 'baseUrl',
+    tokenUrl: 'tokenUrl',
+    clientId: 'clientId',
+    clientSecret: source('clientSecretEnv'),
+    accessKeyId: source('accessKeyIdEnv'),
+    accessKeySecret: source('accessKeySecretEnv'),
+    issuer: 'issuer',
+    authUrl: 'authUrl',
     token: source('tokenEnv'),
   };
   let auth: TenantAuth;

@@ -113,16 +113,24 @@ export function readTenantFile(file: string, env: NodeJS.ProcessEnv = process.en
   const rawEntries = (raw as { tenants?: unknown })?.tenants;
   const missing: DecodeIssue[] = (Array.isArray(rawEntries) ? rawEntries : []).flatMap((entry, i) =>
     typeof entry === 'object' && entry !== null
-      ? missingFileFields(entry as Record<string, unknown>).map(({ member, why }) => ({ path: `$.tenants[${i}].${member}`, message: why }))
+      ? missingFileFields(entry as Record<string, unknown>).map(({ member, why }) => ({
+          path: `$.tenants[${i}].${member}`,
+          message: why,
+        }))
       : [],
   );
-  const issues = [...(parsed.ok ? [] : parsed.errors), ...missing.filter((m) => parsed.ok || !parsed.errors.some((e) => e.path === m.path))];
+  const issues = [
+    ...(parsed.ok ? [] : parsed.errors),
+    ...missing.filter((m) => parsed.ok || !parsed.errors.some((e) => e.path === m.path)),
+  ];
   if (!parsed.ok || issues.length > 0) throw new Error(`tenant file ${file} is invalid:\n${formatIssues(issues)}`);
   for (const entry of parsed.value.tenants) {
     for (const key of ['maxRequestsPerSecond', 'maxConcurrentRequests'] as const) {
       const value = entry[key];
       if (value !== undefined && !(value > 0 && (key === 'maxRequestsPerSecond' || Number.isInteger(value)))) {
-        throw new Error(`tenant file ${file}: tenant ${entry.id}: ${key} must be a positive ${key === 'maxConcurrentRequests' ? 'integer' : 'number'}, got ${value}`);
+        throw new Error(
+          `tenant file ${file}: tenant ${entry.id}: ${key} must be a positive ${key === 'maxConcurrentRequests' ? 'integer' : 'number'}, got ${value}`,
+        );
       }
     }
   }
@@ -136,7 +144,9 @@ export function readTenantFile(file: string, env: NodeJS.ProcessEnv = process.en
     maxConcurrentRequests: entry.maxConcurrentRequests,
     ...(entry.filterOr !== undefined ? { filterOr: entry.filterOr } : {}),
     webhookSecret: entry.webhookSecretEnv ? requireEnv(env, entry.webhookSecretEnv, `tenant ${entry.id}`) : undefined,
-    webhookPreviousSecret: entry.webhookPreviousSecretEnv ? requireEnv(env, entry.webhookPreviousSecretEnv, `tenant ${entry.id}`) : undefined,
+    webhookPreviousSecret: entry.webhookPreviousSecretEnv
+      ? requireEnv(env, entry.webhookPreviousSecretEnv, `tenant ${entry.id}`)
+      : undefined,
     webhookSignature: entry.webhookSignature,
   }));
 }
@@ -146,7 +156,8 @@ function rateLimitFromEnv(env: NodeJS.ProcessEnv, name: string, integer: boolean
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
-  if (!(value > 0) || (integer && !Number.isInteger(value))) throw new Error(`${name} must be a positive ${integer ? 'integer' : 'number'}, got "${raw}"`);
+  if (!(value > 0) || (integer && !Number.isInteger(value)))
+    throw new Error(`${name} must be a positive ${integer ? 'integer' : 'number'}, got "${raw}"`);
   return value;
 }
 

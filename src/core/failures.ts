@@ -116,7 +116,8 @@ const LIST = {
   ForeignUrl: {
     type: 'ScimForeignUrl',
     class: 'fatal',
-    meaning: "A URL the provider gave (e.g. a bulk job's Location) is outside the tenant's origin, so no token was sent there.",
+    meaning:
+      "A URL the provider gave (e.g. a bulk job's Location) is outside the tenant's origin, so no token was sent there.",
     fix: "Make the provider (or a proxy in front of it) hand out URLs on the tenant's own origin.",
   },
   OAuthFailed: {
@@ -218,7 +219,8 @@ const LIST = {
   UnsupportedProvider: {
     type: 'UnsupportedProvider',
     class: 'fatal',
-    meaning: "The provider's discovery documents lack what the run needs (a usable User schema, or Bulk when mode bulk is asked for).",
+    meaning:
+      "The provider's discovery documents lack what the run needs (a usable User schema, or Bulk when mode bulk is asked for).",
     fix: "The message names what is missing; check the provider's /ServiceProviderConfig, /ResourceTypes and /Schemas answers.",
   },
   InvalidConfigureInput: {
@@ -236,7 +238,8 @@ const LIST = {
   AmbiguousIdpUser: {
     type: 'AmbiguousIdpUser',
     class: 'per-record',
-    meaning: 'More than one identity-provider user has the userName or externalId of the CXone user, so nothing was written to either.',
+    meaning:
+      'More than one identity-provider user has the userName or externalId of the CXone user, so nothing was written to either.',
     fix: 'Remove or rename the duplicate at the identity provider; the next lifecycle event syncs again.',
   },
   InvalidSyncInput: {
@@ -254,7 +257,8 @@ const LIST = {
   PlanUnavailable: {
     type: 'PlanUnavailable',
     class: 'fatal',
-    meaning: 'The worker cannot read an object the run stored for its later activities (a chunk of users, a sync plan), or it is not the object stored.',
+    meaning:
+      'The worker cannot read an object the run stored for its later activities (a chunk of users, a sync plan), or it is not the object stored.',
     fix: 'Workers on several hosts need CXONE_SCIM_CLAIM_STORE set to an s3:// location all of them can read; then start the run again.',
   },
   NoWebhookSecret: {
@@ -266,13 +270,15 @@ const LIST = {
   WrongWorkflowId: {
     type: 'WrongWorkflowId',
     class: 'fatal',
-    meaning: 'The workflow was started under another id than the one per tenant (or user) that keeps runs from overlapping.',
+    meaning:
+      'The workflow was started under another id than the one per tenant (or user) that keeps runs from overlapping.',
     fix: 'Start it with the cxone-scim CLI, or with the workflow id the message gives.',
   },
   DuplicateEvent: {
     type: 'DuplicateEvent',
     class: 'per-record',
-    meaning: 'The lifecycleEvent update was refused: its eventId was already received, nothing changed (a refused update leaves no trace in history).',
+    meaning:
+      'The lifecycleEvent update was refused: its eventId was already received, nothing changed (a refused update leaves no trace in history).',
     fix: 'Nothing to do: the event is already recorded; a sender may treat this as delivered.',
   },
   InvalidEvent: {
@@ -317,7 +323,9 @@ export const FAILURES: readonly FailureEntry[] = Object.values(LIST);
 const BY_TYPE: ReadonlyMap<string, FailureEntry> = new Map(FAILURES.map((entry) => [entry.type, entry]));
 
 const BY_STATUS: ReadonlyMap<number, FailureType> = new Map(
-  Object.values(LIST).flatMap((entry) => ('httpStatuses' in entry ? entry.httpStatuses.map((status) => [status, entry.type] as const) : [])),
+  Object.values(LIST).flatMap((entry) =>
+    'httpStatuses' in entry ? entry.httpStatuses.map((status) => [status, entry.type] as const) : [],
+  ),
 );
 
 export function isFailureType(type: string | undefined): type is FailureType {
@@ -347,5 +355,7 @@ export function failureTypesOf(cls: FailureClass): FailureType[] {
 
 /** The type of a provider's non-2xx answer: the listed status, else any 5xx is a server error. */
 export function failureTypeForStatus(status: number): FailureType {
-  return BY_STATUS.get(status) ?? (status >= 500 && status <= 599 ? FailureType.ServerError : FailureType.UnexpectedStatus);
+  return (
+    BY_STATUS.get(status) ?? (status >= 500 && status <= 599 ? FailureType.ServerError : FailureType.UnexpectedStatus)
+  );
 }

@@ -15,7 +15,6 @@ export interface ScimErrorBody {
   detail?: string;
 }
 
-
 /** Plain JSON summary of a failed SCIM call; becomes the activity failure's `details[0]`. */
 export interface ScimErrorSummary {
   status: number;
@@ -76,7 +75,8 @@ export class ScimHttpError extends Error {
       scimType: scimError?.scimType,
       detail,
       retryAfterMs: parseRetryAfter(headers.get('retry-after'), now),
-      missingPermission: status === 403 ? findMissingPermission(body, headers.get('www-authenticate'), detail) : undefined,
+      missingPermission:
+        status === 403 ? findMissingPermission(body, headers.get('www-authenticate'), detail) : undefined,
       scimError,
     });
   }
@@ -136,9 +136,18 @@ export class OAuthError extends Error {
     readonly tenantId: string,
     /** Token (or discovery) URL without its query. */
     readonly tokenUrl: string,
-    init: { status?: number; error?: string; errorDescription?: string; retryAfterMs?: number; reason: string; fix?: string },
+    init: {
+      status?: number;
+      error?: string;
+      errorDescription?: string;
+      retryAfterMs?: number;
+      reason: string;
+      fix?: string;
+    },
   ) {
-    super(`Authentication for tenant ${tenantId} at ${tokenUrl} failed: ${init.reason}${init.fix ? `. Fix: ${init.fix}` : ''}`);
+    super(
+      `Authentication for tenant ${tenantId} at ${tokenUrl} failed: ${init.reason}${init.fix ? `. Fix: ${init.fix}` : ''}`,
+    );
     this.status = init.status;
     this.error = init.error;
     this.errorDescription = init.errorDescription;
@@ -212,7 +221,10 @@ export function describeFetchFailure(err: unknown, timeoutMs: number): FetchFail
 /** Replaces every occurrence of a secret in text the server sent back (some servers echo credentials). */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
   // A very short "secret" would match all over ordinary text (and break the JSON it is in).
-  return secrets.reduce((out, secret) => (secret.length >= MIN_REDACTED_LENGTH ? out.split(secret).join('[REDACTED]') : out), text);
+  return secrets.reduce(
+    (out, secret) => (secret.length >= MIN_REDACTED_LENGTH ? out.split(secret).join('[REDACTED]') : out),
+    text,
+  );
 }
 
 const MIN_REDACTED_LENGTH = 6;
@@ -239,7 +251,11 @@ const PERMISSION_IN_TEXT = [
   /['"`]([^'"`\s]+)['"`]\s+(?:scope|permission)/i, // "'scim:write' scope is required"
 ];
 
-function findMissingPermission(body: unknown, wwwAuthenticate: string | null, detail: string | undefined): string | undefined {
+function findMissingPermission(
+  body: unknown,
+  wwwAuthenticate: string | null,
+  detail: string | undefined,
+): string | undefined {
   const member = stringMember(body, ...PERMISSION_MEMBERS);
   if (member) return member;
   // RFC 6750 §3: Bearer error="insufficient_scope", scope="…"

@@ -87,7 +87,8 @@ export class RequestGate {
 
   #release(): void {
     const next = this.#waiting.shift();
-    if (next) next(); // the slot passes straight on
+    if (next)
+      next(); // the slot passes straight on
     else this.#inFlight--;
   }
 }

@@ -1,5 +1,12 @@
 import { parseBody } from './body';
-import { describeFetchFailure, parseRetryAfter, redactSecrets, ScimForeignUrlError, ScimHttpError, ScimNetworkError } from './errors';
+import {
+  describeFetchFailure,
+  parseRetryAfter,
+  redactSecrets,
+  ScimForeignUrlError,
+  ScimHttpError,
+  ScimNetworkError,
+} from './errors';
 import { authSecrets, type TokenProvider } from './auth';
 import type { RequestGate } from './request-gate';
 import { scimBaseUrl, type TenantConnection } from './tenant';
@@ -80,26 +87,42 @@ export class ScimClient {
 
   /** `path` is relative to the tenant's SCIM base, e.g. `/Users/2819c223`. */
   request<T = unknown>(method: ScimMethod, path: string, opts: ScimRequestOptions = {}): Promise<ScimResponse<T>> {
-    return this.#send(method, (apiBase) => withQuery(new URL(`${this.#scimBase(apiBase)}/${path.replace(/^\/+/, '')}`), opts.query), opts);
+    return this.#send(
+      method,
+      (apiBase) => withQuery(new URL(`${this.#scimBase(apiBase)}/${path.replace(/^\/+/, '')}`), opts.query),
+      opts,
+    );
   }
 
   /** `path` is relative to the tenant's API base, not its SCIM base, e.g. `/api/v2/webhooks`. */
   api<T = unknown>(method: ScimMethod, path: string, opts: ScimRequestOptions = {}): Promise<ScimResponse<T>> {
-    return this.#send(method, (apiBase) => withQuery(new URL(`${apiBase.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`), opts.query), opts);
+    return this.#send(
+      method,
+      (apiBase) => withQuery(new URL(`${apiBase.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`), opts.query),
+      opts,
+    );
   }
 
   /**
    * For URLs the server handed out (e.g. an async bulk `Location`), absolute or relative to the
    * SCIM base. Refuses any other origin than the tenant's, so the token never goes elsewhere.
    */
-  async requestUrl<T = unknown>(method: ScimMethod, url: string, opts: ScimRequestOptions = {}): Promise<ScimResponse<T>> {
-    return this.#send(method, (apiBase) => {
-      const scimBase = this.#scimBase(apiBase);
-      const target = new URL(url, `${scimBase}/`);
-      const tenantOrigin = new URL(scimBase).origin;
-      if (target.origin !== tenantOrigin) throw new ScimForeignUrlError(target.origin, tenantOrigin);
-      return withQuery(target, opts.query);
-    }, opts);
+  async requestUrl<T = unknown>(
+    method: ScimMethod,
+    url: string,
+    opts: ScimRequestOptions = {},
+  ): Promise<ScimResponse<T>> {
+    return this.#send(
+      method,
+      (apiBase) => {
+        const scimBase = this.#scimBase(apiBase);
+        const target = new URL(url, `${scimBase}/`);
+        const tenantOrigin = new URL(scimBase).origin;
+        if (target.origin !== tenantOrigin) throw new ScimForeignUrlError(target.origin, tenantOrigin);
+        return withQuery(target, opts.query);
+      },
+      opts,
+    );
   }
 
   get<T = unknown>(path: string, opts?: ScimBodylessOptions): Promise<ScimResponse<T>> {
@@ -140,7 +163,10 @@ export class ScimClient {
     const { status, headers } = response;
     const expected = opts.expect ? opts.expect.includes(status) : status >= 200 && status < 300;
     if (!expected) {
-      const body = parseBody(redactSecrets(exchange.text, [access.token, ...authSecrets(this.#tenant.auth)]), headers.get('content-type'));
+      const body = parseBody(
+        redactSecrets(exchange.text, [access.token, ...authSecrets(this.#tenant.auth)]),
+        headers.get('content-type'),
+      );
       throw ScimHttpError.fromResponse(method, url.pathname, status, headers, body);
     }
     return {

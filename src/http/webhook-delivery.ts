@@ -33,7 +33,13 @@ export async function sendSignedDelivery(delivery: SignedDelivery): Promise<Deli
   const timestamp = delivery.timestamp ?? Math.floor(Date.now() / 1000);
   const scheme = delivery.scheme ?? DEFAULT_SCHEME;
   const eventId = (delivery.body as { eventId?: unknown } | undefined)?.eventId;
-  const signed = signedHeaders(scheme, delivery.secret, rawBody, timestamp, typeof eventId === 'string' ? eventId : undefined);
+  const signed = signedHeaders(
+    scheme,
+    delivery.secret,
+    rawBody,
+    timestamp,
+    typeof eventId === 'string' ? eventId : undefined,
+  );
   if (delivery.signature === null) delete signed[scheme.signatureHeader];
   else if (delivery.signature !== undefined) signed[scheme.signatureHeader] = delivery.signature;
   const headers: Record<string, string> = { 'content-type': 'application/json', ...signed, ...delivery.headers };
@@ -41,7 +47,12 @@ export async function sendSignedDelivery(delivery: SignedDelivery): Promise<Deli
 }
 
 /** POSTs exactly these bytes and headers (a replay). */
-export async function sendRaw(url: string, rawBody: string, headers: Record<string, string>, timeoutMs = 30_000): Promise<DeliveryAnswer> {
+export async function sendRaw(
+  url: string,
+  rawBody: string,
+  headers: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<DeliveryAnswer> {
   const started = performance.now();
   const response = await fetch(url, { method: 'POST', headers, body: rawBody, signal: AbortSignal.timeout(timeoutMs) });
   const text = await response.text();

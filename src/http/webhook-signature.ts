@@ -54,8 +54,16 @@ export const TIMESTAMP_HEADER = DEFAULT_SCHEME.timestampHeader;
 export const EVENT_ID_HEADER = DEFAULT_SCHEME.deliveryIdHeader as string;
 
 const HeaderName = t.refinement(t.string, (s) => /^[A-Za-z0-9-]{1,100}$/.test(s), 'HTTP header name');
-const Template = t.refinement(t.string, (s) => s.includes('{body}') && s.replace(/\{timestamp\}|\{body\}/g, '').indexOf('{') < 0, 'template with {body} and optionally {timestamp}');
-const Tolerance = t.refinement(t.number, (n) => Number.isInteger(n) && n > 0 && n <= 86_400, 'whole seconds, 1 to 86400');
+const Template = t.refinement(
+  t.string,
+  (s) => s.includes('{body}') && s.replace(/\{timestamp\}|\{body\}/g, '').indexOf('{') < 0,
+  'template with {body} and optionally {timestamp}',
+);
+const Tolerance = t.refinement(
+  t.number,
+  (n) => Number.isInteger(n) && n > 0 && n <= 86_400,
+  'whole seconds, 1 to 86400',
+);
 const SchemeSetting = t.partial({
   preset: t.keyof({ cxone: null, nexus: null }),
   signatureHeader: HeaderName,
@@ -71,11 +79,17 @@ const SchemeSetting = t.partial({
 export type SignatureSetting = string | Record<string, unknown>;
 
 /** Resolves a tenant's setting; throws an error naming `where`, the field and the reason. */
-export function parseSignatureScheme(setting: SignatureSetting | undefined, where = 'webhookSignature'): SignatureScheme {
+export function parseSignatureScheme(
+  setting: SignatureSetting | undefined,
+  where = 'webhookSignature',
+): SignatureScheme {
   if (setting === undefined) return DEFAULT_SCHEME;
   const object = typeof setting === 'string' ? { preset: setting } : setting;
   const decoded = decode(t.exact(SchemeSetting), object);
-  if (!decoded.ok) throw new Error(`${where} is invalid (presets: ${Object.keys(SIGNATURE_PRESETS).join(', ')}):\n${formatIssues(decoded.errors)}`);
+  if (!decoded.ok)
+    throw new Error(
+      `${where} is invalid (presets: ${Object.keys(SIGNATURE_PRESETS).join(', ')}):\n${formatIssues(decoded.errors)}`,
+    );
   const unknown = Object.keys(object).filter((key) => !(key in SchemeSetting.props));
   if (unknown.length > 0) throw new Error(`${where}: unknown member(s) ${unknown.join(', ')}`);
   const { preset = 'cxone', deliveryIdHeader, ...overrides } = decoded.value;
@@ -100,12 +114,23 @@ function mac(scheme: SignatureScheme, secret: string, timestamp: string, rawBody
 }
 
 /** The signature header's value for this body and timestamp. */
-export function signWithScheme(scheme: SignatureScheme, secret: string, timestamp: number | string, rawBody: string | Buffer): string {
+export function signWithScheme(
+  scheme: SignatureScheme,
+  secret: string,
+  timestamp: number | string,
+  rawBody: string | Buffer,
+): string {
   return `${scheme.prefix}${mac(scheme, secret, String(timestamp), rawBody).toString(scheme.encoding)}`;
 }
 
 /** Every header a delivery signed with this scheme carries. */
-export function signedHeaders(scheme: SignatureScheme, secret: string, rawBody: string | Buffer, timestamp: number, deliveryId?: string): Record<string, string> {
+export function signedHeaders(
+  scheme: SignatureScheme,
+  secret: string,
+  rawBody: string | Buffer,
+  timestamp: number,
+  deliveryId?: string,
+): Record<string, string> {
   return {
     [scheme.timestampHeader]: String(timestamp),
     [scheme.signatureHeader]: signWithScheme(scheme, secret, timestamp, rawBody),
@@ -173,12 +198,25 @@ export interface VerifyInput {
 }
 
 /** Checks a default-scheme signature given as values rather than headers. */
-export function verifySignature({ secret, timestamp, rawBody, signature, toleranceSeconds = DEFAULT_TOLERANCE_SECONDS, now = Date.now() }: VerifyInput): { ok: true } | { ok: false; reason: SignatureProblem } {
+export function verifySignature({
+  secret,
+  timestamp,
+  rawBody,
+  signature,
+  toleranceSeconds = DEFAULT_TOLERANCE_SECONDS,
+  now = Date.now(),
+}: VerifyInput): { ok: true } | { ok: false; reason: SignatureProblem } {
   const scheme = { ...DEFAULT_SCHEME, toleranceSeconds };
   const values: Record<string, string | undefined> = {
     [scheme.signatureHeader]: signature ?? undefined,
     [scheme.timestampHeader]: timestamp == null ? undefined : String(timestamp),
   };
-  const result = verifyWithScheme({ scheme, secrets: [secret], header: (name) => values[name], rawBody, now: now instanceof Date ? now.getTime() : now });
+  const result = verifyWithScheme({
+    scheme,
+    secrets: [secret],
+    header: (name) => values[name],
+    rawBody,
+    now: now instanceof Date ? now.getTime() : now,
+  });
   return result.ok ? { ok: true } : result;
 }

@@ -39,7 +39,6 @@ const RuleBody = t.partial({
   /** Used when the source is empty. */
   default: Scalar,
 });
-type RuleBody = t.TypeOf<typeof RuleBody>;
 
 export const MappingRule = t.intersection([t.type({ target: t.string }), RuleBody], 'MappingRule');
 export type MappingRule = t.TypeOf<typeof MappingRule>;
@@ -68,7 +67,16 @@ export interface TargetPath {
 }
 
 /** RFC 7643 §4.1 multi-valued User attributes: `emails.value` means the first element. */
-const MULTI_VALUED = new Set(['emails', 'phonenumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles', 'x509certificates']);
+const MULTI_VALUED = new Set([
+  'emails',
+  'phonenumbers',
+  'ims',
+  'photos',
+  'addresses',
+  'entitlements',
+  'roles',
+  'x509certificates',
+]);
 
 const PATH = /^([A-Za-z$][\w$-]*)(?:\[\s*([A-Za-z$][\w$-]*)\s+eq\s+"([^"]*)"\s*\])?(?:\.([A-Za-z$][\w$-]*))?$/;
 
@@ -94,7 +102,7 @@ export function parseTargetPath(target: string): TargetPath | undefined {
   };
 }
 
-export type CompileResult = { ok: true; mapping: CompiledMapping } | { ok: false, problems: string[] };
+export type CompileResult = { ok: true; mapping: CompiledMapping } | { ok: false; problems: string[] };
 
 /** Checks a mapping document (from a file or a workflow input) and normalizes it. */
 export function compileMapping(document: unknown): CompileResult {
@@ -103,17 +111,26 @@ export function compileMapping(document: unknown): CompileResult {
   const { attributes, schemas } = decoded.value;
   const rules: MappingRule[] = Array.isArray(attributes)
     ? attributes
-    : Object.entries(attributes).map(([target, body]) => (typeof body === 'string' ? { target, source: body } : { target, ...body }));
+    : Object.entries(attributes).map(([target, body]) =>
+        typeof body === 'string' ? { target, source: body } : { target, ...body },
+      );
   const problems: string[] = [];
   const compiled: CompiledMapping['rules'] = [];
   for (const rule of rules) {
     const path = parseTargetPath(rule.target);
-    if (!path) problems.push(`${rule.target}: not a SCIM attribute path this mapping understands (e.g. name.givenName, emails[type eq "work"].value, urn:…:User:department)`);
-    else if (rule.source === undefined && rule.constant === undefined) problems.push(`${rule.target}: needs a "source" or a "constant"`);
-    else if (rule.source !== undefined && rule.constant !== undefined) problems.push(`${rule.target}: has both "source" and "constant"`);
+    if (!path)
+      problems.push(
+        `${rule.target}: not a SCIM attribute path this mapping understands (e.g. name.givenName, emails[type eq "work"].value, urn:…:User:department)`,
+      );
+    else if (rule.source === undefined && rule.constant === undefined)
+      problems.push(`${rule.target}: needs a "source" or a "constant"`);
+    else if (rule.source !== undefined && rule.constant !== undefined)
+      problems.push(`${rule.target}: has both "source" and "constant"`);
     else compiled.push({ ...rule, path });
   }
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, mapping: { rules: compiled, ...(schemas ? { schemas } : {}) } };
+  return problems.length > 0
+    ? { ok: false, problems }
+    : { ok: true, mapping: { rules: compiled, ...(schemas ? { schemas } : {}) } };
 }
 
 /**
@@ -126,7 +143,11 @@ export function identityMapping(columns: readonly string[]): CompileResult {
     .filter((column) => column.trim() !== '' && column.trim().toLowerCase() !== 'schemas')
     .map((column) => {
       const last = column.trim().split(/[.:]/).pop()?.toLowerCase();
-      return { target: column.trim(), source: column, ...(last === 'active' || last === 'primary' ? { transform: 'boolean' as const } : {}) };
+      return {
+        target: column.trim(),
+        source: column,
+        ...(last === 'active' || last === 'primary' ? { transform: 'boolean' as const } : {}),
+      };
     });
   return compileMapping({ attributes });
 }
@@ -138,7 +159,10 @@ export function applyMapping(mapping: CompiledMapping, record: Record<string, un
   const user: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const rule of mapping.rules) {
-    const raw = rule.constant !== undefined ? rule.constant : readSource(record, rule.source as string | string[], rule.join ?? ' ');
+    const raw =
+      rule.constant !== undefined
+        ? rule.constant
+        : readSource(record, rule.source as string | string[], rule.join ?? ' ');
     const value = isBlank(raw) ? rule.default : raw;
     if (isBlank(value)) continue;
     const transformed = applyTransforms(value as string | number | boolean, rule.transform);
@@ -204,7 +228,10 @@ function applyTransforms(
       case 'number': {
         const n = typeof current === 'number' ? current : text === '' ? NaN : Number(text);
         if (!Number.isFinite(n) || (step === 'integer' && !Number.isInteger(n))) {
-          return { ok: false, problem: `cannot read ${JSON.stringify(text)} as ${step === 'integer' ? 'an integer' : 'a number'}` };
+          return {
+            ok: false,
+            problem: `cannot read ${JSON.stringify(text)} as ${step === 'integer' ? 'an integer' : 'a number'}`,
+          };
         }
         current = n;
         break;
@@ -216,7 +243,8 @@ function applyTransforms(
 
 function setPath(user: Record<string, unknown>, path: TargetPath, value: unknown): void {
   const container = path.extension ? ((user[path.extension] ??= {}) as Record<string, unknown>) : user;
-  const multi = path.filter !== undefined || (path.extension === undefined && MULTI_VALUED.has(path.attribute.toLowerCase()));
+  const multi =
+    path.filter !== undefined || (path.extension === undefined && MULTI_VALUED.has(path.attribute.toLowerCase()));
   if (!multi) {
     if (path.sub === undefined) container[path.attribute] = value;
     else ((container[path.attribute] ??= {}) as Record<string, unknown>)[path.sub] = value;

@@ -39,7 +39,10 @@ export function bulkPostOperation(endpoint: string, bulkId: string, user: Record
 }
 
 /** The one way a BulkRequest body is written (see {@link bulkRequestBytes}). */
-export function bulkRequestBody(operations: BulkOperationBody[]): { schemas: string[]; Operations: BulkOperationBody[] } {
+export function bulkRequestBody(operations: BulkOperationBody[]): {
+  schemas: string[];
+  Operations: BulkOperationBody[];
+} {
   return { schemas: [URN.BulkRequest], Operations: operations };
 }
 
@@ -92,7 +95,8 @@ export class ChunkPacker {
   add(op: { index: number; bytes: number }): { tooLarge: true } | { tooLarge: false; closed?: ChunkDescriptor } {
     if (BULK_ENVELOPE_BYTES + op.bytes > this.limits.maxPayloadSize) return { tooLarge: true };
     const comma = this.indices.length > 0 ? 1 : 0;
-    const full = this.indices.length >= this.limits.maxOperations || this.bytes + op.bytes + comma > this.limits.maxPayloadSize;
+    const full =
+      this.indices.length >= this.limits.maxOperations || this.bytes + op.bytes + comma > this.limits.maxPayloadSize;
     const closed = full ? this.finish() : undefined;
     this.bytes += op.bytes + (this.indices.length > 0 ? 1 : 0);
     this.indices.push(op.index);
@@ -102,7 +106,12 @@ export class ChunkPacker {
   /** Closes the chunk being filled, if it has any operation. */
   finish(): ChunkDescriptor | undefined {
     if (this.indices.length === 0) return undefined;
-    const chunk: ChunkDescriptor = { id: `c${this.closed++}`, ranges: rangesOf(this.indices), operations: this.indices.length, bytes: this.bytes };
+    const chunk: ChunkDescriptor = {
+      id: `c${this.closed++}`,
+      ranges: rangesOf(this.indices),
+      operations: this.indices.length,
+      bytes: this.bytes,
+    };
     this.indices = [];
     this.bytes = BULK_ENVELOPE_BYTES;
     return chunk;
@@ -168,6 +177,8 @@ export function retryChunk(chunk: ChunkDescriptor, indices: readonly number[], a
     id: `${base}r${attempt}`,
     ranges: rangesOf(indices),
     operations: indices.length,
-    bytes: BULK_ENVELOPE_BYTES + Math.ceil(((chunk.bytes - BULK_ENVELOPE_BYTES) * indices.length) / Math.max(1, chunk.operations)),
+    bytes:
+      BULK_ENVELOPE_BYTES +
+      Math.ceil(((chunk.bytes - BULK_ENVELOPE_BYTES) * indices.length) / Math.max(1, chunk.operations)),
   };
 }

@@ -8,7 +8,13 @@
 // - Values are not normalised, except PATCH `op`, which decodes to lower case.
 import * as t from 'io-ts';
 import { URN } from './urns';
-import { NonEmptyString, NonNegativeInteger, caseInsensitiveEnum, nonEmptyArray, optionalAttributes } from './primitives';
+import {
+  NonEmptyString,
+  NonNegativeInteger,
+  caseInsensitiveEnum,
+  nonEmptyArray,
+  optionalAttributes,
+} from './primitives';
 
 /** `schemas`: the URNs of the schemas a resource or message uses. */
 export const Schemas = nonEmptyArray(t.string);
@@ -177,7 +183,16 @@ export type ResourceType = t.TypeOf<typeof ResourceType>;
 
 // Providers spell these values in other cases ("String", "readonly"); RFC 7643's intent is clear,
 // so they are matched in any case and decoded to the RFC spelling.
-export const AttributeType = caseInsensitiveEnum(['string', 'boolean', 'decimal', 'integer', 'dateTime', 'reference', 'binary', 'complex']);
+export const AttributeType = caseInsensitiveEnum([
+  'string',
+  'boolean',
+  'decimal',
+  'integer',
+  'dateTime',
+  'reference',
+  'binary',
+  'complex',
+]);
 export type AttributeType = t.TypeOf<typeof AttributeType>;
 
 export const Mutability = caseInsensitiveEnum(['readOnly', 'readWrite', 'immutable', 'writeOnly']);
@@ -278,10 +293,7 @@ export const BulkOperation = t.intersection(
 export type BulkOperation = t.TypeOf<typeof BulkOperation>;
 
 export const BulkRequest = t.intersection(
-  [
-    t.type({ schemas: Schemas, Operations: t.array(BulkOperation) }),
-    t.partial({ failOnErrors: NonNegativeInteger }),
-  ],
+  [t.type({ schemas: Schemas, Operations: t.array(BulkOperation) }), t.partial({ failOnErrors: NonNegativeInteger })],
   'BulkRequest',
 );
 export type BulkRequest = t.TypeOf<typeof BulkRequest>;

@@ -81,7 +81,15 @@ export interface GroupPlan {
 export type GroupActionCounts = Record<GroupAction, number>;
 
 export function countGroupActions(changes: readonly GroupChange[]): GroupActionCounts {
-  const counts: GroupActionCounts = { create: 0, update: 0, unchanged: 0, empty: 0, delete: 0, protected: 0, 'out-of-scope': 0 };
+  const counts: GroupActionCounts = {
+    create: 0,
+    update: 0,
+    unchanged: 0,
+    empty: 0,
+    delete: 0,
+    protected: 0,
+    'out-of-scope': 0,
+  };
   for (const c of changes) counts[c.action]++;
   return counts;
 }
@@ -103,7 +111,11 @@ function memberKeyOf(user: ProviderUserRef, key: MemberKey): string | undefined 
 
 export function groupInScope(group: ProviderGroupRef, scope: GroupScope): boolean {
   if (scope.hasExternalId && !group.externalId) return false;
-  if (scope.displayNamePrefix !== undefined && !lower(group.displayName).startsWith(scope.displayNamePrefix.toLowerCase())) return false;
+  if (
+    scope.displayNamePrefix !== undefined &&
+    !lower(group.displayName).startsWith(scope.displayNamePrefix.toLowerCase())
+  )
+    return false;
   return true;
 }
 
@@ -139,7 +151,8 @@ export function planGroups(
 ): GroupPlan {
   const problems: GroupProblem[] = [];
   const protectedGroups = new Set(rules.protectedGroups.map(lower));
-  const isProtected = (g: ProviderGroupRef) => protectedGroups.has(lower(g.id)) || protectedGroups.has(lower(g.displayName));
+  const isProtected = (g: ProviderGroupRef) =>
+    protectedGroups.has(lower(g.id)) || protectedGroups.has(lower(g.displayName));
 
   const usersByKey = new Map<string, string[]>();
   for (const u of users) {
@@ -157,7 +170,8 @@ export function planGroups(
   for (const g of source) byName.set(lower(g.displayName), [...(byName.get(lower(g.displayName)) ?? []), g]);
   const sourceNames = new Set(byName.keys());
   const nested = new Map<string, string[]>();
-  for (const g of source) nested.set(lower(g.displayName), g.members.filter((m) => sourceNames.has(lower(m))).map(lower));
+  for (const g of source)
+    nested.set(lower(g.displayName), g.members.filter((m) => sourceNames.has(lower(m))).map(lower));
 
   const changes: GroupChange[] = [];
   const matched = new Set<string>();
@@ -176,7 +190,9 @@ export function planGroups(
     const candidates = providerByKey.get(key) ?? [];
     for (const c of candidates) matched.add(c.id); // never removed as "gone from the source" while named there
     if (namesake.length > 1) {
-      fail(`displayName "${name}" is given ${namesake.length} times (${namesake.map((g) => g.origin).join(', ')}): one group per name`);
+      fail(
+        `displayName "${name}" is given ${namesake.length} times (${namesake.map((g) => g.origin).join(', ')}): one group per name`,
+      );
       continue;
     }
     if (seenKeys.has(key)) {
@@ -191,11 +207,15 @@ export function planGroups(
     }
     const inner = group.members.filter((m) => sourceNames.has(lower(m)));
     if (inner.length > 0) {
-      fail(`nested groups are not supported: member${inner.length > 1 ? 's' : ''} ${inner.map((m) => `"${m}"`).join(', ')} ${inner.length > 1 ? 'are groups' : 'is a group'} of the source`);
+      fail(
+        `nested groups are not supported: member${inner.length > 1 ? 's' : ''} ${inner.map((m) => `"${m}"`).join(', ')} ${inner.length > 1 ? 'are groups' : 'is a group'} of the source`,
+      );
       continue;
     }
     if (candidates.length > 1) {
-      fail(`${candidates.length} provider groups match ${rules.matchKey} "${group[rules.matchKey]}" (ids ${candidates.map((c) => c.id).join(', ')}): resolve the duplicate at the provider`);
+      fail(
+        `${candidates.length} provider groups match ${rules.matchKey} "${group[rules.matchKey]}" (ids ${candidates.map((c) => c.id).join(', ')}): resolve the duplicate at the provider`,
+      );
       continue;
     }
     const current = candidates[0];
@@ -210,7 +230,11 @@ export function planGroups(
       if (ids.length === 1) wanted.add(ids[0]);
       else {
         unresolved++;
-        fail(ids.length === 0 ? `member "${member}" matches no provider user (by ${rules.memberKey})` : `member "${member}" matches ${ids.length} provider users (ids ${ids.join(', ')}): resolve the duplicate at the provider`);
+        fail(
+          ids.length === 0
+            ? `member "${member}" matches no provider user (by ${rules.memberKey})`
+            : `member "${member}" matches ${ids.length} provider users (ids ${ids.join(', ')}): resolve the duplicate at the provider`,
+        );
       }
     }
     const base = { displayName: name, ...(group.externalId ? { externalId: group.externalId } : {}) };
@@ -223,7 +247,15 @@ export function planGroups(
     // An unresolved member may be one of the current members under another id: removals wait.
     const remove = unresolved > 0 ? [] : sorted([...have].filter((id) => !wanted.has(id)));
     const rename = current.displayName !== name ? name : undefined;
-    const change: GroupChange = { action: 'update', ...base, id: current.id, add, remove, ...(rename ? { rename } : {}), ...(unresolved > 0 ? { removalsHeld: true } : {}) };
+    const change: GroupChange = {
+      action: 'update',
+      ...base,
+      id: current.id,
+      add,
+      remove,
+      ...(rename ? { rename } : {}),
+      ...(unresolved > 0 ? { removalsHeld: true } : {}),
+    };
     changes.push(add.length + remove.length === 0 && !rename ? { ...change, action: 'unchanged' } : change);
   }
 
@@ -234,12 +266,15 @@ export function planGroups(
     managedGroups++;
     managedMemberships += membersOf(g.id).size;
   }
-  const rest = providerGroups.filter((g) => !matched.has(g.id)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const rest = providerGroups
+    .filter((g) => !matched.has(g.id))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const g of rest) {
     const base = { displayName: g.displayName ?? g.id, id: g.id, add: [] as string[], remove: [] as string[] };
     if (isProtected(g)) changes.push({ ...base, action: 'protected' });
     else if (!groupInScope(g, rules.scope)) changes.push({ ...base, action: 'out-of-scope' });
-    else if (rules.deprovision === 'delete') changes.push({ ...base, action: 'delete', remove: sorted(membersOf(g.id)) });
+    else if (rules.deprovision === 'delete')
+      changes.push({ ...base, action: 'delete', remove: sorted(membersOf(g.id)) });
     else {
       const remove = sorted(membersOf(g.id));
       changes.push({ ...base, action: remove.length > 0 ? 'empty' : 'unchanged', remove });
@@ -279,7 +314,9 @@ export function assertFilteredRemovals(operations: readonly PatchOperation[]): v
     if (op.op.toLowerCase() !== 'remove') continue;
     const path = op.path ?? '';
     if (path.toLowerCase().startsWith('members') && !FILTERED_MEMBER.test(path)) {
-      throw new Error(`refusing to send remove with path "${path}": a member removal needs the filter members[value eq "id"]`);
+      throw new Error(
+        `refusing to send remove with path "${path}": a member removal needs the filter members[value eq "id"]`,
+      );
     }
     if (path === '') throw new Error('refusing to send remove without a path');
   }

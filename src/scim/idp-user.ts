@@ -28,7 +28,11 @@ export function toIdpUser(cxoneUserId: string, user: ScimUser): ScimUser {
  * what changed is replaced, what is gone is removed. Without a previous snapshot, every attribute
  * is set. Empty when nothing changed.
  */
-export function idpPatchOperations(cxoneUserId: string, previous: ScimUser | undefined, next: ScimUser): PatchOperation[] {
+export function idpPatchOperations(
+  cxoneUserId: string,
+  previous: ScimUser | undefined,
+  next: ScimUser,
+): PatchOperation[] {
   const before = previous === undefined ? {} : toIdpUser(cxoneUserId, previous);
   return userPatchOperations(toIdpUser(cxoneUserId, next), before, { removeAbsent: true });
 }

@@ -17,7 +17,11 @@ export function isLifecycleEventType(value: string): value is LifecycleEventType
 // RFC 3339 date-time (what CXone sends: `2025-01-31T12:00:00.000Z`).
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
 
-export const IsoTimestamp = refine(t.string, 'RFC 3339 date-time string', (s) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)));
+export const IsoTimestamp = refine(
+  t.string,
+  'RFC 3339 date-time string',
+  (s) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)),
+);
 
 /**
  * The envelope every delivery must have. `eventType` is any non-empty string here: an unknown
@@ -71,7 +75,12 @@ export function parseLifecycleEvent(value: unknown): ParsedLifecycleEvent {
       ok: false,
       kind: 'unknown-type',
       eventType,
-      issues: [{ path: '$.eventType', message: `unknown event type ${JSON.stringify(eventType)}; expected one of ${LIFECYCLE_EVENT_TYPES.join(', ')}` }],
+      issues: [
+        {
+          path: '$.eventType',
+          message: `unknown event type ${JSON.stringify(eventType)}; expected one of ${LIFECYCLE_EVENT_TYPES.join(', ')}`,
+        },
+      ],
     };
   }
   const issues: DecodeIssue[] = [];

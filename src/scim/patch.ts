@@ -26,7 +26,8 @@ const NOT_COMPARED = new Set(['schemas', 'id', 'meta', 'groups', 'password']);
 const isObject = (v: unknown): v is Attributes => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isAbsent = (v: unknown) => v === undefined || v === null;
 /** An extension's attributes sit in one object named by its schema URN (RFC 7643 §3.3). */
-const isExtension = (key: string, value: unknown): value is Attributes => key.toLowerCase().startsWith('urn:') && isObject(value);
+const isExtension = (key: string, value: unknown): value is Attributes =>
+  key.toLowerCase().startsWith('urn:') && isObject(value);
 
 /** Attribute names are case-insensitive (RFC 7643 §2.1). */
 function member(resource: Attributes, name: string): unknown {
@@ -42,14 +43,25 @@ const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJ
  * by one, under `<schema URN>:<name>`), then, with `removeAbsent`, one `remove` per attribute that
  * is gone. Empty when nothing differs.
  */
-export function userPatchOperations(desired: Attributes, current: Attributes, options: PatchDiffOptions = {}): PatchOperation[] {
+export function userPatchOperations(
+  desired: Attributes,
+  current: Attributes,
+  options: PatchDiffOptions = {},
+): PatchOperation[] {
   const replaces: PatchOperation[] = [];
   const removes: PatchOperation[] = [];
   diff(desired, current, '', options.removeAbsent === true, replaces, removes);
   return [...replaces, ...removes];
 }
 
-function diff(desired: Attributes, current: Attributes, prefix: string, removeAbsent: boolean, replaces: PatchOperation[], removes: PatchOperation[]): void {
+function diff(
+  desired: Attributes,
+  current: Attributes,
+  prefix: string,
+  removeAbsent: boolean,
+  replaces: PatchOperation[],
+  removes: PatchOperation[],
+): void {
   const topLevel = prefix === '';
   const compared = (key: string) => !topLevel || !NOT_COMPARED.has(key.toLowerCase());
   for (const [key, value] of Object.entries(desired)) {

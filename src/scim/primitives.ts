@@ -64,7 +64,9 @@ export function optionalAttributes<P extends t.Props>(props: P): t.PartialC<P> {
   return t.partial(lenient) as unknown as t.PartialC<P>;
 }
 
-function nullAsUnassigned<C extends t.Mixed>(codec: C): t.Type<t.TypeOf<C> | undefined, t.OutputOf<C> | undefined, unknown> {
+function nullAsUnassigned<C extends t.Mixed>(
+  codec: C,
+): t.Type<t.TypeOf<C> | undefined, t.OutputOf<C> | undefined, unknown> {
   return new t.Type<t.TypeOf<C> | undefined, t.OutputOf<C> | undefined, unknown>(
     codec.name,
     (u): u is t.TypeOf<C> | undefined => u === undefined || codec.is(u),

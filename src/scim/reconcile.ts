@@ -3,7 +3,15 @@
 // the workflow uses the threshold and quarantine rules — so a plan computed twice is the same plan.
 import { userPatchOperations, type PatchOperation } from './patch';
 
-export type SyncAction = 'create' | 'update' | 'reactivate' | 'deactivate' | 'delete' | 'unchanged' | 'protected' | 'out-of-scope';
+export type SyncAction =
+  | 'create'
+  | 'update'
+  | 'reactivate'
+  | 'deactivate'
+  | 'delete'
+  | 'unchanged'
+  | 'protected'
+  | 'out-of-scope';
 
 /** Which attribute identifies a user in both places. userName compares case-insensitively (RFC 7643 §4.1.1). */
 export type MatchKey = 'userName' | 'externalId';
@@ -77,7 +85,16 @@ export interface Classification {
 export type ActionCounts = Record<SyncAction, number>;
 
 export function emptyCounts(): ActionCounts {
-  return { create: 0, update: 0, reactivate: 0, deactivate: 0, delete: 0, unchanged: 0, protected: 0, 'out-of-scope': 0 };
+  return {
+    create: 0,
+    update: 0,
+    reactivate: 0,
+    deactivate: 0,
+    delete: 0,
+    unchanged: 0,
+    protected: 0,
+    'out-of-scope': 0,
+  };
 }
 
 export function countActions(changes: readonly PlannedChange[]): ActionCounts {
@@ -110,7 +127,10 @@ export function inScope(user: ProviderUser, scope: SyncScope): boolean {
 }
 
 function isProtected(user: { id?: string; userName?: string }, protectedAccounts: ReadonlySet<string>): boolean {
-  return (user.id !== undefined && protectedAccounts.has(user.id.toLowerCase())) || (user.userName !== undefined && protectedAccounts.has(user.userName.toLowerCase()));
+  return (
+    (user.id !== undefined && protectedAccounts.has(user.id.toLowerCase())) ||
+    (user.userName !== undefined && protectedAccounts.has(user.userName.toLowerCase()))
+  );
 }
 
 /** What `active` the source asks for: absent means active. */
@@ -120,7 +140,11 @@ const wantsActive = (user: Record<string, unknown>) => user.active !== false;
  * Classifies every source record and every provider user. Deterministic: the changes come in
  * source order, then provider-only users in id order.
  */
-export function classify(source: readonly SourceUser[], provider: readonly ProviderUser[], rules: SyncRules): Classification {
+export function classify(
+  source: readonly SourceUser[],
+  provider: readonly ProviderUser[],
+  rules: SyncRules,
+): Classification {
   const protectedAccounts = new Set(rules.protectedAccounts.map((a) => a.toLowerCase()));
   const problems: ClassifyProblem[] = [];
   const byKey = new Map<string, ProviderUser[]>();
@@ -139,19 +163,31 @@ export function classify(source: readonly SourceUser[], provider: readonly Provi
     const userName = str(user.userName);
     const key = keyOf(user, rules.matchKey);
     if (key === undefined) {
-      problems.push({ record: index + 1, userName, reason: `${rules.matchKey}: required to match the user (the sync's match key)` });
+      problems.push({
+        record: index + 1,
+        userName,
+        reason: `${rules.matchKey}: required to match the user (the sync's match key)`,
+      });
       continue;
     }
     const first = seen.get(key);
     if (first !== undefined) {
-      problems.push({ record: index + 1, userName, reason: `${rules.matchKey}: duplicates record ${first + 1} of the source` });
+      problems.push({
+        record: index + 1,
+        userName,
+        reason: `${rules.matchKey}: duplicates record ${first + 1} of the source`,
+      });
       continue;
     }
     seen.set(key, index);
     const candidates = byKey.get(key) ?? [];
     if (candidates.length > 1) {
       for (const c of candidates) matched.add(c.id); // ambiguous: never deprovisioned either
-      problems.push({ record: index + 1, userName, reason: `${candidates.length} provider users match ${rules.matchKey} "${str(user[rules.matchKey])}" (ids ${candidates.map((c) => c.id).join(', ')}): resolve the duplicate at the provider` });
+      problems.push({
+        record: index + 1,
+        userName,
+        reason: `${candidates.length} provider users match ${rules.matchKey} "${str(user[rules.matchKey])}" (ids ${candidates.map((c) => c.id).join(', ')}): resolve the duplicate at the provider`,
+      });
       continue;
     }
     const current = candidates[0];
@@ -166,16 +202,31 @@ export function classify(source: readonly SourceUser[], provider: readonly Provi
     }
     // userName is caseExact false (RFC 7643 §4.1.1): a case-only difference is no change.
     const ops = userPatchOperations(user, current.resource).filter(
-      (op) => !((op.path ?? '').toLowerCase() === 'username' && String(op.value).toLowerCase() === String(current.userName ?? '').toLowerCase()),
+      (op) =>
+        !(
+          (op.path ?? '').toLowerCase() === 'username' &&
+          String(op.value).toLowerCase() === String(current.userName ?? '').toLowerCase()
+        ),
     );
     const reactivating = current.active === false && wantsActive(user);
-    if (reactivating && !ops.some((op) => (op.path ?? '').toLowerCase() === 'active')) ops.push({ op: 'replace', path: 'active', value: true });
-    if (ops.length === 0) changes.push({ action: 'unchanged', record: index, id: current.id, userName: current.userName });
-    else changes.push({ action: reactivating ? 'reactivate' : 'update', record: index, id: current.id, userName: current.userName, changes: ops });
+    if (reactivating && !ops.some((op) => (op.path ?? '').toLowerCase() === 'active'))
+      ops.push({ op: 'replace', path: 'active', value: true });
+    if (ops.length === 0)
+      changes.push({ action: 'unchanged', record: index, id: current.id, userName: current.userName });
+    else
+      changes.push({
+        action: reactivating ? 'reactivate' : 'update',
+        record: index,
+        id: current.id,
+        userName: current.userName,
+        changes: ops,
+      });
   }
 
   let managed = 0;
-  const rest = provider.filter((user) => !matched.has(user.id)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const rest = provider
+    .filter((user) => !matched.has(user.id))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const user of provider) if (inScope(user, rules.scope) && !isProtected(user, protectedAccounts)) managed++;
   for (const user of rest) {
     const base = { id: user.id, userName: user.userName };
@@ -200,10 +251,18 @@ export interface DeletionThreshold {
 
 export const DEFAULT_DELETION_THRESHOLD: DeletionThreshold = { maxCount: 500, maxShare: 0.2 };
 
-export function exceedsThreshold(removals: number, managed: number, threshold: DeletionThreshold): { exceeded: boolean; reason?: string } {
-  if (removals > threshold.maxCount) return { exceeded: true, reason: `${removals} removals exceed the threshold of ${threshold.maxCount}` };
+export function exceedsThreshold(
+  removals: number,
+  managed: number,
+  threshold: DeletionThreshold,
+): { exceeded: boolean; reason?: string } {
+  if (removals > threshold.maxCount)
+    return { exceeded: true, reason: `${removals} removals exceed the threshold of ${threshold.maxCount}` };
   if (managed > 0 && removals / managed > threshold.maxShare) {
-    return { exceeded: true, reason: `${removals} removals are ${((100 * removals) / managed).toFixed(1)} % of ${managed} managed users, above ${(100 * threshold.maxShare).toFixed(1)} %` };
+    return {
+      exceeded: true,
+      reason: `${removals} removals are ${((100 * removals) / managed).toFixed(1)} % of ${managed} managed users, above ${(100 * threshold.maxShare).toFixed(1)} %`,
+    };
   }
   return { exceeded: false };
 }

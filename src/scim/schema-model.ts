@@ -3,7 +3,7 @@
 // (`schemas` on a ResourceType, `multiValued` on an attribute). What cannot be understood is
 // dropped and named in a warning, never silently: a dropped User schema would otherwise fail
 // every run with "does not describe the User schema" and no hint why.
-import { AttributeDefinition, ResourceType, Schema, SchemaExtension } from './codecs';
+import { AttributeDefinition, type ResourceType, type Schema, type SchemaExtension } from './codecs';
 import { decode, formatIssues } from '../core/decode';
 import { NonEmptyString } from './primitives';
 import { URN } from './urns';
@@ -20,7 +20,9 @@ export interface UserSchemaModel {
 }
 
 /** `warnings` name what was dropped or assumed (with the discovery document and its position). */
-export type ModelResult = ({ ok: true; model: UserSchemaModel } | { ok: false; problem: string }) & { warnings: string[] };
+export type ModelResult = ({ ok: true; model: UserSchemaModel } | { ok: false; problem: string }) & {
+  warnings: string[];
+};
 
 /** The Resources of a ListResponse, or a bare array (some providers answer /Schemas that way). */
 function resourcesOf(body: unknown): unknown[] {
@@ -55,9 +57,18 @@ function readResourceTypes(body: unknown, warnings: string[]): ResourceType[] {
     (schemaExtensions ?? []).forEach((ext, j) => {
       const e = decode(t.intersection([t.type({ schema: NonEmptyString }), t.partial({ required: t.boolean })]), ext);
       if (e.ok) extensions.push({ schema: e.value.schema, required: e.value.required ?? false });
-      else warnings.push(`/ResourceTypes${label(item, i, 'name')}.schemaExtensions[${j}] dropped: ${formatIssues(e.errors)}`);
+      else
+        warnings.push(
+          `/ResourceTypes${label(item, i, 'name')}.schemaExtensions[${j}] dropped: ${formatIssues(e.errors)}`,
+        );
     });
-    types.push({ schemas: [URN.ResourceType], name: name ?? endpoint.replace(/^\//, ''), endpoint, schema, schemaExtensions: extensions });
+    types.push({
+      schemas: [URN.ResourceType],
+      name: name ?? endpoint.replace(/^\//, ''),
+      endpoint,
+      schema,
+      schemaExtensions: extensions,
+    });
   });
   return types;
 }
@@ -78,7 +89,10 @@ function readAttributes(items: unknown, where: string, warnings: string[]): Attr
       warnings.push(`${at} dropped: ${formatIssues(decoded.errors)}`);
       return;
     }
-    const subAttributes = item.subAttributes === undefined || item.subAttributes === null ? undefined : readAttributes(item.subAttributes, `${at}.subAttributes`, warnings);
+    const subAttributes =
+      item.subAttributes === undefined || item.subAttributes === null
+        ? undefined
+        : readAttributes(item.subAttributes, `${at}.subAttributes`, warnings);
     out.push({ ...decoded.value, ...(subAttributes ? { subAttributes } : {}) });
   });
   return out;
@@ -89,12 +103,18 @@ function readSchemas(body: unknown, warnings: string[]): Map<string, Schema> {
   resourcesOf(body).forEach((item, i) => {
     const decoded = decode(t.type({ id: NonEmptyString }), item);
     if (!decoded.ok || !isObject(item)) {
-      warnings.push(`/Schemas${label(item, i, 'id')} dropped: ${decoded.ok ? 'not an object' : formatIssues(decoded.errors)}`);
+      warnings.push(
+        `/Schemas${label(item, i, 'id')} dropped: ${decoded.ok ? 'not an object' : formatIssues(decoded.errors)}`,
+      );
       return;
     }
     const id = decoded.value.id;
-    if (!Array.isArray(item.attributes)) warnings.push(`/Schemas "${id}" has no "attributes" array: read as a schema without attributes`);
-    schemas.set(id.toLowerCase(), { id, attributes: readAttributes(item.attributes, `/Schemas "${id}".attributes`, warnings) });
+    if (!Array.isArray(item.attributes))
+      warnings.push(`/Schemas "${id}" has no "attributes" array: read as a schema without attributes`);
+    schemas.set(id.toLowerCase(), {
+      id,
+      attributes: readAttributes(item.attributes, `/Schemas "${id}".attributes`, warnings),
+    });
   });
   return schemas;
 }
@@ -103,7 +123,10 @@ function readSchemas(body: unknown, warnings: string[]): Map<string, Schema> {
 function findResourceType(types: ResourceType[], name: 'User' | 'Group'): ResourceType | undefined {
   const urn = URN[name].toLowerCase();
   const lower = name.toLowerCase();
-  return types.find((r) => r.schema.toLowerCase() === urn) ?? types.find((r) => r.name.toLowerCase() === lower || r.endpoint.toLowerCase() === `/${lower}s`);
+  return (
+    types.find((r) => r.schema.toLowerCase() === urn) ??
+    types.find((r) => r.name.toLowerCase() === lower || r.endpoint.toLowerCase() === `/${lower}s`)
+  );
 }
 
 /** The endpoint of the User or Group resource type in a GET /ResourceTypes body; undefined when it lists none. */
@@ -135,5 +158,9 @@ export function userSchemaModel(resourceTypesBody: unknown, schemasBody: unknown
     if (!schema) return fail(`the provider's /Schemas does not describe the User extension ${ext.schema}`);
     extensions.push({ schema: schema.id, required: ext.required, attributes: schema.attributes });
   }
-  return { ok: true, model: { schema: core.id, endpoint: userType.endpoint, attributes: core.attributes, extensions }, warnings };
+  return {
+    ok: true,
+    model: { schema: core.id, endpoint: userType.endpoint, attributes: core.attributes, extensions },
+    warnings,
+  };
 }

@@ -65,18 +65,28 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-export function validateServiceProviderConfig(input: unknown, limits: GatewayLimits = CXONE_GATEWAY_LIMITS): SpcValidation {
+export function validateServiceProviderConfig(
+  input: unknown,
+  limits: GatewayLimits = CXONE_GATEWAY_LIMITS,
+): SpcValidation {
   const issues: DecodeIssue[] = [];
   const mapped: string[] = [];
   if (!isRecord(input)) {
-    return { ok: false, issues: [{ path: '$', message: 'expected a ServiceProviderConfig JSON object' }], normalized: {}, mapped };
+    return {
+      ok: false,
+      issues: [{ path: '$', message: 'expected a ServiceProviderConfig JSON object' }],
+      normalized: {},
+      mapped,
+    };
   }
 
   const normalized: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(input)) {
     if (SERVER_MANAGED.includes(name)) continue;
     // Attribute names are case-insensitive (RFC 7643 §2.1): "Etag" is "etag", under its RFC spelling.
-    const spelled = Object.keys(RFC_ATTRIBUTES).find((known) => known !== name && known.toLowerCase() === name.toLowerCase());
+    const spelled = Object.keys(RFC_ATTRIBUTES).find(
+      (known) => known !== name && known.toLowerCase() === name.toLowerCase(),
+    );
     const rfcName = TUTORIAL_NAMES[name] ?? spelled;
     if (rfcName === undefined) {
       normalized[name] = value;
@@ -90,7 +100,8 @@ export function validateServiceProviderConfig(input: unknown, limits: GatewayLim
   if ('schemasSupported' in normalized) {
     issues.push({
       path: '$.schemasSupported',
-      message: 'not an RFC 7643 attribute: a provider lists its schemas at /Schemas; list extension schema URNs in "schemas"',
+      message:
+        'not an RFC 7643 attribute: a provider lists its schemas at /Schemas; list extension schema URNs in "schemas"',
     });
   }
 
@@ -132,16 +143,28 @@ function checkNames(issues: DecodeIssue[], config: Record<string, unknown>): voi
     if (name === 'schemasSupported') continue; // has its own message
     if (!(name in RFC_ATTRIBUTES)) {
       if (name.toLowerCase().startsWith('urn:') && listed.has(name.toLowerCase())) continue; // an extension listed in schemas
-      issues.push({ path: `$.${name}`, message: `not an RFC 7643 ServiceProviderConfig attribute (${Object.keys(RFC_ATTRIBUTES).join(', ')})` });
+      issues.push({
+        path: `$.${name}`,
+        message: `not an RFC 7643 ServiceProviderConfig attribute (${Object.keys(RFC_ATTRIBUTES).join(', ')})`,
+      });
       continue;
     }
     const members = RFC_ATTRIBUTES[name];
     if (!members) continue;
-    const items = name === 'authenticationSchemes' ? (Array.isArray(value) ? value.map((v, i) => [v, `$.${name}[${i}]`] as const) : []) : [[value, `$.${name}`] as const];
+    const items =
+      name === 'authenticationSchemes'
+        ? Array.isArray(value)
+          ? value.map((v, i) => [v, `$.${name}[${i}]`] as const)
+          : []
+        : [[value, `$.${name}`] as const];
     for (const [item, path] of items) {
       if (!isRecord(item)) continue;
       for (const member of Object.keys(item)) {
-        if (!members.includes(member)) issues.push({ path: `${path}.${member}`, message: `not an attribute of "${name}" (RFC 7643 §5: ${members.join(', ')})` });
+        if (!members.includes(member))
+          issues.push({
+            path: `${path}.${member}`,
+            message: `not an attribute of "${name}" (RFC 7643 §5: ${members.join(', ')})`,
+          });
       }
     }
   }
@@ -149,7 +172,8 @@ function checkNames(issues: DecodeIssue[], config: Record<string, unknown>): voi
 
 function checkUris(issues: DecodeIssue[], config: Record<string, unknown>): void {
   const check = (value: unknown, path: string) => {
-    if (typeof value === 'string' && !isAbsoluteUri(value)) issues.push({ path, message: `"${value}" is not an absolute URI (e.g. https://example.com/help)` });
+    if (typeof value === 'string' && !isAbsoluteUri(value))
+      issues.push({ path, message: `"${value}" is not an absolute URI (e.g. https://example.com/help)` });
   };
   check(config.documentationUri, '$.documentationUri');
   if (Array.isArray(config.authenticationSchemes)) {
@@ -162,12 +186,15 @@ function checkUris(issues: DecodeIssue[], config: Record<string, unknown>): void
 }
 
 /** Checks the gateway limits a run was given (they come from input or the command line). */
-export function gatewayLimitsOf(input: Partial<GatewayLimits> | undefined): { ok: true; limits: GatewayLimits } | { ok: false; problem: string } {
+export function gatewayLimitsOf(
+  input: Partial<GatewayLimits> | undefined,
+): { ok: true; limits: GatewayLimits } | { ok: false; problem: string } {
   const limits = { ...CXONE_GATEWAY_LIMITS };
   for (const key of Object.keys(CXONE_GATEWAY_LIMITS) as Array<keyof GatewayLimits>) {
     const value = input?.[key];
     if (value === undefined) continue;
-    if (!Number.isInteger(value) || value < 1) return { ok: false, problem: `limits.${key} must be a positive integer, got ${String(value)}` };
+    if (!Number.isInteger(value) || value < 1)
+      return { ok: false, problem: `limits.${key} must be a positive integer, got ${String(value)}` };
     limits[key] = value;
   }
   return { ok: true, limits };

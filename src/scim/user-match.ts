@@ -28,12 +28,23 @@ export function sameUserName(a: unknown, b: string): boolean {
  * has an externalId, the same externalId (caseExact). Deduplicated by `id`.
  */
 export function verifiedMatch(keys: MatchKeys, candidates: readonly unknown[]): MatchResult {
-  return distinct(candidates, (r) => sameUserName(r.userName, keys.userName) || (keys.externalId !== undefined && str(r.externalId) === keys.externalId));
+  return distinct(
+    candidates,
+    (r) =>
+      sameUserName(r.userName, keys.userName) ||
+      (keys.externalId !== undefined && str(r.externalId) === keys.externalId),
+  );
 }
 
 /** The candidates with exactly this one attribute matching (userName ignoring case, externalId exactly). */
-export function matchBy(attribute: 'userName' | 'externalId', value: string, candidates: readonly unknown[]): MatchResult {
-  return distinct(candidates, (r) => (attribute === 'userName' ? sameUserName(r.userName, value) : str(r.externalId) === value));
+export function matchBy(
+  attribute: 'userName' | 'externalId',
+  value: string,
+  candidates: readonly unknown[],
+): MatchResult {
+  return distinct(candidates, (r) =>
+    attribute === 'userName' ? sameUserName(r.userName, value) : str(r.externalId) === value,
+  );
 }
 
 function distinct(candidates: readonly unknown[], fits: (resource: Record<string, unknown>) => boolean): MatchResult {

@@ -30,7 +30,8 @@ const BulkSection = t.partial({ supported: t.boolean, maxOperations: t.number, m
 export function bulkLimitsOf(spcBody: unknown): { ok: true; limits: BulkLimits } | { ok: false; problem: string } {
   const bulk = (spcBody as { bulk?: unknown } | undefined)?.bulk;
   const decoded = decode(BulkSection, bulk ?? {});
-  if (!decoded.ok) return { ok: false, problem: `ServiceProviderConfig.bulk is malformed: ${formatIssues(decoded.errors)}` };
+  if (!decoded.ok)
+    return { ok: false, problem: `ServiceProviderConfig.bulk is malformed: ${formatIssues(decoded.errors)}` };
   const { supported = false, maxOperations = 0, maxPayloadSize = 0 } = decoded.value;
   return { ok: true, limits: { supported, maxOperations, maxPayloadSize } };
 }
@@ -80,7 +81,8 @@ class Reasons {
 
 function checkValue(def: AttributeDefinition, value: unknown, path: string, secret: boolean, reasons: Reasons): void {
   if (!TYPE_CHECKS[def.type](value)) {
-    const expected = def.type === 'complex' ? 'an object' : def.type === 'dateTime' ? 'an xsd:dateTime string' : `of type ${def.type}`;
+    const expected =
+      def.type === 'complex' ? 'an object' : def.type === 'dateTime' ? 'an xsd:dateTime string' : `of type ${def.type}`;
     reasons.add(path, `must be ${expected}, got ${describe(value, secret)}`);
     return;
   }
@@ -93,11 +95,21 @@ function checkValue(def: AttributeDefinition, value: unknown, path: string, secr
     const matches = def.caseExact
       ? canonical.includes(value as string)
       : canonical.some((c) => c.toLowerCase() === (value as string).toLowerCase());
-    if (!matches) reasons.add(path, `"${value as string}" is not one of the canonical values ${canonical.map((c) => `"${c}"`).join(', ')}`);
+    if (!matches)
+      reasons.add(
+        path,
+        `"${value as string}" is not one of the canonical values ${canonical.map((c) => `"${c}"`).join(', ')}`,
+      );
   }
 }
 
-function checkAttribute(def: AttributeDefinition, value: unknown, path: string, secret: boolean, reasons: Reasons): void {
+function checkAttribute(
+  def: AttributeDefinition,
+  value: unknown,
+  path: string,
+  secret: boolean,
+  reasons: Reasons,
+): void {
   if (def.mutability === 'readOnly') {
     reasons.add(path, 'is read-only (the provider sets it; it cannot be provisioned)');
     return;
@@ -150,7 +162,11 @@ function checkAttributes(
  * extensions present), and values no provider should receive (control characters, lengths past
  * `limits`, email addresses that are not addresses). Each reason starts with the attribute path.
  */
-export function validateUser(model: UserSchemaModel, record: unknown, limits: RecordLimits = DEFAULT_RECORD_LIMITS): string[] {
+export function validateUser(
+  model: UserSchemaModel,
+  record: unknown,
+  limits: RecordLimits = DEFAULT_RECORD_LIMITS,
+): string[] {
   const reasons = new Reasons();
   if (!isObject(record)) {
     reasons.add('$', `a User must be a JSON object, got ${describe(record, false)}`);
@@ -166,7 +182,8 @@ export function validateUser(model: UserSchemaModel, record: unknown, limits: Re
   } else {
     for (const urn of schemas as string[]) {
       listed.add(urn.toLowerCase());
-      if (!isCore(urn) && !extensionOf(urn)) reasons.add('schemas', `"${urn}" is not a schema of the provider's User resource type`);
+      if (!isCore(urn) && !extensionOf(urn))
+        reasons.add('schemas', `"${urn}" is not a schema of the provider's User resource type`);
     }
     if (!(schemas as string[]).some(isCore)) reasons.add('schemas', `must contain ${model.schema}`);
   }
@@ -184,7 +201,8 @@ export function validateUser(model: UserSchemaModel, record: unknown, limits: Re
       continue;
     }
     if (value === null || value === undefined) continue;
-    if (!listed.has(key.toLowerCase())) reasons.add(key, 'extension attributes are present but the URN is not listed in "schemas"');
+    if (!listed.has(key.toLowerCase()))
+      reasons.add(key, 'extension attributes are present but the URN is not listed in "schemas"');
     if (!isObject(value)) reasons.add(key, `must be an object, got ${describe(value, false)}`);
     else checkAttributes(extension.attributes, value, key, reasons, false, ':');
   }

@@ -35,12 +35,16 @@ const JsonPayloads = t.type({ payloads: t.array(JsonPayload) });
 type JsonPayload = t.TypeOf<typeof JsonPayload>;
 
 function fromJson(payload: JsonPayload): Payload {
-  const metadata = Object.fromEntries(Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+  const metadata = Object.fromEntries(
+    Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+  );
   return { metadata, data: Buffer.from(payload.data ?? '', 'base64') };
 }
 
 function toJson(payload: Payload): { metadata: Record<string, string>; data?: string } {
-  const metadata = Object.fromEntries(Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')]));
+  const metadata = Object.fromEntries(
+    Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')]),
+  );
   // proto3 JSON leaves empty bytes out.
   return payload.data?.length ? { metadata, data: Buffer.from(payload.data).toString('base64') } : { metadata };
 }
@@ -71,7 +75,9 @@ export function parseOrigin(value: string): string {
     throw new Error(`--ui-origin must be an origin like http://localhost:8233, got ${JSON.stringify(value)}`);
   }
   if (!['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search || url.hash || url.username) {
-    throw new Error(`--ui-origin must be an origin (scheme://host[:port], nothing after it), got ${JSON.stringify(value)}`);
+    throw new Error(
+      `--ui-origin must be an origin (scheme://host[:port], nothing after it), got ${JSON.stringify(value)}`,
+    );
   }
   return url.origin;
 }
@@ -91,7 +97,11 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
   app.addHook('onRequest', async (request, reply) => {
     const origin = request.headers.origin;
     if (origin === uiOrigin) {
-      void reply.headers({ 'access-control-allow-origin': uiOrigin, 'access-control-allow-credentials': 'true', vary: 'Origin' });
+      void reply.headers({
+        'access-control-allow-origin': uiOrigin,
+        'access-control-allow-credentials': 'true',
+        vary: 'Origin',
+      });
     } else if (origin !== undefined) {
       // A browser page elsewhere must not use this server to decrypt (or encrypt) for it.
       return refuse(request, reply, 403, 'origin not allowed', `only ${uiOrigin} may call this codec server`);
@@ -110,7 +120,13 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
       const given = request.headers.authorization;
       if (!given || !timingSafeEqual(sha256(given), expectedAuth)) {
         void reply.header('www-authenticate', 'Bearer');
-        return refuse(request, reply, 401, 'unauthorized', given ? 'wrong bearer token' : 'send Authorization: Bearer <token>');
+        return refuse(
+          request,
+          reply,
+          401,
+          'unauthorized',
+          given ? 'wrong bearer token' : 'send Authorization: Bearer <token>',
+        );
       }
     }
   });
@@ -118,10 +134,19 @@ export function buildCodecServer(options: CodecServerOptions): FastifyInstance {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return refuse(request, reply, 413, 'body too large', `the body exceeds the limit of ${app.initialConfig.bodyLimit} bytes`);
+      return refuse(
+        request,
+        reply,
+        413,
+        'body too large',
+        `the body exceeds the limit of ${app.initialConfig.bodyLimit} bytes`,
+      );
     }
     if (status === 500) return refuse(request, reply, 500, 'internal error', err.message);
-    const detail = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? `the body is not valid JSON: ${err.message}` : err.message;
+    const detail =
+      err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError
+        ? `the body is not valid JSON: ${err.message}`
+        : err.message;
     return refuse(request, reply, status, 'bad request', detail);
   });
 
@@ -164,7 +189,9 @@ export interface RunningCodecServer {
 }
 
 /** Builds and starts the server (loopback by default; port 0 picks a free port). */
-export async function startCodecServer(options: CodecServerOptions & { port?: number; host?: string }): Promise<RunningCodecServer> {
+export async function startCodecServer(
+  options: CodecServerOptions & { port?: number; host?: string },
+): Promise<RunningCodecServer> {
   const app = buildCodecServer(options);
   const host = options.host ?? '127.0.0.1';
   await app.listen({ port: options.port ?? 0, host });

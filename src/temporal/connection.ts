@@ -43,10 +43,13 @@ export function deploymentSettingsFromEnv(env: NodeJS.ProcessEnv): WorkerDeploym
   const name = env.TEMPORAL_DEPLOYMENT_NAME || undefined;
   const buildId = env.TEMPORAL_BUILD_ID || undefined;
   if (!name && !buildId) return undefined;
-  if (!name || !buildId) throw new Error('Worker Versioning needs both TEMPORAL_DEPLOYMENT_NAME and TEMPORAL_BUILD_ID (or neither)');
+  if (!name || !buildId)
+    throw new Error('Worker Versioning needs both TEMPORAL_DEPLOYMENT_NAME and TEMPORAL_BUILD_ID (or neither)');
   const behavior = (env.TEMPORAL_VERSIONING_BEHAVIOR || 'PINNED').toUpperCase();
   if (behavior !== 'PINNED' && behavior !== 'AUTO_UPGRADE') {
-    throw new Error(`TEMPORAL_VERSIONING_BEHAVIOR is "${env.TEMPORAL_VERSIONING_BEHAVIOR}": use PINNED or AUTO_UPGRADE`);
+    throw new Error(
+      `TEMPORAL_VERSIONING_BEHAVIOR is "${env.TEMPORAL_VERSIONING_BEHAVIOR}": use PINNED or AUTO_UPGRADE`,
+    );
   }
   return { name, buildId, defaultBehavior: behavior };
 }
@@ -65,10 +68,16 @@ export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, ad
 }
 
 /** Address, TLS and API key for both kinds of connection (client and worker). */
-export function connectionOptions(settings: TemporalSettings): { address: string; tls?: TLSConfig | boolean; apiKey?: string } {
+export function connectionOptions(settings: TemporalSettings): {
+  address: string;
+  tls?: TLSConfig | boolean;
+  apiKey?: string;
+} {
   const options: { address: string; tls?: TLSConfig | boolean; apiKey?: string } = { address: settings.address };
   if (settings.tlsCertPath && settings.tlsKeyPath) {
-    options.tls = { clientCertPair: { crt: fs.readFileSync(settings.tlsCertPath), key: fs.readFileSync(settings.tlsKeyPath) } };
+    options.tls = {
+      clientCertPair: { crt: fs.readFileSync(settings.tlsCertPath), key: fs.readFileSync(settings.tlsKeyPath) },
+    };
   } else if (settings.tlsCertPath || settings.tlsKeyPath) {
     throw new Error('mTLS needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY');
   }
@@ -98,7 +107,9 @@ export type WorkerCreateOptions = Omit<WorkerOptions, 'connection' | 'namespace'
   connection: NativeConnection;
 };
 
-export function workerDeploymentOptions(deployment: WorkerDeploymentSettings): NonNullable<WorkerOptions['workerDeploymentOptions']> {
+export function workerDeploymentOptions(
+  deployment: WorkerDeploymentSettings,
+): NonNullable<WorkerOptions['workerDeploymentOptions']> {
   return {
     version: { deploymentName: deployment.name, buildId: deployment.buildId },
     useWorkerVersioning: true,

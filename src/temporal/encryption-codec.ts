@@ -52,7 +52,10 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       const tag = sealed.subarray(sealed.length - TAG_BYTES);
       const decipher = createDecipheriv(CIPHER, this.key, iv);
       decipher.setAuthTag(tag);
-      const plain = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+      const plain = Buffer.concat([
+        decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
       return temporal.api.common.v1.Payload.decode(plain);
     });
   }

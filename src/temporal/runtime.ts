@@ -8,7 +8,8 @@ import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporali
  */
 export function installRuntime(env: NodeJS.ProcessEnv = process.env, defaultLevel: LogLevel = 'INFO'): void {
   const level = (env.CXONE_SCIM_LOG_LEVEL?.toUpperCase() ?? defaultLevel) as LogLevel;
-  const logger = env.CXONE_SCIM_LOG_FORMAT === 'json' ? new DefaultLogger(level, writeJsonLine) : new DefaultLogger(level);
+  const logger =
+    env.CXONE_SCIM_LOG_FORMAT === 'json' ? new DefaultLogger(level, writeJsonLine) : new DefaultLogger(level);
   Runtime.install({
     logger,
     telemetryOptions: env.CXONE_SCIM_METRICS_ADDRESS

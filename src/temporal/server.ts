@@ -130,6 +130,8 @@ export async function startTemporal(options: EmbeddedServerOptions = {}): Promis
 }
 
 /** The time-skipping test server, for tests whose timers would otherwise make them slow. */
-export async function startTimeSkippingTemporal(env: NodeJS.ProcessEnv = process.env): Promise<TestWorkflowEnvironment> {
+export async function startTimeSkippingTemporal(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: resolveTimeSkippingServer(env) } });
 }

@@ -3,7 +3,12 @@
 // the same run is answered as done and writes nothing, and no worker is needed to acknowledge.
 import { isGrpcServiceError } from '@temporalio/client';
 import type { LifecycleEvent } from '../scim/lifecycle-events';
-import { lifecycleEventSignal, userLifecycleWorkflowId, type userLifecycle, type UserLifecycleInput } from '../workflows/user-lifecycle/workflow';
+import {
+  lifecycleEventSignal,
+  userLifecycleWorkflowId,
+  type userLifecycle,
+  type UserLifecycleInput,
+} from '../workflows/user-lifecycle/workflow';
 import { eventRequestId, withRequestId } from './request-ids';
 import type { TemporalClientSource } from './temporal-client';
 
@@ -21,7 +26,13 @@ export interface TemporalDeliveryOptions {
 }
 
 // gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html) that mean "not now".
-const TRANSIENT: Record<number, string> = { 1: 'CANCELLED', 2: 'UNKNOWN', 4: 'DEADLINE_EXCEEDED', 8: 'RESOURCE_EXHAUSTED', 14: 'UNAVAILABLE' };
+const TRANSIENT: Record<number, string> = {
+  1: 'CANCELLED',
+  2: 'UNKNOWN',
+  4: 'DEADLINE_EXCEEDED',
+  8: 'RESOURCE_EXHAUSTED',
+  14: 'UNAVAILABLE',
+};
 
 export class TemporalDelivery {
   constructor(private readonly options: TemporalDeliveryOptions) {}
@@ -54,8 +65,10 @@ export function classify(err: unknown, timeoutMs: number): DeliveryOutcome {
     if (!isGrpcServiceError(e)) continue;
     const name = TRANSIENT[e.code];
     if (!name) return { kind: 'failed', cause: `Temporal refused the signal: ${e.details || e.message}` };
-    if (e.code === 4) return { kind: 'unavailable', cause: `Temporal did not answer within ${timeoutMs} ms (DEADLINE_EXCEEDED)` };
-    if (e.code === 8) return { kind: 'unavailable', cause: `Temporal is overloaded (RESOURCE_EXHAUSTED: ${e.details})` };
+    if (e.code === 4)
+      return { kind: 'unavailable', cause: `Temporal did not answer within ${timeoutMs} ms (DEADLINE_EXCEEDED)` };
+    if (e.code === 8)
+      return { kind: 'unavailable', cause: `Temporal is overloaded (RESOURCE_EXHAUSTED: ${e.details})` };
     return { kind: 'unavailable', cause: `Temporal is unreachable (${name}: ${e.details || e.message})` };
   }
   // Connection failures and a closed client carry no gRPC status.

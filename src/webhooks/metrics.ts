@@ -49,13 +49,28 @@ export function prometheusText(metrics: ReceiverMetrics): string {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
   };
-  family('cxone_webhook_responses_total', 'counter', 'Requests answered, by HTTP status.',
-    Object.entries(metrics.responses).map(([status, n]) => [`{status="${label(status)}"}`, n]));
-  family('cxone_webhook_signals_accepted_total', 'counter', 'Signals Temporal accepted.', [['', metrics.signalsAccepted]]);
-  family('cxone_webhook_signals_failed_total', 'counter', 'Deliveries Temporal did not record (503/500).', [['', metrics.signalsFailed]]);
-  family('cxone_webhook_rejected_total', 'counter', 'Deliveries not recorded, by tenant and reason.',
+  family(
+    'cxone_webhook_responses_total',
+    'counter',
+    'Requests answered, by HTTP status.',
+    Object.entries(metrics.responses).map(([status, n]) => [`{status="${label(status)}"}`, n]),
+  );
+  family('cxone_webhook_signals_accepted_total', 'counter', 'Signals Temporal accepted.', [
+    ['', metrics.signalsAccepted],
+  ]);
+  family('cxone_webhook_signals_failed_total', 'counter', 'Deliveries Temporal did not record (503/500).', [
+    ['', metrics.signalsFailed],
+  ]);
+  family(
+    'cxone_webhook_rejected_total',
+    'counter',
+    'Deliveries not recorded, by tenant and reason.',
     Object.entries(metrics.rejected).flatMap(([tenant, reasons]) =>
-      Object.entries(reasons).map(([reason, n]) => [`{tenant="${label(tenant)}",reason="${reason}"}`, n ?? 0] as [string, number])));
+      Object.entries(reasons).map(
+        ([reason, n]) => [`{tenant="${label(tenant)}",reason="${reason}"}`, n ?? 0] as [string, number],
+      ),
+    ),
+  );
   family('cxone_webhook_in_flight', 'gauge', 'Deliveries being handed to Temporal.', [['', metrics.inFlight]]);
   family('cxone_webhook_waiting', 'gauge', 'Deliveries waiting for a slot to Temporal.', [['', metrics.waiting]]);
   return `${lines.join('\n')}\n`;

@@ -23,8 +23,20 @@ import { formatIssues } from '../core/decode';
 import type { IdpTarget, UserLifecycleInput } from '../workflows/user-lifecycle/workflow';
 import { TemporalDelivery, type DeliveryOutcome } from './deliver';
 import { LIFECYCLE_EVENT_TYPES, parseLifecycleEvent } from '../scim/lifecycle-events';
-import { countRejection, newMetrics, prometheusText, UNKNOWN_TENANT_LABEL, type ReceiverMetrics, type RejectReason } from './metrics';
-import { DEFAULT_SCHEME, parseSignatureScheme, verifyWithScheme, type SignatureScheme } from '../http/webhook-signature';
+import {
+  countRejection,
+  newMetrics,
+  prometheusText,
+  UNKNOWN_TENANT_LABEL,
+  type ReceiverMetrics,
+  type RejectReason,
+} from './metrics';
+import {
+  DEFAULT_SCHEME,
+  parseSignatureScheme,
+  verifyWithScheme,
+  type SignatureScheme,
+} from '../http/webhook-signature';
 import { Slots } from './slots';
 import type { TemporalClientSource } from './temporal-client';
 
@@ -81,7 +93,13 @@ export interface WebhookReceiverOptions {
   now?: () => number;
 }
 
-type Answer = { status: number; body: Record<string, unknown>; headers?: Record<string, string>; reason?: RejectReason; cause?: string };
+type Answer = {
+  status: number;
+  body: Record<string, unknown>;
+  headers?: Record<string, string>;
+  reason?: RejectReason;
+  cause?: string;
+};
 
 interface TenantVerifier {
   scheme: SignatureScheme;
@@ -90,23 +108,41 @@ interface TenantVerifier {
 
 const INVALID_SIGNATURE: Answer = {
   status: 401,
-  body: { error: 'invalid signature', detail: 'the signature or timestamp header is missing, malformed, outside the tolerance window, or does not match the body' },
+  body: {
+    error: 'invalid signature',
+    detail:
+      'the signature or timestamp header is missing, malformed, outside the tolerance window, or does not match the body',
+  },
 };
 const RETRY_LATER = { 'retry-after': String(RETRY_AFTER_SECONDS) };
 
 /** Builds the receiver (not listening yet): fastify with a raw-body parser, so the HMAC covers the exact bytes. */
-export function buildWebhookReceiver(options: WebhookReceiverOptions): { app: FastifyInstance; metrics: ReceiverMetrics } {
+export function buildWebhookReceiver(options: WebhookReceiverOptions): {
+  app: FastifyInstance;
+  metrics: ReceiverMetrics;
+} {
   const log = options.log ?? consoleLogger();
   const temporalTimeoutMs = options.temporalTimeoutMs ?? DEFAULT_TEMPORAL_TIMEOUT_MS;
   const now = options.now ?? Date.now;
   const idpFor = (tenant: string): IdpTarget =>
     typeof options.idp === 'function' ? options.idp(tenant) : (options.idp ?? { type: 'none' });
   const metrics = newMetrics();
-  const slots = new Slots(options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, metrics);
-  const delivery = new TemporalDelivery({ temporal: options.temporal, taskQueue: options.taskQueue, timeoutMs: temporalTimeoutMs });
+  const slots = new Slots(
+    options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+    options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
+    metrics,
+  );
+  const delivery = new TemporalDelivery({
+    temporal: options.temporal,
+    taskQueue: options.taskQueue,
+    timeoutMs: temporalTimeoutMs,
+  });
 
   // Unknown tenants are verified against a random secret, so that they cost and answer the same.
-  const decoy: TenantVerifier = { scheme: withTolerance(DEFAULT_SCHEME, undefined, options.toleranceSeconds), secrets: [randomBytes(32).toString('hex')] };
+  const decoy: TenantVerifier = {
+    scheme: withTolerance(DEFAULT_SCHEME, undefined, options.toleranceSeconds),
+    secrets: [randomBytes(32).toString('hex')],
+  };
   const verifiers = new Map<string, TenantVerifier | undefined>();
   const verifierOf = (tenantId: string): TenantVerifier | undefined => {
     if (!verifiers.has(tenantId)) {
@@ -146,13 +182,25 @@ export function buildWebhookReceiver(options: WebhookReceiverOptions): { app: Fa
     });
   });
 
-  const tenantOfUrl = (request: FastifyRequest) => (request.params as { tenant?: string } | undefined)?.tenant ?? options.defaultTenant;
-  const tenantLabel = (tenantId: string | undefined) => (tenantId !== undefined && verifierOf(tenantId) !== undefined ? tenantId : UNKNOWN_TENANT_LABEL);
+  const tenantOfUrl = (request: FastifyRequest) =>
+    (request.params as { tenant?: string } | undefined)?.tenant ?? options.defaultTenant;
+  const tenantLabel = (tenantId: string | undefined) =>
+    tenantId !== undefined && verifierOf(tenantId) !== undefined ? tenantId : UNKNOWN_TENANT_LABEL;
 
-  async function record(tenant: string, input: UserLifecycleInput, event: Parameters<TemporalDelivery['deliver']>[1]): Promise<Answer> {
+  async function record(
+    tenant: string,
+    input: UserLifecycleInput,
+    event: Parameters<TemporalDelivery['deliver']>[1],
+  ): Promise<Answer> {
     const slot = await slots.acquire();
     if (!slot) {
-      return { status: 503, body: { error: 'busy', detail: 'the event was not recorded; retry later' }, headers: RETRY_LATER, reason: 'temporal-unavailable', cause: `receiver saturated: ${metrics.waiting} deliveries waited over ${slots.maxWaitMs} ms for one of ${slots.size} slots to Temporal` };
+      return {
+        status: 503,
+        body: { error: 'busy', detail: 'the event was not recorded; retry later' },
+        headers: RETRY_LATER,
+        reason: 'temporal-unavailable',
+        cause: `receiver saturated: ${metrics.waiting} deliveries waited over ${slots.maxWaitMs} ms for one of ${slots.size} slots to Temporal`,
+      };
     }
     let outcome: DeliveryOutcome;
     try {
@@ -163,14 +211,33 @@ export function buildWebhookReceiver(options: WebhookReceiverOptions): { app: Fa
     switch (outcome.kind) {
       case 'accepted':
         metrics.signalsAccepted++;
-        log.info('event recorded', { tenant, eventId: event.eventId, eventType: event.eventType, workflowId: outcome.workflowId });
-        return { status: 202, body: { status: 'accepted', eventId: event.eventId, workflowId: outcome.workflowId, runId: outcome.runId } };
+        log.info('event recorded', {
+          tenant,
+          eventId: event.eventId,
+          eventType: event.eventType,
+          workflowId: outcome.workflowId,
+        });
+        return {
+          status: 202,
+          body: { status: 'accepted', eventId: event.eventId, workflowId: outcome.workflowId, runId: outcome.runId },
+        };
       case 'unavailable':
         metrics.signalsFailed++;
-        return { status: 503, body: { error: 'temporal unavailable', detail: 'the event was not recorded; retry later' }, headers: RETRY_LATER, reason: 'temporal-unavailable', cause: outcome.cause };
+        return {
+          status: 503,
+          body: { error: 'temporal unavailable', detail: 'the event was not recorded; retry later' },
+          headers: RETRY_LATER,
+          reason: 'temporal-unavailable',
+          cause: outcome.cause,
+        };
       case 'failed':
         metrics.signalsFailed++;
-        return { status: 500, body: { error: 'not recorded', detail: 'the event was not recorded; retry later' }, reason: 'temporal-error', cause: outcome.cause };
+        return {
+          status: 500,
+          body: { error: 'not recorded', detail: 'the event was not recorded; retry later' },
+          reason: 'temporal-error',
+          cause: outcome.cause,
+        };
     }
   }
 
@@ -180,7 +247,8 @@ export function buildWebhookReceiver(options: WebhookReceiverOptions): { app: Fa
     const { scheme, secrets } = verifier?.secrets.length ? verifier : decoy;
     const verdict = verifyWithScheme({ scheme, secrets, header: (name) => header(request, name), rawBody, now: now() });
     if (!verifier) return { ...INVALID_SIGNATURE, reason: 'unknown-tenant' };
-    if (verifier.secrets.length === 0) return { ...INVALID_SIGNATURE, reason: 'no-secret', cause: `tenant ${tenantId} has no webhook secret` };
+    if (verifier.secrets.length === 0)
+      return { ...INVALID_SIGNATURE, reason: 'no-secret', cause: `tenant ${tenantId} has no webhook secret` };
     if (!verdict.ok) return { ...INVALID_SIGNATURE, reason: `signature-${verdict.reason}` };
     const tenant = tenantId as string;
 
@@ -188,22 +256,45 @@ export function buildWebhookReceiver(options: WebhookReceiverOptions): { app: Fa
     try {
       json = JSON.parse(rawBody.toString('utf8'));
     } catch {
-      return { status: 400, body: { error: 'malformed event', detail: 'the body is not valid JSON', issues: [{ path: '$', message: 'not valid JSON' }] }, reason: 'malformed-event' };
+      return {
+        status: 400,
+        body: {
+          error: 'malformed event',
+          detail: 'the body is not valid JSON',
+          issues: [{ path: '$', message: 'not valid JSON' }],
+        },
+        reason: 'malformed-event',
+      };
     }
     const parsed = parseLifecycleEvent(json);
     if (!parsed.ok && parsed.kind === 'unknown-type') {
       return {
         status: 422,
-        body: { error: 'unknown event type', eventType: parsed.eventType, known: LIFECYCLE_EVENT_TYPES, detail: formatIssues(parsed.issues), issues: parsed.issues },
+        body: {
+          error: 'unknown event type',
+          eventType: parsed.eventType,
+          known: LIFECYCLE_EVENT_TYPES,
+          detail: formatIssues(parsed.issues),
+          issues: parsed.issues,
+        },
         reason: 'unknown-event-type',
       };
     }
-    if (!parsed.ok) return { status: 400, body: { error: 'malformed event', detail: formatIssues(parsed.issues), issues: parsed.issues }, reason: 'malformed-event' };
+    if (!parsed.ok)
+      return {
+        status: 400,
+        body: { error: 'malformed event', detail: formatIssues(parsed.issues), issues: parsed.issues },
+        reason: 'malformed-event',
+      };
     const idHeader = verifier.scheme.deliveryIdHeader;
     const headerEventId = idHeader ? header(request, idHeader) : undefined;
     if (headerEventId !== undefined && headerEventId !== parsed.event.eventId) {
       const detail = `header ${idHeader} (${JSON.stringify(headerEventId)}) differs from $.eventId (${JSON.stringify(parsed.event.eventId)})`;
-      return { status: 400, body: { error: 'malformed event', detail, issues: [{ path: '$.eventId', message: detail }] }, reason: 'malformed-event' };
+      return {
+        status: 400,
+        body: { error: 'malformed event', detail, issues: [{ path: '$.eventId', message: detail }] },
+        reason: 'malformed-event',
+      };
     }
     const input: UserLifecycleInput = {
       tenant,
@@ -220,7 +311,12 @@ export function buildWebhookReceiver(options: WebhookReceiverOptions): { app: Fa
     if (answer.reason) {
       const tenant = tenantLabel(tenantId);
       countRejection(metrics, tenant, answer.reason);
-      const attrs = { tenant: tenantId, status: answer.status, reason: answer.reason, detail: answer.cause ?? answer.body.detail };
+      const attrs = {
+        tenant: tenantId,
+        status: answer.status,
+        reason: answer.reason,
+        detail: answer.cause ?? answer.body.detail,
+      };
       if (answer.status === 503) log.error(`answered 503: ${answer.cause}`, attrs);
       else (answer.status >= 500 || answer.reason === 'no-secret' ? log.error : log.warn)('delivery rejected', attrs);
     }
@@ -230,7 +326,9 @@ export function buildWebhookReceiver(options: WebhookReceiverOptions): { app: Fa
       .send(answer.body);
   }
 
-  app.post<{ Params: { tenant: string } }>('/webhooks/cxone/:tenant', (request, reply) => route(request.params.tenant, request, reply));
+  app.post<{ Params: { tenant: string } }>('/webhooks/cxone/:tenant', (request, reply) =>
+    route(request.params.tenant, request, reply),
+  );
   app.post('/webhooks/cxone', (request, reply) => route(options.defaultTenant, request, reply));
 
   app.get('/healthz', async () => ({ status: 'ok', taskQueue: options.taskQueue, ...metrics }));
@@ -238,10 +336,15 @@ export function buildWebhookReceiver(options: WebhookReceiverOptions): { app: Fa
   app.get('/readyz', async (_request, reply) => {
     try {
       const client = await options.temporal.get();
-      await client.withDeadline(Date.now() + temporalTimeoutMs, () => client.connection.workflowService.getSystemInfo({}));
+      await client.withDeadline(Date.now() + temporalTimeoutMs, () =>
+        client.connection.workflowService.getSystemInfo({}),
+      );
       return { status: 'ready', temporal: 'reachable' };
     } catch (err) {
-      return reply.status(503).headers(RETRY_LATER).send({ status: 'not ready', temporal: 'unreachable', detail: (err as Error)?.message });
+      return reply
+        .status(503)
+        .headers(RETRY_LATER)
+        .send({ status: 'not ready', temporal: 'unreachable', detail: (err as Error)?.message });
     }
   });
 
@@ -258,7 +361,11 @@ function compileVerifier(tenant: TenantConfig, defaultTolerance: number | undefi
   };
 }
 
-function withTolerance(scheme: SignatureScheme, explicit: number | undefined, fallback: number | undefined): SignatureScheme {
+function withTolerance(
+  scheme: SignatureScheme,
+  explicit: number | undefined,
+  fallback: number | undefined,
+): SignatureScheme {
   const toleranceSeconds = explicit ?? fallback;
   return toleranceSeconds === undefined ? scheme : { ...scheme, toleranceSeconds };
 }
@@ -273,7 +380,9 @@ export interface RunningReceiver {
 }
 
 /** Builds and starts the receiver (loopback by default; port 0 picks a free port). */
-export async function startWebhookReceiver(options: WebhookReceiverOptions & { port?: number; host?: string }): Promise<RunningReceiver> {
+export async function startWebhookReceiver(
+  options: WebhookReceiverOptions & { port?: number; host?: string },
+): Promise<RunningReceiver> {
   const { app, metrics } = buildWebhookReceiver(options);
   const host = options.host ?? '127.0.0.1';
   await app.listen({ port: options.port ?? 0, host });

@@ -43,7 +43,9 @@ export function withScopedRequestIds(connection: ConnectionLike): ConnectionLike
   const service = connection.workflowService;
   const signalWithStart = (request: Parameters<typeof service.signalWithStartWorkflowExecution>[0]) =>
     service.signalWithStartWorkflowExecution({ ...request, requestId: scope.getStore() ?? request.requestId });
-  const workflowService = boundView(service, (key) => (key === 'signalWithStartWorkflowExecution' ? signalWithStart : undefined));
+  const workflowService = boundView(service, (key) =>
+    key === 'signalWithStartWorkflowExecution' ? signalWithStart : undefined,
+  );
   return boundView(connection, (key) => (key === 'workflowService' ? workflowService : undefined));
 }
 

@@ -30,7 +30,11 @@ export class LazyTemporalClient implements TemporalClientSource {
 
   constructor(settings: TemporalSettings) {
     const connection = Connection.lazy(connectionOptions(settings));
-    this.#client = new Client({ connection: withScopedRequestIds(connection), namespace: settings.namespace, dataConverter: dataConverter(settings) });
+    this.#client = new Client({
+      connection: withScopedRequestIds(connection),
+      namespace: settings.namespace,
+      dataConverter: dataConverter(settings),
+    });
   }
 
   async get(): Promise<Client> {

@@ -56,7 +56,9 @@ export interface ConfigureServiceProviderResult {
  *     └─ PUT If-Match ─▶ GET (verify the provider reports the desired value) ─▶ notify
  *          └─ 412: someone changed it meanwhile ─▶ re-read, diff, retry (bounded)
  */
-export async function configureServiceProvider(input: ConfigureServiceProviderInput): Promise<ConfigureServiceProviderResult> {
+export async function configureServiceProvider(
+  input: ConfigureServiceProviderInput,
+): Promise<ConfigureServiceProviderResult> {
   const mode = input.mode ?? 'apply';
   const report = new ReportRecorder<ConfigureServiceProviderInput, ConfigureServiceProviderResult>(input.tenant, input);
   try {
@@ -119,11 +121,30 @@ async function run(
 
     if (differences.length === 0) {
       report.skip('PUT ServiceProviderConfig', 'provider already reports the desired value');
-      return { ...base, inSync: true, changed: attempt > 0, differences: firstDifferences, etagBefore: firstEtag, etagAfter: current.etag, payloadSha256 };
+      return {
+        ...base,
+        inSync: true,
+        changed: attempt > 0,
+        differences: firstDifferences,
+        etagBefore: firstEtag,
+        etagAfter: current.etag,
+        payloadSha256,
+      };
     }
     if (mode === 'verify') {
-      report.skip('PUT ServiceProviderConfig', `verify mode: ${differences.length} difference(s) reported, nothing written`);
-      return { ...base, inSync: false, changed: false, differences, etagBefore: current.etag, etagAfter: current.etag, payloadSha256 };
+      report.skip(
+        'PUT ServiceProviderConfig',
+        `verify mode: ${differences.length} difference(s) reported, nothing written`,
+      );
+      return {
+        ...base,
+        inSync: false,
+        changed: false,
+        differences,
+        etagBefore: current.etag,
+        etagAfter: current.etag,
+        payloadSha256,
+      };
     }
 
     const put = await putIfUnchanged(input.tenant, desired, current.etag, differences.length, report);
@@ -150,9 +171,17 @@ async function run(
         { differences: remaining },
       );
     }
-    const notified = input.notifyUrl
-      ? await notify(input, report, put.payloadSha256 ?? '', firstDifferences.map((d) => d.path))
-      : (report.skip('notify scim.config.updated', 'no notifyUrl given'), false);
+    let notified = false;
+    if (input.notifyUrl) {
+      notified = await notify(
+        input,
+        report,
+        put.payloadSha256 ?? '',
+        firstDifferences.map((d) => d.path),
+      );
+    } else {
+      report.skip('notify scim.config.updated', 'no notifyUrl given');
+    }
     return {
       ...base,
       inSync: true,
@@ -191,7 +220,10 @@ async function putIfUnchanged(
     if (type === FailureType.PreconditionFailed) return 'precondition-failed' as const;
     if (type !== undefined && READ_ONLY_ANSWERS.has(type)) {
       const status = httpStatusOf(err);
-      const permission = status === 403 ? ' (if this provider does accept a PUT, the API user lacks the permission: see the provider\'s answer)' : '';
+      const permission =
+        status === 403
+          ? " (if this provider does accept a PUT, the API user lacks the permission: see the provider's answer)"
+          : '';
       throw ApplicationFailure.nonRetryable(
         `read-only provider: it refused the PUT to /ServiceProviderConfig (HTTP ${status ?? '?'}: ${messageOf(err)}), as RFC 7644 §4 allows${permission}; ` +
           `${differences} difference(s) remain; use verify mode (configure --verify) to compare desired and actual without writing`,

@@ -21,7 +21,9 @@ export interface DiscoverServiceProviderResult {
  *
  *   workflow ──discoverServiceProviderConfig──▶ activity ──GET /ServiceProviderConfig──▶ provider
  */
-export async function discoverServiceProvider(input: DiscoverServiceProviderInput): Promise<DiscoverServiceProviderResult> {
+export async function discoverServiceProvider(
+  input: DiscoverServiceProviderInput,
+): Promise<DiscoverServiceProviderResult> {
   const report = new ReportRecorder<DiscoverServiceProviderInput, DiscoverServiceProviderResult>(input.tenant, input);
   try {
     const discovered = await report.step(

@@ -16,7 +16,13 @@ export {
   type UserLifecycleInput,
   type UserLifecycleState,
 } from './user-lifecycle/workflow';
-export { provisionUsers, progressQuery, type ProvisionUsersInput, type ProvisionUsersResult, type WriteMode } from './provision-users/workflow';
+export {
+  provisionUsers,
+  progressQuery,
+  type ProvisionUsersInput,
+  type ProvisionUsersResult,
+  type WriteMode,
+} from './provision-users/workflow';
 export { provisionUsersBatch } from './provision-users/batch-workflow';
 export {
   syncUsers,

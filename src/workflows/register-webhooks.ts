@@ -56,7 +56,10 @@ export async function registerWebhooks(input: RegisterWebhooksInput): Promise<Re
   }
 }
 
-async function run(input: RegisterWebhooksInput, report: ReportRecorder<RegisterWebhooksInput, RegisterWebhooksResult>): Promise<RegisterWebhooksResult> {
+async function run(
+  input: RegisterWebhooksInput,
+  report: ReportRecorder<RegisterWebhooksInput, RegisterWebhooksResult>,
+): Promise<RegisterWebhooksResult> {
   const { url, events } = validate(input);
 
   const listed = await report.step(
@@ -76,8 +79,17 @@ async function run(input: RegisterWebhooksInput, report: ReportRecorder<Register
   }
   const created = await report.step(
     'POST /api/v2/webhooks',
-    () => createWebhookSubscription(input.tenant, { url, events: missing, description: input.description ?? 'cxone-scim-temporal user lifecycle' }),
-    (r) => ({ httpStatus: r.httpStatus, payloadSha256: r.payloadSha256, detail: `created ${r.subscription.id} for ${missing.join(', ')}` }),
+    () =>
+      createWebhookSubscription(input.tenant, {
+        url,
+        events: missing,
+        description: input.description ?? 'cxone-scim-temporal user lifecycle',
+      }),
+    (r) => ({
+      httpStatus: r.httpStatus,
+      payloadSha256: r.payloadSha256,
+      detail: `created ${r.subscription.id} for ${missing.join(', ')}`,
+    }),
   );
   return { ...base, created: created.subscription, changed: true };
 }
@@ -87,7 +99,8 @@ function validate(input: RegisterWebhooksInput): { url: string; events: string[]
   let url = '';
   try {
     const parsed = new URL(input.url);
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') problems.push(`url: must be http(s), got ${parsed.protocol}`);
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+      problems.push(`url: must be http(s), got ${parsed.protocol}`);
     url = parsed.toString();
   } catch {
     problems.push(`url: not an absolute URL: ${JSON.stringify(input.url)}`);
@@ -95,10 +108,15 @@ function validate(input: RegisterWebhooksInput): { url: string; events: string[]
   const events = [...new Set(input.events ?? LIFECYCLE_EVENT_TYPES)];
   if (events.length === 0) problems.push('events: at least one event type is needed');
   for (const e of events) {
-    if (!isLifecycleEventType(e)) problems.push(`events: unknown event type ${JSON.stringify(e)} (known: ${LIFECYCLE_EVENT_TYPES.join(', ')})`);
+    if (!isLifecycleEventType(e))
+      problems.push(`events: unknown event type ${JSON.stringify(e)} (known: ${LIFECYCLE_EVENT_TYPES.join(', ')})`);
   }
   if (problems.length > 0) {
-    throw ApplicationFailure.nonRetryable(`registerWebhooks input is invalid: ${problems.join('; ')}`, FailureType.InvalidRegisterWebhooksInput, { problems });
+    throw ApplicationFailure.nonRetryable(
+      `registerWebhooks input is invalid: ${problems.join('; ')}`,
+      FailureType.InvalidRegisterWebhooksInput,
+      { problems },
+    );
   }
   return { url, events };
 }

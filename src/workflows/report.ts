@@ -1,9 +1,4 @@
-import {
-  defineQuery,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { defineQuery, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { failureTypeOf, httpStatusOf, messageOf } from './failures';
 import { latencyStats, type LatencyStats } from '../core/tally';
 import { SCIM_OPERATION, SCIM_OUTCOME, SCIM_TENANT } from '../temporal/search-attributes';
@@ -78,12 +73,22 @@ export const reportQuery = defineQuery<WorkflowReport>('report');
 /** Report totals from counts: attempted = succeeded + failed. */
 export function reportTotals(succeeded: number, failed: number, latencies: readonly number[]): ReportTotals {
   const attempted = succeeded + failed;
-  return { attempted, succeeded, failed, successRate: attempted === 0 ? 1 : succeeded / attempted, latencyMs: latencyStats(latencies) };
+  return {
+    attempted,
+    succeeded,
+    failed,
+    successRate: attempted === 0 ? 1 : succeeded / attempted,
+    latencyMs: latencyStats(latencies),
+  };
 }
 
 export function totalsOf(outcomes: { ok: boolean; durationMs: number }[]): ReportTotals {
   const succeeded = outcomes.filter((o) => o.ok).length;
-  return reportTotals(succeeded, outcomes.length - succeeded, outcomes.map((o) => o.durationMs));
+  return reportTotals(
+    succeeded,
+    outcomes.length - succeeded,
+    outcomes.map((o) => o.durationMs),
+  );
 }
 
 /**
@@ -104,7 +109,10 @@ export class ReportRecorder<Request, Result = unknown> {
       { key: SCIM_OPERATION, value: info.workflowType },
       { key: SCIM_OUTCOME, value: 'running' },
     ]);
-    setHandler(reportQuery, () => ({ ...this.snapshot(this.totalsProvider?.()), ...(this.entityProvider ? { entity: this.entityProvider() } : {}) }));
+    setHandler(reportQuery, () => ({
+      ...this.snapshot(this.totalsProvider?.()),
+      ...(this.entityProvider ? { entity: this.entityProvider() } : {}),
+    }));
     this.report = {
       workflowType: info.workflowType,
       workflowId: info.workflowId,
@@ -139,7 +147,12 @@ export class ReportRecorder<Request, Result = unknown> {
 
   /** Runs one step, recording its timing and outcome; `describe` adds HTTP facts from its result. */
   /** `startedAt` (epoch ms): when the work began, if before this call (e.g. requests sent together). */
-  async step<T>(name: string, run: () => Promise<T>, describe?: (result: T) => Partial<ReportStep>, startedAt?: number): Promise<T> {
+  async step<T>(
+    name: string,
+    run: () => Promise<T>,
+    describe?: (result: T) => Partial<ReportStep>,
+    startedAt?: number,
+  ): Promise<T> {
     const started = startedAt ?? Date.now();
     try {
       const result = await run();
@@ -165,7 +178,13 @@ export class ReportRecorder<Request, Result = unknown> {
   }
 
   skip(name: string, detail: string): void {
-    this.steps.push({ step: name, startedAt: new Date(Date.now()).toISOString(), durationMs: 0, outcome: 'skipped', detail });
+    this.steps.push({
+      step: name,
+      startedAt: new Date(Date.now()).toISOString(),
+      durationMs: 0,
+      outcome: 'skipped',
+      detail,
+    });
   }
 
   /**

@@ -28,7 +28,8 @@ export interface RecordedHistory {
 
 export function workflowTypeOf(history: History): string {
   const name = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
-  if (!name) throw new Error('not a workflow history: the first event is not WorkflowExecutionStarted with a workflow type');
+  if (!name)
+    throw new Error('not a workflow history: the first event is not WorkflowExecutionStarted with a workflow type');
   return name;
 }
 
@@ -45,8 +46,10 @@ export function parseHistoryFile(file: string, text: string): RecordedHistory {
   } catch (err) {
     throw new Error(`${file}: not JSON (${(err as Error).message})`);
   }
-  if (typeof parsed.workflowId !== 'string' || parsed.workflowId === '') throw new Error(`${file}: "workflowId" must be a non-empty string`);
-  if (typeof parsed.history !== 'object' || parsed.history === null) throw new Error(`${file}: "history" must be an object with "events"`);
+  if (typeof parsed.workflowId !== 'string' || parsed.workflowId === '')
+    throw new Error(`${file}: "workflowId" must be a non-empty string`);
+  if (typeof parsed.history !== 'object' || parsed.history === null)
+    throw new Error(`${file}: "history" must be an object with "events"`);
   const history = historyFromJSON(parsed.history);
   return { file, workflowId: parsed.workflowId, workflowType: workflowTypeOf(history), history };
 }
@@ -70,5 +73,7 @@ export function readHistoryFiles(dir = HISTORIES_DIR): RecordedHistory[] {
 
 /** A history as searchable text, payload bytes decoded as UTF-8 (to look for secrets). */
 export function historyAsText(history: unknown): string {
-  return JSON.stringify(history, (_key, value) => (value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value));
+  return JSON.stringify(history, (_key, value) =>
+    value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value,
+  );
 }

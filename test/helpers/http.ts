@@ -23,7 +23,12 @@ export async function startScriptedServer(handler: Handler): Promise<{ url: stri
   };
 }
 
-export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/scim+json', ...headers });
   res.end(JSON.stringify(body));
 }

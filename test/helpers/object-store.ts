@@ -42,7 +42,8 @@ async function accepts(port: number): Promise<boolean> {
 }
 
 export async function startObjectStore(): Promise<ObjectStore> {
-  if (!fs.existsSync(OBJECT_STORE_BIN)) throw new Error(`${OBJECT_STORE_BIN} is missing: run \`npm run setup:test\` (bash scripts/setup-object-store.sh)`);
+  if (!fs.existsSync(OBJECT_STORE_BIN))
+    throw new Error(`${OBJECT_STORE_BIN} is missing: run \`npm run setup:test\` (bash scripts/setup-object-store.sh)`);
   const accessKeyId = `AK${randomBytes(8).toString('hex').toUpperCase()}`;
   const secretAccessKey = randomBytes(20).toString('hex');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'object-store-'));
@@ -78,7 +79,12 @@ export async function startObjectStore(): Promise<ObjectStore> {
       continue;
     }
     const endpoint = `http://127.0.0.1:${port}`;
-    client = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId, secretAccessKey } });
+    client = new S3Client({
+      endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId, secretAccessKey },
+    });
     const s3 = client;
     return {
       endpoint,
@@ -92,7 +98,8 @@ export async function startObjectStore(): Promise<ObjectStore> {
         AWS_SECRET_ACCESS_KEY: secretAccessKey,
       },
       createBucket: async (bucket) => void (await s3.send(new CreateBucketCommand({ Bucket: bucket }))),
-      put: async (bucket, key, body) => void (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }))),
+      put: async (bucket, key, body) =>
+        void (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }))),
       remove: async (bucket, key) => void (await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }))),
       stop,
     };

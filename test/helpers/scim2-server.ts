@@ -8,7 +8,16 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-export const SCIM2_SERVER_BIN = path.resolve(__dirname, '..', '..', '..', '.tools', 'scim2-server', 'bin', 'scim2-server');
+export const SCIM2_SERVER_BIN = path.resolve(
+  __dirname,
+  '..',
+  '..',
+  '..',
+  '.tools',
+  'scim2-server',
+  'bin',
+  'scim2-server',
+);
 
 export interface Scim2Server {
   /** e.g. http://127.0.0.1:40123 */

@@ -27,7 +27,9 @@ export function installTestRuntime(level: 'WARN' | 'ERROR' = 'WARN'): void {
 }
 
 /** A real Temporal dev server (or TEMPORAL_ADDRESS), one per test file: stop it in `after`. */
-export function startTestTemporal(options: Pick<EmbeddedServerOptions, 'uiPort' | 'uiCodecEndpoint'> = {}): Promise<TemporalEnvironment> {
+export function startTestTemporal(
+  options: Pick<EmbeddedServerOptions, 'uiPort' | 'uiCodecEndpoint'> = {},
+): Promise<TemporalEnvironment> {
   installTestRuntime();
   return startTemporal(options);
 }

@@ -51,7 +51,8 @@ async function runSync(): Promise<number> {
       created += countCreated(res.body.Operations);
     }
     const seconds = (performance.now() - started) / 1000;
-    if (created !== total || sandbox.countUsers() !== total) throw new Error(`created ${created}, sandbox has ${sandbox.countUsers()}`);
+    if (created !== total || sandbox.countUsers() !== total)
+      throw new Error(`created ${created}, sandbox has ${sandbox.countUsers()}`);
     return total / seconds;
   } finally {
     await sandbox.close();
@@ -66,7 +67,10 @@ async function runAsync(): Promise<number> {
     const started = performance.now();
     const locations: string[] = [];
     for (let chunk = 0; chunk < chunks; chunk++) {
-      const res = await client.scim('POST', '/Bulk', { body: bulkBody('async', chunk), headers: { prefer: 'respond-async' } });
+      const res = await client.scim('POST', '/Bulk', {
+        body: bulkBody('async', chunk),
+        headers: { prefer: 'respond-async' },
+      });
       if (res.status !== 202) throw new Error(`bulk answered ${res.status}: ${res.text}`);
       locations.push(res.headers.get('location') as string);
     }
@@ -83,7 +87,8 @@ async function runAsync(): Promise<number> {
       }
     }
     const seconds = (performance.now() - started) / 1000;
-    if (created !== total || sandbox.countUsers() !== total) throw new Error(`created ${created}, sandbox has ${sandbox.countUsers()}`);
+    if (created !== total || sandbox.countUsers() !== total)
+      throw new Error(`created ${created}, sandbox has ${sandbox.countUsers()}`);
     return total / seconds;
   } finally {
     await sandbox.close();
@@ -91,7 +96,9 @@ async function runAsync(): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  console.log(`Creating ${total} users in ${chunks} bulk requests of up to ${perRequest} operations (node ${process.version})`);
+  console.log(
+    `Creating ${total} users in ${chunks} bulk requests of up to ${perRequest} operations (node ${process.version})`,
+  );
   await runSync(); // warm-up (JIT), not reported
   const sync = await runSync();
   console.log(`sync bulk  (200 + BulkResponse):   ${Math.round(sync)} users/s`);

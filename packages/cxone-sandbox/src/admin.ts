@@ -39,7 +39,8 @@ export interface AdminDeps {
 }
 
 const asObject = (body: unknown): Attrs => {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('invalidSyntax', 'Expected a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw badRequest('invalidSyntax', 'Expected a JSON object');
   return body as Attrs;
 };
 
@@ -75,5 +76,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     deps.actions.updateUser(request.params.id, asObject(request.body)),
   );
 
-  app.post<{ Params: { id: string } }>('/users/:id/deactivate', async (request) => deps.actions.deactivateUser(request.params.id));
+  app.post<{ Params: { id: string } }>('/users/:id/deactivate', async (request) =>
+    deps.actions.deactivateUser(request.params.id),
+  );
 }

@@ -1,11 +1,11 @@
 // Assembles the HTTP server: body parsing, switches, auth, routes, errors, request log.
-import Fastify, { FastifyError, FastifyInstance } from 'fastify';
-import { AdminDeps, registerAdminRoutes } from './admin';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { type AdminDeps, registerAdminRoutes } from './admin';
 import type { Tokens } from './auth';
 import { registerTokenEndpoints, type TokenEndpointOptions } from './token-endpoints';
 import { badRequest, errorBody, ScimHttpError } from './errors';
-import { recordRequests, RequestLogEntry } from './requestLog';
-import { registerScimRoutes, ScimDeps } from './scim';
+import { recordRequests, type RequestLogEntry } from './requestLog';
+import { registerScimRoutes, type ScimDeps } from './scim';
 import type { SwitchBoard } from './switches';
 import type { Store } from './store';
 import { registerWebhookRoutes } from './webhooks';
@@ -45,16 +45,20 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.decorateRequest('rawBodyBytes', 0);
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string' }, (request, body, done) => {
-    const text = body as string;
-    request.rawBodyBytes = Buffer.byteLength(text);
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch (err) {
-      done(badRequest('invalidSyntax', `Malformed JSON: ${(err as Error).message}`), undefined);
-    }
-  });
+  app.addContentTypeParser(
+    ['application/json', 'application/scim+json'],
+    { parseAs: 'string' },
+    (request, body, done) => {
+      const text = body as string;
+      request.rawBodyBytes = Buffer.byteLength(text);
+      if (text.trim() === '') return done(null, undefined);
+      try {
+        done(null, JSON.parse(text));
+      } catch (err) {
+        done(badRequest('invalidSyntax', `Malformed JSON: ${(err as Error).message}`), undefined);
+      }
+    },
+  );
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
@@ -86,19 +90,33 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   registerTokenEndpoints(app, { ...deps.tokenEndpoints, tokens: deps.tokens });
 
-  app.register(async (scim) => {
-    scim.addHook('onRequest', deps.tokens.requireScope(deps.scimScope));
-    registerScimRoutes(scim, { ...deps.scim, switches: deps.switchBoard.switches });
-  }, { prefix: SCIM_PATH });
+  app.register(
+    async (scim) => {
+      scim.addHook('onRequest', deps.tokens.requireScope(deps.scimScope));
+      registerScimRoutes(scim, { ...deps.scim, switches: deps.switchBoard.switches });
+    },
+    { prefix: SCIM_PATH },
+  );
 
-  app.register(async (api) => {
-    api.addHook('onRequest', deps.tokens.requireScope(deps.webhookScope));
-    registerWebhookRoutes(api, deps.store, deps.allowRemoteWebhooks);
-  }, { prefix: WEBHOOKS_PATH });
+  app.register(
+    async (api) => {
+      api.addHook('onRequest', deps.tokens.requireScope(deps.webhookScope));
+      registerWebhookRoutes(api, deps.store, deps.allowRemoteWebhooks);
+    },
+    { prefix: WEBHOOKS_PATH },
+  );
 
-  app.register(async (admin) => {
-    registerAdminRoutes(admin, { ...deps.admin, switchBoard: deps.switchBoard, requestLog: deps.requestLog, tokens: deps.tokens });
-  }, { prefix: '/admin' });
+  app.register(
+    async (admin) => {
+      registerAdminRoutes(admin, {
+        ...deps.admin,
+        switchBoard: deps.switchBoard,
+        requestLog: deps.requestLog,
+        tokens: deps.tokens,
+      });
+    },
+    { prefix: '/admin' },
+  );
 
   return app;
 }

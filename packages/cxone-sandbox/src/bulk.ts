@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { badRequest, errorBody, ScimHttpError } from './errors';
 import type { Resources } from './resources';
-import { BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, ResourceKind } from './schemas';
+import { BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, type ResourceKind } from './schemas';
 import type { SpcLimits } from './spc';
 import type { Attrs } from './validate';
 
@@ -45,7 +45,10 @@ const BULK_ID_REF = /^bulkId:(.+)$/;
 /** Checks the envelope and the limits of the current ServiceProviderConfig (413 when over). */
 export function parseBulkRequest(body: unknown, payloadBytes: number, limits: SpcLimits): BulkRequest {
   if (payloadBytes > limits.bulkMaxPayloadSize) {
-    throw new ScimHttpError(413, `The size of the bulk request (${payloadBytes} bytes) exceeds maxPayloadSize (${limits.bulkMaxPayloadSize})`);
+    throw new ScimHttpError(
+      413,
+      `The size of the bulk request (${payloadBytes} bytes) exceeds maxPayloadSize (${limits.bulkMaxPayloadSize})`,
+    );
   }
   const input = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   if (!Array.isArray(input.schemas) || !input.schemas.includes(BULK_REQUEST_SCHEMA)) {
@@ -53,7 +56,10 @@ export function parseBulkRequest(body: unknown, payloadBytes: number, limits: Sp
   }
   if (!Array.isArray(input.Operations)) throw badRequest('invalidSyntax', '"Operations" must be an array');
   if (input.Operations.length > limits.bulkMaxOperations) {
-    throw new ScimHttpError(413, `The number of operations (${input.Operations.length}) exceeds maxOperations (${limits.bulkMaxOperations})`);
+    throw new ScimHttpError(
+      413,
+      `The number of operations (${input.Operations.length}) exceeds maxOperations (${limits.bulkMaxOperations})`,
+    );
   }
   const failOnErrors = input.failOnErrors;
   if (failOnErrors !== undefined && (!Number.isInteger(failOnErrors) || (failOnErrors as number) < 1)) {
@@ -82,11 +88,17 @@ function substitute(v: unknown, ids: Map<string, string>): unknown {
     const m = BULK_ID_REF.exec(v);
     if (!m) return v;
     const id = ids.get(m[1]);
-    if (id === undefined) throw new ScimHttpError(409, `bulkId "${m[1]}" could not be resolved (no successful POST declares it)`, 'invalidValue');
+    if (id === undefined)
+      throw new ScimHttpError(
+        409,
+        `bulkId "${m[1]}" could not be resolved (no successful POST declares it)`,
+        'invalidValue',
+      );
     return id;
   }
   if (Array.isArray(v)) return v.map((x) => substitute(x, ids));
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substitute(x, ids)]));
+  if (typeof v === 'object' && v !== null)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substitute(x, ids)]));
   return v;
 }
 
@@ -94,17 +106,23 @@ const ENDPOINTS: Record<string, ResourceKind> = { Users: 'User', Groups: 'Group'
 
 function runOperation(resources: Resources, op: BulkOperation, ids: Map<string, string>): BulkOperationResult {
   const method = typeof op?.method === 'string' ? op.method.toUpperCase() : String(op?.method);
-  const result: BulkOperationResult = { method, ...(op?.bulkId !== undefined ? { bulkId: op.bulkId } : {}), status: '' };
+  const result: BulkOperationResult = {
+    method,
+    ...(op?.bulkId !== undefined ? { bulkId: op.bulkId } : {}),
+    status: '',
+  };
   try {
     const segments = (typeof op?.path === 'string' ? op.path : '').split('/').filter(Boolean);
     const kind = ENDPOINTS[segments[0]];
-    if (!kind || segments.length > 2) throw badRequest('invalidPath', `Unsupported bulk path ${JSON.stringify(op?.path)}`);
+    if (!kind || segments.length > 2)
+      throw badRequest('invalidPath', `Unsupported bulk path ${JSON.stringify(op?.path)}`);
     const id = segments[1] === undefined ? undefined : (substitute(segments[1], ids) as string);
     const data = substitute(op.data, ids);
     let resource: Attrs | undefined;
     if (method === 'POST') {
       if (id !== undefined) throw badRequest('invalidPath', 'POST must target a collection (/Users or /Groups)');
-      if (typeof op.bulkId !== 'string' || op.bulkId === '') throw badRequest('invalidSyntax', 'POST operations require a bulkId');
+      if (typeof op.bulkId !== 'string' || op.bulkId === '')
+        throw badRequest('invalidSyntax', 'POST operations require a bulkId');
       resource = resources.create(kind, data);
       ids.set(op.bulkId, resource.id as string);
       result.status = '201';
@@ -140,7 +158,10 @@ function runOperation(resources: Resources, op: BulkOperation, ids: Map<string, 
  * in the request runs that POST first (RFC 7644 §3.7.2); a cycle of references fails with 409.
  * After `failOnErrors` errors the rest is skipped. Results are in request order.
  */
-export function processBulk(resources: Resources, request: BulkRequest): { results: BulkOperationResult[]; stoppedEarly: boolean } {
+export function processBulk(
+  resources: Resources,
+  request: BulkRequest,
+): { results: BulkOperationResult[]; stoppedEarly: boolean } {
   const ops = request.operations;
   const ids = new Map<string, string>();
   const results = new Map<number, BulkOperationResult>();

@@ -1,6 +1,13 @@
 // `cxone-scim sandbox`: runs the CXone sandbox until SIGINT/SIGTERM.
-import { Command, InvalidArgumentError } from 'commander';
-import { FilterMode, PROFILES, ProfileName, RateLimit, SandboxOptions, startSandbox } from './sandbox';
+import { type Command, InvalidArgumentError } from 'commander';
+import {
+  type FilterMode,
+  PROFILES,
+  type ProfileName,
+  type RateLimit,
+  type SandboxOptions,
+  startSandbox,
+} from './sandbox';
 
 function integer(min: number) {
   return (value: string): number => {
@@ -32,7 +39,8 @@ export function parseRateLimit(value: string): RateLimit {
 const list = (value: string) => value.split(/[\s,]+/).filter(Boolean);
 
 function profile(value: string): ProfileName {
-  if (!(PROFILES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${PROFILES.join(', ')}`);
+  if (!(PROFILES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of ${PROFILES.join(', ')}`);
   return value as ProfileName;
 }
 
@@ -75,11 +83,18 @@ interface CliOptions {
 export function registerSandboxCommand(program: Command): void {
   program
     .command('sandbox')
-    .description('Run the CXone sandbox: a local SCIM 2.0 service provider with OAuth, bulk, webhooks and fault switches. /admin needs no token: it is a local test tool.')
+    .description(
+      'Run the CXone sandbox: a local SCIM 2.0 service provider with OAuth, bulk, webhooks and fault switches. /admin needs no token: it is a local test tool.',
+    )
     .option('--port <port>', 'port to listen on (0 = any free port)', integer(0), 8787)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--data-file <path>', 'persist users, groups, ServiceProviderConfig and webhooks to this JSON file')
-    .option('--profile <name>', 'full: every optional feature; cxone: what real CXone offers (access keys with discovery, no Bulk, no ETags, read-only ServiceProviderConfig)', profile, 'full')
+    .option(
+      '--profile <name>',
+      'full: every optional feature; cxone: what real CXone offers (access keys with discovery, no Bulk, no ETags, read-only ServiceProviderConfig)',
+      profile,
+      'full',
+    )
     .option('--client-id <id>', 'OAuth client id', 'sandbox-client')
     .option('--client-secret <secret>', 'OAuth client secret', 'sandbox-secret')
     .option('--access-key-id <id>', "the API user's access key id (default sandbox-access-key-id)")
@@ -90,7 +105,10 @@ export function registerSandboxCommand(program: Command): void {
     .option('--webhook-scope <scope>', 'scope /api/v2/webhooks requires (default cxone.webhook.manage)')
     .option('--token-ttl <seconds>', 'access token lifetime (default 3600)', integer(1))
     .option('--webhook-secret <secret>', 'secret that signs webhook deliveries', 'sandbox-webhook-secret')
-    .option('--webhook-signature <preset>', 'signature scheme of webhook deliveries: cxone (X-CXone-Signature) or nexus (X-Nexus-Signature-256)')
+    .option(
+      '--webhook-signature <preset>',
+      'signature scheme of webhook deliveries: cxone (X-CXone-Signature) or nexus (X-Nexus-Signature-256)',
+    )
     .option('--tenant-id <id>', 'tenantId carried by webhook events (default sandbox-tenant)')
     .option('--async-bulk', 'answer every /Bulk with 202 + job id (as CXone does), not only on Prefer: respond-async')
     .option('--async-job-ms <ms>', 'how long an async bulk job runs (default 250)', integer(0))
@@ -104,9 +122,16 @@ export function registerSandboxCommand(program: Command): void {
     .option('--fail-next <n>', 'the next N requests fail with --fail-status', integer(0))
     .option('--latency-ms <ms>', 'latency added to every request', integer(0))
     .option('--read-only-spc', 'PUT /ServiceProviderConfig answers 405 (a read-only provider, for verify mode)')
-    .option('--filter-mode <mode>', 'rfc (default), caseExact (every eq compares exactly), ignored (filter dropped, everyone listed) or eqOnly (one `attribute eq value` only; and/or answer 400)')
+    .option(
+      '--filter-mode <mode>',
+      'rfc (default), caseExact (every eq compares exactly), ignored (filter dropped, everyone listed) or eqOnly (one `attribute eq value` only; and/or answer 400)',
+    )
     .option('--delivery-attempts <n>', 'webhook delivery attempts per event (default 5)', integer(1))
-    .option('--delivery-delay-ms <ms>', 'delay before the first delivery retry; doubles each time (default 500)', integer(0))
+    .option(
+      '--delivery-delay-ms <ms>',
+      'delay before the first delivery retry; doubles each time (default 500)',
+      integer(0),
+    )
     .option('--allow-remote-webhooks', 'allow webhook subscriptions to non-loopback URLs')
     .option('--seed <n>', 'seed of the --fail-rate generator (default 1)', integer(0))
     .action(async (cli: CliOptions) => {

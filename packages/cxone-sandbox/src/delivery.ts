@@ -62,7 +62,12 @@ export class Deliveries {
 
   constructor(
     private readonly store: Store,
-    private readonly options: { secret: string; scheme: SigningScheme; tenantId: string; retry: Required<DeliveryRetry> },
+    private readonly options: {
+      secret: string;
+      scheme: SigningScheme;
+      tenantId: string;
+      retry: Required<DeliveryRetry>;
+    },
   ) {}
 
   /** Queues the event for every subscriber of its type; returns the event. */

@@ -3,7 +3,14 @@
 // ServiceProviderConfig, the four user attributes CXone documents as required, and deactivation
 // through `active` rather than DELETE.
 import {
-  AttributeDefinition, enterpriseUserSchema, groupSchema, ResourceKind, resourceTypes, ResourceTypeDefinition, SchemaDefinition, userSchema,
+  type AttributeDefinition,
+  enterpriseUserSchema,
+  groupSchema,
+  type ResourceKind,
+  resourceTypes,
+  type ResourceTypeDefinition,
+  type SchemaDefinition,
+  userSchema,
 } from './schemas';
 
 export type ProfileName = 'full' | 'cxone';
@@ -43,7 +50,9 @@ function requireCxoneAttributes(attributes: AttributeDefinition[], prefix = ''):
     return {
       ...attribute,
       required: attribute.required || CXONE_REQUIRED.has(path),
-      ...(attribute.subAttributes ? { subAttributes: requireCxoneAttributes(attribute.subAttributes, `${path}.`) } : {}),
+      ...(attribute.subAttributes
+        ? { subAttributes: requireCxoneAttributes(attribute.subAttributes, `${path}.`) }
+        : {}),
     };
   });
 }

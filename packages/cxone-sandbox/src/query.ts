@@ -1,8 +1,8 @@
 // Query features over rendered resources: filter evaluation (RFC 7644 §3.4.2.2, parsed and
 // evaluated by scim2-parse-filter) and attribute projection (`attributes` / `excludedAttributes`).
-import { Filter, parse, Tester } from 'scim2-parse-filter';
+import { type Filter, parse, Tester } from 'scim2-parse-filter';
 import { badRequest } from './errors';
-import { findSchema, isCaseExact, resolvePath, ResourceTypeDefinition } from './schemas';
+import { findSchema, isCaseExact, resolvePath, type ResourceTypeDefinition } from './schemas';
 import type { Attrs } from './validate';
 
 const STRING_OPS = new Set(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'lt', 'ge', 'le']);
@@ -35,7 +35,9 @@ class SchemaAwareTester extends Tester {
       if (!isCaseExact(this.type, path)) {
         const wanted = f.compValue.toLowerCase();
         const op = f.op as StringOp;
-        return this.attrTest(this.attrPath(f.attrPath), r, (v) => this[op](typeof v === 'string' ? v.toLowerCase() : v, wanted));
+        return this.attrTest(this.attrPath(f.attrPath), r, (v) =>
+          this[op](typeof v === 'string' ? v.toLowerCase() : v, wanted),
+        );
       }
     }
     return super.test(r, f);
@@ -66,7 +68,11 @@ export function parseFilter(type: ResourceTypeDefinition, expression: string): F
 }
 
 /** `caseExact`: compare every string exactly, as some servers do whatever the schema says. */
-export function compileFilter(type: ResourceTypeDefinition, ast: Filter, caseExact = false): (resource: Attrs) => boolean {
+export function compileFilter(
+  type: ResourceTypeDefinition,
+  ast: Filter,
+  caseExact = false,
+): (resource: Attrs) => boolean {
   const tester = caseExact ? new Tester() : new SchemaAwareTester(type);
   return (resource) => tester.test(resource, ast);
 }
@@ -96,7 +102,12 @@ function omitSubAttribute(value: unknown, sub: string): unknown {
  * RFC 7644 §3.4.2.5 / §3.9. `id` and `schemas` are always returned; unknown names are ignored.
  * `attributes` wins when both are given.
  */
-export function project(type: ResourceTypeDefinition, resource: Attrs, attributes?: string[], excluded?: string[]): Attrs {
+export function project(
+  type: ResourceTypeDefinition,
+  resource: Attrs,
+  attributes?: string[],
+  excluded?: string[],
+): Attrs {
   if (attributes) {
     // container key ('' for core, extension URN otherwise) → attribute → whole or some sub-attributes
     const selected = new Map<string, Selection>();
@@ -121,7 +132,8 @@ export function project(type: ResourceTypeDefinition, resource: Attrs, attribute
       const target: Attrs = container ? ((out[container] as Attrs | undefined) ?? {}) : out;
       for (const [name, what] of sel) {
         if (name === '*') Object.assign(target, source);
-        else if (source[name] !== undefined) target[name] = what === 'all' ? source[name] : pickSubAttributes(source[name], what);
+        else if (source[name] !== undefined)
+          target[name] = what === 'all' ? source[name] : pickSubAttributes(source[name], what);
       }
       if (container) out[container] = target;
     }

@@ -1,14 +1,21 @@
 // Users and Groups: the behaviour behind /Users, /Groups, /Bulk and the console-simulation admin
 // endpoints. Works on the Store, throws ScimHttpError, and reports user lifecycle changes.
 import { randomUUID } from 'node:crypto';
-import { patchBodyValidation, ScimError as PatchError, scimPatch, ScimPatch, ScimPatchOperation, ScimResource } from 'scim-patch';
+import {
+  patchBodyValidation,
+  ScimError as PatchError,
+  scimPatch,
+  type ScimPatch,
+  type ScimPatchOperation,
+  type ScimResource,
+} from 'scim-patch';
 import { badRequest, notFound, ScimHttpError } from './errors';
 import { checkIfMatch, etagOf } from './etag';
 import type { Filter } from 'scim2-parse-filter';
 import { compileFilter, parseFilter } from './query';
-import { ResourceKind, resourceTypes, resolvePath, ResourceTypeDefinition, findSchema } from './schemas';
+import { type ResourceKind, resourceTypes, resolvePath, type ResourceTypeDefinition, findSchema } from './schemas';
 import type { Store, StoredResource } from './store';
-import { Attrs, normalizeResource } from './validate';
+import { type Attrs, normalizeResource } from './validate';
 
 export type UserEventType = 'USER_CREATED' | 'USER_UPDATED' | 'USER_DEACTIVATED';
 export const USER_EVENT_TYPES: UserEventType[] = ['USER_CREATED', 'USER_UPDATED', 'USER_DEACTIVATED'];
@@ -68,17 +75,24 @@ export class Resources {
   list(kind: ResourceKind, query: ListQuery): ListResult {
     const type = this.types[kind];
     const startIndex = Math.max(1, query.startIndex);
-    const page = (items: Attrs[] | StoredResource[]) => items.slice(startIndex - 1, startIndex - 1 + Math.max(0, query.count));
+    const page = (items: Attrs[] | StoredResource[]) =>
+      items.slice(startIndex - 1, startIndex - 1 + Math.max(0, query.count));
     if (query.filter === undefined) {
       const all = [...this.map(kind).values()];
       return { totalResults: all.length, resources: (page(all) as StoredResource[]).map((r) => this.render(kind, r)) };
     }
     const ast = parseFilter(type, query.filter);
-    if (query.eqOnly && ast.op !== 'eq') throw badRequest('invalidFilter', `Unsupported filter ${JSON.stringify(query.filter)}: only a single "attribute eq value" comparison is supported`);
+    if (query.eqOnly && ast.op !== 'eq')
+      throw badRequest(
+        'invalidFilter',
+        `Unsupported filter ${JSON.stringify(query.filter)}: only a single "attribute eq value" comparison is supported`,
+      );
     // What provisioning clients send all the time (`userName eq`, `externalId eq`, or both joined
     // by `or`) is answered from the indexes; the filter itself still decides among those candidates.
     const indexed = kind === 'User' ? this.indexedUsers(ast) : undefined;
-    const candidates = indexed ? [...indexed].map((id) => this.store.users.get(id) as StoredResource) : [...this.map(kind).values()];
+    const candidates = indexed
+      ? [...indexed].map((id) => this.store.users.get(id) as StoredResource)
+      : [...this.map(kind).values()];
     const matches = compileFilter(type, ast, query.caseExact);
     const found = candidates.map((r) => this.render(kind, r)).filter(matches);
     return { totalResults: found.length, resources: page(found) as Attrs[] };
@@ -144,7 +158,10 @@ export class Resources {
     // treatMissingAsAdd off: a value filter that matches nothing is noTarget (RFC 7644 §3.5.2.3).
     try {
       const doc = { ...clone(current.attrs), meta: {} } as unknown as ScimResource;
-      patched = scimPatch(doc, request.Operations, { mutateDocument: true, treatMissingAsAdd: false }) as unknown as Attrs;
+      patched = scimPatch(doc, request.Operations, {
+        mutateDocument: true,
+        treatMissingAsAdd: false,
+      }) as unknown as Attrs;
     } catch (err) {
       throw patchError(err);
     }
@@ -200,7 +217,11 @@ export class Resources {
     const byId = new Map<string, Attrs>();
     for (const member of members as Attrs[]) {
       const value = member.value as string;
-      const type = this.store.users.has(value) ? 'User' : this.store.groups.has(value) && value !== selfId ? 'Group' : undefined;
+      const type = this.store.users.has(value)
+        ? 'User'
+        : this.store.groups.has(value) && value !== selfId
+          ? 'Group'
+          : undefined;
       if (!type) throw badRequest('invalidValue', `members: no User or Group with id "${value}"`);
       if (member.type !== undefined && member.type !== type) {
         throw badRequest('invalidValue', `members: "${value}" is a ${type}, not a ${String(member.type)}`);
@@ -222,7 +243,12 @@ export class Resources {
     if (same(attrs, current.attrs)) return this.render(kind, current);
     this.checkUnique(kind, attrs, current.id);
     const wasActive = current.attrs.active !== false;
-    const updated: StoredResource = { ...current, attrs, lastModified: new Date().toISOString(), version: current.version + 1 };
+    const updated: StoredResource = {
+      ...current,
+      attrs,
+      lastModified: new Date().toISOString(),
+      version: current.version + 1,
+    };
     this.save(kind, updated);
     const rendered = this.render(kind, updated);
     if (kind === 'User') {
@@ -262,7 +288,12 @@ export class Resources {
       for (const group of this.store.groups.values()) {
         for (const member of (group.attrs.members as Attrs[] | undefined) ?? []) {
           const refs = this.membership.get(member.value as string) ?? [];
-          refs.push({ value: group.id, $ref: this.location('Group', group.id), display: String(group.attrs.displayName), type: 'direct' });
+          refs.push({
+            value: group.id,
+            $ref: this.location('Group', group.id),
+            display: String(group.attrs.displayName),
+            type: 'direct',
+          });
           this.membership.set(member.value as string, refs);
         }
       }

@@ -9,13 +9,13 @@ import { Tokens } from './auth';
 import { profileNamed, type ProfileName } from './profile';
 import { LEGACY_TOKEN_PATH, TOKEN_PATH, type DiscoveryFault } from './token-endpoints';
 import { BulkJobs } from './bulk';
-import { Deliveries, DeliveryRecord, DeliveryRetry } from './delivery';
+import { Deliveries, type DeliveryRecord, type DeliveryRetry } from './delivery';
 import { resolveSigningScheme, type SigningSetting } from './signing';
 import type { RequestLogEntry } from './requestLog';
 import { Resources } from './resources';
 import { ServiceProviderConfig } from './spc';
 import { Store } from './store';
-import { SwitchBoard, Switches } from './switches';
+import { SwitchBoard, type Switches } from './switches';
 import type { Attrs } from './validate';
 
 export type { FilterMode, RateLimit, Switches } from './switches';
@@ -117,7 +117,18 @@ export interface Sandbox {
 }
 
 const SWITCH_KEYS: (keyof Switches)[] = [
-  'rateLimit', 'retryAfterSeconds', 'failRate', 'failNext', 'failStatus', 'latencyMs', 'asyncBulk', 'asyncJobDurationMs', 'readOnlySpc', 'filterMode', 'groupPatchNoop', 'hideGroups',
+  'rateLimit',
+  'retryAfterSeconds',
+  'failRate',
+  'failNext',
+  'failStatus',
+  'latencyMs',
+  'asyncBulk',
+  'asyncJobDurationMs',
+  'readOnlySpc',
+  'filterMode',
+  'groupPatchNoop',
+  'hideGroups',
 ];
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
@@ -130,13 +141,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const profile = profileNamed(options.profile);
   const accessKeyId = options.accessKeyId ?? 'sandbox-access-key-id';
   const accessKeySecret = options.accessKeySecret ?? 'sandbox-access-key-secret';
-  const initialSwitches = Object.fromEntries(SWITCH_KEYS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
+  const initialSwitches = Object.fromEntries(
+    SWITCH_KEYS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]),
+  );
 
   let scimBaseUrl = '';
   const store = new Store(options.dataFile);
   const switchBoard = new SwitchBoard({ readOnlySpc: profile.readOnlySpc, ...initialSwitches }, options.seed ?? 1);
   const tokens = new Tokens({
-    clientId, clientSecret, scopes, accessKeyId, accessKeySecret, staticToken: options.staticToken, tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
+    clientId,
+    clientSecret,
+    scopes,
+    accessKeyId,
+    accessKeySecret,
+    staticToken: options.staticToken,
+    tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
   });
   let url = '';
   const deliveries = new Deliveries(store, {
@@ -151,11 +170,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     types: profile.types,
     onUserEvent: (type, user) => deliveries.publish(type, user),
   });
-  const spc = new ServiceProviderConfig(store, {
-    bulkMaxOperations: options.bulkMaxOperations ?? 1000,
-    bulkMaxPayloadSize: options.bulkMaxPayloadSize ?? 1_048_576,
-    filterMaxResults: options.filterMaxResults ?? 1000,
-  }, profile);
+  const spc = new ServiceProviderConfig(
+    store,
+    {
+      bulkMaxOperations: options.bulkMaxOperations ?? 1000,
+      bulkMaxPayloadSize: options.bulkMaxPayloadSize ?? 1_048_576,
+      filterMaxResults: options.filterMaxResults ?? 1000,
+    },
+    profile,
+  );
   const jobs = new BulkJobs(resources, () => switchBoard.switches.asyncJobDurationMs);
   const actions = new ConsoleActions(resources);
   const requestLog: RequestLogEntry[] = [];
@@ -165,7 +188,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     admin: { actions, deliveries },
     store,
     tokens,
-    tokenEndpoints: { url: () => url, tenantId, clientCredentialsGrant: profile.clientCredentials, discoveryFault: options.discoveryFault },
+    tokenEndpoints: {
+      url: () => url,
+      tenantId,
+      clientCredentialsGrant: profile.clientCredentials,
+      discoveryFault: options.discoveryFault,
+    },
     switchBoard,
     requestLog,
     requestLogLimit: options.requestLogLimit ?? 10_000,

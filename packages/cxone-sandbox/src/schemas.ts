@@ -12,7 +12,15 @@ export const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 export const BULK_REQUEST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
 export const BULK_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:BulkResponse';
 
-export type AttributeType = 'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'reference' | 'binary' | 'complex';
+export type AttributeType =
+  | 'string'
+  | 'boolean'
+  | 'decimal'
+  | 'integer'
+  | 'dateTime'
+  | 'reference'
+  | 'binary'
+  | 'complex';
 
 export interface AttributeDefinition {
   name: string;
@@ -38,7 +46,12 @@ export interface SchemaDefinition {
 
 type AttributeOptions = Partial<Omit<AttributeDefinition, 'name' | 'type'>>;
 
-function attr(name: string, type: AttributeType, description: string, opts: AttributeOptions = {}): AttributeDefinition {
+function attr(
+  name: string,
+  type: AttributeType,
+  description: string,
+  opts: AttributeOptions = {},
+): AttributeDefinition {
   return {
     name,
     type,
@@ -57,13 +70,18 @@ function attr(name: string, type: AttributeType, description: string, opts: Attr
 const str = (name: string, description: string, opts?: AttributeOptions) => attr(name, 'string', description, opts);
 
 /** The usual {value, display, type, primary} shape of RFC 7643 multi-valued attributes. */
-function multiValued(name: string, description: string, types: string[], valueType: AttributeType = 'string'): AttributeDefinition {
+function multiValued(
+  name: string,
+  description: string,
+  types: string[],
+  valueType: AttributeType = 'string',
+): AttributeDefinition {
   return attr(name, 'complex', description, {
     multiValued: true,
     subAttributes: [
       attr('value', valueType, `The ${name} value.`),
       str('display', 'A human-readable name, primarily used for display purposes.', { mutability: 'readOnly' }),
-      str('type', 'A label indicating the attribute\'s function.', { canonicalValues: types }),
+      str('type', "A label indicating the attribute's function.", { canonicalValues: types }),
       attr('primary', 'boolean', 'Indicates the preferred value; at most one value may be primary.'),
     ],
   });
@@ -78,7 +96,7 @@ export const userSchema: SchemaDefinition = {
       required: true,
       uniqueness: 'server',
     }),
-    attr('name', 'complex', 'The components of the user\'s real name.', {
+    attr('name', 'complex', "The components of the user's real name.", {
       subAttributes: [
         str('formatted', 'The full name, formatted for display.'),
         str('familyName', 'The family name of the User.'),
@@ -90,16 +108,16 @@ export const userSchema: SchemaDefinition = {
     }),
     str('displayName', 'The name of the User, suitable for display to end-users.'),
     str('nickName', 'The casual way to address the user.'),
-    attr('profileUrl', 'reference', 'A fully qualified URL pointing to the User\'s online profile.', {
+    attr('profileUrl', 'reference', "A fully qualified URL pointing to the User's online profile.", {
       referenceTypes: ['external'],
     }),
     str('title', 'The user\'s title, such as "Vice President".'),
     str('userType', 'Used to identify the relationship between the organization and the user.'),
-    str('preferredLanguage', 'The User\'s preferred written or spoken language (e.g. en-US).'),
-    str('locale', 'The User\'s default location for localization (e.g. en-US).'),
-    str('timezone', 'The User\'s time zone in IANA format (e.g. America/Los_Angeles).'),
-    attr('active', 'boolean', 'The User\'s administrative status.'),
-    str('password', 'The User\'s cleartext password; never returned.', { mutability: 'writeOnly', returned: 'never' }),
+    str('preferredLanguage', "The User's preferred written or spoken language (e.g. en-US)."),
+    str('locale', "The User's default location for localization (e.g. en-US)."),
+    str('timezone', "The User's time zone in IANA format (e.g. America/Los_Angeles)."),
+    attr('active', 'boolean', "The User's administrative status."),
+    str('password', "The User's cleartext password; never returned.", { mutability: 'writeOnly', returned: 'never' }),
     multiValued('emails', 'Email addresses for the user.', ['work', 'home', 'other']),
     multiValued('phoneNumbers', 'Phone numbers for the User.', ['work', 'home', 'mobile', 'fax', 'pager', 'other']),
     attr('addresses', 'complex', 'A physical mailing address for this User.', {
@@ -111,7 +129,7 @@ export const userSchema: SchemaDefinition = {
         str('region', 'The state or region component.'),
         str('postalCode', 'The zip code or postal code component.'),
         str('country', 'The country name component (ISO 3166-1 alpha-2).'),
-        str('type', 'A label indicating the attribute\'s function.', { canonicalValues: ['work', 'home', 'other'] }),
+        str('type', "A label indicating the attribute's function.", { canonicalValues: ['work', 'home', 'other'] }),
         attr('primary', 'boolean', 'Indicates the preferred mailing address.'),
       ],
     }),
@@ -122,7 +140,10 @@ export const userSchema: SchemaDefinition = {
         str('value', 'The identifier of the Group.', { mutability: 'readOnly' }),
         attr('$ref', 'reference', 'The URI of the Group.', { mutability: 'readOnly', referenceTypes: ['Group'] }),
         str('display', 'A human-readable name for the Group.', { mutability: 'readOnly' }),
-        str('type', 'How the membership is derived.', { mutability: 'readOnly', canonicalValues: ['direct', 'indirect'] }),
+        str('type', 'How the membership is derived.', {
+          mutability: 'readOnly',
+          canonicalValues: ['direct', 'indirect'],
+        }),
       ],
     }),
     multiValued('roles', 'A list of roles for the User.', []),
@@ -140,10 +161,10 @@ export const enterpriseUserSchema: SchemaDefinition = {
     str('organization', 'Identifies the name of an organization.'),
     str('division', 'Identifies the name of a division.'),
     str('department', 'Identifies the name of a department.'),
-    attr('manager', 'complex', 'The User\'s manager.', {
+    attr('manager', 'complex', "The User's manager.", {
       subAttributes: [
-        str('value', 'The id of the SCIM resource representing the User\'s manager.'),
-        attr('$ref', 'reference', 'The URI of the manager\'s User resource.', { referenceTypes: ['User'] }),
+        str('value', "The id of the SCIM resource representing the User's manager."),
+        attr('$ref', 'reference', "The URI of the manager's User resource.", { referenceTypes: ['User'] }),
         str('displayName', 'The displayName of the manager.', { mutability: 'readOnly' }),
       ],
     }),
@@ -159,8 +180,15 @@ export const groupSchema: SchemaDefinition = {
     attr('members', 'complex', 'A list of members of the Group.', {
       multiValued: true,
       subAttributes: [
-        str('value', 'Identifier of the member of this Group.', { required: true, caseExact: true, mutability: 'immutable' }),
-        attr('$ref', 'reference', 'The URI of the member resource.', { mutability: 'immutable', referenceTypes: ['User', 'Group'] }),
+        str('value', 'Identifier of the member of this Group.', {
+          required: true,
+          caseExact: true,
+          mutability: 'immutable',
+        }),
+        attr('$ref', 'reference', 'The URI of the member resource.', {
+          mutability: 'immutable',
+          referenceTypes: ['User', 'Group'],
+        }),
         str('display', 'A human-readable name of the member.', { mutability: 'readOnly' }),
         str('type', 'The type of the member.', { mutability: 'immutable', canonicalValues: ['User', 'Group'] }),
       ],
@@ -179,7 +207,13 @@ export interface ResourceTypeDefinition {
 }
 
 export const resourceTypes: Record<ResourceKind, ResourceTypeDefinition> = {
-  User: { kind: 'User', endpoint: '/Users', description: 'User Account', schema: userSchema, extensions: [enterpriseUserSchema] },
+  User: {
+    kind: 'User',
+    endpoint: '/Users',
+    description: 'User Account',
+    schema: userSchema,
+    extensions: [enterpriseUserSchema],
+  },
   Group: { kind: 'Group', endpoint: '/Groups', description: 'Group', schema: groupSchema, extensions: [] },
 };
 
@@ -245,7 +279,8 @@ export function resolvePath(type: ResourceTypeDefinition, path: string): Resolve
   const [top, subName, ...more] = rest.split('.');
   if (more.length > 0) return undefined;
   const attribute =
-    findAttribute(schema.attributes, top) ?? (schema === type.schema ? findAttribute(COMMON_ATTRIBUTES, top) : undefined);
+    findAttribute(schema.attributes, top) ??
+    (schema === type.schema ? findAttribute(COMMON_ATTRIBUTES, top) : undefined);
   if (!attribute) return undefined;
   const extension = schema === type.schema ? undefined : schema.id;
   if (subName === undefined) return { extension, attribute };

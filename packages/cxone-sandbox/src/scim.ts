@@ -1,12 +1,19 @@
 // The SCIM 2.0 endpoints under /scim/v2 (RFC 7644 §3–4).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { bulkResponse, BulkJob, BulkJobs, parseBulkRequest, processBulk } from './bulk';
+import { bulkResponse, type BulkJob, type BulkJobs, parseBulkRequest, processBulk } from './bulk';
 import { badRequest, notFound, ScimHttpError } from './errors';
 import { etagOf, notModified } from './etag';
 import { project, splitAttributeList } from './query';
 import type { ListQuery, Resources } from './resources';
 import type { Profile } from './profile';
-import { BULK_RESPONSE_SCHEMA, LIST_RESPONSE_SCHEMA, RESOURCE_TYPE_SCHEMA, ResourceKind, SCHEMA_SCHEMA, SchemaDefinition } from './schemas';
+import {
+  BULK_RESPONSE_SCHEMA,
+  LIST_RESPONSE_SCHEMA,
+  RESOURCE_TYPE_SCHEMA,
+  type ResourceKind,
+  SCHEMA_SCHEMA,
+  type SchemaDefinition,
+} from './schemas';
 import type { ServiceProviderConfig } from './spc';
 import type { Switches } from './switches';
 import type { Attrs } from './validate';
@@ -38,7 +45,13 @@ function integerParam(query: Query, name: string, fallback: number): number {
 }
 
 function listResponse(resources: Attrs[], totalResults: number, startIndex: number): Attrs {
-  return { schemas: [LIST_RESPONSE_SCHEMA], totalResults, startIndex, itemsPerPage: resources.length, Resources: resources };
+  return {
+    schemas: [LIST_RESPONSE_SCHEMA],
+    totalResults,
+    startIndex,
+    itemsPerPage: resources.length,
+    Resources: resources,
+  };
 }
 
 export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
@@ -144,14 +157,21 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
   const list = (kind: ResourceKind, query: Query) => {
     const maxResults = spc.limits().filterMaxResults;
     const listQuery: ListQuery = {
-      filter: typeof query.filter === 'string' && query.filter.trim() !== '' && deps.switches.filterMode !== 'ignored' ? query.filter : undefined,
+      filter:
+        typeof query.filter === 'string' && query.filter.trim() !== '' && deps.switches.filterMode !== 'ignored'
+          ? query.filter
+          : undefined,
       caseExact: deps.switches.filterMode === 'caseExact',
       eqOnly: deps.switches.filterMode === 'eqOnly',
       startIndex: Math.max(1, integerParam(query, 'startIndex', 1)),
       count: Math.min(maxResults, Math.max(0, integerParam(query, 'count', maxResults))),
     };
     const result = resources.list(kind, listQuery);
-    return listResponse(result.resources.map((r) => withoutVersion(shape(kind, r, query))), result.totalResults, listQuery.startIndex);
+    return listResponse(
+      result.resources.map((r) => withoutVersion(shape(kind, r, query))),
+      result.totalResults,
+      listQuery.startIndex,
+    );
   };
 
   for (const kind of Object.keys(types) as ResourceKind[]) {
@@ -171,17 +191,26 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
     app.get(`${endpoint}/:id`, async (request: ById, reply) => {
       const resource = resources.get(kind, request.params.id);
       if (etags && notModified(request.headers['if-none-match'], (resource.meta as Attrs).version as string)) {
-        return reply.code(304).header('etag', (resource.meta as Attrs).version as string).send();
+        return reply
+          .code(304)
+          .header('etag', (resource.meta as Attrs).version as string)
+          .send();
       }
       return sendResource(reply, kind, resource, request.query);
     });
 
     app.put(`${endpoint}/:id`, async (request: ById, reply) =>
-      sendResource(reply, kind, resources.replace(kind, request.params.id, request.body, ifMatch(request)), request.query),
+      sendResource(
+        reply,
+        kind,
+        resources.replace(kind, request.params.id, request.body, ifMatch(request)),
+        request.query,
+      ),
     );
 
     app.patch(`${endpoint}/:id`, async (request: ById, reply) => {
-      const body = kind === 'Group' && deps.switches.groupPatchNoop ? withoutFilteredMemberRemovals(request.body) : request.body;
+      const body =
+        kind === 'Group' && deps.switches.groupPatchNoop ? withoutFilteredMemberRemovals(request.body) : request.body;
       if (body === undefined) return sendResource(reply, kind, resources.get(kind, request.params.id), request.query);
       return sendResource(reply, kind, resources.patch(kind, request.params.id, body, ifMatch(request)), request.query);
     });
@@ -199,13 +228,17 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
   // ---- Bulk ----
 
   app.post('/Bulk', async (request, reply) => {
-    if (!deps.profile.bulk) throw new ScimHttpError(501, 'Bulk is not supported (ServiceProviderConfig bulk.supported is false)');
+    if (!deps.profile.bulk)
+      throw new ScimHttpError(501, 'Bulk is not supported (ServiceProviderConfig bulk.supported is false)');
     const bulk = parseBulkRequest(request.body, request.rawBodyBytes, spc.limits());
     const prefersAsync = /\brespond-async\b/i.test(String(request.headers.prefer ?? ''));
     if (!deps.switches.asyncBulk && !prefersAsync) return bulkResponse(processBulk(resources, bulk).results);
     const job = jobs.submit(bulk);
     if (prefersAsync) reply.header('preference-applied', 'respond-async');
-    return reply.code(202).header('location', `${deps.scimBaseUrl()}/Bulk/${job.id}`).send({ id: job.id, status: job.status });
+    return reply
+      .code(202)
+      .header('location', `${deps.scimBaseUrl()}/Bulk/${job.id}`)
+      .send({ id: job.id, status: job.status });
   });
 
   app.get<{ Params: { id: string } }>('/Bulk/:id', async (request, reply) => {
@@ -220,7 +253,9 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
 function withoutFilteredMemberRemovals(body: unknown): unknown {
   const ops = (body as { Operations?: Array<{ op?: unknown; path?: unknown }> } | null)?.Operations;
   if (!Array.isArray(ops)) return body;
-  const kept = ops.filter((op) => !(String(op.op).toLowerCase() === 'remove' && /^members\[/i.test(String(op.path ?? ''))));
+  const kept = ops.filter(
+    (op) => !(String(op.op).toLowerCase() === 'remove' && /^members\[/i.test(String(op.path ?? ''))),
+  );
   return kept.length === 0 ? undefined : { ...(body as object), Operations: kept };
 }
 

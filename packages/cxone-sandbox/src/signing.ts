@@ -17,8 +17,22 @@ export interface SigningScheme {
 }
 
 export const SIGNING_PRESETS: Record<'cxone' | 'nexus', SigningScheme> = {
-  cxone: { signatureHeader: 'x-cxone-signature', timestampHeader: 'x-cxone-timestamp', deliveryIdHeader: 'x-cxone-event-id', prefix: 'sha256=', content: '{timestamp}.{body}', encoding: 'hex' },
-  nexus: { signatureHeader: 'x-nexus-signature-256', timestampHeader: 'x-nexus-timestamp', deliveryIdHeader: 'x-nexus-delivery-id', prefix: 'sha256=', content: '{timestamp}.{body}', encoding: 'hex' },
+  cxone: {
+    signatureHeader: 'x-cxone-signature',
+    timestampHeader: 'x-cxone-timestamp',
+    deliveryIdHeader: 'x-cxone-event-id',
+    prefix: 'sha256=',
+    content: '{timestamp}.{body}',
+    encoding: 'hex',
+  },
+  nexus: {
+    signatureHeader: 'x-nexus-signature-256',
+    timestampHeader: 'x-nexus-timestamp',
+    deliveryIdHeader: 'x-nexus-delivery-id',
+    prefix: 'sha256=',
+    content: '{timestamp}.{body}',
+    encoding: 'hex',
+  },
 };
 
 export type SigningSetting = keyof typeof SIGNING_PRESETS | SigningScheme;
@@ -31,7 +45,10 @@ export function resolveSigningScheme(setting: SigningSetting | undefined): Signi
   if (setting === undefined) return SIGNING_PRESETS.cxone;
   if (typeof setting === 'string') {
     const preset = SIGNING_PRESETS[setting];
-    if (!preset) throw new Error(`webhook signature: unknown preset ${JSON.stringify(setting)} (known: ${Object.keys(SIGNING_PRESETS).join(', ')})`);
+    if (!preset)
+      throw new Error(
+        `webhook signature: unknown preset ${JSON.stringify(setting)} (known: ${Object.keys(SIGNING_PRESETS).join(', ')})`,
+      );
     return preset;
   }
   if (!setting.content.includes('{body}')) throw new Error('webhook signature: content must contain {body}');
@@ -39,16 +56,33 @@ export function resolveSigningScheme(setting: SigningSetting | undefined): Signi
 }
 
 /** The signature header's value. */
-export function signWith(scheme: SigningScheme, secret: string, timestamp: number | string, rawBody: string | Buffer): string {
+export function signWith(
+  scheme: SigningScheme,
+  secret: string,
+  timestamp: number | string,
+  rawBody: string | Buffer,
+): string {
   const content = Buffer.concat(
-    scheme.content.split(/(\{timestamp\}|\{body\})/).map((part) =>
-      part === '{body}' ? Buffer.from(rawBody) : Buffer.from(part === '{timestamp}' ? String(timestamp) : part, 'utf8'),
-    ),
+    scheme.content
+      .split(/(\{timestamp\}|\{body\})/)
+      .map((part) =>
+        part === '{body}'
+          ? Buffer.from(rawBody)
+          : Buffer.from(part === '{timestamp}' ? String(timestamp) : part, 'utf8'),
+      ),
   );
   return `${scheme.prefix}${createHmac('sha256', secret).update(content).digest(scheme.encoding)}`;
 }
 
 /** The default (cxone) scheme's `sha256=<hex>`. */
-export function signPayload({ secret, timestamp, rawBody }: { secret: string; timestamp: number | string; rawBody: string | Buffer }): string {
+export function signPayload({
+  secret,
+  timestamp,
+  rawBody,
+}: {
+  secret: string;
+  timestamp: number | string;
+  rawBody: string | Buffer;
+}): string {
   return signWith(SIGNING_PRESETS.cxone, secret, timestamp, rawBody);
 }

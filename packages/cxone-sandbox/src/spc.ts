@@ -15,17 +15,33 @@ export interface SpcLimits {
 }
 
 const RFC_ATTRIBUTES = new Set([
-  'schemas', 'documentationUri', 'patch', 'bulk', 'filter', 'changePassword', 'sort', 'etag', 'authenticationSchemes', 'meta',
+  'schemas',
+  'documentationUri',
+  'patch',
+  'bulk',
+  'filter',
+  'changePassword',
+  'sort',
+  'etag',
+  'authenticationSchemes',
+  'meta',
 ]);
 
 /** What the profile offers: Bulk, ETags, and which grant its authentication scheme describes. */
 export type SpcFeatures = Pick<Profile, 'bulk' | 'etags' | 'clientCredentials'>;
 
-export function defaultSpc(limits: SpcLimits, features: SpcFeatures = { bulk: true, etags: true, clientCredentials: true }): Attrs {
+export function defaultSpc(
+  limits: SpcLimits,
+  features: SpcFeatures = { bulk: true, etags: true, clientCredentials: true },
+): Attrs {
   return {
     schemas: [SPC_SCHEMA],
     patch: { supported: true },
-    bulk: { supported: features.bulk, maxOperations: limits.bulkMaxOperations, maxPayloadSize: limits.bulkMaxPayloadSize },
+    bulk: {
+      supported: features.bulk,
+      maxOperations: limits.bulkMaxOperations,
+      maxPayloadSize: limits.bulkMaxPayloadSize,
+    },
     filter: { supported: true, maxResults: limits.filterMaxResults },
     changePassword: { supported: false },
     sort: { supported: false },
@@ -50,17 +66,20 @@ const isObject = (v: unknown): v is Attrs => typeof v === 'object' && v !== null
 function validateSpc(body: unknown): Attrs {
   if (!isObject(body)) throw badRequest('invalidSyntax', 'The request body must be a JSON object');
   const problems: string[] = [];
-  if (!Array.isArray(body.schemas) || !body.schemas.includes(SPC_SCHEMA)) problems.push(`$.schemas must contain ${SPC_SCHEMA}`);
+  if (!Array.isArray(body.schemas) || !body.schemas.includes(SPC_SCHEMA))
+    problems.push(`$.schemas must contain ${SPC_SCHEMA}`);
   for (const key of Object.keys(body)) {
     if (!RFC_ATTRIBUTES.has(key)) problems.push(`$.${key} is not a ServiceProviderConfig attribute (RFC 7643 §5)`);
   }
   const flag = (section: string) => {
     const value = body[section];
-    if (!isObject(value) || typeof value.supported !== 'boolean') problems.push(`$.${section}.supported must be a boolean`);
+    if (!isObject(value) || typeof value.supported !== 'boolean')
+      problems.push(`$.${section}.supported must be a boolean`);
   };
   const positive = (section: string, name: string) => {
     const value = (body[section] as Attrs | undefined)?.[name];
-    if (!Number.isInteger(value) || (value as number) < 1) problems.push(`$.${section}.${name} must be a positive integer`);
+    if (!Number.isInteger(value) || (value as number) < 1)
+      problems.push(`$.${section}.${name} must be a positive integer`);
   };
   ['patch', 'bulk', 'filter', 'changePassword', 'sort', 'etag'].forEach(flag);
   positive('bulk', 'maxOperations');
@@ -81,10 +100,20 @@ function validateSpc(body: unknown): Attrs {
 }
 
 export class ServiceProviderConfig {
-  constructor(private readonly store: Store, defaults: SpcLimits, features?: SpcFeatures) {
+  constructor(
+    private readonly store: Store,
+    defaults: SpcLimits,
+    features?: SpcFeatures,
+  ) {
     if (!store.spc) {
       const now = new Date().toISOString();
-      store.spc = { id: 'ServiceProviderConfig', attrs: defaultSpc(defaults, features), created: now, lastModified: now, version: 1 };
+      store.spc = {
+        id: 'ServiceProviderConfig',
+        attrs: defaultSpc(defaults, features),
+        created: now,
+        lastModified: now,
+        version: 1,
+      };
       store.changed();
     }
   }

@@ -68,7 +68,8 @@ const isPositiveInt = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
 function checkRateLimit(r: unknown): string | undefined {
   if (r === null) return undefined;
   const v = r as Record<string, unknown>;
-  if (v?.mode === 'everyNth' || v?.mode === 'firstN') return isPositiveInt(v.n) ? undefined : `rateLimit.n must be a positive integer`;
+  if (v?.mode === 'everyNth' || v?.mode === 'firstN')
+    return isPositiveInt(v.n) ? undefined : `rateLimit.n must be a positive integer`;
   if (v?.mode === 'tokenBucket') {
     return isPositiveInt(v.capacity) && isNonNegative(v.refillPerSecond) && (v.refillPerSecond as number) > 0
       ? undefined
@@ -82,12 +83,16 @@ const CHECKS: { [K in keyof Switches]: (v: unknown) => string | undefined } = {
   retryAfterSeconds: (v) => (isNonNegative(v) ? undefined : 'retryAfterSeconds must be a number >= 0'),
   failRate: (v) => (isNonNegative(v) && (v as number) <= 1 ? undefined : 'failRate must be between 0 and 1'),
   failNext: (v) => (Number.isInteger(v) && (v as number) >= 0 ? undefined : 'failNext must be an integer >= 0'),
-  failStatus: (v) => (Number.isInteger(v) && (v as number) >= 500 && (v as number) <= 599 ? undefined : 'failStatus must be a 5xx status'),
+  failStatus: (v) =>
+    Number.isInteger(v) && (v as number) >= 500 && (v as number) <= 599 ? undefined : 'failStatus must be a 5xx status',
   latencyMs: (v) => (isNonNegative(v) ? undefined : 'latencyMs must be a number >= 0'),
   asyncBulk: (v) => (typeof v === 'boolean' ? undefined : 'asyncBulk must be a boolean'),
   asyncJobDurationMs: (v) => (isNonNegative(v) ? undefined : 'asyncJobDurationMs must be a number >= 0'),
   readOnlySpc: (v) => (typeof v === 'boolean' ? undefined : 'readOnlySpc must be a boolean'),
-  filterMode: (v) => (v === 'rfc' || v === 'caseExact' || v === 'ignored' || v === 'eqOnly' ? undefined : 'filterMode must be rfc, caseExact, ignored or eqOnly'),
+  filterMode: (v) =>
+    v === 'rfc' || v === 'caseExact' || v === 'ignored' || v === 'eqOnly'
+      ? undefined
+      : 'filterMode must be rfc, caseExact, ignored or eqOnly',
   groupPatchNoop: (v) => (typeof v === 'boolean' ? undefined : 'groupPatchNoop must be a boolean'),
   hideGroups: (v) => (typeof v === 'boolean' ? undefined : 'hideGroups must be a boolean'),
 };
@@ -140,7 +145,8 @@ export class SwitchBoard {
     const s = this.switches;
     if (s.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, s.latencyMs).unref());
     const limited = this.rateLimited();
-    if (limited !== undefined) return { status: 429, retryAfterSeconds: limited, detail: 'Too many requests (sandbox rate limit)' };
+    if (limited !== undefined)
+      return { status: 429, retryAfterSeconds: limited, detail: 'Too many requests (sandbox rate limit)' };
     if (s.failNext > 0) {
       s.failNext -= 1;
       return this.fault();
@@ -165,7 +171,12 @@ export class SwitchBoard {
     const state = this.limitState;
     const now = Date.now();
     if (state.of !== limit) {
-      this.limitState = { of: limit, count: 0, tokens: limit.mode === 'tokenBucket' ? limit.capacity : 0, refilledAt: now };
+      this.limitState = {
+        of: limit,
+        count: 0,
+        tokens: limit.mode === 'tokenBucket' ? limit.capacity : 0,
+        refilledAt: now,
+      };
       return this.rateLimited();
     }
     state.count += 1;
@@ -175,7 +186,10 @@ export class SwitchBoard {
       case 'firstN':
         return state.count <= limit.n ? this.switches.retryAfterSeconds : undefined;
       case 'tokenBucket': {
-        state.tokens = Math.min(limit.capacity, state.tokens + ((now - state.refilledAt) / 1000) * limit.refillPerSecond);
+        state.tokens = Math.min(
+          limit.capacity,
+          state.tokens + ((now - state.refilledAt) / 1000) * limit.refillPerSecond,
+        );
         state.refilledAt = now;
         if (state.tokens >= 1) {
           state.tokens -= 1;

@@ -34,7 +34,13 @@ export class SandboxClient {
     const { clientId, clientSecret, accessKeyId, accessKeySecret } = this.sandbox;
     const form =
       this.sandbox.profile === 'cxone' && accessKeyId && accessKeySecret
-        ? new URLSearchParams({ grant_type: 'password', username: accessKeyId, password: accessKeySecret, client_id: clientId, client_secret: clientSecret })
+        ? new URLSearchParams({
+            grant_type: 'password',
+            username: accessKeyId,
+            password: accessKeySecret,
+            client_id: clientId,
+            client_secret: clientSecret,
+          })
         : new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
     if (scope !== undefined) form.set('scope', scope);
     const res = await this.request('POST', this.sandbox.tokenUrl, {
@@ -68,7 +74,7 @@ export class SandboxClient {
       body: options.rawBody ?? (options.body !== undefined ? JSON.stringify(options.body) : undefined),
     });
     const text = await response.text();
-    let body: unknown = undefined;
+    let body: unknown;
     try {
       body = text ? JSON.parse(text) : undefined;
     } catch {

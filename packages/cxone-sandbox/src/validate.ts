@@ -2,7 +2,7 @@
 // Produces the stored form: canonical attribute names, readOnly values dropped (RFC 7644 §3.5.1
 // says they SHALL be ignored), nulls treated as unassigned, `schemas` recomputed.
 import { badRequest } from './errors';
-import { AttributeDefinition, findAttribute, findSchema, ResourceTypeDefinition } from './schemas';
+import { type AttributeDefinition, findAttribute, findSchema, type ResourceTypeDefinition } from './schemas';
 
 export type Attrs = Record<string, unknown>;
 
@@ -74,7 +74,8 @@ function checkRequired(defs: AttributeDefinition[], attrs: Attrs, prefix: string
     const v = attrs[def.name];
     if (def.required && (v === undefined || v === '')) problems.add(`"${prefix}${def.name}" is required`);
     // A single complex value carries its own required sub-attributes (e.g. name.givenName).
-    if (def.type === 'complex' && !def.multiValued && isObject(v)) checkRequired(def.subAttributes ?? [], v, `${prefix}${def.name}.`, problems);
+    if (def.type === 'complex' && !def.multiValued && isObject(v))
+      checkRequired(def.subAttributes ?? [], v, `${prefix}${def.name}.`, problems);
   }
 }
 

@@ -8,14 +8,20 @@ const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
-const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+const claimsOf = (jwt: string) =>
+  JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
 
 async function json(url: string, init?: RequestInit): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url, init);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-function passwordGrant(sandbox: Sandbox, username: string, password: string, client = basic(sandbox.clientId, sandbox.clientSecret)) {
+function passwordGrant(
+  sandbox: Sandbox,
+  username: string,
+  password: string,
+  client = basic(sandbox.clientId, sandbox.clientSecret),
+) {
   return json(`${sandbox.issuer}/auth/token`, {
     method: 'POST',
     headers: { ...FORM, authorization: client },
@@ -53,7 +59,12 @@ describe('sandbox: CXone authentication', () => {
     assert.equal(users.status, 200);
     const wrongKey = await passwordGrant(sandbox, sandbox.accessKeyId, 'nope');
     assert.deepEqual([wrongKey.status, wrongKey.body.error], [400, 'invalid_grant']);
-    const wrongClient = await passwordGrant(sandbox, sandbox.accessKeyId, sandbox.accessKeySecret, basic(sandbox.clientId, 'nope'));
+    const wrongClient = await passwordGrant(
+      sandbox,
+      sandbox.accessKeyId,
+      sandbox.accessKeySecret,
+      basic(sandbox.clientId, 'nope'),
+    );
     assert.deepEqual([wrongClient.status, wrongClient.body.error], [401, 'invalid_client']);
   });
 
@@ -113,7 +124,11 @@ describe('sandbox: --profile cxone', () => {
     const refused = await json(sandbox.tokenUrl, {
       method: 'POST',
       headers: FORM,
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: sandbox.clientId, client_secret: sandbox.clientSecret }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: sandbox.clientId,
+        client_secret: sandbox.clientSecret,
+      }).toString(),
     });
     assert.deepEqual([refused.status, refused.body.error], [400, 'unsupported_grant_type']);
     assert.equal((await passwordGrant(sandbox, sandbox.accessKeyId, sandbox.accessKeySecret)).status, 200);
@@ -127,12 +142,16 @@ describe('sandbox: --profile cxone', () => {
     assert.equal(spc.body.meta.version, undefined);
     const put = await client.scim('PUT', '/ServiceProviderConfig', { body: spc.body });
     assert.equal(put.status, 405);
-    const bulk = await client.scim('POST', '/Bulk', { body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [] } });
+    const bulk = await client.scim('POST', '/Bulk', {
+      body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [] },
+    });
     assert.equal(bulk.status, 501);
   });
 
   it("requires CXone's user attributes and deactivates with active, never deletes", async () => {
-    const missing = await client.scim('POST', '/Users', { body: { schemas: [USER], userName: 'bare', name: { givenName: 'Bare' } } });
+    const missing = await client.scim('POST', '/Users', {
+      body: { schemas: [USER], userName: 'bare', name: { givenName: 'Bare' } },
+    });
     assert.equal(missing.status, 400);
     assert.match(missing.body.detail, /name\.familyName/);
     assert.match(missing.body.detail, /emails/);
@@ -142,14 +161,19 @@ describe('sandbox: --profile cxone', () => {
     assert.equal(created.body.meta.version, undefined);
     const id = created.body.id as string;
     const deactivated = await client.scim('PATCH', `/Users/${id}`, {
-      body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: false }] },
+      body: {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'replace', path: 'active', value: false }],
+      },
       headers: { 'if-match': 'W/"999"' }, // no ETags: ignored
     });
     assert.equal(deactivated.status, 200, deactivated.text);
     assert.equal(deactivated.body.active, false);
     assert.equal((await client.scim('DELETE', `/Users/${id}`)).status, 405);
     const schema = await client.scim('GET', `/Schemas/${USER}`);
-    const familyName = schema.body.attributes.find((a: { name: string }) => a.name === 'name').subAttributes.find((a: { name: string }) => a.name === 'familyName');
+    const familyName = schema.body.attributes
+      .find((a: { name: string }) => a.name === 'name')
+      .subAttributes.find((a: { name: string }) => a.name === 'familyName');
     assert.equal(familyName.required, true);
   });
 });

@@ -55,14 +55,20 @@ describe('sandbox: OAuth and SCIM', () => {
 
     it('refuses a wrong secret (401 invalid_client), another grant type and a scope the client may not have', async () => {
       const post = (body: string) =>
-        client.request('POST', sandbox.tokenUrl, { rawBody: body, headers: { 'content-type': 'application/x-www-form-urlencoded' }, token: null });
+        client.request('POST', sandbox.tokenUrl, {
+          rawBody: body,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          token: null,
+        });
       const wrong = await post('grant_type=client_credentials&client_id=sandbox-client&client_secret=nope');
       assert.equal(wrong.status, 401);
       assert.equal(wrong.body.error, 'invalid_client');
       const grant = await post('grant_type=authorization_code&client_id=sandbox-client&client_secret=sandbox-secret');
       assert.equal(grant.status, 400);
       assert.equal(grant.body.error, 'unsupported_grant_type');
-      const scope = await post('grant_type=client_credentials&client_id=sandbox-client&client_secret=sandbox-secret&scope=admin');
+      const scope = await post(
+        'grant_type=client_credentials&client_id=sandbox-client&client_secret=sandbox-secret&scope=admin',
+      );
       assert.equal(scope.status, 400);
       assert.equal(scope.body.error, 'invalid_scope');
     });
@@ -123,7 +129,9 @@ describe('sandbox: OAuth and SCIM', () => {
       assert.deepEqual(res.body.filter, { supported: true, maxResults: 50 });
       assert.equal(res.body.etag.supported, true);
       assert.equal(res.body.authenticationSchemes[0].type, 'oauthbearertoken');
-      const again = await client.scim('GET', '/ServiceProviderConfig', { headers: { 'if-none-match': res.body.meta.version } });
+      const again = await client.scim('GET', '/ServiceProviderConfig', {
+        headers: { 'if-none-match': res.body.meta.version },
+      });
       assert.equal(again.status, 304);
     });
 
@@ -136,7 +144,10 @@ describe('sandbox: OAuth and SCIM', () => {
       assert.equal(put.body.filter.maxResults, 40);
       assert.notEqual(put.headers.get('etag'), etag);
 
-      const stale = await client.scim('PUT', '/ServiceProviderConfig', { body: { ...desired, filter: { supported: true, maxResults: 30 } }, headers: { 'if-match': etag } });
+      const stale = await client.scim('PUT', '/ServiceProviderConfig', {
+        body: { ...desired, filter: { supported: true, maxResults: 30 } },
+        headers: { 'if-match': etag },
+      });
       assert.equal(stale.status, 412);
       assert.equal((await client.scim('GET', '/ServiceProviderConfig')).body.filter.maxResults, 40);
 
@@ -146,10 +157,13 @@ describe('sandbox: OAuth and SCIM', () => {
       });
       assert.equal(invalid.status, 400);
       assert.equal(invalid.body.scimType, 'invalidValue');
-      for (const path of ['$.schemas', '$.bulkConfig', '$.filter.maxResults']) assert.ok(invalid.body.detail.includes(path), path);
+      for (const path of ['$.schemas', '$.bulkConfig', '$.filter.maxResults'])
+        assert.ok(invalid.body.detail.includes(path), path);
 
       // Restore the limit the paging tests below rely on.
-      const restore = await client.scim('PUT', '/ServiceProviderConfig', { body: { ...withoutMeta, filter: { supported: true, maxResults: 50 } } });
+      const restore = await client.scim('PUT', '/ServiceProviderConfig', {
+        body: { ...withoutMeta, filter: { supported: true, maxResults: 50 } },
+      });
       assert.equal(restore.status, 200);
     });
 
@@ -163,15 +177,27 @@ describe('sandbox: OAuth and SCIM', () => {
       assert.deepEqual(
         { ...attr('userName'), description: undefined },
         {
-          name: 'userName', type: 'string', multiValued: false, description: undefined, required: true, caseExact: false,
-          mutability: 'readWrite', returned: 'default', uniqueness: 'server', canonicalValues: [],
+          name: 'userName',
+          type: 'string',
+          multiValued: false,
+          description: undefined,
+          required: true,
+          caseExact: false,
+          mutability: 'readWrite',
+          returned: 'default',
+          uniqueness: 'server',
+          canonicalValues: [],
         },
       );
       assert.equal(attr('groups').mutability, 'readOnly');
       assert.equal(attr('password').returned, 'never');
       const emails = attr('emails');
       assert.equal(emails.multiValued, true);
-      assert.deepEqual(emails.subAttributes.find((a: { name: string }) => a.name === 'type').canonicalValues, ['work', 'home', 'other']);
+      assert.deepEqual(emails.subAttributes.find((a: { name: string }) => a.name === 'type').canonicalValues, [
+        'work',
+        'home',
+        'other',
+      ]);
       const one = await client.scim('GET', `/Schemas/${ENTERPRISE}`);
       assert.equal(one.status, 200);
       assert.ok(one.body.attributes.some((a: { name: string }) => a.name === 'department'));
@@ -192,7 +218,11 @@ describe('sandbox: OAuth and SCIM', () => {
   describe('Users', () => {
     it('creates (201 + Location + ETag), reads, and refuses a duplicate userName case-insensitively (409)', async () => {
       const res = await client.scim('POST', '/Users', {
-        body: user('Create.Me@example.com', { name: { givenName: 'Create', familyName: 'Me' }, password: 'p4ss', groups: [{ value: 'x' }] }),
+        body: user('Create.Me@example.com', {
+          name: { givenName: 'Create', familyName: 'Me' },
+          password: 'p4ss',
+          groups: [{ value: 'x' }],
+        }),
         headers: { 'content-type': 'application/json' },
       });
       assert.equal(res.status, 201, res.text);
@@ -220,12 +250,19 @@ describe('sandbox: OAuth and SCIM', () => {
       const missing = await client.scim('POST', '/Users', { body: { schemas: [USER], displayName: 'x' } });
       assert.equal(missing.status, 400);
       assert.match(missing.body.detail, /userName.*required/);
-      const wrong = await client.scim('POST', '/Users', { body: user('types', { active: 'yes', emails: { value: 'a@b' }, favouriteColour: 'red' }) });
+      const wrong = await client.scim('POST', '/Users', {
+        body: user('types', { active: 'yes', emails: { value: 'a@b' }, favouriteColour: 'red' }),
+      });
       assert.equal(wrong.status, 400);
       assert.equal(wrong.body.scimType, 'invalidValue');
       for (const part of ['active', 'emails', 'favouriteColour']) assert.match(wrong.body.detail, new RegExp(part));
       const twoPrimaries = await client.scim('POST', '/Users', {
-        body: user('primaries', { emails: [{ value: 'a@b', primary: true }, { value: 'c@d', primary: true }] }),
+        body: user('primaries', {
+          emails: [
+            { value: 'a@b', primary: true },
+            { value: 'c@d', primary: true },
+          ],
+        }),
       });
       assert.equal(twoPrimaries.status, 400);
       const noSchemas = await client.scim('POST', '/Users', { body: { userName: 'no-schemas' } });
@@ -243,7 +280,10 @@ describe('sandbox: OAuth and SCIM', () => {
       assert.equal(put.body.displayName, 'Put Me Again');
       assert.equal(put.body.title, undefined, 'PUT replaces: attributes not sent are cleared');
       assert.equal(put.headers.get('etag'), 'W/"2"');
-      const stale = await client.scim('PUT', `/Users/${created.id}`, { body: user('put.me'), headers: { 'if-match': created.meta.version } });
+      const stale = await client.scim('PUT', `/Users/${created.id}`, {
+        body: user('put.me'),
+        headers: { 'if-match': created.meta.version },
+      });
       assert.equal(stale.status, 412);
       assert.deepEqual(stale.body.schemas, [ERROR]);
       const other = await createUser('put.other');
@@ -252,7 +292,9 @@ describe('sandbox: OAuth and SCIM', () => {
     });
 
     it('PATCHes (add, replace with value filter, remove, extension paths)', async () => {
-      const created = await createUser('patch.me', { emails: [{ value: 'old@example.com', type: 'work', primary: true }] });
+      const created = await createUser('patch.me', {
+        emails: [{ value: 'old@example.com', type: 'work', primary: true }],
+      });
       const res = await client.scim('PATCH', `/Users/${created.id}`, {
         body: {
           schemas: [PATCH_OP],
@@ -288,17 +330,38 @@ describe('sandbox: OAuth and SCIM', () => {
       const created = await createUser('atomic', { title: 'Before' });
       const attempts = [
         // a later operation violates the schema
-        [{ op: 'replace', path: 'title', value: 'After' }, { op: 'replace', path: 'active', value: 'not-a-boolean' }],
+        [
+          { op: 'replace', path: 'title', value: 'After' },
+          { op: 'replace', path: 'active', value: 'not-a-boolean' },
+        ],
         // a value filter that matches nothing (noTarget)
-        [{ op: 'replace', path: 'title', value: 'After' }, { op: 'replace', path: 'emails[type eq "home"].value', value: 'x@y' }],
+        [
+          { op: 'replace', path: 'title', value: 'After' },
+          { op: 'replace', path: 'emails[type eq "home"].value', value: 'x@y' },
+        ],
         // a read-only attribute
-        [{ op: 'replace', path: 'title', value: 'After' }, { op: 'add', path: 'groups', value: [{ value: 'g' }] }],
+        [
+          { op: 'replace', path: 'title', value: 'After' },
+          { op: 'add', path: 'groups', value: [{ value: 'g' }] },
+        ],
         // an attribute the schema does not have
-        [{ op: 'replace', path: 'title', value: 'After' }, { op: 'add', path: 'shoeSize', value: 42 }],
+        [
+          { op: 'replace', path: 'title', value: 'After' },
+          { op: 'add', path: 'shoeSize', value: 42 },
+        ],
         // a uniqueness clash
-        [{ op: 'replace', path: 'title', value: 'After' }, { op: 'replace', path: 'userName', value: 'PATCH.ME' }],
+        [
+          { op: 'replace', path: 'title', value: 'After' },
+          { op: 'replace', path: 'userName', value: 'PATCH.ME' },
+        ],
       ];
-      const expected = [[400, 'invalidValue'], [400, 'noTarget'], [400, 'mutability'], [400, 'invalidPath'], [409, 'uniqueness']];
+      const expected = [
+        [400, 'invalidValue'],
+        [400, 'noTarget'],
+        [400, 'mutability'],
+        [400, 'invalidPath'],
+        [409, 'uniqueness'],
+      ];
       for (const [i, Operations] of attempts.entries()) {
         const res = await client.scim('PATCH', `/Users/${created.id}`, { body: { schemas: [PATCH_OP], Operations } });
         assert.deepEqual([res.status, res.body.scimType], expected[i], `attempt ${i}: ${res.text}`);
@@ -316,7 +379,9 @@ describe('sandbox: OAuth and SCIM', () => {
       const created = await createUser('delete.me');
       const stale = await client.scim('DELETE', `/Users/${created.id}`, { headers: { 'if-match': 'W/"99"' } });
       assert.equal(stale.status, 412);
-      const del = await client.scim('DELETE', `/Users/${created.id}`, { headers: { 'if-match': created.meta.version } });
+      const del = await client.scim('DELETE', `/Users/${created.id}`, {
+        headers: { 'if-match': created.meta.version },
+      });
       assert.equal(del.status, 204);
       assert.equal((await client.scim('GET', `/Users/${created.id}`)).status, 404);
       assert.equal((await client.scim('DELETE', `/Users/${created.id}`)).status, 404);
@@ -347,7 +412,9 @@ describe('sandbox: OAuth and SCIM', () => {
     async function filterNames(filter: string): Promise<string[]> {
       const res = await client.scim('GET', `/Users?filter=${encodeURIComponent(filter)}`);
       assert.equal(res.status, 200, `${filter}: ${res.text}`);
-      return res.body.Resources.map((u: { userName: string }) => u.userName).filter((n: string) => n.startsWith('f.')).sort();
+      return res.body.Resources.map((u: { userName: string }) => u.userName)
+        .filter((n: string) => n.startsWith('f.'))
+        .sort();
     }
 
     it('supports eq, ne, co, sw, ew, pr, gt, and, or, not and value filters', async () => {
@@ -362,7 +429,12 @@ describe('sandbox: OAuth and SCIM', () => {
       assert.deepEqual(await filterNames('displayName eq "bob brown" or displayName sw "carol"'), ['f.bob', 'f.carol']);
       assert.deepEqual(await filterNames(`${ENTERPRISE}:department eq "Sales"`), ['f.dave']);
       assert.deepEqual(await filterNames(`${USER}:userName eq "f.carol"`), ['f.carol']);
-      assert.deepEqual(await filterNames('userName sw "f." and meta.created gt "2000-01-01T00:00:00Z"'), ['f.alice', 'f.bob', 'f.carol', 'f.dave']);
+      assert.deepEqual(await filterNames('userName sw "f." and meta.created gt "2000-01-01T00:00:00Z"'), [
+        'f.alice',
+        'f.bob',
+        'f.carol',
+        'f.dave',
+      ]);
       const id = ids['f.bob'];
       assert.deepEqual(await filterNames(`id eq "${id}"`), ['f.bob']);
     });
@@ -379,7 +451,10 @@ describe('sandbox: OAuth and SCIM', () => {
       assert.equal(page.body.totalResults, 4);
       assert.equal(page.body.startIndex, 2);
       assert.equal(page.body.itemsPerPage, 2);
-      assert.deepEqual(page.body.Resources.map((u: { userName: string }) => u.userName), ['f.bob', 'f.carol']);
+      assert.deepEqual(
+        page.body.Resources.map((u: { userName: string }) => u.userName),
+        ['f.bob', 'f.carol'],
+      );
       const last = await client.scim('GET', `/Users?filter=${filter}&startIndex=4&count=10`);
       assert.equal(last.body.itemsPerPage, 1);
       const zero = await client.scim('GET', `/Users?filter=${filter}&count=0`);
@@ -409,10 +484,17 @@ describe('sandbox: OAuth and SCIM', () => {
       assert.equal(without.body[ENTERPRISE], undefined);
       assert.equal(without.body.id, id, 'id is returned always');
       assert.equal(without.body.displayName, 'Alice Adams');
-      const list = await client.scim('GET', `/Users?filter=${encodeURIComponent('userName eq "f.alice"')}&attributes=displayName`);
+      const list = await client.scim(
+        'GET',
+        `/Users?filter=${encodeURIComponent('userName eq "f.alice"')}&attributes=displayName`,
+      );
       assert.deepEqual(list.body.Resources, [{ schemas: [USER, ENTERPRISE], id, displayName: 'Alice Adams' }]);
       const search = await client.scim('POST', '/Users/.search', {
-        body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName eq "f.bob"', attributes: ['userName'] },
+        body: {
+          schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'],
+          filter: 'userName eq "f.bob"',
+          attributes: ['userName'],
+        },
       });
       assert.deepEqual(search.body.Resources, [{ schemas: [USER, ENTERPRISE], id: ids['f.bob'], userName: 'f.bob' }]);
     });
@@ -426,18 +508,27 @@ describe('sandbox: OAuth and SCIM', () => {
       bob = await createUser(`g.bob.${Date.now()}`);
     });
 
-    it('manages members, and a user\'s groups attribute follows (read-only)', async () => {
-      const created = await client.scim('POST', '/Groups', { body: { schemas: [GROUP], displayName: 'Agents', members: [{ value: alice.id }] } });
+    it("manages members, and a user's groups attribute follows (read-only)", async () => {
+      const created = await client.scim('POST', '/Groups', {
+        body: { schemas: [GROUP], displayName: 'Agents', members: [{ value: alice.id }] },
+      });
       assert.equal(created.status, 201, created.text);
       const group = created.body;
-      assert.deepEqual(group.members, [{ value: alice.id, $ref: `${sandbox.scimBaseUrl}/Users/${alice.id}`, type: 'User', display: 'Alice' }]);
+      assert.deepEqual(group.members, [
+        { value: alice.id, $ref: `${sandbox.scimBaseUrl}/Users/${alice.id}`, type: 'User', display: 'Alice' },
+      ]);
       assert.equal(created.headers.get('location'), `${sandbox.scimBaseUrl}/Groups/${group.id}`);
 
       const withGroups = await client.scim('GET', `/Users/${alice.id}`);
-      assert.deepEqual(withGroups.body.groups, [{ value: group.id, $ref: `${sandbox.scimBaseUrl}/Groups/${group.id}`, display: 'Agents', type: 'direct' }]);
+      assert.deepEqual(withGroups.body.groups, [
+        { value: group.id, $ref: `${sandbox.scimBaseUrl}/Groups/${group.id}`, display: 'Agents', type: 'direct' },
+      ]);
       assert.equal(withGroups.body.meta.version, alice.meta.version, 'membership lives on the Group');
       const byGroup = await client.scim('GET', `/Users?filter=${encodeURIComponent(`groups.value eq "${group.id}"`)}`);
-      assert.deepEqual(byGroup.body.Resources.map((u: { id: string }) => u.id), [alice.id]);
+      assert.deepEqual(
+        byGroup.body.Resources.map((u: { id: string }) => u.id),
+        [alice.id],
+      );
 
       const patched = await client.scim('PATCH', `/Groups/${group.id}`, {
         body: {
@@ -450,7 +541,10 @@ describe('sandbox: OAuth and SCIM', () => {
         headers: { 'if-match': group.meta.version },
       });
       assert.equal(patched.status, 200, patched.text);
-      assert.deepEqual(patched.body.members.map((m: { value: string }) => m.value), [bob.id]);
+      assert.deepEqual(
+        patched.body.members.map((m: { value: string }) => m.value),
+        [bob.id],
+      );
       assert.equal((await client.scim('GET', `/Users/${alice.id}`)).body.groups, undefined);
 
       const unknownMember = await client.scim('PATCH', `/Groups/${group.id}`, {
@@ -459,7 +553,9 @@ describe('sandbox: OAuth and SCIM', () => {
       assert.equal(unknownMember.status, 400);
       assert.equal(unknownMember.body.scimType, 'invalidValue');
 
-      const put = await client.scim('PUT', `/Groups/${group.id}`, { body: { schemas: [GROUP], displayName: 'Agents 2', members: [] } });
+      const put = await client.scim('PUT', `/Groups/${group.id}`, {
+        body: { schemas: [GROUP], displayName: 'Agents 2', members: [] },
+      });
       assert.equal(put.status, 200);
       assert.equal(put.body.members, undefined);
       const list = await client.scim('GET', `/Groups?filter=${encodeURIComponent('displayName eq "agents 2"')}`);
@@ -470,10 +566,17 @@ describe('sandbox: OAuth and SCIM', () => {
     });
 
     it('drops a deleted user from its groups', async () => {
-      const group = (await client.scim('POST', '/Groups', { body: { schemas: [GROUP], displayName: 'Leavers', members: [{ value: alice.id }, { value: bob.id }] } })).body;
+      const group = (
+        await client.scim('POST', '/Groups', {
+          body: { schemas: [GROUP], displayName: 'Leavers', members: [{ value: alice.id }, { value: bob.id }] },
+        })
+      ).body;
       assert.equal((await client.scim('DELETE', `/Users/${alice.id}`)).status, 204);
       const after = await client.scim('GET', `/Groups/${group.id}`);
-      assert.deepEqual(after.body.members.map((m: { value: string }) => m.value), [bob.id]);
+      assert.deepEqual(
+        after.body.members.map((m: { value: string }) => m.value),
+        [bob.id],
+      );
       assert.notEqual(after.body.meta.version, group.meta.version);
     });
 

@@ -26,7 +26,18 @@ describe('sandbox: switches', () => {
     await sandbox.close();
   });
   beforeEach(() => {
-    sandbox.setSwitches({ rateLimit: null, failNext: 0, failRate: 0, failStatus: 503, latencyMs: 0, readOnlySpc: false, retryAfterSeconds: 1, filterMode: 'rfc', groupPatchNoop: false, hideGroups: false });
+    sandbox.setSwitches({
+      rateLimit: null,
+      failNext: 0,
+      failRate: 0,
+      failStatus: 503,
+      latencyMs: 0,
+      readOnlySpc: false,
+      retryAfterSeconds: 1,
+      filterMode: 'rfc',
+      groupPatchNoop: false,
+      hideGroups: false,
+    });
     sandbox.clearRequestLog();
   });
 
@@ -38,8 +49,15 @@ describe('sandbox: switches', () => {
 
   it('rate limits every Nth request with 429 + Retry-After and a SCIM error body', async () => {
     sandbox.setSwitches({ rateLimit: { mode: 'everyNth', n: 3 }, retryAfterSeconds: 7 });
-    const res = [await client.scim('GET', '/Users'), await client.scim('GET', '/Users'), await client.scim('GET', '/Users')];
-    assert.deepEqual(res.map((r) => r.status), [200, 200, 429]);
+    const res = [
+      await client.scim('GET', '/Users'),
+      await client.scim('GET', '/Users'),
+      await client.scim('GET', '/Users'),
+    ];
+    assert.deepEqual(
+      res.map((r) => r.status),
+      [200, 200, 429],
+    );
     assert.equal(res[2].headers.get('retry-after'), '7');
     assert.deepEqual(res[2].body.schemas, ['urn:ietf:params:scim:api:messages:2.0:Error']);
     assert.equal(res[2].body.status, '429');
@@ -48,11 +66,28 @@ describe('sandbox: switches', () => {
   });
 
   it('filterMode: userName eq ignores case (rfc), compares exactly (caseExact), or is ignored', async () => {
-    const created = await client.scim('POST', '/Users', { body: { schemas: [USER], userName: 'Filter.Mode@Example.com', name: { givenName: 'F', familyName: 'M' }, emails: [{ value: 'f@example.com', primary: true }] } });
+    const created = await client.scim('POST', '/Users', {
+      body: {
+        schemas: [USER],
+        userName: 'Filter.Mode@Example.com',
+        name: { givenName: 'F', familyName: 'M' },
+        emails: [{ value: 'f@example.com', primary: true }],
+      },
+    });
     assert.equal(created.status, 201);
-    await client.scim('POST', '/Users', { body: { schemas: [USER], userName: 'other.filter@example.com', name: { givenName: 'O', familyName: 'F' }, emails: [{ value: 'o@example.com', primary: true }] } });
+    await client.scim('POST', '/Users', {
+      body: {
+        schemas: [USER],
+        userName: 'other.filter@example.com',
+        name: { givenName: 'O', familyName: 'F' },
+        emails: [{ value: 'o@example.com', primary: true }],
+      },
+    });
     const found = async () => {
-      const res = await client.scim('GET', `/Users?filter=${encodeURIComponent('userName eq "filter.mode@example.com"')}`);
+      const res = await client.scim(
+        'GET',
+        `/Users?filter=${encodeURIComponent('userName eq "filter.mode@example.com"')}`,
+      );
       return (res.body.Resources as Array<{ userName: string }>).map((r) => r.userName).sort();
     };
     assert.deepEqual(await found(), ['Filter.Mode@Example.com']);
@@ -61,12 +96,23 @@ describe('sandbox: switches', () => {
     sandbox.setSwitches({ filterMode: 'ignored' });
     const all = await found();
     assert.ok(all.includes('other.filter@example.com') && all.includes('Filter.Mode@Example.com'));
-    assert.throws(() => sandbox.setSwitches({ filterMode: 'loose' as never }), /filterMode must be rfc, caseExact, ignored or eqOnly/);
+    assert.throws(
+      () => sandbox.setSwitches({ filterMode: 'loose' as never }),
+      /filterMode must be rfc, caseExact, ignored or eqOnly/,
+    );
   });
 
   it('lookups by userName or externalId (alone or joined by or) find the same users as the filter says; eqOnly refuses or', async () => {
     const make = async (userName: string, externalId?: string) => {
-      const res = await client.scim('POST', '/Users', { body: { schemas: [USER], userName, ...(externalId ? { externalId } : {}), name: { givenName: 'I', familyName: 'X' }, emails: [{ value: userName, primary: true }] } });
+      const res = await client.scim('POST', '/Users', {
+        body: {
+          schemas: [USER],
+          userName,
+          ...(externalId ? { externalId } : {}),
+          name: { givenName: 'I', familyName: 'X' },
+          emails: [{ value: userName, primary: true }],
+        },
+      });
       assert.equal(res.status, 201, res.text);
       return res.body.id as string;
     };
@@ -75,7 +121,11 @@ describe('sandbox: switches', () => {
     const cid = await make('index.cid@example.com', 'IX-2');
     const ids = async (filter: string) => {
       const res = await client.scim('GET', `/Users?filter=${encodeURIComponent(filter)}`);
-      return { status: res.status, ids: ((res.body.Resources ?? []) as Array<{ id: string }>).map((r) => r.id).sort(), scimType: res.body.scimType };
+      return {
+        status: res.status,
+        ids: ((res.body.Resources ?? []) as Array<{ id: string }>).map((r) => r.id).sort(),
+        scimType: res.body.scimType,
+      };
     };
     // externalId is caseExact (RFC 7643 §3.1): the index finds both spellings, the filter keeps one.
     assert.deepEqual((await ids('externalId eq "IX-1"')).ids, [ann]);
@@ -83,7 +133,12 @@ describe('sandbox: switches', () => {
     assert.deepEqual((await ids('userName eq "INDEX.ANN@example.com" or externalId eq "IX-1"')).ids, [ann]);
     assert.deepEqual((await ids('userName eq "nobody@example.com" or externalId eq "none"')).ids, []);
     // A renamed user and a changed externalId are found under the new values only.
-    await client.scim('PATCH', `/Users/${cid}`, { body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'externalId', value: 'IX-3' }] } });
+    await client.scim('PATCH', `/Users/${cid}`, {
+      body: {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'replace', path: 'externalId', value: 'IX-3' }],
+      },
+    });
     assert.deepEqual([(await ids('externalId eq "IX-2"')).ids, (await ids('externalId eq "IX-3"')).ids], [[], [cid]]);
     await client.scim('DELETE', `/Users/${bob}`);
     assert.deepEqual((await ids('externalId eq "ix-1"')).ids, []);
@@ -103,7 +158,11 @@ describe('sandbox: switches', () => {
 
   it('rate limits with a token bucket', async () => {
     sandbox.setSwitches({ rateLimit: { mode: 'tokenBucket', capacity: 2, refillPerSecond: 0.5 } });
-    const [a, b, c] = [await client.scim('GET', '/Users'), await client.scim('GET', '/Users'), await client.scim('GET', '/Users')];
+    const [a, b, c] = [
+      await client.scim('GET', '/Users'),
+      await client.scim('GET', '/Users'),
+      await client.scim('GET', '/Users'),
+    ];
     assert.deepEqual([a.status, b.status, c.status], [200, 200, 429]);
     assert.equal(c.headers.get('retry-after'), '2', 'one token takes 2 s at 0.5/s');
   });
@@ -164,16 +223,31 @@ describe('sandbox: switches', () => {
   });
 
   it('answers 200 to filtered member removals and ignores them with groupPatchNoop; hides Group with hideGroups', async () => {
-    const user = (await client.scim('POST', '/Users', { body: { schemas: [USER], userName: 'noop@example.com' } })).body;
-    const other = (await client.scim('POST', '/Users', { body: { schemas: [USER], userName: 'noop2@example.com' } })).body;
-    const group = (await client.scim('POST', '/Groups', { body: { schemas: [GROUP], displayName: 'Noop', members: [{ value: user.id }] } })).body;
-    const patch = (ops: unknown[]) => client.scim('PATCH', `/Groups/${group.id}`, { body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: ops } });
-    const memberIds = async () => ((await client.scim('GET', `/Groups/${group.id}`)).body.members ?? []).map((m: { value: string }) => m.value).sort();
+    const user = (await client.scim('POST', '/Users', { body: { schemas: [USER], userName: 'noop@example.com' } }))
+      .body;
+    const other = (await client.scim('POST', '/Users', { body: { schemas: [USER], userName: 'noop2@example.com' } }))
+      .body;
+    const group = (
+      await client.scim('POST', '/Groups', {
+        body: { schemas: [GROUP], displayName: 'Noop', members: [{ value: user.id }] },
+      })
+    ).body;
+    const patch = (ops: unknown[]) =>
+      client.scim('PATCH', `/Groups/${group.id}`, {
+        body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: ops },
+      });
+    const memberIds = async () =>
+      ((await client.scim('GET', `/Groups/${group.id}`)).body.members ?? [])
+        .map((m: { value: string }) => m.value)
+        .sort();
     sandbox.setSwitches({ groupPatchNoop: true });
     const removed = await patch([{ op: 'remove', path: `members[value eq "${user.id}"]` }]);
     assert.equal(removed.status, 200);
     assert.deepEqual(await memberIds(), [user.id], 'the removal was not applied');
-    const mixed = await patch([{ op: 'remove', path: `members[value eq "${user.id}"]` }, { op: 'add', path: 'members', value: [{ value: other.id }] }]);
+    const mixed = await patch([
+      { op: 'remove', path: `members[value eq "${user.id}"]` },
+      { op: 'add', path: 'members', value: [{ value: other.id }] },
+    ]);
     assert.equal(mixed.status, 200);
     assert.deepEqual(await memberIds(), [user.id, other.id].sort(), 'other operations still apply');
     sandbox.setSwitches({ groupPatchNoop: false });
@@ -192,7 +266,10 @@ describe('sandbox: switches', () => {
     await client.root('GET', '/admin/switches', { token: null });
     assert.deepEqual(
       sandbox.requestLog.map((r) => [r.method, r.path, r.query, r.status]),
-      [['GET', '/scim/v2/Users', 'filter=userName%20eq%20%22x%22', 200], ['GET', '/scim/v2/Users/missing', '', 404]],
+      [
+        ['GET', '/scim/v2/Users', 'filter=userName%20eq%20%22x%22', 200],
+        ['GET', '/scim/v2/Users/missing', '', 404],
+      ],
     );
     for (const entry of sandbox.requestLog) {
       assert.deepEqual(Object.keys(entry).sort(), ['at', 'durationMs', 'method', 'path', 'query', 'status']);
@@ -226,7 +303,11 @@ describe('sandbox: switches', () => {
     const other = await startSandbox({ port: 0, failNext: 1, failStatus: 500, readOnlySpc: true });
     try {
       assert.deepEqual(
-        { failNext: other.switches.failNext, failStatus: other.switches.failStatus, readOnlySpc: other.switches.readOnlySpc },
+        {
+          failNext: other.switches.failNext,
+          failStatus: other.switches.failStatus,
+          readOnlySpc: other.switches.readOnlySpc,
+        },
         { failNext: 1, failStatus: 500, readOnlySpc: true },
       );
       assert.equal((await new SandboxClient(other).scim('GET', '/Users')).status, 500);
@@ -243,14 +324,29 @@ describe('sandbox: persistence', () => {
     try {
       const first = await startSandbox({ port: 0, dataFile });
       const c1 = new SandboxClient(first);
-      const user = (await c1.scim('POST', '/Users', { body: { schemas: [USER], userName: 'Persist.Me', title: 'Kept' } })).body;
-      const group = (await c1.scim('POST', '/Groups', { body: { schemas: [GROUP], displayName: 'Kept', members: [{ value: user.id }] } })).body;
+      const user = (
+        await c1.scim('POST', '/Users', { body: { schemas: [USER], userName: 'Persist.Me', title: 'Kept' } })
+      ).body;
+      const group = (
+        await c1.scim('POST', '/Groups', {
+          body: { schemas: [GROUP], displayName: 'Kept', members: [{ value: user.id }] },
+        })
+      ).body;
       const patched = await c1.scim('PATCH', `/Users/${user.id}`, {
-        body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'Still kept' }] },
+        body: {
+          schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+          Operations: [{ op: 'replace', path: 'title', value: 'Still kept' }],
+        },
       });
       const spc = (await c1.scim('GET', '/ServiceProviderConfig')).body;
-      const put = await c1.scim('PUT', '/ServiceProviderConfig', { body: { ...spc, filter: { supported: true, maxResults: 123 } } });
-      const hook = (await c1.root('POST', '/api/v2/webhooks', { body: { url: 'http://127.0.0.1:9/hooks', events: ['USER_DEACTIVATED'] } })).body;
+      const put = await c1.scim('PUT', '/ServiceProviderConfig', {
+        body: { ...spc, filter: { supported: true, maxResults: 123 } },
+      });
+      const hook = (
+        await c1.root('POST', '/api/v2/webhooks', {
+          body: { url: 'http://127.0.0.1:9/hooks', events: ['USER_DEACTIVATED'] },
+        })
+      ).body;
       await first.close();
       assert.ok(fs.existsSync(dataFile));
 
@@ -261,7 +357,10 @@ describe('sandbox: persistence', () => {
         assert.equal(got.status, 200);
         assert.equal(got.body.title, 'Still kept');
         assert.equal(got.headers.get('etag'), patched.headers.get('etag'));
-        assert.deepEqual(got.body.groups.map((g: { value: string }) => g.value), [group.id]);
+        assert.deepEqual(
+          got.body.groups.map((g: { value: string }) => g.value),
+          [group.id],
+        );
         assert.equal((await c2.scim('GET', `/Groups/${group.id}`)).body.displayName, 'Kept');
         const spc2 = await c2.scim('GET', '/ServiceProviderConfig');
         assert.equal(spc2.body.filter.maxResults, 123);
@@ -298,7 +397,22 @@ describe('sandbox: CLI command', () => {
       program.parseAsync(process.argv.slice(1), { from: 'user' });`;
     const child = spawn(
       process.execPath,
-      ['-e', script, '--', 'sandbox', '--port', '0', '--async-bulk', '--rate-limit', 'every:100', '--latency-ms', '5', '--read-only-spc', '--client-secret', 'cli-secret'],
+      [
+        '-e',
+        script,
+        '--',
+        'sandbox',
+        '--port',
+        '0',
+        '--async-bulk',
+        '--rate-limit',
+        'every:100',
+        '--latency-ms',
+        '5',
+        '--read-only-spc',
+        '--client-secret',
+        'cli-secret',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -317,7 +431,13 @@ describe('sandbox: CLI command', () => {
       assert.match(stdout, /client id\s+sandbox-client/);
       assert.match(stdout, /client secret\s+cli-secret/);
       assert.match(stdout, /\/scim\/v2/);
-      const c = new SandboxClient({ url, tokenUrl: `${url}/oauth/token`, scimBaseUrl: `${url}/scim/v2`, clientId: 'sandbox-client', clientSecret: 'cli-secret' });
+      const c = new SandboxClient({
+        url,
+        tokenUrl: `${url}/oauth/token`,
+        scimBaseUrl: `${url}/scim/v2`,
+        clientId: 'sandbox-client',
+        clientSecret: 'cli-secret',
+      });
       const switches = (await c.root('GET', '/admin/switches', { token: null })).body;
       assert.deepEqual(
         [switches.asyncBulk, switches.rateLimit, switches.latencyMs, switches.readOnlySpc],

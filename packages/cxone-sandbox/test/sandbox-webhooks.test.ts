@@ -50,10 +50,11 @@ async function startReceiver() {
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
-
 /** Checks a delivery's signature independently of the sandbox's signer: HMAC-SHA256 over "timestamp.rawBody". */
 function signatureValid(secret: string, timestamp: string, signature: string, rawBody: string | Buffer): boolean {
-  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex')}`);
+  const expected = Buffer.from(
+    `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex')}`,
+  );
   const given = Buffer.from(signature ?? '');
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
@@ -65,7 +66,11 @@ describe('sandbox: webhooks', () => {
   let deactivations: Receiver;
 
   before(async () => {
-    sandbox = await startSandbox({ port: 0, deliveryRetry: { attempts: 3, initialDelayMs: 40 }, tenantId: 'tenant-42' });
+    sandbox = await startSandbox({
+      port: 0,
+      deliveryRetry: { attempts: 3, initialDelayMs: 40 },
+      tenantId: 'tenant-42',
+    });
     client = new SandboxClient(sandbox);
     all = await startReceiver();
     deactivations = await startReceiver();
@@ -113,7 +118,10 @@ describe('sandbox: webhooks', () => {
 
   describe('deliveries', () => {
     before(async () => {
-      for (const [url, events] of [[all.url, ALL_EVENTS], [deactivations.url, ['USER_DEACTIVATED']]] as const) {
+      for (const [url, events] of [
+        [all.url, ALL_EVENTS],
+        [deactivations.url, ['USER_DEACTIVATED']],
+      ] as const) {
         const res = await client.root('POST', '/api/v2/webhooks', { body: { url, events } });
         assert.equal(res.status, 201);
       }
@@ -128,13 +136,21 @@ describe('sandbox: webhooks', () => {
     const types = (r: Receiver) => r.received.map((d) => d.body.eventType);
 
     it('delivers signed USER_CREATED / USER_UPDATED / USER_DEACTIVATED events for SCIM changes', async () => {
-      const created = await client.scim('POST', '/Users', { body: { schemas: [USER], userName: 'hook.me', active: true } });
+      const created = await client.scim('POST', '/Users', {
+        body: { schemas: [USER], userName: 'hook.me', active: true },
+      });
       assert.equal(created.status, 201);
       const id = created.body.id;
-      await client.scim('PATCH', `/Users/${id}`, { body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'Agent' }] } });
-      await client.scim('PUT', `/Users/${id}`, { body: { schemas: [USER], userName: 'hook.me', title: 'Agent', active: false } });
+      await client.scim('PATCH', `/Users/${id}`, {
+        body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'Agent' }] },
+      });
+      await client.scim('PUT', `/Users/${id}`, {
+        body: { schemas: [USER], userName: 'hook.me', title: 'Agent', active: false },
+      });
       // An unchanged PUT changes nothing, so it notifies nobody.
-      await client.scim('PUT', `/Users/${id}`, { body: { schemas: [USER], userName: 'hook.me', title: 'Agent', active: false } });
+      await client.scim('PUT', `/Users/${id}`, {
+        body: { schemas: [USER], userName: 'hook.me', title: 'Agent', active: false },
+      });
       await sandbox.deliveriesIdle();
 
       assert.deepEqual(types(all), ALL_EVENTS);
@@ -142,7 +158,14 @@ describe('sandbox: webhooks', () => {
       for (const delivery of [...all.received, ...deactivations.received]) {
         const { headers, rawBody, body } = delivery;
         assert.equal(headers['content-type'], 'application/json');
-        assert.ok(signatureValid(sandbox.webhookSecret, headers['x-cxone-timestamp'] as string, headers['x-cxone-signature'] as string, rawBody));
+        assert.ok(
+          signatureValid(
+            sandbox.webhookSecret,
+            headers['x-cxone-timestamp'] as string,
+            headers['x-cxone-signature'] as string,
+            rawBody,
+          ),
+        );
         assert.equal(headers['x-cxone-event-id'], body.eventId);
         assert.match(body.eventId, UUID);
         assert.equal(body.userId, id);
@@ -154,7 +177,15 @@ describe('sandbox: webhooks', () => {
       }
       assert.equal(all.received[2].body.user.active, false);
       assert.equal(all.received[1].body.user.title, 'Agent');
-      assert.equal(signatureValid('not-the-secret', all.received[0].headers['x-cxone-timestamp'] as string, all.received[0].headers['x-cxone-signature'] as string, all.received[0].rawBody), false);
+      assert.equal(
+        signatureValid(
+          'not-the-secret',
+          all.received[0].headers['x-cxone-timestamp'] as string,
+          all.received[0].headers['x-cxone-signature'] as string,
+          all.received[0].rawBody,
+        ),
+        false,
+      );
       const eventIds = new Set(all.received.map((d) => d.body.eventId));
       assert.equal(eventIds.size, 3, 'every event has its own id');
 
@@ -188,20 +219,26 @@ describe('sandbox: webhooks', () => {
       sandbox.adminDeactivateUser(created.id as string);
       const viaHttp = await client.root('POST', '/admin/users', { body: { userName: 'console.http' }, token: null });
       assert.equal(viaHttp.status, 201, viaHttp.text);
-      const patched = await client.root('PATCH', `/admin/users/${viaHttp.body.id}`, { body: { title: 'Lead' }, token: null });
+      const patched = await client.root('PATCH', `/admin/users/${viaHttp.body.id}`, {
+        body: { title: 'Lead' },
+        token: null,
+      });
       assert.equal(patched.body.title, 'Lead');
       const deactivated = await client.root('POST', `/admin/users/${viaHttp.body.id}/deactivate`, { token: null });
       assert.equal(deactivated.body.active, false);
       await sandbox.deliveriesIdle();
 
-      assert.deepEqual(all.received.map((d) => `${d.body.eventType} ${d.body.user.userName}`), [
-        'USER_CREATED console.user',
-        'USER_UPDATED console.user',
-        'USER_DEACTIVATED console.user',
-        'USER_CREATED console.http',
-        'USER_UPDATED console.http',
-        'USER_DEACTIVATED console.http',
-      ]);
+      assert.deepEqual(
+        all.received.map((d) => `${d.body.eventType} ${d.body.user.userName}`),
+        [
+          'USER_CREATED console.user',
+          'USER_UPDATED console.user',
+          'USER_DEACTIVATED console.user',
+          'USER_CREATED console.http',
+          'USER_UPDATED console.http',
+          'USER_DEACTIVATED console.http',
+        ],
+      );
       assert.equal(all.received[1].body.user.displayName, 'Renamed');
       assert.equal(deactivations.received.length, 2);
       assert.equal(sandbox.getUser(created.id as string)?.active, false);
@@ -219,10 +256,19 @@ describe('sandbox: webhooks', () => {
       assert.ok(third.at - second.at >= 75, `second retry after ${third.at - second.at} ms (doubled)`);
       for (const d of all.received) {
         const ts = d.headers['x-cxone-timestamp'] as string;
-        assert.ok(signatureValid(sandbox.webhookSecret, String(ts), d.headers['x-cxone-signature'] as string, d.rawBody));
+        assert.ok(
+          signatureValid(sandbox.webhookSecret, String(ts), d.headers['x-cxone-signature'] as string, d.rawBody),
+        );
       }
       const log = sandbox.deliveryLog.filter((r) => r.eventId === first.body.eventId);
-      assert.deepEqual(log.map((r) => [r.attempt, r.status, r.ok]), [[1, 500, false], [2, 503, false], [3, 200, true]]);
+      assert.deepEqual(
+        log.map((r) => [r.attempt, r.status, r.ok]),
+        [
+          [1, 500, false],
+          [2, 503, false],
+          [3, 200, true],
+        ],
+      );
       const viaAdmin = await client.root('GET', '/admin/deliveries', { token: null });
       assert.ok(viaAdmin.body.deliveries.some((r: { eventId: string }) => r.eventId === first.body.eventId));
     });
@@ -236,7 +282,14 @@ describe('sandbox: webhooks', () => {
       await sandbox.deliveriesIdle();
       assert.equal(all.received.length, 3, 'three attempts, then no more');
       const toGone = sandbox.deliveryLog.filter((r) => r.subscriptionId === sub.body.id);
-      assert.deepEqual(toGone.map((r) => [r.attempt, r.ok, r.status]), [[1, false, undefined], [2, false, undefined], [3, false, undefined]]);
+      assert.deepEqual(
+        toGone.map((r) => [r.attempt, r.ok, r.status]),
+        [
+          [1, false, undefined],
+          [2, false, undefined],
+          [3, false, undefined],
+        ],
+      );
       assert.ok(toGone.every((r) => r.error));
       await client.root('DELETE', `/api/v2/webhooks/${sub.body.id}`);
       all.statuses.length = 0;
@@ -250,13 +303,23 @@ describe('sandbox: webhook signature schemes', () => {
     const receiver = await startReceiver();
     try {
       const client = new SandboxClient(sandbox);
-      const created = await client.root('POST', '/api/v2/webhooks', { body: { url: receiver.url, events: ALL_EVENTS }, headers: { 'content-type': 'application/json' } });
+      const created = await client.root('POST', '/api/v2/webhooks', {
+        body: { url: receiver.url, events: ALL_EVENTS },
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(created.status, 201, created.text);
       sandbox.adminCreateUser({ userName: 'nexus@example.com' });
       await sandbox.deliveriesIdle();
       const [delivery] = receiver.received;
       assert.equal(delivery.headers['x-cxone-signature'], undefined);
-      assert.ok(signatureValid('nexus-secret', delivery.headers['x-nexus-timestamp'] as string, delivery.headers['x-nexus-signature-256'] as string, delivery.rawBody));
+      assert.ok(
+        signatureValid(
+          'nexus-secret',
+          delivery.headers['x-nexus-timestamp'] as string,
+          delivery.headers['x-nexus-signature-256'] as string,
+          delivery.rawBody,
+        ),
+      );
       assert.equal(delivery.headers['x-nexus-delivery-id'], delivery.body.eventId);
     } finally {
       await sandbox.close();

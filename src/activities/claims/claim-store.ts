@@ -36,12 +36,20 @@ function keyWithin(base: string, kind: ClaimKind, name: string): string {
 }
 
 /** Stores `content` under its SHA-256 in the store `base`; returns the reference for history. */
-export async function putClaim(base: string, kind: ClaimKind, content: Buffer, extension = 'ndjson'): Promise<ClaimRef> {
+export async function putClaim(
+  base: string,
+  kind: ClaimKind,
+  content: Buffer,
+  extension = 'ndjson',
+): Promise<ClaimRef> {
   const sha256 = sha256Of(content);
   const name = `${sha256}.${extension}`;
   const store = resolveLocation(keyWithin(base, kind, name));
   if (store.kind === 'https') {
-    throw ApplicationFailure.nonRetryable(`the claim store ${store.display} must be s3:// or a directory`, FailureType.InvalidSourceUrl);
+    throw ApplicationFailure.nonRetryable(
+      `the claim store ${store.display} must be s3:// or a directory`,
+      FailureType.InvalidSourceUrl,
+    );
   }
   if (store.kind === 'file') {
     await fs.mkdir(path.dirname(store.file), { recursive: true });
@@ -53,7 +61,14 @@ export async function putClaim(base: string, kind: ClaimKind, content: Buffer, e
   const { PutObjectCommand } = await import('@aws-sdk/client-s3');
   try {
     const client = await s3Client();
-    await client.send(new PutObjectCommand({ Bucket: store.bucket, Key: store.key, Body: content, ContentType: 'application/x-ndjson' }));
+    await client.send(
+      new PutObjectCommand({
+        Bucket: store.bucket,
+        Key: store.key,
+        Body: content,
+        ContentType: 'application/x-ndjson',
+      }),
+    );
   } catch (err) {
     throw s3Failure(store.display, err, `the claim store ${store.display}`);
   }
@@ -84,10 +99,15 @@ export async function getClaim(ref: ClaimRef, what: string): Promise<Buffer> {
     } catch (err) {
       const failure = s3Failure(store.display, err, `${what} at ${store.display}`);
       // A claim the run wrote and can no longer find is a lost plan, not a missing source.
-      throw failure.type === FailureType.SourceNotFound ? ApplicationFailure.nonRetryable(failure.message, FailureType.PlanUnavailable) : failure;
+      throw failure.type === FailureType.SourceNotFound
+        ? ApplicationFailure.nonRetryable(failure.message, FailureType.PlanUnavailable)
+        : failure;
     }
   } else {
-    throw ApplicationFailure.nonRetryable(`${what} is at ${store.display}, which is not a claim store`, FailureType.PlanUnavailable);
+    throw ApplicationFailure.nonRetryable(
+      `${what} is at ${store.display}, which is not a claim store`,
+      FailureType.PlanUnavailable,
+    );
   }
   const sha256 = sha256Of(content);
   if (sha256 !== ref.sha256) {

@@ -38,7 +38,10 @@ export async function storePlanSlices<P extends string, T>(
       jobs.push({ phase, index, slice: { planHash, phase, from, changes: changes.slice(from, from + sliceSize) } });
     }
   }
-  const refs = Object.fromEntries(Object.keys(phases).map((phase) => [phase, [] as ClaimRef[]])) as Record<P, ClaimRef[]>;
+  const refs = Object.fromEntries(Object.keys(phases).map((phase) => [phase, [] as ClaimRef[]])) as Record<
+    P,
+    ClaimRef[]
+  >;
   let next = 0;
   let done = 0;
   const putter = async () => {
@@ -53,7 +56,11 @@ export async function storePlanSlices<P extends string, T>(
 }
 
 /** Reads one stored slice and checks it is the part of plan `planHash` the activity was given. */
-export async function readPlanSlice<T>(ref: ClaimRef, expected: { planHash: string; phase: string; from: number }, what: string): Promise<T[]> {
+export async function readPlanSlice<T>(
+  ref: ClaimRef,
+  expected: { planHash: string; phase: string; from: number },
+  what: string,
+): Promise<T[]> {
   const content = await getClaim(ref, what);
   const slice = JSON.parse(content.toString('utf8')) as StoredSlice<T>;
   if (slice.planHash !== expected.planHash || slice.phase !== expected.phase || slice.from !== expected.from) {
@@ -79,6 +86,7 @@ export function readPlanFile<T>(file: string, planHash: string, what: string): T
       FailureType.PlanUnavailable,
     );
   }
-  if (plan.planHash !== planHash || !Array.isArray(plan.changes)) throw ApplicationFailure.nonRetryable(`${what} ${file} is not plan ${planHash}`, FailureType.PlanUnavailable);
+  if (plan.planHash !== planHash || !Array.isArray(plan.changes))
+    throw ApplicationFailure.nonRetryable(`${what} ${file} is not plan ${planHash}`, FailureType.PlanUnavailable);
   return plan.changes;
 }

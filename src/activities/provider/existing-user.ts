@@ -8,23 +8,45 @@ import { lookupUser } from './user-lookup';
 /** 429 and 5xx except 501 (not implemented: retrying will not help). */
 export const isTransient = (status: number) => status === 429 || (status >= 500 && status !== 501);
 
-export type Resolution = { kind: 'unchanged' } | { kind: 'updated' } | { kind: 'retry'; reason: string } | { kind: 'failed'; failure: RecordFailure };
+export type Resolution =
+  | { kind: 'unchanged' }
+  | { kind: 'updated' }
+  | { kind: 'retry'; reason: string }
+  | { kind: 'failed'; failure: RecordFailure };
 
 /** POST said 409 uniqueness: find the user by userName and update it only if it differs. */
-export async function resolveExisting(client: ScimClient, endpoint: string, entry: Entry, patchSupported: boolean): Promise<Resolution> {
+export async function resolveExisting(
+  client: ScimClient,
+  endpoint: string,
+  entry: Entry,
+  patchSupported: boolean,
+): Promise<Resolution> {
   try {
     // Verified, and scanned for when the filter finds nothing (a case-sensitive `eq`).
-    const match = await lookupUser(client, { userName: entry.userName }, { endpoint, filter: true, scanOnMiss: true, call: (request) => request() });
+    const match = await lookupUser(
+      client,
+      { userName: entry.userName },
+      { endpoint, filter: true, scanOnMiss: true, call: (request) => request() },
+    );
     if (match.kind === 'ambiguous') {
-      return { kind: 'failed', failure: { record: entry.index + 1, userName: entry.userName, detail: `ambiguous: ${match.ids.length} provider users match userName "${entry.userName}" (ids ${match.ids.join(', ')}); nothing written` } };
+      return {
+        kind: 'failed',
+        failure: {
+          record: entry.index + 1,
+          userName: entry.userName,
+          detail: `ambiguous: ${match.ids.length} provider users match userName "${entry.userName}" (ids ${match.ids.join(', ')}); nothing written`,
+        },
+      };
     }
-    if (match.kind === 'none') return { kind: 'retry', reason: `409 on POST but no user "${entry.userName}" found by filter or scan` };
+    if (match.kind === 'none')
+      return { kind: 'retry', reason: `409 on POST but no user "${entry.userName}" found by filter or scan` };
     const current = match.resource;
     const changes = userPatchOperations(entry.user, current);
     if (changes.length === 0) return { kind: 'unchanged' };
-    const ifMatch = typeof (current.meta as { version?: unknown } | undefined)?.version === 'string'
-      ? ((current.meta as { version: string }).version)
-      : undefined;
+    const ifMatch =
+      typeof (current.meta as { version?: unknown } | undefined)?.version === 'string'
+        ? (current.meta as { version: string }).version
+        : undefined;
     const path = `${endpoint}/${encodeURIComponent(current.id)}`;
     if (patchSupported) await client.patch(path, patchRequest(changes), { ifMatch });
     else await client.put(path, mergedForPut(entry.user, current), { ifMatch });
@@ -33,13 +55,19 @@ export async function resolveExisting(client: ScimClient, endpoint: string, entr
     if (err instanceof ScimNetworkError) return { kind: 'retry', reason: err.message };
     if (err instanceof ScimHttpError) {
       // 412/404: changed or deleted since the lookup; 429/5xx: transient. A later attempt decides again.
-      if (err.status === 412 || err.status === 404 || isTransient(err.status)) return { kind: 'retry', reason: err.message };
+      if (err.status === 412 || err.status === 404 || isTransient(err.status))
+        return { kind: 'retry', reason: err.message };
       return {
         kind: 'failed',
-        failure: { record: entry.index + 1, userName: entry.userName, status: err.status, ...(err.scimType ? { scimType: err.scimType } : {}), detail: err.message },
+        failure: {
+          record: entry.index + 1,
+          userName: entry.userName,
+          status: err.status,
+          ...(err.scimType ? { scimType: err.scimType } : {}),
+          detail: err.message,
+        },
       };
     }
     throw err;
   }
 }
-

@@ -9,7 +9,8 @@ import { FailureType, failureTypeForStatus, isRetryable } from '../../core/failu
  */
 export function toActivityFailure(err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
-  if (err instanceof ScimHttpError) return failure(err.message, failureTypeForStatus(err.status), err.summary(), err.retryAfterMs);
+  if (err instanceof ScimHttpError)
+    return failure(err.message, failureTypeForStatus(err.status), err.summary(), err.retryAfterMs);
   if (err instanceof ScimNetworkError) return failure(err.message, FailureType.NetworkError, err.summary());
   if (err instanceof OAuthError) {
     const type = err.transient ? FailureType.OAuthUnavailable : FailureType.OAuthFailed;

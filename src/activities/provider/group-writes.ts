@@ -5,7 +5,13 @@
 import { Context } from '@temporalio/activity';
 import { ScimHttpError, type ScimClient } from '../../http';
 import { filterString } from '../../scim/filter';
-import { addMembersOperation, assertFilteredRemovals, removeMemberOperation, slices, type GroupChange } from '../../scim/group-reconcile';
+import {
+  addMembersOperation,
+  assertFilteredRemovals,
+  removeMemberOperation,
+  slices,
+  type GroupChange,
+} from '../../scim/group-reconcile';
 import { patchRequest, type PatchOperation } from '../../scim/patch';
 import { URN } from '../../scim/urns';
 import { scimClientFor, type ActivityDeps } from '../deps';
@@ -52,47 +58,95 @@ export type GroupPhase = 'writes' | 'removals';
 
 /** The changes of a phase, in plan order: writes add (create, rename, add members), removals take away. */
 export function phaseChanges(changes: readonly GroupChange[], phase: GroupPhase): GroupChange[] {
-  if (phase === 'writes') return changes.filter((c) => c.action === 'create' || (c.action === 'update' && (c.add.length > 0 || c.rename !== undefined)));
-  return changes.filter((c) => c.action === 'empty' || c.action === 'delete' || (c.action === 'update' && c.remove.length > 0));
+  if (phase === 'writes')
+    return changes.filter(
+      (c) => c.action === 'create' || (c.action === 'update' && (c.add.length > 0 || c.rename !== undefined)),
+    );
+  return changes.filter(
+    (c) => c.action === 'empty' || c.action === 'delete' || (c.action === 'update' && c.remove.length > 0),
+  );
 }
 
 /** A group's current member user ids, in one read of its `members` only. */
-export async function readMembers(client: ScimClient, groupsEndpoint: string, id: string, counter: { requests: number }): Promise<Set<string>> {
+export async function readMembers(
+  client: ScimClient,
+  groupsEndpoint: string,
+  id: string,
+  counter: { requests: number },
+): Promise<Set<string>> {
   counter.requests++;
-  const got = await client.get<{ members?: Array<{ value?: unknown; type?: unknown }> }>(`${groupsEndpoint}/${encodeURIComponent(id)}`, { query: { attributes: 'members' } });
-  return new Set((got.body?.members ?? []).filter((m) => m.type === undefined || m.type === 'User').map((m) => String(m.value)));
+  const got = await client.get<{ members?: Array<{ value?: unknown; type?: unknown }> }>(
+    `${groupsEndpoint}/${encodeURIComponent(id)}`,
+    { query: { attributes: 'members' } },
+  );
+  return new Set(
+    (got.body?.members ?? []).filter((m) => m.type === undefined || m.type === 'User').map((m) => String(m.value)),
+  );
 }
 
 const isTransient = (err: unknown) => !(err instanceof ScimHttpError) || err.status === 429 || err.status >= 500;
 
-async function sendPatch(client: ScimClient, groupPath: string, ops: PatchOperation[], tally: GroupTally): Promise<void> {
+async function sendPatch(
+  client: ScimClient,
+  groupPath: string,
+  ops: PatchOperation[],
+  tally: GroupTally,
+): Promise<void> {
   assertFilteredRemovals(ops);
   tally.requests++;
   await client.patch(groupPath, patchRequest(ops), { query: { attributes: 'id' } });
 }
 
 /** A group a lost answer may already have created: found by displayName, verified, never guessed. */
-async function existingGroup(client: ScimClient, endpoint: string, displayName: string, tally: GroupTally): Promise<string | undefined> {
+async function existingGroup(
+  client: ScimClient,
+  endpoint: string,
+  displayName: string,
+  tally: GroupTally,
+): Promise<string | undefined> {
   tally.requests++;
-  const found = await client.get<{ Resources?: Array<{ id?: unknown; displayName?: unknown }> }>(endpoint, { query: { filter: `displayName eq ${filterString(displayName)}`, attributes: 'id,displayName' } });
-  const same = (found.body?.Resources ?? []).filter((r) => String(r.displayName ?? '').toLowerCase() === displayName.toLowerCase());
+  const found = await client.get<{ Resources?: Array<{ id?: unknown; displayName?: unknown }> }>(endpoint, {
+    query: { filter: `displayName eq ${filterString(displayName)}`, attributes: 'id,displayName' },
+  });
+  const same = (found.body?.Resources ?? []).filter(
+    (r) => String(r.displayName ?? '').toLowerCase() === displayName.toLowerCase(),
+  );
   return same.length === 1 ? String(same[0].id) : undefined;
 }
 
 /** Without PATCH: the whole group, read, changed and replaced (ETag-guarded when the provider has them). */
-async function putGroup(client: ScimClient, groupPath: string, change: GroupChange, phase: 'writes' | 'removals', tally: GroupTally): Promise<void> {
+async function putGroup(
+  client: ScimClient,
+  groupPath: string,
+  change: GroupChange,
+  phase: 'writes' | 'removals',
+  tally: GroupTally,
+): Promise<void> {
   tally.requests += 2;
   const current = await client.get<Record<string, unknown>>(groupPath);
-  const members = new Set(((current.body?.members as Array<{ value?: unknown }> | undefined) ?? []).map((m) => String(m.value)));
+  const members = new Set(
+    ((current.body?.members as Array<{ value?: unknown }> | undefined) ?? []).map((m) => String(m.value)),
+  );
   if (phase === 'writes') change.add.forEach((id) => members.add(id));
   else change.remove.forEach((id) => members.delete(id));
   const { meta: _meta, ...rest } = current.body ?? {};
-  const body = { ...rest, schemas: [URN.Group], ...(phase === 'writes' && change.rename ? { displayName: change.rename } : {}), members: [...members].sort().map((value) => ({ value })) };
+  const body = {
+    ...rest,
+    schemas: [URN.Group],
+    ...(phase === 'writes' && change.rename ? { displayName: change.rename } : {}),
+    members: [...members].sort().map((value) => ({ value })),
+  };
   await client.put(groupPath, body, current.etag ? { ifMatch: current.etag } : {});
 }
 
 /** One group's changes of the phase; returns the group id (new for a create). */
-async function applyGroup(client: ScimClient, input: ApplyGroupsInput, change: GroupChange, resumed: boolean, tally: GroupTally): Promise<string | undefined> {
+async function applyGroup(
+  client: ScimClient,
+  input: ApplyGroupsInput,
+  change: GroupChange,
+  resumed: boolean,
+  tally: GroupTally,
+): Promise<string | undefined> {
   const endpoint = input.groupsEndpoint;
   const pathOf = (id: string) => `${endpoint}/${encodeURIComponent(id)}`;
   const size = input.memberSliceSize;
@@ -106,9 +160,13 @@ async function applyGroup(client: ScimClient, input: ApplyGroupsInput, change: G
         const first = input.patchSupported ? toAdd.slice(0, size) : toAdd;
         tally.requests++;
         const created = await client.post<{ id?: unknown }>(endpoint, {
-          schemas: [URN.Group], displayName: change.displayName, ...(change.externalId ? { externalId: change.externalId } : {}), ...(first.length > 0 ? { members: first.map((value) => ({ value })) } : {}),
+          schemas: [URN.Group],
+          displayName: change.displayName,
+          ...(change.externalId ? { externalId: change.externalId } : {}),
+          ...(first.length > 0 ? { members: first.map((value) => ({ value })) } : {}),
         });
-        if (typeof created.body?.id !== 'string') throw new Error(`POST ${endpoint} answered without an id for group "${change.displayName}"`);
+        if (typeof created.body?.id !== 'string')
+          throw new Error(`POST ${endpoint} answered without an id for group "${change.displayName}"`);
         id = created.body.id;
         toAdd = toAdd.slice(first.length);
         tally.created++;
@@ -116,9 +174,11 @@ async function applyGroup(client: ScimClient, input: ApplyGroupsInput, change: G
     }
     if (!id) return undefined;
     if (!input.patchSupported) {
-      if (toAdd.length > 0 || change.rename) await putGroup(client, pathOf(id), { ...change, add: toAdd }, 'writes', tally);
+      if (toAdd.length > 0 || change.rename)
+        await putGroup(client, pathOf(id), { ...change, add: toAdd }, 'writes', tally);
     } else {
-      if (change.rename) await sendPatch(client, pathOf(id), [{ op: 'replace', path: 'displayName', value: change.rename }], tally);
+      if (change.rename)
+        await sendPatch(client, pathOf(id), [{ op: 'replace', path: 'displayName', value: change.rename }], tally);
       for (const slice of slices(toAdd, size)) await sendPatch(client, pathOf(id), [addMembersOperation(slice)], tally);
     }
     if (change.rename) tally.renamed++;
@@ -142,12 +202,19 @@ async function applyGroup(client: ScimClient, input: ApplyGroupsInput, change: G
   // A retried attempt may have removed some already; a filter matching nothing can be a 400 noTarget.
   const present = resumed ? await readMembers(client, endpoint, id, tally) : undefined;
   const remove = present ? change.remove.filter((member) => present.has(member)) : change.remove;
-  for (const slice of slices(remove, size)) await sendPatch(client, pathOf(id), slice.map(removeMemberOperation), tally);
+  for (const slice of slices(remove, size))
+    await sendPatch(client, pathOf(id), slice.map(removeMemberOperation), tally);
   return id;
 }
 
 /** Re-reads the group once and counts what the provider applied; what it did not is a failure. */
-async function verify(client: ScimClient, input: ApplyGroupsInput, change: GroupChange, id: string, tally: GroupTally): Promise<void> {
+async function verify(
+  client: ScimClient,
+  input: ApplyGroupsInput,
+  change: GroupChange,
+  id: string,
+  tally: GroupTally,
+): Promise<void> {
   const expected = input.phase === 'writes' ? change.add : change.remove;
   if (expected.length === 0) return;
   const now = await readMembers(client, input.groupsEndpoint, id, tally);
@@ -176,10 +243,27 @@ function fail(tally: GroupTally, maxReported: number, failure: GroupTally['failu
 export async function applyGroupChanges(deps: ActivityDeps, input: ApplyGroupsInput): Promise<GroupTally> {
   const context = Context.current();
   const changes = input.slice
-    ? await readPlanSlice<GroupChange>(input.slice, input, `groups ${input.from}… of the ${input.phase} of group plan ${input.planHash.slice(0, 12)}`)
-    : phaseChanges(readPlanFile<GroupChange>(input.planFile ?? '', input.planHash, 'the group plan'), input.phase).slice(input.from, input.to);
+    ? await readPlanSlice<GroupChange>(
+        input.slice,
+        input,
+        `groups ${input.from}… of the ${input.phase} of group plan ${input.planHash.slice(0, 12)}`,
+      )
+    : phaseChanges(
+        readPlanFile<GroupChange>(input.planFile ?? '', input.planHash, 'the group plan'),
+        input.phase,
+      ).slice(input.from, input.to);
   const resumedFrom = context.info.heartbeatDetails as { next: number; tally: GroupTally } | undefined;
-  const tally: GroupTally = resumedFrom?.tally ?? { groups: 0, created: 0, renamed: 0, deleted: 0, membersAdded: 0, membersRemoved: 0, failed: 0, failures: [], requests: 0 };
+  const tally: GroupTally = resumedFrom?.tally ?? {
+    groups: 0,
+    created: 0,
+    renamed: 0,
+    deleted: 0,
+    membersAdded: 0,
+    membersRemoved: 0,
+    failed: 0,
+    failures: [],
+    requests: 0,
+  };
   const resumed = context.info.attempt > 1;
   const client = scimClientFor(deps, input.tenant);
   for (let i = resumedFrom?.next ?? 0; i < changes.length; i++) {
@@ -192,7 +276,12 @@ export async function applyGroupChanges(deps: ActivityDeps, input: ApplyGroupsIn
       if (isTransient(err)) throw err;
       const status = err instanceof ScimHttpError ? err.status : undefined;
       tally.failed++;
-      fail(tally, input.maxReported, { group: change.displayName, ...(change.id ? { id: change.id } : {}), ...(status ? { status } : {}), detail: (err as Error).message });
+      fail(tally, input.maxReported, {
+        group: change.displayName,
+        ...(change.id ? { id: change.id } : {}),
+        ...(status ? { status } : {}),
+        detail: (err as Error).message,
+      });
     }
     context.heartbeat({ next: i + 1, tally: structuredClone(tally) });
   }

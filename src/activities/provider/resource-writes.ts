@@ -37,7 +37,12 @@ function keysOf(entry: Entry): MatchKeys {
 }
 
 function failed(entry: Entry, err: unknown): RecordOutcome {
-  const http = err instanceof ScimHttpError ? err : err instanceof DeadlinePassedError && err.last instanceof ScimHttpError ? err.last : undefined;
+  const http =
+    err instanceof ScimHttpError
+      ? err
+      : err instanceof DeadlinePassedError && err.last instanceof ScimHttpError
+        ? err.last
+        : undefined;
   return {
     kind: 'failed',
     failure: {
@@ -62,7 +67,11 @@ function ambiguous(entry: Entry, match: Extract<MatchResult, { kind: 'ambiguous'
 }
 
 /** Updates `current` to the record's values if they differ. */
-async function update(ctx: WriteContext, entry: Entry, current: Record<string, unknown> & { id: string }): Promise<'updated' | 'unchanged'> {
+async function update(
+  ctx: WriteContext,
+  entry: Entry,
+  current: Record<string, unknown> & { id: string },
+): Promise<'updated' | 'unchanged'> {
   const changes = userPatchOperations(entry.user, current);
   if (changes.length === 0) return 'unchanged';
   const version = (current.meta as { version?: unknown } | undefined)?.version;
@@ -87,7 +96,13 @@ async function create(ctx: WriteContext, entry: Entry): Promise<void> {
 export async function writeRecord(ctx: WriteContext, entry: Entry): Promise<RecordOutcome> {
   const keys = keysOf(entry);
   const lookup = (scanOnMiss: boolean) =>
-    lookupUser(ctx.client, keys, { endpoint: ctx.endpoint, filter: ctx.capabilities.filter, scanOnMiss, dialect: ctx.dialect, call: (r) => untilDeadline(ctx.deadline, r) });
+    lookupUser(ctx.client, keys, {
+      endpoint: ctx.endpoint,
+      filter: ctx.capabilities.filter,
+      scanOnMiss,
+      dialect: ctx.dialect,
+      call: (r) => untilDeadline(ctx.deadline, r),
+    });
   try {
     for (let round = 1; ; round++) {
       let match: MatchResult = ctx.capabilities.filter ? await lookup(false) : { kind: 'none' };
@@ -98,7 +113,13 @@ export async function writeRecord(ctx: WriteContext, entry: Entry): Promise<Reco
         } catch (err) {
           if (!isUniqueness(err)) throw err;
           match = await lookup(true);
-          if (match.kind === 'none') return failed(entry, new Error(`${(err as Error).message}; no user found that matches userName "${entry.userName}"${keys.externalId ? ` or externalId "${keys.externalId}"` : ''}`));
+          if (match.kind === 'none')
+            return failed(
+              entry,
+              new Error(
+                `${(err as Error).message}; no user found that matches userName "${entry.userName}"${keys.externalId ? ` or externalId "${keys.externalId}"` : ''}`,
+              ),
+            );
         }
       }
       if (match.kind === 'ambiguous') return ambiguous(entry, match);

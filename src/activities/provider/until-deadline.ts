@@ -11,7 +11,10 @@ export const RETRY_CAP_MS = 5000;
 /** A retryable failure was still happening when the run's deadline passed. */
 export class DeadlinePassedError extends Error {
   override readonly name = 'DeadlinePassedError';
-  constructor(readonly last: Error, attempts: number) {
+  constructor(
+    readonly last: Error,
+    attempts: number,
+  ) {
     super(`still failing at the run's retry deadline after ${attempts} attempts: ${last.message}`);
   }
 }
@@ -32,7 +35,11 @@ const realClock: RetryClock = {
 };
 
 /** Calls `call` until it succeeds, fails non-retryably, or `deadline` (epoch ms) passes. */
-export async function untilDeadline<T>(deadline: number, call: () => Promise<T>, clock: RetryClock = realClock): Promise<T> {
+export async function untilDeadline<T>(
+  deadline: number,
+  call: () => Promise<T>,
+  clock: RetryClock = realClock,
+): Promise<T> {
   let backoff = RETRY_FIRST_MS;
   for (let attempt = 1; ; attempt++) {
     try {

@@ -49,13 +49,18 @@ const refusedFilter = (err: unknown) => err instanceof ScimHttpError && (err.sta
 
 async function byFilter(client: ScimClient, keys: MatchKeys, options: LookupOptions): Promise<MatchResult> {
   const ask = (expression: string) =>
-    options.call(() => client.get(options.endpoint, { query: { filter: expression } })).then((r) => resourcesOf(r.body));
+    options
+      .call(() => client.get(options.endpoint, { query: { filter: expression } }))
+      .then((r) => resourcesOf(r.body));
   const { dialect } = options;
   let refused = false;
   if (keys.externalId !== undefined && dialect?.or) {
     try {
       // Both keys at once: a user matching either is a candidate, two different ones are ambiguous.
-      return verifiedMatch(keys, await ask(`userName eq ${filterString(keys.userName)} or externalId eq ${filterString(keys.externalId)}`));
+      return verifiedMatch(
+        keys,
+        await ask(`userName eq ${filterString(keys.userName)} or externalId eq ${filterString(keys.externalId)}`),
+      );
     } catch (err) {
       if (!refusedFilter(err)) throw err;
       refused = true;
@@ -78,7 +83,9 @@ export async function scanFor(
   const candidates: unknown[] = [];
   let startIndex = 1;
   for (let page = 0; page < SCAN_MAX_PAGES; page++) {
-    const response = await options.call(() => client.get(options.endpoint, { query: { startIndex, count: SCAN_PAGE } }));
+    const response = await options.call(() =>
+      client.get(options.endpoint, { query: { startIndex, count: SCAN_PAGE } }),
+    );
     const resources = resourcesOf(response.body);
     if (resources.length === 0) break;
     const verified = match(resources);

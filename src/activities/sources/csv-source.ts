@@ -6,7 +6,9 @@
 import { Parser } from 'csv-parse';
 
 /** A data row (the header excluded) as column → value, or why it could not be read. */
-export type CsvRow = { line: number; endLine: number; values: Record<string, string> } | { line: number; endLine: number; problem: string };
+export type CsvRow =
+  | { line: number; endLine: number; values: Record<string, string> }
+  | { line: number; endLine: number; problem: string };
 
 export interface ParsedCsv {
   columns: string[];
@@ -22,7 +24,9 @@ export interface CsvLine {
 /** Past this many malformed rows the file is not the CSV it claims to be (and resuming would get slow). */
 export const MAX_MALFORMED_ROWS = 1000;
 
-type RawRecord = { line: number; endLine: number; fields: string[] } | { line: number; endLine: number; problem: string };
+type RawRecord =
+  | { line: number; endLine: number; fields: string[] }
+  | { line: number; endLine: number; problem: string };
 
 interface CsvErrorLike {
   code?: string;
@@ -107,9 +111,14 @@ export class CsvReader {
       if (this.fed < this.pending.length) {
         const text = this.pending.slice(this.fed).join('');
         this.fed = this.pending.length;
-        error = await new Promise<CsvErrorLike | undefined>((resolve) => this.parser.write(text, (err) => resolve(err ?? undefined)));
+        error = await new Promise<CsvErrorLike | undefined>((resolve) =>
+          this.parser.write(text, (err) => resolve(err ?? undefined)),
+        );
       }
-      if (!error && ending) error = await new Promise<CsvErrorLike | undefined>((resolve) => this.parser.end((err?: Error | null) => resolve(err ?? undefined)).once('error', resolve));
+      if (!error && ending)
+        error = await new Promise<CsvErrorLike | undefined>((resolve) =>
+          this.parser.end((err?: Error | null) => resolve(err ?? undefined)).once('error', resolve),
+        );
       this.settle();
       if (!error) return this.rows();
       this.resume(error);
@@ -147,7 +156,9 @@ export class CsvReader {
         : describe(error);
     this.parsed.push({ line: start, endLine: start, problem });
     if (++this.malformed > MAX_MALFORMED_ROWS) {
-      throw new Error(`more than ${MAX_MALFORMED_ROWS} malformed rows (the last at line ${start}): is this a comma-separated file with a header row?`);
+      throw new Error(
+        `more than ${MAX_MALFORMED_ROWS} malformed rows (the last at line ${start}): is this a comma-separated file with a header row?`,
+      );
     }
     this.pending.splice(0, skip + 1);
     this.pendingFrom = start + 1;

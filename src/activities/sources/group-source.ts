@@ -53,21 +53,36 @@ async function readText(file: string): Promise<string> {
   try {
     return decodeSource(await fs.readFile(file)).text;
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`cannot read the source file ${file}: ${(err as Error).message}`, FailureType.SourceUnreadable);
+    throw ApplicationFailure.nonRetryable(
+      `cannot read the source file ${file}: ${(err as Error).message}`,
+      FailureType.SourceUnreadable,
+    );
   }
 }
 
-const split = (value: string, delimiter: string) => value.split(delimiter).map((s) => s.trim()).filter((s) => s !== '');
+const split = (value: string, delimiter: string) =>
+  value
+    .split(delimiter)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 
 async function csvRows(text: string, file: string, required: string[]) {
   const { columns, rows } = await parseCsvText(text);
   const missing = required.filter((c) => !columns.includes(c));
-  if (missing.length > 0) throw invalid(`${file}: the CSV header lacks ${missing.map((c) => `"${c}"`).join(', ')} (it has: ${columns.join(', ')})`);
+  if (missing.length > 0)
+    throw invalid(
+      `${file}: the CSV header lacks ${missing.map((c) => `"${c}"`).join(', ')} (it has: ${columns.join(', ')})`,
+    );
   return rows;
 }
 
 /** Each row's groups, gathered into groups in order of first appearance. */
-async function fromColumn(spec: GroupsColumnSpec, memberKey: string, out: LoadedGroups, byName: Map<string, SourceGroup>): Promise<void> {
+async function fromColumn(
+  spec: GroupsColumnSpec,
+  memberKey: string,
+  out: LoadedGroups,
+  byName: Map<string, SourceGroup>,
+): Promise<void> {
   const column = spec.column ?? 'groups';
   const memberColumn = spec.memberColumn ?? memberKey;
   const name = path.basename(spec.path);
@@ -81,7 +96,11 @@ async function fromColumn(spec: GroupsColumnSpec, memberKey: string, out: Loaded
     const groups = split(row.values[column] ?? '', spec.delimiter ?? ';');
     if (groups.length === 0) continue;
     if (member === '') {
-      out.problems.push({ group: groups.join(', '), origin, reason: `${memberColumn}: empty, so this user cannot be a member` });
+      out.problems.push({
+        group: groups.join(', '),
+        origin,
+        reason: `${memberColumn}: empty, so this user cannot be a member`,
+      });
       continue;
     }
     for (const displayName of groups) {
@@ -100,18 +119,25 @@ async function fromColumn(spec: GroupsColumnSpec, memberKey: string, out: Loaded
 function record(raw: unknown, origin: string, delimiter: string): SourceGroup | string {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'a group must be an object';
   const r = raw as Record<string, unknown>;
-  if (typeof r.displayName !== 'string' || r.displayName.trim() === '') return 'displayName: required (a non-empty string)';
+  if (typeof r.displayName !== 'string' || r.displayName.trim() === '')
+    return 'displayName: required (a non-empty string)';
   if (r.externalId !== undefined && typeof r.externalId !== 'string') return 'externalId: must be a string';
   let members: string[];
   if (r.members === undefined || r.members === '') members = [];
   else if (typeof r.members === 'string') members = split(r.members, delimiter);
   else if (Array.isArray(r.members)) {
     // members may be plain keys, or SCIM-style {value} objects carrying the key.
-    const keys = r.members.map((m) => (typeof m === 'string' ? m : typeof (m as { value?: unknown })?.value === 'string' ? (m as { value: string }).value : undefined));
+    const keys = r.members.map((m) =>
+      typeof m === 'string'
+        ? m
+        : typeof (m as { value?: unknown })?.value === 'string'
+          ? (m as { value: string }).value
+          : undefined,
+    );
     const bad = keys.findIndex((k) => k === undefined || k.trim() === '');
     if (bad !== -1) return `members[${bad}]: must be a non-empty string (the user's match key)`;
     members = (keys as string[]).map((k) => k.trim());
-  } else return 'members: must be a list of the users\' match keys';
+  } else return "members: must be a list of the users' match keys";
   return { displayName: r.displayName.trim(), ...(r.externalId ? { externalId: r.externalId } : {}), members, origin };
 }
 
@@ -124,7 +150,11 @@ async function fromFile(spec: GroupsFileSpec, out: LoadedGroups): Promise<Source
   if (format === 'csv') {
     for (const row of await csvRows(text, name, ['displayName'])) {
       const origin = `${name} line ${row.line}`;
-      raws.push('problem' in row ? { problem: row.problem, origin } : { raw: { ...row.values, ...(row.values.externalId === '' ? { externalId: undefined } : {}) }, origin });
+      raws.push(
+        'problem' in row
+          ? { problem: row.problem, origin }
+          : { raw: { ...row.values, ...(row.values.externalId === '' ? { externalId: undefined } : {}) }, origin },
+      );
     }
   } else if (format === 'ndjson') {
     text.split('\n').forEach((line, i) => {
@@ -143,7 +173,10 @@ async function fromFile(spec: GroupsFileSpec, out: LoadedGroups): Promise<Source
     } catch (err) {
       throw invalid(`cannot read ${name} as json: ${(err as Error).message}`);
     }
-    const list = Array.isArray(document) ? document : (document as { groups?: unknown; Resources?: unknown })?.groups ?? (document as { Resources?: unknown })?.Resources;
+    const list = Array.isArray(document)
+      ? document
+      : ((document as { groups?: unknown; Resources?: unknown })?.groups ??
+        (document as { Resources?: unknown })?.Resources);
     if (!Array.isArray(list)) throw invalid(`${name}: expected an array of groups, {"groups": […]} or a ListResponse`);
     list.forEach((raw, i) => raws.push({ raw, origin: `${name} record ${i + 1}` }));
   }
@@ -158,7 +191,8 @@ async function fromFile(spec: GroupsFileSpec, out: LoadedGroups): Promise<Source
 
 /** The run's groups: the groups file's and inline groups as given, with the user CSV column's members merged in by name. */
 export async function loadGroupSource(spec: GroupSourceSpec, memberKey: string): Promise<LoadedGroups> {
-  if (!spec.groupsColumn && !spec.groupsFile && !spec.groups) throw invalid('give the groups: groupsColumn (a column of the user CSV), groupsFile, and/or groups (inline)');
+  if (!spec.groupsColumn && !spec.groupsFile && !spec.groups)
+    throw invalid('give the groups: groupsColumn (a column of the user CSV), groupsFile, and/or groups (inline)');
   const out: LoadedGroups = { groups: [], problems: [] };
   const listed: SourceGroup[] = [];
   if (spec.groupsFile) listed.push(...(await fromFile(spec.groupsFile, out)));

@@ -36,7 +36,8 @@ export function resolveLocation(location: string): SourceLocation {
   try {
     return parseSourceLocation(location);
   } catch (err) {
-    if (err instanceof SourceLocationError) throw ApplicationFailure.nonRetryable(err.message, FailureType.InvalidSourceUrl);
+    if (err instanceof SourceLocationError)
+      throw ApplicationFailure.nonRetryable(err.message, FailureType.InvalidSourceUrl);
     throw err;
   }
 }
@@ -50,10 +51,15 @@ export async function openSource(ref: SourceRef): Promise<SourceStream> {
 }
 
 /** `body` as Buffers, its faults turned into `failure(err)`. */
-async function* readThrough(body: AsyncIterable<Uint8Array | string>, failure: (err: unknown) => ApplicationFailure, counted?: { bytes: number }): AsyncIterable<Buffer> {
+async function* readThrough(
+  body: AsyncIterable<Uint8Array | string>,
+  failure: (err: unknown) => ApplicationFailure,
+  counted?: { bytes: number },
+): AsyncIterable<Buffer> {
   try {
     for await (const chunk of body) {
-      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      const buffer =
+        typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       if (counted) counted.bytes += buffer.byteLength;
       yield buffer;
     }
@@ -65,7 +71,10 @@ async function* readThrough(body: AsyncIterable<Uint8Array | string>, failure: (
 async function openFile(location: Extract<SourceLocation, { kind: 'file' }>): Promise<SourceStream> {
   // A local file keeps its one type, whatever the reason (missing, permissions): the message says which.
   const unreadable = (err: unknown) =>
-    ApplicationFailure.nonRetryable(`cannot read the source file ${location.display}: ${(err as Error).message}`, FailureType.SourceUnreadable);
+    ApplicationFailure.nonRetryable(
+      `cannot read the source file ${location.display}: ${(err as Error).message}`,
+      FailureType.SourceUnreadable,
+    );
   let handle: fs.FileHandle | undefined;
   let before: Stats;
   try {
@@ -125,20 +134,39 @@ async function openS3(location: Extract<SourceLocation, { kind: 's3' }>): Promis
     const got = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
     if (!got.Body) throw new Error('the answer has no body');
     const stopped = (err: unknown) =>
-      ApplicationFailure.retryable(`the object store stopped sending the source object ${location.display}: ${(err as Error).message}`, FailureType.SourceUnreachable);
-    return { version: s3Version(got), body: readThrough(got.Body as AsyncIterable<Uint8Array>, stopped), settled: async () => undefined };
+      ApplicationFailure.retryable(
+        `the object store stopped sending the source object ${location.display}: ${(err as Error).message}`,
+        FailureType.SourceUnreachable,
+      );
+    return {
+      version: s3Version(got),
+      body: readThrough(got.Body as AsyncIterable<Uint8Array>, stopped),
+      settled: async () => undefined,
+    };
   } catch (err) {
     throw s3Failure(location.display, err);
   }
 }
 
 function s3Version(answer: { VersionId?: string; ETag?: string; ContentLength?: number; LastModified?: Date }): string {
-  return answer.VersionId ? `version ${answer.VersionId}` : answer.ETag ? `etag ${answer.ETag}` : `${answer.ContentLength}:${answer.LastModified?.getTime()}`;
+  return answer.VersionId
+    ? `version ${answer.VersionId}`
+    : answer.ETag
+      ? `etag ${answer.ETag}`
+      : `${answer.ContentLength}:${answer.LastModified?.getTime()}`;
 }
 
 const S3_NOT_FOUND = ['NoSuchKey', 'NoSuchBucket', 'NotFound'];
 // XAdminUserNotFound: what S3-compatible gateways (versitygw) answer, with a 404, where AWS says InvalidAccessKeyId.
-const S3_DENIED = ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'Forbidden', 'CredentialsProviderError', 'ExpiredToken', 'XAdminUserNotFound'];
+const S3_DENIED = [
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'Forbidden',
+  'CredentialsProviderError',
+  'ExpiredToken',
+  'XAdminUserNotFound',
+];
 
 /** The one clear failure for an S3 error on `display`; `what` names the object in the message. */
 export function s3Failure(display: string, err: unknown, what = `the source object ${display}`): ApplicationFailure {
@@ -147,7 +175,10 @@ export function s3Failure(display: string, err: unknown, what = `the source obje
   const why = `${e.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? String(err)}`;
   const denied = S3_DENIED.includes(e.name ?? '') || status === 401 || status === 403;
   if (!denied && (S3_NOT_FOUND.includes(e.name ?? '') || status === 404)) {
-    return ApplicationFailure.nonRetryable(`${what} does not exist (or its bucket does not): ${why}`, FailureType.SourceNotFound);
+    return ApplicationFailure.nonRetryable(
+      `${what} does not exist (or its bucket does not): ${why}`,
+      FailureType.SourceNotFound,
+    );
   }
   if (denied) {
     return ApplicationFailure.nonRetryable(
@@ -164,7 +195,11 @@ export function s3Failure(display: string, err: unknown, what = `the source obje
   return ApplicationFailure.nonRetryable(`cannot use ${what}: ${why}`, FailureType.SourceUnreadable);
 }
 
-function authHeader(display: string, envName: string | undefined, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+function authHeader(
+  display: string,
+  envName: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   if (!envName) return {};
   const value = env[envName];
   if (!value) {
@@ -177,7 +212,10 @@ function authHeader(display: string, envName: string | undefined, env: NodeJS.Pr
   return named ? { [named[1]]: named[2] } : { Authorization: value };
 }
 
-async function openHttps(location: Extract<SourceLocation, { kind: 'https' }>, authHeaderEnv: string | undefined): Promise<SourceStream> {
+async function openHttps(
+  location: Extract<SourceLocation, { kind: 'https' }>,
+  authHeaderEnv: string | undefined,
+): Promise<SourceStream> {
   const headers = authHeader(location.display, authHeaderEnv);
   let response: Response;
   try {
@@ -188,23 +226,39 @@ async function openHttps(location: Extract<SourceLocation, { kind: 'https' }>, a
   }
   const why = `HTTP ${response.status} ${response.statusText}`.trim();
   if (response.status === 404 || response.status === 410) {
-    throw ApplicationFailure.nonRetryable(`the source ${location.display} does not exist: ${why}`, FailureType.SourceNotFound);
+    throw ApplicationFailure.nonRetryable(
+      `the source ${location.display} does not exist: ${why}`,
+      FailureType.SourceNotFound,
+    );
   }
   if (response.status === 401 || response.status === 403) {
-    const hint = authHeaderEnv ? `check the header in ${authHeaderEnv}` : 'give authHeaderEnv, the environment variable holding the auth header';
-    throw ApplicationFailure.nonRetryable(`the server refused the source ${location.display}: ${why}; ${hint}`, FailureType.SourceAccessDenied);
+    const hint = authHeaderEnv
+      ? `check the header in ${authHeaderEnv}`
+      : 'give authHeaderEnv, the environment variable holding the auth header';
+    throw ApplicationFailure.nonRetryable(
+      `the server refused the source ${location.display}: ${why}; ${hint}`,
+      FailureType.SourceAccessDenied,
+    );
   }
   if (response.status >= 500) {
-    throw ApplicationFailure.retryable(`the server of the source ${location.display} failed: ${why}`, FailureType.SourceUnreachable);
+    throw ApplicationFailure.retryable(
+      `the server of the source ${location.display} failed: ${why}`,
+      FailureType.SourceUnreachable,
+    );
   }
   if (response.status !== 200 || !response.body) {
-    throw ApplicationFailure.nonRetryable(`cannot read the source ${location.display}: ${why} (redirects are not followed)`, FailureType.SourceUnreadable);
+    throw ApplicationFailure.nonRetryable(
+      `cannot read the source ${location.display}: ${why} (redirects are not followed)`,
+      FailureType.SourceUnreadable,
+    );
   }
   const etag = response.headers.get('etag');
   const modified = response.headers.get('last-modified');
   return {
     version: etag ? `etag ${etag}` : modified ? `modified ${modified}` : 'unversioned',
-    body: readThrough(Readable.fromWeb(response.body as ReadableStream<Uint8Array>), (err) => unreachable(location.display, err)),
+    body: readThrough(Readable.fromWeb(response.body as ReadableStream<Uint8Array>), (err) =>
+      unreachable(location.display, err),
+    ),
     settled: async () => undefined,
   };
 }

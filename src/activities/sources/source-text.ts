@@ -72,7 +72,8 @@ export async function* sourceLines(body: AsyncIterable<Buffer>): AsyncGenerator<
     checked = true;
     const out: SourceLine[] = [];
     if (isUtf8(bytes)) {
-      for (const text of bytes.toString('utf8').split('\n')) out.push({ line: next++, text, utf8: true, terminated: true });
+      for (const text of bytes.toString('utf8').split('\n'))
+        out.push({ line: next++, text, utf8: true, terminated: true });
     } else {
       let start = 0;
       for (let i = 0; i <= bytes.length; i++) {

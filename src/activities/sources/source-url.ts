@@ -74,13 +74,18 @@ export function parseSourceLocation(location: string): SourceLocation {
     const bucket = url.hostname;
     const key = decodeURIComponent(url.pathname.replace(/^\//, ''));
     if (!bucket || !key || key.endsWith('/')) {
-      throw new SourceLocationError(`the source URL ${display} does not name an object: use s3://bucket/path/to/users.csv`);
+      throw new SourceLocationError(
+        `the source URL ${display} does not name an object: use s3://bucket/path/to/users.csv`,
+      );
     }
-    if (url.search) throw new SourceLocationError(`the source URL ${display} has a query: an s3:// URL is s3://bucket/key only`);
+    if (url.search)
+      throw new SourceLocationError(`the source URL ${display} has a query: an s3:// URL is s3://bucket/key only`);
     return { kind: 's3', bucket, key, display: `s3://${bucket}/${key}` };
   }
   if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-    throw new SourceLocationError(`the source URL ${display} is plain http: use https:// (http:// is accepted on loopback only)`);
+    throw new SourceLocationError(
+      `the source URL ${display} is plain http: use https:// (http:// is accepted on loopback only)`,
+    );
   }
   return { kind: 'https', url: url.toString(), display };
 }

@@ -58,19 +58,29 @@ type Emit = (record: MappedRecord) => Promise<void>;
 export function formatOf(file: string, explicit?: string, display = file): SourceFormat {
   if (explicit === 'csv' || explicit === 'json' || explicit === 'ndjson') return explicit;
   if (explicit !== undefined) {
-    throw ApplicationFailure.nonRetryable(`unknown source format "${explicit}" (csv, json or ndjson)`, FailureType.InvalidSource);
+    throw ApplicationFailure.nonRetryable(
+      `unknown source format "${explicit}" (csv, json or ndjson)`,
+      FailureType.InvalidSource,
+    );
   }
   const ext = path.extname(file).toLowerCase();
   if (ext === '.csv') return 'csv';
   if (ext === '.ndjson' || ext === '.jsonl') return 'ndjson';
   if (ext === '.json') return 'json';
-  throw ApplicationFailure.nonRetryable(`cannot tell the format of ${display} from its extension: give format csv, json or ndjson`, FailureType.InvalidSource);
+  throw ApplicationFailure.nonRetryable(
+    `cannot tell the format of ${display} from its extension: give format csv, json or ndjson`,
+    FailureType.InvalidSource,
+  );
 }
 
 function compiled(document: unknown): CompiledMapping | undefined {
   if (document === undefined || document === null) return undefined;
   const result = compileMapping(document);
-  if (!result.ok) throw ApplicationFailure.nonRetryable(`the attribute mapping is invalid: ${result.problems.join('; ')}`, FailureType.InvalidMapping);
+  if (!result.ok)
+    throw ApplicationFailure.nonRetryable(
+      `the attribute mapping is invalid: ${result.problems.join('; ')}`,
+      FailureType.InvalidMapping,
+    );
   return result.mapping;
 }
 
@@ -98,7 +108,11 @@ function parseJson(text: string): unknown[] {
 }
 
 /** One record per non-empty line; a line that is not JSON (or not UTF-8) becomes an invalid record, not a failed run. */
-async function readNdjson(body: AsyncIterable<Buffer>, mapping: CompiledMapping | undefined, emit: Emit): Promise<void> {
+async function readNdjson(
+  body: AsyncIterable<Buffer>,
+  mapping: CompiledMapping | undefined,
+  emit: Emit,
+): Promise<void> {
   for await (const lines of sourceLines(body)) {
     for (const { line, text, utf8 } of lines) {
       const content = text.trim();
@@ -175,13 +189,19 @@ async function readJson(body: AsyncIterable<Buffer>, mapping: CompiledMapping | 
   const damaged = (value: unknown) => badLines.length > 0 && JSON.stringify(value).includes('\uFFFD');
   const records = parseJson(text);
   for (let i = 0; i < records.length; i++) {
-    await emit(damaged(records[i]) ? { problems: [`record ${i + 1}: ${notUtf8(badLines[0])}`] } : mapRecord(records[i], mapping));
+    await emit(
+      damaged(records[i]) ? { problems: [`record ${i + 1}: ${notUtf8(badLines[0])}`] } : mapRecord(records[i], mapping),
+    );
   }
 }
 
 function identity(columns: string[]): CompiledMapping {
   const result = identityMapping(columns);
-  if (!result.ok) throw ApplicationFailure.nonRetryable(`the CSV header is not a list of SCIM paths: ${result.problems.join('; ')}`, FailureType.InvalidMapping);
+  if (!result.ok)
+    throw ApplicationFailure.nonRetryable(
+      `the CSV header is not a list of SCIM paths: ${result.problems.join('; ')}`,
+      FailureType.InvalidMapping,
+    );
   return result.mapping;
 }
 
@@ -195,7 +215,10 @@ export function sourceLocationOf(spec: Pick<FileSourceSpec, 'path' | 'url'>): st
 }
 
 /** The stream's bytes, counted and hashed as they pass. */
-async function* hashing(body: AsyncIterable<Buffer>, digest: { hash: ReturnType<typeof createHash>; bytes: number }): AsyncIterable<Buffer> {
+async function* hashing(
+  body: AsyncIterable<Buffer>,
+  digest: { hash: ReturnType<typeof createHash>; bytes: number },
+): AsyncIterable<Buffer> {
   for await (const part of body) {
     digest.hash.update(part);
     digest.bytes += part.byteLength;
@@ -233,7 +256,10 @@ export async function readFileSource(spec: FileSourceSpec, sink: RecordSink): Pr
   } catch (err) {
     if (err === sinkFailure || err instanceof ApplicationFailure) throw err;
     await source.settled(); // bytes that stopped parsing because the file changed under the reader: say so
-    throw ApplicationFailure.nonRetryable(`cannot read ${location.display} as ${format}: ${(err as Error).message}`, FailureType.InvalidSource);
+    throw ApplicationFailure.nonRetryable(
+      `cannot read ${location.display} as ${format}: ${(err as Error).message}`,
+      FailureType.InvalidSource,
+    );
   }
   await source.settled();
   return { path: canonical, format, sha256: digest.hash.digest('hex'), version: source.version, bytes: digest.bytes };

@@ -1,6 +1,14 @@
 import type { TenantConnection } from '../tenant';
 import { settingName, type ClientCredentialsAuth } from './config';
-import { basicAuth, callAuthEndpoint, FORM, readAccessToken, type AuthHttp, type EndpointCall, type IssuedToken } from './endpoint';
+import {
+  basicAuth,
+  callAuthEndpoint,
+  FORM,
+  readAccessToken,
+  type AuthHttp,
+  type EndpointCall,
+  type IssuedToken,
+} from './endpoint';
 import type { AuthStrategy } from './strategy';
 
 /** OAuth 2.0 client credentials (RFC 6749 §4.4), client authenticated by HTTP Basic or in the form. */

@@ -63,7 +63,12 @@ export interface BearerAuth extends AuthCommon {
 export type TenantAuth = ClientCredentialsAuth | CxoneAccessKeyAuth | CxoneAccessKeyLegacyAuth | BearerAuth;
 export type AuthType = TenantAuth['type'];
 
-export const AUTH_TYPES: readonly AuthType[] = ['cxone-access-key', 'cxone-access-key-legacy', 'client-credentials', 'bearer'];
+export const AUTH_TYPES: readonly AuthType[] = [
+  'cxone-access-key',
+  'cxone-access-key-legacy',
+  'client-credentials',
+  'bearer',
+];
 
 export const DEFAULT_CXONE_ISSUER = 'https://cxone.niceincontact.com';
 

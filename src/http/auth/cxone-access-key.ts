@@ -1,7 +1,16 @@
 import type { TenantConnection } from '../tenant';
 import { settingName, type CxoneAccessKeyAuth } from './config';
 import { CxoneDiscovery, tenantIdFromIdToken } from './cxone-discovery';
-import { basicAuth, callAuthEndpoint, endpointError, FORM, readAccessToken, type AuthHttp, type EndpointCall, type IssuedToken } from './endpoint';
+import {
+  basicAuth,
+  callAuthEndpoint,
+  endpointError,
+  FORM,
+  readAccessToken,
+  type AuthHttp,
+  type EndpointCall,
+  type IssuedToken,
+} from './endpoint';
 import type { AuthStrategy } from './strategy';
 
 /**
@@ -22,7 +31,11 @@ export class CxoneAccessKeyStrategy implements AuthStrategy<CxoneAccessKeyAuth> 
   }
 
   async requestToken(tenant: TenantConnection, auth: CxoneAccessKeyAuth): Promise<IssuedToken> {
-    const form = new URLSearchParams({ grant_type: 'password', username: auth.accessKeyId, password: auth.accessKeySecret });
+    const form = new URLSearchParams({
+      grant_type: 'password',
+      username: auth.accessKeyId,
+      password: auth.accessKeySecret,
+    });
     if (auth.scopes.length > 0) form.set('scope', auth.scopes.join(' '));
     const call: EndpointCall = {
       tenant,

@@ -43,7 +43,10 @@ export interface EndpointAnswer {
 }
 
 /** An OAuthError for this endpoint (its URL without the query: that may carry an id). */
-export function endpointError(call: Pick<EndpointCall, 'tenant' | 'url'>, init: ConstructorParameters<typeof OAuthError>[2]): OAuthError {
+export function endpointError(
+  call: Pick<EndpointCall, 'tenant' | 'url'>,
+  init: ConstructorParameters<typeof OAuthError>[2],
+): OAuthError {
   const url = new URL(call.url);
   return new OAuthError(call.tenant.tenantId, `${url.origin}${url.pathname}`, init);
 }
@@ -67,14 +70,25 @@ export async function callAuthEndpoint(http: AuthHttp, call: EndpointCall): Prom
     });
     text = await response.text();
   } catch (err) {
-    throw endpointError(call, { reason: describeFetchFailure(err, timeoutMs).message, fix: call.fix(undefined, undefined) });
+    throw endpointError(call, {
+      reason: describeFetchFailure(err, timeoutMs).message,
+      fix: call.fix(undefined, undefined),
+    });
   }
   const body = parseBody(redactSecrets(text, call.secrets), response.headers.get('content-type'));
-  const json = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  const json = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<
+    string,
+    unknown
+  >;
   const { status } = response;
   if (!response.ok) {
     const error = typeof json.error === 'string' ? json.error : undefined;
-    const errorDescription = typeof json.error_description === 'string' ? json.error_description : typeof json.message === 'string' ? json.message : undefined;
+    const errorDescription =
+      typeof json.error_description === 'string'
+        ? json.error_description
+        : typeof json.message === 'string'
+          ? json.message
+          : undefined;
     const transient = status === 429 || status >= 500;
     throw endpointError(call, {
       status,

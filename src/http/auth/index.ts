@@ -61,7 +61,10 @@ export class TenantTokenProvider implements TokenProvider {
     const apiBase = tenant.baseUrl ?? cached.apiBase;
     if (!apiBase) {
       // Configuration checks make baseUrl required for every strategy that cannot discover it.
-      throw new OAuthError(tenant.tenantId, 'configuration', { reason: 'no API base URL', fix: 'set baseUrl for the tenant' });
+      throw new OAuthError(tenant.tenantId, 'configuration', {
+        reason: 'no API base URL',
+        fix: 'set baseUrl for the tenant',
+      });
     }
     return { token: cached.value, apiBase, expiresAt: cached.expiresAt };
   }
@@ -77,6 +80,11 @@ export class TenantTokenProvider implements TokenProvider {
   }
 
   #key(tenant: TenantConnection): string {
-    return JSON.stringify([tenant.tenantId, tenant.auth.type, tenant.baseUrl, ...this.#strategy(tenant.auth).cacheKey(tenant.auth)]);
+    return JSON.stringify([
+      tenant.tenantId,
+      tenant.auth.type,
+      tenant.baseUrl,
+      ...this.#strategy(tenant.auth).cacheKey(tenant.auth),
+    ]);
   }
 }

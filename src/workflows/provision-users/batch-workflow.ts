@@ -1,13 +1,26 @@
-import { ApplicationFailure, continueAsNew, ContinueAsNew, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  continueAsNew,
+  ContinueAsNew,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { ChunkInput, ChunkSubmission } from '../../activities/bulk-chunks';
 import { providerCallUntil } from '../activity-options';
 import { ChunkQueue, FATAL_FAILURES } from './chunk-queue';
 import { failureTypeOf, httpStatusOf, messageOf } from '../failures';
 import { succeededOf } from '../../core/tally';
-import { emptyTally, legacyBatchOptions, type BatchTally, type ProvisionUsersBatchInput, type WorkItem } from './totals';
+import {
+  emptyTally,
+  legacyBatchOptions,
+  type BatchTally,
+  type ProvisionUsersBatchInput,
+  type WorkItem,
+} from './totals';
 import { reportQuery, reportTotals, type ReportStep, type WorkflowReport } from '../report';
-
 
 /**
  * A batch of a provisionUsers run: a few Bulk requests, sent one at a time (the parent runs
@@ -35,7 +48,12 @@ export async function provisionUsersBatch(input: ProvisionUsersBatchInput): Prom
     Object.assign(status, { value: 'succeeded', completedAt: new Date(Date.now()).toISOString() });
     return result;
   } catch (err) {
-    if (!(err instanceof ContinueAsNew)) Object.assign(status, { value: 'failed', error: messageOf(err), completedAt: new Date(Date.now()).toISOString() });
+    if (!(err instanceof ContinueAsNew))
+      Object.assign(status, {
+        value: 'failed',
+        error: messageOf(err),
+        completedAt: new Date(Date.now()).toISOString(),
+      });
     throw err;
   }
 }
@@ -48,12 +66,17 @@ function batchReport(
   const info = workflowInfo();
   const steps = tally.chunkOutcomes.map(
     (o): ReportStep => ({
-      step: o.mode === 'per-resource' ? `slice ${o.chunk} (${o.operations} records, one resource at a time)` : `bulk request ${o.chunk} (${o.operations} operations, ${o.mode})`,
+      step:
+        o.mode === 'per-resource'
+          ? `slice ${o.chunk} (${o.operations} records, one resource at a time)`
+          : `bulk request ${o.chunk} (${o.operations} operations, ${o.mode})`,
       startedAt: o.startedAt,
       durationMs: o.latencyMs,
       outcome: o.failed > 0 || (o.mode === 'none' && o.httpStatus !== 413) ? 'failed' : 'succeeded',
       ...(o.httpStatus !== undefined ? { httpStatus: o.httpStatus } : {}),
-      detail: o.detail ?? `${o.created} created, ${o.updated} updated, ${o.unchanged} unchanged, ${o.failed} failed, ${o.retried} resent`,
+      detail:
+        o.detail ??
+        `${o.created} created, ${o.updated} updated, ${o.unchanged} unchanged, ${o.failed} failed, ${o.retried} resent`,
     }),
   );
   return {
@@ -85,7 +108,10 @@ async function run(input: ProvisionUsersBatchInput, tally: BatchTally, items: Wo
   // retried until the deadline); heartbeats (every second) let a killed worker's attempt be
   // retried within 10 s, and a slice resumes from the position its last heartbeat carried.
   const { submitBulkChunk, pollBulkChunk, writeResourceSlice } = proxyActivities<Activities>(
-    providerCallUntil(options.deadline, { startToCloseTimeout: options.mode === 'bulk' ? '10 minutes' : '24 hours', heartbeatTimeout: '10 seconds' }),
+    providerCallUntil(options.deadline, {
+      startToCloseTimeout: options.mode === 'bulk' ? '10 minutes' : '24 hours',
+      heartbeatTimeout: '10 seconds',
+    }),
   );
   const queue = new ChunkQueue(input.batch, options, items, tally);
   let steps = 0;
@@ -108,7 +134,16 @@ async function run(input: ProvisionUsersBatchInput, tally: BatchTally, items: Wo
       } else if (options.mode === 'per-resource') {
         const { tenant, source, endpoint, maxReported } = base;
         const { capabilities, deadline, recordsInFlight } = options;
-        submission = await writeResourceSlice({ tenant, source, endpoint, maxReported, capabilities, deadline, recordsInFlight, chunk: next.item.chunk });
+        submission = await writeResourceSlice({
+          tenant,
+          source,
+          endpoint,
+          maxReported,
+          capabilities,
+          deadline,
+          recordsInFlight,
+          chunk: next.item.chunk,
+        });
       } else {
         submission = await submitBulkChunk({ ...base, chunk: next.item.chunk });
       }

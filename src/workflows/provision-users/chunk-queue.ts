@@ -86,14 +86,22 @@ export class ChunkQueue {
     this.items.shift();
     if (submission.state === 'lost') {
       const resent = this.resend(item, indicesOf(chunk.ranges), `async bulk job lost: ${submission.detail}`, now);
-      this.outcome(item, now, { mode: 'async', httpStatus: submission.httpStatus, ...emptyCounts(), failed: chunk.operations - resent, retried: resent, detail: submission.detail });
+      this.outcome(item, now, {
+        mode: 'async',
+        httpStatus: submission.httpStatus,
+        ...emptyCounts(),
+        failed: chunk.operations - resent,
+        retried: resent,
+        detail: submission.detail,
+      });
       return;
     }
     const latencyMs = now - (item.firstSentAt ?? now);
     addCounts(this.tally, { ...submission, retried: 0 });
     this.report(submission.failures);
     if (this.tally.latencies.length < MAX_LATENCY_SAMPLES) this.tally.latencies.push(latencyMs);
-    const resent = submission.retry.length > 0 ? this.resend(item, submission.retry, submission.retryReasons.join('; '), now) : 0;
+    const resent =
+      submission.retry.length > 0 ? this.resend(item, submission.retry, submission.retryReasons.join('; '), now) : 0;
     this.outcome(item, now, {
       mode: submission.mode,
       httpStatus: submission.httpStatus,
@@ -102,7 +110,9 @@ export class ChunkQueue {
       unchanged: submission.unchanged,
       failed: submission.failed + (submission.retry.length - resent),
       retried: resent,
-      ...(submission.retry.length > 0 ? { detail: `resend ${submission.retry.length}: ${submission.retryReasons.join('; ')}` } : {}),
+      ...(submission.retry.length > 0
+        ? { detail: `resend ${submission.retry.length}: ${submission.retryReasons.join('; ')}` }
+        : {}),
     });
   }
 
@@ -114,20 +124,42 @@ export class ChunkQueue {
     if (halves) {
       // 413: the provider takes less than it advertised (or than we estimated): halve and resend.
       this.items.unshift({ chunk: halves[0], attempt: item.attempt }, { chunk: halves[1], attempt: item.attempt });
-      this.outcome(item, now, { mode: 'none', httpStatus: 413, ...emptyCounts(), detail: `413: split into ${halves[0].id} (${halves[0].operations}) and ${halves[1].id} (${halves[1].operations})` });
+      this.outcome(item, now, {
+        mode: 'none',
+        httpStatus: 413,
+        ...emptyCounts(),
+        detail: `413: split into ${halves[0].id} (${halves[0].operations}) and ${halves[1].id} (${halves[1].operations})`,
+      });
       return;
     }
     if (item.job) {
       // The job's status could not be fetched; it may still have run. Resending is safe: a 409
       // for what it created is settled by lookup.
-      const resent = this.resend(item, indicesOf(chunk.ranges), `async bulk job status unavailable: ${failure.message}`, now);
-      this.outcome(item, now, { mode: 'async', ...emptyCounts(), failed: chunk.operations - resent, retried: resent, detail: failure.message });
+      const resent = this.resend(
+        item,
+        indicesOf(chunk.ranges),
+        `async bulk job status unavailable: ${failure.message}`,
+        now,
+      );
+      this.outcome(item, now, {
+        mode: 'async',
+        ...emptyCounts(),
+        failed: chunk.operations - resent,
+        retried: resent,
+        detail: failure.message,
+      });
       return;
     }
     // Retries exhausted or a non-retryable answer for the request as a whole: report every operation.
     const { status } = failure;
     this.fail(indicesOf(chunk.ranges), `bulk request failed: ${failure.message}`, status);
-    this.outcome(item, now, { mode: 'none', ...(status ? { httpStatus: status } : {}), ...emptyCounts(), failed: chunk.operations, detail: failure.message });
+    this.outcome(item, now, {
+      mode: 'none',
+      ...(status ? { httpStatus: status } : {}),
+      ...emptyCounts(),
+      failed: chunk.operations,
+      detail: failure.message,
+    });
   }
 
   private report(failures: BatchTally['failures']): void {
@@ -156,7 +188,11 @@ export class ChunkQueue {
       return 0;
     }
     this.tally.retried += indices.length;
-    this.items.push({ chunk: retryChunk(item.chunk, indices, item.attempt), attempt: item.attempt + 1, notBefore: now + delay });
+    this.items.push({
+      chunk: retryChunk(item.chunk, indices, item.attempt),
+      attempt: item.attempt + 1,
+      notBefore: now + delay,
+    });
     return indices.length;
   }
 

@@ -11,7 +11,14 @@ import { compileMapping } from '../../mapping/mapping';
 import { recordLimitsOf, type RecordLimits } from '../../scim/record-checks';
 import { latencyStats, succeededOf, type LatencyStats } from '../../core/tally';
 import type { WriteCapabilities } from '../../scim/user-match';
-import { emptyTally, type BatchTally, type ChunkOutcome, type InvalidRecord, type ProvisionTotals, type RecordFailure } from './totals';
+import {
+  emptyTally,
+  type BatchTally,
+  type ChunkOutcome,
+  type InvalidRecord,
+  type ProvisionTotals,
+  type RecordFailure,
+} from './totals';
 import type { ReportStep } from '../report';
 
 export interface ProvisionUsersInput {
@@ -71,8 +78,19 @@ export interface ProvisionUsersResult {
   /** How the records were written (decided from the ServiceProviderConfig and the input's mode). */
   mode: 'bulk' | 'per-resource';
   /** Which version of the source was provisioned: the SHA-256 of the bytes planned and the store's version of them. */
-  source: { kind: 'file' | 'inline'; path?: string; format?: SourceFormat; sha256?: string; version?: string; records: number };
-  limits: { maxOperations: number; maxPayloadSize: number; discovered: { maxOperations: number; maxPayloadSize: number } };
+  source: {
+    kind: 'file' | 'inline';
+    path?: string;
+    format?: SourceFormat;
+    sha256?: string;
+    version?: string;
+    records: number;
+  };
+  limits: {
+    maxOperations: number;
+    maxPayloadSize: number;
+    discovered: { maxOperations: number; maxPayloadSize: number };
+  };
   totals: ProvisionTotals;
   /** succeeded / (validated + invalid); 1 when the source is empty. */
   successRate: number;
@@ -96,7 +114,13 @@ export interface ProvisionUsersResult {
 /** What a run hands to the next one on continue-as-new. */
 export interface Continuation {
   /** `mode`, `capabilities` and `deadline` are absent in runs started before per-resource writes (Bulk then). */
-  model: { endpoint: string; patchSupported: boolean; mode?: 'bulk' | 'per-resource'; capabilities?: WriteCapabilities; deadline?: number };
+  model: {
+    endpoint: string;
+    patchSupported: boolean;
+    mode?: 'bulk' | 'per-resource';
+    capabilities?: WriteCapabilities;
+    deadline?: number;
+  };
   limits: ProvisionUsersResult['limits'];
   plan: Omit<ProvisionPlan, 'chunks'> & { planned: number };
   /** Chunks not yet handed to a batch. */
@@ -130,7 +154,10 @@ export function invalidInput(message: string): ApplicationFailure {
 /** Bulk when asked or available; per resource when asked or when the provider has no Bulk. */
 export function writeModeOf(requested: WriteMode, capabilities: WriteCapabilities): 'bulk' | 'per-resource' {
   if (requested === 'bulk' && !capabilities.bulk) {
-    throw ApplicationFailure.nonRetryable('mode "bulk" was asked for, but the provider does not support Bulk (ServiceProviderConfig bulk.supported is false): use mode "auto" or "per-resource"', FailureType.UnsupportedProvider);
+    throw ApplicationFailure.nonRetryable(
+      'mode "bulk" was asked for, but the provider does not support Bulk (ServiceProviderConfig bulk.supported is false): use mode "auto" or "per-resource"',
+      FailureType.UnsupportedProvider,
+    );
   }
   if (requested === 'per-resource') return 'per-resource';
   return capabilities.bulk ? 'bulk' : 'per-resource';
@@ -144,7 +171,8 @@ export function requestSummary(input: ProvisionUsersInput): Record<string, unkno
 
 function positive(value: number | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) throw invalidInput(`${name} must be a positive integer, got ${String(value)}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw invalidInput(`${name} must be a positive integer, got ${String(value)}`);
   return value;
 }
 
@@ -153,26 +181,32 @@ export type Settings = typeof DEFAULTS;
 /** Checks the whole input before any call, and fills in the defaults. */
 export function settingsOf(input: ProvisionUsersInput): Settings {
   if (!input.tenant) throw invalidInput('tenant is required');
-  if ((input.users === undefined) === (input.source === undefined)) throw invalidInput('give either users (inline) or source (a file), not both and not neither');
-  if (input.users !== undefined && !Array.isArray(input.users)) throw invalidInput('users must be an array of SCIM Users');
-  if (input.source !== undefined && (typeof input.source.path !== 'string' || input.source.path === '')) throw invalidInput('source.path is required');
+  if ((input.users === undefined) === (input.source === undefined))
+    throw invalidInput('give either users (inline) or source (a file), not both and not neither');
+  if (input.users !== undefined && !Array.isArray(input.users))
+    throw invalidInput('users must be an array of SCIM Users');
+  if (input.source !== undefined && (typeof input.source.path !== 'string' || input.source.path === ''))
+    throw invalidInput('source.path is required');
   if (input.source?.mapping !== undefined) {
     const mapping = compileMapping(input.source.mapping);
     if (!mapping.ok) throw invalidInput(`source.mapping is invalid: ${mapping.problems.join('; ')}`);
   }
   const recordLimits = recordLimitsOf(input.recordLimits);
   if (!recordLimits.ok) throw invalidInput(recordLimits.problem);
-  if (input.mode !== undefined && !['auto', 'bulk', 'per-resource'].includes(input.mode)) throw invalidInput(`mode must be auto, bulk or per-resource, got ${JSON.stringify(input.mode)}`);
+  if (input.mode !== undefined && !['auto', 'bulk', 'per-resource'].includes(input.mode))
+    throw invalidInput(`mode must be auto, bulk or per-resource, got ${JSON.stringify(input.mode)}`);
   if ((input as { maxOperationAttempts?: unknown }).maxOperationAttempts !== undefined) {
-    throw invalidInput('maxOperationAttempts is no longer used: retryable failures are retried until retryDeadlineMinutes');
+    throw invalidInput(
+      'maxOperationAttempts is no longer used: retryable failures are retried until retryDeadlineMinutes',
+    );
   }
   positive(input.maxOperationsPerRequest, 'maxOperationsPerRequest', 1);
   positive(input.maxPayloadBytes, 'maxPayloadBytes', 1);
   const settings = { ...DEFAULTS };
-  for (const key of Object.keys(DEFAULTS) as Array<keyof Settings>) settings[key] = positive(input[key], key, DEFAULTS[key]);
+  for (const key of Object.keys(DEFAULTS) as Array<keyof Settings>)
+    settings[key] = positive(input[key], key, DEFAULTS[key]);
   return settings;
 }
-
 
 export function totalsOf(state: Continuation | undefined, inFlight: number): ProvisionTotals {
   const tally = state?.tally ?? emptyTally();
@@ -199,13 +233,25 @@ export function resultOf(input: ProvisionUsersInput, state: Continuation, maxRep
     tenant: input.tenant,
     mode: state.model.mode ?? 'bulk',
     source: plan.file
-      ? { kind: 'file', path: plan.file.path, format: plan.file.format, sha256: plan.file.sha256, ...(plan.file.version ? { version: plan.file.version } : {}), records: plan.records }
+      ? {
+          kind: 'file',
+          path: plan.file.path,
+          format: plan.file.format,
+          sha256: plan.file.sha256,
+          ...(plan.file.version ? { version: plan.file.version } : {}),
+          records: plan.records,
+        }
       : { kind: 'inline', records: plan.records },
     limits: state.limits,
     totals,
     successRate: attempted === 0 ? 1 : totals.succeeded / attempted,
     latencyMs: latencyStats(tally.latencies),
-    chunks: { planned: plan.planned, requests: tally.requests, outcomes: tally.chunkOutcomes, outcomesOmitted: tally.requests - tally.chunkOutcomes.length },
+    chunks: {
+      planned: plan.planned,
+      requests: tally.requests,
+      outcomes: tally.chunkOutcomes,
+      outcomesOmitted: tally.requests - tally.chunkOutcomes.length,
+    },
     invalidRecords: plan.invalidRecords,
     invalidOmitted: plan.invalid - plan.invalidRecords.length,
     failures: tally.failures.slice(0, maxReported),
@@ -216,4 +262,3 @@ export function resultOf(input: ProvisionUsersInput, state: Continuation, maxRep
     largestHistoryLength: tally.largestHistoryLength,
   };
 }
-

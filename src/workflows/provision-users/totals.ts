@@ -112,7 +112,15 @@ export const RETRY_BASE_MS = 1000;
 export const RETRY_MAX_MS = 5000;
 
 export function emptyTally(): BatchTally {
-  return { ...emptyCounts(), failures: [], requests: 0, chunkOutcomes: [], latencies: [], largestHistoryLength: 0, runs: 0 };
+  return {
+    ...emptyCounts(),
+    failures: [],
+    requests: 0,
+    chunkOutcomes: [],
+    latencies: [],
+    largestHistoryLength: 0,
+    runs: 0,
+  };
 }
 
 /** Adds `more` into `into`, keeping samples bounded. */

@@ -22,7 +22,16 @@ import { writeCapabilitiesOf } from '../../scim/user-match';
 import { bulkLimitsOf, userSchemaModel, type UserSchemaModel } from '../../scim/user-validation';
 import { providerCallUntil } from '../activity-options';
 import { provisionUsersBatch } from './batch-workflow';
-import { batchesFor, emptyTally, mergeTally, nextBatchSize, spreadSlices, type BatchOptions, type ProvisionProgress, type ProvisionTotals } from './totals';
+import {
+  batchesFor,
+  emptyTally,
+  mergeTally,
+  nextBatchSize,
+  spreadSlices,
+  type BatchOptions,
+  type ProvisionProgress,
+  type ProvisionTotals,
+} from './totals';
 import {
   DEFAULTS,
   FALLBACK_LIMITS,
@@ -39,7 +48,6 @@ import {
 import { ReportRecorder } from '../report';
 
 export type { ProvisionUsersInput, ProvisionUsersResult, WriteMode } from './contract';
-
 
 export const progressQuery = defineQuery<ProvisionProgress>('progress');
 
@@ -66,7 +74,10 @@ const SPREAD_WORK = 'provision-spread-work';
  *
  * Answers `progress` (counts) and `report` (steps, totals, and at the end the result).
  */
-export async function provisionUsers(input: ProvisionUsersInput, continuation?: Continuation): Promise<ProvisionUsersResult> {
+export async function provisionUsers(
+  input: ProvisionUsersInput,
+  continuation?: Continuation,
+): Promise<ProvisionUsersResult> {
   const report = new ReportRecorder<Record<string, unknown>, ProvisionUsersResult>(input.tenant, requestSummary(input));
   let settings: Settings | undefined;
   let state: Continuation | undefined = continuation;
@@ -76,7 +87,11 @@ export async function provisionUsers(input: ProvisionUsersInput, continuation?: 
   // Runs whose history predates the patch replay as they ran: discovery in turn, full batches.
   const spread = patched(SPREAD_WORK);
 
-  const totals = () => totalsOf(state, [...running.values()].reduce((n, b) => n + b.operations, 0));
+  const totals = () =>
+    totalsOf(
+      state,
+      [...running.values()].reduce((n, b) => n + b.operations, 0),
+    );
   setHandler(progressQuery, (): ProvisionProgress => {
     const chunksPerBatch = settings?.chunksPerBatch ?? DEFAULTS.chunksPerBatch;
     const planned = state?.plan.planned ?? 0;
@@ -151,12 +166,20 @@ async function prepare(
   spread: boolean,
 ): Promise<Continuation> {
   const deadline = Date.now() + settings.retryDeadlineMinutes * 60_000;
-  const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } = proxyActivities<Activities>(providerCallUntil(deadline));
-  const { planProvisioning } = proxyActivities<Activities>(providerCallUntil(deadline, { startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds' }));
+  const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } = proxyActivities<Activities>(
+    providerCallUntil(deadline),
+  );
+  const { planProvisioning } = proxyActivities<Activities>(
+    providerCallUntil(deadline, { startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds' }),
+  );
   // The three documents at once (in the report in this order, each timed from the start).
   const started = Date.now();
   const calls = spread
-    ? ([discoverServiceProviderConfig(input.tenant), discoverResourceTypes(input.tenant), discoverSchemas(input.tenant)] as const)
+    ? ([
+        discoverServiceProviderConfig(input.tenant),
+        discoverResourceTypes(input.tenant),
+        discoverSchemas(input.tenant),
+      ] as const)
     : undefined;
   // Handled here so that a failure of one while another is awaited is never an unhandled rejection; awaited below.
   for (const call of calls ?? []) call.catch(() => undefined);
@@ -187,13 +210,14 @@ async function prepare(
     // Whatever discovery could not read is named where the report shows discovery (and in the worker log).
     const step = report.steps[report.steps.length - 1];
     step.detail = `${built.warnings.length} warning(s): ${built.warnings.join('; ')}`;
-    log.warn('discovery dropped parts of the provider\'s schema documents', { warnings: built.warnings });
+    log.warn("discovery dropped parts of the provider's schema documents", { warnings: built.warnings });
   }
   if (!built.ok) throw ApplicationFailure.nonRetryable(built.problem, FailureType.UnsupportedProvider);
   const model: UserSchemaModel = built.model;
   const discovered = { maxOperations: bulk.limits.maxOperations, maxPayloadSize: bulk.limits.maxPayloadSize };
   // The provider's limits (a fallback when it states none), lowered by the input's caps.
-  const cap = (wanted: number | undefined, provider: number, fallback: number) => Math.min(provider > 0 ? provider : fallback, wanted ?? Infinity);
+  const cap = (wanted: number | undefined, provider: number, fallback: number) =>
+    Math.min(provider > 0 ? provider : fallback, wanted ?? Infinity);
   // Per resource, a "chunk" is a slice of records for one activity, with no size limit.
   const limits =
     mode === 'bulk'
@@ -205,12 +229,23 @@ async function prepare(
       : { maxOperations: settings.recordsPerSlice, maxPayloadSize: Number.MAX_SAFE_INTEGER, discovered };
 
   setPhase('planning');
-  const source: PlanSource = input.users ? { kind: 'inline', users: input.users } : { kind: 'file', ...(input.source as NonNullable<ProvisionUsersInput['source']>) };
+  const source: PlanSource = input.users
+    ? { kind: 'inline', users: input.users }
+    : { kind: 'file', ...(input.source as NonNullable<ProvisionUsersInput['source']>) };
   const plan = await report.step(
     'plan: read, map, validate, chunk',
     async () => {
-      const planned = await planProvisioning({ tenant: input.tenant, source, model, limits, maxReported: settings.maxReported, ...recordLimitsFor(input) });
-      return mode === 'per-resource' && spread ? { ...planned, chunks: spreadSlices(planned.chunks, settings.maxChunksInFlight) } : planned;
+      const planned = await planProvisioning({
+        tenant: input.tenant,
+        source,
+        model,
+        limits,
+        maxReported: settings.maxReported,
+        ...recordLimitsFor(input),
+      });
+      return mode === 'per-resource' && spread
+        ? { ...planned, chunks: spreadSlices(planned.chunks, settings.maxChunksInFlight) }
+        : planned;
     },
     (p) => ({
       ...(p.file ? { payloadSha256: p.file.sha256 } : {}),
@@ -248,7 +283,12 @@ async function provision(
     endpoint: state.model.endpoint,
     patchSupported: state.model.patchSupported,
     mode: state.model.mode ?? 'bulk',
-    capabilities: state.model.capabilities ?? { bulk: true, patch: state.model.patchSupported, filter: true, etag: false },
+    capabilities: state.model.capabilities ?? {
+      bulk: true,
+      patch: state.model.patchSupported,
+      filter: true,
+      etag: false,
+    },
     recordsInFlight: settings.recordsInFlight,
     preferAsync: input.preferAsync === true,
     deadline: state.model.deadline ?? Date.now() + settings.retryDeadlineMinutes * 60_000,
@@ -266,7 +306,10 @@ async function provision(
     // The first batches of a run share what is left among the lanes still free (10 requests, 4
     // lanes: 3, 3, 2, 2); later ones among all lanes, so that the last ones end together.
     const lanes = finished === 0 ? maxChunksInFlight - running.size : maxChunksInFlight;
-    const chunks = state.chunks.splice(0, spread ? nextBatchSize(state.chunks.length, chunksPerBatch, lanes) : chunksPerBatch);
+    const chunks = state.chunks.splice(
+      0,
+      spread ? nextBatchSize(state.chunks.length, chunksPerBatch, lanes) : chunksPerBatch,
+    );
     const batch = state.nextBatch++;
     const operations = chunks.reduce((n, c) => n + c.operations, 0);
     state.submitted += operations;
@@ -274,7 +317,14 @@ async function provision(
     started++;
     executeChild(provisionUsersBatch, {
       workflowId: `${workflowId}-batch-${batch}`,
-      args: [{ batch, options, source: batchSource(input, state, chunks), work: chunks.map((chunk) => ({ chunk, attempt: 1 })) }],
+      args: [
+        {
+          batch,
+          options,
+          source: batchSource(input, state, chunks),
+          work: chunks.map((chunk) => ({ chunk, attempt: 1 })),
+        },
+      ],
     }).then(
       (tally) => {
         mergeTally(state.tally, tally, maxReported);
@@ -285,7 +335,8 @@ async function provision(
       },
       (err) => {
         // Surface the batch's own reason (e.g. SourceChanged), not "child workflow failed".
-        const cause = err instanceof ChildWorkflowFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+        const cause =
+          err instanceof ChildWorkflowFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
         failure ??= cause ? ApplicationFailure.nonRetryable(`batch ${batch}: ${cause.message}`, cause.type) : err;
         running.delete(batch);
         finished++;
@@ -303,7 +354,13 @@ async function provision(
     async () => {
       for (;;) {
         // At least one batch per run, so that a very low limit still makes progress.
-        while (failure === undefined && running.size < maxChunksInFlight && state.chunks.length > 0 && (started === 0 || !historyFull())) startBatch();
+        while (
+          failure === undefined &&
+          running.size < maxChunksInFlight &&
+          state.chunks.length > 0 &&
+          (started === 0 || !historyFull())
+        )
+          startBatch();
         if (running.size === 0) break;
         const seen = finished;
         await condition(() => finished > seen);
@@ -313,7 +370,9 @@ async function provision(
         }
       }
     },
-    () => ({ detail: `batches ${firstBatch}–${state.nextBatch - 1}: ${state.chunksDone} of ${state.plan.planned} Bulk requests settled so far` }),
+    () => ({
+      detail: `batches ${firstBatch}–${state.nextBatch - 1}: ${state.chunksDone} of ${state.plan.planned} Bulk requests settled so far`,
+    }),
   );
   state.tally.largestHistoryLength = Math.max(state.tally.largestHistoryLength, workflowInfo().historyLength);
   return state.chunks.length === 0;

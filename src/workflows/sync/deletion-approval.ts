@@ -15,8 +15,12 @@ export interface DeletionDecision {
   at: string;
 }
 
-export const approveDeletionsUpdate = defineUpdate<DeletionDecision, [{ planHash: string; approvedBy?: string }]>('approveDeletions');
-export const rejectDeletionsUpdate = defineUpdate<DeletionDecision, [{ rejectedBy?: string; reason?: string }]>('rejectDeletions');
+export const approveDeletionsUpdate = defineUpdate<DeletionDecision, [{ planHash: string; approvedBy?: string }]>(
+  'approveDeletions',
+);
+export const rejectDeletionsUpdate = defineUpdate<DeletionDecision, [{ rejectedBy?: string; reason?: string }]>(
+  'rejectDeletions',
+);
 
 const now = () => new Date(Date.now()).toISOString();
 
@@ -29,17 +33,28 @@ export class DeletionApproval {
   constructor() {
     setHandler(
       approveDeletionsUpdate,
-      ({ planHash, approvedBy }) => (this.decision = { decision: 'approved', planHash, ...(approvedBy ? { by: approvedBy } : {}), at: now() }),
+      ({ planHash, approvedBy }) =>
+        (this.decision = { decision: 'approved', planHash, ...(approvedBy ? { by: approvedBy } : {}), at: now() }),
       {
         validator: (args) => {
           const awaiting = this.pending();
-          if (args?.planHash !== awaiting) throw new Error(`planHash ${String(args?.planHash)} is not the plan shown (${awaiting}): review the current plan`);
+          if (args?.planHash !== awaiting)
+            throw new Error(
+              `planHash ${String(args?.planHash)} is not the plan shown (${awaiting}): review the current plan`,
+            );
         },
       },
     );
     setHandler(
       rejectDeletionsUpdate,
-      (args) => (this.decision = { decision: 'rejected', planHash: this.awaiting ?? '', ...(args?.rejectedBy ? { by: args.rejectedBy } : {}), ...(args?.reason ? { reason: args.reason } : {}), at: now() }),
+      (args) =>
+        (this.decision = {
+          decision: 'rejected',
+          planHash: this.awaiting ?? '',
+          ...(args?.rejectedBy ? { by: args.rejectedBy } : {}),
+          ...(args?.reason ? { reason: args.reason } : {}),
+          at: now(),
+        }),
       { validator: (_args) => void this.pending() },
     );
   }

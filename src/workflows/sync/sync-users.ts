@@ -28,8 +28,13 @@ import { PROVIDER_CALL, providerCallFor } from '../activity-options';
 import type { SyncRunOptions } from './run-options';
 import { ReportRecorder, reportTotals } from '../report';
 
-const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } = proxyActivities<Activities>(PROVIDER_CALL);
-const { planSync } = proxyActivities<Activities>({ ...PROVIDER_CALL, startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes' });
+const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } =
+  proxyActivities<Activities>(PROVIDER_CALL);
+const { planSync } = proxyActivities<Activities>({
+  ...PROVIDER_CALL,
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+});
 
 export interface SyncUsersInput extends SyncRunOptions {
   tenant: string;
@@ -96,18 +101,23 @@ function positive(value: number | undefined, name: string, fallback: number): nu
 
 function checkInput(input: SyncUsersInput): void {
   if (!input.tenant) throw invalid('tenant is required');
-  if ((input.users === undefined) === (input.source === undefined)) throw invalid('give either users (inline) or source (a file), not both and not neither');
+  if ((input.users === undefined) === (input.source === undefined))
+    throw invalid('give either users (inline) or source (a file), not both and not neither');
   if (input.source !== undefined && !input.source.path) throw invalid('source.path is required');
   if (input.planOut !== undefined && !input.planOut.path) throw invalid('planOut.path is required');
-  if (input.planOut?.format !== undefined && input.planOut.format !== 'csv' && input.planOut.format !== 'json') throw invalid(`planOut.format must be csv or json, got ${String(input.planOut.format)}`);
+  if (input.planOut?.format !== undefined && input.planOut.format !== 'csv' && input.planOut.format !== 'json')
+    throw invalid(`planOut.format must be csv or json, got ${String(input.planOut.format)}`);
   if (input.source?.mapping !== undefined) {
     const mapping = compileMapping(input.source.mapping);
     if (!mapping.ok) throw invalid(`source.mapping is invalid: ${mapping.problems.join('; ')}`);
   }
-  if (input.matchKey !== undefined && input.matchKey !== 'userName' && input.matchKey !== 'externalId') throw invalid(`matchKey must be userName or externalId, got ${String(input.matchKey)}`);
-  if (input.deprovision !== undefined && input.deprovision !== 'deactivate' && input.deprovision !== 'delete') throw invalid(`deprovision must be deactivate or delete, got ${String(input.deprovision)}`);
+  if (input.matchKey !== undefined && input.matchKey !== 'userName' && input.matchKey !== 'externalId')
+    throw invalid(`matchKey must be userName or externalId, got ${String(input.matchKey)}`);
+  if (input.deprovision !== undefined && input.deprovision !== 'deactivate' && input.deprovision !== 'delete')
+    throw invalid(`deprovision must be deactivate or delete, got ${String(input.deprovision)}`);
   const share = input.deletionThreshold?.maxShare;
-  if (share !== undefined && !(share >= 0 && share <= 1)) throw invalid(`deletionThreshold.maxShare must be between 0 and 1, got ${String(share)}`);
+  if (share !== undefined && !(share >= 0 && share <= 1))
+    throw invalid(`deletionThreshold.maxShare must be between 0 and 1, got ${String(share)}`);
   for (const name of ['approvalTimeout', 'runDeadline'] as const) {
     const value = input[name];
     if (value === undefined) continue;
@@ -117,10 +127,12 @@ function checkInput(input: SyncUsersInput): void {
     } catch {
       // reported below
     }
-    if (!(ms > 0)) throw invalid(`${name} must be a duration such as "24 hours" or "90 minutes", got ${JSON.stringify(value)}`);
+    if (!(ms > 0))
+      throw invalid(`${name} must be a duration such as "24 hours" or "90 minutes", got ${JSON.stringify(value)}`);
   }
   const rate = input.quarantine?.maxFailureRate;
-  if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw invalid(`quarantine.maxFailureRate must be between 0 and 1, got ${String(rate)}`);
+  if (rate !== undefined && !(rate >= 0 && rate <= 1))
+    throw invalid(`quarantine.maxFailureRate must be between 0 and 1, got ${String(rate)}`);
 }
 
 /**
@@ -140,7 +152,10 @@ function checkInput(input: SyncUsersInput): void {
  */
 export async function syncUsers(input: SyncUsersInput): Promise<SyncUsersResult> {
   const { users, ...request } = input;
-  const report = new ReportRecorder<Record<string, unknown>, SyncUsersResult>(input.tenant, { ...request, ...(users ? { users: `${users.length} inline users` } : {}) });
+  const report = new ReportRecorder<Record<string, unknown>, SyncUsersResult>(input.tenant, {
+    ...request,
+    ...(users ? { users: `${users.length} inline users` } : {}),
+  });
   const progress: SyncProgress = { phase: 'planning', applied: countActions([]), failed: 0 };
   setHandler(syncProgressQuery, () => progress);
   const approval = new DeletionApproval();
@@ -171,33 +186,91 @@ async function run(
   const maxReported = positive(input.maxReported, 'maxReported', 100);
   const sliceSize = positive(input.sliceSize, 'sliceSize', 200);
   const inFlight = positive(input.maxSlicesInFlight, 'maxSlicesInFlight', 4);
-  const spc = await report.step('discover ServiceProviderConfig', () => discoverServiceProviderConfig(input.tenant), (d) => ({ httpStatus: d.httpStatus, payloadSha256: d.payloadSha256 }));
-  const types = await report.step('discover ResourceTypes', () => discoverResourceTypes(input.tenant), (d) => ({ httpStatus: d.httpStatus }));
-  const schemas = await report.step('discover Schemas', () => discoverSchemas(input.tenant), (d) => ({ httpStatus: d.httpStatus }));
+  const spc = await report.step(
+    'discover ServiceProviderConfig',
+    () => discoverServiceProviderConfig(input.tenant),
+    (d) => ({ httpStatus: d.httpStatus, payloadSha256: d.payloadSha256 }),
+  );
+  const types = await report.step(
+    'discover ResourceTypes',
+    () => discoverResourceTypes(input.tenant),
+    (d) => ({ httpStatus: d.httpStatus }),
+  );
+  const schemas = await report.step(
+    'discover Schemas',
+    () => discoverSchemas(input.tenant),
+    (d) => ({ httpStatus: d.httpStatus }),
+  );
   const built = userSchemaModel(types.body, schemas.body);
   if (!built.ok) throw ApplicationFailure.nonRetryable(built.problem, FailureType.UnsupportedProvider);
   const capabilities = spc.body as { patch?: { supported?: unknown }; filter?: { maxResults?: unknown } };
   const maxResults = Number(capabilities.filter?.maxResults);
-  const pageSize = Math.min(positive(input.pageSize, 'pageSize', 500), Number.isInteger(maxResults) && maxResults > 0 ? maxResults : Infinity);
+  const pageSize = Math.min(
+    positive(input.pageSize, 'pageSize', 500),
+    Number.isInteger(maxResults) && maxResults > 0 ? maxResults : Infinity,
+  );
 
-  const source: PlanSource = input.users ? { kind: 'inline', users: input.users } : { kind: 'file', ...(input.source as NonNullable<SyncUsersInput['source']>) };
-  const rules = { matchKey: input.matchKey ?? 'userName', scope: input.scope ?? {}, protectedAccounts: input.protectedAccounts ?? [], deprovision: input.deprovision ?? 'deactivate' } as const;
+  const source: PlanSource = input.users
+    ? { kind: 'inline', users: input.users }
+    : { kind: 'file', ...(input.source as NonNullable<SyncUsersInput['source']>) };
+  const rules = {
+    matchKey: input.matchKey ?? 'userName',
+    scope: input.scope ?? {},
+    protectedAccounts: input.protectedAccounts ?? [],
+    deprovision: input.deprovision ?? 'deactivate',
+  } as const;
   const plan = await report.step(
     'plan: read source, list provider users, classify',
-    () => planSync({ tenant: input.tenant, source, model: built.model, rules, pageSize, maxReported, sliceSize, ...(input.user ? { onlyUserName: input.user } : {}), ...(input.planOut ? { planOut: input.planOut } : {}) }),
-    (p) => ({ payloadSha256: p.planHash, detail: `${p.records} records (${p.invalid} invalid), ${p.providerUsers} provider users in ${p.pages} pages, ${p.managed} managed: ${describeCounts(p.counts)}` }),
+    () =>
+      planSync({
+        tenant: input.tenant,
+        source,
+        model: built.model,
+        rules,
+        pageSize,
+        maxReported,
+        sliceSize,
+        ...(input.user ? { onlyUserName: input.user } : {}),
+        ...(input.planOut ? { planOut: input.planOut } : {}),
+      }),
+    (p) => ({
+      payloadSha256: p.planHash,
+      detail: `${p.records} records (${p.invalid} invalid), ${p.providerUsers} provider users in ${p.pages} pages, ${p.managed} managed: ${describeCounts(p.counts)}`,
+    }),
   );
   const { slices: _slices, planFile: _file, trace, ...shown } = plan as SyncPlanSummary & { planFile?: string };
   progress.planHash = plan.planHash;
   progress.planned = plan.counts;
-  const result: SyncUsersResult = { tenant: input.tenant, outcome: 'succeeded', plan: shown, applied: progress.applied, failed: 0, failures: [], alreadyApplied: 0, requests: plan.pages, ...(trace ? { trace } : {}) };
+  const result: SyncUsersResult = {
+    tenant: input.tenant,
+    outcome: 'succeeded',
+    plan: shown,
+    applied: progress.applied,
+    failed: 0,
+    failures: [],
+    alreadyApplied: 0,
+    requests: plan.pages,
+    ...(trace ? { trace } : {}),
+  };
   const removals = plan.counts.deactivate + plan.counts.delete;
   const validRecords = plan.records - plan.invalid;
   if (!input.user && validRecords === 0 && removals > 0) {
-    throw ApplicationFailure.nonRetryable(`the source has no valid user (${plan.records} records, ${plan.invalid} invalid): refusing to deprovision ${removals} users`, FailureType.EmptySource);
+    throw ApplicationFailure.nonRetryable(
+      `the source has no valid user (${plan.records} records, ${plan.invalid} invalid): refusing to deprovision ${removals} users`,
+      FailureType.EmptySource,
+    );
   }
-  if (!input.user && input.scope && Object.keys(input.scope).length > 0 && plan.managed === 0 && plan.sourceInScope === 0 && plan.providerUsers > 0) {
-    throw invalid(`the scope ${JSON.stringify(input.scope)} matches none of the provider's ${plan.providerUsers} users and none of the source's: check the scope rule`);
+  if (
+    !input.user &&
+    input.scope &&
+    Object.keys(input.scope).length > 0 &&
+    plan.managed === 0 &&
+    plan.sourceInScope === 0 &&
+    plan.providerUsers > 0
+  ) {
+    throw invalid(
+      `the scope ${JSON.stringify(input.scope)} matches none of the provider's ${plan.providerUsers} users and none of the source's: check the scope rule`,
+    );
   }
   if (input.dryRun) {
     report.skip('apply plan', `dry run: plan ${plan.planHash}`);
@@ -205,17 +278,36 @@ async function run(
   }
 
   const quarantine = { ...DEFAULT_QUARANTINE, ...input.quarantine };
-  const apply = applier(input, plan, built.model.endpoint, capabilities.patch?.supported === true, { sliceSize, inFlight, maxReported }, result, progress);
+  const apply = applier(
+    input,
+    plan,
+    built.model.endpoint,
+    capabilities.patch?.supported === true,
+    { sliceSize, inFlight, maxReported },
+    result,
+    progress,
+  );
   progress.phase = 'writing';
   const writes = WRITE_ACTIONS.reduce((n, a) => n + plan.counts[a], 0);
   if (writes > 0) {
-    const stopped = await report.step(`apply ${writes} creates, updates and reactivations`, () => apply('writes', writes, quarantine), () => ({ detail: describeCounts(result.applied) }));
+    const stopped = await report.step(
+      `apply ${writes} creates, updates and reactivations`,
+      () => apply('writes', writes, quarantine),
+      () => ({ detail: describeCounts(result.applied) }),
+    );
     if (stopped) return quarantined(result, report, quarantine);
   }
   if (removals === 0) return finish(result);
   if (!input.user && plan.problemCount > 0) {
-    report.skip('apply removals', `held back: ${plan.problemCount} source records could not be matched safely (duplicate or missing keys)`);
-    return { ...finish(result), outcome: 'partial', note: `removals held back: the source has ${plan.problemCount} records with a duplicate, missing or ambiguous ${rules.matchKey}; fix the source and run again` };
+    report.skip(
+      'apply removals',
+      `held back: ${plan.problemCount} source records could not be matched safely (duplicate or missing keys)`,
+    );
+    return {
+      ...finish(result),
+      outcome: 'partial',
+      note: `removals held back: the source has ${plan.problemCount} records with a duplicate, missing or ambiguous ${rules.matchKey}; fix the source and run again`,
+    };
   }
 
   const threshold = { ...DEFAULT_DELETION_THRESHOLD, ...input.deletionThreshold };
@@ -223,17 +315,32 @@ async function run(
   result.threshold = { ...check, removals, managed: plan.managed };
   if (check.exceeded) {
     progress.phase = 'awaitingApproval';
-    progress.awaitingApproval = { removals, ...(check.reason ? { reason: check.reason } : {}), planHash: plan.planHash };
+    progress.awaitingApproval = {
+      removals,
+      ...(check.reason ? { reason: check.reason } : {}),
+      planHash: plan.planHash,
+    };
     const timeout = (input.approvalTimeout ?? '24 hours') as Duration;
-    result.deletionDecision = await report.step(`await approval of ${removals} removals (${check.reason})`, () => approval.decide(plan.planHash, timeout), (d) => ({ detail: d.decision === 'timed-out' ? `no decision within ${timeout}` : d.decision }));
+    result.deletionDecision = await report.step(
+      `await approval of ${removals} removals (${check.reason})`,
+      () => approval.decide(plan.planHash, timeout),
+      (d) => ({ detail: d.decision === 'timed-out' ? `no decision within ${timeout}` : d.decision }),
+    );
     progress.awaitingApproval = undefined;
     if (result.deletionDecision.decision !== 'approved') {
       report.skip('apply removals', `not approved: ${result.deletionDecision.decision}`);
-      return { ...finish(result), outcome: result.deletionDecision.decision === 'rejected' ? 'rejected' : 'approval-timeout' };
+      return {
+        ...finish(result),
+        outcome: result.deletionDecision.decision === 'rejected' ? 'rejected' : 'approval-timeout',
+      };
     }
   }
   progress.phase = 'removing';
-  const stopped = await report.step(`apply ${removals} ${rules.deprovision === 'delete' ? 'deletes' : 'deactivations'}`, () => apply('removals', removals, quarantine), () => ({ detail: describeCounts(result.applied) }));
+  const stopped = await report.step(
+    `apply ${removals} ${rules.deprovision === 'delete' ? 'deletes' : 'deactivations'}`,
+    () => apply('removals', removals, quarantine),
+    () => ({ detail: describeCounts(result.applied) }),
+  );
   if (stopped) return quarantined(result, report, quarantine);
   return finish(result);
 }
@@ -242,10 +349,21 @@ function finish(result: SyncUsersResult): SyncUsersResult {
   return { ...result, outcome: result.failed > 0 ? 'partial' : 'succeeded' };
 }
 
-function quarantined(result: SyncUsersResult, report: ReportRecorder<Record<string, unknown>, SyncUsersResult>, rule: QuarantineRule): SyncUsersResult {
+function quarantined(
+  result: SyncUsersResult,
+  report: ReportRecorder<Record<string, unknown>, SyncUsersResult>,
+  rule: QuarantineRule,
+): SyncUsersResult {
   const causes = topCauses(result.failures);
-  report.skip('remaining changes', `quarantined: more than ${Math.round(rule.maxFailureRate * 100)} % of writes failed (${causes})`);
-  return { ...result, outcome: 'quarantined', note: `stopped writing: ${result.failed} failures; top causes: ${causes}` };
+  report.skip(
+    'remaining changes',
+    `quarantined: more than ${Math.round(rule.maxFailureRate * 100)} % of writes failed (${causes})`,
+  );
+  return {
+    ...result,
+    outcome: 'quarantined',
+    note: `stopped writing: ${result.failed} failures; top causes: ${causes}`,
+  };
 }
 
 function topCauses(failures: readonly SyncFailure[]): string {
@@ -254,11 +372,22 @@ function topCauses(failures: readonly SyncFailure[]): string {
     const cause = f.status ? `HTTP ${f.status}` : f.detail.slice(0, 80);
     counts.set(cause, (counts.get(cause) ?? 0) + 1);
   }
-  return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([cause, n]) => `${cause} ×${n}`).join(', ') || 'none recorded';
+  return (
+    [...counts.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([cause, n]) => `${cause} ×${n}`)
+      .join(', ') || 'none recorded'
+  );
 }
 
 function describeCounts(counts: ActionCounts): string {
-  return (Object.entries(counts) as Array<[SyncAction, number]>).filter(([, n]) => n > 0).map(([action, n]) => `${n} ${action}`).join(', ') || 'nothing';
+  return (
+    (Object.entries(counts) as Array<[SyncAction, number]>)
+      .filter(([, n]) => n > 0)
+      .map(([action, n]) => `${n} ${action}`)
+      .join(', ') || 'nothing'
+  );
 }
 
 /** Applies a phase of the plan slice by slice (as the planner stored it), a few at once; true when quarantine stopped it. */
@@ -272,7 +401,9 @@ function applier(
   progress: SyncProgress,
 ) {
   // Transient failures (429, 5xx, outages) are retried until the run's deadline, never by a count.
-  const { applySyncSlice } = proxyActivities<Activities>(providerCallFor(input.runDeadline, { startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds' }));
+  const { applySyncSlice } = proxyActivities<Activities>(
+    providerCallFor(input.runDeadline, { startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds' }),
+  );
   // A plan made by a build from before the claim store has no slices, only a file on its worker.
   const stored = plan.slices as SyncPlanSummary['slices'] | undefined;
   const planFile = (plan as { planFile?: string }).planFile ?? '';
@@ -286,9 +417,19 @@ function applier(
         const from = index * limits.sliceSize;
         const part = stored
           ? { phase, slice: stored[phase][index] }
-          : { planFile, actions: [...(phase === 'writes' ? WRITE_ACTIONS : REMOVAL_ACTIONS)], to: Math.min(total, from + limits.sliceSize) };
+          : {
+              planFile,
+              actions: [...(phase === 'writes' ? WRITE_ACTIONS : REMOVAL_ACTIONS)],
+              to: Math.min(total, from + limits.sliceSize),
+            };
         const tally: SliceTally = await applySyncSlice({
-          tenant: input.tenant, planHash: plan.planHash, ...part, from, endpoint, patchSupported, maxReported: limits.maxReported,
+          tenant: input.tenant,
+          planHash: plan.planHash,
+          ...part,
+          from,
+          endpoint,
+          patchSupported,
+          maxReported: limits.maxReported,
           ...(result.trace ? { trace: true } : {}),
         });
         if (result.trace && tally.http) result.trace.http = [...(result.trace.http ?? []), ...tally.http];

@@ -138,7 +138,10 @@ export interface CarriedState {
 // Under Worker Versioning a run never ends, so it could never drain from an old build: it moves to
 // the current build at its next task, and changes to it are patched (README "Running a fleet").
 // Only on a versioned worker: an unversioned one must not name a behaviour (the server refuses it).
-setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}), userLifecycle);
+setWorkflowOptions(
+  () => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}),
+  userLifecycle,
+);
 
 /**
  * Job 3b: one CXone user's lifecycle, kept in step with the external identity provider.
@@ -226,9 +229,16 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
   /** The event, or why this workflow cannot take it. */
   function check(raw: unknown): { ok: true; event: LifecycleEvent } | { ok: false; reason: string } {
     const parsed = parseLifecycleEvent(raw);
-    if (!parsed.ok) return { ok: false, reason: `${parsed.kind === 'unknown-type' ? 'unknown event type' : 'malformed event'}: ${formatIssues(parsed.issues)}` };
+    if (!parsed.ok)
+      return {
+        ok: false,
+        reason: `${parsed.kind === 'unknown-type' ? 'unknown event type' : 'malformed event'}: ${formatIssues(parsed.issues)}`,
+      };
     if (parsed.event.userId !== input.userId) {
-      return { ok: false, reason: `event is for user ${JSON.stringify(parsed.event.userId)}, this workflow is for ${JSON.stringify(input.userId)}` };
+      return {
+        ok: false,
+        reason: `event is for user ${JSON.stringify(parsed.event.userId)}, this workflow is for ${JSON.stringify(input.userId)}`,
+      };
     }
     return parsed;
   }
@@ -254,7 +264,10 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
         const checked = check(raw);
         if (!checked.ok) throw ApplicationFailure.nonRetryable(checked.reason, INVALID_EVENT);
         if (seenSet.has(checked.event.eventId)) {
-          throw ApplicationFailure.nonRetryable(`event ${checked.event.eventId} was already received; nothing changed`, DUPLICATE_EVENT);
+          throw ApplicationFailure.nonRetryable(
+            `event ${checked.event.eventId} was already received; nothing changed`,
+            DUPLICATE_EVENT,
+          );
         }
       },
     },
@@ -270,7 +283,13 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
     const { event } = checked;
     if (seenSet.has(event.eventId)) {
       state.counts.duplicates++;
-      remember({ eventId: event.eventId, eventType: event.eventType, timestamp: event.timestamp, receivedAt, outcome: 'duplicate' });
+      remember({
+        eventId: event.eventId,
+        eventType: event.eventType,
+        timestamp: event.timestamp,
+        receivedAt,
+        outcome: 'duplicate',
+      });
       report.skip(`${event.eventType} ${event.eventId}`, 'duplicate eventId: already received, nothing changed');
       boundReport();
       return;
@@ -284,20 +303,43 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
     state.rejected.push(record);
     if (state.rejected.length > RECENT_LIMIT) state.rejected.splice(0, state.rejected.length - RECENT_LIMIT);
     remember(record);
-    report.steps.push({ step: `reject ${record.eventType} ${record.eventId}`, startedAt: record.receivedAt, durationMs: 0, outcome: 'failed', detail: record.detail });
+    report.steps.push({
+      step: `reject ${record.eventType} ${record.eventId}`,
+      startedAt: record.receivedAt,
+      durationMs: 0,
+      outcome: 'failed',
+      detail: record.detail,
+    });
     boundReport();
-    log.error('userLifecycle rejected a lifecycleEvent signal', { eventId: record.eventId, eventType: record.eventType, reason: record.detail });
+    log.error('userLifecycle rejected a lifecycleEvent signal', {
+      eventId: record.eventId,
+      eventType: record.eventType,
+      reason: record.detail,
+    });
     setOutcome('attention');
   }
 
   /** Applies one event: state first, then the IdP; the counters and lastApplied move when both are done. */
   async function apply({ event, receivedAt }: QueuedEvent): Promise<void> {
-    const record: EventRecord = { eventId: event.eventId, eventType: event.eventType, timestamp: event.timestamp, receivedAt, outcome: 'applied' };
+    const record: EventRecord = {
+      eventId: event.eventId,
+      eventType: event.eventType,
+      timestamp: event.timestamp,
+      receivedAt,
+      outcome: 'applied',
+    };
     const last = state.lastApplied;
     if (last && Date.parse(event.timestamp) < Date.parse(last.timestamp)) {
       state.counts.outOfOrder++;
-      remember({ ...record, outcome: 'out-of-order', detail: `older than the last applied event ${last.eventId} (${last.timestamp})` });
-      report.skip(`${event.eventType} ${event.eventId}`, `out of order: older than ${last.eventId} (${last.timestamp}); ignored`);
+      remember({
+        ...record,
+        outcome: 'out-of-order',
+        detail: `older than the last applied event ${last.eventId} (${last.timestamp})`,
+      });
+      report.skip(
+        `${event.eventType} ${event.eventId}`,
+        `out of order: older than ${last.eventId} (${last.timestamp}); ignored`,
+      );
       return;
     }
 
@@ -311,7 +353,11 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
         const outcome = await report.step(
           `${event.eventType} ${event.eventId}: sync to IdP ${idp.tenant}`,
           () => syncToIdp(idp.tenant, event, previousSyncFailed ? undefined : previous, user),
-          (o) => ({ httpStatus: o.httpStatus, payloadSha256: o.payloadSha256, detail: `${o.operation}: ${o.requests.join(', ') || 'no request needed'}` }),
+          (o) => ({
+            httpStatus: o.httpStatus,
+            payloadSha256: o.payloadSha256,
+            detail: `${o.operation}: ${o.requests.join(', ') || 'no request needed'}`,
+          }),
         );
         if (outcome.idpUserId !== undefined) state.idpUserId = outcome.idpUserId;
         if (outcome.operation === 'not-found') state.idpUserId = undefined;
@@ -331,14 +377,22 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
         state.counts.syncFailed++;
         record.outcome = 'sync-failed';
         record.detail = state.lastSyncError;
-        log.error('userLifecycle could not sync a change to the IdP', { eventId: event.eventId, error: state.lastSyncError });
+        log.error('userLifecycle could not sync a change to the IdP', {
+          eventId: event.eventId,
+          error: state.lastSyncError,
+        });
       }
     } else {
       report.skip(`${event.eventType} ${event.eventId}: sync to IdP`, 'no IdP target configured');
     }
     state.user = user;
     state.status = event.eventType === 'USER_DEACTIVATED' || user?.active === false ? 'inactive' : 'active';
-    state.lastApplied = { eventId: event.eventId, eventType: event.eventType, timestamp: event.timestamp, appliedAt: now() };
+    state.lastApplied = {
+      eventId: event.eventId,
+      eventType: event.eventType,
+      timestamp: event.timestamp,
+      appliedAt: now(),
+    };
     state.counts.applied++;
     state.applying = undefined;
     remember(record);
@@ -346,16 +400,30 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
     setOutcome(needsAttention(state) ? 'attention' : 'running');
   }
 
-  async function syncToIdp(idpTenant: string, event: LifecycleEvent, previous: ScimUser | undefined, user: ScimUser | undefined): Promise<IdpSyncOutcome> {
+  async function syncToIdp(
+    idpTenant: string,
+    event: LifecycleEvent,
+    previous: ScimUser | undefined,
+    user: ScimUser | undefined,
+  ): Promise<IdpSyncOutcome> {
     const cxoneUserId = input.userId;
     if (event.eventType === 'USER_DEACTIVATED') {
       const userName = typeof user?.userName === 'string' ? user.userName : undefined;
-      return idpDeactivateUser(idpTenant, { cxoneUserId, idpUserId: state.idpUserId, ...(userName ? { userName } : {}) });
+      return idpDeactivateUser(idpTenant, {
+        cxoneUserId,
+        idpUserId: state.idpUserId,
+        ...(userName ? { userName } : {}),
+      });
     }
     // USER_CREATED / USER_UPDATED always carry the user (the codec requires it).
     const snapshot = user ?? {};
     if (state.idpUserId === undefined) return idpCreateUser(idpTenant, { cxoneUserId, user: snapshot });
-    return idpPatchUser(idpTenant, state.idpUserId, { cxoneUserId, user: snapshot }, idpPatchOperations(cxoneUserId, previous, snapshot));
+    return idpPatchUser(
+      idpTenant,
+      state.idpUserId,
+      { cxoneUserId, user: snapshot },
+      idpPatchOperations(cxoneUserId, previous, snapshot),
+    );
   }
 
   let appliedThisRun = 0;
@@ -371,10 +439,21 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
       // latency samples. A signal that reaches Temporal while this completes makes Temporal refuse
       // the continue-as-new; the task is retried with that signal queued first.
       await condition(allHandlersFinished);
-      log.info('userLifecycle continues as new', { run: state.run, appliedThisRun, queued: queue.length, historyLength: workflowInfo().historyLength });
+      log.info('userLifecycle continues as new', {
+        run: state.run,
+        appliedThisRun,
+        queued: queue.length,
+        historyLength: workflowInfo().historyLength,
+      });
       await continueAsNew<typeof userLifecycle>({
         ...request,
-        carried: { state: { ...state, pending: 0 }, seenEventIds: seen, syncLatenciesMs: latencies, syncLagsMs: lags, queue },
+        carried: {
+          state: { ...state, pending: 0 },
+          seenEventIds: seen,
+          syncLatenciesMs: latencies,
+          syncLagsMs: lags,
+          queue,
+        },
       });
     }
   }
