@@ -11,6 +11,7 @@ import { registerReportCommand } from './report';
 import { registerSandboxCommand } from './sandbox';
 import { registerScheduleCommand } from './schedule';
 import { registerSyncCommand } from './sync';
+import { registerSyncAssignmentsCommand } from './sync-assignments';
 import { registerSyncGroupsCommand } from './sync-groups';
 import { registerTenantsCommand } from './tenants';
 import { registerWatchCommand } from './watch';
@@ -71,6 +72,7 @@ export function buildProgram(context: CliContext): Command {
   registerCodecServerCommand(program);
   registerTenantsCommand(program, context);
   registerSyncGroupsCommand(program, context);
+  registerSyncAssignmentsCommand(program, context);
   // Subcommands report their own usage errors the same way.
   const quietly = (command: Command): void => {
     command

@@ -33,3 +33,10 @@ export {
 } from './sync/sync-users';
 export { syncGroups, syncGroupsProgressQuery, type SyncGroupsInput, type SyncGroupsResult } from './sync/sync-groups';
 export { approveDeletionsUpdate, rejectDeletionsUpdate, type DeletionDecision } from './sync/deletion-approval';
+export {
+  syncAssignments,
+  syncAssignmentsProgressQuery,
+  type SyncAssignmentsInput,
+  type SyncAssignmentsProgress,
+  type SyncAssignmentsResult,
+} from './assignments/sync-assignments';
