@@ -39,7 +39,7 @@ import type { MatchResult } from '../scim/user-match';
 import { claimStoreFor, type ClaimRef } from './claims/claim-store';
 import { readPlanSlice, storePlanSlices } from './claims/plan-claims';
 import { asActivity, scimClientFor, type ActivityDeps } from './deps';
-import { isRetryable } from './provider/until-deadline';
+import { DeadlinePassedError, isRetryable, untilDeadline } from './provider/until-deadline';
 import { lookupUser } from './provider/user-lookup';
 import { readFileSource, sourceLocationOf, type SourceFormat } from './sources/user-source';
 import type { PlanOut } from './sync-review';
@@ -69,6 +69,8 @@ export interface AssignmentPlanInput {
   /** Changes per apply activity: the plan is stored in slices of this size. */
   changesPerActivity: number;
   planOut?: PlanOut;
+  /** Until when (epoch ms) transient failures of a request are retried: the run's deadline. */
+  retryUntil: number;
 }
 
 export type AssignmentPhase = 'writes' | 'removals';
@@ -107,12 +109,38 @@ export type AssignmentPlanSummary =
 
 const COLUMN_DEFAULTS = { key: 'userName', skills: 'skills', team: 'team' };
 
+type Patient = <T>(request: () => Promise<T>) => Promise<T>;
+
+/**
+ * Retries one request through 429s, 5xx and outages until the run's deadline, or until shortly
+ * before this attempt's own timeout (then the activity fails and Temporal retries it, until the
+ * run's deadline, from its last heartbeat). `beat` heartbeats while it waits.
+ */
+function patience(retryUntil: number, beat: () => void): Patient {
+  const attemptEnds = Date.now() + Math.max(5_000, Context.current().info.startToCloseTimeoutMs - 30_000);
+  const clock = {
+    now: () => Date.now(),
+    sleep: async (ms: number) => {
+      beat();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    },
+  };
+  return (request) => untilDeadline(Math.min(retryUntil, attemptEnds), request, clock);
+}
+
 /** Per tenant, the adapter's path overrides (the tenant config's `cxoneAdminPaths`, once it has one). */
-function adminFor(deps: ActivityDeps, tenant: string, client: ScimClient, counter: { requests: number }): CxoneAdmin {
+function adminFor(
+  deps: ActivityDeps,
+  tenant: string,
+  client: ScimClient,
+  counter: { requests: number },
+  call: Patient,
+): CxoneAdmin {
   const config = deps.tenants.get(tenant) as TenantConfig & { cxoneAdminPaths?: Partial<CxoneAdminPaths> };
   return new CxoneAdmin(client, {
     ...(config.cxoneAdminPaths ? { paths: config.cxoneAdminPaths } : {}),
     onRequest: () => counter.requests++,
+    call,
   });
 }
 
@@ -167,8 +195,13 @@ export async function planAssignmentSync(
   const read = readAssignments(source.raw, columns);
   const client = scimClientFor(deps, input.tenant);
   const counter = { requests: 0 };
-  const admin = adminFor(deps, input.tenant, client, counter);
-  const heartbeat = (details: object) => Context.current().heartbeat(details);
+  let progress: object = { phase: 'planning' };
+  const heartbeat = (details: object) => {
+    progress = details;
+    Context.current().heartbeat(details);
+  };
+  const patient = patience(input.retryUntil, () => Context.current().heartbeat(progress));
+  const admin = adminFor(deps, input.tenant, client, counter, patient);
   /** A 404/405/501 from the skills or teams API: the run ends `unsupported`. */
   const unsupported = (what: string, err: ScimHttpError) => ({
     unsupported: `the provider has no ${what} API: ${err.method} ${err.path} answered ${err.status} (CXone's ${what} API is not offered here)`,
@@ -212,10 +245,11 @@ export async function planAssignmentSync(
       {
         endpoint: '/Users',
         filter: true,
-        call: (request) => {
-          counter.requests++;
-          return request();
-        },
+        call: (request) =>
+          patient(() => {
+            counter.requests++;
+            return request();
+          }),
       },
     );
     if (++looked % 100 === 0) heartbeat({ looked });
@@ -323,6 +357,8 @@ export interface ApplyAssignmentsInput {
   maxReported: number;
   /** Agents per upsert request. Default 100. */
   agentsPerRequest?: number;
+  /** Until when (epoch ms) transient failures of a request are retried: the run's deadline. */
+  retryUntil: number;
 }
 
 export interface AssignmentFailure {
@@ -393,7 +429,12 @@ export async function applyAssignmentChanges(
     requests: 0,
   };
   const client = scimClientFor(deps, input.tenant);
-  const admin = adminFor(deps, input.tenant, client, tally);
+  let position = resumed?.next ?? 0;
+  // While a request waits to be retried, the heartbeat repeats the last position (never a later one).
+  const patient = patience(input.retryUntil, () =>
+    context.heartbeat({ next: position, tally: structuredClone(tally) }),
+  );
+  const admin = adminFor(deps, input.tenant, client, tally, patient);
   const fail = (change: AssignmentChange, detail: string, status?: number) => {
     tally.failed++;
     if (tally.failures.length < input.maxReported)
@@ -408,18 +449,23 @@ export async function applyAssignmentChanges(
       });
   };
   const units = unitsOf(changes, input.agentsPerRequest ?? 100);
-  for (let i = resumed?.next ?? 0; i < units.length; i++) {
+  for (let i = position; i < units.length; i++) {
     const unit = units[i];
+    const committed = structuredClone(tally);
     try {
-      await applyUnit(client, admin, unit, tally, fail);
+      await applyUnit(client, admin, patient, unit, tally, fail);
     } catch (err) {
-      // 429, 5xx and network errors fail the activity: it is retried (until the run's deadline) from this unit.
-      if (isRetryable(err)) throw err;
+      // Still failing at the attempt's end: the activity is retried (until the run's deadline) from this unit.
+      if (isRetryable(err) || err instanceof DeadlinePassedError) {
+        context.heartbeat({ next: i, tally: committed });
+        throw err;
+      }
       const status = err instanceof ScimHttpError ? err.status : undefined;
       const detail = err instanceof ScimHttpError || err instanceof CxoneAdminShapeError ? err.message : String(err);
       for (const change of unit) fail(change, detail, status);
     }
-    context.heartbeat({ next: i + 1, tally: structuredClone(tally) });
+    position = i + 1;
+    context.heartbeat({ next: position, tally: structuredClone(tally) });
   }
   return tally;
 }
@@ -427,6 +473,7 @@ export async function applyAssignmentChanges(
 async function applyUnit(
   client: ScimClient,
   admin: CxoneAdmin,
+  patient: Patient,
   unit: AssignmentChange[],
   tally: AssignmentTally,
   fail: (change: AssignmentChange, detail: string) => void,
@@ -437,8 +484,10 @@ async function applyUnit(
       { [NICE_USER_EXTENSION]: { team: { value: first.teamId, display: first.teamName } } },
       {},
     );
-    tally.requests++;
-    await client.patch(`/Users/${encodeURIComponent(first.userId ?? '')}`, patchRequest(ops));
+    await patient(() => {
+      tally.requests++;
+      return client.patch(`/Users/${encodeURIComponent(first.userId ?? '')}`, patchRequest(ops));
+    });
     tally.done['set-team']++;
     return;
   }

@@ -31,6 +31,8 @@ export interface CxoneAdminOptions {
   pageSize?: number;
   /** Counts each request sent (for the run's report). */
   onRequest?: () => void;
+  /** Wraps every request (e.g. retries 429, 5xx and outages until the run's deadline). */
+  call?: <T>(request: () => Promise<T>) => Promise<T>;
 }
 
 const Skill = t.intersection([t.type({ skillId: t.number, skillName: t.string }), t.partial({ isActive: t.boolean })]);
@@ -79,12 +81,14 @@ export class CxoneAdmin {
   readonly #paths: CxoneAdminPaths;
   readonly #pageSize: number;
   readonly #onRequest: () => void;
+  readonly #call: <T>(request: () => Promise<T>) => Promise<T>;
 
   constructor(client: ScimClient, options: CxoneAdminOptions = {}) {
     this.#client = client;
     this.#paths = { ...DEFAULT_CXONE_ADMIN_PATHS, ...options.paths };
     this.#pageSize = options.pageSize ?? 100;
     this.#onRequest = options.onRequest ?? (() => undefined);
+    this.#call = options.call ?? ((request) => request());
   }
 
   /** Every skill of the tenant, page by page. */
@@ -194,13 +198,13 @@ export class CxoneAdmin {
   }
 
   #send(method: ScimMethod, path: string, opts: ScimRequestOptions = {}) {
-    this.#onRequest();
-    return this.#client.api(method, path, {
-      ...opts,
-      headers: {
-        accept: 'application/json',
-        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
+    const headers = {
+      accept: 'application/json',
+      ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    };
+    return this.#call(() => {
+      this.#onRequest();
+      return this.#client.api(method, path, { ...opts, headers });
     });
   }
 

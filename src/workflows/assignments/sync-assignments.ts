@@ -18,16 +18,10 @@ import {
   exceedsThreshold,
   shouldQuarantine,
 } from '../../scim/reconcile';
-import { PROVIDER_CALL, providerCallFor } from '../activity-options';
+import { providerCallFor } from '../activity-options';
 import { ReportRecorder, reportTotals } from '../report';
 import { DeletionApproval, type DeletionDecision } from '../sync/deletion-approval';
 import type { SyncRunOptions } from '../sync/run-options';
-
-const { planAssignmentSync } = proxyActivities<Activities>({
-  ...PROVIDER_CALL,
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
-});
 
 export interface SyncAssignmentsInput extends SyncRunOptions {
   tenant: string;
@@ -181,6 +175,12 @@ async function run(
   const maxReported = positive(input.maxReported, 'maxReported', 100);
   const perActivity = positive(input.changesPerActivity, 'changesPerActivity', 500);
   const agentsPerRequest = positive(input.agentsPerRequest, 'agentsPerRequest', 100);
+  // Transient failures (429, 5xx, outages) are retried until the run's deadline, never by a count:
+  // each request within an activity attempt, and each activity by Temporal.
+  const retryUntil = Date.now() + msToNumber((input.runDeadline ?? '6 hours') as Duration);
+  const { planAssignmentSync, applyAssignmentChanges } = proxyActivities<Activities>(
+    providerCallFor(input.runDeadline, { startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes' }),
+  );
   const result: SyncAssignmentsResult = {
     tenant: input.tenant,
     outcome: 'succeeded',
@@ -201,6 +201,7 @@ async function run(
         maxReported,
         changesPerActivity: perActivity,
         ...(input.planOut ? { planOut: input.planOut } : {}),
+        retryUntil,
       }),
     (p) =>
       p.unsupported !== undefined
@@ -230,10 +231,6 @@ async function run(
     return { ...result, outcome: 'dry-run' };
   }
 
-  // Transient failures (429, 5xx, outages) are retried until the run's deadline, never by a count.
-  const { applyAssignmentChanges } = proxyActivities<Activities>(
-    providerCallFor(input.runDeadline, { startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute' }),
-  );
   const quarantine = { ...DEFAULT_QUARANTINE, ...input.quarantine };
   const written = () => Object.values(result.applied).reduce((n, c) => n + c, 0);
   const quarantined = () => shouldQuarantine(written() + result.failed, result.failed, quarantine);
@@ -247,6 +244,7 @@ async function run(
         from: index * perActivity,
         maxReported,
         agentsPerRequest,
+        retryUntil,
       });
       for (const action of Object.keys(tally.done) as AssignmentAction[]) result.applied[action] += tally.done[action];
       result.alreadyApplied += tally.alreadyApplied;
