@@ -135,7 +135,7 @@ export function defineAuthStrategy<T extends string, S extends Settings>(definit
   describe(auth: AuthConfigOf<T, S>): string;
   create(http: AuthHttp): AuthStrategy<AuthConfigOf<T, S>>;
 }): AuthStrategyDefinition<AuthConfigOf<T, S>> & { settings: S } {
-  // Every setting's codec is a full io-ts type (the builders below make them); specs only promise decoding.
+  // Every setting's codec is a full io-ts type (the `setting` builders make them); specs only promise decoding.
   const members = Object.fromEntries(
     Object.entries(definition.settings).map(([name, spec]) => [name, spec.codec as unknown as t.Mixed]),
   );
