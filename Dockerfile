@@ -1,5 +1,5 @@
 # The cxone-scim CLI (worker, webhook receiver, sandbox) as an image; see temporal-compose.yml.
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/cxone-sandbox/package.json ./packages/cxone-sandbox/
@@ -12,7 +12,7 @@ COPY bench ./bench
 # The sandbox (a dev dependency) is pruned: the image holds the product only.
 RUN npx tsc -b && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules

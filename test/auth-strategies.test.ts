@@ -166,7 +166,7 @@ describe('cxone-access-key discovery', () => {
     assert.equal(tenant.baseUrl, undefined, 'no base URL configured');
     const tokens = new TenantTokenProvider();
     const client = new ScimClient({ tenant, tokens });
-    assert.equal((await client.get('/ServiceProviderConfig')).status, 200);
+    assert.equal((await client.get('/Schemas')).status, 200);
     const access = await tokens.access(tenant);
     assert.equal(access.apiBase, cxone.url);
     cxone.expireTokens();

@@ -1,9 +1,11 @@
-// Every ```sh block of README.md runs, in order, against a real Temporal dev server, a worker, and
-// two sandboxes (tenant `acme` = CXone, tenant `okta` = the IdP), so no example can go stale.
+// Every ```sh block of README.md and of every markdown file under docs/ runs, in order, against a
+// real Temporal dev server, a worker, and two sandboxes (tenant `acme` = CXone, tenant `okta` = the
+// IdP), so no example can go stale. The order: README.md, then the files in FIRST (their blocks
+// start what later ones use), then every other file under docs/ alphabetically.
 // `cxone-scim` is this checkout's CLI and `temporal` the pinned Temporal CLI, both on PATH; the
 // blocks run with `bash -e -o pipefail` in a scratch directory that links `examples/`.
 // Blocks that cannot run here are skipped only through SKIPPED below, each with its reason; an
-// entry that matches no block fails the test, so the list cannot outlive the README.
+// entry that matches no block fails the test, so the list cannot outlive the documents.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -39,8 +41,28 @@ const SKIPPED: Record<string, string> = {
     'a usage synopsis ([optional] arguments), not a command; test/compose.test.ts runs the checker',
 };
 
-function shellBlocks(markdown: string): string[] {
-  return [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
+/** After README.md, before the rest of docs/: the workflow runs that docs/operations.md reports and audits. */
+const FIRST = ['docs/workflows.md'];
+
+function markdownFiles(dir: string): string[] {
+  return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
+    const relative = path.posix.join(dir, entry.name);
+    if (entry.isDirectory()) return markdownFiles(relative);
+    return entry.name.endsWith('.md') ? [relative] : [];
+  });
+}
+
+/** The documents whose blocks run, in the order they run. */
+function documents(): string[] {
+  const rest = markdownFiles('docs')
+    .filter((file) => !FIRST.includes(file))
+    .sort();
+  return ['README.md', ...FIRST, ...rest];
+}
+
+function shellBlocks(file: string): Array<{ file: string; block: string }> {
+  const markdown = fs.readFileSync(path.join(ROOT, file), 'utf8');
+  return [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => ({ file, block: m[1] }));
 }
 
 async function freePort(): Promise<number> {
@@ -52,8 +74,9 @@ async function freePort(): Promise<number> {
   });
 }
 
-describe('README shell examples', () => {
-  const blocks = shellBlocks(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
+describe('README and docs/ shell examples', () => {
+  const files = documents();
+  const blocks = files.flatMap(shellBlocks);
   let temporal: TemporalEnvironment;
   let cxone: Sandbox;
   let idp: Sandbox;
@@ -123,18 +146,18 @@ describe('README shell examples', () => {
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('has an allowlist whose every entry names a README block', () => {
+  it('has an allowlist whose every entry names a block', () => {
     for (const key of Object.keys(SKIPPED))
       assert.ok(
-        blocks.some((b) => b.includes(key)),
-        `SKIPPED entry ${JSON.stringify(key)} matches no README block`,
+        blocks.some(({ block }) => block.includes(key)),
+        `SKIPPED entry ${JSON.stringify(key)} matches no block of ${files.join(', ')}`,
       );
     assert.ok(blocks.length >= 5, `found ${blocks.length} sh blocks`);
   });
 
-  // One test per block, in README order: later blocks use what earlier ones started.
-  blocks.forEach((block, index) => {
-    const title = block.split('\n')[0].slice(0, 90);
+  // One test per block, in document order: later blocks use what earlier ones started.
+  blocks.forEach(({ file, block }, index) => {
+    const title = `${file}: ${block.split('\n')[0]}`.slice(0, 100);
     const skip = Object.entries(SKIPPED).find(([key]) => block.includes(key))?.[1];
     it(`block ${index + 1}: ${title}`, { skip }, async () => {
       // Its own process group, so that what the block starts in the background ends with it.
@@ -158,7 +181,7 @@ describe('README shell examples', () => {
       assert.equal(
         code,
         0,
-        `README block ${index + 1} failed (exit ${code}):\n${block}\n--- output ---\n${output.slice(-4000)}\n--- worker ---\n${workerLog.slice(-2000)}`,
+        `block ${index + 1} (${file}) failed (exit ${code}):\n${block}\n--- output ---\n${output.slice(-4000)}\n--- worker ---\n${workerLog.slice(-2000)}`,
       );
     });
   });

@@ -1,50 +1,71 @@
 import * as t from 'io-ts';
+import { decode, formatIssues } from '../core/decode';
 import {
+  AUTH_STRATEGIES,
   AUTH_TYPES,
-  DEFAULT_CXONE_ISSUER,
-  type AuthSetting,
+  authStrategy,
+  DEFAULT_AUTH_TYPE,
+  isAuthType,
   type AuthType,
   type TenantAuth,
 } from '../http/auth/config';
+import type { AuthSettingSpec, AuthStrategyDefinition } from '../http/auth/strategy';
 
 /**
  * A tenant's authentication settings, from CXONE_* variables (the default tenant) or a tenants-file
  * entry. The file names the env variables that hold secrets; it never holds a secret itself.
  * Every problem of one tenant is reported at once, each with the setting and what to do.
+ *
+ * Nothing here knows a strategy: each one declares its settings (src/http/auth/strategy.ts), and
+ * this reads them, for whichever strategy the registry (src/http/auth/config.ts) lists.
  */
 
-const authTypeCodec = t.keyof(Object.fromEntries(AUTH_TYPES.map((type) => [type, null])) as Record<AuthType, null>);
+/** The tenants-file member a setting comes from: `<setting>Env` (naming a variable) for one read from a variable. */
+export function fileMember(name: string, spec: AuthSettingSpec): string {
+  return spec.kind === 'variable' ? `${name}Env` : name;
+}
+
+function fileCodec(spec: AuthSettingSpec): t.Mixed {
+  return spec.kind === 'variable' ? t.string : (spec.codec as unknown as t.Mixed);
+}
+
+/** Every strategy's file members; two strategies that share a member must read it the same way. */
+function fileMembers(): Record<string, t.Mixed> {
+  const members: Record<string, t.Mixed> = {};
+  for (const definition of AUTH_STRATEGIES) {
+    for (const [name, spec] of Object.entries(definition.settings as Record<string, AuthSettingSpec>)) {
+      const member = fileMember(name, spec);
+      const codec = fileCodec(spec);
+      if (members[member] && members[member].name !== codec.name) {
+        throw new Error(
+          `auth strategy ${definition.type}: tenants-file member ${member} is read as another type elsewhere`,
+        );
+      }
+      members[member] = codec;
+    }
+  }
+  return members;
+}
 
 /** The auth members of a tenants-file entry (all optional here: which are required depends on `auth`). */
 export const TenantFileAuthFields = t.partial({
-  auth: authTypeCodec,
-  tokenUrl: t.string,
-  clientId: t.string,
-  clientSecretEnv: t.string,
-  clientAuthMethod: t.keyof({ client_secret_basic: null, client_secret_post: null }),
-  scopes: t.array(t.string),
-  issuer: t.string,
-  authUrl: t.string,
-  accessKeyIdEnv: t.string,
-  accessKeySecretEnv: t.string,
-  tokenEnv: t.string,
+  auth: t.keyof(Object.fromEntries(AUTH_TYPES.map((type) => [type, null])) as Record<AuthType, null>),
+  ...fileMembers(),
 });
-export type TenantFileAuth = t.TypeOf<typeof TenantFileAuthFields> & { baseUrl?: string };
+export type TenantFileAuth = { auth?: AuthType; baseUrl?: string } & Record<string, unknown>;
 
-/** File members each strategy requires (`baseUrl` too, except where the API base is discovered). */
-const REQUIRED_FILE_FIELDS: Record<AuthType, string[]> = {
-  'client-credentials': ['baseUrl', 'tokenUrl', 'clientId', 'clientSecretEnv'],
-  'cxone-access-key': ['clientId', 'clientSecretEnv', 'accessKeyIdEnv', 'accessKeySecretEnv'],
-  'cxone-access-key-legacy': ['baseUrl', 'authUrl', 'accessKeyIdEnv', 'accessKeySecretEnv'],
-  bearer: ['baseUrl', 'tokenEnv'],
-};
+/** Members of a file entry the strategy requires, `baseUrl` first where the API base is not discovered. */
+function requiredFileMembers(definition: AuthStrategyDefinition): string[] {
+  const settings = Object.entries(definition.settings).filter(
+    ([, spec]) => spec.kind === 'variable' || (spec.kind === 'text' && spec.required),
+  );
+  return [...(definition.needsBaseUrl ? ['baseUrl'] : []), ...settings.map(([name, spec]) => fileMember(name, spec))];
+}
 
 /** Missing members of a raw file entry, as `{ member, why }`; checked even when other members are mistyped. */
 export function missingFileFields(entry: Record<string, unknown>): { member: string; why: string }[] {
-  const type = (AUTH_TYPES as readonly unknown[]).includes(entry.auth)
-    ? (entry.auth as AuthType)
-    : 'client-credentials';
-  return REQUIRED_FILE_FIELDS[type]
+  const type = isAuthType(entry.auth) ? entry.auth : DEFAULT_AUTH_TYPE;
+  return requiredFileMembers(authStrategy(type))
     .filter((member) => entry[member] === undefined)
     .map((member) => ({ member, why: `required when auth is ${type}` }));
 }
@@ -73,141 +94,78 @@ class EnvReader {
   }
 }
 
-const PURPOSE = {
-  clientSecret: "the registered application's client secret",
-  accessKeyId: "the API user's access key id",
-  accessKeySecret: "the API user's access key secret",
-  token: 'the static bearer token',
-};
-
-/** The default tenant's auth from CXONE_AUTH and friends. */
+/** The default tenant's auth from CXONE_AUTH and the CXONE_* variables its strategy declares. */
 export function authFromEnv(env: NodeJS.ProcessEnv, what: string): { auth: TenantAuth; baseUrl?: string } {
-  const type = (env.CXONE_AUTH || 'client-credentials') as AuthType;
-  if (!AUTH_TYPES.includes(type)) {
+  const type = env.CXONE_AUTH || DEFAULT_AUTH_TYPE;
+  if (!isAuthType(type)) {
     throw new Error(`${what}: CXONE_AUTH is "${env.CXONE_AUTH}": set it to one of ${AUTH_TYPES.join(', ')}`);
   }
+  const definition = authStrategy(type);
   const read = new EnvReader(env, what);
   const baseUrl = env.CXONE_BASE_URL || undefined;
-  if (!baseUrl && type !== 'cxone-access-key') read.require('CXONE_BASE_URL', "the tenant's API base URL");
-  const scopes = splitScopes(env.CXONE_SCOPES);
-  const sources = {
-    baseUrl: 'CXONE_BASE_URL',
-    tokenUrl: 'CXONE_TOKEN_URL',
-    clientId: 'CXONE_CLIENT_ID',
-    clientSecret: 'CXONE_CLIENT_SECRET',
-    accessKeyId: 'CXONE_ACCESS_KEY_ID',
-    accessKeySecret: 'CXONE_ACCESS_KEY_SECRET',
-    issuer: 'CXONE_ISSUER',
-    authUrl: 'CXONE_AUTH_URL',
-    token: 'CXONE_BEARER_TOKEN',
-  } satisfies Record<AuthSetting, string>;
-  let auth: TenantAuth;
-  switch (type) {
-    case 'client-credentials': {
-      const method = env.CXONE_CLIENT_AUTH_METHOD || 'client_secret_basic';
-      if (method !== 'client_secret_basic' && method !== 'client_secret_post') {
-        throw new Error(
-          `${what}: CXONE_CLIENT_AUTH_METHOD is "${method}": set it to client_secret_basic or client_secret_post`,
-        );
+  if (!baseUrl && definition.needsBaseUrl) read.require('CXONE_BASE_URL', "the tenant's API base URL");
+  const values: Record<string, unknown> = {};
+  const sources: Record<string, string> = { baseUrl: 'CXONE_BASE_URL' };
+  for (const [name, spec] of Object.entries(definition.settings)) {
+    sources[name] = spec.env;
+    const given = env[spec.env] || undefined;
+    switch (spec.kind) {
+      case 'text':
+        if (given) values[name] = given;
+        else if (spec.envDefault) values[name] = spec.envDefault({ baseUrl });
+        else if (spec.default !== undefined) values[name] = spec.default;
+        else values[name] = spec.required ? read.require(spec.env, spec.purpose ?? name) : '';
+        break;
+      case 'variable':
+        values[name] = read.require(spec.env, spec.purpose);
+        break;
+      case 'scopes':
+        values[name] = splitScopes(given);
+        break;
+      case 'choice': {
+        const value = given ?? spec.default;
+        if (!spec.options.includes(value)) {
+          throw new Error(`${what}: ${spec.env} is "${value}": set it to ${spec.options.join(' or ')}`);
+        }
+        values[name] = value;
+        break;
       }
-      auth = {
-        type,
-        tokenUrl: env.CXONE_TOKEN_URL || (baseUrl ? new URL('/oauth/token', baseUrl).toString() : ''),
-        clientId: read.require('CXONE_CLIENT_ID', "the OAuth client's id"),
-        clientSecret: read.require('CXONE_CLIENT_SECRET', "the OAuth client's secret"),
-        scopes,
-        clientAuthMethod: method,
-        sources,
-      };
-      break;
     }
-    case 'cxone-access-key':
-      auth = {
-        type,
-        issuer: env.CXONE_ISSUER || DEFAULT_CXONE_ISSUER,
-        clientId: read.require('CXONE_CLIENT_ID', "the registered application's client id"),
-        clientSecret: read.require('CXONE_CLIENT_SECRET', PURPOSE.clientSecret),
-        accessKeyId: read.require('CXONE_ACCESS_KEY_ID', PURPOSE.accessKeyId),
-        accessKeySecret: read.require('CXONE_ACCESS_KEY_SECRET', PURPOSE.accessKeySecret),
-        scopes,
-        sources,
-      };
-      break;
-    case 'cxone-access-key-legacy':
-      auth = {
-        type,
-        authUrl: read.require('CXONE_AUTH_URL', 'the regional auth base, e.g. https://na1.nice-incontact.com'),
-        accessKeyId: read.require('CXONE_ACCESS_KEY_ID', PURPOSE.accessKeyId),
-        accessKeySecret: read.require('CXONE_ACCESS_KEY_SECRET', PURPOSE.accessKeySecret),
-        sources,
-      };
-      break;
-    case 'bearer':
-      auth = { type, token: read.require('CXONE_BEARER_TOKEN', PURPOSE.token), sources };
-      break;
   }
   read.done();
-  return { auth, baseUrl };
+  return { auth: checked(definition, { type, ...values, sources }, what), baseUrl };
 }
 
 /** A tenants-file entry's auth, its secrets read from the variables it names. Required members are checked before. */
 export function authFromFile(entry: TenantFileAuth, env: NodeJS.ProcessEnv, what: string): TenantAuth {
+  const definition = authStrategy(entry.auth ?? DEFAULT_AUTH_TYPE);
   const read = new EnvReader(env, what);
-  type SecretMember = 'clientSecretEnv' | 'accessKeyIdEnv' | 'accessKeySecretEnv' | 'tokenEnv';
-  const secret = (member: SecretMember, purpose: string) => read.require(entry[member] as string, purpose, member);
-  /** e.g. `accessKeySecretEnv ACME_KEY`: the member and the variable it names. */
-  const source = (member: SecretMember) => (entry[member] ? `${member} ${entry[member]}` : member);
-  const sources: Partial<Record<AuthSetting, string>> = {
-    baseUrl: 'baseUrl',
-    tokenUrl: 'tokenUrl',
-    clientId: 'clientId',
-    clientSecret: source('clientSecretEnv'),
-    accessKeyId: source('accessKeyIdEnv'),
-    accessKeySecret: source('accessKeySecretEnv'),
-    issuer: 'issuer',
-    authUrl: 'authUrl',
-    token: source('tokenEnv'),
-  };
-  let auth: TenantAuth;
-  switch (entry.auth ?? 'client-credentials') {
-    case 'client-credentials':
-      auth = {
-        type: 'client-credentials',
-        tokenUrl: entry.tokenUrl as string,
-        clientId: entry.clientId as string,
-        clientSecret: secret('clientSecretEnv', "the OAuth client's secret"),
-        scopes: entry.scopes ?? [],
-        clientAuthMethod: entry.clientAuthMethod ?? 'client_secret_basic',
-        sources,
-      };
-      break;
-    case 'cxone-access-key':
-      auth = {
-        type: 'cxone-access-key',
-        issuer: entry.issuer ?? DEFAULT_CXONE_ISSUER,
-        clientId: entry.clientId as string,
-        clientSecret: secret('clientSecretEnv', PURPOSE.clientSecret),
-        accessKeyId: secret('accessKeyIdEnv', PURPOSE.accessKeyId),
-        accessKeySecret: secret('accessKeySecretEnv', PURPOSE.accessKeySecret),
-        scopes: entry.scopes ?? [],
-        sources,
-      };
-      break;
-    case 'cxone-access-key-legacy':
-      auth = {
-        type: 'cxone-access-key-legacy',
-        authUrl: entry.authUrl as string,
-        accessKeyId: secret('accessKeyIdEnv', PURPOSE.accessKeyId),
-        accessKeySecret: secret('accessKeySecretEnv', PURPOSE.accessKeySecret),
-        sources,
-      };
-      break;
-    case 'bearer':
-      auth = { type: 'bearer', token: secret('tokenEnv', PURPOSE.token), sources };
-      break;
+  const values: Record<string, unknown> = {};
+  const sources: Record<string, string> = { baseUrl: 'baseUrl' };
+  for (const [name, spec] of Object.entries(definition.settings)) {
+    const member = fileMember(name, spec);
+    const given = entry[member];
+    if (spec.kind === 'variable') {
+      const variable = given as string;
+      values[name] = read.require(variable, spec.purpose, member);
+      /** e.g. `accessKeySecretEnv ACME_KEY`: the member and the variable it names. */
+      sources[name] = variable ? `${member} ${variable}` : member;
+      continue;
+    }
+    sources[name] = member;
+    if (given !== undefined) values[name] = given;
+    else if (spec.kind === 'scopes') values[name] = [];
+    else values[name] = spec.default;
   }
   read.done();
-  return auth;
+  return checked(definition, { type: definition.type, ...values, sources }, what);
+}
+
+/** The configuration as its strategy's codec reads it (a setting of the wrong type is a bug in a declaration). */
+function checked(definition: AuthStrategyDefinition, raw: Record<string, unknown>, what: string): TenantAuth {
+  const decoded = decode(definition.codec, raw);
+  if (!decoded.ok) throw new Error(`${what}: ${definition.type} settings: ${formatIssues(decoded.errors)}`);
+  return decoded.value as TenantAuth;
 }
 
 export function splitScopes(value: string | undefined): string[] {

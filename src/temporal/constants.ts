@@ -2,10 +2,20 @@
 export const DEFAULT_TASK_QUEUE = 'cxone-scim';
 export const DEFAULT_NAMESPACE = 'default';
 
+/**
+ * Every workflow type the worker registers (each function exported by src/workflows/index.ts; a
+ * test keeps the two lists equal). The names are recorded in workflow histories, schedules and
+ * scripts, so none of them ever changes. `provisionUsersBatch` is provisionUsers' internal child;
+ * the others are started by people, the CLI or the webhook receiver.
+ */
 export const WORKFLOW_TYPES = {
   configureServiceProvider: 'configureServiceProvider',
+  discoverServiceProvider: 'discoverServiceProvider',
   provisionUsers: 'provisionUsers',
+  provisionUsersBatch: 'provisionUsersBatch',
   registerWebhooks: 'registerWebhooks',
+  syncGroups: 'syncGroups',
+  syncUsers: 'syncUsers',
   userLifecycle: 'userLifecycle',
 } as const;
 

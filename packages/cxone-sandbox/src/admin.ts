@@ -1,19 +1,25 @@
 // /admin: a local test tool, deliberately without authentication (the sandbox listens on
 // loopback). It flips switches, reads the request and delivery logs, and simulates changes an
 // administrator makes in the CXone console (which then raise webhook events like SCIM changes do).
+// On the cxone profile it also activates Pending employees and adds roles, teams, skills and
+// login authenticators to the tenant.
 import type { FastifyInstance } from 'fastify';
-import { badRequest } from './errors';
+import { badRequest, notFound } from './errors';
 import type { Deliveries } from './delivery';
 import type { Resources } from './resources';
 import { PATCH_OP_SCHEMA, USER_SCHEMA } from './schemas';
 import type { SwitchBoard } from './switches';
 import type { RequestLogEntry } from './requestLog';
 import type { Tokens } from './auth';
+import type { CxoneTenant } from './tenant';
 import type { Attrs } from './validate';
 
 /** Console-simulated user changes, shared by the admin routes and the programmatic API. */
 export class ConsoleActions {
-  constructor(private readonly resources: Resources) {}
+  constructor(
+    private readonly resources: Resources,
+    private readonly tenant?: CxoneTenant,
+  ) {}
 
   createUser(user: Attrs): Attrs {
     return this.resources.create('User', { schemas: [USER_SCHEMA], ...user });
@@ -28,6 +34,13 @@ export class ConsoleActions {
   deactivateUser(id: string): Attrs {
     return this.resources.merge(id, { active: false });
   }
+
+  /** A Pending CXone employee becomes Active (cxone profile). */
+  activateUser(id: string): Attrs {
+    const tenant = this.tenant;
+    if (!tenant) throw notFound('Employees are activated on the cxone profile only');
+    return this.resources.rewrite(id, (user) => tenant.activated(user));
+  }
 }
 
 export interface AdminDeps {
@@ -36,6 +49,7 @@ export interface AdminDeps {
   requestLog: RequestLogEntry[];
   deliveries: Deliveries;
   tokens: Tokens;
+  tenant?: CxoneTenant;
 }
 
 const asObject = (body: unknown): Attrs => {
@@ -78,5 +92,30 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
 
   app.post<{ Params: { id: string } }>('/users/:id/deactivate', async (request) =>
     deps.actions.deactivateUser(request.params.id),
+  );
+
+  const { tenant } = deps;
+  if (!tenant) return;
+
+  app.post<{ Params: { id: string } }>('/users/:id/activate', async (request) =>
+    deps.actions.activateUser(request.params.id),
+  );
+  app.post('/roles', async (request, reply) =>
+    reply.code(201).send(tenant.addRole(asObject(request.body) as { name: string })),
+  );
+  app.delete<{ Params: { id: string } }>('/roles/:id', async (request, reply) => {
+    tenant.removeRole(request.params.id);
+    return reply.code(204).send();
+  });
+  app.post('/login-authenticators', async (request, reply) =>
+    reply
+      .code(201)
+      .send(tenant.addLoginAuthenticator(asObject(request.body) as { name: string; authenticationType: string })),
+  );
+  app.post('/teams', async (request, reply) =>
+    reply.code(201).send(tenant.addTeam(asObject(request.body) as { name: string })),
+  );
+  app.post('/skills', async (request, reply) =>
+    reply.code(201).send(tenant.addSkill(asObject(request.body) as { skillName: string })),
   );
 }

@@ -8,6 +8,8 @@ import { recordRequests, type RequestLogEntry } from './requestLog';
 import { registerScimRoutes, type ScimDeps } from './scim';
 import type { SwitchBoard } from './switches';
 import type { Store } from './store';
+import type { CxoneTenant } from './tenant';
+import { isTenantApi, registerTenantRoutes } from './tenant-routes';
 import { registerWebhookRoutes } from './webhooks';
 
 export const SCIM_PATH = '/scim/v2';
@@ -26,10 +28,12 @@ export interface AppDeps {
   scimScope: string;
   webhookScope: string;
   allowRemoteWebhooks: boolean;
+  /** The cxone profile's tenant: its roles, teams and skills APIs. */
+  tenant?: CxoneTenant;
 }
 
 /** Only the CXone API is subject to switches: not the token endpoint, not /admin. */
-const switchable = (url: string) => url.startsWith(`${SCIM_PATH}/`) || url.startsWith(`${WEBHOOKS_PATH}/`);
+const isScimOrWebhooks = (url: string) => url.startsWith(`${SCIM_PATH}/`) || url.startsWith(`${WEBHOOKS_PATH}/`);
 
 function toScimError(err: FastifyError | ScimHttpError): ScimHttpError {
   if (err instanceof ScimHttpError) return err;
@@ -65,6 +69,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   recordRequests(app, deps.requestLog, deps.requestLogLimit);
 
+  const switchable = (url: string) => isScimOrWebhooks(url) || (deps.tenant !== undefined && isTenantApi(url));
   app.addHook('onRequest', async (request, reply) => {
     if (!switchable(request.url)) return;
     const verdict = await deps.switchBoard.judge();
@@ -106,6 +111,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     { prefix: WEBHOOKS_PATH },
   );
 
+  const { tenant } = deps;
+  if (tenant) {
+    // Same API base and bearer token as SCIM.
+    app.register(async (api) => {
+      api.addHook('onRequest', deps.tokens.requireScope(deps.scimScope));
+      registerTenantRoutes(api, tenant);
+    });
+  }
+
   app.register(
     async (admin) => {
       registerAdminRoutes(admin, {
@@ -113,6 +127,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         switchBoard: deps.switchBoard,
         requestLog: deps.requestLog,
         tokens: deps.tokens,
+        tenant,
       });
     },
     { prefix: '/admin' },

@@ -37,6 +37,12 @@ export function parseRateLimit(value: string): RateLimit {
 }
 
 const list = (value: string) => value.split(/[\s,]+/).filter(Boolean);
+/** Names may hold spaces ("Default Team"): only commas separate them. */
+const names = (value: string) =>
+  value
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
 
 function profile(value: string): ProfileName {
   if (!(PROFILES as readonly string[]).includes(value))
@@ -78,6 +84,9 @@ interface CliOptions {
   deliveryDelayMs?: number;
   allowRemoteWebhooks?: boolean;
   seed?: number;
+  roles?: string[];
+  teams?: string[];
+  skills?: string[];
 }
 
 export function registerSandboxCommand(program: Command): void {
@@ -91,7 +100,7 @@ export function registerSandboxCommand(program: Command): void {
     .option('--data-file <path>', 'persist users, groups, ServiceProviderConfig and webhooks to this JSON file')
     .option(
       '--profile <name>',
-      'full: every optional feature; cxone: what real CXone offers (access keys with discovery, no Bulk, no ETags, read-only ServiceProviderConfig)',
+      'full: every optional feature; cxone: what NICE publishes (access keys with discovery; SCIM Users and Schemas only, with the NICE extension and Pending employees; roles, teams and skills APIs)',
       profile,
       'full',
     )
@@ -134,6 +143,9 @@ export function registerSandboxCommand(program: Command): void {
     )
     .option('--allow-remote-webhooks', 'allow webhook subscriptions to non-loopback URLs')
     .option('--seed <n>', 'seed of the --fail-rate generator (default 1)', integer(0))
+    .option('--roles <names>', 'cxone: comma-separated role names (default "Agent,Supervisor,Administrator")', names)
+    .option('--teams <names>', 'cxone: comma-separated team names (default "Default Team,Sales,Support")', names)
+    .option('--skills <names>', 'cxone: comma-separated skill names (default "Sales,Support,Billing")', names)
     .action(async (cli: CliOptions) => {
       const options: SandboxOptions = {
         port: cli.port,
@@ -171,6 +183,7 @@ export function registerSandboxCommand(program: Command): void {
         },
         allowRemoteWebhooks: cli.allowRemoteWebhooks,
         seed: cli.seed,
+        cxoneTenant: { roles: cli.roles, teams: cli.teams, skills: cli.skills },
       };
       const sandbox = await startSandbox(options);
       const s = sandbox.switches;
@@ -187,8 +200,16 @@ export function registerSandboxCommand(program: Command): void {
           ...(sandbox.staticToken ? [`  static token    ${sandbox.staticToken}`] : []),
           `  scopes          ${sandbox.scopes.join(' ')}`,
           `  webhooks        ${sandbox.webhooksUrl}  (signed with webhook secret "${sandbox.webhookSecret}")`,
-          `  admin (no auth) ${sandbox.adminUrl}/switches, /requests, /deliveries, /users`,
-          `  bulk            ${sandbox.profile === 'cxone' ? 'not supported (501)' : s.asyncBulk ? `asynchronous (jobs take ${s.asyncJobDurationMs} ms)` : 'synchronous (Prefer: respond-async for a job)'}`,
+          `  admin (no auth) ${sandbox.adminUrl}/switches, /requests, /deliveries, /users${sandbox.tenant ? ', /roles, /teams, /skills, /login-authenticators' : ''}`,
+          ...(sandbox.tenant
+            ? [
+                `  tenant APIs     ${sandbox.url}/user-management/v1/roles, /user-management/v4/teams/search, /skills, /authentication/v1/login-authenticators`,
+                `  roles           ${sandbox.tenant.roles.map((r) => `${r.name} (${r.id})`).join(', ')}`,
+                `  teams           ${sandbox.tenant.teams.map((t) => `${t.name} (${t.id})`).join(', ')}`,
+                `  skills          ${sandbox.tenant.skills.map((k) => `${k.skillName} (${k.skillId})`).join(', ')}`,
+              ]
+            : []),
+          `  bulk            ${sandbox.profile === 'cxone' ? 'none (404)' : s.asyncBulk ? `asynchronous (jobs take ${s.asyncJobDurationMs} ms)` : 'synchronous (Prefer: respond-async for a job)'}`,
           `  data            ${cli.dataFile ?? 'in memory'}`,
           'Ctrl-C to stop.',
         ].join('\n'),

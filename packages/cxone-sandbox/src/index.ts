@@ -7,5 +7,5 @@ export * from './sandbox';
 export { registerSandboxCommand, parseRateLimit } from './command';
 export type { RateLimit } from './switches';
 export { SandboxClient, type ClientResponse, type RequestOptions } from './test-client';
-export { userSchema, enterpriseUserSchema } from './schemas';
+export { userSchema, enterpriseUserSchema, niceUserExtension, cxoneUserSchema } from './schemas';
 export { SIGNING_PRESETS, signWith, type SigningScheme, type SigningSetting } from './signing';

@@ -36,12 +36,25 @@ export interface ListResult {
   resources: Attrs[];
 }
 
+/** A provider's own rules for users, applied after schema validation (the cxone profile's tenant.ts). */
+export interface UserRules {
+  /** Refuses a PUT body the provider does not take as a replacement (before validation). */
+  checkReplace(body: unknown, id: string): void;
+  /** The stored form of a new user. */
+  create(user: Attrs): Attrs;
+  /** The stored form of a change (PUT, PATCH or console edit) of `current` into `next`. */
+  update(current: Attrs, next: Attrs): Attrs;
+  /** Adds computed values to a rendered user (a copy: nested values of `user` are shared with the store). */
+  render(user: Attrs): Attrs;
+}
+
 export interface ResourcesOptions {
   store: Store;
   scimBaseUrl: () => string;
   onUserEvent: (type: UserEventType, user: Attrs) => void;
   /** The profile's resource types (schemas to validate against). Default: every feature. */
   types?: Record<ResourceKind, ResourceTypeDefinition>;
+  userRules?: UserRules;
 }
 
 interface GroupRef {
@@ -125,9 +138,11 @@ export class Resources {
   // ---- writes ----
 
   create(kind: ResourceKind, body: unknown): Attrs {
-    const attrs = this.normalize(kind, body);
+    const valid = this.normalize(kind, body);
     const id = randomUUID();
-    this.checkUnique(kind, attrs, id);
+    this.checkUnique(kind, valid, id);
+    const rules = this.rulesFor(kind);
+    const attrs = rules ? rules.create(valid) : valid;
     const now = new Date().toISOString();
     const stored: StoredResource = { id, attrs, created: now, lastModified: now, version: 1 };
     this.save(kind, stored);
@@ -139,7 +154,8 @@ export class Resources {
   replace(kind: ResourceKind, id: string, body: unknown, ifMatch?: string): Attrs {
     const current = this.require(kind, id);
     checkIfMatch(ifMatch, current.version);
-    return this.commit(kind, current, this.normalize(kind, body, id));
+    this.rulesFor(kind)?.checkReplace(body, id);
+    return this.commit(kind, current, this.applyRules(kind, current, this.normalize(kind, body, id)));
   }
 
   /** RFC 7644 §3.5.2: the operations apply to a copy, which is stored only if all succeed. */
@@ -153,19 +169,19 @@ export class Resources {
     } catch (err) {
       throw patchError(err);
     }
-    request.Operations.forEach((op) => checkPatchPath(type, op));
+    const operations = request.Operations.map((op) => checkPatchPath(type, op));
     let patched: Attrs;
     // treatMissingAsAdd off: a value filter that matches nothing is noTarget (RFC 7644 §3.5.2.3).
     try {
       const doc = { ...clone(current.attrs), meta: {} } as unknown as ScimResource;
-      patched = scimPatch(doc, request.Operations, {
+      patched = scimPatch(doc, operations, {
         mutateDocument: true,
         treatMissingAsAdd: false,
       }) as unknown as Attrs;
     } catch (err) {
       throw patchError(err);
     }
-    return this.commit(kind, current, this.normalize(kind, patched, id));
+    return this.commit(kind, current, this.applyRules(kind, current, this.normalize(kind, patched, id)));
   }
 
   remove(kind: ResourceKind, id: string, ifMatch?: string): void {
@@ -189,10 +205,25 @@ export class Resources {
   merge(id: string, changes: Attrs): Attrs {
     const current = this.require('User', id);
     const merged = { ...clone(current.attrs), ...changes, schemas: changes.schemas ?? current.attrs.schemas };
-    return this.commit('User', current, this.normalize('User', merged, id));
+    return this.commit('User', current, this.applyRules('User', current, this.normalize('User', merged, id)));
+  }
+
+  /** A change the provider makes itself (e.g. activating a CXone employee): no validation, no rules. */
+  rewrite(id: string, change: (attrs: Attrs) => Attrs): Attrs {
+    const current = this.require('User', id);
+    return this.commit('User', current, change(clone(current.attrs)));
   }
 
   // ---- internals ----
+
+  private rulesFor(kind: ResourceKind): UserRules | undefined {
+    return kind === 'User' ? this.options.userRules : undefined;
+  }
+
+  /** The stored form of a validated change, after the provider's rules. */
+  private applyRules(kind: ResourceKind, current: StoredResource, next: Attrs): Attrs {
+    return this.rulesFor(kind)?.update(current.attrs, next) ?? next;
+  }
 
   private map(kind: ResourceKind): Map<string, StoredResource> {
     return kind === 'User' ? this.store.users : this.store.groups;
@@ -317,7 +348,7 @@ export class Resources {
       location: this.location(kind, stored.id),
       version: etagOf(stored.version),
     };
-    return out;
+    return this.rulesFor(kind)?.render(out) ?? out;
   }
 
   private renderMember(member: Attrs): Attrs {
@@ -329,17 +360,25 @@ export class Resources {
   }
 }
 
-/** Rejects paths that name unknown or read-only attributes before anything is applied. */
-function checkPatchPath(type: ResourceTypeDefinition, op: ScimPatchOperation): void {
-  if (!op.path) return;
+/**
+ * Rejects paths that name unknown or read-only attributes before anything is applied, and spells
+ * a core attribute's name as its schema does (names are case-insensitive, RFC 7643 §2.1: a PATCH of
+ * `timezone` must change the stored `timeZone`, not add a second attribute).
+ */
+function checkPatchPath(type: ResourceTypeDefinition, op: ScimPatchOperation): ScimPatchOperation {
+  if (!op.path) return op;
   const attrPath = op.path.replace(/\[[^\]]*\]/g, '');
-  if (findSchema(type, attrPath)) return; // a whole extension, e.g. `urn:…:enterprise:2.0:User`
+  if (findSchema(type, attrPath)) return op; // a whole extension, e.g. `urn:…:enterprise:2.0:User`
   const resolved = resolvePath(type, attrPath);
   if (!resolved) throw badRequest('invalidPath', `PATCH path "${op.path}" names no attribute of ${type.kind}`);
   const target = resolved.sub ?? resolved.attribute;
   if (resolved.attribute.mutability === 'readOnly' || target.mutability === 'readOnly') {
     throw badRequest('mutability', `PATCH path "${op.path}": attribute is read-only`);
   }
+  const top = /^[^.[]+/.exec(op.path)?.[0] ?? '';
+  const canonical = resolved.attribute.name;
+  if (resolved.extension || top === canonical || top.toLowerCase() !== canonical.toLowerCase()) return op;
+  return { ...op, path: `${canonical}${op.path.slice(top.length)}` } as ScimPatchOperation;
 }
 
 function patchError(err: unknown): ScimHttpError {

@@ -13,9 +13,11 @@ import { Deliveries, type DeliveryRecord, type DeliveryRetry } from './delivery'
 import { resolveSigningScheme, type SigningSetting } from './signing';
 import type { RequestLogEntry } from './requestLog';
 import { Resources } from './resources';
+import type { CxoneOptionalUserAttribute } from './schemas';
 import { ServiceProviderConfig } from './spc';
 import { Store } from './store';
 import { SwitchBoard, type Switches } from './switches';
+import { CxoneTenant, type TenantDirectory, type TenantSeed } from './tenant';
 import type { Attrs } from './validate';
 
 export type { FilterMode, RateLimit, Switches } from './switches';
@@ -25,6 +27,24 @@ export type { UserEventType } from './resources';
 export { DEFAULT_SWITCHES } from './switches';
 export { PROFILES, type ProfileName } from './profile';
 export type { DiscoveryFault } from './token-endpoints';
+export type {
+  LoginAuthenticator,
+  Role,
+  Skill,
+  SkillAgent,
+  Status,
+  Team,
+  TenantDirectory,
+  TenantSeed,
+} from './tenant';
+export { DEFAULT_TENANT_SEED, PENDING_RENAME_DETAIL } from './tenant';
+export { CXONE_OPTIONAL_USER_ATTRIBUTES, type CxoneOptionalUserAttribute, NICE_USER_SCHEMA } from './schemas';
+
+/** The cxone profile's tenant: its directory at start (a persisted one wins) and the optional attributes it enabled. */
+export interface CxoneTenantOptions extends TenantSeed {
+  /** Optional core User attributes the tenant has enabled (default all); the others are absent from /Schemas and refused. */
+  userAttributes?: CxoneOptionalUserAttribute[];
+}
 
 export interface SandboxOptions extends Partial<Switches> {
   /** 0 (default) picks a free port. */
@@ -33,6 +53,8 @@ export interface SandboxOptions extends Partial<Switches> {
   host?: string;
   /** `full` (default): every optional feature. `cxone`: what real CXone offers (see profile.ts). */
   profile?: ProfileName;
+  /** cxone profile: the tenant's roles, login authenticators, teams, skills and enabled attributes. */
+  cxoneTenant?: CxoneTenantOptions;
   clientId?: string;
   clientSecret?: string;
   /** The API user's access key. Defaults 'sandbox-access-key-id' / 'sandbox-access-key-secret'. */
@@ -54,7 +76,7 @@ export interface SandboxOptions extends Partial<Switches> {
   webhookSignature?: SigningSetting;
   /** tenantId carried by webhook events. Default 'sandbox-tenant'. */
   tenantId?: string;
-  /** Persist users, groups, ServiceProviderConfig and subscriptions to this JSON file. */
+  /** Persist users, groups, ServiceProviderConfig, subscriptions and the cxone tenant to this JSON file. */
   dataFile?: string;
   /** Initial ServiceProviderConfig limits (a persisted or PUT config wins). */
   bulkMaxOperations?: number;
@@ -111,6 +133,10 @@ export interface Sandbox {
   adminCreateUser(user: Attrs): Attrs;
   adminUpdateUser(id: string, patch: Attrs): Attrs;
   adminDeactivateUser(id: string): Attrs;
+  /** cxone profile: a Pending employee becomes Active (as `POST /admin/users/{id}/activate`). */
+  adminActivateUser(id: string): Attrs;
+  /** cxone profile: the tenant's roles, login authenticators, teams, skills and skill assignments; undefined on full. */
+  readonly tenant: TenantDirectory | undefined;
   /** Expires every issued access token (the next call with one gets 401). */
   expireTokens(): void;
   close(): Promise<void>;
@@ -138,7 +164,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const scopes = options.scopes ?? ['scim:write', 'cxone.webhook.manage'];
   const webhookSecret = options.webhookSecret ?? 'sandbox-webhook-secret';
   const tenantId = options.tenantId ?? 'sandbox-tenant';
-  const profile = profileNamed(options.profile);
+  const profile = profileNamed(options.profile, options.cxoneTenant?.userAttributes);
   const accessKeyId = options.accessKeyId ?? 'sandbox-access-key-id';
   const accessKeySecret = options.accessKeySecret ?? 'sandbox-access-key-secret';
   const initialSwitches = Object.fromEntries(
@@ -147,7 +173,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   let scimBaseUrl = '';
   const store = new Store(options.dataFile);
-  const switchBoard = new SwitchBoard({ readOnlySpc: profile.readOnlySpc, ...initialSwitches }, options.seed ?? 1);
+  const switchBoard = new SwitchBoard(initialSwitches, options.seed ?? 1);
   const tokens = new Tokens({
     clientId,
     clientSecret,
@@ -164,11 +190,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     tenantId,
     retry: { attempts: 5, initialDelayMs: 500, timeoutMs: 5000, ...options.deliveryRetry },
   });
+  const tenant = profile.nice ? new CxoneTenant(store, options.cxoneTenant) : undefined;
   const resources = new Resources({
     store,
     scimBaseUrl: () => scimBaseUrl,
     types: profile.types,
     onUserEvent: (type, user) => deliveries.publish(type, user),
+    userRules: tenant,
   });
   const spc = new ServiceProviderConfig(
     store,
@@ -180,7 +208,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     profile,
   );
   const jobs = new BulkJobs(resources, () => switchBoard.switches.asyncJobDurationMs);
-  const actions = new ConsoleActions(resources);
+  const actions = new ConsoleActions(resources, tenant);
   const requestLog: RequestLogEntry[] = [];
 
   const app = buildApp({
@@ -200,6 +228,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     scimScope: options.scimScope ?? 'scim:write',
     webhookScope: options.webhookScope ?? 'cxone.webhook.manage',
     allowRemoteWebhooks: options.allowRemoteWebhooks ?? false,
+    tenant,
   });
   await app.listen({ port: options.port ?? 0, host });
   const port = (app.server.address() as AddressInfo).port;
@@ -243,6 +272,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     adminCreateUser: (user) => actions.createUser(user),
     adminUpdateUser: (id, patch) => actions.updateUser(id, patch),
     adminDeactivateUser: (id) => actions.deactivateUser(id),
+    adminActivateUser: (id) => actions.activateUser(id),
+    tenant,
     expireTokens: () => tokens.expireAll(),
     close: () => {
       closed ??= (async () => {

@@ -4,6 +4,7 @@
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 export const ENTERPRISE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+export const NICE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:extension:nice:2.0:User';
 export const SPC_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig';
 export const SCHEMA_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Schema';
 export const RESOURCE_TYPE_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:ResourceType';
@@ -170,6 +171,95 @@ export const enterpriseUserSchema: SchemaDefinition = {
     }),
   ],
 };
+
+/** A reference to a tenant object by id; the server fills in its name as `display`. */
+const idReference = (name: string, description: string, target: string) =>
+  attr(name, 'complex', description, {
+    subAttributes: [
+      str('value', `The id of the ${target}.`, { required: true, caseExact: true }),
+      str('display', `The name of the ${target} (computed by the server).`, { mutability: 'readOnly' }),
+    ],
+  });
+
+/** NICE CXone's extension of the User: what makes a user an employee of a CXone tenant. */
+export const niceUserExtension: SchemaDefinition = {
+  id: NICE_USER_SCHEMA,
+  name: 'NiceUser',
+  description: 'NICE CXone employee',
+  attributes: [
+    idReference('team', "The employee's team (value = team id, see the user-management API).", 'team'),
+    idReference(
+      'loginAuthenticator',
+      'How the employee logs in (value = login authenticator id).',
+      'login authenticator',
+    ),
+    attr('agentId', 'integer', 'The id the admin and skills APIs use for this employee.', {
+      mutability: 'readOnly',
+      uniqueness: 'server',
+    }),
+    str('status', 'Pending until the employee is activated, then Active.', {
+      mutability: 'readOnly',
+      caseExact: true,
+      canonicalValues: ['Pending', 'Active'],
+    }),
+  ],
+};
+
+/** Optional core attributes a CXone tenant may enable (all of them unless told otherwise). */
+export const CXONE_OPTIONAL_USER_ATTRIBUTES = ['name.middleName', 'userType', 'phoneNumbers', 'timeZone'] as const;
+export type CxoneOptionalUserAttribute = (typeof CXONE_OPTIONAL_USER_ATTRIBUTES)[number];
+
+/**
+ * The User as a CXone tenant declares it: userName (an email), first and last name and emails
+ * required, `active`, `roles` (value = role id), and the optional attributes the tenant enabled.
+ * The time zone is `timeZone`; `timezone`, the spelling CXone documents for requests, is the same
+ * attribute (attribute names are case-insensitive, RFC 7643 §2.1) and is answered as `timeZone`.
+ */
+export function cxoneUserSchema(
+  enabled: readonly CxoneOptionalUserAttribute[] = CXONE_OPTIONAL_USER_ATTRIBUTES,
+): SchemaDefinition {
+  const on = (name: CxoneOptionalUserAttribute) => enabled.includes(name);
+  const core = (name: string) => findAttribute(userSchema.attributes, name) as AttributeDefinition;
+  const nameSub = (sub: string, required: boolean) => ({
+    ...(findAttribute(core('name').subAttributes, sub) as AttributeDefinition),
+    required,
+  });
+  const emails = core('emails');
+  return {
+    ...userSchema,
+    attributes: [
+      { ...core('userName'), description: "The employee's login: an email address, unique case-insensitively." },
+      {
+        ...core('name'),
+        required: true,
+        subAttributes: [
+          nameSub('givenName', true),
+          nameSub('familyName', true),
+          ...(on('name.middleName') ? [nameSub('middleName', false)] : []),
+        ],
+      },
+      {
+        ...emails,
+        required: true,
+        subAttributes: emails.subAttributes?.map((sub) => (sub.name === 'value' ? { ...sub, required: true } : sub)),
+      },
+      core('active'),
+      attr('roles', 'complex', "The employee's roles (value = role id); the tenant's Agent role when none is sent.", {
+        multiValued: true,
+        subAttributes: [
+          str('value', 'The id of the role.', { required: true, caseExact: true }),
+          str('display', 'The name of the role (computed by the server).', { mutability: 'readOnly' }),
+          attr('primary', 'boolean', 'The primary role.'),
+        ],
+      }),
+      ...(on('userType') ? [core('userType')] : []),
+      ...(on('phoneNumbers') ? [core('phoneNumbers')] : []),
+      ...(on('timeZone')
+        ? [str('timeZone', "The employee's time zone in IANA format; `timezone` is accepted in requests.")]
+        : []),
+    ],
+  };
+}
 
 export const groupSchema: SchemaDefinition = {
   id: GROUP_SCHEMA,

@@ -1,4 +1,5 @@
-// The SCIM 2.0 endpoints under /scim/v2 (RFC 7644 §3–4).
+// The SCIM 2.0 endpoints under /scim/v2 (RFC 7644 §3–4), as many as the profile offers: anything
+// it leaves out (cxone: ServiceProviderConfig, ResourceTypes, Groups, Bulk, /.search) answers 404.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { bulkResponse, type BulkJob, type BulkJobs, parseBulkRequest, processBulk } from './bulk';
 import { badRequest, notFound, ScimHttpError } from './errors';
@@ -55,8 +56,8 @@ function listResponse(resources: Attrs[], totalResults: number, startIndex: numb
 }
 
 export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
-  const { resources, spc, jobs } = deps;
-  const { types, etags } = deps.profile;
+  const { resources, spc } = deps;
+  const { types, etags, kinds } = deps.profile;
   /** Without ETag support there is no version to send, and If-Match / If-None-Match are ignored (RFC 7644 §3.14). */
   const withoutVersion = (doc: Attrs): Attrs => {
     if (etags || typeof doc.meta !== 'object' || doc.meta === null) return doc;
@@ -66,36 +67,7 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
 
   // ---- discovery ----
 
-  const spcDocument = () => {
-    const current = spc.current;
-    const meta = {
-      resourceType: 'ServiceProviderConfig',
-      created: current.created,
-      lastModified: current.lastModified,
-      location: `${deps.scimBaseUrl()}/ServiceProviderConfig`,
-      version: etagOf(current.version),
-    };
-    return { ...current.attrs, meta };
-  };
-
-  app.get('/ServiceProviderConfig', async (request, reply) => {
-    const doc = spcDocument();
-    if (!etags) return withoutVersion(doc);
-    reply.header('etag', doc.meta.version);
-    if (notModified(request.headers['if-none-match'], doc.meta.version)) return reply.code(304).send();
-    return doc;
-  });
-
-  app.put('/ServiceProviderConfig', async (request, reply) => {
-    if (deps.switches.readOnlySpc) {
-      reply.header('allow', 'GET');
-      throw new ScimHttpError(405, 'ServiceProviderConfig is read-only (RFC 7644 §4)');
-    }
-    spc.replace(request.body, etags ? request.headers['if-match'] : undefined);
-    const doc = spcDocument();
-    if (!etags) return withoutVersion(doc);
-    return reply.header('etag', doc.meta.version).send(doc);
-  });
+  if (deps.profile.discovery) registerDiscoveryRoutes(app, deps, withoutVersion);
 
   const schemaDocument = (schema: SchemaDefinition) => ({
     schemas: [SCHEMA_SCHEMA],
@@ -112,32 +84,6 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
     const schema = deps.profile.schemas.find((s) => s.id === request.params.id);
     if (!schema) throw notFound(`Schema ${request.params.id} not found`);
     return schemaDocument(schema);
-  });
-
-  const resourceTypeDocument = (kind: ResourceKind) => {
-    const type = types[kind];
-    return {
-      schemas: [RESOURCE_TYPE_SCHEMA],
-      id: kind,
-      name: kind,
-      endpoint: type.endpoint,
-      description: type.description,
-      schema: type.schema.id,
-      schemaExtensions: type.extensions.map((e) => ({ schema: e.id, required: false })),
-      meta: { resourceType: 'ResourceType', location: `${deps.scimBaseUrl()}/ResourceTypes/${kind}` },
-    };
-  };
-
-  app.get('/ResourceTypes', async () => {
-    const kinds = (Object.keys(types) as ResourceKind[]).filter((k) => !(k === 'Group' && deps.switches.hideGroups));
-    const docs = kinds.map(resourceTypeDocument);
-    return listResponse(docs, docs.length, 1);
-  });
-
-  app.get<{ Params: { id: string } }>('/ResourceTypes/:id', async (request) => {
-    const kind = request.params.id as ResourceKind;
-    if (!(kind in types)) throw notFound(`ResourceType ${kind} not found`);
-    return resourceTypeDocument(kind);
   });
 
   // ---- Users and Groups ----
@@ -174,7 +120,7 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
     );
   };
 
-  for (const kind of Object.keys(types) as ResourceKind[]) {
+  for (const kind of kinds) {
     const endpoint = types[kind].endpoint;
     type ById = FastifyRequest<{ Params: { id: string }; Querystring: Query }>;
     const ifMatch = (request: FastifyRequest) => (etags ? request.headers['if-match'] : undefined);
@@ -182,7 +128,8 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
     app.get<{ Querystring: Query }>(endpoint, async (request) => list(kind, request.query));
 
     // RFC 7644 §3.4.3: the same query, in a POST body.
-    app.post(`${endpoint}/.search`, async (request) => list(kind, (request.body ?? {}) as Query));
+    if (deps.profile.search)
+      app.post(`${endpoint}/.search`, async (request) => list(kind, (request.body ?? {}) as Query));
 
     app.post<{ Querystring: Query }>(endpoint, async (request, reply) =>
       sendResource(reply, kind, resources.create(kind, request.body), request.query, 201),
@@ -225,28 +172,7 @@ export function registerScimRoutes(app: FastifyInstance, deps: ScimDeps): void {
     });
   }
 
-  // ---- Bulk ----
-
-  app.post('/Bulk', async (request, reply) => {
-    if (!deps.profile.bulk)
-      throw new ScimHttpError(501, 'Bulk is not supported (ServiceProviderConfig bulk.supported is false)');
-    const bulk = parseBulkRequest(request.body, request.rawBodyBytes, spc.limits());
-    const prefersAsync = /\brespond-async\b/i.test(String(request.headers.prefer ?? ''));
-    if (!deps.switches.asyncBulk && !prefersAsync) return bulkResponse(processBulk(resources, bulk).results);
-    const job = jobs.submit(bulk);
-    if (prefersAsync) reply.header('preference-applied', 'respond-async');
-    return reply
-      .code(202)
-      .header('location', `${deps.scimBaseUrl()}/Bulk/${job.id}`)
-      .send({ id: job.id, status: job.status });
-  });
-
-  app.get<{ Params: { id: string } }>('/Bulk/:id', async (request, reply) => {
-    const job = jobs.get(request.params.id);
-    if (!job) throw notFound(`Bulk job ${request.params.id} not found`);
-    if (job.status === 'queued' || job.status === 'running') reply.header('retry-after', '1');
-    return jobDocument(job);
-  });
+  if (deps.profile.bulk) registerBulkRoutes(app, deps);
 }
 
 /** The groupPatchNoop switch: filtered member removals are dropped (undefined when nothing is left to apply). */
@@ -268,4 +194,89 @@ function jobDocument(job: BulkJob): Attrs {
     ...(job.completedAt ? { completedAt: job.completedAt } : {}),
     ...(job.results ? { Operations: job.results } : {}),
   };
+}
+
+/** /ServiceProviderConfig and /ResourceTypes (RFC 7644 §4), on profiles that offer them. */
+function registerDiscoveryRoutes(app: FastifyInstance, deps: ScimDeps, withoutVersion: (doc: Attrs) => Attrs): void {
+  const { spc } = deps;
+  const { types, etags, kinds } = deps.profile;
+  const spcDocument = () => {
+    const current = spc.current;
+    const meta = {
+      resourceType: 'ServiceProviderConfig',
+      created: current.created,
+      lastModified: current.lastModified,
+      location: `${deps.scimBaseUrl()}/ServiceProviderConfig`,
+      version: etagOf(current.version),
+    };
+    return { ...current.attrs, meta };
+  };
+
+  app.get('/ServiceProviderConfig', async (request, reply) => {
+    const doc = spcDocument();
+    if (!etags) return withoutVersion(doc);
+    reply.header('etag', doc.meta.version);
+    if (notModified(request.headers['if-none-match'], doc.meta.version)) return reply.code(304).send();
+    return doc;
+  });
+
+  app.put('/ServiceProviderConfig', async (request, reply) => {
+    if (deps.switches.readOnlySpc) {
+      reply.header('allow', 'GET');
+      throw new ScimHttpError(405, 'ServiceProviderConfig is read-only (RFC 7644 §4)');
+    }
+    spc.replace(request.body, etags ? request.headers['if-match'] : undefined);
+    const doc = spcDocument();
+    if (!etags) return withoutVersion(doc);
+    return reply.header('etag', doc.meta.version).send(doc);
+  });
+
+  const resourceTypeDocument = (kind: ResourceKind) => {
+    const type = types[kind];
+    return {
+      schemas: [RESOURCE_TYPE_SCHEMA],
+      id: kind,
+      name: kind,
+      endpoint: type.endpoint,
+      description: type.description,
+      schema: type.schema.id,
+      schemaExtensions: type.extensions.map((e) => ({ schema: e.id, required: false })),
+      meta: { resourceType: 'ResourceType', location: `${deps.scimBaseUrl()}/ResourceTypes/${kind}` },
+    };
+  };
+
+  app.get('/ResourceTypes', async () => {
+    const listed = kinds.filter((k) => !(k === 'Group' && deps.switches.hideGroups));
+    const docs = listed.map(resourceTypeDocument);
+    return listResponse(docs, docs.length, 1);
+  });
+
+  app.get<{ Params: { id: string } }>('/ResourceTypes/:id', async (request) => {
+    const kind = request.params.id as ResourceKind;
+    if (!kinds.includes(kind)) throw notFound(`ResourceType ${kind} not found`);
+    return resourceTypeDocument(kind);
+  });
+}
+
+/** /Bulk (RFC 7644 §3.7), synchronous or as an asynchronous job. */
+function registerBulkRoutes(app: FastifyInstance, deps: ScimDeps): void {
+  const { resources, spc, jobs } = deps;
+  app.post('/Bulk', async (request, reply) => {
+    const bulk = parseBulkRequest(request.body, request.rawBodyBytes, spc.limits());
+    const prefersAsync = /\brespond-async\b/i.test(String(request.headers.prefer ?? ''));
+    if (!deps.switches.asyncBulk && !prefersAsync) return bulkResponse(processBulk(resources, bulk).results);
+    const job = jobs.submit(bulk);
+    if (prefersAsync) reply.header('preference-applied', 'respond-async');
+    return reply
+      .code(202)
+      .header('location', `${deps.scimBaseUrl()}/Bulk/${job.id}`)
+      .send({ id: job.id, status: job.status });
+  });
+
+  app.get<{ Params: { id: string } }>('/Bulk/:id', async (request, reply) => {
+    const job = jobs.get(request.params.id);
+    if (!job) throw notFound(`Bulk job ${request.params.id} not found`);
+    if (job.status === 'queued' || job.status === 'running') reply.header('retry-after', '1');
+    return jobDocument(job);
+  });
 }

@@ -1,8 +1,10 @@
 // In-memory state of the sandbox, optionally persisted to a JSON file so that a restart keeps
-// users, groups, the ServiceProviderConfig and webhook subscriptions (tokens and bulk jobs are
+// users, groups, the ServiceProviderConfig, webhook subscriptions and (cxone profile) the tenant's
+// roles, authenticators, teams, skills and skill assignments (tokens and bulk jobs are
 // deliberately transient, as they would be after a real service restart).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { TenantState } from './tenant';
 import type { Attrs } from './validate';
 
 export interface StoredResource {
@@ -29,6 +31,8 @@ interface PersistedState {
   groups: StoredResource[];
   spc: StoredResource | null;
   subscriptions: Subscription[];
+  /** cxone profile only; absent from files written before it existed. */
+  tenant?: TenantState | null;
 }
 
 /** Writes are coalesced: many changes in a burst (e.g. one bulk request) cost one write. */
@@ -39,6 +43,8 @@ export class Store {
   readonly groups = new Map<string, StoredResource>();
   readonly subscriptions = new Map<string, Subscription>();
   spc: StoredResource | null = null;
+  /** The CXone tenant's directory (cxone profile); null until the tenant seeds it. */
+  tenant: TenantState | null = null;
   /** Lower-cased userName → user id (userName is unique case-insensitively). */
   private readonly userNames = new Map<string, string>();
   /** Lower-cased externalId → user ids (not unique; lower-cased so that any case rule finds a superset). */
@@ -110,6 +116,7 @@ export class Store {
       groups: [...this.groups.values()],
       spc: this.spc,
       subscriptions: [...this.subscriptions.values()],
+      tenant: this.tenant,
     };
     fs.mkdirSync(path.dirname(path.resolve(this.dataFile)), { recursive: true });
     // Write then rename, so that a crash mid-write never leaves a truncated file.
@@ -130,5 +137,6 @@ export class Store {
     for (const group of state.groups) this.groups.set(group.id, group);
     for (const sub of state.subscriptions) this.subscriptions.set(sub.id, sub);
     this.spc = state.spc;
+    this.tenant = state.tenant ?? null;
   }
 }

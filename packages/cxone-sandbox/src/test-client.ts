@@ -1,5 +1,6 @@
 // A small HTTP client for driving the sandbox from tests and benchmarks (black-box, over fetch).
 import type { Sandbox } from './sandbox';
+import type { LoginAuthenticator, Role, Skill, Status, Team } from './tenant';
 
 export interface ClientResponse {
   status: number;
@@ -92,4 +93,42 @@ export class SandboxClient {
   root(method: string, path: string, options?: RequestOptions): Promise<ClientResponse> {
     return this.request(method, `${this.sandbox.url}${path}`, options);
   }
+
+  /** `path` is relative to the sandbox's `/admin` (which takes no token), e.g. `/switches`. */
+  admin(method: string, path: string, body?: unknown): Promise<ClientResponse> {
+    return this.request(method, `${this.sandbox.url}/admin${path}`, { body, token: null });
+  }
+
+  // cxone profile: what an administrator does in the CXone console, through /admin.
+
+  /** A Pending employee becomes Active; resolves to the employee. */
+  async activateUser(id: string): Promise<Record<string, unknown>> {
+    return expectStatus(await this.admin('POST', `/users/${encodeURIComponent(id)}/activate`), 200);
+  }
+
+  async addRole(name: string, status?: Status): Promise<Role> {
+    return expectStatus(await this.admin('POST', '/roles', { name, status }), 201);
+  }
+
+  async removeRole(id: string): Promise<void> {
+    expectStatus(await this.admin('DELETE', `/roles/${encodeURIComponent(id)}`), 204);
+  }
+
+  async addTeam(name: string, status?: Status): Promise<Team> {
+    return expectStatus(await this.admin('POST', '/teams', { name, status }), 201);
+  }
+
+  async addSkill(skillName: string, isActive?: boolean): Promise<Skill> {
+    return expectStatus(await this.admin('POST', '/skills', { skillName, isActive }), 201);
+  }
+
+  async addLoginAuthenticator(name: string, authenticationType: string): Promise<LoginAuthenticator> {
+    return expectStatus(await this.admin('POST', '/login-authenticators', { name, authenticationType }), 201);
+  }
+}
+
+/** The body of a response with the expected status (its type is the caller's to state); throws otherwise. */
+function expectStatus(res: ClientResponse, status: number): any {
+  if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${res.text}`);
+  return res.body;
 }

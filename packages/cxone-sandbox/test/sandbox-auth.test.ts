@@ -1,10 +1,9 @@
-// Black-box tests of the sandbox's CXone authentication flows and of the cxone profile.
+// Black-box tests of the sandbox's CXone authentication flows (the cxone profile's surface: sandbox-cxone.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startSandbox, type Sandbox } from '../src';
 import { SandboxClient } from '../src/test-client';
 
-const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
@@ -101,20 +100,11 @@ describe('sandbox: CXone authentication', () => {
   });
 });
 
-describe('sandbox: --profile cxone', () => {
+describe('sandbox: --profile cxone authentication', () => {
   let sandbox: Sandbox;
-  let client: SandboxClient;
-  const agent = (userName: string, extra: Record<string, unknown> = {}) => ({
-    schemas: [USER],
-    userName,
-    name: { givenName: 'Ada', familyName: 'Lovelace' },
-    emails: [{ value: `${userName}@example.com`, type: 'work', primary: true }],
-    ...extra,
-  });
 
   before(async () => {
     sandbox = await startSandbox({ port: 0, profile: 'cxone' });
-    client = new SandboxClient(sandbox);
   });
   after(async () => {
     await sandbox.close();
@@ -131,49 +121,16 @@ describe('sandbox: --profile cxone', () => {
       }).toString(),
     });
     assert.deepEqual([refused.status, refused.body.error], [400, 'unsupported_grant_type']);
-    assert.equal((await passwordGrant(sandbox, sandbox.accessKeyId, sandbox.accessKeySecret)).status, 200);
+    const granted = await passwordGrant(sandbox, sandbox.accessKeyId, sandbox.accessKeySecret);
+    assert.equal(granted.status, 200);
+    const users = await json(`${sandbox.scimBaseUrl}/Users`, {
+      headers: { authorization: `Bearer ${granted.body.access_token}` },
+    });
+    assert.equal(users.status, 200);
   });
 
-  it('ServiceProviderConfig: no Bulk, no ETags, read-only', async () => {
-    const spc = await client.scim('GET', '/ServiceProviderConfig');
-    assert.equal(spc.body.bulk.supported, false);
-    assert.equal(spc.body.etag.supported, false);
-    assert.equal(spc.headers.get('etag'), null);
-    assert.equal(spc.body.meta.version, undefined);
-    const put = await client.scim('PUT', '/ServiceProviderConfig', { body: spc.body });
-    assert.equal(put.status, 405);
-    const bulk = await client.scim('POST', '/Bulk', {
-      body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [] },
-    });
-    assert.equal(bulk.status, 501);
-  });
-
-  it("requires CXone's user attributes and deactivates with active, never deletes", async () => {
-    const missing = await client.scim('POST', '/Users', {
-      body: { schemas: [USER], userName: 'bare', name: { givenName: 'Bare' } },
-    });
-    assert.equal(missing.status, 400);
-    assert.match(missing.body.detail, /name\.familyName/);
-    assert.match(missing.body.detail, /emails/);
-    const created = await client.scim('POST', '/Users', { body: agent('ada') });
-    assert.equal(created.status, 201, created.text);
-    assert.equal(created.headers.get('etag'), null);
-    assert.equal(created.body.meta.version, undefined);
-    const id = created.body.id as string;
-    const deactivated = await client.scim('PATCH', `/Users/${id}`, {
-      body: {
-        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
-        Operations: [{ op: 'replace', path: 'active', value: false }],
-      },
-      headers: { 'if-match': 'W/"999"' }, // no ETags: ignored
-    });
-    assert.equal(deactivated.status, 200, deactivated.text);
-    assert.equal(deactivated.body.active, false);
-    assert.equal((await client.scim('DELETE', `/Users/${id}`)).status, 405);
-    const schema = await client.scim('GET', `/Schemas/${USER}`);
-    const familyName = schema.body.attributes
-      .find((a: { name: string }) => a.name === 'name')
-      .subAttributes.find((a: { name: string }) => a.name === 'familyName');
-    assert.equal(familyName.required, true);
+  it('discovers the API endpoint as on the full profile', async () => {
+    const discovered = await json(`${sandbox.issuer}/.well-known/cxone-configuration?tenantId=${sandbox.tenantId}`);
+    assert.deepEqual(discovered.body, { api_endpoint: sandbox.url, area: 'na1' });
   });
 });

@@ -331,3 +331,60 @@ describe('sandbox: webhook signature schemes', () => {
     await assert.rejects(startSandbox({ port: 0, webhookSignature: 'github' as never }), /unknown preset "github"/);
   });
 });
+
+describe('sandbox: webhooks on the cxone profile', () => {
+  it('manages subscriptions and delivers signed events for employees, activation included', async () => {
+    const sandbox = await startSandbox({
+      port: 0,
+      profile: 'cxone',
+      deliveryRetry: { attempts: 2, initialDelayMs: 20 },
+    });
+    const receiver = await startReceiver();
+    try {
+      const client = new SandboxClient(sandbox);
+      const created = await client.root('POST', '/api/v2/webhooks', {
+        body: { url: receiver.url, events: ALL_EVENTS },
+      });
+      assert.equal(created.status, 201, created.text);
+      assert.deepEqual((await client.root('GET', '/api/v2/webhooks')).body, { webhooks: [created.body] });
+      const ada = await client.scim('POST', '/Users', {
+        body: {
+          schemas: [USER],
+          userName: 'hook@example.com',
+          name: { givenName: 'Ada', familyName: 'Lovelace' },
+          emails: [{ value: 'hook@example.com' }],
+        },
+      });
+      assert.equal(ada.status, 201, ada.text);
+      await client.activateUser(ada.body.id);
+      await client.scim('PATCH', `/Users/${ada.body.id}`, {
+        body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] },
+      });
+      await sandbox.deliveriesIdle();
+      const nice = 'urn:ietf:params:scim:schemas:extension:nice:2.0:User';
+      assert.deepEqual(
+        receiver.received.map((d) => [d.body.eventType, d.body.user[nice].status]),
+        [
+          ['USER_CREATED', 'Pending'],
+          ['USER_UPDATED', 'Active'],
+          ['USER_DEACTIVATED', 'Active'],
+        ],
+      );
+      for (const d of receiver.received) {
+        assert.equal(d.body.userId, ada.body.id);
+        assert.ok(
+          signatureValid(
+            sandbox.webhookSecret,
+            d.headers['x-cxone-timestamp'] as string,
+            d.headers['x-cxone-signature'] as string,
+            d.rawBody,
+          ),
+        );
+      }
+      assert.equal((await client.root('DELETE', `/api/v2/webhooks/${created.body.id}`)).status, 204);
+    } finally {
+      await sandbox.close();
+      await receiver.close();
+    }
+  });
+});

@@ -1,11 +1,17 @@
 import type { TenantConnection } from '../tenant';
-import { settingName, type BearerAuth } from './config';
-import type { IssuedToken } from './endpoint';
 import { OAuthError } from '../errors';
-import type { AuthStrategy } from './strategy';
+import type { IssuedToken } from './endpoint';
+import { defineAuthStrategy, setting, settingName, type AuthConfigOf, type AuthStrategy } from './strategy';
+
+const settings = {
+  token: setting.variable('CXONE_BEARER_TOKEN', { secret: true, purpose: 'the static bearer token' }),
+};
+
+/** A static bearer token, never refreshed. */
+export type BearerAuth = AuthConfigOf<'bearer', typeof settings>;
 
 /** A static token from the environment: used as is, never refreshed. */
-export class BearerStrategy implements AuthStrategy<BearerAuth> {
+class BearerStrategy implements AuthStrategy<BearerAuth> {
   finalRejection(tenant: TenantConnection, auth: BearerAuth): OAuthError {
     return staticTokenRejected(tenant, auth);
   }
@@ -18,6 +24,14 @@ export class BearerStrategy implements AuthStrategy<BearerAuth> {
     return { value: auth.token, requestedAt: 0 };
   }
 }
+
+export const bearer = defineAuthStrategy({
+  type: 'bearer',
+  needsBaseUrl: true,
+  settings,
+  describe: () => 'bearer (static token)',
+  create: () => new BearerStrategy(),
+});
 
 /** What a 401 means under a static token: fatal, and the variable to change. */
 export function staticTokenRejected(tenant: TenantConnection, auth: BearerAuth): OAuthError {

@@ -1,5 +1,4 @@
 import type { TenantConnection } from '../tenant';
-import { settingName, type ClientCredentialsAuth } from './config';
 import {
   basicAuth,
   callAuthEndpoint,
@@ -9,10 +8,31 @@ import {
   type EndpointCall,
   type IssuedToken,
 } from './endpoint';
-import type { AuthStrategy } from './strategy';
+import { defineAuthStrategy, setting, settingName, type AuthConfigOf, type AuthStrategy } from './strategy';
+
+const settings = {
+  tokenUrl: setting.text('CXONE_TOKEN_URL', {
+    required: true,
+    purpose: "the OAuth token endpoint's URL",
+    // The default tenant may leave it out: {CXONE_BASE_URL}/oauth/token.
+    envDefault: ({ baseUrl }) => (baseUrl ? new URL('/oauth/token', baseUrl).toString() : ''),
+  }),
+  clientId: setting.text('CXONE_CLIENT_ID', { required: true, purpose: "the OAuth client's id" }),
+  clientSecret: setting.variable('CXONE_CLIENT_SECRET', { secret: true, purpose: "the OAuth client's secret" }),
+  scopes: setting.scopes('CXONE_SCOPES'),
+  /** RFC 6749 §2.3.1: HTTP Basic (default) or the credentials in the form body. */
+  clientAuthMethod: setting.choice(
+    'CXONE_CLIENT_AUTH_METHOD',
+    ['client_secret_basic', 'client_secret_post'],
+    'client_secret_basic',
+  ),
+};
+
+/** OAuth 2.0 client credentials (RFC 6749 §4.4). */
+export type ClientCredentialsAuth = AuthConfigOf<'client-credentials', typeof settings>;
 
 /** OAuth 2.0 client credentials (RFC 6749 §4.4), client authenticated by HTTP Basic or in the form. */
-export class ClientCredentialsStrategy implements AuthStrategy<ClientCredentialsAuth> {
+class ClientCredentialsStrategy implements AuthStrategy<ClientCredentialsAuth> {
   constructor(private readonly http: AuthHttp) {}
 
   cacheKey(auth: ClientCredentialsAuth): unknown[] {
@@ -46,3 +66,11 @@ export class ClientCredentialsStrategy implements AuthStrategy<ClientCredentials
     return readAccessToken(call, await callAuthEndpoint(this.http, call));
   }
 }
+
+export const clientCredentials = defineAuthStrategy({
+  type: 'client-credentials',
+  needsBaseUrl: true,
+  settings,
+  describe: (auth) => `client-credentials (${auth.tokenUrl}, client ${auth.clientId}, ${auth.clientAuthMethod})`,
+  create: (http) => new ClientCredentialsStrategy(http),
+});

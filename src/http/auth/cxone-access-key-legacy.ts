@@ -1,12 +1,26 @@
 import type { TenantConnection } from '../tenant';
-import { settingName, type CxoneAccessKeyLegacyAuth } from './config';
 import { callAuthEndpoint, readAccessToken, type AuthHttp, type EndpointCall, type IssuedToken } from './endpoint';
-import type { AuthStrategy } from './strategy';
+import { defineAuthStrategy, setting, settingName, type AuthConfigOf, type AuthStrategy } from './strategy';
 
 export const LEGACY_TOKEN_PATH = '/authentication/v1/token/access-key';
 
+const settings = {
+  authUrl: setting.text('CXONE_AUTH_URL', {
+    required: true,
+    purpose: 'the regional auth base, e.g. https://na1.nice-incontact.com',
+  }),
+  accessKeyId: setting.variable('CXONE_ACCESS_KEY_ID', { secret: false, purpose: "the API user's access key id" }),
+  accessKeySecret: setting.variable('CXONE_ACCESS_KEY_SECRET', {
+    secret: true,
+    purpose: "the API user's access key secret",
+  }),
+};
+
+/** CXone's older flow: `POST {authUrl}/authentication/v1/token/access-key`. */
+export type CxoneAccessKeyLegacyAuth = AuthConfigOf<'cxone-access-key-legacy', typeof settings>;
+
 /** CXone's older access-key flow: JSON `{accessKeyId, accessKeySecret}` → `access_token`. */
-export class CxoneAccessKeyLegacyStrategy implements AuthStrategy<CxoneAccessKeyLegacyAuth> {
+class CxoneAccessKeyLegacyStrategy implements AuthStrategy<CxoneAccessKeyLegacyAuth> {
   constructor(private readonly http: AuthHttp) {}
 
   cacheKey(auth: CxoneAccessKeyLegacyAuth): unknown[] {
@@ -29,6 +43,14 @@ export class CxoneAccessKeyLegacyStrategy implements AuthStrategy<CxoneAccessKey
     return readAccessToken(call, await callAuthEndpoint(this.http, call));
   }
 }
+
+export const cxoneAccessKeyLegacy = defineAuthStrategy({
+  type: 'cxone-access-key-legacy',
+  needsBaseUrl: true,
+  settings,
+  describe: (auth) => `cxone-access-key-legacy (${auth.authUrl})`,
+  create: (http) => new CxoneAccessKeyLegacyStrategy(http),
+});
 
 /** `{authUrl}/authentication/v1/token/access-key`; an authUrl that already ends with the path is used as is. */
 export function legacyTokenUrl(authUrl: string): string {

@@ -1,5 +1,4 @@
 import type { TenantConnection } from '../tenant';
-import { settingName, type CxoneAccessKeyAuth } from './config';
 import { CxoneDiscovery, tenantIdFromIdToken } from './cxone-discovery';
 import {
   basicAuth,
@@ -11,7 +10,31 @@ import {
   type EndpointCall,
   type IssuedToken,
 } from './endpoint';
-import type { AuthStrategy } from './strategy';
+import { defineAuthStrategy, setting, settingName, type AuthConfigOf, type AuthStrategy } from './strategy';
+
+export const DEFAULT_CXONE_ISSUER = 'https://cxone.niceincontact.com';
+
+const settings = {
+  issuer: setting.text('CXONE_ISSUER', { required: false, default: DEFAULT_CXONE_ISSUER }),
+  clientId: setting.text('CXONE_CLIENT_ID', { required: true, purpose: "the registered application's client id" }),
+  clientSecret: setting.variable('CXONE_CLIENT_SECRET', {
+    secret: true,
+    purpose: "the registered application's client secret",
+  }),
+  accessKeyId: setting.variable('CXONE_ACCESS_KEY_ID', { secret: false, purpose: "the API user's access key id" }),
+  accessKeySecret: setting.variable('CXONE_ACCESS_KEY_SECRET', {
+    secret: true,
+    purpose: "the API user's access key secret",
+  }),
+  scopes: setting.scopes('CXONE_SCOPES'),
+};
+
+/**
+ * NICE CXone back-end applications: OAuth 2.0 password grant with the API user's access key as
+ * username/password and the registered application as the (HTTP Basic) client; the token endpoint
+ * and the tenant's API base are discovered from the issuer.
+ */
+export type CxoneAccessKeyAuth = AuthConfigOf<'cxone-access-key', typeof settings>;
 
 /**
  * NICE CXone back-end application: OAuth 2.0 password grant, the API user's access key as
@@ -19,7 +42,7 @@ import type { AuthStrategy } from './strategy';
  * comes from the issuer's discovery; the API base, unless configured, from the id_token's
  * `tenantId` and the issuer's cxone-configuration.
  */
-export class CxoneAccessKeyStrategy implements AuthStrategy<CxoneAccessKeyAuth> {
+class CxoneAccessKeyStrategy implements AuthStrategy<CxoneAccessKeyAuth> {
   readonly #discovery: CxoneDiscovery;
 
   constructor(private readonly http: AuthHttp) {
@@ -66,3 +89,12 @@ export class CxoneAccessKeyStrategy implements AuthStrategy<CxoneAccessKeyAuth> 
     return { ...issued, apiBase: await this.#discovery.apiEndpoint(tenant, auth, cxoneTenantId) };
   }
 }
+
+export const cxoneAccessKey = defineAuthStrategy({
+  type: 'cxone-access-key',
+  // Discovered from the id_token's tenantId unless configured.
+  needsBaseUrl: false,
+  settings,
+  describe: (auth) => `cxone-access-key (issuer ${auth.issuer}, client ${auth.clientId})`,
+  create: (http) => new CxoneAccessKeyStrategy(http),
+});

@@ -1,5 +1,6 @@
 import type { TenantConnection } from '../tenant';
-import { settingName, type CxoneAccessKeyAuth } from './config';
+import type { CxoneAccessKeyAuth } from './cxone-access-key';
+import { settingName } from './strategy';
 import { callAuthEndpoint, endpointError, type AuthHttp, type EndpointCall } from './endpoint';
 
 /**

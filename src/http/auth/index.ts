@@ -1,15 +1,12 @@
 import type { TenantConnection } from '../tenant';
-import { BearerStrategy } from './bearer';
-import { ClientCredentialsStrategy } from './client-credentials';
-import type { AuthType, TenantAuth } from './config';
-import { CxoneAccessKeyStrategy } from './cxone-access-key';
-import { CxoneAccessKeyLegacyStrategy } from './cxone-access-key-legacy';
+import { AUTH_STRATEGIES, type TenantAuth } from './config';
 import { OAuthError } from '../errors';
 import type { AuthHttp } from './endpoint';
 import type { AuthStrategy } from './strategy';
 import { TokenCache } from './token-cache';
 
 export * from './config';
+export type { AuthStrategy, AuthStrategyDefinition } from './strategy';
 export { tenantIdFromIdToken } from './cxone-discovery';
 export { legacyTokenUrl, LEGACY_TOKEN_PATH } from './cxone-access-key-legacy';
 
@@ -42,17 +39,12 @@ export interface TokenProviderOptions {
 /** The token provider for every strategy a tenant may choose. Holds no secret of its own. */
 export class TenantTokenProvider implements TokenProvider {
   readonly #cache: TokenCache;
-  readonly #strategies: { [K in AuthType]: AuthStrategy<Extract<TenantAuth, { type: K }>> };
+  readonly #strategies: ReadonlyMap<string, AuthStrategy>;
 
   constructor(options: TokenProviderOptions = {}) {
     const http: AuthHttp = { fetch: options.fetch ?? fetch, now: options.now ?? Date.now };
     this.#cache = new TokenCache(http.now);
-    this.#strategies = {
-      'client-credentials': new ClientCredentialsStrategy(http),
-      'cxone-access-key': new CxoneAccessKeyStrategy(http),
-      'cxone-access-key-legacy': new CxoneAccessKeyLegacyStrategy(http),
-      bearer: new BearerStrategy(),
-    };
+    this.#strategies = new Map(AUTH_STRATEGIES.map((d) => [d.type, d.create(http) as AuthStrategy]));
   }
 
   async access(tenant: TenantConnection): Promise<TenantAccess> {
@@ -76,7 +68,9 @@ export class TenantTokenProvider implements TokenProvider {
   }
 
   #strategy(auth: TenantAuth): AuthStrategy {
-    return this.#strategies[auth.type] as AuthStrategy;
+    const strategy = this.#strategies.get(auth.type);
+    if (!strategy) throw new Error(`unknown auth strategy "${auth.type}"`);
+    return strategy;
   }
 
   #key(tenant: TenantConnection): string {

@@ -2,20 +2,9 @@
 // (events applied / ignored / failed, IdP sync outcomes and lag) it is reported by.
 import { latencyStats } from '../../core/tally';
 import { reportTotals, type EntityFigures, type ReportTotals } from '../report';
+import type { IdpSyncState, LifecycleCounts } from './machine';
 
-/** What a userLifecycle run counts (part of its `state` query). */
-export interface LifecycleCounts {
-  received: number;
-  applied: number;
-  duplicates: number;
-  outOfOrder: number;
-  rejected: number;
-  synced: number;
-  syncFailed: number;
-}
-
-/** `failed` after an IdP call that failed for good: the next event re-syncs the full snapshot. */
-export type IdpSyncState = 'disabled' | 'pending' | 'in-sync' | 'failed';
+export type { IdpSyncState, LifecycleCounts } from './machine';
 
 /** The part of the workflow's state the report reads. */
 interface LifecycleFigures {
@@ -23,11 +12,11 @@ interface LifecycleFigures {
   idpSync: IdpSyncState;
 }
 
-export function syncTotals(state: LifecycleFigures, latencies: number[]): ReportTotals {
+export function syncTotals(state: LifecycleFigures, latencies: readonly number[]): ReportTotals {
   return reportTotals(state.counts.synced, state.counts.syncFailed, latencies);
 }
 
-export function entityFigures(state: LifecycleFigures, lags: number[]): EntityFigures {
+export function entityFigures(state: LifecycleFigures, lags: readonly number[]): EntityFigures {
   const lag = latencyStats(lags);
   const { received, applied, duplicates, outOfOrder, rejected, synced, syncFailed } = state.counts;
   return {

@@ -15,15 +15,43 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { IdpSyncOutcome } from '../../activities/idp';
-import { formatIssues } from '../../core/decode';
 import { FailureType } from '../../core/failures';
 import { SCIM_OUTCOME } from '../../temporal/search-attributes';
-import { parseLifecycleEvent, type LifecycleEvent } from '../../scim/lifecycle-events';
-import { idpPatchOperations, type ScimUser } from '../../scim/idp-user';
+import type { LifecycleEvent } from '../../scim/lifecycle-events';
 import { PROVIDER_CALL } from '../activity-options';
 import { messageOf } from '../failures';
 import { ReportRecorder } from '../report';
-import { entityFigures, syncTotals, type IdpSyncState, type LifecycleCounts } from './report';
+import {
+  carriedState,
+  nextStep,
+  startMachine,
+  stateView,
+  syncStepFacts,
+  transition,
+  validateUpdate,
+  type IdpCall,
+  type LifecycleAction,
+  type LifecycleEventAck,
+  type LifecycleInput,
+  type LifecycleMachine,
+  type Refusal,
+  type UserLifecycleInput,
+  type UserLifecycleState,
+} from './machine';
+import { entityFigures, syncTotals } from './report';
+
+export {
+  DEFAULT_MAX_EVENTS_PER_RUN,
+  DEFAULT_SEEN_EVENT_IDS,
+  type CarriedState,
+  type EventOutcome,
+  type EventRecord,
+  type IdpTarget,
+  type LifecycleEventAck,
+  type QueuedEvent,
+  type UserLifecycleInput,
+  type UserLifecycleState,
+} from './machine';
 
 // IdP calls retry longer than other provider calls: while they retry, later events wait in the
 // queue, so that the IdP still sees the changes in order.
@@ -31,9 +59,6 @@ const { idpCreateUser, idpPatchUser, idpDeactivateUser } = proxyActivities<Activ
   ...PROVIDER_CALL,
   retry: { ...PROVIDER_CALL.retry, maximumInterval: '60 seconds', maximumAttempts: 20 },
 });
-
-/** Where a user's changes go. `none` keeps the state in Temporal only. */
-export type IdpTarget = { type: 'scim'; tenant: string } | { type: 'none' };
 
 export const lifecycleEventSignal = defineSignal<[LifecycleEvent]>('lifecycleEvent');
 /**
@@ -46,13 +71,6 @@ export const lifecycleEventUpdate = defineUpdate<LifecycleEventAck, [LifecycleEv
 export const DUPLICATE_EVENT = FailureType.DuplicateEvent;
 export const INVALID_EVENT = FailureType.InvalidEvent;
 
-export interface LifecycleEventAck {
-  eventId: string;
-  /** The run (1-based, +1 per continue-as-new) that queued it. */
-  run: number;
-  /** Events waiting to be applied, this one included. */
-  pending: number;
-}
 export const stateQuery = defineQuery<UserLifecycleState>('state');
 
 /** One workflow per tenant and CXone user: the receiver and the Temporal CLI must both use this id. */
@@ -62,78 +80,7 @@ export function userLifecycleWorkflowId(tenant: string, userId: string): string 
   return `user-lifecycle:${encodeURIComponent(tenant)}:${encodeURIComponent(userId)}`;
 }
 
-export const DEFAULT_MAX_EVENTS_PER_RUN = 500;
-export const DEFAULT_SEEN_EVENT_IDS = 1000;
-const RECENT_LIMIT = 50;
 const REPORT_STEP_LIMIT = 200;
-const LATENCY_SAMPLES = 200;
-
-export interface UserLifecycleInput {
-  /** The CXone tenant (TenantRegistry id) the events come from. */
-  tenant: string;
-  /** The CXone user id. */
-  userId: string;
-  /** Default `{ type: 'none' }`. */
-  idp?: IdpTarget;
-  /** Continue-as-new after this many events (default 500), or sooner when Temporal suggests it. */
-  maxEventsPerRun?: number;
-  /** How many recent eventIds are remembered for deduplication (default 1000). */
-  seenEventIdLimit?: number;
-  /** Set by continue-as-new only: everything the previous run knew. */
-  carried?: CarriedState;
-}
-
-export type EventOutcome = 'applied' | 'duplicate' | 'out-of-order' | 'rejected' | 'sync-failed';
-
-export interface EventRecord {
-  eventId: string;
-  eventType: string;
-  timestamp?: string;
-  receivedAt: string;
-  outcome: EventOutcome;
-  detail?: string;
-  idpOperation?: string;
-}
-
-export interface UserLifecycleState {
-  tenant: string;
-  userId: string;
-  idp: IdpTarget;
-  /** From CXone's point of view, after the last applied event. */
-  status: 'unknown' | 'active' | 'inactive';
-  /** CXone's snapshot of the user after the last applied event. */
-  user?: ScimUser;
-  lastApplied?: { eventId: string; eventType: string; timestamp: string; appliedAt: string };
-  idpUserId?: string;
-  idpSync: IdpSyncState;
-  lastSyncError?: string;
-  counts: LifecycleCounts;
-  /** The most recent events and what became of them (newest last). */
-  recent: EventRecord[];
-  /** Recent rejected signals with the reason (unknown event type, malformed, wrong user). */
-  rejected: EventRecord[];
-  /** Events received but not yet applied (the one being applied included). */
-  pending: number;
-  /** The event being applied right now (its IdP sync may be retrying). */
-  applying?: string;
-  /** 1 for the first run, +1 per continue-as-new. */
-  run: number;
-}
-
-export interface QueuedEvent {
-  event: LifecycleEvent;
-  receivedAt: string;
-}
-
-export interface CarriedState {
-  state: UserLifecycleState;
-  seenEventIds: string[];
-  syncLatenciesMs: number[];
-  /** Change-to-IdP lag of recent syncs (absent in runs continued before it was kept). */
-  syncLagsMs?: number[];
-  /** Events received but not applied yet when the previous run continued as new. */
-  queue: QueuedEvent[];
-}
 
 // Under Worker Versioning a run never ends, so it could never drain from an old build: it moves to
 // the current build at its next task, and changes to it are patched (README "Running a fleet").
@@ -160,6 +107,9 @@ setWorkflowOptions(
  *   after maxEventsPerRun events (or when Temporal suggests it), once every handler finished
  *     ─▶ continue-as-new carrying state, seen eventIds, latency samples and still-queued events.
  *
+ * Every decision above is made by the pure state machine in ./machine.ts; this function only feeds
+ * it signals, updates and activity results and carries out the actions it returns.
+ *
  * The workflow never completes: it is the user's record. Rejections and failed IdP syncs set
  * ScimOutcome=attention (sticky for rejections), so `ScimOutcome = "attention"` finds them.
  *
@@ -177,295 +127,117 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
       FailureType.WrongWorkflowId,
     );
   }
-  const idp: IdpTarget = input.idp ?? { type: 'none' };
-  const maxEventsPerRun = Math.max(1, input.maxEventsPerRun ?? DEFAULT_MAX_EVENTS_PER_RUN);
-  const seenLimit = Math.max(1, input.seenEventIdLimit ?? DEFAULT_SEEN_EVENT_IDS);
-  const carried = input.carried;
-
-  const state: UserLifecycleState = carried
-    ? { ...carried.state, idp, run: carried.state.run + 1, pending: 0 }
-    : {
-        tenant: input.tenant,
-        userId: input.userId,
-        idp,
-        status: 'unknown',
-        idpSync: idp.type === 'none' ? 'disabled' : 'pending',
-        counts: { received: 0, applied: 0, duplicates: 0, outOfOrder: 0, rejected: 0, synced: 0, syncFailed: 0 },
-        recent: [],
-        rejected: [],
-        pending: 0,
-        run: 1,
-      };
-  const seen = carried?.seenEventIds.slice(-seenLimit) ?? [];
-  const seenSet = new Set(seen);
-  const latencies = carried?.syncLatenciesMs.slice(-LATENCY_SAMPLES) ?? [];
-  const lags = carried?.syncLagsMs?.slice(-LATENCY_SAMPLES) ?? [];
-  const queue: QueuedEvent[] = carried?.queue ? [...carried.queue] : [];
-
   const { carried: _omitted, ...request } = input;
   const report = new ReportRecorder<Omit<UserLifecycleInput, 'carried'>>(input.tenant, request);
-  report.useTotals(() => syncTotals(state, latencies));
-  report.useEntity(() => entityFigures(state, lags));
-  // ScimOutcome: `running`, or `attention` after a rejected event or a failed IdP sync. Written only
-  // when it changes, so that a busy user's history is not one upsert per event.
-  let outcome = 'running';
-  const setOutcome = (value: 'running' | 'attention') => {
-    if (value === outcome) return;
-    outcome = value;
-    upsertSearchAttributes([{ key: SCIM_OUTCOME, value }]);
-  };
-  setOutcome(needsAttention(state) ? 'attention' : 'running');
+  const started = startMachine(input);
+  let machine: LifecycleMachine = started.machine;
+  report.useTotals(() => syncTotals(machine.state, machine.syncLatenciesMs));
+  report.useEntity(() => entityFigures(machine.state, machine.syncLagsMs));
+  perform(started.actions);
 
-  const now = () => new Date(Date.now()).toISOString();
-  const remember = (record: EventRecord) => {
-    state.recent.push(record);
-    if (state.recent.length > RECENT_LIMIT) state.recent.splice(0, state.recent.length - RECENT_LIMIT);
-  };
-  const boundReport = () => {
-    if (report.steps.length > REPORT_STEP_LIMIT) report.steps.splice(0, report.steps.length - REPORT_STEP_LIMIT);
-  };
-
-  setHandler(stateQuery, () => ({ ...state, pending: queue.length + (state.applying ? 1 : 0) }));
-  /** The event, or why this workflow cannot take it. */
-  function check(raw: unknown): { ok: true; event: LifecycleEvent } | { ok: false; reason: string } {
-    const parsed = parseLifecycleEvent(raw);
-    if (!parsed.ok)
-      return {
-        ok: false,
-        reason: `${parsed.kind === 'unknown-type' ? 'unknown event type' : 'malformed event'}: ${formatIssues(parsed.issues)}`,
-      };
-    if (parsed.event.userId !== input.userId) {
-      return {
-        ok: false,
-        reason: `event is for user ${JSON.stringify(parsed.event.userId)}, this workflow is for ${JSON.stringify(input.userId)}`,
-      };
+  /** Carries out the machine's actions but the IdP call, which it returns for the caller to await. */
+  function perform(actions: LifecycleAction[]): Extract<LifecycleAction, { type: 'sync-idp' }> | undefined {
+    let sync: Extract<LifecycleAction, { type: 'sync-idp' }> | undefined;
+    for (const action of actions) {
+      switch (action.type) {
+        case 'report-skip':
+          report.skip(action.step, action.detail);
+          break;
+        case 'report-failed':
+          report.steps.push({
+            step: action.step,
+            startedAt: action.startedAt,
+            durationMs: 0,
+            outcome: 'failed',
+            detail: action.detail,
+          });
+          break;
+        case 'trim-report':
+          if (report.steps.length > REPORT_STEP_LIMIT) report.steps.splice(0, report.steps.length - REPORT_STEP_LIMIT);
+          break;
+        case 'log-error':
+          log.error(action.message, action.fields);
+          break;
+        case 'set-outcome':
+          // ScimOutcome: `running`, or `attention` after a rejected event or a failed IdP sync. The
+          // machine asks only when it changes, so that a busy user's history is not one upsert per event.
+          upsertSearchAttributes([{ key: SCIM_OUTCOME, value: action.value }]);
+          break;
+        case 'sync-idp':
+          sync = action;
+          break;
+      }
     }
-    return parsed;
+    return sync;
   }
-  function enqueue(event: LifecycleEvent, receivedAt: string): void {
-    seenSet.add(event.eventId);
-    seen.push(event.eventId);
-    while (seen.length > seenLimit) seenSet.delete(seen.shift()!);
-    queue.push({ event, receivedAt });
-  }
+  const feed = (event: LifecycleInput) => {
+    const next = transition(machine, event);
+    machine = next.machine;
+    return { ...next, sync: perform(next.actions) };
+  };
+  const refuse = (refusal: Refusal) => ApplicationFailure.nonRetryable(refusal.reason, refusal.failureType);
 
+  setHandler(stateQuery, () => stateView(machine));
   setHandler(
     lifecycleEventUpdate,
     (raw: LifecycleEvent): LifecycleEventAck => {
-      const checked = check(raw);
-      if (!checked.ok) throw ApplicationFailure.nonRetryable(checked.reason, INVALID_EVENT); // the validator ran first
-      state.counts.received++;
-      enqueue(checked.event, now());
-      return { eventId: checked.event.eventId, run: state.run, pending: queue.length + (state.applying ? 1 : 0) };
+      const { ack, refusal } = feed({ type: 'update', raw, at: Date.now() });
+      if (refusal || !ack) throw refuse(refusal ?? { failureType: INVALID_EVENT, reason: 'not acknowledged' });
+      return ack;
     },
     {
       // Runs before anything is written: a refusal leaves the history untouched.
       validator: (raw: LifecycleEvent) => {
-        const checked = check(raw);
-        if (!checked.ok) throw ApplicationFailure.nonRetryable(checked.reason, INVALID_EVENT);
-        if (seenSet.has(checked.event.eventId)) {
-          throw ApplicationFailure.nonRetryable(
-            `event ${checked.event.eventId} was already received; nothing changed`,
-            DUPLICATE_EVENT,
-          );
-        }
+        const refusal = validateUpdate(machine, raw);
+        if (refusal) throw refuse(refusal);
       },
     },
   );
   setHandler(lifecycleEventSignal, (raw: unknown) => {
-    state.counts.received++;
-    const receivedAt = now();
-    const checked = check(raw);
-    if (!checked.ok) {
-      reject({ eventId: idOf(raw), eventType: typeOf(raw), receivedAt, outcome: 'rejected', detail: checked.reason });
-      return;
-    }
-    const { event } = checked;
-    if (seenSet.has(event.eventId)) {
-      state.counts.duplicates++;
-      remember({
-        eventId: event.eventId,
-        eventType: event.eventType,
-        timestamp: event.timestamp,
-        receivedAt,
-        outcome: 'duplicate',
-      });
-      report.skip(`${event.eventType} ${event.eventId}`, 'duplicate eventId: already received, nothing changed');
-      boundReport();
-      return;
-    }
-    enqueue(event, receivedAt);
+    feed({ type: 'signal', raw, at: Date.now() });
   });
 
-  /** Not silently dropped: kept with its reason, a failed report step, an error log, a search attribute. */
-  function reject(record: EventRecord): void {
-    state.counts.rejected++;
-    state.rejected.push(record);
-    if (state.rejected.length > RECENT_LIMIT) state.rejected.splice(0, state.rejected.length - RECENT_LIMIT);
-    remember(record);
-    report.steps.push({
-      step: `reject ${record.eventType} ${record.eventId}`,
-      startedAt: record.receivedAt,
-      durationMs: 0,
-      outcome: 'failed',
-      detail: record.detail,
-    });
-    boundReport();
-    log.error('userLifecycle rejected a lifecycleEvent signal', {
-      eventId: record.eventId,
-      eventType: record.eventType,
-      reason: record.detail,
-    });
-    setOutcome('attention');
-  }
-
-  /** Applies one event: state first, then the IdP; the counters and lastApplied move when both are done. */
-  async function apply({ event, receivedAt }: QueuedEvent): Promise<void> {
-    const record: EventRecord = {
-      eventId: event.eventId,
-      eventType: event.eventType,
-      timestamp: event.timestamp,
-      receivedAt,
-      outcome: 'applied',
-    };
-    const last = state.lastApplied;
-    if (last && Date.parse(event.timestamp) < Date.parse(last.timestamp)) {
-      state.counts.outOfOrder++;
-      remember({
-        ...record,
-        outcome: 'out-of-order',
-        detail: `older than the last applied event ${last.eventId} (${last.timestamp})`,
-      });
-      report.skip(
-        `${event.eventType} ${event.eventId}`,
-        `out of order: older than ${last.eventId} (${last.timestamp}); ignored`,
-      );
+  /** The next queued event: applied (and synced to the IdP), or ignored as out of order. */
+  async function applyNext(): Promise<void> {
+    const { sync } = feed({ type: 'apply-next', at: Date.now() });
+    if (!sync) return;
+    let outcome: IdpSyncOutcome;
+    try {
+      outcome = await report.step(sync.step, () => callIdp(sync.call), syncStepFacts);
+    } catch (err) {
+      feed({ type: 'idp-sync-failed', error: messageOf(err), at: Date.now() });
       return;
     }
-
-    const previous = state.user;
-    const user = event.user ?? previous;
-    state.applying = event.eventId;
-
-    if (idp.type === 'scim') {
-      const previousSyncFailed = state.idpSync === 'failed';
-      try {
-        const outcome = await report.step(
-          `${event.eventType} ${event.eventId}: sync to IdP ${idp.tenant}`,
-          () => syncToIdp(idp.tenant, event, previousSyncFailed ? undefined : previous, user),
-          (o) => ({
-            httpStatus: o.httpStatus,
-            payloadSha256: o.payloadSha256,
-            detail: `${o.operation}: ${o.requests.join(', ') || 'no request needed'}`,
-          }),
-        );
-        if (outcome.idpUserId !== undefined) state.idpUserId = outcome.idpUserId;
-        if (outcome.operation === 'not-found') state.idpUserId = undefined;
-        state.idpSync = 'in-sync';
-        state.lastSyncError = undefined;
-        state.counts.synced++;
-        latencies.push(outcome.durationMs);
-        if (latencies.length > LATENCY_SAMPLES) latencies.shift();
-        lags.push(Math.max(0, Date.now() - Date.parse(event.timestamp)));
-        if (lags.length > LATENCY_SAMPLES) lags.shift();
-        record.idpOperation = outcome.operation;
-      } catch (err) {
-        // The event is applied to the state anyway; the IdP catches up at the next event, which
-        // sends the full snapshot (previous is treated as unknown after a failure).
-        state.idpSync = 'failed';
-        state.lastSyncError = messageOf(err);
-        state.counts.syncFailed++;
-        record.outcome = 'sync-failed';
-        record.detail = state.lastSyncError;
-        log.error('userLifecycle could not sync a change to the IdP', {
-          eventId: event.eventId,
-          error: state.lastSyncError,
-        });
-      }
-    } else {
-      report.skip(`${event.eventType} ${event.eventId}: sync to IdP`, 'no IdP target configured');
-    }
-    state.user = user;
-    state.status = event.eventType === 'USER_DEACTIVATED' || user?.active === false ? 'inactive' : 'active';
-    state.lastApplied = {
-      eventId: event.eventId,
-      eventType: event.eventType,
-      timestamp: event.timestamp,
-      appliedAt: now(),
-    };
-    state.counts.applied++;
-    state.applying = undefined;
-    remember(record);
-    boundReport();
-    setOutcome(needsAttention(state) ? 'attention' : 'running');
+    feed({ type: 'idp-synced', outcome, at: Date.now() });
   }
 
-  async function syncToIdp(
-    idpTenant: string,
-    event: LifecycleEvent,
-    previous: ScimUser | undefined,
-    user: ScimUser | undefined,
-  ): Promise<IdpSyncOutcome> {
-    const cxoneUserId = input.userId;
-    if (event.eventType === 'USER_DEACTIVATED') {
-      const userName = typeof user?.userName === 'string' ? user.userName : undefined;
-      return idpDeactivateUser(idpTenant, {
-        cxoneUserId,
-        idpUserId: state.idpUserId,
-        ...(userName ? { userName } : {}),
-      });
+  function callIdp(call: IdpCall): Promise<IdpSyncOutcome> {
+    switch (call.activity) {
+      case 'idpCreateUser':
+        return idpCreateUser(call.tenant, call.change);
+      case 'idpPatchUser':
+        return idpPatchUser(call.tenant, call.idpUserId, call.change, call.operations);
+      case 'idpDeactivateUser':
+        return idpDeactivateUser(call.tenant, call.target);
     }
-    // USER_CREATED / USER_UPDATED always carry the user (the codec requires it).
-    const snapshot = user ?? {};
-    if (state.idpUserId === undefined) return idpCreateUser(idpTenant, { cxoneUserId, user: snapshot });
-    return idpPatchUser(
-      idpTenant,
-      state.idpUserId,
-      { cxoneUserId, user: snapshot },
-      idpPatchOperations(cxoneUserId, previous, snapshot),
-    );
   }
 
-  let appliedThisRun = 0;
-  const timeToContinue = () => appliedThisRun >= maxEventsPerRun || workflowInfo().continueAsNewSuggested;
+  const next = () => nextStep(machine, workflowInfo().continueAsNewSuggested);
   for (;;) {
-    await condition(() => queue.length > 0 || timeToContinue());
-    while (queue.length > 0 && !timeToContinue()) {
-      await apply(queue.shift()!);
-      appliedThisRun++;
-    }
-    if (timeToContinue()) {
+    await condition(() => next() !== 'wait');
+    while (next() === 'apply') await applyNext();
+    if (next() === 'continue-as-new') {
       // Events still queued travel with the new run, as do the state, the seen eventIds and the
       // latency samples. A signal that reaches Temporal while this completes makes Temporal refuse
       // the continue-as-new; the task is retried with that signal queued first.
       await condition(allHandlersFinished);
       log.info('userLifecycle continues as new', {
-        run: state.run,
-        appliedThisRun,
-        queued: queue.length,
+        run: machine.state.run,
+        appliedThisRun: machine.appliedThisRun,
+        queued: machine.queue.length,
         historyLength: workflowInfo().historyLength,
       });
-      await continueAsNew<typeof userLifecycle>({
-        ...request,
-        carried: {
-          state: { ...state, pending: 0 },
-          seenEventIds: seen,
-          syncLatenciesMs: latencies,
-          syncLagsMs: lags,
-          queue,
-        },
-      });
+      await continueAsNew<typeof userLifecycle>({ ...request, carried: carriedState(machine) });
     }
   }
 }
-
-function needsAttention(state: UserLifecycleState): boolean {
-  return state.counts.rejected > 0 || state.idpSync === 'failed';
-}
-
-function member(raw: unknown, key: string): string {
-  const value = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)[key] : undefined;
-  return typeof value === 'string' && value !== '' ? value.slice(0, 200) : `(no ${key})`;
-}
-const idOf = (raw: unknown) => member(raw, 'eventId');
-const typeOf = (raw: unknown) => member(raw, 'eventType');
