@@ -33,6 +33,8 @@ describe('syncAssignments', () => {
   let cxone: Sandbox;
   let full: Sandbox;
   let empty: Awaited<ReturnType<typeof startScriptedServer>>;
+  let odd: Awaited<ReturnType<typeof startScriptedServer>>;
+  const oddRequests: string[] = [];
   let worker: TestWorker;
   let seq = 0;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sync-assignments-'));
@@ -46,13 +48,23 @@ describe('syncAssignments', () => {
     cxone = await startSandbox({ port: 0, profile: 'cxone', tenantId: 'cx-assign' });
     full = await startSandbox({ port: 0, clientSecret: 'assign-full-secret' });
     empty = await startScriptedServer((_req, _body, res) => sendJson(res, 404, { message: 'nothing here' }));
-    const emptyTenant: TenantConfig = {
-      tenantId: 'empty',
-      baseUrl: empty.url,
+    // Answers every request 200 with a body of another shape than CXone's.
+    odd = await startScriptedServer((req, _body, res) => {
+      oddRequests.push(`${req.method} ${req.url}`);
+      sendJson(res, 200, { items: [] });
+    });
+    const bearer = (tenantId: string, url: string): TenantConfig => ({
+      tenantId,
+      baseUrl: url,
       scimPath: '/scim/v2',
-      auth: { type: 'bearer', token: 'empty-server-token' },
-    };
-    worker = await startTestWorker(temporal, [sandboxTenant(cxone, 'cx'), sandboxTenant(full, 'full'), emptyTenant]);
+      auth: { type: 'bearer', token: `${tenantId}-server-token` },
+    });
+    worker = await startTestWorker(temporal, [
+      sandboxTenant(cxone, 'cx'),
+      sandboxTenant(full, 'full'),
+      bearer('empty', empty.url),
+      bearer('odd', odd.url),
+    ]);
     for (const p of PEOPLE) {
       const created = cxone.adminCreateUser(scimUser(mail(p)));
       userId[p] = String(created.id);
@@ -63,7 +75,7 @@ describe('syncAssignments', () => {
   after(async () => {
     await worker?.stop();
     await temporal?.stop();
-    await Promise.all([cxone?.close(), full?.close(), empty?.close()]);
+    await Promise.all([cxone?.close(), full?.close(), empty?.close(), odd?.close()]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -307,6 +319,20 @@ describe('syncAssignments', () => {
     );
     assert.equal(code, 0);
     assert.match(stdout.text, /^outcome: unsupported \(the provider has no skills API/m);
+  });
+
+  it("stops at once, without retrying, when the skills API answers another shape than CXone's", async () => {
+    const file = csv('odd.csv', SOURCE);
+    await assert.rejects(run({ source: { path: file } }, 'odd'), (err: Error) => {
+      const cause = (err.cause ?? {}) as { cause?: { type?: string; message?: string } };
+      assert.equal(cause.cause?.type, 'UnsupportedProvider');
+      assert.match(
+        String(cause.cause?.message),
+        /answer of \/skills is not the expected shape: \$\.skills.*check the tenant's skills and teams API paths/,
+      );
+      return true;
+    });
+    assert.deepEqual(oddRequests, ['GET /skills?skip=0&top=100'], 'asked once, never retried');
   });
 });
 

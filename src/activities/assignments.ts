@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { FailureType } from '../core/failures';
 import { ScimHttpError, type ScimClient } from '../http';
 import {
   CxoneAdmin,
@@ -202,7 +203,15 @@ export async function planAssignmentSync(
   };
   const patient = patience(input.retryUntil, () => Context.current().heartbeat(progress));
   const admin = adminFor(deps, input.tenant, client, counter, patient);
-  /** A 404/405/501 from the skills or teams API: the run ends `unsupported`. */
+  /** An answer of another shape than the adapter expects: the run stops (no retry helps). */
+  const refused = (err: unknown) =>
+    err instanceof CxoneAdminShapeError
+      ? ApplicationFailure.nonRetryable(
+          `${err.message}: check the tenant's skills and teams API paths`,
+          FailureType.UnsupportedProvider,
+        )
+      : err;
+  /** A 404/405/501 from the skills or teams API: the run ends `unsupported`, with a note. */
   const unsupported = (what: string, err: ScimHttpError) => ({
     unsupported: `the provider has no ${what} API: ${err.method} ${err.path} answered ${err.status} (CXone's ${what} API is not offered here)`,
     requests: counter.requests,
@@ -222,7 +231,7 @@ export async function planAssignmentSync(
       }
     } catch (err) {
       if (isMissingApi(err)) return unsupported('skills', err);
-      throw err;
+      throw refused(err);
     }
   }
   const teams = new Map<string, NameResolution<ProviderTeam>>();
@@ -233,7 +242,7 @@ export async function planAssignmentSync(
       for (const [key, name] of wanted) teams.set(key, verifyTeam(name, await admin.searchTeams(name)));
     } catch (err) {
       if (isMissingApi(err)) return unsupported('teams', err);
-      throw err;
+      throw refused(err);
     }
   }
   let looked = 0;
@@ -264,7 +273,9 @@ export async function planAssignmentSync(
     employees,
     teams,
   });
-  const managedSkillIds = [...skills.values()].flatMap((r) => (r.kind === 'one' ? [r.value.skillId] : [])).sort();
+  const managedSkillIds = [...skills.values()]
+    .flatMap((r) => (r.kind === 'one' ? [r.value.skillId] : []))
+    .sort((a, b) => a - b);
   const planHash = sha256(
     canonicalJson({
       tenant: input.tenant,
