@@ -153,7 +153,7 @@ describe('syncAssignments', () => {
     const stdout = new Capture();
     const stderr = new Capture();
     const code = await runCli(
-      ['sync-assignments', file, '--tenant', 'cx', '--dry-run'],
+      ['sync-assignments', file, '--tenant', 'cx', '--dry-run', '--plan-out', path.join(dir, 'plan.csv')],
       cliContext(temporal.testEnv.client, worker.settings.taskQueue, { stdout, stderr }),
     );
     assert.equal(code, 0, stderr.text);
@@ -170,6 +170,11 @@ describe('syncAssignments', () => {
     assert.match(text, /set-team\s+bob@corp\.example: team Support \(was Sales\)/);
     assert.match(text, /outcome: dry-run/);
     assert.deepEqual(writes(), [], 'a dry run writes nothing');
+    assert.deepEqual(fs.readFileSync(path.join(dir, 'plan.csv'), 'utf8').split('\n').slice(0, 3), [
+      'action,userName,origin,agentId,skillName,proficiency,from,teamName,fromTeam',
+      'set-team,alice@corp.example,dry.csv line 2,,,,,Sales,',
+      `set-proficiency,alice@corp.example,dry.csv line 2,${agent.alice},Sales,5,4,,`,
+    ]);
     // The same source planned again gives the same hash.
     const again = await run({ source: { path: file }, dryRun: true });
     assert.equal(again.plan?.planHash, /^Plan ([0-9a-f]{64})/.exec(text)?.[1]);
