@@ -96,7 +96,8 @@ const sourceCases = (key: RefusedKey): Case[] => [
     files: (p) => ({ 'users.csv': csv(row(p, 1)), 'm.json': `{"attributes":${withMember(MAPPING.attributes, key, 'email')}}` }),
     args: (f) => ['provision', f('users.csv'), '--mapping', f('m.json')],
     exit: 1,
-    says: new RegExp(`--mapping .*m\\.json: the attribute mapping is invalid: ${refused(`$.attributes.${key}`, key)}`),
+    // With the lead's diff to src/cli/context.ts, readJsonFile refuses the key before the mapping is compiled.
+    says: new RegExp(`--mapping .*m\\.json: (the attribute mapping is invalid: )?${refused(`$.attributes.${key}`, key)}`),
     provisioned: 0,
   },
   {
