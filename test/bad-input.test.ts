@@ -13,6 +13,14 @@ import { startHarness, type Harness } from './bad-input/harness';
 import { Capture, cliContext } from './helpers/cli';
 import { CSV_CASES } from './bad-input/csv-cases';
 import { MAPPING_CASES, RECORD_CASES } from './bad-input/record-cases';
+import { LOOKALIKE_CASE, REFUSED_KEY_CASES } from './bad-input/refused-key-cases';
+import { validEvent, WEBHOOK_CASES } from './bad-input/webhook-cases';
+import { sandboxTenant } from '../src/cli/dev';
+import { TenantRegistry } from '../src/config/tenants';
+import { parseSignatureScheme } from '../src/http/webhook-signature';
+import { sendSignedDelivery } from '../src/http/webhook-delivery';
+import { silentLogger, startWebhookReceiver, type RunningReceiver } from '../src/webhooks/receiver';
+import { fixedClient } from '../src/webhooks/temporal-client';
 
 // The bad-input table: every row runs `cxone-scim` (in-process, against one real Temporal dev
 // server, worker and CXone sandbox) and asserts the exit code, that the output names the field or
@@ -29,6 +37,7 @@ const TABLE: Array<{ title: string; cases: Case[]; concurrency: number }> = [
   // configureServiceProvider runs one at a time per tenant (its workflow id is the tenant's).
   { title: 'configuration files and read-only providers', cases: CONFIG_CASES, concurrency: 1 },
   { title: 'command-line arguments', cases: ARGUMENT_CASES, concurrency: 4 },
+  { title: 'keys __proto__, constructor and prototype', cases: [...REFUSED_KEY_CASES, LOOKALIKE_CASE], concurrency: 4 },
 ];
 
 describe('bad input: every mistake named, valid work never lost, exit codes CI can gate on', () => {
@@ -66,7 +75,7 @@ describe('bad input: every mistake named, valid work never lost, exit codes CI c
         const prefix = `r${String(++rowNumber).padStart(3, '0')}`;
         it(`${prefix} ${c.name}`, async () => {
           const f = prepare(c, prefix);
-          const { code, output } = await h.cli(c.args(f));
+          const { code, output } = await h.cli(c.args(f), c.env?.(f));
           assert.match(output, c.says, `what was printed:\n${output}`);
           assert.equal(code, c.exit, `exit code\n${output}`);
           if (c.provisioned !== undefined) {
@@ -77,6 +86,42 @@ describe('bad input: every mistake named, valid work never lost, exit codes CI c
       }
     });
   }
+
+  describe('webhook bodies (a receiver in front of the same Temporal server and worker)', () => {
+    let receiver: RunningReceiver;
+    const send = (rawBody: string) => {
+      const tenant = sandboxTenant(h.sandbox);
+      const scheme = parseSignatureScheme(tenant.webhookSignature, 'sandbox');
+      return sendSignedDelivery({
+        url: receiver.callbackUrl('sandbox'),
+        secret: tenant.webhookSecret as string,
+        scheme,
+        rawBody,
+      });
+    };
+    before(async () => {
+      receiver = await startWebhookReceiver({
+        tenants: new TenantRegistry([sandboxTenant(h.sandbox)]),
+        temporal: fixedClient(h.temporal.testEnv.client),
+        taskQueue: h.worker.settings.taskQueue,
+        log: silentLogger,
+      });
+    });
+    after(async () => {
+      await receiver?.close();
+    });
+
+    for (const c of WEBHOOK_CASES) {
+      it(`${c.name}: ${c.status}, the path named; the next valid event is accepted`, async () => {
+        const refused = await send(c.body());
+        assert.equal(refused.status, c.status, JSON.stringify(refused.body));
+        assert.match(String(refused.body?.detail), c.detail);
+        assert.equal(refused.body?.error, 'malformed event');
+        const accepted = await send(validEvent());
+        assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+      });
+    }
+  });
 
   it('the binary itself exits 0, 1, 2 and 3 as documented', async () => {
     const env = {

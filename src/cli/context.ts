@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { InvalidArgumentError } from 'commander';
+import { JsonInputError, parseUntrustedJson } from '../core/json';
 import { connectClient, temporalSettingsFromEnv } from '../temporal/connection';
 import { UsageError } from './exit-codes';
 
@@ -69,17 +70,12 @@ export function readJsonFile(file: string, what: string, maxBytes = Infinity): u
     );
   }
   try {
-    return JSON.parse(text);
+    return parseUntrustedJson(text);
   } catch (err) {
-    const message = (err as Error).message;
-    const position = /position (\d+)/.exec(message);
-    let where = '';
-    if (position) {
-      const before = text.slice(0, Number(position[1]));
-      const line = before.split('\n').length;
-      where = ` at line ${line}, column ${Number(position[1]) - before.lastIndexOf('\n')}`;
-    }
-    throw new UsageError(`${what}: ${file} is not valid JSON${where}: ${message}`);
+    // "--mapping: m.json is not valid JSON at line 4, column 3: …", or
+    // "--mapping m.json: $.attributes.__proto__: "__proto__" is refused as a name …"
+    if (err instanceof JsonInputError && err.syntax) throw new UsageError(`${what}: ${file} is ${err.message}`);
+    throw new UsageError(`${what} ${file}: ${(err as Error).message}`);
   }
 }
 

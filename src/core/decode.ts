@@ -1,24 +1,23 @@
 // Decoding with issues a person can act on: a JSON path and what was expected there.
 import * as t from 'io-ts';
 import { isRight } from 'fp-ts/lib/Either';
+import { type DecodeIssue, propertySegment, refusedKeyIssues } from './json';
 
-/** One problem in a decoded document, e.g. `{ path: '$.emails[0].value', message: 'expected string, got number 42' }`. */
-export interface DecodeIssue {
-  path: string;
-  message: string;
-}
+export { type DecodeIssue, formatIssues } from './json';
 
 export type DecodeResult<A> = { ok: true; value: A } | { ok: false; errors: DecodeIssue[] };
 
-/** Decodes `value` with `codec`; on failure, reports one issue per offending JSON path. */
+/**
+ * Decodes `value` with `codec`; on failure, reports one issue per offending JSON path. A key
+ * __proto__, constructor or prototype anywhere in `value` fails the decoding whatever the codec
+ * says (io-ts lists keys with `for…in` and copies them by assignment, which turns a parsed
+ * "__proto__" member into a prototype): see json.ts.
+ */
 export function decode<A>(codec: t.Decoder<unknown, A>, value: unknown): DecodeResult<A> {
+  const refused = refusedKeyIssues(value);
   const result = codec.decode(value);
-  return isRight(result) ? { ok: true, value: result.right } : { ok: false, errors: toIssues(result.left) };
-}
-
-/** `$.a: message; $.b[0]: message`, for error messages. */
-export function formatIssues(issues: readonly DecodeIssue[]): string {
-  return issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+  if (isRight(result)) return refused.length === 0 ? { ok: true, value: result.right } : { ok: false, errors: refused };
+  return { ok: false, errors: [...refused, ...toIssues(result.left)] };
 }
 
 function toIssues(errors: t.Errors): DecodeIssue[] {
@@ -74,12 +73,6 @@ function unwrap(type: t.Decoder<unknown, unknown>): t.Decoder<unknown, unknown> 
     codec = codec.type;
   }
   return codec;
-}
-
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-
-function propertySegment(key: string): string {
-  return IDENTIFIER.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 }
 
 function describeExpected(type: t.Decoder<unknown, unknown>): string {

@@ -20,6 +20,7 @@
 // a `target` member. `schemas` is computed: the core User URN plus every extension used.
 import * as t from 'io-ts';
 import { decode, formatIssues } from '../core/decode';
+import { isRefusedKey, refusedKeyMessage } from '../core/json';
 import { URN } from '../scim/urns';
 
 export const TRANSFORMS = ['trim', 'lowercase', 'uppercase', 'boolean', 'integer', 'number'] as const;
@@ -118,7 +119,9 @@ export function compileMapping(document: unknown): CompileResult {
   const compiled: CompiledMapping['rules'] = [];
   for (const rule of rules) {
     const path = parseTargetPath(rule.target);
-    if (!path)
+    const refused = path ? refusedNameIn(rule, path) : undefined;
+    if (refused !== undefined) problems.push(`${rule.target}: ${refusedKeyMessage(refused)}`);
+    else if (!path)
       problems.push(
         `${rule.target}: not a SCIM attribute path this mapping understands (e.g. name.givenName, emails[type eq "work"].value, urn:…:User:department)`,
       );
@@ -131,6 +134,13 @@ export function compileMapping(document: unknown): CompileResult {
   return problems.length > 0
     ? { ok: false, problems }
     : { ok: true, mapping: { rules: compiled, ...(schemas ? { schemas } : {}) } };
+}
+
+/** A name in the rule's target or source fields that is refused as a key (see core/json.ts), if any. */
+function refusedNameIn(rule: MappingRule, path: TargetPath): string | undefined {
+  const sources = rule.source === undefined ? [] : Array.isArray(rule.source) ? rule.source : [rule.source];
+  const names = [path.attribute, path.sub, path.filter?.attribute, ...sources.flatMap((field) => field.split('.'))];
+  return names.find((name): name is string => name !== undefined && isRefusedKey(name));
 }
 
 /**
@@ -182,12 +192,17 @@ function isBlank(value: unknown): boolean {
   return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
 }
 
+/** The record's own member (never one inherited from Object.prototype, such as toString). */
+function own(object: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(object, key) ? object[key] : undefined;
+}
+
 function readField(record: Record<string, unknown>, field: string): unknown {
-  if (field in record) return record[field];
+  if (Object.hasOwn(record, field)) return record[field];
   let current: unknown = record;
   for (const part of field.split('.')) {
     if (typeof current !== 'object' || current === null || Array.isArray(current)) return undefined;
-    current = (current as Record<string, unknown>)[part];
+    current = own(current as Record<string, unknown>, part);
   }
   return current;
 }
@@ -241,16 +256,22 @@ function applyTransforms(
   return { ok: true, value: current };
 }
 
+/** The object or array at `key`, created when the user has none of its own (`??=` would find inherited members such as toString). */
+function child<T extends object>(parent: Record<string, unknown>, key: string, empty: () => T): T {
+  if (!Object.hasOwn(parent, key)) parent[key] = empty();
+  return parent[key] as T;
+}
+
 function setPath(user: Record<string, unknown>, path: TargetPath, value: unknown): void {
-  const container = path.extension ? ((user[path.extension] ??= {}) as Record<string, unknown>) : user;
+  const container = path.extension ? child<Record<string, unknown>>(user, path.extension, () => ({})) : user;
   const multi =
     path.filter !== undefined || (path.extension === undefined && MULTI_VALUED.has(path.attribute.toLowerCase()));
   if (!multi) {
     if (path.sub === undefined) container[path.attribute] = value;
-    else ((container[path.attribute] ??= {}) as Record<string, unknown>)[path.sub] = value;
+    else child<Record<string, unknown>>(container, path.attribute, () => ({}))[path.sub] = value;
     return;
   }
-  const list = (container[path.attribute] ??= []) as Array<Record<string, unknown>>;
+  const list = child<Array<Record<string, unknown>>>(container, path.attribute, () => []);
   let element = path.filter ? list.find((e) => e[path.filter!.attribute] === path.filter!.value) : list[0];
   if (!element) {
     element = path.filter ? { [path.filter.attribute]: path.filter.value } : {};

@@ -4,6 +4,7 @@ import * as t from 'io-ts';
 import type { AttributeDefinition } from './codecs';
 import type { UserSchemaModel } from './schema-model';
 import { decode, formatIssues } from '../core/decode';
+import { isRefusedKey, refusedKeyIssues } from '../core/json';
 import { DEFAULT_RECORD_LIMITS, recordContentProblems, type RecordLimits } from './record-checks';
 
 export { userSchemaModel, type ModelResult, type UserSchemaModel } from './schema-model';
@@ -139,6 +140,7 @@ function checkAttributes(
 ): void {
   const pathOf = (name: string) => (prefix ? `${prefix}${separator}${name}` : name);
   for (const [key, value] of Object.entries(input)) {
+    if (isRefusedKey(key)) continue; // reported by validateUser with its JSON path
     const path = pathOf(key);
     const def = findAttribute(defs, key);
     if (!def) {
@@ -172,6 +174,8 @@ export function validateUser(
     reasons.add('$', `a User must be a JSON object, got ${describe(record, false)}`);
     return reasons.list;
   }
+  // Every own key is looked at: a parsed "__proto__" member is one (and is never copied below).
+  for (const issue of refusedKeyIssues(record, '')) reasons.add(issue.path, issue.message);
   const extensionOf = (urn: string) => model.extensions.find((e) => e.schema.toLowerCase() === urn.toLowerCase());
   const isCore = (urn: string) => urn.toLowerCase() === model.schema.toLowerCase();
 
@@ -190,7 +194,7 @@ export function validateUser(
 
   const core: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(record)) {
-    if (key === 'schemas') continue;
+    if (key === 'schemas' || isRefusedKey(key)) continue;
     if (!key.toLowerCase().startsWith('urn:')) {
       core[key] = value;
       continue;

@@ -4,7 +4,8 @@
 //     401 signature missing, malformed, stale (|now − timestamp| > tolerance) or wrong — and,
 //         with the very same body, an unknown tenant or one without a secret (no enumeration)
 //     413 body over the limit (checked while reading, before anything is parsed)
-//     400 not JSON / a field missing or wrong (named by JSON path) · 422 unknown eventType
+//     400 not JSON / a field missing or wrong / a key __proto__, constructor or prototype anywhere
+//         (each named by JSON path) · 422 unknown eventType
 //     503 Temporal unreachable, overloaded or slow, or too many deliveries waiting (+ Retry-After)
 //     202 once Temporal recorded the event; a replay into the same run is answered 202 too and
 //         writes nothing (Temporal drops a signal whose request id, derived from the event, it has)
@@ -20,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { TenantConfig, TenantRegistry } from '../config/tenants';
 import { formatIssues } from '../core/decode';
+import { JsonInputError, parseUntrustedJson } from '../core/json';
 import type { IdpTarget, UserLifecycleInput } from '../workflows/user-lifecycle/workflow';
 import { TemporalDelivery, type DeliveryOutcome } from './deliver';
 import { LIFECYCLE_EVENT_TYPES, parseLifecycleEvent } from '../scim/lifecycle-events';
@@ -254,14 +256,15 @@ export function buildWebhookReceiver(options: WebhookReceiverOptions): {
 
     let json: unknown;
     try {
-      json = JSON.parse(rawBody.toString('utf8'));
-    } catch {
+      json = parseUntrustedJson(rawBody.toString('utf8'));
+    } catch (err) {
+      if (!(err instanceof JsonInputError)) throw err;
       return {
         status: 400,
         body: {
           error: 'malformed event',
-          detail: 'the body is not valid JSON',
-          issues: [{ path: '$', message: 'not valid JSON' }],
+          detail: err.syntax ? `the body is ${err.message}` : err.message,
+          issues: err.issues,
         },
         reason: 'malformed-event',
       };

@@ -7,6 +7,8 @@ export interface Case {
   files?: (p: string) => Record<string, string | Buffer | object>;
   /** `cxone-scim` arguments; `f(name)` is the path of one of the row's files (`mapping.json` always exists). */
   args: (f: (name: string) => string) => string[];
+  /** The CLI's environment, when the row needs one (default: the sandbox as the default tenant). */
+  env?: (f: (name: string) => string) => NodeJS.ProcessEnv;
   /** The exit code (0 done, 1 error, 2 partial, 3 drift). */
   exit: 0 | 1 | 2 | 3;
   /** Must appear in what the command printed: it names the field or the line, and the reason. */

@@ -87,8 +87,8 @@ export interface Harness {
   sandbox: Sandbox;
   worker: TestWorker;
   dir: string;
-  /** Runs `cxone-scim <args>` in-process; the default tenant is the sandbox. */
-  cli(args: string[]): Promise<{ code: number; output: string }>;
+  /** Runs `cxone-scim <args>` in-process; the default tenant is the sandbox unless `env` says otherwise. */
+  cli(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number; output: string }>;
   /** Users in the sandbox whose userName starts with `prefix.` */
   provisioned(prefix: string): number;
   /** The same, in the independent SCIM server. */
@@ -111,10 +111,10 @@ export async function startHarness(): Promise<Harness> {
     sandbox,
     worker,
     dir,
-    async cli(args) {
+    async cli(args, env) {
       const stdout = new Capture();
       const stderr = new Capture();
-      const code = await runCli(args, cliContext(temporal.testEnv.client, worker.settings.taskQueue, { stdout, stderr }));
+      const code = await runCli(args, cliContext(temporal.testEnv.client, worker.settings.taskQueue, { stdout, stderr }, env));
       return { code, output: `${stdout.text}\n${stderr.text}` };
     },
     provisioned: (prefix) => sandbox.listUsers().filter((u) => String(u.userName).startsWith(`${prefix}.`)).length,

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../core/failures';
+import { parseUntrustedJson } from '../../core/json';
 import { getClaim, putClaim, type ClaimRef } from './claim-store';
 
 /** One slice of one phase of a plan, as stored. */
@@ -62,7 +63,16 @@ export async function readPlanSlice<T>(
   what: string,
 ): Promise<T[]> {
   const content = await getClaim(ref, what);
-  const slice = JSON.parse(content.toString('utf8')) as StoredSlice<T>;
+  let slice: StoredSlice<T>;
+  try {
+    // The store is shared (a bucket, a directory): what comes back is read like any outside JSON.
+    slice = parseUntrustedJson(content.toString('utf8')) as StoredSlice<T>;
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(
+      `${what} at ${ref.location} cannot be used: ${(err as Error).message}`,
+      FailureType.PlanUnavailable,
+    );
+  }
   if (slice.planHash !== expected.planHash || slice.phase !== expected.phase || slice.from !== expected.from) {
     throw ApplicationFailure.nonRetryable(
       `${what} at ${ref.location} is changes ${slice.from}… of the ${slice.phase} of plan ${slice.planHash}, not changes ${expected.from}… of the ${expected.phase} of plan ${expected.planHash}`,
@@ -79,7 +89,7 @@ export async function readPlanSlice<T>(
 export function readPlanFile<T>(file: string, planHash: string, what: string): T[] {
   let plan: { planHash?: string; changes?: T[] };
   try {
-    plan = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof plan;
+    plan = parseUntrustedJson(fs.readFileSync(file, 'utf8')) as typeof plan;
   } catch (err) {
     throw ApplicationFailure.nonRetryable(
       `cannot read ${what} ${file}: ${(err as Error).message} (the run was planned by an earlier build, which kept plans on the worker that made them)`,

@@ -4,6 +4,7 @@
 // to the end of the file), so after an error a new parser resumes at the next line, fed again with
 // the lines the failed one had not settled; only the lines since the last complete row are kept.
 import { Parser } from 'csv-parse';
+import { isRefusedKey, refusedKeyMessage } from '../../core/json';
 
 /** A data row (the header excluded) as column → value, or why it could not be read. */
 export type CsvRow =
@@ -173,6 +174,12 @@ export class CsvReader {
       const header = records.shift() as RawRecord;
       if (!('fields' in header)) throw new Error(`line ${header.line}: the header row is malformed: ${header.problem}`);
       this.columns = header.fields.map((h) => h.trim());
+      // Each row becomes an object keyed by these names: a refused one would be in every record.
+      const refused = this.columns.findIndex(isRefusedKey);
+      if (refused !== -1) {
+        const name = this.columns[refused];
+        throw new Error(`line ${header.line}: column ${refused + 1} of the header: ${refusedKeyMessage(name)}`);
+      }
     }
     const columns = this.columns ?? [];
     return records.map((record): CsvRow => {

@@ -5,7 +5,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
+import { formatIssues } from '../../core/decode';
 import { FailureType } from '../../core/failures';
+import { parseJson, refusedKeyIssues } from '../../core/json';
 import type { SourceGroup } from '../../scim/group-reconcile';
 import { parseCsvText } from './csv-source';
 import { decodeSource } from './source-text';
@@ -118,6 +120,8 @@ async function fromColumn(
 
 function record(raw: unknown, origin: string, delimiter: string): SourceGroup | string {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'a group must be an object';
+  const refused = refusedKeyIssues(raw);
+  if (refused.length > 0) return formatIssues(refused);
   const r = raw as Record<string, unknown>;
   if (typeof r.displayName !== 'string' || r.displayName.trim() === '')
     return 'displayName: required (a non-empty string)';
@@ -161,7 +165,7 @@ async function fromFile(spec: GroupsFileSpec, out: LoadedGroups): Promise<Source
       if (line.trim() === '') return;
       const origin = `${name} line ${i + 1}`;
       try {
-        raws.push({ raw: JSON.parse(line), origin });
+        raws.push({ raw: parseJson(line), origin });
       } catch (err) {
         raws.push({ problem: `not JSON (${(err as Error).message})`, origin });
       }
@@ -169,15 +173,19 @@ async function fromFile(spec: GroupsFileSpec, out: LoadedGroups): Promise<Source
   } else {
     let document: unknown;
     try {
-      document = JSON.parse(text);
+      document = parseJson(text);
     } catch (err) {
       throw invalid(`cannot read ${name} as json: ${(err as Error).message}`);
     }
-    const list = Array.isArray(document)
-      ? document
-      : ((document as { groups?: unknown; Resources?: unknown })?.groups ??
-        (document as { Resources?: unknown })?.Resources);
+    const container = document as { groups?: unknown; Resources?: unknown } | null;
+    const list = Array.isArray(document) ? document : (container?.groups ?? container?.Resources);
     if (!Array.isArray(list)) throw invalid(`${name}: expected an array of groups, {"groups": […]} or a ListResponse`);
+    if (!Array.isArray(document)) {
+      // Refused keys in a record make that record invalid (below); around the records, the file.
+      const { groups: _groups, Resources: _resources, ...around } = container as Record<string, unknown>;
+      const refused = refusedKeyIssues(around);
+      if (refused.length > 0) throw invalid(`${name}: ${formatIssues(refused)}`);
+    }
     list.forEach((raw, i) => raws.push({ raw, origin: `${name} record ${i + 1}` }));
   }
   const groups: SourceGroup[] = [];

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../core/failures';
+import { type JsonInputError, parseJson, refusedKeyIssues, refuseUnsafeKeys } from '../../core/json';
 import { applyMapping, compileMapping, identityMapping, type CompiledMapping } from '../../mapping/mapping';
 import { CsvReader, type CsvRow } from './csv-source';
 import { openSource, resolveLocation } from './source-store';
@@ -84,11 +85,17 @@ function compiled(document: unknown): CompiledMapping | undefined {
   return result.mapping;
 }
 
-/** Maps a plain record (a JSON object, a CSV row); a JSON record without a mapping is taken as a SCIM User. */
+/**
+ * Maps a plain record (a JSON object, a CSV row); a JSON record without a mapping is taken as a
+ * SCIM User. A record with a key __proto__, constructor or prototype anywhere is invalid (see
+ * core/json.ts), whether or not the mapping reads it.
+ */
 export function mapRecord(record: unknown, mapping: CompiledMapping | undefined): MappedRecord {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     return { problems: ['$: a record must be a JSON object'] };
   }
+  const refused = refusedKeyIssues(record);
+  if (refused.length > 0) return { problems: refused.map((issue) => `${issue.path}: ${issue.message}`) };
   if (!mapping) return { user: record as Record<string, unknown> };
   const mapped = applyMapping(mapping, record as Record<string, unknown>);
   return mapped.ok ? { user: mapped.user } : { problems: mapped.problems };
@@ -98,13 +105,24 @@ export function mapRecords(raw: unknown[], mapping: CompiledMapping | undefined)
   return raw.map((record) => mapRecord(record, mapping));
 }
 
-function parseJson(text: string): unknown[] {
-  const document: unknown = JSON.parse(text);
+/**
+ * The records of a JSON source. A refused key in a record makes that record invalid (mapRecord);
+ * one in the document around the records fails the file, naming its path.
+ */
+function recordsOfJson(text: string): unknown[] {
+  const document = parseJson(text);
   if (Array.isArray(document)) return document;
   const container = document as { Resources?: unknown; users?: unknown } | null;
-  if (Array.isArray(container?.Resources)) return container.Resources; // a SCIM ListResponse export
-  if (Array.isArray(container?.users)) return container.users;
-  throw new Error('expected an array of users, a ListResponse ({"Resources": […]}) or {"users": […]}');
+  const member = Array.isArray(container?.Resources)
+    ? 'Resources'
+    : Array.isArray(container?.users)
+      ? 'users'
+      : undefined;
+  if (member === undefined)
+    throw new Error('expected an array of users, a ListResponse ({"Resources": […]}) or {"users": […]}');
+  const { [member]: records, ...around } = container as Record<string, unknown>;
+  refuseUnsafeKeys(around);
+  return records as unknown[];
 }
 
 /** One record per non-empty line; a line that is not JSON (or not UTF-8) becomes an invalid record, not a failed run. */
@@ -123,9 +141,11 @@ async function readNdjson(
       }
       let record: unknown;
       try {
-        record = JSON.parse(content);
+        record = parseJson(text);
       } catch (err) {
-        await emit({ problems: [`line ${line}: not JSON (${(err as Error).message})`], line });
+        const syntax = (err as JsonInputError).syntax;
+        const where = syntax ? `column ${syntax.column}: ${syntax.reason}` : (err as Error).message;
+        await emit({ problems: [`line ${line}: not JSON (${where})`], line });
         continue;
       }
       await emit({ ...mapRecord(record, mapping), line });
@@ -187,7 +207,7 @@ async function readJson(body: AsyncIterable<Buffer>, mapping: CompiledMapping | 
   const { text, badLines } = decodeSource(Buffer.concat(parts));
   parts.length = 0;
   const damaged = (value: unknown) => badLines.length > 0 && JSON.stringify(value).includes('\uFFFD');
-  const records = parseJson(text);
+  const records = recordsOfJson(text);
   for (let i = 0; i < records.length; i++) {
     await emit(
       damaged(records[i]) ? { problems: [`record ${i + 1}: ${notUtf8(badLines[0])}`] } : mapRecord(records[i], mapping),
