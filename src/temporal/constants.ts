@@ -14,6 +14,7 @@ export const WORKFLOW_TYPES = {
   provisionUsers: 'provisionUsers',
   provisionUsersBatch: 'provisionUsersBatch',
   registerWebhooks: 'registerWebhooks',
+  syncAssignments: 'syncAssignments',
   syncGroups: 'syncGroups',
   syncUsers: 'syncUsers',
   userLifecycle: 'userLifecycle',
