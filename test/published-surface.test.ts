@@ -10,7 +10,9 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { runCli } from '../src/cli/program';
+import { checkTenant } from '../src/cli/tenants';
 import type { TenantConfig } from '../src/config/tenants';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { discoverServiceProvider, provisionUsers, syncGroups, syncUsers } from '../src/workflows';
@@ -46,7 +48,7 @@ interface Proxy {
 const scimError = (status: number, detail: string) =>
   JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(status), detail });
 
-async function startProxy(upstream: string, rules: Partial<Rules> = {}): Promise<Proxy> {
+async function startProxy(upstream: string, scimPath: string, rules: Partial<Rules> = {}): Promise<Proxy> {
   const state: Rules = {
     hideDiscovery: true,
     refuseListingAttributes: false,
@@ -61,19 +63,22 @@ async function startProxy(upstream: string, rules: Partial<Rules> = {}): Promise
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
       const url = new URL(req.url ?? '/', 'http://proxy');
-      const segments = url.pathname.split('/').filter(Boolean); // ['v2', 'Users', id?]
+      // Below the SCIM base: ['Users', id?]
+      const segments = url.pathname.startsWith(`${scimPath}/`)
+        ? url.pathname.slice(scimPath.length).split('/').filter(Boolean)
+        : [];
       const answer = (status: number, detail: string) => {
         log.push(`${req.method} ${url.pathname}${url.search} → ${status}`);
         res.writeHead(status, { 'content-type': 'application/scim+json' });
         res.end(scimError(status, detail));
       };
-      if (state.hideDiscovery && ['ServiceProviderConfig', 'ResourceTypes'].includes(segments[1] ?? ''))
+      if (state.hideDiscovery && ['ServiceProviderConfig', 'ResourceTypes'].includes(segments[0] ?? ''))
         return answer(404, 'Not Found');
       if (req.method === 'DELETE') return answer(405, 'employees are deactivated, never deleted');
       if (
         state.refuseListingAttributes &&
         req.method === 'GET' &&
-        segments.length === 2 &&
+        segments.length === 1 &&
         url.searchParams.has('attributes')
       )
         return answer(400, 'Invalid attributes parameter');
@@ -81,7 +86,7 @@ async function startProxy(upstream: string, rules: Partial<Rules> = {}): Promise
         if (state.refusePatch) return answer(405, 'Method Not Allowed');
         if (state.failPatchWithAttributes && url.searchParams.get('attributes') === 'id')
           return answer(500, 'Internal Server Error');
-        if (state.failPatchOf.has(segments[2] ?? '')) return answer(500, 'Internal Server Error');
+        if (state.failPatchOf.has(segments[1] ?? '')) return answer(500, 'Internal Server Error');
       }
       const headers: Record<string, string> = {};
       for (const name of ['authorization', 'content-type', 'accept', 'if-match'])
@@ -130,6 +135,8 @@ describe('a provider with only the surface NICE publishes (no ServiceProviderCon
   let cxone: Proxy;
   let noPatch: Proxy;
   let groupsProxy: Proxy;
+  let sandbox: Sandbox;
+  let sandboxProxy: Proxy;
   let worker: TestWorker;
   let dir: string;
   let seq = 0;
@@ -145,16 +152,24 @@ describe('a provider with only the surface NICE publishes (no ServiceProviderCon
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'published-surface-'));
     server = await startScim2Server();
-    cxone = await startProxy(server.origin, { refuseListingAttributes: true, failPatchWithAttributes: true });
-    noPatch = await startProxy(server.origin, { refusePatch: true });
+    cxone = await startProxy(server.origin, server.scimPath, {
+      refuseListingAttributes: true,
+      failPatchWithAttributes: true,
+    });
+    noPatch = await startProxy(server.origin, server.scimPath, { refusePatch: true });
     // Listings with `attributes=` taken here, so that the PATCH's own refusal is what is learnt.
-    groupsProxy = await startProxy(server.origin, { failPatchWithAttributes: true });
+    groupsProxy = await startProxy(server.origin, server.scimPath, { failPatchWithAttributes: true });
+    // The sandbox's cxone profile (access keys, Users and Schemas, no Bulk, no ETag, no DELETE) with
+    // its ServiceProviderConfig and ResourceTypes hidden, as NICE publishes neither.
+    sandbox = await startSandbox({ port: 0, profile: 'cxone' });
+    sandboxProxy = await startProxy(sandbox.url, '/scim/v2');
     temporal = await startTestTemporal();
     worker = await startTestWorker(temporal, [
       // A short span, so that the test of a persistent failure takes seconds, not the default 30 s.
       tenant('cxone', cxone),
       tenant('no-patch', noPatch),
       tenant('cxone-groups', groupsProxy, { identicalFailures: { attempts: 3, spanMs: 1000 } }),
+      tenant('sandbox-cx', sandboxProxy, sandboxAuth()),
     ]);
   });
 
@@ -164,8 +179,22 @@ describe('a provider with only the surface NICE publishes (no ServiceProviderCon
     await cxone?.close();
     await noPatch?.close();
     await groupsProxy?.close();
+    await sandboxProxy?.close();
+    await sandbox?.close();
     await server?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The legacy access-key flow straight to the sandbox; SCIM through the proxy; no groups on this tenant. */
+  const sandboxAuth = (): Partial<TenantConfig> => ({
+    scimPath: '/scim/v2',
+    auth: {
+      type: 'cxone-access-key-legacy',
+      authUrl: sandbox.authUrl,
+      accessKeyId: sandbox.accessKeyId,
+      accessKeySecret: sandbox.accessKeySecret,
+    },
+    endpoints: { groups: null },
   });
 
   const start = <
@@ -364,6 +393,42 @@ describe('a provider with only the surface NICE publishes (no ServiceProviderCon
     // A later run of the same worker knows it from the start: discovery reports patch as learnt.
     const discovered = await (await start(discoverServiceProvider, { tenant: 'no-patch' })).result();
     assert.deepEqual(discovered.capabilities?.patch, { value: false, from: 'learnt' });
+  });
+
+  it('the sandbox `cxone` profile behind the proxy (no ServiceProviderConfig, no ResourceTypes): check, provision, re-run, leaver, no groups', async () => {
+    const check = await checkTenant(tenant('sandbox-cx', sandboxProxy, sandboxAuth()));
+    assert.equal(check.ok, true, check.error);
+    assert.equal(check.documents?.ServiceProviderConfig.published, false);
+    assert.equal(check.documents?.Schemas.published, true);
+    assert.deepEqual(check.endpoints?.groups, { value: null, from: 'configured' });
+    assert.deepEqual(check.model?.bulk, { value: false, from: 'default' });
+
+    const staff = Array.from({ length: 20 }, (_, i) => person(`sbx${String(i).padStart(2, '0')}@sandbox.example`));
+    const first = await (await start(provisionUsers, { tenant: 'sandbox-cx', users: staff })).result();
+    assert.deepEqual([first.mode, first.totals.created, first.totals.failed], ['per-resource', 20, 0]);
+    const again = await (await start(provisionUsers, { tenant: 'sandbox-cx', users: staff })).result();
+    assert.deepEqual([again.totals.created, again.totals.unchanged], [0, 20], JSON.stringify(again.failures));
+    const held = () => sandbox.listUsers().filter((u) => String(u.userName).endsWith('@sandbox.example'));
+    assert.equal(held().length, 20);
+
+    const leaver = 'sbx19@sandbox.example';
+    const sync = await (
+      await start(syncUsers, {
+        tenant: 'sandbox-cx',
+        users: staff.filter((u) => u.userName !== leaver),
+        scope: { userNameSuffixes: ['@sandbox.example'] },
+      })
+    ).result();
+    assert.equal(sync.applied.deactivate, 1, JSON.stringify(sync.failures));
+    assert.equal(held().find((u) => u.userName === leaver)?.active, false);
+    assert.equal(held().length, 20, 'deactivated, not deleted');
+
+    // `endpoints.groups: null`: the tenant has no groups; sync-groups says so instead of failing.
+    const groups = await (
+      await start(syncGroups, { tenant: 'sandbox-cx', groups: [{ displayName: 'sbx-team', members: [] }] })
+    ).result();
+    assert.equal(groups.outcome, 'unsupported');
+    assert.ok(!sandboxProxy.log.some((r) => r.includes('/Groups')), sandboxProxy.log.join('\n'));
   });
 
   it('`configure --verify` on a provider without ServiceProviderConfig: its own outcome and exit code 4', async () => {
