@@ -11,9 +11,11 @@ import {
   ScimForeignUrlError,
   ScimHttpError,
   ScimNetworkError,
+  TenantDialect,
   type TenantConnection,
   type TokenProvider,
 } from '../src/http';
+import { startScriptedServer } from './helpers/http';
 import { toActivityFailure } from '../src/activities/provider/failure-mapping';
 import type { ClientCredentialsAuth } from '../src/http/auth';
 
@@ -567,6 +569,80 @@ describe('secrets', () => {
       inspect(tokens),
     ]) {
       assert.ok(!view.includes(CLIENT_SECRET) && !view.includes(TOKEN_PREFIX), view);
+    }
+  });
+});
+
+describe('ScimClient with a TenantDialect: optional shapes learnt, identical failures told from outages', () => {
+  const bearer = (url: string): TenantConnection => ({
+    tenantId: 'dialect',
+    baseUrl: url,
+    scimPath: '/scim/v2',
+    auth: { type: 'bearer', token: 'dialect-token-1' },
+  });
+  const error = (res: http.ServerResponse, status: number) => {
+    res.writeHead(status, { 'content-type': 'application/scim+json' });
+    res.end(JSON.stringify({ schemas: [SCIM_ERROR_SCHEMA], status: String(status), detail: 'no' }));
+  };
+
+  it('a refused `attributes` is repeated without it, learnt, and never sent again', async () => {
+    const seen: string[] = [];
+    const server = await startScriptedServer((req, _body, res) => {
+      seen.push(req.url ?? '');
+      if ((req.url ?? '').includes('attributes=')) return error(res, 400);
+      res.writeHead(200, { 'content-type': 'application/scim+json' });
+      res.end(JSON.stringify({ Resources: [], totalResults: 0 }));
+    });
+    try {
+      const dialect = new TenantDialect();
+      const client = new ScimClient({ tenant: bearer(server.url), tokens: new TenantTokenProvider(), dialect });
+      await client.get('/Users', { query: { startIndex: 1, count: 10, attributes: 'userName' } });
+      await client.get('/Users', { query: { startIndex: 1, count: 10, attributes: 'userName' } });
+      assert.deepEqual(seen, [
+        '/scim/v2/Users?startIndex=1&count=10&attributes=userName',
+        '/scim/v2/Users?startIndex=1&count=10',
+        '/scim/v2/Users?startIndex=1&count=10',
+      ]);
+      assert.deepEqual(Object.keys(dialect.learnt()), ['attributes']);
+      assert.equal(dialect.allows('count'), true, 'count was not the problem');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('identical 500s become persistent only past the rule and while the tenant answers a probe; 503 never', async () => {
+    let probeAnswers = false;
+    const server = await startScriptedServer((req, _body, res) => {
+      if (req.method === 'GET') {
+        if (!probeAnswers) return error(res, 500);
+        res.writeHead(200, { 'content-type': 'application/scim+json' });
+        return res.end(JSON.stringify({ Resources: [] }));
+      }
+      return error(res, req.url?.includes('/Groups/busy') ? 503 : 500);
+    });
+    try {
+      const dialect = new TenantDialect({}, { attempts: 3, spanMs: 0 });
+      const client = new ScimClient({ tenant: bearer(server.url), tokens: new TenantTokenProvider(), dialect });
+      /** The error a request fails with (every one fails here). */
+      const failure = (request: Promise<unknown>) =>
+        request.then(
+          () => assert.fail('expected a failure'),
+          (err: ScimHttpError) => err,
+        );
+      const patch = () => failure(client.patch('/Groups/g1', { Operations: [] }));
+      for (const _ of [1, 2]) assert.equal((await patch()).persistent, undefined, 'below the attempts');
+      assert.equal((await patch()).persistent, undefined, 'the probe failed too: an outage');
+      probeAnswers = true;
+      const persistent = await patch();
+      assert.equal(persistent.persistent, 4);
+      assert.match(persistent.message, /the same answer 4 times in a row/);
+      assert.equal(toActivityFailure(persistent).nonRetryable, true);
+      for (const _ of [1, 2, 3, 4]) {
+        const busy = await failure(client.patch('/Groups/busy', {}));
+        assert.equal(busy.persistent, undefined, '503 asks to wait: never persistent');
+      }
+    } finally {
+      await server.close();
     }
   });
 });

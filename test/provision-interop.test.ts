@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TenantConfig } from '../src/config/tenants';
-import { FilterDialect, lookupUser } from '../src/activities/provider/user-lookup';
-import { ScimClient, TenantTokenProvider, type ScimResponse } from '../src/http';
+import { lookupUser } from '../src/activities/provider/user-lookup';
+import { ScimClient, TenantDialect, TenantTokenProvider, type ScimResponse } from '../src/http';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { provisionUsers, type ProvisionUsersInput } from '../src/workflows';
 import { startScim2Server, type Scim2Server } from './helpers/scim2-server';
@@ -133,7 +133,7 @@ describe('provisionUsers per resource against an independent SCIM server (scim2-
       tokens: new TenantTokenProvider(),
       fetch: (url, init) => (requests.push(`${init?.method} ${String(url)}`), fetch(url, init)),
     });
-    const dialect = new FilterDialect();
+    const dialect = new TenantDialect();
     const call = (request: () => Promise<ScimResponse>) => request();
     const byExternalId = await lookupUser(
       counting,

@@ -3,7 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { TenantRegistry } from '../src/config/tenants';
+import { configuredCapabilities, TenantRegistry } from '../src/config/tenants';
+import {
+  capabilityModel,
+  discoveredCapabilities,
+  effectiveServiceProviderConfig,
+  isServiceProviderConfig,
+} from '../src/scim/capabilities';
 
 function tenantFile(content: unknown): string {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tenants-')), 'tenants.json');
@@ -214,6 +220,108 @@ describe('tenant configuration', () => {
       () => TenantRegistry.fromEnv({ CXONE_TENANTS_FILE: bad, ACME_SECRET: 's' }),
       /\$\.tenants\[0\]\.filterOr/,
     );
+  });
+
+  it('reads `capabilities` and `endpoints` (tenant file, or CXONE_SCIM_CAPABILITIES / CXONE_SCIM_ENDPOINTS), naming a wrong or unknown member', () => {
+    const entry = {
+      id: 'acme',
+      baseUrl: 'https://acme.example',
+      tokenUrl: 'x',
+      clientId: 'c',
+      clientSecretEnv: 'ACME_SECRET',
+    };
+    const fromFile = TenantRegistry.fromEnv({
+      CXONE_TENANTS_FILE: tenantFile({
+        tenants: [
+          {
+            ...entry,
+            filterOr: false,
+            capabilities: { patch: false, maxResults: 200, attributes: false },
+            endpoints: { users: '/Agents', groups: null },
+          },
+        ],
+      }),
+      ACME_SECRET: 's',
+    }).get('acme');
+    assert.deepEqual(fromFile.capabilities, { patch: false, maxResults: 200, attributes: false });
+    assert.deepEqual(fromFile.endpoints, { users: '/Agents', groups: null });
+    assert.deepEqual(configuredCapabilities(fromFile), {
+      filterOr: false,
+      patch: false,
+      maxResults: 200,
+      attributes: false,
+    });
+
+    const bad = tenantFile({
+      tenants: [
+        { ...entry, capabilities: { patch: 'no', bulkk: true, maxResults: -1 }, endpoints: { users: 'Users' } },
+      ],
+    });
+    assert.throws(
+      () => TenantRegistry.fromEnv({ CXONE_TENANTS_FILE: bad, ACME_SECRET: 's' }),
+      (err: Error) =>
+        /\$\.tenants\[0\]\.capabilities\.patch/.test(err.message) &&
+        /\$\.tenants\[0\]\.capabilities\.maxResults/.test(err.message) &&
+        /\$\.tenants\[0\]\.capabilities\.bulkk: unknown member/.test(err.message) &&
+        /\$\.tenants\[0\]\.endpoints\.users/.test(err.message),
+    );
+
+    const env = {
+      CXONE_BASE_URL: 'https://default.example',
+      CXONE_CLIENT_ID: 'default-client',
+      CXONE_CLIENT_SECRET: 'default-secret',
+    };
+    const fromEnv = TenantRegistry.fromEnv({
+      ...env,
+      CXONE_SCIM_CAPABILITIES: '{"patch": false, "etag": true}',
+      CXONE_SCIM_ENDPOINTS: '{"groups": null}',
+    }).get('default');
+    assert.deepEqual(fromEnv.capabilities, { patch: false, etag: true });
+    assert.deepEqual(fromEnv.endpoints, { groups: null });
+    assert.equal(TenantRegistry.fromEnv(env).get('default').capabilities, undefined);
+    assert.throws(
+      () => TenantRegistry.fromEnv({ ...env, CXONE_SCIM_CAPABILITIES: '{"patch": "no"}' }),
+      /CXONE_SCIM_CAPABILITIES is invalid: \$\.patch/,
+    );
+    assert.throws(
+      () => TenantRegistry.fromEnv({ ...env, CXONE_SCIM_CAPABILITIES: '{"bulk": true, "sortt": true}' }),
+      /CXONE_SCIM_CAPABILITIES is invalid: \$\.sortt: unknown member/,
+    );
+    assert.throws(
+      () => TenantRegistry.fromEnv({ ...env, CXONE_SCIM_ENDPOINTS: 'groups' }),
+      /CXONE_SCIM_ENDPOINTS is not valid JSON/,
+    );
+  });
+
+  it('builds one capability model: learnt beats configured beats discovered beats default', () => {
+    const model = capabilityModel({
+      discovered: discoveredCapabilities({
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
+        patch: { supported: true },
+        bulk: { supported: true, maxOperations: 100, maxPayloadSize: 1000 },
+        etag: { supported: true },
+        filter: { supported: true, maxResults: 50 },
+      }),
+      configured: { etag: false, sort: true },
+      learnt: { patch: 'PATCH answered 405' },
+    });
+    assert.deepEqual(model.patch, { value: false, from: 'learnt' });
+    assert.deepEqual(model.etag, { value: false, from: 'configured' });
+    assert.deepEqual(model.sort, { value: true, from: 'configured' });
+    assert.deepEqual(model.bulkMaxOperations, { value: 100, from: 'discovered' });
+    assert.deepEqual(model.filterOr, { value: true, from: 'default' });
+    const spc = effectiveServiceProviderConfig(model) as Record<string, { supported?: boolean }>;
+    assert.equal(spc.patch.supported, false);
+    assert.equal(spc.bulk.supported, true);
+    assert.equal(isServiceProviderConfig(spc), true);
+    // Nothing published: the safe defaults.
+    const none = capabilityModel({});
+    assert.deepEqual(
+      [none.bulk.value, none.etag.value, none.patch.value, none.filter.value],
+      [false, false, true, true],
+    );
+    assert.equal(isServiceProviderConfig({}), false);
+    assert.equal(isServiceProviderConfig('<html>Not here</html>'), false);
   });
 
   it('reads the per-tenant rate limit (tenant file, or CXONE_MAX_* for the default tenant), and refuses one that is not positive', () => {

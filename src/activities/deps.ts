@@ -1,8 +1,14 @@
 import { Context } from '@temporalio/activity';
-import type { TenantRegistry } from '../config/tenants';
-import { RequestGates, ScimClient, TenantTokenProvider, type TokenProvider } from '../http';
+import { configuredCapabilities, type TenantRegistry } from '../config/tenants';
+import {
+  RequestGates,
+  ScimClient,
+  type TenantDialect,
+  TenantDialects,
+  TenantTokenProvider,
+  type TokenProvider,
+} from '../http';
 import { toActivityFailure } from './provider/failure-mapping';
-import { FilterDialects } from './provider/user-lookup';
 
 /** What activities need from the worker process. Secrets stay here, never in workflow history. */
 export interface ActivityDeps {
@@ -11,8 +17,11 @@ export interface ActivityDeps {
   tokens: TokenProvider;
   /** One rate limit per tenant, shared by every activity of this worker. */
   gates: RequestGates;
-  /** Per tenant: whether its filter takes `or` (learnt from its answers). */
-  filterDialects: FilterDialects;
+  /**
+   * Per tenant: what its answers taught this worker (a refused `or` filter, PATCH, optional query
+   * parameter; see src/http/dialect.ts). Worker memory: a restarted worker learns again.
+   */
+  dialects: TenantDialects;
   /** Per-request timeout for provider calls. */
   requestTimeoutMs?: number;
 }
@@ -22,9 +31,15 @@ export function createActivityDeps(tenants: TenantRegistry, requestTimeoutMs?: n
     tenants,
     tokens: new TenantTokenProvider(),
     gates: new RequestGates(),
-    filterDialects: new FilterDialects(),
+    dialects: new TenantDialects(),
     requestTimeoutMs,
   };
+}
+
+/** What this worker knows of the tenant's dialect, seeded with its configured capabilities. */
+export function dialectFor(deps: ActivityDeps, tenantId: string): TenantDialect {
+  const tenant = deps.tenants.get(tenantId);
+  return deps.dialects.for(tenantId, configuredCapabilities(tenant), tenant.identicalFailures);
 }
 
 export function scimClientFor(deps: ActivityDeps, tenantId: string): ScimClient {
@@ -38,6 +53,7 @@ export function scimClientFor(deps: ActivityDeps, tenantId: string): ScimClient 
     tokens: deps.tokens,
     timeoutMs: tenant.requestTimeoutMs ?? deps.requestTimeoutMs,
     gate,
+    dialect: dialectFor(deps, tenantId),
   });
 }
 

@@ -8,7 +8,7 @@ import { emptyCounts, type RecordCounts } from '../core/tally';
 import type { WriteCapabilities } from '../scim/user-match';
 import type { ChunkSubmission } from './bulk-chunks';
 import type { ActivityDeps } from './deps';
-import { asActivity, scimClientFor } from './deps';
+import { asActivity, dialectFor, scimClientFor } from './deps';
 import { chunkEntries, type ChunkSource, type RecordFailure } from './provisioning';
 import { writeRecord, type RecordOutcome } from './provider/resource-writes';
 
@@ -66,7 +66,7 @@ export async function writeSlice(deps: ActivityDeps, input: SliceInput): Promise
     endpoint: input.endpoint,
     capabilities: input.capabilities,
     deadline: input.deadline,
-    dialect: deps.filterDialects.for(input.tenant, deps.tenants.get(input.tenant).filterOr !== false),
+    dialect: dialectFor(deps, input.tenant),
   };
   const outcomes: Array<RecordOutcome | undefined> = [];
   // Settled records count once the ones before them are settled too, so that `done` is a position.

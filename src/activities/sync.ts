@@ -4,7 +4,7 @@
 // hash and the slices' references only, and any worker of a fleet can apply any slice.
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { ScimHttpError, type ScimClient } from '../http';
+import { ScimHttpError, type ScimClient, type TenantDialect } from '../http';
 import { canonicalJson } from '../scim/canonical';
 import { FailureType } from '../core/failures';
 import { filterString } from '../scim/filter';
@@ -25,7 +25,8 @@ import {
 import { mergedForPut, patchRequest, type PatchOperation } from '../scim/patch';
 import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
 import type { ActivityDeps } from './deps';
-import { asActivity, scimClientFor } from './deps';
+import { asActivity, dialectFor, scimClientFor } from './deps';
+import { patchOrPut as patchOrPutVia } from './provider/patch-or-put';
 import { claimStoreFor, type ClaimRef } from './claims/claim-store';
 import { readPlanFile, readPlanSlice, storePlanSlices } from './claims/plan-claims';
 import type { PlanSource } from './provisioning';
@@ -289,28 +290,35 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
   };
 }
 
-const isTransient = (err: unknown) => !(err instanceof ScimHttpError) || err.status === 429 || err.status >= 500;
+/** 429, 5xx and network errors — but not a 5xx this request got identically while the tenant answered others. */
+const isTransient = (err: unknown) =>
+  !(err instanceof ScimHttpError) || err.status === 429 || (err.status >= 500 && !err.persistent);
 
 /** One planned write, made so that doing it again after a crash changes nothing twice. */
 async function applyChange(
   client: ScimClient,
+  dialect: TenantDialect,
   input: SliceTarget,
   change: StoredChange,
   resumed: boolean,
   tally: SliceTally,
 ): Promise<void> {
   const path = `${input.endpoint}/${encodeURIComponent(change.id ?? '')}`;
-  /** PATCH with the planned operations, or, without PATCH support, PUT of the current resource overlaid with `desired`. */
-  const patchOrPut = async (ops: PatchOperation[], desired: Record<string, unknown>) => {
-    if (input.patchSupported) {
-      tally.requests++;
-      await client.patch(path, patchRequest(ops));
-      return;
-    }
-    tally.requests += 2;
-    const current = await client.get<Record<string, unknown>>(path);
-    await client.put(path, mergedForPut(desired, current.body), current.etag ? { ifMatch: current.etag } : {});
-  };
+  /** PATCH with the planned operations, or, without PATCH (announced or learnt), PUT of the current resource overlaid with `desired`. */
+  const patchOrPut = (ops: PatchOperation[], desired: Record<string, unknown>) =>
+    patchOrPutVia(
+      dialect,
+      input.patchSupported,
+      () => {
+        tally.requests++;
+        return client.patch(path, patchRequest(ops));
+      },
+      async () => {
+        tally.requests += 2;
+        const current = await client.get<Record<string, unknown>>(path);
+        await client.put(path, mergedForPut(desired, current.body), current.etag ? { ifMatch: current.etag } : {});
+      },
+    );
   switch (change.action) {
     case 'create': {
       tally.requests++;
@@ -418,7 +426,7 @@ export async function applySyncSlice(
   for (let i = resumedFrom?.next ?? 0; i < phase.length; i++) {
     const change = phase[i];
     try {
-      await applyChange(client, input, change, resumed, tally);
+      await applyChange(client, dialectFor(deps, input.tenant), input, change, resumed, tally);
       tally.done[change.action]++;
     } catch (err) {
       // 429, 5xx and network errors fail the activity: it is retried (until the run's deadline) from here.

@@ -49,7 +49,7 @@ interface ConfigureOptions {
   maxFilterResults?: number;
 }
 
-/** `cxone-scim configure <file>`: exit 0 applied or in sync, 3 drift found by --verify, 1 failed. */
+/** `cxone-scim configure <file>`: exit 0 applied or in sync, 3 drift found by --verify, 4 no ServiceProviderConfig published, 1 failed. */
 export async function configureCommand(file: string, options: ConfigureOptions, context: CliContext): Promise<void> {
   // A ServiceProviderConfig is a few kB; Temporal refuses inputs past 2 MB (past 4 MB only after a long retry).
   const desired = readJsonFile(file, 'desired ServiceProviderConfig', 1024 * 1024);
@@ -70,6 +70,12 @@ export async function configureCommand(file: string, options: ConfigureOptions, 
     });
     printReport(report, options.format, context.stdout);
     if (options.format === 'text') printDifferences(report, context.stdout);
+    const result = report.result as ConfigureServiceProviderResult | undefined;
+    if (result?.published === false)
+      context.stdout.write(
+        `the provider publishes no ServiceProviderConfig (${result.absence ?? 'not published'}): nothing compared, nothing written. ` +
+          "Its capabilities come from the tenant's `capabilities` entry and defaults: see `cxone-scim tenants check`.\n",
+      );
     if (failure) context.stderr.write(`cxone-scim: ${describeError(failure)}\n`);
     context.exitCode = exitCodeOf(report);
   });
@@ -90,7 +96,7 @@ export function registerConfigureCommand(program: Command, context: CliContext):
   program
     .command('configure')
     .description(
-      'Apply (or, with --verify, check) a desired ServiceProviderConfig and print the report. Exit 0 done, 3 drift (--verify), 1 failed.',
+      'Apply (or, with --verify, check) a desired ServiceProviderConfig and print the report. Exit 0 done, 3 drift (--verify), 4 the provider publishes no ServiceProviderConfig, 1 failed.',
     )
     .argument('<file>', 'desired ServiceProviderConfig JSON (RFC 7643 §5)')
     .option('--verify', 'compare desired and actual; change nothing (exit 3 when they differ)')

@@ -8,15 +8,18 @@ import type { WorkflowReport } from '../workflows/report';
  *   1  error: the run failed (or provisioned none of a non-empty source), or the command could not run
  *   2  partial: the run finished, but some records were invalid or failed (or it was quarantined)
  *   3  drift: `configure --verify` found the provider's configuration differs from the desired one
+ *   4  not published: `configure` found the provider publishes no ServiceProviderConfig (404, 405 or
+ *      501 to its GET, or a body that is not one, as NICE's CXone): nothing compared, nothing written
  */
-export const ExitCode = { Done: 0, Error: 1, Partial: 2, Drift: 3 } as const;
+export const ExitCode = { Done: 0, Error: 1, Partial: 2, Drift: 3, NotPublished: 4 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** The exit code a finished run's report calls for. */
 export function exitCodeOf(report: Pick<WorkflowReport, 'status' | 'result'>): ExitCode {
   switch (report.status) {
     case 'succeeded': {
-      const result = report.result as { mode?: unknown; inSync?: unknown } | undefined;
+      const result = report.result as { mode?: unknown; inSync?: unknown; published?: unknown } | undefined;
+      if (result?.published === false) return ExitCode.NotPublished;
       return result?.mode === 'verify' && result.inSync === false ? ExitCode.Drift : ExitCode.Done;
     }
     case 'partial':

@@ -1,10 +1,34 @@
 // `cxone-scim tenants check [--tenant id]`: proves a tenant's configuration works — gets a token,
-// reads the ServiceProviderConfig — and prints what it found, never a secret.
+// reads what discovery documents the provider publishes (none is required), tries the optional
+// request shapes that can be tried without writing (`attributes`, `count`, an `or` filter) — and
+// prints every capability with where it came from, never a secret.
 import type { Command } from 'commander';
 import type { CliContext } from './context';
 import { ExitCode } from './exit-codes';
-import { TenantRegistry, type TenantConfig } from '../config/tenants';
-import { ScimClient, scimBaseUrl, TenantTokenProvider, type TenantAuth, type TokenProvider } from '../http';
+import { configuredCapabilities, TenantRegistry, type TenantConfig } from '../config/tenants';
+import {
+  ScimClient,
+  ScimHttpError,
+  scimBaseUrl,
+  TenantDialect,
+  TenantTokenProvider,
+  type TenantAuth,
+  type TokenProvider,
+} from '../http';
+import { fetchDocument } from '../activities/discovery';
+import {
+  CAPABILITY_NAMES,
+  capabilityModel,
+  discoveredCapabilities,
+  endpointModel,
+  isResourceList,
+  isServiceProviderConfig,
+  type CapabilityModel,
+  type EndpointModel,
+} from '../scim/capabilities';
+import { filterString } from '../scim/filter';
+
+export type DocumentName = 'ServiceProviderConfig' | 'ResourceTypes' | 'Schemas';
 
 export interface TenantCheck {
   tenantId: string;
@@ -24,6 +48,13 @@ export interface TenantCheck {
     filterMaxResults?: number;
     paging: boolean;
   };
+  /** Which discovery documents the provider publishes (none is required). */
+  documents?: Record<DocumentName, { published: boolean; status: number; absence?: string }>;
+  /** Every capability with where it came from: discovered, configured, default, or learnt by this check. */
+  model?: CapabilityModel;
+  endpoints?: EndpointModel;
+  /** What the provider refused during the check, and how it answered. */
+  refusals?: Record<string, string>;
   error?: string;
 }
 
@@ -41,8 +72,8 @@ function describeAuth(auth: TenantAuth): string {
   }
 }
 
-const supported = (value: unknown) =>
-  typeof value === 'object' && value !== null && (value as { supported?: unknown }).supported === true;
+/** A refusal of a request shape (rather than a fault): the provider does not take it. */
+const refused = (err: unknown) => err instanceof ScimHttpError && [400, 422, 501].includes(err.status);
 
 export async function checkTenant(
   tenant: TenantConfig,
@@ -55,17 +86,69 @@ export async function checkTenant(
     result.apiBaseSource = tenant.baseUrl ? 'configured' : 'discovered';
     result.scimBase = scimBaseUrl({ baseUrl: access.apiBase, scimPath: tenant.scimPath });
     if (access.expiresAt !== undefined) result.tokenExpiresAt = new Date(access.expiresAt).toISOString();
-    const client = new ScimClient({ tenant, tokens });
-    const spc = (await client.get<Record<string, unknown>>('/ServiceProviderConfig')).body ?? {};
+    // A dialect of its own: what this check learns is printed as `learnt`.
+    const configured = configuredCapabilities(tenant);
+    const dialect = new TenantDialect(configured);
+    const client = new ScimClient({ tenant, tokens, dialect });
+    const spc = await fetchDocument(client, '/ServiceProviderConfig', isServiceProviderConfig);
+    const types = await fetchDocument(client, '/ResourceTypes', isResourceList);
+    const schemas = await fetchDocument(client, '/Schemas', isResourceList);
+    const describe = (d: typeof spc) => ({
+      published: d.published,
+      status: d.status,
+      ...(d.published ? {} : { absence: d.absence }),
+    });
+    result.documents = {
+      ServiceProviderConfig: describe(spc),
+      ResourceTypes: describe(types),
+      Schemas: describe(schemas),
+    };
+    const endpoints = endpointModel(types.published ? types.body : undefined, tenant.endpoints);
+    const users = endpoints.users.value;
+
+    // The listing shapes every run uses: a page of one, with `attributes` (a refusal is learnt by the client).
     const page =
-      (await client.get<Record<string, unknown>>('/Users', { query: { startIndex: 1, count: 1 } })).body ?? {};
-    const filter = spc.filter as { maxResults?: unknown } | undefined;
+      (
+        await client.get<Record<string, unknown>>(users, {
+          query: { startIndex: 1, count: 1, attributes: 'userName' },
+        })
+      ).body ?? {};
+    let model = capabilityModel({
+      discovered: spc.published ? discoveredCapabilities(spc.body) : undefined,
+      configured,
+      learnt: dialect.learnt(),
+    });
+    if (model.filter.value && model.filterOr.value) {
+      // Two keys in one lookup, as provisioning asks; refused but answered without `or`: learnt.
+      const name = (n: string) => filterString(`tenants-check-${n}@invalid.example`);
+      try {
+        await client.get(users, { query: { filter: `userName eq ${name('a')} or userName eq ${name('b')}` } });
+      } catch (err) {
+        if (!refused(err)) throw err;
+        try {
+          await client.get(users, { query: { filter: `userName eq ${name('a')}` } });
+          dialect.or = false;
+        } catch (plain) {
+          if (!refused(plain)) throw plain;
+          dialect.learn('filter', `GET ${users}?filter=userName eq … answered HTTP ${(plain as ScimHttpError).status}`);
+        }
+      }
+    }
+    model = capabilityModel({
+      discovered: spc.published ? discoveredCapabilities(spc.body) : undefined,
+      configured,
+      learnt: dialect.learnt(),
+    });
+    result.model = model;
+    result.endpoints = endpoints;
+    const refusals = dialect.refusals();
+    if (Object.keys(refusals).length > 0) result.refusals = refusals;
     result.capabilities = {
-      bulk: supported(spc.bulk),
-      etag: supported(spc.etag),
-      patch: supported(spc.patch),
-      filter: supported(spc.filter),
-      ...(typeof filter?.maxResults === 'number' ? { filterMaxResults: filter.maxResults } : {}),
+      bulk: model.bulk.value,
+      etag: model.etag.value,
+      patch: model.patch.value,
+      filter: model.filter.value,
+      ...(model.maxResults.value > 0 ? { filterMaxResults: model.maxResults.value } : {}),
       // RFC 7644 §3.4.2.4: a paged list answers with startIndex and itemsPerPage.
       paging: typeof page.startIndex === 'number' && typeof page.itemsPerPage === 'number' && page.itemsPerPage <= 1,
     };
@@ -75,6 +158,18 @@ export async function checkTenant(
   }
   return result;
 }
+
+/** How each capability's provenance reads. */
+const FROM: Record<string, string> = {
+  discovered: 'discovered (ServiceProviderConfig)',
+  configured: 'configured (tenant `capabilities`)',
+  default: 'default',
+  learnt: 'learnt (the provider refused it during this check)',
+};
+
+const NOTES: Partial<Record<string, string>> = {
+  patch: 'a refused PATCH (400/405/501) is learnt by the worker, which then writes with GET + PUT',
+};
 
 export function formatTenantCheck(check: TenantCheck, now = Date.now()): string {
   const yes = (flag: boolean) => (flag ? 'yes' : 'no');
@@ -93,6 +188,27 @@ export function formatTenantCheck(check: TenantCheck, now = Date.now()): string 
         `filter: ${yes(c.filter)}${c.filterMaxResults !== undefined ? ` (max ${c.filterMaxResults})` : ''}, paging: ${yes(c.paging)}`,
     );
   }
+  if (check.documents) {
+    const docs = Object.entries(check.documents).map(([name, d]) =>
+      d.published ? `${name} published` : `${name} not published (${d.absence})`,
+    );
+    lines.push(`  documents     ${docs.join('; ')}`);
+  }
+  if (check.endpoints) {
+    const e = check.endpoints;
+    lines.push(
+      `  endpoints     users ${e.users.value} (${e.users.from}), groups ${e.groups.value ?? 'none'} (${e.groups.from})`,
+    );
+  }
+  if (check.model) {
+    for (const name of CAPABILITY_NAMES) {
+      const { value, from } = check.model[name];
+      const shown = typeof value === 'boolean' ? yes(value) : value === 0 ? 'not stated' : String(value);
+      const note = from === 'default' && NOTES[name] ? `; ${NOTES[name]}` : '';
+      lines.push(`  capability    ${name.padEnd(19)} ${shown.padEnd(10)} ${FROM[from]}${note}`);
+    }
+  }
+  for (const [what, answer] of Object.entries(check.refusals ?? {})) lines.push(`  refused       ${what}: ${answer}`);
   if (check.error) lines.push(`  error         ${check.error}`);
   return lines.join('\n');
 }
@@ -104,7 +220,7 @@ export function registerTenantsCommand(program: Command, context: CliContext): v
   tenants
     .command('check')
     .description(
-      'For each tenant (or --tenant): get a token, read the ServiceProviderConfig, print auth type, API base, token expiry and capabilities. Never prints a secret.',
+      'For each tenant (or --tenant): get a token, read the discovery documents the provider publishes (none is required), try the optional request shapes that need no write, and print auth type, API base, token expiry, endpoints and every capability with where it came from (discovered, configured, default, learnt). Never prints a secret.',
     )
     .option('--tenant <id>', 'check only this tenant')
     .action(async (options: { tenant?: string }) => {

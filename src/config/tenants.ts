@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import * as t from 'io-ts';
 import type { TenantConnection } from '../http/tenant';
 import { decode, formatIssues, type DecodeIssue } from '../core/decode';
+import { CAPABILITY_NAMES, type CapabilitySettings } from '../scim/capabilities';
 import { FailureType } from '../core/failures';
 import { authFromEnv, authFromFile, missingFileFields, TenantFileAuthFields } from './tenant-auth';
 
@@ -24,6 +25,34 @@ export const DEFAULT_TENANT_ID = 'default';
 /** Failure type of a workflow that names a tenant the worker does not know. */
 export const UNKNOWN_TENANT = FailureType.UnknownTenant;
 
+const Count = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
+const PositiveCount = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
+
+/** `capabilities`: what the provider can do, beating (or standing in for) its ServiceProviderConfig. */
+const Capabilities = t.partial({
+  bulk: t.boolean,
+  bulkMaxOperations: Count,
+  bulkMaxPayloadSize: Count,
+  patch: t.boolean,
+  etag: t.boolean,
+  filter: t.boolean,
+  maxResults: Count,
+  filterOr: t.boolean,
+  sort: t.boolean,
+  changePassword: t.boolean,
+  attributes: t.boolean,
+  excludedAttributes: t.boolean,
+  count: t.boolean,
+});
+
+/** A path below the SCIM base, e.g. `/Users`. */
+const EndpointPath = t.refinement(t.string, (p) => /^\/[^?#\s]*$/.test(p), 'a path starting with "/"');
+
+/** `endpoints`: where Users and Groups live (groups null: the tenant has none). */
+const Endpoints = t.partial({ users: EndpointPath, groups: t.union([EndpointPath, t.null]) });
+
+const IdenticalFailures = t.partial({ attempts: PositiveCount, spanMs: Count });
+
 /** A tenant file names the env variables that hold secrets; it never holds a secret itself. */
 const TenantFileEntry = t.intersection([
   t.type({ id: t.string }),
@@ -37,6 +66,9 @@ const TenantFileEntry = t.intersection([
     maxRequestsPerSecond: t.number,
     maxConcurrentRequests: t.number,
     filterOr: t.boolean,
+    capabilities: Capabilities,
+    endpoints: Endpoints,
+    identicalFailures: IdenticalFailures,
   }),
   TenantFileAuthFields,
 ]);
@@ -97,6 +129,8 @@ export class TenantRegistry {
         webhookSignature: webhookSignatureFromEnv(env.CXONE_WEBHOOK_SIGNATURE),
         maxRequestsPerSecond: rateLimitFromEnv(env, 'CXONE_MAX_REQUESTS_PER_SECOND', false),
         maxConcurrentRequests: rateLimitFromEnv(env, 'CXONE_MAX_CONCURRENT_REQUESTS', true),
+        ...jsonFromEnv(env, 'CXONE_SCIM_CAPABILITIES', 'capabilities', Capabilities, KNOWN_CAPABILITIES),
+        ...jsonFromEnv(env, 'CXONE_SCIM_ENDPOINTS', 'endpoints', Endpoints, KNOWN_ENDPOINTS),
       });
     }
     if (env.CXONE_TENANTS_FILE) {
@@ -119,9 +153,19 @@ export function readTenantFile(file: string, env: NodeJS.ProcessEnv = process.en
         }))
       : [],
   );
+  // A misspelt capability would otherwise be ignored without a word.
+  const unknown: DecodeIssue[] = (Array.isArray(rawEntries) ? rawEntries : []).flatMap((entry, i) =>
+    typeof entry === 'object' && entry !== null
+      ? [
+          ...unknownMembers((entry as Record<string, unknown>).capabilities, KNOWN_CAPABILITIES),
+          ...unknownMembers((entry as Record<string, unknown>).endpoints, KNOWN_ENDPOINTS),
+        ].map((member) => ({ path: `$.tenants[${i}].${member.where}.${member.name}`, message: member.message }))
+      : [],
+  );
   const issues = [
     ...(parsed.ok ? [] : parsed.errors),
     ...missing.filter((m) => parsed.ok || !parsed.errors.some((e) => e.path === m.path)),
+    ...unknown,
   ];
   if (!parsed.ok || issues.length > 0) throw new Error(`tenant file ${file} is invalid:\n${formatIssues(issues)}`);
   for (const entry of parsed.value.tenants) {
@@ -143,6 +187,9 @@ export function readTenantFile(file: string, env: NodeJS.ProcessEnv = process.en
     maxRequestsPerSecond: entry.maxRequestsPerSecond,
     maxConcurrentRequests: entry.maxConcurrentRequests,
     ...(entry.filterOr !== undefined ? { filterOr: entry.filterOr } : {}),
+    ...(entry.capabilities ? { capabilities: entry.capabilities } : {}),
+    ...(entry.endpoints ? { endpoints: entry.endpoints } : {}),
+    ...(entry.identicalFailures ? { identicalFailures: entry.identicalFailures } : {}),
     webhookSecret: entry.webhookSecretEnv ? requireEnv(env, entry.webhookSecretEnv, `tenant ${entry.id}`) : undefined,
     webhookPreviousSecret: entry.webhookPreviousSecretEnv
       ? requireEnv(env, entry.webhookPreviousSecretEnv, `tenant ${entry.id}`)
@@ -170,4 +217,53 @@ function webhookSignatureFromEnv(value: string | undefined): TenantConfig['webho
   } catch (err) {
     throw new Error(`CXONE_WEBHOOK_SIGNATURE: not a preset name nor valid JSON (${(err as Error).message})`);
   }
+}
+
+const KNOWN_CAPABILITIES = new Set<string>(CAPABILITY_NAMES);
+const KNOWN_ENDPOINTS = new Set(['users', 'groups']);
+
+function unknownMembers(
+  value: unknown,
+  known: ReadonlySet<string>,
+): Array<{ where: string; name: string; message: string }> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  const where = known === KNOWN_CAPABILITIES ? 'capabilities' : 'endpoints';
+  return Object.keys(value)
+    .filter((name) => !known.has(name))
+    .map((name) => ({ where, name, message: `unknown member (known: ${[...known].join(', ')})` }));
+}
+
+/** CXONE_SCIM_CAPABILITIES / CXONE_SCIM_ENDPOINTS: the default tenant's entries, as JSON objects. */
+function jsonFromEnv<K extends 'capabilities' | 'endpoints', A>(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  key: K,
+  codec: t.Decoder<unknown, A>,
+  known: ReadonlySet<string>,
+): Partial<Record<K, A>> {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (err) {
+    throw new Error(`${name} is not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error(`${name} must be a JSON object, e.g. {"patch": false}`);
+  const decoded = decode(codec, value);
+  const issues = [
+    ...(decoded.ok ? [] : decoded.errors),
+    ...unknownMembers(value, known).map((m) => ({ path: `$.${m.name}`, message: m.message })),
+  ];
+  if (!decoded.ok || issues.length > 0) throw new Error(`${name} is invalid: ${formatIssues(issues)}`);
+  return { [key]: decoded.value } as Partial<Record<K, A>>;
+}
+
+/** A tenant's configured capabilities, with the older top-level `filterOr` folded in. */
+export function configuredCapabilities(tenant: TenantConnection): CapabilitySettings {
+  return {
+    ...(tenant.filterOr !== undefined ? { filterOr: tenant.filterOr } : {}),
+    ...tenant.capabilities,
+  };
 }

@@ -24,6 +24,11 @@ export interface ScimErrorSummary {
   path: string;
   missingPermission?: string;
   retryAfterMs?: number;
+  /**
+   * Set when this exact request failed this many times in a row with the same answer while the
+   * tenant answered other requests: not an outage, so not worth retrying (see dialect.ts).
+   */
+  persistent?: number;
 }
 
 /** A SCIM endpoint answered with a status the caller did not expect (by default: any non-2xx). */
@@ -39,14 +44,20 @@ export class ScimHttpError extends Error {
   readonly missingPermission?: string;
   /** The response body, when it is an RFC 7644 §3.12 error. */
   readonly scimError?: ScimErrorBody;
+  /** Identical failures in a row while the tenant answered other requests (a 5xx that retrying will not cure). */
+  readonly persistent?: number;
 
   constructor(init: ScimErrorSummary & { scimError?: ScimErrorBody }) {
     super(
       `SCIM ${init.method} ${init.path} failed: HTTP ${init.status}` +
         (init.scimType ? ` (${init.scimType})` : '') +
         (init.detail ? `: ${init.detail}` : '') +
-        (init.missingPermission ? ` [missing permission: ${init.missingPermission}]` : ''),
+        (init.missingPermission ? ` [missing permission: ${init.missingPermission}]` : '') +
+        (init.persistent
+          ? ` (the same answer ${init.persistent} times in a row while the tenant answers other requests: not retried further)`
+          : ''),
     );
+    this.persistent = init.persistent;
     this.method = init.method;
     this.path = init.path;
     this.status = init.status;
@@ -90,7 +101,13 @@ export class ScimHttpError extends Error {
       path: this.path,
       missingPermission: this.missingPermission,
       retryAfterMs: this.retryAfterMs,
+      persistent: this.persistent,
     });
+  }
+
+  /** The same answer, marked as persistent after `attempts` identical failures. */
+  persistentAfter(attempts: number): ScimHttpError {
+    return new ScimHttpError({ ...this.summary(), scimError: this.scimError, persistent: attempts });
   }
 }
 

@@ -30,3 +30,10 @@ export {
   type ScimResponse,
 } from './scim-client';
 export { RequestGate, RequestGates, type GateLimits } from './request-gate';
+export {
+  DEFAULT_IDENTICAL_FAILURES,
+  OPTIONAL_PARAMETERS,
+  TenantDialect,
+  TenantDialects,
+  type IdenticalFailureRule,
+} from './dialect';

@@ -8,6 +8,7 @@ import {
   ScimNetworkError,
 } from './errors';
 import { authSecrets, type TokenProvider } from './auth';
+import { OPTIONAL_PARAMETERS, type TenantDialect } from './dialect';
 import type { RequestGate } from './request-gate';
 import { scimBaseUrl, type TenantConnection } from './tenant';
 
@@ -53,7 +54,23 @@ export interface ScimClientOptions {
   timeoutMs?: number;
   /** The tenant's rate limit shared with every other client of the process (see request-gate.ts). */
   gate?: RequestGate;
+  /**
+   * What this process has learnt of the tenant (dialect.ts): refused optional query parameters are
+   * left out, a refusal of one is learnt by repeating the request without it, and a request that
+   * fails identically while the tenant answers others is reported as persistent.
+   */
+  dialect?: TenantDialect;
 }
+
+/** Answers that may mean "this request shape is not understood" (rather than "try later"). */
+const SHAPE_REFUSALS = new Set([400, 422, 500, 501]);
+
+/** Optional parameters, in the order they are given up when a request is refused: the least useful last. */
+const GIVE_UP_ORDER: ReadonlyArray<readonly string[]> = [
+  ['attributes', 'excludedAttributes'],
+  ['sortBy', 'sortOrder'],
+  ['count'],
+];
 
 interface Exchange {
   response: Response;
@@ -76,6 +93,7 @@ export class ScimClient {
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
   readonly #gate?: RequestGate;
+  readonly #dialect?: TenantDialect;
 
   constructor(options: ScimClientOptions) {
     this.#tenant = options.tenant;
@@ -83,10 +101,84 @@ export class ScimClient {
     this.#fetch = options.fetch ?? fetch;
     this.#timeoutMs = options.timeoutMs ?? options.tenant.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#gate = options.gate;
+    this.#dialect = options.dialect;
   }
 
   /** `path` is relative to the tenant's SCIM base, e.g. `/Users/2819c223`. */
-  request<T = unknown>(method: ScimMethod, path: string, opts: ScimRequestOptions = {}): Promise<ScimResponse<T>> {
+  async request<T = unknown>(
+    method: ScimMethod,
+    path: string,
+    opts: ScimRequestOptions = {},
+  ): Promise<ScimResponse<T>> {
+    const dialect = this.#dialect;
+    if (!dialect) return this.#scim<T>(method, path, opts);
+    const query: Record<string, string | number> = {};
+    for (const [name, value] of Object.entries(opts.query ?? {})) {
+      const capability = OPTIONAL_PARAMETERS[name];
+      if (value !== undefined && !(capability && !dialect.allows(capability, method))) query[name] = value;
+    }
+    const shape = `${method} ${path}?${Object.keys(query).sort().join('&')}`;
+    try {
+      const response = await this.#scim<T>(method, path, { ...opts, query });
+      dialect.noteSuccess(shape);
+      return response;
+    } catch (err) {
+      if (!(err instanceof ScimHttpError)) throw err;
+      let last: ScimHttpError = err;
+      if (SHAPE_REFUSALS.has(err.status)) {
+        // The plainer shapes, one more optional parameter left out each time; the first accepted one is learnt.
+        const dropped: string[] = [];
+        for (const names of GIVE_UP_ORDER) {
+          const present = names.filter((name) => name in query);
+          if (present.length === 0) continue;
+          dropped.push(...present);
+          const plain = Object.fromEntries(Object.entries(query).filter(([name]) => !dropped.includes(name)));
+          try {
+            const response = await this.#scim<T>(method, path, { ...opts, query: plain });
+            for (const name of dropped)
+              dialect.learn(
+                OPTIONAL_PARAMETERS[name],
+                `${method} ${path} with ${name}= answered HTTP ${err.status}${err.detail ? ` (${err.detail})` : ''}; without it, ${response.status}`,
+                method,
+              );
+            dialect.noteSuccess(shape);
+            return response;
+          } catch (plainErr) {
+            if (!(plainErr instanceof ScimHttpError)) throw plainErr;
+            last = plainErr;
+          }
+        }
+      }
+      throw await this.#persistentOrNot(dialect, shape, last, method, path);
+    }
+  }
+
+  /**
+   * A 5xx (but 503, which asks to wait) that this exact request got identically often enough, for
+   * long enough, while a probe of the tenant is answered, is persistent: retrying will not cure it.
+   */
+  async #persistentOrNot(
+    dialect: TenantDialect,
+    shape: string,
+    err: ScimHttpError,
+    method: ScimMethod,
+    path: string,
+  ): Promise<ScimHttpError> {
+    if (err.status < 500 || err.status === 503) return err;
+    if (!dialect.noteFailure(shape, `${err.status} ${err.scimType ?? ''} ${err.detail ?? ''}`)) return err;
+    const collection = `/${path.replace(/^\/+/, '').split(/[/?]/)[0]}`;
+    if (method === 'GET' && path === collection) return err; // the probe would be this very request
+    try {
+      await this.#scim('GET', collection, {
+        query: { startIndex: 1, ...(dialect.allows('count', 'GET') ? { count: 1 } : {}) },
+      });
+    } catch {
+      return err; // the tenant answers nothing: an outage, retried as such
+    }
+    return err.persistentAfter(dialect.failuresOf(shape));
+  }
+
+  #scim<T>(method: ScimMethod, path: string, opts: ScimRequestOptions): Promise<ScimResponse<T>> {
     return this.#send(
       method,
       (apiBase) => withQuery(new URL(`${this.#scimBase(apiBase)}/${path.replace(/^\/+/, '')}`), opts.query),

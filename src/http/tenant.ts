@@ -1,4 +1,6 @@
+import type { CapabilitySettings, EndpointSettings } from '../scim/capabilities';
 import type { TenantAuth } from './auth/config';
+import type { IdenticalFailureRule } from './dialect';
 
 /** How to reach one tenant's SCIM service provider. Holds secrets: keep it out of workflow inputs and results. */
 export interface TenantConnection {
@@ -21,6 +23,15 @@ export interface TenantConnection {
    * provider that answers `or` wrongly without refusing it (default true; a refused `or` is learnt anyway).
    */
   filterOr?: boolean;
+  /**
+   * What the provider can do, when it publishes no ServiceProviderConfig or publishes it wrongly;
+   * each member given here beats the discovered one (see src/scim/capabilities.ts).
+   */
+  capabilities?: CapabilitySettings;
+  /** Where Users and Groups live below the SCIM base (default `/Users`, `/Groups`; groups null: none). */
+  endpoints?: EndpointSettings;
+  /** When one request failing identically is persistent rather than an outage (default 5 times over 30 s). */
+  identicalFailures?: Partial<IdenticalFailureRule>;
 }
 
 /** `baseUrl` + `scimPath` with exactly one slash between them and none at the end. */

@@ -45,6 +45,13 @@ export interface ConfigureServiceProviderResult {
   payloadSha256: string;
   mappedNames: string[];
   notified: boolean;
+  /**
+   * false: the provider publishes no ServiceProviderConfig (404, 405 or 501 to the GET, or a body
+   * that is not one), as NICE's published CXone surface: nothing to compare, nothing written.
+   */
+  published?: boolean;
+  /** Why it counts as not published, e.g. `HTTP 404`. */
+  absence?: string;
 }
 
 /**
@@ -63,7 +70,7 @@ export async function configureServiceProvider(
   const report = new ReportRecorder<ConfigureServiceProviderInput, ConfigureServiceProviderResult>(input.tenant, input);
   try {
     const result = await run(input, mode, report);
-    report.succeed(result, result.inSync ? 'succeeded' : 'drift');
+    report.succeed(result, result.published === false ? 'not-published' : result.inSync ? 'succeeded' : 'drift');
     return result;
   } catch (err) {
     report.fail(err);
@@ -114,7 +121,25 @@ async function run(
       () => discoverServiceProviderConfig(input.tenant),
       (d) => ({ httpStatus: d.httpStatus, etagBefore: d.etag, etagAfter: d.etag, payloadSha256: d.payloadSha256 }),
     );
-    const differences = diffServiceProviderConfig(desired, current.body);
+    if (current.published === false) {
+      // Without a published document there is no value to compare, no ETag to guard a PUT, and no
+      // read-back to verify one: its own outcome (and CLI exit code), not a drift or a failure.
+      report.skip(
+        'PUT ServiceProviderConfig',
+        `the provider publishes no ServiceProviderConfig (${current.absence ?? 'not published'}); nothing compared, nothing written`,
+      );
+      return {
+        ...base,
+        inSync: false,
+        changed: false,
+        differences: [],
+        payloadSha256: '',
+        published: false,
+        ...(current.absence ? { absence: current.absence } : {}),
+      };
+    }
+    // The provider's own document (results recorded before `document` existed carry it as `body`).
+    const differences = diffServiceProviderConfig(desired, current.document ?? current.body);
     firstDifferences ??= differences;
     firstEtag ??= current.etag;
     const payloadSha256 = current.payloadSha256 ?? '';
@@ -163,7 +188,7 @@ async function run(
       () => discoverServiceProviderConfig(input.tenant),
       (d) => ({ httpStatus: d.httpStatus, etagBefore: put.etag, etagAfter: d.etag, payloadSha256: d.payloadSha256 }),
     );
-    const remaining = diffServiceProviderConfig(desired, verified.body);
+    const remaining = diffServiceProviderConfig(desired, verified.document ?? verified.body);
     if (remaining.length > 0) {
       throw ApplicationFailure.nonRetryable(
         `provider accepted the PUT but does not report the desired value: ${canonicalJson(remaining)}`,

@@ -13,11 +13,17 @@ export interface DiscoverServiceProviderResult {
   httpStatus: number;
   etag?: string;
   payloadSha256?: string;
+  /** The provider's document; when it publishes none, the one assumed from configuration and defaults. */
   serviceProviderConfig: Record<string, unknown>;
+  /** false: the provider publishes no ServiceProviderConfig (absent from results before this field: published). */
+  published?: boolean;
+  /** Each capability with where it came from (discovered, configured, default, learnt). */
+  capabilities?: Record<string, { value: unknown; from: string }>;
 }
 
 /**
- * The thinnest job: one discovery GET of {scim}/ServiceProviderConfig through an activity.
+ * The thinnest job: one discovery GET of {scim}/ServiceProviderConfig through an activity (a
+ * provider that publishes none is not an error: the result says so and gives the assumed capabilities).
  *
  *   workflow ──discoverServiceProviderConfig──▶ activity ──GET /ServiceProviderConfig──▶ provider
  */
@@ -35,7 +41,9 @@ export async function discoverServiceProvider(
       httpStatus: discovered.httpStatus,
       etag: discovered.etag,
       payloadSha256: discovered.payloadSha256,
-      serviceProviderConfig: discovered.body,
+      serviceProviderConfig: discovered.document ?? discovered.body,
+      ...(discovered.published !== undefined ? { published: discovered.published } : {}),
+      ...(discovered.capabilities ? { capabilities: discovered.capabilities } : {}),
     };
     report.succeed(result);
     return result;

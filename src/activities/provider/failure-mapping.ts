@@ -10,7 +10,7 @@ import { FailureType, failureTypeForStatus, isRetryable } from '../../core/failu
 export function toActivityFailure(err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   if (err instanceof ScimHttpError)
-    return failure(err.message, failureTypeForStatus(err.status), err.summary(), err.retryAfterMs);
+    return failure(err.message, failureTypeForStatus(err.status), err.summary(), err.retryAfterMs, err.persistent);
   if (err instanceof ScimNetworkError) return failure(err.message, FailureType.NetworkError, err.summary());
   if (err instanceof OAuthError) {
     const type = err.transient ? FailureType.OAuthUnavailable : FailureType.OAuthFailed;
@@ -20,8 +20,15 @@ export function toActivityFailure(err: unknown): ApplicationFailure {
   return ApplicationFailure.fromError(err);
 }
 
-function failure(message: string, type: FailureType, details: object, retryAfterMs?: number): ApplicationFailure {
-  const retryable = isRetryable(type);
+function failure(
+  message: string,
+  type: FailureType,
+  details: object,
+  retryAfterMs?: number,
+  persistent?: number,
+): ApplicationFailure {
+  // A 5xx this request got identically while the tenant answered others: retrying will not cure it.
+  const retryable = isRetryable(type) && !persistent;
   return ApplicationFailure.create({
     message,
     type,

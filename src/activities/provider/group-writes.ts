@@ -3,7 +3,7 @@
 // only where the provider has no PATCH; then re-read the group's membership once and report
 // every change the provider answered 2xx to but did not apply.
 import { Context } from '@temporalio/activity';
-import { ScimHttpError, type ScimClient } from '../../http';
+import { ScimHttpError, type ScimClient, type TenantDialect } from '../../http';
 import { filterString } from '../../scim/filter';
 import {
   addMembersOperation,
@@ -14,7 +14,8 @@ import {
 } from '../../scim/group-reconcile';
 import { patchRequest, type PatchOperation } from '../../scim/patch';
 import { URN } from '../../scim/urns';
-import { scimClientFor, type ActivityDeps } from '../deps';
+import { dialectFor, scimClientFor, type ActivityDeps } from '../deps';
+import { patchAllowed, patchOrPut } from './patch-or-put';
 import type { ClaimRef } from '../claims/claim-store';
 import { readPlanFile, readPlanSlice } from '../claims/plan-claims';
 
@@ -84,7 +85,9 @@ export async function readMembers(
   );
 }
 
-const isTransient = (err: unknown) => !(err instanceof ScimHttpError) || err.status === 429 || err.status >= 500;
+/** 429, 5xx and network errors — but not a 5xx this request got identically while the tenant answered others. */
+const isTransient = (err: unknown) =>
+  !(err instanceof ScimHttpError) || err.status === 429 || (err.status >= 500 && !err.persistent);
 
 async function sendPatch(
   client: ScimClient,
@@ -142,6 +145,7 @@ async function putGroup(
 /** One group's changes of the phase; returns the group id (new for a create). */
 async function applyGroup(
   client: ScimClient,
+  dialect: TenantDialect,
   input: ApplyGroupsInput,
   change: GroupChange,
   resumed: boolean,
@@ -157,7 +161,7 @@ async function applyGroup(
       id = resumed ? await existingGroup(client, endpoint, change.displayName, tally) : undefined;
       if (!id) {
         // The first slice rides on the POST; without PATCH every member must.
-        const first = input.patchSupported ? toAdd.slice(0, size) : toAdd;
+        const first = patchAllowed(input.patchSupported, dialect) ? toAdd.slice(0, size) : toAdd;
         tally.requests++;
         const created = await client.post<{ id?: unknown }>(endpoint, {
           schemas: [URN.Group],
@@ -173,14 +177,25 @@ async function applyGroup(
       }
     }
     if (!id) return undefined;
-    if (!input.patchSupported) {
-      if (toAdd.length > 0 || change.rename)
-        await putGroup(client, pathOf(id), { ...change, add: toAdd }, 'writes', tally);
-    } else {
-      if (change.rename)
-        await sendPatch(client, pathOf(id), [{ op: 'replace', path: 'displayName', value: change.rename }], tally);
-      for (const slice of slices(toAdd, size)) await sendPatch(client, pathOf(id), [addMembersOperation(slice)], tally);
-    }
+    const groupId = id;
+    if (toAdd.length > 0 || change.rename)
+      // Adds and a rename are idempotent: after a refused PATCH, one PUT of the whole group redoes them all.
+      await patchOrPut(
+        dialect,
+        input.patchSupported,
+        async () => {
+          if (change.rename)
+            await sendPatch(
+              client,
+              pathOf(groupId),
+              [{ op: 'replace', path: 'displayName', value: change.rename }],
+              tally,
+            );
+          for (const slice of slices(toAdd, size))
+            await sendPatch(client, pathOf(groupId), [addMembersOperation(slice)], tally);
+        },
+        () => putGroup(client, pathOf(groupId), { ...change, add: toAdd }, 'writes', tally),
+      );
     if (change.rename) tally.renamed++;
     return id;
   }
@@ -195,15 +210,18 @@ async function applyGroup(
     tally.deleted++;
     return undefined;
   }
-  if (!input.patchSupported) {
-    await putGroup(client, pathOf(id), change, 'removals', tally);
-    return id;
-  }
-  // A retried attempt may have removed some already; a filter matching nothing can be a 400 noTarget.
-  const present = resumed ? await readMembers(client, endpoint, id, tally) : undefined;
-  const remove = present ? change.remove.filter((member) => present.has(member)) : change.remove;
-  for (const slice of slices(remove, size))
-    await sendPatch(client, pathOf(id), slice.map(removeMemberOperation), tally);
+  await patchOrPut(
+    dialect,
+    input.patchSupported,
+    async () => {
+      // A retried attempt may have removed some already; a filter matching nothing can be a 400 noTarget.
+      const present = resumed ? await readMembers(client, endpoint, id, tally) : undefined;
+      const remove = present ? change.remove.filter((member) => present.has(member)) : change.remove;
+      for (const slice of slices(remove, size))
+        await sendPatch(client, pathOf(id), slice.map(removeMemberOperation), tally);
+    },
+    () => putGroup(client, pathOf(id), change, 'removals', tally),
+  );
   return id;
 }
 
@@ -266,10 +284,11 @@ export async function applyGroupChanges(deps: ActivityDeps, input: ApplyGroupsIn
   };
   const resumed = context.info.attempt > 1;
   const client = scimClientFor(deps, input.tenant);
+  const dialect = dialectFor(deps, input.tenant);
   for (let i = resumedFrom?.next ?? 0; i < changes.length; i++) {
     const change = changes[i];
     try {
-      const id = await applyGroup(client, input, change, resumed, tally);
+      const id = await applyGroup(client, dialect, input, change, resumed, tally);
       if (id) await verify(client, input, change, id, tally);
       tally.groups++;
     } catch (err) {

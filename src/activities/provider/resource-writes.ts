@@ -3,12 +3,13 @@
 // with If-Match when the provider gives ETags. A 409 — or a 400 with scimType uniqueness — is
 // resolved through the same verified lookup. Retryable failures are retried until the run's
 // deadline; only non-retryable answers fail the record.
-import { ScimHttpError, type ScimClient } from '../../http';
+import { ScimHttpError, type ScimClient, type TenantDialect } from '../../http';
 import { mergedForPut, patchRequest, userPatchOperations } from '../../scim/patch';
 import type { MatchKeys, MatchResult, WriteCapabilities } from '../../scim/user-match';
 import type { Entry, RecordFailure } from '../provisioning';
 import { DeadlinePassedError, untilDeadline } from './until-deadline';
-import { lookupUser, type FilterDialect } from './user-lookup';
+import { lookupUser } from './user-lookup';
+import { patchOrPut } from './patch-or-put';
 
 export interface WriteContext {
   client: ScimClient;
@@ -17,8 +18,8 @@ export interface WriteContext {
   capabilities: WriteCapabilities;
   /** Epoch ms: retryable failures are retried until then. */
   deadline: number;
-  /** The tenant's filter support as learnt so far (one `or` lookup per record while it takes one). */
-  dialect?: FilterDialect;
+  /** What the worker has learnt of the tenant: `or` lookups while it takes them, PATCH until it refuses it. */
+  dialect?: TenantDialect;
 }
 
 export type RecordOutcome = { kind: 'created' | 'updated' | 'unchanged' } | { kind: 'failed'; failure: RecordFailure };
@@ -77,10 +78,11 @@ async function update(
   const version = (current.meta as { version?: unknown } | undefined)?.version;
   const ifMatch = ctx.capabilities.etag && typeof version === 'string' ? version : undefined;
   const path = `${ctx.endpoint}/${encodeURIComponent(current.id)}`;
-  await untilDeadline(ctx.deadline, () =>
-    ctx.capabilities.patch
-      ? ctx.client.patch(path, patchRequest(changes), { ifMatch })
-      : ctx.client.put(path, mergedForPut(entry.user, current), { ifMatch }),
+  await patchOrPut(
+    ctx.dialect,
+    ctx.capabilities.patch,
+    () => untilDeadline(ctx.deadline, () => ctx.client.patch(path, patchRequest(changes), { ifMatch })),
+    () => untilDeadline(ctx.deadline, () => ctx.client.put(path, mergedForPut(entry.user, current), { ifMatch })),
   );
   return 'updated';
 }

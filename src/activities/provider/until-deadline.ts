@@ -19,9 +19,11 @@ export class DeadlinePassedError extends Error {
   }
 }
 
-/** 429, 5xx (but 501), connection refused/reset, timeouts. */
+/** 429, 5xx (but 501), connection refused/reset, timeouts; not a 5xx found persistent (src/http/dialect.ts). */
 export function isRetryable(err: unknown): err is ScimHttpError | ScimNetworkError {
-  return err instanceof ScimNetworkError || (err instanceof ScimHttpError && isTransient(err.status));
+  return (
+    err instanceof ScimNetworkError || (err instanceof ScimHttpError && isTransient(err.status) && !err.persistent)
+  );
 }
 
 export interface RetryClock {

@@ -2,8 +2,8 @@
 // when the provider supports it, else (or when a filter found nothing but the provider says the
 // user exists) by a paged scan of the User endpoint. A record with an externalId is looked up in
 // one request, `userName eq "x" or externalId eq "y"`, unless the provider refuses `or` (a 400 or
-// 501, remembered per tenant for the worker's life): then by userName, then by externalId.
-import { ScimHttpError, type ScimClient, type ScimResponse } from '../../http';
+// 501, remembered per tenant for the worker's life in its TenantDialect): then by userName, then by externalId.
+import { ScimHttpError, type ScimClient, type ScimResponse, type TenantDialect } from '../../http';
 import { filterString } from '../../scim/filter';
 import { resourcesOf, verifiedMatch, type MatchKeys, type MatchResult } from '../../scim/user-match';
 
@@ -20,28 +20,8 @@ export interface LookupOptions {
   scanOnMiss?: boolean;
   /** Wraps every request (e.g. retries until the run's deadline, or records it). */
   call: (request: () => Promise<ScimResponse>) => Promise<Pick<ScimResponse, 'body'>>;
-  /** What is known of the tenant's filter support; without it, one lookup per key. */
-  dialect?: FilterDialect;
-}
-
-/** What a worker has learnt about one tenant's filter support: `or` until the provider refuses it. */
-export class FilterDialect {
-  or = true;
-}
-
-/** One FilterDialect per tenant, for the worker's life. */
-export class FilterDialects {
-  readonly #byTenant = new Map<string, FilterDialect>();
-
-  /** `orAllowed` false (the tenant's `filterOr`): one key per request from the start. */
-  for(tenantId: string, orAllowed = true): FilterDialect {
-    let dialect = this.#byTenant.get(tenantId);
-    if (!dialect) {
-      this.#byTenant.set(tenantId, (dialect = new FilterDialect()));
-      dialect.or = orAllowed;
-    }
-    return dialect;
-  }
+  /** What is known of the tenant's filter support (`or`); without it, one lookup per key. */
+  dialect?: TenantDialect;
 }
 
 /** A filter the provider does not understand: RFC 7644 says 400 invalidFilter; some answer 400 without scimType, or 501. */
