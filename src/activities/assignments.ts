@@ -9,14 +9,7 @@ import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureType } from '../core/failures';
 import { ScimHttpError, type ScimClient } from '../http';
-import {
-  CxoneAdmin,
-  CxoneAdminShapeError,
-  isMissingApi,
-  type CxoneAdminPaths,
-  type SkillAgentWrite,
-} from '../http/cxone-admin';
-import type { TenantConfig } from '../config/tenants';
+import { CxoneAdmin, CxoneAdminShapeError, isMissingApi, type SkillAgentWrite } from '../http/cxone-admin';
 import {
   managedSkillNames,
   NICE_USER_EXTENSION,
@@ -129,7 +122,7 @@ function patience(retryUntil: number, beat: () => void): Patient {
   return (request) => untilDeadline(Math.min(retryUntil, attemptEnds), request, clock);
 }
 
-/** Per tenant, the adapter's path overrides (the tenant config's `cxoneAdminPaths`, once it has one). */
+/** Per tenant, the adapter with the tenant's path overrides (`cxoneAdminPaths`). */
 function adminFor(
   deps: ActivityDeps,
   tenant: string,
@@ -137,7 +130,7 @@ function adminFor(
   counter: { requests: number },
   call: Patient,
 ): CxoneAdmin {
-  const config = deps.tenants.get(tenant) as TenantConfig & { cxoneAdminPaths?: Partial<CxoneAdminPaths> };
+  const config = deps.tenants.get(tenant);
   return new CxoneAdmin(client, {
     ...(config.cxoneAdminPaths ? { paths: config.cxoneAdminPaths } : {}),
     onRequest: () => counter.requests++,

@@ -12,9 +12,9 @@ import {
   scimBaseUrl,
   TenantDialect,
   TenantTokenProvider,
-  type TenantAuth,
   type TokenProvider,
 } from '../http';
+import { describeAuth } from '../http/auth';
 import { fetchDocument } from '../activities/discovery';
 import {
   CAPABILITY_NAMES,
@@ -56,20 +56,6 @@ export interface TenantCheck {
   /** What the provider refused during the check, and how it answered. */
   refusals?: Record<string, string>;
   error?: string;
-}
-
-/** What the auth strategy is, with its non-secret settings. */
-function describeAuth(auth: TenantAuth): string {
-  switch (auth.type) {
-    case 'cxone-access-key':
-      return `cxone-access-key (issuer ${auth.issuer}, client ${auth.clientId})`;
-    case 'cxone-access-key-legacy':
-      return `cxone-access-key-legacy (${auth.authUrl})`;
-    case 'client-credentials':
-      return `client-credentials (${auth.tokenUrl}, client ${auth.clientId}, ${auth.clientAuthMethod})`;
-    case 'bearer':
-      return 'bearer (static token)';
-  }
 }
 
 /** A refusal of a request shape (rather than a fault): the provider does not take it. */

@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import * as t from 'io-ts';
 import type { TenantConnection } from '../http/tenant';
+import { type CxoneAdminPaths, DEFAULT_CXONE_ADMIN_PATHS } from '../http/cxone-admin';
 import { decode, formatIssues, type DecodeIssue } from '../core/decode';
+import { JsonInputError, parseUntrustedJson } from '../core/json';
 import { CAPABILITY_NAMES, type CapabilitySettings } from '../scim/capabilities';
 import { FailureType } from '../core/failures';
 import { authFromEnv, authFromFile, missingFileFields, TenantFileAuthFields } from './tenant-auth';
@@ -18,6 +20,8 @@ export interface TenantConfig extends TenantConnection {
   webhookPreviousSecret?: string;
   /** How deliveries are signed: a preset name or an object (checked by the receiver at start). */
   webhookSignature?: string | Record<string, unknown>;
+  /** CXone's own APIs (skills, teams, ...) at other paths than NICE publishes (src/http/cxone-admin.ts). */
+  cxoneAdminPaths?: Partial<CxoneAdminPaths>;
 }
 
 export const DEFAULT_TENANT_ID = 'default';
@@ -49,6 +53,13 @@ const Capabilities = t.partial({
 const EndpointPath = t.refinement(t.string, (p) => /^\/[^?#\s]*$/.test(p), 'a path starting with "/"');
 
 /** `endpoints`: where Users and Groups live (groups null: the tenant has none). */
+/** `cxoneAdminPaths`: any of the adapter's paths, each a string. */
+const CxoneAdminPathsCodec = t.partial(
+  Object.fromEntries(Object.keys(DEFAULT_CXONE_ADMIN_PATHS).map((name) => [name, t.string])) as Record<
+    keyof CxoneAdminPaths,
+    t.StringC
+  >,
+);
 const Endpoints = t.partial({ users: EndpointPath, groups: t.union([EndpointPath, t.null]) });
 
 const IdenticalFailures = t.partial({ attempts: PositiveCount, spanMs: Count });
@@ -69,6 +80,7 @@ const TenantFileEntry = t.intersection([
     capabilities: Capabilities,
     endpoints: Endpoints,
     identicalFailures: IdenticalFailures,
+    cxoneAdminPaths: CxoneAdminPathsCodec,
   }),
   TenantFileAuthFields,
 ]);
@@ -141,7 +153,14 @@ export class TenantRegistry {
 }
 
 export function readTenantFile(file: string, env: NodeJS.ProcessEnv = process.env): TenantConfig[] {
-  const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+  let raw: unknown;
+  try {
+    // Not JSON (line and column named), or a key __proto__, constructor or prototype anywhere (path named).
+    raw = parseUntrustedJson(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    if (err instanceof JsonInputError) throw new Error(`tenant file ${file} is invalid:\n${err.message}`);
+    throw err;
+  }
   const parsed = decode(TenantFile, raw);
   // Members a tenant's auth type requires, reported together with any mistyped member.
   const rawEntries = (raw as { tenants?: unknown })?.tenants;
@@ -190,6 +209,7 @@ export function readTenantFile(file: string, env: NodeJS.ProcessEnv = process.en
     ...(entry.capabilities ? { capabilities: entry.capabilities } : {}),
     ...(entry.endpoints ? { endpoints: entry.endpoints } : {}),
     ...(entry.identicalFailures ? { identicalFailures: entry.identicalFailures } : {}),
+    ...(entry.cxoneAdminPaths ? { cxoneAdminPaths: entry.cxoneAdminPaths } : {}),
     webhookSecret: entry.webhookSecretEnv ? requireEnv(env, entry.webhookSecretEnv, `tenant ${entry.id}`) : undefined,
     webhookPreviousSecret: entry.webhookPreviousSecretEnv
       ? requireEnv(env, entry.webhookPreviousSecretEnv, `tenant ${entry.id}`)

@@ -1,6 +1,7 @@
 import { canonicalJson } from './canonical';
 import { ServiceProviderConfig } from './codecs';
 import { decode, type DecodeIssue } from '../core/decode';
+import { isRefusedKey, refusedKeyMessage } from '../core/json';
 import { isScimUrn, URN } from './urns';
 
 /**
@@ -80,14 +81,17 @@ export function validateServiceProviderConfig(
     };
   }
 
+  // Top-level ones are reported here (decode below sees only `normalized`, and finds deeper ones); never copied.
+  for (const name of Object.keys(input))
+    if (isRefusedKey(name)) issues.push({ path: `$.${name}`, message: refusedKeyMessage(name) });
   const normalized: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(input)) {
-    if (SERVER_MANAGED.includes(name)) continue;
+    if (SERVER_MANAGED.includes(name) || isRefusedKey(name)) continue;
     // Attribute names are case-insensitive (RFC 7643 §2.1): "Etag" is "etag", under its RFC spelling.
     const spelled = Object.keys(RFC_ATTRIBUTES).find(
       (known) => known !== name && known.toLowerCase() === name.toLowerCase(),
     );
-    const rfcName = TUTORIAL_NAMES[name] ?? spelled;
+    const rfcName = (Object.hasOwn(TUTORIAL_NAMES, name) ? TUTORIAL_NAMES[name] : undefined) ?? spelled;
     if (rfcName === undefined) {
       normalized[name] = value;
     } else if (rfcName in input) {
