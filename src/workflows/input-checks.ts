@@ -26,9 +26,9 @@ export function durationMs(value: unknown): number | undefined {
 export class InputChecks {
   constructor(private readonly failureType: string) {}
 
-  invalid(message: string): ApplicationFailure {
-    return ApplicationFailure.nonRetryable(message, this.failureType);
-  }
+  /** The refusal of `message` (a bound function: `const { invalid } = checks` works). */
+  readonly invalid = (message: string): ApplicationFailure =>
+    ApplicationFailure.nonRetryable(message, this.failureType);
 
   /** `value`, or `fallback` when absent; refused unless an integer ≥ 1. */
   positiveInteger(value: number | undefined, name: string, fallback: number): number {
