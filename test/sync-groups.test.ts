@@ -13,6 +13,7 @@ import { Capture, cliContext } from './helpers/cli';
 import { startScim2Server, type Scim2Server } from './helpers/scim2-server';
 import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 import { CORE_USER as CORE, scimUser } from './helpers/users';
+import { failedWith } from './helpers/workflow-failures';
 
 // syncGroups end to end: a real Temporal dev server and worker against the CXone sandbox (whose
 // Groups follow RFC 7644 PATCH, with a switch for a server that ignores filtered removals) and
@@ -213,6 +214,19 @@ describe('syncGroups', () => {
       [done.outcome, done.deletionDecision?.decision, done.applied.membersRemoved, done.threshold?.exceeded],
       ['succeeded', 'approved', 1, true],
     );
+  });
+
+  it('fails with InvalidSyncInput naming the field and value for a bad run option, before any request', async () => {
+    sandbox.requestLog.length = 0;
+    const groups = [{ displayName: 'Agents', members: ['alice@corp.example'] }];
+    const bad: Array<[Omit<SyncGroupsInput, 'tenant'>, RegExp]> = [
+      [{ groups, runDeadline: 'bogus' }, /^runDeadline must be a duration such as .*, got "bogus"$/],
+      [{ groups, approvalTimeout: '-5 minutes' }, /^approvalTimeout must be a duration such as .*, got "-5 minutes"$/],
+      [{ groups, deletionThreshold: { maxShare: 2 } }, /^deletionThreshold\.maxShare must be between 0 and 1, got 2$/],
+      [{ groups, quarantine: { maxFailureRate: -1 } }, /^quarantine\.maxFailureRate must be between 0 and 1, got -1$/],
+    ];
+    for (const [input, message] of bad) await assert.rejects(run(input), failedWith('InvalidSyncInput', message));
+    assert.deepEqual(sandbox.requestLog, [], 'nothing was sent to the provider');
   });
 
   it('replaces the whole group with PUT, and never PATCHes, where patch.supported is false', async () => {

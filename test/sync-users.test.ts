@@ -17,6 +17,7 @@ import {
 import { startScriptedServer, throughProxy } from './helpers/http';
 import { historyText, startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 import { CORE_USER as CORE, scimUser as user, type Attrs } from './helpers/users';
+import { failedWith } from './helpers/workflow-failures';
 
 // syncUsers end to end: a real Temporal dev server and worker against the CXone sandbox, seeded
 // with provider users, sometimes behind a loopback proxy that injects failures.
@@ -250,6 +251,19 @@ describe('syncUsers', () => {
       ),
     );
     assert.equal(byName('two@corp.example')?.active, true);
+  });
+
+  it('fails with InvalidSyncInput naming the field and value when a run option is not a duration, before any request', async () => {
+    await seed([user('kept@corp.example')]);
+    sandbox.requestLog.length = 0;
+    for (const field of ['runDeadline', 'approvalTimeout'] as const) {
+      const handle = await start({ users: [user('kept@corp.example')], [field]: 'bogus' });
+      await assert.rejects(
+        handle.result(),
+        failedWith('InvalidSyncInput', new RegExp(`^${field} must be a duration such as .*, got "bogus"$`)),
+      );
+    }
+    assert.deepEqual(sandbox.requestLog, [], 'nothing was sent to the provider');
   });
 
   it('holds removals back when the source has duplicate keys', async () => {

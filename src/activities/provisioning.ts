@@ -28,7 +28,8 @@ export type PlanSource = ({ kind: 'file' } & FileSourceSpec & { path: string }) 
 
 /**
  * The version of a file or object the run planned: chunk activities read their users from each
- * chunk's claim, never from here (`mapping` only in plans of earlier versions, which reloaded the file).
+ * chunk's claim, never from here (`mapping` only in plans of earlier versions, which reloaded the file:
+ * history-compat: chunk-without-claim).
  */
 export interface PlannedSource {
   kind: 'file';
@@ -229,7 +230,7 @@ export async function planProvisioning(input: PlanInput): Promise<ProvisionPlan>
 /**
  * The users a chunk's claim holds, checked by SHA-256; a split or a resend keeps only its own ranges.
  * A chunk planned by an earlier version has no claim: its users are read from the source again, as
- * that version did, so a run in flight during an upgrade still finishes.
+ * that version did, so a run in flight during an upgrade still finishes (history-compat: chunk-without-claim).
  */
 async function claimedUsers(chunk: ChunkDescriptor, source: PlannedSource): Promise<Map<number, unknown>> {
   if (!chunk.claim) return sourceUsers(chunk, source);
@@ -249,7 +250,7 @@ async function claimedUsers(chunk: ChunkDescriptor, source: PlannedSource): Prom
   return users;
 }
 
-/** A chunk's users read from the whole source (plans of earlier versions), refused when the source changed since planning. */
+/** A chunk's users read from the whole source (plans of earlier versions), refused when the source changed since planning (history-compat: chunk-without-claim). */
 async function sourceUsers(chunk: ChunkDescriptor, source: PlannedSource): Promise<Map<number, unknown>> {
   const wanted = new Set(indicesOf(chunk.ranges));
   const users = new Map<number, unknown>();

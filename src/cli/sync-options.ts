@@ -1,12 +1,11 @@
 // The options `sync` and `schedule create` share, and the syncUsers input they make.
 import path from 'node:path';
-import type { Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { SourceFormat } from '../activities/sources/user-source';
 import { DEFAULT_TENANT_ID } from '../config/tenants';
 import { compileMapping } from '../mapping/mapping';
 import type { SyncUsersInput } from '../workflows';
+import { DURATION_EXAMPLES, durationMs } from '../workflows/input-checks';
 import { integerOption, readJsonFile, type CliContext } from './context';
 import { UsageError } from './exit-codes';
 
@@ -40,13 +39,8 @@ function shareOption(value: string): number {
 }
 
 function durationOption(value: string): string {
-  let ms = NaN;
-  try {
-    ms = msToNumber(value as Duration);
-  } catch {
-    // reported below
-  }
-  if (!(ms > 0)) throw new InvalidArgumentError('must be a duration such as "24 hours" or "90 minutes".');
+  if (durationMs(value) === undefined)
+    throw new InvalidArgumentError(`must be a duration such as ${DURATION_EXAMPLES}.`);
   return value;
 }
 

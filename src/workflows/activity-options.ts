@@ -21,13 +21,13 @@ export const RETRY_CAP = '5 seconds';
 
 /**
  * Retry policy for the apply activities of a sync run: retryable failures are retried for the
- * run's `runDeadline` (default 6 hours), never by an attempt count, with the backoff capped at
+ * run's `runDeadline` (checked, default 6 hours: checkSyncRunOptions), never by an attempt count, with the backoff capped at
  * RETRY_CAP. Retry-After still wins.
  */
-export function providerCallFor(runDeadline: string | undefined, options: ActivityOptions): ActivityOptions {
+export function providerCallFor(runDeadline: Duration, options: ActivityOptions): ActivityOptions {
   return {
     ...options,
-    scheduleToCloseTimeout: (runDeadline ?? '6 hours') as Duration,
+    scheduleToCloseTimeout: runDeadline,
     retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: RETRY_CAP },
   };
 }

@@ -1,4 +1,4 @@
-import { defineQuery, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ContinueAsNew, defineQuery, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { failureTypeOf, httpStatusOf, messageOf } from './failures';
 import { latencyStats, type LatencyStats } from '../core/tally';
 import { SCIM_OPERATION, SCIM_OUTCOME, SCIM_TENANT } from '../temporal/search-attributes';
@@ -198,6 +198,29 @@ export class ReportRecorder<Request, Result = unknown> {
     this.report.status = (RUN_OUTCOMES as readonly string[]).includes(outcome) ? (outcome as RunOutcome) : 'succeeded';
     this.report.result = result;
     this.report.completedAt = new Date(Date.now()).toISOString();
+  }
+
+  /**
+   * Runs a workflow's body and ends the report with it: succeeded with its result (`outcome` of
+   * it, as for {@link succeed}), or failed with its error, which is rethrown. A continue-as-new
+   * ends neither. `ended` hears which it was first (e.g. to set a progress phase).
+   */
+  async complete<R extends Result>(
+    body: () => Promise<R>,
+    outcome?: (result: R) => string,
+    ended?: (end: 'completed' | 'failed') => void,
+  ): Promise<R> {
+    try {
+      const result = await body();
+      ended?.('completed');
+      this.succeed(result, outcome?.(result));
+      return result;
+    } catch (err) {
+      if (err instanceof ContinueAsNew) throw err;
+      ended?.('failed');
+      this.fail(err);
+      throw err;
+    }
   }
 
   fail(err: unknown): void {

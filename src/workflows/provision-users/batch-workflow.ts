@@ -13,13 +13,8 @@ import { providerCallUntil } from '../activity-options';
 import { ChunkQueue, FATAL_FAILURES } from './chunk-queue';
 import { failureTypeOf, httpStatusOf, messageOf } from '../failures';
 import { succeededOf } from '../../core/tally';
-import {
-  emptyTally,
-  legacyBatchOptions,
-  type BatchTally,
-  type ProvisionUsersBatchInput,
-  type WorkItem,
-} from './totals';
+import { emptyTally, type BatchTally, type ProvisionUsersBatchInput, type WorkItem } from './totals';
+import { legacyBatchOptions } from '../history-compat';
 import { reportQuery, reportTotals, type ReportStep, type WorkflowReport } from '../report';
 
 /**

@@ -177,7 +177,8 @@ export class ChunkQueue {
    */
   private resend(item: WorkItem, indices: number[], reason: string, now: number): number {
     const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(item.attempt - 1, 16));
-    // A batch of an earlier version counted attempts instead; it keeps doing so when replayed.
+    // A batch of an earlier version counted attempts instead; it keeps doing so when replayed
+    // (history-compat: batch-without-deadline).
     const { maxOperationAttempts } = this.options;
     if (maxOperationAttempts !== undefined && item.attempt >= maxOperationAttempts) {
       this.fail(indices, `gave up after ${item.attempt} attempts: ${reason}`);

@@ -19,6 +19,8 @@ import {
   type ProvisionTotals,
   type RecordFailure,
 } from './totals';
+import { runModeOf } from '../history-compat';
+import { InputChecks } from '../input-checks';
 import type { ReportStep } from '../report';
 
 export interface ProvisionUsersInput {
@@ -113,7 +115,7 @@ export interface ProvisionUsersResult {
 
 /** What a run hands to the next one on continue-as-new. */
 export interface Continuation {
-  /** `mode`, `capabilities` and `deadline` are absent in runs started before per-resource writes (Bulk then). */
+  /** `mode`, `capabilities` and `deadline` are absent in runs started before per-resource writes (history-compat: batch-without-deadline). */
   model: {
     endpoint: string;
     patchSupported: boolean;
@@ -147,8 +149,10 @@ export const DEFAULTS = {
 /** Used when the provider does not state a limit (0). */
 export const FALLBACK_LIMITS = { maxOperations: 1000, maxPayloadSize: 1_048_576 };
 
+const checks = new InputChecks(FailureType.InvalidProvisionInput);
+
 export function invalidInput(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, FailureType.InvalidProvisionInput);
+  return checks.invalid(message);
 }
 
 /** Bulk when asked or available; per resource when asked or when the provider has no Bulk. */
@@ -167,13 +171,6 @@ export function writeModeOf(requested: WriteMode, capabilities: WriteCapabilitie
 export function requestSummary(input: ProvisionUsersInput): Record<string, unknown> {
   const { users, ...rest } = input;
   return { ...rest, ...(users ? { users: `${users.length} inline users` } : {}) };
-}
-
-function positive(value: number | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1)
-    throw invalidInput(`${name} must be a positive integer, got ${String(value)}`);
-  return value;
 }
 
 export type Settings = typeof DEFAULTS;
@@ -200,11 +197,11 @@ export function settingsOf(input: ProvisionUsersInput): Settings {
       'maxOperationAttempts is no longer used: retryable failures are retried until retryDeadlineMinutes',
     );
   }
-  positive(input.maxOperationsPerRequest, 'maxOperationsPerRequest', 1);
-  positive(input.maxPayloadBytes, 'maxPayloadBytes', 1);
+  checks.positiveInteger(input.maxOperationsPerRequest, 'maxOperationsPerRequest', 1);
+  checks.positiveInteger(input.maxPayloadBytes, 'maxPayloadBytes', 1);
   const settings = { ...DEFAULTS };
   for (const key of Object.keys(DEFAULTS) as Array<keyof Settings>)
-    settings[key] = positive(input[key], key, DEFAULTS[key]);
+    settings[key] = checks.positiveInteger(input[key], key, DEFAULTS[key]);
   return settings;
 }
 
@@ -231,7 +228,7 @@ export function resultOf(input: ProvisionUsersInput, state: Continuation, maxRep
   const attempted = plan.valid + plan.invalid;
   return {
     tenant: input.tenant,
-    mode: state.model.mode ?? 'bulk',
+    mode: runModeOf(state.model),
     source: plan.file
       ? {
           kind: 'file',

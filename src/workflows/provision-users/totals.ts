@@ -73,7 +73,7 @@ export interface BatchOptions {
   /**
    * Epoch ms (workflow time): retryable failures are retried until then, then fail their records.
    * Absent (with `mode` and `capabilities`) in batches started before per-resource writes, which
-   * gave up after `maxOperationAttempts` sends instead: see {@link legacyBatchOptions}.
+   * gave up after `maxOperationAttempts` sends instead (history-compat: batch-without-deadline).
    */
   deadline: number;
   maxOperationAttempts?: number;
@@ -167,17 +167,5 @@ export function batchesFor(remaining: number, chunksPerBatch: number, lanes: num
   return batches;
 }
 
-/** Batches started by an earlier version carry no mode or deadline: they were Bulk and counted attempts. */
-export function legacyBatchOptions(options: BatchOptions, startedAt: number): BatchOptions {
-  if (options.deadline !== undefined) return options;
-  return {
-    ...options,
-    mode: 'bulk',
-    capabilities: { bulk: true, patch: options.patchSupported, filter: true, etag: false },
-    recordsInFlight: 1,
-    deadline: startedAt + LEGACY_DEADLINE_MS,
-  };
-}
-
-/** The retry deadline a batch of an earlier version gets (it had none): the default 6 hours from its start. */
-const LEGACY_DEADLINE_MS = 6 * 3_600_000;
+// Kept where test/chunk-queue.test.ts imports it from; the shim itself lives in the register.
+export { legacyBatchOptions } from '../history-compat';

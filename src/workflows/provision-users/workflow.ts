@@ -2,12 +2,10 @@ import {
   ApplicationFailure,
   ChildWorkflowFailure,
   condition,
-  ContinueAsNew,
   continueAsNew,
   defineQuery,
   executeChild,
   log,
-  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -45,18 +43,12 @@ import {
   type ProvisionUsersResult,
   type Settings,
 } from './contract';
+import { legacyRunModel, patchedSince } from '../history-compat';
 import { ReportRecorder } from '../report';
 
 export type { ProvisionUsersInput, ProvisionUsersResult, WriteMode } from './contract';
 
 export const progressQuery = defineQuery<ProvisionProgress>('progress');
-
-/**
- * Patch: discovery's three requests at once; batches sized by nextBatchSize, and a small
- * per-resource run's slices spread over every lane by spreadSlices (provision-users-model.ts),
- * instead of one request after another and always chunksPerBatch chunks per batch.
- */
-const SPREAD_WORK = 'provision-spread-work';
 
 /**
  * Job 2: bulk user provisioning.
@@ -84,8 +76,10 @@ export async function provisionUsers(
   let phase: ProvisionProgress['phase'] = state ? 'provisioning' : 'discovering';
   const running = new Map<number, { chunks: number; operations: number }>();
   if (state) report.steps.push(...state.steps);
-  // Runs whose history predates the patch replay as they ran: discovery in turn, full batches.
-  const spread = patched(SPREAD_WORK);
+  // Discovery's three requests at once; batches sized by nextBatchSize, and a small per-resource
+  // run's slices spread over every lane by spreadSlices. Runs whose history predates the patch
+  // replay as they ran: discovery in turn, always chunksPerBatch chunks per batch.
+  const spread = patchedSince('provision-spread-work');
 
   const totals = () =>
     totalsOf(
@@ -123,26 +117,22 @@ export async function provisionUsers(
     };
   });
 
-  try {
-    settings = settingsOf(input);
-    state ??= await prepare(input, settings, report, (p) => (phase = p), spread);
-    phase = 'provisioning';
-    const done = await provision(input, settings, state, report, running, spread);
-    if (!done) {
-      state.steps = report.steps;
-      state.run += 1;
-      await continueAsNew<typeof provisionUsers>(input, state);
-    }
-    const result = resultOf(input, state, settings.maxReported);
-    phase = 'completed';
-    report.succeed(result, outcomeOf(result.totals));
-    return result;
-  } catch (err) {
-    if (err instanceof ContinueAsNew) throw err;
-    phase = 'failed';
-    report.fail(err);
-    throw err;
-  }
+  return report.complete(
+    async () => {
+      settings = settingsOf(input);
+      state ??= await prepare(input, settings, report, (p) => (phase = p), spread);
+      phase = 'provisioning';
+      const done = await provision(input, settings, state, report, running, spread);
+      if (!done) {
+        state.steps = report.steps;
+        state.run += 1;
+        await continueAsNew<typeof provisionUsers>(input, state);
+      }
+      return resultOf(input, state, settings.maxReported);
+    },
+    (result) => outcomeOf(result.totals),
+    (end) => (phase = end),
+  );
 }
 
 /** All records provisioned: succeeded; some: partial; none of a non-empty source: failed (the run itself ended normally). */
@@ -278,20 +268,16 @@ async function provision(
   spread: boolean,
 ): Promise<boolean> {
   const { maxChunksInFlight, chunksPerBatch, historyEventLimit, maxReported } = settings;
+  const model = legacyRunModel(state.model, () => Date.now() + settings.retryDeadlineMinutes * 60_000);
   const options: BatchOptions = {
     tenant: input.tenant,
-    endpoint: state.model.endpoint,
-    patchSupported: state.model.patchSupported,
-    mode: state.model.mode ?? 'bulk',
-    capabilities: state.model.capabilities ?? {
-      bulk: true,
-      patch: state.model.patchSupported,
-      filter: true,
-      etag: false,
-    },
+    endpoint: model.endpoint,
+    patchSupported: model.patchSupported,
+    mode: model.mode,
+    capabilities: model.capabilities,
     recordsInFlight: settings.recordsInFlight,
     preferAsync: input.preferAsync === true,
-    deadline: state.model.deadline ?? Date.now() + settings.retryDeadlineMinutes * 60_000,
+    deadline: model.deadline,
     historyEventLimit,
     maxReported,
     pollInitialMs: settings.pollInitialMs,

@@ -1,5 +1,4 @@
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
+import { defineQuery, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type {
   GroupSourceSpec,
@@ -8,19 +7,14 @@ import type {
   GroupsFileSpec,
 } from '../../activities/sources/group-source';
 import type { GroupFailure, GroupPlanSummary, GroupTally, MembershipView } from '../../activities/groups';
-import { FailureType } from '../../core/failures';
 import type { GroupMatchKey, GroupScope, MemberKey } from '../../scim/group-reconcile';
-import {
-  DEFAULT_DELETION_THRESHOLD,
-  DEFAULT_QUARANTINE,
-  exceedsThreshold,
-  shouldQuarantine,
-} from '../../scim/reconcile';
+import { exceedsThreshold, shouldQuarantine } from '../../scim/reconcile';
 import { resourceTypeEndpoint } from '../../scim/schema-model';
-import { PROVIDER_CALL, providerCallFor } from '../activity-options';
+import { PROVIDER_CALL } from '../activity-options';
+import { legacyPlanFile } from '../history-compat';
+import type { DeletionDecision } from './deletion-approval';
 import type { SyncRunOptions } from './run-options';
-import { ReportRecorder } from '../report';
-import { DeletionApproval, type DeletionDecision } from './deletion-approval';
+import { runSyncJob, syncInputChecks, type SyncJobProgress, type SyncRun, type SyncRunOutcome } from './sync-run';
 
 const { discoverServiceProviderConfig, discoverResourceTypes } = proxyActivities<Activities>(PROVIDER_CALL);
 const { planGroupSync } = proxyActivities<Activities>({
@@ -55,14 +49,7 @@ export interface SyncGroupsInput extends SyncRunOptions {
   membershipView?: MembershipView;
 }
 
-export type SyncGroupsOutcome =
-  | 'succeeded'
-  | 'partial'
-  | 'dry-run'
-  | 'rejected'
-  | 'approval-timeout'
-  | 'unsupported'
-  | 'quarantined';
+export type SyncGroupsOutcome = SyncRunOutcome | 'unsupported';
 
 export interface SyncGroupsResult {
   tenant: string;
@@ -77,25 +64,13 @@ export interface SyncGroupsResult {
   note?: string;
 }
 
-export interface SyncGroupsProgress {
-  phase: 'planning' | 'writing' | 'awaitingApproval' | 'removing' | 'completed' | 'failed';
-  planHash?: string;
-  failed: number;
-  awaitingApproval?: { reason?: string; planHash: string };
-}
+export type SyncGroupsProgress = SyncJobProgress;
 
 export const syncGroupsProgressQuery = defineQuery<SyncGroupsProgress>('progress');
 
-const invalid = (message: string) => ApplicationFailure.nonRetryable(message, FailureType.InvalidSyncInput);
-
-function positive(value: number | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) throw invalid(`${name} must be a positive integer, got ${String(value)}`);
-  return value;
-}
+const { invalid } = syncInputChecks;
 
 function checkInput(input: SyncGroupsInput): void {
-  if (!input.tenant) throw invalid('tenant is required');
   if (!input.groupsColumn && !input.groupsFile && !input.groups)
     throw invalid('give the groups: groupsColumn (a column of the user CSV), groupsFile, and/or groups (inline)');
   if (input.matchKey !== undefined && input.matchKey !== 'displayName' && input.matchKey !== 'externalId')
@@ -117,35 +92,23 @@ function checkInput(input: SyncGroupsInput): void {
  */
 export async function syncGroups(input: SyncGroupsInput): Promise<SyncGroupsResult> {
   const { groups, ...request } = input;
-  const report = new ReportRecorder<Record<string, unknown>, SyncGroupsResult>(input.tenant, {
-    ...request,
-    ...(groups ? { groups: `${groups.length} inline groups` } : {}),
+  return runSyncJob(input, {
+    request: { ...request, ...(groups ? { groups: `${groups.length} inline groups` } : {}) },
+    progressQuery: syncGroupsProgressQuery,
+    progress: { phase: 'planning', failed: 0 } as SyncGroupsProgress,
+    check: checkInput,
+    run: (run) => syncGroupsRun(input, run),
   });
-  const progress: SyncGroupsProgress = { phase: 'planning', failed: 0 };
-  setHandler(syncGroupsProgressQuery, () => progress);
-  const approval = new DeletionApproval();
-  try {
-    checkInput(input);
-    const result = await run(input, report, progress, approval);
-    progress.phase = 'completed';
-    report.succeed(result, result.outcome);
-    return result;
-  } catch (err) {
-    progress.phase = 'failed';
-    report.fail(err);
-    throw err;
-  }
 }
 
-async function run(
+async function syncGroupsRun(
   input: SyncGroupsInput,
-  report: ReportRecorder<Record<string, unknown>, SyncGroupsResult>,
-  progress: SyncGroupsProgress,
-  approval: DeletionApproval,
+  run: SyncRun<SyncGroupsResult, SyncGroupsProgress>,
 ): Promise<SyncGroupsResult> {
-  const maxReported = positive(input.maxReported, 'maxReported', 100);
-  const memberSliceSize = positive(input.memberSliceSize, 'memberSliceSize', 1000);
-  const perActivity = positive(input.groupsPerActivity, 'groupsPerActivity', 50);
+  const { report, progress, settings } = run;
+  const { maxReported } = settings;
+  const memberSliceSize = syncInputChecks.positiveInteger(input.memberSliceSize, 'memberSliceSize', 1000);
+  const perActivity = syncInputChecks.positiveInteger(input.groupsPerActivity, 'groupsPerActivity', 50);
   const applied: SyncGroupsResult['applied'] = {
     groups: 0,
     created: 0,
@@ -185,10 +148,7 @@ async function run(
   const usersEndpoint = resourceTypeEndpoint(types.body, 'User') ?? '/Users';
   const capabilities = spc.body as { patch?: { supported?: unknown }; filter?: { maxResults?: unknown } };
   const maxResults = Number(capabilities.filter?.maxResults);
-  const pageSize = Math.min(
-    positive(input.pageSize, 'pageSize', 500),
-    Number.isInteger(maxResults) && maxResults > 0 ? maxResults : Infinity,
-  );
+  const pageSize = Math.min(settings.pageSize, Number.isInteger(maxResults) && maxResults > 0 ? maxResults : Infinity);
   const source: GroupSourceSpec = {
     ...(input.groupsColumn ? { groupsColumn: input.groupsColumn } : {}),
     ...(input.groupsFile ? { groupsFile: input.groupsFile } : {}),
@@ -220,29 +180,25 @@ async function run(
       detail: `${p.sourceGroups} source groups (${p.problemCount} problems), ${p.providerGroups} provider groups, ${p.providerUsers} users; ${p.counts.create} create, ${p.counts.update} update, ${p.counts.empty} empty, ${p.counts.delete} delete; ${p.adds} member adds, ${p.removals.memberships} member removals`,
     }),
   );
-  const { slices: _slices, planFile: _file, ...shown } = plan as GroupPlanSummary & { planFile?: string };
-  // A plan made by a build from before the claim store has no slices, only a file on its worker.
-  const stored = plan.slices as GroupPlanSummary['slices'] | undefined;
+  const [current, planFile] = legacyPlanFile(plan);
+  const { slices: _slices, ...shown } = current;
   result.plan = shown;
   result.requests += plan.requests;
   progress.planHash = plan.planHash;
-  if (input.dryRun) {
-    report.skip('apply plan', `dry run: plan ${plan.planHash}`);
-    return { ...result, outcome: 'dry-run' };
-  }
+  if (settings.dryRun) return run.dryRun(result, plan.planHash);
 
-  // Transient failures (429, 5xx, outages) are retried until the run's deadline, never by a count.
-  const { applyGroupChanges } = proxyActivities<Activities>(
-    providerCallFor(input.runDeadline, { startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute' }),
-  );
-  const quarantine = { ...DEFAULT_QUARANTINE, ...input.quarantine };
+  const { applyGroupChanges } = run.applyActivities({
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '1 minute',
+  });
   const quarantined = () =>
-    shouldQuarantine(applied.membersAdded + applied.membersRemoved + result.failed, result.failed, quarantine);
+    shouldQuarantine(applied.membersAdded + applied.membersRemoved + result.failed, result.failed, settings.quarantine);
   const apply = async (phase: 'writes' | 'removals', total: number) => {
     for (let from = 0, index = 0; from < total && !quarantined(); from += perActivity, index++) {
-      const part = stored
-        ? { slice: stored[phase][index] }
-        : { planFile: (plan as { planFile?: string }).planFile, to: Math.min(total, from + perActivity) };
+      const part =
+        planFile === undefined
+          ? { slice: plan.slices[phase][index] }
+          : { planFile, to: Math.min(total, from + perActivity) };
       const tally = await applyGroupChanges({
         tenant: input.tenant,
         planHash: plan.planHash,
@@ -269,13 +225,12 @@ async function run(
       () => apply('writes', writes),
       () => ({ detail: `${applied.created} created, ${applied.membersAdded} members added` }),
     );
-  if (quarantined()) return stopped(result, report);
+  if (quarantined()) return run.quarantined(result);
 
   const removalGroups = plan.removalGroups;
-  if (removalGroups === 0) return finish(result);
-  const threshold = { ...DEFAULT_DELETION_THRESHOLD, ...input.deletionThreshold };
-  const byGroups = exceedsThreshold(plan.removals.groups, plan.managedGroups, threshold);
-  const byMembers = exceedsThreshold(plan.removals.memberships, plan.managedMemberships, threshold);
+  if (removalGroups === 0) return run.finish(result, plan.problemCount);
+  const byGroups = exceedsThreshold(plan.removals.groups, plan.managedGroups, settings.deletionThreshold);
+  const byMembers = exceedsThreshold(plan.removals.memberships, plan.managedMemberships, settings.deletionThreshold);
   const check = byGroups.exceeded ? byGroups : byMembers;
   result.threshold = {
     exceeded: check.exceeded,
@@ -283,41 +238,15 @@ async function run(
     groups: plan.removals.groups,
     memberships: plan.removals.memberships,
   };
-  if (check.exceeded) {
-    progress.phase = 'awaitingApproval';
-    progress.awaitingApproval = { ...(check.reason ? { reason: check.reason } : {}), planHash: plan.planHash };
-    const timeout = (input.approvalTimeout ?? '24 hours') as Duration;
-    result.deletionDecision = await report.step(
-      `await approval of group removals (${check.reason})`,
-      () => approval.decide(plan.planHash, timeout),
-      (d) => ({ detail: d.decision === 'timed-out' ? `no decision within ${timeout}` : d.decision }),
-    );
-    progress.awaitingApproval = undefined;
-    if (result.deletionDecision.decision !== 'approved') {
-      report.skip('apply removals', `not approved: ${result.deletionDecision.decision}`);
-      return {
-        ...finish(result),
-        outcome: result.deletionDecision.decision === 'rejected' ? 'rejected' : 'approval-timeout',
-      };
-    }
-  }
+  const refused = await run.approveRemovals(result, check, plan.planHash, {
+    step: 'await approval of group removals',
+  });
+  if (refused) return refused;
   progress.phase = 'removing';
   await report.step(
     `apply removals in ${removalGroups} groups`,
     () => apply('removals', removalGroups),
     () => ({ detail: `${applied.membersRemoved} members removed, ${applied.deleted} groups deleted` }),
   );
-  return quarantined() ? stopped(result, report) : finish(result);
-}
-
-function stopped(
-  result: SyncGroupsResult,
-  report: ReportRecorder<Record<string, unknown>, SyncGroupsResult>,
-): SyncGroupsResult {
-  report.skip('remaining changes', `quarantined: ${result.failed} failures`);
-  return { ...result, outcome: 'quarantined', note: `stopped writing: ${result.failed} failures (see failures)` };
-}
-
-function finish(result: SyncGroupsResult): SyncGroupsResult {
-  return { ...result, outcome: result.failed > 0 || (result.plan?.problemCount ?? 0) > 0 ? 'partial' : 'succeeded' };
+  return quarantined() ? run.quarantined(result) : run.finish(result, plan.problemCount);
 }

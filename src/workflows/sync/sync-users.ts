@@ -1,6 +1,4 @@
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
+import { ApplicationFailure, defineQuery, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { PlanSource } from '../../activities/provisioning';
 import type { SourceFormat } from '../../activities/sources/user-source';
@@ -9,24 +7,23 @@ import { FailureType } from '../../core/failures';
 import { compileMapping } from '../../mapping/mapping';
 import {
   countActions,
-  DEFAULT_DELETION_THRESHOLD,
-  DEFAULT_QUARANTINE,
   exceedsThreshold,
   REMOVAL_ACTIONS,
   shouldQuarantine,
   WRITE_ACTIONS,
   type ActionCounts,
   type MatchKey,
-  type QuarantineRule,
   type SyncAction,
   type SyncScope,
 } from '../../scim/reconcile';
 import type { User } from '../../scim/codecs';
 import { userSchemaModel } from '../../scim/user-validation';
-import { DeletionApproval, type DeletionDecision } from './deletion-approval';
-import { PROVIDER_CALL, providerCallFor } from '../activity-options';
+import { PROVIDER_CALL } from '../activity-options';
+import { legacyPlanFile } from '../history-compat';
+import { reportTotals } from '../report';
+import type { DeletionDecision } from './deletion-approval';
 import type { SyncRunOptions } from './run-options';
-import { ReportRecorder, reportTotals } from '../report';
+import { runSyncJob, syncInputChecks, type SyncJobProgress, type SyncRun, type SyncRunOutcome } from './sync-run';
 
 const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } =
   proxyActivities<Activities>(PROVIDER_CALL);
@@ -59,7 +56,7 @@ export interface SyncUsersInput extends SyncRunOptions {
   planOut?: PlanOut;
 }
 
-export type SyncOutcome = 'succeeded' | 'partial' | 'dry-run' | 'quarantined' | 'rejected' | 'approval-timeout';
+export type SyncOutcome = SyncRunOutcome;
 
 export interface SyncUsersResult {
   tenant: string;
@@ -80,27 +77,17 @@ export interface SyncUsersResult {
   trace?: UserTrace;
 }
 
-export interface SyncProgress {
-  phase: 'planning' | 'writing' | 'awaitingApproval' | 'removing' | 'completed' | 'failed';
-  planHash?: string;
+export interface SyncProgress extends SyncJobProgress {
   planned?: ActionCounts;
   applied: ActionCounts;
-  failed: number;
   awaitingApproval?: { removals: number; reason?: string; planHash: string };
 }
 
 export const syncProgressQuery = defineQuery<SyncProgress>('progress');
 
-const invalid = (message: string) => ApplicationFailure.nonRetryable(message, FailureType.InvalidSyncInput);
-
-function positive(value: number | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) throw invalid(`${name} must be a positive integer, got ${String(value)}`);
-  return value;
-}
+const { invalid } = syncInputChecks;
 
 function checkInput(input: SyncUsersInput): void {
-  if (!input.tenant) throw invalid('tenant is required');
   if ((input.users === undefined) === (input.source === undefined))
     throw invalid('give either users (inline) or source (a file), not both and not neither');
   if (input.source !== undefined && !input.source.path) throw invalid('source.path is required');
@@ -115,24 +102,6 @@ function checkInput(input: SyncUsersInput): void {
     throw invalid(`matchKey must be userName or externalId, got ${String(input.matchKey)}`);
   if (input.deprovision !== undefined && input.deprovision !== 'deactivate' && input.deprovision !== 'delete')
     throw invalid(`deprovision must be deactivate or delete, got ${String(input.deprovision)}`);
-  const share = input.deletionThreshold?.maxShare;
-  if (share !== undefined && !(share >= 0 && share <= 1))
-    throw invalid(`deletionThreshold.maxShare must be between 0 and 1, got ${String(share)}`);
-  for (const name of ['approvalTimeout', 'runDeadline'] as const) {
-    const value = input[name];
-    if (value === undefined) continue;
-    let ms = NaN;
-    try {
-      ms = msToNumber(value as Duration);
-    } catch {
-      // reported below
-    }
-    if (!(ms > 0))
-      throw invalid(`${name} must be a duration such as "24 hours" or "90 minutes", got ${JSON.stringify(value)}`);
-  }
-  const rate = input.quarantine?.maxFailureRate;
-  if (rate !== undefined && !(rate >= 0 && rate <= 1))
-    throw invalid(`quarantine.maxFailureRate must be between 0 and 1, got ${String(rate)}`);
 }
 
 /**
@@ -152,40 +121,28 @@ function checkInput(input: SyncUsersInput): void {
  */
 export async function syncUsers(input: SyncUsersInput): Promise<SyncUsersResult> {
   const { users, ...request } = input;
-  const report = new ReportRecorder<Record<string, unknown>, SyncUsersResult>(input.tenant, {
-    ...request,
-    ...(users ? { users: `${users.length} inline users` } : {}),
-  });
   const progress: SyncProgress = { phase: 'planning', applied: countActions([]), failed: 0 };
-  setHandler(syncProgressQuery, () => progress);
-  const approval = new DeletionApproval();
-  report.useTotals(() => {
-    const succeeded = Object.values(progress.applied).reduce((n, c) => n + c, 0);
-    return reportTotals(succeeded, progress.failed, []);
+  return runSyncJob(input, {
+    request: { ...request, ...(users ? { users: `${users.length} inline users` } : {}) },
+    progressQuery: syncProgressQuery,
+    progress,
+    totals: () => {
+      const succeeded = Object.values(progress.applied).reduce((n, c) => n + c, 0);
+      return reportTotals(succeeded, progress.failed, []);
+    },
+    check: checkInput,
+    run: (run) => syncUsersRun(input, run),
   });
-
-  try {
-    checkInput(input);
-    const result = await run(input, report, progress, approval);
-    progress.phase = 'completed';
-    report.succeed(result, result.outcome);
-    return result;
-  } catch (err) {
-    progress.phase = 'failed';
-    report.fail(err);
-    throw err;
-  }
 }
 
-async function run(
+async function syncUsersRun(
   input: SyncUsersInput,
-  report: ReportRecorder<Record<string, unknown>, SyncUsersResult>,
-  progress: SyncProgress,
-  approval: DeletionApproval,
+  run: SyncRun<SyncUsersResult, SyncProgress>,
 ): Promise<SyncUsersResult> {
-  const maxReported = positive(input.maxReported, 'maxReported', 100);
-  const sliceSize = positive(input.sliceSize, 'sliceSize', 200);
-  const inFlight = positive(input.maxSlicesInFlight, 'maxSlicesInFlight', 4);
+  const { report, progress, settings } = run;
+  const { maxReported } = settings;
+  const sliceSize = syncInputChecks.positiveInteger(input.sliceSize, 'sliceSize', 200);
+  const inFlight = syncInputChecks.positiveInteger(input.maxSlicesInFlight, 'maxSlicesInFlight', 4);
   const spc = await report.step(
     'discover ServiceProviderConfig',
     () => discoverServiceProviderConfig(input.tenant),
@@ -205,10 +162,7 @@ async function run(
   if (!built.ok) throw ApplicationFailure.nonRetryable(built.problem, FailureType.UnsupportedProvider);
   const capabilities = spc.body as { patch?: { supported?: unknown }; filter?: { maxResults?: unknown } };
   const maxResults = Number(capabilities.filter?.maxResults);
-  const pageSize = Math.min(
-    positive(input.pageSize, 'pageSize', 500),
-    Number.isInteger(maxResults) && maxResults > 0 ? maxResults : Infinity,
-  );
+  const pageSize = Math.min(settings.pageSize, Number.isInteger(maxResults) && maxResults > 0 ? maxResults : Infinity);
 
   const source: PlanSource = input.users
     ? { kind: 'inline', users: input.users }
@@ -238,7 +192,8 @@ async function run(
       detail: `${p.records} records (${p.invalid} invalid), ${p.providerUsers} provider users in ${p.pages} pages, ${p.managed} managed: ${describeCounts(p.counts)}`,
     }),
   );
-  const { slices: _slices, planFile: _file, trace, ...shown } = plan as SyncPlanSummary & { planFile?: string };
+  const [current, planFile] = legacyPlanFile(plan);
+  const { slices: _slices, trace, ...shown } = current;
   progress.planHash = plan.planHash;
   progress.planned = plan.counts;
   const result: SyncUsersResult = {
@@ -272,113 +227,54 @@ async function run(
       `the scope ${JSON.stringify(input.scope)} matches none of the provider's ${plan.providerUsers} users and none of the source's: check the scope rule`,
     );
   }
-  if (input.dryRun) {
-    report.skip('apply plan', `dry run: plan ${plan.planHash}`);
-    return { ...result, outcome: 'dry-run' };
-  }
+  if (settings.dryRun) return run.dryRun(result, plan.planHash);
 
-  const quarantine = { ...DEFAULT_QUARANTINE, ...input.quarantine };
   const apply = applier(
     input,
-    plan,
+    run,
+    { ...plan, planFile },
     built.model.endpoint,
     capabilities.patch?.supported === true,
-    { sliceSize, inFlight, maxReported },
+    { sliceSize, inFlight },
     result,
-    progress,
   );
   progress.phase = 'writing';
   const writes = WRITE_ACTIONS.reduce((n, a) => n + plan.counts[a], 0);
   if (writes > 0) {
     const stopped = await report.step(
       `apply ${writes} creates, updates and reactivations`,
-      () => apply('writes', writes, quarantine),
+      () => apply('writes', writes),
       () => ({ detail: describeCounts(result.applied) }),
     );
-    if (stopped) return quarantined(result, report, quarantine);
+    if (stopped) return run.quarantined(result);
   }
-  if (removals === 0) return finish(result);
+  if (removals === 0) return run.finish(result);
   if (!input.user && plan.problemCount > 0) {
     report.skip(
       'apply removals',
       `held back: ${plan.problemCount} source records could not be matched safely (duplicate or missing keys)`,
     );
     return {
-      ...finish(result),
+      ...run.finish(result),
       outcome: 'partial',
       note: `removals held back: the source has ${plan.problemCount} records with a duplicate, missing or ambiguous ${rules.matchKey}; fix the source and run again`,
     };
   }
 
-  const threshold = { ...DEFAULT_DELETION_THRESHOLD, ...input.deletionThreshold };
-  const check = exceedsThreshold(removals, plan.managed, threshold);
+  const check = exceedsThreshold(removals, plan.managed, settings.deletionThreshold);
   result.threshold = { ...check, removals, managed: plan.managed };
-  if (check.exceeded) {
-    progress.phase = 'awaitingApproval';
-    progress.awaitingApproval = {
-      removals,
-      ...(check.reason ? { reason: check.reason } : {}),
-      planHash: plan.planHash,
-    };
-    const timeout = (input.approvalTimeout ?? '24 hours') as Duration;
-    result.deletionDecision = await report.step(
-      `await approval of ${removals} removals (${check.reason})`,
-      () => approval.decide(plan.planHash, timeout),
-      (d) => ({ detail: d.decision === 'timed-out' ? `no decision within ${timeout}` : d.decision }),
-    );
-    progress.awaitingApproval = undefined;
-    if (result.deletionDecision.decision !== 'approved') {
-      report.skip('apply removals', `not approved: ${result.deletionDecision.decision}`);
-      return {
-        ...finish(result),
-        outcome: result.deletionDecision.decision === 'rejected' ? 'rejected' : 'approval-timeout',
-      };
-    }
-  }
+  const refused = await run.approveRemovals(result, check, plan.planHash, {
+    step: `await approval of ${removals} removals`,
+    awaiting: { removals },
+  });
+  if (refused) return refused;
   progress.phase = 'removing';
   const stopped = await report.step(
     `apply ${removals} ${rules.deprovision === 'delete' ? 'deletes' : 'deactivations'}`,
-    () => apply('removals', removals, quarantine),
+    () => apply('removals', removals),
     () => ({ detail: describeCounts(result.applied) }),
   );
-  if (stopped) return quarantined(result, report, quarantine);
-  return finish(result);
-}
-
-function finish(result: SyncUsersResult): SyncUsersResult {
-  return { ...result, outcome: result.failed > 0 ? 'partial' : 'succeeded' };
-}
-
-function quarantined(
-  result: SyncUsersResult,
-  report: ReportRecorder<Record<string, unknown>, SyncUsersResult>,
-  rule: QuarantineRule,
-): SyncUsersResult {
-  const causes = topCauses(result.failures);
-  report.skip(
-    'remaining changes',
-    `quarantined: more than ${Math.round(rule.maxFailureRate * 100)} % of writes failed (${causes})`,
-  );
-  return {
-    ...result,
-    outcome: 'quarantined',
-    note: `stopped writing: ${result.failed} failures; top causes: ${causes}`,
-  };
-}
-
-function topCauses(failures: readonly SyncFailure[]): string {
-  const counts = new Map<string, number>();
-  for (const f of failures) {
-    const cause = f.status ? `HTTP ${f.status}` : f.detail.slice(0, 80);
-    counts.set(cause, (counts.get(cause) ?? 0) + 1);
-  }
-  return (
-    [...counts.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 3)
-      .map(([cause, n]) => `${cause} ×${n}`)
-      .join(', ') || 'none recorded'
-  );
+  return stopped ? run.quarantined(result) : run.finish(result);
 }
 
 function describeCounts(counts: ActionCounts): string {
@@ -393,35 +289,33 @@ function describeCounts(counts: ActionCounts): string {
 /** Applies a phase of the plan slice by slice (as the planner stored it), a few at once; true when quarantine stopped it. */
 function applier(
   input: SyncUsersInput,
-  plan: SyncPlanSummary,
+  run: SyncRun<SyncUsersResult, SyncProgress>,
+  plan: SyncPlanSummary & { planFile: string | undefined },
   endpoint: string,
   patchSupported: boolean,
-  limits: { sliceSize: number; inFlight: number; maxReported: number },
+  limits: { sliceSize: number; inFlight: number },
   result: SyncUsersResult,
-  progress: SyncProgress,
 ) {
-  // Transient failures (429, 5xx, outages) are retried until the run's deadline, never by a count.
-  const { applySyncSlice } = proxyActivities<Activities>(
-    providerCallFor(input.runDeadline, { startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds' }),
-  );
-  // A plan made by a build from before the claim store has no slices, only a file on its worker.
-  const stored = plan.slices as SyncPlanSummary['slices'] | undefined;
-  const planFile = (plan as { planFile?: string }).planFile ?? '';
-  return async (phase: SyncPhase, total: number, quarantine: QuarantineRule): Promise<boolean> => {
-    const count = stored ? stored[phase].length : Math.ceil(total / limits.sliceSize);
+  const { progress, settings } = run;
+  const { maxReported, quarantine } = settings;
+  const { applySyncSlice } = run.applyActivities({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds' });
+  const { planFile } = plan;
+  return async (phase: SyncPhase, total: number): Promise<boolean> => {
+    const count = planFile === undefined ? plan.slices[phase].length : Math.ceil(total / limits.sliceSize);
     let next = 0;
     let stopped = false;
     const worker = async () => {
       while (!stopped && next < count) {
         const index = next++;
         const from = index * limits.sliceSize;
-        const part = stored
-          ? { phase, slice: stored[phase][index] }
-          : {
-              planFile,
-              actions: [...(phase === 'writes' ? WRITE_ACTIONS : REMOVAL_ACTIONS)],
-              to: Math.min(total, from + limits.sliceSize),
-            };
+        const part =
+          planFile === undefined
+            ? { phase, slice: plan.slices[phase][index] }
+            : {
+                planFile,
+                actions: [...(phase === 'writes' ? WRITE_ACTIONS : REMOVAL_ACTIONS)],
+                to: Math.min(total, from + limits.sliceSize),
+              };
         const tally: SliceTally = await applySyncSlice({
           tenant: input.tenant,
           planHash: plan.planHash,
@@ -429,7 +323,7 @@ function applier(
           from,
           endpoint,
           patchSupported,
-          maxReported: limits.maxReported,
+          maxReported,
           ...(result.trace ? { trace: true } : {}),
         });
         if (result.trace && tally.http) result.trace.http = [...(result.trace.http ?? []), ...tally.http];
@@ -438,7 +332,7 @@ function applier(
         progress.failed = result.failed;
         result.alreadyApplied += tally.alreadyApplied;
         result.requests += tally.requests;
-        result.failures.push(...tally.failures.slice(0, Math.max(0, limits.maxReported - result.failures.length)));
+        result.failures.push(...tally.failures.slice(0, Math.max(0, maxReported - result.failures.length)));
         const writes = Object.values(result.applied).reduce((n, c) => n + c, 0) + result.failed;
         if (shouldQuarantine(writes, result.failed, quarantine)) stopped = true;
       }

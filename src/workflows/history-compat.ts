@@ -1,0 +1,132 @@
+// The register of history compatibility: every piece of code kept so that runs started by an
+// earlier build (and their recorded histories) still finish, with what it belongs to, where it
+// lives, the pinned histories (test/histories/pinned) that need it, and when it may go.
+// test/history-compat.test.ts holds the register to the tree: every shim names pinned histories
+// that exist, every pinned history is claimed by a shim, every `patched()` call is made here, and
+// every `history-compat: <id>` mark in src/ names a shim of this register.
+//
+// Add a shim: an entry below; its workflow-side code is called through this module (a patch via
+// patchedSince, an old input or activity result shape via a function here); code elsewhere (e.g.
+// activities) carries a `// history-compat: <id>` comment; record the old run's histories into
+// test/histories/pinned and list them. Remove one: once `removeWhen` holds, delete its entry,
+// its code and its pinned histories together (a patch goes through deprecatePatch first).
+import { patched } from '@temporalio/workflow';
+import type { WriteCapabilities } from '../scim/user-match';
+import type { Continuation } from './provision-users/contract';
+import type { BatchOptions } from './provision-users/totals';
+
+export interface HistoryShim {
+  /** What runs of the earlier build lack or do differently. */
+  what: string;
+  /** The `patched()` id, or the change (commit) before which runs took the old path. */
+  since: { patch: string } | { commit: string; change: string };
+  /** Where its code lives: a file under src/ and a name in it. */
+  code: Array<{ file: string; symbol: string }>;
+  /** The histories under test/histories/pinned/ that replay through it (file names). */
+  pinned: string[];
+  /** When it may be removed. */
+  removeWhen: string;
+}
+
+const NO_OPEN_RUN = (type: string, before: string) =>
+  `no ${type} run started before ${before} is open: \`temporal workflow list --query 'WorkflowType="${type}" AND ExecutionStatus="Running"'\` lists none started before that deploy`;
+
+const BEFORE_SPREAD_WORK = ['413-split', 'async', 'continue-as-new-run1', 'continue-as-new-run2', 'sync'];
+
+export const HISTORY_SHIMS = {
+  'provision-spread-work': {
+    what: 'provisionUsers discovered one document after another and gave every batch chunksPerBatch chunks; per-resource slices were not spread over the lanes',
+    since: { patch: 'provision-spread-work' },
+    code: [{ file: 'src/workflows/provision-users/workflow.ts', symbol: "patchedSince('provision-spread-work')" }],
+    pinned: BEFORE_SPREAD_WORK.map((name) => `provisionUsers-${name}-before-spread-work.json`),
+    removeWhen: `${NO_OPEN_RUN('provisionUsers', 'the patch')}; then deprecatePatch('provision-spread-work') with the old branch gone, and the deprecatePatch call itself once no run of that build is open`,
+  },
+  'batch-without-deadline': {
+    what: 'provisionUsers batches (and continuations) carry no mode, capabilities or retry deadline: they wrote Bulk only and gave up after maxOperationAttempts sends',
+    since: { commit: '9124cb6', change: 'per-resource writes; retryable failures retried until a per-run deadline' },
+    code: [
+      { file: 'src/workflows/history-compat.ts', symbol: 'legacyBatchOptions' },
+      { file: 'src/workflows/history-compat.ts', symbol: 'legacyRunModel' },
+      { file: 'src/workflows/provision-users/chunk-queue.ts', symbol: 'maxOperationAttempts' },
+      { file: 'src/workflows/provision-users/totals.ts', symbol: 'maxOperationAttempts' },
+      { file: 'src/workflows/provision-users/contract.ts', symbol: 'runModeOf' },
+    ],
+    pinned: [
+      ...BEFORE_SPREAD_WORK.map((name) => `provisionUsersBatch-${name}-before-spread-work.json`),
+      'provisionUsers-continue-as-new-run2-before-spread-work.json',
+    ],
+    removeWhen: `${NO_OPEN_RUN('provisionUsers', 'commit 9124cb6')}, nor a provisionUsersBatch run`,
+  },
+  'chunk-without-claim': {
+    what: 'provisionUsers chunks planned without a claim: their users are read again from the whole source file (refused if it changed)',
+    since: { commit: '37510c5', change: 'chunk users stored as claim checks' },
+    code: [{ file: 'src/activities/provisioning.ts', symbol: 'sourceUsers' }],
+    pinned: ['provisionUsers-sync-before-spread-work.json', 'provisionUsersBatch-sync-before-spread-work.json'],
+    removeWhen: NO_OPEN_RUN('provisionUsers', 'commit 37510c5'),
+  },
+  'sync-plan-file': {
+    what: 'syncUsers / syncGroups plans without slices: the whole plan is a file on the worker that planned it (`planFile`), applied by index range',
+    since: { commit: '76c0bef', change: 'sync plans stored in the claim store, one object per apply slice' },
+    code: [
+      { file: 'src/workflows/history-compat.ts', symbol: 'legacyPlanFile' },
+      { file: 'src/workflows/sync/sync-users.ts', symbol: 'legacyPlanFile' },
+      { file: 'src/workflows/sync/sync-groups.ts', symbol: 'legacyPlanFile' },
+      { file: 'src/activities/sync.ts', symbol: 'readPlanFile' },
+      { file: 'src/activities/provider/group-writes.ts', symbol: 'readPlanFile' },
+      { file: 'src/activities/claims/plan-claims.ts', symbol: 'readPlanFile' },
+    ],
+    pinned: ['syncGroups-apply-plan-file.json', 'syncUsers-approved-plan-file.json'],
+    removeWhen: `${NO_OPEN_RUN('syncUsers', 'commit 76c0bef')}, nor a syncGroups run (a run awaiting approval may be open up to its approvalTimeout)`,
+  },
+} satisfies Record<string, HistoryShim>;
+
+export type ShimId = keyof typeof HISTORY_SHIMS;
+type PatchShimId = { [K in ShimId]: (typeof HISTORY_SHIMS)[K]['since'] extends { patch: string } ? K : never }[ShimId];
+
+/** `patched()` of the shim's patch id: false while replaying a run started before it. */
+export function patchedSince(id: PatchShimId): boolean {
+  return patched(HISTORY_SHIMS[id].since.patch);
+}
+
+/** batch-without-deadline: a batch started before per-resource writes runs as Bulk, with the default 6 h from its start. */
+export function legacyBatchOptions(options: BatchOptions, startedAt: number): BatchOptions {
+  if (options.deadline !== undefined) return options;
+  return {
+    ...options,
+    mode: 'bulk',
+    capabilities: bulkOnly(options.patchSupported),
+    recordsInFlight: 1,
+    deadline: startedAt + LEGACY_DEADLINE_MS,
+  };
+}
+
+/** The retry deadline a batch of an earlier version gets (it had none): the default 6 hours from its start. */
+const LEGACY_DEADLINE_MS = 6 * 3_600_000;
+
+/** batch-without-deadline: a continuation from before per-resource writes wrote Bulk; its deadline starts now. */
+export function legacyRunModel(model: Continuation['model'], deadline: () => number): Required<Continuation['model']> {
+  return {
+    ...model,
+    mode: runModeOf(model),
+    capabilities: model.capabilities ?? bulkOnly(model.patchSupported),
+    deadline: model.deadline ?? deadline(),
+  };
+}
+
+/** batch-without-deadline: how a run writes (runs from before per-resource writes wrote Bulk). */
+export function runModeOf(model: Continuation['model']): 'bulk' | 'per-resource' {
+  return model.mode ?? 'bulk';
+}
+
+function bulkOnly(patch: boolean): WriteCapabilities {
+  return { bulk: true, patch, filter: true, etag: false };
+}
+
+/**
+ * sync-plan-file: a sync plan as returned by planSync / planGroupSync, split into the plan without
+ * `planFile` and the `planFile` of an earlier build's plan (undefined for a plan with slices).
+ */
+export function legacyPlanFile<Plan extends object>(plan: Plan): [plan: Plan, planFile: string | undefined] {
+  const { planFile, ...current } = plan as Plan & { planFile?: string; slices?: unknown };
+  return [current as Plan, current.slices === undefined ? (planFile ?? '') : undefined];
+}
