@@ -179,7 +179,10 @@ async function run(
   // each request within an activity attempt, and each activity by Temporal.
   const retryUntil = Date.now() + msToNumber((input.runDeadline ?? '6 hours') as Duration);
   const { planAssignmentSync, applyAssignmentChanges } = proxyActivities<Activities>(
-    providerCallFor(input.runDeadline, { startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes' }),
+    providerCallFor((input.runDeadline ?? '6 hours') as Duration, {
+      startToCloseTimeout: '30 minutes',
+      heartbeatTimeout: '2 minutes',
+    }),
   );
   const result: SyncAssignmentsResult = {
     tenant: input.tenant,
