@@ -792,7 +792,6 @@ const ALL: FunctionSpec[] = [
           args.length - 1,
           `an even number of arguments (source, defaultValue, then key/value pairs), got ${args.length}`,
         );
-      for (let i = 2; i < args.length; i += 2) if (args[i].type === 'missing') fail(i, 'a key');
     },
     evaluate: ([source, defaultValue, ...pairs]) => {
       // Case-sensitive; an absent source matches the key "" (Microsoft's way to test for empty).
