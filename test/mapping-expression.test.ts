@@ -669,6 +669,7 @@ describe('compile-time errors: refused before anything is sent', () => {
     assert.equal(error.expected, 'a known function (did you mean Join?)');
     assert.equal(error.found, 'Joinn');
     assert.equal(error.position, 1);
+    assert.equal(first('Foo([a])').expected, 'a known function'); // nothing close enough to suggest
   });
   it("the app-role functions, which need Entra's directory", () => {
     for (const name of Object.keys(LEFT_OUT)) {

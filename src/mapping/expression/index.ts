@@ -65,7 +65,7 @@ function editDistance(a: string, b: string): number {
 
 function suggestion(name: string, known: Iterable<string>): string {
   let best: string | undefined;
-  let distance = 3;
+  let distance = name.length <= 4 ? 2 : 3; // a suggestion within 1 edit of a short name, 2 of a longer one
   for (const candidate of known) {
     const d = editDistance(name.toLowerCase(), candidate.toLowerCase());
     if (d < distance) [best, distance] = [candidate, d];
