@@ -12,10 +12,11 @@ import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import puppeteer from 'puppeteer-core';
 import { sandboxTenant } from '../src/cli/dev';
 import type { ComplianceReport } from '../src/cli/report';
-import { RUN_STATUSES, runUiUrl } from '../src/cli/report-figures';
-import { escapeHtml, formatRate } from '../src/cli/report-html';
+import { auditFigures, RUN_STATUSES, runUiUrl, untilInstant } from '../src/cli/report-figures';
+import { escapeHtml, formatRate, renderReportHtml } from '../src/cli/report-html';
 import type { LifecycleEvent } from '../src/scim/lifecycle-events';
 import type { TemporalEnvironment } from '../src/temporal/server';
+import type { WorkflowReport } from '../src/workflows/report';
 import {
   approveDeletionsUpdate,
   rejectDeletionsUpdate,
@@ -355,5 +356,70 @@ describe("the auditor's HTML report", () => {
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe('the audit figures and the page, from given runs', () => {
+  const at = (day: string, status: WorkflowReport['status'], attempted = 2, succeeded = 1): WorkflowReport => ({
+    workflowType: 'provisionUsers',
+    workflowId: `p-${day}-${status}`,
+    runId: randomUUID(),
+    tenant: 'acme',
+    request: {},
+    status,
+    startedAt: `${day}T10:00:00.000Z`,
+    steps: [],
+    totals: {
+      attempted,
+      succeeded,
+      failed: attempted - succeeded,
+      successRate: succeeded / attempted,
+      latencyMs: { total: 0, p50: 0, p95: 0, p99: 0, max: 0 },
+    },
+  });
+
+  it('lists every day of the period, counts by day, and takes a bare --until date as that whole day', () => {
+    assert.equal(untilInstant('2026-03-03'), '2026-03-04T00:00:00.000Z');
+    assert.equal(untilInstant('2026-03-03T12:00:00Z'), '2026-03-03T12:00:00.000Z');
+    const figures = auditFigures(
+      [at('2026-03-01', 'succeeded'), at('2026-03-03', 'failed'), at('2026-03-03', 'partial')],
+      {
+        since: '2026-03-01T00:00:00.000Z',
+        until: untilInstant('2026-03-04'),
+      },
+    );
+    assert.deepEqual(
+      figures.days.map((d) => [d.day, d.runs, d.attempted, d.succeeded, d.successRate]),
+      [
+        ['2026-03-01', 1, 2, 1, 0.5],
+        ['2026-03-02', 0, 0, 0, null],
+        ['2026-03-03', 2, 4, 2, 0.5],
+        ['2026-03-04', 0, 0, 0, null],
+      ],
+    );
+    assert.deepEqual(figures.failuresByType, [{ type: 'unclassified', runs: 1 }]);
+    // Over a long period only the days with runs are listed.
+    const long = auditFigures([at('2024-01-01', 'succeeded'), at('2026-01-01', 'succeeded')], {
+      since: '2024-01-01T00:00:00.000Z',
+    });
+    assert.equal(long.days.length, 2);
+  });
+
+  it('renders an empty period without charts, and escapes what it is given', () => {
+    const empty: ComplianceReport = {
+      generatedAt: '2026-03-05T00:00:00.000Z',
+      filter: { tenant: '<b>acme</b>' },
+      temporal: { namespace: 'default', uiUrl: 'http://localhost:8233' },
+      summaries: [],
+      entities: [],
+      audit: auditFigures([]),
+      runs: [],
+    };
+    const page = renderReportHtml(empty);
+    assert.match(page, /No runs in this period\./);
+    assert.doesNotMatch(page, /<svg/);
+    assert.match(page, /tenant &lt;b&gt;acme&lt;\/b&gt;/);
+    assert.doesNotMatch(page, /<b>acme/);
+    assert.equal(escapeHtml(`<a href="x" title='y'>&`), '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;');
   });
 });
