@@ -3,11 +3,12 @@ import {
   DEFAULT_CODEC_BODY_LIMIT_BYTES,
   DEFAULT_CODEC_PORT,
   DEFAULT_UI_ORIGIN,
+  isLoopbackHost,
   parseOrigin,
   startCodecServer,
   type CodecServerLogger,
 } from '../temporal/codec-server';
-import { AesGcmPayloadCodec } from '../temporal/encryption-codec';
+import { payloadCodec, payloadKeysFromEnv } from '../temporal/connection';
 
 interface CodecServerCliOptions {
   port: number;
@@ -15,6 +16,7 @@ interface CodecServerCliOptions {
   uiOrigin: string;
   bodyLimit: number;
   verbose?: boolean;
+  allowUnauthenticated?: boolean;
 }
 
 const int = (name: string) => (value: string) => {
@@ -34,11 +36,16 @@ export function registerCodecServerCommand(program: Command): void {
     .command('codec-server')
     .description(
       'Serve the payload codec to the Temporal UI and `temporal … --codec-endpoint`: POST /decode, /encode and /{namespace}/decode, ' +
-        'with the key from CXONE_SCIM_PAYLOAD_KEY. CORS only for --ui-origin; when CXONE_SCIM_CODEC_TOKEN is set, requests need ' +
-        '`Authorization: Bearer <token>` (temporal … --codec-auth "Bearer <token>").',
+        'with the key from CXONE_SCIM_PAYLOAD_KEY (encodes, decodes) and CXONE_SCIM_PAYLOAD_KEYS_OLD (comma-separated, decodes only). ' +
+        'CORS only for --ui-origin; when CXONE_SCIM_CODEC_TOKEN is set, requests need ' +
+        '`Authorization: Bearer <token>` (temporal … --codec-auth "Bearer <token>"); beyond loopback the token is required.',
     )
     .option('--port <port>', 'port to listen on', int('--port'), DEFAULT_CODEC_PORT)
     .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option(
+      '--allow-unauthenticated',
+      'listen beyond loopback without CXONE_SCIM_CODEC_TOKEN (only when something in front limits who reaches the port)',
+    )
     .option('--ui-origin <origin>', 'the Temporal UI origin allowed by CORS', DEFAULT_UI_ORIGIN)
     .option('--body-limit <bytes>', 'largest accepted body', int('--body-limit'), DEFAULT_CODEC_BODY_LIMIT_BYTES)
     .option('--verbose', 'log every request')
@@ -51,29 +58,32 @@ export async function runCodecServer(
   options: CodecServerCliOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
-  if (!env.CXONE_SCIM_PAYLOAD_KEY) {
+  const codec = payloadCodec(payloadKeysFromEnv(env));
+  if (!codec) {
     throw new Error(
       'CXONE_SCIM_PAYLOAD_KEY is not set: the codec server needs the key the worker encrypts payloads with.',
     );
   }
-  const codec = AesGcmPayloadCodec.fromBase64(env.CXONE_SCIM_PAYLOAD_KEY);
   const uiOrigin = parseOrigin(options.uiOrigin);
+  const bearerToken = env.CXONE_SCIM_CODEC_TOKEN || undefined;
   const server = await startCodecServer({
     codec,
     uiOrigin,
-    bearerToken: env.CXONE_SCIM_CODEC_TOKEN || undefined,
+    bearerToken,
     bodyLimitBytes: options.bodyLimit,
     port: options.port,
     host: options.host,
+    allowUnauthenticated: options.allowUnauthenticated ?? false,
     log: consoleLogger(options.verbose ?? false),
   });
   console.log(`[codec] listening on ${server.url} (POST /decode, /encode, /{namespace}/decode)`);
-  console.log(
-    `[codec] CORS origin ${uiOrigin}; bearer token ${env.CXONE_SCIM_CODEC_TOKEN ? 'required' : 'not required'}`,
-  );
-  if (!env.CXONE_SCIM_CODEC_TOKEN && !['127.0.0.1', '::1', 'localhost'].includes(options.host)) {
+  // Key ids only (a hash prefix each, as payloads carry them): never a key.
+  const old = codec.oldKeyIds;
+  console.log(`[codec] key id ${codec.keyId}${old.length ? `; old key ids (decode only) ${old.join(', ')}` : ''}`);
+  console.log(`[codec] CORS origin ${uiOrigin}; bearer token ${bearerToken ? 'required' : 'not required'}`);
+  if (!bearerToken && !isLoopbackHost(options.host)) {
     console.warn(
-      '[codec] listening beyond loopback without CXONE_SCIM_CODEC_TOKEN: anyone who reaches this port can decrypt payloads',
+      '[codec] listening beyond loopback without CXONE_SCIM_CODEC_TOKEN (--allow-unauthenticated): anyone who reaches this port can decrypt payloads',
     );
   }
   await new Promise<void>((resolve) => {

@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { connectClient, temporalSettingsFromEnv } from '../temporal/connection';
 import { latencyStats } from '../core/tally';
 import { reportQuery, type EntityFigures, type WorkflowReport } from '../workflows/report';
+import { auditFigures, untilInstant, type AuditFigures, type TemporalUiTarget } from './report-figures';
+import { renderReportHtml } from './report-html';
 
 export interface ReportFilter {
   tenant?: string;
@@ -11,7 +13,12 @@ export interface ReportFilter {
   type?: string;
   /** ISO date-time or date: only runs started at or after it. */
   since?: string;
+  /** ISO date-time (exclusive) or date (that day included): only runs started before it. */
+  until?: string;
 }
+
+/** The default Temporal UI address (`temporal server start-dev`'s). */
+export const DEFAULT_TEMPORAL_UI_URL = 'http://localhost:8233';
 
 /** One workflow type's runs, aggregated. */
 export interface TypeSummary {
@@ -54,9 +61,13 @@ export interface EntitySummary {
 export interface ComplianceReport {
   generatedAt: string;
   filter: ReportFilter;
+  /** The namespace the runs are in and the Temporal UI that shows them (links to each run). */
+  temporal: TemporalUiTarget;
   /** Workflow types whose runs finish. */
   summaries: TypeSummary[];
   entities: EntitySummary[];
+  /** Per day, by failure type, deletion decisions and deactivations: what the HTML report shows. */
+  audit: AuditFigures;
   runs: WorkflowReport[];
 }
 
@@ -69,11 +80,16 @@ export function visibilityQuery(filter: ReportFilter): string {
   if (filter.tenant) clauses.push(`ScimTenant = ${quote(filter.tenant)}`);
   if (filter.type) clauses.push(`WorkflowType = ${quote(filter.type)}`);
   if (filter.since) clauses.push(`StartTime >= ${quote(new Date(filter.since).toISOString())}`);
+  if (filter.until) clauses.push(`StartTime < ${quote(untilInstant(filter.until))}`);
   return clauses.join(' AND ');
 }
 
 /** Finds runs through visibility, queries `report` on each (a worker must be running), aggregates per type. */
-export async function gatherReport(client: Client, filter: ReportFilter): Promise<ComplianceReport> {
+export async function gatherReport(
+  client: Client,
+  filter: ReportFilter,
+  options: { uiUrl?: string } = {},
+): Promise<ComplianceReport> {
   // A workflow that continued as new has one execution per run; the last run's report already
   // carries the totals of the earlier ones, so the continued runs are left out.
   const executions: Array<{ workflowId: string; runId: string }> = [];
@@ -100,7 +116,19 @@ export async function gatherReport(client: Client, filter: ReportFilter): Promis
   const entities = [...byType]
     .filter(([, list]) => isEntity(list))
     .map(([workflowType, list]) => summarizeEntities(workflowType, list));
-  return { generatedAt: new Date().toISOString(), filter, summaries, entities, runs };
+  const period = {
+    ...(filter.since ? { since: new Date(filter.since).toISOString() } : {}),
+    ...(filter.until ? { until: untilInstant(filter.until) } : {}),
+  };
+  return {
+    generatedAt: new Date().toISOString(),
+    filter,
+    temporal: { namespace: client.options.namespace, uiUrl: options.uiUrl ?? DEFAULT_TEMPORAL_UI_URL },
+    summaries,
+    entities,
+    audit: auditFigures(runs, period),
+    runs,
+  };
 }
 
 function summarizeEntities(workflowType: string, runs: WorkflowReport[]): EntitySummary {
@@ -244,8 +272,10 @@ export function formatReport(report: ComplianceReport, format: string): string {
       }
       return `${lines.join('\n')}\n`;
     }
+    case 'html':
+      return renderReportHtml(report);
     default:
-      throw new Error(`--format must be json, csv or md (got "${format}")`);
+      throw new Error(`--format must be json, csv, md or html (got "${format}")`);
   }
 }
 
@@ -257,16 +287,33 @@ export function registerReportCommand(program: Command): void {
     )
     .option('--tenant <id>', 'only this tenant')
     .option('--type <workflowType>', 'only this workflow type')
-    .option('--since <time>', 'only runs started at or after this ISO time')
-    .option('--format <format>', 'json, csv or md', 'md')
+    .option('--since <time>', 'only runs started at or after this ISO time (a date: from its start, UTC)')
+    .option('--until <time>', 'only runs started before this ISO time (a date: up to its end, UTC)')
+    .option(
+      '--format <format>',
+      'json, csv, md or html (one self-contained page: charts, approvals, deactivations, links to the runs)',
+      'md',
+    )
+    .option('--ui-url <url>', 'the Temporal UI the links point to', DEFAULT_TEMPORAL_UI_URL)
     .option('--out <file>', 'write to this file instead of stdout')
-    .action(async (options: ReportFilter & { format: string; out?: string }) => {
-      if (options.since && Number.isNaN(Date.parse(options.since)))
-        throw new Error(`--since: "${options.since}" is not a date`);
+    .action(async (options: ReportFilter & { format: string; out?: string; uiUrl: string }) => {
+      for (const name of ['since', 'until'] as const) {
+        const value = options[name];
+        if (value && Number.isNaN(Date.parse(value))) throw new Error(`--${name}: "${value}" is not a date`);
+      }
+      if (!/^https?:\/\/[^\s]+$/.test(options.uiUrl))
+        throw new Error(`--ui-url: "${options.uiUrl}" is not an http(s) URL`);
+      const { format, out, uiUrl, ...given } = options;
+      const filter: ReportFilter = {
+        ...(given.tenant ? { tenant: given.tenant } : {}),
+        ...(given.type ? { type: given.type } : {}),
+        ...(given.since ? { since: given.since } : {}),
+        ...(given.until ? { until: given.until } : {}),
+      };
       const client = await connectClient(temporalSettingsFromEnv());
       try {
-        const text = formatReport(await gatherReport(client, options), options.format);
-        if (options.out) fs.writeFileSync(options.out, text);
+        const text = formatReport(await gatherReport(client, filter, { uiUrl }), format);
+        if (out) fs.writeFileSync(out, text);
         else process.stdout.write(text);
       } finally {
         await client.connection.close();

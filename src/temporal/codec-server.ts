@@ -12,7 +12,7 @@
 //               browsers never send credentials on a preflight)
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import * as t from 'io-ts';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { decode, formatIssues } from '../core/decode';
@@ -188,12 +188,33 @@ export interface RunningCodecServer {
   close(): Promise<void>;
 }
 
-/** Builds and starts the server (loopback by default; port 0 picks a free port). */
+/** 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) and localhost: reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (bare === 'localhost') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  if (isIP(bare) === 6) return bare === '::1' || /^::ffff:127\./.test(bare);
+  return false;
+}
+
+/**
+ * Builds and starts the server (loopback by default; port 0 picks a free port). Beyond loopback it
+ * needs a bearer token: anyone who reaches the port could otherwise decrypt every payload. Only
+ * `allowUnauthenticated` (something in front limits who reaches the port, e.g. a container whose
+ * port is published on the host's loopback only) lifts that.
+ */
 export async function startCodecServer(
-  options: CodecServerOptions & { port?: number; host?: string },
+  options: CodecServerOptions & { port?: number; host?: string; allowUnauthenticated?: boolean },
 ): Promise<RunningCodecServer> {
-  const app = buildCodecServer(options);
   const host = options.host ?? '127.0.0.1';
+  if (!options.bearerToken && !options.allowUnauthenticated && !isLoopbackHost(host)) {
+    throw new Error(
+      `the codec server will not listen on ${host} without a bearer token: anyone who reaches the port could decrypt ` +
+        'every payload. Set CXONE_SCIM_CODEC_TOKEN, or listen on 127.0.0.1 (the default), or pass ' +
+        '--allow-unauthenticated when something in front of it limits who reaches the port',
+    );
+  }
+  const app = buildCodecServer(options);
   await app.listen({ port: options.port ?? 0, host });
   const { port } = app.server.address() as AddressInfo;
   return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, app, close: () => app.close() };

@@ -5,7 +5,7 @@ import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 // The worker package (native code) is loaded only by processes that run a worker: the CLI starts faster without it.
 import type { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './constants';
-import { AesGcmPayloadCodec } from './encryption-codec';
+import { AesGcmPayloadCodec, OLD_PAYLOAD_KEYS_ENV, PAYLOAD_KEY_ENV, parseOldPayloadKeys } from './encryption-codec';
 
 /**
  * The one place where Temporal clients and workers are built, so that every process of the
@@ -17,6 +17,8 @@ export interface TemporalSettings {
   taskQueue: string;
   /** Base64 AES-256 key: when set, every payload is encrypted at rest in Temporal. */
   payloadKey?: string;
+  /** Base64 keys used before a rotation: they decrypt the payloads they wrote, never encrypt. */
+  payloadKeysOld?: string[];
   /** Temporal Cloud API key (TEMPORAL_API_KEY); implies TLS. */
   apiKey?: string;
   /** mTLS client certificate and key, PEM file paths (TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY). */
@@ -59,7 +61,7 @@ export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, ad
     address: address ?? env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     namespace: env.TEMPORAL_NAMESPACE ?? DEFAULT_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
-    payloadKey: env.CXONE_SCIM_PAYLOAD_KEY || undefined,
+    ...payloadKeysFromEnv(env),
     apiKey: env.TEMPORAL_API_KEY || undefined,
     tlsCertPath: env.TEMPORAL_TLS_CERT || undefined,
     tlsKeyPath: env.TEMPORAL_TLS_KEY || undefined,
@@ -88,8 +90,30 @@ export function connectionOptions(settings: TemporalSettings): {
   return options;
 }
 
-export function dataConverter(settings: Pick<TemporalSettings, 'payloadKey'>): DataConverter {
-  return settings.payloadKey ? { payloadCodecs: [AesGcmPayloadCodec.fromBase64(settings.payloadKey)] } : {};
+/** CXONE_SCIM_PAYLOAD_KEY (current) and CXONE_SCIM_PAYLOAD_KEYS_OLD (comma-separated, decrypt only). */
+export function payloadKeysFromEnv(env: NodeJS.ProcessEnv): Pick<TemporalSettings, 'payloadKey' | 'payloadKeysOld'> {
+  const payloadKey = env[PAYLOAD_KEY_ENV]?.trim() || undefined;
+  const payloadKeysOld = parseOldPayloadKeys(env[OLD_PAYLOAD_KEYS_ENV]);
+  if (!payloadKey && payloadKeysOld.length > 0) {
+    throw new Error(
+      `${OLD_PAYLOAD_KEYS_ENV} is set but ${PAYLOAD_KEY_ENV} is not: old keys only decrypt, the current key encrypts`,
+    );
+  }
+  return payloadKey ? { payloadKey, ...(payloadKeysOld.length ? { payloadKeysOld } : {}) } : {};
+}
+
+/** The payload codec of these settings, when they have a key. */
+export function payloadCodec(
+  settings: Pick<TemporalSettings, 'payloadKey' | 'payloadKeysOld'>,
+): AesGcmPayloadCodec | undefined {
+  return settings.payloadKey
+    ? AesGcmPayloadCodec.fromBase64(settings.payloadKey, settings.payloadKeysOld ?? [])
+    : undefined;
+}
+
+export function dataConverter(settings: Pick<TemporalSettings, 'payloadKey' | 'payloadKeysOld'>): DataConverter {
+  const codec = payloadCodec(settings);
+  return codec ? { payloadCodecs: [codec] } : {};
 }
 
 export async function connectClient(settings: TemporalSettings): Promise<Client> {
