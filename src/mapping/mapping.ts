@@ -22,6 +22,7 @@ import * as t from 'io-ts';
 import { decode, formatIssues } from '../core/decode';
 import { isRefusedKey, refusedKeyMessage } from '../core/json';
 import { URN } from '../scim/urns';
+import { type CompiledExpression, compileExpression, evaluate, readField, seededRandom } from './expression';
 
 export const TRANSFORMS = ['trim', 'lowercase', 'uppercase', 'boolean', 'integer', 'number'] as const;
 export type Transform = (typeof TRANSFORMS)[number];
@@ -34,6 +35,8 @@ const RuleBody = t.partial({
   source: t.union([t.string, t.array(t.string)]),
   /** A fixed value instead of a source. */
   constant: Scalar,
+  /** Microsoft Entra's expression syntax, e.g. `Join(" ", [first_name], [last_name])` (docs/mappings.md). */
+  expression: t.string,
   /** Separator when `source` lists several columns (default one space). Empty parts are skipped. */
   join: t.string,
   transform: t.union([TransformCodec, t.array(TransformCodec)]),
@@ -55,8 +58,17 @@ export type AttributeMapping = t.TypeOf<typeof AttributeMapping>;
 
 /** A mapping in its one normalized form. */
 export interface CompiledMapping {
-  rules: Array<MappingRule & { path: TargetPath }>;
+  rules: Array<MappingRule & { path: TargetPath; compiled?: CompiledExpression }>;
   schemas?: string[];
+}
+
+/**
+ * What Now(), Guid() and RandomString() see: the plan's instant, and a seed naming the record (e.g.
+ * `${planId}/${line}`), so the planner and every retried chunk activity map a record to the same value.
+ */
+export interface MappingContext {
+  now: number;
+  seed: string;
 }
 
 /** `urn:…:User:manager.value`, `emails[type eq "work"].value`, `name.givenName`, `active`. */
@@ -106,7 +118,7 @@ export function parseTargetPath(target: string): TargetPath | undefined {
 export type CompileResult = { ok: true; mapping: CompiledMapping } | { ok: false; problems: string[] };
 
 /** Checks a mapping document (from a file or a workflow input) and normalizes it. */
-export function compileMapping(document: unknown): CompileResult {
+export function compileMapping(document: unknown, columns?: readonly string[]): CompileResult {
   const decoded = decode(AttributeMapping, document);
   if (!decoded.ok) return { ok: false, problems: [formatIssues(decoded.errors)] };
   const { attributes, schemas } = decoded.value;
@@ -125,11 +137,17 @@ export function compileMapping(document: unknown): CompileResult {
       problems.push(
         `${rule.target}: not a SCIM attribute path this mapping understands (e.g. name.givenName, emails[type eq "work"].value, urn:…:User:department)`,
       );
-    else if (rule.source === undefined && rule.constant === undefined)
-      problems.push(`${rule.target}: needs a "source" or a "constant"`);
-    else if (rule.source !== undefined && rule.constant !== undefined)
-      problems.push(`${rule.target}: has both "source" and "constant"`);
-    else compiled.push({ ...rule, path });
+    else {
+      const given = (['source', 'constant', 'expression'] as const).filter((member) => rule[member] !== undefined);
+      if (given.length === 0) problems.push(`${rule.target}: needs a "source", a "constant" or an "expression"`);
+      else if (given.length > 1) problems.push(`${rule.target}: has both ${given.map((g) => `"${g}"`).join(' and ')}`);
+      else if (rule.expression === undefined) compiled.push({ ...rule, path });
+      else {
+        const result = compileExpression(rule.expression, { entry: rule.target, ...(columns ? { columns } : {}) });
+        if (result.ok) compiled.push({ ...rule, path, compiled: result.expression });
+        else problems.push(...result.errors.map((error) => error.message));
+      }
+    }
   }
   return problems.length > 0
     ? { ok: false, problems }
@@ -165,14 +183,41 @@ export function identityMapping(columns: readonly string[]): CompileResult {
 export type MapResult = { ok: true; user: Record<string, unknown> } | { ok: false; problems: string[] };
 
 /** Applies a compiled mapping to one source record. Problems name the target and the source. */
-export function applyMapping(mapping: CompiledMapping, record: Record<string, unknown>): MapResult {
+export function applyMapping(
+  mapping: CompiledMapping,
+  record: Record<string, unknown>,
+  context?: MappingContext,
+): MapResult {
   const user: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const rule of mapping.rules) {
-    const raw =
-      rule.constant !== undefined
-        ? rule.constant
-        : readSource(record, rule.source as string | string[], rule.join ?? ' ');
+    let raw: unknown;
+    if (rule.compiled) {
+      if (rule.compiled.volatile && !context) {
+        problems.push(
+          `${rule.target}: uses Now, Guid or RandomString, which are mapped only where records are planned`,
+        );
+        continue;
+      }
+      const result = evaluate(rule.compiled, record, {
+        now: context?.now ?? 0, // read only by Now(), which needs a context (above)
+        random: seededRandom(`${context?.seed}\u0000${rule.target}`),
+      });
+      if (!result.ok) {
+        problems.push(result.problem);
+        continue;
+      }
+      if (result.ignore) continue; // IgnoreFlowIfNullOrEmpty: no value and no default
+      if (Array.isArray(result.value)) {
+        problems.push(`${rule.target}: the expression gives ${result.value.length} values; the attribute takes one`);
+        continue;
+      }
+      raw = result.value;
+    } else
+      raw =
+        rule.constant !== undefined
+          ? rule.constant
+          : readSource(record, rule.source as string | string[], rule.join ?? ' ');
     const value = isBlank(raw) ? rule.default : raw;
     if (isBlank(value)) continue;
     const transformed = applyTransforms(value as string | number | boolean, rule.transform);
@@ -193,20 +238,6 @@ function isBlank(value: unknown): boolean {
 }
 
 /** The record's own member (never one inherited from Object.prototype, such as toString). */
-function own(object: Record<string, unknown>, key: string): unknown {
-  return Object.hasOwn(object, key) ? object[key] : undefined;
-}
-
-function readField(record: Record<string, unknown>, field: string): unknown {
-  if (Object.hasOwn(record, field)) return record[field];
-  let current: unknown = record;
-  for (const part of field.split('.')) {
-    if (typeof current !== 'object' || current === null || Array.isArray(current)) return undefined;
-    current = own(current as Record<string, unknown>, part);
-  }
-  return current;
-}
-
 function readSource(record: Record<string, unknown>, source: string | string[], separator: string): unknown {
   if (!Array.isArray(source)) return readField(record, source);
   const parts = source.map((field) => readField(record, field)).filter((v) => !isBlank(v));

@@ -41,11 +41,11 @@ export const MAPPING_CASES: Case[] = [
     says: /active: has both "source" and "constant"/,
   },
   {
-    name: 'mapping: a rule with neither source nor constant',
+    name: 'mapping: a rule with neither source, constant nor expression',
     files: () => ({ 'm.json': { attributes: { userName: 'email', title: { default: 'x' } } } }),
     args: (f) => ['provision', f('users.csv'), '--mapping', f('m.json')],
     exit: 1,
-    says: /title: needs a "source" or a "constant"/,
+    says: /title: needs a "source", a "constant" or an "expression"/,
   },
   {
     name: 'mapping: an unknown transform',

@@ -182,8 +182,10 @@ async function readCsv(body: AsyncIterable<Buffer>, mapping: CompiledMapping | u
 function checkColumns(mapping: CompiledMapping, columns: string[]): void {
   const missing: string[] = [];
   for (const rule of mapping.rules) {
-    if (rule.source === undefined) continue;
-    for (const field of Array.isArray(rule.source) ? rule.source : [rule.source]) {
+    const fields =
+      rule.compiled?.columns ??
+      (rule.source === undefined ? [] : Array.isArray(rule.source) ? rule.source : [rule.source]);
+    for (const field of fields) {
       if (columns.includes(field)) continue;
       const near = columns.find((c) => c.toLowerCase() === field.trim().toLowerCase());
       missing.push(`${rule.target} ← "${field}"${near ? ` (did you mean "${near}"?)` : ''}`);

@@ -23,16 +23,16 @@ export function numberLiteral(text: string): number | bigint {
 }
 
 /**
- * A source field: the exact key first, then a dotted path into JSON objects (`manager.value`).
- * An empty string reads as absent: a CSV cannot tell an empty cell from a missing value, and
- * Entra's own CSV-to-SCIM tooling leaves empty columns out of the payload.
+ * A source field: the record's own member of that name, else a dotted path through nested objects
+ * (`manager.value`). Only own members are read, so a field named `toString` or `constructor` never
+ * reaches a prototype.
  */
 export function readField(record: Record<string, unknown>, field: string): unknown {
-  if (field in record) return record[field];
+  if (Object.hasOwn(record, field)) return record[field];
   let current: unknown = record;
   for (const part of field.split('.')) {
     if (typeof current !== 'object' || current === null || Array.isArray(current)) return undefined;
-    current = (current as Record<string, unknown>)[part];
+    current = Object.hasOwn(current, part) ? (current as Record<string, unknown>)[part] : undefined;
   }
   return current;
 }
