@@ -8,6 +8,7 @@ import { createWebhookActivities } from './webhooks';
 import { createServiceProviderConfigActivities } from './service-provider-config';
 import { createSyncActivities } from './sync';
 import { createGroupActivities } from './groups';
+import { createAdoptionActivities } from './adoption';
 
 export { createActivityDeps, type ActivityDeps } from './deps';
 
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createIdpActivities(deps),
     ...createSyncActivities(deps),
     ...createGroupActivities(deps),
+    ...createAdoptionActivities(deps),
   };
 }
 

@@ -33,3 +33,11 @@ export {
 } from './sync/sync-users';
 export { syncGroups, syncGroupsProgressQuery, type SyncGroupsInput, type SyncGroupsResult } from './sync/sync-groups';
 export { approveDeletionsUpdate, rejectDeletionsUpdate, type DeletionDecision } from './sync/deletion-approval';
+export {
+  adoptUsers,
+  adoptProgressQuery,
+  type AdoptUsersInput,
+  type AdoptUsersResult,
+  type AdoptProgress,
+} from './adopt/adopt-users';
+export { approveLinksUpdate, rejectLinksUpdate, type LinkDecision } from './adopt/link-approval';
