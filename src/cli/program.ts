@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerWebhookServerCommand } from './webhook-server';
 import { temporalSettingsFromEnv } from '../temporal/connection';
+import { registerAdoptCommand } from './adopt';
 import { registerAuditCommand } from './audit';
 import { registerCodecServerCommand } from './codec-server';
 import { registerConfigureCommand } from './configure';
@@ -73,6 +74,7 @@ export function buildProgram(context: CliContext): Command {
   registerTenantsCommand(program, context);
   registerSyncGroupsCommand(program, context);
   registerSyncAssignmentsCommand(program, context);
+  registerAdoptCommand(program, context);
   // Subcommands report their own usage errors the same way.
   const quietly = (command: Command): void => {
     command

@@ -9,6 +9,7 @@ export const DEFAULT_NAMESPACE = 'default';
  * the others are started by people, the CLI or the webhook receiver.
  */
 export const WORKFLOW_TYPES = {
+  adoptUsers: 'adoptUsers',
   configureServiceProvider: 'configureServiceProvider',
   discoverServiceProvider: 'discoverServiceProvider',
   provisionUsers: 'provisionUsers',

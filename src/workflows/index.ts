@@ -40,3 +40,11 @@ export {
   type SyncAssignmentsProgress,
   type SyncAssignmentsResult,
 } from './assignments/sync-assignments';
+export {
+  adoptUsers,
+  adoptProgressQuery,
+  type AdoptUsersInput,
+  type AdoptUsersResult,
+  type AdoptProgress,
+} from './adopt/adopt-users';
+export { approveLinksUpdate, rejectLinksUpdate, type LinkDecision } from './adopt/link-approval';

@@ -6,6 +6,9 @@ import type { SignalDefinition } from '@temporalio/common';
 import type { Sandbox } from 'cxone-sandbox';
 import { startConfigure } from '../../src/cli/configure';
 import {
+  adoptProgressQuery,
+  adoptUsers,
+  approveLinksUpdate,
   discoverServiceProvider,
   approveDeletionsUpdate,
   lifecycleEventSignal,
@@ -275,6 +278,25 @@ export const SCENARIOS: Scenario[] = [
       const result = await handle.result();
       assert.deepEqual([result.outcome, result.applied.create, result.applied.update, result.applied.deactivate], ['succeeded', 1, 1, 1], `syncUsers-approved: ${JSON.stringify(result.failures)}`);
       await c.save('syncUsers-approved', 'sync-approved');
+    },
+  },
+  {
+    name: 'adoptUsers dry run, links awaiting and receiving approval',
+    async record(c) {
+      const person = (userName: string, extra: Record<string, unknown> = {}) => ({
+        schemas: [CORE], userName, name: { givenName: 'A', familyName: 'Dopt' }, emails: [{ value: userName, type: 'work', primary: true }], active: true, ...extra,
+      });
+      for (const u of [person('exact@adopt.example'), person('mail@adopt.example'), person('orphan@adopt.example')]) c.sandbox.adminCreateUser(u);
+      const users = [person('exact@adopt.example', { externalId: 'A1' }), person('renamed@adopt.example', { externalId: 'A2', emails: [{ value: 'mail@adopt.example', type: 'work' }] })];
+      const dry = await c.client.workflow.execute(adoptUsers, { taskQueue: c.taskQueue, workflowId: 'adopt-dry-run', args: [{ tenant: 'sandbox', users }] });
+      assert.equal(dry.outcome, 'dry-run');
+      await c.save('adoptUsers-dry-run', 'adopt-dry-run');
+      const handle = await c.client.workflow.start(adoptUsers, { taskQueue: c.taskQueue, workflowId: 'adopt-approved', args: [{ tenant: 'sandbox', users, apply: true }] });
+      const progress = await waitUntil(() => handle.query(adoptProgressQuery), (p) => p.phase === 'awaitingApproval', 'adoptUsers awaiting approval');
+      await handle.executeUpdate(approveLinksUpdate, { args: [{ planHash: progress.awaitingApproval?.planHash ?? '' }] });
+      const result = await handle.result();
+      assert.deepEqual([result.outcome, result.linked, result.plan.counts.weak], ['succeeded', 2, 1], `adoptUsers-approved: ${JSON.stringify(result.failures)}`);
+      await c.save('adoptUsers-approved', 'adopt-approved');
     },
   },
 ];
