@@ -9,9 +9,11 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { bulkPostOperation, ChunkPacker, indicesOf, type ChunkDescriptor, type ChunkLimits } from '../scim/bulk-plan';
 import { FailureType } from '../core/failures';
 import type { RecordLimits } from '../scim/record-checks';
-import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
+import { compileMapping } from '../mapping/mapping';
+import { targetProblem, userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
 import { claimStoreFor, getClaim, putClaim } from './claims/claim-store';
-import type { ActivityDeps } from './deps';
+import { TenantFitter, type FittedRecord } from './cxone-directory';
+import { asActivity, type ActivityDeps } from './deps';
 import { UserNameIndex } from './name-index';
 import {
   mapRecord,
@@ -152,8 +154,33 @@ class ClaimBuffer {
   }
 }
 
-/** Reads, maps, validates and chunks; returns descriptors and claim references, never user data. */
-export async function planProvisioning(input: PlanInput): Promise<ProvisionPlan> {
+/**
+ * A mapping whose target the tenant's /Schemas does not declare (or declares read-only) would fail
+ * every record that has a value for it: one clear error naming each such target, before any record
+ * is read. (An invalid mapping is reported by the source reader.)
+ */
+export function checkMappingTargets(mapping: unknown, model: UserSchemaModel): void {
+  if (mapping === undefined || mapping === null) return;
+  const compiled = compileMapping(mapping);
+  if (!compiled.ok) return;
+  const problems = compiled.mapping.rules.flatMap((rule) => {
+    const problem = targetProblem(model, rule.path);
+    return problem === undefined ? [] : [`${rule.target}: ${problem}`];
+  });
+  if (problems.length > 0)
+    throw ApplicationFailure.nonRetryable(
+      `the mapping writes attributes this tenant does not accept: ${problems.join('; ')}`,
+      FailureType.InvalidMapping,
+    );
+}
+
+/**
+ * Reads, maps, fits each record to the tenant (`fitter`: CXone names resolved to ids, attribute
+ * names as /Schemas spells them), validates and chunks; returns descriptors and claim references,
+ * never user data.
+ */
+export async function planProvisioning(input: PlanInput, fitter?: TenantFitter): Promise<ProvisionPlan> {
+  if (input.source.kind === 'file') checkMappingTargets(input.source.mapping, input.model);
   const invalidRecords: InvalidRecord[] = [];
   let invalid = 0;
   let records = 0;
@@ -176,9 +203,10 @@ export async function planProvisioning(input: PlanInput): Promise<ProvisionPlan>
     chunks.push(claim ? { ...chunk, claim } : chunk);
     filling.clear();
   };
-  const sink: RecordSink = async (record, index) => {
+  const sink: RecordSink = async (mapped, index) => {
     records++;
-    if ('problems' in record) return reject(index, record, undefined, record.problems);
+    const record: FittedRecord = fitter ? await fitter.fit(mapped) : mapped;
+    if ('problems' in record) return reject(index, record, record.userName, record.problems);
     const userName = userNameOf(record.user);
     const reasons = validateUser(input.model, record.user, input.recordLimits);
     if (reasons.length > 0) return reject(index, record, userName, reasons);
@@ -296,11 +324,16 @@ export async function chunkEntries(tenant: string, source: ChunkSource, chunk: C
   });
 }
 
-export function createProvisioningActivities(_deps: ActivityDeps) {
+export function createProvisioningActivities(deps: ActivityDeps) {
   return {
-    /** Reads the source, maps and validates every record against the discovered schemas, and packs Bulk requests. */
+    /**
+     * Reads the source, maps every record, resolves CXone names to ids (reading the tenant's lists
+     * once, as needed), validates against the discovered schemas, and packs Bulk requests.
+     */
     async planProvisioning(input: PlanInput): Promise<ProvisionPlan> {
-      return heartbeating(() => planProvisioning(input));
+      return asActivity(() =>
+        heartbeating(() => planProvisioning(input, new TenantFitter(deps, input.tenant, input.model))),
+      );
     },
   };
 }

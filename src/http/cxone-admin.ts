@@ -1,4 +1,5 @@
-// CXone's skills (admin API) and teams (user-management API) for one tenant, behind one small
+// CXone's skills (admin API), teams and roles (user-management API) and login authenticators
+// (authentication API) for one tenant, behind one small
 // adapter: the shapes NICE publishes are likely, not certain, so every path can be overridden per
 // tenant. Requests go through the tenant's ScimClient (same API base and token as SCIM, the
 // tenant's request gate, one token refresh on 401, typed errors), with JSON content types.
@@ -14,6 +15,8 @@ export interface CxoneAdminPaths {
   skillAgent: string;
   teamSearch: string;
   team: string;
+  roles: string;
+  loginAuthenticators: string;
 }
 
 export const DEFAULT_CXONE_ADMIN_PATHS: CxoneAdminPaths = {
@@ -22,6 +25,8 @@ export const DEFAULT_CXONE_ADMIN_PATHS: CxoneAdminPaths = {
   skillAgent: '/skills/{skillId}/agents/{agentId}',
   teamSearch: '/user-management/v4/teams/search',
   team: '/user-management/v3/teams/{teamId}',
+  roles: '/user-management/v1/roles',
+  loginAuthenticators: '/authentication/v1/login-authenticators',
 };
 
 export interface CxoneAdminOptions {
@@ -41,6 +46,11 @@ const SkillAgent = t.intersection([
   t.partial({ proficiency: t.number, isActive: t.boolean }),
 ]);
 const Team = t.intersection([t.type({ id: t.string, name: t.string }), t.partial({ status: t.string })]);
+const Role = Team;
+const LoginAuthenticator = t.intersection([
+  t.type({ id: t.string, name: t.string }),
+  t.partial({ authenticationType: t.string }),
+]);
 const AgentResult = t.intersection([
   t.type({ agentId: t.number, success: t.boolean }),
   t.partial({ error: t.union([t.string, t.null]) }),
@@ -51,6 +61,8 @@ const Page = <C extends t.Mixed>(member: string, item: C) =>
 export type CxoneSkill = t.TypeOf<typeof Skill>;
 export type CxoneSkillAgent = t.TypeOf<typeof SkillAgent>;
 export type CxoneTeam = t.TypeOf<typeof Team>;
+export type CxoneRole = t.TypeOf<typeof Role>;
+export type CxoneLoginAuthenticator = t.TypeOf<typeof LoginAuthenticator>;
 export interface AgentResult {
   agentId: number;
   success: boolean;
@@ -137,12 +149,32 @@ export class CxoneAdmin {
     }
   }
 
-  /** Teams whose name is `name` as the server filters it (exact, case-insensitive); verify the answer. */
-  async searchTeams(name: string): Promise<CxoneTeam[]> {
+  /** The tenant's roles (one answer; paged on only if it says there are more). */
+  listRoles(): Promise<CxoneRole[]> {
+    return this.#pages(this.#paths.roles, 'roles', Role, (r) => r.id, { pagedFromStart: false });
+  }
+
+  /** The tenant's login authenticators (one answer; paged on only if it says there are more). */
+  listLoginAuthenticators(): Promise<CxoneLoginAuthenticator[]> {
+    return this.#pages(this.#paths.loginAuthenticators, 'loginAuthenticators', LoginAuthenticator, (a) => a.id, {
+      pagedFromStart: false,
+    });
+  }
+
+  /** Every team of the tenant: a search without a name, page by page. */
+  listTeams(): Promise<CxoneTeam[]> {
+    return this.searchTeams();
+  }
+
+  /**
+   * Teams whose name is `name` as the server filters it (exact, case-insensitive; verify the
+   * answer), or every team when no name is given.
+   */
+  async searchTeams(name?: string): Promise<CxoneTeam[]> {
     const found = new Map<string, CxoneTeam>();
     const codec = Page('teams', Team);
     for (let skip = 0, page = 0; page < MAX_PAGES; page++) {
-      const body = { filter: { name }, skip, top: this.#pageSize };
+      const body = { filter: name === undefined ? {} : { name }, skip, top: this.#pageSize };
       const answer = this.#decoded(
         this.#paths.teamSearch,
         codec,
@@ -173,15 +205,17 @@ export class CxoneAdmin {
     member: string,
     item: C,
     id: (value: t.TypeOf<C>) => string,
+    { pagedFromStart = true }: { pagedFromStart?: boolean } = {},
   ): Promise<Array<t.TypeOf<C>>> {
     const codec = Page(member, item);
     const found = new Map<string, t.TypeOf<C>>();
     for (let skip = 0, page = 0; page < MAX_PAGES; page++) {
-      const answer = this.#decoded(
-        path,
-        codec,
-        (await this.#send('GET', path, { query: { skip, top: this.#pageSize } })).body,
-      ) as Record<string, unknown> & { totalRecords?: number };
+      // An API documented without paging is asked plainly; `skip`/`top` only follow an answer that counts more.
+      const query = pagedFromStart || page > 0 ? { query: { skip, top: this.#pageSize } } : {};
+      const answer = this.#decoded(path, codec, (await this.#send('GET', path, query)).body) as Record<
+        string,
+        unknown
+      > & { totalRecords?: number };
       const items = answer[member] as Array<t.TypeOf<C>>;
       for (const value of items) if (!found.has(id(value))) found.set(id(value), value);
       skip += items.length;

@@ -5,6 +5,7 @@ import type { AttributeDefinition } from './codecs';
 import type { UserSchemaModel } from './schema-model';
 import { decode, formatIssues } from '../core/decode';
 import { isRefusedKey, refusedKeyIssues } from '../core/json';
+import { isResolvedByName } from './cxone-references';
 import { DEFAULT_RECORD_LIMITS, recordContentProblems, type RecordLimits } from './record-checks';
 
 export { userSchemaModel, type ModelResult, type UserSchemaModel } from './schema-model';
@@ -226,4 +227,77 @@ export function userNameOf(record: unknown): string | undefined {
   const key = Object.keys(record).find((k) => k.toLowerCase() === 'username');
   const value = key === undefined ? undefined : record[key];
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+}
+
+/**
+ * The user with every attribute name spelled as the provider's schema declares it (names are
+ * case-insensitive, RFC 7643 §2.1, but providers are not all lenient): `timezone`, as RFC 7643 and
+ * CXone's requests spell it, becomes `timeZone` where /Schemas declares `timeZone`. Extension URNs
+ * and sub-attributes too. A name the schema does not declare, or a spelling that would collide
+ * with one the record also has, is left as it is for validateUser to judge; so is a record with a
+ * name refused as a key (`__proto__`: validateUser reports it, and it is never copied).
+ */
+export function withDeclaredNames(model: UserSchemaModel, user: Record<string, unknown>): Record<string, unknown> {
+  if (refusedKeyIssues(user, '').length > 0) return user;
+  const respelled = (defs: readonly AttributeDefinition[], input: Record<string, unknown>) => {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(input)) {
+      const def = findAttribute(defs, key);
+      const inner = (v: unknown) =>
+        def?.type === 'complex' && isObject(v) ? respelled(def.subAttributes ?? [], v) : v;
+      out[def && !Object.hasOwn(input, def.name) ? def.name : key] = Array.isArray(value)
+        ? value.map(inner)
+        : inner(value);
+    }
+    return out;
+  };
+  const coreDefs = [...model.attributes, ...COMMON_ATTRIBUTES];
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(user)) {
+    if (key === 'schemas') out[key] = value;
+    else if (!key.toLowerCase().startsWith('urn:')) {
+      const def = findAttribute(coreDefs, key);
+      // Another member already has the declared spelling: both stay, as they are.
+      const collides = def !== undefined && def.name !== key && Object.hasOwn(user, def.name);
+      Object.assign(out, collides ? { [key]: value } : respelled(coreDefs, { [key]: value }));
+    } else {
+      const extension = model.extensions.find((e) => e.schema.toLowerCase() === key.toLowerCase());
+      const name = extension && !Object.hasOwn(user, extension.schema) ? extension.schema : key;
+      out[name] = extension && isObject(value) ? respelled(extension.attributes, value) : value;
+    }
+  }
+  return out;
+}
+
+/** A mapping target as src/mapping/mapping.ts parses it (`urn:…:User:team.display`, `roles.primary`). */
+export interface AttributeTarget {
+  extension?: string;
+  attribute: string;
+  sub?: string;
+}
+
+/**
+ * Why a mapping target is not an attribute the provider's User accepts, or undefined when it is:
+ * an extension or attribute (or sub-attribute) its /Schemas does not declare, or one it declares
+ * read-only. A reference's `display` is accepted on roles, team and loginAuthenticator: it names
+ * what CXone knows by id, and the name is resolved before anything is sent (src/scim/cxone-references.ts).
+ */
+export function targetProblem(model: UserSchemaModel, target: AttributeTarget): string | undefined {
+  const extension =
+    target.extension === undefined
+      ? undefined
+      : model.extensions.find((e) => e.schema.toLowerCase() === target.extension?.toLowerCase());
+  if (target.extension !== undefined && !extension)
+    return `the provider's /Schemas declares no extension ${target.extension} of its User`;
+  const defs = extension ? extension.attributes : [...model.attributes, ...COMMON_ATTRIBUTES];
+  const def = findAttribute(defs, target.attribute);
+  const where = extension ? `the extension ${extension.schema}` : "the provider's User schema";
+  if (!def) return `${target.attribute} is not declared by ${where} (/Schemas)`;
+  if (def.mutability === 'readOnly') return `${def.name} is read-only in ${where}`;
+  if (target.sub === undefined) return undefined;
+  const sub = findAttribute(def.subAttributes ?? [], target.sub);
+  if (!sub) return `${def.name}.${target.sub} is not declared by ${where} (/Schemas)`;
+  if (sub.mutability === 'readOnly' && !isResolvedByName(extension?.schema, def.name, sub.name))
+    return `${def.name}.${sub.name} is read-only in ${where}`;
+  return undefined;
 }
