@@ -38,6 +38,19 @@ function member(resource: Attributes, name: string): unknown {
 const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
 
 /**
+ * `current` already has `desired`: equal values, where an object's members `desired` does not set
+ * are the provider's (a `display` it computes from a reference's `value`, a `formatted` name), and
+ * arrays match element by element, in order and in number. Member names in any letter case.
+ */
+function holds(desired: unknown, current: unknown): boolean {
+  if (Array.isArray(desired))
+    return Array.isArray(current) && desired.length === current.length && desired.every((d, i) => holds(d, current[i]));
+  if (isObject(desired))
+    return isObject(current) && Object.entries(desired).every(([k, v]) => isAbsent(v) || holds(v, member(current, k)));
+  return same(desired, current);
+}
+
+/**
  * The operations that take a User from `current` to `desired`: one `replace` per attribute whose
  * value differs (a multi-valued attribute such as `emails` as a whole; extension attributes one
  * by one, under `<schema URN>:<name>`), then, with `removeAbsent`, one `remove` per attribute that
@@ -69,7 +82,7 @@ function diff(
     const existing = member(current, key);
     if (topLevel && isExtension(key, value)) {
       diff(value, isObject(existing) ? existing : {}, `${key}:`, removeAbsent, replaces, removes);
-    } else if (!same(value, existing)) {
+    } else if (!(removeAbsent ? same(value, existing) : holds(value, existing))) {
       replaces.push({ op: 'replace', path: `${prefix}${key}`, value });
     }
   }
