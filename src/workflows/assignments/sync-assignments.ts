@@ -14,13 +14,7 @@ import { exceedsThreshold, shouldQuarantine } from '../../scim/reconcile';
 import { reportTotals } from '../report';
 import type { DeletionDecision } from '../sync/deletion-approval';
 import type { SyncRunOptions } from '../sync/run-options';
-import {
-  runSyncJob,
-  syncInputChecks,
-  type SyncJobProgress,
-  type SyncRun,
-  type SyncRunOutcome,
-} from '../sync/sync-run';
+import { runSyncJob, syncInputChecks, type SyncJobProgress, type SyncRun, type SyncRunOutcome } from '../sync/sync-run';
 
 export interface SyncAssignmentsInput extends SyncRunOptions {
   tenant: string;
