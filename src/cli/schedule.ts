@@ -8,12 +8,11 @@ import {
   type ScheduleDescription,
 } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { syncUsers } from '../workflows';
 import { withTemporal, type CliContext } from './context';
 import { ExitCode, UsageError } from './exit-codes';
-import { addSyncOptions, syncInputFrom, type SyncOptions } from './sync-options';
+import { addSyncOptions, durationOption, syncInputFrom, type SyncOptions } from './sync-options';
 import { followSync, reportSyncEnd } from './sync';
 import { syncProgressPrinter } from './sync-print';
 
@@ -23,17 +22,6 @@ interface CreateOptions extends SyncOptions {
   catchupWindow: string;
   scheduleId?: string;
   paused?: boolean;
-}
-
-function durationOption(value: string): string {
-  let ms = NaN;
-  try {
-    ms = msToNumber(value as Duration);
-  } catch {
-    // reported below
-  }
-  if (!(ms > 0)) throw new InvalidArgumentError('must be a duration such as "1h", "30 minutes" or "1 day".');
-  return value;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
