@@ -9,6 +9,7 @@ import {
 } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import type { Command } from 'commander';
+import { syncScheduleId } from '../temporal/constants';
 import { syncUsers } from '../workflows';
 import { withTemporal, type CliContext } from './context';
 import { ExitCode, UsageError } from './exit-codes';
@@ -26,8 +27,6 @@ interface CreateOptions extends SyncOptions {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export const defaultScheduleId = (tenant: string) => `sync-${tenant}`;
-
 /** Creates the schedule; returns its id. */
 export async function createSyncSchedule(
   client: Client,
@@ -38,7 +37,7 @@ export async function createSyncSchedule(
   if ((options.cron === undefined) === (options.every === undefined))
     throw new UsageError('schedule create: give either --cron or --every');
   const input = syncInputFrom(file, options);
-  const scheduleId = options.scheduleId ?? defaultScheduleId(input.tenant);
+  const scheduleId = options.scheduleId ?? syncScheduleId(input.tenant);
   try {
     await client.schedule.create({
       scheduleId,

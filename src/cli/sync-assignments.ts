@@ -1,12 +1,12 @@
 // `cxone-scim sync-assignments`: start a skills and team reconciliation (syncAssignments), print
 // its plan and outcome. Removals above the threshold wait for `cxone-scim sync approve|reject`,
 // which answer any run by workflow id with the shared approveDeletions / rejectDeletions updates.
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { Option, type Command } from 'commander';
 import type { SourceFormat } from '../activities/sources/user-source';
 import { DEFAULT_TENANT_ID } from '../config/tenants';
+import { syncAssignmentsWorkflowId } from '../temporal/constants';
 import {
   syncAssignments,
   syncAssignmentsProgressQuery,
@@ -124,7 +124,7 @@ export async function syncAssignmentsCommand(
 ): Promise<void> {
   const input = assignmentsInputFrom(file, options);
   await withTemporal(context, async (client, taskQueue) => {
-    const workflowId = options.workflowId ?? `sync-assignments-${input.tenant}-${randomUUID()}`;
+    const workflowId = options.workflowId ?? syncAssignmentsWorkflowId(input.tenant);
     const handle = await client.workflow.start(syncAssignments, { taskQueue, workflowId, args: [input] });
     context.stderr.write(`workflow ${workflowId}\n`);
     let ended = false;
