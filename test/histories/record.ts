@@ -18,7 +18,7 @@ import { SCENARIOS, type RecordingContext } from './scenarios';
 // server and the CXone sandbox on loopback, and replaces test/histories/*.json with their histories.
 // `npm run record:histories -- syncAssignments` runs only the scenarios whose name contains an
 // argument and replaces only the files they write (the other histories stay as they are).
-// Run it only when a workflow change is meant to be compatible with running workflows (README,
+// Run it only when a workflow change is meant to be compatible with running workflows (docs/development.md,
 // "Changing workflow code safely"): the old files are what proves that it is.
 //
 // No payload codec is set up (so the replay test needs no key), and every tenant secret is random
