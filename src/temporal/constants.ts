@@ -30,9 +30,9 @@ export function configureWorkflowId(tenant: string): string {
 }
 
 // The workflow ids of runs the CLI starts (unless --workflow-id gives one): `<job>-<tenant>-<uuid>`,
-// a new one per run. Scripts find runs by these prefixes: keep the formats. They draw a random
-// UUID (Web Crypto, no import, so that workflow code may still import this module): the CLI's
-// to call, never workflow code.
+// a new one per run. Scripts find runs by these prefixes: keep the formats. The UUID comes from
+// the global Web Crypto `crypto` (no import, so workflow code may still import this module for
+// configureWorkflowId); only the CLI calls these, never workflow code.
 
 /** A provisionUsers run: `provision-users-<tenant>-<uuid>`. */
 export function provisionUsersWorkflowId(tenant: string): string {
@@ -52,6 +52,11 @@ export function syncGroupsWorkflowId(tenant: string): string {
 /** A syncAssignments run: `sync-assignments-<tenant>-<uuid>`. */
 export function syncAssignmentsWorkflowId(tenant: string): string {
   return `sync-assignments-${tenant}-${crypto.randomUUID()}`;
+}
+
+/** An adoptUsers run: `adopt-<tenant>-<uuid>`. */
+export function adoptUsersWorkflowId(tenant: string): string {
+  return `adopt-${tenant}-${crypto.randomUUID()}`;
 }
 
 /** The schedule of a tenant's syncUsers runs (`schedule create` without --schedule-id): `sync-<tenant>`. */
