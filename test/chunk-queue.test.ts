@@ -4,11 +4,11 @@ import { describe, it } from 'node:test';
 import type { ChunkSubmission, ChunkTally } from '../src/activities/bulk-chunks';
 import { indicesOf, rangesOf, type ChunkDescriptor } from '../src/scim/bulk-plan';
 import { addCounts, emptyCounts, latencyStats, succeededOf } from '../src/core/tally';
+import { legacyBatchOptions } from '../src/workflows/history-compat';
 import { ChunkQueue, FATAL_FAILURES } from '../src/workflows/provision-users/chunk-queue';
 import {
   batchesFor,
   emptyTally,
-  legacyBatchOptions,
   nextBatchSize,
   spreadSlices,
   POLL_MAX_MS,

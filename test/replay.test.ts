@@ -11,7 +11,7 @@ import { installTestRuntime, workflowBundle } from './helpers/temporal';
 // `npm run record:histories`) is replayed against the workflow code as it is now. A change that
 // would make running workflows fail after a deploy (a different activity, timer, child workflow or
 // order of them for the same history) fails here. No Temporal server is needed: replay runs the
-// workflow code against the recorded events. README: "Changing workflow code safely".
+// workflow code against the recorded events. docs/development.md: "Changing workflow code safely".
 
 const HOW_TO_RECORD = 'add a scenario to test/histories/scenarios.ts and run `npm run record:histories`';
 
@@ -62,7 +62,7 @@ describe('replay of the recorded workflow histories (no Temporal server)', () =>
     assert.deepEqual(
       failures,
       [],
-      'a workflow change is not replay-compatible: guard it with patched() or ship it under a new worker build id (README, "Changing workflow code safely")',
+      'a workflow change is not replay-compatible: guard it with patched() or ship it under a new worker build id (docs/development.md, "Changing workflow code safely")',
     );
   });
 

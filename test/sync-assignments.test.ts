@@ -19,6 +19,7 @@ import { Capture, cliContext } from './helpers/cli';
 import { sendJson, startScriptedServer } from './helpers/http';
 import { historyText, startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 import { scimUser } from './helpers/users';
+import { failedWith } from './helpers/workflow-failures';
 
 // syncAssignments end to end: a real Temporal dev server and worker against the CXone sandbox's
 // cxone profile (SCIM Users with the NICE extension, the teams and skills APIs), the full profile
@@ -324,6 +325,17 @@ describe('syncAssignments', () => {
     );
     assert.equal(code, 0);
     assert.match(stdout.text, /^outcome: unsupported \(the provider has no skills API/m);
+  });
+
+  it('fails with InvalidSyncInput naming the field and value when a run option is not a duration, before any request', async () => {
+    const file = csv('bad-duration.csv', SOURCE);
+    cxone.requestLog.length = 0;
+    for (const field of ['runDeadline', 'approvalTimeout'] as const)
+      await assert.rejects(
+        run({ source: { path: file }, [field]: 'bogus' }),
+        failedWith('InvalidSyncInput', new RegExp(`^${field} must be a duration such as .*, got "bogus"$`)),
+      );
+    assert.deepEqual(cxone.requestLog, [], 'nothing was sent to the provider');
   });
 
   it("stops at once, without retrying, when the skills API answers another shape than CXone's", async () => {

@@ -3,7 +3,7 @@ import { isGrpcServiceError } from '@temporalio/client';
 import type { WorkflowReport } from '../workflows/report';
 
 /**
- * Exit codes of `configure`, `provision` and `watch` (documented in the README):
+ * Exit codes of `configure`, `provision` and `watch` (documented in docs/workflows.md):
  *   0  done: every record provisioned, or the configuration applied / already in sync
  *   1  error: the run failed (or provisioned none of a non-empty source), or the command could not run
  *   2  partial: the run finished, but some records were invalid or failed (or it was quarantined)

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { Option, type Command } from 'commander';
@@ -6,6 +5,7 @@ import type { SourceFormat } from '../activities/sources/user-source';
 import { DEFAULT_TENANT_ID } from '../config/tenants';
 import { looksLikeUrl, parseSourceLocation, SourceLocationError } from '../activities/sources/source-url';
 import { compileMapping } from '../mapping/mapping';
+import { provisionUsersWorkflowId } from '../temporal/constants';
 import { progressQuery, provisionUsers, type ProvisionUsersInput, type ProvisionUsersResult } from '../workflows';
 import type { WriteMode } from '../workflows';
 import type { ProvisionProgress } from '../workflows/provision-users/totals';
@@ -35,7 +35,7 @@ export async function runProvision(
 }> {
   const handle = await client.workflow.start(provisionUsers, {
     taskQueue,
-    workflowId: options.workflowId ?? `provision-users-${input.tenant}-${randomUUID()}`,
+    workflowId: options.workflowId ?? provisionUsersWorkflowId(input.tenant),
     args: [input],
   });
   return { handle, ...(await followProvision(handle, options)) };

@@ -8,12 +8,12 @@ import {
   type ScheduleDescription,
 } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { syncScheduleId } from '../temporal/constants';
 import { syncUsers } from '../workflows';
 import { withTemporal, type CliContext } from './context';
 import { ExitCode, UsageError } from './exit-codes';
-import { addSyncOptions, syncInputFrom, type SyncOptions } from './sync-options';
+import { addSyncOptions, durationOption, syncInputFrom, type SyncOptions } from './sync-options';
 import { followSync, reportSyncEnd } from './sync';
 import { syncProgressPrinter } from './sync-print';
 
@@ -25,20 +25,7 @@ interface CreateOptions extends SyncOptions {
   paused?: boolean;
 }
 
-function durationOption(value: string): string {
-  let ms = NaN;
-  try {
-    ms = msToNumber(value as Duration);
-  } catch {
-    // reported below
-  }
-  if (!(ms > 0)) throw new InvalidArgumentError('must be a duration such as "1h", "30 minutes" or "1 day".');
-  return value;
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export const defaultScheduleId = (tenant: string) => `sync-${tenant}`;
 
 /** Creates the schedule; returns its id. */
 export async function createSyncSchedule(
@@ -50,7 +37,7 @@ export async function createSyncSchedule(
   if ((options.cron === undefined) === (options.every === undefined))
     throw new UsageError('schedule create: give either --cron or --every');
   const input = syncInputFrom(file, options);
-  const scheduleId = options.scheduleId ?? defaultScheduleId(input.tenant);
+  const scheduleId = options.scheduleId ?? syncScheduleId(input.tenant);
   try {
     await client.schedule.create({
       scheduleId,

@@ -1,14 +1,12 @@
 // `cxone-scim sync-assignments`: start a skills and team reconciliation (syncAssignments), print
 // its plan and outcome. Removals above the threshold wait for `cxone-scim sync approve|reject`,
 // which answer any run by workflow id with the shared approveDeletions / rejectDeletions updates.
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
 import { WorkflowFailedError } from '@temporalio/client';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { SourceFormat } from '../activities/sources/user-source';
 import { DEFAULT_TENANT_ID } from '../config/tenants';
+import { syncAssignmentsWorkflowId } from '../temporal/constants';
 import {
   syncAssignments,
   syncAssignmentsProgressQuery,
@@ -17,6 +15,7 @@ import {
 } from '../workflows';
 import { integerOption, withTemporal, type CliContext } from './context';
 import { describeError, ExitCode } from './exit-codes';
+import { durationOption, shareOption } from './sync-options';
 import { approvalInstructions } from './sync-print';
 
 export interface SyncAssignmentsOptions {
@@ -36,24 +35,6 @@ export interface SyncAssignmentsOptions {
   wait: boolean;
   workflowId?: string;
   output: string;
-}
-
-function shareOption(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !(n >= 0 && n <= 1))
-    throw new InvalidArgumentError('must be a share between 0 and 1, e.g. 0.2.');
-  return n;
-}
-
-function durationOption(value: string): string {
-  let ms = NaN;
-  try {
-    ms = msToNumber(value as Duration);
-  } catch {
-    // reported below
-  }
-  if (!(ms > 0)) throw new InvalidArgumentError('must be a duration such as "24 hours" or "90 minutes".');
-  return value;
 }
 
 /** The syncAssignments input for a file the worker reads (its path made absolute). */
@@ -143,7 +124,7 @@ export async function syncAssignmentsCommand(
 ): Promise<void> {
   const input = assignmentsInputFrom(file, options);
   await withTemporal(context, async (client, taskQueue) => {
-    const workflowId = options.workflowId ?? `sync-assignments-${input.tenant}-${randomUUID()}`;
+    const workflowId = options.workflowId ?? syncAssignmentsWorkflowId(input.tenant);
     const handle = await client.workflow.start(syncAssignments, { taskQueue, workflowId, args: [input] });
     context.stderr.write(`workflow ${workflowId}\n`);
     let ended = false;

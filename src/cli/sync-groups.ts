@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DEFAULT_TENANT_ID } from '../config/tenants';
+import { syncGroupsWorkflowId } from '../temporal/constants';
 import { syncGroups, type SyncGroupsInput, type SyncGroupsResult } from '../workflows';
 import { integerOption, withTemporal, type CliContext } from './context';
 import { describeError, ExitCode, UsageError } from './exit-codes';
@@ -81,7 +81,7 @@ export async function syncGroupsCommand(options: SyncGroupsOptions, context: Cli
   await withTemporal(context, async (client, taskQueue) => {
     const handle = await client.workflow.start(syncGroups, {
       taskQueue,
-      workflowId: options.workflowId ?? `sync-groups-${input.tenant}-${randomUUID()}`,
+      workflowId: options.workflowId ?? syncGroupsWorkflowId(input.tenant),
       args: [input],
     });
     context.stderr.write(

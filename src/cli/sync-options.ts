@@ -31,14 +31,16 @@ export interface SyncOptions {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function shareOption(value: string): number {
+/** Commander parser of a share option (0..1). */
+export function shareOption(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !(n >= 0 && n <= 1))
     throw new InvalidArgumentError('must be a share between 0 and 1, e.g. 0.2.');
   return n;
 }
 
-function durationOption(value: string): string {
+/** Commander parser of a duration option (`24 hours`, `90 minutes`, `1 day`): kept as given, refused unless > 0 ms. */
+export function durationOption(value: string): string {
   if (durationMs(value) === undefined)
     throw new InvalidArgumentError(`must be a duration such as ${DURATION_EXAMPLES}.`);
   return value;

@@ -1,6 +1,5 @@
 // `cxone-scim sync`: start a reconciliation (syncUsers), follow it, print its plan and outcome;
 // `sync approve` / `sync reject` answer a run that waits for approval of its removals.
-import { randomUUID } from 'node:crypto';
 import {
   WorkflowFailedError,
   WorkflowNotFoundError,
@@ -9,6 +8,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { Command } from 'commander';
+import { syncUsersWorkflowId } from '../temporal/constants';
 import {
   approveDeletionsUpdate,
   rejectDeletionsUpdate,
@@ -82,7 +82,7 @@ export async function runSync(
 ) {
   const handle = await client.workflow.start(syncUsers, {
     taskQueue,
-    workflowId: options.workflowId ?? `sync-${input.tenant}-${randomUUID()}`,
+    workflowId: options.workflowId ?? syncUsersWorkflowId(input.tenant),
     args: [input],
   });
   return { handle, end: await followSync(handle, options) };
@@ -120,7 +120,7 @@ export async function syncCommand(
   const input = syncInputFrom(file, options);
   await withTemporal(context, async (client, taskQueue) => {
     const bar = syncProgressPrinter(context.stderr);
-    const workflowId = options.workflowId ?? `sync-${input.tenant}-${randomUUID()}`;
+    const workflowId = options.workflowId ?? syncUsersWorkflowId(input.tenant);
     context.stderr.write(`workflow ${workflowId}\n`);
     const { end } = await runSync(client, taskQueue, input, {
       workflowId,

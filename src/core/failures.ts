@@ -1,6 +1,6 @@
 // Every `ApplicationFailure.type` the project throws, listed once: how the run treats it and what
 // a person should do about it. Pure data (no Temporal, no Node built-ins), so workflows branch on
-// it, activities throw it, the CLI explains it, and a test keeps the README's table in step.
+// it, activities throw it, the CLI explains it, and a test keeps docs/troubleshooting.md's table in step.
 
 /**
  * - `retryable`: transient; the activity is retried (Retry-After or backoff) until its deadline.

@@ -68,14 +68,10 @@ export async function configureServiceProvider(
 ): Promise<ConfigureServiceProviderResult> {
   const mode = input.mode ?? 'apply';
   const report = new ReportRecorder<ConfigureServiceProviderInput, ConfigureServiceProviderResult>(input.tenant, input);
-  try {
-    const result = await run(input, mode, report);
-    report.succeed(result, result.published === false ? 'not-published' : result.inSync ? 'succeeded' : 'drift');
-    return result;
-  } catch (err) {
-    report.fail(err);
-    throw err;
-  }
+  return report.complete(
+    () => run(input, mode, report),
+    (r) => (r.published === false ? 'not-published' : r.inSync ? 'succeeded' : 'drift'),
+  );
 }
 
 async function run(

@@ -31,13 +31,13 @@ export async function discoverServiceProvider(
   input: DiscoverServiceProviderInput,
 ): Promise<DiscoverServiceProviderResult> {
   const report = new ReportRecorder<DiscoverServiceProviderInput, DiscoverServiceProviderResult>(input.tenant, input);
-  try {
+  return report.complete(async () => {
     const discovered = await report.step(
       'discover ServiceProviderConfig',
       () => discoverServiceProviderConfig(input.tenant),
       (d) => ({ httpStatus: d.httpStatus, etagAfter: d.etag, payloadSha256: d.payloadSha256 }),
     );
-    const result = {
+    return {
       httpStatus: discovered.httpStatus,
       etag: discovered.etag,
       payloadSha256: discovered.payloadSha256,
@@ -45,10 +45,5 @@ export async function discoverServiceProvider(
       ...(discovered.published !== undefined ? { published: discovered.published } : {}),
       ...(discovered.capabilities ? { capabilities: discovered.capabilities } : {}),
     };
-    report.succeed(result);
-    return result;
-  } catch (err) {
-    report.fail(err);
-    throw err;
-  }
+  });
 }

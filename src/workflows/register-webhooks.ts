@@ -46,14 +46,10 @@ export function registerWebhooksWorkflowId(tenant: string): string {
  */
 export async function registerWebhooks(input: RegisterWebhooksInput): Promise<RegisterWebhooksResult> {
   const report = new ReportRecorder<RegisterWebhooksInput, RegisterWebhooksResult>(input.tenant, input);
-  try {
-    const result = await run(input, report);
-    report.succeed(result, result.changed ? 'succeeded' : 'unchanged');
-    return result;
-  } catch (err) {
-    report.fail(err);
-    throw err;
-  }
+  return report.complete(
+    () => run(input, report),
+    (r) => (r.changed ? 'succeeded' : 'unchanged'),
+  );
 }
 
 async function run(

@@ -16,7 +16,9 @@ import { SCENARIOS, type RecordingContext } from './scenarios';
 
 // `npm run record:histories`: runs every scenario of ./scenarios.ts against a fresh Temporal dev
 // server and the CXone sandbox on loopback, and replaces test/histories/*.json with their histories.
-// Run it only when a workflow change is meant to be compatible with running workflows (README,
+// `npm run record:histories -- syncAssignments` runs only the scenarios whose name contains an
+// argument and replaces only the files they write (the other histories stay as they are).
+// Run it only when a workflow change is meant to be compatible with running workflows (docs/development.md,
 // "Changing workflow code safely"): the old files are what proves that it is.
 //
 // No payload codec is set up (so the replay test needs no key), and every tenant secret is random
@@ -110,7 +112,9 @@ function withTimeout<T>(what: string, promise: Promise<T>, ms: number): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function main(): Promise<void> {
+async function main(only: string[]): Promise<void> {
+  const scenarios = only.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => only.some((name) => s.name.includes(name)));
+  assert.ok(scenarios.length > 0, `no scenario's name contains ${only.join(' or ')}: ${SCENARIOS.map((s) => s.name).join('; ')}`);
   const started = Date.now();
   const env = await startEnvironment();
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'record-histories-'));
@@ -149,7 +153,7 @@ async function main(): Promise<void> {
         return runs;
       },
     };
-    for (const scenario of SCENARIOS) {
+    for (const scenario of scenarios) {
       const t0 = Date.now();
       await withTimeout(scenario.name, scenario.record(context), SCENARIO_TIMEOUT_MS);
       console.log(`recorded ${scenario.name} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -162,7 +166,7 @@ async function main(): Promise<void> {
   }
   // Only now that every scenario passed are the committed files replaced.
   fs.mkdirSync(HISTORIES_DIR, { recursive: true });
-  for (const old of fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'))) fs.rmSync(path.join(HISTORIES_DIR, old));
+  if (only.length === 0) for (const old of fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'))) fs.rmSync(path.join(HISTORIES_DIR, old));
   for (const file of written) fs.copyFileSync(path.join(staging, file), path.join(HISTORIES_DIR, file));
   fs.rmSync(staging, { recursive: true, force: true });
   const bytes = written.reduce((n, f) => n + fs.statSync(path.join(HISTORIES_DIR, f)).size, 0);
@@ -170,7 +174,7 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((err: unknown) => {
+  main(process.argv.slice(2)).catch((err: unknown) => {
     console.error(`record:histories failed, test/histories left as it was: ${err instanceof Error ? err.stack : String(err)}`);
     process.exitCode = 1;
   });

@@ -15,6 +15,7 @@ import {
   provisionUsers,
   registerWebhooks,
   stateQuery,
+  syncAssignments,
   syncGroups,
   syncProgressQuery,
   syncUsers,
@@ -297,6 +298,17 @@ export const SCENARIOS: Scenario[] = [
       const result = await handle.result();
       assert.deepEqual([result.outcome, result.linked, result.plan.counts.weak], ['succeeded', 2, 1], `adoptUsers-approved: ${JSON.stringify(result.failures)}`);
       await c.save('adoptUsers-approved', 'adopt-approved');
+    },
+  },
+  {
+    name: 'syncAssignments unsupported (no skills API)',
+    async record(c) {
+      const file = path.join(c.workDir, 'assignments.csv');
+      fs.writeFileSync(file, 'userName,skills,team\nagent.0@example.com,Sales:5,Sales\n');
+      const workflowId = 'sync-assignments-unsupported';
+      const result = await c.client.workflow.execute(syncAssignments, { taskQueue: c.taskQueue, workflowId, args: [{ tenant: 'sandbox', source: { path: file } }] });
+      assert.equal(result.outcome, 'unsupported', `syncAssignments-unsupported: ${result.note ?? ''}`);
+      await c.save('syncAssignments-unsupported', workflowId);
     },
   },
 ];

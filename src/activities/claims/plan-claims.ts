@@ -84,7 +84,8 @@ export async function readPlanSlice<T>(
 
 /**
  * The whole plan of a run planned by a build from before the claim store, in the file that build
- * wrote on the planning worker (readable there only): such runs finish as they would have.
+ * wrote on the planning worker (readable there only): such runs finish as they would have
+ * (history-compat: sync-plan-file).
  */
 export function readPlanFile<T>(file: string, planHash: string, what: string): T[] {
   let plan: { planHash?: string; changes?: T[] };

@@ -1,7 +1,5 @@
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
-import type { Activities } from '../../activities';
+import { ApplicationFailure, defineQuery } from '@temporalio/workflow';
 import type {
   AssignmentFailure,
   AssignmentKind,
@@ -12,16 +10,11 @@ import type {
 import type { PlanOut } from '../../activities/sync-review';
 import { FailureType } from '../../core/failures';
 import type { AssignmentAction } from '../../scim/assignments';
-import {
-  DEFAULT_DELETION_THRESHOLD,
-  DEFAULT_QUARANTINE,
-  exceedsThreshold,
-  shouldQuarantine,
-} from '../../scim/reconcile';
-import { providerCallFor } from '../activity-options';
-import { ReportRecorder, reportTotals } from '../report';
-import { DeletionApproval, type DeletionDecision } from '../sync/deletion-approval';
+import { exceedsThreshold, shouldQuarantine } from '../../scim/reconcile';
+import { reportTotals } from '../report';
+import type { DeletionDecision } from '../sync/deletion-approval';
 import type { SyncRunOptions } from '../sync/run-options';
+import { runSyncJob, syncInputChecks, type SyncJobProgress, type SyncRun, type SyncRunOutcome } from '../sync/sync-run';
 
 export interface SyncAssignmentsInput extends SyncRunOptions {
   tenant: string;
@@ -39,14 +32,7 @@ export interface SyncAssignmentsInput extends SyncRunOptions {
   planOut?: PlanOut;
 }
 
-export type SyncAssignmentsOutcome =
-  | 'succeeded'
-  | 'partial'
-  | 'dry-run'
-  | 'rejected'
-  | 'approval-timeout'
-  | 'unsupported'
-  | 'quarantined';
+export type SyncAssignmentsOutcome = SyncRunOutcome | 'unsupported';
 
 export type AssignmentPlanShown = Omit<Extract<AssignmentPlanSummary, { planHash: string }>, 'slices'>;
 
@@ -66,12 +52,9 @@ export interface SyncAssignmentsResult {
   note?: string;
 }
 
-export interface SyncAssignmentsProgress {
-  phase: 'planning' | 'writing' | 'awaitingApproval' | 'removing' | 'completed' | 'failed';
-  planHash?: string;
+export interface SyncAssignmentsProgress extends SyncJobProgress {
   planned?: AssignmentPlanShown['counts'];
   applied: Record<AssignmentAction, number>;
-  failed: number;
   awaitingApproval?: { removals: number; reason?: string; planHash: string };
 }
 
@@ -84,17 +67,9 @@ const noChanges = (): Record<AssignmentAction, number> => ({
   'remove-skill': 0,
 });
 
-const invalid = (message: string) => ApplicationFailure.nonRetryable(message, FailureType.InvalidSyncInput);
+const { invalid } = syncInputChecks;
 
-function positive(value: number | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) throw invalid(`${name} must be a positive integer, got ${String(value)}`);
-  return value;
-}
-
-// The SyncRunOptions checks are syncUsers' own; they move to the shared sync-run validation once it exists.
 function checkInput(input: SyncAssignmentsInput): void {
-  if (!input.tenant) throw invalid('tenant is required');
   if (!input.source?.path) throw invalid('source.path is required (the assignments file the worker reads)');
   for (const column of ['keyColumn', 'skillsColumn', 'teamColumn'] as const) {
     const value = input.source[column];
@@ -109,24 +84,6 @@ function checkInput(input: SyncAssignmentsInput): void {
   if (input.skills !== undefined && (!Array.isArray(input.skills) || input.skills.some((s) => typeof s !== 'string')))
     throw invalid('skills must be a list of skill names');
   if (input.planOut !== undefined && !input.planOut.path) throw invalid('planOut.path is required');
-  const share = input.deletionThreshold?.maxShare;
-  if (share !== undefined && !(share >= 0 && share <= 1))
-    throw invalid(`deletionThreshold.maxShare must be between 0 and 1, got ${String(share)}`);
-  for (const name of ['approvalTimeout', 'runDeadline'] as const) {
-    const value = input[name];
-    if (value === undefined) continue;
-    let ms = NaN;
-    try {
-      ms = msToNumber(value as Duration);
-    } catch {
-      // reported below
-    }
-    if (!(ms > 0))
-      throw invalid(`${name} must be a duration such as "24 hours" or "90 minutes", got ${JSON.stringify(value)}`);
-  }
-  const rate = input.quarantine?.maxFailureRate;
-  if (rate !== undefined && !(rate >= 0 && rate <= 1))
-    throw invalid(`quarantine.maxFailureRate must be between 0 and 1, got ${String(rate)}`);
 }
 
 /**
@@ -145,45 +102,35 @@ function checkInput(input: SyncAssignmentsInput): void {
  *     ─▶ skill removals in slices ─▶ report
  */
 export async function syncAssignments(input: SyncAssignmentsInput): Promise<SyncAssignmentsResult> {
-  const report = new ReportRecorder<SyncAssignmentsInput, SyncAssignmentsResult>(input.tenant, input);
   const progress: SyncAssignmentsProgress = { phase: 'planning', applied: noChanges(), failed: 0 };
-  setHandler(syncAssignmentsProgressQuery, () => progress);
-  const approval = new DeletionApproval();
-  report.useTotals(() => {
-    const succeeded = Object.values(progress.applied).reduce((n, c) => n + c, 0);
-    return reportTotals(succeeded, progress.failed, []);
+  return runSyncJob(input, {
+    request: { ...input },
+    progressQuery: syncAssignmentsProgressQuery,
+    progress,
+    totals: () => {
+      const succeeded = Object.values(progress.applied).reduce((n, c) => n + c, 0);
+      return reportTotals(succeeded, progress.failed, []);
+    },
+    check: checkInput,
+    run: (run) => syncAssignmentsRun(input, run),
   });
-  try {
-    checkInput(input);
-    const result = await run(input, report, progress, approval);
-    progress.phase = 'completed';
-    report.succeed(result, result.outcome);
-    return result;
-  } catch (err) {
-    progress.phase = 'failed';
-    report.fail(err);
-    throw err;
-  }
 }
 
-async function run(
+async function syncAssignmentsRun(
   input: SyncAssignmentsInput,
-  report: ReportRecorder<SyncAssignmentsInput, SyncAssignmentsResult>,
-  progress: SyncAssignmentsProgress,
-  approval: DeletionApproval,
+  run: SyncRun<SyncAssignmentsResult, SyncAssignmentsProgress>,
 ): Promise<SyncAssignmentsResult> {
-  const maxReported = positive(input.maxReported, 'maxReported', 100);
-  const perActivity = positive(input.changesPerActivity, 'changesPerActivity', 500);
-  const agentsPerRequest = positive(input.agentsPerRequest, 'agentsPerRequest', 100);
+  const { report, progress, settings } = run;
+  const { maxReported } = settings;
+  const perActivity = syncInputChecks.positiveInteger(input.changesPerActivity, 'changesPerActivity', 500);
+  const agentsPerRequest = syncInputChecks.positiveInteger(input.agentsPerRequest, 'agentsPerRequest', 100);
   // Transient failures (429, 5xx, outages) are retried until the run's deadline, never by a count:
-  // each request within an activity attempt, and each activity by Temporal.
-  const retryUntil = Date.now() + msToNumber((input.runDeadline ?? '6 hours') as Duration);
-  const { planAssignmentSync, applyAssignmentChanges } = proxyActivities<Activities>(
-    providerCallFor((input.runDeadline ?? '6 hours') as Duration, {
-      startToCloseTimeout: '30 minutes',
-      heartbeatTimeout: '2 minutes',
-    }),
-  );
+  // each request within an activity attempt (retryUntil), and each activity by Temporal.
+  const retryUntil = Date.now() + msToNumber(settings.runDeadline);
+  const { planAssignmentSync, applyAssignmentChanges } = run.applyActivities({
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '2 minutes',
+  });
   const result: SyncAssignmentsResult = {
     tenant: input.tenant,
     outcome: 'succeeded',
@@ -229,14 +176,10 @@ async function run(
       `the source has no valid record (${summary.records} records, ${summary.problemCount} errors): refusing to remove ${summary.removals} skill assignments`,
       FailureType.EmptySource,
     );
-  if (input.dryRun) {
-    report.skip('apply plan', `dry run: plan ${summary.planHash}`);
-    return { ...result, outcome: 'dry-run' };
-  }
+  if (settings.dryRun) return run.dryRun(result, summary.planHash);
 
-  const quarantine = { ...DEFAULT_QUARANTINE, ...input.quarantine };
   const written = () => Object.values(result.applied).reduce((n, c) => n + c, 0);
-  const quarantined = () => shouldQuarantine(written() + result.failed, result.failed, quarantine);
+  const quarantined = () => shouldQuarantine(written() + result.failed, result.failed, settings.quarantine);
   const apply = async (phase: AssignmentPhase) => {
     for (let index = 0; index < slices[phase].length && !quarantined(); index++) {
       const tally = await applyAssignmentChanges({
@@ -257,6 +200,7 @@ async function run(
       progress.failed = result.failed;
     }
   };
+  const problems = summary.problemCount;
   progress.phase = 'writing';
   if (summary.writes > 0)
     await report.step(
@@ -264,42 +208,24 @@ async function run(
       () => apply('writes'),
       () => ({ detail: describe(result.applied) }),
     );
-  if (quarantined()) return stopped(result, report);
+  if (quarantined()) return run.quarantined(result);
 
   const removals = summary.removals;
-  if (removals === 0) return finish(result);
-  const threshold = { ...DEFAULT_DELETION_THRESHOLD, ...input.deletionThreshold };
-  const check = exceedsThreshold(removals, summary.managedMemberships, threshold);
+  if (removals === 0) return run.finish(result, problems);
+  const check = exceedsThreshold(removals, summary.managedMemberships, settings.deletionThreshold);
   result.threshold = { ...check, removals, managed: summary.managedMemberships };
-  if (check.exceeded) {
-    progress.phase = 'awaitingApproval';
-    progress.awaitingApproval = {
-      removals,
-      ...(check.reason ? { reason: check.reason } : {}),
-      planHash: summary.planHash,
-    };
-    const timeout = (input.approvalTimeout ?? '24 hours') as Duration;
-    result.deletionDecision = await report.step(
-      `await approval of ${removals} skill removals (${check.reason})`,
-      () => approval.decide(summary.planHash, timeout),
-      (d) => ({ detail: d.decision === 'timed-out' ? `no decision within ${timeout}` : d.decision }),
-    );
-    progress.awaitingApproval = undefined;
-    if (result.deletionDecision.decision !== 'approved') {
-      report.skip('apply skill removals', `not approved: ${result.deletionDecision.decision}`);
-      return {
-        ...finish(result),
-        outcome: result.deletionDecision.decision === 'rejected' ? 'rejected' : 'approval-timeout',
-      };
-    }
-  }
+  const refused = await run.approveRemovals(result, check, summary.planHash, {
+    step: `await approval of ${removals} skill removals`,
+    awaiting: { removals },
+  });
+  if (refused) return refused;
   progress.phase = 'removing';
   await report.step(
     `apply ${removals} skill removals`,
     () => apply('removals'),
     () => ({ detail: describe(result.applied) }),
   );
-  return quarantined() ? stopped(result, report) : finish(result);
+  return quarantined() ? run.quarantined(result) : run.finish(result, problems);
 }
 
 function describe(applied: Record<AssignmentAction, number>): string {
@@ -309,17 +235,4 @@ function describe(applied: Record<AssignmentAction, number>): string {
       .map(([action, n]) => `${n} ${action}`)
       .join(', ') || 'nothing'
   );
-}
-
-function stopped(
-  result: SyncAssignmentsResult,
-  report: ReportRecorder<SyncAssignmentsInput, SyncAssignmentsResult>,
-): SyncAssignmentsResult {
-  report.skip('remaining changes', `quarantined: ${result.failed} failures`);
-  return { ...result, outcome: 'quarantined', note: `stopped writing: ${result.failed} failures (see failures)` };
-}
-
-/** Partial when a write failed or a record was in error (nothing was written for it). */
-function finish(result: SyncAssignmentsResult): SyncAssignmentsResult {
-  return { ...result, outcome: result.failed > 0 || (result.plan?.problemCount ?? 0) > 0 ? 'partial' : 'succeeded' };
 }

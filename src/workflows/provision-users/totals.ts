@@ -166,6 +166,3 @@ export function batchesFor(remaining: number, chunksPerBatch: number, lanes: num
   for (let left = remaining; left > 0; left -= nextBatchSize(left, chunksPerBatch, lanes)) batches++;
   return batches;
 }
-
-// Kept where test/chunk-queue.test.ts imports it from; the shim itself lives in the register.
-export { legacyBatchOptions } from '../history-compat';
