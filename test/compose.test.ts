@@ -128,6 +128,7 @@ describe(`temporal-compose.yml (${'name' in found ? found.name : 'no loader'})`,
     // The codec server gets the payload key and its token, and none of the CXone secrets.
     assert.deepEqual(codec.environment, {
       CXONE_SCIM_PAYLOAD_KEY: composeEnv().CXONE_SCIM_PAYLOAD_KEY,
+      CXONE_SCIM_PAYLOAD_KEYS_OLD: '',
       CXONE_SCIM_CODEC_TOKEN: 'dummy-token',
     });
     assert.deepEqual(

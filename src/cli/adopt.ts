@@ -1,7 +1,6 @@
 // `cxone-scim adopt`: start an adoption (adoptUsers) — a dry run by default — follow it, print the
 // report; with --apply the run waits for `adopt approve` (the plan hash it printed) before it
 // writes any link. `adopt approve` / `adopt reject` answer a waiting run.
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import {
   WorkflowFailedError,
@@ -27,6 +26,7 @@ import { integerOption, readJsonFile, withTemporal, type CliContext } from './co
 import { describeError, ExitCode, UsageError } from './exit-codes';
 import { throughOutages } from './follow';
 import { explainFailure } from './print-report';
+import { adoptUsersWorkflowId } from '../temporal/constants';
 
 export interface AdoptOptions {
   mapping?: string;
@@ -189,7 +189,7 @@ function approvalInstructions(workflowId: string, p: AdoptProgress): string {
 async function adoptCommand(file: string, options: AdoptOptions, context: CliContext): Promise<void> {
   const input = adoptInputFrom(file, options);
   await withTemporal(context, async (client, taskQueue) => {
-    const workflowId = options.workflowId ?? `adopt-${input.tenant}-${randomUUID()}`;
+    const workflowId = options.workflowId ?? adoptUsersWorkflowId(input.tenant);
     context.stderr.write(`workflow ${workflowId}\n`);
     const handle = await client.workflow.start(adoptUsers, { taskQueue, workflowId, args: [input] });
     const end = await followAdoption(

@@ -1,4 +1,4 @@
-// What a reconciliation run (syncUsers, syncGroups) takes besides its source and matching rules:
+// What a reconciliation run (syncUsers, syncGroups, syncAssignments) takes besides its source and matching rules:
 // the removal gate, the quarantine, listing and reporting sizes, and how long outages are retried.
 import type { DeletionThreshold, QuarantineRule } from '../../scim/reconcile';
 
