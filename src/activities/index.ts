@@ -9,6 +9,7 @@ import { createServiceProviderConfigActivities } from './service-provider-config
 import { createSyncActivities } from './sync';
 import { createGroupActivities } from './groups';
 import { createAssignmentActivities } from './assignments';
+import { createDatedActivities } from './dated';
 
 export { createActivityDeps, type ActivityDeps } from './deps';
 
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSyncActivities(deps),
     ...createGroupActivities(deps),
     ...createAssignmentActivities(deps),
+    ...createDatedActivities(deps),
   };
 }
 

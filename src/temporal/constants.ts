@@ -10,6 +10,7 @@ export const DEFAULT_NAMESPACE = 'default';
  */
 export const WORKFLOW_TYPES = {
   configureServiceProvider: 'configureServiceProvider',
+  datedUserActions: 'datedUserActions',
   discoverServiceProvider: 'discoverServiceProvider',
   provisionUsers: 'provisionUsers',
   provisionUsersBatch: 'provisionUsersBatch',

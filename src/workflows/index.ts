@@ -40,3 +40,11 @@ export {
   type SyncAssignmentsProgress,
   type SyncAssignmentsResult,
 } from './assignments/sync-assignments';
+export {
+  datedUserActions,
+  datedPlanSignal,
+  cancelDatedActionUpdate,
+  datedStateQuery,
+  type DatedUserActionsInput,
+  type DatedUserActionsResult,
+} from './dated/workflow';
