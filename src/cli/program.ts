@@ -7,6 +7,7 @@ import { registerConfigureCommand } from './configure';
 import { integerOption, type CliContext } from './context';
 import { describeError, ExitCode } from './exit-codes';
 import { registerProvisionCommand } from './provision';
+import { registerPendingCommand } from './pending';
 import { registerReportCommand } from './report';
 import { registerSandboxCommand } from './sandbox';
 import { registerScheduleCommand } from './schedule';
@@ -73,6 +74,7 @@ export function buildProgram(context: CliContext): Command {
   registerTenantsCommand(program, context);
   registerSyncGroupsCommand(program, context);
   registerSyncAssignmentsCommand(program, context);
+  registerPendingCommand(program, context);
   // Subcommands report their own usage errors the same way.
   const quietly = (command: Command): void => {
     command
