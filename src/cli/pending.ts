@@ -339,7 +339,7 @@ export function registerPendingCommand(program: Command, context: CliContext): v
         });
         context.stdout.write(
           `${records.length} records: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ') || 'none dated'}; ` +
-            `${problems.length} problems; ${signalled.scheduled} users scheduled, ${signalled.cleared} cleared\n`,
+            `${plans.length - good.length} not planned (problems above); ${signalled.scheduled} users scheduled, ${signalled.cleared} cleared\n`,
         );
         context.exitCode = problems.length > 0 ? ExitCode.Partial : ExitCode.Done;
       }),
