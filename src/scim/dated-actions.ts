@@ -49,6 +49,18 @@ export interface DatedAction {
   reason: string;
 }
 
+/** What a planner (the sync, `cxone-scim pending schedule`) sends: the user's future actions as the source now says. */
+export interface DatedPlan {
+  /** When the source was read (ISO): a plan older than the last one applied is ignored. */
+  plannedAt: string;
+  /** Which source, for the record (`hr.csv line 4`). */
+  source?: string;
+  /** At most one per kind; an action absent here that was pending is cancelled (the date was removed). */
+  actions: DatedAction[];
+  /** The SCIM User to create, when `actions` has a `create`. */
+  user?: Record<string, unknown>;
+}
+
 /**
  * What the sync does with a record today:
  * - `create-active`: nothing dated stands in the way (no start date or one that has begun, no last day);

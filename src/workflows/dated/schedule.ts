@@ -1,19 +1,9 @@
 // The state of one user's dated actions (datedUserActions), and how a new plan from the source, an
 // operator's cancellation and a fired action change it. Pure and deterministic: the workflow feeds
 // it and carries out what it says; the unit tests drive it directly.
-import type { DatedAction, DatedActionKind } from '../../scim/dated-actions';
+import type { DatedAction, DatedActionKind, DatedPlan } from '../../scim/dated-actions';
 
-/** What a planner (the sync, `cxone-scim pending schedule`) sends: the user's future actions as the source now says. */
-export interface DatedPlan {
-  /** When the source was read (ISO): a plan older than the last one applied is ignored. */
-  plannedAt: string;
-  /** Which source, for the record (`hr.csv line 4`). */
-  source?: string;
-  /** At most one per kind; an action absent here that was pending is cancelled (the date was removed). */
-  actions: DatedAction[];
-  /** The SCIM User to create, when `actions` has a `create`. */
-  user?: Record<string, unknown>;
-}
+export type { DatedPlan } from '../../scim/dated-actions';
 
 /**
  * - `pending`: waiting for its instant;
