@@ -10,6 +10,7 @@ import { createSyncActivities } from './sync';
 import { createGroupActivities } from './groups';
 import { createAssignmentActivities } from './assignments';
 import { createAdoptionActivities } from './adoption';
+import { createDatedActivities } from './dated';
 
 export { createActivityDeps, type ActivityDeps } from './deps';
 
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createGroupActivities(deps),
     ...createAssignmentActivities(deps),
     ...createAdoptionActivities(deps),
+    ...createDatedActivities(deps),
   };
 }
 

@@ -8,6 +8,7 @@ import { registerConfigureCommand } from './configure';
 import { integerOption, type CliContext } from './context';
 import { describeError, ExitCode } from './exit-codes';
 import { registerProvisionCommand } from './provision';
+import { registerPendingCommand } from './pending';
 import { registerReportCommand } from './report';
 import { registerSandboxCommand } from './sandbox';
 import { registerScheduleCommand } from './schedule';
@@ -75,6 +76,7 @@ export function buildProgram(context: CliContext): Command {
   registerSyncGroupsCommand(program, context);
   registerSyncAssignmentsCommand(program, context);
   registerAdoptCommand(program, context);
+  registerPendingCommand(program, context);
   // Subcommands report their own usage errors the same way.
   const quietly = (command: Command): void => {
     command

@@ -11,6 +11,7 @@ export const DEFAULT_NAMESPACE = 'default';
 export const WORKFLOW_TYPES = {
   adoptUsers: 'adoptUsers',
   configureServiceProvider: 'configureServiceProvider',
+  datedUserActions: 'datedUserActions',
   discoverServiceProvider: 'discoverServiceProvider',
   provisionUsers: 'provisionUsers',
   provisionUsersBatch: 'provisionUsersBatch',

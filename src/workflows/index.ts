@@ -48,3 +48,11 @@ export {
   type AdoptProgress,
 } from './adopt/adopt-users';
 export { approveLinksUpdate, rejectLinksUpdate, type LinkDecision } from './adopt/link-approval';
+export {
+  datedUserActions,
+  datedPlanSignal,
+  cancelDatedActionUpdate,
+  datedStateQuery,
+  type DatedUserActionsInput,
+  type DatedUserActionsResult,
+} from './dated/workflow';
