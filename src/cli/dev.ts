@@ -224,6 +224,21 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
 }
 
 /**
+ * Why the IdP refuses users, once it has answered a creation with 400: the demo then stops at once
+ * with the userLifecycle workflow's reason instead of waiting out its deadline.
+ */
+async function idpRefusal(client: Client, idp: Sandbox, cxone: Sandbox): Promise<string | undefined> {
+  if (!idp.requestLog.some((r) => r.method === 'POST' && r.path.endsWith('/Users') && r.status === 400))
+    return undefined;
+  for (const user of cxone.listUsers().slice(0, 50)) {
+    const handle = client.workflow.getHandle(userLifecycleWorkflowId(CXONE_TENANT, String(user.id)));
+    const state = await handle.query(stateQuery).catch(() => undefined);
+    if (state?.lastSyncError) return state.lastSyncError;
+  }
+  return 'HTTP 400 to POST /Users';
+}
+
+/**
  * The HR export as the scheduled sync reads it: the last `count` people with an email have left
  * (their rows are gone), the rest is unchanged. Returns the leavers' userNames.
  */
@@ -416,7 +431,15 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
       }
 
       log('\n-- 6. userLifecycle: CXone webhooks → receiver → workflows → IdP');
-      await waitFor(`${valid} users in the IdP`, () => idp.countUsers() >= valid, 300_000);
+      await waitFor(
+        `${valid} users in the IdP`,
+        async () => {
+          const refusal = await idpRefusal(client, idp, cxone);
+          if (refusal) throw new Error(`the IdP refuses the users CXone sends: ${refusal}`);
+          return idp.countUsers() >= valid;
+        },
+        300_000,
+      );
       log(`${idp.countUsers()} users created in the IdP from USER_CREATED webhooks`);
       const [promoted, leaver] = staying().slice(0, 2);
       cxone.adminUpdateUser(promoted.id, demo.promote(cxone));
