@@ -452,7 +452,17 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
         60_000,
       );
       const lifecycleId = userLifecycleWorkflowId(CXONE_TENANT, leaver.id);
-      const state = await client.workflow.getHandle(lifecycleId).query(stateQuery);
+      // The IdP has the change before the workflow has recorded its activity's result: wait for that too.
+      const lifecycle = client.workflow.getHandle(lifecycleId);
+      let state = await lifecycle.query(stateQuery);
+      await waitFor(
+        `${lifecycleId} to record the deactivation`,
+        async () => {
+          state = await lifecycle.query(stateQuery);
+          return state.pending === 0 && state.idpSync !== 'pending';
+        },
+        60_000,
+      );
       log(
         `${lifecycleId}: status ${state.status}, IdP ${state.idpSync}, events ${state.recent.map((e) => `${e.eventType}:${e.outcome}`).join(' → ')}`,
       );
