@@ -50,7 +50,7 @@ export function buildProgram(context: CliContext): Command {
     .option('--keep-running', 'stay up after the demo until Ctrl-C')
     .option(
       '--profile <name>',
-      'CXone sandbox profile: full (every optional feature) or cxone (access keys with discovery, no Bulk, no ETags, read-only config)',
+      'CXone sandbox profile: full (every optional feature) or cxone (what NICE publishes: access keys with discovery; SCIM Users and Schemas only, no ServiceProviderConfig, Bulk, ETags, Groups or DELETE; Pending employees; roles, teams and skills APIs)',
       'full',
     )
     .action(

@@ -19,7 +19,9 @@
 import type { MatchResult } from './user-match';
 
 /** The NICE SCIM extension: `team {value, display}` and the read-only `agentId` the admin API uses. */
-export const NICE_USER_EXTENSION = 'urn:ietf:params:scim:schemas:extension:nice:2.0:User';
+import { NICE_USER_EXTENSION } from './urns';
+
+export { NICE_USER_EXTENSION };
 
 export const PROFICIENCY_MIN = 1;
 export const PROFICIENCY_MAX = 20;

@@ -1,7 +1,7 @@
 // How a CXone user becomes a user at the external identity provider's SCIM endpoint, and which
 // PATCH operations bring the IdP from one CXone snapshot to the next. Pure (safe in workflows).
 import { userPatchOperations, type PatchOperation } from './patch';
-import { URN } from './urns';
+import { NICE_USER_EXTENSION, URN } from './urns';
 
 export type ScimUser = Record<string, unknown>;
 
@@ -11,14 +11,18 @@ export type ScimUser = Record<string, unknown>;
  */
 const NOT_SYNCED = new Set(['id', 'meta', 'groups', 'password', 'schemas', 'externalId']);
 
+/**
+ * CXone's own extension (agentId, Pending/Active status, team and login authenticator ids) means
+ * nothing to an identity provider, which refuses a schema it does not know (RFC 7644 §3.3: 400).
+ */
+const CXONE_ONLY_SCHEMAS = new Set<unknown>([NICE_USER_EXTENSION]);
+
 /** The IdP's copy of a CXone user: CXone's attributes, with `externalId` = the CXone user id. */
 export function toIdpUser(cxoneUserId: string, user: ScimUser): ScimUser {
-  const out: ScimUser = {
-    schemas: Array.isArray(user.schemas) && user.schemas.length > 0 ? user.schemas : [URN.User],
-    externalId: cxoneUserId,
-  };
+  const schemas = Array.isArray(user.schemas) ? user.schemas.filter((s) => !CXONE_ONLY_SCHEMAS.has(s)) : [];
+  const out: ScimUser = { schemas: schemas.length > 0 ? schemas : [URN.User], externalId: cxoneUserId };
   for (const [key, value] of Object.entries(user)) {
-    if (!NOT_SYNCED.has(key) && value !== undefined && value !== null) out[key] = value;
+    if (!NOT_SYNCED.has(key) && !CXONE_ONLY_SCHEMAS.has(key) && value !== undefined && value !== null) out[key] = value;
   }
   return out;
 }

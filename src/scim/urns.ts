@@ -15,6 +15,9 @@ export const URN = {
 
 export type URN = (typeof URN)[keyof typeof URN];
 
+/** NICE CXone's User extension: team, login authenticator, and the read-only agentId and status. */
+export const NICE_USER_EXTENSION = 'urn:ietf:params:scim:schemas:extension:nice:2.0:User';
+
 // RFC 8141 syntax: "urn:" NID ":" NSS. The NID is 2 to 32 letters, digits or hyphens, starting and
 // ending with a letter or digit. The NSS is one or more pchars (RFC 3986: unreserved, sub-delims,
 // ":", "@" or a percent-encoded octet), then "/" is allowed too. The optional r-, q- and

@@ -71,9 +71,16 @@ export function readHistoryFiles(dir = HISTORIES_DIR): RecordedHistory[] {
   });
 }
 
-/** A history as searchable text, payload bytes decoded as UTF-8 (to look for secrets). */
+/**
+ * A history as searchable text, payload bytes decoded as UTF-8 (to look for secrets). The SDK's
+ * history is a protobufjs message whose toJSON turns bytes into base64 before any replacer sees
+ * them: each payload's `data` is decoded from base64 here.
+ */
 export function historyAsText(history: unknown): string {
-  return JSON.stringify(history, (_key, value) =>
+  const text = JSON.stringify(history, (_key, value) =>
     value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value,
+  );
+  return text.replace(/"data":"([A-Za-z0-9+/]+={0,2})"/g, (_all, b64: string) =>
+    JSON.stringify(Buffer.from(b64, 'base64').toString('utf8')),
   );
 }
