@@ -17,7 +17,8 @@
 // Prints both ways, their ratios (per round and median), and CPU per event by process.
 //
 // Usage: npx tsc -b && node dist/bench/lifecycle.js [--users 150] [--updates 1] [--concurrency 32]
-//          [--rounds 4] [--idp-latency-ms 0] [--history-sample 20] [--receiver-process] [--json]
+//          [--rounds 4] [--idp-latency-ms 0] [--history-sample 20] [--receiver-process] [--baseline-local-activity]
+//          [--json]
 import { randomUUID } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
 import fs from 'node:fs';
@@ -54,6 +55,8 @@ const ROUNDS = Math.max(1, flag('rounds', 4));
 const IDP_LATENCY_MS = flag('idp-latency-ms', 0);
 const HISTORY_SAMPLE = flag('history-sample', 20);
 const DEADLINE_S = flag('deadline-s', 300);
+// --baseline-local-activity: the baseline calls the IdP from a local activity too.
+const BASELINE_LOCAL = process.argv.includes('--baseline-local-activity');
 const RECEIVER_PROCESS = process.argv.includes('--receiver-process');
 const AS_JSON = process.argv.includes('--json');
 const log = (line: string) => !AS_JSON && console.log(`[bench] ${line}`);
@@ -356,13 +359,13 @@ async function main(): Promise<void> {
       prepare: (events: LifecycleEvent[]) => (e: LifecycleEvent) => Promise<number>;
     };
     const baseline: Way = {
-      name: 'baseline: signal-with-start, 1 activity',
+      name: `baseline: signal-with-start, 1 ${BASELINE_LOCAL ? 'local ' : ''}activity`,
       workflowId: (userId) => `lifecycle-baseline:${userId}`,
       prepare: () => async (e) => {
         await client.workflow.signalWithStart('lifecycleBaseline', {
           workflowId: `lifecycle-baseline:${e.userId}`,
           taskQueue,
-          args: [{ idpTenant: IDP_TENANT, userId: e.userId }],
+          args: [{ idpTenant: IDP_TENANT, userId: e.userId, localActivity: BASELINE_LOCAL }],
           signal: 'baselineEvent',
           signalArgs: [e],
         });
