@@ -54,6 +54,8 @@ export async function startReceiverUnderTest(options: {
   tenant: string;
   ownProcess: boolean;
   profileDir?: string;
+  /** Workflows the receiver starts sync to this tenant's SCIM endpoint (default: no IdP). */
+  idpTenant?: string;
 }): Promise<ReceiverUnderTest> {
   const { env, tenant } = options;
   if (!options.ownProcess) {
@@ -64,6 +66,7 @@ export async function startReceiverUnderTest(options: {
       temporal,
       taskQueue: settings.taskQueue,
       defaultTenant: tenant,
+      ...(options.idpTenant ? { idp: { type: 'scim' as const, tenant: options.idpTenant } } : {}),
       log: consoleLogger(),
     });
     return {
@@ -77,7 +80,7 @@ export async function startReceiverUnderTest(options: {
     };
   }
   const receiver = spawnCli(
-    ['webhook-server', '--port', '0'],
+    ['webhook-server', '--port', '0', ...(options.idpTenant ? ['--idp-tenant', options.idpTenant] : [])],
     env,
     options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [],
   );

@@ -42,15 +42,13 @@ export class TemporalDelivery {
     try {
       const client = await this.options.temporal.get();
       const handle = await client.withDeadline(Date.now() + this.options.timeoutMs, () =>
-        withRequestId(eventRequestId(workflowId, event.eventId), () =>
-          client.workflow.signalWithStart<typeof userLifecycle, [LifecycleEvent]>('userLifecycle', {
-            workflowId,
-            taskQueue: this.options.taskQueue,
-            args: [input],
-            signal: lifecycleEventSignal,
-            signalArgs: [event],
-          }),
-        ),
+        client.workflow.signalWithStart<typeof userLifecycle, [LifecycleEvent]>('userLifecycle', {
+          workflowId,
+          taskQueue: this.options.taskQueue,
+          args: [input],
+          signal: lifecycleEventSignal,
+          signalArgs: [withRequestId(eventRequestId(workflowId, event.eventId), event)],
+        }),
       );
       return { kind: 'accepted', workflowId, runId: handle.signaledRunId };
     } catch (err) {

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { connectionOptions, dataConverter, type TemporalSettings } from '../temporal/connection';
-import { clientWithScopedRequestIds, withScopedRequestIds } from './request-ids';
+import { clientWithRequestIds, requestIdClientOptions } from './request-ids';
 
 /** Where the receiver gets its Temporal client. */
 export interface TemporalClientSource {
@@ -11,11 +11,12 @@ export interface TemporalClientSource {
 
 /**
  * An already connected client (tests, the dev demo); closing it is its owner's business. The
- * receiver uses a copy on the same connection whose signal-with-start takes the event's request id.
+ * receiver uses a copy on the same connection whose signal-with-start takes the event's request id
+ * (see request-ids.ts).
  */
 export function fixedClient(client: Client): TemporalClientSource {
-  const scoped = clientWithScopedRequestIds(client);
-  return { get: async () => scoped, close: async () => undefined };
+  const tagged = clientWithRequestIds(client);
+  return { get: async () => tagged, close: async () => undefined };
 }
 
 /**
@@ -31,7 +32,7 @@ export class LazyTemporalClient implements TemporalClientSource {
   constructor(settings: TemporalSettings) {
     const connection = Connection.lazy(connectionOptions(settings));
     this.#client = new Client({
-      connection: withScopedRequestIds(connection),
+      ...requestIdClientOptions(connection),
       namespace: settings.namespace,
       dataConverter: dataConverter(settings),
     });

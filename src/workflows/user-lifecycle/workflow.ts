@@ -7,7 +7,9 @@ import {
   defineSignal,
   defineUpdate,
   log,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   setWorkflowOptions,
   upsertSearchAttributes,
@@ -55,10 +57,24 @@ export {
 
 // IdP calls retry longer than other provider calls: while they retry, later events wait in the
 // queue, so that the IdP still sees the changes in order.
-const { idpCreateUser, idpPatchUser, idpDeactivateUser } = proxyActivities<Activities>({
+const IDP_CALL = {
   ...PROVIDER_CALL,
   retry: { ...PROVIDER_CALL.retry, maximumInterval: '60 seconds', maximumAttempts: 20 },
-});
+} as const;
+const idpActivities = proxyActivities<Activities>(IDP_CALL);
+/**
+ * The IdP call as a local activity: run by the worker that runs the workflow task, its result
+ * recorded with that task's completion. No activity task to schedule, dispatch and report back,
+ * and no second workflow task per event: bench:lifecycle measured that round trip as most of the
+ * server's and worker's work per event. Safe here because every IdP call is idempotent and
+ * at-least-once either way (a create retried after a lost answer finds its user: 409 → link; a
+ * PATCH of snapshot values or `active` = false can be repeated), it is short (one or a few HTTP
+ * requests, 60 s at most), and its retries past a minute wait on a durable timer, as an
+ * activity's do on the server.
+ */
+const idpLocalActivities = proxyLocalActivities<Activities>(IDP_CALL);
+/** Runs whose history predates the patch keep calling the IdP from (remote) activities. */
+export const IDP_LOCAL_ACTIVITY_PATCH = 'user-lifecycle-idp-local-activity';
 
 export const lifecycleEventSignal = defineSignal<[LifecycleEvent]>('lifecycleEvent');
 /**
@@ -127,6 +143,10 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
       FailureType.WrongWorkflowId,
     );
   }
+  // Decided once per run (its first task), so that a run replays the same kind of call throughout.
+  const { idpCreateUser, idpPatchUser, idpDeactivateUser } = patched(IDP_LOCAL_ACTIVITY_PATCH)
+    ? idpLocalActivities
+    : idpActivities;
   const { carried: _omitted, ...request } = input;
   const report = new ReportRecorder<Omit<UserLifecycleInput, 'carried'>>(input.tenant, request);
   const started = startMachine(input);
