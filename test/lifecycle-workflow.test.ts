@@ -213,7 +213,7 @@ describe('userLifecycle workflow', () => {
     assert.equal(report.totals.succeeded, 3);
     assert.ok(report.steps.some((s) => s.step.includes('sync to IdP') && s.httpStatus === 201));
     const history = await historyText(handle);
-    // The IdP calls are local activities (IDP_LOCAL_ACTIVITY_PATCH): markers, not activity tasks.
+    // The IdP calls are local activities (patch user-lifecycle-idp-local-activity): markers, not activity tasks.
     assert.deepEqual(await idpCallsOf(handle), {
       activities: [],
       localActivities: ['idpCreateUser', 'idpPatchUser', 'idpDeactivateUser'],

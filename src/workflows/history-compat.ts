@@ -78,6 +78,18 @@ export const HISTORY_SHIMS = {
     pinned: ['syncGroups-apply-plan-file.json', 'syncUsers-approved-plan-file.json'],
     removeWhen: `${NO_OPEN_RUN('syncUsers', 'commit 76c0bef')}, nor a syncGroups run (a run awaiting approval may be open up to its approvalTimeout)`,
   },
+  'user-lifecycle-idp-local-activity': {
+    what: 'userLifecycle called the IdP through (remote) activity tasks; since the patch it calls it from a local activity, decided once per run',
+    since: { patch: 'user-lifecycle-idp-local-activity' },
+    code: [
+      { file: 'src/workflows/user-lifecycle/workflow.ts', symbol: "patchedSince('user-lifecycle-idp-local-activity')" },
+    ],
+    pinned: [
+      'userLifecycle-continue-as-new-run1-before-idp-local-activity.json',
+      'userLifecycle-continue-as-new-run2-before-idp-local-activity.json',
+    ],
+    removeWhen: `${NO_OPEN_RUN('userLifecycle', 'the patch')} (a userLifecycle run never ends, but continues as new: every run started after the deploy takes the new path); then deprecatePatch('user-lifecycle-idp-local-activity')`,
+  },
 } satisfies Record<string, HistoryShim>;
 
 export type ShimId = keyof typeof HISTORY_SHIMS;

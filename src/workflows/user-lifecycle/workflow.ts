@@ -7,7 +7,6 @@ import {
   defineSignal,
   defineUpdate,
   log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -54,6 +53,7 @@ export {
   type UserLifecycleInput,
   type UserLifecycleState,
 } from './machine';
+import { patchedSince } from '../history-compat';
 
 // IdP calls retry longer than other provider calls: while they retry, later events wait in the
 // queue, so that the IdP still sees the changes in order.
@@ -73,8 +73,8 @@ const idpActivities = proxyActivities<Activities>(IDP_CALL);
  * activity's do on the server.
  */
 const idpLocalActivities = proxyLocalActivities<Activities>(IDP_CALL);
-/** Runs whose history predates the patch keep calling the IdP from (remote) activities. */
-export const IDP_LOCAL_ACTIVITY_PATCH = 'user-lifecycle-idp-local-activity';
+// Runs whose history predates the patch keep calling the IdP from (remote) activities
+// (history-compat: user-lifecycle-idp-local-activity).
 
 export const lifecycleEventSignal = defineSignal<[LifecycleEvent]>('lifecycleEvent');
 /**
@@ -144,7 +144,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
     );
   }
   // Decided once per run (its first task), so that a run replays the same kind of call throughout.
-  const { idpCreateUser, idpPatchUser, idpDeactivateUser } = patched(IDP_LOCAL_ACTIVITY_PATCH)
+  const { idpCreateUser, idpPatchUser, idpDeactivateUser } = patchedSince('user-lifecycle-idp-local-activity')
     ? idpLocalActivities
     : idpActivities;
   const { carried: _omitted, ...request } = input;
