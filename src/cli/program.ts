@@ -6,6 +6,7 @@ import { registerCodecServerCommand } from './codec-server';
 import { registerConfigureCommand } from './configure';
 import { integerOption, type CliContext } from './context';
 import { describeError, ExitCode } from './exit-codes';
+import { registerMappingCommand } from './mapping';
 import { registerProvisionCommand } from './provision';
 import { registerReportCommand } from './report';
 import { registerSandboxCommand } from './sandbox';
@@ -73,6 +74,7 @@ export function buildProgram(context: CliContext): Command {
   registerTenantsCommand(program, context);
   registerSyncGroupsCommand(program, context);
   registerSyncAssignmentsCommand(program, context);
+  registerMappingCommand(program, context);
   // Subcommands report their own usage errors the same way.
   const quietly = (command: Command): void => {
     command

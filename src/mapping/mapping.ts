@@ -386,10 +386,34 @@ function child<T extends object>(parent: Record<string, unknown>, key: string, e
   return parent[key] as T;
 }
 
+/**
+ * The value at a target path in a User (the provider's, say): setPath's reading counterpart.
+ * Attribute names match in any case (RFC 7643 §2.1); undefined when there is none.
+ */
+export function readPath(user: Record<string, unknown>, path: TargetPath): unknown {
+  const member = (from: unknown, name: string): unknown => {
+    if (typeof from !== 'object' || from === null || Array.isArray(from)) return undefined;
+    const key = Object.keys(from).find((k) => k.toLowerCase() === name.toLowerCase());
+    return key === undefined ? undefined : (from as Record<string, unknown>)[key];
+  };
+  const value = member(path.extension ? member(user, path.extension) : user, path.attribute);
+  if (!writesListElement(path)) return path.sub === undefined ? value : member(value, path.sub);
+  if (!Array.isArray(value)) return undefined;
+  const { filter } = path;
+  const element = filter
+    ? value.find((e) => String(member(e, filter.attribute) ?? '').toLowerCase() === filter.value.toLowerCase())
+    : value[0];
+  return member(element, path.sub ?? 'value');
+}
+
+/** Whether the mapping writes the target as an element of a list: `emails.value`, `x[type eq "work"].value`. */
+export function writesListElement(path: TargetPath): boolean {
+  return path.filter !== undefined || (path.extension === undefined && MULTI_VALUED.has(path.attribute.toLowerCase()));
+}
+
 function setPath(user: Record<string, unknown>, path: TargetPath, value: unknown): void {
   const container = path.extension ? child<Record<string, unknown>>(user, path.extension, () => ({})) : user;
-  const multi =
-    path.filter !== undefined || (path.extension === undefined && MULTI_VALUED.has(path.attribute.toLowerCase()));
+  const multi = writesListElement(path);
   if (!multi) {
     if (path.sub === undefined) container[path.attribute] = value;
     else child<Record<string, unknown>>(container, path.attribute, () => ({}))[path.sub] = value;
