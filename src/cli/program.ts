@@ -7,6 +7,7 @@ import { registerCodecServerCommand } from './codec-server';
 import { registerConfigureCommand } from './configure';
 import { integerOption, type CliContext } from './context';
 import { describeError, ExitCode } from './exit-codes';
+import { registerMappingCommand } from './mapping';
 import { registerProvisionCommand } from './provision';
 import { registerPendingCommand } from './pending';
 import { registerReportCommand } from './report';
@@ -77,6 +78,7 @@ export function buildProgram(context: CliContext): Command {
   registerSyncAssignmentsCommand(program, context);
   registerAdoptCommand(program, context);
   registerPendingCommand(program, context);
+  registerMappingCommand(program, context);
   // Subcommands report their own usage errors the same way.
   const quietly = (command: Command): void => {
     command

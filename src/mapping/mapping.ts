@@ -22,7 +22,16 @@ import * as t from 'io-ts';
 import { decode, formatIssues } from '../core/decode';
 import { isRefusedKey, refusedKeyMessage } from '../core/json';
 import { URN } from '../scim/urns';
-import { type CompiledExpression, compileExpression, evaluate, readField, seededRandom } from './expression';
+import {
+  type CompiledExpression,
+  compileExpression,
+  type EvaluationContext,
+  type EvaluationResult,
+  evaluate,
+  evaluateAsync,
+  readField,
+  seededRandom,
+} from './expression';
 
 export const TRANSFORMS = ['trim', 'lowercase', 'uppercase', 'boolean', 'integer', 'number'] as const;
 export type Transform = (typeof TRANSFORMS)[number];
@@ -69,7 +78,21 @@ export interface CompiledMapping {
 export interface MappingContext {
   now: number;
   seed: string;
+  /**
+   * SelectUniqueValue's check of a candidate against the target attribute (`mapping test`, `mapping
+   * eval`); without it a SelectUniqueValue rule fails. A promise needs explainMapping.
+   */
+  isUniqueIn?: (target: string, value: string) => boolean | Promise<boolean>;
 }
+
+/** What one rule gives for one record. */
+export type RuleOutcome =
+  | { kind: 'value'; value: string | number | boolean; redact?: boolean }
+  /** The source (or the expression's value) is empty and the rule has no default: the attribute is left unset. */
+  | { kind: 'unset' }
+  /** IgnoreFlowIfNullOrEmpty met null or "": the attribute is left out (no default). */
+  | { kind: 'skipped' }
+  | { kind: 'problem'; problem: string };
 
 /** `urn:…:User:manager.value`, `emails[type eq "work"].value`, `name.givenName`, `active`. */
 export interface TargetPath {
@@ -190,47 +213,117 @@ export function applyMapping(
 ): MapResult {
   const user: Record<string, unknown> = {};
   const problems: string[] = [];
+  for (const rule of mapping.rules) place(user, problems, rule, ruleOutcome(rule, record, context));
+  return finish(mapping, user, problems);
+}
+
+/**
+ * applyMapping, rule by rule (`cxone-scim mapping test`): what each target gets, and the user.
+ * SelectUniqueValue may ask the target asynchronously (context.isUnique).
+ */
+export async function explainMapping(
+  mapping: CompiledMapping,
+  record: Record<string, unknown>,
+  context: MappingContext,
+): Promise<{ outcomes: Array<{ target: string; outcome: RuleOutcome }>; result: MapResult }> {
+  const user: Record<string, unknown> = {};
+  const problems: string[] = [];
+  const outcomes: Array<{ target: string; outcome: RuleOutcome }> = [];
   for (const rule of mapping.rules) {
-    let raw: unknown;
-    if (rule.compiled) {
-      if (rule.compiled.volatile && !context) {
-        problems.push(
-          `${rule.target}: uses Now, Guid or RandomString, which are mapped only where records are planned`,
-        );
-        continue;
-      }
-      const result = evaluate(rule.compiled, record, {
-        now: context?.now ?? 0, // read only by Now(), which needs a context (above)
-        random: seededRandom(`${context?.seed}\u0000${rule.target}`),
-      });
-      if (!result.ok) {
-        problems.push(result.problem);
-        continue;
-      }
-      if (result.ignore) continue; // IgnoreFlowIfNullOrEmpty: no value and no default
-      if (Array.isArray(result.value)) {
-        problems.push(`${rule.target}: the expression gives ${result.value.length} values; the attribute takes one`);
-        continue;
-      }
-      raw = result.value;
-    } else
-      raw =
-        rule.constant !== undefined
-          ? rule.constant
-          : readSource(record, rule.source as string | string[], rule.join ?? ' ');
-    const value = isBlank(raw) ? rule.default : raw;
-    if (isBlank(value)) continue;
-    const transformed = applyTransforms(value as string | number | boolean, rule.transform);
-    if (!transformed.ok) {
-      const from = rule.source === undefined ? 'constant' : `source ${JSON.stringify(rule.source)}`;
-      problems.push(`${rule.target}: ${transformed.problem} (${from})`);
-      continue;
-    }
-    setPath(user, rule.path, transformed.value);
+    const evaluation = rule.compiled ? expressionContext(rule, context) : undefined;
+    const outcome =
+      rule.compiled && evaluation && !('kind' in evaluation)
+        ? expressionOutcome(rule, await evaluateAsync(rule.compiled, record, evaluation))
+        : ruleOutcome(rule, record, context);
+    outcomes.push({ target: rule.target, outcome });
+    place(user, problems, rule, outcome);
   }
+  return { outcomes, result: finish(mapping, user, problems) };
+}
+
+type CompiledRule = CompiledMapping['rules'][number];
+
+/** What one rule gives for a record (SelectUniqueValue's check, if any, must answer synchronously). */
+export function ruleOutcome(
+  rule: CompiledRule,
+  record: Record<string, unknown>,
+  context?: MappingContext,
+): RuleOutcome {
+  if (!rule.compiled)
+    return settle(
+      rule,
+      rule.constant !== undefined
+        ? rule.constant
+        : readSource(record, rule.source as string | string[], rule.join ?? ' '),
+    );
+  const evaluation = expressionContext(rule, context);
+  return 'kind' in evaluation ? evaluation : expressionOutcome(rule, evaluate(rule.compiled, record, evaluation));
+}
+
+const NO_CONTEXT: EvaluationContext = { now: 0 };
+
+/** The evaluation context of one expression rule, or the problem of a volatile rule mapped without a context. */
+function expressionContext(rule: CompiledRule, context: MappingContext | undefined): EvaluationContext | RuleOutcome {
+  const compiled = rule.compiled!;
+  if (compiled.volatile && !context)
+    return {
+      kind: 'problem',
+      problem: `${rule.target}: uses Now, Guid or RandomString, which are mapped only where records are planned`,
+    };
+  // `now` is read by Now(), which needs a context (above), and by FormatDateTime's parsing. Most
+  // expressions need nothing else: the mapping's context serves as it is (no object per record and rule).
+  const isUniqueIn = compiled.selectsUnique ? context?.isUniqueIn : undefined;
+  if (!compiled.volatile && !isUniqueIn) return context ?? NO_CONTEXT;
+  const evaluation: EvaluationContext = { now: context?.now ?? 0 };
+  // Seeded per record and target, and only for the expressions that draw from it (hashing the seed is not free).
+  if (compiled.volatile) evaluation.random = seededRandom(`${context?.seed}\u0000${rule.target}`);
+  if (isUniqueIn) evaluation.isUnique = (value) => isUniqueIn(rule.target, value);
+  return evaluation;
+}
+
+function expressionOutcome(rule: CompiledRule, result: EvaluationResult): RuleOutcome {
+  if (!result.ok) return { kind: 'problem', problem: result.problem };
+  if (result.ignore) return { kind: 'skipped' };
+  if (Array.isArray(result.value))
+    return {
+      kind: 'problem',
+      problem: `${rule.target}: the expression gives ${result.value.length} values; the attribute takes one`,
+    };
+  const outcome = settle(rule, result.value);
+  return result.redact && outcome.kind === 'value' ? { ...outcome, redact: true } : outcome;
+}
+
+/** A rule's raw value after its default and transforms. */
+function settle(rule: CompiledRule, raw: unknown): RuleOutcome {
+  const value = isBlank(raw) ? rule.default : raw;
+  if (isBlank(value)) return { kind: 'unset' };
+  if (rule.transform === undefined) return { kind: 'value', value: value as string | number | boolean };
+  const transformed = applyTransforms(value as string | number | boolean, rule.transform);
+  if (transformed.ok) return { kind: 'value', value: transformed.value };
+  const from = rule.compiled
+    ? 'expression'
+    : rule.source === undefined
+      ? 'constant'
+      : `source ${JSON.stringify(rule.source)}`;
+  return { kind: 'problem', problem: `${rule.target}: ${transformed.problem} (${from})` };
+}
+
+function place(user: Record<string, unknown>, problems: string[], rule: CompiledRule, outcome: RuleOutcome): void {
+  if (outcome.kind === 'value') setPath(user, rule.path, outcome.value);
+  else if (outcome.kind === 'problem') problems.push(outcome.problem);
+}
+
+function finish(mapping: CompiledMapping, user: Record<string, unknown>, problems: string[]): MapResult {
   if (problems.length > 0) return { ok: false, problems };
-  const extensions = Object.keys(user).filter((k) => k.toLowerCase().startsWith('urn:'));
-  return { ok: true, user: { schemas: mapping.schemas ?? [URN.User, ...extensions], ...user } };
+  return { ok: true, user: { schemas: mapping.schemas ?? schemasOf(user), ...user } };
+}
+
+/**
+ * The `schemas` of a User built from a source record: the core User URN, then each extension whose
+ * attributes it has (RFC 7643 §3: every schema the resource uses).
+ */
+export function schemasOf(user: Record<string, unknown>): string[] {
+  return [URN.User, ...Object.keys(user).filter((key) => key.toLowerCase().startsWith('urn:'))];
 }
 
 function isBlank(value: unknown): boolean {
@@ -293,10 +386,34 @@ function child<T extends object>(parent: Record<string, unknown>, key: string, e
   return parent[key] as T;
 }
 
+/**
+ * The value at a target path in a User (the provider's, say): setPath's reading counterpart.
+ * Attribute names match in any case (RFC 7643 §2.1); undefined when there is none.
+ */
+export function readPath(user: Record<string, unknown>, path: TargetPath): unknown {
+  const member = (from: unknown, name: string): unknown => {
+    if (typeof from !== 'object' || from === null || Array.isArray(from)) return undefined;
+    const key = Object.keys(from).find((k) => k.toLowerCase() === name.toLowerCase());
+    return key === undefined ? undefined : (from as Record<string, unknown>)[key];
+  };
+  const value = member(path.extension ? member(user, path.extension) : user, path.attribute);
+  if (!writesListElement(path)) return path.sub === undefined ? value : member(value, path.sub);
+  if (!Array.isArray(value)) return undefined;
+  const { filter } = path;
+  const element = filter
+    ? value.find((e) => String(member(e, filter.attribute) ?? '').toLowerCase() === filter.value.toLowerCase())
+    : value[0];
+  return member(element, path.sub ?? 'value');
+}
+
+/** Whether the mapping writes the target as an element of a list: `emails.value`, `x[type eq "work"].value`. */
+export function writesListElement(path: TargetPath): boolean {
+  return path.filter !== undefined || (path.extension === undefined && MULTI_VALUED.has(path.attribute.toLowerCase()));
+}
+
 function setPath(user: Record<string, unknown>, path: TargetPath, value: unknown): void {
   const container = path.extension ? child<Record<string, unknown>>(user, path.extension, () => ({})) : user;
-  const multi =
-    path.filter !== undefined || (path.extension === undefined && MULTI_VALUED.has(path.attribute.toLowerCase()));
+  const multi = writesListElement(path);
   if (!multi) {
     if (path.sub === undefined) container[path.attribute] = value;
     else child<Record<string, unknown>>(container, path.attribute, () => ({}))[path.sub] = value;

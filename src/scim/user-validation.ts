@@ -11,7 +11,7 @@ import { DEFAULT_RECORD_LIMITS, recordContentProblems, type RecordLimits } from 
 export { userSchemaModel, type ModelResult, type UserSchemaModel } from './schema-model';
 
 /** Common attributes (RFC 7643 §3.1): not in any schema document, but valid on every resource. */
-const COMMON_ATTRIBUTES: AttributeDefinition[] = [
+export const COMMON_ATTRIBUTES: AttributeDefinition[] = [
   { name: 'id', type: 'string', multiValued: false, mutability: 'readOnly', caseExact: true },
   { name: 'externalId', type: 'string', multiValued: false, mutability: 'readWrite', caseExact: true },
   { name: 'meta', type: 'complex', multiValued: false, mutability: 'readOnly' },

@@ -150,11 +150,36 @@ export const RECORD_CASES: Case[] = [
     provisioned: 1,
   },
   {
-    name: 'NDJSON: no schemas',
-    files: (p) => ({ 'u.ndjson': ndjson({ userName: `${p}.u1@example.com` }, user(p, 2)) }),
+    // A source record is not a SCIM request: without a mapping, `schemas` is derived (issue 23).
+    name: 'NDJSON without a mapping: records without schemas are provisioned (schemas derived)',
+    files: (p) => ({ 'u.ndjson': ndjson({ userName: `${p}.u1@example.com` }, { userName: `${p}.u2@example.com`, [ENTERPRISE]: { department: 'Ops' } }) }),
+    args: provisionFile('u.ndjson'),
+    exit: 0,
+    says: /succeeded/,
+    provisioned: 2,
+  },
+  {
+    name: 'JSON without a mapping: a user without schemas is provisioned (schemas derived)',
+    files: (p) => ({ 'u.json': [{ userName: `${p}.u1@example.com`, name: { givenName: 'Zoë' } }, user(p, 2)] }),
+    args: provisionFile('u.json'),
+    exit: 0,
+    says: /succeeded/,
+    provisioned: 2,
+  },
+  {
+    name: 'NDJSON: a schemas given that is not a list of URNs is still refused',
+    files: (p) => ({ 'u.ndjson': ndjson(user(p, 1, { schemas: CORE }), user(p, 2)) }),
     args: provisionFile('u.ndjson'),
     exit: 2,
     says: /schemas: must be a non-empty array of schema URNs/,
+    provisioned: 1,
+  },
+  {
+    name: 'NDJSON: a schemas given without the core schema is still refused',
+    files: (p) => ({ 'u.ndjson': ndjson(user(p, 1, { schemas: [ENTERPRISE], [ENTERPRISE]: { department: 'Ops' } }), user(p, 2)) }),
+    args: provisionFile('u.ndjson'),
+    exit: 2,
+    says: new RegExp(`schemas: must contain ${CORE}`),
     provisioned: 1,
   },
   {

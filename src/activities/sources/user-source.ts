@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../core/failures';
 import { type JsonInputError, parseJson, refusedKeyIssues, refuseUnsafeKeys } from '../../core/json';
-import { applyMapping, compileMapping, identityMapping, type CompiledMapping } from '../../mapping/mapping';
+import { applyMapping, type CompiledMapping, compileMapping, identityMapping, schemasOf } from '../../mapping/mapping';
 import { CsvReader, type CsvRow } from './csv-source';
 import { openSource, resolveLocation } from './source-store';
 import { decodeSource, notUtf8, sourceLines } from './source-text';
@@ -54,7 +54,16 @@ export interface LoadedSource extends SourceSnapshot {
 /** Called with each record in source order (`index` from 0); the read waits for a returned promise. */
 export type RecordSink = (record: MappedRecord, index: number) => void | Promise<void>;
 
-type Emit = (record: MappedRecord) => Promise<void>;
+/** A source record before mapping (a CSV row's values, a JSON value), or why none could be read. */
+export type SourceItem = ({ record: unknown } | { problems: string[] }) & { line?: number };
+
+/** Called with each source record before mapping, in order; `header` once with a CSV's columns, before its first row. */
+export interface SourceItemSink {
+  item(item: SourceItem, index: number): void | Promise<void>;
+  header?(columns: string[]): void;
+}
+
+type Emit = (item: SourceItem) => Promise<void>;
 
 export function formatOf(file: string, explicit?: string, display = file): SourceFormat {
   if (explicit === 'csv' || explicit === 'json' || explicit === 'ndjson') return explicit;
@@ -87,7 +96,7 @@ function compiled(document: unknown): CompiledMapping | undefined {
 
 /**
  * Maps a plain record (a JSON object, a CSV row); a JSON record without a mapping is taken as a
- * SCIM User. A record with a key __proto__, constructor or prototype anywhere is invalid (see
+ * SCIM User (its `schemas` derived when absent). A record with a key __proto__, constructor or prototype anywhere is invalid (see
  * core/json.ts), whether or not the mapping reads it.
  */
 export function mapRecord(record: unknown, mapping: CompiledMapping | undefined): MappedRecord {
@@ -96,9 +105,19 @@ export function mapRecord(record: unknown, mapping: CompiledMapping | undefined)
   }
   const refused = refusedKeyIssues(record);
   if (refused.length > 0) return { problems: refused.map((issue) => `${issue.path}: ${issue.message}`) };
-  if (!mapping) return { user: record as Record<string, unknown> };
+  if (!mapping) return { user: withSchemas(record as Record<string, unknown>) };
   const mapped = applyMapping(mapping, record as Record<string, unknown>);
   return mapped.ok ? { user: mapped.user } : { problems: mapped.problems };
+}
+
+/**
+ * A record read as a SCIM User without a mapping. It is a source record, not a SCIM request: when
+ * it has no `schemas`, they are those of the attributes it has (core, plus each extension used). A
+ * `schemas` it gives is kept, and checked with the rest of the user.
+ */
+function withSchemas(record: Record<string, unknown>): Record<string, unknown> {
+  if (Object.keys(record).some((key) => key.toLowerCase() === 'schemas')) return record;
+  return { schemas: schemasOf(record), ...record };
 }
 
 export function mapRecords(raw: unknown[], mapping: CompiledMapping | undefined): MappedRecord[] {
@@ -126,11 +145,7 @@ function recordsOfJson(text: string): unknown[] {
 }
 
 /** One record per non-empty line; a line that is not JSON (or not UTF-8) becomes an invalid record, not a failed run. */
-async function readNdjson(
-  body: AsyncIterable<Buffer>,
-  mapping: CompiledMapping | undefined,
-  emit: Emit,
-): Promise<void> {
+async function readNdjson(body: AsyncIterable<Buffer>, emit: Emit): Promise<void> {
   for await (const lines of sourceLines(body)) {
     for (const { line, text, utf8 } of lines) {
       const content = text.trim();
@@ -148,26 +163,26 @@ async function readNdjson(
         await emit({ problems: [`line ${line}: not JSON (${where})`], line });
         continue;
       }
-      await emit({ ...mapRecord(record, mapping), line });
+      await emit({ record, line });
     }
   }
 }
 
-async function readCsv(body: AsyncIterable<Buffer>, mapping: CompiledMapping | undefined, emit: Emit): Promise<void> {
+async function readCsv(body: AsyncIterable<Buffer>, emit: Emit, header: (columns: string[]) => void): Promise<void> {
   const reader = new CsvReader();
   const badLines = new Set<number>();
-  let effective: CompiledMapping | undefined;
+  let headed = false;
   const take = async (rows: CsvRow[]) => {
-    if (!effective && reader.columns && reader.columns.length > 0) {
-      if (mapping) checkColumns(mapping, reader.columns);
-      effective = mapping ?? identity(reader.columns);
+    if (!headed && reader.columns && reader.columns.length > 0) {
+      header(reader.columns);
+      headed = true;
     }
     for (const row of rows) {
       let bad: number | undefined;
       for (let line = row.line; line <= row.endLine && bad === undefined; line++) if (badLines.has(line)) bad = line;
       if (bad !== undefined) await emit({ problems: [notUtf8(bad)], line: row.line });
       else if ('problem' in row) await emit({ problems: [`line ${row.line}: ${row.problem}`], line: row.line });
-      else await emit({ ...mapRecord(row.values, effective), line: row.line });
+      else await emit({ record: row.values, line: row.line });
     }
   };
   for await (const lines of sourceLines(body)) {
@@ -175,7 +190,7 @@ async function readCsv(body: AsyncIterable<Buffer>, mapping: CompiledMapping | u
     await take(await reader.write(lines));
   }
   await take(await reader.end());
-  if (!effective) throw new Error('the file is empty: a CSV source starts with a header row');
+  if (!headed) throw new Error('the file is empty: a CSV source starts with a header row');
 }
 
 /** A mapping that reads a column the header lacks would fail every record with a misleading reason: one clear error instead. */
@@ -203,7 +218,7 @@ function checkColumns(mapping: CompiledMapping, columns: string[]): void {
  * JSON is one document, parsed whole (the one format a worker holds in full while planning); bytes
  * that are not UTF-8 are pinned on the records whose values they damaged.
  */
-async function readJson(body: AsyncIterable<Buffer>, mapping: CompiledMapping | undefined, emit: Emit): Promise<void> {
+async function readJson(body: AsyncIterable<Buffer>, emit: Emit): Promise<void> {
   const parts: Buffer[] = [];
   for await (const part of body) parts.push(part);
   const { text, badLines } = decodeSource(Buffer.concat(parts));
@@ -212,7 +227,7 @@ async function readJson(body: AsyncIterable<Buffer>, mapping: CompiledMapping | 
   const records = recordsOfJson(text);
   for (let i = 0; i < records.length; i++) {
     await emit(
-      damaged(records[i]) ? { problems: [`record ${i + 1}: ${notUtf8(badLines[0])}`] } : mapRecord(records[i], mapping),
+      damaged(records[i]) ? { problems: [`record ${i + 1}: ${notUtf8(badLines[0])}`] } : { record: records[i] },
     );
   }
 }
@@ -254,27 +269,57 @@ async function* hashing(
  * snapshot returned names the version of the bytes read.
  */
 export async function readFileSource(spec: FileSourceSpec, sink: RecordSink): Promise<SourceSnapshot> {
+  const mapping = compiled(spec.mapping);
+  let effective = mapping; // a CSV without a mapping: its header, once read
+  return readSourceItems(spec, {
+    header(columns) {
+      if (mapping) checkColumns(mapping, columns);
+      effective = mapping ?? identity(columns);
+    },
+    item: (item, index) => {
+      if (!('record' in item)) return sink(item, index);
+      const mapped = mapRecord(item.record, effective);
+      return sink(item.line === undefined ? mapped : { ...mapped, line: item.line }, index);
+    },
+  });
+}
+
+/**
+ * Reads a source's records as they are, before any mapping (readFileSource maps them; `cxone-scim
+ * mapping test` shows one record through a mapping).
+ */
+export async function readSourceItems(
+  spec: Pick<FileSourceSpec, 'path' | 'url' | 'authHeaderEnv' | 'format'>,
+  sink: SourceItemSink,
+): Promise<SourceSnapshot> {
   const location = resolveLocation(sourceLocationOf(spec));
   const format = formatOf(locationPathname(location), spec.format, location.display);
   const canonical = location.kind === 'file' ? location.file : location.kind === 's3' ? location.display : location.url;
-  const mapping = compiled(spec.mapping);
   const source = await openSource({ location: canonical, authHeaderEnv: spec.authHeaderEnv });
   const digest = { hash: createHash('sha256'), bytes: 0 };
   const body = hashing(source.body, digest);
   let index = 0;
   let sinkFailure: unknown;
-  const emit: Emit = async (record) => {
+  const emit: Emit = async (item) => {
     try {
-      await sink(record, index++);
+      await sink.item(item, index++);
+    } catch (err) {
+      sinkFailure = err;
+      throw err;
+    }
+  };
+  const header = (columns: string[]) => {
+    try {
+      sink.header?.(columns);
     } catch (err) {
       sinkFailure = err;
       throw err;
     }
   };
   try {
-    if (format === 'csv') await readCsv(body, mapping, emit);
-    else if (format === 'json') await readJson(body, mapping, emit);
-    else await readNdjson(body, mapping, emit);
+    if (format === 'csv') await readCsv(body, emit, header);
+    else if (format === 'json') await readJson(body, emit);
+    else await readNdjson(body, emit);
   } catch (err) {
     if (err === sinkFailure || err instanceof ApplicationFailure) throw err;
     await source.settled(); // bytes that stopped parsing because the file changed under the reader: say so

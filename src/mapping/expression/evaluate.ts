@@ -2,9 +2,17 @@
 // the random numbers Guid()/RandomString() draw come from the caller, so the planner evaluates a
 // record once and every retry sends what was planned.
 import { DateProblem, type DateValue, makeDate, parseDate } from './datetime';
-import { type Arg, type CallContext, FUNCTIONS, IgnoreFlow } from './functions';
+import {
+  type Arg,
+  type CallContext,
+  FUNCTIONS,
+  type FunctionSpec,
+  IGNORE_FLOW,
+  IgnoreFlow,
+  isNullOrEmpty,
+} from './functions';
 import type { ComparisonOperator } from './lexer';
-import type { Argument, Node } from './parser';
+import type { Node } from './parser';
 import {
   columnValue,
   describe,
@@ -113,12 +121,36 @@ function compare(operator: ComparisonOperator, left: Value, right: Value): boole
 
 // ---------------------------------------------------------------------------------------------
 
+// Per-record work kept small (bench/mapping.ts): a call's function is found once per node and kept
+// on it, hidden (not enumerable: the node stays plain data to compare and serialize), and a number
+// literal is read once per written form.
+const SPEC = Symbol('spec');
+type CallNode = Extract<Node, { type: 'call' }> & { [SPEC]?: FunctionSpec };
+function specOf(node: CallNode): FunctionSpec {
+  let spec = node[SPEC];
+  if (!spec) {
+    spec = FUNCTIONS.get(node.name.toLowerCase())!; // compileExpression refused unknown names
+    if (Object.isExtensible(node)) Object.defineProperty(node, SPEC, { value: spec, enumerable: false });
+  }
+  return spec;
+}
+
+const LITERALS = new Map<string, number | bigint>();
+function literal(text: string): number | bigint {
+  let value = LITERALS.get(text);
+  if (value === undefined) {
+    value = numberLiteral(text);
+    if (LITERALS.size < 10_000) LITERALS.set(text, value);
+  }
+  return value;
+}
+
 function evaluateNode(node: Node, record: Record<string, unknown>, context: CallContext): Value {
   switch (node.type) {
     case 'string':
       return node.value;
     case 'number':
-      return numberLiteral(node.text);
+      return literal(node.text);
     case 'constant':
       return node.name;
     case 'column':
@@ -130,20 +162,33 @@ function evaluateNode(node: Node, record: Record<string, unknown>, context: Call
         evaluateNode(node.right, record, context),
       );
     case 'call': {
-      const spec = FUNCTIONS.get(node.name.toLowerCase())!;
-      const args = node.args.map((arg) => lazyArg(arg, record, context));
+      const spec = specOf(node);
+      const args: Arg[] = [];
+      for (const arg of node.args) args.push(arg.type === 'missing' ? MISSING : new LazyArg(arg, record, context));
       return spec.evaluate(args, context);
     }
   }
 }
 
-function lazyArg(arg: Argument, record: Record<string, unknown>, context: CallContext): Arg {
-  if (arg.type === 'missing') return { present: false, value: () => null };
-  let cached: { value: Value } | undefined;
-  return {
-    present: true,
-    value: () => (cached ??= { value: evaluateNode(arg, record, context) }).value,
-  };
+const MISSING: Arg = { present: false, value: () => null };
+
+/** An argument evaluated when (and only once if) the function reads it. */
+class LazyArg implements Arg {
+  readonly present = true;
+  #done = false;
+  #value: Value = null;
+  constructor(
+    private readonly node: Node,
+    private readonly record: Record<string, unknown>,
+    private readonly context: CallContext,
+  ) {}
+  value(): Value {
+    if (!this.#done) {
+      this.#value = evaluateNode(this.node, this.record, this.context);
+      this.#done = true;
+    }
+    return this.#value;
+  }
 }
 
 function failure(compiled: CompiledExpression, problem: unknown): EvaluationResult {
@@ -162,12 +207,35 @@ function candidates(compiled: CompiledExpression, record: Record<string, unknown
   });
 }
 
+/** One evaluation's context; the instant is made when first read (most expressions never do). */
+class RecordCall implements CallContext {
+  #now: DateValue | undefined;
+  redacted: boolean;
+  readonly random: () => number;
+  constructor(
+    private readonly nowGiven: EvaluationContext['now'],
+    random: (() => number) | undefined,
+    redacts: boolean,
+  ) {
+    this.random = random ?? noRandom;
+    this.redacted = redacts;
+  }
+  get now(): DateValue {
+    this.#now ??= instant(this.nowGiven);
+    return this.#now;
+  }
+}
+
 function start(compiled: CompiledExpression, context: EvaluationContext): CallContext {
-  return { now: instant(context.now), random: context.random ?? noRandom, redacted: compiled.redacts };
+  return new RecordCall(context.now, context.random, compiled.redacts);
 }
 
 function done(compiled: CompiledExpression, value: Value, call: CallContext): EvaluationResult {
   return { ok: true, value: toOutput(value, compiled.entry), ignore: false, redact: call.redacted };
+}
+
+function ignored(compiled: CompiledExpression): EvaluationResult {
+  return { ok: true, value: null, ignore: true, redact: compiled.redacts };
 }
 
 const NONE_UNIQUE = 'SelectUniqueValue: every candidate is already taken in the target';
@@ -183,7 +251,15 @@ export function evaluate(
 ): EvaluationResult {
   try {
     const call = start(compiled, context);
-    if (!compiled.selectsUnique) return done(compiled, evaluateNode(compiled.root, record, call), call);
+    if (!compiled.selectsUnique) {
+      const root = compiled.root;
+      // The usual place of IgnoreFlowIfNullOrEmpty, answered without throwing (a throw per record is slow).
+      if (root.type === 'call' && specOf(root).name === IGNORE_FLOW && root.args[0]?.type !== 'missing') {
+        const value = evaluateNode(root.args[0] as Node, record, call);
+        return isNullOrEmpty(value) ? ignored(compiled) : done(compiled, value, call);
+      }
+      return done(compiled, evaluateNode(root, record, call), call);
+    }
     const isUnique = context.isUnique;
     if (!isUnique) throw new EvaluationError('SelectUniqueValue needs a uniqueness check (isUnique) from the caller');
     for (const candidate of candidates(compiled, record, call)) {
@@ -194,7 +270,7 @@ export function evaluate(
     }
     throw new EvaluationError(NONE_UNIQUE);
   } catch (problem) {
-    if (problem instanceof IgnoreFlow) return { ok: true, value: null, ignore: true, redact: compiled.redacts };
+    if (problem instanceof IgnoreFlow) return ignored(compiled);
     return failure(compiled, problem);
   }
 }
@@ -212,7 +288,7 @@ export async function evaluateAsync(
       if (await context.isUnique(candidate)) return done(compiled, candidate, call);
     throw new EvaluationError(NONE_UNIQUE);
   } catch (problem) {
-    if (problem instanceof IgnoreFlow) return { ok: true, value: null, ignore: true, redact: compiled.redacts };
+    if (problem instanceof IgnoreFlow) return ignored(compiled);
     return failure(compiled, problem);
   }
 }

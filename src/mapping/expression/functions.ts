@@ -61,6 +61,15 @@ export interface CallContext {
 /** IgnoreFlowIfNullOrEmpty met null or "": the target attribute is left out of the record. */
 export class IgnoreFlow {}
 
+const SPACES = / /g;
+
+export const IGNORE_FLOW = 'IgnoreFlowIfNullOrEmpty';
+
+/** What IgnoreFlowIfNullOrEmpty ignores: null, "" or no values. */
+export function isNullOrEmpty(value: Value): boolean {
+  return value === null || value === '' || (Array.isArray(value) && value.length === 0);
+}
+
 export type CompileCheck = (args: Argument[], fail: (argIndex: number, expected: string) => void) => void;
 
 export interface FunctionSpec {
@@ -181,7 +190,11 @@ function culture(fn: string, arg: Arg | undefined): string | undefined {
 }
 
 /** A single-valued string argument; null (an absent attribute) stays null. */
-const text = (fn: string, arg: Arg, what = 'source'): string | null => toText(arg.value(), `${fn}'s ${what}`);
+function text(fn: string, arg: Arg, what = 'source'): string | null {
+  const value = arg.value();
+  // Strings (the usual case) without building the message toText would need for anything else.
+  return typeof value === 'string' || value === null ? value : toText(value, `${fn}'s ${what}`);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Replace: its five documented argument forms
@@ -466,13 +479,13 @@ const ALL: FunctionSpec[] = [
     },
   },
   {
-    name: 'IgnoreFlowIfNullOrEmpty',
+    name: IGNORE_FLOW,
     signature: 'IgnoreFlowIfNullOrEmpty(expression)',
     min: 1,
     max: 1,
     evaluate: ([expression]) => {
       const value = expression.value();
-      if (value === null || value === '' || (Array.isArray(value) && value.length === 0)) throw new IgnoreFlow();
+      if (isNullOrEmpty(value)) throw new IgnoreFlow();
       return value;
     },
   },
@@ -564,10 +577,17 @@ const ALL: FunctionSpec[] = [
     signature: 'Join(separator, source1, source2, …)',
     min: 2,
     max: Number.POSITIVE_INFINITY,
-    evaluate: ([separator, ...sources]) => {
+    evaluate: (args) => {
       // Null and empty sources are skipped: Join(", ", "", [surname], [givenName]) gives "Doe, John".
-      const parts = sources.flatMap((source) => (source.present ? toList(source.value(), "Join's source") : []));
-      return parts.filter((part) => part !== '').join(textOrEmpty(separator.value(), "Join's separator"));
+      const parts: string[] = [];
+      for (let i = 1; i < args.length; i++) {
+        if (!args[i].present) continue;
+        const value = args[i].value();
+        if (typeof value === 'string') {
+          if (value !== '') parts.push(value);
+        } else for (const part of toList(value, "Join's source")) if (part !== '') parts.push(part);
+      }
+      return parts.join(textOrEmpty(args[0].value(), "Join's separator"));
     },
   },
   {
@@ -778,7 +798,7 @@ const ALL: FunctionSpec[] = [
     max: 1,
     evaluate: ([source]) => {
       const value = text('StripSpaces', source);
-      return value === null ? null : value.replaceAll(' ', '');
+      return value === null ? null : value.replace(SPACES, ''); // a regular expression: faster than replaceAll in V8
     },
   },
   {

@@ -63,7 +63,8 @@ function editDistance(a: string, b: string): number {
   return row[b.length];
 }
 
-function suggestion(name: string, known: Iterable<string>): string {
+/** ` (did you mean X?)` for a name within a small edit of a known one, else "". */
+export function suggestion(name: string, known: Iterable<string>): string {
   let best: string | undefined;
   let distance = name.length <= 4 ? 2 : 3; // a suggestion within 1 edit of a short name, 2 of a longer one
   for (const candidate of known) {

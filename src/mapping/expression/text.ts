@@ -79,11 +79,16 @@ export function checkCulture(culture: string): string {
   return Intl.getCanonicalLocales(culture)[0];
 }
 
+/** Latin-1: every character's invariant case mapping is one character, except ß's upper case ("SS"). */
+const LATIN_1 = /^[\u0000-\u00ff]*$/;
+
 export function toUpper(text: string, culture?: string): string {
+  if (culture === undefined && LATIN_1.test(text) && !text.includes('ß')) return text.toUpperCase();
   return mapChars(text, (c) => (culture ? c.toLocaleUpperCase(culture) : c.toUpperCase()), false);
 }
 
 export function toLower(text: string, culture?: string): string {
+  if (culture === undefined && LATIN_1.test(text)) return text.toLowerCase();
   return mapChars(text, (c) => (culture ? c.toLocaleLowerCase(culture) : c.toLowerCase()), true);
 }
 
