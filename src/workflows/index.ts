@@ -40,3 +40,9 @@ export {
   type SyncAssignmentsProgress,
   type SyncAssignmentsResult,
 } from './assignments/sync-assignments';
+export {
+  tenantRateLimiter,
+  requestBudgetUpdate,
+  pauseRequestsSignal,
+  type TenantRateLimiterInput,
+} from './rate-limiter/workflow';
