@@ -39,7 +39,11 @@ describe('Task Queue Priority and Fairness on the dev server', () => {
           ...(priority ? { priority } : {}),
         }),
       );
+      // The server queues a started workflow's first task a moment later, and not always in
+      // start order: a short gap keeps arrival order (what the controls compare against).
+      await new Promise((resolve) => setTimeout(resolve, 25));
     }
+    await new Promise((resolve) => setTimeout(resolve, 500)); // every task queued before a worker polls
     const order: string[] = [];
     const worker = await Worker.create({
       connection: temporal.testEnv.nativeConnection,

@@ -23,7 +23,9 @@ import {
 export const WORKER_PROCESS_ID = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
 
 /** How long a worker waits for its grant before it falls back to a cautious share of its own. */
-const GRANT_TIMEOUT_MS = 5_000;
+const GRANT_TIMEOUT_MS = 2_000;
+/** After a failed ask, this many slices use the fallback share without asking (no 2 s wait per slice). */
+const FALLBACK_SLICES = 10;
 
 /** CXONE_SCIM_RATE_LIMIT_SCOPE=worker: each process keeps its tenants' limits alone (the behaviour before the fleet limiter). */
 export function fleetLimitsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -50,14 +52,17 @@ export class TemporalFleetBudget implements FleetBudget {
   /** Workers seen sharing the last grant: a fallback share divides the limits by this. */
   #workers = 1;
   #reportedPause = 0;
+  /** Slices before this one use the fallback share without asking (after a failed ask). */
+  #localUntilSlice = Number.NEGATIVE_INFINITY;
 
   constructor(options: TemporalFleetBudgetOptions) {
     this.#options = options;
-    this.#workflowId = rateLimiterWorkflowId(options.tenant);
+    this.#workflowId = rateLimiterWorkflowId(options.taskQueue, options.tenant);
   }
 
   async grant(slice: number, now: number, wantRate: number | undefined): Promise<FleetGrant> {
     const { client, taskQueue, tenant, limits } = this.#options;
+    if (slice < this.#localUntilSlice) return fallbackGrant(slice, now, limits, this.#workers);
     const request: BudgetRequest = {
       worker: this.#options.worker ?? WORKER_PROCESS_ID,
       slice,
@@ -88,6 +93,7 @@ export class TemporalFleetBudget implements FleetBudget {
         workers: this.#workers,
         error: (err as Error)?.message ?? String(err),
       });
+      this.#localUntilSlice = slice + FALLBACK_SLICES;
       return fallbackGrant(slice, now, limits, this.#workers);
     }
   }

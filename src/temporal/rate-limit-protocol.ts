@@ -8,9 +8,13 @@ export const SLICE_MS = 1000;
 export const REQUEST_BUDGET_UPDATE = 'requestBudget';
 export const PAUSE_REQUESTS_SIGNAL = 'pauseRequests';
 
-/** The one limiter workflow of a tenant (Temporal keeps a single running workflow per id). */
-export function rateLimiterWorkflowId(tenant: string): string {
-  return `tenant-rate-limiter-${tenant}`;
+/**
+ * The one limiter workflow of a tenant on a task queue (Temporal keeps a single running workflow
+ * per id). It runs on that task queue, so the workers that ask are the ones that keep it alive: a
+ * limiter left on a queue nobody polls any more (another deployment's) is never asked.
+ */
+export function rateLimiterWorkflowId(taskQueue: string, tenant: string): string {
+  return `tenant-rate-limiter-${taskQueue}-${tenant}`;
 }
 
 export interface FleetLimits {

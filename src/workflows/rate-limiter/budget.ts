@@ -11,6 +11,8 @@ export interface SliceBook {
   /** Requests per second and requests in flight granted so far. */
   rate: number;
   concurrency: number;
+  /** Per worker: what it was granted (asking again for the slice gets the same answer). */
+  granted: Record<string, { rate?: number; concurrency?: number }>;
 }
 
 export interface LimiterBook {
@@ -51,12 +53,19 @@ export function grantBudget(book: LimiterBook, request: BudgetRequest): BudgetGr
   const sliceStart = slice * SLICE_MS;
   const until = sliceStart + SLICE_MS;
   const from = Math.min(until, Math.max(sliceStart, request.now, book.pausedUntil));
-  const current = (book.slices[slice] ??= { wants: {}, rate: 0, concurrency: 0 });
-  current.wants[worker] = request.wantRate ?? UNBOUNDED;
+  const current = (book.slices[slice] ??= { wants: {}, rate: 0, concurrency: 0, granted: {} });
+  const again = current.granted[worker];
+  if (!again) current.wants[worker] = request.wantRate ?? UNBOUNDED;
   // Sharing workers: this slice's askers plus the previous slice's (with their last wants).
   const wants: Record<string, number> = { ...book.slices[slice - 1]?.wants, ...current.wants };
   const workers = Object.keys(wants).length;
   const grant: BudgetGrant = { slice, from, until, pausedUntil: book.pausedUntil, workers };
+  if (again) {
+    // A worker that asks twice (its first answer was lost) gets the same share, not a second one.
+    if (again.rate !== undefined) grant.requestsPerSecond = again.rate;
+    if (again.concurrency !== undefined) grant.concurrency = again.concurrency;
+    return grant;
+  }
   if (limits.requestsPerSecond !== undefined) {
     const share = fairShare(limits.requestsPerSecond, wants, worker);
     grant.requestsPerSecond = Math.max(0, Math.min(share, limits.requestsPerSecond - current.rate));
@@ -68,6 +77,7 @@ export function grantBudget(book: LimiterBook, request: BudgetRequest): BudgetGr
     grant.concurrency = Math.max(0, Math.min(share, limits.concurrency - current.concurrency));
     current.concurrency += grant.concurrency;
   }
+  current.granted[worker] = { rate: grant.requestsPerSecond, concurrency: grant.concurrency };
   // A worker asks for the running slice or the next one, which reads the one before.
   for (const key of Object.keys(book.slices)) if (Number(key) < slice - 2) delete book.slices[Number(key)];
   return grant;

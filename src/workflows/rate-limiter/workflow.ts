@@ -40,9 +40,14 @@ const GRANTS_PER_RUN = 1500;
 export async function tenantRateLimiter(input: TenantRateLimiterInput): Promise<void> {
   const book = input.book ?? emptyBook();
   let grants = 0;
-  setHandler(requestBudgetUpdate, (request) => ((grants += 1), grantBudget(book, request)), {
-    validator: checkBudgetRequest,
-  });
+  setHandler(
+    requestBudgetUpdate,
+    (request) => {
+      grants += 1;
+      return grantBudget(book, request);
+    },
+    { validator: checkBudgetRequest },
+  );
   setHandler(pauseRequestsSignal, (until) => {
     if (Number.isFinite(until)) bookPause(book, until);
   });
