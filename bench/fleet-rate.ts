@@ -126,6 +126,9 @@ async function run(
               mode: 'per-resource',
               // Far more requests in flight than R allows, spread over every worker.
               maxChunksInFlight: 3 * options.workers,
+              // One slice per batch: each batch lands on whichever worker polls first, and its
+              // activities run there (eager dispatch), so every worker sends.
+              chunksPerBatch: 1,
               recordsPerSlice: 50,
               recordsInFlight: 8,
             },
