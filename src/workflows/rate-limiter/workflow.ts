@@ -25,6 +25,8 @@ import { bookPause, emptyBook, grantBudget, type LimiterBook } from './budget';
 
 export interface TenantRateLimiterInput {
   tenant: string;
+  /** Grants per run before it continues as new (default GRANTS_PER_RUN; tests set a few). */
+  grantsPerRun?: number;
   /** Carried across continue-as-new. */
   book?: LimiterBook;
 }
@@ -39,6 +41,7 @@ const GRANTS_PER_RUN = 1500;
 
 export async function tenantRateLimiter(input: TenantRateLimiterInput): Promise<void> {
   const book = input.book ?? emptyBook();
+  const grantsPerRun = Math.max(1, input.grantsPerRun ?? GRANTS_PER_RUN);
   let grants = 0;
   setHandler(
     requestBudgetUpdate,
@@ -53,10 +56,10 @@ export async function tenantRateLimiter(input: TenantRateLimiterInput): Promise<
   });
   for (;;) {
     const before = grants;
-    const full = await condition(() => grants >= GRANTS_PER_RUN || workflowInfo().continueAsNewSuggested, IDLE);
+    const full = await condition(() => grants >= grantsPerRun || workflowInfo().continueAsNewSuggested, IDLE);
     if (full) {
       await condition(allHandlersFinished);
-      return continueAsNew<typeof tenantRateLimiter>({ tenant: input.tenant, book });
+      return continueAsNew<typeof tenantRateLimiter>({ tenant: input.tenant, grantsPerRun: input.grantsPerRun, book });
     }
     if (grants === before) return; // idle: the next request starts a new run
   }
