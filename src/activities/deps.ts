@@ -9,14 +9,20 @@ import {
   type TokenProvider,
 } from '../http';
 import { toActivityFailure } from './provider/failure-mapping';
+import { fleetBudgetInActivity, fleetLimitsEnabled } from './rate-limit';
 
 /** What activities need from the worker process. Secrets stay here, never in workflow history. */
 export interface ActivityDeps {
   tenants: TenantRegistry;
   /** Tokens (and discovered API bases) for every tenant, cached for the worker's life. */
   tokens: TokenProvider;
-  /** One rate limit per tenant, shared by every activity of this worker. */
+  /**
+   * One rate limit per tenant, shared by every activity of this worker; with `fleetLimits`, the
+   * tenant's limits hold for all workers together (the tenant's tenantRateLimiter hands out shares).
+   */
   gates: RequestGates;
+  /** Default on; CXONE_SCIM_RATE_LIMIT_SCOPE=worker makes each process keep the limits alone. */
+  fleetLimits: boolean;
   /**
    * Per tenant: what its answers taught this worker (a refused `or` filter, PATCH, optional query
    * parameter; see src/http/dialect.ts). Worker memory: a restarted worker learns again.
@@ -26,11 +32,16 @@ export interface ActivityDeps {
   requestTimeoutMs?: number;
 }
 
-export function createActivityDeps(tenants: TenantRegistry, requestTimeoutMs?: number): ActivityDeps {
+export function createActivityDeps(
+  tenants: TenantRegistry,
+  requestTimeoutMs?: number,
+  fleetLimits = fleetLimitsEnabled(),
+): ActivityDeps {
   return {
     tenants,
     tokens: new TenantTokenProvider(),
     gates: new RequestGates(),
+    fleetLimits,
     dialects: new TenantDialects(),
     requestTimeoutMs,
   };
@@ -44,10 +55,10 @@ export function dialectFor(deps: ActivityDeps, tenantId: string): TenantDialect 
 
 export function scimClientFor(deps: ActivityDeps, tenantId: string): ScimClient {
   const tenant = deps.tenants.get(tenantId);
-  const gate = deps.gates.for(tenantId, {
-    requestsPerSecond: tenant.maxRequestsPerSecond,
-    concurrency: tenant.maxConcurrentRequests,
-  });
+  const limits = { requestsPerSecond: tenant.maxRequestsPerSecond, concurrency: tenant.maxConcurrentRequests };
+  const gate = deps.gates.for(tenantId, limits, () =>
+    deps.fleetLimits ? fleetBudgetInActivity(tenantId, limits) : undefined,
+  );
   return new ScimClient({
     tenant,
     tokens: deps.tokens,

@@ -29,7 +29,13 @@ export {
   type ScimRequestOptions,
   type ScimResponse,
 } from './scim-client';
-export { RequestGate, RequestGates, type GateLimits } from './request-gate';
+export {
+  RequestGate,
+  RequestGates,
+  type FleetBudget,
+  type FleetGrant,
+  type GateLimits,
+} from './request-gate';
 export {
   DEFAULT_IDENTICAL_FAILURES,
   OPTIONAL_PARAMETERS,

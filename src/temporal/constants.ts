@@ -19,6 +19,7 @@ export const WORKFLOW_TYPES = {
   syncAssignments: 'syncAssignments',
   syncGroups: 'syncGroups',
   syncUsers: 'syncUsers',
+  tenantRateLimiter: 'tenantRateLimiter',
   userLifecycle: 'userLifecycle',
 } as const;
 

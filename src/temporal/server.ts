@@ -65,6 +65,22 @@ export function resolveTimeSkippingServer(env: NodeJS.ProcessEnv = process.env):
   return { type: 'cached-download' };
 }
 
+/**
+ * Dynamic config of the embedded server. Server 1.32 ships Task Queue Priority and Fairness off:
+ * `matching.useNewMatcher` dispatches backlogged tasks by priority key, `matching.enableFairness`
+ * round-robins them by fairness key (the tenant) within a priority, and `matching.enableMigration`
+ * drains a backlog queued before fairness was on (a dev server kept in a SQLite file). Priority
+ * and fairness hold within one task queue partition, so the dev server keeps one (it has one
+ * matching host anyway). A cluster of your own needs the same keys (docs/fleet.md, "Fair scheduling").
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, string> = {
+  'matching.useNewMatcher': 'true',
+  'matching.enableFairness': 'true',
+  'matching.enableMigration': 'true',
+  'matching.numTaskqueueReadPartitions': '1',
+  'matching.numTaskqueueWritePartitions': '1',
+};
+
 export interface EmbeddedServerOptions {
   /** Persist workflows to this SQLite file so that a restart keeps them. */
   dbFilename?: string;
@@ -116,7 +132,13 @@ export async function startTemporal(options: EmbeddedServerOptions = {}): Promis
         ui: options.uiPort !== undefined,
         uiPort: options.uiPort,
         searchAttributes: SCIM_SEARCH_ATTRIBUTES,
-        extraArgs: options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : undefined,
+        extraArgs: [
+          ...Object.entries(DEV_SERVER_DYNAMIC_CONFIG).flatMap(([key, value]) => [
+            '--dynamic-config-value',
+            `${key}=${value}`,
+          ]),
+          ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
+        ],
       },
     });
   } catch (err) {

@@ -56,3 +56,9 @@ export {
   type DatedUserActionsInput,
   type DatedUserActionsResult,
 } from './dated/workflow';
+export {
+  tenantRateLimiter,
+  requestBudgetUpdate,
+  pauseRequestsSignal,
+  type TenantRateLimiterInput,
+} from './rate-limiter/workflow';
