@@ -39,6 +39,23 @@ export function processContext(): CliContext {
   };
 }
 
+/** How a shell reports a process killed by SIGPIPE (128 + 13), as git's and coreutils' are. */
+export const BROKEN_PIPE_EXIT_CODE = 141;
+
+/**
+ * When whoever reads the binary's output goes away (`cxone-scim … | head`), stop at once and
+ * quietly, as git does. Node ignores SIGPIPE, so the next write fails with EPIPE instead, and that
+ * unhandled stream error would print a stack trace. Any other stream error still does.
+ */
+export function exitQuietlyOnBrokenPipe(streams: NodeJS.WritableStream[] = [process.stdout, process.stderr]): void {
+  for (const stream of streams) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(BROKEN_PIPE_EXIT_CODE);
+      throw err;
+    });
+  }
+}
+
 /** Runs `body` with a Temporal client from the context, released afterwards. */
 export async function withTemporal<T>(
   context: CliContext,

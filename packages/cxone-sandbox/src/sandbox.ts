@@ -27,16 +27,8 @@ export type { UserEventType } from './resources';
 export { DEFAULT_SWITCHES } from './switches';
 export { PROFILES, type ProfileName } from './profile';
 export type { DiscoveryFault } from './token-endpoints';
-export type {
-  LoginAuthenticator,
-  Role,
-  Skill,
-  SkillAgent,
-  Status,
-  Team,
-  TenantDirectory,
-  TenantSeed,
-} from './tenant';
+export type { LoginAuthenticator, Role, Skill, SkillAgent, Status, Team } from './tenant-state';
+export type { TenantDirectory, TenantSeed } from './tenant';
 export { DEFAULT_TENANT_SEED, PENDING_RENAME_DETAIL } from './tenant';
 export { CXONE_OPTIONAL_USER_ATTRIBUTES, type CxoneOptionalUserAttribute, NICE_USER_SCHEMA } from './schemas';
 

@@ -4,7 +4,7 @@
 // deliberately transient, as they would be after a real service restart).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { TenantState } from './tenant';
+import type { TenantState } from './tenant-state';
 import type { Attrs } from './validate';
 
 export interface StoredResource {

@@ -7,47 +7,8 @@ import { badRequest, notFound } from './errors';
 import type { UserRules } from './resources';
 import { NICE_USER_SCHEMA, USER_SCHEMA } from './schemas';
 import type { Store } from './store';
+import type { LoginAuthenticator, Role, Skill, SkillAgent, Status, Team, TenantState } from './tenant-state';
 import type { Attrs } from './validate';
-
-export type Status = 'Active' | 'Inactive';
-export interface Role {
-  id: string;
-  name: string;
-  status: Status;
-}
-export interface LoginAuthenticator {
-  id: string;
-  name: string;
-  authenticationType: string;
-}
-export interface Team {
-  id: string;
-  name: string;
-  status: Status;
-}
-export interface Skill {
-  skillId: number;
-  skillName: string;
-  isActive: boolean;
-}
-export interface SkillAgent {
-  agentId: number;
-  proficiency: number;
-  isActive: boolean;
-}
-
-export interface TenantState {
-  roles: Role[];
-  loginAuthenticators: LoginAuthenticator[];
-  teams: Team[];
-  skills: Skill[];
-  /** skillId → the agents having the skill, in assignment order. */
-  skillAgents: Record<string, SkillAgent[]>;
-  nextAgentId: number;
-  nextSkillId: number;
-  /** Role, authenticator and team ids are numeric strings from this one counter. */
-  nextId: number;
-}
 
 /** What a new tenant starts with (a persisted tenant wins). */
 export interface TenantSeed {

@@ -1,6 +1,6 @@
 // A small HTTP client for driving the sandbox from tests and benchmarks (black-box, over fetch).
 import type { Sandbox } from './sandbox';
-import type { LoginAuthenticator, Role, Skill, Status, Team } from './tenant';
+import type { LoginAuthenticator, Role, Skill, Status, Team } from './tenant-state';
 
 export interface ClientResponse {
   status: number;

@@ -1,6 +1,5 @@
-import type { TenantConnection } from '../tenant';
 import { OAuthError } from '../errors';
-import type { IssuedToken } from './endpoint';
+import type { AuthTenant, IssuedToken } from './endpoint';
 import { defineAuthStrategy, setting, settingName, type AuthConfigOf, type AuthStrategy } from './strategy';
 
 const settings = {
@@ -12,7 +11,7 @@ export type BearerAuth = AuthConfigOf<'bearer', typeof settings>;
 
 /** A static token from the environment: used as is, never refreshed. */
 class BearerStrategy implements AuthStrategy<BearerAuth> {
-  finalRejection(tenant: TenantConnection, auth: BearerAuth): OAuthError {
+  finalRejection(tenant: AuthTenant, auth: BearerAuth): OAuthError {
     return staticTokenRejected(tenant, auth);
   }
 
@@ -20,7 +19,7 @@ class BearerStrategy implements AuthStrategy<BearerAuth> {
     return [];
   }
 
-  async requestToken(_tenant: TenantConnection, auth: BearerAuth): Promise<IssuedToken> {
+  async requestToken(_tenant: AuthTenant, auth: BearerAuth): Promise<IssuedToken> {
     return { value: auth.token, requestedAt: 0 };
   }
 }
@@ -34,7 +33,7 @@ export const bearer = defineAuthStrategy({
 });
 
 /** What a 401 means under a static token: fatal, and the variable to change. */
-export function staticTokenRejected(tenant: TenantConnection, auth: BearerAuth): OAuthError {
+export function staticTokenRejected(tenant: AuthTenant, auth: BearerAuth): OAuthError {
   return new OAuthError(tenant.tenantId, 'static bearer token', {
     status: 401,
     reason: 'the provider rejected the static token (HTTP 401); a static token is never refreshed',

@@ -1,10 +1,10 @@
-import type { TenantConnection } from '../tenant';
 import {
   basicAuth,
   callAuthEndpoint,
   FORM,
   readAccessToken,
   type AuthHttp,
+  type AuthTenant,
   type EndpointCall,
   type IssuedToken,
 } from './endpoint';
@@ -39,7 +39,7 @@ class ClientCredentialsStrategy implements AuthStrategy<ClientCredentialsAuth> {
     return [auth.tokenUrl, auth.clientId, auth.scopes, auth.clientAuthMethod];
   }
 
-  async requestToken(tenant: TenantConnection, auth: ClientCredentialsAuth): Promise<IssuedToken> {
+  async requestToken(tenant: AuthTenant, auth: ClientCredentialsAuth): Promise<IssuedToken> {
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (auth.scopes.length > 0) form.set('scope', auth.scopes.join(' '));
     const headers: Record<string, string> = { 'content-type': FORM };

@@ -1,5 +1,11 @@
-import type { TenantConnection } from '../tenant';
-import { callAuthEndpoint, readAccessToken, type AuthHttp, type EndpointCall, type IssuedToken } from './endpoint';
+import {
+  callAuthEndpoint,
+  readAccessToken,
+  type AuthHttp,
+  type AuthTenant,
+  type EndpointCall,
+  type IssuedToken,
+} from './endpoint';
 import { defineAuthStrategy, setting, settingName, type AuthConfigOf, type AuthStrategy } from './strategy';
 
 export const LEGACY_TOKEN_PATH = '/authentication/v1/token/access-key';
@@ -27,7 +33,7 @@ class CxoneAccessKeyLegacyStrategy implements AuthStrategy<CxoneAccessKeyLegacyA
     return [auth.authUrl, auth.accessKeyId];
   }
 
-  async requestToken(tenant: TenantConnection, auth: CxoneAccessKeyLegacyAuth): Promise<IssuedToken> {
+  async requestToken(tenant: AuthTenant, auth: CxoneAccessKeyLegacyAuth): Promise<IssuedToken> {
     const call: EndpointCall = {
       tenant,
       url: legacyTokenUrl(auth.authUrl),

@@ -1,4 +1,3 @@
-import type { TenantConnection } from '../tenant';
 import { CxoneDiscovery, tenantIdFromIdToken } from './cxone-discovery';
 import {
   basicAuth,
@@ -7,6 +6,7 @@ import {
   FORM,
   readAccessToken,
   type AuthHttp,
+  type AuthTenant,
   type EndpointCall,
   type IssuedToken,
 } from './endpoint';
@@ -53,7 +53,7 @@ class CxoneAccessKeyStrategy implements AuthStrategy<CxoneAccessKeyAuth> {
     return [auth.issuer, auth.clientId, auth.accessKeyId, auth.scopes];
   }
 
-  async requestToken(tenant: TenantConnection, auth: CxoneAccessKeyAuth): Promise<IssuedToken> {
+  async requestToken(tenant: AuthTenant, auth: CxoneAccessKeyAuth): Promise<IssuedToken> {
     const form = new URLSearchParams({
       grant_type: 'password',
       username: auth.accessKeyId,

@@ -1,7 +1,8 @@
-import type { TenantConnection } from '../tenant';
-import type { CxoneAccessKeyAuth } from './cxone-access-key';
-import { settingName } from './strategy';
-import { callAuthEndpoint, endpointError, type AuthHttp, type EndpointCall } from './endpoint';
+import { settingName, type AuthConfig } from './strategy';
+import { callAuthEndpoint, endpointError, type AuthHttp, type AuthTenant, type EndpointCall } from './endpoint';
+
+/** What discovery needs of a configuration (cxone-access-key's has it): the issuer, and where it was set. */
+export type DiscoveryAuth = AuthConfig & { issuer: string };
 
 /**
  * CXone discovery: the issuer's OpenID configuration names the token endpoint, and
@@ -14,7 +15,7 @@ export class CxoneDiscovery {
 
   constructor(private readonly http: AuthHttp) {}
 
-  tokenEndpoint(tenant: TenantConnection, auth: CxoneAccessKeyAuth): Promise<string> {
+  tokenEndpoint(tenant: AuthTenant, auth: DiscoveryAuth): Promise<string> {
     const issuer = trimIssuer(auth.issuer);
     return once(this.#tokenEndpoints, issuer, async () => {
       const call = discoveryCall(tenant, auth, `${issuer}/.well-known/openid-configuration`);
@@ -31,7 +32,7 @@ export class CxoneDiscovery {
     });
   }
 
-  apiEndpoint(tenant: TenantConnection, auth: CxoneAccessKeyAuth, cxoneTenantId: string): Promise<string> {
+  apiEndpoint(tenant: AuthTenant, auth: DiscoveryAuth, cxoneTenantId: string): Promise<string> {
     const issuer = trimIssuer(auth.issuer);
     return once(this.#apiEndpoints, JSON.stringify([issuer, cxoneTenantId]), async () => {
       const url = `${issuer}/.well-known/cxone-configuration?tenantId=${encodeURIComponent(cxoneTenantId)}`;
@@ -50,7 +51,7 @@ export class CxoneDiscovery {
   }
 }
 
-function discoveryCall(tenant: TenantConnection, auth: CxoneAccessKeyAuth, url: string): EndpointCall {
+function discoveryCall(tenant: AuthTenant, auth: DiscoveryAuth, url: string): EndpointCall {
   return {
     tenant,
     url,

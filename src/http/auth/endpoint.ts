@@ -1,6 +1,5 @@
 import { parseBody } from '../body';
 import { describeFetchFailure, OAuthError, parseRetryAfter, redactSecrets } from '../errors';
-import type { TenantConnection } from '../tenant';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** Assumed lifetime when the token response omits `expires_in` (optional per RFC 6749 §5.1). */
@@ -14,6 +13,16 @@ export interface AuthHttp {
   now: () => number;
 }
 
+/**
+ * What getting a token needs of a tenant (a TenantConnection has it): the id errors name, the API
+ * base when configured, the request timeout. Nothing more, so that auth never depends on tenant.ts.
+ */
+export interface AuthTenant {
+  tenantId: string;
+  baseUrl?: string;
+  requestTimeoutMs?: number;
+}
+
 /** A token as an endpoint issued it. No `lifetimeMs`: it never expires (a static token). */
 export interface IssuedToken {
   value: string;
@@ -25,7 +34,7 @@ export interface IssuedToken {
 }
 
 export interface EndpointCall {
-  tenant: TenantConnection;
+  tenant: AuthTenant;
   url: string;
   method: 'GET' | 'POST';
   headers?: Record<string, string>;

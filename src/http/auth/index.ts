@@ -1,7 +1,6 @@
-import type { TenantConnection } from '../tenant';
 import { AUTH_STRATEGIES, type TenantAuth } from './config';
 import { OAuthError } from '../errors';
-import type { AuthHttp } from './endpoint';
+import type { AuthHttp, AuthTenant } from './endpoint';
 import type { AuthStrategy } from './strategy';
 import { TokenCache } from './token-cache';
 
@@ -9,6 +8,11 @@ export * from './config';
 export type { AuthStrategy, AuthStrategyDefinition } from './strategy';
 export { tenantIdFromIdToken } from './cxone-discovery';
 export { legacyTokenUrl, LEGACY_TOKEN_PATH } from './cxone-access-key-legacy';
+
+/** The tenant a token is for: what its strategy needs and how it authenticates (a TenantConnection has both). */
+export interface TokenTenant extends AuthTenant {
+  auth: TenantAuth;
+}
 
 /** What every SCIM and webhook call needs: a bearer token and where the tenant's API lives. */
 export interface TenantAccess {
@@ -22,12 +26,12 @@ export interface TenantAccess {
 /** The one token-provider interface behind every SCIM and webhook call. */
 export interface TokenProvider {
   /** Cached until shortly before expiry; concurrent callers share one request. */
-  access(tenant: TenantConnection): Promise<TenantAccess>;
+  access(tenant: TokenTenant): Promise<TenantAccess>;
   /**
    * After a 401: forgets the rejected token (if still cached) so that the next `access` gets a new
    * one. Throws for a strategy that cannot refresh (a static token): that 401 is final.
    */
-  invalidate(tenant: TenantConnection, rejectedToken: string): void;
+  invalidate(tenant: TokenTenant, rejectedToken: string): void;
 }
 
 export interface TokenProviderOptions {
@@ -47,7 +51,7 @@ export class TenantTokenProvider implements TokenProvider {
     this.#strategies = new Map(AUTH_STRATEGIES.map((d) => [d.type, d.create(http) as AuthStrategy]));
   }
 
-  async access(tenant: TenantConnection): Promise<TenantAccess> {
+  async access(tenant: TokenTenant): Promise<TenantAccess> {
     const strategy = this.#strategy(tenant.auth);
     const cached = await this.#cache.get(this.#key(tenant), () => strategy.requestToken(tenant, tenant.auth));
     const apiBase = tenant.baseUrl ?? cached.apiBase;
@@ -61,7 +65,7 @@ export class TenantTokenProvider implements TokenProvider {
     return { token: cached.value, apiBase, expiresAt: cached.expiresAt };
   }
 
-  invalidate(tenant: TenantConnection, rejectedToken: string): void {
+  invalidate(tenant: TokenTenant, rejectedToken: string): void {
     const strategy = this.#strategy(tenant.auth);
     if (strategy.finalRejection) throw strategy.finalRejection(tenant, tenant.auth);
     this.#cache.invalidate(this.#key(tenant), rejectedToken);
@@ -73,7 +77,7 @@ export class TenantTokenProvider implements TokenProvider {
     return strategy;
   }
 
-  #key(tenant: TenantConnection): string {
+  #key(tenant: TokenTenant): string {
     return JSON.stringify([
       tenant.tenantId,
       tenant.auth.type,

@@ -5,16 +5,15 @@
 // configuration derived from them, and the code that gets a token. The shared reader
 // (src/config/tenant-auth.ts) reads any strategy from its settings; nothing else knows one.
 import * as t from 'io-ts';
-import type { TenantConnection } from '../tenant';
-import type { AuthHttp, IssuedToken } from './endpoint';
+import type { AuthHttp, AuthTenant, IssuedToken } from './endpoint';
 
 /** One way of getting a token; the provider caches what it returns. */
 export interface AuthStrategy<A extends AuthConfig = AuthConfig> {
   /** Only for a strategy that cannot refresh (a static token): the final error a 401 becomes. */
-  finalRejection?(tenant: TenantConnection, auth: A): Error;
+  finalRejection?(tenant: AuthTenant, auth: A): Error;
   /** Every non-secret setting that changes the token (the provider adds the tenant id). */
   cacheKey(auth: A): unknown[];
-  requestToken(tenant: TenantConnection, auth: A): Promise<IssuedToken>;
+  requestToken(tenant: AuthTenant, auth: A): Promise<IssuedToken>;
 }
 
 /**
