@@ -2,7 +2,7 @@
 // script and nothing fetched (its Content-Security-Policy forbids both), so it can be archived,
 // mailed and opened offline. Pure: it renders the ComplianceReport the JSON format prints, and
 // every value reaches the page through `html`, which escapes it.
-import type { ComplianceReport } from './report';
+import type { ComplianceReport } from './compliance-report';
 import {
   RUN_STATUSES,
   runUiUrl,
