@@ -215,7 +215,7 @@ async function syncAssignmentsRun(
   const check = exceedsThreshold(removals, summary.managedMemberships, settings.deletionThreshold);
   result.threshold = { ...check, removals, managed: summary.managedMemberships };
   const refused = await run.approveRemovals(result, check, summary.planHash, {
-    step: `await approval of ${removals} skill removals`,
+    removals: `${removals} skill removals`,
     awaiting: { removals },
   });
   if (refused) return refused;

@@ -239,7 +239,7 @@ async function syncGroupsRun(
     memberships: plan.removals.memberships,
   };
   const refused = await run.approveRemovals(result, check, plan.planHash, {
-    step: 'await approval of group removals',
+    removals: `${plan.removals.groups} group removals and ${plan.removals.memberships} membership removals`,
   });
   if (refused) return refused;
   progress.phase = 'removing';
