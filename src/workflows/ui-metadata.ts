@@ -144,12 +144,18 @@ export function withSummary(summary: string): { summary: string } {
   return { summary };
 }
 
-/** The current-details line and timer summary of a sync run waiting for approval of its removals. */
-export function approvalWaitText(workflowId: string, what: string, planHash: string, timeout: string): string {
+/** The current-details line of a run waiting for approval (`command`: `cxone-scim sync`, `cxone-scim adopt`). */
+export function approvalWaitText(
+  command: string,
+  workflowId: string,
+  what: string,
+  planHash: string,
+  timeout: string,
+): string {
   return (
     `waiting for approval: ${what}, plan ${planHash}, approve with ` +
-    `\`cxone-scim sync approve ${workflowId} --plan-hash ${planHash} --by <name>\` ` +
-    `or reject with \`cxone-scim sync reject ${workflowId} --reason <why>\` (within ${timeout})`
+    `\`${command} approve ${workflowId} --plan-hash ${planHash} --by <name>\` ` +
+    `or reject with \`${command} reject ${workflowId} --reason <why>\` (within ${timeout})`
   );
 }
 

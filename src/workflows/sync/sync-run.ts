@@ -174,7 +174,13 @@ export class SyncRun<Result extends SyncJobResult, Progress extends SyncJobProgr
     progress.phase = 'awaitingApproval';
     progress.awaitingApproval = { ...what.awaiting, ...(check.reason ? { reason: check.reason } : {}), planHash };
     const timeout = this.settings.approvalTimeout;
-    const waiting = approvalWaitText(workflowInfo().workflowId, what.removals, planHash, String(timeout));
+    const waiting = approvalWaitText(
+      'cxone-scim sync',
+      workflowInfo().workflowId,
+      what.removals,
+      planHash,
+      String(timeout),
+    );
     report.details.set('approval', `${waiting}; held back because ${check.reason}`);
     const decision = await report.step(
       `await approval of ${what.removals} (${check.reason})`,
