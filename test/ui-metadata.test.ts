@@ -16,6 +16,7 @@ import { syncInputFrom } from '../src/cli/sync-options';
 import { dataConverter } from '../src/temporal/connection';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { rejectDeletionsUpdate, approveDeletionsUpdate, type SyncUsersResult } from '../src/workflows';
+import { startMetadata } from '../src/workflows/ui-metadata';
 import { freePort } from './helpers/object-store';
 import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 import { scimUser as user } from './helpers/users';
@@ -231,5 +232,48 @@ describe('readable runs in the Temporal UI', () => {
 
     await handle.executeUpdate(rejectDeletionsUpdate, { args: [{ reason: 'test' }] });
     assert.equal(((await handle.result()) as SyncUsersResult).outcome, 'rejected');
+  });
+});
+
+describe('startMetadata (static summary and details)', () => {
+  it('names the job, tenant and source file, and counts personal fields instead of showing them', () => {
+    const meta = startMetadata(
+      'syncUsers',
+      {
+        tenant: 'acme',
+        users: [{ userName: 'ann@corp.example' }, { userName: 'bo@corp.example' }],
+        user: 'ann@corp.example',
+        protectedAccounts: ['admin@corp.example'],
+        scope: { userNameSuffixes: ['@corp.example'] },
+        planOut: { path: '/home/ann/plans/plan.csv' },
+        notifyUrl: 'https://hooks.example/scim?token=s3cret',
+        dryRun: true,
+      } as { tenant: string },
+      { startedBy: 'cxone-scim sync' },
+    );
+    assert.equal(meta.staticSummary, 'syncUsers · tenant acme · 2 inline users');
+    assert.deepEqual(meta.staticDetails.split('\n'), [
+      '- started by: cxone-scim sync',
+      '- source: 2 inline users',
+      '- users: 2 given',
+      '- user: given',
+      '- protectedAccounts: 1 given',
+      '- scope.userNameSuffixes: @corp.example',
+      '- planOut: plan.csv',
+      '- notifyUrl: https://hooks.example/scim',
+      '- dryRun: true',
+    ]);
+    assert.doesNotMatch(`${meta.staticSummary}\n${meta.staticDetails}`, /ann|bo@|admin|s3cret/);
+  });
+
+  it('shows a source by its file name and version, never its directories', () => {
+    const meta = startMetadata(
+      'provisionUsers',
+      { tenant: 't', source: { path: '/home/ann/hr/users.csv', format: 'csv' } } as { tenant: string },
+      { startedBy: 'cxone-scim provision', sourceVersion: 'sha256 0123456789ab' },
+    );
+    assert.equal(meta.staticSummary, 'provisionUsers · tenant t · users.csv (sha256 0123456789ab)');
+    assert.match(meta.staticDetails, /- source\.format: csv/);
+    assert.doesNotMatch(meta.staticDetails, /home|ann/);
   });
 });
