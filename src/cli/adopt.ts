@@ -23,6 +23,7 @@ import {
   type AdoptUsersResult,
 } from '../workflows';
 import { integerOption, readJsonFile, withTemporal, type CliContext } from './context';
+import { cliStartMetadata } from './run-metadata';
 import { describeError, ExitCode, UsageError } from './exit-codes';
 import { throughOutages } from './follow';
 import { explainFailure } from './print-report';
@@ -191,7 +192,12 @@ async function adoptCommand(file: string, options: AdoptOptions, context: CliCon
   await withTemporal(context, async (client, taskQueue) => {
     const workflowId = options.workflowId ?? adoptUsersWorkflowId(input.tenant);
     context.stderr.write(`workflow ${workflowId}\n`);
-    const handle = await client.workflow.start(adoptUsers, { taskQueue, workflowId, args: [input] });
+    const handle = await client.workflow.start(adoptUsers, {
+      taskQueue,
+      workflowId,
+      args: [input],
+      ...cliStartMetadata('adoptUsers', input, `cxone-scim adopt${input.apply ? ' --apply' : ''}`),
+    });
     const end = await followAdoption(
       handle,
       (p) => {

@@ -8,6 +8,7 @@ import {
   type ConfigureServiceProviderResult,
 } from '../workflows';
 import type { WorkflowReport } from '../workflows/report';
+import { startMetadata } from '../workflows/ui-metadata';
 import { integerOption, readJsonFile, urlOption, withTemporal, type CliContext } from './context';
 import { describeError, exitCodeOf } from './exit-codes';
 import { followRun, type FollowOptions } from './follow';
@@ -17,7 +18,14 @@ import { printReport } from './print-report';
 export async function startConfigure(client: Client, taskQueue: string, input: ConfigureServiceProviderInput) {
   const workflowId = configureWorkflowId(input.tenant);
   try {
-    return await client.workflow.start(configureServiceProvider, { taskQueue, workflowId, args: [input] });
+    return await client.workflow.start(configureServiceProvider, {
+      taskQueue,
+      workflowId,
+      args: [input],
+      ...startMetadata('configureServiceProvider', input, {
+        startedBy: `cxone-scim configure (${input.mode ?? 'apply'})`,
+      }),
+    });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       throw new Error(

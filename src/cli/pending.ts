@@ -22,7 +22,9 @@ import {
 import { WORKFLOW_TYPES } from '../temporal/constants';
 import { cancelDatedActionUpdate, datedPlanSignal, datedStateQuery, datedUserActions } from '../workflows';
 import { parseDatedActionId, type DatedPlan, type DatedUserView } from '../workflows/dated/schedule';
+import { sourceLabel, startMetadata } from '../workflows/ui-metadata';
 import { readJsonFile, withTemporal, type CliContext } from './context';
+import { localFileVersion } from './run-metadata';
 import { ExitCode, UsageError } from './exit-codes';
 
 /** One record's outcome: the user's plan, or why the record cannot be planned. */
@@ -124,10 +126,11 @@ export async function signalDatedPlans(
   taskQueue: string,
   tenant: string,
   plans: ReadonlyArray<{ userName: string; plan: DatedPlan }>,
-  options: { endpoint?: string; plannedAt: string },
+  options: { endpoint?: string; plannedAt: string; sourceFile?: string },
 ): Promise<{ scheduled: number; cleared: number }> {
   const planned = new Set<string>();
   let scheduled = 0;
+  const sourceVersion = options.sourceFile ? localFileVersion(options.sourceFile) : undefined;
   for (const { userName, plan } of plans) {
     if (plan.actions.length === 0) continue;
     const workflowId = datedUserWorkflowId(tenant, userName);
@@ -138,6 +141,15 @@ export async function signalDatedPlans(
       args: [{ tenant, userName, ...(options.endpoint ? { endpoint: options.endpoint } : {}) }],
       signal: datedPlanSignal,
       signalArgs: [plan],
+      // Used only when this starts the user's workflow; no userName, no dates: the kinds of action.
+      ...startMetadata(
+        'datedUserActions',
+        { tenant, ...(options.endpoint ? { endpoint: options.endpoint } : {}) },
+        {
+          startedBy: `cxone-scim pending schedule (first plan: ${plan.actions.map((a) => a.kind).join(', ')})`,
+          ...(options.sourceFile ? { source: sourceLabel(options.sourceFile, sourceVersion) } : {}),
+        },
+      ),
     });
     scheduled++;
   }
@@ -336,6 +348,7 @@ export function registerPendingCommand(program: Command, context: CliContext): v
         const signalled = await signalDatedPlans(client, taskQueue, options.tenant, good, {
           endpoint: options.endpoint,
           plannedAt: new Date(now).toISOString(),
+          sourceFile: file,
         });
         context.stdout.write(
           `${records.length} records: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ') || 'none dated'}; ` +

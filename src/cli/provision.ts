@@ -11,6 +11,7 @@ import type { WriteMode } from '../workflows';
 import type { ProvisionProgress } from '../workflows/provision-users/totals';
 import type { WorkflowReport } from '../workflows/report';
 import { integerOption, readJsonFile, withTemporal, type CliContext } from './context';
+import { cliStartMetadata } from './run-metadata';
 import { describeError, exitCodeOf, UsageError } from './exit-codes';
 import { followRun, type FollowOptions } from './follow';
 import { printReport } from './print-report';
@@ -37,6 +38,7 @@ export async function runProvision(
     taskQueue,
     workflowId: options.workflowId ?? provisionUsersWorkflowId(input.tenant),
     args: [input],
+    ...cliStartMetadata('provisionUsers', input, 'cxone-scim provision'),
   });
   return { handle, ...(await followProvision(handle, options)) };
 }

@@ -11,6 +11,7 @@ import type { Duration } from '@temporalio/common';
 import type { Command } from 'commander';
 import { syncScheduleId } from '../temporal/constants';
 import { syncUsers } from '../workflows';
+import { startMetadata } from '../workflows/ui-metadata';
 import { withTemporal, type CliContext } from './context';
 import { ExitCode, UsageError } from './exit-codes';
 import { addSyncOptions, durationOption, syncInputFrom, type SyncOptions } from './sync-options';
@@ -45,7 +46,18 @@ export async function createSyncSchedule(
         options.cron !== undefined
           ? { cronExpressions: [options.cron] }
           : { intervals: [{ every: options.every as Duration }] },
-      action: { type: 'startWorkflow', workflowType: syncUsers, args: [input], taskQueue, workflowId: scheduleId },
+      action: {
+        type: 'startWorkflow',
+        workflowType: syncUsers,
+        args: [input],
+        taskQueue,
+        workflowId: scheduleId,
+        // Each run reads the file anew: the version it planned is in its current details.
+        ...startMetadata('syncUsers', input, {
+          startedBy: `schedule ${scheduleId} (${options.cron !== undefined ? `cron ${options.cron}` : `every ${options.every}`})`,
+          sourceVersion: 'read at each run',
+        }),
+      },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: options.catchupWindow as Duration },
       state: {
         paused: options.paused === true,

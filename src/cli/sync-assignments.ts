@@ -14,6 +14,7 @@ import {
   type SyncAssignmentsResult,
 } from '../workflows';
 import { integerOption, withTemporal, type CliContext } from './context';
+import { cliStartMetadata } from './run-metadata';
 import { describeError, ExitCode } from './exit-codes';
 import { durationOption, shareOption } from './sync-options';
 import { approvalInstructions } from './sync-print';
@@ -125,7 +126,12 @@ export async function syncAssignmentsCommand(
   const input = assignmentsInputFrom(file, options);
   await withTemporal(context, async (client, taskQueue) => {
     const workflowId = options.workflowId ?? syncAssignmentsWorkflowId(input.tenant);
-    const handle = await client.workflow.start(syncAssignments, { taskQueue, workflowId, args: [input] });
+    const handle = await client.workflow.start(syncAssignments, {
+      taskQueue,
+      workflowId,
+      args: [input],
+      ...cliStartMetadata('syncAssignments', input, 'cxone-scim sync-assignments'),
+    });
     context.stderr.write(`workflow ${workflowId}\n`);
     let ended = false;
     const result = handle.result().finally(() => {

@@ -4,6 +4,7 @@ import { DEFAULT_TENANT_ID } from '../config/tenants';
 import { syncGroupsWorkflowId } from '../temporal/constants';
 import { syncGroups, type SyncGroupsInput, type SyncGroupsResult } from '../workflows';
 import { integerOption, withTemporal, type CliContext } from './context';
+import { cliStartMetadata } from './run-metadata';
 import { describeError, ExitCode, UsageError } from './exit-codes';
 
 interface SyncGroupsOptions {
@@ -83,6 +84,11 @@ export async function syncGroupsCommand(options: SyncGroupsOptions, context: Cli
       taskQueue,
       workflowId: options.workflowId ?? syncGroupsWorkflowId(input.tenant),
       args: [input],
+      ...cliStartMetadata(
+        'syncGroups',
+        { ...input, source: input.groupsFile ?? input.groupsColumn },
+        'cxone-scim sync-groups',
+      ),
     });
     context.stderr.write(
       `workflow ${handle.workflowId} (removals above the threshold wait for: temporal workflow update --workflow-id ${handle.workflowId} --name approveDeletions --input '{"planHash":"…"}')\n`,

@@ -19,6 +19,7 @@ import {
   type SyncUsersResult,
 } from '../workflows';
 import { withTemporal, type CliContext } from './context';
+import { cliStartMetadata } from './run-metadata';
 import { describeError, ExitCode, UsageError } from './exit-codes';
 import { throughOutages } from './follow';
 import { explainFailure } from './print-report';
@@ -84,6 +85,7 @@ export async function runSync(
     taskQueue,
     workflowId: options.workflowId ?? syncUsersWorkflowId(input.tenant),
     args: [input],
+    ...cliStartMetadata('syncUsers', input, 'cxone-scim sync'),
   });
   return { handle, end: await followSync(handle, options) };
 }

@@ -14,6 +14,7 @@ import { configureWorkflowId } from '../temporal/constants';
 import { PROVIDER_CALL } from './activity-options';
 import { failureTypeOf, httpStatusOf, messageOf } from './failures';
 import { ReportRecorder } from './report';
+import { withSummary } from './ui-metadata';
 
 const { discoverServiceProviderConfig, replaceServiceProviderConfig, notifyConfigUpdated } =
   proxyActivities<Activities>(PROVIDER_CALL);
@@ -114,7 +115,7 @@ async function run(
   for (let attempt = 0; ; attempt++) {
     const current = await report.step(
       'discovery GET ServiceProviderConfig',
-      () => discoverServiceProviderConfig(input.tenant),
+      () => discoverServiceProviderConfig.executeWithOptions(withSummary('GET /ServiceProviderConfig'), [input.tenant]),
       (d) => ({ httpStatus: d.httpStatus, etagBefore: d.etag, etagAfter: d.etag, payloadSha256: d.payloadSha256 }),
     );
     if (current.published === false) {
@@ -181,7 +182,7 @@ async function run(
     }
     const verified = await report.step(
       'discovery GET ServiceProviderConfig (verify)',
-      () => discoverServiceProviderConfig(input.tenant),
+      () => discoverServiceProviderConfig.executeWithOptions(withSummary('GET /ServiceProviderConfig'), [input.tenant]),
       (d) => ({ httpStatus: d.httpStatus, etagBefore: put.etag, etagAfter: d.etag, payloadSha256: d.payloadSha256 }),
     );
     const remaining = diffServiceProviderConfig(desired, verified.document ?? verified.body);
@@ -233,7 +234,11 @@ async function putIfUnchanged(
   try {
     return await report.step(
       'PUT ServiceProviderConfig (If-Match)',
-      () => replaceServiceProviderConfig(tenant, desired, etag),
+      () =>
+        replaceServiceProviderConfig.executeWithOptions(
+          withSummary(`PUT /ServiceProviderConfig (If-Match ${etag ?? 'none'}, ${differences} differences)`),
+          [tenant, desired, etag],
+        ),
       (r) => ({ httpStatus: r.httpStatus, etagBefore: etag, etagAfter: r.etag, payloadSha256: r.payloadSha256 }),
     );
   } catch (err) {
@@ -265,13 +270,20 @@ async function notify(
   await report.step(
     'notify scim.config.updated',
     () =>
-      notifyConfigUpdated(input.tenant, input.notifyUrl as string, {
-        event: 'scim.config.updated',
-        tenant: input.tenant,
-        workflowId: workflowInfo().workflowId,
-        payloadSha256,
-        changedPaths,
-      }),
+      notifyConfigUpdated.executeWithOptions(
+        withSummary(`POST scim.config.updated (${changedPaths.length} changed paths)`),
+        [
+          input.tenant,
+          input.notifyUrl as string,
+          {
+            event: 'scim.config.updated',
+            tenant: input.tenant,
+            workflowId: workflowInfo().workflowId,
+            payloadSha256,
+            changedPaths,
+          },
+        ],
+      ),
     (r) => ({ httpStatus: r.httpStatus, payloadSha256 }),
   );
   return true;

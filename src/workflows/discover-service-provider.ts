@@ -2,6 +2,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { PROVIDER_CALL } from './activity-options';
 import { ReportRecorder } from './report';
+import { withSummary } from './ui-metadata';
 
 const { discoverServiceProviderConfig } = proxyActivities<Activities>(PROVIDER_CALL);
 
@@ -34,7 +35,7 @@ export async function discoverServiceProvider(
   return report.complete(async () => {
     const discovered = await report.step(
       'discover ServiceProviderConfig',
-      () => discoverServiceProviderConfig(input.tenant),
+      () => discoverServiceProviderConfig.executeWithOptions(withSummary('GET /ServiceProviderConfig'), [input.tenant]),
       (d) => ({ httpStatus: d.httpStatus, etagAfter: d.etag, payloadSha256: d.payloadSha256 }),
     );
     return {

@@ -5,6 +5,7 @@ import { FailureType } from '../core/failures';
 import { LIFECYCLE_EVENT_TYPES, isLifecycleEventType } from '../scim/lifecycle-events';
 import { PROVIDER_CALL } from './activity-options';
 import { ReportRecorder } from './report';
+import { withSummary } from './ui-metadata';
 
 // A POST whose answer was lost may have created the subscription: the retried activity lists
 // first and keeps the one it finds (src/activities/webhooks.ts), so a retry never creates two.
@@ -60,7 +61,7 @@ async function run(
 
   const listed = await report.step(
     'GET /api/v2/webhooks',
-    () => listWebhookSubscriptions(input.tenant),
+    () => listWebhookSubscriptions.executeWithOptions(withSummary('GET /api/v2/webhooks'), [input.tenant]),
     (r) => ({ httpStatus: r.httpStatus, detail: `${r.subscriptions.length} subscription(s)` }),
   );
   const forUrl = listed.subscriptions.filter((s) => sameUrl(s.url, url));
@@ -76,11 +77,14 @@ async function run(
   const created = await report.step(
     'POST /api/v2/webhooks',
     () =>
-      createWebhookSubscription(input.tenant, {
-        url,
-        events: missing,
-        description: input.description ?? 'cxone-scim-temporal user lifecycle',
-      }),
+      createWebhookSubscription.executeWithOptions(withSummary(`POST /api/v2/webhooks for ${missing.join(', ')}`), [
+        input.tenant,
+        {
+          url,
+          events: missing,
+          description: input.description ?? 'cxone-scim-temporal user lifecycle',
+        },
+      ]),
     (r) => ({
       httpStatus: r.httpStatus,
       payloadSha256: r.payloadSha256,

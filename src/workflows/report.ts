@@ -2,6 +2,7 @@ import { ContinueAsNew, defineQuery, setHandler, upsertSearchAttributes, workflo
 import { failureTypeOf, httpStatusOf, messageOf } from './failures';
 import { latencyStats, type LatencyStats } from '../core/tally';
 import { SCIM_OPERATION, SCIM_OUTCOME, SCIM_TENANT } from '../temporal/search-attributes';
+import { RunDetails } from './ui-metadata';
 
 /** One step of a workflow as the compliance report shows it. */
 export interface ReportStep {
@@ -93,17 +94,23 @@ export function totalsOf(outcomes: { ok: boolean; durationMs: number }[]): Repor
 
 /**
  * Records workflow steps for the `report` query, answers that query, and keeps the search
- * attributes (ScimTenant, ScimOperation, ScimOutcome) in step. Times come from the workflow
- * clock (deterministic), so a step's duration includes activity retries.
+ * attributes (ScimTenant, ScimOperation, ScimOutcome) and the UI's current details (the steps
+ * running, the last one done, how the run ended; jobs add their own lines) in step. Times come
+ * from the workflow clock (deterministic), so a step's duration includes activity retries.
  */
 export class ReportRecorder<Request, Result = unknown> {
   readonly steps: ReportStep[] = [];
+  /** The current details the Temporal UI shows (ui-metadata.ts); jobs set their own lines too. */
+  readonly details: RunDetails;
   private readonly report: WorkflowReport<Request, Result>;
   private totalsProvider?: () => ReportTotals;
   private entityProvider?: () => EntityFigures;
+  /** Steps under way (several may run at once), by name, with how many of that name. */
+  private readonly running = new Map<string, number>();
 
   constructor(tenant: string, request: Request) {
     const info = workflowInfo();
+    this.details = new RunDetails(`${info.workflowType} · tenant ${tenant}`);
     upsertSearchAttributes([
       { key: SCIM_TENANT, value: tenant },
       { key: SCIM_OPERATION, value: info.workflowType },
@@ -154,9 +161,10 @@ export class ReportRecorder<Request, Result = unknown> {
     startedAt?: number,
   ): Promise<T> {
     const started = startedAt ?? Date.now();
+    this.stepStarted(name);
     try {
       const result = await run();
-      this.steps.push({
+      this.recorded({
         step: name,
         startedAt: new Date(started).toISOString(),
         durationMs: Date.now() - started,
@@ -165,7 +173,7 @@ export class ReportRecorder<Request, Result = unknown> {
       });
       return result;
     } catch (err) {
-      this.steps.push({
+      this.recorded({
         step: name,
         startedAt: new Date(started).toISOString(),
         durationMs: Date.now() - started,
@@ -174,11 +182,36 @@ export class ReportRecorder<Request, Result = unknown> {
         detail: messageOf(err),
       });
       throw err;
+    } finally {
+      this.stepEnded(name);
     }
   }
 
+  private stepStarted(name: string): void {
+    this.running.set(name, (this.running.get(name) ?? 0) + 1);
+    this.showRunning();
+  }
+
+  private stepEnded(name: string): void {
+    const left = (this.running.get(name) ?? 1) - 1;
+    if (left > 0) this.running.set(name, left);
+    else this.running.delete(name);
+    this.showRunning();
+  }
+
+  private showRunning(): void {
+    this.details.set('step', this.running.size > 0 ? `running: ${[...this.running.keys()].join('; ')}` : undefined);
+  }
+
+  /** Adds a step to the report; the details name the last one (its name, outcome and HTTP status: never its detail, which may name a user). */
+  private recorded(step: ReportStep): void {
+    this.steps.push(step);
+    const status = step.httpStatus !== undefined ? `, HTTP ${step.httpStatus}` : '';
+    this.details.set('done', `done: ${this.steps.length} steps, last: ${step.step} (${step.outcome}${status})`);
+  }
+
   skip(name: string, detail: string): void {
-    this.steps.push({
+    this.recorded({
       step: name,
       startedAt: new Date(Date.now()).toISOString(),
       durationMs: 0,
@@ -198,6 +231,7 @@ export class ReportRecorder<Request, Result = unknown> {
     this.report.status = (RUN_OUTCOMES as readonly string[]).includes(outcome) ? (outcome as RunOutcome) : 'succeeded';
     this.report.result = result;
     this.report.completedAt = new Date(Date.now()).toISOString();
+    this.details.set('ended', `ended: ${outcome}`);
   }
 
   /**
@@ -230,5 +264,6 @@ export class ReportRecorder<Request, Result = unknown> {
     const type = failureTypeOf(err);
     if (type) this.report.errorType = type;
     this.report.completedAt = new Date(Date.now()).toISOString();
+    this.details.set('ended', `ended: failed${type ? ` (${type})` : ''}`);
   }
 }

@@ -14,6 +14,7 @@ import { userSchemaModel } from '../../scim/user-validation';
 import { PROVIDER_CALL, providerCallFor } from '../activity-options';
 import { ReportRecorder, reportTotals } from '../report';
 import { LinkApproval, type LinkDecision } from './link-approval';
+import { approvalWaitText, withSummary } from '../ui-metadata';
 
 const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas, recordAdoption } =
   proxyActivities<Activities>(PROVIDER_CALL);
@@ -161,17 +162,17 @@ async function run(
   const sliceSize = positive(input.sliceSize, 'sliceSize', 200);
   const spc = await report.step(
     'discover ServiceProviderConfig',
-    () => discoverServiceProviderConfig(input.tenant),
+    () => discoverServiceProviderConfig.executeWithOptions(withSummary('GET /ServiceProviderConfig'), [input.tenant]),
     (d) => ({ httpStatus: d.httpStatus, payloadSha256: d.payloadSha256 }),
   );
   const types = await report.step(
     'discover ResourceTypes',
-    () => discoverResourceTypes(input.tenant),
+    () => discoverResourceTypes.executeWithOptions(withSummary('GET /ResourceTypes'), [input.tenant]),
     (d) => ({ httpStatus: d.httpStatus }),
   );
   const schemas = await report.step(
     'discover Schemas',
-    () => discoverSchemas(input.tenant),
+    () => discoverSchemas.executeWithOptions(withSummary('GET /Schemas'), [input.tenant]),
     (d) => ({ httpStatus: d.httpStatus }),
   );
   const built = userSchemaModel(types.body, schemas.body);
@@ -226,12 +227,18 @@ async function run(
   progress.phase = 'awaitingApproval';
   progress.awaitingApproval = { links: plan.counts.toLink, planHash: plan.planHash };
   const timeout = (input.approvalTimeout ?? '24 hours') as Duration;
+  const links = `${plan.counts.toLink} links (${plan.counts.weak} by a weak key)`;
+  report.details.set(
+    'approval',
+    approvalWaitText('cxone-scim adopt', workflowInfo().workflowId, links, plan.planHash, String(timeout)),
+  );
   result.decision = await report.step(
-    `await approval of ${plan.counts.toLink} links (${plan.counts.weak} by a weak key)`,
-    () => approval.decide(plan.planHash, timeout),
+    `await approval of ${links}`,
+    () => approval.decide(plan.planHash, timeout, `waiting for approval of ${links}, plan ${plan.planHash}`),
     (d) => ({ detail: d.decision === 'timed-out' ? `no decision within ${timeout}` : d.decision }),
   );
   progress.awaitingApproval = undefined;
+  report.details.set('approval', `links ${result.decision.decision} (plan ${plan.planHash})`);
   if (result.decision.decision !== 'approved') {
     report.skip('write links', `not approved: ${result.decision.decision}`);
     return { ...result, outcome: result.decision.decision === 'rejected' ? 'rejected' : 'approval-timeout' };
@@ -250,16 +257,23 @@ async function run(
       `write ${plan.counts.toLink} links to ${rules.linkAttribute}`,
       async () => {
         for (let index = 0; index < slices.length; index++) {
-          const tally: LinkTally = await applyAdoptionLinks({
-            tenant: input.tenant,
-            planHash: plan.planHash,
-            slice: slices[index],
-            from: index * sliceSize,
-            endpoint: built.model.endpoint,
-            patchSupported: capabilities.patch?.supported === true,
-            linkAttribute: rules.linkAttribute,
-            maxReported,
-          });
+          const tally: LinkTally = await applyAdoptionLinks.executeWithOptions(
+            withSummary(
+              `write links slice ${index + 1} of ${slices.length} (≤ ${sliceSize} users), plan ${plan.planHash.slice(0, 12)}`,
+            ),
+            [
+              {
+                tenant: input.tenant,
+                planHash: plan.planHash,
+                slice: slices[index],
+                from: index * sliceSize,
+                endpoint: built.model.endpoint,
+                patchSupported: capabilities.patch?.supported === true,
+                linkAttribute: rules.linkAttribute,
+                maxReported,
+              },
+            ],
+          );
           result.linked += tally.linked;
           result.alreadyLinked += tally.alreadyLinked;
           result.failed += tally.failed;
@@ -267,6 +281,10 @@ async function run(
           result.failures.push(...tally.failures.slice(0, Math.max(0, maxReported - result.failures.length)));
           progress.linked = result.linked + result.alreadyLinked;
           progress.failed = result.failed;
+          report.details.set(
+            'progress',
+            `links: ${result.linked} linked, ${result.alreadyLinked} already linked, ${result.failed} failed (${index + 1} of ${slices.length} slices)`,
+          );
         }
       },
       () => ({ detail: `${result.linked} linked, ${result.alreadyLinked} already linked, ${result.failed} failed` }),

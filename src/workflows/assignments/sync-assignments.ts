@@ -15,6 +15,7 @@ import { reportTotals } from '../report';
 import type { DeletionDecision } from '../sync/deletion-approval';
 import type { SyncRunOptions } from '../sync/run-options';
 import { runSyncJob, syncInputChecks, type SyncJobProgress, type SyncRun, type SyncRunOutcome } from '../sync/sync-run';
+import { fileNameOf, withSummary } from '../ui-metadata';
 
 export interface SyncAssignmentsInput extends SyncRunOptions {
   tenant: string;
@@ -143,16 +144,23 @@ async function syncAssignmentsRun(
   const summary = await report.step(
     'plan: read the source, the managed skills and their agents, the employees and the teams',
     () =>
-      planAssignmentSync({
-        tenant: input.tenant,
-        source: input.source,
-        manage: input.manage ?? ['skills', 'team'],
-        ...(input.skills ? { skills: input.skills } : {}),
-        maxReported,
-        changesPerActivity: perActivity,
-        ...(input.planOut ? { planOut: input.planOut } : {}),
-        retryUntil,
-      }),
+      planAssignmentSync.executeWithOptions(
+        withSummary(
+          `plan: read ${fileNameOf(input.source.path)}, list the managed skills' agents, the employees and teams`,
+        ),
+        [
+          {
+            tenant: input.tenant,
+            source: input.source,
+            manage: input.manage ?? ['skills', 'team'],
+            ...(input.skills ? { skills: input.skills } : {}),
+            maxReported,
+            changesPerActivity: perActivity,
+            ...(input.planOut ? { planOut: input.planOut } : {}),
+            retryUntil,
+          },
+        ],
+      ),
     (p) =>
       p.unsupported !== undefined
         ? { detail: p.unsupported }
@@ -170,6 +178,10 @@ async function syncAssignmentsRun(
   result.plan = shown;
   progress.planHash = summary.planHash;
   progress.planned = summary.counts;
+  report.details.set(
+    'plan',
+    `plan ${summary.planHash}: ${summary.counts.teamChanges} team changes, ${summary.counts.skillAdds} skill adds, ${summary.counts.proficiencyChanges} proficiency changes, ${summary.counts.skillRemovals} skill removals; ${summary.records} records (${summary.problemCount} errors) from ${fileNameOf(input.source.path)} sha256 ${summary.sourceSha256.slice(0, 12)}`,
+  );
   if (summary.removalsHeld) result.note = summary.removalsHeld;
   if (summary.records - summary.problemCount === 0 && summary.removals > 0)
     throw ApplicationFailure.nonRetryable(
@@ -182,22 +194,33 @@ async function syncAssignmentsRun(
   const quarantined = () => shouldQuarantine(written() + result.failed, result.failed, settings.quarantine);
   const apply = async (phase: AssignmentPhase) => {
     for (let index = 0; index < slices[phase].length && !quarantined(); index++) {
-      const tally = await applyAssignmentChanges({
-        tenant: input.tenant,
-        planHash: summary.planHash,
-        phase,
-        slice: slices[phase][index],
-        from: index * perActivity,
-        maxReported,
-        agentsPerRequest,
-        retryUntil,
-      });
+      const tally = await applyAssignmentChanges.executeWithOptions(
+        withSummary(
+          `apply ${phase} slice ${index + 1} of ${slices[phase].length} (≤ ${perActivity} changes), plan ${summary.planHash.slice(0, 12)}`,
+        ),
+        [
+          {
+            tenant: input.tenant,
+            planHash: summary.planHash,
+            phase,
+            slice: slices[phase][index],
+            from: index * perActivity,
+            maxReported,
+            agentsPerRequest,
+            retryUntil,
+          },
+        ],
+      );
       for (const action of Object.keys(tally.done) as AssignmentAction[]) result.applied[action] += tally.done[action];
       result.alreadyApplied += tally.alreadyApplied;
       result.failed += tally.failed;
       result.requests += tally.requests;
       result.failures.push(...tally.failures.slice(0, Math.max(0, maxReported - result.failures.length)));
       progress.failed = result.failed;
+      report.details.set(
+        'progress',
+        `${phase}: ${written()} changes applied, ${result.failed} failed (${index + 1} of ${slices[phase].length} slices)`,
+      );
     }
   };
   const problems = summary.problemCount;
@@ -215,7 +238,7 @@ async function syncAssignmentsRun(
   const check = exceedsThreshold(removals, summary.managedMemberships, settings.deletionThreshold);
   result.threshold = { ...check, removals, managed: summary.managedMemberships };
   const refused = await run.approveRemovals(result, check, summary.planHash, {
-    step: `await approval of ${removals} skill removals`,
+    removals: `${removals} skill removals`,
     awaiting: { removals },
   });
   if (refused) return refused;

@@ -8,7 +8,6 @@ import {
   defineUpdate,
   log,
   proxyActivities,
-  setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -90,8 +89,9 @@ function planProblem(plan: unknown): string | undefined {
   return undefined;
 }
 
-const describe = (userName: string, e: DatedEntry) =>
-  `${e.kind === 'create' ? `create${e.active ? '' : ' (inactive)'}` : e.kind} ${userName} at ${e.kind === 'deactivate' ? 'end' : 'start'} of ${e.date} ${e.timeZone} (${e.localAt} = ${e.at})`;
+// No userName: this is the timer's summary and the UI's current details (the workflow id names the user by a hash).
+const describe = (e: DatedEntry) =>
+  `${e.kind === 'create' ? `create${e.active ? '' : ' (inactive)'}` : e.kind} at ${e.kind === 'deactivate' ? 'end' : 'start'} of ${e.date} ${e.timeZone} (${e.localAt} = ${e.at})`;
 
 /**
  * Future-dated joiners and leavers: one workflow per (tenant, user) holding that user's pending
@@ -217,7 +217,7 @@ export async function datedUserActions(input: DatedUserActionsInput): Promise<Da
       const next = nextEntry(state);
       if (!next) {
         // Nothing left: complete, unless a plan arrives while the handlers finish.
-        setCurrentDetails('nothing pending');
+        report.details.set('next', 'next: nothing pending');
         await condition(allHandlersFinished);
         if (nextEntry(state)) continue;
         return { tenant: input.tenant, userName: input.userName, recent: state.recent };
@@ -225,8 +225,8 @@ export async function datedUserActions(input: DatedUserActionsInput): Promise<Da
       const wait = Date.parse(next.at) - Date.now();
       if (wait > 0) {
         const seen = version;
-        const what = `${next.status === 'held' ? 'cancelled: ' : ''}${describe(input.userName, next)}`;
-        setCurrentDetails(`next: ${what}`);
+        const what = `${next.status === 'held' ? 'cancelled: ' : ''}${describe(next)}`;
+        report.details.set('next', `next: ${what}`);
         // One durable timer, for the earliest action; a plan or a cancellation cancels it and sets the next one.
         if (await condition(() => version !== seen, wait, { summary: what })) continue;
       }

@@ -16,6 +16,7 @@ import { succeededOf } from '../../core/tally';
 import { emptyTally, type BatchTally, type ProvisionUsersBatchInput, type WorkItem } from './totals';
 import { legacyBatchOptions } from '../history-compat';
 import { reportQuery, reportTotals, type ReportStep, type WorkflowReport } from '../report';
+import { fileNameOf, humanDuration, RunDetails, withSummary } from '../ui-metadata';
 
 /**
  * A batch of a provisionUsers run: a few Bulk requests, sent one at a time (the parent runs
@@ -109,6 +110,7 @@ async function run(input: ProvisionUsersBatchInput, tally: BatchTally, items: Wo
     }),
   );
   const queue = new ChunkQueue(input.batch, options, items, tally);
+  const details = new RunDetails(`provisionUsersBatch ${input.batch} · tenant ${options.tenant} · ${options.mode}`);
   let steps = 0;
   while (!queue.empty) {
     const info = workflowInfo();
@@ -117,30 +119,54 @@ async function run(input: ProvisionUsersBatchInput, tally: BatchTally, items: Wo
       await continueAsNew<typeof provisionUsersBatch>({ ...input, work: queue.items, carried: tally });
     }
     const next = queue.next(Date.now());
+    details.set('queue', `batch ${input.batch}: ${describeTally(tally)}; ${queue.items.length} requests to settle`);
     if (next.kind === 'wait') {
-      await sleep(next.ms);
+      const wait = `backoff ${humanDuration(next.ms)} before resending records that failed transiently`;
+      details.set('waiting', `waiting: ${wait}`);
+      await sleep(next.ms, { summary: wait });
+      details.set('waiting', undefined);
       continue;
     }
     let submission: ChunkSubmission;
     try {
       if (next.kind === 'poll') {
-        if (next.waitMs > 0) await sleep(next.waitMs);
-        submission = await pollBulkChunk({ ...base, chunk: next.item.chunk, jobUrl: next.jobUrl });
+        const job = `Bulk job ${fileNameOf(next.jobUrl)} of request ${next.item.chunk.id}`;
+        if (next.waitMs > 0) {
+          const wait = `${next.item.job?.retryAfter ? 'waiting out Retry-After' : 'polling backoff'} ${humanDuration(next.waitMs)} before polling ${job}`;
+          details.set('waiting', `waiting: ${wait}`);
+          await sleep(next.waitMs, { summary: wait });
+          details.set('waiting', undefined);
+        }
+        submission = await pollBulkChunk.executeWithOptions(withSummary(`poll ${job}`), [
+          { ...base, chunk: next.item.chunk, jobUrl: next.jobUrl },
+        ]);
       } else if (options.mode === 'per-resource') {
         const { tenant, source, endpoint, maxReported } = base;
         const { capabilities, deadline, recordsInFlight } = options;
-        submission = await writeResourceSlice({
-          tenant,
-          source,
-          endpoint,
-          maxReported,
-          capabilities,
-          deadline,
-          recordsInFlight,
-          chunk: next.item.chunk,
-        });
+        submission = await writeResourceSlice.executeWithOptions(
+          withSummary(
+            `write ${next.item.chunk.operations} users one at a time (slice ${next.item.chunk.id}, attempt ${next.item.attempt})`,
+          ),
+          [
+            {
+              tenant,
+              source,
+              endpoint,
+              maxReported,
+              capabilities,
+              deadline,
+              recordsInFlight,
+              chunk: next.item.chunk,
+            },
+          ],
+        );
       } else {
-        submission = await submitBulkChunk({ ...base, chunk: next.item.chunk });
+        submission = await submitBulkChunk.executeWithOptions(
+          withSummary(
+            `POST /Bulk: ${next.item.chunk.operations} operations, ${next.item.chunk.bytes} bytes (request ${next.item.chunk.id}, attempt ${next.item.attempt})`,
+          ),
+          [{ ...base, chunk: next.item.chunk }],
+        );
       }
     } catch (err) {
       const type = failureTypeOf(err);
@@ -153,5 +179,11 @@ async function run(input: ProvisionUsersBatchInput, tally: BatchTally, items: Wo
     steps++;
   }
   tally.largestHistoryLength = Math.max(tally.largestHistoryLength, workflowInfo().historyLength);
+  details.set('queue', `batch ${input.batch}: ${describeTally(tally)}; all requests settled`);
   return tally;
+}
+
+/** The batch's counts as its current details show them. */
+function describeTally(tally: BatchTally): string {
+  return `${tally.created} created, ${tally.updated} updated, ${tally.unchanged} unchanged, ${tally.failed} failed, ${tally.retried} resent (${tally.requests} requests)`;
 }

@@ -80,7 +80,12 @@ export class ChunkQueue {
     if (submission.state === 'pending') {
       // Durable polling: a workflow timer per wait, Retry-After when the provider gives one.
       const backoffMs = item.job ? Math.min(POLL_MAX_MS, item.job.backoffMs * 2) : this.options.pollInitialMs;
-      item.job = { url: submission.jobUrl, backoffMs, nextPollAt: now + (submission.retryAfterMs ?? backoffMs) };
+      item.job = {
+        url: submission.jobUrl,
+        backoffMs,
+        nextPollAt: now + (submission.retryAfterMs ?? backoffMs),
+        ...(submission.retryAfterMs !== undefined ? { retryAfter: true } : {}),
+      };
       return;
     }
     this.items.shift();

@@ -92,7 +92,8 @@ export interface WorkItem {
   firstSentAt?: number;
   /** Workflow time before which it must not be sent (retry backoff). */
   notBefore?: number;
-  job?: { url: string; backoffMs: number; nextPollAt: number };
+  /** An async Bulk job being polled; `retryAfter` when the next poll waits for the provider's Retry-After. */
+  job?: { url: string; backoffMs: number; nextPollAt: number; retryAfter?: boolean };
 }
 
 export interface ProvisionUsersBatchInput {

@@ -45,6 +45,7 @@ import {
 } from './contract';
 import { legacyRunModel, patchedSince } from '../history-compat';
 import { ReportRecorder } from '../report';
+import { fileNameOf, withSummary } from '../ui-metadata';
 
 export type { ProvisionUsersInput, ProvisionUsersResult, WriteMode } from './contract';
 
@@ -166,28 +167,30 @@ async function prepare(
   const started = Date.now();
   const calls = spread
     ? ([
-        discoverServiceProviderConfig(input.tenant),
-        discoverResourceTypes(input.tenant),
-        discoverSchemas(input.tenant),
+        discoverServiceProviderConfig.executeWithOptions(withSummary('GET /ServiceProviderConfig'), [input.tenant]),
+        discoverResourceTypes.executeWithOptions(withSummary('GET /ResourceTypes'), [input.tenant]),
+        discoverSchemas.executeWithOptions(withSummary('GET /Schemas'), [input.tenant]),
       ] as const)
     : undefined;
   // Handled here so that a failure of one while another is awaited is never an unhandled rejection; awaited below.
   for (const call of calls ?? []) call.catch(() => undefined);
   const spc = await report.step(
     'discover ServiceProviderConfig',
-    () => calls?.[0] ?? discoverServiceProviderConfig(input.tenant),
+    () =>
+      calls?.[0] ??
+      discoverServiceProviderConfig.executeWithOptions(withSummary('GET /ServiceProviderConfig'), [input.tenant]),
     (d) => ({ httpStatus: d.httpStatus, etagAfter: d.etag, payloadSha256: d.payloadSha256 }),
     calls ? started : undefined,
   );
   const resourceTypes = await report.step(
     'discover ResourceTypes',
-    () => calls?.[1] ?? discoverResourceTypes(input.tenant),
+    () => calls?.[1] ?? discoverResourceTypes.executeWithOptions(withSummary('GET /ResourceTypes'), [input.tenant]),
     (d) => ({ httpStatus: d.httpStatus, payloadSha256: d.payloadSha256 }),
     calls ? started : undefined,
   );
   const schemas = await report.step(
     'discover Schemas',
-    () => calls?.[2] ?? discoverSchemas(input.tenant),
+    () => calls?.[2] ?? discoverSchemas.executeWithOptions(withSummary('GET /Schemas'), [input.tenant]),
     (d) => ({ httpStatus: d.httpStatus, payloadSha256: d.payloadSha256 }),
     calls ? started : undefined,
   );
@@ -225,14 +228,21 @@ async function prepare(
   const plan = await report.step(
     'plan: read, map, validate, chunk',
     async () => {
-      const planned = await planProvisioning({
-        tenant: input.tenant,
-        source,
-        model,
-        limits,
-        maxReported: settings.maxReported,
-        ...recordLimitsFor(input),
-      });
+      const planned = await planProvisioning.executeWithOptions(
+        withSummary(
+          `plan: read ${input.source ? fileNameOf(input.source.path) : `${input.users?.length ?? 0} inline users`}, map, validate, ${mode === 'bulk' ? 'pack Bulk requests' : 'slice'}`,
+        ),
+        [
+          {
+            tenant: input.tenant,
+            source,
+            model,
+            limits,
+            maxReported: settings.maxReported,
+            ...recordLimitsFor(input),
+          },
+        ],
+      );
       return mode === 'per-resource' && spread
         ? { ...planned, chunks: spreadSlices(planned.chunks, settings.maxChunksInFlight) }
         : planned;
@@ -243,6 +253,10 @@ async function prepare(
     }),
   );
   const { chunks, ...planSummary } = plan;
+  report.details.set(
+    'plan',
+    `plan: ${plan.records} records (${plan.valid} valid, ${plan.invalid} invalid) from ${plan.file ? `${fileNameOf(plan.file.path)} sha256 ${plan.file.sha256.slice(0, 12)}${plan.file.version ? `, version ${plan.file.version}` : ''}` : 'inline users'}; ${chunks.length} ${mode === 'bulk' ? 'Bulk requests' : 'slices'}`,
+  );
   return {
     model: { endpoint: model.endpoint, patchSupported: capabilities.patch, mode, capabilities, deadline },
     limits,
@@ -303,6 +317,7 @@ async function provision(
     started++;
     executeChild(provisionUsersBatch, {
       workflowId: `${workflowId}-batch-${batch}`,
+      staticSummary: `batch ${batch}: ${chunks.length} ${model.mode === 'bulk' ? 'Bulk requests' : 'slices'}, ${operations} users · tenant ${input.tenant}`,
       args: [
         {
           batch,
@@ -318,6 +333,7 @@ async function provision(
         state.batchesDone += 1;
         running.delete(batch);
         finished++;
+        showProgress();
       },
       (err) => {
         // Surface the batch's own reason (e.g. SourceChanged), not "child workflow failed".
@@ -329,6 +345,15 @@ async function provision(
       },
     );
   };
+
+  const showProgress = () => {
+    const t = totalsOf(state, 0);
+    report.details.set(
+      'progress',
+      `${state.chunksDone} of ${state.plan.planned} ${model.mode === 'bulk' ? 'Bulk requests' : 'slices'} settled, ${running.size} batches running (run ${state.run}); ${t.succeeded} users succeeded, ${t.failed} failed, ${t.invalid} invalid`,
+    );
+  };
+  showProgress();
 
   const historyFull = () => {
     const info = workflowInfo();

@@ -59,12 +59,12 @@ export class DeletionApproval {
     );
   }
 
-  /** Waits for a decision on plan `planHash`; `timed-out` when none came within `timeout`. */
-  async decide(planHash: string, timeout: Duration): Promise<DeletionDecision> {
+  /** Waits for a decision on plan `planHash`; `timed-out` when none came within `timeout` (its timer's summary: `summary`). */
+  async decide(planHash: string, timeout: Duration, summary: string): Promise<DeletionDecision> {
     this.awaiting = planHash;
     upsertSearchAttributes([{ key: SCIM_OUTCOME, value: 'awaitingApproval' }]);
     try {
-      const answered = await condition(() => this.decision !== undefined, timeout);
+      const answered = await condition(() => this.decision !== undefined, timeout, { summary });
       return answered && this.decision ? this.decision : { decision: 'timed-out', planHash, at: now() };
     } finally {
       this.awaiting = undefined;

@@ -15,6 +15,7 @@ import { legacyPlanFile } from '../history-compat';
 import type { DeletionDecision } from './deletion-approval';
 import type { SyncRunOptions } from './run-options';
 import { runSyncJob, syncInputChecks, type SyncJobProgress, type SyncRun, type SyncRunOutcome } from './sync-run';
+import { withSummary } from '../ui-metadata';
 
 const { discoverServiceProviderConfig, discoverResourceTypes } = proxyActivities<Activities>(PROVIDER_CALL);
 const { planGroupSync } = proxyActivities<Activities>({
@@ -127,12 +128,12 @@ async function syncGroupsRun(
   };
   const spc = await report.step(
     'discover ServiceProviderConfig',
-    () => discoverServiceProviderConfig(input.tenant),
+    () => discoverServiceProviderConfig.executeWithOptions(withSummary('GET /ServiceProviderConfig'), [input.tenant]),
     (d) => ({ httpStatus: d.httpStatus, payloadSha256: d.payloadSha256 }),
   );
   const types = await report.step(
     'discover ResourceTypes',
-    () => discoverResourceTypes(input.tenant),
+    () => discoverResourceTypes.executeWithOptions(withSummary('GET /ResourceTypes'), [input.tenant]),
     (d) => ({ httpStatus: d.httpStatus }),
   );
   result.requests += 2;
@@ -164,17 +165,22 @@ async function syncGroupsRun(
   const plan = await report.step(
     'plan: read groups, list provider users and groups, diff memberships',
     () =>
-      planGroupSync({
-        tenant: input.tenant,
-        source,
-        rules,
-        usersEndpoint,
-        groupsEndpoint,
-        pageSize,
-        maxReported,
-        membershipView: input.membershipView ?? 'auto',
-        groupsPerActivity: perActivity,
-      }),
+      planGroupSync.executeWithOptions(
+        withSummary('plan: read the groups, list provider users and groups, diff memberships'),
+        [
+          {
+            tenant: input.tenant,
+            source,
+            rules,
+            usersEndpoint,
+            groupsEndpoint,
+            pageSize,
+            maxReported,
+            membershipView: input.membershipView ?? 'auto',
+            groupsPerActivity: perActivity,
+          },
+        ],
+      ),
     (p) => ({
       payloadSha256: p.planHash,
       detail: `${p.sourceGroups} source groups (${p.problemCount} problems), ${p.providerGroups} provider groups, ${p.providerUsers} users; ${p.counts.create} create, ${p.counts.update} update, ${p.counts.empty} empty, ${p.counts.delete} delete; ${p.adds} member adds, ${p.removals.memberships} member removals`,
@@ -185,6 +191,10 @@ async function syncGroupsRun(
   result.plan = shown;
   result.requests += plan.requests;
   progress.planHash = plan.planHash;
+  report.details.set(
+    'plan',
+    `plan ${plan.planHash}: ${plan.counts.create} create, ${plan.counts.update} update, ${plan.counts.empty} empty, ${plan.counts.delete} delete; ${plan.adds} member adds, ${plan.removals.memberships} member removals`,
+  );
   if (settings.dryRun) return run.dryRun(result, plan.planHash);
 
   const { applyGroupChanges } = run.applyActivities({
@@ -199,17 +209,24 @@ async function syncGroupsRun(
         planFile === undefined
           ? { slice: plan.slices[phase][index] }
           : { planFile, to: Math.min(total, from + perActivity) };
-      const tally = await applyGroupChanges({
-        tenant: input.tenant,
-        planHash: plan.planHash,
-        phase,
-        ...part,
-        from,
-        groupsEndpoint,
-        patchSupported: capabilities.patch?.supported === true,
-        memberSliceSize,
-        maxReported,
-      });
+      const tally = await applyGroupChanges.executeWithOptions(
+        withSummary(
+          `apply ${phase}: groups ${from + 1}–${Math.min(total, from + perActivity)} of ${total}, plan ${plan.planHash.slice(0, 12)}`,
+        ),
+        [
+          {
+            tenant: input.tenant,
+            planHash: plan.planHash,
+            phase,
+            ...part,
+            from,
+            groupsEndpoint,
+            patchSupported: capabilities.patch?.supported === true,
+            memberSliceSize,
+            maxReported,
+          },
+        ],
+      );
       for (const key of Object.keys(applied) as Array<keyof typeof applied>) applied[key] += tally[key];
       result.failed += tally.failed;
       result.requests += tally.requests;
@@ -239,7 +256,7 @@ async function syncGroupsRun(
     memberships: plan.removals.memberships,
   };
   const refused = await run.approveRemovals(result, check, plan.planHash, {
-    step: 'await approval of group removals',
+    removals: `${plan.removals.groups} group removals and ${plan.removals.memberships} membership removals`,
   });
   if (refused) return refused;
   progress.phase = 'removing';

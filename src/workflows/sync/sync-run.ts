@@ -14,7 +14,14 @@
 // with `SyncXInput extends SyncRunOptions`, its progress extending SyncJobProgress and its result
 // extending SyncJobResult.
 import type { Duration } from '@temporalio/common';
-import { proxyActivities, setHandler, type ActivityOptions, type QueryDefinition } from '@temporalio/workflow';
+import {
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+  type ActivityInterfaceFor,
+  type ActivityOptions,
+  type QueryDefinition,
+} from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { FailureType } from '../../core/failures';
 import {
@@ -26,6 +33,7 @@ import {
 import { providerCallFor } from '../activity-options';
 import { InputChecks } from '../input-checks';
 import { ReportRecorder, type ReportTotals } from '../report';
+import { approvalWaitText } from '../ui-metadata';
 import { DeletionApproval, type DeletionDecision } from './deletion-approval';
 import type { SyncRunOptions } from './run-options';
 
@@ -138,7 +146,7 @@ export class SyncRun<Result extends SyncJobResult, Progress extends SyncJobProgr
   ) {}
 
   /** Apply activities: transient failures (429, 5xx, outages) retried until the run's deadline, never by a count. */
-  applyActivities(options: ActivityOptions): Activities {
+  applyActivities(options: ActivityOptions): ActivityInterfaceFor<Activities> {
     return proxyActivities<Activities>(providerCallFor(this.settings.runDeadline, options));
   }
 
@@ -151,27 +159,40 @@ export class SyncRun<Result extends SyncJobResult, Progress extends SyncJobProgr
   /**
    * The removal gate. When `check` exceeded the deletion threshold, waits for approveDeletions
    * naming `planHash`, rejectDeletions, or the approval timeout (progress `awaitingApproval`,
-   * with `awaiting` added). Returns undefined when the removals may go ahead, else the run's
-   * result without them (`rejected` or `approval-timeout`).
+   * with `awaiting` added; the UI's current details say what waits and how to approve it).
+   * `what.removals` names them, e.g. `120 removals`. Returns undefined when the removals may go
+   * ahead, else the run's result without them (`rejected` or `approval-timeout`).
    */
   async approveRemovals(
     result: Result,
     check: { exceeded: boolean; reason?: string },
     planHash: string,
-    what: { step: string; awaiting?: Partial<NonNullable<Progress['awaitingApproval']>> },
+    what: { removals: string; awaiting?: Partial<NonNullable<Progress['awaitingApproval']>> },
   ): Promise<Result | undefined> {
     if (!check.exceeded) return undefined;
     const { progress, report } = this;
     progress.phase = 'awaitingApproval';
     progress.awaitingApproval = { ...what.awaiting, ...(check.reason ? { reason: check.reason } : {}), planHash };
     const timeout = this.settings.approvalTimeout;
+    const waiting = approvalWaitText(
+      'cxone-scim sync',
+      workflowInfo().workflowId,
+      what.removals,
+      planHash,
+      String(timeout),
+    );
+    report.details.set('approval', `${waiting}; held back because ${check.reason}`);
     const decision = await report.step(
-      `${what.step} (${check.reason})`,
-      () => this.approval.decide(planHash, timeout),
+      `await approval of ${what.removals} (${check.reason})`,
+      () => this.approval.decide(planHash, timeout, `waiting for approval of ${what.removals}, plan ${planHash}`),
       (d) => ({ detail: d.decision === 'timed-out' ? `no decision within ${timeout}` : d.decision }),
     );
     result.deletionDecision = decision;
     progress.awaitingApproval = undefined;
+    report.details.set(
+      'approval',
+      `removals ${decision.decision === 'timed-out' ? `not decided within ${timeout}` : decision.decision} (plan ${planHash})`,
+    );
     if (decision.decision === 'approved') return undefined;
     report.skip('apply removals', `not approved: ${decision.decision}`);
     return { ...result, outcome: decision.decision === 'rejected' ? 'rejected' : 'approval-timeout' };
@@ -180,6 +201,11 @@ export class SyncRun<Result extends SyncJobResult, Progress extends SyncJobProgr
   /** The result of a run that stopped writing because too many writes failed, with the top causes. */
   quarantined(result: Result): Result {
     const causes = topCauses(result.failures);
+    // The details name causes by HTTP status only: a failure's text may name a user.
+    this.report.details.set(
+      'quarantine',
+      `quarantined: stopped writing after ${result.failed} failures (more than ${Math.round(this.settings.quarantine.maxFailureRate * 100)} % of writes); top causes: ${topCauses(result.failures, false)}`,
+    );
     this.report.skip(
       'remaining changes',
       `quarantined: more than ${Math.round(this.settings.quarantine.maxFailureRate * 100)} % of writes failed (${causes})`,
@@ -197,10 +223,10 @@ export class SyncRun<Result extends SyncJobResult, Progress extends SyncJobProgr
   }
 }
 
-function topCauses(failures: SyncJobResult['failures']): string {
+function topCauses(failures: SyncJobResult['failures'], withText = true): string {
   const counts = new Map<string, number>();
   for (const f of failures) {
-    const cause = f.status ? `HTTP ${f.status}` : f.detail.slice(0, 80);
+    const cause = f.status ? `HTTP ${f.status}` : withText ? f.detail.slice(0, 80) : 'no HTTP status';
     counts.set(cause, (counts.get(cause) ?? 0) + 1);
   }
   return (

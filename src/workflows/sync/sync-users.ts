@@ -19,6 +19,7 @@ import {
 import type { User } from '../../scim/codecs';
 import { userSchemaModel } from '../../scim/user-validation';
 import { PROVIDER_CALL } from '../activity-options';
+import { fileNameOf, withSummary } from '../ui-metadata';
 import { legacyPlanFile } from '../history-compat';
 import { reportTotals } from '../report';
 import type { DeletionDecision } from './deletion-approval';
@@ -145,17 +146,17 @@ async function syncUsersRun(
   const inFlight = syncInputChecks.positiveInteger(input.maxSlicesInFlight, 'maxSlicesInFlight', 4);
   const spc = await report.step(
     'discover ServiceProviderConfig',
-    () => discoverServiceProviderConfig(input.tenant),
+    () => discoverServiceProviderConfig.executeWithOptions(withSummary('GET /ServiceProviderConfig'), [input.tenant]),
     (d) => ({ httpStatus: d.httpStatus, payloadSha256: d.payloadSha256 }),
   );
   const types = await report.step(
     'discover ResourceTypes',
-    () => discoverResourceTypes(input.tenant),
+    () => discoverResourceTypes.executeWithOptions(withSummary('GET /ResourceTypes'), [input.tenant]),
     (d) => ({ httpStatus: d.httpStatus }),
   );
   const schemas = await report.step(
     'discover Schemas',
-    () => discoverSchemas(input.tenant),
+    () => discoverSchemas.executeWithOptions(withSummary('GET /Schemas'), [input.tenant]),
     (d) => ({ httpStatus: d.httpStatus }),
   );
   const built = userSchemaModel(types.body, schemas.body);
@@ -176,17 +177,22 @@ async function syncUsersRun(
   const plan = await report.step(
     'plan: read source, list provider users, classify',
     () =>
-      planSync({
-        tenant: input.tenant,
-        source,
-        model: built.model,
-        rules,
-        pageSize,
-        maxReported,
-        sliceSize,
-        ...(input.user ? { onlyUserName: input.user } : {}),
-        ...(input.planOut ? { planOut: input.planOut } : {}),
-      }),
+      planSync.executeWithOptions(
+        withSummary(`plan: read ${sourceName(input)}, list provider users page by page, classify`),
+        [
+          {
+            tenant: input.tenant,
+            source,
+            model: built.model,
+            rules,
+            pageSize,
+            maxReported,
+            sliceSize,
+            ...(input.user ? { onlyUserName: input.user } : {}),
+            ...(input.planOut ? { planOut: input.planOut } : {}),
+          },
+        ],
+      ),
     (p) => ({
       payloadSha256: p.planHash,
       detail: `${p.records} records (${p.invalid} invalid), ${p.providerUsers} provider users in ${p.pages} pages, ${p.managed} managed: ${describeCounts(p.counts)}`,
@@ -196,6 +202,10 @@ async function syncUsersRun(
   const { slices: _slices, trace, ...shown } = current;
   progress.planHash = plan.planHash;
   progress.planned = plan.counts;
+  report.details.set(
+    'plan',
+    `plan ${plan.planHash}: ${describeCounts(plan.counts)}; ${plan.records} source records (${plan.invalid} invalid) from ${sourceName(input)}${plan.sourceSha256 ? ` sha256 ${plan.sourceSha256.slice(0, 12)}` : ''}, ${plan.managed} managed provider users`,
+  );
   const result: SyncUsersResult = {
     tenant: input.tenant,
     outcome: 'succeeded',
@@ -264,7 +274,7 @@ async function syncUsersRun(
   const check = exceedsThreshold(removals, plan.managed, settings.deletionThreshold);
   result.threshold = { ...check, removals, managed: plan.managed };
   const refused = await run.approveRemovals(result, check, plan.planHash, {
-    step: `await approval of ${removals} removals`,
+    removals: `${removals} removals`,
     awaiting: { removals },
   });
   if (refused) return refused;
@@ -275,6 +285,11 @@ async function syncUsersRun(
     () => ({ detail: describeCounts(result.applied) }),
   );
   return stopped ? run.quarantined(result) : run.finish(result);
+}
+
+/** The source as details name it: its file name, or the number of inline users. */
+function sourceName(input: SyncUsersInput): string {
+  return input.source ? fileNameOf(input.source.path) : `${input.users?.length ?? 0} inline users`;
 }
 
 function describeCounts(counts: ActionCounts): string {
@@ -316,16 +331,19 @@ function applier(
                 actions: [...(phase === 'writes' ? WRITE_ACTIONS : REMOVAL_ACTIONS)],
                 to: Math.min(total, from + limits.sliceSize),
               };
-        const tally: SliceTally = await applySyncSlice({
-          tenant: input.tenant,
-          planHash: plan.planHash,
-          ...part,
-          from,
-          endpoint,
-          patchSupported,
-          maxReported,
-          ...(result.trace ? { trace: true } : {}),
-        });
+        const slice = `apply ${phase} slice ${index + 1} of ${count} (≤ ${limits.sliceSize} changes), plan ${plan.planHash.slice(0, 12)}`;
+        const tally: SliceTally = await applySyncSlice.executeWithOptions(withSummary(slice), [
+          {
+            tenant: input.tenant,
+            planHash: plan.planHash,
+            ...part,
+            from,
+            endpoint,
+            patchSupported,
+            maxReported,
+            ...(result.trace ? { trace: true } : {}),
+          },
+        ]);
         if (result.trace && tally.http) result.trace.http = [...(result.trace.http ?? []), ...tally.http];
         for (const action of Object.keys(tally.done) as SyncAction[]) result.applied[action] += tally.done[action];
         result.failed += tally.failed;
@@ -334,6 +352,10 @@ function applier(
         result.requests += tally.requests;
         result.failures.push(...tally.failures.slice(0, Math.max(0, maxReported - result.failures.length)));
         const writes = Object.values(result.applied).reduce((n, c) => n + c, 0) + result.failed;
+        run.report.details.set(
+          'progress',
+          `${phase}: ${describeCounts(result.applied)} applied, ${result.failed} failed (${index + 1} of ${count} slices sent)`,
+        );
         if (shouldQuarantine(writes, result.failed, quarantine)) stopped = true;
       }
     };
