@@ -230,7 +230,16 @@ describe('the cxone profile (the surface NICE publishes) end to end on a real Te
       'staff-without-fay.json',
       STAFF.filter((p) => p !== 'fay').map((p) => record(p)),
     );
-    const gone = await cli(['sync', without, '--tenant', 'cx', '--scope-suffix', '@cx.example']);
+    const gone = await cli([
+      'sync',
+      without,
+      '--tenant',
+      'cx',
+      '--scope-suffix',
+      '@cx.example',
+      '--orphans',
+      'leavers',
+    ]);
     assert.equal(gone.code, 0, gone.stdout + gone.stderr);
     assert.match(gone.stdout, /deactivate\s+1/);
     assert.equal(employee(mail('fay'))?.active, false);

@@ -144,6 +144,7 @@ describe('payload key rotation', {
         {
           tenant: 'rotation',
           users: [user('keep@corp.example'), user('joiner@corp.example')],
+          orphans: 'leavers',
           deletionThreshold: { maxCount: 2 },
         },
       ],

@@ -32,6 +32,8 @@ import { readPlanFile, readPlanSlice, storePlanSlices } from './claims/plan-clai
 import type { PlanSource } from './provisioning';
 import { loadFileSource, mapRecords, sourceLocationOf } from './sources/user-source';
 import { traceOf, tracing, writePlanOut, type HttpCall, type PlanOut, type UserTrace } from './sync-review';
+import { orphanPolicy, withOrphanPolicy, type OrphanOption } from '../scim/adoption';
+import { readAdoption } from './adoption';
 
 export type { HttpCall, PlanOut, UserTrace } from './sync-review';
 
@@ -50,6 +52,8 @@ export interface SyncPlanInput {
   onlyUserName?: string;
   /** Also write the full plan, for review, to this path on the worker's file system. */
   planOut?: PlanOut;
+  /** Provider users in no source record: `auto` (leavers once the tenant was adopted, else out of scope), `leavers`, `out-of-scope`. */
+  orphans?: OrphanOption;
 }
 
 export interface SyncPlanSample {
@@ -84,6 +88,9 @@ export interface SyncPlanSummary {
   planOut?: string;
   /** With `onlyUserName`: the user's record, match and planned action. */
   trace?: UserTrace;
+  /** Removals the orphan policy turned into `out-of-scope`, and why (a tenant never adopted). */
+  orphansHeldBack?: number;
+  orphanWarning?: string;
 }
 
 /** `writes`: creates, updates, reactivations; `removals`: deactivations or deletes (after any approval). */
@@ -143,7 +150,8 @@ export interface SliceTally {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-async function sourceUsers(source: PlanSource, model: UserSchemaModel, maxReported: number) {
+/** The source's records, mapped and validated: the valid ones as SourceUsers, and what was wrong with the others. */
+export async function sourceUsers(source: PlanSource, model: UserSchemaModel, maxReported: number) {
   const loaded = source.kind === 'file' ? await loadFileSource(source) : undefined;
   const records = loaded ? loaded.records : mapRecords(source.kind === 'inline' ? source.users : [], undefined);
   const valid: Array<SourceUser & { line?: number }> = [];
@@ -164,21 +172,22 @@ async function sourceUsers(source: PlanSource, model: UserSchemaModel, maxReport
 }
 
 /** The attributes worth listing: what the source's users carry, and what matching and scope need. */
-function listedAttributes(users: readonly SourceUser[]): string {
+function listedAttributes(users: readonly SourceUser[]): string[] {
   const names = new Set(['id', 'userName', 'externalId', 'active']);
   for (const { user } of users.slice(0, 1000))
     for (const key of Object.keys(user)) if (key !== 'schemas' && key !== 'password') names.add(key);
-  return [...names].join(',');
+  return [...names];
 }
 
-/** Every provider user, page by page (1-based startIndex), until an empty or last page; deduplicated by id. */
-async function listProviderUsers(
+/** Every provider user with these attributes, page by page (1-based startIndex), until an empty or last page; deduplicated by id. */
+export async function listProviderUsers(
   client: ScimClient,
   endpoint: string,
   pageSize: number,
-  attributes: string,
+  attributeList: readonly string[],
   filter?: string,
 ) {
+  const attributes = attributeList.join(',');
   const users = new Map<string, ProviderUser>();
   let startIndex = 1;
   let pages = 0;
@@ -250,7 +259,12 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
     providerUsers = providerUsers.filter((u) => keyOf(u, 'userName') === key);
   }
   const rules: SyncRules = input.onlyUserName !== undefined ? { ...input.rules, matchKey: 'userName' } : input.rules;
-  const { changes, problems, managed, sourceInScope } = classify(valid, providerUsers, rules);
+  const classified = classify(valid, providerUsers, rules);
+  const { problems, managed, sourceInScope } = classified;
+  // A tenant nobody adopted (no adoption record) keeps its orphans out of scope unless told otherwise.
+  const auto = (input.orphans ?? 'auto') === 'auto';
+  const policy = orphanPolicy(auto && (await readAdoption(input.tenant)) !== undefined, input.orphans);
+  const { changes, heldBack } = withOrphanPolicy(classified.changes, policy);
   const userAt = new Map(valid.map((u) => [u.index, u.user]));
   // Writes that send the source's user keep it in the plan (a PUT needs all of it).
   const carriesUser = new Set<SyncAction>(['create', 'update', 'reactivate']);
@@ -287,6 +301,9 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
     pages: listed.pages,
     ...(written ? { planOut: written } : {}),
     ...(trace ? { trace } : {}),
+    ...(heldBack > 0
+      ? { orphansHeldBack: heldBack, ...(policy.warning ? { orphanWarning: policy.warning } : {}) }
+      : {}),
   };
 }
 

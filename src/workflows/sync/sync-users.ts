@@ -16,6 +16,7 @@ import {
   type SyncAction,
   type SyncScope,
 } from '../../scim/reconcile';
+import type { OrphanOption } from '../../scim/adoption';
 import type { User } from '../../scim/codecs';
 import { userSchemaModel } from '../../scim/user-validation';
 import { PROVIDER_CALL } from '../activity-options';
@@ -54,6 +55,11 @@ export interface SyncUsersInput extends SyncRunOptions {
   maxSlicesInFlight?: number;
   /** Also write the full plan (CSV or JSON) to this path on the worker's file system, for review. */
   planOut?: PlanOut;
+  /**
+   * Provider users in no source record: `auto` (default) treats them as leavers once the tenant was
+   * adopted (`adoptUsers` recorded it) and as out of scope, with a warning, before; `leavers`; `out-of-scope`.
+   */
+  orphans?: OrphanOption;
 }
 
 export type SyncOutcome = SyncRunOutcome;
@@ -100,6 +106,8 @@ function checkInput(input: SyncUsersInput): void {
   }
   if (input.matchKey !== undefined && input.matchKey !== 'userName' && input.matchKey !== 'externalId')
     throw invalid(`matchKey must be userName or externalId, got ${String(input.matchKey)}`);
+  if (input.orphans !== undefined && !['auto', 'leavers', 'out-of-scope'].includes(input.orphans))
+    throw invalid(`orphans must be auto, leavers or out-of-scope, got ${String(input.orphans)}`);
   if (input.deprovision !== undefined && input.deprovision !== 'deactivate' && input.deprovision !== 'delete')
     throw invalid(`deprovision must be deactivate or delete, got ${String(input.deprovision)}`);
 }
@@ -186,6 +194,7 @@ async function syncUsersRun(
         sliceSize,
         ...(input.user ? { onlyUserName: input.user } : {}),
         ...(input.planOut ? { planOut: input.planOut } : {}),
+        ...(input.orphans ? { orphans: input.orphans } : {}),
       }),
     (p) => ({
       payloadSha256: p.planHash,
@@ -206,6 +215,7 @@ async function syncUsersRun(
     alreadyApplied: 0,
     requests: plan.pages,
     ...(trace ? { trace } : {}),
+    ...(plan.orphanWarning ? { note: `${plan.orphansHeldBack} removals held back: ${plan.orphanWarning}` } : {}),
   };
   const removals = plan.counts.deactivate + plan.counts.delete;
   const validRecords = plan.records - plan.invalid;
