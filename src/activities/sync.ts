@@ -121,7 +121,7 @@ export interface ApplySliceInput extends SliceTarget {
   slice: ClaimRef;
 }
 
-/** A slice of a run planned by an earlier build: its whole plan in a file, the phase as actions, [from, to). */
+/** A slice of a run planned by an earlier build: its whole plan in a file, the phase as actions, [from, to) (history-compat: sync-plan-file). */
 export interface ApplyPlanFileSliceInput extends SliceTarget {
   planFile: string;
   actions: SyncAction[];
@@ -421,7 +421,8 @@ export async function applySyncSlice(
           input,
           `slice ${input.from}… of the ${input.phase} of sync plan ${input.planHash.slice(0, 12)}`,
         )
-      : readPlanFile<StoredChange>(input.planFile, input.planHash, 'the sync plan')
+      : // A run planned by an earlier build reads its whole plan file (history-compat: sync-plan-file).
+        readPlanFile<StoredChange>(input.planFile, input.planHash, 'the sync plan')
           .filter((c) => input.actions.includes(c.action))
           .slice(input.from, input.to);
   const resumedFrom = context.info.heartbeatDetails as { next: number; tally: SliceTally } | undefined;
