@@ -360,7 +360,8 @@ describe('the cxone profile (the surface NICE publishes) end to end on a real Te
     assert.equal(synced.code, 2, synced.stdout + synced.stderr);
     assert.match(
       synced.stdout,
-      new RegExp(`failed update ana@cx\\.example: HTTP 400 .*\\(mutability\\): ${PENDING_RENAME_DETAIL}`),
+      // The failure names both userNames: the provider's, and the source's it was to be renamed to.
+      new RegExp(`failed update ana@cx\\.example → ana\\.new@cx\\.example: HTTP 400 .*\\(mutability\\): ${PENDING_RENAME_DETAIL}`),
       synced.stdout,
     );
     assert.match(synced.stdout, /; 1 failed;/);

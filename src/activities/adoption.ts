@@ -177,7 +177,7 @@ export function writeReportOut(
 
 /** Reads the source and every provider user, classifies them, stores the links; returns the summary. */
 export async function planAdoption(deps: ActivityDeps, input: AdoptionPlanInput): Promise<AdoptionPlanSummary> {
-  const source = await sourceUsers(input.source, input.model, input.maxReported);
+  const source = await sourceUsers(deps, input);
   const client = scimClientFor(deps, input.tenant);
   // The attributes matching needs: the keys, and what weak keys and the link read.
   const attributes = ['id', 'userName', 'externalId', 'active', 'name', 'emails', input.rules.linkAttribute];

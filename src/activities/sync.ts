@@ -29,7 +29,8 @@ import { asActivity, dialectFor, scimClientFor } from './deps';
 import { patchOrPut as patchOrPutVia } from './provider/patch-or-put';
 import { claimStoreFor, type ClaimRef } from './claims/claim-store';
 import { readPlanFile, readPlanSlice, storePlanSlices } from './claims/plan-claims';
-import type { PlanSource } from './provisioning';
+import { fitToTenant } from './cxone-directory';
+import { checkMappingTargets, type PlanSource } from './provisioning';
 import { loadFileSource, mapRecords, sourceLocationOf } from './sources/user-source';
 import { traceOf, tracing, writePlanOut, type HttpCall, type PlanOut, type UserTrace } from './sync-review';
 import { orphanPolicy, withOrphanPolicy, type OrphanOption } from '../scim/adoption';
@@ -130,6 +131,7 @@ export interface ApplyPlanFileSliceInput extends SliceTarget {
 
 export interface SyncFailure {
   action: SyncAction;
+  /** The provider's userName; for a write that renames, `old → new` (the source's). */
   userName?: string;
   id?: string;
   status?: number;
@@ -150,10 +152,26 @@ export interface SliceTally {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** The source's records, mapped and validated: the valid ones as SourceUsers, and what was wrong with the others. */
-export async function sourceUsers(source: PlanSource, model: UserSchemaModel, maxReported: number) {
+/** What reading a source for planning needs: the tenant (its CXone lists), the source and the discovered model. */
+export interface SourceRead {
+  tenant: string;
+  source: PlanSource;
+  model: UserSchemaModel;
+  /** Invalid records described (all are counted). */
+  maxReported: number;
+}
+
+/**
+ * The source's records, mapped, fitted to the tenant and validated (syncUsers' and adoptUsers'
+ * planners): the valid ones as SourceUsers, and what was wrong with the others.
+ */
+export async function sourceUsers(deps: ActivityDeps, input: SourceRead) {
+  const { source, model, maxReported } = input;
+  if (source.kind === 'file') checkMappingTargets(source.mapping, model);
   const loaded = source.kind === 'file' ? await loadFileSource(source) : undefined;
-  const records = loaded ? loaded.records : mapRecords(source.kind === 'inline' ? source.users : [], undefined);
+  const mapped = loaded ? loaded.records : mapRecords(source.kind === 'inline' ? source.users : [], undefined);
+  // CXone's role, team and login authenticator by name → ids; attribute names as /Schemas spells them.
+  const records = await fitToTenant(mapped, deps, input.tenant, model);
   const valid: Array<SourceUser & { line?: number }> = [];
   const invalidRecords: ClassifyProblem[] = [];
   let invalid = 0;
@@ -164,7 +182,7 @@ export async function sourceUsers(source: PlanSource, model: UserSchemaModel, ma
       return;
     }
     invalid++;
-    const userName = 'user' in record ? userNameOf(record.user) : undefined;
+    const userName = 'user' in record ? userNameOf(record.user) : record.userName;
     if (invalidRecords.length < maxReported)
       invalidRecords.push({ record: index + 1, userName, reason: reasons.join('; ') });
   });
@@ -237,7 +255,7 @@ function sampleOf(changes: readonly PlannedChange[], perAction: number): SyncPla
 
 /** Reads the source and the provider, classifies, and stores the plan; returns its summary. */
 export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promise<SyncPlanSummary> {
-  const source = await sourceUsers(input.source, input.model, input.maxReported);
+  const source = await sourceUsers(deps, input);
   let valid = source.valid;
   let filter: string | undefined;
   if (input.onlyUserName !== undefined) {
@@ -405,6 +423,13 @@ async function exists(
   );
 }
 
+/** Who a failure is about: the provider's userName, and the source's too when the write renames (`ana@old → ana@new`). */
+function failedUserName(change: StoredChange): string | undefined {
+  const wanted = typeof change.user?.userName === 'string' ? change.user.userName : undefined;
+  if (wanted === undefined || change.userName === undefined) return change.userName ?? wanted;
+  return wanted.toLowerCase() === change.userName.toLowerCase() ? change.userName : `${change.userName} → ${wanted}`;
+}
+
 /**
  * Applies changes [from, to) of one phase. Heartbeats its position: a retry after a crash resumes
  * there, and checks what may already have been done instead of repeating it.
@@ -454,7 +479,7 @@ export async function applySyncSlice(
       if (tally.failures.length < input.maxReported) {
         tally.failures.push({
           action: change.action,
-          userName: change.userName,
+          userName: failedUserName(change),
           id: change.id,
           ...(status ? { status } : {}),
           detail: (err as Error).message,
