@@ -361,7 +361,9 @@ describe('the cxone profile (the surface NICE publishes) end to end on a real Te
     assert.match(
       synced.stdout,
       // The failure names both userNames: the provider's, and the source's it was to be renamed to.
-      new RegExp(`failed update ana@cx\\.example → ana\\.new@cx\\.example: HTTP 400 .*\\(mutability\\): ${PENDING_RENAME_DETAIL}`),
+      new RegExp(
+        `failed update ana@cx\\.example → ana\\.new@cx\\.example: HTTP 400 .*\\(mutability\\): ${PENDING_RENAME_DETAIL}`,
+      ),
       synced.stdout,
     );
     assert.match(synced.stdout, /; 1 failed;/);

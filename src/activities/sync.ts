@@ -3,6 +3,7 @@
 // store, one object per slice (plan-claims.ts): workflow history carries counts, samples, the
 // hash and the slices' references only, and any worker of a fleet can apply any slice.
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ScimHttpError, type ScimClient, type TenantDialect } from '../http';
 import { canonicalJson } from '../scim/canonical';
@@ -23,14 +24,23 @@ import {
   type SyncRules,
 } from '../scim/reconcile';
 import { mergedForPut, patchRequest, type PatchOperation } from '../scim/patch';
+import {
+  checkDatesSettings,
+  datedDisposition,
+  datedFacts,
+  type DatedDispositionKind,
+  type DatesSettings,
+} from '../scim/dated-actions';
+import { compileMapping } from '../mapping/mapping';
 import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
 import type { ActivityDeps } from './deps';
 import { asActivity, dialectFor, scimClientFor } from './deps';
 import { patchOrPut as patchOrPutVia } from './provider/patch-or-put';
-import { claimStoreFor, type ClaimRef } from './claims/claim-store';
+import { claimStoreFor, putClaim, type ClaimRef } from './claims/claim-store';
+import type { DatedClaimLine } from './dated';
 import { readPlanFile, readPlanSlice, storePlanSlices } from './claims/plan-claims';
 import { fitToTenant } from './cxone-directory';
-import { checkMappingTargets, type PlanSource } from './provisioning';
+import { checkMappingTargets, planningOfRun, type PlanSource } from './provisioning';
 import { loadFileSource, mapRecords, sourceLocationOf } from './sources/user-source';
 import { traceOf, tracing, writePlanOut, type HttpCall, type PlanOut, type UserTrace } from './sync-review';
 import { orphanPolicy, withOrphanPolicy, type OrphanOption } from '../scim/adoption';
@@ -89,6 +99,10 @@ export interface SyncPlanSummary {
   planOut?: string;
   /** With `onlyUserName`: the user's record, match and planned action. */
   trace?: UserTrace;
+  /** With a mapping's `dates`: the valid records per disposition, the dated users, and when the source was planned. */
+  dated?: { counts: Partial<Record<DatedDispositionKind, number>>; users: number; plannedAt: string };
+  /** With `dated`: each dated user's plan for its datedUserActions workflow, stored (DatedClaimLine per line). */
+  datedPlans?: ClaimRef;
   /** Removals the orphan policy turned into `out-of-scope`, and why (a tenant never adopted). */
   orphansHeldBack?: number;
   orphanWarning?: string;
@@ -165,28 +179,78 @@ export interface SourceRead {
  * The source's records, mapped, fitted to the tenant and validated (syncUsers' and adoptUsers'
  * planners): the valid ones as SourceUsers, and what was wrong with the others.
  */
-export async function sourceUsers(deps: ActivityDeps, input: SourceRead) {
+export async function sourceUsers(deps: ActivityDeps, input: SourceRead, planning = planningOfRun()) {
   const { source, model, maxReported } = input;
   if (source.kind === 'file') checkMappingTargets(source.mapping, model);
-  const loaded = source.kind === 'file' ? await loadFileSource(source) : undefined;
+  const dates = source.kind === 'file' ? datesOf(source.mapping) : undefined;
+  const loaded = source.kind === 'file' ? await loadFileSource(source, planning) : undefined;
   const mapped = loaded ? loaded.records : mapRecords(source.kind === 'inline' ? source.users : [], undefined);
   // CXone's role, team and login authenticator by name → ids; attribute names as /Schemas spells them.
   const records = await fitToTenant(mapped, deps, input.tenant, model);
   const valid: Array<SourceUser & { line?: number }> = [];
   const invalidRecords: ClassifyProblem[] = [];
   let invalid = 0;
+  const plannedAt = planning.now;
+  const dated = dates
+    ? { counts: {} as Partial<Record<DatedDispositionKind, number>>, lines: [] as DatedClaimLine[] }
+    : undefined;
   records.forEach((record, index) => {
     const reasons = 'problems' in record ? record.problems : validateUser(model, record.user);
+    const line = record.line !== undefined ? { line: record.line } : {};
+    if (reasons.length === 0 && 'user' in record && dates && dated) {
+      // Future-dated joiners and leavers: what the sync does today, and what the user's schedule does later.
+      const where = record.line !== undefined ? `line ${record.line}` : `record ${index + 1}`;
+      const facts = datedFacts(mapped[index]?.dated ?? {}, dates, where, record.user);
+      if (!facts.ok) reasons.push(...facts.problems);
+      else {
+        const disposition = datedDisposition(facts.value, plannedAt, dates.leadDays);
+        dated.counts[disposition.kind] = (dated.counts[disposition.kind] ?? 0) + 1;
+        const creates = disposition.actions.some((a) => a.kind === 'create');
+        dated.lines.push({
+          userName: String(record.user.userName),
+          plan: {
+            plannedAt: new Date(plannedAt).toISOString(),
+            source: `${loaded ? path.basename(loaded.path) : 'inline'} ${where}`,
+            actions: disposition.actions,
+            ...(creates ? { user: record.user } : {}),
+          },
+        });
+        // Created now only when due: inactive until the start; a past last day is never created.
+        const startsLater = disposition.kind === 'defer' || disposition.kind === 'create-inactive-and-schedule';
+        const noCreate = disposition.kind === 'defer' || disposition.kind === 'deactivate-now';
+        const user =
+          startsLater || disposition.kind === 'deactivate-now' ? { ...record.user, active: false } : record.user;
+        valid.push({
+          index,
+          user,
+          ...(noCreate ? { noCreate } : {}),
+          ...(startsLater ? { activeLater: true } : {}),
+          ...line,
+        });
+        return;
+      }
+    }
     if (reasons.length === 0 && 'user' in record) {
-      valid.push({ index, user: record.user, ...(record.line !== undefined ? { line: record.line } : {}) });
+      valid.push({ index, user: record.user, ...line });
       return;
     }
     invalid++;
     const userName = 'user' in record ? userNameOf(record.user) : record.userName;
+    // Its dates could not be read this time: its pending actions stay as they are.
+    if (dated && userName) dated.lines.push({ userName, keep: true });
     if (invalidRecords.length < maxReported)
       invalidRecords.push({ record: index + 1, userName, reason: reasons.join('; ') });
   });
-  return { valid, invalid, invalidRecords, records: records.length, sha256: loaded?.sha256 };
+  return { valid, invalid, invalidRecords, records: records.length, sha256: loaded?.sha256, dated };
+}
+
+/** The dated-actions settings of a file source's mapping, checked (a mapping that does not compile is reported by the reader). */
+function datesOf(mapping: unknown): (DatesSettings & { leadDays: number | null }) | undefined {
+  if (mapping === undefined || mapping === null) return undefined;
+  const compiled = compileMapping(mapping);
+  if (!compiled.ok || !compiled.mapping.dates) return undefined;
+  const checked = checkDatesSettings(compiled.mapping.dates);
+  return checked.ok ? checked.value : undefined;
 }
 
 /** The attributes worth listing: what the source's users carry, and what matching and scope need. */
@@ -255,7 +319,9 @@ function sampleOf(changes: readonly PlannedChange[], perAction: number): SyncPla
 
 /** Reads the source and the provider, classifies, and stores the plan; returns its summary. */
 export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promise<SyncPlanSummary> {
-  const source = await sourceUsers(deps, input);
+  const planning = planningOfRun();
+  const plannedAt = planning.now;
+  const source = await sourceUsers(deps, input, planning);
   let valid = source.valid;
   let filter: string | undefined;
   if (input.onlyUserName !== undefined) {
@@ -301,6 +367,21 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
     Context.current().heartbeat({ storedSlices }),
   );
   const written = input.planOut ? writePlanOut(input.planOut, input.tenant, planHash, changes) : undefined;
+  // Each dated user's plan, for its datedUserActions workflow (sent by the workflow once the plan is not a dry run).
+  let dated: Pick<SyncPlanSummary, 'dated' | 'datedPlans'> = {};
+  if (source.dated) {
+    const wanted = input.onlyUserName?.toLowerCase();
+    const lines = source.dated.lines.filter((l) => wanted === undefined || l.userName.toLowerCase() === wanted);
+    const content = Buffer.from(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    dated = {
+      dated: {
+        counts: source.dated.counts,
+        users: lines.filter((l) => 'plan' in l && l.plan.actions.length > 0).length,
+        plannedAt: new Date(plannedAt).toISOString(),
+      },
+      datedPlans: await putClaim(store, 'plans', content),
+    };
+  }
   const trace = input.onlyUserName !== undefined ? traceOf(valid[0], changes, providerUsers) : undefined;
   return {
     planHash,
@@ -319,6 +400,7 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
     pages: listed.pages,
     ...(written ? { planOut: written } : {}),
     ...(trace ? { trace } : {}),
+    ...dated,
     ...(heldBack > 0
       ? { orphansHeldBack: heldBack, ...(policy.warning ? { orphanWarning: policy.warning } : {}) }
       : {}),

@@ -8,7 +8,15 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../core/failures';
 import { type JsonInputError, parseJson, refusedKeyIssues, refuseUnsafeKeys } from '../../core/json';
-import { applyMapping, compileMapping, identityMapping, type CompiledMapping } from '../../mapping/mapping';
+import { readField } from '../../mapping/expression';
+import {
+  applyMapping,
+  compileMapping,
+  identityMapping,
+  type CompiledMapping,
+  type MappingContext,
+} from '../../mapping/mapping';
+import type { DatesSettings } from '../../scim/dated-actions';
 import { CsvReader, type CsvRow } from './csv-source';
 import { openSource, resolveLocation } from './source-store';
 import { decodeSource, notUtf8, sourceLines } from './source-text';
@@ -33,7 +41,11 @@ export interface FileSourceSpec {
 }
 
 /** A source record after mapping: a User, or why there is none; `line` where the record starts (CSV, NDJSON). */
-export type MappedRecord = ({ user: Record<string, unknown> } | { problems: string[] }) & { line?: number };
+export type MappedRecord = ({ user: Record<string, unknown> } | { problems: string[] }) & {
+  line?: number;
+  /** With a mapping's `dates`: the record's date and zone columns as read (see src/scim/dated-actions.ts). */
+  dated?: Record<string, unknown>;
+};
 
 /** Which source was read, and which version of it. */
 export interface SourceSnapshot {
@@ -50,6 +62,19 @@ export interface SourceSnapshot {
 export interface LoadedSource extends SourceSnapshot {
   records: MappedRecord[];
 }
+
+/**
+ * What a planner maps a source with: its instant and an id of the plan. Now(), Guid() and
+ * RandomString() in the mapping see that instant and a seed naming the plan and the record (its
+ * line, or its position in a JSON document), so a retried plan maps every record to the same values.
+ */
+export interface Planning {
+  now: number;
+  planId: string;
+}
+
+const contextAt = (planning: Planning | undefined, where: string): MappingContext | undefined =>
+  planning ? { now: planning.now, seed: `${planning.planId}/${where}` } : undefined;
 
 /** Called with each record in source order (`index` from 0); the read waits for a returned promise. */
 export type RecordSink = (record: MappedRecord, index: number) => void | Promise<void>;
@@ -90,15 +115,26 @@ function compiled(document: unknown): CompiledMapping | undefined {
  * SCIM User. A record with a key __proto__, constructor or prototype anywhere is invalid (see
  * core/json.ts), whether or not the mapping reads it.
  */
-export function mapRecord(record: unknown, mapping: CompiledMapping | undefined): MappedRecord {
+export function mapRecord(
+  record: unknown,
+  mapping: CompiledMapping | undefined,
+  context?: MappingContext,
+): MappedRecord {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     return { problems: ['$: a record must be a JSON object'] };
   }
   const refused = refusedKeyIssues(record);
   if (refused.length > 0) return { problems: refused.map((issue) => `${issue.path}: ${issue.message}`) };
   if (!mapping) return { user: record as Record<string, unknown> };
-  const mapped = applyMapping(mapping, record as Record<string, unknown>);
-  return mapped.ok ? { user: mapped.user } : { problems: mapped.problems };
+  const mapped = applyMapping(mapping, record as Record<string, unknown>, context);
+  const dated = mapping.dates ? datedColumnsOf(mapping.dates, record as Record<string, unknown>) : undefined;
+  return mapped.ok ? { user: mapped.user, ...(dated ? { dated } : {}) } : { problems: mapped.problems };
+}
+
+/** The date and zone columns (or JSON field paths) a mapping's `dates` names, as the record has them (own keys only). */
+function datedColumnsOf(dates: DatesSettings, record: Record<string, unknown>): Record<string, unknown> {
+  const columns = [dates.start, dates.lastDay, dates.timeZone].filter((c): c is string => c !== undefined);
+  return Object.fromEntries(columns.map((c) => [c, readField(record, c)]).filter(([, value]) => value !== undefined));
 }
 
 export function mapRecords(raw: unknown[], mapping: CompiledMapping | undefined): MappedRecord[] {
@@ -130,6 +166,7 @@ async function readNdjson(
   body: AsyncIterable<Buffer>,
   mapping: CompiledMapping | undefined,
   emit: Emit,
+  planning?: Planning,
 ): Promise<void> {
   for await (const lines of sourceLines(body)) {
     for (const { line, text, utf8 } of lines) {
@@ -148,12 +185,17 @@ async function readNdjson(
         await emit({ problems: [`line ${line}: not JSON (${where})`], line });
         continue;
       }
-      await emit({ ...mapRecord(record, mapping), line });
+      await emit({ ...mapRecord(record, mapping, contextAt(planning, `line ${line}`)), line });
     }
   }
 }
 
-async function readCsv(body: AsyncIterable<Buffer>, mapping: CompiledMapping | undefined, emit: Emit): Promise<void> {
+async function readCsv(
+  body: AsyncIterable<Buffer>,
+  mapping: CompiledMapping | undefined,
+  emit: Emit,
+  planning?: Planning,
+): Promise<void> {
   const reader = new CsvReader();
   const badLines = new Set<number>();
   let effective: CompiledMapping | undefined;
@@ -167,7 +209,11 @@ async function readCsv(body: AsyncIterable<Buffer>, mapping: CompiledMapping | u
       for (let line = row.line; line <= row.endLine && bad === undefined; line++) if (badLines.has(line)) bad = line;
       if (bad !== undefined) await emit({ problems: [notUtf8(bad)], line: row.line });
       else if ('problem' in row) await emit({ problems: [`line ${row.line}: ${row.problem}`], line: row.line });
-      else await emit({ ...mapRecord(row.values, effective), line: row.line });
+      else
+        await emit({
+          ...mapRecord(row.values, effective, contextAt(planning, `line ${row.line}`)),
+          line: row.line,
+        });
     }
   };
   for await (const lines of sourceLines(body)) {
@@ -181,7 +227,15 @@ async function readCsv(body: AsyncIterable<Buffer>, mapping: CompiledMapping | u
 /** A mapping that reads a column the header lacks would fail every record with a misleading reason: one clear error instead. */
 function checkColumns(mapping: CompiledMapping, columns: string[]): void {
   const missing: string[] = [];
-  for (const rule of mapping.rules) {
+  const rules = [
+    ...mapping.rules,
+    // A date column the header lacks would leave every joiner and leaver undated without a word.
+    ...(['start', 'lastDay', 'timeZone'] as const).flatMap((key) => {
+      const column = mapping.dates?.[key];
+      return column === undefined ? [] : [{ target: `dates.${key}`, source: column, compiled: undefined }];
+    }),
+  ];
+  for (const rule of rules) {
     const fields =
       rule.compiled?.columns ??
       (rule.source === undefined ? [] : Array.isArray(rule.source) ? rule.source : [rule.source]);
@@ -203,7 +257,12 @@ function checkColumns(mapping: CompiledMapping, columns: string[]): void {
  * JSON is one document, parsed whole (the one format a worker holds in full while planning); bytes
  * that are not UTF-8 are pinned on the records whose values they damaged.
  */
-async function readJson(body: AsyncIterable<Buffer>, mapping: CompiledMapping | undefined, emit: Emit): Promise<void> {
+async function readJson(
+  body: AsyncIterable<Buffer>,
+  mapping: CompiledMapping | undefined,
+  emit: Emit,
+  planning?: Planning,
+): Promise<void> {
   const parts: Buffer[] = [];
   for await (const part of body) parts.push(part);
   const { text, badLines } = decodeSource(Buffer.concat(parts));
@@ -212,7 +271,9 @@ async function readJson(body: AsyncIterable<Buffer>, mapping: CompiledMapping | 
   const records = recordsOfJson(text);
   for (let i = 0; i < records.length; i++) {
     await emit(
-      damaged(records[i]) ? { problems: [`record ${i + 1}: ${notUtf8(badLines[0])}`] } : mapRecord(records[i], mapping),
+      damaged(records[i])
+        ? { problems: [`record ${i + 1}: ${notUtf8(badLines[0])}`] }
+        : mapRecord(records[i], mapping, contextAt(planning, `record ${i + 1}`)),
     );
   }
 }
@@ -253,7 +314,11 @@ async function* hashing(
  * record to `sink` in order. A file changed while it was read fails with SourceChanged; the
  * snapshot returned names the version of the bytes read.
  */
-export async function readFileSource(spec: FileSourceSpec, sink: RecordSink): Promise<SourceSnapshot> {
+export async function readFileSource(
+  spec: FileSourceSpec,
+  sink: RecordSink,
+  planning?: Planning,
+): Promise<SourceSnapshot> {
   const location = resolveLocation(sourceLocationOf(spec));
   const format = formatOf(locationPathname(location), spec.format, location.display);
   const canonical = location.kind === 'file' ? location.file : location.kind === 's3' ? location.display : location.url;
@@ -272,9 +337,9 @@ export async function readFileSource(spec: FileSourceSpec, sink: RecordSink): Pr
     }
   };
   try {
-    if (format === 'csv') await readCsv(body, mapping, emit);
-    else if (format === 'json') await readJson(body, mapping, emit);
-    else await readNdjson(body, mapping, emit);
+    if (format === 'csv') await readCsv(body, mapping, emit, planning);
+    else if (format === 'json') await readJson(body, mapping, emit, planning);
+    else await readNdjson(body, mapping, emit, planning);
   } catch (err) {
     if (err === sinkFailure || err instanceof ApplicationFailure) throw err;
     await source.settled(); // bytes that stopped parsing because the file changed under the reader: say so
@@ -288,10 +353,14 @@ export async function readFileSource(spec: FileSourceSpec, sink: RecordSink): Pr
 }
 
 /** A whole source in memory (syncUsers' planner, which compares it with the provider's users). */
-export async function loadFileSource(spec: FileSourceSpec): Promise<LoadedSource> {
+export async function loadFileSource(spec: FileSourceSpec, planning?: Planning): Promise<LoadedSource> {
   const records: MappedRecord[] = [];
-  const snapshot = await readFileSource(spec, (record) => {
-    records.push(record);
-  });
+  const snapshot = await readFileSource(
+    spec,
+    (record) => {
+      records.push(record);
+    },
+    planning,
+  );
   return { ...snapshot, records };
 }

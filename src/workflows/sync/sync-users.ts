@@ -20,7 +20,7 @@ import type { OrphanOption } from '../../scim/adoption';
 import type { User } from '../../scim/codecs';
 import { userSchemaModel } from '../../scim/user-validation';
 import { PROVIDER_CALL } from '../activity-options';
-import { legacyPlanFile } from '../history-compat';
+import { legacyPlanFile, patchedSince } from '../history-compat';
 import { reportTotals } from '../report';
 import type { DeletionDecision } from './deletion-approval';
 import type { SyncRunOptions } from './run-options';
@@ -28,7 +28,7 @@ import { runSyncJob, syncInputChecks, type SyncJobProgress, type SyncRun, type S
 
 const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } =
   proxyActivities<Activities>(PROVIDER_CALL);
-const { planSync } = proxyActivities<Activities>({
+const { planSync, signalDatedPlans } = proxyActivities<Activities>({
   ...PROVIDER_CALL,
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '2 minutes',
@@ -202,7 +202,7 @@ async function syncUsersRun(
     }),
   );
   const [current, planFile] = legacyPlanFile(plan);
-  const { slices: _slices, trace, ...shown } = current;
+  const { slices: _slices, datedPlans, trace, ...shown } = current;
   progress.planHash = plan.planHash;
   progress.planned = plan.counts;
   const result: SyncUsersResult = {
@@ -238,6 +238,21 @@ async function syncUsersRun(
     );
   }
   if (settings.dryRun) return run.dryRun(result, plan.planHash);
+  if (patchedSince('sync-dated-plans') && datedPlans && plan.dated) {
+    const { plannedAt } = plan.dated;
+    await report.step(
+      'schedule dated joiners and leavers (datedUserActions)',
+      () =>
+        signalDatedPlans({
+          tenant: input.tenant,
+          plans: datedPlans,
+          plannedAt,
+          endpoint: built.model.endpoint,
+          clearOthers: !input.user,
+        }),
+      (s) => ({ detail: `${s.scheduled} users scheduled, ${s.cleared} cleared` }),
+    );
+  }
 
   const apply = applier(
     input,
