@@ -93,6 +93,8 @@ async function main(options: Options): Promise<void> {
         const input: SyncUsersInput = {
           tenant: 'bench',
           source: { path: file, format: 'csv', mapping: MAPPING },
+          // The bench seeds the provider itself: its leavers are leavers, no adoption needed.
+          orphans: 'leavers',
           pageSize: options.pageSize,
           sliceSize: options.sliceSize,
         };

@@ -1,8 +1,9 @@
 import v8 from 'node:v8';
+import { Client } from '@temporalio/client';
 import type { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import { createActivities, createActivityDeps } from './activities';
 import { TenantRegistry } from './config/tenants';
-import { connectWorker, createWorker, type TemporalSettings } from './temporal/connection';
+import { connectWorker, createWorker, dataConverter, type TemporalSettings } from './temporal/connection';
 import { installRuntime } from './temporal/runtime';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
@@ -20,6 +21,12 @@ export interface ProjectWorkerOptions {
 /** The worker: every workflow of the project, every activity bound to the configured tenants. */
 export async function createProjectWorker(options: ProjectWorkerOptions): Promise<Worker> {
   const deps = createActivityDeps(options.tenants, options.requestTimeoutMs);
+  // A client on the worker's own connection, with its data converter (payloads encrypted alike): for activities that signal workflows.
+  const { namespace, taskQueue } = options.settings;
+  deps.temporal = {
+    client: new Client({ connection: options.connection, namespace, dataConverter: dataConverter(options.settings) }),
+    taskQueue,
+  };
   return createWorker(options.settings, {
     connection: options.connection,
     activities: createActivities(deps),

@@ -10,6 +10,7 @@ import { sandboxTenant } from '../src/cli/dev';
 import { runCli } from '../src/cli/program';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import {
+  syncUsers,
   adoptProgressQuery,
   adoptUsers,
   approveLinksUpdate,
@@ -204,6 +205,28 @@ describe('adoptUsers', () => {
     assert.equal(result.decision?.reason, 'dave first');
     assert.deepEqual(writes(), []);
     assert.equal(await readAdoption('adopt'), undefined);
+  });
+
+  it('a sync of a tenant never adopted keeps its orphans out of scope, with a warning; once adopted they are leavers', async () => {
+    const sync = () =>
+      temporal.testEnv.client.workflow.execute(syncUsers, {
+        taskQueue: worker.settings.taskQueue,
+        workflowId: `adopt-sync-${++seq}`,
+        args: [{ tenant: 'adopt', source: { path: sourceFile }, matchKey: 'externalId', dryRun: true }],
+      });
+    const before = await sync();
+    assert.equal(before.plan.counts.deactivate, 0);
+    assert.equal(before.plan.orphansHeldBack, 5, 'alice and carol (not linked yet), the two daves and admin');
+    assert.match(before.note ?? '', /^5 removals held back: this tenant was never adopted/);
+    const handle = await start({ apply: true });
+    const waiting = await awaitingApproval(handle);
+    await handle.executeUpdate(approveLinksUpdate, { args: [{ planHash: waiting.planHash as string }] });
+    assert.equal((await handle.result()).outcome, 'succeeded');
+    const afterAdoption = await sync();
+    // Linked by externalId: alice, bob, carol match; the two daves and admin are leavers now.
+    assert.equal(afterAdoption.plan.counts.deactivate, 3);
+    assert.equal(afterAdoption.plan.orphansHeldBack, undefined);
+    assert.equal(afterAdoption.note, undefined);
   });
 
   it('cxone-scim adopt prints the report (dry run), and adopt approve refuses a wrong hash', async () => {

@@ -15,7 +15,7 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { PENDING_RENAME_DETAIL, startSandbox, type Sandbox } from 'cxone-sandbox';
 import { sandboxTenant } from '../src/cli/dev';
 import type { TemporalEnvironment } from '../src/temporal/server';
-import { provisionUsers, type ProvisionUsersInput } from '../src/workflows';
+import { provisionUsers, syncUsers, type ProvisionUsersInput, type SyncUsersInput } from '../src/workflows';
 import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 
 const NICE = 'urn:ietf:params:scim:schemas:extension:nice:2.0:User';
@@ -30,6 +30,7 @@ describe('CXone fields by name: role, team, login authenticator, time zone, user
   let temporal: TemporalEnvironment;
   let cxone: Sandbox;
   let noType: Sandbox;
+  let synced: Sandbox;
   let worker: TestWorker;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cxone-fields-'));
 
@@ -37,6 +38,12 @@ describe('CXone fields by name: role, team, login authenticator, time zone, user
     temporal.testEnv.client.workflow.execute(provisionUsers, {
       taskQueue: worker.settings.taskQueue,
       workflowId: `cxone-fields-${randomUUID()}`,
+      args: [input],
+    });
+  const sync = (input: SyncUsersInput) =>
+    temporal.testEnv.client.workflow.execute(syncUsers, {
+      taskQueue: worker.settings.taskQueue,
+      workflowId: `cxone-fields-sync-${randomUUID()}`,
       args: [input],
     });
   const csv = (name: string, rows: string[]) => {
@@ -62,13 +69,18 @@ describe('CXone fields by name: role, team, login authenticator, time zone, user
       tenantId: 'cx-no-type',
       cxoneTenant: { userAttributes: ['name.middleName', 'phoneNumbers', 'timeZone'] },
     });
-    worker = await startTestWorker(temporal, [sandboxTenant(cxone, 'cx'), sandboxTenant(noType, 'cx-no-type')]);
+    synced = await startSandbox({ port: 0, profile: 'cxone', tenantId: 'cx-sync' });
+    worker = await startTestWorker(temporal, [
+      sandboxTenant(cxone, 'cx'),
+      sandboxTenant(noType, 'cx-no-type'),
+      sandboxTenant(synced, 'cx-sync'),
+    ]);
   });
 
   after(async () => {
     await worker?.stop();
     await temporal?.stop();
-    await Promise.all([cxone?.close(), noType?.close()]);
+    await Promise.all([cxone?.close(), noType?.close(), synced?.close()]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -216,5 +228,43 @@ describe('CXone fields by name: role, team, login authenticator, time zone, user
     const writes = cxone.requestLog.filter((e) => e.method === 'PATCH' || e.method === 'PUT');
     assert.equal(writes.length, 1, 'tried once, never retried');
     assert.ok(stored(cxone, 'pen@cx.example'), 'the employee keeps its userName');
+  });
+
+  it('sync: role and team by name create employees with their ids, a second sync plans no update, an unknown role fails its record only', async () => {
+    const file = csv('sync.csv', [
+      'gus@cx.example,Gus,One,true,Supervisor,Sales,Okta SSO,Europe/Paris,Employee',
+      'hal@cx.example,Hal,Two,true,Agent,Support,Default,America/New_York,Contractor',
+      'ivy@cx.example,Ivy,Three,true,Astronaut,Sales,Default,Europe/Paris,Employee',
+    ]);
+    const input: SyncUsersInput = { tenant: 'cx-sync', source: { path: file, mapping: MAPPING } };
+    const first = await sync(input);
+    assert.deepEqual([first.applied.create, first.failed], [2, 0], JSON.stringify(first.failures));
+    assert.equal(first.plan.invalid, 1);
+    assert.deepEqual(first.plan.invalidRecords, [
+      { record: 3, userName: 'ivy@cx.example', reason: 'roles[0].display: the tenant has no role named "Astronaut"' },
+    ]);
+    assert.equal(stored(synced, 'ivy@cx.example'), undefined, 'nothing sent for the record');
+    const tenant = synced.tenant;
+    for (const [userName, role, team] of [
+      ['gus@cx.example', 'Supervisor', 'Sales'],
+      ['hal@cx.example', 'Agent', 'Support'],
+    ]) {
+      const user = stored(synced, userName) as Attrs;
+      assert.ok(user, userName);
+      assert.deepEqual(user.roles, [{ value: idOf(tenant?.roles, role), display: role, primary: true }], userName);
+      assert.deepEqual((user[NICE] as Attrs).team, { value: idOf(tenant?.teams, team), display: team }, userName);
+    }
+
+    synced.clearRequestLog();
+    const again = await sync(input);
+    assert.deepEqual(
+      [again.plan.counts.create, again.plan.counts.update, again.plan.counts.unchanged, again.plan.invalid],
+      [0, 0, 2, 1],
+      JSON.stringify(again.plan.sample),
+    );
+    assert.ok(
+      synced.requestLog.every((e) => !['PATCH', 'PUT', 'POST'].includes(e.method) || !e.path.startsWith('/scim/')),
+      'a second sync writes nothing',
+    );
   });
 });

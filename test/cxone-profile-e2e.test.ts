@@ -230,7 +230,16 @@ describe('the cxone profile (the surface NICE publishes) end to end on a real Te
       'staff-without-fay.json',
       STAFF.filter((p) => p !== 'fay').map((p) => record(p)),
     );
-    const gone = await cli(['sync', without, '--tenant', 'cx', '--scope-suffix', '@cx.example']);
+    const gone = await cli([
+      'sync',
+      without,
+      '--tenant',
+      'cx',
+      '--scope-suffix',
+      '@cx.example',
+      '--orphans',
+      'leavers',
+    ]);
     assert.equal(gone.code, 0, gone.stdout + gone.stderr);
     assert.match(gone.stdout, /deactivate\s+1/);
     assert.equal(employee(mail('fay'))?.active, false);
@@ -351,7 +360,10 @@ describe('the cxone profile (the surface NICE publishes) end to end on a real Te
     assert.equal(synced.code, 2, synced.stdout + synced.stderr);
     assert.match(
       synced.stdout,
-      new RegExp(`failed update ana@cx\\.example: HTTP 400 .*\\(mutability\\): ${PENDING_RENAME_DETAIL}`),
+      // The failure names both userNames: the provider's, and the source's it was to be renamed to.
+      new RegExp(
+        `failed update ana@cx\\.example → ana\\.new@cx\\.example: HTTP 400 .*\\(mutability\\): ${PENDING_RENAME_DETAIL}`,
+      ),
       synced.stdout,
     );
     assert.match(synced.stdout, /; 1 failed;/);

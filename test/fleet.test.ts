@@ -310,6 +310,7 @@ describe('a fleet of worker processes sharing only Temporal and the object store
           {
             tenant: 'fleet',
             source: { path: 'hr.csv', mapping: MAPPING },
+            orphans: 'leavers',
             sliceSize: 2,
             deletionThreshold: { maxCount: 2 },
           },

@@ -114,6 +114,7 @@ describe('interoperability with scim2-server (an independent SCIM 2.0 server)', 
       tenant: 'scim2',
       users: ['dee@sync.example', 'eve@sync.example', 'fay@sync.example'].map((u) => person(u, { title: 'Agent' })),
       scope: { userNameSuffixes: ['@sync.example'] },
+      orphans: 'leavers',
     };
     const seeded = await (await execute(syncUsers, seed)).result();
     assert.equal(seeded.applied.create, 3, JSON.stringify(seeded.failures));

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { bulkIdFor, chunkEntries, planProvisioning } from '../src/activities/provisioning';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { bulkIdFor, chunkEntries, planProvisioning, type ProvisionPlan } from '../src/activities/provisioning';
 import { loadFileSource } from '../src/activities/sources/user-source';
 import { enterpriseUserSchema, userSchema } from 'cxone-sandbox';
 import {
@@ -550,6 +551,45 @@ describe('planProvisioning on fixture files', () => {
       const body = bulkRequestBody(entries.map((e) => bulkPostOperation(model.endpoint, e.bulkId, e.user)));
       assert.equal(Buffer.byteLength(JSON.stringify(body)), chunk.bytes, `chunk ${chunk.id}`);
     }
+  });
+
+  it('Guid() in a mapping: a retried plan maps each record to the same value, which its chunk sends; another run draws new ones', async () => {
+    const document = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'mapping.json'), 'utf8'));
+    const mapping = { attributes: { ...document.attributes, externalId: { expression: 'Guid()' } } };
+    const input = {
+      tenant: 't',
+      source: { kind: 'file' as const, path: path.join(FIXTURES, 'users.csv'), mapping },
+      model,
+      limits,
+      maxReported: 100,
+    };
+    // The planning activity of one run, first attempt and a retry (same run, same first scheduled time), then another run.
+    const attempt = (runId: string, attempt: number) =>
+      new MockActivityEnvironment({
+        workflowExecution: { workflowId: 'provision-guid', runId },
+        scheduledTimestampMs: Date.UTC(2027, 0, 4, 9),
+        attempt,
+      }).run((): Promise<ProvisionPlan> => planProvisioning(input));
+    const externalIds = async (plan: ProvisionPlan) => {
+      assert.ok(plan.file);
+      const entries = (await Promise.all(plan.chunks.map((c) => chunkEntries('t', plan.file!, c)))).flat();
+      return entries.map((e) => `${e.userName} ${String(e.user.externalId)}`);
+    };
+    const first = await attempt('run-1', 1);
+    assert.equal(first.valid, 7, JSON.stringify(first.invalidRecords));
+    const planned = await externalIds(first);
+    for (const line of planned)
+      assert.match(line, / [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(new Set(planned.map((l) => l.split(' ')[1])).size, 7, 'one value per record');
+    const retried = await attempt('run-1', 2);
+    assert.deepEqual(
+      retried.chunks.map((c) => c.claim?.sha256),
+      first.chunks.map((c) => c.claim?.sha256),
+      'the retry stores the same users',
+    );
+    assert.deepEqual(await externalIds(retried), planned);
+    const other = await externalIds(await attempt('run-2', 1));
+    assert.equal(other.filter((line) => planned.includes(line)).length, 0, 'another run draws new values');
   });
 
   it('a chunk planned by an earlier version (no claim) reads its users from the source again, and refuses a changed source', async () => {

@@ -292,6 +292,7 @@ describe('a provider with only the surface NICE publishes (no ServiceProviderCon
         tenant: 'cxone',
         users: fifty.filter((u) => u.userName !== leaver),
         scope: { userNameSuffixes: ['@published.example'] },
+        orphans: 'leavers',
       })
     ).result();
     assert.equal(result.outcome, 'succeeded', JSON.stringify(result.failures));
@@ -417,6 +418,7 @@ describe('a provider with only the surface NICE publishes (no ServiceProviderCon
         tenant: 'sandbox-cx',
         users: staff.filter((u) => u.userName !== leaver),
         scope: { userNameSuffixes: ['@sandbox.example'] },
+        orphans: 'leavers',
       })
     ).result();
     assert.equal(sync.applied.deactivate, 1, JSON.stringify(sync.failures));

@@ -76,7 +76,7 @@ describe("the auditor's HTML report", () => {
     client.workflow.start(syncUsers, {
       taskQueue: worker.settings.taskQueue,
       workflowId: `report-sync-${++seq}-${randomUUID()}`,
-      args: [{ tenant: TENANT, ...input }],
+      args: [{ tenant: TENANT, orphans: 'leavers', ...input }],
     });
   const awaitingApproval = (handle: WorkflowHandle<typeof syncUsers>) =>
     waitFor(

@@ -62,6 +62,8 @@ describe('cxone-scim sync and schedule', () => {
     const { code, output } = await cli([
       'sync',
       hr(),
+      '--orphans',
+      'leavers',
       '--dry-run',
       '--protect',
       'admin@corp.example',
@@ -90,6 +92,13 @@ describe('cxone-scim sync and schedule', () => {
     assert.equal(byName('bob@corp.example')?.title, 'Agent');
   });
 
+  it('a dry run on a tenant never adopted holds its orphans back and says why (no --orphans)', async () => {
+    const { code, output } = await cli(['sync', hr(), '--dry-run', '--protect', 'admin@corp.example']);
+    assert.equal(code, 0, output);
+    assert.match(output, /- deactivate\s+0\n/);
+    assert.match(output, /Note: 1 removals held back: this tenant was never adopted/);
+  });
+
   it('traces one user synced on demand, request by request', async () => {
     const { code, output } = await cli(['sync', hr(), '--user', 'bob@corp.example']);
     assert.equal(code, 0, output);
@@ -104,7 +113,10 @@ describe('cxone-scim sync and schedule', () => {
   it('waits for approval of removals: a wrong plan hash is refused (exit 1), the right one lets the run finish', async () => {
     const workflowId = 'sync-cli-approval';
     const stdout = new Capture();
-    const running = cli(['sync', hr(), '--protect', 'admin@corp.example', '--workflow-id', workflowId], stdout);
+    const running = cli(
+      ['sync', hr(), '--orphans', 'leavers', '--protect', 'admin@corp.example', '--workflow-id', workflowId],
+      stdout,
+    );
     let planHash: string | undefined;
     for (let i = 0; i < 600 && !planHash; i++) {
       // The command prints what to type once the run waits.
@@ -154,6 +166,8 @@ describe('cxone-scim sync and schedule', () => {
       '1 day',
       '--protect',
       'admin@corp.example',
+      '--orphans',
+      'leavers',
       '--catchup-window',
       '5 minutes',
     ]);
@@ -164,6 +178,7 @@ describe('cxone-scim sync and schedule', () => {
     assert.match(described.output, /start syncUsers/);
     assert.match(described.output, /overlap SKIP/);
     assert.match(described.output, /"protectedAccounts":\["admin@corp\.example"\]/);
+    assert.match(described.output, /"orphans":"leavers"/, 'the schedule keeps --orphans');
 
     const first = await cli(['schedule', 'trigger', 'sync-sandbox', '--wait']);
     assert.equal(first.code, 0, first.output);

@@ -100,7 +100,7 @@ describe('syncUsers', () => {
     temporal.testEnv.client.workflow.start(syncUsers, {
       taskQueue: worker.settings.taskQueue,
       workflowId: `sync-${++seq}`,
-      args: [{ tenant: 'sync', ...input }],
+      args: [{ tenant: 'sync', orphans: 'leavers', ...input }],
     });
   const runSync = async (input: Omit<SyncUsersInput, 'tenant'>): Promise<SyncUsersResult> =>
     (await start(input)).result();
@@ -263,6 +263,11 @@ describe('syncUsers', () => {
         failedWith('InvalidSyncInput', new RegExp(`^${field} must be a duration such as .*, got "bogus"$`)),
       );
     }
+    const orphans = await start({ users: [user('kept@corp.example')], orphans: 'all' as 'leavers' });
+    await assert.rejects(
+      orphans.result(),
+      failedWith('InvalidSyncInput', /^orphans must be auto, leavers or out-of-scope, got all$/),
+    );
     assert.deepEqual(sandbox.requestLog, [], 'nothing was sent to the provider');
   });
 

@@ -18,14 +18,12 @@ import {
   valueAt,
   type AdoptionCounts,
   type AdoptionEntry,
-  type AdoptionProviderUser,
   type AdoptionRules,
-  type AdoptionSource,
   type PlannedLink,
 } from '../scim/adoption';
 import { mergedForPut, patchRequest } from '../scim/patch';
 import type { ClassifyProblem } from '../scim/reconcile';
-import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
+import type { UserSchemaModel } from '../scim/user-validation';
 import { claimStoreFor, type ClaimRef } from './claims/claim-store';
 import { readPlanSlice, storePlanSlices } from './claims/plan-claims';
 import type { ActivityDeps } from './deps';
@@ -33,7 +31,8 @@ import { asActivity, scimClientFor } from './deps';
 import { isTransient } from './provider/existing-user';
 import type { PlanSource } from './provisioning';
 import { resolveLocation, s3Client, s3Failure } from './sources/source-store';
-import { loadFileSource, mapRecords, sourceLocationOf } from './sources/user-source';
+import { sourceLocationOf } from './sources/user-source';
+import { listProviderUsers, sourceUsers } from './sync';
 import type { PlanOut } from './sync-review';
 
 export interface AdoptionPlanInput {
@@ -110,52 +109,6 @@ export interface AdoptionRecord {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** The valid source records (validated like syncUsers' source), and what was wrong with the others. */
-async function sourceRecords(source: PlanSource, model: UserSchemaModel, maxReported: number) {
-  const loaded = source.kind === 'file' ? await loadFileSource(source) : undefined;
-  const records = loaded ? loaded.records : mapRecords(source.kind === 'inline' ? source.users : [], undefined);
-  const valid: AdoptionSource[] = [];
-  const invalidRecords: ClassifyProblem[] = [];
-  let invalid = 0;
-  records.forEach((record, index) => {
-    const reasons = 'problems' in record ? record.problems : validateUser(model, record.user);
-    if (reasons.length === 0 && 'user' in record) {
-      valid.push({ index, user: record.user });
-      return;
-    }
-    invalid++;
-    const userName = 'user' in record ? userNameOf(record.user) : undefined;
-    if (invalidRecords.length < maxReported)
-      invalidRecords.push({ record: index + 1, userName, reason: reasons.join('; ') });
-  });
-  return { valid, invalid, invalidRecords, records: records.length, sha256: loaded?.sha256 };
-}
-
-/** Every provider user with the attributes matching needs, page by page (1-based startIndex), deduplicated by id. */
-async function listProviderUsers(client: ScimClient, endpoint: string, pageSize: number, linkAttribute: string) {
-  const attributes = ['id', 'userName', 'externalId', 'active', 'name', 'emails', linkAttribute].join(',');
-  const users = new Map<string, AdoptionProviderUser>();
-  let startIndex = 1;
-  let pages = 0;
-  for (;;) {
-    const page = await client.get<{ Resources?: unknown[]; totalResults?: number }>(endpoint, {
-      query: { startIndex, count: pageSize, attributes },
-    });
-    pages++;
-    Context.current().heartbeat({ listed: users.size });
-    const resources = Array.isArray(page.body?.Resources) ? page.body.Resources : [];
-    for (const resource of resources) {
-      const r = resource as Record<string, unknown>;
-      if (typeof r.id === 'string' && !users.has(r.id)) users.set(r.id, { id: r.id, resource: r });
-    }
-    const total = Number(page.body?.totalResults);
-    startIndex += resources.length;
-    // Servers that ignore `count` return everything at once; an empty page ends the listing too.
-    if (resources.length === 0 || (Number.isFinite(total) && startIndex > total)) break;
-  }
-  return { users: [...users.values()], pages };
-}
-
 const REPORT_COLUMNS = [
   'class',
   'record',
@@ -224,9 +177,11 @@ export function writeReportOut(
 
 /** Reads the source and every provider user, classifies them, stores the links; returns the summary. */
 export async function planAdoption(deps: ActivityDeps, input: AdoptionPlanInput): Promise<AdoptionPlanSummary> {
-  const source = await sourceRecords(input.source, input.model, input.maxReported);
+  const source = await sourceUsers(deps, input);
   const client = scimClientFor(deps, input.tenant);
-  const listed = await listProviderUsers(client, input.model.endpoint, input.pageSize, input.rules.linkAttribute);
+  // The attributes matching needs: the keys, and what weak keys and the link read.
+  const attributes = ['id', 'userName', 'externalId', 'active', 'name', 'emails', input.rules.linkAttribute];
+  const listed = await listProviderUsers(client, input.model.endpoint, input.pageSize, attributes);
   const adoption = classifyAdoption(source.valid, listed.users, input.rules);
   const planHash = sha256(adoptionPlanText(input.tenant, source.sha256, input.rules, adoption));
   const store = claimStoreFor(input.source.kind === 'file' ? sourceLocationOf(input.source) : undefined);

@@ -2,12 +2,16 @@
 // the provider — create the joiner (inactive, or active when there is no lead time), activate it at
 // the start of day one, deactivate the leaver at the end of the last day. Each finds the user by a
 // verified lookup first and writes only to that user, and only what differs, so that a retry or a
-// replay changes nothing twice.
+// replay changes nothing twice. And the planners' side: send each dated user's plan to the user's
+// workflow (signal-with-start), from the sync (an activity) or `cxone-scim pending schedule`.
 import { createHash } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import { FailureType } from '../core/failures';
 import { ScimHttpError, type ScimClient, type TenantDialect } from '../http';
-import type { DatedActionKind } from '../scim/dated-actions';
+import { DATED_PLAN_SIGNAL, type DatedActionKind, type DatedPlan } from '../scim/dated-actions';
+import { WORKFLOW_TYPES } from '../temporal/constants';
+import { getClaim, type ClaimRef } from './claims/claim-store';
 import { mergedForPut, patchRequest } from '../scim/patch';
 import type { MatchResult } from '../scim/user-match';
 import { asActivity, dialectFor, scimClientFor, type ActivityDeps } from './deps';
@@ -172,9 +176,117 @@ export async function applyDatedAction(
   };
 }
 
+/** One dated user's plan, as a planner sends it. */
+export interface DatedUserPlan {
+  userName: string;
+  plan: DatedPlan;
+}
+
+/** The visibility query of the running datedUserActions workflows (of one tenant, or all). */
+export const runningDatedQuery = (tenant?: string) =>
+  `WorkflowType = "${WORKFLOW_TYPES.datedUserActions}" AND ExecutionStatus = "Running"${tenant ? ` AND ScimTenant = "${tenant.replaceAll('"', '')}"` : ''}`;
+
+/**
+ * Signals each user's plan (signal-with-start: a user without a workflow gets one). With
+ * `clearOthers`, a user of the tenant whose workflow is running but whom these plans leave out
+ * (and `keep` does not name) gets an empty plan: the source no longer asks for the actions, so
+ * they are removed. Returns the counts.
+ */
+export async function signalDatedPlans(
+  client: Client,
+  taskQueue: string,
+  tenant: string,
+  plans: ReadonlyArray<DatedUserPlan>,
+  options: {
+    endpoint?: string;
+    plannedAt: string;
+    /** Default true: the plans are a whole export. False for a sync of one user. */
+    clearOthers?: boolean;
+    /** userNames whose records could not be planned this time: their pending actions stay as they are. */
+    keep?: readonly string[];
+    /** Called after each signal (heartbeats). */
+    onSignal?: (done: number) => void;
+  },
+): Promise<{ scheduled: number; cleared: number }> {
+  const planned = new Set((options.keep ?? []).map((userName) => datedUserWorkflowId(tenant, userName)));
+  let scheduled = 0;
+  for (const { userName, plan } of plans) {
+    if (plan.actions.length === 0) continue;
+    const workflowId = datedUserWorkflowId(tenant, userName);
+    planned.add(workflowId);
+    await client.workflow.signalWithStart(WORKFLOW_TYPES.datedUserActions, {
+      workflowId,
+      taskQueue,
+      args: [{ tenant, userName, ...(options.endpoint ? { endpoint: options.endpoint } : {}) }],
+      signal: DATED_PLAN_SIGNAL,
+      signalArgs: [plan],
+    });
+    scheduled++;
+    options.onSignal?.(scheduled);
+  }
+  let cleared = 0;
+  if (options.clearOthers === false) return { scheduled, cleared };
+  for await (const execution of client.workflow.list({ query: runningDatedQuery(tenant) })) {
+    if (planned.has(execution.workflowId)) continue;
+    await client.workflow.getHandle(execution.workflowId).signal(DATED_PLAN_SIGNAL, {
+      plannedAt: options.plannedAt,
+      source: 'no dated action in the export',
+      actions: [],
+    });
+    cleared++;
+    options.onSignal?.(scheduled + cleared);
+  }
+  return { scheduled, cleared };
+}
+
+/** What planSync stores for the sync's dated users: one JSON line per user, a plan or a userName to keep. */
+export type DatedClaimLine = DatedUserPlan | { userName: string; keep: true };
+
+export interface SignalDatedPlansInput {
+  tenant: string;
+  /** The plans planSync stored (DatedClaimLine per line). */
+  plans: ClaimRef;
+  /** When the source was read (ISO): what a cleared user's empty plan says. */
+  plannedAt: string;
+  /** The User endpoint, relative to the tenant's SCIM base. */
+  endpoint?: string;
+  /** Clear the pending actions of the tenant's users the plans leave out: a whole export (not a sync of one user). */
+  clearOthers: boolean;
+}
+
+/** The sync's side: its stored plans sent to each dated user's datedUserActions workflow, on this worker's Temporal client. */
+export async function signalSyncDatedPlans(
+  deps: ActivityDeps,
+  input: SignalDatedPlansInput,
+): Promise<{ scheduled: number; cleared: number }> {
+  if (!deps.temporal)
+    throw ApplicationFailure.nonRetryable(
+      'this worker has no Temporal client to schedule dated actions with (ActivityDeps.temporal)',
+      FailureType.PlanUnavailable,
+    );
+  const content = await getClaim(input.plans, 'the dated plans of the sync');
+  const lines = content
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as DatedClaimLine);
+  const plans = lines.filter((l): l is DatedUserPlan => 'plan' in l);
+  const keep = lines.filter((l) => 'keep' in l).map((l) => l.userName);
+  const { client, taskQueue } = deps.temporal;
+  return signalDatedPlans(client, taskQueue, input.tenant, plans, {
+    plannedAt: input.plannedAt,
+    clearOthers: input.clearOthers,
+    keep,
+    ...(input.endpoint ? { endpoint: input.endpoint } : {}),
+    onSignal: (signalled) => Context.current().heartbeat({ signalled }),
+  });
+}
+
 export function createDatedActivities(deps: ActivityDeps) {
   return {
     /** One dated action (create / activate / deactivate) on one verified user. */
     applyDatedAction: (input: ApplyDatedActionInput) => asActivity(() => applyDatedAction(deps, input)),
+    /** The sync's dated users' plans sent to their datedUserActions workflows (signal-with-start). */
+    signalDatedPlans: (input: SignalDatedPlansInput) => asActivity(() => signalSyncDatedPlans(deps, input)),
   };
 }

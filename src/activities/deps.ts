@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import { configuredCapabilities, type TenantRegistry } from '../config/tenants';
 import {
   RequestGates,
@@ -30,6 +31,8 @@ export interface ActivityDeps {
   dialects: TenantDialects;
   /** Per-request timeout for provider calls. */
   requestTimeoutMs?: number;
+  /** The worker's Temporal client and task queue: activities that start or signal workflows (the sync's dated plans). */
+  temporal?: { client: Client; taskQueue: string };
 }
 
 export function createActivityDeps(

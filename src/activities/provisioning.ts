@@ -21,6 +21,7 @@ import {
   sourceLocationOf,
   type FileSourceSpec,
   type MappedRecord,
+  type Planning,
   type RecordSink,
   type SourceFormat,
 } from './sources/user-source';
@@ -102,6 +103,21 @@ export function bulkIdFor(tenant: string, userName: string): string {
 
 export function operationBytes(endpoint: string, bulkId: string, user: Record<string, unknown>): number {
   return Buffer.byteLength(JSON.stringify(bulkPostOperation(endpoint, bulkId, user)));
+}
+
+/**
+ * The planning activity's instant and the run's id: what Now(), Guid() and RandomString() in a
+ * mapping see. The same on every retry of the activity (its first scheduled time), so a retried
+ * plan maps each record as the first attempt did; chunk activities send what the plan stored.
+ */
+export function planningOfRun(): Planning {
+  try {
+    const { info } = Context.current();
+    return { now: info.scheduledTimestampMs, planId: info.workflowExecution?.runId ?? info.activityId };
+  } catch {
+    const now = Date.now(); // called outside an activity (benchmark baseline)
+    return { now, planId: `local-${now}` };
+  }
 }
 
 /** Heartbeats every second while `body` runs, so that a killed worker's activity is retried within the heartbeat timeout. */
@@ -227,11 +243,12 @@ export async function planProvisioning(input: PlanInput, fitter?: TenantFitter):
     if (store !== undefined) filling.append(`{"index":${index},"user":${userJson}}\n`);
   };
   let file: PlannedSource | undefined;
+  const planning = planningOfRun();
   if (input.source.kind === 'inline') {
     for (let index = 0; index < input.source.users.length; index++)
       await sink(mapRecord(input.source.users[index], undefined), index);
   } else {
-    const snapshot = await readFileSource(input.source, sink);
+    const snapshot = await readFileSource(input.source, sink, planning);
     file = {
       kind: 'file',
       path: snapshot.path,
@@ -278,7 +295,10 @@ async function claimedUsers(chunk: ChunkDescriptor, source: PlannedSource): Prom
   return users;
 }
 
-/** A chunk's users read from the whole source (plans of earlier versions), refused when the source changed since planning (history-compat: chunk-without-claim). */
+/**
+ * A chunk's users read from the whole source (plans of earlier versions), refused when the source changed since planning (history-compat: chunk-without-claim).
+ * Mapped without a planning context, as those versions planned: a record whose mapping uses Now(), Guid() or RandomString() was invalid then, so no such chunk holds one.
+ */
 async function sourceUsers(chunk: ChunkDescriptor, source: PlannedSource): Promise<Map<number, unknown>> {
   const wanted = new Set(indicesOf(chunk.ranges));
   const users = new Map<number, unknown>();

@@ -3,6 +3,7 @@
 // store, one object per slice (plan-claims.ts): workflow history carries counts, samples, the
 // hash and the slices' references only, and any worker of a fleet can apply any slice.
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ScimHttpError, type ScimClient, type TenantDialect } from '../http';
 import { canonicalJson } from '../scim/canonical';
@@ -23,15 +24,27 @@ import {
   type SyncRules,
 } from '../scim/reconcile';
 import { mergedForPut, patchRequest, type PatchOperation } from '../scim/patch';
+import {
+  checkDatesSettings,
+  datedDisposition,
+  datedFacts,
+  type DatedDispositionKind,
+  type DatesSettings,
+} from '../scim/dated-actions';
+import { compileMapping } from '../mapping/mapping';
 import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
 import type { ActivityDeps } from './deps';
 import { asActivity, dialectFor, scimClientFor } from './deps';
 import { patchOrPut as patchOrPutVia } from './provider/patch-or-put';
-import { claimStoreFor, type ClaimRef } from './claims/claim-store';
+import { claimStoreFor, putClaim, type ClaimRef } from './claims/claim-store';
+import type { DatedClaimLine } from './dated';
 import { readPlanFile, readPlanSlice, storePlanSlices } from './claims/plan-claims';
-import type { PlanSource } from './provisioning';
+import { fitToTenant } from './cxone-directory';
+import { checkMappingTargets, planningOfRun, type PlanSource } from './provisioning';
 import { loadFileSource, mapRecords, sourceLocationOf } from './sources/user-source';
 import { traceOf, tracing, writePlanOut, type HttpCall, type PlanOut, type UserTrace } from './sync-review';
+import { orphanPolicy, withOrphanPolicy, type OrphanOption } from '../scim/adoption';
+import { readAdoption } from './adoption';
 
 export type { HttpCall, PlanOut, UserTrace } from './sync-review';
 
@@ -50,6 +63,8 @@ export interface SyncPlanInput {
   onlyUserName?: string;
   /** Also write the full plan, for review, to this path on the worker's file system. */
   planOut?: PlanOut;
+  /** Provider users in no source record: `auto` (leavers once the tenant was adopted, else out of scope), `leavers`, `out-of-scope`. */
+  orphans?: OrphanOption;
 }
 
 export interface SyncPlanSample {
@@ -84,6 +99,13 @@ export interface SyncPlanSummary {
   planOut?: string;
   /** With `onlyUserName`: the user's record, match and planned action. */
   trace?: UserTrace;
+  /** With a mapping's `dates`: the valid records per disposition, the dated users, and when the source was planned. */
+  dated?: { counts: Partial<Record<DatedDispositionKind, number>>; users: number; plannedAt: string };
+  /** With `dated`: each dated user's plan for its datedUserActions workflow, stored (DatedClaimLine per line). */
+  datedPlans?: ClaimRef;
+  /** Removals the orphan policy turned into `out-of-scope`, and why (a tenant never adopted). */
+  orphansHeldBack?: number;
+  orphanWarning?: string;
 }
 
 /** `writes`: creates, updates, reactivations; `removals`: deactivations or deletes (after any approval). */
@@ -114,7 +136,7 @@ export interface ApplySliceInput extends SliceTarget {
   slice: ClaimRef;
 }
 
-/** A slice of a run planned by an earlier build: its whole plan in a file, the phase as actions, [from, to). */
+/** A slice of a run planned by an earlier build: its whole plan in a file, the phase as actions, [from, to) (history-compat: sync-plan-file). */
 export interface ApplyPlanFileSliceInput extends SliceTarget {
   planFile: string;
   actions: SyncAction[];
@@ -123,6 +145,7 @@ export interface ApplyPlanFileSliceInput extends SliceTarget {
 
 export interface SyncFailure {
   action: SyncAction;
+  /** The provider's userName; for a write that renames, `old → new` (the source's). */
   userName?: string;
   id?: string;
   status?: number;
@@ -143,42 +166,110 @@ export interface SliceTally {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-async function sourceUsers(source: PlanSource, model: UserSchemaModel, maxReported: number) {
-  const loaded = source.kind === 'file' ? await loadFileSource(source) : undefined;
-  const records = loaded ? loaded.records : mapRecords(source.kind === 'inline' ? source.users : [], undefined);
+/** What reading a source for planning needs: the tenant (its CXone lists), the source and the discovered model. */
+export interface SourceRead {
+  tenant: string;
+  source: PlanSource;
+  model: UserSchemaModel;
+  /** Invalid records described (all are counted). */
+  maxReported: number;
+}
+
+/**
+ * The source's records, mapped, fitted to the tenant and validated (syncUsers' and adoptUsers'
+ * planners): the valid ones as SourceUsers, and what was wrong with the others.
+ */
+export async function sourceUsers(deps: ActivityDeps, input: SourceRead, planning = planningOfRun()) {
+  const { source, model, maxReported } = input;
+  if (source.kind === 'file') checkMappingTargets(source.mapping, model);
+  const dates = source.kind === 'file' ? datesOf(source.mapping) : undefined;
+  const loaded = source.kind === 'file' ? await loadFileSource(source, planning) : undefined;
+  const mapped = loaded ? loaded.records : mapRecords(source.kind === 'inline' ? source.users : [], undefined);
+  // CXone's role, team and login authenticator by name → ids; attribute names as /Schemas spells them.
+  const records = await fitToTenant(mapped, deps, input.tenant, model);
   const valid: Array<SourceUser & { line?: number }> = [];
   const invalidRecords: ClassifyProblem[] = [];
   let invalid = 0;
+  const plannedAt = planning.now;
+  const dated = dates
+    ? { counts: {} as Partial<Record<DatedDispositionKind, number>>, lines: [] as DatedClaimLine[] }
+    : undefined;
   records.forEach((record, index) => {
     const reasons = 'problems' in record ? record.problems : validateUser(model, record.user);
+    const line = record.line !== undefined ? { line: record.line } : {};
+    if (reasons.length === 0 && 'user' in record && dates && dated) {
+      // Future-dated joiners and leavers: what the sync does today, and what the user's schedule does later.
+      const where = record.line !== undefined ? `line ${record.line}` : `record ${index + 1}`;
+      const facts = datedFacts(mapped[index]?.dated ?? {}, dates, where, record.user);
+      if (!facts.ok) reasons.push(...facts.problems);
+      else {
+        const disposition = datedDisposition(facts.value, plannedAt, dates.leadDays);
+        dated.counts[disposition.kind] = (dated.counts[disposition.kind] ?? 0) + 1;
+        const creates = disposition.actions.some((a) => a.kind === 'create');
+        dated.lines.push({
+          userName: String(record.user.userName),
+          plan: {
+            plannedAt: new Date(plannedAt).toISOString(),
+            source: `${loaded ? path.basename(loaded.path) : 'inline'} ${where}`,
+            actions: disposition.actions,
+            ...(creates ? { user: record.user } : {}),
+          },
+        });
+        // Created now only when due: inactive until the start; a past last day is never created.
+        const startsLater = disposition.kind === 'defer' || disposition.kind === 'create-inactive-and-schedule';
+        const noCreate = disposition.kind === 'defer' || disposition.kind === 'deactivate-now';
+        const user =
+          startsLater || disposition.kind === 'deactivate-now' ? { ...record.user, active: false } : record.user;
+        valid.push({
+          index,
+          user,
+          ...(noCreate ? { noCreate } : {}),
+          ...(startsLater ? { activeLater: true } : {}),
+          ...line,
+        });
+        return;
+      }
+    }
     if (reasons.length === 0 && 'user' in record) {
-      valid.push({ index, user: record.user, ...(record.line !== undefined ? { line: record.line } : {}) });
+      valid.push({ index, user: record.user, ...line });
       return;
     }
     invalid++;
-    const userName = 'user' in record ? userNameOf(record.user) : undefined;
+    const userName = 'user' in record ? userNameOf(record.user) : record.userName;
+    // Its dates could not be read this time: its pending actions stay as they are.
+    if (dated && userName) dated.lines.push({ userName, keep: true });
     if (invalidRecords.length < maxReported)
       invalidRecords.push({ record: index + 1, userName, reason: reasons.join('; ') });
   });
-  return { valid, invalid, invalidRecords, records: records.length, sha256: loaded?.sha256 };
+  return { valid, invalid, invalidRecords, records: records.length, sha256: loaded?.sha256, dated };
+}
+
+/** The dated-actions settings of a file source's mapping, checked (a mapping that does not compile is reported by the reader). */
+function datesOf(mapping: unknown): (DatesSettings & { leadDays: number | null }) | undefined {
+  if (mapping === undefined || mapping === null) return undefined;
+  const compiled = compileMapping(mapping);
+  if (!compiled.ok || !compiled.mapping.dates) return undefined;
+  const checked = checkDatesSettings(compiled.mapping.dates);
+  return checked.ok ? checked.value : undefined;
 }
 
 /** The attributes worth listing: what the source's users carry, and what matching and scope need. */
-function listedAttributes(users: readonly SourceUser[]): string {
+function listedAttributes(users: readonly SourceUser[]): string[] {
   const names = new Set(['id', 'userName', 'externalId', 'active']);
   for (const { user } of users.slice(0, 1000))
     for (const key of Object.keys(user)) if (key !== 'schemas' && key !== 'password') names.add(key);
-  return [...names].join(',');
+  return [...names];
 }
 
-/** Every provider user, page by page (1-based startIndex), until an empty or last page; deduplicated by id. */
-async function listProviderUsers(
+/** Every provider user with these attributes, page by page (1-based startIndex), until an empty or last page; deduplicated by id. */
+export async function listProviderUsers(
   client: ScimClient,
   endpoint: string,
   pageSize: number,
-  attributes: string,
+  attributeList: readonly string[],
   filter?: string,
 ) {
+  const attributes = attributeList.join(',');
   const users = new Map<string, ProviderUser>();
   let startIndex = 1;
   let pages = 0;
@@ -228,7 +319,9 @@ function sampleOf(changes: readonly PlannedChange[], perAction: number): SyncPla
 
 /** Reads the source and the provider, classifies, and stores the plan; returns its summary. */
 export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promise<SyncPlanSummary> {
-  const source = await sourceUsers(input.source, input.model, input.maxReported);
+  const planning = planningOfRun();
+  const plannedAt = planning.now;
+  const source = await sourceUsers(deps, input, planning);
   let valid = source.valid;
   let filter: string | undefined;
   if (input.onlyUserName !== undefined) {
@@ -250,7 +343,12 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
     providerUsers = providerUsers.filter((u) => keyOf(u, 'userName') === key);
   }
   const rules: SyncRules = input.onlyUserName !== undefined ? { ...input.rules, matchKey: 'userName' } : input.rules;
-  const { changes, problems, managed, sourceInScope } = classify(valid, providerUsers, rules);
+  const classified = classify(valid, providerUsers, rules);
+  const { problems, managed, sourceInScope } = classified;
+  // A tenant nobody adopted (no adoption record) keeps its orphans out of scope unless told otherwise.
+  const auto = (input.orphans ?? 'auto') === 'auto';
+  const policy = orphanPolicy(auto && (await readAdoption(input.tenant)) !== undefined, input.orphans);
+  const { changes, heldBack } = withOrphanPolicy(classified.changes, policy);
   const userAt = new Map(valid.map((u) => [u.index, u.user]));
   // Writes that send the source's user keep it in the plan (a PUT needs all of it).
   const carriesUser = new Set<SyncAction>(['create', 'update', 'reactivate']);
@@ -269,6 +367,21 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
     Context.current().heartbeat({ storedSlices }),
   );
   const written = input.planOut ? writePlanOut(input.planOut, input.tenant, planHash, changes) : undefined;
+  // Each dated user's plan, for its datedUserActions workflow (sent by the workflow once the plan is not a dry run).
+  let dated: Pick<SyncPlanSummary, 'dated' | 'datedPlans'> = {};
+  if (source.dated) {
+    const wanted = input.onlyUserName?.toLowerCase();
+    const lines = source.dated.lines.filter((l) => wanted === undefined || l.userName.toLowerCase() === wanted);
+    const content = Buffer.from(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    dated = {
+      dated: {
+        counts: source.dated.counts,
+        users: lines.filter((l) => 'plan' in l && l.plan.actions.length > 0).length,
+        plannedAt: new Date(plannedAt).toISOString(),
+      },
+      datedPlans: await putClaim(store, 'plans', content),
+    };
+  }
   const trace = input.onlyUserName !== undefined ? traceOf(valid[0], changes, providerUsers) : undefined;
   return {
     planHash,
@@ -287,6 +400,10 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
     pages: listed.pages,
     ...(written ? { planOut: written } : {}),
     ...(trace ? { trace } : {}),
+    ...dated,
+    ...(heldBack > 0
+      ? { orphansHeldBack: heldBack, ...(policy.warning ? { orphanWarning: policy.warning } : {}) }
+      : {}),
   };
 }
 
@@ -388,6 +505,13 @@ async function exists(
   );
 }
 
+/** Who a failure is about: the provider's userName, and the source's too when the write renames (`ana@old → ana@new`). */
+function failedUserName(change: StoredChange): string | undefined {
+  const wanted = typeof change.user?.userName === 'string' ? change.user.userName : undefined;
+  if (wanted === undefined || change.userName === undefined) return change.userName ?? wanted;
+  return wanted.toLowerCase() === change.userName.toLowerCase() ? change.userName : `${change.userName} → ${wanted}`;
+}
+
 /**
  * Applies changes [from, to) of one phase. Heartbeats its position: a retry after a crash resumes
  * there, and checks what may already have been done instead of repeating it.
@@ -404,7 +528,8 @@ export async function applySyncSlice(
           input,
           `slice ${input.from}… of the ${input.phase} of sync plan ${input.planHash.slice(0, 12)}`,
         )
-      : readPlanFile<StoredChange>(input.planFile, input.planHash, 'the sync plan')
+      : // A run planned by an earlier build reads its whole plan file (history-compat: sync-plan-file).
+        readPlanFile<StoredChange>(input.planFile, input.planHash, 'the sync plan')
           .filter((c) => input.actions.includes(c.action))
           .slice(input.from, input.to);
   const resumedFrom = context.info.heartbeatDetails as { next: number; tally: SliceTally } | undefined;
@@ -436,7 +561,7 @@ export async function applySyncSlice(
       if (tally.failures.length < input.maxReported) {
         tally.failures.push({
           action: change.action,
-          userName: change.userName,
+          userName: failedUserName(change),
           id: change.id,
           ...(status ? { status } : {}),
           detail: (err as Error).message,

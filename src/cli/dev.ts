@@ -124,6 +124,8 @@ async function demoSyncSchedule(
     tenant: CXONE_TENANT,
     format: 'csv',
     mapping,
+    // The demo made this tenant itself (step 2 provisioned every user): its leavers are leavers, no adoption needed.
+    orphans: 'leavers',
     every: '1 day',
     catchupWindow: '10 minutes',
   });

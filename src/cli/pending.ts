@@ -8,7 +8,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import { Option, type Command } from 'commander';
 import { parseCsvText } from '../activities/sources/csv-source';
 import { mapRecord } from '../activities/sources/user-source';
-import { datedUserWorkflowId } from '../activities/dated';
+import { datedUserWorkflowId, runningDatedQuery, signalDatedPlans } from '../activities/dated';
 import { DEFAULT_TENANT_ID } from '../config/tenants';
 import { parseUntrustedJson } from '../core/json';
 import { compileMapping, type CompiledMapping } from '../mapping/mapping';
@@ -19,12 +19,9 @@ import {
   type DatedDisposition,
   type DatesSettings,
 } from '../scim/dated-actions';
-import { WORKFLOW_TYPES } from '../temporal/constants';
-import { cancelDatedActionUpdate, datedPlanSignal, datedStateQuery, datedUserActions } from '../workflows';
+import { cancelDatedActionUpdate, datedStateQuery } from '../workflows';
 import { parseDatedActionId, type DatedPlan, type DatedUserView } from '../workflows/dated/schedule';
-import { sourceLabel, startMetadata } from '../workflows/ui-metadata';
 import { readJsonFile, withTemporal, type CliContext } from './context';
-import { localFileVersion } from './run-metadata';
 import { ExitCode, UsageError } from './exit-codes';
 
 /** One record's outcome: the user's plan, or why the record cannot be planned. */
@@ -54,7 +51,9 @@ export function planDatedRecords(
     if ('problem' in record) return { where, problems: [`${where}: ${record.problem}`] };
     const { fields } = record;
     const rest = Object.fromEntries(Object.entries(fields).filter(([key]) => !dateColumns.has(key)));
-    const mapped = mapRecord(options.mapping ? fields : rest, options.mapping);
+    // Now(), Guid() and RandomString() in the mapping see this plan's instant and a seed naming it and the record.
+    const context = { now, seed: `pending-schedule-${plannedAt}/${where}` };
+    const mapped = mapRecord(options.mapping ? fields : rest, options.mapping, context);
     if ('problems' in mapped) return { where, problems: mapped.problems.map((p) => `${where}: ${p}`) };
     const userName = typeof mapped.user.userName === 'string' ? mapped.user.userName.trim() : '';
     if (userName === '') return { where, problems: [`${where}: userName: required to schedule the user`] };
@@ -113,57 +112,6 @@ export async function readRawRecords(file: string, format?: string): Promise<Raw
   throw new UsageError(`${file}: cannot tell the format from the extension: give --format csv, json or ndjson`);
 }
 
-const RUNNING = (tenant?: string) =>
-  `WorkflowType = "${WORKFLOW_TYPES.datedUserActions}" AND ExecutionStatus = "Running"${tenant ? ` AND ScimTenant = "${tenant.replaceAll('"', '')}"` : ''}`;
-
-/**
- * Signals each user's plan (signal-with-start: a user without a workflow gets one). A user of the
- * tenant whose workflow is running but whom this export plans nothing for gets an empty plan: the
- * source no longer asks for the actions, so they are removed. Returns the counts.
- */
-export async function signalDatedPlans(
-  client: Client,
-  taskQueue: string,
-  tenant: string,
-  plans: ReadonlyArray<{ userName: string; plan: DatedPlan }>,
-  options: { endpoint?: string; plannedAt: string; sourceFile?: string },
-): Promise<{ scheduled: number; cleared: number }> {
-  const planned = new Set<string>();
-  let scheduled = 0;
-  const sourceVersion = options.sourceFile ? localFileVersion(options.sourceFile) : undefined;
-  for (const { userName, plan } of plans) {
-    if (plan.actions.length === 0) continue;
-    const workflowId = datedUserWorkflowId(tenant, userName);
-    planned.add(workflowId);
-    await client.workflow.signalWithStart(datedUserActions, {
-      workflowId,
-      taskQueue,
-      args: [{ tenant, userName, ...(options.endpoint ? { endpoint: options.endpoint } : {}) }],
-      signal: datedPlanSignal,
-      signalArgs: [plan],
-      // Used only when this starts the user's workflow; no userName, no dates: the kinds of action.
-      ...startMetadata(
-        'datedUserActions',
-        { tenant, ...(options.endpoint ? { endpoint: options.endpoint } : {}) },
-        {
-          startedBy: `cxone-scim pending schedule (first plan: ${plan.actions.map((a) => a.kind).join(', ')})`,
-          ...(options.sourceFile ? { source: sourceLabel(options.sourceFile, sourceVersion) } : {}),
-        },
-      ),
-    });
-    scheduled++;
-  }
-  let cleared = 0;
-  for await (const execution of client.workflow.list({ query: RUNNING(tenant) })) {
-    if (planned.has(execution.workflowId)) continue;
-    await client.workflow
-      .getHandle(execution.workflowId)
-      .signal(datedPlanSignal, { plannedAt: options.plannedAt, source: 'no dated action in the export', actions: [] });
-    cleared++;
-  }
-  return { scheduled, cleared };
-}
-
 export interface PendingRow {
   id: string;
   kind: string;
@@ -184,7 +132,7 @@ export async function listPending(
   options: { tenant?: string; before?: number },
 ): Promise<PendingRow[]> {
   const rows: PendingRow[] = [];
-  for await (const execution of client.workflow.list({ query: RUNNING(options.tenant) })) {
+  for await (const execution of client.workflow.list({ query: runningDatedQuery(options.tenant) })) {
     let view: DatedUserView;
     try {
       view = await client.workflow.getHandle(execution.workflowId).query(datedStateQuery);
@@ -348,7 +296,6 @@ export function registerPendingCommand(program: Command, context: CliContext): v
         const signalled = await signalDatedPlans(client, taskQueue, options.tenant, good, {
           endpoint: options.endpoint,
           plannedAt: new Date(now).toISOString(),
-          sourceFile: file,
         });
         context.stdout.write(
           `${records.length} records: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ') || 'none dated'}; ` +

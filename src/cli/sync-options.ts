@@ -21,6 +21,7 @@ export interface SyncOptions {
   scopeExternalIdPrefix?: string;
   protect?: string[];
   deprovision?: 'deactivate' | 'delete';
+  orphans?: 'auto' | 'leavers' | 'out-of-scope';
   maxDeletions?: number;
   maxDeletionShare?: number;
   approvalTimeout?: string;
@@ -68,6 +69,12 @@ export function addSyncOptions(command: Command, context: CliContext): Command {
         'deactivate',
         'delete',
       ]),
+    )
+    .addOption(
+      new Option(
+        '--orphans <how>',
+        'provider users in no source record: auto (leavers once the tenant was adopted, else out of scope), leavers, out-of-scope',
+      ).choices(['auto', 'leavers', 'out-of-scope']),
     )
     .option('--max-deletions <n>', 'removals above this wait for approval (default 500)', integerOption(0))
     .option(
@@ -118,6 +125,7 @@ export function syncInputFrom(file: string, options: SyncOptions): SyncUsersInpu
     ...(Object.keys(scope).length > 0 ? { scope } : {}),
     ...(options.protect?.length ? { protectedAccounts: options.protect } : {}),
     ...(options.deprovision ? { deprovision: options.deprovision } : {}),
+    ...(options.orphans ? { orphans: options.orphans } : {}),
     ...(Object.keys(threshold).length > 0 ? { deletionThreshold: threshold } : {}),
     ...(options.approvalTimeout ? { approvalTimeout: options.approvalTimeout } : {}),
     ...(options.user ? { user: options.user } : {}),

@@ -21,6 +21,7 @@
 import * as t from 'io-ts';
 import { decode, formatIssues } from '../core/decode';
 import { isRefusedKey, refusedKeyMessage } from '../core/json';
+import { checkDatesSettings, type DatesSettings } from '../scim/dated-actions';
 import { URN } from '../scim/urns';
 import {
   type CompiledExpression,
@@ -59,7 +60,17 @@ export type MappingRule = t.TypeOf<typeof MappingRule>;
 export const AttributeMapping = t.intersection(
   [
     t.type({ attributes: t.union([t.array(MappingRule), t.record(t.string, t.union([t.string, RuleBody]))]) }),
-    t.partial({ schemas: t.array(t.string) }),
+    t.partial({
+      schemas: t.array(t.string),
+      /** Future-dated joiners and leavers (docs/workflows.md): the source columns of the dates and the zone, and the policy. */
+      dates: t.partial({
+        start: t.string,
+        lastDay: t.string,
+        timeZone: t.string,
+        defaultTimeZone: t.string,
+        leadTime: t.string,
+      }),
+    }),
   ],
   'AttributeMapping',
 );
@@ -69,6 +80,8 @@ export type AttributeMapping = t.TypeOf<typeof AttributeMapping>;
 export interface CompiledMapping {
   rules: Array<MappingRule & { path: TargetPath; compiled?: CompiledExpression }>;
   schemas?: string[];
+  /** Checked (the default zone canonical); absent: the source carries no dates. */
+  dates?: DatesSettings;
 }
 
 /**
@@ -144,7 +157,7 @@ export type CompileResult = { ok: true; mapping: CompiledMapping } | { ok: false
 export function compileMapping(document: unknown, columns?: readonly string[]): CompileResult {
   const decoded = decode(AttributeMapping, document);
   if (!decoded.ok) return { ok: false, problems: [formatIssues(decoded.errors)] };
-  const { attributes, schemas } = decoded.value;
+  const { attributes, schemas, dates } = decoded.value;
   const rules: MappingRule[] = Array.isArray(attributes)
     ? attributes
     : Object.entries(attributes).map(([target, body]) =>
@@ -172,9 +185,20 @@ export function compileMapping(document: unknown, columns?: readonly string[]): 
       }
     }
   }
+  let checkedDates: DatesSettings | undefined;
+  if (dates !== undefined) {
+    const checked = checkDatesSettings(dates);
+    if (checked.ok) {
+      const { leadDays: _days, ...settings } = checked.value;
+      checkedDates = settings;
+    } else problems.push(...checked.problems);
+  }
   return problems.length > 0
     ? { ok: false, problems }
-    : { ok: true, mapping: { rules: compiled, ...(schemas ? { schemas } : {}) } };
+    : {
+        ok: true,
+        mapping: { rules: compiled, ...(schemas ? { schemas } : {}), ...(checkedDates ? { dates: checkedDates } : {}) },
+      };
 }
 
 /** A name in the rule's target or source fields that is refused as a key (see core/json.ts), if any. */

@@ -33,6 +33,9 @@ export interface DatesSettings {
 
 export type DatedActionKind = 'create' | 'activate' | 'deactivate';
 
+/** The signal datedUserActions takes a planner's DatedPlan by (its workflow defines it with this name). */
+export const DATED_PLAN_SIGNAL = 'datedPlan';
+
 /** One action at one instant. Plain JSON: workflow inputs and signals carry it. */
 export interface DatedAction {
   kind: DatedActionKind;

@@ -44,6 +44,16 @@ export interface SourceUser {
   /** 0-based position in the source. */
   index: number;
   user: Record<string, unknown>;
+  /**
+   * A future-dated joiner not due yet, or a leaver whose last day is over (src/scim/dated-actions.ts):
+   * never created (its datedUserActions workflow creates it when due). A provider user it matches is still compared.
+   */
+  noCreate?: boolean;
+  /**
+   * A start date in the future: the provider user it matches keeps its `active` (a transfer or a rehire
+   * is not locked out, nor let in early: the user's datedUserActions workflow activates it at the start).
+   */
+  activeLater?: boolean;
 }
 
 export interface PlannedChange {
@@ -133,6 +143,11 @@ function isProtected(user: { id?: string; userName?: string }, protectedAccounts
   );
 }
 
+function withoutActive(user: Record<string, unknown>): Record<string, unknown> {
+  const { active: _active, ...rest } = user;
+  return rest;
+}
+
 /** What `active` the source asks for: absent means active. */
 const wantsActive = (user: Record<string, unknown>) => user.active !== false;
 
@@ -159,7 +174,7 @@ export function classify(
   const changes: PlannedChange[] = [];
   const matched = new Set<string>();
   const seen = new Map<string, number>();
-  for (const { index, user } of source) {
+  for (const { index, user, noCreate, activeLater } of source) {
     const userName = str(user.userName);
     const key = keyOf(user, rules.matchKey);
     if (key === undefined) {
@@ -192,7 +207,8 @@ export function classify(
     }
     const current = candidates[0];
     if (!current) {
-      changes.push({ action: 'create', record: index, userName });
+      // Not created yet: its datedUserActions workflow creates it when due (or never, for a past leaver).
+      changes.push({ action: noCreate ? 'unchanged' : 'create', record: index, userName });
       continue;
     }
     matched.add(current.id);
@@ -201,14 +217,15 @@ export function classify(
       continue;
     }
     // userName is caseExact false (RFC 7643 §4.1.1): a case-only difference is no change.
-    const ops = userPatchOperations(user, current.resource).filter(
+    const compared = activeLater ? withoutActive(user) : user;
+    const ops = userPatchOperations(compared, current.resource).filter(
       (op) =>
         !(
           (op.path ?? '').toLowerCase() === 'username' &&
           String(op.value).toLowerCase() === String(current.userName ?? '').toLowerCase()
         ),
     );
-    const reactivating = current.active === false && wantsActive(user);
+    const reactivating = !activeLater && current.active === false && wantsActive(user);
     if (reactivating && !ops.some((op) => (op.path ?? '').toLowerCase() === 'active'))
       ops.push({ op: 'replace', path: 'active', value: true });
     if (ops.length === 0)

@@ -90,6 +90,13 @@ export const HISTORY_SHIMS = {
     ],
     removeWhen: `${NO_OPEN_RUN('userLifecycle', 'the patch')} (a userLifecycle run never ends, but continues as new: every run started after the deploy takes the new path); then deprecatePatch('user-lifecycle-idp-local-activity')`,
   },
+  'sync-dated-plans': {
+    what: 'syncUsers runs started before dated joiners and leavers sent no plans to datedUserActions after planning',
+    since: { patch: 'sync-dated-plans' },
+    code: [{ file: 'src/workflows/sync/sync-users.ts', symbol: "patchedSince('sync-dated-plans')" }],
+    pinned: ['syncUsers-approved-before-dated-plans.json'],
+    removeWhen: `${NO_OPEN_RUN('syncUsers', 'the patch')}; then deprecatePatch('sync-dated-plans') with the old branch gone, and the deprecatePatch call itself once no run of that build is open`,
+  },
 } satisfies Record<string, HistoryShim>;
 
 export type ShimId = keyof typeof HISTORY_SHIMS;

@@ -270,10 +270,10 @@ export const SCENARIOS: Scenario[] = [
       for (const u of [person('keep'), person('change', { title: 'Agent' }), person('leaver')]) c.sandbox.adminCreateUser(u);
       const users = [person('keep'), person('change', { title: 'Lead' }), person('joiner')];
       const scope = { userNameSuffixes: ['@sync.example'] };
-      const dry = await c.client.workflow.execute(syncUsers, { taskQueue: c.taskQueue, workflowId: 'sync-dry-run', args: [{ tenant: 'sandbox', users, scope, dryRun: true }] });
+      const dry = await c.client.workflow.execute(syncUsers, { taskQueue: c.taskQueue, workflowId: 'sync-dry-run', args: [{ tenant: 'sandbox', users, scope, orphans: 'leavers', dryRun: true }] });
       assert.equal(dry.outcome, 'dry-run');
       await c.save('syncUsers-dry-run', 'sync-dry-run');
-      const handle = await c.client.workflow.start(syncUsers, { taskQueue: c.taskQueue, workflowId: 'sync-approved', args: [{ tenant: 'sandbox', users, scope, deletionThreshold: { maxCount: 0 } }] });
+      const handle = await c.client.workflow.start(syncUsers, { taskQueue: c.taskQueue, workflowId: 'sync-approved', args: [{ tenant: 'sandbox', users, scope, orphans: 'leavers', deletionThreshold: { maxCount: 0 } }] });
       const progress = await waitUntil(() => handle.query(syncProgressQuery), (p) => p.phase === 'awaitingApproval', 'syncUsers awaiting approval');
       await handle.executeUpdate(approveDeletionsUpdate, { args: [{ planHash: progress.awaitingApproval?.planHash ?? '' }] });
       const result = await handle.result();

@@ -26,7 +26,7 @@ export interface ApplyGroupsInput {
   phase: GroupPhase;
   /** The stored slice: the phase's groups from position `from` on, in plan order. */
   slice?: ClaimRef;
-  /** Instead of `slice`, for a run planned by an earlier build: its whole plan in a file on its worker, groups [from, to). */
+  /** Instead of `slice`, for a run planned by an earlier build: its whole plan in a file on its worker, groups [from, to) (history-compat: sync-plan-file). */
   planFile?: string;
   to?: number;
   from: number;
@@ -266,7 +266,8 @@ export async function applyGroupChanges(deps: ActivityDeps, input: ApplyGroupsIn
         input,
         `groups ${input.from}… of the ${input.phase} of group plan ${input.planHash.slice(0, 12)}`,
       )
-    : phaseChanges(
+    : // A run planned by an earlier build reads its whole plan file (history-compat: sync-plan-file).
+      phaseChanges(
         readPlanFile<GroupChange>(input.planFile ?? '', input.planHash, 'the group plan'),
         input.phase,
       ).slice(input.from, input.to);

@@ -8,7 +8,16 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../core/failures';
 import { type JsonInputError, parseJson, refusedKeyIssues, refuseUnsafeKeys } from '../../core/json';
-import { applyMapping, type CompiledMapping, compileMapping, identityMapping, schemasOf } from '../../mapping/mapping';
+import { readField } from '../../mapping/expression';
+import {
+  applyMapping,
+  type CompiledMapping,
+  compileMapping,
+  identityMapping,
+  type MappingContext,
+  schemasOf,
+} from '../../mapping/mapping';
+import type { DatesSettings } from '../../scim/dated-actions';
 import { CsvReader, type CsvRow } from './csv-source';
 import { openSource, resolveLocation } from './source-store';
 import { decodeSource, notUtf8, sourceLines } from './source-text';
@@ -33,7 +42,11 @@ export interface FileSourceSpec {
 }
 
 /** A source record after mapping: a User, or why there is none; `line` where the record starts (CSV, NDJSON). */
-export type MappedRecord = ({ user: Record<string, unknown> } | { problems: string[] }) & { line?: number };
+export type MappedRecord = ({ user: Record<string, unknown> } | { problems: string[] }) & {
+  line?: number;
+  /** With a mapping's `dates`: the record's date and zone columns as read (see src/scim/dated-actions.ts). */
+  dated?: Record<string, unknown>;
+};
 
 /** Which source was read, and which version of it. */
 export interface SourceSnapshot {
@@ -50,6 +63,19 @@ export interface SourceSnapshot {
 export interface LoadedSource extends SourceSnapshot {
   records: MappedRecord[];
 }
+
+/**
+ * What a planner maps a source with: its instant and an id of the plan. Now(), Guid() and
+ * RandomString() in the mapping see that instant and a seed naming the plan and the record (its
+ * line, or its position in a JSON document), so a retried plan maps every record to the same values.
+ */
+export interface Planning {
+  now: number;
+  planId: string;
+}
+
+const contextAt = (planning: Planning | undefined, where: string): MappingContext | undefined =>
+  planning ? { now: planning.now, seed: `${planning.planId}/${where}` } : undefined;
 
 /** Called with each record in source order (`index` from 0); the read waits for a returned promise. */
 export type RecordSink = (record: MappedRecord, index: number) => void | Promise<void>;
@@ -99,15 +125,26 @@ function compiled(document: unknown): CompiledMapping | undefined {
  * SCIM User (its `schemas` derived when absent). A record with a key __proto__, constructor or prototype anywhere is invalid (see
  * core/json.ts), whether or not the mapping reads it.
  */
-export function mapRecord(record: unknown, mapping: CompiledMapping | undefined): MappedRecord {
+export function mapRecord(
+  record: unknown,
+  mapping: CompiledMapping | undefined,
+  context?: MappingContext,
+): MappedRecord {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     return { problems: ['$: a record must be a JSON object'] };
   }
   const refused = refusedKeyIssues(record);
   if (refused.length > 0) return { problems: refused.map((issue) => `${issue.path}: ${issue.message}`) };
   if (!mapping) return { user: withSchemas(record as Record<string, unknown>) };
-  const mapped = applyMapping(mapping, record as Record<string, unknown>);
-  return mapped.ok ? { user: mapped.user } : { problems: mapped.problems };
+  const mapped = applyMapping(mapping, record as Record<string, unknown>, context);
+  const dated = mapping.dates ? datedColumnsOf(mapping.dates, record as Record<string, unknown>) : undefined;
+  return mapped.ok ? { user: mapped.user, ...(dated ? { dated } : {}) } : { problems: mapped.problems };
+}
+
+/** The date and zone columns (or JSON field paths) a mapping's `dates` names, as the record has them (own keys only). */
+function datedColumnsOf(dates: DatesSettings, record: Record<string, unknown>): Record<string, unknown> {
+  const columns = [dates.start, dates.lastDay, dates.timeZone].filter((c): c is string => c !== undefined);
+  return Object.fromEntries(columns.map((c) => [c, readField(record, c)]).filter(([, value]) => value !== undefined));
 }
 
 /**
@@ -196,7 +233,15 @@ async function readCsv(body: AsyncIterable<Buffer>, emit: Emit, header: (columns
 /** A mapping that reads a column the header lacks would fail every record with a misleading reason: one clear error instead. */
 function checkColumns(mapping: CompiledMapping, columns: string[]): void {
   const missing: string[] = [];
-  for (const rule of mapping.rules) {
+  const rules = [
+    ...mapping.rules,
+    // A date column the header lacks would leave every joiner and leaver undated without a word.
+    ...(['start', 'lastDay', 'timeZone'] as const).flatMap((key) => {
+      const column = mapping.dates?.[key];
+      return column === undefined ? [] : [{ target: `dates.${key}`, source: column, compiled: undefined }];
+    }),
+  ];
+  for (const rule of rules) {
     const fields =
       rule.compiled?.columns ??
       (rule.source === undefined ? [] : Array.isArray(rule.source) ? rule.source : [rule.source]);
@@ -268,7 +313,11 @@ async function* hashing(
  * record to `sink` in order. A file changed while it was read fails with SourceChanged; the
  * snapshot returned names the version of the bytes read.
  */
-export async function readFileSource(spec: FileSourceSpec, sink: RecordSink): Promise<SourceSnapshot> {
+export async function readFileSource(
+  spec: FileSourceSpec,
+  sink: RecordSink,
+  planning?: Planning,
+): Promise<SourceSnapshot> {
   const mapping = compiled(spec.mapping);
   let effective = mapping; // a CSV without a mapping: its header, once read
   return readSourceItems(spec, {
@@ -278,7 +327,9 @@ export async function readFileSource(spec: FileSourceSpec, sink: RecordSink): Pr
     },
     item: (item, index) => {
       if (!('record' in item)) return sink(item, index);
-      const mapped = mapRecord(item.record, effective);
+      // The seed names the record by its line (CSV, NDJSON) or its place in a JSON document.
+      const where = item.line === undefined ? `record ${index + 1}` : `line ${item.line}`;
+      const mapped = mapRecord(item.record, effective, contextAt(planning, where));
       return sink(item.line === undefined ? mapped : { ...mapped, line: item.line }, index);
     },
   });
@@ -333,10 +384,14 @@ export async function readSourceItems(
 }
 
 /** A whole source in memory (syncUsers' planner, which compares it with the provider's users). */
-export async function loadFileSource(spec: FileSourceSpec): Promise<LoadedSource> {
+export async function loadFileSource(spec: FileSourceSpec, planning?: Planning): Promise<LoadedSource> {
   const records: MappedRecord[] = [];
-  const snapshot = await readFileSource(spec, (record) => {
-    records.push(record);
-  });
+  const snapshot = await readFileSource(
+    spec,
+    (record) => {
+      records.push(record);
+    },
+    planning,
+  );
   return { ...snapshot, records };
 }

@@ -14,7 +14,7 @@ import {
 import type { Activities } from '../../activities';
 import type { ApplyDatedActionResult } from '../../activities/dated';
 import { FailureType } from '../../core/failures';
-import type { DatedActionKind } from '../../scim/dated-actions';
+import { DATED_PLAN_SIGNAL, type DatedActionKind } from '../../scim/dated-actions';
 import { messageOf } from '../failures';
 import { ReportRecorder } from '../report';
 import {
@@ -59,7 +59,7 @@ export interface CancelDatedActionRequest {
 }
 
 /** A planner's new view of the user's dates: signal-with-start (see the CLI's `pending schedule`, and the sync). */
-export const datedPlanSignal = defineSignal<[DatedPlan]>('datedPlan');
+export const datedPlanSignal = defineSignal<[DatedPlan]>(DATED_PLAN_SIGNAL);
 /** An operator's cancellation (`cxone-scim pending cancel`): refused, leaving no trace, when nothing is pending. */
 export const cancelDatedActionUpdate = defineUpdate<DatedEntry, [CancelDatedActionRequest]>('cancelDatedAction');
 /** The user's pending and recent dated actions. */

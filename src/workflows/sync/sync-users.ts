@@ -16,11 +16,12 @@ import {
   type SyncAction,
   type SyncScope,
 } from '../../scim/reconcile';
+import type { OrphanOption } from '../../scim/adoption';
 import type { User } from '../../scim/codecs';
 import { userSchemaModel } from '../../scim/user-validation';
 import { PROVIDER_CALL } from '../activity-options';
 import { fileNameOf, withSummary } from '../ui-metadata';
-import { legacyPlanFile } from '../history-compat';
+import { legacyPlanFile, patchedSince } from '../history-compat';
 import { reportTotals } from '../report';
 import type { DeletionDecision } from './deletion-approval';
 import type { SyncRunOptions } from './run-options';
@@ -28,7 +29,7 @@ import { runSyncJob, syncInputChecks, type SyncJobProgress, type SyncRun, type S
 
 const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } =
   proxyActivities<Activities>(PROVIDER_CALL);
-const { planSync } = proxyActivities<Activities>({
+const { planSync, signalDatedPlans } = proxyActivities<Activities>({
   ...PROVIDER_CALL,
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '2 minutes',
@@ -55,6 +56,11 @@ export interface SyncUsersInput extends SyncRunOptions {
   maxSlicesInFlight?: number;
   /** Also write the full plan (CSV or JSON) to this path on the worker's file system, for review. */
   planOut?: PlanOut;
+  /**
+   * Provider users in no source record: `auto` (default) treats them as leavers once the tenant was
+   * adopted (`adoptUsers` recorded it) and as out of scope, with a warning, before; `leavers`; `out-of-scope`.
+   */
+  orphans?: OrphanOption;
 }
 
 export type SyncOutcome = SyncRunOutcome;
@@ -101,6 +107,8 @@ function checkInput(input: SyncUsersInput): void {
   }
   if (input.matchKey !== undefined && input.matchKey !== 'userName' && input.matchKey !== 'externalId')
     throw invalid(`matchKey must be userName or externalId, got ${String(input.matchKey)}`);
+  if (input.orphans !== undefined && !['auto', 'leavers', 'out-of-scope'].includes(input.orphans))
+    throw invalid(`orphans must be auto, leavers or out-of-scope, got ${String(input.orphans)}`);
   if (input.deprovision !== undefined && input.deprovision !== 'deactivate' && input.deprovision !== 'delete')
     throw invalid(`deprovision must be deactivate or delete, got ${String(input.deprovision)}`);
 }
@@ -190,6 +198,7 @@ async function syncUsersRun(
             sliceSize,
             ...(input.user ? { onlyUserName: input.user } : {}),
             ...(input.planOut ? { planOut: input.planOut } : {}),
+            ...(input.orphans ? { orphans: input.orphans } : {}),
           },
         ],
       ),
@@ -199,7 +208,7 @@ async function syncUsersRun(
     }),
   );
   const [current, planFile] = legacyPlanFile(plan);
-  const { slices: _slices, trace, ...shown } = current;
+  const { slices: _slices, datedPlans, trace, ...shown } = current;
   progress.planHash = plan.planHash;
   progress.planned = plan.counts;
   report.details.set(
@@ -216,6 +225,7 @@ async function syncUsersRun(
     alreadyApplied: 0,
     requests: plan.pages,
     ...(trace ? { trace } : {}),
+    ...(plan.orphanWarning ? { note: `${plan.orphansHeldBack} removals held back: ${plan.orphanWarning}` } : {}),
   };
   const removals = plan.counts.deactivate + plan.counts.delete;
   const validRecords = plan.records - plan.invalid;
@@ -238,6 +248,21 @@ async function syncUsersRun(
     );
   }
   if (settings.dryRun) return run.dryRun(result, plan.planHash);
+  if (patchedSince('sync-dated-plans') && datedPlans && plan.dated) {
+    const { plannedAt } = plan.dated;
+    await report.step(
+      'schedule dated joiners and leavers (datedUserActions)',
+      () =>
+        signalDatedPlans({
+          tenant: input.tenant,
+          plans: datedPlans,
+          plannedAt,
+          endpoint: built.model.endpoint,
+          clearOthers: !input.user,
+        }),
+      (s) => ({ detail: `${s.scheduled} users scheduled, ${s.cleared} cleared` }),
+    );
+  }
 
   const apply = applier(
     input,
