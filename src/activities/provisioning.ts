@@ -57,13 +57,9 @@ export interface InvalidRecord {
   reasons: string[];
 }
 
-export interface RecordFailure {
-  record: number;
-  userName?: string;
-  status?: number;
-  scimType?: string;
-  detail: string;
-}
+import type { Entry } from './records';
+
+export type { Entry, RecordFailure } from './records';
 
 export interface PlanInput {
   tenant: string;
@@ -86,14 +82,6 @@ export interface ProvisionPlan {
   chunks: ChunkDescriptor[];
   /** Sum of the request body sizes. */
   bytes: number;
-}
-
-/** One record of a chunk, rebuilt from the source. */
-export interface Entry {
-  index: number;
-  userName: string;
-  bulkId: string;
-  user: Record<string, unknown>;
 }
 
 /** Deterministic bulkId of a user of a tenant: the same on every run and every retry. */

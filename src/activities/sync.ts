@@ -44,7 +44,7 @@ import { checkMappingTargets, planningOfRun, type PlanSource } from './provision
 import { loadFileSource, mapRecords, sourceLocationOf } from './sources/user-source';
 import { traceOf, tracing, writePlanOut, type HttpCall, type PlanOut, type UserTrace } from './sync-review';
 import { orphanPolicy, withOrphanPolicy, type OrphanOption } from '../scim/adoption';
-import { readAdoption } from './adoption';
+import { readAdoption } from './claims/adoption-record';
 
 export type { HttpCall, PlanOut, UserTrace } from './sync-review';
 
