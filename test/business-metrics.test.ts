@@ -234,6 +234,8 @@ describe("business metrics on the worker's /metrics", () => {
           tenant: 'south',
           users: [user('m.join0@south.example'), user('m.join1@south.example')],
           deletionThreshold: { maxCount: 1 },
+          // The test's tenant was never adopted: its leavers are leavers all the same.
+          orphans: 'leavers',
         },
       ],
     });
