@@ -31,6 +31,8 @@ export interface UndoChange {
   changes: PatchOperation[];
   /** What the PUT fallback overlays on the current resource. */
   desired: Record<string, unknown>;
+  /** What the run wrote: the user must still hold it when the undo writes (checked again then). */
+  expected: Record<string, unknown>;
 }
 
 export interface UndoSkip {
@@ -175,6 +177,7 @@ export function planUndo(
       ...(entry.userName ? { userName: entry.userName } : {}),
       changes: restoring(before),
       desired: Object.fromEntries(Object.entries(before).filter(([, v]) => v !== null && v !== undefined)),
+      expected: after,
     });
   }
   return { changes, skipped, counts };
