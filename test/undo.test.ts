@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { sandboxTenant } from '../src/cli/dev';
+import { runCli } from '../src/cli/program';
 import { planUndo, type JournalEntry } from '../src/scim/undo';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import {
@@ -13,6 +14,7 @@ import {
   type SyncUsersInput,
   type UndoRunInput,
 } from '../src/workflows';
+import { Capture, cliContext } from './helpers/cli';
 import { historyText, startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 import { scimUser as user } from './helpers/users';
 
@@ -129,6 +131,25 @@ describe('undoRun', () => {
       [['stay7@corp.example', 'changed again since: displayName is now "Changed by the help desk"']],
     );
     assert.equal(byName('leaver0@corp.example')?.active, false, 'a dry run writes nothing');
+
+    // The same dry run through the CLI: counts, hash and the skipped user, exit 0.
+    const stdout = new Capture();
+    const code = await runCli(
+      ['undo', syncId, '--tenant', 'undo'],
+      cliContext(temporal.testEnv.client, worker.settings.taskQueue, { stdout, stderr: new Capture() }),
+    );
+    assert.equal(code, 0);
+    assert.match(stdout.text, /outcome: dry-run/);
+    assert.ok(
+      stdout.text.includes(`plan ${dry.planHash}: 50 reactivate, 19 restore, 0 deactivate created, 1 skipped`),
+      stdout.text,
+    );
+    assert.ok(
+      stdout.text.includes(
+        'skipped: stay7@corp.example (update): changed again since: displayName is now "Changed by the help desk"',
+      ),
+      stdout.text,
+    );
 
     // 69 compensating writes exceed a threshold of 10: the undo waits for the approval of its hash.
     const handle = await undo({ workflowId: syncId, apply: true, deletionThreshold: { maxCount: 10 } });
