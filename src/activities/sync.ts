@@ -45,7 +45,7 @@ import { loadFileSource, mapRecords, sourceLocationOf } from './sources/user-sou
 import { traceOf, tracing, writePlanOut, type HttpCall, type PlanOut, type UserTrace } from './sync-review';
 import { orphanPolicy, withOrphanPolicy, type OrphanOption } from '../scim/adoption';
 import { readAdoption } from './adoption';
-import { pickAttributes, touchedAttributes, type JournalEntry } from '../scim/undo';
+import { pickAttributes, touchedAttributes, writtenValues, type JournalEntry } from '../scim/undo';
 import { storeJournal, storeOfClaim } from './claims/journal';
 
 export type { HttpCall, PlanOut, UserTrace } from './sync-review';
@@ -451,10 +451,7 @@ function journalEntryOf(change: StoredChange, appliedAt: string, createdId?: str
       return { id: change.id, ...base, operation: 'delete', before: {}, after: {} };
     case 'update':
     case 'reactivate': {
-      const ops = change.changes ?? [];
-      const after = pickAttributes(change.user ?? {}, touchedAttributes(ops));
-      for (const op of ops)
-        if (op.op !== 'remove' && op.path && Object.hasOwn(after, op.path)) after[op.path] = op.value ?? null;
+      const after = writtenValues(change.changes ?? [], change.user ?? {});
       const before = change.before ?? Object.fromEntries(Object.keys(after).map((k) => [k, null]));
       return { id: change.id, ...base, operation: change.action, before, after };
     }

@@ -80,6 +80,14 @@ export function pickAttributes(resource: Record<string, unknown>, names: readonl
   return picked;
 }
 
+/** What PATCH operations computed from `user` write: the user's values of the attributes they touch, as the operations set them. */
+export function writtenValues(ops: readonly PatchOperation[], user: Record<string, unknown>): Record<string, unknown> {
+  const after = pickAttributes(user, touchedAttributes(ops));
+  for (const op of ops)
+    if (op.op !== 'remove' && op.path && Object.hasOwn(after, op.path)) after[op.path] = op.value ?? null;
+  return after;
+}
+
 /**
  * Whether the provider still holds what the run wrote: every sub-attribute the run set is there with
  * the same value (the provider may add its own, e.g. `display` or `$ref`). Strings of `userName`
