@@ -195,6 +195,46 @@ describe('provisionUsers plans in pages: bounded results and continuations (real
     assert.ok(largest < 2 * continuationBound, `largest event ${largest} characters as JSON: ${figures}`);
   });
 
+  it('a stored page gone after planning: the run stops with PlanUnavailable naming the page, after the batches it started', async () => {
+    const store = path.join(tmp, 'claims-lost-page');
+    process.env.CXONE_SCIM_CLAIM_STORE = store;
+    const file = path.join(tmp, 'lost-page.csv');
+    writeCsv(file, 'lostpage', 12);
+    // Two one-request batches, one after the other, at 300 ms a request, before the first stored page is read.
+    sandbox.setSwitches({ latencyMs: 300 });
+    try {
+      const handle = await start(
+        {
+          source: { path: file, mapping: MAPPING },
+          maxOperationsPerRequest: 2,
+          chunksPerPage: 2,
+          chunksPerBatch: 1,
+          maxChunksInFlight: 1,
+        },
+        'plan-pages-lost',
+      );
+      // Once the plan is made, its stored pages (not the chunks' users) are removed.
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const events = (await handle.fetchHistory()).events ?? [];
+        if (activityResultBytes(events, 'planProvisioning').length > 0) break;
+        assert.ok(Date.now() < deadline, 'the plan was made within a minute');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      fs.rmSync(path.join(store, 'plans'), { recursive: true, force: true });
+      const failed = await handle.result().then(
+        () => assert.fail('the run should fail'),
+        (err: Error & { cause?: Error & { type?: string } }) => err.cause,
+      );
+      assert.equal(failed?.type, FailureType.PlanUnavailable);
+      assert.match(failed?.message ?? '', /^plan page 1: cannot read the index of the plan pages at /);
+      assert.equal(named('lostpage').length, 4, 'the two batches started before the page read finished');
+    } finally {
+      sandbox.setSwitches({ latencyMs: 0 });
+      process.env.CXONE_SCIM_CLAIM_STORE = path.join(tmp, 'claims');
+    }
+  });
+
   it('a paged plan, Bulk and per resource, across continue-as-new: every user provisioned once, exact totals', async () => {
     for (const mode of ['bulk', 'per-resource'] as const) {
       const prefix = `paged-${mode}`;

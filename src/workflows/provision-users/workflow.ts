@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   ChildWorkflowFailure,
   condition,
@@ -399,7 +400,15 @@ async function provision(
           (started === 0 || !historyFull())
         ) {
           if (state.pages && state.chunks.length < chunksPerBatch) {
-            await readPage(state.pages).catch((err: unknown) => (failure ??= err));
+            const page = state.pages.next;
+            await readPage(state.pages).catch((err: unknown) => {
+              // Surface the activity's own reason (e.g. PlanUnavailable), not "activity failed".
+              const cause =
+                err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+              failure ??= cause
+                ? ApplicationFailure.nonRetryable(`plan page ${page}: ${cause.message}`, cause.type)
+                : err;
+            });
             continue;
           }
           startBatch();
