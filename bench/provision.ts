@@ -16,13 +16,16 @@
 // Usage: npm run bench:provision -- --users 10000 [--in-flight 4] [--max-operations 1000] [--async]
 //        [--per-resource-users 10000] [--records-in-flight 4] [--rate-limit 100] [--rate-limit-users 2000]
 //        [--only bulk,per-resource,rate-limit]
-//        npm run bench:provision -- --memory [--memory-users 10000,100000] [--worker-heap-mb 256]
-//          (worker peak RSS at each size, and their ratio; --worker-heap-mb caps the worker's V8 old space)
+//        npm run bench:provision -- --memory [--memory-users 10000,1000000] [--memory-per-resource-users 10000,200000]
+//          [--worker-heap-mb 256]
+//          (at each size: worker peak RSS, largest event payload and largest history of the run and its
+//          batches, and their ratios to the smallest size; --worker-heap-mb caps the worker's V8 old space)
 // Each way gets a fresh in-memory sandbox in this process (no latency, no faults).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
 import { Command } from 'commander';
 import { createBulkChunkActivities, type ChunkSubmission } from '../src/activities/bulk-chunks';
 import { createProvisioningActivities, type ProvisionPlan } from '../src/activities/provisioning';
@@ -68,18 +71,46 @@ function writeCsv(file: string, users: number): void {
   fs.writeFileSync(file, `${lines.join('\n')}\n`);
 }
 
-/** Event counts of every run of a workflow id, newest run backwards along continue-as-new. */
-async function runLengths(client: Client, workflowId: string): Promise<number[]> {
-  const lengths: number[] = [];
-  let runId: string | undefined;
-  for (;;) {
-    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    const events = history.events ?? [];
-    lengths.push(events.length);
-    const previous = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
-    if (!previous) return lengths;
-    runId = previous;
+/** Bytes of payload an event carries: every byte string in it (payload data and metadata). */
+function payloadBytesOf(value: unknown): number {
+  if (value instanceof Uint8Array) return value.length;
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + payloadBytesOf(v), 0);
+  if (value && typeof value === 'object')
+    return Object.values(value).reduce((n: number, v) => n + payloadBytesOf(v), 0);
+  return 0;
+}
+
+/** The largest history (events) and the largest event payload of the runs of these workflow ids. */
+export interface HistoryFigures {
+  largest: number;
+  where: string;
+  largestPayload: number;
+  payloadWhere: string;
+}
+
+/** Every run of each workflow id (newest backwards along continue-as-new), read one at a time. */
+async function historyFigures(client: Client, workflowIds: string[]): Promise<HistoryFigures> {
+  const figures: HistoryFigures = { largest: 0, where: '', largestPayload: 0, payloadWhere: '' };
+  for (const workflowId of workflowIds) {
+    let runId: string | undefined;
+    for (let run = 1; ; run++) {
+      const events = (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+      const where = `${workflowId}${run > 1 ? ` (run ${run} from the last)` : ''}`;
+      if (events.length > figures.largest) Object.assign(figures, { largest: events.length, where });
+      for (const event of events) {
+        const bytes = payloadBytesOf(event);
+        if (bytes > figures.largestPayload)
+          Object.assign(figures, {
+            largestPayload: bytes,
+            payloadWhere: `${where}, event ${event.eventId} ${proto.api.enums.v1.EventType[event.eventType ?? 0]}`,
+          });
+      }
+      const previous = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+      if (!previous) break;
+      runId = previous;
+    }
   }
+  return figures;
 }
 
 /** How a workflow run is set up: its sandbox (started, switches set), input extras, users in the file. */
@@ -107,7 +138,7 @@ async function viaWorkflow(
   Figures & {
     failed: number;
     peakRssMb: number;
-    history: { largest: number; where: string; runs: number; batchRuns: number };
+    history: HistoryFigures & { runs: number; batchRuns: number };
   }
 > {
   const temporal = await startTemporal({});
@@ -139,15 +170,10 @@ async function viaWorkflow(
           );
         }
         setup.inspect?.(sandbox);
-        let largest = { largest: 0, where: '' };
-        for (const id of [
+        const largest = await historyFigures(client, [
           workflowId,
           ...Array.from({ length: result.batches }, (_, i) => `${workflowId}-batch-${i}`),
-        ]) {
-          const lengths = await runLengths(client, id);
-          const max = Math.max(...lengths);
-          if (max > largest.largest) largest = { largest: max, where: `${id} (${lengths.length} run(s))` };
-        }
+        ]);
         return {
           way: setup.way,
           users: result.totals.succeeded,
@@ -287,6 +313,7 @@ async function bulkSection(options: Options, file: string): Promise<void> {
     `largest history: ${workflow.history.largest} events (${workflow.history.where}); ` +
       `parent runs ${workflow.history.runs}, batch runs ${workflow.history.batchRuns}`,
   );
+  console.log(`largest event payload: ${workflow.history.largestPayload} bytes (${workflow.history.payloadWhere})`);
   console.log(`ratio bulk, workflow / direct: ${ratioOf(workflow, [before, after])}`);
 }
 
@@ -394,10 +421,23 @@ interface Options {
   only: string;
   memory: boolean;
   memoryUsers: number[];
+  memoryPerResourceUsers: number[];
   workerHeapMb?: number;
 }
 
 const SECTIONS = ['bulk', 'per-resource', 'rate-limit'];
+
+/** `10000,1000000` → [10000, 1000000]; an empty list is none. */
+function sizes(list: string): number[] {
+  return list
+    .split(',')
+    .filter((v) => v.trim() !== '')
+    .map((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) throw new Error(`not a number of users: ${v}`);
+      return n;
+    });
+}
 
 async function main(): Promise<void> {
   const program = new Command()
@@ -421,7 +461,13 @@ async function main(): Promise<void> {
     .option('--rate-limit-users <n>', 'users for the rate-limited run', (v) => Number(v), 2000)
     .option('--only <sections>', `comma-separated: ${SECTIONS.join(', ')} (default: all)`, SECTIONS.join(','))
     .option('--memory', "only the workflow, at each of --memory-users: the worker's peak RSS and the ratio", false)
-    .option('--memory-users <list>', 'source sizes for --memory', (v) => v.split(',').map(Number), [10_000, 100_000])
+    .option('--memory-users <list>', 'source sizes for --memory, through Bulk', sizes, [10_000, 100_000])
+    .option(
+      '--memory-per-resource-users <list>',
+      'source sizes for --memory, per resource (Bulk off, no latency); none by default',
+      sizes,
+      [],
+    )
     .option('--worker-heap-mb <n>', "the worker's V8 old space limit (--max-old-space-size), default V8's", (v) =>
       Number(v),
     )
@@ -437,14 +483,41 @@ async function main(): Promise<void> {
   if (options.workerHeapMb)
     process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${options.workerHeapMb}`.trim(); // the worker inherits it
   if (options.memory) {
-    try {
-      await printMemoryFigures(options.memoryUsers, async (users) => {
-        const file = path.join(dir, `memory-${users}.csv`);
-        writeCsv(file, users);
-        const run = await viaWorkflow({ ...options, users }, file);
+    // One size at a time: its file and its claims are removed before the next.
+    const atSize = async (users: number, setup?: WorkflowWay) => {
+      const file = path.join(dir, `memory-${users}.csv`);
+      writeCsv(file, users);
+      try {
+        return await viaWorkflow({ ...options, users }, file, setup && { ...setup, users });
+      } finally {
         fs.rmSync(file);
-        return run;
-      });
+        const claims = path.join(dir, 'claims');
+        if (process.env.CXONE_SCIM_CLAIM_STORE === claims) fs.rmSync(claims, { recursive: true, force: true });
+      }
+    };
+    try {
+      if (options.memoryUsers.length > 0)
+        await printMemoryFigures(
+          `Bulk (≤ ${options.maxOperations} operations per request)`,
+          options.memoryUsers,
+          (users) => atSize(users),
+        );
+      if (options.memoryPerResourceUsers.length > 0)
+        await printMemoryFigures(
+          `per resource (Bulk off, no latency, ${options.inFlight * options.recordsInFlight} records in flight)`,
+          options.memoryPerResourceUsers,
+          (users) =>
+            atSize(users, {
+              way: 'provisionUsers per resource (Temporal)',
+              users,
+              sandbox: async () => {
+                const sandbox = await perResourceSandbox();
+                sandbox.setSwitches({ latencyMs: 0 });
+                return sandbox;
+              },
+              input: { maxChunksInFlight: options.inFlight, recordsInFlight: options.recordsInFlight },
+            }),
+        );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -11,7 +11,8 @@ import { FailureType } from '../core/failures';
 import type { RecordLimits } from '../scim/record-checks';
 import { compileMapping } from '../mapping/mapping';
 import { targetProblem, userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
-import { claimStoreFor, getClaim, putClaim } from './claims/claim-store';
+import { ChunkPager, readChunkPage, type ChunkPages } from './claims/chunk-pages';
+import { claimStoreFor, getClaim, putClaim, type ClaimRef } from './claims/claim-store';
 import { TenantFitter, type FittedRecord } from './cxone-directory';
 import { asActivity, type ActivityDeps } from './deps';
 import { UserNameIndex } from './name-index';
@@ -70,6 +71,12 @@ export interface PlanInput {
   maxReported: number;
   /** Length limits of values (defaults: DEFAULT_RECORD_LIMITS). */
   recordLimits?: RecordLimits;
+  /**
+   * File sources: chunk descriptors per page; the first page comes with the plan, the others are
+   * stored (chunk-pages.ts). Absent: every descriptor comes with the plan, as runs started before
+   * plan pages ask for it (history-compat: provision-plan-pages).
+   */
+  chunksPerPage?: number;
 }
 
 export interface ProvisionPlan {
@@ -79,7 +86,10 @@ export interface ProvisionPlan {
   valid: number;
   invalid: number;
   invalidRecords: InvalidRecord[];
+  /** The chunks of the first page (all of them when the plan has no `pages`). */
   chunks: ChunkDescriptor[];
+  /** The plan's other chunks, in stored pages (absent when every chunk is in `chunks`). */
+  pages?: ChunkPages;
   /** Sum of the request body sizes. */
   bytes: number;
 }
@@ -198,13 +208,21 @@ export async function planProvisioning(input: PlanInput, fitter?: TenantFitter):
   const packer = new ChunkPacker(input.limits);
   // An operation's size is its envelope's (a bulkId has the same length for every user) plus its user's.
   const envelopeBytes = operationBytes(input.model.endpoint, bulkIdFor(input.tenant, ''), {}) - '{}'.length;
-  const chunks: ChunkDescriptor[] = [];
   // The chunk being filled: its claim lines (file sources only; inline users stay in the input).
   const store = input.source.kind === 'file' ? claimStoreFor(sourceLocationOf(input.source)) : undefined;
+  // File sources: descriptors in pages (the first one returned, the others stored); else all returned.
+  const pager = store !== undefined && input.chunksPerPage ? new ChunkPager(store, input.chunksPerPage) : undefined;
+  const chunks: ChunkDescriptor[] = [];
+  let valid = 0;
+  let bytes = 0;
   const filling = new ClaimBuffer();
   const close = async (chunk: ChunkDescriptor) => {
     const claim = store !== undefined ? await putClaim(store, 'chunks', filling.content()) : undefined;
-    chunks.push(claim ? { ...chunk, claim } : chunk);
+    const described = claim ? { ...chunk, claim } : chunk;
+    if (pager) await pager.add(described);
+    else chunks.push(described);
+    valid += chunk.operations;
+    bytes += chunk.bytes;
     filling.clear();
   };
   const sink: RecordSink = async (mapped, index) => {
@@ -248,15 +266,17 @@ export async function planProvisioning(input: PlanInput, fitter?: TenantFitter):
   }
   const last = packer.finish();
   if (last) await close(last);
+  const pages = await pager?.finish();
   invalidRecords.sort((a, b) => a.record - b.record);
   return {
     ...(file ? { file } : {}),
     records,
-    valid: chunks.reduce((n, c) => n + c.operations, 0),
+    valid,
     invalid,
     invalidRecords,
-    chunks,
-    bytes: chunks.reduce((n, c) => n + c.bytes, 0),
+    chunks: pager ? pager.first : chunks,
+    ...(pages ? { pages } : {}),
+    bytes,
   };
 }
 
@@ -342,6 +362,11 @@ export function createProvisioningActivities(deps: ActivityDeps) {
       return asActivity(() =>
         heartbeating(() => planProvisioning(input, new TenantFitter(deps, input.tenant, input.model))),
       );
+    },
+
+    /** Page `page` (1-based) of a plan's stored chunk descriptors. */
+    async readChunkPage(input: { index: ClaimRef; page: number }): Promise<ChunkDescriptor[]> {
+      return asActivity(() => readChunkPage(input.index, input.page));
     },
   };
 }

@@ -31,6 +31,8 @@ export interface HistoryShim {
 const NO_OPEN_RUN = (type: string, before: string) =>
   `no ${type} run started before ${before} is open: \`temporal workflow list --query 'WorkflowType="${type}" AND ExecutionStatus="Running"'\` lists none started before that deploy`;
 
+const BEFORE_PLAN_PAGES = ['sync', 'continue-as-new-run1', 'continue-as-new-run2'];
+
 const BEFORE_SPREAD_WORK = ['413-split', 'async', 'continue-as-new-run1', 'continue-as-new-run2', 'sync'];
 
 export const HISTORY_SHIMS = {
@@ -40,6 +42,16 @@ export const HISTORY_SHIMS = {
     code: [{ file: 'src/workflows/provision-users/workflow.ts', symbol: "patchedSince('provision-spread-work')" }],
     pinned: BEFORE_SPREAD_WORK.map((name) => `provisionUsers-${name}-before-spread-work.json`),
     removeWhen: `${NO_OPEN_RUN('provisionUsers', 'the patch')}; then deprecatePatch('provision-spread-work') with the old branch gone, and the deprecatePatch call itself once no run of that build is open`,
+  },
+  'provision-plan-pages': {
+    what: "provisionUsers got every chunk descriptor of the plan in the planning result and carried all those not yet handed out in its continuation; since the patch a file source's plan comes as a first page plus stored pages, read one at a time",
+    since: { patch: 'provision-plan-pages' },
+    code: [
+      { file: 'src/workflows/provision-users/workflow.ts', symbol: "patchedSince('provision-plan-pages')" },
+      { file: 'src/activities/provisioning.ts', symbol: 'input.chunksPerPage' },
+    ],
+    pinned: BEFORE_PLAN_PAGES.map((name) => `provisionUsers-${name}-before-plan-pages.json`),
+    removeWhen: `${NO_OPEN_RUN('provisionUsers', 'the patch')}; then deprecatePatch('provision-plan-pages') with the unpaged branch gone (the planner then always pages a file source's plan)`,
   },
   'batch-without-deadline': {
     what: 'provisionUsers batches (and continuations) carry no mode, capabilities or retry deadline: they wrote Bulk only and gave up after maxOperationAttempts sends',

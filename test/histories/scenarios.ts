@@ -165,6 +165,24 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'provisionUsers plan pages (CSV file, the plan read a page at a time across continue-as-new)',
+    async record(c) {
+      const fixtures = path.join(ROOT, 'test', 'fixtures', 'provision');
+      const file = path.join(c.workDir, 'paged.csv');
+      const rows = Array.from({ length: 24 }, (_, i) => `P${i},paged.user${i}@example.com,Paged,User${i},Dept,true,+1 555 ${1000 + i}`);
+      fs.writeFileSync(file, `employee_id,email,first_name,last_name,department,enabled,phone\n${rows.join('\n')}\n`);
+      const mapping = JSON.parse(fs.readFileSync(path.join(fixtures, 'mapping.json'), 'utf8')) as unknown;
+      const result = await provision(
+        c,
+        'plan-pages',
+        { tenant: 'sandbox', source: { path: file, mapping }, maxOperationsPerRequest: 2, chunksPerPage: 3, chunksPerBatch: 2, maxChunksInFlight: 1, historyEventLimit: 25 },
+        { parent: 2, batch: 1 },
+      );
+      assert.equal(result.totals.created, 24);
+      assert.equal(result.chunks.planned, 12);
+    },
+  },
+  {
     name: 'provisionUsers async',
     async record(c) {
       const result = await provision(c, 'async', { tenant: 'sandbox', users: inlineUsers('async', 6), preferAsync: true, maxOperationsPerRequest: 3, chunksPerBatch: 2 });

@@ -2,6 +2,7 @@
 // filled in), the result, what a run hands to the next on continue-as-new, and the totals
 // computed from that state. Workflow-safe: no I/O.
 import { ApplicationFailure } from '@temporalio/workflow';
+import type { ChunkPages } from '../../activities/claims/chunk-pages';
 import type { ProvisionPlan } from '../../activities/provisioning';
 import type { SourceFormat } from '../../activities/sources/user-source';
 import type { ChunkDescriptor } from '../../scim/bulk-plan';
@@ -48,6 +49,11 @@ export interface ProvisionUsersInput {
   maxChunksInFlight?: number;
   /** Bulk requests (or slices) per child workflow (batch). Default 5. */
   chunksPerBatch?: number;
+  /**
+   * File sources: Bulk requests (or slices) per page of the stored plan; the run holds about one
+   * page of them in its state and history at a time, whatever the source's size. Default 100.
+   */
+  chunksPerPage?: number;
   /** Per resource: records per slice (one activity, which heartbeats its position). Default 100. */
   recordsPerSlice?: number;
   /** Per resource: records of a slice written at once. Default 4. */
@@ -124,9 +130,15 @@ export interface Continuation {
     deadline?: number;
   };
   limits: ProvisionUsersResult['limits'];
-  plan: Omit<ProvisionPlan, 'chunks'> & { planned: number };
-  /** Chunks not yet handed to a batch. */
+  plan: Omit<ProvisionPlan, 'chunks' | 'pages'> & { planned: number };
+  /** Chunks in hand, not yet handed to a batch. */
   chunks: ChunkDescriptor[];
+  /**
+   * The plan's stored pages not read yet: `next` is the next page to read, `chunks` the chunks in
+   * it and the pages after it. Absent when every chunk left is in `chunks` (always so in runs
+   * started before plan pages: history-compat provision-plan-pages).
+   */
+  pages?: ChunkPages & { next: number };
   nextBatch: number;
   submitted: number;
   chunksDone: number;
@@ -139,6 +151,7 @@ export interface Continuation {
 export const DEFAULTS = {
   maxChunksInFlight: 4,
   chunksPerBatch: 5,
+  chunksPerPage: 100,
   recordsPerSlice: 100,
   recordsInFlight: 4,
   retryDeadlineMinutes: 360,
@@ -203,6 +216,45 @@ export function settingsOf(input: ProvisionUsersInput): Settings {
   for (const key of Object.keys(DEFAULTS) as Array<keyof Settings>)
     settings[key] = checks.positiveInteger(input[key], key, DEFAULTS[key]);
   return settings;
+}
+
+/** The chunks of a plan: the first page and the stored ones. */
+export function plannedChunks(plan: Pick<ProvisionPlan, 'chunks' | 'pages'>): number {
+  return plan.chunks.length + (plan.pages?.chunks ?? 0);
+}
+
+/** Chunks not handed to a batch yet: in hand and in the pages not read yet. */
+export function chunksLeft(state: Continuation): number {
+  return state.chunks.length + (state.pages?.chunks ?? 0);
+}
+
+/** Report steps a continuation carries at most: the first ones (discovery, plan) and the latest runs'. */
+export const MAX_CARRIED_STEPS = 40;
+const KEPT_FIRST_STEPS = 8;
+const EARLIER_STEPS = /^(\d+) earlier steps$/;
+
+/**
+ * The steps to carry into the next run: all of them while they are few; past MAX_CARRIED_STEPS the
+ * ones between the first few and the latest become one step that counts them, so that a run of
+ * any size carries a bounded report.
+ */
+export function carriedSteps(steps: ReportStep[]): ReportStep[] {
+  if (steps.length <= MAX_CARRIED_STEPS) return steps;
+  const head = steps.slice(0, KEPT_FIRST_STEPS);
+  const tail = steps.slice(steps.length - (MAX_CARRIED_STEPS - KEPT_FIRST_STEPS - 1));
+  const folded = steps.slice(KEPT_FIRST_STEPS, steps.length - tail.length);
+  const count = folded.reduce((n, s) => n + Number(EARLIER_STEPS.exec(s.step)?.[1] ?? 1), 0);
+  return [
+    ...head,
+    {
+      step: `${count} earlier steps`,
+      startedAt: folded[0].startedAt,
+      durationMs: folded.reduce((n, s) => n + s.durationMs, 0),
+      outcome: folded.some((s) => s.outcome === 'failed') ? 'failed' : 'succeeded',
+      detail: "folded into one, so that the run's state stays bounded",
+    },
+    ...tail,
+  ];
 }
 
 export function totalsOf(state: Continuation | undefined, inFlight: number): ProvisionTotals {

@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   ChildWorkflowFailure,
   condition,
@@ -31,8 +32,11 @@ import {
   type ProvisionTotals,
 } from './totals';
 import {
+  carriedSteps,
+  chunksLeft,
   DEFAULTS,
   FALLBACK_LIMITS,
+  plannedChunks,
   requestSummary,
   resultOf,
   settingsOf,
@@ -58,13 +62,15 @@ export const progressQuery = defineQuery<ProvisionProgress>('progress');
  *   discovery GET /ServiceProviderConfig (bulk limits), /ResourceTypes, /Schemas
  *     ─▶ planProvisioning (activity: read the source once, streaming, map, validate every record
  *        against the discovered schemas, size and pack Bulk requests, store each request's users
- *        as a claim; returns index ranges and claim references, never users)
+ *        as a claim; returns index ranges and claim references, never users — for a file source
+ *        the first page of chunksPerPage of them, the other pages stored: readChunkPage reads
+ *        the next one when the chunks in hand run short)
  *     ─▶ batches of chunks as child workflows provisionUsersBatch, maxChunksInFlight at once
  *          (each: POST /Bulk ─▶ sync result or async job polled with timers ─▶ 409 → lookup,
  *           update if different; 413 → split; per-operation 429/5xx → resend later)
  *     ─▶ totals and bounded report
- *   history past the limit ─▶ wait for running batches ─▶ continue-as-new with totals and the
- *   chunks not yet handed out.
+ *   history past the limit ─▶ wait for running batches ─▶ continue-as-new with totals, the
+ *   chunks in hand and the reference to the pages not read yet (a bounded state).
  *
  * Answers `progress` (counts) and `report` (steps, totals, and at the end the result).
  */
@@ -82,6 +88,9 @@ export async function provisionUsers(
   // run's slices spread over every lane by spreadSlices. Runs whose history predates the patch
   // replay as they ran: discovery in turn, always chunksPerBatch chunks per batch.
   const spread = patchedSince('provision-spread-work');
+  // A file source's plan in pages (the run holds about one page of chunks whatever the source's
+  // size); runs whose history predates the patch replay with the whole plan in their state.
+  const paged = patchedSince('provision-plan-pages');
 
   const totals = () =>
     totalsOf(
@@ -96,7 +105,7 @@ export async function provisionUsers(
     const batches = !state
       ? 0
       : spread
-        ? state.batchesDone + running.size + batchesFor(state.chunks.length, chunksPerBatch, lanes)
+        ? state.batchesDone + running.size + batchesFor(chunksLeft(state), chunksPerBatch, lanes)
         : Math.ceil(planned / chunksPerBatch);
     return {
       phase,
@@ -122,11 +131,11 @@ export async function provisionUsers(
   return report.complete(
     async () => {
       settings = settingsOf(input);
-      state ??= await prepare(input, settings, report, (p) => (phase = p), spread);
+      state ??= await prepare(input, settings, report, (p) => (phase = p), spread, paged);
       phase = 'provisioning';
       const done = await provision(input, settings, state, report, running, spread);
       if (!done) {
-        state.steps = report.steps;
+        state.steps = carriedSteps(report.steps);
         state.run += 1;
         await continueAsNew<typeof provisionUsers>(input, state);
       }
@@ -156,6 +165,7 @@ async function prepare(
   report: ReportRecorder<Record<string, unknown>, ProvisionUsersResult>,
   setPhase: (phase: ProvisionProgress['phase']) => void,
   spread: boolean,
+  paged: boolean,
 ): Promise<Continuation> {
   const deadline = Date.now() + settings.retryDeadlineMinutes * 60_000;
   const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } = proxyActivities<Activities>(
@@ -241,29 +251,32 @@ async function prepare(
             limits,
             maxReported: settings.maxReported,
             ...recordLimitsFor(input),
+            ...(paged ? { chunksPerPage: settings.chunksPerPage } : {}),
           },
         ],
       );
-      return mode === 'per-resource' && spread
+      return mode === 'per-resource' && spread && !planned.pages
         ? { ...planned, chunks: spreadSlices(planned.chunks, settings.maxChunksInFlight) }
         : planned;
     },
     (p) => ({
       ...(p.file ? { payloadSha256: p.file.sha256 } : {}),
-      detail: `${p.file?.version ? `source version ${p.file.version}; ` : ''}${p.records} records: ${p.valid} valid, ${p.invalid} invalid; ${mode === 'bulk' ? `${p.chunks.length} Bulk requests (≤ ${limits.maxOperations} operations, ≤ ${limits.maxPayloadSize} bytes)` : `${p.chunks.length} slices of ≤ ${limits.maxOperations} records, written one resource at a time (${input.mode === 'per-resource' ? 'mode per-resource' : 'the provider has no Bulk'})`}`,
+      detail: `${p.file?.version ? `source version ${p.file.version}; ` : ''}${p.records} records: ${p.valid} valid, ${p.invalid} invalid; ${mode === 'bulk' ? `${plannedChunks(p)} Bulk requests (≤ ${limits.maxOperations} operations, ≤ ${limits.maxPayloadSize} bytes)` : `${plannedChunks(p)} slices of ≤ ${limits.maxOperations} records, written one resource at a time (${input.mode === 'per-resource' ? 'mode per-resource' : 'the provider has no Bulk'})`}`,
     }),
   );
-  const { chunks, ...planSummary } = plan;
+  const { chunks, pages, ...planSummary } = plan;
+  const planned = plannedChunks(plan);
   countRecords(input.tenant, { invalid: plan.invalid });
   report.details.set(
     'plan',
-    `plan: ${plan.records} records (${plan.valid} valid, ${plan.invalid} invalid) from ${plan.file ? `${fileNameOf(plan.file.path)} sha256 ${plan.file.sha256.slice(0, 12)}${plan.file.version ? `, version ${plan.file.version}` : ''}` : 'inline users'}; ${chunks.length} ${mode === 'bulk' ? 'Bulk requests' : 'slices'}`,
+    `plan: ${plan.records} records (${plan.valid} valid, ${plan.invalid} invalid) from ${plan.file ? `${fileNameOf(plan.file.path)} sha256 ${plan.file.sha256.slice(0, 12)}${plan.file.version ? `, version ${plan.file.version}` : ''}` : 'inline users'}; ${planned} ${mode === 'bulk' ? 'Bulk requests' : 'slices'}${pages ? ` (${pages.count + 1} pages)` : ''}`,
   );
   return {
     model: { endpoint: model.endpoint, patchSupported: capabilities.patch, mode, capabilities, deadline },
     limits,
-    plan: { ...planSummary, planned: chunks.length },
+    plan: { ...planSummary, planned },
     chunks,
+    ...(pages ? { pages: { ...pages, next: 1 } } : {}),
     nextBatch: 0,
     submitted: 0,
     chunksDone: 0,
@@ -310,7 +323,7 @@ async function provision(
     const lanes = finished === 0 ? maxChunksInFlight - running.size : maxChunksInFlight;
     const chunks = state.chunks.splice(
       0,
-      spread ? nextBatchSize(state.chunks.length, chunksPerBatch, lanes) : chunksPerBatch,
+      spread ? nextBatchSize(chunksLeft(state), chunksPerBatch, lanes) : chunksPerBatch,
     );
     const batch = state.nextBatch++;
     const operations = chunks.reduce((n, c) => n + c.operations, 0);
@@ -359,6 +372,21 @@ async function provision(
   };
   showProgress();
 
+  // The next stored page of the plan, into the chunks in hand.
+  const { readChunkPage } = proxyActivities<Activities>(
+    providerCallUntil(model.deadline, { startToCloseTimeout: '2 minutes' }),
+  );
+  const readPage = async (pages: NonNullable<Continuation['pages']>) => {
+    const chunks = await readChunkPage.executeWithOptions(
+      withSummary(`read page ${pages.next + 1} of ${pages.count + 1} of the plan`),
+      [{ index: pages.index, page: pages.next }],
+    );
+    state.chunks.push(...chunks);
+    if (pages.next < pages.count)
+      state.pages = { ...pages, next: pages.next + 1, chunks: pages.chunks - chunks.length };
+    else delete state.pages;
+  };
+
   const historyFull = () => {
     const info = workflowInfo();
     return info.historyLength >= historyEventLimit || info.continueAsNewSuggested;
@@ -372,10 +400,28 @@ async function provision(
         while (
           failure === undefined &&
           running.size < maxChunksInFlight &&
-          state.chunks.length > 0 &&
+          chunksLeft(state) > 0 &&
           (started === 0 || !historyFull())
-        )
+        ) {
+          if (state.pages && state.chunks.length < chunksPerBatch) {
+            const page = state.pages.next;
+            await readPage(state.pages).catch((err: unknown) => {
+              // Surface the activity's own reason (e.g. PlanUnavailable), not "activity failed".
+              const cause =
+                err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+              failure ??= cause
+                ? ApplicationFailure.nonRetryable(`plan page ${page}: ${cause.message}`, cause.type)
+                : err;
+            });
+            continue;
+          }
           startBatch();
+        }
+        if (failure !== undefined) {
+          // A page that could not be read, or a batch that failed while one was read.
+          await condition(() => running.size === 0);
+          throw failure;
+        }
         if (running.size === 0) break;
         const seen = finished;
         await condition(() => finished > seen);
@@ -390,7 +436,7 @@ async function provision(
     }),
   );
   state.tally.largestHistoryLength = Math.max(state.tally.largestHistoryLength, workflowInfo().historyLength);
-  return state.chunks.length === 0;
+  return chunksLeft(state) === 0;
 }
 
 /** The file as planned (each chunk carries its users' claim), or just the inline users these chunks need (small runs by design). */
