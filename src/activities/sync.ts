@@ -23,7 +23,7 @@ import {
   type SyncAction,
   type SyncRules,
 } from '../scim/reconcile';
-import { mergedForPut, patchRequest, type PatchOperation } from '../scim/patch';
+import { forUpdate, mergedForPut, patchRequest, removedBy, type PatchOperation } from '../scim/patch';
 import {
   checkDatesSettings,
   datedDisposition,
@@ -31,7 +31,7 @@ import {
   type DatedDispositionKind,
   type DatesSettings,
 } from '../scim/dated-actions';
-import { compileMapping } from '../mapping/mapping';
+import { compileMapping, parseTargetPath } from '../mapping/mapping';
 import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
 import type { ActivityDeps } from './deps';
 import { asActivity, dialectFor, scimClientFor } from './deps';
@@ -220,9 +220,11 @@ export async function sourceUsers(deps: ActivityDeps, input: SourceRead, plannin
         const noCreate = disposition.kind === 'defer' || disposition.kind === 'deactivate-now';
         const user =
           startsLater || disposition.kind === 'deactivate-now' ? { ...record.user, active: false } : record.user;
+        const writes = mapped[index]?.writes;
         valid.push({
           index,
           user,
+          ...(writes ? { writes } : {}),
           ...(noCreate ? { noCreate } : {}),
           ...(startsLater ? { activeLater: true } : {}),
           ...line,
@@ -231,7 +233,8 @@ export async function sourceUsers(deps: ActivityDeps, input: SourceRead, plannin
       }
     }
     if (reasons.length === 0 && 'user' in record) {
-      valid.push({ index, user: record.user, ...line });
+      const writes = mapped[index]?.writes;
+      valid.push({ index, user: record.user, ...line, ...(writes ? { writes } : {}) });
       return;
     }
     invalid++;
@@ -256,8 +259,14 @@ function datesOf(mapping: unknown): (DatesSettings & { leadDays: number | null }
 /** The attributes worth listing: what the source's users carry, and what matching and scope need. */
 function listedAttributes(users: readonly SourceUser[]): string[] {
   const names = new Set(['id', 'userName', 'externalId', 'active']);
-  for (const { user } of users.slice(0, 1000))
+  for (const { user, writes } of users.slice(0, 1000)) {
     for (const key of Object.keys(user)) if (key !== 'schemas' && key !== 'password') names.add(key);
+    // An attribute to clear is absent from the source's user, and compared only if listed.
+    for (const target of writes?.clear ?? []) {
+      const path = parseTargetPath(target);
+      if (path) names.add(path.extension ? `${path.extension}:${path.attribute}` : path.attribute);
+    }
+  }
   return [...names];
 }
 
@@ -352,8 +361,18 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
   const userAt = new Map(valid.map((u) => [u.index, u.user]));
   // Writes that send the source's user keep it in the plan (a PUT needs all of it).
   const carriesUser = new Set<SyncAction>(['create', 'update', 'reactivate']);
+  const writesAt = new Map(valid.map((u) => [u.index, u.writes]));
+  // An update's user leaves out its create-only attributes (a PUT sends all of it).
   const stored: StoredChange[] = changes.map((c) =>
-    carriesUser.has(c.action) && c.record !== undefined ? { ...c, user: userAt.get(c.record) } : c,
+    carriesUser.has(c.action) && c.record !== undefined
+      ? {
+          ...c,
+          user:
+            c.action === 'create'
+              ? userAt.get(c.record)
+              : forUpdate(userAt.get(c.record) ?? {}, writesAt.get(c.record)),
+        }
+      : c,
   );
   const planHash = sha256(canonicalJson({ tenant: input.tenant, source: source.sha256 ?? null, rules, changes }));
   const phases = Object.fromEntries(
@@ -433,7 +452,8 @@ async function applyChange(
       async () => {
         tally.requests += 2;
         const current = await client.get<Record<string, unknown>>(path);
-        await client.put(path, mergedForPut(desired, current.body), current.etag ? { ifMatch: current.etag } : {});
+        const put = mergedForPut(desired, current.body, removedBy(ops));
+        await client.put(path, put, current.etag ? { ifMatch: current.etag } : {});
       },
     );
   switch (change.action) {

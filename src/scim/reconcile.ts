@@ -1,7 +1,7 @@
 // Reconciliation (job 3, syncUsers): the source's users against the provider's, classified into
 // one action each. Pure and deterministic — the planning activity runs it over 100 000 users and
 // the workflow uses the threshold and quarantine rules — so a plan computed twice is the same plan.
-import { userPatchOperations, type PatchOperation } from './patch';
+import { type AttributeWrites, type PatchOperation, updateOperations } from './patch';
 
 export type SyncAction =
   | 'create'
@@ -54,6 +54,8 @@ export interface SourceUser {
    * is not locked out, nor let in early: the user's datedUserActions workflow activates it at the start).
    */
   activeLater?: boolean;
+  /** The mapping's create-only attributes and flow-null clears: how an update of a matched user differs from a create. */
+  writes?: AttributeWrites;
 }
 
 export interface PlannedChange {
@@ -174,7 +176,7 @@ export function classify(
   const changes: PlannedChange[] = [];
   const matched = new Set<string>();
   const seen = new Map<string, number>();
-  for (const { index, user, noCreate, activeLater } of source) {
+  for (const { index, user, noCreate, activeLater, writes } of source) {
     const userName = str(user.userName);
     const key = keyOf(user, rules.matchKey);
     if (key === undefined) {
@@ -218,7 +220,7 @@ export function classify(
     }
     // userName is caseExact false (RFC 7643 §4.1.1): a case-only difference is no change.
     const compared = activeLater ? withoutActive(user) : user;
-    const ops = userPatchOperations(compared, current.resource).filter(
+    const ops = updateOperations(compared, current.resource, writes).filter(
       (op) =>
         !(
           (op.path ?? '').toLowerCase() === 'username' &&
