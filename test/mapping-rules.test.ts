@@ -144,3 +144,75 @@ describe('mapping rules: the update diff', () => {
     );
   });
 });
+
+describe('mapping rules: matchOn', () => {
+  const rules = { matchKey: 'userName' as const, scope: {}, protectedAccounts: [], deprovision: 'deactivate' as const };
+  const provider: ProviderUser[] = [
+    {
+      id: 'p1',
+      userName: 'ana.old@x.example',
+      externalId: 'E1',
+      resource: { userName: 'ana.old@x.example', externalId: 'E1' },
+    },
+    { id: 'p2', userName: 'bo@x.example', resource: { userName: 'bo@x.example' } },
+  ];
+
+  it('compiles the pairs and refuses a member that is no attribute path', () => {
+    const ok = compileMapping({
+      attributes: { userName: 'email' },
+      matchOn: [
+        ['userName', 'userName'],
+        ['externalId', 'externalId'],
+      ],
+    });
+    assert.ok(ok.ok);
+    assert.deepEqual(ok.mapping.matchOn, [
+      ['userName', 'userName'],
+      ['externalId', 'externalId'],
+    ]);
+    const bad = compileMapping({ attributes: { userName: 'email' }, matchOn: [['user name!', 'userName']] });
+    assert.ok(!bad.ok);
+    assert.match(bad.problems.join(), /matchOn\[0\]: "user name!" is not an attribute path/);
+  });
+
+  it('tries the pairs in turn: a renamed user is found by externalId, a user without one by userName', () => {
+    const { changes, problems } = classify(
+      [
+        { index: 0, user: { userName: 'ana.new@x.example', externalId: 'E1' } },
+        { index: 1, user: { userName: 'BO@x.example' } },
+        { index: 2, user: { userName: 'cy@x.example', externalId: 'E3' } },
+      ],
+      provider,
+      {
+        ...rules,
+        matchOn: [
+          ['userName', 'userName'],
+          ['externalId', 'externalId'],
+        ],
+      },
+    );
+    assert.deepEqual(problems, []);
+    assert.deepEqual(
+      changes.map((c) => [c.action, c.record, c.id, c.changes?.map((op) => op.path)]),
+      [
+        ['update', 0, 'p1', ['userName']],
+        ['unchanged', 1, 'p2', undefined],
+        ['create', 2, undefined, undefined],
+      ],
+    );
+    // With the match key alone the renamed user is a new one, and the old one a leaver.
+    const byKey = classify([{ index: 0, user: { userName: 'ana.new@x.example', externalId: 'E1' } }], provider, rules);
+    assert.deepEqual(
+      byKey.changes.map((c) => c.action),
+      ['create', 'deactivate', 'deactivate'],
+    );
+  });
+
+  it('reports a record none of whose pairs has a value', () => {
+    const { problems } = classify([{ index: 0, user: { displayName: 'x' } }], provider, {
+      ...rules,
+      matchOn: [['externalId', 'externalId']],
+    });
+    assert.match(problems[0].reason, /matchOn \(externalId\): required to match the user/);
+  });
+});

@@ -256,9 +256,17 @@ function datesOf(mapping: unknown): (DatesSettings & { leadDays: number | null }
   return checked.ok ? checked.value : undefined;
 }
 
+/** A file source's mapping's matchOn (a mapping that does not compile is reported by the reader). */
+function matchOnOf(mapping: unknown): SyncRules['matchOn'] {
+  if (mapping === undefined || mapping === null) return undefined;
+  const compiled = compileMapping(mapping);
+  return compiled.ok ? compiled.mapping.matchOn : undefined;
+}
+
 /** The attributes worth listing: what the source's users carry, and what matching and scope need. */
-function listedAttributes(users: readonly SourceUser[]): string[] {
+function listedAttributes(users: readonly SourceUser[], rules: SyncRules): string[] {
   const names = new Set(['id', 'userName', 'externalId', 'active']);
+  for (const [, theirs] of rules.matchOn ?? []) names.add(theirs.replace(/\[.*$/, ''));
   for (const { user, writes } of users.slice(0, 1000)) {
     for (const key of Object.keys(user)) if (key !== 'schemas' && key !== 'password') names.add(key);
     // An attribute to clear is absent from the source's user, and compared only if listed.
@@ -344,14 +352,27 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
     filter = `userName eq ${filterString(input.onlyUserName)}`;
   }
   const client = scimClientFor(deps, input.tenant);
-  const listed = await listProviderUsers(client, input.model.endpoint, input.pageSize, listedAttributes(valid), filter);
+  // The mapping's matchOn replaces the match key (provision on demand matches by userName).
+  const matchOn = input.source.kind === 'file' ? matchOnOf(input.source.mapping) : undefined;
+  const rules: SyncRules =
+    input.onlyUserName !== undefined
+      ? { ...input.rules, matchKey: 'userName' }
+      : matchOn
+        ? { ...input.rules, matchOn }
+        : input.rules;
+  const listed = await listProviderUsers(
+    client,
+    input.model.endpoint,
+    input.pageSize,
+    listedAttributes(valid, rules),
+    filter,
+  );
   let providerUsers = listed.users;
   if (input.onlyUserName !== undefined) {
     // A filtered listing is verified, never trusted: some servers ignore `filter` or compare it case-sensitively.
     const key = keyOf({ userName: input.onlyUserName }, 'userName');
     providerUsers = providerUsers.filter((u) => keyOf(u, 'userName') === key);
   }
-  const rules: SyncRules = input.onlyUserName !== undefined ? { ...input.rules, matchKey: 'userName' } : input.rules;
   const classified = classify(valid, providerUsers, rules);
   const { problems, managed, sourceInScope } = classified;
   // A tenant nobody adopted (no adoption record) keeps its orphans out of scope unless told otherwise.

@@ -70,6 +70,8 @@ export const AttributeMapping = t.intersection(
     t.type({ attributes: t.union([t.array(MappingRule), t.record(t.string, t.union([t.string, RuleBody]))]) }),
     t.partial({
       schemas: t.array(t.string),
+      /** Pairs [mapped user's attribute, provider's attribute] tried in turn to find a user's match (docs/mappings.md "Matching"). */
+      matchOn: t.array(t.tuple([t.string, t.string])),
       /** Future-dated joiners and leavers (docs/workflows.md): the source columns of the dates and the zone, and the policy. */
       dates: t.partial({
         start: t.string,
@@ -88,6 +90,8 @@ export type AttributeMapping = t.TypeOf<typeof AttributeMapping>;
 export interface CompiledMapping {
   rules: Array<MappingRule & { path: TargetPath; compiled?: CompiledExpression }>;
   schemas?: string[];
+  /** Checked: each member an attribute path. */
+  matchOn?: Array<[string, string]>;
   /** Checked (the default zone canonical); absent: the source carries no dates. */
   dates?: DatesSettings;
 }
@@ -129,7 +133,7 @@ export type CompileResult = { ok: true; mapping: CompiledMapping } | { ok: false
 export function compileMapping(document: unknown, columns?: readonly string[]): CompileResult {
   const decoded = decode(AttributeMapping, document);
   if (!decoded.ok) return { ok: false, problems: [formatIssues(decoded.errors)] };
-  const { attributes, schemas, dates } = decoded.value;
+  const { attributes, schemas, dates, matchOn } = decoded.value;
   const rules: MappingRule[] = Array.isArray(attributes)
     ? attributes
     : Object.entries(attributes).map(([target, body]) =>
@@ -161,6 +165,11 @@ export function compileMapping(document: unknown, columns?: readonly string[]): 
       }
     }
   }
+  if (matchOn !== undefined && matchOn.length === 0)
+    problems.push('matchOn: give at least one [attribute, provider attribute] pair');
+  for (const [i, pair] of (matchOn ?? []).entries())
+    for (const member of pair)
+      if (!parseTargetPath(member)) problems.push(`matchOn[${i}]: ${JSON.stringify(member)} is not an attribute path`);
   let checkedDates: DatesSettings | undefined;
   if (dates !== undefined) {
     const checked = checkDatesSettings(dates);
@@ -173,7 +182,12 @@ export function compileMapping(document: unknown, columns?: readonly string[]): 
     ? { ok: false, problems }
     : {
         ok: true,
-        mapping: { rules: compiled, ...(schemas ? { schemas } : {}), ...(checkedDates ? { dates: checkedDates } : {}) },
+        mapping: {
+          rules: compiled,
+          ...(schemas ? { schemas } : {}),
+          ...(matchOn ? { matchOn } : {}),
+          ...(checkedDates ? { dates: checkedDates } : {}),
+        },
       };
 }
 
