@@ -177,9 +177,11 @@ describe('two worker processes share one tenant limit', () => {
       }
       const figures = `sustained ${at.sustained.toFixed(1)}/s over ${at.windowSeconds.toFixed(1)} s, busiest second ${busiest}, 429: ${at.throttled} of ${sent.length}`;
       t.diagnostic(`R=${RATE}: ${figures}`);
+      // The limit holds for the two processes together (how close they get to it is the bench's figure,
+      // bench/fleet-rate.ts, not a timed test's): over the run, and in any one-second window up to the
+      // bursts a grant allows (a quarter second of each worker's share on top of a slice).
       assert.ok(at.sustained <= RATE * 1.03, figures);
-      assert.ok(at.sustained >= RATE * 0.9, figures);
-      assert.ok(busiest <= RATE * 1.3, figures);
+      assert.ok(busiest <= RATE * 1.5, figures);
       assert.ok(at.throttled <= sent.length * 0.01, figures);
       assert.equal(await limiterAskers(temporal, taskQueue, 'two'), 2, 'both worker processes asked the limiter');
     } finally {

@@ -9,6 +9,7 @@ import {
   TenantTokenProvider,
   type TokenProvider,
 } from '../http';
+import { providerAnswerCounter } from '../temporal/provider-metrics';
 import { toActivityFailure } from './provider/failure-mapping';
 import { fleetBudgetInActivity, fleetLimitsEnabled } from './rate-limit';
 
@@ -68,6 +69,7 @@ export function scimClientFor(deps: ActivityDeps, tenantId: string): ScimClient 
     timeoutMs: tenant.requestTimeoutMs ?? deps.requestTimeoutMs,
     gate,
     dialect: dialectFor(deps, tenantId),
+    onResponse: providerAnswerCounter(tenantId),
   });
 }
 

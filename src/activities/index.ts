@@ -11,6 +11,7 @@ import { createGroupActivities } from './groups';
 import { createAssignmentActivities } from './assignments';
 import { createAdoptionActivities } from './adoption';
 import { createDatedActivities } from './dated';
+import { createUndoActivities } from './undo';
 
 export { createActivityDeps, type ActivityDeps } from './deps';
 
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAssignmentActivities(deps),
     ...createAdoptionActivities(deps),
     ...createDatedActivities(deps),
+    ...createUndoActivities(deps),
   };
 }
 

@@ -58,13 +58,9 @@ export interface InvalidRecord {
   reasons: string[];
 }
 
-export interface RecordFailure {
-  record: number;
-  userName?: string;
-  status?: number;
-  scimType?: string;
-  detail: string;
-}
+import type { Entry } from './records';
+
+export type { Entry, RecordFailure } from './records';
 
 export interface PlanInput {
   tenant: string;
@@ -87,16 +83,6 @@ export interface ProvisionPlan {
   chunks: ChunkDescriptor[];
   /** Sum of the request body sizes. */
   bytes: number;
-}
-
-/** One record of a chunk, rebuilt from the source. */
-export interface Entry {
-  index: number;
-  userName: string;
-  bulkId: string;
-  user: Record<string, unknown>;
-  /** The mapping's create-only attributes and flow-null clears: what an update of an existing user leaves out or removes. */
-  writes?: AttributeWrites;
 }
 
 /** Deterministic bulkId of a user of a tenant: the same on every run and every retry. */

@@ -44,7 +44,9 @@ import { checkMappingTargets, planningOfRun, type PlanSource } from './provision
 import { loadFileSource, mapRecords, sourceLocationOf } from './sources/user-source';
 import { traceOf, tracing, writePlanOut, type HttpCall, type PlanOut, type UserTrace } from './sync-review';
 import { orphanPolicy, withOrphanPolicy, type OrphanOption } from '../scim/adoption';
-import { readAdoption } from './adoption';
+import { readAdoption } from './claims/adoption-record';
+import { pickAttributes, touchedAttributes, writtenValues, type JournalEntry } from '../scim/undo';
+import { storeJournal, storeOfClaim } from './claims/journal';
 
 export type { HttpCall, PlanOut, UserTrace } from './sync-review';
 
@@ -116,6 +118,8 @@ const PHASE_ACTIONS: Record<SyncPhase, readonly SyncAction[]> = { writes: WRITE_
 /** One planned write, as stored in the plan's slices (creates and updates carry the source's user). */
 interface StoredChange extends PlannedChange {
   user?: Record<string, unknown>;
+  /** The provider's values of the attributes the change writes, as planned against (for the run's journal). */
+  before?: Record<string, unknown>;
 }
 
 interface SliceTarget {
@@ -162,6 +166,8 @@ export interface SliceTally {
   requests: number;
   /** With `trace`: each request and its answer. */
   http?: HttpCall[];
+  /** The writes this slice made, before and after, stored next to the plan (undoRun reads it). */
+  journal?: ClaimRef;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -382,19 +388,20 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
   const userAt = new Map(valid.map((u) => [u.index, u.user]));
   // Writes that send the source's user keep it in the plan (a PUT needs all of it).
   const carriesUser = new Set<SyncAction>(['create', 'update', 'reactivate']);
+  const providerAt = new Map(providerUsers.map((u) => [u.id, u.resource]));
   const writesAt = new Map(valid.map((u) => [u.index, u.writes]));
-  // An update's user leaves out its create-only attributes (a PUT sends all of it).
-  const stored: StoredChange[] = changes.map((c) =>
-    carriesUser.has(c.action) && c.record !== undefined
-      ? {
-          ...c,
-          user:
-            c.action === 'create'
-              ? userAt.get(c.record)
-              : forUpdate(userAt.get(c.record) ?? {}, writesAt.get(c.record)),
-        }
-      : c,
-  );
+  const stored: StoredChange[] = changes.map((c) => {
+    // An update's user leaves out its create-only attributes (a PUT sends all of it).
+    const user =
+      c.record === undefined
+        ? undefined
+        : c.action === 'create'
+          ? userAt.get(c.record)
+          : forUpdate(userAt.get(c.record) ?? {}, writesAt.get(c.record));
+    const withUser = carriesUser.has(c.action) && c.record !== undefined ? { ...c, user } : c;
+    const before = beforeOf(c, c.id !== undefined ? providerAt.get(c.id) : undefined);
+    return before ? { ...withUser, before } : withUser;
+  });
   const planHash = sha256(canonicalJson({ tenant: input.tenant, source: source.sha256 ?? null, rules, changes }));
   const phases = Object.fromEntries(
     (Object.keys(PHASE_ACTIONS) as SyncPhase[]).map((phase) => [
@@ -447,6 +454,50 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
   };
 }
 
+/** What a change overwrites, read from the provider user it was planned against: its journal's `before`. */
+function beforeOf(change: PlannedChange, resource: Record<string, unknown> | undefined) {
+  if (!resource) return undefined;
+  if (change.action === 'deactivate') return { active: resource.active ?? true };
+  if (change.action === 'update' || change.action === 'reactivate')
+    return pickAttributes(resource, touchedAttributes(change.changes ?? []));
+  return undefined;
+}
+
+/** What a change wrote, for its journal: the source's values of the attributes it touched, as its operations set them. */
+function journalEntryOf(change: StoredChange, appliedAt: string, createdId?: string): JournalEntry | undefined {
+  const base = { ...(change.userName ? { userName: change.userName } : {}), appliedAt };
+  switch (change.action) {
+    case 'create': {
+      const id = createdId ?? change.id;
+      return {
+        ...(id ? { id } : {}),
+        ...base,
+        operation: 'create',
+        before: {},
+        after: { active: change.user?.active ?? true },
+      };
+    }
+    case 'deactivate':
+      return {
+        id: change.id,
+        ...base,
+        operation: 'deactivate',
+        before: change.before ?? { active: true },
+        after: { active: false },
+      };
+    case 'delete':
+      return { id: change.id, ...base, operation: 'delete', before: {}, after: {} };
+    case 'update':
+    case 'reactivate': {
+      const after = writtenValues(change.changes ?? [], change.user ?? {});
+      const before = change.before ?? Object.fromEntries(Object.keys(after).map((k) => [k, null]));
+      return { id: change.id, ...base, operation: change.action, before, after };
+    }
+    default:
+      return undefined;
+  }
+}
+
 /** 429, 5xx and network errors — but not a 5xx this request got identically while the tenant answered others. */
 const isTransient = (err: unknown) =>
   !(err instanceof ScimHttpError) || err.status === 429 || (err.status >= 500 && !err.persistent);
@@ -459,7 +510,7 @@ async function applyChange(
   change: StoredChange,
   resumed: boolean,
   tally: SliceTally,
-): Promise<void> {
+): Promise<string | undefined> {
   const path = `${input.endpoint}/${encodeURIComponent(change.id ?? '')}`;
   /** PATCH with the planned operations, or, without PATCH (announced or learnt), PUT of the current resource overlaid with `desired`. */
   const patchOrPut = (ops: PatchOperation[], desired: Record<string, unknown>) =>
@@ -481,7 +532,8 @@ async function applyChange(
     case 'create': {
       tally.requests++;
       try {
-        await client.post(input.endpoint, change.user);
+        const created = await client.post<{ id?: unknown }>(input.endpoint, change.user);
+        if (typeof created.body?.id === 'string') return created.body.id;
       } catch (err) {
         // A create that an earlier attempt made (answer lost before the heartbeat): verified, not repeated.
         if (
@@ -573,7 +625,9 @@ export async function applySyncSlice(
         readPlanFile<StoredChange>(input.planFile, input.planHash, 'the sync plan')
           .filter((c) => input.actions.includes(c.action))
           .slice(input.from, input.to);
-  const resumedFrom = context.info.heartbeatDetails as { next: number; tally: SliceTally } | undefined;
+  const resumedFrom = context.info.heartbeatDetails as
+    | { next: number; tally: SliceTally; failedAt?: number[] }
+    | undefined;
   const tally: SliceTally = resumedFrom?.tally ?? {
     done: countActions([]),
     failed: 0,
@@ -589,16 +643,28 @@ export async function applySyncSlice(
     input.trace && tally.http
       ? tracing(scimClientFor(deps, input.tenant), tally.http)
       : scimClientFor(deps, input.tenant);
+  // The journal: changes an earlier attempt made (up to its recorded position, less its failures) are
+  // recorded again from the plan (a create's id is then found again by userName when undone).
+  const failedAt = resumedFrom?.failedAt ?? [];
+  const resumedAt = new Date().toISOString();
+  const journal: JournalEntry[] = [];
+  for (let i = 0; i < (resumedFrom?.next ?? 0); i++) {
+    const entry = failedAt.includes(i) ? undefined : journalEntryOf(phase[i], resumedAt);
+    if (entry) journal.push(entry);
+  }
   for (let i = resumedFrom?.next ?? 0; i < phase.length; i++) {
     const change = phase[i];
     try {
-      await applyChange(client, dialectFor(deps, input.tenant), input, change, resumed, tally);
+      const createdId = await applyChange(client, dialectFor(deps, input.tenant), input, change, resumed, tally);
       tally.done[change.action]++;
+      const entry = journalEntryOf(change, new Date().toISOString(), createdId);
+      if (entry) journal.push(entry);
     } catch (err) {
       // 429, 5xx and network errors fail the activity: it is retried (until the run's deadline) from here.
       if (isTransient(err)) throw err;
       const status = err instanceof ScimHttpError ? err.status : undefined;
       tally.failed++;
+      failedAt.push(i);
       if (tally.failures.length < input.maxReported) {
         tally.failures.push({
           action: change.action,
@@ -610,7 +676,22 @@ export async function applySyncSlice(
       }
     }
     // A copy: the SDK sends the latest details later, and the tally must match `next` exactly.
-    context.heartbeat({ next: i + 1, tally: structuredClone(tally) });
+    context.heartbeat({ next: i + 1, tally: structuredClone(tally), failedAt: [...failedAt] });
+  }
+  // A run planned by an earlier build (its plan in a file) keeps no journal.
+  if ('slice' in input && journal.length > 0) {
+    const { workflowId, runId } = context.info.workflowExecution ?? { workflowId: '', runId: '' };
+    tally.journal = await storeJournal(storeOfClaim(input.slice), {
+      journal: 1,
+      workflowId,
+      runId,
+      tenant: input.tenant,
+      endpoint: input.endpoint,
+      planHash: input.planHash,
+      phase: input.phase,
+      from: input.from,
+      entries: journal,
+    });
   }
   return tally;
 }

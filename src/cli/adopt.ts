@@ -28,6 +28,7 @@ import { describeError, ExitCode, UsageError } from './exit-codes';
 import { throughOutages } from './follow';
 import { explainFailure } from './print-report';
 import { adoptUsersWorkflowId } from '../temporal/constants';
+import { workPriority } from '../temporal/priority';
 
 export interface AdoptOptions {
   mapping?: string;
@@ -196,6 +197,7 @@ async function adoptCommand(file: string, options: AdoptOptions, context: CliCon
       taskQueue,
       workflowId,
       args: [input],
+      priority: workPriority('interactive', input.tenant),
       ...cliStartMetadata('adoptUsers', input, `cxone-scim adopt${input.apply ? ' --apply' : ''}`),
     });
     const end = await followAdoption(

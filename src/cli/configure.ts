@@ -13,6 +13,7 @@ import { integerOption, readJsonFile, urlOption, withTemporal, type CliContext }
 import { describeError, exitCodeOf } from './exit-codes';
 import { followRun, type FollowOptions } from './follow';
 import { printReport } from './print-report';
+import { workPriority } from '../temporal/priority';
 
 /** Starts configureServiceProvider under the tenant's workflow id; a second concurrent run is refused. */
 export async function startConfigure(client: Client, taskQueue: string, input: ConfigureServiceProviderInput) {
@@ -22,6 +23,7 @@ export async function startConfigure(client: Client, taskQueue: string, input: C
       taskQueue,
       workflowId,
       args: [input],
+      priority: workPriority('interactive', input.tenant),
       ...startMetadata('configureServiceProvider', input, {
         startedBy: `cxone-scim configure (${input.mode ?? 'apply'})`,
       }),

@@ -25,6 +25,8 @@ import { followSync } from './sync';
 import { formatAssignmentsResult } from './sync-assignments';
 import { formatSyncResult } from './sync-print';
 import { checkTenant, formatTenantCheck } from './tenants';
+import { workPriority } from '../temporal/priority';
+import { startMetadata } from '../workflows/ui-metadata';
 
 const EXAMPLES = path.resolve(__dirname, '..', '..', '..', 'examples');
 const CXONE_TENANT = 'cxone-demo';
@@ -353,10 +355,13 @@ export async function runDev(options: DevOptions = {}): Promise<DemoSummary> {
 
       log('\n-- 2. registerWebhooks');
       const registerId = registerWebhooksWorkflowId(CXONE_TENANT);
+      const registerInput = { tenant: CXONE_TENANT, url: receiver.callbackUrl(CXONE_TENANT) };
       const registered = await client.workflow.execute(registerWebhooks, {
         taskQueue: settings.taskQueue,
         workflowId: registerId,
-        args: [{ tenant: CXONE_TENANT, url: receiver.callbackUrl(CXONE_TENANT) }],
+        args: [registerInput],
+        priority: workPriority('interactive', CXONE_TENANT),
+        ...startMetadata('registerWebhooks', registerInput, { startedBy: 'cxone-scim dev' }),
       });
       log(
         `subscription ${registered.created?.id ?? registered.existing.map((s) => s.id).join(', ')} for ${registered.events.join(', ')}`,

@@ -17,6 +17,7 @@ import { registerSyncCommand } from './sync';
 import { registerSyncAssignmentsCommand } from './sync-assignments';
 import { registerSyncGroupsCommand } from './sync-groups';
 import { registerTenantsCommand } from './tenants';
+import { registerUndoCommand } from './undo';
 import { registerWatchCommand } from './watch';
 
 /** The `cxone-scim` command line, writing where `context` says. */
@@ -79,6 +80,7 @@ export function buildProgram(context: CliContext): Command {
   registerAdoptCommand(program, context);
   registerPendingCommand(program, context);
   registerMappingCommand(program, context);
+  registerUndoCommand(program, context);
   // Subcommands report their own usage errors the same way.
   const quietly = (command: Command): void => {
     command

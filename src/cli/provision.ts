@@ -15,6 +15,7 @@ import { cliStartMetadata } from './run-metadata';
 import { describeError, exitCodeOf, UsageError } from './exit-codes';
 import { followRun, type FollowOptions } from './follow';
 import { printReport } from './print-report';
+import { workPriority } from '../temporal/priority';
 
 export interface RunProvisionOptions extends Omit<FollowOptions, 'onProgress' | 'progress'> {
   workflowId?: string;
@@ -38,6 +39,7 @@ export async function runProvision(
     taskQueue,
     workflowId: options.workflowId ?? provisionUsersWorkflowId(input.tenant),
     args: [input],
+    priority: workPriority('bulk', input.tenant),
     ...cliStartMetadata('provisionUsers', input, 'cxone-scim provision'),
   });
   return { handle, ...(await followProvision(handle, options)) };

@@ -18,6 +18,7 @@ import { cliStartMetadata } from './run-metadata';
 import { describeError, ExitCode } from './exit-codes';
 import { durationOption, shareOption } from './sync-options';
 import { approvalInstructions } from './sync-print';
+import { workPriority } from '../temporal/priority';
 
 export interface SyncAssignmentsOptions {
   tenant: string;
@@ -130,6 +131,7 @@ export async function syncAssignmentsCommand(
       taskQueue,
       workflowId,
       args: [input],
+      priority: workPriority('bulk', input.tenant),
       ...cliStartMetadata('syncAssignments', input, 'cxone-scim sync-assignments'),
     });
     context.stderr.write(`workflow ${workflowId}\n`);

@@ -6,6 +6,7 @@ import { syncGroups, type SyncGroupsInput, type SyncGroupsResult } from '../work
 import { integerOption, withTemporal, type CliContext } from './context';
 import { cliStartMetadata } from './run-metadata';
 import { describeError, ExitCode, UsageError } from './exit-codes';
+import { workPriority } from '../temporal/priority';
 
 interface SyncGroupsOptions {
   groupsFile?: string;
@@ -84,6 +85,7 @@ export async function syncGroupsCommand(options: SyncGroupsOptions, context: Cli
       taskQueue,
       workflowId: options.workflowId ?? syncGroupsWorkflowId(input.tenant),
       args: [input],
+      priority: workPriority('bulk', input.tenant),
       ...cliStartMetadata(
         'syncGroups',
         { ...input, source: input.groupsFile ?? input.groupsColumn },

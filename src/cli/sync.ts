@@ -25,6 +25,7 @@ import { throughOutages } from './follow';
 import { explainFailure } from './print-report';
 import { addSyncOptions, syncInputFrom, type SyncOptions } from './sync-options';
 import { approvalInstructions, countLines, formatSyncResult, syncExitCode, syncProgressPrinter } from './sync-print';
+import { workPriority } from '../temporal/priority';
 
 export interface FollowSyncOptions {
   onProgress?: (progress: SyncProgress) => void;
@@ -85,6 +86,7 @@ export async function runSync(
     taskQueue,
     workflowId: options.workflowId ?? syncUsersWorkflowId(input.tenant),
     args: [input],
+    priority: workPriority(input.user ? 'onDemand' : 'bulk', input.tenant),
     ...cliStartMetadata('syncUsers', input, 'cxone-scim sync'),
   });
   return { handle, end: await followSync(handle, options) };

@@ -60,6 +60,17 @@ export interface ScimClientOptions {
    * fails identically while the tenant answers others is reported as persistent.
    */
   dialect?: TenantDialect;
+  /** Hears of every round trip (e.g. to count answers for metrics); must not throw. */
+  onResponse?: (observed: ObservedResponse) => void;
+}
+
+/** One round trip as an observer hears of it: no URL, no body, no header but the wait asked for. */
+export interface ObservedResponse {
+  method: ScimMethod;
+  /** Absent when no answer came (refused connection, timeout). */
+  status?: number;
+  /** A 429's or 503's Retry-After, in ms. */
+  retryAfterMs?: number;
 }
 
 /** Answers that may mean "this request shape is not understood" (rather than "try later"). */
@@ -94,6 +105,7 @@ export class ScimClient {
   readonly #timeoutMs: number;
   readonly #gate?: RequestGate;
   readonly #dialect?: TenantDialect;
+  readonly #onResponse?: (observed: ObservedResponse) => void;
 
   constructor(options: ScimClientOptions) {
     this.#tenant = options.tenant;
@@ -102,6 +114,7 @@ export class ScimClient {
     this.#timeoutMs = options.timeoutMs ?? options.tenant.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#gate = options.gate;
     this.#dialect = options.dialect;
+    this.#onResponse = options.onResponse;
   }
 
   /** `path` is relative to the tenant's SCIM base, e.g. `/Users/2819c223`. */
@@ -273,6 +286,15 @@ export class ScimClient {
     };
   }
 
+  /** Tells the observer; its failure never becomes the request's. */
+  #observe(observed: ObservedResponse): void {
+    try {
+      this.#onResponse?.(observed);
+    } catch {
+      // an observer's fault is not the provider's
+    }
+  }
+
   #scimBase(apiBase: string): string {
     return scimBaseUrl({ baseUrl: apiBase, scimPath: this.#tenant.scimPath });
   }
@@ -295,11 +317,11 @@ export class ScimClient {
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
       const bytes = Buffer.from(await response.arrayBuffer());
-      if ((response.status === 429 || response.status === 503) && this.#gate) {
-        // The tenant asked everyone to wait: every request of this process waits with us.
-        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-        if (retryAfterMs !== undefined) this.#gate.pauseUntil(Date.now() + retryAfterMs);
-      }
+      const askedToWait = response.status === 429 || response.status === 503;
+      const retryAfterMs = askedToWait ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
+      // The tenant asked everyone to wait: every request of this process waits with us.
+      if (retryAfterMs !== undefined) this.#gate?.pauseUntil(Date.now() + retryAfterMs);
+      this.#observe({ method, status: response.status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
       return {
         response,
         text: bytes.toString('utf8'),
@@ -310,6 +332,7 @@ export class ScimClient {
     try {
       return await (this.#gate ? this.#gate.run(send) : send());
     } catch (err) {
+      this.#observe({ method });
       throw new ScimNetworkError(method, url.pathname, describeFetchFailure(err, this.#timeoutMs));
     }
   }

@@ -20,6 +20,7 @@ export const WORKFLOW_TYPES = {
   syncGroups: 'syncGroups',
   syncUsers: 'syncUsers',
   tenantRateLimiter: 'tenantRateLimiter',
+  undoRun: 'undoRun',
   userLifecycle: 'userLifecycle',
 } as const;
 

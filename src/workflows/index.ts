@@ -62,3 +62,4 @@ export {
   pauseRequestsSignal,
   type TenantRateLimiterInput,
 } from './rate-limiter/workflow';
+export { undoRun, undoProgressQuery, type UndoRunInput, type UndoRunResult } from './undo/undo-run';

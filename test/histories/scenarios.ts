@@ -19,6 +19,8 @@ import {
   syncGroups,
   syncProgressQuery,
   syncUsers,
+  undoProgressQuery,
+  undoRun,
   userLifecycle,
   type ConfigureServiceProviderInput,
   type ProvisionUsersInput,
@@ -279,6 +281,21 @@ export const SCENARIOS: Scenario[] = [
       const result = await handle.result();
       assert.deepEqual([result.outcome, result.applied.create, result.applied.update, result.applied.deactivate], ['succeeded', 1, 1, 1], `syncUsers-approved: ${JSON.stringify(result.failures)}`);
       await c.save('syncUsers-approved', 'sync-approved');
+    },
+  },
+  {
+    name: 'undoRun of a finished syncUsers run: dry run, then applied after approval',
+    async record(c) {
+      // Undoes sync-approved (the scenario before): reactivates its leaver, restores its title change.
+      const dry = await c.client.workflow.execute(undoRun, { taskQueue: c.taskQueue, workflowId: 'undo-dry-run', args: [{ tenant: 'sandbox', workflowId: 'sync-approved' }] });
+      assert.deepEqual([dry.outcome, dry.counts.reactivate, dry.counts.restore], ['dry-run', 1, 1], `undoRun-dry-run: ${JSON.stringify(dry)}`);
+      await c.save('undoRun-dry-run', 'undo-dry-run');
+      const handle = await c.client.workflow.start(undoRun, { taskQueue: c.taskQueue, workflowId: 'undo-approved', args: [{ tenant: 'sandbox', workflowId: 'sync-approved', apply: true, deletionThreshold: { maxCount: 0 } }] });
+      const progress = await waitUntil(() => handle.query(undoProgressQuery), (p) => p.phase === 'awaitingApproval', 'undoRun awaiting approval');
+      await handle.executeUpdate(approveDeletionsUpdate, { args: [{ planHash: progress.awaitingApproval?.planHash ?? '' }] });
+      const result = await handle.result();
+      assert.deepEqual([result.outcome, result.applied.reactivate, result.applied.restore], ['succeeded', 1, 1], `undoRun-approved: ${JSON.stringify(result)}`);
+      await c.save('undoRun-approved', 'undo-approved');
     },
   },
   {

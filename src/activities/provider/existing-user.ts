@@ -2,7 +2,7 @@
 // update it only where it differs from the source.
 import { ScimHttpError, ScimNetworkError, type ScimClient } from '../../http';
 import { forUpdate, mergedForPut, patchRequest, removedBy, updateOperations } from '../../scim/patch';
-import type { Entry, RecordFailure } from '../provisioning';
+import type { Entry, RecordFailure } from '../records';
 import { lookupUser } from './user-lookup';
 
 /** 429 and 5xx except 501 (not implemented: retrying will not help). */

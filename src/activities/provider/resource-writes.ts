@@ -6,7 +6,7 @@
 import { ScimHttpError, type ScimClient, type TenantDialect } from '../../http';
 import { forUpdate, mergedForPut, patchRequest, removedBy, updateOperations } from '../../scim/patch';
 import type { MatchKeys, MatchResult, WriteCapabilities } from '../../scim/user-match';
-import type { Entry, RecordFailure } from '../provisioning';
+import type { Entry, RecordFailure } from '../records';
 import { DeadlinePassedError, untilDeadline } from './until-deadline';
 import { lookupUser } from './user-lookup';
 import { patchOrPut } from './patch-or-put';

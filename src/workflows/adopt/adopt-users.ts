@@ -15,6 +15,7 @@ import { PROVIDER_CALL, providerCallFor } from '../activity-options';
 import { ReportRecorder, reportTotals } from '../report';
 import { LinkApproval, type LinkDecision } from './link-approval';
 import { approvalWaitText, withSummary } from '../ui-metadata';
+import { approvalWaiting, countRecords } from '../business-metrics';
 
 const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas, recordAdoption } =
   proxyActivities<Activities>(PROVIDER_CALL);
@@ -232,11 +233,14 @@ async function run(
     'approval',
     approvalWaitText('cxone-scim adopt', workflowInfo().workflowId, links, plan.planHash, String(timeout)),
   );
-  result.decision = await report.step(
-    `await approval of ${links}`,
-    () => approval.decide(plan.planHash, timeout, `waiting for approval of ${links}, plan ${plan.planHash}`),
-    (d) => ({ detail: d.decision === 'timed-out' ? `no decision within ${timeout}` : d.decision }),
-  );
+  const decided = approvalWaiting(input.tenant);
+  result.decision = await report
+    .step(
+      `await approval of ${links}`,
+      () => approval.decide(plan.planHash, timeout, `waiting for approval of ${links}, plan ${plan.planHash}`),
+      (d) => ({ detail: d.decision === 'timed-out' ? `no decision within ${timeout}` : d.decision }),
+    )
+    .finally(decided);
   progress.awaitingApproval = undefined;
   report.details.set('approval', `links ${result.decision.decision} (plan ${plan.planHash})`);
   if (result.decision.decision !== 'approved') {
@@ -274,6 +278,7 @@ async function run(
               },
             ],
           );
+          countRecords(input.tenant, { linked: tally.linked, unchanged: tally.alreadyLinked, failed: tally.failed });
           result.linked += tally.linked;
           result.alreadyLinked += tally.alreadyLinked;
           result.failed += tally.failed;

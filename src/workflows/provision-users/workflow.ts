@@ -45,6 +45,7 @@ import {
 } from './contract';
 import { legacyRunModel, patchedSince } from '../history-compat';
 import { ReportRecorder } from '../report';
+import { countRecords } from '../business-metrics';
 import { fileNameOf, withSummary } from '../ui-metadata';
 
 export type { ProvisionUsersInput, ProvisionUsersResult, WriteMode } from './contract';
@@ -253,6 +254,7 @@ async function prepare(
     }),
   );
   const { chunks, ...planSummary } = plan;
+  countRecords(input.tenant, { invalid: plan.invalid });
   report.details.set(
     'plan',
     `plan: ${plan.records} records (${plan.valid} valid, ${plan.invalid} invalid) from ${plan.file ? `${fileNameOf(plan.file.path)} sha256 ${plan.file.sha256.slice(0, 12)}${plan.file.version ? `, version ${plan.file.version}` : ''}` : 'inline users'}; ${chunks.length} ${mode === 'bulk' ? 'Bulk requests' : 'slices'}`,
@@ -329,6 +331,8 @@ async function provision(
     }).then(
       (tally) => {
         mergeTally(state.tally, tally, maxReported);
+        const { created, updated, unchanged, failed } = tally;
+        countRecords(input.tenant, { created, updated, unchanged, failed });
         state.chunksDone += chunks.length;
         state.batchesDone += 1;
         running.delete(batch);

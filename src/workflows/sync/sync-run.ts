@@ -31,6 +31,7 @@ import {
   type QuarantineRule,
 } from '../../scim/reconcile';
 import { providerCallFor } from '../activity-options';
+import { approvalWaiting, countSyncRecords } from '../business-metrics';
 import { InputChecks } from '../input-checks';
 import { ReportRecorder, type ReportTotals } from '../report';
 import { approvalWaitText } from '../ui-metadata';
@@ -128,7 +129,9 @@ export async function runSyncJob<
       if (!input.tenant) throw syncInputChecks.invalid('tenant is required');
       const settings = checkSyncRunOptions(input);
       job.check(input);
-      return job.run(new SyncRun(input.tenant, settings, report, progress, approval));
+      const result = await job.run(new SyncRun(input.tenant, settings, report, progress, approval));
+      countSyncRecords(input.tenant, (result as { applied?: Record<string, number> }).applied, result.failed);
+      return result;
     },
     (result) => result.outcome,
     (end) => (progress.phase = end),
@@ -182,11 +185,14 @@ export class SyncRun<Result extends SyncJobResult, Progress extends SyncJobProgr
       String(timeout),
     );
     report.details.set('approval', `${waiting}; held back because ${check.reason}`);
-    const decision = await report.step(
-      `await approval of ${what.removals} (${check.reason})`,
-      () => this.approval.decide(planHash, timeout, `waiting for approval of ${what.removals}, plan ${planHash}`),
-      (d) => ({ detail: d.decision === 'timed-out' ? `no decision within ${timeout}` : d.decision }),
-    );
+    const decided = approvalWaiting(this.tenant);
+    const decision = await report
+      .step(
+        `await approval of ${what.removals} (${check.reason})`,
+        () => this.approval.decide(planHash, timeout, `waiting for approval of ${what.removals}, plan ${planHash}`),
+        (d) => ({ detail: d.decision === 'timed-out' ? `no decision within ${timeout}` : d.decision }),
+      )
+      .finally(decided);
     result.deletionDecision = decision;
     progress.awaitingApproval = undefined;
     report.details.set(

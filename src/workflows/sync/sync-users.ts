@@ -3,6 +3,7 @@ import type { Activities } from '../../activities';
 import type { PlanSource } from '../../activities/provisioning';
 import type { SourceFormat } from '../../activities/sources/user-source';
 import type { PlanOut, SliceTally, SyncFailure, SyncPhase, SyncPlanSummary, UserTrace } from '../../activities/sync';
+import type { ClaimRef } from '../../core/claim-ref';
 import { FailureType } from '../../core/failures';
 import { compileMapping } from '../../mapping/mapping';
 import {
@@ -82,6 +83,8 @@ export interface SyncUsersResult {
   note?: string;
   /** With `user`: that user's record, match, action and HTTP requests. */
   trace?: UserTrace;
+  /** The journals of the writes made (one per applied slice, in the claim store): what undoRun reverses. */
+  journals?: ClaimRef[];
 }
 
 export interface SyncProgress extends SyncJobProgress {
@@ -369,6 +372,7 @@ function applier(
             ...(result.trace ? { trace: true } : {}),
           },
         ]);
+        if (tally.journal) result.journals = [...(result.journals ?? []), tally.journal];
         if (result.trace && tally.http) result.trace.http = [...(result.trace.http ?? []), ...tally.http];
         for (const action of Object.keys(tally.done) as SyncAction[]) result.applied[action] += tally.done[action];
         result.failed += tally.failed;

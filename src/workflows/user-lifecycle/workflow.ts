@@ -22,6 +22,8 @@ import type { LifecycleEvent } from '../../scim/lifecycle-events';
 import { PROVIDER_CALL } from '../activity-options';
 import { messageOf } from '../failures';
 import { ReportRecorder } from '../report';
+import { countRecords, recordLifecycleLag } from '../business-metrics';
+import type { RecordOutcome } from '../../temporal/business-metrics';
 import {
   carriedState,
   nextStep,
@@ -97,6 +99,17 @@ export function userLifecycleWorkflowId(tenant: string, userId: string): string 
 }
 
 const REPORT_STEP_LIMIT = 200;
+
+/** What each IdP operation did to the user's record at the IdP, as the records metric counts it. */
+const IDP_RECORD_OUTCOMES: Record<IdpSyncOutcome['operation'], RecordOutcome> = {
+  created: 'created',
+  recreated: 'created',
+  'linked-existing': 'updated',
+  patched: 'updated',
+  unchanged: 'unchanged',
+  deactivated: 'deactivated',
+  'not-found': 'unchanged',
+};
 
 // Under Worker Versioning a run never ends, so it could never drain from an old build: it moves to
 // the current build at its next task, and changes to it are patched (README "Running a fleet").
@@ -226,9 +239,14 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<never> {
       outcome = await report.step(sync.step, () => callIdp(sync.call), syncStepFacts);
     } catch (err) {
       feed({ type: 'idp-sync-failed', error: messageOf(err), at: Date.now() });
+      countRecords(input.tenant, { failed: 1 });
       return;
     }
     feed({ type: 'idp-synced', outcome, at: Date.now() });
+    countRecords(input.tenant, { [IDP_RECORD_OUTCOMES[outcome.operation]]: 1 });
+    // The lag the machine just sampled for this change.
+    const lag = machine.syncLagsMs[machine.syncLagsMs.length - 1];
+    if (lag !== undefined) recordLifecycleLag(input.tenant, lag);
   }
 
   function callIdp(call: IdpCall): Promise<IdpSyncOutcome> {
