@@ -9,6 +9,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { bulkPostOperation, ChunkPacker, indicesOf, type ChunkDescriptor, type ChunkLimits } from '../scim/bulk-plan';
 import { FailureType } from '../core/failures';
 import type { RecordLimits } from '../scim/record-checks';
+import type { AttributeWrites } from '../scim/patch';
 import { compileMapping } from '../mapping/mapping';
 import { targetProblem, userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
 import { ChunkPager, readChunkPage, type ChunkPages } from './claims/chunk-pages';
@@ -138,6 +139,7 @@ export async function heartbeating<T>(body: () => Promise<T>): Promise<T> {
 interface ClaimLine {
   index: number;
   user: Record<string, unknown>;
+  writes?: AttributeWrites;
 }
 
 /**
@@ -246,7 +248,8 @@ export async function planProvisioning(input: PlanInput, fitter?: TenantFitter):
         `$: ${bytes} bytes as a bulk operation, more than the provider's maxPayloadSize ${input.limits.maxPayloadSize}`,
       ]);
     if (added.closed) await close(added.closed);
-    if (store !== undefined) filling.append(`{"index":${index},"user":${userJson}}\n`);
+    const writes = mapped.writes ? `,"writes":${JSON.stringify(mapped.writes)}` : '';
+    if (store !== undefined) filling.append(`{"index":${index},"user":${userJson}${writes}}\n`);
   };
   let file: PlannedSource | undefined;
   const planning = planningOfRun();
@@ -285,18 +288,21 @@ export async function planProvisioning(input: PlanInput, fitter?: TenantFitter):
  * A chunk planned by an earlier version has no claim: its users are read from the source again, as
  * that version did, so a run in flight during an upgrade still finishes (history-compat: chunk-without-claim).
  */
-async function claimedUsers(chunk: ChunkDescriptor, source: PlannedSource): Promise<Map<number, unknown>> {
+async function claimedUsers(
+  chunk: ChunkDescriptor,
+  source: PlannedSource,
+): Promise<Map<number, Omit<ClaimLine, 'index'>>> {
   if (!chunk.claim) return sourceUsers(chunk, source);
   const wanted = new Set(indicesOf(chunk.ranges));
-  const users = new Map<number, unknown>();
+  const users = new Map<number, Omit<ClaimLine, 'index'>>();
   const content = await getClaim(chunk.claim, `the users of chunk ${chunk.id}`);
   // Line by line from the buffer, so that the chunk is never one large string.
   for (let start = 0; start < content.length; ) {
     const end = content.indexOf(0x0a, start);
     const stop = end === -1 ? content.length : end;
     if (stop > start) {
-      const { index, user } = JSON.parse(content.toString('utf8', start, stop)) as ClaimLine;
-      if (wanted.has(index)) users.set(index, user);
+      const { index, ...line } = JSON.parse(content.toString('utf8', start, stop)) as ClaimLine;
+      if (wanted.has(index)) users.set(index, line);
     }
     start = stop + 1;
   }
@@ -307,13 +313,16 @@ async function claimedUsers(chunk: ChunkDescriptor, source: PlannedSource): Prom
  * A chunk's users read from the whole source (plans of earlier versions), refused when the source changed since planning (history-compat: chunk-without-claim).
  * Mapped without a planning context, as those versions planned: a record whose mapping uses Now(), Guid() or RandomString() was invalid then, so no such chunk holds one.
  */
-async function sourceUsers(chunk: ChunkDescriptor, source: PlannedSource): Promise<Map<number, unknown>> {
+async function sourceUsers(
+  chunk: ChunkDescriptor,
+  source: PlannedSource,
+): Promise<Map<number, Omit<ClaimLine, 'index'>>> {
   const wanted = new Set(indicesOf(chunk.ranges));
-  const users = new Map<number, unknown>();
+  const users = new Map<number, Omit<ClaimLine, 'index'>>();
   const read = await readFileSource(
     { path: source.path, format: source.format, mapping: source.mapping },
     (record, index) => {
-      if (wanted.has(index) && 'user' in record) users.set(index, record.user);
+      if (wanted.has(index) && 'user' in record) users.set(index, { user: record.user });
     },
   );
   if (read.sha256 !== source.sha256) {
@@ -327,15 +336,15 @@ async function sourceUsers(chunk: ChunkDescriptor, source: PlannedSource): Promi
 
 /** The records of a chunk, from its claim (file sources) or the inline users. */
 export async function chunkEntries(tenant: string, source: ChunkSource, chunk: ChunkDescriptor): Promise<Entry[]> {
-  let userAt: (index: number) => unknown;
+  let lineAt: (index: number) => Partial<Omit<ClaimLine, 'index'>> | undefined;
   if (source.kind === 'file') {
     const users = await claimedUsers(chunk, source);
-    userAt = (index) => users.get(index);
+    lineAt = (index) => users.get(index);
   } else {
-    userAt = (index) => source.users[index - source.offset];
+    lineAt = (index) => ({ user: source.users[index - source.offset] as Record<string, unknown> | undefined });
   }
   return indicesOf(chunk.ranges).map((index) => {
-    const user = userAt(index) as Record<string, unknown> | undefined;
+    const { user, writes } = lineAt(index) ?? {};
     const userName = userNameOf(user);
     if (!user || !userName) {
       throw source.kind === 'file'
@@ -348,7 +357,7 @@ export async function chunkEntries(tenant: string, source: ChunkSource, chunk: C
             FailureType.SourceChanged,
           );
     }
-    return { index, userName, bulkId: bulkIdFor(tenant, userName), user };
+    return { index, userName, bulkId: bulkIdFor(tenant, userName), user, ...(writes ? { writes } : {}) };
   });
 }
 

@@ -1,5 +1,6 @@
 // The records activities hand each other: one record of a chunk as written, and a record that failed.
 // Apart from the planner (provisioning.ts) so that the provider writers can use them without it.
+import type { AttributeWrites } from '../scim/patch';
 
 /** One record of a chunk, rebuilt from the source. */
 export interface Entry {
@@ -7,6 +8,8 @@ export interface Entry {
   userName: string;
   bulkId: string;
   user: Record<string, unknown>;
+  /** The mapping's create-only attributes and flow-null clears: what an update of an existing user leaves out or removes. */
+  writes?: AttributeWrites;
 }
 
 /** A record the provider refused or that could not be written, with the provider's answer. */

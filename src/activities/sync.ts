@@ -23,7 +23,7 @@ import {
   type SyncAction,
   type SyncRules,
 } from '../scim/reconcile';
-import { mergedForPut, patchRequest, type PatchOperation } from '../scim/patch';
+import { forUpdate, mergedForPut, patchRequest, removedBy, type PatchOperation } from '../scim/patch';
 import {
   checkDatesSettings,
   datedDisposition,
@@ -31,7 +31,7 @@ import {
   type DatedDispositionKind,
   type DatesSettings,
 } from '../scim/dated-actions';
-import { compileMapping } from '../mapping/mapping';
+import { compileMapping, parseTargetPath } from '../mapping/mapping';
 import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
 import type { ActivityDeps } from './deps';
 import { asActivity, dialectFor, scimClientFor } from './deps';
@@ -226,9 +226,11 @@ export async function sourceUsers(deps: ActivityDeps, input: SourceRead, plannin
         const noCreate = disposition.kind === 'defer' || disposition.kind === 'deactivate-now';
         const user =
           startsLater || disposition.kind === 'deactivate-now' ? { ...record.user, active: false } : record.user;
+        const writes = mapped[index]?.writes;
         valid.push({
           index,
           user,
+          ...(writes ? { writes } : {}),
           ...(noCreate ? { noCreate } : {}),
           ...(startsLater ? { activeLater: true } : {}),
           ...line,
@@ -237,7 +239,8 @@ export async function sourceUsers(deps: ActivityDeps, input: SourceRead, plannin
       }
     }
     if (reasons.length === 0 && 'user' in record) {
-      valid.push({ index, user: record.user, ...line });
+      const writes = mapped[index]?.writes;
+      valid.push({ index, user: record.user, ...line, ...(writes ? { writes } : {}) });
       return;
     }
     invalid++;
@@ -259,11 +262,25 @@ function datesOf(mapping: unknown): (DatesSettings & { leadDays: number | null }
   return checked.ok ? checked.value : undefined;
 }
 
+/** A file source's mapping's matchOn (a mapping that does not compile is reported by the reader). */
+function matchOnOf(mapping: unknown): SyncRules['matchOn'] {
+  if (mapping === undefined || mapping === null) return undefined;
+  const compiled = compileMapping(mapping);
+  return compiled.ok ? compiled.mapping.matchOn : undefined;
+}
+
 /** The attributes worth listing: what the source's users carry, and what matching and scope need. */
-function listedAttributes(users: readonly SourceUser[]): string[] {
+function listedAttributes(users: readonly SourceUser[], rules: SyncRules): string[] {
   const names = new Set(['id', 'userName', 'externalId', 'active']);
-  for (const { user } of users.slice(0, 1000))
+  for (const [, theirs] of rules.matchOn ?? []) names.add(theirs.replace(/\[.*$/, ''));
+  for (const { user, writes } of users.slice(0, 1000)) {
     for (const key of Object.keys(user)) if (key !== 'schemas' && key !== 'password') names.add(key);
+    // An attribute to clear is absent from the source's user, and compared only if listed.
+    for (const target of writes?.clear ?? []) {
+      const path = parseTargetPath(target);
+      if (path) names.add(path.extension ? `${path.extension}:${path.attribute}` : path.attribute);
+    }
+  }
   return [...names];
 }
 
@@ -341,14 +358,27 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
     filter = `userName eq ${filterString(input.onlyUserName)}`;
   }
   const client = scimClientFor(deps, input.tenant);
-  const listed = await listProviderUsers(client, input.model.endpoint, input.pageSize, listedAttributes(valid), filter);
+  // The mapping's matchOn replaces the match key (provision on demand matches by userName).
+  const matchOn = input.source.kind === 'file' ? matchOnOf(input.source.mapping) : undefined;
+  const rules: SyncRules =
+    input.onlyUserName !== undefined
+      ? { ...input.rules, matchKey: 'userName' }
+      : matchOn
+        ? { ...input.rules, matchOn }
+        : input.rules;
+  const listed = await listProviderUsers(
+    client,
+    input.model.endpoint,
+    input.pageSize,
+    listedAttributes(valid, rules),
+    filter,
+  );
   let providerUsers = listed.users;
   if (input.onlyUserName !== undefined) {
     // A filtered listing is verified, never trusted: some servers ignore `filter` or compare it case-sensitively.
     const key = keyOf({ userName: input.onlyUserName }, 'userName');
     providerUsers = providerUsers.filter((u) => keyOf(u, 'userName') === key);
   }
-  const rules: SyncRules = input.onlyUserName !== undefined ? { ...input.rules, matchKey: 'userName' } : input.rules;
   const classified = classify(valid, providerUsers, rules);
   const { problems, managed, sourceInScope } = classified;
   // A tenant nobody adopted (no adoption record) keeps its orphans out of scope unless told otherwise.
@@ -359,8 +389,16 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
   // Writes that send the source's user keep it in the plan (a PUT needs all of it).
   const carriesUser = new Set<SyncAction>(['create', 'update', 'reactivate']);
   const providerAt = new Map(providerUsers.map((u) => [u.id, u.resource]));
+  const writesAt = new Map(valid.map((u) => [u.index, u.writes]));
   const stored: StoredChange[] = changes.map((c) => {
-    const withUser = carriesUser.has(c.action) && c.record !== undefined ? { ...c, user: userAt.get(c.record) } : c;
+    // An update's user leaves out its create-only attributes (a PUT sends all of it).
+    const user =
+      c.record === undefined
+        ? undefined
+        : c.action === 'create'
+          ? userAt.get(c.record)
+          : forUpdate(userAt.get(c.record) ?? {}, writesAt.get(c.record));
+    const withUser = carriesUser.has(c.action) && c.record !== undefined ? { ...c, user } : c;
     const before = beforeOf(c, c.id !== undefined ? providerAt.get(c.id) : undefined);
     return before ? { ...withUser, before } : withUser;
   });
@@ -486,7 +524,8 @@ async function applyChange(
       async () => {
         tally.requests += 2;
         const current = await client.get<Record<string, unknown>>(path);
-        await client.put(path, mergedForPut(desired, current.body), current.etag ? { ifMatch: current.etag } : {});
+        const put = mergedForPut(desired, current.body, removedBy(ops));
+        await client.put(path, put, current.etag ? { ifMatch: current.etag } : {});
       },
     );
   switch (change.action) {

@@ -23,6 +23,8 @@ import { decode, formatIssues } from '../core/decode';
 import { isRefusedKey, refusedKeyMessage } from '../core/json';
 import { checkDatesSettings, type DatesSettings } from '../scim/dated-actions';
 import { URN } from '../scim/urns';
+import { parseTargetPath, setPath, type TargetPath } from '../scim/attribute-path';
+import type { AttributeWrites } from '../scim/patch';
 import {
   type CompiledExpression,
   compileExpression,
@@ -52,6 +54,12 @@ const RuleBody = t.partial({
   transform: t.union([TransformCodec, t.array(TransformCodec)]),
   /** Used when the source is empty. */
   default: Scalar,
+  /** `create`: written when the user is created, never in an update (default `always`). */
+  apply: t.keyof({ always: null, create: null }),
+  /** Used when the source is empty and the user is created; an update leaves the attribute as it is. */
+  defaultOnCreate: Scalar,
+  /** An empty source clears the attribute at the provider (a `remove`); by default it is left as it is. */
+  flowNull: t.boolean,
 });
 
 export const MappingRule = t.intersection([t.type({ target: t.string }), RuleBody], 'MappingRule');
@@ -62,6 +70,8 @@ export const AttributeMapping = t.intersection(
     t.type({ attributes: t.union([t.array(MappingRule), t.record(t.string, t.union([t.string, RuleBody]))]) }),
     t.partial({
       schemas: t.array(t.string),
+      /** Pairs [mapped user's attribute, provider's attribute] tried in turn to find a user's match (docs/mappings.md "Matching"). */
+      matchOn: t.array(t.tuple([t.string, t.string])),
       /** Future-dated joiners and leavers (docs/workflows.md): the source columns of the dates and the zone, and the policy. */
       dates: t.partial({
         start: t.string,
@@ -80,6 +90,8 @@ export type AttributeMapping = t.TypeOf<typeof AttributeMapping>;
 export interface CompiledMapping {
   rules: Array<MappingRule & { path: TargetPath; compiled?: CompiledExpression }>;
   schemas?: string[];
+  /** Checked: each member an attribute path. */
+  matchOn?: Array<[string, string]>;
   /** Checked (the default zone canonical); absent: the source carries no dates. */
   dates?: DatesSettings;
 }
@@ -100,56 +112,20 @@ export interface MappingContext {
 
 /** What one rule gives for one record. */
 export type RuleOutcome =
-  | { kind: 'value'; value: string | number | boolean; redact?: boolean }
+  | {
+      kind: 'value';
+      value: string | number | boolean;
+      redact?: boolean;
+      /** The rule's `defaultOnCreate`: written only when the user is created. */
+      onCreate?: true;
+    }
   /** The source (or the expression's value) is empty and the rule has no default: the attribute is left unset. */
   | { kind: 'unset' }
   /** IgnoreFlowIfNullOrEmpty met null or "": the attribute is left out (no default). */
   | { kind: 'skipped' }
   | { kind: 'problem'; problem: string };
 
-/** `urn:…:User:manager.value`, `emails[type eq "work"].value`, `name.givenName`, `active`. */
-export interface TargetPath {
-  extension?: string;
-  attribute: string;
-  filter?: { attribute: string; value: string };
-  sub?: string;
-}
-
-/** RFC 7643 §4.1 multi-valued User attributes: `emails.value` means the first element. */
-const MULTI_VALUED = new Set([
-  'emails',
-  'phonenumbers',
-  'ims',
-  'photos',
-  'addresses',
-  'entitlements',
-  'roles',
-  'x509certificates',
-]);
-
-const PATH = /^([A-Za-z$][\w$-]*)(?:\[\s*([A-Za-z$][\w$-]*)\s+eq\s+"([^"]*)"\s*\])?(?:\.([A-Za-z$][\w$-]*))?$/;
-
-export function parseTargetPath(target: string): TargetPath | undefined {
-  let rest = target.trim();
-  let extension: string | undefined;
-  if (rest.toLowerCase().startsWith('urn:')) {
-    // The attribute part follows the last ':' outside a filter (URNs contain '.' as in "2.0").
-    const bracket = rest.indexOf('[');
-    const colon = rest.lastIndexOf(':', bracket === -1 ? rest.length : bracket);
-    extension = rest.slice(0, colon);
-    rest = rest.slice(colon + 1);
-    if (extension.toLowerCase() === URN.User.toLowerCase()) extension = undefined; // fully qualified core attribute
-  }
-  const match = PATH.exec(rest);
-  if (!match) return undefined;
-  const [, attribute, filterAttribute, filterValue, sub] = match;
-  return {
-    ...(extension ? { extension } : {}),
-    attribute,
-    ...(filterAttribute ? { filter: { attribute: filterAttribute, value: filterValue } } : {}),
-    ...(sub ? { sub } : {}),
-  };
-}
+export { parseTargetPath, readPath, writesListElement, type TargetPath } from '../scim/attribute-path';
 
 export type CompileResult = { ok: true; mapping: CompiledMapping } | { ok: false; problems: string[] };
 
@@ -157,7 +133,7 @@ export type CompileResult = { ok: true; mapping: CompiledMapping } | { ok: false
 export function compileMapping(document: unknown, columns?: readonly string[]): CompileResult {
   const decoded = decode(AttributeMapping, document);
   if (!decoded.ok) return { ok: false, problems: [formatIssues(decoded.errors)] };
-  const { attributes, schemas, dates } = decoded.value;
+  const { attributes, schemas, dates, matchOn } = decoded.value;
   const rules: MappingRule[] = Array.isArray(attributes)
     ? attributes
     : Object.entries(attributes).map(([target, body]) =>
@@ -177,6 +153,10 @@ export function compileMapping(document: unknown, columns?: readonly string[]): 
       const given = (['source', 'constant', 'expression'] as const).filter((member) => rule[member] !== undefined);
       if (given.length === 0) problems.push(`${rule.target}: needs a "source", a "constant" or an "expression"`);
       else if (given.length > 1) problems.push(`${rule.target}: has both ${given.map((g) => `"${g}"`).join(' and ')}`);
+      else if (rule.default !== undefined && rule.defaultOnCreate !== undefined)
+        problems.push(`${rule.target}: has both "default" and "defaultOnCreate" (one value for an empty source)`);
+      else if (rule.apply === 'create' && rule.flowNull)
+        problems.push(`${rule.target}: "apply": "create" never writes an update, so "flowNull" cannot clear it`);
       else if (rule.expression === undefined) compiled.push({ ...rule, path });
       else {
         const result = compileExpression(rule.expression, { entry: rule.target, ...(columns ? { columns } : {}) });
@@ -185,6 +165,11 @@ export function compileMapping(document: unknown, columns?: readonly string[]): 
       }
     }
   }
+  if (matchOn !== undefined && matchOn.length === 0)
+    problems.push('matchOn: give at least one [attribute, provider attribute] pair');
+  for (const [i, pair] of (matchOn ?? []).entries())
+    for (const member of pair)
+      if (!parseTargetPath(member)) problems.push(`matchOn[${i}]: ${JSON.stringify(member)} is not an attribute path`);
   let checkedDates: DatesSettings | undefined;
   if (dates !== undefined) {
     const checked = checkDatesSettings(dates);
@@ -197,7 +182,12 @@ export function compileMapping(document: unknown, columns?: readonly string[]): 
     ? { ok: false, problems }
     : {
         ok: true,
-        mapping: { rules: compiled, ...(schemas ? { schemas } : {}), ...(checkedDates ? { dates: checkedDates } : {}) },
+        mapping: {
+          rules: compiled,
+          ...(schemas ? { schemas } : {}),
+          ...(matchOn ? { matchOn } : {}),
+          ...(checkedDates ? { dates: checkedDates } : {}),
+        },
       };
 }
 
@@ -227,7 +217,9 @@ export function identityMapping(columns: readonly string[]): CompileResult {
   return compileMapping({ attributes });
 }
 
-export type MapResult = { ok: true; user: Record<string, unknown> } | { ok: false; problems: string[] };
+export type MapResult =
+  | { ok: true; user: Record<string, unknown>; writes?: AttributeWrites }
+  | { ok: false; problems: string[] };
 
 /** Applies a compiled mapping to one source record. Problems name the target and the source. */
 export function applyMapping(
@@ -235,10 +227,9 @@ export function applyMapping(
   record: Record<string, unknown>,
   context?: MappingContext,
 ): MapResult {
-  const user: Record<string, unknown> = {};
-  const problems: string[] = [];
-  for (const rule of mapping.rules) place(user, problems, rule, ruleOutcome(rule, record, context));
-  return finish(mapping, user, problems);
+  const mapped: Mapped = { user: {}, problems: [], writes: {} };
+  for (const rule of mapping.rules) place(mapped, rule, ruleOutcome(rule, record, context));
+  return finish(mapping, mapped);
 }
 
 /**
@@ -250,8 +241,7 @@ export async function explainMapping(
   record: Record<string, unknown>,
   context: MappingContext,
 ): Promise<{ outcomes: Array<{ target: string; outcome: RuleOutcome }>; result: MapResult }> {
-  const user: Record<string, unknown> = {};
-  const problems: string[] = [];
+  const mapped: Mapped = { user: {}, problems: [], writes: {} };
   const outcomes: Array<{ target: string; outcome: RuleOutcome }> = [];
   for (const rule of mapping.rules) {
     const evaluation = rule.compiled ? expressionContext(rule, context) : undefined;
@@ -260,9 +250,9 @@ export async function explainMapping(
         ? expressionOutcome(rule, await evaluateAsync(rule.compiled, record, evaluation))
         : ruleOutcome(rule, record, context);
     outcomes.push({ target: rule.target, outcome });
-    place(user, problems, rule, outcome);
+    place(mapped, rule, outcome);
   }
-  return { outcomes, result: finish(mapping, user, problems) };
+  return { outcomes, result: finish(mapping, mapped) };
 }
 
 type CompiledRule = CompiledMapping['rules'][number];
@@ -319,11 +309,13 @@ function expressionOutcome(rule: CompiledRule, result: EvaluationResult): RuleOu
 
 /** A rule's raw value after its default and transforms. */
 function settle(rule: CompiledRule, raw: unknown): RuleOutcome {
-  const value = isBlank(raw) ? rule.default : raw;
+  const onCreate = isBlank(raw) && isBlank(rule.default) && !isBlank(rule.defaultOnCreate);
+  const value = !isBlank(raw) ? raw : onCreate ? rule.defaultOnCreate : rule.default;
   if (isBlank(value)) return { kind: 'unset' };
-  if (rule.transform === undefined) return { kind: 'value', value: value as string | number | boolean };
+  const marked = onCreate ? { onCreate: true as const } : {};
+  if (rule.transform === undefined) return { kind: 'value', value: value as string | number | boolean, ...marked };
   const transformed = applyTransforms(value as string | number | boolean, rule.transform);
-  if (transformed.ok) return { kind: 'value', value: transformed.value };
+  if (transformed.ok) return { kind: 'value', value: transformed.value, ...marked };
   const from = rule.compiled
     ? 'expression'
     : rule.source === undefined
@@ -332,14 +324,27 @@ function settle(rule: CompiledRule, raw: unknown): RuleOutcome {
   return { kind: 'problem', problem: `${rule.target}: ${transformed.problem} (${from})` };
 }
 
-function place(user: Record<string, unknown>, problems: string[], rule: CompiledRule, outcome: RuleOutcome): void {
-  if (outcome.kind === 'value') setPath(user, rule.path, outcome.value);
-  else if (outcome.kind === 'problem') problems.push(outcome.problem);
+/** A record being mapped: the user, its problems, and how its attributes are written to an existing user. */
+interface Mapped {
+  user: Record<string, unknown>;
+  problems: string[];
+  writes: AttributeWrites;
 }
 
-function finish(mapping: CompiledMapping, user: Record<string, unknown>, problems: string[]): MapResult {
+function place(mapped: Mapped, rule: CompiledRule, outcome: RuleOutcome): void {
+  if (outcome.kind === 'value') {
+    setPath(mapped.user, rule.path, outcome.value);
+    if (rule.apply === 'create' || outcome.onCreate) (mapped.writes.createOnly ??= []).push(rule.target);
+    // An empty source with flowNull still clears on update what a create got from defaultOnCreate.
+    if (outcome.onCreate && rule.flowNull) (mapped.writes.clear ??= []).push(rule.target);
+  } else if (outcome.kind === 'unset' && rule.flowNull) (mapped.writes.clear ??= []).push(rule.target);
+  else if (outcome.kind === 'problem') mapped.problems.push(outcome.problem);
+}
+
+function finish(mapping: CompiledMapping, { user, problems, writes }: Mapped): MapResult {
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, user: { schemas: mapping.schemas ?? schemasOf(user), ...user } };
+  const modes = writes.createOnly || writes.clear ? { writes } : {};
+  return { ok: true, user: { schemas: mapping.schemas ?? schemasOf(user), ...user }, ...modes };
 }
 
 /**
@@ -402,52 +407,4 @@ function applyTransforms(
     }
   }
   return { ok: true, value: current };
-}
-
-/** The object or array at `key`, created when the user has none of its own (`??=` would find inherited members such as toString). */
-function child<T extends object>(parent: Record<string, unknown>, key: string, empty: () => T): T {
-  if (!Object.hasOwn(parent, key)) parent[key] = empty();
-  return parent[key] as T;
-}
-
-/**
- * The value at a target path in a User (the provider's, say): setPath's reading counterpart.
- * Attribute names match in any case (RFC 7643 §2.1); undefined when there is none.
- */
-export function readPath(user: Record<string, unknown>, path: TargetPath): unknown {
-  const member = (from: unknown, name: string): unknown => {
-    if (typeof from !== 'object' || from === null || Array.isArray(from)) return undefined;
-    const key = Object.keys(from).find((k) => k.toLowerCase() === name.toLowerCase());
-    return key === undefined ? undefined : (from as Record<string, unknown>)[key];
-  };
-  const value = member(path.extension ? member(user, path.extension) : user, path.attribute);
-  if (!writesListElement(path)) return path.sub === undefined ? value : member(value, path.sub);
-  if (!Array.isArray(value)) return undefined;
-  const { filter } = path;
-  const element = filter
-    ? value.find((e) => String(member(e, filter.attribute) ?? '').toLowerCase() === filter.value.toLowerCase())
-    : value[0];
-  return member(element, path.sub ?? 'value');
-}
-
-/** Whether the mapping writes the target as an element of a list: `emails.value`, `x[type eq "work"].value`. */
-export function writesListElement(path: TargetPath): boolean {
-  return path.filter !== undefined || (path.extension === undefined && MULTI_VALUED.has(path.attribute.toLowerCase()));
-}
-
-function setPath(user: Record<string, unknown>, path: TargetPath, value: unknown): void {
-  const container = path.extension ? child<Record<string, unknown>>(user, path.extension, () => ({})) : user;
-  const multi = writesListElement(path);
-  if (!multi) {
-    if (path.sub === undefined) container[path.attribute] = value;
-    else child<Record<string, unknown>>(container, path.attribute, () => ({}))[path.sub] = value;
-    return;
-  }
-  const list = child<Array<Record<string, unknown>>>(container, path.attribute, () => []);
-  let element = path.filter ? list.find((e) => e[path.filter!.attribute] === path.filter!.value) : list[0];
-  if (!element) {
-    element = path.filter ? { [path.filter.attribute]: path.filter.value } : {};
-    list.push(element);
-  }
-  element[path.sub ?? 'value'] = value;
 }

@@ -1,6 +1,7 @@
 // SCIM PATCH (RFC 7644 §3.5.2) in one place: the operation type, the diff saying what must change
 // on a User, the full representation to PUT where a provider has no PATCH, and the PatchOp request
 // body. Pure (safe in workflows). The provisioning 409 path and the lifecycle IdP sync both use it.
+import { parseTargetPath, readPath, withoutPath } from './attribute-path';
 import { canonicalJson } from './canonical';
 import type { PatchOp, PatchOperation } from './codecs';
 import { URN } from './urns';
@@ -95,8 +96,55 @@ function diff(
   }
 }
 
-/** For providers without PATCH: the full representation to PUT (current, overlaid with desired). */
-export function mergedForPut(desired: Attributes, current: Attributes): Attributes {
+/**
+ * How a mapped user's attributes are written to a user the provider already has (the mapping's
+ * `apply`, `defaultOnCreate` and `flowNull`, docs/mappings.md), as target paths such as
+ * `name.givenName` or `urn:…:User:department`.
+ */
+export interface AttributeWrites {
+  /** Written only when the user is created: left out of every update. */
+  createOnly?: string[];
+  /** Empty in the source and to be cleared: a `remove` when the provider's user has a value. */
+  clear?: string[];
+}
+
+/** The user as an update sends it: without its create-only attributes. */
+export function forUpdate(user: Attributes, writes: AttributeWrites | undefined): Attributes {
+  let sent = user;
+  for (const target of writes?.createOnly ?? []) {
+    const path = parseTargetPath(target);
+    if (path) sent = withoutPath(sent, path);
+  }
+  return sent;
+}
+
+/**
+ * userPatchOperations for an update of an existing user from a mapped one: create-only attributes
+ * are not compared, and each attribute to clear that `current` has becomes a `remove`.
+ */
+export function updateOperations(
+  desired: Attributes,
+  current: Attributes,
+  writes: AttributeWrites | undefined,
+): PatchOperation[] {
+  const operations = userPatchOperations(forUpdate(desired, writes), current);
+  for (const target of writes?.clear ?? []) {
+    const path = parseTargetPath(target);
+    if (path && !isAbsent(readPath(current, path))) operations.push({ op: 'remove', path: target });
+  }
+  return operations;
+}
+
+/** The paths the operations remove (what a PUT instead of the PATCH leaves out). */
+export function removedBy(operations: readonly PatchOperation[]): string[] {
+  return operations.flatMap((op) => (op.op === 'remove' && op.path ? [op.path] : []));
+}
+
+/**
+ * For providers without PATCH: the full representation to PUT (current, overlaid with desired),
+ * without the attributes at `removed` (the `remove` operations' paths).
+ */
+export function mergedForPut(desired: Attributes, current: Attributes, removed: readonly string[] = []): Attributes {
   const merged: Attributes = {};
   for (const [key, value] of Object.entries(current)) if (key !== 'meta' && key !== 'groups') merged[key] = value;
   for (const [key, value] of Object.entries(desired)) {
@@ -106,7 +154,12 @@ export function mergedForPut(desired: Attributes, current: Attributes): Attribut
   }
   const schemas = new Set<string>([...((current.schemas as string[]) ?? []), ...((desired.schemas as string[]) ?? [])]);
   merged.schemas = [...schemas];
-  return merged;
+  let put = merged;
+  for (const target of removed) {
+    const path = parseTargetPath(target);
+    if (path) put = withoutPath(put, path);
+  }
+  return put;
 }
 
 /** The body of a PATCH request. RFC 7644 requires at least one operation: none is a caller's bug. */

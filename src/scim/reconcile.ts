@@ -1,7 +1,8 @@
 // Reconciliation (job 3, syncUsers): the source's users against the provider's, classified into
 // one action each. Pure and deterministic — the planning activity runs it over 100 000 users and
 // the workflow uses the threshold and quarantine rules — so a plan computed twice is the same plan.
-import { userPatchOperations, type PatchOperation } from './patch';
+import { parseTargetPath, readPath } from './attribute-path';
+import { type AttributeWrites, type PatchOperation, updateOperations } from './patch';
 
 export type SyncAction =
   | 'create'
@@ -54,6 +55,8 @@ export interface SourceUser {
    * is not locked out, nor let in early: the user's datedUserActions workflow activates it at the start).
    */
   activeLater?: boolean;
+  /** The mapping's create-only attributes and flow-null clears: how an update of a matched user differs from a create. */
+  writes?: AttributeWrites;
 }
 
 export interface PlannedChange {
@@ -67,8 +70,13 @@ export interface PlannedChange {
   changes?: PatchOperation[];
 }
 
+/** A mapping's `matchOn` pair: an attribute of the mapped user, and the provider's attribute it is compared with. */
+export type MatchPair = readonly [string, string];
+
 export interface SyncRules {
   matchKey: MatchKey;
+  /** The mapping's `matchOn`: pairs tried in turn, the first that finds a provider user deciding; replaces matchKey. */
+  matchOn?: readonly MatchPair[];
   scope: SyncScope;
   /** userNames or ids never touched (break-glass admins); compared case-insensitively. */
   protectedAccounts: string[];
@@ -171,37 +179,62 @@ export function classify(
     else byKey.set(key, [user]);
   }
 
+  const pairIndexes = rules.matchOn?.map(([, theirs]) => indexBy(provider, theirs));
+  /** The record's key, its label, and the provider users it matches: the first matchOn pair that finds any decides. */
+  const lookup = (user: Record<string, unknown>) => {
+    if (!rules.matchOn || !pairIndexes) {
+      const key = keyOf(user, rules.matchKey);
+      const label = `${rules.matchKey} "${str(user[rules.matchKey])}"`;
+      return key === undefined ? undefined : { key, label, candidates: byKey.get(key) ?? [] };
+    }
+    let first: { key: string; label: string; candidates: ProviderUser[] } | undefined;
+    for (const [i, [ours, theirs]] of rules.matchOn.entries()) {
+      const value = matchValue(user, ours, theirs);
+      if (value === undefined) continue;
+      const found = {
+        key: `${i}\u0000${value}`,
+        label: `${theirs} "${value}"`,
+        candidates: pairIndexes[i].get(value) ?? [],
+      };
+      first ??= found;
+      if (found.candidates.length > 0) return found;
+    }
+    return first;
+  };
+  const keyName = rules.matchOn ? `matchOn (${rules.matchOn.map(([ours]) => ours).join(', ')})` : rules.matchKey;
+
   const changes: PlannedChange[] = [];
   const matched = new Set<string>();
   const seen = new Map<string, number>();
-  for (const { index, user, noCreate, activeLater } of source) {
+  for (const { index, user, noCreate, activeLater, writes } of source) {
     const userName = str(user.userName);
-    const key = keyOf(user, rules.matchKey);
-    if (key === undefined) {
+    const found = lookup(user);
+    if (found === undefined) {
       problems.push({
         record: index + 1,
         userName,
-        reason: `${rules.matchKey}: required to match the user (the sync's match key)`,
+        reason: `${keyName}: required to match the user (the sync's match key)`,
       });
       continue;
     }
+    const { key } = found;
     const first = seen.get(key);
     if (first !== undefined) {
       problems.push({
         record: index + 1,
         userName,
-        reason: `${rules.matchKey}: duplicates record ${first + 1} of the source`,
+        reason: `${keyName}: duplicates record ${first + 1} of the source`,
       });
       continue;
     }
     seen.set(key, index);
-    const candidates = byKey.get(key) ?? [];
+    const { candidates } = found;
     if (candidates.length > 1) {
       for (const c of candidates) matched.add(c.id); // ambiguous: never deprovisioned either
       problems.push({
         record: index + 1,
         userName,
-        reason: `${candidates.length} provider users match ${rules.matchKey} "${str(user[rules.matchKey])}" (ids ${candidates.map((c) => c.id).join(', ')}): resolve the duplicate at the provider`,
+        reason: `${candidates.length} provider users match ${found.label} (ids ${candidates.map((c) => c.id).join(', ')}): resolve the duplicate at the provider`,
       });
       continue;
     }
@@ -218,7 +251,7 @@ export function classify(
     }
     // userName is caseExact false (RFC 7643 §4.1.1): a case-only difference is no change.
     const compared = activeLater ? withoutActive(user) : user;
-    const ops = userPatchOperations(compared, current.resource).filter(
+    const ops = updateOperations(compared, current.resource, writes).filter(
       (op) =>
         !(
           (op.path ?? '').toLowerCase() === 'username' &&
@@ -257,6 +290,29 @@ export function classify(
     inScope({ id: '', userName: str(user.userName), externalId: str(user.externalId), resource: user }, rules.scope),
   ).length;
   return { changes, problems, managed, sourceInScope };
+}
+
+/** A user's value at an attribute path, as compared for matching: userName in any case (RFC 7643 §4.1.1). */
+function matchValue(user: Record<string, unknown>, attribute: string, providerAttribute: string): string | undefined {
+  const path = parseTargetPath(attribute);
+  const value = path ? readPath(user, path) : undefined;
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const text = String(value);
+  if (text === '') return undefined;
+  return providerAttribute.toLowerCase() === 'username' ? text.toLowerCase() : text;
+}
+
+/** Provider users by their value at one attribute path. */
+function indexBy(provider: readonly ProviderUser[], attribute: string): Map<string, ProviderUser[]> {
+  const index = new Map<string, ProviderUser[]>();
+  for (const user of provider) {
+    const value = matchValue(user.resource, attribute, attribute);
+    if (value === undefined) continue;
+    const list = index.get(value);
+    if (list) list.push(user);
+    else index.set(value, [user]);
+  }
+  return index;
 }
 
 /** When removals need a person's approval: more than `maxCount`, or more than `maxShare` of the managed users. */

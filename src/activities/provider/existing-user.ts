@@ -1,7 +1,7 @@
 // A user the provider already has (POST answered 409 uniqueness): look it up by userName and
 // update it only where it differs from the source.
 import { ScimHttpError, ScimNetworkError, type ScimClient } from '../../http';
-import { mergedForPut, patchRequest, userPatchOperations } from '../../scim/patch';
+import { forUpdate, mergedForPut, patchRequest, removedBy, updateOperations } from '../../scim/patch';
 import type { Entry, RecordFailure } from '../records';
 import { lookupUser } from './user-lookup';
 
@@ -41,7 +41,7 @@ export async function resolveExisting(
     if (match.kind === 'none')
       return { kind: 'retry', reason: `409 on POST but no user "${entry.userName}" found by filter or scan` };
     const current = match.resource;
-    const changes = userPatchOperations(entry.user, current);
+    const changes = updateOperations(entry.user, current, entry.writes);
     if (changes.length === 0) return { kind: 'unchanged' };
     const ifMatch =
       typeof (current.meta as { version?: unknown } | undefined)?.version === 'string'
@@ -49,7 +49,10 @@ export async function resolveExisting(
         : undefined;
     const path = `${endpoint}/${encodeURIComponent(current.id)}`;
     if (patchSupported) await client.patch(path, patchRequest(changes), { ifMatch });
-    else await client.put(path, mergedForPut(entry.user, current), { ifMatch });
+    else
+      await client.put(path, mergedForPut(forUpdate(entry.user, entry.writes), current, removedBy(changes)), {
+        ifMatch,
+      });
     return { kind: 'updated' };
   } catch (err) {
     if (err instanceof ScimNetworkError) return { kind: 'retry', reason: err.message };

@@ -4,7 +4,7 @@
 // resolved through the same verified lookup. Retryable failures are retried until the run's
 // deadline; only non-retryable answers fail the record.
 import { ScimHttpError, type ScimClient, type TenantDialect } from '../../http';
-import { mergedForPut, patchRequest, userPatchOperations } from '../../scim/patch';
+import { forUpdate, mergedForPut, patchRequest, removedBy, updateOperations } from '../../scim/patch';
 import type { MatchKeys, MatchResult, WriteCapabilities } from '../../scim/user-match';
 import type { Entry, RecordFailure } from '../records';
 import { DeadlinePassedError, untilDeadline } from './until-deadline';
@@ -73,7 +73,7 @@ async function update(
   entry: Entry,
   current: Record<string, unknown> & { id: string },
 ): Promise<'updated' | 'unchanged'> {
-  const changes = userPatchOperations(entry.user, current);
+  const changes = updateOperations(entry.user, current, entry.writes);
   if (changes.length === 0) return 'unchanged';
   const version = (current.meta as { version?: unknown } | undefined)?.version;
   const ifMatch = ctx.capabilities.etag && typeof version === 'string' ? version : undefined;
@@ -82,7 +82,12 @@ async function update(
     ctx.dialect,
     ctx.capabilities.patch,
     () => untilDeadline(ctx.deadline, () => ctx.client.patch(path, patchRequest(changes), { ifMatch })),
-    () => untilDeadline(ctx.deadline, () => ctx.client.put(path, mergedForPut(entry.user, current), { ifMatch })),
+    () =>
+      untilDeadline(ctx.deadline, () =>
+        ctx.client.put(path, mergedForPut(forUpdate(entry.user, entry.writes), current, removedBy(changes)), {
+          ifMatch,
+        }),
+      ),
   );
   return 'updated';
 }

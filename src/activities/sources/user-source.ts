@@ -18,6 +18,7 @@ import {
   schemasOf,
 } from '../../mapping/mapping';
 import type { DatesSettings } from '../../scim/dated-actions';
+import type { AttributeWrites } from '../../scim/patch';
 import { CsvReader, type CsvRow } from './csv-source';
 import { openSource, resolveLocation } from './source-store';
 import { decodeSource, notUtf8, sourceLines } from './source-text';
@@ -46,6 +47,8 @@ export type MappedRecord = ({ user: Record<string, unknown> } | { problems: stri
   line?: number;
   /** With a mapping's `dates`: the record's date and zone columns as read (see src/scim/dated-actions.ts). */
   dated?: Record<string, unknown>;
+  /** The mapping's create-only attributes and flow-null clears for this record (src/scim/patch.ts). */
+  writes?: AttributeWrites;
 };
 
 /** Which source was read, and which version of it. */
@@ -138,7 +141,9 @@ export function mapRecord(
   if (!mapping) return { user: withSchemas(record as Record<string, unknown>) };
   const mapped = applyMapping(mapping, record as Record<string, unknown>, context);
   const dated = mapping.dates ? datedColumnsOf(mapping.dates, record as Record<string, unknown>) : undefined;
-  return mapped.ok ? { user: mapped.user, ...(dated ? { dated } : {}) } : { problems: mapped.problems };
+  return mapped.ok
+    ? { user: mapped.user, ...(mapped.writes ? { writes: mapped.writes } : {}), ...(dated ? { dated } : {}) }
+    : { problems: mapped.problems };
 }
 
 /** The date and zone columns (or JSON field paths) a mapping's `dates` names, as the record has them (own keys only). */
