@@ -2,16 +2,10 @@
 // report; with --apply the run waits for `adopt approve` (the plan hash it printed) before it
 // writes any link. `adopt approve` / `adopt reject` answer a waiting run.
 import path from 'node:path';
-import {
-  WorkflowFailedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { SourceFormat } from '../activities/sources/user-source';
 import { DEFAULT_TENANT_ID } from '../config/tenants';
-import { compileMapping } from '../mapping/mapping';
 import { linkAttributeProblem, WEAK_KEYS, type WeakKey } from '../scim/adoption';
 import {
   adoptProgressQuery,
@@ -22,13 +16,15 @@ import {
   type AdoptUsersInput,
   type AdoptUsersResult,
 } from '../workflows';
-import { integerOption, readJsonFile, withTemporal, type CliContext } from './context';
+import { integerOption, withTemporal, type CliContext } from './context';
 import { cliStartMetadata } from './run-metadata';
-import { describeError, ExitCode, UsageError } from './exit-codes';
+import { describeError, ExitCode } from './exit-codes';
 import { throughOutages } from './follow';
 import { explainFailure } from './print-report';
 import { adoptUsersWorkflowId } from '../temporal/constants';
 import { workPriority } from '../temporal/priority';
+import { addApprovalCommands } from './sync';
+import { mappingOption } from './sync-options';
 
 export interface AdoptOptions {
   mapping?: string;
@@ -65,15 +61,7 @@ function linkAttributeOption(value: string): string {
 
 /** The adoptUsers input for a users file the worker reads (its path made absolute). */
 export function adoptInputFrom(file: string, options: AdoptOptions): AdoptUsersInput {
-  let mapping: unknown;
-  if (options.mapping) {
-    mapping = readJsonFile(options.mapping, '--mapping');
-    const compiled = compileMapping(mapping);
-    if (!compiled.ok)
-      throw new UsageError(
-        `--mapping ${options.mapping}: the attribute mapping is invalid: ${compiled.problems.join('; ')}`,
-      );
-  }
+  const mapping = mappingOption(options.mapping);
   return {
     tenant: options.tenant,
     source: {
@@ -225,31 +213,6 @@ async function adoptCommand(file: string, options: AdoptOptions, context: CliCon
   });
 }
 
-/** Sends an update to a waiting run; a refusal (its validator's answer) is exit 1 with the reason. */
-async function decide(
-  workflowId: string,
-  context: CliContext,
-  send: (
-    handle: WorkflowHandle,
-  ) => Promise<{ decision: string; planHash: string; by?: string; reason?: string; at: string }>,
-): Promise<void> {
-  await withTemporal(context, async (client) => {
-    try {
-      const answer = await send(client.workflow.getHandle(workflowId));
-      context.stdout.write(
-        `${answer.decision} adoption plan ${answer.planHash}${answer.by ? ` by ${answer.by}` : ''}${answer.reason ? ` (${answer.reason})` : ''} at ${answer.at}\n`,
-      );
-      context.exitCode = ExitCode.Done;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
-        throw new UsageError(`no workflow with id "${workflowId}" in this namespace`);
-      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-      context.stderr.write(`cxone-scim: refused: ${describeError(err.cause ?? err)}\n`);
-      context.exitCode = ExitCode.Error;
-    }
-  });
-}
-
 export function registerAdoptCommand(program: Command, context: CliContext): void {
   const adopt = program
     .command('adopt')
@@ -286,36 +249,11 @@ export function registerAdoptCommand(program: Command, context: CliContext): voi
     .option('--workflow-id <id>', 'workflow id (default: adopt-<tenant>-<uuid>)')
     .action((file: string, options: AdoptOptions) => adoptCommand(file, options, context));
 
-  adopt
-    .command('approve')
-    .description('Approve the links an adopt run waits for; the plan hash must be the one it printed.')
-    .argument('<workflowId>', 'the waiting run')
-    .requiredOption('--plan-hash <hash>', 'the plan hash the run printed')
-    .option('--by <name>', 'who approves (recorded in the report)')
-    .action((workflowId: string, options: { planHash: string; by?: string }) =>
-      decide(workflowId, context, (handle) =>
-        handle.executeUpdate(approveLinksUpdate, {
-          args: [{ planHash: options.planHash, ...(options.by ? { approvedBy: options.by } : {}) }],
-        }),
-      ),
-    );
-
-  adopt
-    .command('reject')
-    .description('Reject the links an adopt run waits for: it ends without writing any (outcome rejected).')
-    .argument('<workflowId>', 'the waiting run')
-    .option('--by <name>', 'who rejects')
-    .option('--reason <text>', 'why (recorded in the report)')
-    .action((workflowId: string, options: { by?: string; reason?: string }) =>
-      decide(workflowId, context, (handle) =>
-        handle.executeUpdate(rejectLinksUpdate, {
-          args: [
-            {
-              ...(options.by ? { rejectedBy: options.by } : {}),
-              ...(options.reason ? { reason: options.reason } : {}),
-            },
-          ],
-        }),
-      ),
-    );
+  addApprovalCommands(adopt, context, {
+    approve: approveLinksUpdate,
+    reject: rejectLinksUpdate,
+    plan: 'adoption plan',
+    approveDescription: 'Approve the links an adopt run waits for; the plan hash must be the one it printed.',
+    rejectDescription: 'Reject the links an adopt run waits for: it ends without writing any (outcome rejected).',
+  });
 }

@@ -92,22 +92,35 @@ export async function syncGroupsCommand(options: SyncGroupsOptions, context: Cli
         'cxone-scim sync-groups',
       ),
     });
-    context.stderr.write(
-      `workflow ${handle.workflowId} (removals above the threshold wait for: temporal workflow update --workflow-id ${handle.workflowId} --name approveDeletions --input '{"planHash":"…"}')\n`,
-    );
-    try {
-      const result = await handle.result();
-      context.stdout.write(
-        options.output === 'json' ? `${JSON.stringify(result, null, 2)}\n` : formatGroupsResult(result),
-      );
-      const partial =
-        result.outcome === 'partial' || result.outcome === 'rejected' || result.outcome === 'approval-timeout';
-      context.exitCode = partial ? ExitCode.Partial : ExitCode.Done;
-    } catch (err) {
-      context.stderr.write(`cxone-scim: ${describeError(err)}\n`);
-      context.exitCode = ExitCode.Error;
-    }
+    await printGatedResult(handle, context, 'removals above the threshold', options.output, formatGroupsResult);
   });
+}
+
+/**
+ * For a run whose writes may wait at the `approveDeletions` gate: prints how to approve them
+ * (`gated`: which writes wait), waits for the result and prints it (`output` json, else `format`);
+ * exit 2 when partial, rejected or not approved in time, 1 when the run failed.
+ */
+export async function printGatedResult<R extends { outcome: string }>(
+  handle: { workflowId: string; result(): Promise<R> },
+  context: CliContext,
+  gated: string,
+  output: string,
+  format: (result: R) => string,
+): Promise<void> {
+  context.stderr.write(
+    `workflow ${handle.workflowId} (${gated} wait for: temporal workflow update --workflow-id ${handle.workflowId} --name approveDeletions --input '{"planHash":"…"}')\n`,
+  );
+  try {
+    const result = await handle.result();
+    context.stdout.write(output === 'json' ? `${JSON.stringify(result, null, 2)}\n` : format(result));
+    const partial =
+      result.outcome === 'partial' || result.outcome === 'rejected' || result.outcome === 'approval-timeout';
+    context.exitCode = partial ? ExitCode.Partial : ExitCode.Done;
+  } catch (err) {
+    context.stderr.write(`cxone-scim: ${describeError(err)}\n`);
+    context.exitCode = ExitCode.Error;
+  }
 }
 
 export function registerSyncGroupsCommand(program: Command, context: CliContext): void {

@@ -92,17 +92,19 @@ export function addSyncOptions(command: Command, context: CliContext): Command {
     .option('--page-size <n>', 'users per page when listing the provider (default 500)', integerOption());
 }
 
+/** The attribute mapping in the `--mapping` file, checked here so a bad one fails before any run starts. */
+export function mappingOption(file: string | undefined): unknown {
+  if (!file) return undefined;
+  const mapping = readJsonFile(file, '--mapping');
+  const compiled = compileMapping(mapping);
+  if (!compiled.ok)
+    throw new UsageError(`--mapping ${file}: the attribute mapping is invalid: ${compiled.problems.join('; ')}`);
+  return mapping;
+}
+
 /** The syncUsers input for a users file the worker reads (its path made absolute). */
 export function syncInputFrom(file: string, options: SyncOptions): SyncUsersInput {
-  let mapping: unknown;
-  if (options.mapping) {
-    mapping = readJsonFile(options.mapping, '--mapping');
-    const compiled = compileMapping(mapping);
-    if (!compiled.ok)
-      throw new UsageError(
-        `--mapping ${options.mapping}: the attribute mapping is invalid: ${compiled.problems.join('; ')}`,
-      );
-  }
+  const mapping = mappingOption(options.mapping);
   const scope = {
     ...(options.scopeSuffix?.length ? { userNameSuffixes: options.scopeSuffix } : {}),
     ...(options.scopeHasExternalId ? { hasExternalId: true } : {}),

@@ -26,6 +26,7 @@ import { explainFailure } from './print-report';
 import { addSyncOptions, syncInputFrom, type SyncOptions } from './sync-options';
 import { approvalInstructions, countLines, formatSyncResult, syncExitCode, syncProgressPrinter } from './sync-print';
 import { workPriority } from '../temporal/priority';
+import type { ApprovalDecision, ApproveUpdate, RejectUpdate } from '../workflows/sync/deletion-approval';
 
 export interface FollowSyncOptions {
   onProgress?: (progress: SyncProgress) => void;
@@ -144,34 +145,67 @@ export async function syncCommand(
   });
 }
 
-/** Sends an update to a waiting run; a refusal (its validator's answer) is exit 1 with the reason. */
-async function decide(
-  workflowId: string,
-  context: CliContext,
-  send: (handle: WorkflowHandle) => Promise<unknown>,
-): Promise<void> {
-  await withTemporal(context, async (client) => {
-    const handle = client.workflow.getHandle(workflowId);
-    try {
-      const answer = (await send(handle)) as {
-        decision: string;
-        planHash: string;
-        by?: string;
-        reason?: string;
-        at: string;
-      };
-      context.stdout.write(
-        `${answer.decision} plan ${answer.planHash}${answer.by ? ` by ${answer.by}` : ''}${answer.reason ? ` (${answer.reason})` : ''} at ${answer.at}\n`,
-      );
-      context.exitCode = ExitCode.Done;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
-        throw new UsageError(`no workflow with id "${workflowId}" in this namespace`);
-      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-      context.stderr.write(`cxone-scim: refused: ${describeError(err.cause ?? err)}\n`);
-      context.exitCode = ExitCode.Error;
-    }
-  });
+/** What `approve` / `reject` subcommands answer: a run waiting at an ApprovalGate. */
+export interface ApprovalCommands {
+  approve: ApproveUpdate;
+  reject: RejectUpdate;
+  /** What the printed decision names, e.g. `plan` or `adoption plan`. */
+  plan: string;
+  approveDescription: string;
+  rejectDescription: string;
+}
+
+/** Adds `approve` and `reject` to `parent`; a refusal (the validator's answer) is exit 1 with the reason. */
+export function addApprovalCommands(parent: Command, context: CliContext, gate: ApprovalCommands): void {
+  const decide = (workflowId: string, send: (handle: WorkflowHandle) => Promise<ApprovalDecision>) =>
+    withTemporal(context, async (client) => {
+      try {
+        const answer = await send(client.workflow.getHandle(workflowId));
+        context.stdout.write(
+          `${answer.decision} ${gate.plan} ${answer.planHash}${answer.by ? ` by ${answer.by}` : ''}${answer.reason ? ` (${answer.reason})` : ''} at ${answer.at}\n`,
+        );
+        context.exitCode = ExitCode.Done;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError)
+          throw new UsageError(`no workflow with id "${workflowId}" in this namespace`);
+        if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+        context.stderr.write(`cxone-scim: refused: ${describeError(err.cause ?? err)}\n`);
+        context.exitCode = ExitCode.Error;
+      }
+    });
+
+  parent
+    .command('approve')
+    .description(gate.approveDescription)
+    .argument('<workflowId>', 'the waiting run')
+    .requiredOption('--plan-hash <hash>', 'the plan hash the run printed')
+    .option('--by <name>', 'who approves (recorded in the report)')
+    .action((workflowId: string, options: { planHash: string; by?: string }) =>
+      decide(workflowId, (handle) =>
+        handle.executeUpdate(gate.approve, {
+          args: [{ planHash: options.planHash, ...(options.by ? { approvedBy: options.by } : {}) }],
+        }),
+      ),
+    );
+
+  parent
+    .command('reject')
+    .description(gate.rejectDescription)
+    .argument('<workflowId>', 'the waiting run')
+    .option('--by <name>', 'who rejects')
+    .option('--reason <text>', 'why (recorded in the report)')
+    .action((workflowId: string, options: { by?: string; reason?: string }) =>
+      decide(workflowId, (handle) =>
+        handle.executeUpdate(gate.reject, {
+          args: [
+            {
+              ...(options.by ? { rejectedBy: options.by } : {}),
+              ...(options.reason ? { reason: options.reason } : {}),
+            },
+          ],
+        }),
+      ),
+    );
 }
 
 export function registerSyncCommand(program: Command, context: CliContext): void {
@@ -190,36 +224,11 @@ export function registerSyncCommand(program: Command, context: CliContext): void
       syncCommand(file, options, context),
     );
 
-  sync
-    .command('approve')
-    .description('Approve the removals a sync run waits for; the plan hash must be the one it printed.')
-    .argument('<workflowId>', 'the waiting run')
-    .requiredOption('--plan-hash <hash>', 'the plan hash the run printed')
-    .option('--by <name>', 'who approves (recorded in the report)')
-    .action((workflowId: string, options: { planHash: string; by?: string }) =>
-      decide(workflowId, context, (handle) =>
-        handle.executeUpdate(approveDeletionsUpdate, {
-          args: [{ planHash: options.planHash, ...(options.by ? { approvedBy: options.by } : {}) }],
-        }),
-      ),
-    );
-
-  sync
-    .command('reject')
-    .description('Reject the removals a sync run waits for: it ends without them (outcome rejected).')
-    .argument('<workflowId>', 'the waiting run')
-    .option('--by <name>', 'who rejects')
-    .option('--reason <text>', 'why (recorded in the report)')
-    .action((workflowId: string, options: { by?: string; reason?: string }) =>
-      decide(workflowId, context, (handle) =>
-        handle.executeUpdate(rejectDeletionsUpdate, {
-          args: [
-            {
-              ...(options.by ? { rejectedBy: options.by } : {}),
-              ...(options.reason ? { reason: options.reason } : {}),
-            },
-          ],
-        }),
-      ),
-    );
+  addApprovalCommands(sync, context, {
+    approve: approveDeletionsUpdate,
+    reject: rejectDeletionsUpdate,
+    plan: 'plan',
+    approveDescription: 'Approve the removals a sync run waits for; the plan hash must be the one it printed.',
+    rejectDescription: 'Reject the removals a sync run waits for: it ends without them (outcome rejected).',
+  });
 }

@@ -4,7 +4,7 @@ import { DEFAULT_TENANT_ID } from '../config/tenants';
 import { undoRun, type UndoRunInput, type UndoRunResult } from '../workflows';
 import { integerOption, withTemporal, type CliContext } from './context';
 import { cliStartMetadata } from './run-metadata';
-import { describeError, ExitCode } from './exit-codes';
+import { printGatedResult } from './sync-groups';
 
 interface UndoOptions {
   tenant: string;
@@ -58,21 +58,7 @@ export async function undoCommand(target: string, options: UndoOptions, context:
       args: [input],
       ...cliStartMetadata('undoRun', input, 'cxone-scim undo'),
     });
-    context.stderr.write(
-      `workflow ${handle.workflowId} (more writes than the threshold wait for: temporal workflow update --workflow-id ${handle.workflowId} --name approveDeletions --input '{"planHash":"…"}')\n`,
-    );
-    try {
-      const result = await handle.result();
-      context.stdout.write(
-        options.output === 'json' ? `${JSON.stringify(result, null, 2)}\n` : formatUndoResult(result),
-      );
-      const partial =
-        result.outcome === 'partial' || result.outcome === 'rejected' || result.outcome === 'approval-timeout';
-      context.exitCode = partial ? ExitCode.Partial : ExitCode.Done;
-    } catch (err) {
-      context.stderr.write(`cxone-scim: ${describeError(err)}\n`);
-      context.exitCode = ExitCode.Error;
-    }
+    await printGatedResult(handle, context, 'more writes than the threshold', options.output, formatUndoResult);
   });
 }
 
