@@ -1,9 +1,10 @@
 // Webhook ingest benchmark, in one run against one embedded Temporal dev server and one worker
 // (its own process, `cxone-scim worker`), with the same concurrency for every way:
-//   1. raw signal-with-start: a bare Temporal client (one gRPC connection) sending lifecycleEvent
+//   1. raw signal-with-start: a bare Temporal client (one connection: the SDK's default gRPC-JS
+//      one, or with --baseline-native the native one the receiver uses) sending lifecycleEvent
 //      straight to the workflows (the baseline: what Temporal itself sustains here);
 //   2. the receiver: signed deliveries over HTTP on loopback, acknowledged once Temporal recorded
-//      them; the production receiver with its own Temporal connection (one gRPC connection), run
+//      them; the production receiver with its own Temporal connection (one native connection), run
 //      in the bench process like the baseline's client (--receiver-process: its own process, as
 //      deployed; see receiver-under-test.ts for what that changes on a small machine);
 //   3. raw update-with-start of the lifecycleEvent update (a worker answers each one), for comparison;
