@@ -549,6 +549,44 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
     }
   });
 
+  it("answers 500 with Temporal's reason when it refuses the signal (not 503: retrying cannot help)", async () => {
+    const refusals: Array<{ namespace: string; taskQueue: string; reason: RegExp }> = [
+      { namespace: `no-such-namespace-${randomUUID().slice(0, 8)}`, taskQueue: 'q', reason: /no-such-namespace/ },
+      // INVALID_ARGUMENT from the server, as the native connection reports it (code, empty details)
+      { namespace: temporal.namespace, taskQueue: 'q'.repeat(2000), reason: /taskQueue length exceeds limit/ },
+    ];
+    for (const { namespace, taskQueue, reason } of refusals) {
+      const refusing = new LazyTemporalClient({ address: temporal.address, namespace, taskQueue });
+      const logged: Array<Record<string, unknown> | undefined> = [];
+      const receiver5 = await startWebhookReceiver({
+        tenants: new TenantRegistry([cxoneTenant]),
+        temporal: refusing,
+        taskQueue,
+        log: { ...silentLogger, error: (_message, attrs) => logged.push(attrs) },
+      });
+      try {
+        const answer = await sendSignedDelivery({
+          url: receiver5.callbackUrl('cxone'),
+          secret: CXONE_SECRET,
+          body: {
+            eventId: randomUUID(),
+            eventType: 'USER_DEACTIVATED',
+            userId: 'x',
+            timestamp: new Date().toISOString(),
+          },
+        });
+        assert.equal(answer.status, 500, namespace);
+        assert.equal(logged.length, 1);
+        assert.equal(logged[0]?.reason, 'temporal-error');
+        assert.match(String(logged[0]?.detail), /^Temporal refused the signal: /);
+        assert.match(String(logged[0]?.detail), reason);
+      } finally {
+        await receiver5.close();
+        await refusing.close();
+      }
+    }
+  });
+
   it('answers 503 (and /readyz 503, /healthz 200) when Temporal was never reachable', async () => {
     const closedPort = await new Promise<number>((resolve) => {
       const s = net.createServer().listen(0, '127.0.0.1', () => {

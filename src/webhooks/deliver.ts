@@ -6,6 +6,7 @@
 // retries a refused call for up to 10 s whatever the deadline. A call still running at the timer
 // goes on unobserved; if Temporal records it after all, the sender's retry (same request id) is a no-op.
 import { isGrpcServiceError } from '@temporalio/client';
+import { NamespaceNotFoundError } from '@temporalio/common';
 import type { LifecycleEvent } from '../scim/lifecycle-events';
 import {
   lifecycleEventSignal,
@@ -83,6 +84,9 @@ export class TemporalTimeout extends Error {
 export function classify(err: unknown, timeoutMs: number): DeliveryOutcome {
   if (err instanceof TemporalTimeout)
     return { kind: 'unavailable', cause: `Temporal did not answer within ${timeoutMs} ms` };
+  // The client turns NOT_FOUND for the namespace into this error, without the gRPC status: a misconfiguration.
+  if (err instanceof NamespaceNotFoundError)
+    return { kind: 'failed', cause: `Temporal refused the signal: ${err.message}` };
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     if (!isGrpcServiceError(e)) continue;
     const name = TRANSIENT[e.code];
