@@ -7,6 +7,7 @@
 //     400 not JSON / a field missing or wrong / a key __proto__, constructor or prototype anywhere
 //         (each named by JSON path) · 422 unknown eventType
 //     503 Temporal unreachable, overloaded or slow, or too many deliveries waiting (+ Retry-After)
+//     500 Temporal refused the signal (e.g. unknown namespace): a misconfiguration, logged with its reason
 //     202 once Temporal recorded the event; a replay into the same run is answered 202 too and
 //         writes nothing (Temporal drops a signal whose request id, derived from the event, it has)
 //   GET /healthz   liveness and counters · GET /readyz   200 when Temporal answers, else 503
