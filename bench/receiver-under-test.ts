@@ -4,8 +4,9 @@
 // that CXone's (remote) senders would not add. With --receiver-process it is `cxone-scim
 // webhook-server` in a process of its own, as deployed; on a 2-core machine that run also pays
 // for waking a third process on every delivery and answer, so its ratios are lower.
-// Either way it is the production receiver: its own lazy Temporal connection (one gRPC channel, like
-// the baseline's client), signature check, decoding, request ids, slots, 202 after Temporal accepted.
+// Either way it is the production receiver: its own lazy Temporal connection (the native one, one
+// channel; the baseline's client has one channel too, gRPC-JS unless --baseline-native), signature
+// check, decoding, request ids, slots, 202 after Temporal accepted.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { TenantRegistry } from '../src/config/tenants';

@@ -1,26 +1,29 @@
 // Webhook ingest benchmark, in one run against one embedded Temporal dev server and one worker
 // (its own process, `cxone-scim worker`), with the same concurrency for every way:
-//   1. raw signal-with-start: a bare Temporal client (one gRPC connection) sending lifecycleEvent
-//      straight to the workflows (the baseline: what Temporal itself sustains here);
+//   1. raw signal-with-start: a bare Temporal client (one connection) sending lifecycleEvent
+//      straight to the workflows (the baseline: what Temporal itself sustains here); --baseline
+//      grpc-js (default: the SDK's Client default), native (the connection the receiver uses), or
+//      both (two baselines, each in every round);
 //   2. the receiver: signed deliveries over HTTP on loopback, acknowledged once Temporal recorded
-//      them; the production receiver with its own Temporal connection (one gRPC connection), run
+//      them; the production receiver with its own Temporal connection (one native connection), run
 //      in the bench process like the baseline's client (--receiver-process: its own process, as
 //      deployed; see receiver-under-test.ts for what that changes on a small machine);
 //   3. raw update-with-start of the lifecycleEvent update (a worker answers each one), for comparison;
 //   4. a burst: `--burst` deliveries sent at once, each counted by the answer to its first try.
 // Fair to both: warm-up (at the same concurrency) excluded from both; deliveries signed before a
 // slice starts and sent over keep-alive node:http sockets (see signed-sender.ts), since the senders
-// share the CPU with everything else; 1 and 2 alternate in --rounds slices (AB, BA, …) so that both
-// see the same load on a shared machine, and the median of the rounds' ratios is printed. After
+// share the CPU with everything else; 1 and 2 alternate in --rounds slices (AB, BA, …; with two
+// baselines each round rotates the order) so that all see the same load on a shared machine, and
+// the median of the rounds' ratios is printed. After
 // each slice every workflow is queried until it has applied its events (none may be lost), so that
 // the next slice starts on a quiet server and none pays for another's backlog.
 // Prints events/s and ack latency for each, the receiver's ratios to the baseline, and CPU per event by process.
 //
 // Usage: npm run bench:webhooks -- [--events 3000] [--users 300] [--concurrency 32] [--burst 1000] [--rounds 10]
-//                                  [--receiver-process] [--profile dir] [--json]
+//                                  [--receiver-process] [--baseline grpc-js|native|both] [--profile dir] [--json]
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Client, WithStartWorkflowOperation } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { startTemporal } from '../src/temporal/server';
 import type { LifecycleEvent } from '../src/scim/lifecycle-events';
 import { KeepAliveSender, signDeliveries } from './signed-sender';
@@ -179,6 +182,16 @@ async function fire(
 const RECEIVER_PROCESS = process.argv.includes('--receiver-process');
 // --profile <dir>: the receiver process writes a V8 CPU profile there (open it in Chrome DevTools);
 // in the default placement, profile the bench itself: node --cpu-prof dist/bench/webhooks-load.js.
+// --baseline: which connection the baseline's client uses. gRPC-JS (default) is the SDK's Client
+// default and the baseline of the figures before the receiver moved to the native connection;
+// native is the receiver's own kind, the strictest comparison; both runs the two in every round.
+const BASELINE_KINDS = { 'grpc-js': ['gRPC-JS'], native: ['native'], both: ['gRPC-JS', 'native'] } as const;
+const BASELINE_FLAG = process.argv.includes('--baseline')
+  ? process.argv[process.argv.indexOf('--baseline') + 1]
+  : 'grpc-js';
+if (!(BASELINE_FLAG in BASELINE_KINDS)) throw new Error(`--baseline grpc-js|native|both, not ${BASELINE_FLAG}`);
+const BASELINES: readonly BaselineKind[] = BASELINE_KINDS[BASELINE_FLAG as keyof typeof BASELINE_KINDS];
+type BaselineKind = 'gRPC-JS' | 'native';
 const PROFILE_DIR = process.argv.includes('--profile')
   ? process.argv[process.argv.indexOf('--profile') + 1]
   : undefined;
@@ -199,7 +212,16 @@ async function main(): Promise<void> {
     CXONE_WEBHOOK_SECRET: SECRET,
   };
   const worker = spawnCli(['worker'], env);
+  // Drain queries and update-with-start go through this one; the baseline's signals too, unless --baseline-native.
   const client: Client = temporal.testEnv.client;
+  // Like the receiver's: no gzip.
+  const nativeConnection = BASELINES.includes('native')
+    ? await NativeConnection.connect({ address: temporal.address, grpcCompression: { codec: 'none' } })
+    : undefined;
+  const baselineClients: Record<BaselineKind, Client | undefined> = {
+    'gRPC-JS': client,
+    native: nativeConnection && new Client({ connection: nativeConnection, namespace: temporal.namespace }),
+  };
   const senders: KeepAliveSender[] = [];
   let receiver: ReceiverUnderTest | undefined;
   try {
@@ -212,8 +234,8 @@ async function main(): Promise<void> {
     const url = receiver.url;
     const input = (userId: string) => ({ tenant: TENANT, userId, idp: { type: 'none' as const } });
     const workflowId = (e: LifecycleEvent) => userLifecycleWorkflowId(TENANT, e.userId);
-    const viaSignal = async (e: LifecycleEvent) => {
-      await client.workflow.signalWithStart<typeof userLifecycle, [LifecycleEvent]>('userLifecycle', {
+    const viaSignal = (kind: BaselineKind) => async (e: LifecycleEvent) => {
+      await baselineClients[kind]!.workflow.signalWithStart<typeof userLifecycle, [LifecycleEvent]>('userLifecycle', {
         workflowId: workflowId(e),
         taskQueue,
         args: [input(e.userId)],
@@ -248,7 +270,7 @@ async function main(): Promise<void> {
     senders.push(sender, burstSender);
     const viaReceiver = receiverVia(sender);
     log(
-      `Temporal ${temporal.address}, receiver ${url} (${receiver.placement}), worker (own process), task queue ${taskQueue}`,
+      `Temporal ${temporal.address}, receiver ${url} (${receiver.placement}, native connection), baseline on a ${BASELINES.join(' and a ')} connection, worker (own process), task queue ${taskQueue}`,
     );
 
     // Warm-up: the worker bundles its workflows, connections open, code paths get compiled.
@@ -256,7 +278,7 @@ async function main(): Promise<void> {
       const events = makeEvents(`warm-${prefix}-${randomUUID().slice(0, 6)}`, 200, 20);
       return fire(events, CONCURRENCY, way(events));
     };
-    await warmUp('sig', () => viaSignal);
+    for (const kind of BASELINES) await warmUp(`sig-${kind}`, () => viaSignal(kind));
     await warmUp('upd', () => viaUpdate);
     await warmUp('rcv', viaReceiver);
 
@@ -307,23 +329,27 @@ async function main(): Promise<void> {
     // on a shared machine; the ratio of each round's pair is kept, and their median printed, since
     // the machine's load drifts between rounds more than within one. The update-with-start way
     // (workers in the loop) and the burst follow.
-    const baselineTally = new Tally('raw signal-with-start (baseline)');
+    const baselineTallies = BASELINES.map((kind) => new Tally(`raw signal-with-start (${kind})`));
     const receiverTally = new Tally('receiver (HTTP, signed)');
-    const rounds: RoundRatio[] = [];
+    const rounds = BASELINES.map((): RoundRatio[] => []);
     const perRound = { events: Math.ceil(EVENTS / ROUNDS), users: Math.max(1, Math.ceil(USERS / ROUNDS)) };
     log(
-      `baseline and receiver: ${EVENTS} events for ${USERS} users each, ${CONCURRENCY} at a time, alternating in ${ROUNDS} rounds`,
+      `baseline${BASELINES.length > 1 ? 's' : ''} and receiver: ${EVENTS} events for ${USERS} users each, ${CONCURRENCY} at a time, alternating in ${ROUNDS} rounds`,
     );
     for (let round = 0; round < ROUNDS; round++) {
       const order: Array<[Tally, string, Way]> = [
-        [baselineTally, 'sig', () => viaSignal],
+        ...BASELINES.map((kind, i): [Tally, string, Way] => [baselineTallies[i], `sig-${kind}`, () => viaSignal(kind)]),
         [receiverTally, 'rcv', viaReceiver],
       ];
-      if (round % 2 === 1) order.reverse();
+      // Two ways: AB, BA, …; three: each round starts one further on (ABC, BCA, CAB, …).
+      if (order.length === 2 && round % 2 === 1) order.reverse();
+      if (order.length > 2) order.push(...order.splice(0, round % order.length));
       const samples = new Map<Tally, Sample>();
       for (const [tally, prefix, way] of order)
         samples.set(tally, await slice(tally, prefix, way, perRound.events, CONCURRENCY, perRound.users));
-      rounds.push(roundRatio(samples.get(baselineTally)!, samples.get(receiverTally)!));
+      baselineTallies.forEach((tally, i) =>
+        rounds[i].push(roundRatio(samples.get(tally)!, samples.get(receiverTally)!)),
+      );
     }
     const updateTally = new Tally('raw update-with-start');
     log(`update-with-start: ${EVENTS} events for ${USERS} users, ${CONCURRENCY} at a time`);
@@ -331,27 +357,31 @@ async function main(): Promise<void> {
     const burstTally = new Tally(`burst of ${BURST} deliveries at once`);
     log(`burst: ${BURST} deliveries at once`);
     await slice(burstTally, 'burst', receiverVia(burstSender), BURST, BURST, Math.min(USERS, BURST));
-    const [baseline, receiverRun, updateRun, burst] = [baselineTally, receiverTally, updateTally, burstTally].map((t) =>
-      t.figures(),
-    );
-    const results = [baseline, receiverRun, updateRun];
+    const [receiverRun, updateRun, burst] = [receiverTally, updateTally, burstTally].map((t) => t.figures());
+    const baselines = baselineTallies.map((t) => t.figures());
+    const results = [...baselines, receiverRun, updateRun];
+    const ratiosTo = (baseline: Figures, perRound: RoundRatio[]) => ({
+      baseline: baseline.way,
+      throughputRatio: Number((receiverRun.eventsPerSecond / baseline.eventsPerSecond).toFixed(2)),
+      p99DeltaMs: Number((receiverRun.ackLatencyMs.p99 - baseline.ackLatencyMs.p99).toFixed(1)),
+      rounds: perRound,
+      medianThroughputRatio: median(perRound.map((r) => r.throughputRatio)),
+      medianP99DeltaMs: median(perRound.map((r) => r.p99DeltaMs)),
+      // CPU per event of every process together: on a saturated machine throughput is the CPU
+      // budget over this, so its inverse ratio estimates the throughput ratio without the
+      // other tenants' load (which moves events/s by more than the receiver does).
+      cpuMsPerEvent: { baseline: totalCpuMs(baseline), receiver: totalCpuMs(receiverRun) },
+      cpuRatio: Number((totalCpuMs(baseline) / totalCpuMs(receiverRun)).toFixed(2)),
+    });
+    const byBaseline = baselines.map((baseline, i) => ratiosTo(baseline, rounds[i]));
     const figures = {
       events: EVENTS,
       users: USERS,
       concurrency: CONCURRENCY,
       results: [...results, burst],
-      receiverToBaseline: {
-        throughputRatio: Number((receiverRun.eventsPerSecond / baseline.eventsPerSecond).toFixed(2)),
-        p99DeltaMs: Number((receiverRun.ackLatencyMs.p99 - baseline.ackLatencyMs.p99).toFixed(1)),
-        rounds,
-        medianThroughputRatio: median(rounds.map((r) => r.throughputRatio)),
-        medianP99DeltaMs: median(rounds.map((r) => r.p99DeltaMs)),
-        // CPU per event of every process together: on a saturated machine throughput is the CPU
-        // budget over this, so its inverse ratio estimates the throughput ratio without the
-        // other tenants' load (which moves events/s by more than the receiver does).
-        cpuMsPerEvent: { baseline: totalCpuMs(baseline), receiver: totalCpuMs(receiverRun) },
-        cpuRatio: Number((totalCpuMs(baseline) / totalCpuMs(receiverRun)).toFixed(2)),
-      },
+      /** Against the first baseline (gRPC-JS unless --baseline native); every baseline in byBaseline. */
+      receiverToBaseline: byBaseline[0],
+      byBaseline,
       burstFirstTry: { acknowledged: burst.acknowledged, of: BURST, failures: burst.failures },
       lost: acknowledgedEvents - accounted,
     };
@@ -363,13 +393,13 @@ async function main(): Promise<void> {
         );
       }
       const signed = (ms: number) => `${ms >= 0 ? '+' : ''}${ms} ms`;
-      const ratios = figures.receiverToBaseline;
-      log(
-        `receiver / baseline per round: ${rounds.map((r) => `${r.throughputRatio}× ${signed(r.p99DeltaMs)}`).join(', ')}`,
-      );
-      log(
-        `receiver / baseline: median of rounds ${ratios.medianThroughputRatio}× events/s, p99 ${signed(ratios.medianP99DeltaMs)}; all rounds pooled ${ratios.throughputRatio}×, p99 ${signed(ratios.p99DeltaMs)} (goal ≥ 0.8×, ≤ +20 ms)`,
-      );
+      for (const [i, ratios] of byBaseline.entries()) {
+        const to = `receiver / ${BASELINES.length > 1 ? `${BASELINES[i]} ` : ''}baseline`;
+        log(`${to} per round: ${ratios.rounds.map((r) => `${r.throughputRatio}× ${signed(r.p99DeltaMs)}`).join(', ')}`);
+        log(
+          `${to}: median of rounds ${ratios.medianThroughputRatio}× events/s, p99 ${signed(ratios.medianP99DeltaMs)}; all rounds pooled ${ratios.throughputRatio}×, p99 ${signed(ratios.p99DeltaMs)} (goal ≥ 0.9×, ≤ +20 ms)`,
+        );
+      }
       log(
         `burst: ${burst.acknowledged}/${BURST} acknowledged on the first try; lost events: ${figures.lost} of ${acknowledgedEvents} acknowledged`,
       );
@@ -382,9 +412,10 @@ async function main(): Promise<void> {
             .map(([name, ms]) => `${name} ${ms}`)
             .join(' · ')}`,
         );
-      log(
-        `CPU per event, all processes: baseline ${ratios.cpuMsPerEvent.baseline} ms, receiver ${ratios.cpuMsPerEvent.receiver} ms: baseline / receiver ${ratios.cpuRatio} (what the events/s ratio is when CPU is the limit, whatever else runs)`,
-      );
+      for (const [i, ratios] of byBaseline.entries())
+        log(
+          `CPU per event, all processes: ${BASELINES.length > 1 ? `${BASELINES[i]} ` : ''}baseline ${ratios.cpuMsPerEvent.baseline} ms, receiver ${ratios.cpuMsPerEvent.receiver} ms: baseline / receiver ${ratios.cpuRatio} (what the events/s ratio is when CPU is the limit, whatever else runs)`,
+        );
     }
     if (figures.lost !== 0 || [...results, burst].some((r) => Object.keys(r.failures).length > 0)) process.exitCode = 1;
   } catch (err) {
@@ -393,6 +424,7 @@ async function main(): Promise<void> {
   } finally {
     for (const sender of senders) sender.close();
     await receiver?.stop();
+    await nativeConnection?.close();
     await stopCli(worker);
     await temporal.stop();
   }

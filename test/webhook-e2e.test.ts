@@ -42,13 +42,28 @@ async function waitFor<T>(
   assert.fail(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
 }
 
-/** A TCP proxy in front of Temporal: `down()` refuses and cuts every connection, `up()` accepts again. */
+/**
+ * A TCP proxy in front of Temporal: `down()` refuses and cuts every connection, `up()` accepts again;
+ * `stall()` keeps the connections open but forwards nothing (a Temporal that does not answer), `flow()` ends that.
+ */
 class TcpProxy {
   private server?: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  private readonly clients = new Set<net.Socket>();
+  private stalled = false;
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
+
+  stall(): void {
+    this.stalled = true;
+    for (const c of this.clients) c.pause();
+  }
+
+  flow(): void {
+    this.stalled = false;
+    for (const c of this.clients) c.resume();
+  }
 
   async up(): Promise<void> {
     const server = net.createServer((client) => {
@@ -58,7 +73,10 @@ class TcpProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => undefined);
       }
+      this.clients.add(client);
+      client.on('close', () => this.clients.delete(client));
       client.pipe(upstream).pipe(client);
+      if (this.stalled) client.pause();
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -465,6 +483,107 @@ describe('webhooks end to end (sandbox → receiver → Temporal → IdP)', () =
       await temporal2.close();
       await cxone2.close();
       await proxy.down();
+    }
+  });
+
+  it('answers 503 within the timeout while Temporal does not answer, and 202 once it does', async () => {
+    const [host, port] = temporal.address.split(':');
+    const proxy = new TcpProxy({ host: host === 'localhost' ? '127.0.0.1' : host, port: Number(port) });
+    await proxy.up();
+    const slow = new LazyTemporalClient({
+      address: `127.0.0.1:${proxy.port}`,
+      namespace: temporal.namespace,
+      taskQueue: worker.settings.taskQueue,
+    });
+    const timeoutMs = 800;
+    const receiver4 = await startWebhookReceiver({
+      tenants: new TenantRegistry([cxoneTenant]),
+      temporal: slow,
+      taskQueue: worker.settings.taskQueue,
+      temporalTimeoutMs: timeoutMs,
+      log: silentLogger,
+    });
+    const url = receiver4.callbackUrl('cxone');
+    const deliver = (userId: string, eventId: string) =>
+      sendSignedDelivery({
+        url,
+        secret: CXONE_SECRET,
+        body: { eventId, eventType: 'USER_DEACTIVATED', userId, timestamp: new Date().toISOString() },
+      });
+    try {
+      const warm = await deliver(`warm-${randomUUID()}`, randomUUID());
+      assert.equal(warm.status, 202, 'connected through the proxy');
+
+      proxy.stall();
+      const userId = `stalled-${randomUUID()}`;
+      const eventId = randomUUID();
+      const started = Date.now();
+      const answer = await deliver(userId, eventId);
+      const tookMs = Date.now() - started;
+      assert.equal(answer.status, 503);
+      assert.equal(answer.headers.get('retry-after'), '2');
+      assert.ok(tookMs >= timeoutMs && tookMs < timeoutMs + 1500, `answered after ${tookMs} ms`);
+      assert.equal((await fetch(`${receiver4.url}/readyz`)).status, 503);
+      await assert.rejects(lifecycle(userId).describe(), WorkflowNotFoundError, 'nothing recorded while stalled');
+
+      proxy.flow();
+      // The stalled call may now reach Temporal too: the retry has the same request id, so the
+      // event is recorded once either way.
+      const retried = await waitFor(
+        () => deliver(userId, eventId),
+        (r) => r.status === 202,
+        'the retry acknowledged',
+      );
+      assert.equal(retried.status, 202);
+      const state = await waitFor(
+        () => stateOf(userId),
+        (s) => s.counts.received >= 1 && s.pending === 0,
+        'the event applied',
+      );
+      assert.equal(state.counts.received, 1, 'recorded once');
+      assert.equal((await fetch(`${receiver4.url}/readyz`)).status, 200);
+    } finally {
+      await receiver4.close();
+      await slow.close();
+      await proxy.down();
+    }
+  });
+
+  it("answers 500 with Temporal's reason when it refuses the signal (not 503: retrying cannot help)", async () => {
+    const refusals: Array<{ namespace: string; taskQueue: string; reason: RegExp }> = [
+      { namespace: `no-such-namespace-${randomUUID().slice(0, 8)}`, taskQueue: 'q', reason: /no-such-namespace/ },
+      // INVALID_ARGUMENT from the server, as the native connection reports it (code, empty details)
+      { namespace: temporal.namespace, taskQueue: 'q'.repeat(2000), reason: /taskQueue length exceeds limit/ },
+    ];
+    for (const { namespace, taskQueue, reason } of refusals) {
+      const refusing = new LazyTemporalClient({ address: temporal.address, namespace, taskQueue });
+      const logged: Array<Record<string, unknown> | undefined> = [];
+      const receiver5 = await startWebhookReceiver({
+        tenants: new TenantRegistry([cxoneTenant]),
+        temporal: refusing,
+        taskQueue,
+        log: { ...silentLogger, error: (_message, attrs) => logged.push(attrs) },
+      });
+      try {
+        const answer = await sendSignedDelivery({
+          url: receiver5.callbackUrl('cxone'),
+          secret: CXONE_SECRET,
+          body: {
+            eventId: randomUUID(),
+            eventType: 'USER_DEACTIVATED',
+            userId: 'x',
+            timestamp: new Date().toISOString(),
+          },
+        });
+        assert.equal(answer.status, 500, namespace);
+        assert.equal(logged.length, 1);
+        assert.equal(logged[0]?.reason, 'temporal-error');
+        assert.match(String(logged[0]?.detail), /^Temporal refused the signal: /);
+        assert.match(String(logged[0]?.detail), reason);
+      } finally {
+        await receiver5.close();
+        await refusing.close();
+      }
     }
   });
 

@@ -173,6 +173,13 @@ export async function runWebhookServer(options: ServerOptions, env: NodeJS.Proce
   console.log(
     `[webhook] Temporal ${settings.address} namespace ${settings.namespace}, task queue ${taskQueue}; IdP: ${idp.type === 'scim' ? idp.tenant : 'none'}`,
   );
+  // Connect now rather than on the first delivery; if Temporal is not there yet, deliveries get
+  // 503 and each tries to connect again.
+  temporal
+    .get()
+    .catch((err: unknown) =>
+      log.warn(`Temporal is not reachable yet (${(err as Error)?.message}); deliveries get 503 until it is`),
+    );
 
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -7,6 +7,7 @@
 //     400 not JSON / a field missing or wrong / a key __proto__, constructor or prototype anywhere
 //         (each named by JSON path) · 422 unknown eventType
 //     503 Temporal unreachable, overloaded or slow, or too many deliveries waiting (+ Retry-After)
+//     500 Temporal refused the signal (e.g. unknown namespace): a misconfiguration, logged with its reason
 //     202 once Temporal recorded the event; a replay into the same run is answered 202 too and
 //         writes nothing (Temporal drops a signal whose request id, derived from the event, it has)
 //   GET /healthz   liveness and counters · GET /readyz   200 when Temporal answers, else 503
@@ -23,7 +24,7 @@ import type { TenantConfig, TenantRegistry } from '../config/tenants';
 import { formatIssues } from '../core/decode';
 import { JsonInputError, parseUntrustedJson } from '../core/json';
 import type { IdpTarget, UserLifecycleInput } from '../workflows/user-lifecycle/workflow';
-import { TemporalDelivery, type DeliveryOutcome } from './deliver';
+import { TemporalDelivery, within, type DeliveryOutcome } from './deliver';
 import { LIFECYCLE_EVENT_TYPES, parseLifecycleEvent } from '../scim/lifecycle-events';
 import {
   countRejection,
@@ -338,9 +339,10 @@ export function buildWebhookReceiver(options: WebhookReceiverOptions): {
   app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(prometheusText(metrics)));
   app.get('/readyz', async (_request, reply) => {
     try {
-      const client = await options.temporal.get();
-      await client.withDeadline(Date.now() + temporalTimeoutMs, () =>
-        client.connection.workflowService.getSystemInfo({}),
+      // Not client.withDeadline: its AsyncLocalStorage, once used, slows every promise of the process.
+      await within(
+        temporalTimeoutMs,
+        options.temporal.get().then((client) => client.connection.workflowService.getSystemInfo({})),
       );
       return { status: 'ready', temporal: 'reachable' };
     } catch (err) {
