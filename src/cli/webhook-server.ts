@@ -18,6 +18,8 @@ import {
   startWebhookReceiver,
 } from '../webhooks/receiver';
 import { LazyTemporalClient } from '../webhooks/temporal-client';
+import { workPriority } from '../temporal/priority';
+import { startMetadata } from '../workflows/ui-metadata';
 
 const int = (name: string) => (value: string) => {
   const n = Number(value);
@@ -117,6 +119,8 @@ export function registerWebhookServerCommand(program: Command): void {
           // can't both find an event uncovered and both create a subscription.
           workflowId: registerWebhooksWorkflowId(options.tenant),
           args: [input],
+          priority: workPriority('interactive', options.tenant),
+          ...startMetadata('registerWebhooks', input, { startedBy: 'cxone-scim webhook-server' }),
         });
         console.log(JSON.stringify(result, null, 2));
       } finally {

@@ -16,6 +16,8 @@ import {
 } from '../workflows/user-lifecycle/workflow';
 import { eventRequestId, withRequestId } from './request-ids';
 import type { TemporalClientSource } from './temporal-client';
+import { workPriority } from '../temporal/priority';
+import { startMetadata } from '../workflows/ui-metadata';
 
 export type DeliveryOutcome =
   | { kind: 'accepted'; workflowId: string; runId: string }
@@ -60,6 +62,13 @@ export class TemporalDelivery {
       args: [input],
       signal: lifecycleEventSignal,
       signalArgs: [withRequestId(eventRequestId(workflowId, event.eventId), event)],
+      // Lifecycle work goes before scheduled and bulk work; the tenant is the fairness key.
+      priority: workPriority('lifecycle', input.tenant),
+      // Used only when this starts the run: the CXone user id (opaque, already in the workflow id), never a name.
+      ...startMetadata('userLifecycle', input, {
+        startedBy: `cxone-scim webhook-server (first event ${event.eventType} ${event.eventId})`,
+        source: `CXone user ${event.userId}`,
+      }),
     });
     return handle.signaledRunId;
   }
