@@ -12,7 +12,6 @@
 // its code and its pinned histories together (a patch goes through deprecatePatch first).
 import { patched } from '@temporalio/workflow';
 import type { WriteCapabilities } from '../scim/user-match';
-import type { Continuation } from './provision-users/contract';
 import type { BatchOptions } from './provision-users/totals';
 
 export interface HistoryShim {
@@ -119,6 +118,19 @@ export function patchedSince(id: PatchShimId): boolean {
   return patched(HISTORY_SHIMS[id].since.patch);
 }
 
+/**
+ * What a provisionUsers run carries of how it writes, on continue-as-new (Continuation['model'] in
+ * provision-users/contract.ts): `mode`, `capabilities` and `deadline` are absent in runs started
+ * before per-resource writes (batch-without-deadline).
+ */
+export interface CarriedRunModel {
+  endpoint: string;
+  patchSupported: boolean;
+  mode?: 'bulk' | 'per-resource';
+  capabilities?: WriteCapabilities;
+  deadline?: number;
+}
+
 /** batch-without-deadline: a batch started before per-resource writes runs as Bulk, with the default 6 h from its start. */
 export function legacyBatchOptions(options: BatchOptions, startedAt: number): BatchOptions {
   if (options.deadline !== undefined) return options;
@@ -135,7 +147,7 @@ export function legacyBatchOptions(options: BatchOptions, startedAt: number): Ba
 const LEGACY_DEADLINE_MS = 6 * 3_600_000;
 
 /** batch-without-deadline: a continuation from before per-resource writes wrote Bulk; its deadline starts now. */
-export function legacyRunModel(model: Continuation['model'], deadline: () => number): Required<Continuation['model']> {
+export function legacyRunModel(model: CarriedRunModel, deadline: () => number): Required<CarriedRunModel> {
   return {
     ...model,
     mode: runModeOf(model),
@@ -145,7 +157,7 @@ export function legacyRunModel(model: Continuation['model'], deadline: () => num
 }
 
 /** batch-without-deadline: how a run writes (runs from before per-resource writes wrote Bulk). */
-export function runModeOf(model: Continuation['model']): 'bulk' | 'per-resource' {
+export function runModeOf(model: CarriedRunModel): 'bulk' | 'per-resource' {
   return model.mode ?? 'bulk';
 }
 

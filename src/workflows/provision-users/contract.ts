@@ -20,7 +20,7 @@ import {
   type ProvisionTotals,
   type RecordFailure,
 } from './totals';
-import { runModeOf } from '../history-compat';
+import { type CarriedRunModel, runModeOf } from '../history-compat';
 import { InputChecks } from '../input-checks';
 import type { ReportStep } from '../report';
 
@@ -122,13 +122,7 @@ export interface ProvisionUsersResult {
 /** What a run hands to the next one on continue-as-new. */
 export interface Continuation {
   /** `mode`, `capabilities` and `deadline` are absent in runs started before per-resource writes (history-compat: batch-without-deadline). */
-  model: {
-    endpoint: string;
-    patchSupported: boolean;
-    mode?: 'bulk' | 'per-resource';
-    capabilities?: WriteCapabilities;
-    deadline?: number;
-  };
+  model: CarriedRunModel;
   limits: ProvisionUsersResult['limits'];
   plan: Omit<ProvisionPlan, 'chunks' | 'pages'> & { planned: number };
   /** Chunks in hand, not yet handed to a batch. */
