@@ -10,15 +10,14 @@ import { FailureType } from '../../core/failures';
 import { compileMapping } from '../../mapping/mapping';
 import { linkAttributeProblem, WEAK_KEYS, type AdoptionCounts, type WeakKey } from '../../scim/adoption';
 import type { User } from '../../scim/codecs';
-import { userSchemaModel } from '../../scim/user-validation';
 import { PROVIDER_CALL, providerCallFor } from '../activity-options';
 import { ReportRecorder, reportTotals } from '../report';
 import { LinkApproval, type LinkDecision } from './link-approval';
 import { approvalWaitText, withSummary } from '../ui-metadata';
 import { approvalWaiting, countRecords } from '../business-metrics';
+import { discoverUsers } from '../discover-users';
 
-const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas, recordAdoption } =
-  proxyActivities<Activities>(PROVIDER_CALL);
+const { recordAdoption } = proxyActivities<Activities>(PROVIDER_CALL);
 const { planAdoption } = proxyActivities<Activities>({
   ...PROVIDER_CALL,
   startToCloseTimeout: '30 minutes',
@@ -161,29 +160,10 @@ async function run(
 ): Promise<AdoptUsersResult> {
   const maxReported = positive(input.maxReported, 'maxReported', 100);
   const sliceSize = positive(input.sliceSize, 'sliceSize', 200);
-  const spc = await report.step(
-    'discover ServiceProviderConfig',
-    () => discoverServiceProviderConfig.executeWithOptions(withSummary('GET /ServiceProviderConfig'), [input.tenant]),
-    (d) => ({ httpStatus: d.httpStatus, payloadSha256: d.payloadSha256 }),
-  );
-  const types = await report.step(
-    'discover ResourceTypes',
-    () => discoverResourceTypes.executeWithOptions(withSummary('GET /ResourceTypes'), [input.tenant]),
-    (d) => ({ httpStatus: d.httpStatus }),
-  );
-  const schemas = await report.step(
-    'discover Schemas',
-    () => discoverSchemas.executeWithOptions(withSummary('GET /Schemas'), [input.tenant]),
-    (d) => ({ httpStatus: d.httpStatus }),
-  );
-  const built = userSchemaModel(types.body, schemas.body);
-  if (!built.ok) throw ApplicationFailure.nonRetryable(built.problem, FailureType.UnsupportedProvider);
-  const capabilities = spc.body as { patch?: { supported?: unknown }; filter?: { maxResults?: unknown } };
-  const maxResults = Number(capabilities.filter?.maxResults);
-  const pageSize = Math.min(
-    positive(input.pageSize, 'pageSize', 500),
-    Number.isInteger(maxResults) && maxResults > 0 ? maxResults : Infinity,
-  );
+  const discovered = await discoverUsers(report, input.tenant);
+  const built = { model: discovered.model };
+  const capabilities = discovered.serviceProviderConfig;
+  const pageSize = discovered.pageSize(positive(input.pageSize, 'pageSize', 500));
   const source: PlanSource = input.users
     ? { kind: 'inline', users: input.users }
     : { kind: 'file', ...(input.source as NonNullable<AdoptUsersInput['source']>) };

@@ -19,7 +19,6 @@ import {
 } from '../../scim/reconcile';
 import type { OrphanOption } from '../../scim/adoption';
 import type { User } from '../../scim/codecs';
-import { userSchemaModel } from '../../scim/user-validation';
 import { PROVIDER_CALL } from '../activity-options';
 import { fileNameOf, withSummary } from '../ui-metadata';
 import { legacyPlanFile, patchedSince } from '../history-compat';
@@ -27,9 +26,8 @@ import { reportTotals } from '../report';
 import type { DeletionDecision } from './deletion-approval';
 import type { SyncRunOptions } from './run-options';
 import { runSyncJob, syncInputChecks, type SyncJobProgress, type SyncRun, type SyncRunOutcome } from './sync-run';
+import { discoverUsers } from '../discover-users';
 
-const { discoverServiceProviderConfig, discoverResourceTypes, discoverSchemas } =
-  proxyActivities<Activities>(PROVIDER_CALL);
 const { planSync, signalDatedPlans } = proxyActivities<Activities>({
   ...PROVIDER_CALL,
   startToCloseTimeout: '30 minutes',
@@ -155,26 +153,10 @@ async function syncUsersRun(
   const { maxReported } = settings;
   const sliceSize = syncInputChecks.positiveInteger(input.sliceSize, 'sliceSize', 200);
   const inFlight = syncInputChecks.positiveInteger(input.maxSlicesInFlight, 'maxSlicesInFlight', 4);
-  const spc = await report.step(
-    'discover ServiceProviderConfig',
-    () => discoverServiceProviderConfig.executeWithOptions(withSummary('GET /ServiceProviderConfig'), [input.tenant]),
-    (d) => ({ httpStatus: d.httpStatus, payloadSha256: d.payloadSha256 }),
-  );
-  const types = await report.step(
-    'discover ResourceTypes',
-    () => discoverResourceTypes.executeWithOptions(withSummary('GET /ResourceTypes'), [input.tenant]),
-    (d) => ({ httpStatus: d.httpStatus }),
-  );
-  const schemas = await report.step(
-    'discover Schemas',
-    () => discoverSchemas.executeWithOptions(withSummary('GET /Schemas'), [input.tenant]),
-    (d) => ({ httpStatus: d.httpStatus }),
-  );
-  const built = userSchemaModel(types.body, schemas.body);
-  if (!built.ok) throw ApplicationFailure.nonRetryable(built.problem, FailureType.UnsupportedProvider);
-  const capabilities = spc.body as { patch?: { supported?: unknown }; filter?: { maxResults?: unknown } };
-  const maxResults = Number(capabilities.filter?.maxResults);
-  const pageSize = Math.min(settings.pageSize, Number.isInteger(maxResults) && maxResults > 0 ? maxResults : Infinity);
+  const discovered = await discoverUsers(report, input.tenant);
+  const built = { model: discovered.model };
+  const capabilities = discovered.serviceProviderConfig;
+  const pageSize = discovered.pageSize(settings.pageSize);
 
   const source: PlanSource = input.users
     ? { kind: 'inline', users: input.users }
