@@ -338,14 +338,35 @@ describe('provisionUsers per resource (provider without Bulk)', () => {
     sandbox.clearRequestLog();
     try {
       const first = startWorker();
+      const workflowId = `per-resource-kill-${Date.now()}`;
       const handle = await client().workflow.start(provisionUsers, {
         taskQueue,
-        workflowId: `per-resource-kill-${Date.now()}`,
+        workflowId,
         // One lane: one slice of all the records (not spread over lanes), killed mid-way.
         args: [{ tenant: 'killtest', users, recordsPerSlice: count, recordsInFlight: 2, maxChunksInFlight: 1 }],
       });
+      // How far the slice's last heartbeat that reached the server got (the SDK sends the first at once and
+      // throttles the rest): the kill must come after one that settled the first record, or the retry rightly
+      // starts from it again.
+      const heartbeatDone = async (): Promise<number> => {
+        for (const n of [0, 1]) {
+          try {
+            const described = await client().workflow.getHandle(`${workflowId}-batch-${n}`).describe();
+            for (const activity of described.raw.pendingActivities ?? []) {
+              const data = activity.heartbeatDetails?.payloads?.[0]?.data;
+              const done = data
+                ? (JSON.parse(Buffer.from(data).toString('utf8')) as { done?: unknown }).done
+                : undefined;
+              if (typeof done === 'number') return done;
+            }
+          } catch {
+            // that batch has not started (or is not this run's)
+          }
+        }
+        return 0;
+      };
       const deadline = Date.now() + 120_000;
-      while (created().length < 80) {
+      while (created().length < 80 || (await heartbeatDone()) < 1) {
         assert.ok(Date.now() < deadline, 'the first worker never got going');
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
