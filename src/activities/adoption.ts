@@ -4,10 +4,8 @@
 // (each provider user re-read and compared with the plan before its link is written), and record
 // that the tenant was adopted — the marker a first sync reads to decide what orphans are.
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { FailureType } from '../core/failures';
+import { Context } from '@temporalio/activity';
 import { ScimHttpError, type ScimClient } from '../http';
 import {
   adoptionPlanText,
@@ -26,14 +24,14 @@ import { claimStoreFor, type ClaimRef } from './claims/claim-store';
 import { readPlanSlice, storePlanSlices } from './claims/plan-claims';
 import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
-import { isTransient } from './provider/existing-user';
+import { isTransientFailure } from './provider/existing-user';
 import type { PlanSource } from './provisioning';
 import { sourceLocationOf } from './sources/user-source';
 import { listProviderUsers, sourceUsers } from './sync';
 import { type AdoptionRecord, recordAdoption } from './claims/adoption-record';
 
 export { type AdoptionRecord, adoptionRecordLocation, readAdoption, recordAdoption } from './claims/adoption-record';
-import type { PlanOut } from './sync-review';
+import { type PlanOut, writeWorkerFile } from './sync-review';
 
 export interface AdoptionPlanInput {
   tenant: string;
@@ -152,17 +150,7 @@ export function writeReportOut(
   } else {
     text = `${JSON.stringify({ ...header, entries, links }, null, 1)}\n`;
   }
-  try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(`${file}.partial`, text);
-    fs.renameSync(`${file}.partial`, file);
-  } catch (err) {
-    throw ApplicationFailure.nonRetryable(
-      `reportOut: cannot write ${file} on the worker: ${(err as Error).message}`,
-      FailureType.InvalidSyncInput,
-    );
-  }
-  return file;
+  return writeWorkerFile('reportOut', file, text);
 }
 
 /** Reads the source and every provider user, classifies them, stores the links; returns the summary. */
@@ -282,7 +270,7 @@ export async function applyAdoptionLinks(deps: ActivityDeps, input: ApplyLinksIn
     try {
       outcome = await linkOne(client, input, link, tally);
     } catch (err) {
-      if (!(err instanceof ScimHttpError) || isTransient(err.status)) throw err;
+      if (!(err instanceof ScimHttpError) || isTransientFailure(err)) throw err;
       outcome = { failed: err.message, status: err.status };
     }
     if (outcome === 'linked') tally.linked++;

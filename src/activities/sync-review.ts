@@ -68,13 +68,21 @@ export function writePlanOut(
   } else {
     text = `${JSON.stringify({ tenant, planHash, counts: countActions(changes), changes: rows }, null, 1)}\n`;
   }
+  return writeWorkerFile('planOut', file, text);
+}
+
+/**
+ * Writes a file a person asked for on the worker (a plan, a report), whole or not at all (a
+ * `.partial` renamed into place); a path the worker cannot write is that input's mistake.
+ */
+export function writeWorkerFile(option: string, file: string, text: string): string {
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(`${file}.partial`, text);
     fs.renameSync(`${file}.partial`, file);
   } catch (err) {
     throw ApplicationFailure.nonRetryable(
-      `planOut: cannot write ${file} on the worker: ${(err as Error).message}`,
+      `${option}: cannot write ${file} on the worker: ${(err as Error).message}`,
       FailureType.InvalidSyncInput,
     );
   }

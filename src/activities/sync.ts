@@ -47,6 +47,7 @@ import { orphanPolicy, withOrphanPolicy, type OrphanOption } from '../scim/adopt
 import { readAdoption } from './claims/adoption-record';
 import { pickAttributes, touchedAttributes, writtenValues, type JournalEntry } from '../scim/undo';
 import { storeJournal, storeOfClaim } from './claims/journal';
+import { isTransientFailure } from './provider/existing-user';
 
 export type { HttpCall, PlanOut, UserTrace } from './sync-review';
 
@@ -498,10 +499,6 @@ function journalEntryOf(change: StoredChange, appliedAt: string, createdId?: str
   }
 }
 
-/** 429, 5xx and network errors — but not a 5xx this request got identically while the tenant answered others. */
-const isTransient = (err: unknown) =>
-  !(err instanceof ScimHttpError) || err.status === 429 || (err.status >= 500 && !err.persistent);
-
 /** One planned write, made so that doing it again after a crash changes nothing twice. */
 async function applyChange(
   client: ScimClient,
@@ -661,7 +658,7 @@ export async function applySyncSlice(
       if (entry) journal.push(entry);
     } catch (err) {
       // 429, 5xx and network errors fail the activity: it is retried (until the run's deadline) from here.
-      if (isTransient(err)) throw err;
+      if (isTransientFailure(err)) throw err;
       const status = err instanceof ScimHttpError ? err.status : undefined;
       tally.failed++;
       failedAt.push(i);

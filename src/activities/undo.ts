@@ -24,6 +24,7 @@ import { readPlanSlice, storePlanSlices } from './claims/plan-claims';
 import type { ActivityDeps } from './deps';
 import { asActivity, dialectFor, scimClientFor } from './deps';
 import { patchOrPut } from './provider/patch-or-put';
+import { isTransientFailure } from './provider/existing-user';
 
 /** The workflow types whose runs journal their writes, and so can be undone. */
 export const UNDOABLE_TYPES = ['syncUsers'] as const;
@@ -250,7 +251,7 @@ export async function applyUndoSlice(deps: ActivityDeps, input: UndoSliceInput):
       }
     } catch (err) {
       // 429, 5xx and network errors fail the activity: it is retried (until the run's deadline) from here.
-      if (!(err instanceof ScimHttpError) || err.status === 429 || (err.status >= 500 && !err.persistent)) throw err;
+      if (!(err instanceof ScimHttpError) || isTransientFailure(err)) throw err;
       tally.failed++;
       if (tally.failures.length < input.maxReported)
         tally.failures.push({

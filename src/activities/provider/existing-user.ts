@@ -8,6 +8,14 @@ import { lookupUser } from './user-lookup';
 /** 429 and 5xx except 501 (not implemented: retrying will not help). */
 export const isTransient = (status: number) => status === 429 || (status >= 500 && status !== 501);
 
+/**
+ * A failure to retry (the activity fails and Temporal retries it until the run's deadline): no answer
+ * at all, 429, or a 5xx — but not one this request got identically while the tenant answered others
+ * (`persistent`: a request shape the provider refuses, reported for its record instead).
+ */
+export const isTransientFailure = (err: unknown): boolean =>
+  !(err instanceof ScimHttpError) || err.status === 429 || (err.status >= 500 && !err.persistent);
+
 export type Resolution =
   | { kind: 'unchanged' }
   | { kind: 'updated' }

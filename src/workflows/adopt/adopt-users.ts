@@ -1,6 +1,5 @@
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
 import type { Activities } from '../../activities';
 import type { AdoptionPlanSummary, LinkFailure, LinkTally } from '../../activities/adoption';
 import type { PlanSource } from '../../activities/provisioning';
@@ -16,6 +15,7 @@ import { LinkApproval, type LinkDecision } from './link-approval';
 import { approvalWaitText, withSummary } from '../ui-metadata';
 import { approvalWaiting, countRecords } from '../business-metrics';
 import { discoverUsers } from '../discover-users';
+import { InputChecks } from '../input-checks';
 
 const { recordAdoption } = proxyActivities<Activities>(PROVIDER_CALL);
 const { planAdoption } = proxyActivities<Activities>({
@@ -79,13 +79,8 @@ export interface AdoptProgress {
 
 export const adoptProgressQuery = defineQuery<AdoptProgress>('progress');
 
-const invalid = (message: string) => ApplicationFailure.nonRetryable(message, FailureType.InvalidSyncInput);
-
-function positive(value: number | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) throw invalid(`${name} must be a positive integer, got ${String(value)}`);
-  return value;
-}
+const checks = new InputChecks(FailureType.InvalidSyncInput);
+const { invalid } = checks;
 
 function checkInput(input: AdoptUsersInput): void {
   if (!input.tenant) throw invalid('tenant is required');
@@ -103,18 +98,8 @@ function checkInput(input: AdoptUsersInput): void {
     if (!WEAK_KEYS.includes(key)) throw invalid(`weakKeys: "${String(key)}" is not one of ${WEAK_KEYS.join(', ')}`);
   const problem = input.linkAttribute !== undefined ? linkAttributeProblem(input.linkAttribute) : undefined;
   if (problem) throw invalid(`linkAttribute: ${problem}`);
-  for (const name of ['approvalTimeout', 'runDeadline'] as const) {
-    const value = input[name];
-    if (value === undefined) continue;
-    let ms = NaN;
-    try {
-      ms = msToNumber(value as Duration);
-    } catch {
-      // reported below
-    }
-    if (!(ms > 0))
-      throw invalid(`${name} must be a duration such as "24 hours" or "90 minutes", got ${JSON.stringify(value)}`);
-  }
+  checks.duration(input.approvalTimeout, 'approvalTimeout', '24 hours');
+  checks.duration(input.runDeadline, 'runDeadline', '6 hours');
 }
 
 /**
@@ -158,12 +143,12 @@ async function run(
   progress: AdoptProgress,
   approval: LinkApproval,
 ): Promise<AdoptUsersResult> {
-  const maxReported = positive(input.maxReported, 'maxReported', 100);
-  const sliceSize = positive(input.sliceSize, 'sliceSize', 200);
+  const maxReported = checks.positiveInteger(input.maxReported, 'maxReported', 100);
+  const sliceSize = checks.positiveInteger(input.sliceSize, 'sliceSize', 200);
   const discovered = await discoverUsers(report, input.tenant);
   const built = { model: discovered.model };
   const capabilities = discovered.serviceProviderConfig;
-  const pageSize = discovered.pageSize(positive(input.pageSize, 'pageSize', 500));
+  const pageSize = discovered.pageSize(checks.positiveInteger(input.pageSize, 'pageSize', 500));
   const source: PlanSource = input.users
     ? { kind: 'inline', users: input.users }
     : { kind: 'file', ...(input.source as NonNullable<AdoptUsersInput['source']>) };
