@@ -12,6 +12,7 @@ import { createAssignmentActivities } from './assignments';
 import { createAdoptionActivities } from './adoption';
 import { createDatedActivities } from './dated';
 import { createUndoActivities } from './undo';
+import { createManagerLinkActivities } from './manager-links';
 
 export { createActivityDeps, type ActivityDeps } from './deps';
 
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAdoptionActivities(deps),
     ...createDatedActivities(deps),
     ...createUndoActivities(deps),
+    ...createManagerLinkActivities(deps),
   };
 }
 

@@ -10,12 +10,15 @@ import { bulkPostOperation, ChunkPacker, indicesOf, type ChunkDescriptor, type C
 import { FailureType } from '../core/failures';
 import type { RecordLimits } from '../scim/record-checks';
 import type { AttributeWrites } from '../scim/patch';
-import { compileMapping } from '../mapping/mapping';
+import { type CompiledMapping, compileMapping, matchValuesOf } from '../mapping/mapping';
 import { targetProblem, userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
 import { ChunkPager, readChunkPage, type ChunkPages } from './claims/chunk-pages';
 import { claimStoreFor, getClaim, putClaim, type ClaimRef } from './claims/claim-store';
 import { TenantFitter, type FittedRecord } from './cxone-directory';
-import { asActivity, type ActivityDeps } from './deps';
+import { asActivity, scimClientFor, type ActivityDeps } from './deps';
+import { ManagerReferences, type ManagerPlan } from './manager-refs';
+import { providerFinder, type AttributeFinder } from './provider/attribute-finder';
+import { UniqueValueChooser } from './unique-values';
 import { UserNameIndex } from './name-index';
 import {
   mapRecord,
@@ -93,6 +96,8 @@ export interface ProvisionPlan {
   pages?: ChunkPages;
   /** Sum of the request body sizes. */
   bytes: number;
+  /** The mapping's manager references: resolved when planned, pending until the run created them, or warned about. */
+  managers?: ManagerPlan;
 }
 
 /** Deterministic bulkId of a user of a tenant: the same on every run and every retry. */
@@ -140,6 +145,8 @@ interface ClaimLine {
   index: number;
   user: Record<string, unknown>;
   writes?: AttributeWrites;
+  /** The mapping's matchOn pairs with this record's values: how a write finds its existing user. */
+  match?: Array<[string, string]>;
 }
 
 /**
@@ -195,8 +202,17 @@ export function checkMappingTargets(mapping: unknown, model: UserSchemaModel): v
  * names as /Schemas spells them), validates and chunks; returns descriptors and claim references,
  * never user data.
  */
-export async function planProvisioning(input: PlanInput, fitter?: TenantFitter): Promise<ProvisionPlan> {
+export async function planProvisioning(
+  input: PlanInput,
+  fitter?: TenantFitter,
+  find?: AttributeFinder,
+): Promise<ProvisionPlan> {
   if (input.source.kind === 'file') checkMappingTargets(input.source.mapping, input.model);
+  const mapping = input.source.kind === 'file' ? compiledOrUndefined(input.source.mapping) : undefined;
+  // SelectUniqueValue's choices and the managers' ids, from the provider and this run's own records.
+  const chooser = find ? new UniqueValueChooser(find, mapping?.matchOn) : undefined;
+  const managerBy = mapping?.rules.find((rule) => rule.reference)?.reference?.by;
+  const managers = find && managerBy ? new ManagerReferences(find, input.maxReported) : undefined;
   const invalidRecords: InvalidRecord[] = [];
   let invalid = 0;
   let records = 0;
@@ -229,6 +245,12 @@ export async function planProvisioning(input: PlanInput, fitter?: TenantFitter):
   };
   const sink: RecordSink = async (mapped, index) => {
     records++;
+    if ('user' in mapped && mapped.choices) {
+      const problems = chooser
+        ? await chooser.choose(mapped.user, mapped.choices)
+        : ['SelectUniqueValue: chosen only where the provider can be asked'];
+      if (problems.length > 0) return reject(index, mapped, userNameOf(mapped.user), problems);
+    }
     const record: FittedRecord = fitter ? await fitter.fit(mapped) : mapped;
     if ('problems' in record) return reject(index, record, record.userName, record.problems);
     const userName = userNameOf(record.user);
@@ -239,6 +261,7 @@ export async function planProvisioning(input: PlanInput, fitter?: TenantFitter):
       return reject(index, record, userName, [
         `userName: duplicates record ${first + 1} (userName is unique, case-insensitively)`,
       ]);
+    if (mapped.manager && managers) await managers.resolve(index, userName as string, record.user, mapped.manager);
     // One serialization per record, for both its size as an operation and its claim line.
     const userJson = JSON.stringify(record.user);
     const bytes = envelopeBytes + Buffer.byteLength(userJson);
@@ -248,11 +271,15 @@ export async function planProvisioning(input: PlanInput, fitter?: TenantFitter):
         `$: ${bytes} bytes as a bulk operation, more than the provider's maxPayloadSize ${input.limits.maxPayloadSize}`,
       ]);
     if (added.closed) await close(added.closed);
+    if (mapped.choices) chooser?.take(record.user, mapped.choices);
+    if (managerBy) managers?.noteRecord(record.user, managerBy);
     const writes = mapped.writes ? `,"writes":${JSON.stringify(mapped.writes)}` : '';
-    if (store !== undefined) filling.append(`{"index":${index},"user":${userJson}${writes}}\n`);
+    const pairs = mapping?.matchOn ? matchValuesOf(mapping.matchOn, record.user) : [];
+    const match = pairs.length > 0 ? `,"match":${JSON.stringify(pairs)}` : '';
+    if (store !== undefined) filling.append(`{"index":${index},"user":${userJson}${writes}${match}}\n`);
   };
   let file: PlannedSource | undefined;
-  const planning = planningOfRun();
+  const planning = { ...planningOfRun(), deferUnique: true };
   if (input.source.kind === 'inline') {
     for (let index = 0; index < input.source.users.length; index++)
       await sink(mapRecord(input.source.users[index], undefined), index);
@@ -271,6 +298,7 @@ export async function planProvisioning(input: PlanInput, fitter?: TenantFitter):
   if (last) await close(last);
   const pages = await pager?.finish();
   invalidRecords.sort((a, b) => a.record - b.record);
+  const managerPlan = managers && store !== undefined ? await planManagers(managers, store) : undefined;
   return {
     ...(file ? { file } : {}),
     records,
@@ -280,6 +308,30 @@ export async function planProvisioning(input: PlanInput, fitter?: TenantFitter):
     chunks: pager ? pager.first : chunks,
     ...(pages ? { pages } : {}),
     bytes,
+    ...(managerPlan ? { managers: managerPlan } : {}),
+  };
+}
+
+/** A file source's mapping, compiled (an invalid one is reported by the source reader). */
+function compiledOrUndefined(document: unknown): CompiledMapping | undefined {
+  if (document === undefined || document === null) return undefined;
+  const compiled = compileMapping(document);
+  return compiled.ok ? compiled.mapping : undefined;
+}
+
+/** The plan's managers: the links pending until the run has created the managers, stored as a claim. */
+async function planManagers(managers: ManagerReferences, store: string): Promise<ManagerPlan> {
+  const pending = managers.finish();
+  const claim =
+    pending.length > 0
+      ? await putClaim(store, 'plans', Buffer.from(pending.map((link) => `${JSON.stringify(link)}\n`).join('')))
+      : undefined;
+  return {
+    resolved: managers.resolved,
+    pending: pending.length,
+    ...(claim ? { claim } : {}),
+    warned: managers.warned,
+    warnings: managers.warnings,
   };
 }
 
@@ -344,7 +396,7 @@ export async function chunkEntries(tenant: string, source: ChunkSource, chunk: C
     lineAt = (index) => ({ user: source.users[index - source.offset] as Record<string, unknown> | undefined });
   }
   return indicesOf(chunk.ranges).map((index) => {
-    const { user, writes } = lineAt(index) ?? {};
+    const { user, writes, match } = lineAt(index) ?? {};
     const userName = userNameOf(user);
     if (!user || !userName) {
       throw source.kind === 'file'
@@ -357,7 +409,14 @@ export async function chunkEntries(tenant: string, source: ChunkSource, chunk: C
             FailureType.SourceChanged,
           );
     }
-    return { index, userName, bulkId: bulkIdFor(tenant, userName), user, ...(writes ? { writes } : {}) };
+    return {
+      index,
+      userName,
+      bulkId: bulkIdFor(tenant, userName),
+      user,
+      ...(writes ? { writes } : {}),
+      ...(match ? { match } : {}),
+    };
   });
 }
 
@@ -369,7 +428,13 @@ export function createProvisioningActivities(deps: ActivityDeps) {
      */
     async planProvisioning(input: PlanInput): Promise<ProvisionPlan> {
       return asActivity(() =>
-        heartbeating(() => planProvisioning(input, new TenantFitter(deps, input.tenant, input.model))),
+        heartbeating(() =>
+          planProvisioning(
+            input,
+            new TenantFitter(deps, input.tenant, input.model),
+            providerFinder(scimClientFor(deps, input.tenant), input.model.endpoint),
+          ),
+        ),
       );
     },
 

@@ -10,6 +10,8 @@ export interface Entry {
   user: Record<string, unknown>;
   /** The mapping's create-only attributes and flow-null clears: what an update of an existing user leaves out or removes. */
   writes?: AttributeWrites;
+  /** The mapping's matchOn pairs with this record's values, [provider attribute, value]: tried in turn to find its existing user. */
+  match?: Array<[string, string]>;
 }
 
 /** A record the provider refused or that could not be written, with the provider's answer. */

@@ -23,7 +23,7 @@ import { decode, formatIssues } from '../core/decode';
 import { isRefusedKey, refusedKeyMessage } from '../core/json';
 import { checkDatesSettings, type DatesSettings } from '../scim/dated-actions';
 import { URN } from '../scim/urns';
-import { parseTargetPath, setPath, type TargetPath } from '../scim/attribute-path';
+import { parseTargetPath, readPath, setPath, type TargetPath } from '../scim/attribute-path';
 import type { AttributeWrites } from '../scim/patch';
 import {
   type CompiledExpression,
@@ -34,6 +34,7 @@ import {
   evaluateAsync,
   readField,
   seededRandom,
+  uniqueCandidates,
 } from './expression';
 
 export const TRANSFORMS = ['trim', 'lowercase', 'uppercase', 'boolean', 'integer', 'number'] as const;
@@ -60,6 +61,11 @@ const RuleBody = t.partial({
   defaultOnCreate: Scalar,
   /** An empty source clears the attribute at the provider (a `remove`); by default it is left as it is. */
   flowNull: t.boolean,
+  /**
+   * The manager (`urn:…:enterprise:2.0:User:manager`): the attribute of the mapped users whose value
+   * the source gives to name the manager (docs/mappings.md "Manager references").
+   */
+  referenceBy: t.string,
 });
 
 export const MappingRule = t.intersection([t.type({ target: t.string }), RuleBody], 'MappingRule');
@@ -88,12 +94,48 @@ export type AttributeMapping = t.TypeOf<typeof AttributeMapping>;
 
 /** A mapping in its one normalized form. */
 export interface CompiledMapping {
-  rules: Array<MappingRule & { path: TargetPath; compiled?: CompiledExpression }>;
+  rules: Array<MappingRule & { path: TargetPath; compiled?: CompiledExpression; reference?: ManagerRule }>;
   schemas?: string[];
   /** Checked: each member an attribute path. */
   matchOn?: Array<[string, string]>;
   /** Checked (the default zone canonical); absent: the source carries no dates. */
   dates?: DatesSettings;
+}
+
+/**
+ * A manager reference rule, checked: the source's value is a key of the manager's own record, the
+ * value the mapping gives that record at `by` (a path of the mapped user), found at the provider's
+ * `providerAttribute` (the matchOn pair's provider side, else the same path).
+ */
+export interface ManagerRule {
+  by: string;
+  providerAttribute: string;
+}
+
+/** A record's manager as the source names it, to resolve to the provider's id where records are planned. */
+export interface ManagerReference {
+  /** The manager's key (the source's value). */
+  key: string;
+  by: string;
+  providerAttribute: string;
+  /** The rule's target (`urn:…:User:manager` or `…:manager.value`). */
+  target: string;
+}
+
+/** SelectUniqueValue's candidates for one target, to be chosen where records are planned (MappingContext.deferUnique). */
+export interface UniqueChoice {
+  target: string;
+  candidates: string[];
+}
+
+/** The enterprise extension's `manager`, or its `manager.value`. */
+export function isManagerTarget(path: TargetPath): boolean {
+  return (
+    path.extension?.toLowerCase() === URN.EnterpriseUser.toLowerCase() &&
+    path.attribute.toLowerCase() === 'manager' &&
+    path.filter === undefined &&
+    (path.sub === undefined || path.sub.toLowerCase() === 'value')
+  );
 }
 
 /**
@@ -108,6 +150,11 @@ export interface MappingContext {
    * eval`); without it a SelectUniqueValue rule fails. A promise needs explainMapping.
    */
   isUniqueIn?: (target: string, value: string) => boolean | Promise<boolean>;
+  /**
+   * Without isUniqueIn: a SelectUniqueValue rule gives its candidates (MapResult `choices`) for the
+   * caller to choose from, instead of failing (the provisioning planner, which asks the provider).
+   */
+  deferUnique?: boolean;
 }
 
 /** What one rule gives for one record. */
@@ -125,6 +172,14 @@ export type RuleOutcome =
   | { kind: 'skipped' }
   | { kind: 'problem'; problem: string };
 
+/** A rule's outcome while a record is mapped: also what is left to the caller to choose or resolve. */
+type Outcome =
+  | RuleOutcome
+  /** SelectUniqueValue's candidates, in order, to be chosen by the caller (MappingContext.deferUnique). */
+  | { kind: 'choice'; candidates: string[] }
+  /** A manager's key, to be resolved to the provider's id by the caller. */
+  | { kind: 'reference'; key: string };
+
 export { parseTargetPath, readPath, writesListElement, type TargetPath } from '../scim/attribute-path';
 
 export type CompileResult = { ok: true; mapping: CompiledMapping } | { ok: false; problems: string[] };
@@ -141,6 +196,8 @@ export function compileMapping(document: unknown, columns?: readonly string[]): 
       );
   const problems: string[] = [];
   const compiled: CompiledMapping['rules'] = [];
+  const referenceOf = (rule: MappingRule, path: TargetPath) =>
+    managerRule(rule, path, rules, matchOn, (problem) => problems.push(`${rule.target}: ${problem}`));
   for (const rule of rules) {
     const path = parseTargetPath(rule.target);
     const refused = path ? refusedNameIn(rule, path) : undefined;
@@ -157,11 +214,15 @@ export function compileMapping(document: unknown, columns?: readonly string[]): 
         problems.push(`${rule.target}: has both "default" and "defaultOnCreate" (one value for an empty source)`);
       else if (rule.apply === 'create' && rule.flowNull)
         problems.push(`${rule.target}: "apply": "create" never writes an update, so "flowNull" cannot clear it`);
-      else if (rule.expression === undefined) compiled.push({ ...rule, path });
       else {
-        const result = compileExpression(rule.expression, { entry: rule.target, ...(columns ? { columns } : {}) });
-        if (result.ok) compiled.push({ ...rule, path, compiled: result.expression });
-        else problems.push(...result.errors.map((error) => error.message));
+        const reference = referenceOf(rule, path);
+        const referring = reference ? { reference } : {};
+        if (rule.expression === undefined) compiled.push({ ...rule, path, ...referring });
+        else {
+          const result = compileExpression(rule.expression, { entry: rule.target, ...(columns ? { columns } : {}) });
+          if (result.ok) compiled.push({ ...rule, path, compiled: result.expression, ...referring });
+          else problems.push(...result.errors.map((error) => error.message));
+        }
       }
     }
   }
@@ -191,6 +252,41 @@ export function compileMapping(document: unknown, columns?: readonly string[]): 
       };
 }
 
+/**
+ * The manager reference a rule makes, if any: a rule for `urn:…:User:manager` itself, or one with
+ * `referenceBy` (which only the manager's rules may have). Its key attribute is `referenceBy`, else
+ * the first matchOn pair's, else externalId when the mapping maps it, else userName.
+ */
+function managerRule(
+  rule: MappingRule,
+  path: TargetPath,
+  rules: readonly MappingRule[],
+  matchOn: ReadonlyArray<readonly [string, string]> | undefined,
+  problem: (text: string) => void,
+): ManagerRule | undefined {
+  if (!isManagerTarget(path)) {
+    if (rule.referenceBy !== undefined)
+      problem('"referenceBy" is for the manager (urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager)');
+    return undefined;
+  }
+  if (path.sub !== undefined && rule.referenceBy === undefined) return undefined; // manager.value: the provider's id itself
+  if (rule.constant !== undefined) {
+    problem('a manager reference takes a "source" or an "expression" naming the manager, not a "constant"');
+    return undefined;
+  }
+  const mapsExternalId = rules.some((r) => r.target.trim() === 'externalId');
+  const by = rule.referenceBy ?? matchOn?.[0]?.[0] ?? (mapsExternalId ? 'externalId' : 'userName');
+  const byPath = parseTargetPath(by);
+  if (!byPath || isManagerTarget(byPath)) {
+    problem(`"referenceBy": ${JSON.stringify(by)} is not an attribute of the mapped users to find the manager by`);
+    return undefined;
+  }
+  if (!rules.some((r) => r.target.trim() === by.trim()))
+    problem(`"referenceBy": the mapping does not map ${by}, so no record of the run has a key to be found by`);
+  const pair = matchOn?.find(([ours]) => ours.trim() === by.trim());
+  return { by, providerAttribute: pair ? pair[1] : by };
+}
+
 /** A name in the rule's target or source fields that is refused as a key (see core/json.ts), if any. */
 function refusedNameIn(rule: MappingRule, path: TargetPath): string | undefined {
   const sources = rule.source === undefined ? [] : Array.isArray(rule.source) ? rule.source : [rule.source];
@@ -218,7 +314,15 @@ export function identityMapping(columns: readonly string[]): CompileResult {
 }
 
 export type MapResult =
-  | { ok: true; user: Record<string, unknown>; writes?: AttributeWrites }
+  | {
+      ok: true;
+      user: Record<string, unknown>;
+      writes?: AttributeWrites;
+      /** SelectUniqueValue rules left to the caller to choose (MappingContext.deferUnique). */
+      choices?: UniqueChoice[];
+      /** The manager, named by its key: the caller resolves it to the provider's id. */
+      manager?: ManagerReference;
+    }
   | { ok: false; problems: string[] };
 
 /** Applies a compiled mapping to one source record. Problems name the target and the source. */
@@ -228,7 +332,7 @@ export function applyMapping(
   context?: MappingContext,
 ): MapResult {
   const mapped: Mapped = { user: {}, problems: [], writes: {} };
-  for (const rule of mapping.rules) place(mapped, rule, ruleOutcome(rule, record, context));
+  for (const rule of mapping.rules) place(mapped, rule, mappedOutcome(rule, record, context));
   return finish(mapping, mapped);
 }
 
@@ -245,11 +349,18 @@ export async function explainMapping(
   const outcomes: Array<{ target: string; outcome: RuleOutcome }> = [];
   for (const rule of mapping.rules) {
     const evaluation = rule.compiled ? expressionContext(rule, context) : undefined;
-    const outcome =
+    const outcome: Outcome =
       rule.compiled && evaluation && !('kind' in evaluation)
         ? expressionOutcome(rule, await evaluateAsync(rule.compiled, record, evaluation))
-        : ruleOutcome(rule, record, context);
-    outcomes.push({ target: rule.target, outcome });
+        : mappedOutcome(rule, record, context);
+    // A manager is shown by the key the source names it by (a plan resolves it to the provider's id).
+    const shown: RuleOutcome =
+      outcome.kind === 'reference'
+        ? { kind: 'value', value: outcome.key }
+        : outcome.kind === 'choice'
+          ? { kind: 'problem', problem: `${rule.target}: SelectUniqueValue needs a uniqueness check` }
+          : outcome;
+    outcomes.push({ target: rule.target, outcome: shown });
     place(mapped, rule, outcome);
   }
   return { outcomes, result: finish(mapping, mapped) };
@@ -263,6 +374,21 @@ export function ruleOutcome(
   record: Record<string, unknown>,
   context?: MappingContext,
 ): RuleOutcome {
+  const outcome = mappedOutcome(rule, record, context);
+  if (outcome.kind === 'reference') return { kind: 'value', value: outcome.key };
+  if (outcome.kind === 'choice')
+    return { kind: 'problem', problem: `${rule.target}: SelectUniqueValue is chosen where records are planned` };
+  return outcome;
+}
+
+function mappedOutcome(rule: CompiledRule, record: Record<string, unknown>, context?: MappingContext): Outcome {
+  const outcome = valueOutcome(rule, record, context);
+  return rule.reference && outcome.kind === 'value' ? { kind: 'reference', key: String(outcome.value) } : outcome;
+}
+
+function valueOutcome(rule: CompiledRule, record: Record<string, unknown>, context?: MappingContext): Outcome {
+  if (rule.compiled?.selectsUnique && context?.deferUnique && !context.isUniqueIn)
+    return choiceOutcome(rule, record, context);
   if (!rule.compiled)
     return settle(
       rule,
@@ -275,6 +401,28 @@ export function ruleOutcome(
 }
 
 const NO_CONTEXT: EvaluationContext = { now: 0 };
+
+/** A SelectUniqueValue rule's candidates, each after the rule's transforms, for the caller to choose from. */
+function choiceOutcome(rule: CompiledRule, record: Record<string, unknown>, context: MappingContext): Outcome {
+  const compiled = rule.compiled!;
+  const evaluation: EvaluationContext = { now: context.now };
+  if (compiled.volatile) evaluation.random = seededRandom(`${context.seed}\u0000${rule.target}`);
+  const found = uniqueCandidates(compiled, record, evaluation);
+  if (!found.ok) return { kind: 'problem', problem: found.problem };
+  if (found.ignore) return { kind: 'skipped' };
+  const candidates: string[] = [];
+  for (const candidate of found.candidates) {
+    const settled = settle(rule, candidate);
+    if (settled.kind === 'problem') return settled;
+    if (settled.kind === 'value' && !candidates.includes(String(settled.value))) candidates.push(String(settled.value));
+  }
+  return candidates.length > 0
+    ? { kind: 'choice', candidates }
+    : {
+        kind: 'problem',
+        problem: `${rule.target}: SelectUniqueValue: none of its candidates has a value for this record`,
+      };
+}
 
 /** The evaluation context of one expression rule, or the problem of a volatile rule mapped without a context. */
 function expressionContext(rule: CompiledRule, context: MappingContext | undefined): EvaluationContext | RuleOutcome {
@@ -329,22 +477,49 @@ interface Mapped {
   user: Record<string, unknown>;
   problems: string[];
   writes: AttributeWrites;
+  choices?: UniqueChoice[];
+  manager?: ManagerReference;
 }
 
-function place(mapped: Mapped, rule: CompiledRule, outcome: RuleOutcome): void {
+function place(mapped: Mapped, rule: CompiledRule, outcome: Outcome): void {
   if (outcome.kind === 'value') {
     setPath(mapped.user, rule.path, outcome.value);
     if (rule.apply === 'create' || outcome.onCreate) (mapped.writes.createOnly ??= []).push(rule.target);
     // An empty source with flowNull still clears on update what a create got from defaultOnCreate.
     if (outcome.onCreate && rule.flowNull) (mapped.writes.clear ??= []).push(rule.target);
+  } else if (outcome.kind === 'choice' || outcome.kind === 'reference') {
+    // Placed by the caller once chosen or resolved; how it is written is known now.
+    if (outcome.kind === 'choice')
+      (mapped.choices ??= []).push({ target: rule.target, candidates: outcome.candidates });
+    else mapped.manager = { key: outcome.key, ...rule.reference!, target: rule.target };
+    if (rule.apply === 'create') (mapped.writes.createOnly ??= []).push(rule.target);
   } else if (outcome.kind === 'unset' && rule.flowNull) (mapped.writes.clear ??= []).push(rule.target);
   else if (outcome.kind === 'problem') mapped.problems.push(outcome.problem);
 }
 
-function finish(mapping: CompiledMapping, { user, problems, writes }: Mapped): MapResult {
+function finish(mapping: CompiledMapping, { user, problems, writes, choices, manager }: Mapped): MapResult {
   if (problems.length > 0) return { ok: false, problems };
   const modes = writes.createOnly || writes.clear ? { writes } : {};
-  return { ok: true, user: { schemas: mapping.schemas ?? schemasOf(user), ...user }, ...modes };
+  const pending = { ...(choices ? { choices } : {}), ...(manager ? { manager } : {}) };
+  return { ok: true, user: { schemas: mapping.schemas ?? schemasOf(user), ...user }, ...modes, ...pending };
+}
+
+/**
+ * Places a value chosen or resolved by the caller (a SelectUniqueValue choice, a manager's id) in
+ * a mapped user; `schemas` gains the extension when it is new to the user.
+ */
+export function placeResolved(user: Record<string, unknown>, target: string, value: unknown): void {
+  const path = parseTargetPath(target);
+  if (!path) return;
+  const at = isManagerTarget(path) ? { ...path, sub: 'value' } : path;
+  setPath(user, at, value);
+  const schemas = user.schemas;
+  if (
+    at.extension &&
+    Array.isArray(schemas) &&
+    !schemas.some((s) => String(s).toLowerCase() === at.extension!.toLowerCase())
+  )
+    schemas.push(at.extension);
 }
 
 /**
@@ -407,4 +582,21 @@ function applyTransforms(
     }
   }
   return { ok: true, value: current };
+}
+
+/**
+ * A mapped user's matchOn pairs with its values: [provider attribute, value] for each pair whose
+ * attribute the user has (a string or a number), in the mapping's order.
+ */
+export function matchValuesOf(
+  matchOn: ReadonlyArray<readonly [string, string]>,
+  user: Record<string, unknown>,
+): Array<[string, string]> {
+  return matchOn.flatMap(([ours, theirs]) => {
+    const path = parseTargetPath(ours);
+    const value = path ? readPath(user, path) : undefined;
+    return (typeof value === 'string' && value !== '') || typeof value === 'number'
+      ? [[theirs, String(value)] as [string, string]]
+      : [];
+  });
 }

@@ -108,6 +108,13 @@ export const HISTORY_SHIMS = {
     pinned: ['syncUsers-approved-before-dated-plans.json'],
     removeWhen: `${NO_OPEN_RUN('syncUsers', 'the patch')}; then deprecatePatch('sync-dated-plans') with the old branch gone, and the deprecatePatch call itself once no run of that build is open`,
   },
+  'provision-manager-links': {
+    what: 'provisionUsers runs started before manager references ended after the last batch; since the patch a run whose plan holds manager links to users it created links them in a last pass (linkManagers)',
+    since: { patch: 'provision-manager-links' },
+    code: [{ file: 'src/workflows/provision-users/workflow.ts', symbol: "patchedSince('provision-manager-links')" }],
+    pinned: ['provisionUsers-sync-before-manager-links.json'],
+    removeWhen: `${NO_OPEN_RUN('provisionUsers', 'the patch')}; then deprecatePatch('provision-manager-links') with the old branch gone, and the deprecatePatch call itself once no run of that build is open`,
+  },
 } satisfies Record<string, HistoryShim>;
 
 export type ShimId = keyof typeof HISTORY_SHIMS;

@@ -34,7 +34,13 @@ export async function resolveExisting(
     const match = await lookupUser(
       client,
       { userName: entry.userName },
-      { endpoint, filter: true, scanOnMiss: true, call: (request) => request() },
+      {
+        endpoint,
+        filter: true,
+        scanOnMiss: true,
+        call: (request) => request(),
+        ...(entry.match ? { matchOn: entry.match } : {}),
+      },
     );
     if (match.kind === 'ambiguous') {
       return {

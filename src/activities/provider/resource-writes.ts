@@ -109,6 +109,7 @@ export async function writeRecord(ctx: WriteContext, entry: Entry): Promise<Reco
       scanOnMiss,
       dialect: ctx.dialect,
       call: (r) => untilDeadline(ctx.deadline, r),
+      ...(entry.match ? { matchOn: entry.match } : {}),
     });
   try {
     for (let round = 1; ; round++) {

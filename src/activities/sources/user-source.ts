@@ -14,8 +14,10 @@ import {
   type CompiledMapping,
   compileMapping,
   identityMapping,
+  type ManagerReference,
   type MappingContext,
   schemasOf,
+  type UniqueChoice,
 } from '../../mapping/mapping';
 import type { DatesSettings } from '../../scim/dated-actions';
 import type { AttributeWrites } from '../../scim/patch';
@@ -49,6 +51,9 @@ export type MappedRecord = ({ user: Record<string, unknown> } | { problems: stri
   dated?: Record<string, unknown>;
   /** The mapping's create-only attributes and flow-null clears for this record (src/scim/patch.ts). */
   writes?: AttributeWrites;
+  /** SelectUniqueValue candidates the planner chooses from (Planning.deferUnique), and the manager it resolves. */
+  choices?: UniqueChoice[];
+  manager?: ManagerReference;
 };
 
 /** Which source was read, and which version of it. */
@@ -75,10 +80,14 @@ export interface LoadedSource extends SourceSnapshot {
 export interface Planning {
   now: number;
   planId: string;
+  /** SelectUniqueValue's candidates are left in the record for the planner to choose from (MappingContext.deferUnique). */
+  deferUnique?: boolean;
 }
 
 const contextAt = (planning: Planning | undefined, where: string): MappingContext | undefined =>
-  planning ? { now: planning.now, seed: `${planning.planId}/${where}` } : undefined;
+  planning
+    ? { now: planning.now, seed: `${planning.planId}/${where}`, ...(planning.deferUnique ? { deferUnique: true } : {}) }
+    : undefined;
 
 /** Called with each record in source order (`index` from 0); the read waits for a returned promise. */
 export type RecordSink = (record: MappedRecord, index: number) => void | Promise<void>;
@@ -141,9 +150,15 @@ export function mapRecord(
   if (!mapping) return { user: withSchemas(record as Record<string, unknown>) };
   const mapped = applyMapping(mapping, record as Record<string, unknown>, context);
   const dated = mapping.dates ? datedColumnsOf(mapping.dates, record as Record<string, unknown>) : undefined;
-  return mapped.ok
-    ? { user: mapped.user, ...(mapped.writes ? { writes: mapped.writes } : {}), ...(dated ? { dated } : {}) }
-    : { problems: mapped.problems };
+  if (!mapped.ok) return { problems: mapped.problems };
+  const { user, writes, choices, manager } = mapped;
+  return {
+    user,
+    ...(writes ? { writes } : {}),
+    ...(dated ? { dated } : {}),
+    ...(choices ? { choices } : {}),
+    ...(manager ? { manager } : {}),
+  };
 }
 
 /** The date and zone columns (or JSON field paths) a mapping's `dates` names, as the record has them (own keys only). */

@@ -275,6 +275,24 @@ export function evaluate(
   }
 }
 
+/**
+ * SelectUniqueValue's candidates for one record, in order (empty ones left out), without choosing:
+ * the planner asks the provider and the run's own records about each one and records the choice.
+ */
+export function uniqueCandidates(
+  compiled: CompiledExpression,
+  record: Record<string, unknown>,
+  context: EvaluationContext,
+): { ok: true; candidates: string[]; ignore?: true } | { ok: false; problem: string } {
+  try {
+    return { ok: true, candidates: candidates(compiled, record, start(compiled, context)) };
+  } catch (problem) {
+    if (problem instanceof IgnoreFlow) return { ok: true, candidates: [], ignore: true };
+    const failed = failure(compiled, problem);
+    return { ok: false, problem: failed.ok ? `${compiled.entry}: no candidates` : failed.problem };
+  }
+}
+
 /** Like evaluate, awaiting an asynchronous isUnique (a look-up in the target) one candidate at a time. */
 export async function evaluateAsync(
   compiled: CompiledExpression,

@@ -4,7 +4,7 @@
 // checks once per run (syntax, function names, argument counts, columns, literal formats and
 // patterns); evaluate runs the result per record.
 import { type ExpressionError, type LocatedExpressionError, locate } from './errors';
-import { type CompiledExpression, evaluate, evaluateAsync } from './evaluate';
+import { type CompiledExpression, evaluate, evaluateAsync, uniqueCandidates } from './evaluate';
 import { FUNCTIONS, LEFT_OUT } from './functions';
 import { type Argument, type Node, parse } from './parser';
 
@@ -12,7 +12,7 @@ export type { CompiledExpression, EvaluationContext, EvaluationResult } from './
 export type { ExpressionError, LocatedExpressionError } from './errors';
 export type { Output } from './values';
 export { readField } from './values';
-export { evaluate, evaluateAsync };
+export { evaluate, evaluateAsync, uniqueCandidates };
 export { seededRandom } from './random';
 export { FUNCTIONS, LEFT_OUT } from './functions';
 

@@ -48,6 +48,7 @@ import {
   type Settings,
 } from './contract';
 import { legacyRunModel, patchedSince } from '../history-compat';
+import { linkManagersOfRun, withManagerLinks } from './manager-links';
 import { ReportRecorder } from '../report';
 import { countRecords } from '../business-metrics';
 import { fileNameOf, withSummary } from '../ui-metadata';
@@ -139,7 +140,11 @@ export async function provisionUsers(
         state.run += 1;
         await continueAsNew<typeof provisionUsers>(input, state);
       }
-      return resultOf(input, state, settings.maxReported);
+      // Second pass: users whose manager this run created, linked now that it exists (history-compat: provision-manager-links).
+      const managerLinks = patchedSince('provision-manager-links')
+        ? await linkManagersOfRun(input, state, settings.maxReported, report)
+        : undefined;
+      return withManagerLinks(resultOf(input, state, settings.maxReported), managerLinks);
     },
     (result) => outcomeOf(result.totals),
     (end) => (phase = end),
