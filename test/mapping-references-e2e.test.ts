@@ -199,9 +199,19 @@ describe('manager references and SelectUniqueValue, planned against the provider
       }).run((): Promise<ProvisionPlan> => activities.planProvisioning(input));
     const userNames = async (plan: ProvisionPlan) =>
       (await Promise.all(plan.chunks.map((c) => chunkEntries('sandbox', plan.file!, c)))).flat().map((e) => e.userName);
+    // The first attempt meets 503s (its lookups are retried); the retry a provider that ignores filters (answers verified).
+    sandbox.setSwitches({ failNext: 3, failStatus: 503, retryAfterSeconds: 0 });
+    sandbox.clearRequestLog();
     const planned = await attempt(1);
+    assert.equal(sandbox.switches.failNext, 0, 'the 503s were met');
+    const lookups = sandbox.requestLog.filter((r) => r.method === 'GET' && r.path.endsWith('/Users'));
+    assert.equal(lookups.filter((r) => r.status === 503).length, 3);
+    // Record 1 asks about two candidates; records 2 and 3 about their last only: the first is known
+    // taken (asked once per plan), the others were chosen by earlier records of the run.
+    assert.equal(lookups.filter((r) => r.status === 200).length, 4, JSON.stringify(lookups));
     assert.deepEqual(await userNames(planned), ['max.ruiz@contoso.com', 'max.ruiz.m2@contoso.com', 'max.ruiz.m3@contoso.com']);
-    const retried = await attempt(2);
+    sandbox.setSwitches({ filterMode: 'ignored' });
+    const retried = await attempt(2).finally(() => sandbox.setSwitches({ filterMode: 'rfc', retryAfterSeconds: 1 }));
     assert.deepEqual(
       retried.chunks.map((c) => c.claim?.sha256),
       planned.chunks.map((c) => c.claim?.sha256),
