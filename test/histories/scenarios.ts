@@ -183,6 +183,19 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'provisionUsers manager links (a manager created by the run, linked by its last pass)',
+    async record(c) {
+      const file = path.join(c.workDir, 'managed.csv');
+      fs.writeFileSync(file, 'emp_id,email,manager_id\nML1,ml.report@example.com,ML2\nML2,ml.manager@example.com,\n');
+      const mapping = {
+        attributes: { externalId: 'emp_id', userName: 'email', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager': { source: 'manager_id' } },
+      };
+      const result = await provision(c, 'manager-links', { tenant: 'sandbox', source: { path: file, mapping } });
+      assert.equal(result.totals.created, 2);
+      assert.equal((result as { managerLinks?: { linked: number } }).managerLinks?.linked, 1, 'manager-links: the last pass linked the report');
+    },
+  },
+  {
     name: 'provisionUsers async',
     async record(c) {
       const result = await provision(c, 'async', { tenant: 'sandbox', users: inlineUsers('async', 6), preferAsync: true, maxOperationsPerRequest: 3, chunksPerBatch: 2 });
