@@ -104,7 +104,11 @@ describe('manager references and SelectUniqueValue, planned against the provider
       source: { path: file, mapping: MANAGED },
       maxOperationsPerRequest: 2,
     });
-    assert.deepEqual([first.totals.created, first.totals.failed, first.totals.invalid], [5, 0, 0], JSON.stringify(first));
+    assert.deepEqual(
+      [first.totals.created, first.totals.failed, first.totals.invalid],
+      [5, 0, 0],
+      JSON.stringify(first),
+    );
     assert.ok(first.managerLinks, 'the result says what became of the managers');
     const { warnings, ...counts } = first.managerLinks;
     assert.deepEqual(counts, { resolvedWhenPlanned: 2, linked: 1, unchanged: 0, warned: 1, warningsOmitted: 0 });
@@ -131,7 +135,11 @@ describe('manager references and SelectUniqueValue, planned against the provider
       'E5,Eva,Lopes,Agent,',
     ]);
     const again = await run(provisionUsers, { tenant: 'sandbox', source: { path: changed, mapping: MANAGED } });
-    assert.deepEqual([again.totals.created, again.totals.updated, again.totals.failed], [0, 1, 0], JSON.stringify(again.totals));
+    assert.deepEqual(
+      [again.totals.created, again.totals.updated, again.totals.failed],
+      [0, 1, 0],
+      JSON.stringify(again.totals),
+    );
     assert.equal(again.managerLinks?.resolvedWhenPlanned, 3, 'every manager but E999 exists now');
     assert.equal(again.managerLinks?.linked, 0);
     assert.equal(stored('bob.reis@corp.example')?.[ENTERPRISE]?.manager?.value, stored('ana.lima@corp.example')?.id);
@@ -153,7 +161,11 @@ describe('manager references and SelectUniqueValue, planned against the provider
     const header = 'emp_id,first,last';
     const file = csv(header, ['Z1,Zoe,Lind', 'Z2,Zoe,Lind', 'Z9,Zoe,Lind', 'Z4,Ola,Berg']);
     const first = await run(provisionUsers, { tenant: 'sandbox', source: { path: file, mapping: UNIQUE } });
-    assert.deepEqual([first.totals.created, first.totals.invalid, first.totals.failed], [3, 1, 0], JSON.stringify(first));
+    assert.deepEqual(
+      [first.totals.created, first.totals.invalid, first.totals.failed],
+      [3, 1, 0],
+      JSON.stringify(first),
+    );
     const byExternalId = (id: string) => sandbox.listUsers().find((u) => u.externalId === id)?.userName;
     assert.equal(byExternalId('Z1'), 'zoe.lind@contoso.com', 'the second candidate: the first is at the provider');
     assert.equal(byExternalId('Z2'), 'zoe.lind.z2@contoso.com', 'the third: the second went to record 1');
@@ -167,7 +179,11 @@ describe('manager references and SelectUniqueValue, planned against the provider
 
     // The same file again: each record's own user holds its value (found by externalId), so it is chosen again.
     const rerun = await run(provisionUsers, { tenant: 'sandbox', source: { path: file, mapping: UNIQUE } });
-    assert.deepEqual([rerun.totals.created, rerun.totals.unchanged, rerun.totals.invalid], [0, 3, 1], JSON.stringify(rerun.totals));
+    assert.deepEqual(
+      [rerun.totals.created, rerun.totals.unchanged, rerun.totals.invalid],
+      [0, 3, 1],
+      JSON.stringify(rerun.totals),
+    );
     assert.equal(byExternalId('Z2'), 'zoe.lind.z2@contoso.com');
   });
 
@@ -177,7 +193,13 @@ describe('manager references and SelectUniqueValue, planned against the provider
     const built = userSchemaModel(
       {
         Resources: [
-          { id: 'User', name: 'User', endpoint: '/Users', schema: CORE, schemaExtensions: [{ schema: ENTERPRISE, required: false }] },
+          {
+            id: 'User',
+            name: 'User',
+            endpoint: '/Users',
+            schema: CORE,
+            schemaExtensions: [{ schema: ENTERPRISE, required: false }],
+          },
         ],
       },
       { Resources: [userSchema, enterpriseUserSchema] },
@@ -209,7 +231,11 @@ describe('manager references and SelectUniqueValue, planned against the provider
     // Record 1 asks about two candidates; records 2 and 3 about their last only: the first is known
     // taken (asked once per plan), the others were chosen by earlier records of the run.
     assert.equal(lookups.filter((r) => r.status === 200).length, 4, JSON.stringify(lookups));
-    assert.deepEqual(await userNames(planned), ['max.ruiz@contoso.com', 'max.ruiz.m2@contoso.com', 'max.ruiz.m3@contoso.com']);
+    assert.deepEqual(await userNames(planned), [
+      'max.ruiz@contoso.com',
+      'max.ruiz.m2@contoso.com',
+      'max.ruiz.m3@contoso.com',
+    ]);
     sandbox.setSwitches({ filterMode: 'ignored' });
     const retried = await attempt(2).finally(() => sandbox.setSwitches({ filterMode: 'rfc', retryAfterSeconds: 1 }));
     assert.deepEqual(
@@ -229,8 +255,16 @@ describe('manager references and SelectUniqueValue, planned against the provider
       ],
     };
     const file = csv('emp_id,email,first,last', ['R1,new.name@corp.example,New,Name']);
-    const result = await run(provisionUsers, { tenant: 'sandbox', source: { path: file, mapping }, mode: 'per-resource' });
-    assert.deepEqual([result.totals.created, result.totals.updated, result.totals.failed], [0, 1, 0], JSON.stringify(result));
+    const result = await run(provisionUsers, {
+      tenant: 'sandbox',
+      source: { path: file, mapping },
+      mode: 'per-resource',
+    });
+    assert.deepEqual(
+      [result.totals.created, result.totals.updated, result.totals.failed],
+      [0, 1, 0],
+      JSON.stringify(result),
+    );
     assert.equal(sandbox.getUser(renamed.id as string)?.userName, 'new.name@corp.example');
     assert.equal(stored('old.name@corp.example'), undefined);
   });
