@@ -2,7 +2,10 @@
 // what compiles, and what a mapped record leaves to the planner. Pure: no provider.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { enterpriseUserSchema, userSchema } from 'cxone-sandbox';
 import { applyMapping, compileMapping, matchValuesOf, placeResolved } from '../src/mapping/mapping';
+import { checkMappingAgainstSchema } from '../src/mapping/schema-check';
+import { userSchemaModel } from '../src/scim/user-validation';
 
 const MANAGER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager';
 

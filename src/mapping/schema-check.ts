@@ -188,7 +188,8 @@ export function checkMappingAgainstSchema(mapping: CompiledMapping, model: UserS
     }
     let leaf = def;
     if (def.type === 'complex') {
-      const subName = path.sub ?? (list ? 'value' : undefined);
+      // A manager reference is written as the manager's id, in manager.value.
+      const subName = path.sub ?? (list || rule.reference ? 'value' : undefined);
       const subs = def.subAttributes ?? [];
       if (subName === undefined) {
         fail(`${def.name} is complex: map its sub-attributes (${subs.map((s) => `${def.name}.${s.name}`).join(', ')})`);
