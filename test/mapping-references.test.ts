@@ -46,6 +46,25 @@ describe('manager references in a mapping', () => {
       direct.rules.find((r) => r.reference),
       undefined,
     );
+    // `mapping check`: a reference writes manager.value, so the complex manager is no problem.
+    const model = userSchemaModel(
+      {
+        Resources: [
+          {
+            id: 'User',
+            name: 'User',
+            endpoint: '/Users',
+            schema: 'urn:ietf:params:scim:schemas:core:2.0:User',
+            schemaExtensions: [
+              { schema: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', required: false },
+            ],
+          },
+        ],
+      },
+      { Resources: [userSchema, enterpriseUserSchema] },
+    );
+    assert.ok(model.ok);
+    assert.deepEqual(checkMappingAgainstSchema(byExternal, model.model), []);
   });
 
   it('refuses referenceBy elsewhere, a constant manager, and a key attribute the mapping does not map', () => {
