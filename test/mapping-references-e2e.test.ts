@@ -18,7 +18,6 @@ import { TenantRegistry } from '../src/config/tenants';
 import { userSchemaModel } from '../src/scim/user-validation';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { provisionUsers, syncUsers, type ProvisionUsersInput, type SyncUsersInput } from '../src/workflows';
-import type { ManagerLinks } from '../src/workflows/provision-users/manager-links';
 import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 import { scimUser as user } from './helpers/users';
 
@@ -51,7 +50,7 @@ const UNIQUE = {
   },
 };
 
-type Result = Awaited<ReturnType<typeof provisionUsers>> & { managerLinks?: ManagerLinks };
+type Result = Awaited<ReturnType<typeof provisionUsers>>;
 
 describe('manager references and SelectUniqueValue, planned against the provider and the run', () => {
   let temporal: TemporalEnvironment;

@@ -4,7 +4,6 @@
 // the CXone adapter once per run, each only when the first record that names one needs it; a list
 // the tenant cannot give (no such API, an unexpected answer, a refusal) makes each record that
 // needs it a per-record error saying why, and nothing of that record is sent.
-import { Context } from '@temporalio/activity';
 import { ScimHttpError, type ScimClient } from '../http';
 import { CxoneAdmin, CxoneAdminShapeError, isMissingApi, type CxoneAdminPaths } from '../http/cxone-admin';
 import {
@@ -19,6 +18,7 @@ import {
 import { userNameOf, withDeclaredNames, type UserSchemaModel } from '../scim/user-validation';
 import { scimClientFor, type ActivityDeps } from './deps';
 import { untilDeadline } from './provider/until-deadline';
+import { attemptDeadline } from './provider/attribute-finder';
 import type { MappedRecord } from './sources/user-source';
 
 /** A record after fitting: a failed one keeps its userName for the report. */
@@ -40,15 +40,6 @@ const PATH_OF: Record<ReferenceKind, keyof CxoneAdminPaths> = {
   teams: 'teamSearch',
   loginAuthenticators: 'loginAuthenticators',
 };
-
-/** How long an attempt retries 429, 5xx and outages itself before it fails and Temporal retries the activity. */
-function attemptDeadline(): number {
-  try {
-    return Date.now() + Math.max(5_000, Context.current().info.startToCloseTimeoutMs - 30_000);
-  } catch {
-    return Date.now() + 60_000; // called outside an activity (tests, benchmark baseline)
-  }
-}
 
 export class TenantFitter {
   readonly #deps: ActivityDeps;

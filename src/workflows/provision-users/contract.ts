@@ -3,6 +3,7 @@
 // computed from that state. Workflow-safe: no I/O.
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { ChunkPages } from '../../activities/claims/chunk-pages';
+import type { ManagerWarning } from '../../activities/manager-refs';
 import type { ProvisionPlan } from '../../activities/provisioning';
 import type { SourceFormat } from '../../activities/sources/user-source';
 import type { ChunkDescriptor } from '../../scim/bulk-plan';
@@ -117,6 +118,22 @@ export interface ProvisionUsersResult {
   batchRuns: number;
   /** Largest history length any run of this workflow or its batches reached (as seen by the workflow). */
   largestHistoryLength: number;
+  /** What became of the mapping's manager references (absent without any). */
+  managerLinks?: ManagerLinks;
+}
+
+/** What became of the mapping's manager references. */
+export interface ManagerLinks {
+  /** Records whose manager the provider already had when planned (sent with the user). */
+  resolvedWhenPlanned: number;
+  /** Records linked by the second pass to a manager this run created. */
+  linked: number;
+  /** Records the second pass found linked already. */
+  unchanged: number;
+  /** Records provisioned without their manager (not found, ambiguous, or refused): warnings, not failures. */
+  warned: number;
+  warnings: ManagerWarning[];
+  warningsOmitted: number;
 }
 
 /** What a run hands to the next one on continue-as-new. */

@@ -7,21 +7,7 @@ import type { ManagerWarning } from '../../activities/manager-refs';
 import { providerCallUntil } from '../activity-options';
 import type { ReportRecorder } from '../report';
 import { withSummary } from '../ui-metadata';
-import type { Continuation, ProvisionUsersInput, ProvisionUsersResult } from './contract';
-
-/** What became of the mapping's manager references. */
-export interface ManagerLinks {
-  /** Records whose manager the provider already had when planned (sent with the user). */
-  resolvedWhenPlanned: number;
-  /** Records linked by the second pass to a manager this run created. */
-  linked: number;
-  /** Records the second pass found linked already. */
-  unchanged: number;
-  /** Records provisioned without their manager (not found, ambiguous, or refused): warnings, not failures. */
-  warned: number;
-  warnings: ManagerWarning[];
-  warningsOmitted: number;
-}
+import type { Continuation, ManagerLinks, ProvisionUsersInput, ProvisionUsersResult } from './contract';
 
 /** The second pass, when the plan has manager references; undefined otherwise. */
 export async function linkManagersOfRun(
@@ -74,9 +60,6 @@ export async function linkManagersOfRun(
 }
 
 /** The run's result with what became of its manager references. */
-export function withManagerLinks(
-  result: ProvisionUsersResult,
-  links: ManagerLinks | undefined,
-): ProvisionUsersResult & { managerLinks?: ManagerLinks } {
+export function withManagerLinks(result: ProvisionUsersResult, links: ManagerLinks | undefined): ProvisionUsersResult {
   return links ? { ...result, managerLinks: links } : result;
 }
