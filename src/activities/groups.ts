@@ -107,7 +107,7 @@ const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
  * SHA-256 of canonicalJson({ tenant, rules, changes }), fed one change at a time: the same hash
  * as of the whole document, without the whole document as one string.
  */
-function planHashOf(tenant: string, rules: GroupRules, changes: readonly GroupChange[]): string {
+export function planHashOf(tenant: string, rules: GroupRules, changes: readonly GroupChange[]): string {
   const hash = createHash('sha256').update('{"changes":[');
   changes.forEach((change, i) => hash.update(i === 0 ? canonicalJson(change) : `,${canonicalJson(change)}`));
   return hash.update(`],"rules":${canonicalJson(rules)},"tenant":${canonicalJson(tenant)}}`).digest('hex');
