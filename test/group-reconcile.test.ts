@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createHash } from 'node:crypto';
+import { planHashOf } from '../src/activities/groups';
+import { canonicalJson } from '../src/scim/canonical';
 import {
   assertFilteredRemovals,
+  groupsWhoseMembersMatter,
+  MemberIndex,
   planGroups,
   removeMemberOperation,
   slices,
@@ -146,6 +151,68 @@ describe('planGroups', () => {
       ['protected Admins', 'delete hr-old', 'out-of-scope Other'],
     );
     assert.equal(plan.managedGroups, 1);
+  });
+});
+
+describe('planning at scale', () => {
+  it('keeps in the member index only the users the source names, one id per key, every id of a shared key', () => {
+    const source = [group('Sales', ['ALICE@corp.example', 'dup@corp.example', 'ghost@corp.example'])];
+    const index = new MemberIndex('userName', MemberIndex.keysNamedBy(source, 'userName'));
+    for (const u of [...users, users[0]]) index.add(u.id, u.userName); // alice listed twice (a page shifted)
+    assert.deepEqual(index.lookup('alice@CORP.example'), ['u1'], 'listed twice, still one user');
+    assert.deepEqual(index.lookup('dup@corp.example'), ['d1', 'd2']);
+    assert.deepEqual(index.lookup('bob@corp.example'), [], 'a user the source never names is not kept');
+    const plan = planGroups(source, [], index, () => new Set(), rules);
+    assert.deepEqual(plan.changes[0].add, ['u1']);
+    assert.equal(plan.problemCount, 2);
+    assert.throws(
+      () => planGroups(source, [], index, () => new Set(), { ...rules, memberKey: 'externalId' }),
+      /by userName/,
+    );
+  });
+
+  it('counts every problem and keeps the first maxProblems', () => {
+    const ghosts = Array.from({ length: 50 }, (_, i) => `ghost${i}@corp.example`);
+    const plan = planGroups([group('Sales', ghosts)], [], users, () => new Set(), rules, 3);
+    assert.equal(plan.problemCount, 50);
+    assert.deepEqual(
+      plan.problems.map((p) => p.reason),
+      ghosts.slice(0, 3).map((g) => `member "${g}" matches no provider user (by userName)`),
+    );
+  });
+
+  it('reads current members only of groups in scope or matched by the source, never of protected ones', () => {
+    const ids = groupsWhoseMembersMatter(
+      [group('Sales', [])],
+      [
+        { id: 'g1', displayName: 'hr-payroll' },
+        { id: 'g2', displayName: 'SALES' },
+        { id: 'g3', displayName: 'Other' },
+        { id: 'g4', displayName: 'HR-Admins' },
+      ],
+      { ...rules, scope: { displayNamePrefix: 'HR-' }, protectedGroups: ['hr-admins'] },
+    );
+    assert.deepEqual([...ids].sort(), ['g1', 'g2']);
+  });
+
+  it('hashes the plan change by change to the SHA-256 of its canonical JSON', () => {
+    const plan = planGroups(
+      [group('Sales', ['alice@corp.example']), group('Support', ['bob@corp.example'])],
+      [{ id: 'g1', displayName: 'Sales', externalId: 'x' }],
+      users,
+      () => new Set(['u3']),
+      rules,
+    );
+    const whole = createHash('sha256')
+      .update(canonicalJson({ tenant: 't"1', rules, changes: plan.changes }))
+      .digest('hex');
+    assert.equal(planHashOf('t"1', rules, plan.changes), whole);
+    assert.equal(
+      planHashOf('t', rules, []),
+      createHash('sha256')
+        .update(canonicalJson({ tenant: 't', rules, changes: [] }))
+        .digest('hex'),
+    );
   });
 });
 

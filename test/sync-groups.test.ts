@@ -300,6 +300,44 @@ describe('syncGroups', () => {
     }
   });
 
+  it('reads the current members only of the groups a plan can change, and plans the same from either view', async () => {
+    const scim = await sandboxScim(sandbox);
+    const listed = (await scim('GET', '/Users?attributes=userName&count=1000')) as {
+      Resources: Array<{ id: string; userName: string }>;
+    };
+    const idOf = (userName: string) => listed.Resources.find((u) => u.userName === userName)?.id;
+    const created = (await scim('POST', '/Groups', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      displayName: 'Scale-A',
+      members: [{ value: idOf('alice@corp.example') }, { value: idOf('bob@corp.example') }],
+    })) as { id: string };
+    const input = {
+      groups: [{ displayName: 'Scale-A', members: ['alice@corp.example', 'carol@corp.example'] }],
+      scope: { displayNamePrefix: 'Scale-' },
+      dryRun: true,
+    };
+    sandbox.requestLog.length = 0;
+    const byGroup = await run({ ...input, membershipView: 'groupMembers' });
+    const reads = sandbox.requestLog.filter((r) => r.method === 'GET' && /\/Groups\/[^/]+$/.test(r.path));
+    assert.deepEqual(
+      reads.map((r) => r.path.replace(/.*\//, '')),
+      [created.id],
+      'the out-of-scope groups (Old, Sales, Support, Agents) are not read',
+    );
+    assert.ok(
+      sandbox.requestLog.some((r) => r.path.endsWith('/Users') && /attributes=id(%2C|,)userName$/.test(r.query)),
+      'users are listed with their id and member key only',
+    );
+    const byUser = await run({ ...input, membershipView: 'auto' });
+    for (const plan of [byGroup.plan, byUser.plan])
+      assert.deepEqual(
+        [plan?.counts.update, plan?.adds, plan?.removals.memberships, plan?.managedGroups, plan?.managedMemberships],
+        [1, 1, 1, 1, 2],
+      );
+    assert.deepEqual([byGroup.plan?.membershipView, byUser.plan?.membershipView], ['groupMembers', 'userGroups']);
+    assert.equal(byGroup.plan?.planHash, byUser.plan?.planHash, 'both views give the same plan');
+  });
+
   it('provisions and changes memberships on the independent scim2-server', async () => {
     const ids: string[] = [];
     for (const name of ['dan@corp.example', 'eve@corp.example', 'fay@corp.example']) {

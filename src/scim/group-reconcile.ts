@@ -72,7 +72,9 @@ export interface GroupProblem {
 
 export interface GroupPlan {
   changes: GroupChange[];
+  /** The first `maxProblems` problems; `problemCount` counts them all. */
   problems: GroupProblem[];
+  problemCount: number;
   /** Provider groups this sync manages, and their current memberships. */
   managedGroups: number;
   managedMemberships: number;
@@ -103,10 +105,89 @@ function groupKey(group: { displayName?: string; externalId?: string }, key: Gro
   return key === 'displayName' ? value.toLowerCase() : value; // displayName is caseExact false (RFC 7643 §4.2)
 }
 
-function memberKeyOf(user: ProviderUserRef, key: MemberKey): string | undefined {
-  const value = user[key];
+/** A member as the index keys it: userName is caseExact false (RFC 7643 §4.1.1), externalId exact. */
+function memberKeyValue(value: unknown, key: MemberKey): string | undefined {
   if (typeof value !== 'string' || value === '') return undefined;
   return key === 'userName' ? value.toLowerCase() : value;
+}
+
+/**
+ * Provider users by member key, as compact as resolution needs: key → id, and the ids of a key
+ * more than one user has. With `only`, users whose key the source never names are not kept, so
+ * the index grows with the source's members, not with the provider's users.
+ */
+export class MemberIndex {
+  private readonly ids = new Map<string, string>();
+  private readonly shared = new Map<string, string[]>();
+
+  constructor(
+    readonly memberKey: MemberKey,
+    private readonly only?: ReadonlySet<string>,
+  ) {}
+
+  /** The keys of the members `groups` name, as the index keys them (for `only`). */
+  static keysNamedBy(groups: readonly SourceGroup[], memberKey: MemberKey): Set<string> {
+    const keys = new Set<string>();
+    for (const g of groups)
+      for (const m of g.members) {
+        const key = memberKeyValue(m, memberKey);
+        if (key !== undefined) keys.add(key);
+      }
+    return keys;
+  }
+
+  static of(users: readonly ProviderUserRef[], memberKey: MemberKey): MemberIndex {
+    const index = new MemberIndex(memberKey);
+    for (const u of users) index.add(u.id, u[memberKey]);
+    return index;
+  }
+
+  /** One provider user; listing the same user twice (a page boundary shifting) changes nothing. */
+  add(id: string, keyValue: unknown): void {
+    const key = memberKeyValue(keyValue, this.memberKey);
+    if (key === undefined || (this.only && !this.only.has(key))) return;
+    const first = this.ids.get(key);
+    if (first === undefined) this.ids.set(key, id);
+    else if (first !== id) {
+      const all = this.shared.get(key) ?? [first];
+      if (!all.includes(id)) all.push(id);
+      this.shared.set(key, all);
+    }
+  }
+
+  /** Ids of the provider users a source member names: one, none, or several (a duplicate). */
+  lookup(member: string): readonly string[] {
+    const key = memberKeyValue(member, this.memberKey);
+    if (key === undefined) return [];
+    const shared = this.shared.get(key);
+    if (shared) return shared;
+    const id = this.ids.get(key);
+    return id === undefined ? [] : [id];
+  }
+}
+
+/**
+ * The provider groups whose current members a plan can use: not protected, and in scope or
+ * matched by a source group. Memberships of the others are neither read nor kept.
+ */
+export function groupsWhoseMembersMatter(
+  source: readonly SourceGroup[],
+  providerGroups: readonly ProviderGroupRef[],
+  rules: GroupRules,
+): Set<string> {
+  const protectedGroups = new Set(rules.protectedGroups.map(lower));
+  const sourceKeys = new Set<string>();
+  for (const g of source) {
+    const key = groupKey(g, rules.matchKey);
+    if (key !== undefined) sourceKeys.add(key);
+  }
+  const ids = new Set<string>();
+  for (const g of providerGroups) {
+    if (protectedGroups.has(lower(g.id)) || protectedGroups.has(lower(g.displayName))) continue;
+    const key = groupKey(g, rules.matchKey);
+    if (groupInScope(g, rules.scope) || (key !== undefined && sourceKeys.has(key))) ids.add(g.id);
+  }
+  return ids;
 }
 
 export function groupInScope(group: ProviderGroupRef, scope: GroupScope): boolean {
@@ -138,27 +219,29 @@ function cycleFrom(start: string, edges: ReadonlyMap<string, string[]>): string[
 }
 
 /**
- * Plans every source group and every provider group. `membersOf` answers a provider group's
- * current member user ids. Deterministic: source groups in source order, then provider-only
- * groups in id order; member ids sorted.
+ * Plans every source group and every provider group. `users` resolves members (a MemberIndex, or
+ * the users themselves); `membersOf` answers a provider group's current member user ids (needed
+ * for the groups of groupsWhoseMembersMatter only). Deterministic: source groups in source
+ * order, then provider-only groups in id order; member ids sorted. Problems past `maxProblems`
+ * are counted, not kept.
  */
 export function planGroups(
   source: readonly SourceGroup[],
   providerGroups: readonly ProviderGroupRef[],
-  users: readonly ProviderUserRef[],
+  users: MemberIndex | readonly ProviderUserRef[],
   membersOf: (groupId: string) => ReadonlySet<string>,
   rules: GroupRules,
+  maxProblems = Number.POSITIVE_INFINITY,
 ): GroupPlan {
   const problems: GroupProblem[] = [];
+  let problemCount = 0;
   const protectedGroups = new Set(rules.protectedGroups.map(lower));
   const isProtected = (g: ProviderGroupRef) =>
     protectedGroups.has(lower(g.id)) || protectedGroups.has(lower(g.displayName));
 
-  const usersByKey = new Map<string, string[]>();
-  for (const u of users) {
-    const key = memberKeyOf(u, rules.memberKey);
-    if (key !== undefined) usersByKey.set(key, [...(usersByKey.get(key) ?? []), u.id]);
-  }
+  const index = users instanceof MemberIndex ? users : MemberIndex.of(users, rules.memberKey);
+  if (index.memberKey !== rules.memberKey)
+    throw new Error(`planGroups: the member index is by ${index.memberKey}, the rules say ${rules.memberKey}`);
   const providerByKey = new Map<string, ProviderGroupRef[]>();
   for (const g of providerGroups) {
     const key = groupKey(g, rules.matchKey);
@@ -178,7 +261,9 @@ export function planGroups(
   const seenKeys = new Set<string>();
   for (const group of source) {
     const name = group.displayName;
-    const fail = (reason: string) => problems.push({ group: name, origin: group.origin, reason });
+    const fail = (reason: string) => {
+      if (++problemCount <= maxProblems) problems.push({ group: name, origin: group.origin, reason });
+    };
     const namesake = byName.get(lower(name)) ?? [];
     const key = groupKey(group, rules.matchKey);
     if (key === undefined) {
@@ -226,7 +311,7 @@ export function planGroups(
     const wanted = new Set<string>();
     let unresolved = 0;
     for (const member of group.members) {
-      const ids = usersByKey.get(rules.memberKey === 'userName' ? lower(member) : member) ?? [];
+      const ids = index.lookup(member);
       if (ids.length === 1) wanted.add(ids[0]);
       else {
         unresolved++;
@@ -280,7 +365,7 @@ export function planGroups(
       changes.push({ ...base, action: remove.length > 0 ? 'empty' : 'unchanged', remove });
     }
   }
-  return { changes, problems, managedGroups, managedMemberships };
+  return { changes, problems, problemCount, managedGroups, managedMemberships };
 }
 
 /** Membership removals a plan makes (a deleted group's memberships go with it). */
