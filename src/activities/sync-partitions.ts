@@ -34,7 +34,7 @@ import {
 } from '../scim/reconcile';
 import fs from 'node:fs';
 import path from 'node:path';
-import { LineWriter, linesOf, PartitionFiles } from './claims/local-spool';
+import { LineWriter, linesOf, PartitionSpool } from './claims/local-spool';
 
 /** Partitions per spool: at 1 000 000 users, about 4 000 records and 4 000 provider users per partition. */
 export const DEFAULT_PARTITIONS = 256;
@@ -75,12 +75,12 @@ export class PartitionedClassifier {
   readonly #plan: MatchPlan;
   readonly #protected: ReadonlySet<string>;
   /** Per match step: records to look up by that step, and provider users by their value under it. */
-  readonly #records: PartitionFiles[];
-  readonly #providerBy: PartitionFiles[];
+  readonly #records: PartitionSpool[];
+  readonly #providerBy: PartitionSpool[];
   /** Records that matched nothing (or have no key), by the key they are known by. */
-  readonly #unmatched: PartitionFiles;
-  readonly #providerById: PartitionFiles;
-  readonly #matched: PartitionFiles;
+  readonly #unmatched: PartitionSpool;
+  readonly #providerById: PartitionSpool;
+  readonly #matched: PartitionSpool;
   sourceInScope = 0;
   /** Known once `items` has run: provider users listed (each id once), and how many the sync manages. */
   providerUsers = 0;
@@ -92,7 +92,7 @@ export class PartitionedClassifier {
     this.#count = partitions;
     this.#plan = matchPlanOf(rules);
     this.#protected = protectedSetOf(rules);
-    const files = (name: string) => new PartitionFiles(dir, name);
+    const files = (name: string) => new PartitionSpool(dir, name, partitions);
     this.#records = this.#plan.steps.map((_, i) => files(`records-${i}`));
     this.#providerBy = this.#plan.steps.map((_, i) => files(`provider-${i}`));
     this.#unmatched = files('unmatched');
@@ -145,10 +145,10 @@ export class PartitionedClassifier {
     try {
       for (const [i, step] of steps.entries()) {
         for (let k = 0; k < this.#count; k++) {
-          const records = this.#records[i].lines(k).map((l) => JSON.parse(l) as RoutedRecord);
+          const records = this.#records[i].take(k).map((l) => JSON.parse(l) as RoutedRecord);
           if (records.length === 0) continue;
           records.sort((a, b) => a.index - b.index);
-          const index = indexBy(uniqueById(this.#providerBy[i].lines(k)), step.theirs);
+          const index = indexBy(uniqueById(this.#providerBy[i].take(k)), step.theirs);
           const entries: Array<{ source: SourceUser; found: Found }> = [];
           for (const record of records) {
             const value = step.ours(record.user) as string;
@@ -166,7 +166,7 @@ export class PartitionedClassifier {
         }
       }
       for (let k = 0; k < this.#count; k++) {
-        const records = this.#unmatched.lines(k).map((l) => JSON.parse(l) as RoutedRecord);
+        const records = this.#unmatched.take(k).map((l) => JSON.parse(l) as RoutedRecord);
         if (records.length === 0) continue;
         records.sort((a, b) => a.index - b.index);
         const entries = records.map(({ first, ...source }) => ({
@@ -180,10 +180,9 @@ export class PartitionedClassifier {
         this.#decide(entries, keyName, recordRuns);
         progress(`unmatched records, partition ${k + 1} of ${this.#count}`);
       }
-      this.#matched.close();
       for (let k = 0; k < this.#count; k++) {
-        const matched = new Set(this.#matched.lines(k));
-        const users = uniqueById(this.#providerById.lines(k), (l) => JSON.parse(l) as ProviderUser);
+        const matched = new Set(this.#matched.take(k));
+        const users = uniqueById(this.#providerById.take(k), (l) => JSON.parse(l) as ProviderUser);
         this.providerUsers += users.length;
         const lines: OutcomeLine[] = [];
         for (const user of users) {

@@ -84,37 +84,75 @@ export function* linesOf(
   }
 }
 
-/** Lines in K partition files (named `name-k`), each opened when first written to. */
-export class PartitionFiles {
-  readonly #writers = new Map<number, LineWriter>();
-  readonly #dir: string;
-  readonly #name: string;
+/**
+ * Lines in K partitions, kept in memory up to a budget and beyond it spilled, a batch at a time, to
+ * one file (each partition's lines in segments of it). A partition is read once, and then forgotten.
+ */
+export class PartitionSpool {
+  readonly file: string;
+  readonly #pending: Array<string[] | undefined>;
+  readonly #segments: Array<Array<[start: number, bytes: number]> | undefined>;
+  readonly #budgetChars: number;
+  #pendingChars = 0;
+  #fd: number | undefined;
+  #size = 0;
 
-  constructor(dir: string, name: string) {
-    this.#dir = dir;
-    this.#name = name;
+  constructor(dir: string, name: string, partitions: number, budgetChars = 1 << 21) {
+    this.file = path.join(dir, name);
+    this.#pending = new Array(partitions);
+    this.#segments = new Array(partitions);
+    this.#budgetChars = budgetChars;
   }
 
   add(partition: number, line: string): void {
-    let writer = this.#writers.get(partition);
-    if (!writer) {
-      // Small buffers: a few hundred partitions may be filling at once.
-      writer = new LineWriter(path.join(this.#dir, `${this.#name}-${partition}`), 1 << 14);
-      this.#writers.set(partition, writer);
+    let lines = this.#pending[partition];
+    if (!lines) {
+      lines = [];
+      this.#pending[partition] = lines;
     }
-    writer.write(line);
+    lines.push(line);
+    this.#pendingChars += line.length + 1;
+    if (this.#pendingChars >= this.#budgetChars) this.#spill();
   }
 
-  /** The lines of one partition, in the order written (its file closed first). */
-  lines(partition: number): string[] {
-    const writer = this.#writers.get(partition);
-    if (!writer) return [];
-    writer.close();
-    const text = fs.readFileSync(writer.file, 'utf8');
-    return text === '' ? [] : text.slice(0, -1).split('\n');
+  /** Writes every partition's pending lines to the file, one segment each. */
+  #spill(): void {
+    this.#fd ??= fs.openSync(this.file, 'w+');
+    for (const [partition, lines] of this.#pending.entries()) {
+      if (!lines) continue;
+      const bytes = fs.writeSync(this.#fd, `${lines.join('\n')}\n`, this.#size);
+      let segments = this.#segments[partition];
+      if (!segments) {
+        segments = [];
+        this.#segments[partition] = segments;
+      }
+      segments.push([this.#size, bytes]);
+      this.#size += bytes;
+      this.#pending[partition] = undefined;
+    }
+    this.#pendingChars = 0;
+  }
+
+  /** The lines of one partition, in the order added; the spool forgets them. */
+  take(partition: number): string[] {
+    const lines: string[] = [];
+    for (const [start, bytes] of this.#segments[partition] ?? []) {
+      const buffer = Buffer.allocUnsafe(bytes);
+      fs.readSync(this.#fd as number, buffer, 0, bytes, start);
+      for (const line of buffer.toString('utf8', 0, bytes - 1).split('\n')) lines.push(line);
+    }
+    this.#segments[partition] = undefined;
+    const pending = this.#pending[partition] ?? [];
+    for (const line of pending) {
+      lines.push(line);
+      this.#pendingChars -= line.length + 1;
+    }
+    this.#pending[partition] = undefined;
+    return lines;
   }
 
   close(): void {
-    for (const writer of this.#writers.values()) writer.close();
+    if (this.#fd !== undefined) fs.closeSync(this.#fd);
+    this.#fd = undefined;
   }
 }
