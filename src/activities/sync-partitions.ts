@@ -32,7 +32,9 @@ import {
   sourceInScopeOf,
   type SyncRules,
 } from '../scim/reconcile';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { canonicalJson } from '../scim/canonical';
 import path from 'node:path';
 import { LineWriter, linesOf, PartitionSpool } from './claims/local-spool';
 
@@ -57,6 +59,27 @@ type RoutedRecord = SourceUser & { first?: [number, string] };
 type OutcomeLine =
   | { k: number | string; c: PlannedChange; s?: SourceUser; r?: Record<string, unknown> }
   | { k: number; p: ClassifyProblem };
+
+/**
+ * The plan's hash, as its changes come: SHA-256 of canonicalJson({ tenant, source, rules, changes })
+ * (canonical keys sorted: `changes` comes first), without holding the changes.
+ */
+export class StreamedPlanHash {
+  readonly #hash = createHash('sha256').update('{"changes":[');
+  #count = 0;
+
+  add(change: PlannedChange): void {
+    this.#hash.update(`${this.#count++ > 0 ? ',' : ''}${canonicalJson(change)}`);
+  }
+
+  digest(named: { tenant: string; source: string | undefined; rules: SyncRules }): string {
+    const { tenant, source, rules } = named;
+    this.#hash.update(
+      `],"rules":${canonicalJson(rules)},"source":${canonicalJson(source ?? null)},"tenant":${canonicalJson(tenant)}}`,
+    );
+    return this.#hash.digest('hex');
+  }
+}
 
 /** FNV-1a: which of `count` partitions a value falls in (deterministic across runs and workers). */
 export function partitionOf(value: string, count: number): number {
@@ -86,13 +109,14 @@ export class PartitionedClassifier {
   providerUsers = 0;
   managed = 0;
 
-  constructor(dir: string, rules: SyncRules, partitions = DEFAULT_PARTITIONS) {
+  /** `spoolBudgetChars`: what each spool keeps in memory before it spills to disk. */
+  constructor(dir: string, rules: SyncRules, partitions = DEFAULT_PARTITIONS, spoolBudgetChars?: number) {
     this.#dir = dir;
     this.#rules = rules;
     this.#count = partitions;
     this.#plan = matchPlanOf(rules);
     this.#protected = protectedSetOf(rules);
-    const files = (name: string) => new PartitionSpool(dir, name, partitions);
+    const files = (name: string) => new PartitionSpool(dir, name, partitions, spoolBudgetChars);
     this.#records = this.#plan.steps.map((_, i) => files(`records-${i}`));
     this.#providerBy = this.#plan.steps.map((_, i) => files(`provider-${i}`));
     this.#unmatched = files('unmatched');

@@ -2,12 +2,10 @@
 // users page by page, classify) and apply one slice of a plan. The plan is stored in the claim
 // store, one object per slice (plan-claims.ts): workflow history carries counts, samples, the
 // hash and the slices' references only, and any worker of a fleet can apply any slice.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ScimHttpError, type ScimClient, type TenantDialect } from '../http';
-import { canonicalJson } from '../scim/canonical';
 import { FailureType } from '../core/failures';
 import { filterString } from '../scim/filter';
 import {
@@ -43,7 +41,7 @@ import { claimStoreFor, putClaim, type ClaimRef } from './claims/claim-store';
 import type { DatedClaimLine } from './dated';
 import { PlanSliceSpool, readPlanFile, readPlanSlice } from './claims/plan-claims';
 import { LineWriter, scratchFolder } from './claims/local-spool';
-import { PartitionedClassifier, type PlanItem } from './sync-partitions';
+import { PartitionedClassifier, type PlanItem, StreamedPlanHash } from './sync-partitions';
 import { TenantFitter } from './cxone-directory';
 import { checkMappingTargets, planningOfRun, type PlanSource } from './provisioning';
 import { mapRecords, readFileSource, sourceLocationOf, type MappedRecord, type Planning } from './sources/user-source';
@@ -413,9 +411,7 @@ class PlanBuilder {
   /** Removals the orphan policy turned into `out-of-scope`. */
   heldBack = 0;
   readonly changes: PlannedChange[] | undefined;
-  // The hash is canonicalJson({ changes, rules, source, tenant }) streamed: its keys sorted, `changes` first.
-  readonly #hash = createHash('sha256').update('{"changes":[');
-  #hashed = 0;
+  readonly #hash = new StreamedPlanHash();
   readonly #taken = new Map<SyncAction, number>();
   readonly #slices: PlanSliceSpool<SyncPhase, StoredChange>;
   readonly #policy: OrphanPolicy;
@@ -448,7 +444,7 @@ class PlanBuilder {
       change = held.changes[0];
       this.heldBack += held.heldBack;
     }
-    this.#hash.update(`${this.#hashed++ > 0 ? ',' : ''}${canonicalJson(change)}`);
+    this.#hash.add(change);
     this.counts[change.action]++;
     this.#addToSample(change);
     this.changes?.push(change);
@@ -475,11 +471,7 @@ class PlanBuilder {
     named: { tenant: string; source: string | undefined; rules: SyncRules },
     sliceSize: number,
   ): Promise<{ planHash: string; slices: Record<SyncPhase, ClaimRef[]> }> {
-    const { tenant, source, rules } = named;
-    this.#hash.update(
-      `],"rules":${canonicalJson(rules)},"source":${canonicalJson(source ?? null)},"tenant":${canonicalJson(tenant)}}`,
-    );
-    const planHash = this.#hash.digest('hex');
+    const planHash = this.#hash.digest(named);
     const slices = await this.#slices.store(store, planHash, sliceSize, (storedSlices: number) =>
       Context.current().heartbeat({ storedSlices }),
     );
