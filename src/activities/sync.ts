@@ -2,17 +2,18 @@
 // users page by page, classify) and apply one slice of a plan. The plan is stored in the claim
 // store, one object per slice (plan-claims.ts): workflow history carries counts, samples, the
 // hash and the slices' references only, and any worker of a fleet can apply any slice.
-import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ScimHttpError, type ScimClient, type TenantDialect } from '../http';
-import { canonicalJson } from '../scim/canonical';
 import { FailureType } from '../core/failures';
 import { filterString } from '../scim/filter';
 import {
   classify,
   countActions,
+  emptyCounts,
   keyOf,
+  providerUserOf,
   REMOVAL_ACTIONS,
   WRITE_ACTIONS,
   type ActionCounts,
@@ -38,12 +39,15 @@ import { asActivity, dialectFor, scimClientFor } from './deps';
 import { patchOrPut as patchOrPutVia } from './provider/patch-or-put';
 import { claimStoreFor, putClaim, type ClaimRef } from './claims/claim-store';
 import type { DatedClaimLine } from './dated';
-import { readPlanFile, readPlanSlice, storePlanSlices } from './claims/plan-claims';
-import { fitToTenant } from './cxone-directory';
+import { PlanSliceSpool, readPlanFile, readPlanSlice } from './claims/plan-claims';
+import { LineWriter, scratchFolder } from './claims/local-spool';
+import { PartitionedClassifier, type PlanItem, StreamedPlanHash } from './sync-partitions';
+import { TenantFitter } from './cxone-directory';
 import { checkMappingTargets, planningOfRun, type PlanSource } from './provisioning';
-import { loadFileSource, mapRecords, sourceLocationOf } from './sources/user-source';
+import { mapRecords, readFileSource, sourceLocationOf, type MappedRecord, type Planning } from './sources/user-source';
+import { resolveLocation } from './sources/source-store';
 import { traceOf, tracing, writePlanOut, type HttpCall, type PlanOut, type UserTrace } from './sync-review';
-import { orphanPolicy, withOrphanPolicy, type OrphanOption } from '../scim/adoption';
+import { orphanPolicy, withOrphanPolicy, type OrphanOption, type OrphanPolicy } from '../scim/adoption';
 import { readAdoption } from './claims/adoption-record';
 import { pickAttributes, touchedAttributes, writtenValues, type JournalEntry } from '../scim/undo';
 import { storeJournal, storeOfClaim } from './claims/journal';
@@ -171,8 +175,6 @@ export interface SliceTally {
   journal?: ClaimRef;
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
 /** What reading a source for planning needs: the tenant (its CXone lists), the source and the discovered model. */
 export interface SourceRead {
   tenant: string;
@@ -182,42 +184,67 @@ export interface SourceRead {
   maxReported: number;
 }
 
+/** A valid source record as the planners take it (with its line, for a trace). */
+export type ValidSourceUser = SourceUser & { line?: number };
+
+/** What reading a source found besides its valid records. */
+export interface SourceTotals {
+  records: number;
+  invalid: number;
+  /** Described up to maxReported. */
+  invalidRecords: ClassifyProblem[];
+  sha256?: string;
+  /** With a mapping's `dates`: the valid records per disposition. */
+  dated?: { counts: Partial<Record<DatedDispositionKind, number>> };
+}
+
+/** Where readSourceUsers hands each valid record and, with `dates`, each user's dated plan line. */
+export interface SourceUserSink {
+  valid(user: ValidSourceUser): void | Promise<void>;
+  dated?(line: DatedClaimLine): void | Promise<void>;
+}
+
 /**
- * The source's records, mapped, fitted to the tenant and validated (syncUsers' and adoptUsers'
- * planners): the valid ones as SourceUsers, and what was wrong with the others.
+ * The source's records, mapped, fitted to the tenant and validated, streamed (syncUsers' and
+ * adoptUsers' planners): each valid one handed to `sink` in source order as it is read; the
+ * others counted and described.
  */
-export async function sourceUsers(deps: ActivityDeps, input: SourceRead, planning = planningOfRun()) {
+export async function readSourceUsers(
+  deps: ActivityDeps,
+  input: SourceRead,
+  sink: SourceUserSink,
+  planning = planningOfRun(),
+): Promise<SourceTotals> {
   const { source, model, maxReported } = input;
   if (source.kind === 'file') checkMappingTargets(source.mapping, model);
   const dates = source.kind === 'file' ? datesOf(source.mapping) : undefined;
-  const loaded = source.kind === 'file' ? await loadFileSource(source, planning) : undefined;
-  const mapped = loaded ? loaded.records : mapRecords(source.kind === 'inline' ? source.users : [], undefined);
   // CXone's role, team and login authenticator by name → ids; attribute names as /Schemas spells them.
-  const records = await fitToTenant(mapped, deps, input.tenant, model);
-  const valid: Array<SourceUser & { line?: number }> = [];
+  const fitter = new TenantFitter(deps, input.tenant, model);
   const invalidRecords: ClassifyProblem[] = [];
   let invalid = 0;
+  let records = 0;
   const plannedAt = planning.now;
-  const dated = dates
-    ? { counts: {} as Partial<Record<DatedDispositionKind, number>>, lines: [] as DatedClaimLine[] }
-    : undefined;
-  records.forEach((record, index) => {
+  const datedCounts = dates ? ({} as Partial<Record<DatedDispositionKind, number>>) : undefined;
+  let sourceName = 'inline';
+  const take = async (mapped: MappedRecord, index: number) => {
+    records++;
+    const record = await fitter.fit(mapped);
     const reasons = 'problems' in record ? record.problems : validateUser(model, record.user);
     const line = record.line !== undefined ? { line: record.line } : {};
-    if (reasons.length === 0 && 'user' in record && dates && dated) {
+    if (reasons.length === 0 && 'user' in record && dates && datedCounts) {
       // Future-dated joiners and leavers: what the sync does today, and what the user's schedule does later.
       const where = record.line !== undefined ? `line ${record.line}` : `record ${index + 1}`;
-      const facts = datedFacts(mapped[index]?.dated ?? {}, dates, where, record.user);
+      const facts = datedFacts(mapped.dated ?? {}, dates, where, record.user);
       if (!facts.ok) reasons.push(...facts.problems);
       else {
         const disposition = datedDisposition(facts.value, plannedAt, dates.leadDays);
-        dated.counts[disposition.kind] = (dated.counts[disposition.kind] ?? 0) + 1;
+        datedCounts[disposition.kind] = (datedCounts[disposition.kind] ?? 0) + 1;
         const creates = disposition.actions.some((a) => a.kind === 'create');
-        dated.lines.push({
+        await sink.dated?.({
           userName: String(record.user.userName),
           plan: {
             plannedAt: new Date(plannedAt).toISOString(),
-            source: `${loaded ? path.basename(loaded.path) : 'inline'} ${where}`,
+            source: `${sourceName} ${where}`,
             actions: disposition.actions,
             ...(creates ? { user: record.user } : {}),
           },
@@ -227,8 +254,8 @@ export async function sourceUsers(deps: ActivityDeps, input: SourceRead, plannin
         const noCreate = disposition.kind === 'defer' || disposition.kind === 'deactivate-now';
         const user =
           startsLater || disposition.kind === 'deactivate-now' ? { ...record.user, active: false } : record.user;
-        const writes = mapped[index]?.writes;
-        valid.push({
+        const { writes } = mapped;
+        await sink.valid({
           index,
           user,
           ...(writes ? { writes } : {}),
@@ -240,18 +267,49 @@ export async function sourceUsers(deps: ActivityDeps, input: SourceRead, plannin
       }
     }
     if (reasons.length === 0 && 'user' in record) {
-      const writes = mapped[index]?.writes;
-      valid.push({ index, user: record.user, ...line, ...(writes ? { writes } : {}) });
+      const { writes } = mapped;
+      await sink.valid({ index, user: record.user, ...line, ...(writes ? { writes } : {}) });
       return;
     }
     invalid++;
     const userName = 'user' in record ? userNameOf(record.user) : record.userName;
     // Its dates could not be read this time: its pending actions stay as they are.
-    if (dated && userName) dated.lines.push({ userName, keep: true });
+    if (datedCounts && userName) await sink.dated?.({ userName, keep: true });
     if (invalidRecords.length < maxReported)
       invalidRecords.push({ record: index + 1, userName, reason: reasons.join('; ') });
-  });
-  return { valid, invalid, invalidRecords, records: records.length, sha256: loaded?.sha256, dated };
+  };
+  let sha256: string | undefined;
+  if (source.kind === 'file') {
+    // As the read's snapshot names it (its path, s3:// key or URL): known before the first record.
+    const location = resolveLocation(sourceLocationOf(source));
+    sourceName = path.basename(
+      location.kind === 'file' ? location.file : location.kind === 's3' ? location.display : location.url,
+    );
+    sha256 = (await readFileSource(source, take, planning)).sha256;
+  } else {
+    const mapped = mapRecords(source.kind === 'inline' ? source.users : [], undefined);
+    for (const [index, record] of mapped.entries()) await take(record, index);
+  }
+  return {
+    records,
+    invalid,
+    invalidRecords,
+    ...(sha256 ? { sha256 } : {}),
+    ...(datedCounts ? { dated: { counts: datedCounts } } : {}),
+  };
+}
+
+/** The source's valid records in memory (adoptUsers' planner, syncUsers' planner of one user). */
+export async function sourceUsers(deps: ActivityDeps, input: SourceRead, planning = planningOfRun()) {
+  const valid: ValidSourceUser[] = [];
+  const lines: DatedClaimLine[] = [];
+  const totals = await readSourceUsers(
+    deps,
+    input,
+    { valid: (u) => void valid.push(u), dated: (l) => void lines.push(l) },
+    planning,
+  );
+  return { ...totals, valid, dated: totals.dated && { ...totals.dated, lines } };
 }
 
 /** The dated-actions settings of a file source's mapping, checked (a mapping that does not compile is reported by the reader). */
@@ -285,7 +343,42 @@ function listedAttributes(users: readonly SourceUser[], rules: SyncRules): strin
   return [...names];
 }
 
-/** Every provider user with these attributes, page by page (1-based startIndex), until an empty or last page; deduplicated by id. */
+/**
+ * Every provider user with these attributes, page by page (1-based startIndex), until an empty or
+ * last page: each listed resource handed to `each` as it comes (a user listed twice is handed twice).
+ * Returns the pages read.
+ */
+export async function forEachProviderUser(
+  client: ScimClient,
+  endpoint: string,
+  pageSize: number,
+  attributeList: readonly string[],
+  each: (resource: Record<string, unknown>) => void,
+  filter?: string,
+): Promise<number> {
+  const attributes = attributeList.join(',');
+  let startIndex = 1;
+  let pages = 0;
+  let listed = 0;
+  for (;;) {
+    const page = await client.get<{ Resources?: unknown[]; totalResults?: number; itemsPerPage?: number }>(endpoint, {
+      query: { startIndex, count: pageSize, attributes, ...(filter ? { filter } : {}) },
+    });
+    pages++;
+    Context.current().heartbeat({ listed });
+    const resources = Array.isArray(page.body?.Resources) ? page.body.Resources : [];
+    for (const resource of resources)
+      if (resource !== null && typeof resource === 'object') each(resource as Record<string, unknown>);
+    listed += resources.length;
+    const total = Number(page.body?.totalResults);
+    startIndex += resources.length;
+    // Servers that ignore `count` return everything at once; an empty page ends the listing too.
+    if (resources.length === 0 || (Number.isFinite(total) && startIndex > total)) break;
+  }
+  return pages;
+}
+
+/** Every provider user with these attributes, in memory, deduplicated by id (adoptUsers; a sync of one user). */
 export async function listProviderUsers(
   client: ScimClient,
   endpoint: string,
@@ -293,44 +386,77 @@ export async function listProviderUsers(
   attributeList: readonly string[],
   filter?: string,
 ) {
-  const attributes = attributeList.join(',');
   const users = new Map<string, ProviderUser>();
-  let startIndex = 1;
-  let pages = 0;
-  for (;;) {
-    const page = await client.get<{ Resources?: unknown[]; totalResults?: number; itemsPerPage?: number }>(endpoint, {
-      query: { startIndex, count: pageSize, attributes, ...(filter ? { filter } : {}) },
-    });
-    pages++;
-    Context.current().heartbeat({ listed: users.size });
-    const resources = Array.isArray(page.body?.Resources) ? page.body.Resources : [];
-    for (const resource of resources) {
-      const r = resource as Record<string, unknown>;
-      if (typeof r.id !== 'string' || users.has(r.id)) continue;
-      users.set(r.id, {
-        id: r.id,
-        ...(typeof r.userName === 'string' ? { userName: r.userName } : {}),
-        ...(typeof r.externalId === 'string' ? { externalId: r.externalId } : {}),
-        ...(typeof r.active === 'boolean' ? { active: r.active } : {}),
-        resource: r,
-      });
-    }
-    const total = Number(page.body?.totalResults);
-    startIndex += resources.length;
-    // Servers that ignore `count` return everything at once; an empty page ends the listing too.
-    if (resources.length === 0 || (Number.isFinite(total) && startIndex > total)) break;
-  }
+  const add = (resource: Record<string, unknown>) => {
+    const user = providerUserOf(resource);
+    if (user && !users.has(user.id)) users.set(user.id, user);
+  };
+  const pages = await forEachProviderUser(client, endpoint, pageSize, attributeList, add, filter);
   return { users: [...users.values()], pages };
 }
 
-function sampleOf(changes: readonly PlannedChange[], perAction: number): SyncPlanSample[] {
-  const taken = new Map<SyncAction, number>();
-  const sample: SyncPlanSample[] = [];
-  for (const change of changes) {
-    const n = taken.get(change.action) ?? 0;
-    if (n >= perAction) continue;
-    taken.set(change.action, n + 1);
-    sample.push({
+/** Writes that send the source's user keep it in the plan (a PUT needs all of it). */
+const CARRIES_USER = new Set<SyncAction>(['create', 'update', 'reactivate']);
+
+/**
+ * A plan built as its changes come, in plan order: its hash, counts, sample, problems and the
+ * phases' slices (spooled on local disk until the hash is known), never the whole plan in memory —
+ * unless `keepChanges` (a plan written out for review, a trace of one user).
+ */
+class PlanBuilder {
+  readonly counts = emptyCounts();
+  readonly sample: SyncPlanSample[] = [];
+  readonly problems: ClassifyProblem[] = [];
+  problemCount = 0;
+  /** Removals the orphan policy turned into `out-of-scope`. */
+  heldBack = 0;
+  readonly changes: PlannedChange[] | undefined;
+  readonly #hash = new StreamedPlanHash();
+  readonly #taken = new Map<SyncAction, number>();
+  readonly #slices: PlanSliceSpool<SyncPhase, StoredChange>;
+  readonly #policy: OrphanPolicy;
+  readonly #maxReported: number;
+  readonly #samplePerAction: number;
+
+  constructor(
+    dir: string,
+    policy: OrphanPolicy,
+    limits: { maxReported: number; samplePerAction: number },
+    keepChanges: boolean,
+  ) {
+    this.#slices = new PlanSliceSpool(dir, Object.keys(PHASE_ACTIONS) as SyncPhase[]);
+    this.#policy = policy;
+    this.#maxReported = limits.maxReported;
+    this.#samplePerAction = limits.samplePerAction;
+    this.changes = keepChanges ? [] : undefined;
+  }
+
+  add(item: PlanItem): void {
+    if ('problem' in item) {
+      this.problemCount++;
+      if (this.problems.length < this.#maxReported) this.problems.push(item.problem);
+      return;
+    }
+    let change = item.change;
+    if (change.action === 'deactivate' || change.action === 'delete') {
+      // A tenant nobody adopted keeps its orphans out of scope unless told otherwise.
+      const held = withOrphanPolicy([change], this.#policy);
+      change = held.changes[0];
+      this.heldBack += held.heldBack;
+    }
+    this.#hash.add(change);
+    this.counts[change.action]++;
+    this.#addToSample(change);
+    this.changes?.push(change);
+    const phase = (Object.keys(PHASE_ACTIONS) as SyncPhase[]).find((p) => PHASE_ACTIONS[p].includes(change.action));
+    if (phase) this.#slices.add(phase, storedChange(change, item.source, item.resource));
+  }
+
+  #addToSample(change: PlannedChange): void {
+    const n = this.#taken.get(change.action) ?? 0;
+    if (n >= this.#samplePerAction) return;
+    this.#taken.set(change.action, n + 1);
+    this.sample.push({
       action: change.action,
       ...(change.userName ? { userName: change.userName } : {}),
       ...(change.id ? { id: change.id } : {}),
@@ -338,121 +464,227 @@ function sampleOf(changes: readonly PlannedChange[], perAction: number): SyncPla
       ...(change.changes ? { changedAttributes: change.changes.map((c) => c.path ?? '(whole resource)') } : {}),
     });
   }
-  return sample;
+
+  /** The plan's hash, and its phases stored in slices of `sliceSize` (heartbeating the count stored). */
+  async finish(
+    store: string,
+    named: { tenant: string; source: string | undefined; rules: SyncRules },
+    sliceSize: number,
+  ): Promise<{ planHash: string; slices: Record<SyncPhase, ClaimRef[]> }> {
+    const planHash = this.#hash.digest(named);
+    const slices = await this.#slices.store(store, planHash, sliceSize, (storedSlices: number) =>
+      Context.current().heartbeat({ storedSlices }),
+    );
+    return { planHash, slices };
+  }
+}
+
+/** A change as its slice stores it: creates and updates with the source's user, updates and deactivations with what they overwrite. */
+function storedChange(
+  change: PlannedChange,
+  source: SourceUser | undefined,
+  resource: Record<string, unknown> | undefined,
+): StoredChange {
+  // An update's user leaves out its create-only attributes (a PUT sends all of it).
+  const user =
+    change.record === undefined
+      ? undefined
+      : change.action === 'create'
+        ? source?.user
+        : forUpdate(source?.user ?? {}, source?.writes);
+  const withUser = CARRIES_USER.has(change.action) && change.record !== undefined ? { ...change, user } : change;
+  const before = beforeOf(change, resource);
+  return before ? { ...withUser, before } : withUser;
+}
+
+/** What planning found besides the plan's changes. */
+interface Planned {
+  source: SourceTotals;
+  /** Valid records planned (one user's sync: that user's). */
+  records: number;
+  providerUsers: number;
+  managed: number;
+  sourceInScope: number;
+  pages: number;
+  trace?: (changes: readonly PlannedChange[]) => UserTrace;
+}
+
+/** Heartbeats while the source is read: every this many valid records. */
+const READ_HEARTBEAT_EVERY = 10_000;
+
+/**
+ * The whole source against the whole provider, flat in memory: both spooled by match value into
+ * partition files on local disk, classified partition by partition (sync-partitions.ts).
+ */
+async function planAll(
+  deps: ActivityDeps,
+  input: SyncPlanInput,
+  rules: SyncRules,
+  scratch: string,
+  plan: PlanBuilder,
+  dated: SourceUserSink['dated'],
+  planning: Planning,
+): Promise<Planned> {
+  const classifier = new PartitionedClassifier(scratch, rules);
+  try {
+    // The attributes worth listing are judged on the first records.
+    const first: SourceUser[] = [];
+    let read = 0;
+    const valid = ({ line: _line, ...user }: ValidSourceUser) => {
+      if (first.length < 1000) first.push(user);
+      classifier.addSource(user);
+      if (++read % READ_HEARTBEAT_EVERY === 0) Context.current().heartbeat({ read });
+    };
+    const source = await readSourceUsers(deps, input, { valid, dated }, planning);
+    const client = scimClientFor(deps, input.tenant);
+    const pages = await forEachProviderUser(
+      client,
+      input.model.endpoint,
+      input.pageSize,
+      listedAttributes(first, rules),
+      (resource) => classifier.addProvider(resource),
+    );
+    for (const item of classifier.items((classified: string) => Context.current().heartbeat({ classified })))
+      plan.add(item);
+    const { providerUsers, managed, sourceInScope } = classifier;
+    return { source, records: source.records, providerUsers, managed, sourceInScope, pages };
+  } finally {
+    classifier.close();
+  }
+}
+
+/** One source user (matched by userName, case-insensitively) against the provider's users of that userName, in memory. */
+async function planOneUser(
+  deps: ActivityDeps,
+  input: SyncPlanInput & { onlyUserName: string },
+  rules: SyncRules,
+  plan: PlanBuilder,
+  dated: SourceUserSink['dated'],
+  planning: Planning,
+): Promise<Planned> {
+  const wanted = input.onlyUserName.toLowerCase();
+  const valid: ValidSourceUser[] = [];
+  const source = await readSourceUsers(
+    deps,
+    input,
+    {
+      valid: (u) => void (String(u.user.userName ?? '').toLowerCase() === wanted && valid.push(u)),
+      dated: (line) => (line.userName.toLowerCase() === wanted ? dated?.(line) : undefined),
+    },
+    planning,
+  );
+  if (valid.length === 0)
+    throw ApplicationFailure.nonRetryable(
+      `no valid source record has userName "${input.onlyUserName}"`,
+      FailureType.InvalidSyncInput,
+    );
+  const client = scimClientFor(deps, input.tenant);
+  const listed = await listProviderUsers(
+    client,
+    input.model.endpoint,
+    input.pageSize,
+    listedAttributes(valid, rules),
+    `userName eq ${filterString(input.onlyUserName)}`,
+  );
+  // A filtered listing is verified, never trusted: some servers ignore `filter` or compare it case-sensitively.
+  const key = keyOf({ userName: input.onlyUserName }, 'userName');
+  const providerUsers = listed.users.filter((u) => keyOf(u, 'userName') === key);
+  const classified = classify(valid, providerUsers, rules);
+  const sourceAt = new Map(valid.map((u) => [u.index, u]));
+  const providerAt = new Map(providerUsers.map((u) => [u.id, u.resource]));
+  for (const change of classified.changes) {
+    const source = change.record !== undefined ? sourceAt.get(change.record) : undefined;
+    const resource = change.id !== undefined ? providerAt.get(change.id) : undefined;
+    plan.add({ change, ...(source ? { source } : {}), ...(resource ? { resource } : {}) });
+  }
+  for (const problem of classified.problems) plan.add({ problem });
+  return {
+    source,
+    records: valid.length,
+    providerUsers: providerUsers.length,
+    managed: classified.managed,
+    sourceInScope: classified.sourceInScope,
+    pages: listed.pages,
+    trace: (changes) => traceOf(valid[0], changes, providerUsers),
+  };
 }
 
 /** Reads the source and the provider, classifies, and stores the plan; returns its summary. */
 export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promise<SyncPlanSummary> {
   const planning = planningOfRun();
   const plannedAt = planning.now;
-  const source = await sourceUsers(deps, input, planning);
-  let valid = source.valid;
-  let filter: string | undefined;
-  if (input.onlyUserName !== undefined) {
-    const wanted = input.onlyUserName.toLowerCase();
-    valid = valid.filter((u) => String(u.user.userName ?? '').toLowerCase() === wanted);
-    if (valid.length === 0)
-      throw ApplicationFailure.nonRetryable(
-        `no valid source record has userName "${input.onlyUserName}"`,
-        FailureType.InvalidSyncInput,
-      );
-    filter = `userName eq ${filterString(input.onlyUserName)}`;
-  }
-  const client = scimClientFor(deps, input.tenant);
+  const only = input.onlyUserName;
   // The mapping's matchOn replaces the match key (provision on demand matches by userName).
   const matchOn = input.source.kind === 'file' ? matchOnOf(input.source.mapping) : undefined;
   const rules: SyncRules =
-    input.onlyUserName !== undefined
-      ? { ...input.rules, matchKey: 'userName' }
-      : matchOn
-        ? { ...input.rules, matchOn }
-        : input.rules;
-  const listed = await listProviderUsers(
-    client,
-    input.model.endpoint,
-    input.pageSize,
-    listedAttributes(valid, rules),
-    filter,
-  );
-  let providerUsers = listed.users;
-  if (input.onlyUserName !== undefined) {
-    // A filtered listing is verified, never trusted: some servers ignore `filter` or compare it case-sensitively.
-    const key = keyOf({ userName: input.onlyUserName }, 'userName');
-    providerUsers = providerUsers.filter((u) => keyOf(u, 'userName') === key);
-  }
-  const classified = classify(valid, providerUsers, rules);
-  const { problems, managed, sourceInScope } = classified;
+    only !== undefined ? { ...input.rules, matchKey: 'userName' } : matchOn ? { ...input.rules, matchOn } : input.rules;
   // A tenant nobody adopted (no adoption record) keeps its orphans out of scope unless told otherwise.
   const auto = (input.orphans ?? 'auto') === 'auto';
   const policy = orphanPolicy(auto && (await readAdoption(input.tenant)) !== undefined, input.orphans);
-  const { changes, heldBack } = withOrphanPolicy(classified.changes, policy);
-  const userAt = new Map(valid.map((u) => [u.index, u.user]));
-  // Writes that send the source's user keep it in the plan (a PUT needs all of it).
-  const carriesUser = new Set<SyncAction>(['create', 'update', 'reactivate']);
-  const providerAt = new Map(providerUsers.map((u) => [u.id, u.resource]));
-  const writesAt = new Map(valid.map((u) => [u.index, u.writes]));
-  const stored: StoredChange[] = changes.map((c) => {
-    // An update's user leaves out its create-only attributes (a PUT sends all of it).
-    const user =
-      c.record === undefined
-        ? undefined
-        : c.action === 'create'
-          ? userAt.get(c.record)
-          : forUpdate(userAt.get(c.record) ?? {}, writesAt.get(c.record));
-    const withUser = carriesUser.has(c.action) && c.record !== undefined ? { ...c, user } : c;
-    const before = beforeOf(c, c.id !== undefined ? providerAt.get(c.id) : undefined);
-    return before ? { ...withUser, before } : withUser;
-  });
-  const planHash = sha256(canonicalJson({ tenant: input.tenant, source: source.sha256 ?? null, rules, changes }));
-  const phases = Object.fromEntries(
-    (Object.keys(PHASE_ACTIONS) as SyncPhase[]).map((phase) => [
-      phase,
-      stored.filter((c) => PHASE_ACTIONS[phase].includes(c.action)),
-    ]),
-  ) as Record<SyncPhase, StoredChange[]>;
   const store = claimStoreFor(input.source.kind === 'file' ? sourceLocationOf(input.source) : undefined);
-  const slices = await storePlanSlices(store, planHash, phases, input.sliceSize, (storedSlices) =>
-    Context.current().heartbeat({ storedSlices }),
-  );
-  const written = input.planOut ? writePlanOut(input.planOut, input.tenant, planHash, changes) : undefined;
-  // Each dated user's plan, for its datedUserActions workflow (sent by the workflow once the plan is not a dry run).
-  let dated: Pick<SyncPlanSummary, 'dated' | 'datedPlans'> = {};
-  if (source.dated) {
-    const wanted = input.onlyUserName?.toLowerCase();
-    const lines = source.dated.lines.filter((l) => wanted === undefined || l.userName.toLowerCase() === wanted);
-    const content = Buffer.from(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
-    dated = {
-      dated: {
-        counts: source.dated.counts,
-        users: lines.filter((l) => 'plan' in l && l.plan.actions.length > 0).length,
-        plannedAt: new Date(plannedAt).toISOString(),
-      },
-      datedPlans: await putClaim(store, 'plans', content),
+  const scratch = scratchFolder('sync-plan');
+  try {
+    const samplePerAction = only !== undefined ? 1 : Math.max(1, Math.min(10, input.maxReported));
+    const plan = new PlanBuilder(
+      scratch.dir,
+      policy,
+      { maxReported: input.maxReported, samplePerAction },
+      input.planOut !== undefined || only !== undefined,
+    );
+    // Each dated user's plan, for its datedUserActions workflow (sent by the workflow once the plan is not a dry run).
+    const datedLines = new LineWriter(path.join(scratch.dir, 'dated.ndjson'));
+    let datedUsers = 0;
+    const dated = (line: DatedClaimLine) => {
+      datedLines.write(JSON.stringify(line));
+      if ('plan' in line && line.plan.actions.length > 0) datedUsers++;
     };
+    const planned =
+      only !== undefined
+        ? await planOneUser(deps, { ...input, onlyUserName: only }, rules, plan, dated, planning)
+        : await planAll(deps, input, rules, scratch.dir, plan, dated, planning);
+    const { source } = planned;
+    const { planHash, slices } = await plan.finish(
+      store,
+      { tenant: input.tenant, source: source.sha256, rules },
+      input.sliceSize,
+    );
+    const changes = plan.changes ?? [];
+    const written = input.planOut ? writePlanOut(input.planOut, input.tenant, planHash, changes) : undefined;
+    let datedPlan: Pick<SyncPlanSummary, 'dated' | 'datedPlans'> = {};
+    if (source.dated) {
+      datedLines.close();
+      const content = fs.existsSync(datedLines.file) ? fs.readFileSync(datedLines.file) : Buffer.alloc(0);
+      datedPlan = {
+        dated: { counts: source.dated.counts, users: datedUsers, plannedAt: new Date(plannedAt).toISOString() },
+        datedPlans: await putClaim(store, 'plans', content),
+      };
+    }
+    const trace = planned.trace?.(changes);
+    return {
+      planHash,
+      slices,
+      ...(source.sha256 ? { sourceSha256: source.sha256 } : {}),
+      records: planned.records,
+      invalid: only !== undefined ? 0 : source.invalid,
+      invalidRecords: only !== undefined ? [] : source.invalidRecords,
+      problems: plan.problems,
+      problemCount: plan.problemCount,
+      providerUsers: planned.providerUsers,
+      managed: planned.managed,
+      sourceInScope: planned.sourceInScope,
+      counts: plan.counts,
+      sample: plan.sample,
+      pages: planned.pages,
+      ...(written ? { planOut: written } : {}),
+      ...(trace ? { trace } : {}),
+      ...datedPlan,
+      ...(plan.heldBack > 0
+        ? { orphansHeldBack: plan.heldBack, ...(policy.warning ? { orphanWarning: policy.warning } : {}) }
+        : {}),
+    };
+  } finally {
+    scratch.remove();
   }
-  const trace = input.onlyUserName !== undefined ? traceOf(valid[0], changes, providerUsers) : undefined;
-  return {
-    planHash,
-    slices,
-    ...(source.sha256 ? { sourceSha256: source.sha256 } : {}),
-    records: input.onlyUserName !== undefined ? valid.length : source.records,
-    invalid: input.onlyUserName !== undefined ? 0 : source.invalid,
-    invalidRecords: input.onlyUserName !== undefined ? [] : source.invalidRecords,
-    problems: problems.slice(0, input.maxReported),
-    problemCount: problems.length,
-    providerUsers: providerUsers.length,
-    managed,
-    sourceInScope,
-    counts: countActions(changes),
-    sample: sampleOf(changes, input.onlyUserName !== undefined ? 1 : Math.max(1, Math.min(10, input.maxReported))),
-    pages: listed.pages,
-    ...(written ? { planOut: written } : {}),
-    ...(trace ? { trace } : {}),
-    ...dated,
-    ...(heldBack > 0
-      ? { orphansHeldBack: heldBack, ...(policy.warning ? { orphanWarning: policy.warning } : {}) }
-      : {}),
-  };
 }
 
 /** What a change overwrites, read from the provider user it was planned against: its journal's `before`. */

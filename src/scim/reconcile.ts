@@ -40,6 +40,19 @@ export interface ProviderUser {
   resource: Record<string, unknown>;
 }
 
+/** A listed provider resource as the sync compares it; undefined without an id. */
+export function providerUserOf(resource: Record<string, unknown>): ProviderUser | undefined {
+  const r = resource;
+  if (typeof r.id !== 'string') return undefined;
+  return {
+    id: r.id,
+    ...(typeof r.userName === 'string' ? { userName: r.userName } : {}),
+    ...(typeof r.externalId === 'string' ? { externalId: r.externalId } : {}),
+    ...(typeof r.active === 'boolean' ? { active: r.active } : {}),
+    resource: r,
+  };
+}
+
 /** A valid source record, already mapped to a SCIM User. */
 export interface SourceUser {
   /** 0-based position in the source. */
@@ -159,56 +172,77 @@ function withoutActive(user: Record<string, unknown>): Record<string, unknown> {
 /** What `active` the source asks for: absent means active. */
 const wantsActive = (user: Record<string, unknown>) => user.active !== false;
 
-/**
- * Classifies every source record and every provider user. Deterministic: the changes come in
- * source order, then provider-only users in id order.
- */
-export function classify(
-  source: readonly SourceUser[],
-  provider: readonly ProviderUser[],
-  rules: SyncRules,
-): Classification {
-  const protectedAccounts = new Set(rules.protectedAccounts.map((a) => a.toLowerCase()));
-  const problems: ClassifyProblem[] = [];
-  const byKey = new Map<string, ProviderUser[]>();
-  for (const user of provider) {
-    const key = keyOf(user, rules.matchKey);
-    if (key === undefined) continue;
-    const list = byKey.get(key);
-    if (list) list.push(user);
-    else byKey.set(key, [user]);
+/** One way a record finds its provider user: the record's value and a provider user's, both normalized. */
+export interface MatchStep {
+  ours(user: Record<string, unknown>): string | undefined;
+  theirs(user: ProviderUser): string | undefined;
+  /** How a problem names the record's value. */
+  label(user: Record<string, unknown>, value: string): string;
+}
+
+/** How records find provider users under the rules: the matchOn pairs tried in turn, or the one match key. */
+export interface MatchPlan {
+  steps: MatchStep[];
+  /** How a problem names the match key. */
+  keyName: string;
+}
+
+export function matchPlanOf(rules: Pick<SyncRules, 'matchKey' | 'matchOn'>): MatchPlan {
+  if (!rules.matchOn) {
+    const { matchKey } = rules;
+    return {
+      steps: [
+        {
+          ours: (user) => keyOf(user, matchKey),
+          theirs: (user) => keyOf(user, matchKey),
+          label: (user) => `${matchKey} "${str(user[matchKey])}"`,
+        },
+      ],
+      keyName: matchKey,
+    };
   }
-
-  const pairIndexes = rules.matchOn?.map(([, theirs]) => indexBy(provider, theirs));
-  /** The record's key, its label, and the provider users it matches: the first matchOn pair that finds any decides. */
-  const lookup = (user: Record<string, unknown>) => {
-    if (!rules.matchOn || !pairIndexes) {
-      const key = keyOf(user, rules.matchKey);
-      const label = `${rules.matchKey} "${str(user[rules.matchKey])}"`;
-      return key === undefined ? undefined : { key, label, candidates: byKey.get(key) ?? [] };
-    }
-    let first: { key: string; label: string; candidates: ProviderUser[] } | undefined;
-    for (const [i, [ours, theirs]] of rules.matchOn.entries()) {
-      const value = matchValue(user, ours, theirs);
-      if (value === undefined) continue;
-      const found = {
-        key: `${i}\u0000${value}`,
-        label: `${theirs} "${value}"`,
-        candidates: pairIndexes[i].get(value) ?? [],
-      };
-      first ??= found;
-      if (found.candidates.length > 0) return found;
-    }
-    return first;
+  return {
+    steps: rules.matchOn.map(([ours, theirs]) => ({
+      ours: (user) => matchValue(user, ours, theirs),
+      theirs: (user) => matchValue(user.resource, theirs, theirs),
+      label: (_user, value) => `${theirs} "${value}"`,
+    })),
+    keyName: `matchOn (${rules.matchOn.map(([ours]) => ours).join(', ')})`,
   };
-  const keyName = rules.matchOn ? `matchOn (${rules.matchOn.map(([ours]) => ours).join(', ')})` : rules.matchKey;
+}
 
+/** What a record matched: the key it is known by (step index and value), and the provider users with that value. */
+export interface Found {
+  key: string;
+  label: string;
+  candidates: readonly ProviderUser[];
+}
+
+/** The key of a record found by step `step` with `value` (records of one key are duplicates). */
+export const foundKey = (step: number, value: string) => `${step}\u0000${value}`;
+
+export function protectedSetOf(rules: Pick<SyncRules, 'protectedAccounts'>): ReadonlySet<string> {
+  return new Set(rules.protectedAccounts.map((a) => a.toLowerCase()));
+}
+
+/**
+ * Decides each record, in source order, from what it matched (`found`: undefined when it has no
+ * match key). Records of one key must all be given in one call (the first is planned, the others
+ * are duplicates). Returns the records' changes and problems, and the provider users they matched
+ * (ambiguous ones included: never deprovisioned either).
+ */
+export function decideRecords(
+  entries: Iterable<{ source: SourceUser; found: Found | undefined }>,
+  keyName: string,
+  protectedAccounts: ReadonlySet<string>,
+): { changes: PlannedChange[]; problems: ClassifyProblem[]; matched: string[] } {
   const changes: PlannedChange[] = [];
-  const matched = new Set<string>();
+  const problems: ClassifyProblem[] = [];
+  const matched: string[] = [];
   const seen = new Map<string, number>();
-  for (const { index, user, noCreate, activeLater, writes } of source) {
+  for (const { source, found } of entries) {
+    const { index, user, noCreate } = source;
     const userName = str(user.userName);
-    const found = lookup(user);
     if (found === undefined) {
       problems.push({
         record: index + 1,
@@ -230,7 +264,7 @@ export function classify(
     seen.set(key, index);
     const { candidates } = found;
     if (candidates.length > 1) {
-      for (const c of candidates) matched.add(c.id); // ambiguous: never deprovisioned either
+      for (const c of candidates) matched.push(c.id); // ambiguous: never deprovisioned either
       problems.push({
         record: index + 1,
         userName,
@@ -244,52 +278,109 @@ export function classify(
       changes.push({ action: noCreate ? 'unchanged' : 'create', record: index, userName });
       continue;
     }
-    matched.add(current.id);
-    if (isProtected(current, protectedAccounts)) {
-      changes.push({ action: 'protected', record: index, id: current.id, userName: current.userName });
-      continue;
-    }
-    // userName is caseExact false (RFC 7643 §4.1.1): a case-only difference is no change.
-    const compared = activeLater ? withoutActive(user) : user;
-    const ops = updateOperations(compared, current.resource, writes).filter(
-      (op) =>
-        !(
-          (op.path ?? '').toLowerCase() === 'username' &&
-          String(op.value).toLowerCase() === String(current.userName ?? '').toLowerCase()
-        ),
-    );
-    const reactivating = !activeLater && current.active === false && wantsActive(user);
-    if (reactivating && !ops.some((op) => (op.path ?? '').toLowerCase() === 'active'))
-      ops.push({ op: 'replace', path: 'active', value: true });
-    if (ops.length === 0)
-      changes.push({ action: 'unchanged', record: index, id: current.id, userName: current.userName });
-    else
-      changes.push({
-        action: reactivating ? 'reactivate' : 'update',
-        record: index,
-        id: current.id,
-        userName: current.userName,
-        changes: ops,
-      });
+    matched.push(current.id);
+    changes.push(compareMatched(source, current, protectedAccounts));
   }
+  return { changes, problems, matched };
+}
 
+/** A record's change against the one provider user it matched. */
+function compareMatched(
+  { index, user, activeLater, writes }: SourceUser,
+  current: ProviderUser,
+  protectedAccounts: ReadonlySet<string>,
+): PlannedChange {
+  if (isProtected(current, protectedAccounts))
+    return { action: 'protected', record: index, id: current.id, userName: current.userName };
+  // userName is caseExact false (RFC 7643 §4.1.1): a case-only difference is no change.
+  const compared = activeLater ? withoutActive(user) : user;
+  const ops = updateOperations(compared, current.resource, writes).filter(
+    (op) =>
+      !(
+        (op.path ?? '').toLowerCase() === 'username' &&
+        String(op.value).toLowerCase() === String(current.userName ?? '').toLowerCase()
+      ),
+  );
+  const reactivating = !activeLater && current.active === false && wantsActive(user);
+  if (reactivating && !ops.some((op) => (op.path ?? '').toLowerCase() === 'active'))
+    ops.push({ op: 'replace', path: 'active', value: true });
+  if (ops.length === 0) return { action: 'unchanged', record: index, id: current.id, userName: current.userName };
+  return {
+    action: reactivating ? 'reactivate' : 'update',
+    record: index,
+    id: current.id,
+    userName: current.userName,
+    changes: ops,
+  };
+}
+
+/** What happens to a provider user no source record matched. */
+export function orphanChange(
+  user: ProviderUser,
+  rules: Pick<SyncRules, 'scope' | 'deprovision'>,
+  protectedAccounts: ReadonlySet<string>,
+): PlannedChange {
+  const base = { id: user.id, userName: user.userName };
+  if (isProtected(user, protectedAccounts)) return { action: 'protected', ...base };
+  if (!inScope(user, rules.scope)) return { action: 'out-of-scope', ...base };
+  if (rules.deprovision === 'delete') return { action: 'delete', ...base };
+  if (user.active === false) return { action: 'unchanged', ...base };
+  return { action: 'deactivate', ...base };
+}
+
+/** A provider user the sync manages: in scope and not protected. */
+export const isManaged = (user: ProviderUser, scope: SyncScope, protectedAccounts: ReadonlySet<string>) =>
+  inScope(user, scope) && !isProtected(user, protectedAccounts);
+
+/** A source user the scope rule covers. */
+export const sourceInScopeOf = (user: Record<string, unknown>, scope: SyncScope) =>
+  inScope({ id: '', userName: str(user.userName), externalId: str(user.externalId), resource: user }, scope);
+
+/** Provider users in id order (how provider-only users are planned). */
+export const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * Classifies every source record and every provider user, in memory. Deterministic: the changes
+ * come in source order, then provider-only users in id order. (syncUsers' planner runs the same
+ * steps partition by partition on disk: src/activities/sync-partitions.ts.)
+ */
+export function classify(
+  source: readonly SourceUser[],
+  provider: readonly ProviderUser[],
+  rules: SyncRules,
+): Classification {
+  const protectedAccounts = protectedSetOf(rules);
+  const { steps, keyName } = matchPlanOf(rules);
+  const indexes = steps.map((step) => indexBy(provider, step.theirs));
+  /** The first step that finds any provider user decides; else the record is known by its first value. */
+  const lookup = (user: Record<string, unknown>): Found | undefined => {
+    let first: Found | undefined;
+    for (const [i, step] of steps.entries()) {
+      const value = step.ours(user);
+      if (value === undefined) continue;
+      const found = {
+        key: foundKey(i, value),
+        label: step.label(user, value),
+        candidates: indexes[i].get(value) ?? [],
+      };
+      first ??= found;
+      if (found.candidates.length > 0) return found;
+    }
+    return first;
+  };
+  const decided = decideRecords(
+    source.map((s) => ({ source: s, found: lookup(s.user) })),
+    keyName,
+    protectedAccounts,
+  );
+  const matched = new Set(decided.matched);
+  const changes = decided.changes;
+  for (const user of provider.filter((u) => !matched.has(u.id)).sort(byId))
+    changes.push(orphanChange(user, rules, protectedAccounts));
   let managed = 0;
-  const rest = provider
-    .filter((user) => !matched.has(user.id))
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  for (const user of provider) if (inScope(user, rules.scope) && !isProtected(user, protectedAccounts)) managed++;
-  for (const user of rest) {
-    const base = { id: user.id, userName: user.userName };
-    if (isProtected(user, protectedAccounts)) changes.push({ action: 'protected', ...base });
-    else if (!inScope(user, rules.scope)) changes.push({ action: 'out-of-scope', ...base });
-    else if (rules.deprovision === 'delete') changes.push({ action: 'delete', ...base });
-    else if (user.active === false) changes.push({ action: 'unchanged', ...base });
-    else changes.push({ action: 'deactivate', ...base });
-  }
-  const sourceInScope = source.filter(({ user }) =>
-    inScope({ id: '', userName: str(user.userName), externalId: str(user.externalId), resource: user }, rules.scope),
-  ).length;
-  return { changes, problems, managed, sourceInScope };
+  for (const user of provider) if (isManaged(user, rules.scope, protectedAccounts)) managed++;
+  const sourceInScope = source.filter(({ user }) => sourceInScopeOf(user, rules.scope)).length;
+  return { changes, problems: decided.problems, managed, sourceInScope };
 }
 
 /** A user's value at an attribute path, as compared for matching: userName in any case (RFC 7643 §4.1.1). */
@@ -302,11 +393,14 @@ function matchValue(user: Record<string, unknown>, attribute: string, providerAt
   return providerAttribute.toLowerCase() === 'username' ? text.toLowerCase() : text;
 }
 
-/** Provider users by their value at one attribute path. */
-function indexBy(provider: readonly ProviderUser[], attribute: string): Map<string, ProviderUser[]> {
+/** Provider users by their value under one match step. */
+export function indexBy(
+  provider: Iterable<ProviderUser>,
+  valueAt: (user: ProviderUser) => string | undefined,
+): Map<string, ProviderUser[]> {
   const index = new Map<string, ProviderUser[]>();
   for (const user of provider) {
-    const value = matchValue(user.resource, attribute, attribute);
+    const value = valueAt(user);
     if (value === undefined) continue;
     const list = index.get(value);
     if (list) list.push(user);

@@ -3,10 +3,12 @@
 // its SHA-256. History carries only the references (location, hash, size); an apply activity on
 // any worker reads its slice alone, so its memory is bounded by the slice, not by the plan.
 import fs from 'node:fs';
+import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../core/failures';
 import { parseUntrustedJson } from '../../core/json';
 import { getClaim, putClaim, type ClaimRef } from './claim-store';
+import { LineWriter, linesOf } from './local-spool';
 
 /** One slice of one phase of a plan, as stored. */
 interface StoredSlice<T> {
@@ -20,6 +22,37 @@ interface StoredSlice<T> {
 /** Slices stored at once: enough to hide the store's latency, few enough to stay gentle with it. */
 const PARALLEL_PUTS = 8;
 
+/** A stored slice's bytes: a StoredSlice whose changes are given already serialized (JSON.stringify's layout). */
+const sliceJson = (planHash: string, phase: string, from: number, changes: readonly string[]) =>
+  `{"planHash":${JSON.stringify(planHash)},"phase":${JSON.stringify(phase)},"from":${from},"changes":[${changes.join(',')}]}`;
+
+interface SliceJob<P> {
+  phase: P;
+  index: number;
+  content: string;
+}
+
+/** Puts the slices `jobs` yields, PARALLEL_PUTS at a time (never more in memory); the references per phase. */
+async function putSlices<P extends string>(
+  base: string,
+  phases: readonly P[],
+  jobs: Iterable<SliceJob<P>>,
+  stored: (count: number) => void,
+): Promise<Record<P, ClaimRef[]>> {
+  const refs = Object.fromEntries(phases.map((phase) => [phase, [] as ClaimRef[]])) as Record<P, ClaimRef[]>;
+  const iterator = jobs[Symbol.iterator]();
+  let done = 0;
+  const putter = async () => {
+    for (let next = iterator.next(); !next.done; next = iterator.next()) {
+      const job = next.value;
+      refs[job.phase][job.index] = await putClaim(base, 'plans', Buffer.from(job.content), 'json');
+      stored(++done);
+    }
+  };
+  await Promise.all(Array.from({ length: PARALLEL_PUTS }, putter));
+  return refs;
+}
+
 /**
  * Stores each phase's changes in slices of `sliceSize`, in order; returns the references per phase
  * (slice i holds the phase's changes [i × sliceSize, (i + 1) × sliceSize)). `stored` is told the
@@ -32,28 +65,66 @@ export async function storePlanSlices<P extends string, T>(
   sliceSize: number,
   stored: (count: number) => void = () => undefined,
 ): Promise<Record<P, ClaimRef[]>> {
-  const jobs: Array<{ phase: P; index: number; slice: StoredSlice<T> }> = [];
-  for (const phase of Object.keys(phases) as P[]) {
-    const changes = phases[phase];
-    for (let from = 0, index = 0; from < changes.length; from += sliceSize, index++) {
-      jobs.push({ phase, index, slice: { planHash, phase, from, changes: changes.slice(from, from + sliceSize) } });
+  const names = Object.keys(phases) as P[];
+  function* jobs(): Generator<SliceJob<P>> {
+    for (const phase of names) {
+      const changes = phases[phase];
+      for (let from = 0, index = 0; from < changes.length; from += sliceSize, index++) {
+        const slice = changes.slice(from, from + sliceSize).map((c) => JSON.stringify(c));
+        yield { phase, index, content: sliceJson(planHash, phase, from, slice) };
+      }
     }
   }
-  const refs = Object.fromEntries(Object.keys(phases).map((phase) => [phase, [] as ClaimRef[]])) as Record<
-    P,
-    ClaimRef[]
-  >;
-  let next = 0;
-  let done = 0;
-  const putter = async () => {
-    while (next < jobs.length) {
-      const job = jobs[next++];
-      refs[job.phase][job.index] = await putClaim(base, 'plans', Buffer.from(JSON.stringify(job.slice)), 'json');
-      stored(++done);
+  return putSlices(base, names, jobs(), stored);
+}
+
+/**
+ * A plan's phases spooled on the worker's local disk as its planner finds the changes (the plan's
+ * hash, which each slice names, is known only once all are found); `store` then puts them in
+ * slices as storePlanSlices does, reading one slice at a time, so the planner never holds the plan.
+ */
+export class PlanSliceSpool<P extends string, T> {
+  readonly #writers: Record<P, LineWriter>;
+  readonly #phases: readonly P[];
+
+  constructor(dir: string, phases: readonly P[]) {
+    this.#phases = phases;
+    this.#writers = Object.fromEntries(
+      phases.map((phase) => [phase, new LineWriter(path.join(dir, `plan-${phase}.ndjson`))]),
+    ) as Record<P, LineWriter>;
+  }
+
+  add(phase: P, change: T): void {
+    this.#writers[phase].write(JSON.stringify(change));
+  }
+
+  async store(
+    base: string,
+    planHash: string,
+    sliceSize: number,
+    stored: (count: number) => void = () => undefined,
+  ): Promise<Record<P, ClaimRef[]>> {
+    const writers = this.#writers;
+    for (const phase of this.#phases) writers[phase].close();
+    function* jobs(phases: readonly P[]): Generator<SliceJob<P>> {
+      for (const phase of phases) {
+        let slice: string[] = [];
+        let index = 0;
+        const close = () => {
+          const job = { phase, index, content: sliceJson(planHash, phase, index * sliceSize, slice) };
+          slice = [];
+          index++;
+          return job;
+        };
+        for (const line of linesOf(writers[phase].file)) {
+          slice.push(line);
+          if (slice.length === sliceSize) yield close();
+        }
+        if (slice.length > 0) yield close();
+      }
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_PUTS, jobs.length) }, putter));
-  return refs;
+    return putSlices(base, this.#phases, jobs(this.#phases), stored);
+  }
 }
 
 /** Reads one stored slice and checks it is the part of plan `planHash` the activity was given. */
