@@ -69,6 +69,8 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 export class Resources {
   private readonly store: Store;
+  /** Where the last unfiltered listing stopped (see unfilteredPage). */
+  #listingCursor?: { map: Map<string, StoredResource>; iterator: Iterator<StoredResource>; next: number; size: number };
   /** user id → the groups listing it; rebuilt lazily after any group or user deletion. */
   private membership: Map<string, GroupRef[]> | undefined;
 
@@ -88,12 +90,8 @@ export class Resources {
   list(kind: ResourceKind, query: ListQuery): ListResult {
     const type = this.types[kind];
     const startIndex = Math.max(1, query.startIndex);
-    const page = (items: Attrs[] | StoredResource[]) =>
-      items.slice(startIndex - 1, startIndex - 1 + Math.max(0, query.count));
-    if (query.filter === undefined) {
-      const all = [...this.map(kind).values()];
-      return { totalResults: all.length, resources: (page(all) as StoredResource[]).map((r) => this.render(kind, r)) };
-    }
+    if (query.filter === undefined)
+      return { totalResults: this.map(kind).size, resources: this.unfilteredPage(kind, startIndex, query.count) };
     const ast = parseFilter(type, query.filter);
     if (query.eqOnly && ast.op !== 'eq')
       throw badRequest(
@@ -108,7 +106,10 @@ export class Resources {
       : [...this.map(kind).values()];
     const matches = compileFilter(type, ast, query.caseExact);
     const found = candidates.map((r) => this.render(kind, r)).filter(matches);
-    return { totalResults: found.length, resources: page(found) as Attrs[] };
+    return {
+      totalResults: found.length,
+      resources: found.slice(startIndex - 1, startIndex - 1 + Math.max(0, query.count)),
+    };
   }
 
   /** Ids of every user the filter could match (a superset), when the indexes can tell; else undefined. */
@@ -223,6 +224,32 @@ export class Resources {
   /** The stored form of a validated change, after the provider's rules. */
   private applyRules(kind: ResourceKind, current: StoredResource, next: Attrs): Attrs {
     return this.rulesFor(kind)?.update(current.attrs, next) ?? next;
+  }
+
+  /**
+   * One page of every resource, in insertion order, without copying them all for each page (a
+   * million-user listing was quadratic). A listing that asks for the page after the last one continues
+   * the same iterator; any other request, or a change in the number of resources, walks from the start.
+   */
+  private unfilteredPage(kind: ResourceKind, startIndex: number, count: number): Attrs[] {
+    const map = this.map(kind);
+    const from = startIndex - 1;
+    const wanted = Math.max(0, count);
+    let cursor = this.#listingCursor;
+    if (!cursor || cursor.map !== map || cursor.next !== from || cursor.size !== map.size) {
+      const iterator = map.values();
+      for (let i = 0; i < from && !iterator.next().done; i++);
+      cursor = { map, iterator, next: from, size: map.size };
+    }
+    const out: Attrs[] = [];
+    while (out.length < wanted) {
+      const step = cursor.iterator.next();
+      if (step.done) break;
+      out.push(this.render(kind, step.value));
+    }
+    cursor.next = from + out.length;
+    this.#listingCursor = cursor;
+    return out;
   }
 
   private map(kind: ResourceKind): Map<string, StoredResource> {
