@@ -178,7 +178,7 @@ describe('undoRun', () => {
 
     // Undone again: everything already holds its previous value, or was changed since.
     const again = await (await undo({ workflowId: syncId })).result();
-    assert.equal(again.counts.reactivate + again.counts.restore, 0);
+    assert.equal((again.counts.reactivate ?? 0) + (again.counts.restore ?? 0), 0);
     assert.equal(again.counts.skipped, 70);
   });
 

@@ -3,6 +3,7 @@
 // computed from that state. Workflow-safe: no I/O.
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { ChunkPages } from '../../activities/claims/chunk-pages';
+import type { ClaimRef } from '../../core/claim-ref';
 import type { ProvisionPlan } from '../../activities/provisioning';
 import type { SourceFormat } from '../../activities/sources/user-source';
 import type { ChunkDescriptor } from '../../scim/bulk-plan';
@@ -117,6 +118,11 @@ export interface ProvisionUsersResult {
   batchRuns: number;
   /** Largest history length any run of this workflow or its batches reached (as seen by the workflow). */
   largestHistoryLength: number;
+  /**
+   * The latest journals of the run's writes (claims/journal.ts; each names those before it): what
+   * `cxone-scim undo` reads. A few references (at most one per batch lane), whatever the run's size.
+   */
+  journals?: ClaimRef[];
 }
 
 /** What a run hands to the next one on continue-as-new. */
@@ -303,5 +309,6 @@ export function resultOf(input: ProvisionUsersInput, state: Continuation, maxRep
     runs: state.run,
     batchRuns: tally.runs,
     largestHistoryLength: tally.largestHistoryLength,
+    ...(tally.journals && tally.journals.length > 0 ? { journals: tally.journals } : {}),
   };
 }
