@@ -67,8 +67,8 @@ export interface UndoPlanSummary {
   /** SHA-256 of the compensation (target run and every change): what an approval names. */
   planHash: string;
   target: { workflowId: string; runId: string; type: string };
-  /** What the run wrote: users, groups, or skills and teams. */
-  subject: UndoSubject;
+  /** What the run wrote: users, groups, or skills and teams (absent in plans of an earlier build: users). */
+  subject?: UndoSubject;
   /** The endpoint the run wrote (e.g. `/Users`, `/Groups`). */
   endpoint: string;
   /** Writes the run's journal records. */

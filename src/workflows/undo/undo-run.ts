@@ -117,16 +117,18 @@ async function undoRunSteps(input: UndoRunInput, run: SyncRun<UndoRunResult, Und
   progress.planHash = plan.planHash;
   progress.planned = plan.counts;
   report.details.set('plan', `undo of ${plan.target.type} ${plan.target.workflowId}: ${describe(plan.counts)}`);
+  // Plans of runs started before groups and assignments could be undone name no subject: users.
+  const subject = plan.subject ?? 'users';
   const result: UndoRunResult = {
     tenant: input.tenant,
     outcome: 'succeeded',
     target: plan.target,
-    subject: plan.subject,
+    subject,
     planHash: plan.planHash,
     journalEntries: plan.journalEntries,
     counts: plan.counts,
     skipped: [...plan.skipped],
-    applied: Object.fromEntries(UNDO_ACTIONS[plan.subject].map((a) => [a, 0])),
+    applied: Object.fromEntries(UNDO_ACTIONS[subject].map((a) => [a, 0])),
     failed: 0,
     failures: [],
     alreadyApplied: 0,
