@@ -155,6 +155,8 @@ async function applyGroup(
   change: GroupChange,
   resumed: boolean,
   tally: GroupTally,
+  /** Filled with the group's name before a rename (read just before it), for the journal. */
+  observed: { renamedFrom?: string } = {},
 ): Promise<string | undefined> {
   const endpoint = input.groupsEndpoint;
   const pathOf = (id: string) => `${endpoint}/${encodeURIComponent(id)}`;
@@ -183,6 +185,15 @@ async function applyGroup(
     }
     if (!id) return undefined;
     const groupId = id;
+    if (change.rename) {
+      // The plan holds the new name only: the old one is read for the journal (an undo puts it back).
+      tally.requests++;
+      const named = await client.get<{ displayName?: unknown }>(pathOf(groupId), {
+        query: { attributes: 'displayName' },
+      });
+      const before = named.body?.displayName;
+      if (typeof before === 'string' && before !== change.rename) observed.renamedFrom = before;
+    }
     if (toAdd.length > 0 || change.rename)
       // Adds and a rename are idempotent: after a refused PATCH, one PUT of the whole group redoes them all.
       await patchOrPut(
@@ -262,19 +273,20 @@ function journalEntryOf(
   change: GroupChange,
   id: string | undefined,
   applied: string[],
+  renamedFrom: string | undefined,
 ): GroupJournalEntry | undefined {
   const groupId = id ?? change.id;
   if (!groupId) return undefined;
-  const renamed = phase === 'writes' && change.rename !== undefined;
+  const renamed = phase === 'writes' && renamedFrom !== undefined;
   const operation =
     change.action === 'create' || change.action === 'delete' || change.action === 'empty' ? change.action : 'update';
   if (operation !== 'create' && operation !== 'delete' && !renamed && applied.length === 0) return undefined;
   return {
     kind: 'group',
     id: groupId,
-    displayName: renamed ? (change.rename as string) : change.displayName,
+    displayName: change.rename ?? change.displayName,
     operation,
-    ...(renamed ? { renamedFrom: change.displayName } : {}),
+    ...(renamed ? { renamedFrom } : {}),
     added: phase === 'writes' ? applied : [],
     removed: phase === 'removals' ? applied : [],
     appliedAt: new Date().toISOString(),
@@ -325,10 +337,11 @@ export async function applyGroupChanges(deps: ActivityDeps, input: ApplyGroupsIn
   for (let i = resumedFrom?.next ?? 0; i < changes.length; i++) {
     const change = changes[i];
     try {
-      const id = await applyGroup(client, dialect, input, change, resumed, tally);
+      const observed: { renamedFrom?: string } = {};
+      const id = await applyGroup(client, dialect, input, change, resumed, tally, observed);
       const applied = id ? await verify(client, input, change, id, tally) : [];
       tally.groups++;
-      const entry = journalEntryOf(input.phase, change, id, applied);
+      const entry = journalEntryOf(input.phase, change, id, applied, observed.renamedFrom);
       if (entry && input.slice) {
         journal.push(entry);
         const { workflowId, runId } = context.info.workflowExecution ?? { workflowId: '', runId: '' };
