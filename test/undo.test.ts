@@ -6,14 +6,7 @@ import { sandboxTenant } from '../src/cli/dev';
 import { runCli } from '../src/cli/program';
 import { planUndo, type JournalEntry } from '../src/scim/undo';
 import type { TemporalEnvironment } from '../src/temporal/server';
-import {
-  approveDeletionsUpdate,
-  syncUsers,
-  undoProgressQuery,
-  undoRun,
-  type SyncUsersInput,
-  type UndoRunInput,
-} from '../src/workflows';
+import { syncUsers, undoProgressQuery, undoRun, type SyncUsersInput, type UndoRunInput } from '../src/workflows';
 import { Capture, cliContext } from './helpers/cli';
 import { historyText, startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
 import { scimUser as user } from './helpers/users';
@@ -22,6 +15,8 @@ import { scimUser as user } from './helpers/users';
 // against the CXone sandbox, skipping (and naming) a user changed again since.
 
 const SECRET = 'undo-test-secret';
+/** The SDK's built-in query of a run's summary and current details (what the Temporal UI shows). */
+const METADATA_QUERY = '__temporal_workflow_metadata';
 
 describe('planUndo', () => {
   const entry = (over: Partial<JournalEntry>): JournalEntry => ({
@@ -160,9 +155,21 @@ describe('undoRun', () => {
     }
     assert.equal(progress.phase, 'awaitingApproval');
     assert.equal(progress.awaitingApproval?.planHash, dry.planHash, 'the same journal and provider give the same plan');
-    await handle.executeUpdate(approveDeletionsUpdate, {
-      args: [{ planHash: dry.planHash, approvedBy: 'jane.admin' }],
-    });
+    // The UI names the undo's own approval command, which approves it.
+    const { currentDetails } = await handle.query<{ currentDetails: string }>(METADATA_QUERY);
+    assert.ok(
+      currentDetails.includes(`cxone-scim undo approve ${handle.workflowId} --plan-hash ${dry.planHash}`),
+      currentDetails,
+    );
+    const approved = new Capture();
+    assert.equal(
+      await runCli(
+        ['undo', 'approve', handle.workflowId, '--plan-hash', dry.planHash, '--by', 'jane.admin'],
+        cliContext(temporal.testEnv.client, worker.settings.taskQueue, { stdout: approved, stderr: new Capture() }),
+      ),
+      0,
+    );
+    assert.match(approved.text, /^approved undo plan [0-9a-f]{64} by jane\.admin/);
     const applied = await handle.result();
     assert.equal(applied.outcome, 'succeeded');
     assert.deepEqual(applied.applied, { reactivate: 50, restore: 19, 'deactivate-created': 0 });
@@ -178,7 +185,7 @@ describe('undoRun', () => {
 
     // Undone again: everything already holds its previous value, or was changed since.
     const again = await (await undo({ workflowId: syncId })).result();
-    assert.equal(again.counts.reactivate + again.counts.restore, 0);
+    assert.equal((again.counts.reactivate ?? 0) + (again.counts.restore ?? 0), 0);
     assert.equal(again.counts.skipped, 70);
   });
 

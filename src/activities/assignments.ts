@@ -30,7 +30,9 @@ import {
 import { canonicalJson } from '../scim/canonical';
 import { patchRequest, userPatchOperations } from '../scim/patch';
 import type { MatchResult } from '../scim/user-match';
+import type { AssignmentJournalEntry } from '../scim/undo';
 import { claimStoreFor, type ClaimRef } from './claims/claim-store';
+import { readJournal, storeJournal, storeOfClaim } from './claims/journal';
 import { readPlanSlice, storePlanSlices } from './claims/plan-claims';
 import { asActivity, scimClientFor, type ActivityDeps } from './deps';
 import { DeadlinePassedError, isRetryable, untilDeadline } from './provider/until-deadline';
@@ -382,6 +384,8 @@ export interface AssignmentTally {
   failed: number;
   failures: AssignmentFailure[];
   requests: number;
+  /** The journal of what the slice changed, with the values before (absent when it changed nothing). */
+  journal?: ClaimRef;
 }
 
 export const emptyAssignmentCounts = (): Record<AssignmentAction, number> => ({
@@ -434,6 +438,11 @@ export async function applyAssignmentChanges(
   };
   const client = scimClientFor(deps, input.tenant);
   let position = resumed?.next ?? 0;
+  // The journal so far: the entries of the units an earlier attempt made (its heartbeat names them).
+  const journal: AssignmentJournalEntry[] = tally.journal
+    ? ((await readJournal(tally.journal)).entries as AssignmentJournalEntry[])
+    : [];
+  const { workflowId, runId } = context.info.workflowExecution ?? { workflowId: '', runId: '' };
   // While a request waits to be retried, the heartbeat repeats the last position (never a later one).
   const patient = patience(input.retryUntil, () =>
     context.heartbeat({ next: position, tally: structuredClone(tally) }),
@@ -457,7 +466,20 @@ export async function applyAssignmentChanges(
     const unit = units[i];
     const committed = structuredClone(tally);
     try {
-      await applyUnit(client, admin, patient, unit, tally, fail);
+      const journaled = journal.length;
+      await applyUnit(client, admin, patient, unit, tally, fail, journal);
+      if (journal.length > journaled)
+        tally.journal = await storeJournal(storeOfClaim(input.slice), {
+          journal: 1,
+          workflowId,
+          runId,
+          tenant: input.tenant,
+          endpoint: '/Users',
+          planHash: input.planHash,
+          phase: input.phase,
+          from: input.from,
+          entries: journal,
+        });
     } catch (err) {
       // Still failing at the attempt's end: the activity is retried (until the run's deadline) from this unit.
       if (isRetryable(err) || err instanceof DeadlinePassedError) {
@@ -481,8 +503,21 @@ async function applyUnit(
   unit: AssignmentChange[],
   tally: AssignmentTally,
   fail: (change: AssignmentChange, detail: string) => void,
+  journal: AssignmentJournalEntry[],
 ): Promise<void> {
   const [first] = unit;
+  const written = (change: AssignmentChange, entry: Pick<AssignmentJournalEntry, 'before' | 'after'>) =>
+    journal.push({
+      kind: 'assignment',
+      action: change.action,
+      ...(change.userName ? { userName: change.userName } : {}),
+      ...(change.userId ? { userId: change.userId } : {}),
+      ...(change.agentId !== undefined ? { agentId: change.agentId } : {}),
+      ...(change.skillId !== undefined ? { skillId: change.skillId } : {}),
+      ...(change.skillName ? { skillName: change.skillName } : {}),
+      ...entry,
+      appliedAt: new Date().toISOString(),
+    });
   if (first.action === 'set-team') {
     const ops = userPatchOperations(
       { [NICE_USER_EXTENSION]: { team: { value: first.teamId, display: first.teamName } } },
@@ -493,20 +528,39 @@ async function applyUnit(
       return client.patch(`/Users/${encodeURIComponent(first.userId ?? '')}`, patchRequest(ops));
     });
     tally.done['set-team']++;
+    written(first, {
+      before: first.fromTeamId
+        ? {
+            team: {
+              value: first.fromTeamId,
+              ...(first.fromTeam && first.fromTeam !== first.fromTeamId ? { display: first.fromTeam } : {}),
+            },
+          }
+        : {},
+      after: { team: { value: first.teamId ?? '', ...(first.teamName ? { display: first.teamName } : {}) } },
+    });
     return;
   }
   if (first.action === 'remove-skill') {
     const outcome = await admin.removeSkillAgent(first.skillId ?? 0, first.agentId ?? 0);
     if (outcome === 'absent') tally.alreadyApplied++;
-    else tally.done['remove-skill']++;
+    else {
+      tally.done['remove-skill']++;
+      written(first, { before: { proficiency: first.from }, after: {} });
+    }
     return;
   }
   const agents: SkillAgentWrite[] = unit.map((c) => ({ agentId: c.agentId ?? 0, proficiency: c.proficiency ?? 0 }));
   const results = await admin.upsertSkillAgents(first.skillId ?? 0, agents);
   unit.forEach((change, index) => {
     const result = results[index];
-    if (result.success) tally.done[change.action]++;
-    else fail(change, result.error ?? 'the provider did not apply it');
+    if (result.success) {
+      tally.done[change.action]++;
+      written(change, {
+        before: change.action === 'set-proficiency' ? { proficiency: change.from } : {},
+        after: { proficiency: change.proficiency },
+      });
+    } else fail(change, result.error ?? 'the provider did not apply it');
   });
 }
 

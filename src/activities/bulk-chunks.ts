@@ -9,6 +9,9 @@ import { BulkResponse, type BulkOperationResult } from '../scim/codecs';
 import { decode, formatIssues } from '../core/decode';
 import { FailureType } from '../core/failures';
 import { emptyCounts, type RecordCounts } from '../core/tally';
+import { createdEntry, type JournalEntry } from '../scim/undo';
+import { claimStoreFor, type ClaimRef } from './claims/claim-store';
+import { storeJournal, storeOfClaim, type JournalLink } from './claims/journal';
 import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
 import { isTransient, resolveExisting } from './provider/existing-user';
@@ -26,6 +29,8 @@ export interface ChunkInput {
   patchSupported: boolean;
   /** How many failures to describe (all are counted). */
   maxReported: number;
+  /** Where the chunk's writes are journaled (absent in batches started before journals: nothing is). */
+  journal?: JournalLink;
 }
 
 /**
@@ -34,6 +39,8 @@ export interface ChunkInput {
  */
 export interface ChunkTally extends RecordCounts {
   failures: RecordFailure[];
+  /** The journal of what this answer wrote (it names the run's journals before it), when it wrote anything. */
+  journal?: ClaimRef;
   /** Record indices to send again (per-operation 429/5xx, or a lookup that could not finish). */
   retry: number[];
   retryReasons: string[];
@@ -74,14 +81,51 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   return out;
 }
 
-/** Per-operation outcomes of a BulkResponse → counts, failures, and the records to send again. */
+/**
+ * Stores the journal of a chunk's writes next to its users (or the run's claims), naming the run's
+ * journals before it; returns its reference, or the previous ones' when nothing was written.
+ */
+export async function storeChunkJournal(
+  input: Pick<ChunkInput, 'tenant' | 'source' | 'chunk' | 'endpoint' | 'journal'>,
+  entries: JournalEntry[],
+): Promise<ClaimRef | undefined> {
+  if (!input.journal || entries.length === 0) return undefined;
+  const store = input.chunk.claim
+    ? storeOfClaim(input.chunk.claim)
+    : claimStoreFor(input.source.kind === 'file' ? input.source.path : undefined);
+  return storeJournal(store, {
+    journal: 1,
+    workflowId: input.journal.workflowId,
+    runId: input.journal.runId,
+    tenant: input.tenant,
+    endpoint: input.endpoint,
+    planHash: '',
+    phase: input.chunk.id,
+    from: 0,
+    entries,
+    previous: input.journal.previous,
+  });
+}
+
+/** The provider's id of a resource a Bulk operation created, from its `location`. */
+function idOfLocation(location: string | undefined): string | undefined {
+  const last = location
+    ?.replace(/[?#].*$/, '')
+    .replace(/\/+$/, '')
+    .split('/')
+    .pop();
+  return last ? decodeURIComponent(last) : undefined;
+}
+
+/** Per-operation outcomes of a BulkResponse → counts, failures, the records to send again, and the journal. */
 async function settleOperations(
   client: ScimClient,
-  input: Pick<ChunkInput, 'endpoint' | 'patchSupported' | 'maxReported'>,
+  input: Pick<ChunkInput, 'tenant' | 'source' | 'chunk' | 'endpoint' | 'patchSupported' | 'maxReported' | 'journal'>,
   entries: Entry[],
   results: BulkOperationResult[],
 ): Promise<ChunkTally> {
   const tally: ChunkTally = { ...emptyCounts(), failures: [], retry: [], retryReasons: [] };
+  const journal: JournalEntry[] = [];
   const fail = (failure: RecordFailure) => {
     tally.failed++;
     if (tally.failures.length < input.maxReported) tally.failures.push(failure);
@@ -101,8 +145,10 @@ async function settleOperations(
     }
     const status = statusOf(result.status);
     const { scimType, detail } = errorOf(result.response);
-    if (status >= 200 && status < 300) tally.created++;
-    else if (status === 409 && (scimType === undefined || scimType === 'uniqueness')) conflicts.push(entry);
+    if (status >= 200 && status < 300) {
+      tally.created++;
+      journal.push(createdEntry(entry.userName, idOfLocation(result.location), entry.user));
+    } else if (status === 409 && (scimType === undefined || scimType === 'uniqueness')) conflicts.push(entry);
     else if (isTransient(status)) retry(entry, `HTTP ${status}${detail ? `: ${detail}` : ''}`);
     else {
       fail({
@@ -119,11 +165,14 @@ async function settleOperations(
   );
   resolutions.forEach((resolution, i) => {
     if (resolution.kind === 'unchanged') tally.unchanged++;
-    else if (resolution.kind === 'updated') tally.updated++;
-    else if (resolution.kind === 'retry') retry(conflicts[i], resolution.reason);
+    else if (resolution.kind === 'updated') {
+      tally.updated++;
+      journal.push(resolution.journal);
+    } else if (resolution.kind === 'retry') retry(conflicts[i], resolution.reason);
     else fail(resolution.failure);
   });
-  return tally;
+  const stored = await storeChunkJournal(input, journal);
+  return stored ? { ...tally, journal: stored } : tally;
 }
 
 function decodeOperations(body: unknown, where: string): BulkOperationResult[] {

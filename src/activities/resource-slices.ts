@@ -5,8 +5,11 @@
 import { Context } from '@temporalio/activity';
 import type { ChunkDescriptor } from '../scim/bulk-plan';
 import { emptyCounts, type RecordCounts } from '../core/tally';
+import type { JournalEntry } from '../scim/undo';
 import type { WriteCapabilities } from '../scim/user-match';
-import type { ChunkSubmission } from './bulk-chunks';
+import { storeChunkJournal, type ChunkSubmission } from './bulk-chunks';
+import type { ClaimRef } from './claims/claim-store';
+import { readJournal, type JournalLink } from './claims/journal';
 import type { ActivityDeps } from './deps';
 import { asActivity, dialectFor, scimClientFor } from './deps';
 import { chunkEntries, type ChunkSource, type RecordFailure } from './provisioning';
@@ -24,16 +27,25 @@ export interface SliceInput {
   /** Records of the slice written at once. */
   recordsInFlight: number;
   maxReported: number;
+  /** Where the slice's writes are journaled (absent in batches started before journals). */
+  journal?: JournalLink;
 }
 
-/** What a heartbeat carries: the first `done` records of the slice are settled, with these results. */
+/**
+ * What a heartbeat carries: the first `done` records of the slice are settled, with these results;
+ * `journal` holds the journal entries of their writes (history carries its reference only).
+ */
 interface SliceProgress {
   done: number;
   counts: RecordCounts;
   failures: RecordFailure[];
+  journal?: ClaimRef;
 }
 
-function resumedProgress(context: Context | undefined, records: number): SliceProgress {
+async function resumedProgress(
+  context: Context | undefined,
+  records: number,
+): Promise<SliceProgress & { entries: JournalEntry[] }> {
   const details = context?.info.heartbeatDetails as Partial<SliceProgress> | undefined;
   if (
     details &&
@@ -42,9 +54,16 @@ function resumedProgress(context: Context | undefined, records: number): SlicePr
     details.counts &&
     Array.isArray(details.failures)
   ) {
-    return { done: details.done as number, counts: { ...details.counts }, failures: [...details.failures] };
+    const entries = details.journal ? ((await readJournal(details.journal)).entries as JournalEntry[]) : [];
+    return {
+      done: details.done as number,
+      counts: { ...details.counts },
+      failures: [...details.failures],
+      ...(details.journal ? { journal: details.journal } : {}),
+      entries,
+    };
   }
-  return { done: 0, counts: emptyCounts(), failures: [] };
+  return { done: 0, counts: emptyCounts(), failures: [], entries: [] };
 }
 
 function currentContext(): Context | undefined {
@@ -60,7 +79,7 @@ export async function writeSlice(deps: ActivityDeps, input: SliceInput): Promise
   const started = Date.now();
   const entries = await chunkEntries(input.tenant, input.source, input.chunk);
   const context = currentContext();
-  const progress = resumedProgress(context, entries.length);
+  const { entries: journal, ...progress } = await resumedProgress(context, entries.length);
   const ctx = {
     client: scimClientFor(deps, input.tenant),
     endpoint: input.endpoint,
@@ -76,12 +95,34 @@ export async function writeSlice(deps: ActivityDeps, input: SliceInput): Promise
       if (outcome.kind === 'failed') {
         progress.counts.failed++;
         if (progress.failures.length < input.maxReported) progress.failures.push(outcome.failure);
-      } else progress.counts[outcome.kind]++;
+      } else {
+        progress.counts[outcome.kind]++;
+        if (outcome.kind !== 'unchanged') journal.push(outcome.journal);
+      }
       outcomes[progress.done] = undefined;
       progress.done++;
     }
   };
-  const heartbeat = setInterval(() => context?.heartbeat(progress), 1000);
+  // Each second: the position reached, once the journal of the writes up to it is stored.
+  let journaled = journal.length;
+  let beating: Promise<void> = Promise.resolve();
+  const beat = async () => {
+    const position: SliceProgress = {
+      ...progress,
+      counts: { ...progress.counts },
+      failures: [...progress.failures],
+    };
+    if (journal.length > journaled) {
+      const upTo = journal.length;
+      const ref = await storeChunkJournal(input, journal.slice(0, upTo));
+      if (ref) position.journal = progress.journal = ref;
+      journaled = upTo;
+    }
+    context?.heartbeat(position);
+  };
+  const heartbeat = setInterval(() => {
+    beating = beating.then(beat).catch(() => undefined); // a store that failed now is tried again next second
+  }, 1000);
   try {
     let next = progress.done;
     const workers = Array.from(
@@ -97,7 +138,9 @@ export async function writeSlice(deps: ActivityDeps, input: SliceInput): Promise
     await Promise.all(workers);
   } finally {
     clearInterval(heartbeat);
+    await beating;
   }
+  const stored = await storeChunkJournal(input, journal);
   return {
     state: 'completed',
     mode: 'per-resource',
@@ -106,6 +149,7 @@ export async function writeSlice(deps: ActivityDeps, input: SliceInput): Promise
     failures: progress.failures,
     retry: [],
     retryReasons: [],
+    ...(stored ? { journal: stored } : {}),
   };
 }
 

@@ -236,6 +236,8 @@ export interface AssignmentChange {
   teamName?: string;
   /** The team before (its id, or name when known). */
   fromTeam?: string;
+  /** The team before: its id (what an undo sets back). */
+  fromTeamId?: string;
 }
 
 export interface AssignmentInputs {
@@ -342,7 +344,9 @@ export function planAssignments(inputs: AssignmentInputs): AssignmentPlan {
         userId: employee.id,
         teamId: team.value.id,
         teamName: team.value.name,
-        ...(employee.team ? { fromTeam: employee.team.display ?? employee.team.value } : {}),
+        ...(employee.team
+          ? { fromTeam: employee.team.display ?? employee.team.value, fromTeamId: employee.team.value }
+          : {}),
       });
       counts.teamChanges++;
     }

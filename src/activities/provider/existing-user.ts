@@ -2,6 +2,7 @@
 // update it only where it differs from the source.
 import { ScimHttpError, ScimNetworkError, type ScimClient } from '../../http';
 import { forUpdate, mergedForPut, patchRequest, removedBy, updateOperations } from '../../scim/patch';
+import { updatedEntry, type JournalEntry } from '../../scim/undo';
 import type { Entry, RecordFailure } from '../records';
 import { lookupUser } from './user-lookup';
 
@@ -18,7 +19,8 @@ export const isTransientFailure = (err: unknown): boolean =>
 
 export type Resolution =
   | { kind: 'unchanged' }
-  | { kind: 'updated' }
+  /** `journal`: what the update overwrote and wrote, for the run's journal. */
+  | { kind: 'updated'; journal: JournalEntry }
   | { kind: 'retry'; reason: string }
   | { kind: 'failed'; failure: RecordFailure };
 
@@ -67,7 +69,10 @@ export async function resolveExisting(
       await client.put(path, mergedForPut(forUpdate(entry.user, entry.writes), current, removedBy(changes)), {
         ifMatch,
       });
-    return { kind: 'updated' };
+    return {
+      kind: 'updated',
+      journal: updatedEntry(entry.userName, current, changes, forUpdate(entry.user, entry.writes)),
+    };
   } catch (err) {
     if (err instanceof ScimNetworkError) return { kind: 'retry', reason: err.message };
     if (err instanceof ScimHttpError) {

@@ -1,7 +1,8 @@
 // The writes of syncGroups: per group, create (POST /Groups), rename and change memberships with
 // RFC 7644 PATCH in bounded slices (`add` members, `remove` by `members[value eq "id"]` only), PUT
 // only where the provider has no PATCH; then re-read the group's membership once and report
-// every change the provider answered 2xx to but did not apply.
+// every change the provider answered 2xx to but did not apply. What it applied is journaled (per
+// slice, in the claim store next to the plan) for `cxone-scim undo`.
 import { Context } from '@temporalio/activity';
 import { ScimHttpError, type ScimClient, type TenantDialect } from '../../http';
 import { filterString } from '../../scim/filter';
@@ -16,7 +17,9 @@ import { patchRequest, type PatchOperation } from '../../scim/patch';
 import { URN } from '../../scim/urns';
 import { dialectFor, scimClientFor, type ActivityDeps } from '../deps';
 import { patchAllowed, patchOrPut } from './patch-or-put';
+import type { GroupJournalEntry } from '../../scim/undo';
 import type { ClaimRef } from '../claims/claim-store';
+import { readJournal, storeJournal, storeOfClaim } from '../claims/journal';
 import { readPlanFile, readPlanSlice } from '../claims/plan-claims';
 
 export interface ApplyGroupsInput {
@@ -53,6 +56,8 @@ export interface GroupTally {
   failed: number;
   failures: GroupFailure[];
   requests: number;
+  /** The journal of what the slice applied (absent when nothing, or for a plan file of an earlier build). */
+  journal?: ClaimRef;
 }
 
 export type GroupPhase = 'writes' | 'removals';
@@ -150,6 +155,8 @@ async function applyGroup(
   change: GroupChange,
   resumed: boolean,
   tally: GroupTally,
+  /** Filled with the group's name before a rename (read just before it), for the journal. */
+  observed: { renamedFrom?: string } = {},
 ): Promise<string | undefined> {
   const endpoint = input.groupsEndpoint;
   const pathOf = (id: string) => `${endpoint}/${encodeURIComponent(id)}`;
@@ -178,6 +185,15 @@ async function applyGroup(
     }
     if (!id) return undefined;
     const groupId = id;
+    if (change.rename) {
+      // The plan holds the new name only: the old one is read for the journal (an undo puts it back).
+      tally.requests++;
+      const named = await client.get<{ displayName?: unknown }>(pathOf(groupId), {
+        query: { attributes: 'displayName' },
+      });
+      const before = named.body?.displayName;
+      if (typeof before === 'string' && before !== change.rename) observed.renamedFrom = before;
+    }
     if (toAdd.length > 0 || change.rename)
       // Adds and a rename are idempotent: after a refused PATCH, one PUT of the whole group redoes them all.
       await patchOrPut(
@@ -232,14 +248,15 @@ async function verify(
   change: GroupChange,
   id: string,
   tally: GroupTally,
-): Promise<void> {
+): Promise<string[]> {
   const expected = input.phase === 'writes' ? change.add : change.remove;
-  if (expected.length === 0) return;
+  if (expected.length === 0) return [];
   const now = await readMembers(client, input.groupsEndpoint, id, tally);
   const missed = expected.filter((member) => (input.phase === 'writes' ? !now.has(member) : now.has(member)));
   if (input.phase === 'writes') tally.membersAdded += expected.length - missed.length;
   else tally.membersRemoved += expected.length - missed.length;
-  if (missed.length === 0) return;
+  const applied = expected.filter((member) => !missed.includes(member));
+  if (missed.length === 0) return applied;
   tally.failed += missed.length;
   const verb = input.phase === 'writes' ? 'add' : 'remove';
   fail(tally, input.maxReported, {
@@ -247,6 +264,33 @@ async function verify(
     id,
     detail: `the provider accepted but did not apply ${missed.length} of ${expected.length} member ${verb}s (${missed.slice(0, 5).join(', ')}${missed.length > 5 ? ', …' : ''})`,
   });
+  return applied;
+}
+
+/** What a group's changes of the phase did, for the run's journal (undefined: nothing). */
+function journalEntryOf(
+  phase: GroupPhase,
+  change: GroupChange,
+  id: string | undefined,
+  applied: string[],
+  renamedFrom: string | undefined,
+): GroupJournalEntry | undefined {
+  const groupId = id ?? change.id;
+  if (!groupId) return undefined;
+  const renamed = phase === 'writes' && renamedFrom !== undefined;
+  const operation =
+    change.action === 'create' || change.action === 'delete' || change.action === 'empty' ? change.action : 'update';
+  if (operation !== 'create' && operation !== 'delete' && !renamed && applied.length === 0) return undefined;
+  return {
+    kind: 'group',
+    id: groupId,
+    displayName: change.rename ?? change.displayName,
+    operation,
+    ...(renamed ? { renamedFrom } : {}),
+    added: phase === 'writes' ? applied : [],
+    removed: phase === 'removals' ? applied : [],
+    appliedAt: new Date().toISOString(),
+  };
 }
 
 function fail(tally: GroupTally, maxReported: number, failure: GroupTally['failures'][number]): void {
@@ -272,6 +316,10 @@ export async function applyGroupChanges(deps: ActivityDeps, input: ApplyGroupsIn
         input.phase,
       ).slice(input.from, input.to);
   const resumedFrom = context.info.heartbeatDetails as { next: number; tally: GroupTally } | undefined;
+  // The journal so far: the entries of the groups an earlier attempt applied (its heartbeat names them).
+  const journal: GroupJournalEntry[] = resumedFrom?.tally.journal
+    ? ((await readJournal(resumedFrom.tally.journal)).entries as GroupJournalEntry[])
+    : [];
   const tally: GroupTally = resumedFrom?.tally ?? {
     groups: 0,
     created: 0,
@@ -289,9 +337,26 @@ export async function applyGroupChanges(deps: ActivityDeps, input: ApplyGroupsIn
   for (let i = resumedFrom?.next ?? 0; i < changes.length; i++) {
     const change = changes[i];
     try {
-      const id = await applyGroup(client, dialect, input, change, resumed, tally);
-      if (id) await verify(client, input, change, id, tally);
+      const observed: { renamedFrom?: string } = {};
+      const id = await applyGroup(client, dialect, input, change, resumed, tally, observed);
+      const applied = id ? await verify(client, input, change, id, tally) : [];
       tally.groups++;
+      const entry = journalEntryOf(input.phase, change, id, applied, observed.renamedFrom);
+      if (entry && input.slice) {
+        journal.push(entry);
+        const { workflowId, runId } = context.info.workflowExecution ?? { workflowId: '', runId: '' };
+        tally.journal = await storeJournal(storeOfClaim(input.slice), {
+          journal: 1,
+          workflowId,
+          runId,
+          tenant: input.tenant,
+          endpoint: input.groupsEndpoint,
+          planHash: input.planHash,
+          phase: input.phase,
+          from: input.from,
+          entries: journal,
+        });
+      }
     } catch (err) {
       if (isTransient(err)) throw err;
       const status = err instanceof ScimHttpError ? err.status : undefined;

@@ -5,6 +5,7 @@
 // deadline; only non-retryable answers fail the record.
 import { ScimHttpError, type ScimClient, type TenantDialect } from '../../http';
 import { forUpdate, mergedForPut, patchRequest, removedBy, updateOperations } from '../../scim/patch';
+import { createdEntry, updatedEntry, type JournalEntry } from '../../scim/undo';
 import type { MatchKeys, MatchResult, WriteCapabilities } from '../../scim/user-match';
 import type { Entry, RecordFailure } from '../records';
 import { DeadlinePassedError, untilDeadline } from './until-deadline';
@@ -22,7 +23,11 @@ export interface WriteContext {
   dialect?: TenantDialect;
 }
 
-export type RecordOutcome = { kind: 'created' | 'updated' | 'unchanged' } | { kind: 'failed'; failure: RecordFailure };
+/** A record's outcome; a write carries its journal entry (what it created, or overwrote and wrote). */
+export type RecordOutcome =
+  | { kind: 'created' | 'updated'; journal: JournalEntry }
+  | { kind: 'unchanged' }
+  | { kind: 'failed'; failure: RecordFailure };
 
 /** A resource changed or vanished between our lookup and our write: look again. */
 const STALE = new Set([404, 412]);
@@ -72,9 +77,9 @@ async function update(
   ctx: WriteContext,
   entry: Entry,
   current: Record<string, unknown> & { id: string },
-): Promise<'updated' | 'unchanged'> {
+): Promise<RecordOutcome> {
   const changes = updateOperations(entry.user, current, entry.writes);
-  if (changes.length === 0) return 'unchanged';
+  if (changes.length === 0) return { kind: 'unchanged' };
   const version = (current.meta as { version?: unknown } | undefined)?.version;
   const ifMatch = ctx.capabilities.etag && typeof version === 'string' ? version : undefined;
   const path = `${ctx.endpoint}/${encodeURIComponent(current.id)}`;
@@ -89,11 +94,18 @@ async function update(
         }),
       ),
   );
-  return 'updated';
+  return {
+    kind: 'updated',
+    journal: updatedEntry(entry.userName, current, changes, forUpdate(entry.user, entry.writes)),
+  };
 }
 
-async function create(ctx: WriteContext, entry: Entry): Promise<void> {
-  await untilDeadline(ctx.deadline, () => ctx.client.post(ctx.endpoint, entry.user, { expect: [200, 201] }));
+async function create(ctx: WriteContext, entry: Entry): Promise<RecordOutcome> {
+  const created = await untilDeadline(ctx.deadline, () =>
+    ctx.client.post<{ id?: unknown }>(ctx.endpoint, entry.user, { expect: [200, 201] }),
+  );
+  const id = typeof created.body?.id === 'string' ? created.body.id : undefined;
+  return { kind: 'created', journal: createdEntry(entry.userName, id, entry.user) };
 }
 
 /**
@@ -116,8 +128,7 @@ export async function writeRecord(ctx: WriteContext, entry: Entry): Promise<Reco
       let match: MatchResult = ctx.capabilities.filter ? await lookup(false) : { kind: 'none' };
       if (match.kind === 'none') {
         try {
-          await create(ctx, entry);
-          return { kind: 'created' };
+          return await create(ctx, entry);
         } catch (err) {
           if (!isUniqueness(err)) throw err;
           match = await lookup(true);
@@ -132,7 +143,7 @@ export async function writeRecord(ctx: WriteContext, entry: Entry): Promise<Reco
       }
       if (match.kind === 'ambiguous') return ambiguous(entry, match);
       try {
-        return { kind: await update(ctx, entry, match.resource) };
+        return await update(ctx, entry, match.resource);
       } catch (err) {
         if (!(err instanceof ScimHttpError && STALE.has(err.status)) || round >= MAX_STALE_ROUNDS) throw err;
         // Changed (412) or deleted (404) since the lookup: decide again from a fresh one.

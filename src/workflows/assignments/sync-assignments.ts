@@ -8,6 +8,7 @@ import type {
   AssignmentSourceSpec,
 } from '../../activities/assignments';
 import type { PlanOut } from '../../activities/sync-review';
+import type { ClaimRef } from '../../core/claim-ref';
 import { FailureType } from '../../core/failures';
 import type { AssignmentAction } from '../../scim/assignments';
 import { exceedsThreshold, shouldQuarantine } from '../../scim/reconcile';
@@ -48,6 +49,8 @@ export interface SyncAssignmentsResult {
   failed: number;
   failures: AssignmentFailure[];
   requests: number;
+  /** The journals of the applied slices (what `cxone-scim undo` reads): one per slice that changed something. */
+  journals?: ClaimRef[];
   threshold?: { exceeded: boolean; reason?: string; removals: number; managed: number };
   deletionDecision?: DeletionDecision;
   note?: string;
@@ -213,6 +216,7 @@ async function syncAssignmentsRun(
       );
       for (const action of Object.keys(tally.done) as AssignmentAction[]) result.applied[action] += tally.done[action];
       result.alreadyApplied += tally.alreadyApplied;
+      if (tally.journal) result.journals = [...(result.journals ?? []), tally.journal];
       result.failed += tally.failed;
       result.requests += tally.requests;
       result.failures.push(...tally.failures.slice(0, Math.max(0, maxReported - result.failures.length)));

@@ -32,7 +32,10 @@ import { fileNameOf, humanDuration, RunDetails, withSummary } from '../ui-metada
  *   history past the limit ─▶ continue-as-new with the queue and the tally so far
  */
 export async function provisionUsersBatch(input: ProvisionUsersBatchInput): Promise<BatchTally> {
-  const tally: BatchTally = input.carried ?? emptyTally();
+  const tally: BatchTally = input.carried ?? {
+    ...emptyTally(),
+    ...(input.journals ? { journals: input.journals } : {}),
+  };
   tally.runs += 1;
   const queue: WorkItem[] = [...input.work];
   const status: { value: WorkflowReport['status']; error?: string; completedAt?: string } = { value: 'running' };
@@ -100,6 +103,13 @@ async function run(input: ProvisionUsersBatchInput, tally: BatchTally, items: Wo
     patchSupported: options.patchSupported,
     maxReported: options.maxReported,
   };
+  // Each write activity journals what it wrote, naming the batch's latest journal (ChunkQueue keeps it).
+  const parent = workflowInfo().parent;
+  const journal = () => ({
+    workflowId: parent?.workflowId ?? workflowInfo().workflowId,
+    runId: parent?.runId ?? workflowInfo().runId,
+    previous: tally.journals ?? [],
+  });
   // A Bulk request may settle many 409s by lookup, a slice writes many records one by one (each
   // retried until the deadline); heartbeats (every second) let a killed worker's attempt be
   // retried within 10 s, and a slice resumes from the position its last heartbeat carried.
@@ -138,7 +148,7 @@ async function run(input: ProvisionUsersBatchInput, tally: BatchTally, items: Wo
           details.set('waiting', undefined);
         }
         submission = await pollBulkChunk.executeWithOptions(withSummary(`poll ${job}`), [
-          { ...base, chunk: next.item.chunk, jobUrl: next.jobUrl },
+          { ...base, chunk: next.item.chunk, jobUrl: next.jobUrl, journal: journal() },
         ]);
       } else if (options.mode === 'per-resource') {
         const { tenant, source, endpoint, maxReported } = base;
@@ -157,6 +167,7 @@ async function run(input: ProvisionUsersBatchInput, tally: BatchTally, items: Wo
               deadline,
               recordsInFlight,
               chunk: next.item.chunk,
+              journal: journal(),
             },
           ],
         );
@@ -165,7 +176,7 @@ async function run(input: ProvisionUsersBatchInput, tally: BatchTally, items: Wo
           withSummary(
             `POST /Bulk: ${next.item.chunk.operations} operations, ${next.item.chunk.bytes} bytes (request ${next.item.chunk.id}, attempt ${next.item.attempt})`,
           ),
-          [{ ...base, chunk: next.item.chunk }],
+          [{ ...base, chunk: next.item.chunk, journal: journal() }],
         );
       }
     } catch (err) {

@@ -103,6 +103,8 @@ export class ChunkQueue {
     }
     const latencyMs = now - (item.firstSentAt ?? now);
     addCounts(this.tally, { ...submission, retried: 0 });
+    // The answer's journal names the batch's journals before it: it is now the batch's latest.
+    if (submission.journal) this.tally.journals = [submission.journal];
     this.report(submission.failures);
     if (this.tally.latencies.length < MAX_LATENCY_SAMPLES) this.tally.latencies.push(latencyMs);
     const resent =

@@ -4,6 +4,7 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { ChunkPages } from '../../activities/claims/chunk-pages';
 import type { ManagerWarning } from '../../activities/manager-refs';
+import type { ClaimRef } from '../../core/claim-ref';
 import type { ProvisionPlan } from '../../activities/provisioning';
 import type { SourceFormat } from '../../activities/sources/user-source';
 import type { ChunkDescriptor } from '../../scim/bulk-plan';
@@ -120,6 +121,11 @@ export interface ProvisionUsersResult {
   largestHistoryLength: number;
   /** What became of the mapping's manager references (absent without any). */
   managerLinks?: ManagerLinks;
+  /**
+   * The latest journals of the run's writes (claims/journal.ts; each names those before it): what
+   * `cxone-scim undo` reads. A few references (at most one per batch lane), whatever the run's size.
+   */
+  journals?: ClaimRef[];
 }
 
 /** What became of the mapping's manager references. */
@@ -320,5 +326,6 @@ export function resultOf(input: ProvisionUsersInput, state: Continuation, maxRep
     runs: state.run,
     batchRuns: tally.runs,
     largestHistoryLength: tally.largestHistoryLength,
+    ...(tally.journals && tally.journals.length > 0 ? { journals: tally.journals } : {}),
   };
 }

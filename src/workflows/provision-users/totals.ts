@@ -1,6 +1,7 @@
 // Types and small pure helpers shared by provisionUsers (the parent) and provisionUsersBatch
 // (its child workflows). Workflow-safe: no I/O.
 import type { ChunkSource, InvalidRecord, RecordFailure } from '../../activities/provisioning';
+import type { ClaimRef } from '../../core/claim-ref';
 import { splitChunk, type ChunkDescriptor } from '../../scim/bulk-plan';
 import { addCounts, emptyCounts, type RecordCounts } from '../../core/tally';
 import type { WriteCapabilities } from '../../scim/user-match';
@@ -58,6 +59,12 @@ export interface BatchTally extends RecordCounts {
   latencies: number[];
   largestHistoryLength: number;
   runs: number;
+  /**
+   * The latest journals of the run's writes (claims/journal.ts): each names those before it, so a
+   * batch holds one, the parent a few (one per batch finished since it last started one), never
+   * a reference per slice. Absent in runs started before journals.
+   */
+  journals?: ClaimRef[];
 }
 
 export interface BatchOptions {
@@ -103,6 +110,8 @@ export interface ProvisionUsersBatchInput {
   work: WorkItem[];
   /** Set by continue-as-new: what earlier runs of this batch did. */
   carried?: BatchTally;
+  /** The run's journals finished batches left (the batch's first journal names them). */
+  journals?: ClaimRef[];
 }
 
 export const MAX_LATENCY_SAMPLES = 2000;
@@ -133,6 +142,14 @@ export function mergeTally(into: BatchTally, more: BatchTally, maxReported: numb
   into.latencies.push(...more.latencies.slice(0, Math.max(0, MAX_LATENCY_SAMPLES - into.latencies.length)));
   into.largestHistoryLength = Math.max(into.largestHistoryLength, more.largestHistoryLength);
   into.runs += more.runs;
+  if (more.journals && more.journals.length > 0) into.journals = [...(into.journals ?? []), ...more.journals];
+}
+
+/** The journals a tally holds, taken out of it: handed to the next batch, whose first journal names them. */
+export function handOverJournals(tally: BatchTally): ClaimRef[] {
+  const journals = tally.journals ?? [];
+  delete tally.journals;
+  return journals;
 }
 
 export type { InvalidRecord, RecordFailure };

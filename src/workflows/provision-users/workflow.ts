@@ -24,6 +24,7 @@ import { provisionUsersBatch } from './batch-workflow';
 import {
   batchesFor,
   emptyTally,
+  handOverJournals,
   mergeTally,
   nextBatchSize,
   spreadSlices,
@@ -344,6 +345,7 @@ async function provision(
           options,
           source: batchSource(input, state, chunks),
           work: chunks.map((chunk) => ({ chunk, attempt: 1 })),
+          journals: handOverJournals(state.tally),
         },
       ],
     }).then(

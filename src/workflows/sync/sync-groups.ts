@@ -7,6 +7,7 @@ import type {
   GroupsFileSpec,
 } from '../../activities/sources/group-source';
 import type { GroupFailure, GroupPlanSummary, GroupTally, MembershipView } from '../../activities/groups';
+import type { ClaimRef } from '../../core/claim-ref';
 import type { GroupMatchKey, GroupScope, MemberKey } from '../../scim/group-reconcile';
 import { exceedsThreshold, shouldQuarantine } from '../../scim/reconcile';
 import { resourceTypeEndpoint } from '../../scim/schema-model';
@@ -56,10 +57,12 @@ export interface SyncGroupsResult {
   tenant: string;
   outcome: SyncGroupsOutcome;
   plan?: Omit<GroupPlanSummary, 'slices'>;
-  applied: Omit<GroupTally, 'failed' | 'failures' | 'requests'>;
+  applied: Omit<GroupTally, 'failed' | 'failures' | 'requests' | 'journal'>;
   failed: number;
   failures: GroupFailure[];
   requests: number;
+  /** The journals of the applied slices (what `cxone-scim undo` reads): one per slice that changed something. */
+  journals?: ClaimRef[];
   threshold?: { exceeded: boolean; reason?: string; groups: number; memberships: number };
   deletionDecision?: DeletionDecision;
   note?: string;
@@ -228,6 +231,7 @@ async function syncGroupsRun(
         ],
       );
       for (const key of Object.keys(applied) as Array<keyof typeof applied>) applied[key] += tally[key];
+      if (tally.journal) result.journals = [...(result.journals ?? []), tally.journal];
       result.failed += tally.failed;
       result.requests += tally.requests;
       result.failures.push(...tally.failures.slice(0, Math.max(0, maxReported - result.failures.length)));

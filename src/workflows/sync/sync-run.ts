@@ -163,14 +163,19 @@ export class SyncRun<Result extends SyncJobResult, Progress extends SyncJobProgr
    * The removal gate. When `check` exceeded the deletion threshold, waits for approveDeletions
    * naming `planHash`, rejectDeletions, or the approval timeout (progress `awaitingApproval`,
    * with `awaiting` added; the UI's current details say what waits and how to approve it).
-   * `what.removals` names them, e.g. `120 removals`. Returns undefined when the removals may go
+   * `what.removals` names them, e.g. `120 removals`; `what.command` the CLI command that approves. Returns undefined when the removals may go
    * ahead, else the run's result without them (`rejected` or `approval-timeout`).
    */
   async approveRemovals(
     result: Result,
     check: { exceeded: boolean; reason?: string },
     planHash: string,
-    what: { removals: string; awaiting?: Partial<NonNullable<Progress['awaitingApproval']>> },
+    what: {
+      removals: string;
+      awaiting?: Partial<NonNullable<Progress['awaitingApproval']>>;
+      /** The CLI command whose `approve` / `reject` answer this run (default `cxone-scim sync`). */
+      command?: string;
+    },
   ): Promise<Result | undefined> {
     if (!check.exceeded) return undefined;
     const { progress, report } = this;
@@ -178,7 +183,7 @@ export class SyncRun<Result extends SyncJobResult, Progress extends SyncJobProgr
     progress.awaitingApproval = { ...what.awaiting, ...(check.reason ? { reason: check.reason } : {}), planHash };
     const timeout = this.settings.approvalTimeout;
     const waiting = approvalWaitText(
-      'cxone-scim sync',
+      what.command ?? 'cxone-scim sync',
       workflowInfo().workflowId,
       what.removals,
       planHash,

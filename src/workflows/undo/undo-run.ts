@@ -2,7 +2,14 @@ import { defineQuery, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { UndoPlanSummary, UndoTally } from '../../activities/undo';
 import { exceedsThreshold, shouldQuarantine } from '../../scim/reconcile';
-import type { UndoAction, UndoCounts, UndoSkip } from '../../scim/undo';
+import {
+  undoWrites,
+  UNDO_ACTIONS,
+  type UndoAction,
+  type UndoCounts,
+  type UndoSkip,
+  type UndoSubject,
+} from '../../scim/undo';
 import { PROVIDER_CALL } from '../activity-options';
 import { withSummary } from '../ui-metadata';
 import type { DeletionDecision } from '../sync/deletion-approval';
@@ -23,7 +30,7 @@ export interface UndoRunInput {
   runId?: string;
   /** Write the compensation; without it, a dry run shows the plan. */
   apply?: boolean;
-  /** Also deactivate the users the run created. */
+  /** Also deactivate the users the run created (syncGroups: delete the groups it created, when nobody else is in them). */
   includeCreated?: boolean;
   /** Compensating writes above `maxCount` wait for approveDeletions naming the plan's hash. Default 500. */
   deletionThreshold?: SyncRunOptions['deletionThreshold'];
@@ -38,6 +45,8 @@ export interface UndoRunResult {
   tenant: string;
   outcome: SyncRunOutcome;
   target: UndoPlanSummary['target'];
+  /** What the run wrote: users, groups, or skills and teams. */
+  subject?: UndoSubject;
   planHash: string;
   /** The run's writes, as its journal records them. */
   journalEntries: number;
@@ -45,7 +54,8 @@ export interface UndoRunResult {
   counts: UndoCounts;
   /** The writes left alone, and why (all are counted). */
   skipped: UndoSkip[];
-  applied: Record<UndoAction, number>;
+  /** Per compensating action (users: reactivate, restore, deactivate-created; groups: members removed / added, renames, groups deleted; assignments: teams, skills). */
+  applied: Partial<Record<UndoAction, number>>;
   failed: number;
   failures: UndoTally['failures'];
   alreadyApplied: number;
@@ -107,15 +117,18 @@ async function undoRunSteps(input: UndoRunInput, run: SyncRun<UndoRunResult, Und
   progress.planHash = plan.planHash;
   progress.planned = plan.counts;
   report.details.set('plan', `undo of ${plan.target.type} ${plan.target.workflowId}: ${describe(plan.counts)}`);
+  // Plans of runs started before groups and assignments could be undone name no subject: users.
+  const subject = plan.subject ?? 'users';
   const result: UndoRunResult = {
     tenant: input.tenant,
     outcome: 'succeeded',
     target: plan.target,
+    subject,
     planHash: plan.planHash,
     journalEntries: plan.journalEntries,
     counts: plan.counts,
     skipped: [...plan.skipped],
-    applied: { reactivate: 0, restore: 0, 'deactivate-created': 0 },
+    applied: Object.fromEntries(UNDO_ACTIONS[subject].map((a) => [a, 0])),
     failed: 0,
     failures: [],
     alreadyApplied: 0,
@@ -123,12 +136,15 @@ async function undoRunSteps(input: UndoRunInput, run: SyncRun<UndoRunResult, Und
     ...(plan.note ? { note: plan.note } : {}),
   };
   if (settings.dryRun) return run.dryRun(result, plan.planHash);
-  const total = plan.counts.reactivate + plan.counts.restore + plan.counts['deactivate-created'];
+  const total = undoWrites(plan.counts);
   if (total === 0) return run.finish(result);
   // An undo is a mass write like a sync's removals: above the count it waits for an approval of its hash.
   const check = exceedsThreshold(total, 0, settings.deletionThreshold);
   result.threshold = { ...check, changes: total };
-  const refused = await run.approveRemovals(result, check, plan.planHash, { removals: `${total} compensating writes` });
+  const refused = await run.approveRemovals(result, check, plan.planHash, {
+    removals: `${total} compensating writes`,
+    command: 'cxone-scim undo',
+  });
   if (refused) return refused;
   progress.phase = 'writing';
   const spc = await discoverServiceProviderConfig.executeWithOptions(withSummary('GET /ServiceProviderConfig'), [
@@ -155,7 +171,8 @@ async function undoRunSteps(input: UndoRunInput, run: SyncRun<UndoRunResult, Und
             },
           ],
         );
-        for (const action of Object.keys(tally.done) as UndoAction[]) result.applied[action] += tally.done[action];
+        for (const action of Object.keys(tally.done) as UndoAction[])
+          result.applied[action] = (result.applied[action] ?? 0) + (tally.done[action] ?? 0);
         result.counts = { ...result.counts, skipped: result.counts.skipped + tally.skippedCount };
         result.skipped.push(...tally.skipped.slice(0, Math.max(0, settings.maxReported - result.skipped.length)));
         result.failed += tally.failed;
@@ -163,7 +180,7 @@ async function undoRunSteps(input: UndoRunInput, run: SyncRun<UndoRunResult, Und
         result.alreadyApplied += tally.alreadyApplied;
         result.requests += tally.requests;
         result.failures.push(...tally.failures.slice(0, Math.max(0, settings.maxReported - result.failures.length)));
-        const writes = Object.values(result.applied).reduce((n, c) => n + c, 0) + result.failed;
+        const writes = Object.values(result.applied).reduce((n: number, c) => n + (c ?? 0), 0) + result.failed;
         if (shouldQuarantine(writes, result.failed, settings.quarantine)) stopped = true;
       }
     },
