@@ -83,7 +83,8 @@ export async function readMembers(
   counter.requests++;
   const got = await client.get<{ members?: Array<{ value?: unknown; type?: unknown }> }>(
     `${groupsEndpoint}/${encodeURIComponent(id)}`,
-    { query: { attributes: 'members' } },
+    // Only what membership needs: a 100 000-member group read in full is each member's $ref and display too.
+    { query: { attributes: 'members.value,members.type' } },
   );
   return new Set(
     (got.body?.members ?? []).filter((m) => m.type === undefined || m.type === 'User').map((m) => String(m.value)),
@@ -170,12 +171,17 @@ async function applyGroup(
         // The first slice rides on the POST; without PATCH every member must.
         const first = patchAllowed(input.patchSupported, dialect) ? toAdd.slice(0, size) : toAdd;
         tally.requests++;
-        const created = await client.post<{ id?: unknown }>(endpoint, {
-          schemas: [URN.Group],
-          displayName: change.displayName,
-          ...(change.externalId ? { externalId: change.externalId } : {}),
-          ...(first.length > 0 ? { members: first.map((value) => ({ value })) } : {}),
-        });
+        // `attributes=id` (RFC 7644 §3.9): the answer need not echo every member back.
+        const created = await client.post<{ id?: unknown }>(
+          endpoint,
+          {
+            schemas: [URN.Group],
+            displayName: change.displayName,
+            ...(change.externalId ? { externalId: change.externalId } : {}),
+            ...(first.length > 0 ? { members: first.map((value) => ({ value })) } : {}),
+          },
+          { query: { attributes: 'id' } },
+        );
         if (typeof created.body?.id !== 'string')
           throw new Error(`POST ${endpoint} answered without an id for group "${change.displayName}"`);
         id = created.body.id;
