@@ -239,7 +239,8 @@ export async function readSourceUsers(
   const dates = source.kind === 'file' ? datesOf(source.mapping) : undefined;
   // SelectUniqueValue's choices and the managers' ids, from the provider and the records read before.
   const mapping = references && source.kind === 'file' ? compiledMapping(source.mapping) : undefined;
-  const chooser = references && new UniqueValueChooser(references.find, mapping?.matchOn);
+  // A user the provider has keeps the value it holds: a re-sync renames nobody.
+  const chooser = references && new UniqueValueChooser(references.find, mapping?.matchOn, true);
   const managerBy = mapping?.rules.find((rule) => rule.reference)?.reference?.by;
   const managers = references && managerBy ? new ManagerReferences(references.find, maxReported) : undefined;
   /** A valid record's manager resolved (`manager.value` placed); its chosen values and key taken for the records after it. */

@@ -3,8 +3,9 @@
 // and against the provider (one verified lookup per candidate), and the first free one goes into
 // the user. The planner stores the user with that value in its chunk's claim, so every write of
 // the record, retried or resumed, sends what was chosen here. Compared ignoring letter case. A
-// record's own provider user (found by another match value) never takes a value from it, and keeps
-// the candidate it holds even when an earlier one became free: a rerun or a re-sync renames nobody.
+// record's own provider user (found by another match value) never takes a value from it; with
+// `keepHeld` (syncUsers) it also keeps the candidate it holds when an earlier one has become free,
+// so that a re-sync renames nobody.
 import { matchValuesOf, placeResolved, type UniqueChoice } from '../mapping/mapping';
 import { parseTargetPath, readPath, type TargetPath } from '../scim/attribute-path';
 import type { AttributeFinder } from './provider/attribute-finder';
@@ -19,6 +20,8 @@ export class UniqueValueChooser {
   /**
    * @param matchOn the mapping's pairs, which say when a provider user holding a candidate is this
    *   record's own user (its value is then free for it); default userName and externalId.
+   * @param keepHeld before a free candidate is chosen, the record's own user is looked up (by its
+   *   first other match value): when it holds a later candidate, it keeps that one.
    */
   constructor(
     private readonly find: AttributeFinder,
@@ -26,6 +29,7 @@ export class UniqueValueChooser {
       ['userName', 'userName'],
       ['externalId', 'externalId'],
     ],
+    private readonly keepHeld = false,
   ) {}
 
   /**
@@ -46,7 +50,7 @@ export class UniqueValueChooser {
         if (taken?.values.has(candidate.toLowerCase())) continue;
         const found = await this.find(target, candidate, true);
         if (found.kind === 'one' && isOwn(found.resource, own)) chosen = candidate;
-        // A free candidate: unless its own user holds a later one (chosen when this was taken), which it keeps.
+        // A free candidate; with keepHeld, unless its own user holds a later one (chosen when this was taken).
         else if (found.kind === 'none')
           chosen = (await this.#heldByOwn(target, own, candidates.slice(i + 1), taken?.values)) ?? candidate;
         if (chosen !== undefined) break;
@@ -79,7 +83,7 @@ export class UniqueValueChooser {
     later: readonly string[],
     taken: ReadonlySet<string> | undefined,
   ): Promise<string | undefined> {
-    if (own.length === 0 || later.length === 0) return undefined;
+    if (!this.keepHeld || own.length === 0 || later.length === 0) return undefined;
     const [theirs, value] = own[0];
     const found = await this.find(theirs, value, theirs.trim().toLowerCase() === 'username');
     const path = parseTargetPath(target);
