@@ -288,7 +288,7 @@ export async function readSourceUsers(
         datedCounts[disposition.kind] = (datedCounts[disposition.kind] ?? 0) + 1;
         const creates = disposition.actions.some((a) => a.kind === 'create');
         const noCreate = disposition.kind === 'defer' || disposition.kind === 'deactivate-now';
-        await resolve(index, record.user, mapped, !noCreate);
+        if (mapped.choices || managers) await resolve(index, record.user, mapped, !noCreate);
         await sink.dated?.({
           userName: String(record.user.userName),
           plan: {
@@ -316,7 +316,7 @@ export async function readSourceUsers(
     }
     if (reasons.length === 0 && 'user' in record) {
       const { writes } = mapped;
-      await resolve(index, record.user, mapped, true);
+      if (mapped.choices || managers) await resolve(index, record.user, mapped, true);
       await sink.valid({ index, user: record.user, ...line, ...(writes ? { writes } : {}) });
       return;
     }
@@ -329,7 +329,9 @@ export async function readSourceUsers(
     sourceName = path.basename(
       location.kind === 'file' ? location.file : location.kind === 's3' ? location.display : location.url,
     );
-    sha256 = (await readFileSource(source, take, references ? { ...planning, deferUnique: true } : planning)).sha256;
+    // SelectUniqueValue's candidates left in the records for the chooser.
+    const deferUnique = mapping?.rules.some((rule) => rule.compiled?.selectsUnique) === true;
+    sha256 = (await readFileSource(source, take, deferUnique ? { ...planning, deferUnique } : planning)).sha256;
   } else {
     const mapped = mapRecords(source.kind === 'inline' ? source.users : [], undefined);
     for (const [index, record] of mapped.entries()) await take(record, index);
