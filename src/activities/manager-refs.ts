@@ -4,9 +4,10 @@
 // already has (one verified lookup per key) goes into the user as `manager.value` before the user is
 // stored; a manager that is one of this run's own records, and new, is linked by a second pass once
 // the run has created it (a pending link); a manager found nowhere, or ambiguous, is a warning for
-// the record, which is provisioned without one. Used by provisionUsers' planner; syncUsers' planner
-// can make the same calls (resolve, noteRecord, finish) with its own finder.
+// the record, which is provisioned without one. Used by provisionUsers' and syncUsers' planners
+// (resolve, noteRecord, then managerPlanOf once every record is read).
 import type { ClaimRef } from '../core/claim-ref';
+import { putClaim } from './claims/claim-store';
 import { type ManagerReference, placeResolved } from '../mapping/mapping';
 import { parseTargetPath, readPath, type TargetPath } from '../scim/attribute-path';
 import type { AttributeFinder } from './provider/attribute-finder';
@@ -113,4 +114,20 @@ export class ManagerReferences {
     this.warned++;
     if (this.warnings.length < this.maxReported) this.warnings.push({ record: index + 1, userName, detail });
   }
+}
+
+/** A plan's managers: the links pending until the run has created the managers, stored as a claim in `store`. */
+export async function managerPlanOf(managers: ManagerReferences, store: string): Promise<ManagerPlan> {
+  const pending = managers.finish();
+  const claim =
+    pending.length > 0
+      ? await putClaim(store, 'plans', Buffer.from(pending.map((link) => `${JSON.stringify(link)}\n`).join('')))
+      : undefined;
+  return {
+    resolved: managers.resolved,
+    pending: pending.length,
+    ...(claim ? { claim } : {}),
+    warned: managers.warned,
+    warnings: managers.warnings,
+  };
 }

@@ -32,7 +32,7 @@ import {
   type DatedDispositionKind,
   type DatesSettings,
 } from '../scim/dated-actions';
-import { compileMapping, parseTargetPath } from '../mapping/mapping';
+import { type CompiledMapping, compileMapping, parseTargetPath } from '../mapping/mapping';
 import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
 import type { ActivityDeps } from './deps';
 import { asActivity, dialectFor, scimClientFor } from './deps';
@@ -52,6 +52,9 @@ import { readAdoption } from './claims/adoption-record';
 import { pickAttributes, touchedAttributes, writtenValues, type JournalEntry } from '../scim/undo';
 import { storeJournal, storeOfClaim } from './claims/journal';
 import { isTransientFailure } from './provider/existing-user';
+import { ManagerReferences, managerPlanOf, type ManagerPlan } from './manager-refs';
+import { type AttributeFinder, providerFinder } from './provider/attribute-finder';
+import { UniqueValueChooser } from './unique-values';
 
 export type { HttpCall, PlanOut, UserTrace } from './sync-review';
 
@@ -113,6 +116,8 @@ export interface SyncPlanSummary {
   /** Removals the orphan policy turned into `out-of-scope`, and why (a tenant never adopted). */
   orphansHeldBack?: number;
   orphanWarning?: string;
+  /** The mapping's manager references: resolved when planned, pending until the sync created them (linkManagers), or warned about. */
+  managers?: ManagerPlan;
 }
 
 /** `writes`: creates, updates, reactivations; `removals`: deactivations or deletes (after any approval). */
@@ -196,6 +201,19 @@ export interface SourceTotals {
   sha256?: string;
   /** With a mapping's `dates`: the valid records per disposition. */
   dated?: { counts: Partial<Record<DatedDispositionKind, number>> };
+  /** With `references` and a mapping with a manager reference: the records' managers (managerPlanOf). */
+  managers?: ManagerReferences;
+}
+
+/**
+ * What a planner reading the source with `references` resolves as it reads (syncUsers): each
+ * record's SelectUniqueValue choices and its manager, against the provider (`find`) and the
+ * records read before it (docs/mappings.md).
+ */
+export interface SourceReferences {
+  find: AttributeFinder;
+  /** Only the records this accepts (as mapped, before any choice) are resolved; the others are refused if they need it. */
+  only?: (user: Record<string, unknown>) => boolean;
 }
 
 /** Where readSourceUsers hands each valid record and, with `dates`, each user's dated plan line. */
@@ -214,10 +232,25 @@ export async function readSourceUsers(
   input: SourceRead,
   sink: SourceUserSink,
   planning = planningOfRun(),
+  references?: SourceReferences,
 ): Promise<SourceTotals> {
   const { source, model, maxReported } = input;
   if (source.kind === 'file') checkMappingTargets(source.mapping, model);
   const dates = source.kind === 'file' ? datesOf(source.mapping) : undefined;
+  // SelectUniqueValue's choices and the managers' ids, from the provider and the records read before.
+  const mapping = references && source.kind === 'file' ? compiledMapping(source.mapping) : undefined;
+  // A user the provider has keeps the value it holds: a re-sync renames nobody.
+  const chooser = references && new UniqueValueChooser(references.find, mapping?.matchOn, true);
+  const managerBy = mapping?.rules.find((rule) => rule.reference)?.reference?.by;
+  const managers = references && managerBy ? new ManagerReferences(references.find, maxReported) : undefined;
+  /** A valid record's manager resolved (`manager.value` placed); its chosen values and key taken for the records after it. */
+  const resolve = async (index: number, user: Record<string, unknown>, mapped: MappedRecord, created: boolean) => {
+    if (mapped.choices) chooser?.take(user, mapped.choices);
+    if (!managers || references?.only?.(user) === false) return;
+    if (mapped.manager) await managers.resolve(index, String(user.userName), user, mapped.manager);
+    // A record created later (dated) is no manager this run creates.
+    if (managerBy && created) managers.noteRecord(user, managerBy);
+  };
   // CXone's role, team and login authenticator by name → ids; attribute names as /Schemas spells them.
   const fitter = new TenantFitter(deps, input.tenant, model);
   const invalidRecords: ClassifyProblem[] = [];
@@ -226,8 +259,22 @@ export async function readSourceUsers(
   const plannedAt = planning.now;
   const datedCounts = dates ? ({} as Partial<Record<DatedDispositionKind, number>>) : undefined;
   let sourceName = 'inline';
+  const refuse = async (index: number, userName: string | undefined, reasons: string[]) => {
+    invalid++;
+    // Its dates could not be read this time: its pending actions stay as they are.
+    if (datedCounts && userName) await sink.dated?.({ userName, keep: true });
+    if (invalidRecords.length < maxReported)
+      invalidRecords.push({ record: index + 1, userName, reason: reasons.join('; ') });
+  };
   const take = async (mapped: MappedRecord, index: number) => {
     records++;
+    if ('user' in mapped && mapped.choices) {
+      const unchosen =
+        chooser && references?.only?.(mapped.user) !== false
+          ? await chooser.choose(mapped.user, mapped.choices)
+          : ['SelectUniqueValue: chosen only where the provider can be asked'];
+      if (unchosen.length > 0) return refuse(index, userNameOf(mapped.user), unchosen);
+    }
     const record = await fitter.fit(mapped);
     const reasons = 'problems' in record ? record.problems : validateUser(model, record.user);
     const line = record.line !== undefined ? { line: record.line } : {};
@@ -240,6 +287,8 @@ export async function readSourceUsers(
         const disposition = datedDisposition(facts.value, plannedAt, dates.leadDays);
         datedCounts[disposition.kind] = (datedCounts[disposition.kind] ?? 0) + 1;
         const creates = disposition.actions.some((a) => a.kind === 'create');
+        const noCreate = disposition.kind === 'defer' || disposition.kind === 'deactivate-now';
+        if (mapped.choices || managers) await resolve(index, record.user, mapped, !noCreate);
         await sink.dated?.({
           userName: String(record.user.userName),
           plan: {
@@ -251,7 +300,6 @@ export async function readSourceUsers(
         });
         // Created now only when due: inactive until the start; a past last day is never created.
         const startsLater = disposition.kind === 'defer' || disposition.kind === 'create-inactive-and-schedule';
-        const noCreate = disposition.kind === 'defer' || disposition.kind === 'deactivate-now';
         const user =
           startsLater || disposition.kind === 'deactivate-now' ? { ...record.user, active: false } : record.user;
         const { writes } = mapped;
@@ -268,15 +316,11 @@ export async function readSourceUsers(
     }
     if (reasons.length === 0 && 'user' in record) {
       const { writes } = mapped;
+      if (mapped.choices || managers) await resolve(index, record.user, mapped, true);
       await sink.valid({ index, user: record.user, ...line, ...(writes ? { writes } : {}) });
       return;
     }
-    invalid++;
-    const userName = 'user' in record ? userNameOf(record.user) : record.userName;
-    // Its dates could not be read this time: its pending actions stay as they are.
-    if (datedCounts && userName) await sink.dated?.({ userName, keep: true });
-    if (invalidRecords.length < maxReported)
-      invalidRecords.push({ record: index + 1, userName, reason: reasons.join('; ') });
+    await refuse(index, 'user' in record ? userNameOf(record.user) : record.userName, reasons);
   };
   let sha256: string | undefined;
   if (source.kind === 'file') {
@@ -285,7 +329,9 @@ export async function readSourceUsers(
     sourceName = path.basename(
       location.kind === 'file' ? location.file : location.kind === 's3' ? location.display : location.url,
     );
-    sha256 = (await readFileSource(source, take, planning)).sha256;
+    // SelectUniqueValue's candidates left in the records for the chooser.
+    const deferUnique = mapping?.rules.some((rule) => rule.compiled?.selectsUnique) === true;
+    sha256 = (await readFileSource(source, take, deferUnique ? { ...planning, deferUnique } : planning)).sha256;
   } else {
     const mapped = mapRecords(source.kind === 'inline' ? source.users : [], undefined);
     for (const [index, record] of mapped.entries()) await take(record, index);
@@ -296,6 +342,7 @@ export async function readSourceUsers(
     invalidRecords,
     ...(sha256 ? { sha256 } : {}),
     ...(datedCounts ? { dated: { counts: datedCounts } } : {}),
+    ...(managers ? { managers } : {}),
   };
 }
 
@@ -321,26 +368,37 @@ function datesOf(mapping: unknown): (DatesSettings & { leadDays: number | null }
   return checked.ok ? checked.value : undefined;
 }
 
-/** A file source's mapping's matchOn (a mapping that does not compile is reported by the reader). */
-function matchOnOf(mapping: unknown): SyncRules['matchOn'] {
+/** A file source's mapping, compiled (a mapping that does not compile is reported by the reader). */
+function compiledMapping(mapping: unknown): CompiledMapping | undefined {
   if (mapping === undefined || mapping === null) return undefined;
   const compiled = compileMapping(mapping);
-  return compiled.ok ? compiled.mapping.matchOn : undefined;
+  return compiled.ok ? compiled.mapping : undefined;
 }
 
-/** The attributes worth listing: what the source's users carry, and what matching and scope need. */
-function listedAttributes(users: readonly SourceUser[], rules: SyncRules): string[] {
+/**
+ * The attributes worth listing: what the source's users carry, what matching and scope need, and
+ * `targets` (the mapping's manager: a record whose manager is pending or unknown carries none).
+ */
+function listedAttributes(users: readonly SourceUser[], rules: SyncRules, targets: readonly string[] = []): string[] {
   const names = new Set(['id', 'userName', 'externalId', 'active']);
+  const addTarget = (target: string) => {
+    const path = parseTargetPath(target);
+    if (path) names.add(path.extension ? `${path.extension}:${path.attribute}` : path.attribute);
+  };
   for (const [, theirs] of rules.matchOn ?? []) names.add(theirs.replace(/\[.*$/, ''));
+  for (const target of targets) addTarget(target);
   for (const { user, writes } of users.slice(0, 1000)) {
     for (const key of Object.keys(user)) if (key !== 'schemas' && key !== 'password') names.add(key);
     // An attribute to clear is absent from the source's user, and compared only if listed.
-    for (const target of writes?.clear ?? []) {
-      const path = parseTargetPath(target);
-      if (path) names.add(path.extension ? `${path.extension}:${path.attribute}` : path.attribute);
-    }
+    for (const target of writes?.clear ?? []) addTarget(target);
   }
   return [...names];
+}
+
+/** The targets of a file source's manager references (listed, so that a manager already linked compares equal). */
+function referenceTargets(source: PlanSource): string[] {
+  const mapping = source.kind === 'file' ? compiledMapping(source.mapping) : undefined;
+  return (mapping?.rules ?? []).flatMap((rule) => (rule.reference ? [rule.target] : []));
 }
 
 /**
@@ -535,13 +593,14 @@ async function planAll(
       classifier.addSource(user);
       if (++read % READ_HEARTBEAT_EVERY === 0) Context.current().heartbeat({ read });
     };
-    const source = await readSourceUsers(deps, input, { valid, dated }, planning);
     const client = scimClientFor(deps, input.tenant);
+    const find = providerFinder(client, input.model.endpoint);
+    const source = await readSourceUsers(deps, input, { valid, dated }, planning, { find });
     const pages = await forEachProviderUser(
       client,
       input.model.endpoint,
       input.pageSize,
-      listedAttributes(first, rules),
+      listedAttributes(first, rules, referenceTargets(input.source)),
       (resource) => classifier.addProvider(resource),
     );
     for (const item of classifier.items((classified: string) => Context.current().heartbeat({ classified })))
@@ -564,6 +623,10 @@ async function planOneUser(
 ): Promise<Planned> {
   const wanted = input.onlyUserName.toLowerCase();
   const valid: ValidSourceUser[] = [];
+  const client = scimClientFor(deps, input.tenant);
+  // Only this user's choices and manager are resolved (a userName to be chosen may be it).
+  const only = (user: Record<string, unknown>) =>
+    user.userName === undefined || String(user.userName).toLowerCase() === wanted;
   const source = await readSourceUsers(
     deps,
     input,
@@ -572,18 +635,18 @@ async function planOneUser(
       dated: (line) => (line.userName.toLowerCase() === wanted ? dated?.(line) : undefined),
     },
     planning,
+    { find: providerFinder(client, input.model.endpoint), only },
   );
   if (valid.length === 0)
     throw ApplicationFailure.nonRetryable(
       `no valid source record has userName "${input.onlyUserName}"`,
       FailureType.InvalidSyncInput,
     );
-  const client = scimClientFor(deps, input.tenant);
   const listed = await listProviderUsers(
     client,
     input.model.endpoint,
     input.pageSize,
-    listedAttributes(valid, rules),
+    listedAttributes(valid, rules, referenceTargets(input.source)),
     `userName eq ${filterString(input.onlyUserName)}`,
   );
   // A filtered listing is verified, never trusted: some servers ignore `filter` or compare it case-sensitively.
@@ -615,7 +678,7 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
   const plannedAt = planning.now;
   const only = input.onlyUserName;
   // The mapping's matchOn replaces the match key (provision on demand matches by userName).
-  const matchOn = input.source.kind === 'file' ? matchOnOf(input.source.mapping) : undefined;
+  const matchOn = input.source.kind === 'file' ? compiledMapping(input.source.mapping)?.matchOn : undefined;
   const rules: SyncRules =
     only !== undefined ? { ...input.rules, matchKey: 'userName' } : matchOn ? { ...input.rules, matchOn } : input.rules;
   // A tenant nobody adopted (no adoption record) keeps its orphans out of scope unless told otherwise.
@@ -660,6 +723,7 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
       };
     }
     const trace = planned.trace?.(changes);
+    const managers = source.managers ? await managerPlanOf(source.managers, store) : undefined;
     return {
       planHash,
       slices,
@@ -681,6 +745,7 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
       ...(plan.heldBack > 0
         ? { orphansHeldBack: plan.heldBack, ...(policy.warning ? { orphanWarning: policy.warning } : {}) }
         : {}),
+      ...(managers ? { managers } : {}),
     };
   } finally {
     scratch.remove();

@@ -2,7 +2,10 @@
 // Planning.deferUnique) are tried in order against this run's own records (values planned earlier)
 // and against the provider (one verified lookup per candidate), and the first free one goes into
 // the user. The planner stores the user with that value in its chunk's claim, so every write of
-// the record, retried or resumed, sends what was chosen here. Compared ignoring letter case.
+// the record, retried or resumed, sends what was chosen here. Compared ignoring letter case. A
+// record's own provider user (found by another match value) never takes a value from it; with
+// `keepHeld` (syncUsers) it also keeps the candidate it holds when an earlier one has become free,
+// so that a re-sync renames nobody.
 import { matchValuesOf, placeResolved, type UniqueChoice } from '../mapping/mapping';
 import { parseTargetPath, readPath, type TargetPath } from '../scim/attribute-path';
 import type { AttributeFinder } from './provider/attribute-finder';
@@ -17,6 +20,8 @@ export class UniqueValueChooser {
   /**
    * @param matchOn the mapping's pairs, which say when a provider user holding a candidate is this
    *   record's own user (its value is then free for it); default userName and externalId.
+   * @param keepHeld before a free candidate is chosen, the record's own user is looked up (by its
+   *   first other match value): when it holds a later candidate, it keeps that one.
    */
   constructor(
     private readonly find: AttributeFinder,
@@ -24,6 +29,7 @@ export class UniqueValueChooser {
       ['userName', 'userName'],
       ['externalId', 'externalId'],
     ],
+    private readonly keepHeld = false,
   ) {}
 
   /**
@@ -40,13 +46,14 @@ export class UniqueValueChooser {
         user,
       );
       let chosen: string | undefined;
-      for (const candidate of candidates) {
+      for (const [i, candidate] of candidates.entries()) {
         if (taken?.values.has(candidate.toLowerCase())) continue;
         const found = await this.find(target, candidate, true);
-        if (found.kind === 'none' || (found.kind === 'one' && isOwn(found.resource, own))) {
-          chosen = candidate;
-          break;
-        }
+        if (found.kind === 'one' && isOwn(found.resource, own)) chosen = candidate;
+        // A free candidate; with keepHeld, unless its own user holds a later one (chosen when this was taken).
+        else if (found.kind === 'none')
+          chosen = (await this.#heldByOwn(target, own, candidates.slice(i + 1), taken?.values)) ?? candidate;
+        if (chosen !== undefined) break;
       }
       if (chosen === undefined)
         problems.push(
@@ -64,6 +71,25 @@ export class UniqueValueChooser {
       const value = taken ? str(readPath(user, taken.path)) : undefined;
       if (taken && value !== undefined) taken.values.add(value.toLowerCase());
     }
+  }
+
+  /**
+   * The candidate among `later` that the record's own provider user (found by its first other match
+   * value) has at `target`, if any and not taken by an earlier record of the run.
+   */
+  async #heldByOwn(
+    target: string,
+    own: ReadonlyArray<readonly [string, string]>,
+    later: readonly string[],
+    taken: ReadonlySet<string> | undefined,
+  ): Promise<string | undefined> {
+    if (!this.keepHeld || own.length === 0 || later.length === 0) return undefined;
+    const [theirs, value] = own[0];
+    const found = await this.find(theirs, value, theirs.trim().toLowerCase() === 'username');
+    const path = parseTargetPath(target);
+    if (found.kind !== 'one' || !path) return undefined;
+    const held = str(readPath(found.resource, path))?.toLowerCase();
+    return later.find((c) => c.toLowerCase() === held && !taken?.has(held));
   }
 
   #takenAt(target: string) {

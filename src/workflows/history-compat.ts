@@ -115,6 +115,13 @@ export const HISTORY_SHIMS = {
     pinned: ['provisionUsers-sync-before-manager-links.json'],
     removeWhen: `${NO_OPEN_RUN('provisionUsers', 'the patch')}; then deprecatePatch('provision-manager-links') with the old branch gone, and the deprecatePatch call itself once no run of that build is open`,
   },
+  'sync-manager-links': {
+    what: 'syncUsers runs started before manager references ended after their writes (or removals) without linking anyone; since the patch a run whose plan holds manager links to users it created links them after the writes (linkManagers)',
+    since: { patch: 'sync-manager-links' },
+    code: [{ file: 'src/workflows/sync/sync-users.ts', symbol: "patchedSince('sync-manager-links')" }],
+    pinned: ['syncUsers-approved-before-manager-links.json'],
+    removeWhen: `${NO_OPEN_RUN('syncUsers', 'the patch')}; then deprecatePatch('sync-manager-links') with the old branch gone, and the deprecatePatch call itself once no run of that build is open`,
+  },
 } satisfies Record<string, HistoryShim>;
 
 export type ShimId = keyof typeof HISTORY_SHIMS;

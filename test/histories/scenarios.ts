@@ -315,6 +315,24 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'syncUsers manager links (a manager created by the sync, linked after its writes)',
+    async record(c) {
+      const file = path.join(c.workDir, 'managed-sync.csv');
+      fs.writeFileSync(file, 'emp_id,email,manager_id\nMS1,ms.report@mlsync.example,MS2\nMS2,ms.manager@mlsync.example,\n');
+      const mapping = {
+        attributes: { externalId: 'emp_id', userName: 'email', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager': { source: 'manager_id' } },
+      };
+      const result = await c.client.workflow.execute(syncUsers, {
+        taskQueue: c.taskQueue,
+        workflowId: 'sync-manager-links',
+        args: [{ tenant: 'sandbox', source: { path: file, mapping }, scope: { userNameSuffixes: ['@mlsync.example'] } }],
+      });
+      assert.deepEqual([result.outcome, result.applied.create], ['succeeded', 2], `syncUsers-manager-links: ${JSON.stringify(result.failures)}`);
+      assert.equal(result.managerLinks?.linked, 1, 'syncUsers-manager-links: the pass after the writes linked the report');
+      await c.save('syncUsers-manager-links', 'sync-manager-links');
+    },
+  },
+  {
     name: 'undoRun of a finished syncUsers run: dry run, then applied after approval',
     async record(c) {
       // Undoes sync-approved (the scenario before): reactivates its leaver, restores its title change.

@@ -3,6 +3,9 @@ import type { Activities } from '../../activities';
 import type { PlanSource } from '../../activities/provisioning';
 import type { SourceFormat } from '../../activities/sources/user-source';
 import type { PlanOut, SliceTally, SyncFailure, SyncPhase, SyncPlanSummary, UserTrace } from '../../activities/sync';
+import type { ManagerPlan } from '../../activities/manager-refs';
+import type { LinkManagersResult } from '../../activities/manager-links';
+import type { ManagerLinks } from '../provision-users/contract';
 import type { ClaimRef } from '../../core/claim-ref';
 import { FailureType } from '../../core/failures';
 import { compileMapping } from '../../mapping/mapping';
@@ -83,6 +86,14 @@ export interface SyncUsersResult {
   trace?: UserTrace;
   /** The journals of the writes made (one per applied slice, in the claim store): what undoRun reverses. */
   journals?: ClaimRef[];
+  /** What became of the mapping's manager references (absent without any). */
+  managerLinks?: SyncManagerLinks;
+}
+
+/** What became of a sync's manager references: as for provisionUsers, and the links left to the pass after the writes. */
+export interface SyncManagerLinks extends ManagerLinks {
+  /** Records whose manager is a joiner of this sync: linked once the writes created it (`linked`, `unchanged` or a warning). */
+  pending: number;
 }
 
 export interface SyncProgress extends SyncJobProgress {
@@ -193,7 +204,7 @@ async function syncUsersRun(
     }),
   );
   const [current, planFile] = legacyPlanFile(plan);
-  const { slices: _slices, datedPlans, trace, ...shown } = current;
+  const { slices: _slices, datedPlans, trace, managers, ...shown } = current;
   progress.planHash = plan.planHash;
   progress.planned = plan.counts;
   report.details.set(
@@ -211,6 +222,7 @@ async function syncUsersRun(
     requests: plan.pages,
     ...(trace ? { trace } : {}),
     ...(plan.orphanWarning ? { note: `${plan.orphansHeldBack} removals held back: ${plan.orphanWarning}` } : {}),
+    ...(managers ? { managerLinks: managerLinksOf(managers, undefined, maxReported, report) } : {}),
   };
   const removals = plan.counts.deactivate + plan.counts.delete;
   const validRecords = plan.records - plan.invalid;
@@ -268,6 +280,33 @@ async function syncUsersRun(
     );
     if (stopped) return run.quarantined(result);
   }
+  // Second pass: users whose manager this sync created, linked now that it exists (history-compat: sync-manager-links).
+  const links = managers?.claim;
+  if (managers && links && patchedSince('sync-manager-links')) {
+    const { linkManagers } = run.applyActivities({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds' });
+    const etag = (capabilities as { etag?: { supported?: unknown } }).etag?.supported === true;
+    const pass = await report.step(
+      'link managers created in this sync',
+      () =>
+        linkManagers.executeWithOptions(
+          withSummary(`link ${managers.pending} users to managers created in this sync`),
+          [
+            {
+              tenant: input.tenant,
+              endpoint: built.model.endpoint,
+              patchSupported: capabilities.patch?.supported === true,
+              etag,
+              links,
+              maxReported,
+            },
+          ],
+        ),
+      (r) => ({
+        detail: `${managers.pending} pending: ${r.linked} linked, ${r.unchanged} already linked, ${r.warned} not linked`,
+      }),
+    );
+    result.managerLinks = managerLinksOf(managers, pass, maxReported, report);
+  }
   if (removals === 0) return run.finish(result);
   if (!input.user && plan.problemCount > 0) {
     report.skip(
@@ -295,6 +334,32 @@ async function syncUsersRun(
     () => ({ detail: describeCounts(result.applied) }),
   );
   return stopped ? run.quarantined(result) : run.finish(result);
+}
+
+/**
+ * What became of the plan's manager references, with the pass after the writes if it ran (else its
+ * links are still pending); the report's details say how many users have no manager.
+ */
+function managerLinksOf(
+  managers: ManagerPlan,
+  pass: LinkManagersResult | undefined,
+  maxReported: number,
+  report: SyncRun<SyncUsersResult, SyncProgress>['report'],
+): SyncManagerLinks {
+  const warned = managers.warned + (pass?.warned ?? 0);
+  const warnings = [...managers.warnings, ...(pass?.warnings ?? [])]
+    .sort((a, b) => a.record - b.record)
+    .slice(0, maxReported);
+  if (warned > 0) report.details.set('managers', `${warned} users synced without their manager (see managerLinks)`);
+  return {
+    resolvedWhenPlanned: managers.resolved,
+    pending: managers.pending,
+    linked: pass?.linked ?? 0,
+    unchanged: pass?.unchanged ?? 0,
+    warned,
+    warnings,
+    warningsOmitted: warned - warnings.length,
+  };
 }
 
 /** The source as details name it: its file name, or the number of inline users. */
