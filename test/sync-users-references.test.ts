@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { sandboxTenant } from '../src/cli/dev';
+import { formatSyncResult } from '../src/cli/sync-print';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { syncUsers, type SyncUsersInput } from '../src/workflows';
 import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
@@ -126,6 +127,13 @@ describe('syncUsers resolves manager references and SelectUniqueValue while it p
     assert.equal(warnings[0].record, 4);
     assert.equal(warnings[0].userName, 'dan@contoso.example');
     assert.match(warnings[0].detail, /no user has externalId "E999"/);
+    // The CLI prints the same: the counts, then each record left without its manager.
+    const printed = formatSyncResult('sync-refs', first);
+    assert.match(
+      printed,
+      /managers: 2 found when planned, 1 joining in this sync \(1 linked after the writes, 0 already linked\), 1 left without one/,
+    );
+    assert.match(printed, /record 4 \(dan@contoso\.example\): .*no user has externalId "E999"/);
 
     assert.equal(managerOf('E1'), boss.id, 'an existing user gets the manager the provider has');
     assert.equal(managerOf('E3'), boss.id, 'a joiner is created with it');

@@ -16,7 +16,7 @@ import { ChunkPager, readChunkPage, type ChunkPages } from './claims/chunk-pages
 import { claimStoreFor, getClaim, putClaim, type ClaimRef } from './claims/claim-store';
 import { TenantFitter, type FittedRecord } from './cxone-directory';
 import { asActivity, scimClientFor, type ActivityDeps } from './deps';
-import { ManagerReferences, type ManagerPlan } from './manager-refs';
+import { ManagerReferences, managerPlanOf, type ManagerPlan } from './manager-refs';
 import { providerFinder, type AttributeFinder } from './provider/attribute-finder';
 import { UniqueValueChooser } from './unique-values';
 import { UserNameIndex } from './name-index';
@@ -298,7 +298,7 @@ export async function planProvisioning(
   if (last) await close(last);
   const pages = await pager?.finish();
   invalidRecords.sort((a, b) => a.record - b.record);
-  const managerPlan = managers && store !== undefined ? await planManagers(managers, store) : undefined;
+  const managerPlan = managers && store !== undefined ? await managerPlanOf(managers, store) : undefined;
   return {
     ...(file ? { file } : {}),
     records,
@@ -313,26 +313,11 @@ export async function planProvisioning(
 }
 
 /** A file source's mapping, compiled (an invalid one is reported by the source reader). */
-function compiledOrUndefined(document: unknown): CompiledMapping | undefined {
+/** The mapping, compiled; undefined without one or when it does not compile (the source reader reports that). */
+export function compiledOrUndefined(document: unknown): CompiledMapping | undefined {
   if (document === undefined || document === null) return undefined;
   const compiled = compileMapping(document);
   return compiled.ok ? compiled.mapping : undefined;
-}
-
-/** The plan's managers: the links pending until the run has created the managers, stored as a claim. */
-async function planManagers(managers: ManagerReferences, store: string): Promise<ManagerPlan> {
-  const pending = managers.finish();
-  const claim =
-    pending.length > 0
-      ? await putClaim(store, 'plans', Buffer.from(pending.map((link) => `${JSON.stringify(link)}\n`).join('')))
-      : undefined;
-  return {
-    resolved: managers.resolved,
-    pending: pending.length,
-    ...(claim ? { claim } : {}),
-    warned: managers.warned,
-    warnings: managers.warnings,
-  };
 }
 
 /**

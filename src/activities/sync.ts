@@ -32,7 +32,7 @@ import {
   type DatedDispositionKind,
   type DatesSettings,
 } from '../scim/dated-actions';
-import { type CompiledMapping, compileMapping, parseTargetPath } from '../mapping/mapping';
+import { parseTargetPath } from '../mapping/mapping';
 import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
 import type { ActivityDeps } from './deps';
 import { asActivity, dialectFor, scimClientFor } from './deps';
@@ -43,7 +43,7 @@ import { PlanSliceSpool, readPlanFile, readPlanSlice } from './claims/plan-claim
 import { LineWriter, scratchFolder } from './claims/local-spool';
 import { PartitionedClassifier, type PlanItem, StreamedPlanHash } from './sync-partitions';
 import { TenantFitter } from './cxone-directory';
-import { checkMappingTargets, planningOfRun, type PlanSource } from './provisioning';
+import { checkMappingTargets, compiledOrUndefined, planningOfRun, type PlanSource } from './provisioning';
 import { mapRecords, readFileSource, sourceLocationOf, type MappedRecord, type Planning } from './sources/user-source';
 import { resolveLocation } from './sources/source-store';
 import { traceOf, tracing, writePlanOut, type HttpCall, type PlanOut, type UserTrace } from './sync-review';
@@ -238,7 +238,7 @@ export async function readSourceUsers(
   if (source.kind === 'file') checkMappingTargets(source.mapping, model);
   const dates = source.kind === 'file' ? datesOf(source.mapping) : undefined;
   // SelectUniqueValue's choices and the managers' ids, from the provider and the records read before.
-  const mapping = references && source.kind === 'file' ? compiledMapping(source.mapping) : undefined;
+  const mapping = references && source.kind === 'file' ? compiledOrUndefined(source.mapping) : undefined;
   // A user the provider has keeps the value it holds: a re-sync renames nobody.
   const chooser = references && new UniqueValueChooser(references.find, mapping?.matchOn, true);
   const managerBy = mapping?.rules.find((rule) => rule.reference)?.reference?.by;
@@ -361,18 +361,10 @@ export async function sourceUsers(deps: ActivityDeps, input: SourceRead, plannin
 
 /** The dated-actions settings of a file source's mapping, checked (a mapping that does not compile is reported by the reader). */
 function datesOf(mapping: unknown): (DatesSettings & { leadDays: number | null }) | undefined {
-  if (mapping === undefined || mapping === null) return undefined;
-  const compiled = compileMapping(mapping);
-  if (!compiled.ok || !compiled.mapping.dates) return undefined;
-  const checked = checkDatesSettings(compiled.mapping.dates);
+  const dates = compiledOrUndefined(mapping)?.dates;
+  if (!dates) return undefined;
+  const checked = checkDatesSettings(dates);
   return checked.ok ? checked.value : undefined;
-}
-
-/** A file source's mapping, compiled (a mapping that does not compile is reported by the reader). */
-function compiledMapping(mapping: unknown): CompiledMapping | undefined {
-  if (mapping === undefined || mapping === null) return undefined;
-  const compiled = compileMapping(mapping);
-  return compiled.ok ? compiled.mapping : undefined;
 }
 
 /**
@@ -397,7 +389,7 @@ function listedAttributes(users: readonly SourceUser[], rules: SyncRules, target
 
 /** The targets of a file source's manager references (listed, so that a manager already linked compares equal). */
 function referenceTargets(source: PlanSource): string[] {
-  const mapping = source.kind === 'file' ? compiledMapping(source.mapping) : undefined;
+  const mapping = source.kind === 'file' ? compiledOrUndefined(source.mapping) : undefined;
   return (mapping?.rules ?? []).flatMap((rule) => (rule.reference ? [rule.target] : []));
 }
 
@@ -678,7 +670,7 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
   const plannedAt = planning.now;
   const only = input.onlyUserName;
   // The mapping's matchOn replaces the match key (provision on demand matches by userName).
-  const matchOn = input.source.kind === 'file' ? compiledMapping(input.source.mapping)?.matchOn : undefined;
+  const matchOn = input.source.kind === 'file' ? compiledOrUndefined(input.source.mapping)?.matchOn : undefined;
   const rules: SyncRules =
     only !== undefined ? { ...input.rules, matchKey: 'userName' } : matchOn ? { ...input.rules, matchOn } : input.rules;
   // A tenant nobody adopted (no adoption record) keeps its orphans out of scope unless told otherwise.

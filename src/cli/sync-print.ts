@@ -104,6 +104,14 @@ export function formatSyncResult(workflowId: string, result: SyncUsersResult): s
   }
   for (const r of plan.invalidRecords.slice(0, 10))
     lines.push(`  invalid record ${r.record}${r.userName ? ` (${r.userName})` : ''}: ${r.reason}`);
+  if (result.managerLinks) {
+    const m = result.managerLinks;
+    lines.push(
+      `  managers: ${m.resolvedWhenPlanned} found when planned, ${m.pending} joining in this sync (${m.linked} linked after the writes, ${m.unchanged} already linked), ${m.warned} left without one`,
+    );
+    for (const w of m.warnings.slice(0, 10))
+      lines.push(`    record ${w.record}${w.userName ? ` (${w.userName})` : ''}: ${w.detail}`);
+  }
   if (plan.planOut) lines.push(`  whole plan written on the worker to ${plan.planOut}`);
   if (result.outcome !== 'dry-run') {
     const applied = (Object.entries(result.applied) as Array<[SyncAction, number]>)
