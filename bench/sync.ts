@@ -4,7 +4,9 @@
 // Prints records compared per second, the CPU seconds each process used, the HTTP requests made
 // against listing pages + changes, the worker's peak RSS, and the largest history length.
 //
-// Usage: npm run bench:sync -- --users 100000 [--page-size 500] [--slice-size 200] [--profile dir]
+// Usage: npm run bench:sync -- --users 10000,1000000 [--page-size 500] [--slice-size 200] [--profile dir]
+// With several sizes, each runs in turn with its own server, sandbox and worker, and the bench ends
+// with each size's worker peak beside its ratio to the first size's.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,7 +32,7 @@ const MAPPING = {
 };
 
 interface Options {
-  users: number;
+  users: number[];
   pageSize: number;
   sliceSize: number;
   /** Write the worker's CPU profile into this folder. */
@@ -67,7 +69,9 @@ function writeSource(file: string, users: number): void {
   fs.writeFileSync(file, `${lines.join('\n')}\n`);
 }
 
-async function main(options: Options): Promise<void> {
+/** The three runs at one size; returns the worker's peak RSS in MB. */
+async function benchSize(options: Omit<Options, 'users'> & { users: number }): Promise<number> {
+  let peakMb = 0;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sync-bench-'));
   const file = path.join(dir, 'hr.csv');
   const temporal = await startTemporal({});
@@ -140,8 +144,9 @@ async function main(options: Options): Promise<void> {
         const again = await run('in-sync', {});
         const leftover = Object.values(again.applied).reduce((n, k) => n + k, 0);
         if (leftover !== 0) throw new Error(`the run after the real one still changed ${leftover} users`);
+        peakMb = worker.peakRssMb();
         console.log(
-          `worker peak RSS ${worker.peakRssMb().toFixed(0)} MB · largest history ${largestHistory} events · users ${options.users}, page size ${options.pageSize}, slice size ${options.sliceSize}`,
+          `worker peak RSS ${peakMb.toFixed(0)} MB · largest history ${largestHistory} events · users ${options.users}, page size ${options.pageSize}, slice size ${options.sliceSize}`,
         );
       },
     );
@@ -150,10 +155,21 @@ async function main(options: Options): Promise<void> {
     await temporal.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  return peakMb;
+}
+
+async function main(options: Options): Promise<void> {
+  const peaks: Array<[users: number, mb: number]> = [];
+  for (const users of options.users) peaks.push([users, await benchSize({ ...options, users })]);
+  if (peaks.length < 2) return;
+  const [, first] = peaks[0];
+  console.log(
+    `worker peak RSS by size: ${peaks.map(([users, mb]) => `${users} users ${mb.toFixed(0)} MB (${(mb / first).toFixed(2)})`).join(' · ')}`,
+  );
 }
 
 const program = new Command()
-  .option('--users <n>', 'source users', (v) => Number(v), 100_000)
+  .option('--users <n,…>', 'source users (several sizes: comma-separated)', (v) => v.split(',').map(Number), [100_000])
   .option('--page-size <n>', 'users per listing page (capped by the provider)', (v) => Number(v), 500)
   .option('--slice-size <n>', 'changes per activity', (v) => Number(v), 200)
   .option('--profile <dir>', "write the worker's CPU profile (.cpuprofile) into this folder")
