@@ -32,7 +32,7 @@ import { patchRequest, userPatchOperations } from '../scim/patch';
 import type { MatchResult } from '../scim/user-match';
 import type { AssignmentJournalEntry } from '../scim/undo';
 import { claimStoreFor, type ClaimRef } from './claims/claim-store';
-import { readJournal, storeJournal, storeOfClaim } from './claims/journal';
+import { readJournal, storeSliceJournal } from './claims/journal';
 import { readPlanSlice, storePlanSlices } from './claims/plan-claims';
 import { asActivity, scimClientFor, type ActivityDeps } from './deps';
 import { DeadlinePassedError, isRetryable, untilDeadline } from './provider/until-deadline';
@@ -442,7 +442,6 @@ export async function applyAssignmentChanges(
   const journal: AssignmentJournalEntry[] = tally.journal
     ? ((await readJournal(tally.journal)).entries as AssignmentJournalEntry[])
     : [];
-  const { workflowId, runId } = context.info.workflowExecution ?? { workflowId: '', runId: '' };
   // While a request waits to be retried, the heartbeat repeats the last position (never a later one).
   const patient = patience(input.retryUntil, () =>
     context.heartbeat({ next: position, tally: structuredClone(tally) }),
@@ -469,10 +468,7 @@ export async function applyAssignmentChanges(
       const journaled = journal.length;
       await applyUnit(client, admin, patient, unit, tally, fail, journal);
       if (journal.length > journaled)
-        tally.journal = await storeJournal(storeOfClaim(input.slice), {
-          journal: 1,
-          workflowId,
-          runId,
+        tally.journal = await storeSliceJournal(input.slice, {
           tenant: input.tenant,
           endpoint: '/Users',
           planHash: input.planHash,

@@ -50,7 +50,7 @@ import { traceOf, tracing, writePlanOut, type HttpCall, type PlanOut, type UserT
 import { orphanPolicy, withOrphanPolicy, type OrphanOption, type OrphanPolicy } from '../scim/adoption';
 import { readAdoption } from './claims/adoption-record';
 import { pickAttributes, touchedAttributes, writtenValues, type JournalEntry } from '../scim/undo';
-import { storeJournal, storeOfClaim } from './claims/journal';
+import { storeSliceJournal } from './claims/journal';
 import { isTransientFailure } from './provider/existing-user';
 import { ManagerReferences, managerPlanOf, type ManagerPlan } from './manager-refs';
 import { type AttributeFinder, providerFinder } from './provider/attribute-finder';
@@ -966,11 +966,7 @@ export async function applySyncSlice(
   }
   // A run planned by an earlier build (its plan in a file) keeps no journal.
   if ('slice' in input && journal.length > 0) {
-    const { workflowId, runId } = context.info.workflowExecution ?? { workflowId: '', runId: '' };
-    tally.journal = await storeJournal(storeOfClaim(input.slice), {
-      journal: 1,
-      workflowId,
-      runId,
+    tally.journal = await storeSliceJournal(input.slice, {
       tenant: input.tenant,
       endpoint: input.endpoint,
       planHash: input.planHash,

@@ -6,7 +6,7 @@
 // chains them (each batch hands its latest journal to the next activity, the parent hands finished
 // batches' heads to the next batch), so its result holds a few heads, not a reference per slice,
 // and readRunJournals walks back from them.
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureType } from '../../core/failures';
 import { parseUntrustedJson } from '../../core/json';
 import type { RunJournalEntry } from '../../scim/undo';
@@ -53,6 +53,15 @@ export function storeOfClaim(ref: ClaimRef): string {
 /** Stores a slice's journal next to the run's plan; returns its reference. */
 export function storeJournal(base: string, journal: StoredJournal): Promise<ClaimRef> {
   return putClaim(base, 'plans', Buffer.from(JSON.stringify(journal)), 'json');
+}
+
+/** Stores the journal of a slice of this activity's workflow run (its id and run named in the journal) next to the slice's plan. */
+export function storeSliceJournal(
+  slice: ClaimRef,
+  journal: Omit<StoredJournal, 'journal' | 'workflowId' | 'runId'>,
+): Promise<ClaimRef> {
+  const { workflowId, runId } = Context.current().info.workflowExecution ?? { workflowId: '', runId: '' };
+  return storeJournal(storeOfClaim(slice), { journal: 1, workflowId, runId, ...journal });
 }
 
 /** Reads a journal back, checked to be one (the store is shared: what comes back is read as untrusted). */

@@ -19,7 +19,7 @@ import { dialectFor, scimClientFor, type ActivityDeps } from '../deps';
 import { patchAllowed, patchOrPut } from './patch-or-put';
 import type { GroupJournalEntry } from '../../scim/undo';
 import type { ClaimRef } from '../claims/claim-store';
-import { readJournal, storeJournal, storeOfClaim } from '../claims/journal';
+import { readJournal, storeSliceJournal } from '../claims/journal';
 import { readPlanFile, readPlanSlice } from '../claims/plan-claims';
 
 export interface ApplyGroupsInput {
@@ -350,11 +350,7 @@ export async function applyGroupChanges(deps: ActivityDeps, input: ApplyGroupsIn
       const entry = journalEntryOf(input.phase, change, id, applied, observed.renamedFrom);
       if (entry && input.slice) {
         journal.push(entry);
-        const { workflowId, runId } = context.info.workflowExecution ?? { workflowId: '', runId: '' };
-        tally.journal = await storeJournal(storeOfClaim(input.slice), {
-          journal: 1,
-          workflowId,
-          runId,
+        tally.journal = await storeSliceJournal(input.slice, {
           tenant: input.tenant,
           endpoint: input.groupsEndpoint,
           planHash: input.planHash,
