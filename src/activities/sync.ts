@@ -2,15 +2,15 @@
 // users page by page, classify) and apply one slice of a plan. The plan is stored in the claim
 // store, one object per slice (plan-claims.ts): workflow history carries counts, samples, the
 // hash and the slices' references only, and any worker of a fleet can apply any slice.
+// Reading the source lives in sync-source.ts, applying a slice in sync-apply.ts; this file plans.
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { ScimHttpError, type ScimClient, type TenantDialect } from '../http';
+import type { ScimClient } from '../http';
 import { FailureType } from '../core/failures';
 import { filterString } from '../scim/filter';
 import {
   classify,
-  countActions,
   emptyCounts,
   keyOf,
   providerUserOf,
@@ -24,39 +24,39 @@ import {
   type SyncAction,
   type SyncRules,
 } from '../scim/reconcile';
-import { forUpdate, mergedForPut, patchRequest, removedBy, type PatchOperation } from '../scim/patch';
-import {
-  checkDatesSettings,
-  datedDisposition,
-  datedFacts,
-  type DatedDispositionKind,
-  type DatesSettings,
-} from '../scim/dated-actions';
+import { forUpdate } from '../scim/patch';
+import type { DatedDispositionKind } from '../scim/dated-actions';
 import { parseTargetPath } from '../mapping/mapping';
-import { userNameOf, validateUser, type UserSchemaModel } from '../scim/user-validation';
+import type { UserSchemaModel } from '../scim/user-validation';
 import type { ActivityDeps } from './deps';
-import { asActivity, dialectFor, scimClientFor } from './deps';
-import { patchOrPut as patchOrPutVia } from './provider/patch-or-put';
+import { asActivity, scimClientFor } from './deps';
 import { claimStoreFor, putClaim, type ClaimRef } from './claims/claim-store';
 import type { DatedClaimLine } from './dated';
-import { PlanSliceSpool, readPlanFile, readPlanSlice } from './claims/plan-claims';
+import { PlanSliceSpool } from './claims/plan-claims';
 import { LineWriter, scratchFolder } from './claims/local-spool';
 import { PartitionedClassifier, type PlanItem, StreamedPlanHash } from './sync-partitions';
-import { TenantFitter } from './cxone-directory';
-import { checkMappingTargets, compiledOrUndefined, planningOfRun, type PlanSource } from './provisioning';
-import { mapRecords, readFileSource, sourceLocationOf, type MappedRecord, type Planning } from './sources/user-source';
-import { resolveLocation } from './sources/source-store';
-import { traceOf, tracing, writePlanOut, type HttpCall, type PlanOut, type UserTrace } from './sync-review';
+import { compiledOrUndefined, planningOfRun, type PlanSource } from './provisioning';
+import { sourceLocationOf, type Planning } from './sources/user-source';
+import { traceOf, writePlanOut, type PlanOut, type UserTrace } from './sync-review';
 import { orphanPolicy, withOrphanPolicy, type OrphanOption, type OrphanPolicy } from '../scim/adoption';
 import { readAdoption } from './claims/adoption-record';
-import { pickAttributes, touchedAttributes, writtenValues, type JournalEntry } from '../scim/undo';
-import { storeSliceJournal } from './claims/journal';
-import { isTransientFailure } from './provider/existing-user';
-import { ManagerReferences, managerPlanOf, type ManagerPlan } from './manager-refs';
-import { type AttributeFinder, providerFinder } from './provider/attribute-finder';
-import { UniqueValueChooser } from './unique-values';
+import { pickAttributes, touchedAttributes } from '../scim/undo';
+import { managerPlanOf, type ManagerPlan } from './manager-refs';
+import { providerFinder } from './provider/attribute-finder';
+import {
+  applySyncSlice,
+  type ApplyPlanFileSliceInput,
+  type ApplySliceInput,
+  type StoredChange,
+  type SyncPhase,
+} from './sync-apply';
+import { readSourceUsers, type SourceTotals, type SourceUserSink, type ValidSourceUser } from './sync-source';
 
 export type { HttpCall, PlanOut, UserTrace } from './sync-review';
+export type { ApplyPlanFileSliceInput, ApplySliceInput, SliceTally, SyncFailure, SyncPhase } from './sync-apply';
+export { applySyncSlice } from './sync-apply';
+export type { SourceRead, SourceReferences, SourceTotals, SourceUserSink, ValidSourceUser } from './sync-source';
+export { readSourceUsers, sourceUsers } from './sync-source';
 
 export interface SyncPlanInput {
   tenant: string;
@@ -120,252 +120,7 @@ export interface SyncPlanSummary {
   managers?: ManagerPlan;
 }
 
-/** `writes`: creates, updates, reactivations; `removals`: deactivations or deletes (after any approval). */
-export type SyncPhase = 'writes' | 'removals';
-
 const PHASE_ACTIONS: Record<SyncPhase, readonly SyncAction[]> = { writes: WRITE_ACTIONS, removals: REMOVAL_ACTIONS };
-
-/** One planned write, as stored in the plan's slices (creates and updates carry the source's user). */
-interface StoredChange extends PlannedChange {
-  user?: Record<string, unknown>;
-  /** The provider's values of the attributes the change writes, as planned against (for the run's journal). */
-  before?: Record<string, unknown>;
-}
-
-interface SliceTarget {
-  tenant: string;
-  planHash: string;
-  /** Position of the slice's first change within its phase. */
-  from: number;
-  endpoint: string;
-  patchSupported: boolean;
-  maxReported: number;
-  /** Record each HTTP request (method, path, status) in the tally: provision on demand only. */
-  trace?: boolean;
-}
-
-export interface ApplySliceInput extends SliceTarget {
-  phase: SyncPhase;
-  /** The stored slice: the phase's changes from position `from` on, in plan order. */
-  slice: ClaimRef;
-}
-
-/** A slice of a run planned by an earlier build: its whole plan in a file, the phase as actions, [from, to) (history-compat: sync-plan-file). */
-export interface ApplyPlanFileSliceInput extends SliceTarget {
-  planFile: string;
-  actions: SyncAction[];
-  to: number;
-}
-
-export interface SyncFailure {
-  action: SyncAction;
-  /** The provider's userName; for a write that renames, `old → new` (the source's). */
-  userName?: string;
-  id?: string;
-  status?: number;
-  detail: string;
-}
-
-export interface SliceTally {
-  done: ActionCounts;
-  failed: number;
-  failures: SyncFailure[];
-  /** Writes already made by an earlier attempt of this slice (found on resume, not repeated). */
-  alreadyApplied: number;
-  /** HTTP requests this slice made. */
-  requests: number;
-  /** With `trace`: each request and its answer. */
-  http?: HttpCall[];
-  /** The writes this slice made, before and after, stored next to the plan (undoRun reads it). */
-  journal?: ClaimRef;
-}
-
-/** What reading a source for planning needs: the tenant (its CXone lists), the source and the discovered model. */
-export interface SourceRead {
-  tenant: string;
-  source: PlanSource;
-  model: UserSchemaModel;
-  /** Invalid records described (all are counted). */
-  maxReported: number;
-}
-
-/** A valid source record as the planners take it (with its line, for a trace). */
-export type ValidSourceUser = SourceUser & { line?: number };
-
-/** What reading a source found besides its valid records. */
-export interface SourceTotals {
-  records: number;
-  invalid: number;
-  /** Described up to maxReported. */
-  invalidRecords: ClassifyProblem[];
-  sha256?: string;
-  /** With a mapping's `dates`: the valid records per disposition. */
-  dated?: { counts: Partial<Record<DatedDispositionKind, number>> };
-  /** With `references` and a mapping with a manager reference: the records' managers (managerPlanOf). */
-  managers?: ManagerReferences;
-}
-
-/**
- * What a planner reading the source with `references` resolves as it reads (syncUsers): each
- * record's SelectUniqueValue choices and its manager, against the provider (`find`) and the
- * records read before it (docs/mappings.md).
- */
-export interface SourceReferences {
-  find: AttributeFinder;
-  /** Only the records this accepts (as mapped, before any choice) are resolved; the others are refused if they need it. */
-  only?: (user: Record<string, unknown>) => boolean;
-}
-
-/** Where readSourceUsers hands each valid record and, with `dates`, each user's dated plan line. */
-export interface SourceUserSink {
-  valid(user: ValidSourceUser): void | Promise<void>;
-  dated?(line: DatedClaimLine): void | Promise<void>;
-}
-
-/**
- * The source's records, mapped, fitted to the tenant and validated, streamed (syncUsers' and
- * adoptUsers' planners): each valid one handed to `sink` in source order as it is read; the
- * others counted and described.
- */
-export async function readSourceUsers(
-  deps: ActivityDeps,
-  input: SourceRead,
-  sink: SourceUserSink,
-  planning = planningOfRun(),
-  references?: SourceReferences,
-): Promise<SourceTotals> {
-  const { source, model, maxReported } = input;
-  if (source.kind === 'file') checkMappingTargets(source.mapping, model);
-  const dates = source.kind === 'file' ? datesOf(source.mapping) : undefined;
-  // SelectUniqueValue's choices and the managers' ids, from the provider and the records read before.
-  const mapping = references && source.kind === 'file' ? compiledOrUndefined(source.mapping) : undefined;
-  // A user the provider has keeps the value it holds: a re-sync renames nobody.
-  const chooser = references && new UniqueValueChooser(references.find, mapping?.matchOn, true);
-  const managerBy = mapping?.rules.find((rule) => rule.reference)?.reference?.by;
-  const managers = references && managerBy ? new ManagerReferences(references.find, maxReported) : undefined;
-  /** A valid record's manager resolved (`manager.value` placed); its chosen values and key taken for the records after it. */
-  const resolve = async (index: number, user: Record<string, unknown>, mapped: MappedRecord, created: boolean) => {
-    if (mapped.choices) chooser?.take(user, mapped.choices);
-    if (!managers || references?.only?.(user) === false) return;
-    if (mapped.manager) await managers.resolve(index, String(user.userName), user, mapped.manager);
-    // A record created later (dated) is no manager this run creates.
-    if (managerBy && created) managers.noteRecord(user, managerBy);
-  };
-  // CXone's role, team and login authenticator by name → ids; attribute names as /Schemas spells them.
-  const fitter = new TenantFitter(deps, input.tenant, model);
-  const invalidRecords: ClassifyProblem[] = [];
-  let invalid = 0;
-  let records = 0;
-  const plannedAt = planning.now;
-  const datedCounts = dates ? ({} as Partial<Record<DatedDispositionKind, number>>) : undefined;
-  let sourceName = 'inline';
-  const refuse = async (index: number, userName: string | undefined, reasons: string[]) => {
-    invalid++;
-    // Its dates could not be read this time: its pending actions stay as they are.
-    if (datedCounts && userName) await sink.dated?.({ userName, keep: true });
-    if (invalidRecords.length < maxReported)
-      invalidRecords.push({ record: index + 1, userName, reason: reasons.join('; ') });
-  };
-  const take = async (mapped: MappedRecord, index: number) => {
-    records++;
-    if ('user' in mapped && mapped.choices) {
-      const unchosen =
-        chooser && references?.only?.(mapped.user) !== false
-          ? await chooser.choose(mapped.user, mapped.choices)
-          : ['SelectUniqueValue: chosen only where the provider can be asked'];
-      if (unchosen.length > 0) return refuse(index, userNameOf(mapped.user), unchosen);
-    }
-    const record = await fitter.fit(mapped);
-    const reasons = 'problems' in record ? record.problems : validateUser(model, record.user);
-    const line = record.line !== undefined ? { line: record.line } : {};
-    if (reasons.length === 0 && 'user' in record && dates && datedCounts) {
-      // Future-dated joiners and leavers: what the sync does today, and what the user's schedule does later.
-      const where = record.line !== undefined ? `line ${record.line}` : `record ${index + 1}`;
-      const facts = datedFacts(mapped.dated ?? {}, dates, where, record.user);
-      if (!facts.ok) reasons.push(...facts.problems);
-      else {
-        const disposition = datedDisposition(facts.value, plannedAt, dates.leadDays);
-        datedCounts[disposition.kind] = (datedCounts[disposition.kind] ?? 0) + 1;
-        const creates = disposition.actions.some((a) => a.kind === 'create');
-        const noCreate = disposition.kind === 'defer' || disposition.kind === 'deactivate-now';
-        if (mapped.choices || managers) await resolve(index, record.user, mapped, !noCreate);
-        await sink.dated?.({
-          userName: String(record.user.userName),
-          plan: {
-            plannedAt: new Date(plannedAt).toISOString(),
-            source: `${sourceName} ${where}`,
-            actions: disposition.actions,
-            ...(creates ? { user: record.user } : {}),
-          },
-        });
-        // Created now only when due: inactive until the start; a past last day is never created.
-        const startsLater = disposition.kind === 'defer' || disposition.kind === 'create-inactive-and-schedule';
-        const user =
-          startsLater || disposition.kind === 'deactivate-now' ? { ...record.user, active: false } : record.user;
-        const { writes } = mapped;
-        await sink.valid({
-          index,
-          user,
-          ...(writes ? { writes } : {}),
-          ...(noCreate ? { noCreate } : {}),
-          ...(startsLater ? { activeLater: true } : {}),
-          ...line,
-        });
-        return;
-      }
-    }
-    if (reasons.length === 0 && 'user' in record) {
-      const { writes } = mapped;
-      if (mapped.choices || managers) await resolve(index, record.user, mapped, true);
-      await sink.valid({ index, user: record.user, ...line, ...(writes ? { writes } : {}) });
-      return;
-    }
-    await refuse(index, 'user' in record ? userNameOf(record.user) : record.userName, reasons);
-  };
-  let sha256: string | undefined;
-  if (source.kind === 'file') {
-    // As the read's snapshot names it (its path, s3:// key or URL): known before the first record.
-    const location = resolveLocation(sourceLocationOf(source));
-    sourceName = path.basename(
-      location.kind === 'file' ? location.file : location.kind === 's3' ? location.display : location.url,
-    );
-    // SelectUniqueValue's candidates left in the records for the chooser.
-    const deferUnique = mapping?.rules.some((rule) => rule.compiled?.selectsUnique) === true;
-    sha256 = (await readFileSource(source, take, deferUnique ? { ...planning, deferUnique } : planning)).sha256;
-  } else {
-    const mapped = mapRecords(source.kind === 'inline' ? source.users : [], undefined);
-    for (const [index, record] of mapped.entries()) await take(record, index);
-  }
-  return {
-    records,
-    invalid,
-    invalidRecords,
-    ...(sha256 ? { sha256 } : {}),
-    ...(datedCounts ? { dated: { counts: datedCounts } } : {}),
-    ...(managers ? { managers } : {}),
-  };
-}
-
-/** The source's valid records in memory (adoptUsers' planner, syncUsers' planner of one user). */
-export async function sourceUsers(deps: ActivityDeps, input: SourceRead, planning = planningOfRun()) {
-  const valid: ValidSourceUser[] = [];
-  const lines: DatedClaimLine[] = [];
-  const totals = await readSourceUsers(
-    deps,
-    input,
-    { valid: (u) => void valid.push(u), dated: (l) => void lines.push(l) },
-    planning,
-  );
-  return { ...totals, valid, dated: totals.dated && { ...totals.dated, lines } };
-}
-
-/** The dated-actions settings of a file source's mapping, checked (a mapping that does not compile is reported by the reader). */
-function datesOf(mapping: unknown): (DatesSettings & { leadDays: number | null }) | undefined {
-  const dates = compiledOrUndefined(mapping)?.dates;
-  if (!dates) return undefined;
-  const checked = checkDatesSettings(dates);
-  return checked.ok ? checked.value : undefined;
-}
 
 /**
  * The attributes worth listing: what the source's users carry, what matching and scope need, and
@@ -751,231 +506,6 @@ function beforeOf(change: PlannedChange, resource: Record<string, unknown> | und
   if (change.action === 'update' || change.action === 'reactivate')
     return pickAttributes(resource, touchedAttributes(change.changes ?? []));
   return undefined;
-}
-
-/** What a change wrote, for its journal: the source's values of the attributes it touched, as its operations set them. */
-function journalEntryOf(change: StoredChange, appliedAt: string, createdId?: string): JournalEntry | undefined {
-  const base = { ...(change.userName ? { userName: change.userName } : {}), appliedAt };
-  switch (change.action) {
-    case 'create': {
-      const id = createdId ?? change.id;
-      return {
-        ...(id ? { id } : {}),
-        ...base,
-        operation: 'create',
-        before: {},
-        after: { active: change.user?.active ?? true },
-      };
-    }
-    case 'deactivate':
-      return {
-        id: change.id,
-        ...base,
-        operation: 'deactivate',
-        before: change.before ?? { active: true },
-        after: { active: false },
-      };
-    case 'delete':
-      return { id: change.id, ...base, operation: 'delete', before: {}, after: {} };
-    case 'update':
-    case 'reactivate': {
-      const after = writtenValues(change.changes ?? [], change.user ?? {});
-      const before = change.before ?? Object.fromEntries(Object.keys(after).map((k) => [k, null]));
-      return { id: change.id, ...base, operation: change.action, before, after };
-    }
-    default:
-      return undefined;
-  }
-}
-
-/** One planned write, made so that doing it again after a crash changes nothing twice. */
-async function applyChange(
-  client: ScimClient,
-  dialect: TenantDialect,
-  input: SliceTarget,
-  change: StoredChange,
-  resumed: boolean,
-  tally: SliceTally,
-): Promise<string | undefined> {
-  const path = `${input.endpoint}/${encodeURIComponent(change.id ?? '')}`;
-  /** PATCH with the planned operations, or, without PATCH (announced or learnt), PUT of the current resource overlaid with `desired`. */
-  const patchOrPut = (ops: PatchOperation[], desired: Record<string, unknown>) =>
-    patchOrPutVia(
-      dialect,
-      input.patchSupported,
-      () => {
-        tally.requests++;
-        return client.patch(path, patchRequest(ops));
-      },
-      async () => {
-        tally.requests += 2;
-        const current = await client.get<Record<string, unknown>>(path);
-        const put = mergedForPut(desired, current.body, removedBy(ops));
-        await client.put(path, put, current.etag ? { ifMatch: current.etag } : {});
-      },
-    );
-  switch (change.action) {
-    case 'create': {
-      tally.requests++;
-      try {
-        const created = await client.post<{ id?: unknown }>(input.endpoint, change.user);
-        if (typeof created.body?.id === 'string') return created.body.id;
-      } catch (err) {
-        // A create that an earlier attempt made (answer lost before the heartbeat): verified, not repeated.
-        if (
-          !(
-            err instanceof ScimHttpError &&
-            err.status === 409 &&
-            resumed &&
-            (await exists(client, input.endpoint, change.userName, tally))
-          )
-        )
-          throw err;
-        tally.alreadyApplied++;
-      }
-      return;
-    }
-    case 'update':
-      await patchOrPut(change.changes ?? [], change.user ?? {});
-      return;
-    case 'reactivate':
-      await patchOrPut(change.changes ?? [], { ...change.user, active: true });
-      return;
-    case 'deactivate': {
-      if (resumed) {
-        tally.requests++;
-        const current = await client.get<{ active?: unknown }>(path, { query: { attributes: 'active' } });
-        if (current.body?.active === false) {
-          tally.alreadyApplied++;
-          return;
-        }
-      }
-      await patchOrPut([{ op: 'replace', path: 'active', value: false }], { active: false });
-      return;
-    }
-    case 'delete':
-      tally.requests++;
-      try {
-        await client.delete(path);
-      } catch (err) {
-        if (!(err instanceof ScimHttpError && err.status === 404)) throw err;
-        tally.alreadyApplied++; // gone already
-      }
-      return;
-    default:
-      return;
-  }
-}
-
-async function exists(
-  client: ScimClient,
-  endpoint: string,
-  userName: string | undefined,
-  tally: SliceTally,
-): Promise<boolean> {
-  if (!userName) return false;
-  tally.requests++;
-  const found = await client.get<{ Resources?: Array<{ userName?: unknown }> }>(endpoint, {
-    query: { filter: `userName eq ${filterString(userName)}`, attributes: 'userName' },
-  });
-  return (
-    (found.body?.Resources ?? []).filter((r) => String(r.userName ?? '').toLowerCase() === userName.toLowerCase())
-      .length === 1
-  );
-}
-
-/** Who a failure is about: the provider's userName, and the source's too when the write renames (`ana@old → ana@new`). */
-function failedUserName(change: StoredChange): string | undefined {
-  const wanted = typeof change.user?.userName === 'string' ? change.user.userName : undefined;
-  if (wanted === undefined || change.userName === undefined) return change.userName ?? wanted;
-  return wanted.toLowerCase() === change.userName.toLowerCase() ? change.userName : `${change.userName} → ${wanted}`;
-}
-
-/**
- * Applies changes [from, to) of one phase. Heartbeats its position: a retry after a crash resumes
- * there, and checks what may already have been done instead of repeating it.
- */
-export async function applySyncSlice(
-  deps: ActivityDeps,
-  input: ApplySliceInput | ApplyPlanFileSliceInput,
-): Promise<SliceTally> {
-  const context = Context.current();
-  const phase =
-    'slice' in input
-      ? await readPlanSlice<StoredChange>(
-          input.slice,
-          input,
-          `slice ${input.from}… of the ${input.phase} of sync plan ${input.planHash.slice(0, 12)}`,
-        )
-      : // A run planned by an earlier build reads its whole plan file (history-compat: sync-plan-file).
-        readPlanFile<StoredChange>(input.planFile, input.planHash, 'the sync plan')
-          .filter((c) => input.actions.includes(c.action))
-          .slice(input.from, input.to);
-  const resumedFrom = context.info.heartbeatDetails as
-    | { next: number; tally: SliceTally; failedAt?: number[] }
-    | undefined;
-  const tally: SliceTally = resumedFrom?.tally ?? {
-    done: countActions([]),
-    failed: 0,
-    failures: [],
-    alreadyApplied: 0,
-    requests: 0,
-  };
-  // Heartbeats are throttled, so a retry may find writes past the recorded position already made:
-  // every change of a retried attempt is checked (or idempotent) rather than blindly repeated.
-  const resumed = context.info.attempt > 1;
-  if (input.trace) tally.http ??= [];
-  const client =
-    input.trace && tally.http
-      ? tracing(scimClientFor(deps, input.tenant), tally.http)
-      : scimClientFor(deps, input.tenant);
-  // The journal: changes an earlier attempt made (up to its recorded position, less its failures) are
-  // recorded again from the plan (a create's id is then found again by userName when undone).
-  const failedAt = resumedFrom?.failedAt ?? [];
-  const resumedAt = new Date().toISOString();
-  const journal: JournalEntry[] = [];
-  for (let i = 0; i < (resumedFrom?.next ?? 0); i++) {
-    const entry = failedAt.includes(i) ? undefined : journalEntryOf(phase[i], resumedAt);
-    if (entry) journal.push(entry);
-  }
-  for (let i = resumedFrom?.next ?? 0; i < phase.length; i++) {
-    const change = phase[i];
-    try {
-      const createdId = await applyChange(client, dialectFor(deps, input.tenant), input, change, resumed, tally);
-      tally.done[change.action]++;
-      const entry = journalEntryOf(change, new Date().toISOString(), createdId);
-      if (entry) journal.push(entry);
-    } catch (err) {
-      // 429, 5xx and network errors fail the activity: it is retried (until the run's deadline) from here.
-      if (isTransientFailure(err)) throw err;
-      const status = err instanceof ScimHttpError ? err.status : undefined;
-      tally.failed++;
-      failedAt.push(i);
-      if (tally.failures.length < input.maxReported) {
-        tally.failures.push({
-          action: change.action,
-          userName: failedUserName(change),
-          id: change.id,
-          ...(status ? { status } : {}),
-          detail: (err as Error).message,
-        });
-      }
-    }
-    // A copy: the SDK sends the latest details later, and the tally must match `next` exactly.
-    context.heartbeat({ next: i + 1, tally: structuredClone(tally), failedAt: [...failedAt] });
-  }
-  // A run planned by an earlier build (its plan in a file) keeps no journal.
-  if ('slice' in input && journal.length > 0) {
-    tally.journal = await storeSliceJournal(input.slice, {
-      tenant: input.tenant,
-      endpoint: input.endpoint,
-      planHash: input.planHash,
-      phase: input.phase,
-      from: input.from,
-      entries: journal,
-    });
-  }
-  return tally;
 }
 
 export function createSyncActivities(deps: ActivityDeps) {

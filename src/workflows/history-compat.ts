@@ -82,7 +82,7 @@ export const HISTORY_SHIMS = {
       { file: 'src/workflows/history-compat.ts', symbol: 'legacyPlanFile' },
       { file: 'src/workflows/sync/sync-users.ts', symbol: 'legacyPlanFile' },
       { file: 'src/workflows/sync/sync-groups.ts', symbol: 'legacyPlanFile' },
-      { file: 'src/activities/sync.ts', symbol: 'readPlanFile' },
+      { file: 'src/activities/sync-apply.ts', symbol: 'readPlanFile' },
       { file: 'src/activities/provider/group-writes.ts', symbol: 'readPlanFile' },
       { file: 'src/activities/claims/plan-claims.ts', symbol: 'readPlanFile' },
     ],
