@@ -161,14 +161,17 @@ describe('partitioned sync planning', () => {
     for (const item of items) {
       if (!('change' in item)) continue;
       const { action, record, id } = item.change;
-      if (action === 'create' || action === 'update' || action === 'reactivate')
+      // A deactivation from a source record (it marks its user inactive) is handed what an update is.
+      const fromRecord = action === 'deactivate' && record !== undefined;
+      if (action === 'create' || action === 'update' || action === 'reactivate' || fromRecord)
         assert.equal(item.source?.index, record);
       else assert.equal(item.source, undefined);
-      if (action === 'update' || action === 'reactivate') {
+      if (action === 'update' || action === 'reactivate' || fromRecord) {
         updates++;
         assert.equal(item.resource?.id, id);
-      }
-      if (action === 'deactivate') assert.deepEqual(Object.keys(item.resource ?? { none: 1 }).length <= 1, true);
+      } else if (action === 'deactivate')
+        // An orphan's deactivation: only the `active` it overwrites.
+        assert.deepEqual(Object.keys(item.resource ?? { none: 1 }).length <= 1, true);
     }
     assert.ok(updates > 0);
   });

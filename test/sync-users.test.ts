@@ -221,6 +221,35 @@ describe('syncUsers', () => {
     for (const name of ['leaver1', 'leaver2', 'leaver3']) assert.equal(byName(`${name}@corp.example`)?.active, false);
   });
 
+  it('counts a record that marks an active user inactive as a removal: it waits for approval, then writes all the record changes', async () => {
+    await seed([user('a@corp.example'), user('b@corp.example'), user('c@corp.example')]);
+    const leaving = (name: string) => user(name, { active: false, title: 'Former employee' });
+    const handle = await start({
+      users: [user('a@corp.example', { title: 'Engineer' }), leaving('b@corp.example'), leaving('c@corp.example')],
+      deletionThreshold: { maxCount: 1 },
+    });
+    let progress = await handle.query(syncProgressQuery);
+    for (let i = 0; i < 200 && progress.phase !== 'awaitingApproval'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      progress = await handle.query(syncProgressQuery);
+    }
+    assert.equal(progress.phase, 'awaitingApproval', 'two deactivations are above a threshold of one');
+    assert.equal(progress.awaitingApproval?.removals, 2);
+    assert.equal(byName('a@corp.example')?.title, 'Engineer', 'the plain update went ahead');
+    assert.equal(byName('b@corp.example')?.active, true, 'no one is deactivated before the approval');
+    assert.equal(byName('b@corp.example')?.title, undefined, 'nor is the rest of a deactivating record written');
+    await handle.executeUpdate(approveDeletionsUpdate, {
+      args: [{ planHash: progress.awaitingApproval?.planHash as string, approvedBy: 'jane.admin' }],
+    });
+    const result = await handle.result();
+    assert.equal(result.outcome, 'succeeded', JSON.stringify(result));
+    assert.deepEqual([result.applied.update, result.applied.deactivate], [1, 2]);
+    for (const name of ['b', 'c']) {
+      assert.equal(byName(`${name}@corp.example`)?.active, false);
+      assert.equal(byName(`${name}@corp.example`)?.title, 'Former employee');
+    }
+  });
+
   it('ends without removals when the deletions are rejected', async () => {
     await seed([user('stay@corp.example'), user('gone@corp.example')]);
     const handle = await start({ users: [user('stay@corp.example')], deletionThreshold: { maxCount: 0 } });

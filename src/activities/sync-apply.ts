@@ -93,7 +93,8 @@ function journalEntryOf(change: StoredChange, appliedAt: string, createdId?: str
         ...base,
         operation: 'deactivate',
         before: change.before ?? { active: true },
-        after: { active: false },
+        // A source record's deactivation may change more than `active`.
+        after: change.changes ? writtenValues(change.changes, { ...change.user, active: false }) : { active: false },
       };
     case 'delete':
       return { id: change.id, ...base, operation: 'delete', before: {}, after: {} };
@@ -170,7 +171,9 @@ async function applyChange(
           return;
         }
       }
-      await patchOrPut([{ op: 'replace', path: 'active', value: false }], { active: false });
+      // An orphan's deactivation changes `active` only; a source record's, what its record changes too.
+      if (change.changes) await patchOrPut(change.changes, { ...change.user, active: false });
+      else await patchOrPut([{ op: 'replace', path: 'active', value: false }], { active: false });
       return;
     }
     case 'delete':

@@ -88,8 +88,8 @@ export function partitionOf(value: string, count: number): number {
   return (hash >>> 0) % count;
 }
 
-const CARRIES_SOURCE = new Set(['create', 'update', 'reactivate']);
-const CARRIES_RESOURCE = new Set(['update', 'reactivate']);
+const CARRIES_SOURCE = new Set(['create', 'update', 'reactivate', 'deactivate']);
+const CARRIES_RESOURCE = new Set(['update', 'reactivate', 'deactivate']);
 
 export class PartitionedClassifier {
   readonly #dir: string;

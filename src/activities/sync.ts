@@ -201,7 +201,8 @@ export async function listProviderUsers(
 }
 
 /** Writes that send the source's user keep it in the plan (a PUT needs all of it). */
-const CARRIES_USER = new Set<SyncAction>(['create', 'update', 'reactivate']);
+// A deactivation planned from a source record (not an orphan's) carries it too: it may change more than `active`.
+const CARRIES_USER = new Set<SyncAction>(['create', 'update', 'reactivate', 'deactivate']);
 
 /**
  * A plan built as its changes come, in plan order: its hash, counts, sample, problems and the
@@ -502,8 +503,8 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
 /** What a change overwrites, read from the provider user it was planned against: its journal's `before`. */
 function beforeOf(change: PlannedChange, resource: Record<string, unknown> | undefined) {
   if (!resource) return undefined;
-  if (change.action === 'deactivate') return { active: resource.active ?? true };
-  if (change.action === 'update' || change.action === 'reactivate')
+  if (change.action === 'deactivate' && !change.changes) return { active: resource.active ?? true };
+  if (change.action === 'update' || change.action === 'reactivate' || change.action === 'deactivate')
     return pickAttributes(resource, touchedAttributes(change.changes ?? []));
   return undefined;
 }

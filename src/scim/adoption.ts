@@ -461,7 +461,8 @@ export function withOrphanPolicy(
   if (policy.orphans === 'leavers') return { changes: [...changes], heldBack: 0 };
   let heldBack = 0;
   const held = changes.map((c): PlannedChange => {
-    if (c.action !== 'deactivate' && c.action !== 'delete') return c;
+    // Only orphans are held back: a source record that marks its user inactive is the source's word.
+    if ((c.action !== 'deactivate' && c.action !== 'delete') || c.record !== undefined) return c;
     heldBack++;
     return { ...c, action: 'out-of-scope' };
   });

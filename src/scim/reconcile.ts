@@ -305,8 +305,12 @@ function compareMatched(
   if (reactivating && !ops.some((op) => (op.path ?? '').toLowerCase() === 'active'))
     ops.push({ op: 'replace', path: 'active', value: true });
   if (ops.length === 0) return { action: 'unchanged', record: index, id: current.id, userName: current.userName };
+  // A record that turns an active user inactive is a removal, whatever else it changes: it is applied
+  // with the removals, after the deletion threshold and its approval (a bad export that marks everyone
+  // inactive must not get past them as "updates").
+  const deactivating = !activeLater && current.active !== false && user.active === false;
   return {
-    action: reactivating ? 'reactivate' : 'update',
+    action: reactivating ? 'reactivate' : deactivating ? 'deactivate' : 'update',
     record: index,
     id: current.id,
     userName: current.userName,
