@@ -6,14 +6,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from 'cxone-sandbox';
-import { sandboxTenant } from '../src/cli/dev';
+import { type Sandbox } from 'cxone-sandbox';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { provisionUsers, syncUsers, type ProvisionUsersInput, type SyncUsersInput } from '../src/workflows';
-import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
+import { startSandboxWorld, type SandboxWorld } from './helpers/sandbox-world';
+import { type TestWorker } from './helpers/temporal';
 import { scimUser as user } from './helpers/users';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -37,11 +36,11 @@ describe('a mapping with create-only, default-on-create and flow-null attributes
   let sandbox: Sandbox;
   let worker: TestWorker;
   let dir: string;
+  let world: SandboxWorld;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mapping-e2e-'));
-    [temporal, sandbox] = await Promise.all([startTestTemporal(), startSandbox({ port: 0 })]);
-    worker = await startTestWorker(temporal, [sandboxTenant(sandbox)]);
+    world = await startSandboxWorld('mapping-e2e-');
+    ({ temporal, sandbox, worker, dir } = world);
     // At the provider already: a senior agent whose title and department were set there.
     sandbox.adminCreateUser(
       user('old@corp.example', {
@@ -51,12 +50,7 @@ describe('a mapping with create-only, default-on-create and flow-null attributes
     );
   });
 
-  after(async () => {
-    await worker?.stop();
-    await sandbox?.close();
-    await temporal?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => world?.stop());
 
   const stored = (userName: string) =>
     sandbox.listUsers().find((u) => String(u.userName).toLowerCase() === userName) as

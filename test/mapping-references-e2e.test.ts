@@ -6,11 +6,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { enterpriseUserSchema, startSandbox, userSchema, type Sandbox } from 'cxone-sandbox';
+import { enterpriseUserSchema, userSchema, type Sandbox } from 'cxone-sandbox';
 import { createActivityDeps } from '../src/activities';
 import { chunkEntries, createProvisioningActivities, type ProvisionPlan } from '../src/activities/provisioning';
 import { sandboxTenant } from '../src/cli/dev';
@@ -18,7 +17,8 @@ import { TenantRegistry } from '../src/config/tenants';
 import { userSchemaModel } from '../src/scim/user-validation';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { provisionUsers, syncUsers, type ProvisionUsersInput, type SyncUsersInput } from '../src/workflows';
-import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
+import { startSandboxWorld, type SandboxWorld } from './helpers/sandbox-world';
+import { type TestWorker } from './helpers/temporal';
 import { scimUser as user } from './helpers/users';
 
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -57,19 +57,14 @@ describe('manager references and SelectUniqueValue, planned against the provider
   let sandbox: Sandbox;
   let worker: TestWorker;
   let dir: string;
+  let world: SandboxWorld;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mapping-references-'));
-    [temporal, sandbox] = await Promise.all([startTestTemporal(), startSandbox({ port: 0 })]);
-    worker = await startTestWorker(temporal, [sandboxTenant(sandbox)]);
+    world = await startSandboxWorld('mapping-references-');
+    ({ temporal, sandbox, worker, dir } = world);
   });
 
-  after(async () => {
-    await worker?.stop();
-    await sandbox?.close();
-    await temporal?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => world?.stop());
 
   const stored = (userName: string) =>
     sandbox.listUsers().find((u) => String(u.userName).toLowerCase() === userName) as

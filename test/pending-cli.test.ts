@@ -1,42 +1,34 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from 'cxone-sandbox';
 import { datedUserWorkflowId } from '../src/activities/dated';
-import { sandboxTenant } from '../src/cli/dev';
 import { runCli } from '../src/cli/program';
 import { addDays, endOfLocalDay, startOfLocalDay } from '../src/scim/dated-actions';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { datedStateQuery } from '../src/workflows';
 import { Capture, cliContext } from './helpers/cli';
-import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
+import { startSandboxWorld, type SandboxWorld } from './helpers/sandbox-world';
+import { type TestWorker } from './helpers/temporal';
 
 // `cxone-scim pending` in-process against a real Temporal dev server and worker: an HR export's
 // dates scheduled, listed (UTC and local, and why), filtered, moved, cancelled. Every date is weeks
 // ahead, so no timer fires during the test.
 describe('cxone-scim pending', () => {
   let temporal: TemporalEnvironment;
-  let sandbox: Sandbox;
   let worker: TestWorker;
   let dir: string;
+  let world: SandboxWorld;
   const today = new Date().toISOString().slice(0, 10);
   const leaverDay = addDays(today, 30);
   const joinerDay = addDays(today, 60);
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pending-cli-'));
-    [temporal, sandbox] = await Promise.all([startTestTemporal(), startSandbox({ port: 0 })]);
-    worker = await startTestWorker(temporal, [sandboxTenant(sandbox)]);
+    world = await startSandboxWorld('pending-cli-');
+    ({ temporal, worker, dir } = world);
   });
 
-  after(async () => {
-    await worker?.stop();
-    await sandbox?.close();
-    await temporal?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => world?.stop());
 
   async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const stdout = new Capture();

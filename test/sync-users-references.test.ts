@@ -7,15 +7,14 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from 'cxone-sandbox';
-import { sandboxTenant } from '../src/cli/dev';
+import { type Sandbox } from 'cxone-sandbox';
 import { formatSyncResult } from '../src/cli/sync-print';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { syncUsers, type SyncUsersInput } from '../src/workflows';
-import { startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
+import { startSandboxWorld, type SandboxWorld } from './helpers/sandbox-world';
+import { type TestWorker } from './helpers/temporal';
 import { scimUser as user } from './helpers/users';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -40,19 +39,14 @@ describe('syncUsers resolves manager references and SelectUniqueValue while it p
   let sandbox: Sandbox;
   let worker: TestWorker;
   let dir: string;
+  let world: SandboxWorld;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sync-references-'));
-    [temporal, sandbox] = await Promise.all([startTestTemporal(), startSandbox({ port: 0 })]);
-    worker = await startTestWorker(temporal, [sandboxTenant(sandbox)]);
+    world = await startSandboxWorld('sync-references-');
+    ({ temporal, sandbox, worker, dir } = world);
   });
 
-  after(async () => {
-    await worker?.stop();
-    await sandbox?.close();
-    await temporal?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => world?.stop());
 
   const sync = (file: string, extra: Partial<SyncUsersInput> = {}) =>
     temporal.testEnv.client.workflow.execute(syncUsers, {
