@@ -9,12 +9,12 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Sandbox } from 'cxone-sandbox';
+import type { Sandbox } from 'cxone-sandbox';
 import { formatSyncResult } from '../src/cli/sync-print';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { syncUsers, type SyncUsersInput } from '../src/workflows';
 import { startSandboxWorld, type SandboxWorld } from './helpers/sandbox-world';
-import { type TestWorker } from './helpers/temporal';
+import type { TestWorker } from './helpers/temporal';
 import { scimUser as user } from './helpers/users';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -183,5 +183,47 @@ describe('syncUsers resolves manager references and SelectUniqueValue while it p
     assert.deepEqual([result.outcome, result.applied.create], ['succeeded', 1], JSON.stringify(result));
     assert.equal(byExternalId('Y1')?.userName, 'yara@contoso.example');
     assert.equal(managerOf('Y1'), byExternalId('E100')?.id);
+  });
+
+  it('links only users this sync writes and has verified: not a protected account, not someone else holding the userName', async () => {
+    const plain = {
+      attributes: {
+        externalId: 'emp_id',
+        userName: 'email',
+        'name.givenName': 'first',
+        'name.familyName': 'last',
+        [`${ENTERPRISE}:manager`]: { source: 'manager_id' },
+      },
+    };
+    // P1 is protected; R1's record renames it onto the userName another person (R2's user) holds, so
+    // its write fails; both name a manager who joins in this sync.
+    sandbox.adminCreateUser(user('guard@contoso.example', { externalId: 'P1' }));
+    sandbox.adminCreateUser(user('rita.old@contoso.example', { externalId: 'R1' }));
+    sandbox.adminCreateUser(user('rita@contoso.example', { externalId: 'R2' }));
+    const file = path.join(dir, 'links.csv');
+    fs.writeFileSync(
+      file,
+      [
+        'emp_id,email,first,last,manager_id',
+        'M1,mona@contoso.example,Mona,Reis,',
+        'P1,guard@contoso.example,G,F,M1',
+        'R1,rita@contoso.example,G,F,M1',
+        'R2,rita@contoso.example,G,F,',
+        '',
+      ].join('\n'),
+    );
+    const result = await sync(file, {
+      source: { path: file, mapping: plain },
+      protectedAccounts: ['guard@contoso.example'],
+    });
+    const mona = byExternalId('M1');
+    assert.ok(mona, 'the manager was created');
+    assert.equal(managerOf('P1'), undefined, 'a protected account is never linked');
+    assert.equal(managerOf('R2'), undefined, "the other person holding R1's new userName is never linked");
+    assert.equal(managerOf('R1'), undefined);
+    const details = (result.managerLinks?.warnings ?? []).map((w) => `${w.record}: ${w.detail}`).join('\n');
+    assert.match(details, /^2: manager: this run does not write the user/m);
+    assert.match(details, /^3: .*(not the record's "R1"|not linked)/m);
+    assert.equal(result.managerLinks?.linked, 0, details);
   });
 });

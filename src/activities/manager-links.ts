@@ -57,6 +57,10 @@ async function link(
   const user = await find('userName', pending.userName, true);
   if (user.kind === 'none') return `manager: the user was not found after the run (its record failed?); not linked`;
   if (user.kind === 'ambiguous') return `${lookedUp('the user', user)}; not linked`;
+  // Found by userName: written to only when it is the record's user (its externalId, when the record has one).
+  const externalId = user.resource.externalId;
+  if (pending.externalId !== undefined && externalId !== pending.externalId)
+    return `manager: the user named ${pending.userName} has externalId ${JSON.stringify(externalId ?? null)}, not the record's "${pending.externalId}" (its write failed?); not linked`;
   const current = (user.resource[URN.EnterpriseUser] as { manager?: { value?: unknown } } | undefined)?.manager?.value;
   if (current === manager.resource.id) return 'unchanged';
   await write(user.resource, manager.resource.id);

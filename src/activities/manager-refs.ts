@@ -28,6 +28,11 @@ export interface PendingManagerLink {
   key: string;
   /** The provider attribute to find the manager by, as ManagerReference.providerAttribute. */
   providerAttribute: string;
+  /**
+   * The record's externalId, when it has one: the user found by userName after the run must carry it
+   * (a user renamed onto someone else's userName, whose write failed, must not get the link).
+   */
+  externalId?: string;
 }
 
 /** What a plan says of its records' managers. */
@@ -77,7 +82,23 @@ export class ManagerReferences {
         userName,
         `manager: ${found.ids.length} provider users have ${ref.providerAttribute} "${ref.key}" (ids ${found.ids.join(', ')}); provisioned without a manager`,
       );
-    else this.#unresolved.push({ index, userName, key: ref.key, providerAttribute: ref.providerAttribute, by: ref.by });
+    else {
+      const externalId = str(user.externalId);
+      this.#unresolved.push({
+        index,
+        userName,
+        key: ref.key,
+        providerAttribute: ref.providerAttribute,
+        by: ref.by,
+        ...(externalId !== undefined ? { externalId } : {}),
+      });
+    }
+  }
+
+  /** A record resolved above that the plan then refused: it is not written, so it is never linked. */
+  forget(index: number): void {
+    const last = this.#unresolved.at(-1);
+    if (last?.index === index) this.#unresolved.pop();
   }
 
   /** A record of the run is planned: its key at `by` may name the manager of a record resolved later. */
@@ -93,12 +114,22 @@ export class ManagerReferences {
     if (key !== undefined) known.keys.add(ignoresCase(by) ? key.toLowerCase() : key);
   }
 
-  /** The pending links (managers among the run's records); the others are warnings. Call once, after every record. */
-  finish(): PendingManagerLink[] {
+  /**
+   * The pending links (managers among the run's records); the others are warnings. `written` says
+   * whether the plan writes a record's user (a protected account, or a record not matched safely, is
+   * never linked). Call once, after every record.
+   */
+  finish(written: (index: number) => boolean = () => true): PendingManagerLink[] {
     const pending: PendingManagerLink[] = [];
     for (const { by, ...link } of this.#unresolved.splice(0)) {
       const keys = this.#runKeys.get(by)?.keys;
-      if (keys?.has(ignoresCase(by) ? link.key.toLowerCase() : link.key)) pending.push(link);
+      if (!written(link.index))
+        this.#warn(
+          link.index,
+          link.userName,
+          'manager: this run does not write the user (protected, or its record could not be matched safely); not linked',
+        );
+      else if (keys?.has(ignoresCase(by) ? link.key.toLowerCase() : link.key)) pending.push(link);
       else
         this.#warn(
           link.index,
@@ -117,8 +148,12 @@ export class ManagerReferences {
 }
 
 /** A plan's managers: the links pending until the run has created the managers, stored as a claim in `store`. */
-export async function managerPlanOf(managers: ManagerReferences, store: string): Promise<ManagerPlan> {
-  const pending = managers.finish();
+export async function managerPlanOf(
+  managers: ManagerReferences,
+  store: string,
+  written?: (index: number) => boolean,
+): Promise<ManagerPlan> {
+  const pending = managers.finish(written);
   const claim =
     pending.length > 0
       ? await putClaim(store, 'plans', Buffer.from(pending.map((link) => `${JSON.stringify(link)}\n`).join('')))

@@ -266,10 +266,12 @@ export async function planProvisioning(
     const userJson = JSON.stringify(record.user);
     const bytes = envelopeBytes + Buffer.byteLength(userJson);
     const added = packer.add({ index, bytes });
-    if (added.tooLarge)
+    if (added.tooLarge) {
+      managers?.forget(index);
       return reject(index, record, userName, [
         `$: ${bytes} bytes as a bulk operation, more than the provider's maxPayloadSize ${input.limits.maxPayloadSize}`,
       ]);
+    }
     if (added.closed) await close(added.closed);
     if (mapped.choices) chooser?.take(record.user, mapped.choices);
     if (managerBy) managers?.noteRecord(record.user, managerBy);

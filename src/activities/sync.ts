@@ -209,6 +209,9 @@ const CARRIES_USER = new Set<SyncAction>(['create', 'update', 'reactivate', 'dea
  * phases' slices (spooled on local disk until the hash is known), never the whole plan in memory —
  * unless `keepChanges` (a plan written out for review, a trace of one user).
  */
+/** What a plan may do to the user a source record matched or creates (a manager link may follow it). */
+const WRITES_RECORD_USER = new Set<SyncAction>(['create', 'update', 'reactivate', 'deactivate', 'unchanged']);
+
 class PlanBuilder {
   readonly counts = emptyCounts();
   readonly sample: SyncPlanSample[] = [];
@@ -216,6 +219,8 @@ class PlanBuilder {
   problemCount = 0;
   /** Removals the orphan policy turned into `out-of-scope`. */
   heldBack = 0;
+  /** Source records (0-based) whose user this plan does not write: protected, out of scope, not matched safely. */
+  readonly notWritten = new Set<number>();
   readonly changes: PlannedChange[] | undefined;
   readonly #hash = new StreamedPlanHash();
   readonly #taken = new Map<SyncAction, number>();
@@ -239,11 +244,13 @@ class PlanBuilder {
 
   add(item: PlanItem): void {
     if ('problem' in item) {
+      this.notWritten.add(item.problem.record - 1);
       this.problemCount++;
       if (this.problems.length < this.#maxReported) this.problems.push(item.problem);
       return;
     }
     let change = item.change;
+    if (change.record !== undefined && !WRITES_RECORD_USER.has(change.action)) this.notWritten.add(change.record);
     if (change.action === 'deactivate' || change.action === 'delete') {
       // A tenant nobody adopted keeps its orphans out of scope unless told otherwise.
       const held = withOrphanPolicy([change], this.#policy);
@@ -471,7 +478,9 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
       };
     }
     const trace = planned.trace?.(changes);
-    const managers = source.managers ? await managerPlanOf(source.managers, store) : undefined;
+    const managers = source.managers
+      ? await managerPlanOf(source.managers, store, (index) => !plan.notWritten.has(index))
+      : undefined;
     return {
       planHash,
       slices,
