@@ -62,6 +62,7 @@ describe('planGroups', () => {
       ],
     );
     assert.equal(plan.changes[0].rename, 'Sales', 'a case-only difference of displayName is written as a rename');
+    assert.equal(plan.changes[0].renamedFrom, 'sales', 'the name it had when planned, for the journal');
     assert.equal(plan.managedMemberships, 3);
   });
 

@@ -57,6 +57,8 @@ export interface GroupChange {
   externalId?: string;
   /** New displayName (matched by externalId, named differently in the source). */
   rename?: string;
+  /** The provider's displayName when planned, with `rename` (what an undo puts back). */
+  renamedFrom?: string;
   /** Provider user ids to add / remove, sorted. */
   add: string[];
   remove: string[];
@@ -338,7 +340,7 @@ export function planGroups(
       id: current.id,
       add,
       remove,
-      ...(rename ? { rename } : {}),
+      ...(rename ? { rename, renamedFrom: current.displayName } : {}),
       ...(unresolved > 0 ? { removalsHeld: true } : {}),
     };
     changes.push(add.length + remove.length === 0 && !rename ? { ...change, action: 'unchanged' } : change);

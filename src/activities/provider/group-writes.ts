@@ -191,8 +191,11 @@ async function applyGroup(
     }
     if (!id) return undefined;
     const groupId = id;
-    if (change.rename) {
-      // The plan holds the new name only: the old one is read for the journal (an undo puts it back).
+    if (change.rename && change.renamedFrom !== undefined) {
+      // The name the planner saw: what the journal records, even when a retried attempt finds the rename done.
+      if (change.renamedFrom !== change.rename) observed.renamedFrom = change.renamedFrom;
+    } else if (change.rename) {
+      // A plan by an earlier build holds the new name only: the old one is read for the journal.
       tally.requests++;
       const named = await client.get<{ displayName?: unknown }>(pathOf(groupId), {
         query: { attributes: 'displayName' },
