@@ -38,7 +38,12 @@ describe('undoRun of provisionUsers, syncGroups and syncAssignments runs', () =>
     temporal = await startTestTemporal();
     full = await startSandbox({ port: 0, clientSecret: 'undo-runs-secret' });
     cxone = await startSandbox({ port: 0, profile: 'cxone', tenantId: 'cx-undo' });
-    worker = await startTestWorker(temporal, [sandboxTenant(full, 'full'), sandboxTenant(cxone, 'cx')]);
+    worker = await startTestWorker(temporal, [
+      sandboxTenant(full, 'full'),
+      // The same provider, declared without PATCH: every write and undo is GET + PUT of the whole resource.
+      { ...sandboxTenant(full, 'full-put'), capabilities: { patch: false } },
+      sandboxTenant(cxone, 'cx'),
+    ]);
   });
   after(async () => {
     await worker?.stop();
@@ -196,6 +201,53 @@ describe('undoRun of provisionUsers, syncGroups and syncAssignments runs', () =>
       (await list()).map((g) => [g.displayName, (g.members ?? []).map((x) => x.value).sort()]),
     );
     assert.deepEqual(members, { 'G-Sales': [ids.ann, ids.ben].sort(), 'G-Ops': [] });
+  });
+
+  it('syncGroups without PATCH: the undo PUTs the group as it is now, keeping a member someone added since', async () => {
+    const ids: Record<string, string> = {};
+    for (const name of ['pia', 'quinn', 'rui', 'sam'])
+      ids[name] = String(full.adminCreateUser(user(`p-${name}@corp.example`)).id);
+    const m = (name: string) => `p-${name}@corp.example`;
+    const groups = async (input: Omit<SyncGroupsInput, 'tenant'>) =>
+      start(syncGroups, { tenant: 'full-put', deletionThreshold: { maxShare: 1, maxCount: 1000 }, ...input }, 'groups');
+    await (
+      await groups({ groups: [{ displayName: 'P-Team', externalId: 'pt', members: [m('pia'), m('quinn')] }] })
+    ).result();
+    const handle = await groups({
+      groups: [{ displayName: 'P-Team', externalId: 'pt', members: [m('pia'), m('rui')] }],
+    });
+    assert.equal((await handle.result()).outcome, 'succeeded');
+    const admin = new SandboxClient(full);
+    const team = async () => {
+      const got = await admin.scim('GET', '/Groups?attributes=displayName,members');
+      const body = got.body as {
+        Resources: Array<{ id: string; displayName: string; members?: Array<{ value: string }> }>;
+      };
+      return body.Resources.find((g) => g.displayName === 'P-Team');
+    };
+    const before = await team();
+    assert.ok(before);
+    // After the run, someone adds sam.
+    const added = await admin.scim('PATCH', `/Groups/${before.id}`, {
+      body: {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'add', path: 'members', value: [{ value: ids.sam }] }],
+      },
+    });
+    assert.ok(added.status < 300, added.text);
+    full.clearRequestLog();
+    const applied = await undo({ workflowId: handle.workflowId, apply: true }, 'full-put');
+    assert.equal(applied.outcome, 'succeeded', JSON.stringify(applied.failures));
+    assert.ok(
+      full.requestLog.some((r) => r.method === 'PUT' && r.path.includes('/Groups/')),
+      'the undo wrote by PUT',
+    );
+    assert.ok(!full.requestLog.some((r) => r.method === 'PATCH'), 'and never by PATCH');
+    assert.deepEqual(
+      ((await team())?.members ?? []).map((x) => x.value).sort(),
+      [ids.pia, ids.quinn, ids.sam].sort(),
+      'rui (added by the run) is out, quinn (removed by the run) is back, sam (added since) stays',
+    );
   });
 
   it('syncAssignments: puts skills, proficiencies and teams back; names a skill changed since', async () => {

@@ -364,7 +364,6 @@ async function undoGroupChange(ctx: ApplyContext, change: GroupUndoChange): Prom
     return { kind: 'done', n: 1 };
   }
   let ops: PatchOperation[] = [];
-  let members = [...now.members];
   let displayName: string | undefined;
   if (change.action === 'rename-group' && change.rename) {
     const name = (now.displayName ?? '').toLowerCase();
@@ -381,10 +380,8 @@ async function undoGroupChange(ctx: ApplyContext, change: GroupUndoChange): Prom
       : wanted.filter((m) => !now.members.has(m));
   if (change.action === 'remove-member') {
     ops = todo.map(removeMemberOperation);
-    members = members.filter((m) => !todo.includes(m));
   } else if (change.action === 'add-member') {
     ops = todo.length > 0 ? [addMembersOperation(todo)] : [];
-    members = [...members, ...todo];
   }
   if (ops.length === 0) return { kind: 'already' };
   await patchOrPut(
@@ -400,11 +397,18 @@ async function undoGroupChange(ctx: ApplyContext, change: GroupUndoChange): Prom
       tally.requests += 2;
       const current = await client.get<Record<string, unknown>>(path);
       const { meta: _meta, ...rest } = current.body ?? {};
+      // From this read (the one its ETag guards), not the first: a member added or removed between the
+      // two is kept as it is now; nested group members are kept as they are.
+      const held = (Array.isArray(rest.members) ? rest.members : []) as Array<{ value?: unknown; type?: unknown }>;
+      const kept = held
+        .filter((m) => !(change.action === 'remove-member' && todo.includes(String(m.value))))
+        .map((m) => ({ value: m.value, ...(m.type !== undefined ? { type: m.type } : {}) }));
+      const added = change.action === 'add-member' ? todo.filter((m) => !held.some((h) => String(h.value) === m)) : [];
       const body = {
         ...rest,
         schemas: [URN.Group],
         ...(displayName ? { displayName } : {}),
-        members: [...new Set(members)].sort().map((value) => ({ value })),
+        members: [...kept, ...added.map((value) => ({ value }))],
       };
       await client.put(path, body, current.etag ? { ifMatch: current.etag } : {});
     },
