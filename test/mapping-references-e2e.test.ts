@@ -11,6 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { enterpriseUserSchema, userSchema, type Sandbox } from 'cxone-sandbox';
 import { createActivityDeps } from '../src/activities';
+import { putClaim } from '../src/activities/claims/claim-store';
+import { createManagerLinkActivities } from '../src/activities/manager-links';
 import { chunkEntries, createProvisioningActivities, type ProvisionPlan } from '../src/activities/provisioning';
 import { sandboxTenant } from '../src/cli/dev';
 import { TenantRegistry } from '../src/config/tenants';
@@ -18,7 +20,7 @@ import { userSchemaModel } from '../src/scim/user-validation';
 import type { TemporalEnvironment } from '../src/temporal/server';
 import { provisionUsers, syncUsers, type ProvisionUsersInput, type SyncUsersInput } from '../src/workflows';
 import { startSandboxWorld, type SandboxWorld } from './helpers/sandbox-world';
-import { type TestWorker } from './helpers/temporal';
+import type { TestWorker } from './helpers/temporal';
 import { scimUser as user } from './helpers/users';
 
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -237,6 +239,46 @@ describe('manager references and SelectUniqueValue, planned against the provider
       planned.chunks.map((c) => c.claim?.sha256),
       'the retry stores the same users',
     );
+  });
+
+  it('linkManagers: a retried pass resumes after the last link its heartbeat named, writing nothing twice', async () => {
+    const chief = sandbox.adminCreateUser(user('chief@corp.example', { externalId: 'C1' }));
+    const reports = ['ra', 'rb', 'rc'].map((n) =>
+      sandbox.adminCreateUser(user(`${n}@corp.example`, { externalId: `X-${n}` })),
+    );
+    const lines = reports.map((r, index) =>
+      JSON.stringify({
+        index,
+        userName: r.userName,
+        key: 'C1',
+        providerAttribute: 'externalId',
+        externalId: r.externalId,
+      }),
+    );
+    const links = await putClaim(dir, 'plans', Buffer.from(`${lines.join('\n')}\n`));
+    const activities = createManagerLinkActivities(createActivityDeps(new TenantRegistry([sandboxTenant(sandbox)])));
+    const input = { tenant: 'sandbox', endpoint: '/Users', patchSupported: true, links, maxReported: 10 };
+    // The attempt before this one linked the first report and said so in its last heartbeat.
+    const earlier = { linked: 1, unchanged: 0, warned: 0, warnings: [] };
+    sandbox.clearRequestLog();
+    const resumed = await new MockActivityEnvironment({
+      workflowExecution: { workflowId: 'links-retry', runId: 'run-1' },
+      attempt: 2,
+      heartbeatDetails: { next: 1, result: earlier },
+    }).run(() => activities.linkManagers(input));
+    assert.deepEqual(resumed, { linked: 3, unchanged: 0, warned: 0, warnings: [] });
+    const written = sandbox.requestLog.filter((r) => r.method === 'PATCH' || r.method === 'PUT').map((r) => r.path);
+    assert.deepEqual(
+      written.map((at) => at.slice(at.lastIndexOf('/') + 1)).sort(),
+      [String(reports[1].id), String(reports[2].id)].sort(),
+      'the first is not asked again',
+    );
+    const managerOf = (id: unknown) =>
+      (sandbox.listUsers().find((u) => u.id === id)?.[ENTERPRISE] as { manager?: { value?: string } } | undefined)
+        ?.manager?.value;
+    assert.equal(managerOf(reports[0].id), undefined, 'what the earlier attempt did is not redone');
+    assert.equal(managerOf(reports[1].id), chief.id);
+    assert.equal(managerOf(reports[2].id), chief.id);
   });
 
   it('matchOn: provisionUsers finds a user renamed in HR by externalId and renames it instead of creating another', async () => {

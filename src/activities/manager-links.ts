@@ -3,6 +3,7 @@
 // Each link finds the manager (by the key the source names it by) and the user (by userName),
 // both verified, and writes `manager.value` only where it differs: a retried pass links nothing
 // twice. A manager or user that is not there (its create failed) is a warning, never a failure.
+import { Context } from '@temporalio/activity';
 import { ScimHttpError } from '../http';
 import type { ClaimRef } from '../core/claim-ref';
 import { URN } from '../scim/urns';
@@ -15,7 +16,6 @@ import { attemptDeadline, type AttributeFinder, providerFinder } from './provide
 import { isTransientFailure } from './provider/existing-user';
 import { patchOrPut } from './provider/patch-or-put';
 import { DeadlinePassedError, untilDeadline } from './provider/until-deadline';
-import { heartbeating } from './provisioning';
 
 export interface LinkManagersInput {
   tenant: string;
@@ -92,25 +92,43 @@ export async function linkManagers(deps: ActivityDeps, input: LinkManagersInput)
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as PendingManagerLink);
-  const result: LinkManagersResult = { linked: 0, unchanged: 0, warned: 0, warnings: [] };
+  // A retried attempt resumes after the last link its heartbeat named (a pass of thousands of links
+  // against a rate-limited tenant may need several attempts; each goes on where the last stopped).
+  let context: Context | undefined;
+  try {
+    context = Context.current();
+  } catch {
+    context = undefined; // called outside an activity (tests)
+  }
+  const resumed = context?.info.heartbeatDetails as { next: number; result: LinkManagersResult } | undefined;
+  const result: LinkManagersResult = resumed?.result ?? { linked: 0, unchanged: 0, warned: 0, warnings: [] };
+  let next = resumed?.next ?? 0;
+  // A copy: the SDK sends the latest details later, and the result must match `next` exactly.
+  const beat = () => context?.heartbeat({ next, result: structuredClone(result) });
+  const timer = setInterval(beat, 1000);
   const warn = (pending: PendingManagerLink, detail: string) => {
     result.warned++;
     if (result.warnings.length < input.maxReported)
       result.warnings.push({ record: pending.index + 1, userName: pending.userName, detail });
   };
-  for (const pending of links) {
-    try {
-      const outcome = await link(find, write, pending);
-      if (outcome === 'linked') result.linked++;
-      else if (outcome === 'unchanged') result.unchanged++;
-      else warn(pending, outcome);
-    } catch (err) {
-      // A transient fault past this attempt's window fails the attempt (the pass is retried, and
-      // skips what it linked); a refusal of this user's write is its warning.
-      if (err instanceof DeadlinePassedError || isTransientFailure(err)) throw err;
-      if (!(err instanceof ScimHttpError)) throw err;
-      warn(pending, `manager: the provider refused the link (HTTP ${err.status}: ${err.message}); not linked`);
+  try {
+    for (; next < links.length; next++, beat()) {
+      const pending = links[next];
+      try {
+        const outcome = await link(find, write, pending);
+        if (outcome === 'linked') result.linked++;
+        else if (outcome === 'unchanged') result.unchanged++;
+        else warn(pending, outcome);
+      } catch (err) {
+        // A transient fault past this attempt's window fails the attempt (retried from this link, as
+        // its heartbeat says); a refusal of this user's write is its warning.
+        if (err instanceof DeadlinePassedError || isTransientFailure(err)) throw err;
+        if (!(err instanceof ScimHttpError)) throw err;
+        warn(pending, `manager: the provider refused the link (HTTP ${err.status}: ${err.message}); not linked`);
+      }
     }
+  } finally {
+    clearInterval(timer);
   }
   return result;
 }
@@ -119,7 +137,7 @@ export function createManagerLinkActivities(deps: ActivityDeps) {
   return {
     /** provisionUsers' second pass: links the records whose manager the run itself created. */
     async linkManagers(input: LinkManagersInput): Promise<LinkManagersResult> {
-      return asActivity(() => heartbeating(() => linkManagers(deps, input)));
+      return asActivity(() => linkManagers(deps, input));
     },
   };
 }
