@@ -11,10 +11,12 @@ export function scratchFolder(purpose: string): { dir: string; remove(): void } 
   return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Lines appended to a file (each without its newline), written a buffer at a time. */
+/**
+ * Lines appended to a file (each without its newline), written a buffer at a time. The file is opened
+ * for each buffer and closed again, so an attempt that fails midway leaves no descriptor open.
+ */
 export class LineWriter {
   readonly file: string;
-  #fd: number | undefined;
   #pending: string[] = [];
   #pendingChars = 0;
   #written = 0;
@@ -34,19 +36,17 @@ export class LineWriter {
   /** Writes what is buffered; returns the file's size in bytes. */
   flush(): number {
     if (this.#pending.length === 0) return this.#written;
-    this.#fd ??= fs.openSync(this.file, 'a');
-    this.#written += fs.writeSync(this.#fd, this.#pending.join(''));
+    const text = this.#pending.join('');
+    fs.appendFileSync(this.file, text);
+    this.#written += Buffer.byteLength(text);
     this.#pending = [];
     this.#pendingChars = 0;
     return this.#written;
   }
 
-  /** Flushes and closes the file (a later write opens it again); returns its size in bytes. */
+  /** Writes what is buffered (a later write appends again); returns the file's size in bytes. */
   close(): number {
-    const size = this.flush();
-    if (this.#fd !== undefined) fs.closeSync(this.#fd);
-    this.#fd = undefined;
-    return size;
+    return this.flush();
   }
 }
 
