@@ -13,6 +13,7 @@ import {
   syncUsers,
   type SyncUsersInput,
   type SyncUsersResult,
+  undoRun,
 } from '../src/workflows';
 import { startScriptedServer, throughProxy } from './helpers/http';
 import { historyText, startTestTemporal, startTestWorker, type TestWorker } from './helpers/temporal';
@@ -248,6 +249,27 @@ describe('syncUsers', () => {
       assert.equal(byName(`${name}@corp.example`)?.active, false);
       assert.equal(byName(`${name}@corp.example`)?.title, 'Former employee');
     }
+  });
+
+  it('keeps a plan of many slices in an index claim and its journals in a chain: history stays small, undo finds every write', async () => {
+    await seed([]);
+    const joiners = Array.from({ length: 105 }, (_, i) => user(`joiner${i}@corp.example`));
+    const handle = await start({ users: joiners, sliceSize: 1, maxSlicesInFlight: 3 });
+    const result = await handle.result();
+    assert.equal(result.outcome, 'succeeded', JSON.stringify(result.failures));
+    assert.equal(result.applied.create, 105);
+    assert.ok(
+      (result.journals?.length ?? 0) <= 3,
+      `one journal per slice in flight, not per slice: ${result.journals?.length}`,
+    );
+    const history = await historyText(handle);
+    assert.ok(history.includes('sliceIndex'), 'the 105 slices of the writes are listed in an index claim');
+    const undone = await temporal.testEnv.client.workflow.execute(undoRun, {
+      taskQueue: worker.settings.taskQueue,
+      workflowId: `undo-${handle.workflowId}`,
+      args: [{ tenant: 'sync', workflowId: handle.workflowId, includeCreated: true }],
+    });
+    assert.equal(undone.counts['deactivate-created'], 105, 'undo follows the chain to every slice');
   });
 
   it('ends without removals when the deletions are rejected', async () => {

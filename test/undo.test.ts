@@ -110,7 +110,11 @@ describe('undoRun', () => {
     assert.equal(synced.outcome, 'succeeded');
     assert.equal(synced.applied.deactivate, 50);
     assert.equal(synced.applied.update, 20);
-    assert.ok((synced.journals?.length ?? 0) >= 5, 'one journal per applied slice');
+    // The latest journals, each naming those before it: at most one per slice in flight.
+    assert.ok(
+      (synced.journals?.length ?? 0) >= 1 && (synced.journals?.length ?? 0) <= 4,
+      JSON.stringify(synced.journals),
+    );
     assert.doesNotMatch(await historyText(syncHandle), /Old name/, 'previous values stay out of history');
 
     // Someone changes one of the renamed users again after the sync.

@@ -9,7 +9,7 @@ import type { ActivityDeps } from './deps';
 import { dialectFor, scimClientFor } from './deps';
 import { patchOrPut as patchOrPutVia } from './provider/patch-or-put';
 import type { ClaimRef } from './claims/claim-store';
-import { readPlanFile, readPlanSlice } from './claims/plan-claims';
+import { readPlanFile, readPlanSlice, sliceRefAt } from './claims/plan-claims';
 import { tracing, type HttpCall } from './sync-review';
 import { writtenValues, type JournalEntry } from '../scim/undo';
 import { storeSliceJournal } from './claims/journal';
@@ -39,8 +39,13 @@ interface SliceTarget {
 
 export interface ApplySliceInput extends SliceTarget {
   phase: SyncPhase;
-  /** The stored slice: the phase's changes from position `from` on, in plan order. */
-  slice: ClaimRef;
+  /**
+   * The stored slice: the phase's changes from position `from` on, in plan order; or, for a phase
+   * listed in an index claim, the slice at `position` of that index.
+   */
+  slice: ClaimRef | { index: ClaimRef; position: number };
+  /** The run's latest journals before this slice: this slice's journal names them (undo follows the chain). */
+  previousJournals?: ClaimRef[];
 }
 
 /** A slice of a run planned by an earlier build: its whole plan in a file, the phase as actions, [from, to) (history-compat: sync-plan-file). */
@@ -223,10 +228,16 @@ export async function applySyncSlice(
   input: ApplySliceInput | ApplyPlanFileSliceInput,
 ): Promise<SliceTally> {
   const context = Context.current();
+  const sliceRef =
+    'slice' in input
+      ? 'sha256' in input.slice
+        ? input.slice
+        : await sliceRefAt(input.slice.index, input.slice.position)
+      : undefined;
   const phase =
     'slice' in input
       ? await readPlanSlice<StoredChange>(
-          input.slice,
+          sliceRef as ClaimRef,
           input,
           `slice ${input.from}… of the ${input.phase} of sync plan ${input.planHash.slice(0, 12)}`,
         )
@@ -288,14 +299,15 @@ export async function applySyncSlice(
     context.heartbeat({ next: i + 1, tally: structuredClone(tally), failedAt: [...failedAt] });
   }
   // A run planned by an earlier build (its plan in a file) keeps no journal.
-  if ('slice' in input && journal.length > 0) {
-    tally.journal = await storeSliceJournal(input.slice, {
+  if (sliceRef && 'slice' in input && journal.length > 0) {
+    tally.journal = await storeSliceJournal(sliceRef, {
       tenant: input.tenant,
       endpoint: input.endpoint,
       planHash: input.planHash,
       phase: input.phase,
       from: input.from,
       entries: journal,
+      ...(input.previousJournals?.length ? { previous: input.previousJournals } : {}),
     });
   }
   return tally;

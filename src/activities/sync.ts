@@ -32,7 +32,7 @@ import type { ActivityDeps } from './deps';
 import { asActivity, scimClientFor } from './deps';
 import { claimStoreFor, putClaim, type ClaimRef } from './claims/claim-store';
 import type { DatedClaimLine } from './dated';
-import { PlanSliceSpool } from './claims/plan-claims';
+import { INLINE_SLICE_REFS, PlanSliceSpool, type SliceIndex, storeSliceIndex } from './claims/plan-claims';
 import { LineWriter, scratchFolder } from './claims/local-spool';
 import { PartitionedClassifier, type PlanItem, StreamedPlanHash } from './sync-partitions';
 import { compiledOrUndefined, planningOfRun, type PlanSource } from './provisioning';
@@ -88,8 +88,13 @@ export interface SyncPlanSample {
 export interface SyncPlanSummary {
   /** SHA-256 of the plan (source digest and every change): what an approval names. */
   planHash: string;
-  /** The stored plan, per phase, one claim per apply slice: creates, updates and reactivations, then removals. */
+  /**
+   * The stored plan, per phase, one claim per apply slice: creates, updates and reactivations, then
+   * removals. A phase of more than INLINE_SLICE_REFS slices is listed in `sliceIndex` instead (empty here).
+   */
   slices: Record<SyncPhase, ClaimRef[]>;
+  /** Phases whose slices are listed in an index claim (so that the plan's result stays small). */
+  sliceIndex?: Partial<Record<SyncPhase, SliceIndex>>;
   sourceSha256?: string;
   records: number;
   invalid: number;
@@ -466,6 +471,12 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
       { tenant: input.tenant, source: source.sha256, rules },
       input.sliceSize,
     );
+    const sliceIndex: Partial<Record<SyncPhase, SliceIndex>> = {};
+    for (const phase of Object.keys(slices) as SyncPhase[]) {
+      if (slices[phase].length <= INLINE_SLICE_REFS) continue;
+      sliceIndex[phase] = await storeSliceIndex(store, slices[phase]);
+      slices[phase] = [];
+    }
     const changes = plan.changes ?? [];
     const written = input.planOut ? writePlanOut(input.planOut, input.tenant, planHash, changes) : undefined;
     let datedPlan: Pick<SyncPlanSummary, 'dated' | 'datedPlans'> = {};
@@ -484,6 +495,7 @@ export async function planSync(deps: ActivityDeps, input: SyncPlanInput): Promis
     return {
       planHash,
       slices,
+      ...(Object.keys(sliceIndex).length > 0 ? { sliceIndex } : {}),
       ...(source.sha256 ? { sourceSha256: source.sha256 } : {}),
       records: planned.records,
       invalid: only !== undefined ? 0 : source.invalid,

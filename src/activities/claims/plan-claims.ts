@@ -172,3 +172,50 @@ export function readPlanFile<T>(file: string, planHash: string, what: string): T
     throw ApplicationFailure.nonRetryable(`${what} ${file} is not plan ${planHash}`, FailureType.PlanUnavailable);
   return plan.changes;
 }
+
+/**
+ * A phase with more slices than this keeps their references in an index claim: the plan's result
+ * (workflow history) then carries one reference per phase, not one per slice (a sync of a whole
+ * tenant's first load has thousands).
+ */
+export const INLINE_SLICE_REFS = 100;
+
+/** A phase's slices kept in an index claim: the index's reference and how many slices it lists. */
+export interface SliceIndex {
+  index: ClaimRef;
+  count: number;
+}
+
+/** Stores a phase's slice references as an index claim. */
+export async function storeSliceIndex(base: string, refs: readonly ClaimRef[]): Promise<SliceIndex> {
+  const index = await putClaim(base, 'plans', Buffer.from(JSON.stringify({ slices: refs })), 'json');
+  return { index, count: refs.length };
+}
+
+/** The indexes this worker read last (each is read by every slice of its phase). */
+const readIndexes = new Map<string, ClaimRef[]>();
+
+/** The reference of the slice at `position` of an index claim (read once per worker, checked by its hash). */
+export async function sliceRefAt(index: ClaimRef, position: number): Promise<ClaimRef> {
+  let refs = readIndexes.get(index.sha256);
+  if (!refs) {
+    const parsed = parseUntrustedJson((await getClaim(index, "the index of a plan's slices")).toString('utf8')) as {
+      slices?: unknown;
+    };
+    if (!Array.isArray(parsed?.slices))
+      throw ApplicationFailure.nonRetryable(
+        `${index.location} is not an index of plan slices`,
+        FailureType.PlanUnavailable,
+      );
+    refs = parsed.slices as ClaimRef[];
+    if (readIndexes.size >= 8) readIndexes.delete(readIndexes.keys().next().value as string);
+    readIndexes.set(index.sha256, refs);
+  }
+  const ref = refs[position];
+  if (!ref)
+    throw ApplicationFailure.nonRetryable(
+      `${index.location} lists ${refs.length} slices, not one at position ${position}`,
+      FailureType.PlanUnavailable,
+    );
+  return ref;
+}

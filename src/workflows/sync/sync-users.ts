@@ -84,7 +84,10 @@ export interface SyncUsersResult {
   note?: string;
   /** With `user`: that user's record, match, action and HTTP requests. */
   trace?: UserTrace;
-  /** The journals of the writes made (one per applied slice, in the claim store): what undoRun reverses. */
+  /**
+   * The latest journals of the writes made (in the claim store; each names the ones before it): what
+   * undoRun reverses. At most one per slice in flight, whatever the number of slices.
+   */
   journals?: ClaimRef[];
   /** What became of the mapping's manager references (absent without any). */
   managerLinks?: SyncManagerLinks;
@@ -390,8 +393,13 @@ function applier(
   const { maxReported, quarantine } = settings;
   const { applySyncSlice } = run.applyActivities({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds' });
   const { planFile } = plan;
+  // The run's latest journals: each slice's journal names those before it, so the result holds at most
+  // one per slice in flight, whatever the number of slices (undo follows the chain).
+  const heads: ClaimRef[] = [];
   return async (phase: SyncPhase, total: number): Promise<boolean> => {
-    const count = planFile === undefined ? plan.slices[phase].length : Math.ceil(total / limits.sliceSize);
+    const indexed = plan.sliceIndex?.[phase];
+    const count =
+      planFile !== undefined ? Math.ceil(total / limits.sliceSize) : (indexed?.count ?? plan.slices[phase].length);
     let next = 0;
     let stopped = false;
     const worker = async () => {
@@ -400,15 +408,17 @@ function applier(
         const from = index * limits.sliceSize;
         const part =
           planFile === undefined
-            ? { phase, slice: plan.slices[phase][index] }
+            ? { phase, slice: indexed ? { index: indexed.index, position: index } : plan.slices[phase][index] }
             : {
                 planFile,
                 actions: [...(phase === 'writes' ? WRITE_ACTIONS : REMOVAL_ACTIONS)],
                 to: Math.min(total, from + limits.sliceSize),
               };
         const slice = `apply ${phase} slice ${index + 1} of ${count} (≤ ${limits.sliceSize} changes), plan ${plan.planHash.slice(0, 12)}`;
+        const previous = heads.splice(0);
         const tally: SliceTally = await applySyncSlice.executeWithOptions(withSummary(slice), [
           {
+            ...(previous.length > 0 ? { previousJournals: previous } : {}),
             tenant: input.tenant,
             planHash: plan.planHash,
             ...part,
@@ -419,7 +429,9 @@ function applier(
             ...(result.trace ? { trace: true } : {}),
           },
         ]);
-        if (tally.journal) result.journals = [...(result.journals ?? []), tally.journal];
+        // A slice that wrote nothing stored no journal: the ones it was handed stay the latest.
+        heads.push(...(tally.journal ? [tally.journal] : previous));
+        if (heads.length > 0) result.journals = [...heads];
         if (result.trace && tally.http) result.trace.http = [...(result.trace.http ?? []), ...tally.http];
         for (const action of Object.keys(tally.done) as SyncAction[]) result.applied[action] += tally.done[action];
         result.failed += tally.failed;
