@@ -24,7 +24,7 @@ import { explainFailure } from './print-report';
 import { adoptUsersWorkflowId } from '../temporal/constants';
 import { workPriority } from '../temporal/priority';
 import { addApprovalCommands } from './sync';
-import { mappingOption } from './sync-options';
+import { usersFileSource } from './sync-options';
 
 export interface AdoptOptions {
   mapping?: string;
@@ -59,16 +59,11 @@ function linkAttributeOption(value: string): string {
   return value;
 }
 
-/** The adoptUsers input for a users file the worker reads (its path made absolute). */
+/** The adoptUsers input for a users file (or URL) the worker reads. */
 export function adoptInputFrom(file: string, options: AdoptOptions): AdoptUsersInput {
-  const mapping = mappingOption(options.mapping);
   return {
     tenant: options.tenant,
-    source: {
-      path: path.resolve(file),
-      ...(options.format ? { format: options.format } : {}),
-      ...(mapping !== undefined ? { mapping } : {}),
-    },
+    source: usersFileSource(file, options),
     ...(options.apply ? { apply: true } : {}),
     ...(options.weakKeys ? { weakKeys: options.weakKeys } : {}),
     ...(options.linkAttribute ? { linkAttribute: options.linkAttribute } : {}),

@@ -1,18 +1,16 @@
-import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { Option, type Command } from 'commander';
 import type { SourceFormat } from '../activities/sources/user-source';
 import { DEFAULT_TENANT_ID } from '../config/tenants';
-import { looksLikeUrl, parseSourceLocation, SourceLocationError } from '../activities/sources/source-url';
-import { compileMapping } from '../mapping/mapping';
 import { provisionUsersWorkflowId } from '../temporal/constants';
 import { progressQuery, provisionUsers, type ProvisionUsersInput, type ProvisionUsersResult } from '../workflows';
 import type { WriteMode } from '../workflows';
 import type { ProvisionProgress } from '../workflows/provision-users/totals';
 import type { WorkflowReport } from '../workflows/report';
-import { integerOption, readJsonFile, withTemporal, type CliContext } from './context';
+import { integerOption, withTemporal, type CliContext } from './context';
+import { usersFileSource } from './sync-options';
 import { cliStartMetadata } from './run-metadata';
-import { describeError, exitCodeOf, UsageError } from './exit-codes';
+import { describeError, exitCodeOf } from './exit-codes';
 import { followRun, type FollowOptions } from './follow';
 import { printReport } from './print-report';
 import { workPriority } from '../temporal/priority';
@@ -165,43 +163,15 @@ interface ProvisionOptions {
   output: string;
 }
 
-/**
- * A path is made absolute (the worker resolves it, not the CLI's directory); a URL (s3://, https://,
- * file://) is checked here so a bad one fails before a run starts, and passed as it is.
- */
-function sourceArgument(file: string): string {
-  if (!looksLikeUrl(file)) return path.resolve(file);
-  try {
-    parseSourceLocation(file);
-  } catch (err) {
-    if (err instanceof SourceLocationError) throw new UsageError(err.message);
-    throw err;
-  }
-  return file;
-}
-
 /** `cxone-scim provision <file>`: exit 0 all provisioned, 2 some records invalid or failed, 1 the run failed. */
 export async function provisionCommand(file: string, options: ProvisionOptions, context: CliContext): Promise<void> {
-  let mapping: unknown;
-  if (options.mapping) {
-    mapping = readJsonFile(options.mapping, '--mapping');
-    const compiled = compileMapping(mapping);
-    if (!compiled.ok)
-      throw new UsageError(
-        `--mapping ${options.mapping}: the attribute mapping is invalid: ${compiled.problems.join('; ')}`,
-      );
-  }
   const recordLimits = {
     ...(options.maxUserNameLength !== undefined ? { maxUserNameLength: options.maxUserNameLength } : {}),
     ...(options.maxValueLength !== undefined ? { maxValueLength: options.maxValueLength } : {}),
   };
   const input: ProvisionUsersInput = {
     tenant: options.tenant,
-    source: {
-      path: sourceArgument(file),
-      ...(options.format ? { format: options.format } : {}),
-      ...(mapping !== undefined ? { mapping } : {}),
-    },
+    source: usersFileSource(file, options),
     ...(options.async ? { preferAsync: true } : {}),
     ...(options.maxInFlight !== undefined ? { maxChunksInFlight: options.maxInFlight } : {}),
     ...(options.maxOperations !== undefined ? { maxOperationsPerRequest: options.maxOperations } : {}),

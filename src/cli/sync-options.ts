@@ -1,6 +1,7 @@
 // The options `sync` and `schedule create` share, and the syncUsers input they make.
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { looksLikeUrl, parseSourceLocation, SourceLocationError } from '../activities/sources/source-url';
 import type { SourceFormat } from '../activities/sources/user-source';
 import { DEFAULT_TENANT_ID } from '../config/tenants';
 import { compileMapping } from '../mapping/mapping';
@@ -102,9 +103,34 @@ export function mappingOption(file: string | undefined): unknown {
   return mapping;
 }
 
-/** The syncUsers input for a users file the worker reads (its path made absolute). */
-export function syncInputFrom(file: string, options: SyncOptions): SyncUsersInput {
+/**
+ * Where the worker reads the users: a path made absolute (the worker resolves it, not the CLI's
+ * directory); a URL (s3://, https://, file://) checked here, so a bad one fails before a run starts,
+ * and passed as it is.
+ */
+function sourceArgument(file: string): string {
+  if (!looksLikeUrl(file)) return path.resolve(file);
+  try {
+    parseSourceLocation(file);
+  } catch (err) {
+    if (err instanceof SourceLocationError) throw new UsageError(err.message);
+    throw err;
+  }
+  return file;
+}
+
+/** A job's users file as its input's `source` names it: the location, the format, and the `--mapping`, checked. */
+export function usersFileSource(file: string, options: { format?: SourceFormat; mapping?: string }) {
   const mapping = mappingOption(options.mapping);
+  return {
+    path: sourceArgument(file),
+    ...(options.format ? { format: options.format } : {}),
+    ...(mapping !== undefined ? { mapping } : {}),
+  };
+}
+
+/** The syncUsers input for a users file (or URL) the worker reads. */
+export function syncInputFrom(file: string, options: SyncOptions): SyncUsersInput {
   const scope = {
     ...(options.scopeSuffix?.length ? { userNameSuffixes: options.scopeSuffix } : {}),
     ...(options.scopeHasExternalId ? { hasExternalId: true } : {}),
@@ -116,11 +142,7 @@ export function syncInputFrom(file: string, options: SyncOptions): SyncUsersInpu
   };
   return {
     tenant: options.tenant,
-    source: {
-      path: path.resolve(file),
-      ...(options.format ? { format: options.format } : {}),
-      ...(mapping !== undefined ? { mapping } : {}),
-    },
+    source: usersFileSource(file, options),
     ...(options.dryRun ? { dryRun: true } : {}),
     ...(options.planOut ? { planOut: { path: path.resolve(options.planOut) } } : {}),
     ...(options.matchKey ? { matchKey: options.matchKey } : {}),
