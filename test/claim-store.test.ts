@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { claimStoreFor, getClaim, putClaim } from '../src/activities/claims/claim-store';
+import { claimStoreFor, getClaim, getClaimJson, getClaimLines, putClaim } from '../src/activities/claims/claim-store';
 import { resetSourceStore } from '../src/activities/sources/source-store';
 import { FailureType } from '../src/core/failures';
 import { startObjectStore, type ObjectStore } from './helpers/object-store';
@@ -28,6 +28,22 @@ describe('claim store', () => {
     assert.equal(claimStoreFor('s3://hr/exports/x.csv', {}), 's3://hr/cxone-scim-claims');
     assert.equal(claimStoreFor('/data/x.csv', { CXONE_SCIM_DATA_DIR: '/var/lib/cxone-scim' }), '/var/lib/cxone-scim');
     assert.equal(claimStoreFor('https://example.com/x.csv', {}), path.join(os.tmpdir(), 'cxone-scim'));
+  });
+
+  it('reads JSON and JSON-lines claims as untrusted JSON: a prototype key is PlanUnavailable naming the claim', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'claims-'));
+    try {
+      const lines = await putClaim(dir, 'plans', Buffer.from('{"userName":"a"}\n\n{"userName":"b"}\n'));
+      assert.deepEqual(await getClaimLines(lines, 'the links'), [{ userName: 'a' }, { userName: 'b' }]);
+      const bad = await putClaim(dir, 'plans', Buffer.from('{"userName":"a"}\n{"__proto__":{"admin":true}}\n'));
+      const refused = await failureOf(getClaimLines(bad, 'the links'));
+      assert.equal(refused.type, FailureType.PlanUnavailable);
+      assert.match(refused.message, /the links at .* cannot be used: .*__proto__/);
+      const doc = await putClaim(dir, 'plans', Buffer.from('{"slices":[]}'), 'json');
+      assert.deepEqual(await getClaimJson(doc, 'the index'), { slices: [] });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('stores in a directory under the SHA-256, reads it back, and refuses a changed or missing object', async () => {

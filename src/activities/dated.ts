@@ -11,7 +11,7 @@ import { FailureType } from '../core/failures';
 import { ScimHttpError, type ScimClient, type TenantDialect } from '../http';
 import { DATED_PLAN_SIGNAL, type DatedActionKind, type DatedPlan } from '../scim/dated-actions';
 import { WORKFLOW_TYPES } from '../temporal/constants';
-import { getClaim, type ClaimRef } from './claims/claim-store';
+import { getClaimLines, type ClaimRef } from './claims/claim-store';
 import { mergedForPut, patchRequest } from '../scim/patch';
 import type { MatchResult } from '../scim/user-match';
 import { asActivity, dialectFor, scimClientFor, type ActivityDeps } from './deps';
@@ -264,12 +264,7 @@ export async function signalSyncDatedPlans(
       'this worker has no Temporal client to schedule dated actions with (ActivityDeps.temporal)',
       FailureType.PlanUnavailable,
     );
-  const content = await getClaim(input.plans, 'the dated plans of the sync');
-  const lines = content
-    .toString('utf8')
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as DatedClaimLine);
+  const lines = (await getClaimLines(input.plans, 'the dated plans of the sync')) as DatedClaimLine[];
   const plans = lines.filter((l): l is DatedUserPlan => 'plan' in l);
   const keep = lines.filter((l) => 'keep' in l).map((l) => l.userName);
   const { client, taskQueue } = deps.temporal;

@@ -9,7 +9,7 @@ import type { ClaimRef } from '../core/claim-ref';
 import { URN } from '../scim/urns';
 import { mergedForPut, patchRequest, userPatchOperations } from '../scim/patch';
 import type { MatchResult } from '../scim/user-match';
-import { getClaim } from './claims/claim-store';
+import { getClaimLines } from './claims/claim-store';
 import { asActivity, dialectFor, scimClientFor, type ActivityDeps } from './deps';
 import type { ManagerWarning, PendingManagerLink } from './manager-refs';
 import { attemptDeadline, type AttributeFinder, providerFinder } from './provider/attribute-finder';
@@ -86,12 +86,7 @@ export async function linkManagers(deps: ActivityDeps, input: LinkManagersInput)
       () => untilDeadline(deadline, () => client.put(path, mergedForPut(desired, user), { ifMatch })),
     );
   };
-  const content = await getClaim(input.links, 'the pending manager links');
-  const links = content
-    .toString('utf8')
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as PendingManagerLink);
+  const links = (await getClaimLines(input.links, 'the pending manager links')) as PendingManagerLink[];
   // A retried attempt resumes after the last link its heartbeat named (a pass of thousands of links
   // against a rate-limited tenant may need several attempts; each goes on where the last stopped).
   let context: Context | undefined;

@@ -10,9 +10,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ClaimRef } from '../../core/claim-ref';
 import { FailureType } from '../../core/failures';
-import { parseUntrustedJson } from '../../core/json';
 import type { ChunkDescriptor } from '../../scim/bulk-plan';
-import { getClaim, putClaim } from './claim-store';
+import { getClaimJson, putClaim } from './claim-store';
 
 /** The stored pages of a plan, as history carries them. */
 export interface ChunkPages {
@@ -77,11 +76,7 @@ export class ChunkPager {
 
 /** Page `page` (1-based, as stored) of a plan's stored descriptors, checked against the index that lists it. */
 export async function readChunkPage(index: ClaimRef, page: number): Promise<ChunkDescriptor[]> {
-  const listing = storedJson(
-    await getClaim(index, 'the index of the plan pages'),
-    index,
-    'the index of the plan pages',
-  );
+  const listing = await getClaimJson(index, 'the index of the plan pages');
   const pages = (listing as { pages?: ClaimRef[] }).pages;
   const ref = Array.isArray(pages) ? pages[page - 1] : undefined;
   if (!ref) {
@@ -91,7 +86,7 @@ export async function readChunkPage(index: ClaimRef, page: number): Promise<Chun
     );
   }
   const what = `page ${page} of the plan`;
-  const stored = storedJson(await getClaim(ref, what), ref, what) as { page?: number; chunks?: ChunkDescriptor[] };
+  const stored = (await getClaimJson(ref, what)) as { page?: number; chunks?: ChunkDescriptor[] };
   if (stored.page !== page || !Array.isArray(stored.chunks)) {
     throw ApplicationFailure.nonRetryable(
       `${what} at ${ref.location} is page ${String(stored.page)} of a plan, not page ${page}`,
@@ -99,16 +94,4 @@ export async function readChunkPage(index: ClaimRef, page: number): Promise<Chun
     );
   }
   return stored.chunks;
-}
-
-/** The store is shared (a bucket, a directory): what comes back is read like any outside JSON. */
-function storedJson(content: Buffer, ref: ClaimRef, what: string): unknown {
-  try {
-    return parseUntrustedJson(content.toString('utf8'));
-  } catch (err) {
-    throw ApplicationFailure.nonRetryable(
-      `${what} at ${ref.location} cannot be used: ${(err as Error).message}`,
-      FailureType.PlanUnavailable,
-    );
-  }
 }

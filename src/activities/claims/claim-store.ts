@@ -14,6 +14,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ClaimRef } from '../../core/claim-ref';
 import { FailureType } from '../../core/failures';
+import { parseUntrustedJson } from '../../core/json';
 import { resolveLocation, s3Client, s3Failure } from '../sources/source-store';
 
 export type { ClaimRef };
@@ -117,4 +118,30 @@ export async function getClaim(ref: ClaimRef, what: string): Promise<Buffer> {
     );
   }
   return content;
+}
+
+/** Parses what a claim holds; the store is shared (a bucket, a directory), so it is read like any outside JSON. */
+function claimJson(text: string, ref: ClaimRef, what: string): unknown {
+  try {
+    return parseUntrustedJson(text);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(
+      `${what} at ${ref.location} cannot be used: ${(err as Error).message}`,
+      FailureType.PlanUnavailable,
+    );
+  }
+}
+
+/** A claim holding one JSON document, read back and checked by its hash. */
+export async function getClaimJson(ref: ClaimRef, what: string): Promise<unknown> {
+  return claimJson((await getClaim(ref, what)).toString('utf8'), ref, what);
+}
+
+/** A claim holding JSON lines (one value per line), read back and checked by its hash. */
+export async function getClaimLines(ref: ClaimRef, what: string): Promise<unknown[]> {
+  const text = (await getClaim(ref, what)).toString('utf8');
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => claimJson(line, ref, what));
 }

@@ -8,9 +8,8 @@
 // and readRunJournals walks back from them.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureType } from '../../core/failures';
-import { parseUntrustedJson } from '../../core/json';
 import type { RunJournalEntry } from '../../scim/undo';
-import { getClaim, putClaim, type ClaimRef } from './claim-store';
+import { getClaimJson, putClaim, type ClaimRef } from './claim-store';
 
 /** One slice's journal, as stored. */
 export interface StoredJournal {
@@ -66,16 +65,7 @@ export function storeSliceJournal(
 
 /** Reads a journal back, checked to be one (the store is shared: what comes back is read as untrusted). */
 export async function readJournal(ref: ClaimRef): Promise<StoredJournal> {
-  const content = await getClaim(ref, 'the journal of a run');
-  let journal: StoredJournal;
-  try {
-    journal = parseUntrustedJson(content.toString('utf8')) as StoredJournal;
-  } catch (err) {
-    throw ApplicationFailure.nonRetryable(
-      `the journal at ${ref.location} cannot be used: ${(err as Error).message}`,
-      FailureType.PlanUnavailable,
-    );
-  }
+  const journal = (await getClaimJson(ref, 'the journal of a run')) as StoredJournal;
   if (journal?.journal !== 1 || !Array.isArray(journal.entries))
     throw ApplicationFailure.nonRetryable(`${ref.location} is not a run's journal`, FailureType.PlanUnavailable);
   return journal;

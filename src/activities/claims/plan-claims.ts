@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../core/failures';
 import { parseUntrustedJson } from '../../core/json';
-import { getClaim, putClaim, type ClaimRef } from './claim-store';
+import { getClaimJson, putClaim, type ClaimRef } from './claim-store';
 import { LineWriter, linesOf } from './local-spool';
 
 /** One slice of one phase of a plan, as stored. */
@@ -133,17 +133,7 @@ export async function readPlanSlice<T>(
   expected: { planHash: string; phase: string; from: number },
   what: string,
 ): Promise<T[]> {
-  const content = await getClaim(ref, what);
-  let slice: StoredSlice<T>;
-  try {
-    // The store is shared (a bucket, a directory): what comes back is read like any outside JSON.
-    slice = parseUntrustedJson(content.toString('utf8')) as StoredSlice<T>;
-  } catch (err) {
-    throw ApplicationFailure.nonRetryable(
-      `${what} at ${ref.location} cannot be used: ${(err as Error).message}`,
-      FailureType.PlanUnavailable,
-    );
-  }
+  const slice = (await getClaimJson(ref, what)) as StoredSlice<T>;
   if (slice.planHash !== expected.planHash || slice.phase !== expected.phase || slice.from !== expected.from) {
     throw ApplicationFailure.nonRetryable(
       `${what} at ${ref.location} is changes ${slice.from}… of the ${slice.phase} of plan ${slice.planHash}, not changes ${expected.from}… of the ${expected.phase} of plan ${expected.planHash}`,
@@ -199,9 +189,7 @@ const readIndexes = new Map<string, ClaimRef[]>();
 export async function sliceRefAt(index: ClaimRef, position: number): Promise<ClaimRef> {
   let refs = readIndexes.get(index.sha256);
   if (!refs) {
-    const parsed = parseUntrustedJson((await getClaim(index, "the index of a plan's slices")).toString('utf8')) as {
-      slices?: unknown;
-    };
+    const parsed = (await getClaimJson(index, "the index of a plan's slices")) as { slices?: unknown };
     if (!Array.isArray(parsed?.slices))
       throw ApplicationFailure.nonRetryable(
         `${index.location} is not an index of plan slices`,
