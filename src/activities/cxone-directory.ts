@@ -111,16 +111,3 @@ export class TenantFitter {
     }
   }
 }
-
-/** Every record fitted to the tenant (a whole source at once: syncUsers' planning). */
-export async function fitToTenant(
-  records: readonly MappedRecord[],
-  deps: ActivityDeps,
-  tenant: string,
-  model: UserSchemaModel,
-): Promise<FittedRecord[]> {
-  const fitter = new TenantFitter(deps, tenant, model);
-  const out: FittedRecord[] = [];
-  for (const record of records) out.push(await fitter.fit(record));
-  return out;
-}

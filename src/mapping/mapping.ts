@@ -368,19 +368,6 @@ export async function explainMapping(
 
 type CompiledRule = CompiledMapping['rules'][number];
 
-/** What one rule gives for a record (SelectUniqueValue's check, if any, must answer synchronously). */
-export function ruleOutcome(
-  rule: CompiledRule,
-  record: Record<string, unknown>,
-  context?: MappingContext,
-): RuleOutcome {
-  const outcome = mappedOutcome(rule, record, context);
-  if (outcome.kind === 'reference') return { kind: 'value', value: outcome.key };
-  if (outcome.kind === 'choice')
-    return { kind: 'problem', problem: `${rule.target}: SelectUniqueValue is chosen where records are planned` };
-  return outcome;
-}
-
 function mappedOutcome(rule: CompiledRule, record: Record<string, unknown>, context?: MappingContext): Outcome {
   const outcome = valueOutcome(rule, record, context);
   return rule.reference && outcome.kind === 'value' ? { kind: 'reference', key: String(outcome.value) } : outcome;
